@@ -23,9 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fsync", choices=FSYNC_POLICIES, default="always")
     serve.add_argument("--fsync-interval-ms", type=int, default=1000)
     serve.add_argument("--default-partitions", type=int, default=1)
-    serve.add_argument(
-        "--no-auto-create-topics", dest="auto_create_topics", action="store_false"
-    )
+    serve.add_argument("--no-auto-create-topics", dest="auto_create_topics", action="store_false")
     serve.add_argument("--port-file", type=Path, default=None, help="write the bound port here")
     return parser
 

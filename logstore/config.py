@@ -32,7 +32,9 @@ class BrokerConfig:
 
     def __post_init__(self) -> None:
         if self.fsync not in FSYNC_POLICIES:
-            raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}, not {self.fsync!r}")
+            raise ValueError(
+                f"fsync must be one of {', '.join(FSYNC_POLICIES)}, not {self.fsync!r}"
+            )
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, not {self.port}")
         if self.default_partitions < 1:

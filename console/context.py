@@ -1,0 +1,48 @@
+"""Template context shared by every page: the navigation and the current cluster slug.
+
+Owns nothing but naming; it must never call a cluster (pages would hang on a dead one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+NAV_ITEMS = [
+    ("overview", "Overview", ""),
+    ("topics", "Topics", "topics/"),
+    ("groups", "Consumer groups", "groups/"),
+    ("retention", "Retention", "retention/"),
+    ("tail", "Live tail", "tail/"),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    match = getattr(request, "resolver_match", None)
+    slug = (match.kwargs.get("cluster") if match else None) or "local"
+    section = (match.url_name or "") if match else ""
+    items = [
+        {
+            "key": key,
+            "label": label,
+            "href": f"/clusters/{slug}/{path}",
+            "active": section.startswith(key),
+        }
+        for key, label, path in NAV_ITEMS
+    ]
+    items += [
+        {
+            "key": "teams",
+            "label": "Teams",
+            "href": "/teams/",
+            "active": section.startswith("teams"),
+        },
+        {
+            "key": "audit",
+            "label": "Audit",
+            "href": "/audit/",
+            "active": section.startswith("audit"),
+        },
+    ]
+    return {"nav_items": items, "cluster_slug": slug}

@@ -1,0 +1,1 @@
+"""Console models are defined in `console.models_*` modules and re-exported here."""

@@ -1,0 +1,136 @@
+"""Django settings, driven by environment variables with embedded defaults.
+
+Owns configuration only. Defaults need nothing installed: SQLite and the data directory
+live under `ODRADEK_HOME` (default `./var`), the channel layer is in-memory. PostgreSQL via
+`DATABASE_URL`, Redis via `REDIS_URL`. It must never perform network I/O at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ODRADEK_HOME = Path(os.environ.get("ODRADEK_HOME", BASE_DIR / "var")).resolve()
+ODRADEK_HOME.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    # A stable per-install key without asking the user: generated once, kept beside the data.
+    if key := os.environ.get("ODRADEK_SECRET_KEY"):
+        return key
+    path = ODRADEK_HOME / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = os.environ.get("ODRADEK_DEBUG", "0") == "1"
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("ODRADEK_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("ODRADEK_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "channels",
+    "console",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "console.urls"
+ASGI_APPLICATION = "console.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "console.context.navigation",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{ODRADEK_HOME / 'console.sqlite3'}",
+        conn_max_age=0,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if redis_url := os.environ.get("REDIS_URL"):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_url]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = ODRADEK_HOME / "static"
+
+# The bundled broker: cluster slug `local`. Other clusters are added in the UI.
+ODRADEK_LOCAL_BOOTSTRAP = os.environ.get("ODRADEK_BOOTSTRAP", "127.0.0.1:9092")
+ODRADEK_DATA_DIR = Path(os.environ.get("ODRADEK_DATA_DIR", ODRADEK_HOME / "data")).resolve()
+ODRADEK_BROKER_LISTEN = os.environ.get("ODRADEK_BROKER_LISTEN", "127.0.0.1:9092")
+ODRADEK_CONSOLE_LISTEN = os.environ.get("ODRADEK_CONSOLE_LISTEN", "127.0.0.1:8000")
+# Background workers `make run` supervises beside the broker and console: (name, argv).
+ODRADEK_EXTRA_PROCESSES: list[tuple[str, list[str]]] = []
+# Seconds a cluster call may take before a page shows the "unreachable" banner instead.
+ODRADEK_CLUSTER_TIMEOUT = float(os.environ.get("ODRADEK_CLUSTER_TIMEOUT", "3"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("ODRADEK_LOG_LEVEL", "INFO")},
+}
