@@ -1,0 +1,111 @@
+"""The broker's shared state, handed to every handler: config, storage, clock and hooks.
+
+Owns the `Broker` object and the small contracts other packages plug into it:
+
+* `ProducerStateHook` — idempotence / transactions (filled by `logstore.producers` via the
+  groups helper). The Produce handler calls, for every batch whose `producer_id >= 0`:
+
+  1. `hook.check(log, header)` BEFORE appending. Return None to append normally, or a
+     `DuplicateBatch` (the offsets the earlier identical batch got) to acknowledge without
+     appending. Raise an exception carrying a Kafka `.code` (e.g. 45 out-of-order
+     sequence, 47 invalid producer epoch) to reject that partition's data.
+  2. `hook.record(log, header, base_offset)` AFTER a successful append, with the offset
+     the batch was given.
+
+  `log` is the `logstore.storage.PartitionLog`; `header` the `logstore.records.BatchHeader`.
+* `AppendNotifier` — wakes long-polling Fetch requests when a partition grows.
+
+It must never do I/O itself nor know about sockets or wire formats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from logstore.clock import Clock, SystemClock
+from logstore.config import BrokerConfig
+
+if TYPE_CHECKING:
+    from logstore.storage import LogManager
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateBatch:
+    """What an already-appended batch was given; returned instead of appending again."""
+
+    base_offset: int
+    log_append_time: int = -1
+
+
+class ProducerStateHook(Protocol):
+    def check(self, log: Any, header: Any) -> DuplicateBatch | None:
+        """Vet a batch before it is appended (see module docstring)."""
+        ...
+
+    def record(self, log: Any, header: Any, base_offset: int) -> None:
+        """Remember a batch after it was appended at `base_offset`."""
+        ...
+
+
+PartitionKey = tuple[str, int]
+
+
+class AppendNotifier:
+    """Futures keyed by partition, resolved when that partition receives an append."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[PartitionKey, set[asyncio.Future[None]]] = {}
+
+    def notify(self, topic: str, partition: int) -> None:
+        waiters = self._waiters.pop((topic, partition), None)
+        if waiters:
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def notify_all(self) -> None:
+        """Wake every waiter (topic deleted, shutdown)."""
+        keys = list(self._waiters)
+        for topic, partition in keys:
+            self.notify(topic, partition)
+
+    async def wait_any(self, keys: Iterable[PartitionKey], timeout_s: float) -> bool:
+        """Wait until one of `keys` is appended to, or the timeout; True if woken."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        registered = list(keys)
+        for key in registered:
+            self._waiters.setdefault(key, set()).add(fut)
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), timeout_s)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            for key in registered:
+                waiters = self._waiters.get(key)
+                if waiters is not None:
+                    waiters.discard(fut)
+                    if not waiters:
+                        del self._waiters[key]
+
+
+@dataclass
+class Broker:
+    """Everything a handler may use. Built once by the server, shared by all connections."""
+
+    config: BrokerConfig
+    logs: LogManager
+    clock: Clock = field(default_factory=SystemClock)
+    # Filled by logstore.groups (group coordinator) when it lands; None = not available.
+    groups: Any = None
+    # Idempotent/transactional producer state; None = accept every batch as is.
+    producers: ProducerStateHook | None = None
+    appends: AppendNotifier = field(default_factory=AppendNotifier)
+    # Where clients should connect (Metadata, FindCoordinator): set once the port is bound.
+    advertised_host: str = "127.0.0.1"
+    advertised_port: int = 9092
+    # Set during graceful shutdown so long polls return promptly.
+    shutting_down: bool = False

@@ -1,0 +1,37 @@
+"""From a frame body to a reply: version checks, decoding, the handler call, encoding.
+
+Owns the routing rules (unknown ApiVersions version -> KIP-511 answer; any other
+unregistered key/version -> close the connection, as Kafka does). It must never touch
+sockets: it returns bytes, a `RawReply`, or None (no answer).
+"""
+
+from __future__ import annotations
+
+from logstore.broker.api import RawReply, RequestContext, is_supported, registration
+from logstore.broker.context import Broker
+from logstore.broker.handlers.api_versions import unsupported_version_frame
+from logstore.protocol import codec
+from logstore.protocol.api_keys import ApiKey
+from logstore.protocol.errors import UnsupportedVersionError
+
+Reply = bytes | RawReply | None
+
+
+async def handle_frame(broker: Broker, body: bytes, client_host: str) -> Reply:
+    """Answer one request frame body (length prefix already stripped)."""
+    api_key, api_version, correlation_id = codec.peek_header(body)
+    if not is_supported(api_key, api_version):
+        if api_key == ApiKey.API_VERSIONS:
+            return unsupported_version_frame(correlation_id)
+        raise UnsupportedVersionError(api_key, api_version, correlation_id)
+    reg = registration(api_key)
+    assert reg is not None  # is_supported() said so
+    if reg.legacy is not None and not codec.can_parse(api_key, api_version):
+        ctx = RequestContext(api_key, api_version, correlation_id, None, client_host)
+        return reg.legacy(ctx, body)
+    header, request = codec.decode_request(body)
+    ctx = RequestContext(api_key, api_version, correlation_id, header.client_id, client_host)
+    response = await reg.handler(broker, ctx, request)
+    if response is None or isinstance(response, RawReply | bytes):
+        return response
+    return codec.encode_response(api_key, api_version, correlation_id, response)
