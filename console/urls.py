@@ -1,4 +1,7 @@
-"""URL map. Cluster-scoped pages live under `/clusters/<cluster>/` so links can be shared."""
+"""URL map. Cluster-scoped pages live under `/clusters/<cluster>/` so links can be shared.
+
+Each page family has its own URL module (`console/urls_*.py`) owned by its feature.
+"""
 
 from __future__ import annotations
 
@@ -13,4 +16,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("clusters/<slug:cluster>/", shell.overview, name="overview"),
+    path("", include("console.urls_topics")),
+    path("", include("console.urls_groups")),
+    path("", include("console.urls_messages")),
 ]
