@@ -1,0 +1,181 @@
+"""The broker's producer-idempotence hook: per-partition producer state, loaded and saved.
+
+Owns `ProducerManager`, which implements `logstore.broker.context.ProducerStateHook`
+(`check` before an append, `record` after it), the lazy per-partition rebuild of producer
+state (the last snapshot, then the batch headers appended since), and periodic snapshots
+under `LogManager.state_dir("producers")` so a retry after a restart -- even after
+`kill -9` -- is acknowledged with its original offset instead of being appended twice.
+It must never decode records (headers only) nor touch sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from logstore.broker.context import DuplicateBatch
+from logstore.producers.state import BatchMeta, PartitionProducers, last_seq_of
+from logstore.records import iter_headers
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_FILE = "producer-state.json"
+_SCAN_CHUNK = 4 * 1024 * 1024
+
+
+class ProducerManager:
+    """Producer state for every partition, rebuilt lazily on the first batch that needs it."""
+
+    def __init__(self, logs: Any) -> None:
+        self._logs = logs
+        self._dir: Path = Path(logs.state_dir("producers"))
+        self._parts: dict[tuple[str, int], PartitionProducers] = {}
+        self._snapshot: dict[str, Any] = self._load_snapshot()
+        self._dirty = False
+
+    # -- the hook ---------------------------------------------------------------------
+
+    def check(self, plog: Any, header: Any) -> DuplicateBatch | None:
+        """Vet a batch; raises ProducerStateError (.code 45/47) or returns a duplicate."""
+        if header.producer_id < 0 or header.is_control:
+            return None
+        state = self._state(plog)
+        dup = state.check(
+            header.producer_id,
+            header.producer_epoch,
+            header.base_sequence,
+            last_seq_of(header.base_sequence, header.last_offset_delta),
+        )
+        if dup is None:
+            return None
+        return DuplicateBatch(base_offset=dup.base_offset)
+
+    def record(self, plog: Any, header: Any, base_offset: int) -> None:
+        if header.producer_id < 0 or header.is_control or header.base_sequence < 0:
+            return
+        self._state(plog).record(
+            header.producer_id, header.producer_epoch, _meta(header, base_offset)
+        )
+        self._dirty = True
+
+    # -- loading ----------------------------------------------------------------------
+
+    def _state(self, plog: Any) -> PartitionProducers:
+        key = (plog.topic, plog.partition)
+        state = self._parts.get(key)
+        if state is None:
+            state = self._rebuild(plog)
+            self._parts[key] = state
+        return state
+
+    def _rebuild(self, plog: Any) -> PartitionProducers:
+        snap = self._snapshot.get(_key(plog.topic, plog.partition))
+        start = plog.log_start_offset
+        state = PartitionProducers()
+        if snap is not None and snap.get("topic_id") == self._topic_id(plog.topic):
+            snap_offset = int(snap["offset"])
+            # A snapshot past the log end means the log was truncated (recovery): rescan.
+            if plog.log_start_offset <= snap_offset <= plog.log_end_offset:
+                state = PartitionProducers.from_json(snap["producers"])
+                start = snap_offset
+        self._scan(plog, start, state)
+        return state
+
+    def _scan(self, plog: Any, offset: int, state: PartitionProducers) -> None:
+        """Replay the headers of batches from `offset` to the end into `state`."""
+        end = plog.log_end_offset
+        while offset < end:
+            chunk = plog.read(offset, _SCAN_CHUNK)
+            data = chunk.to_bytes()
+            if not data:
+                break
+            last = offset
+            for _, header in iter_headers(data):
+                if header.last_offset < offset:
+                    continue
+                if header.producer_id >= 0 and not header.is_control and header.base_sequence >= 0:
+                    state.record(
+                        header.producer_id, header.producer_epoch, _meta(header, header.base_offset)
+                    )
+                last = header.last_offset + 1
+            if last <= offset:
+                break
+            offset = last
+
+    def _topic_id(self, topic: str) -> str | None:
+        info = self._logs.topic(topic)
+        return None if info is None else str(info.topic_id)
+
+    # -- snapshots --------------------------------------------------------------------
+
+    def _load_snapshot(self) -> dict[str, Any]:
+        path = self._dir / SNAPSHOT_FILE
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            # A damaged snapshot only costs a longer rescan of the logs.
+            log.warning("ignoring producer snapshot %s: %s", path, exc)
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def snapshot(self) -> None:
+        """Write the state of every loaded partition (atomically); cheap when nothing changed."""
+        if not self._dirty:
+            return
+        data = dict(self._snapshot)
+        for (topic, partition), state in self._parts.items():
+            try:
+                plog = self._logs.log(topic, partition)
+            except Exception:
+                data.pop(_key(topic, partition), None)
+                continue
+            data[_key(topic, partition)] = {
+                "topic_id": self._topic_id(topic),
+                "offset": plog.log_end_offset,
+                "producers": state.to_json(),
+            }
+        _atomic_write(self._dir / SNAPSHOT_FILE, json.dumps(data).encode())
+        self._snapshot = data
+        self._dirty = False
+
+    def forget_topic(self, topic: str) -> None:
+        """Drop state of a deleted topic so a recreated one starts clean."""
+        for key in [k for k in self._parts if k[0] == topic]:
+            del self._parts[key]
+        for key in [k for k in self._snapshot if k.rsplit("/", 1)[0] == topic]:
+            del self._snapshot[key]
+        self._dirty = True
+
+
+def _meta(header: Any, base_offset: int) -> BatchMeta:
+    return BatchMeta(
+        first_seq=header.base_sequence,
+        last_seq=last_seq_of(header.base_sequence, header.last_offset_delta),
+        base_offset=base_offset,
+        last_offset=base_offset + header.last_offset_delta,
+        timestamp=header.max_timestamp,
+    )
+
+
+def _key(topic: str, partition: int) -> str:
+    return f"{topic}/{partition}"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,127 @@
+"""Per-partition idempotent-producer state: epochs, sequences and the last five batches.
+
+Owns the de-duplication rules Kafka applies to a batch carrying a producer id: a retry of
+one of the producer's last five batches is a duplicate (acknowledged with its original
+offset, not appended again), a lower epoch is fenced, a gap in sequence numbers is out of
+order, and a new epoch must restart at sequence 0. It is pure data: it never awaits,
+never reads files and never touches sockets; loading and snapshots live in
+`producers/manager.py`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from logstore.groups import errors as err
+
+MAX_BATCHES = 5  # Kafka keeps the metadata of the last five batches per producer
+INT32_MAX = 2**31 - 1
+
+
+class ProducerStateError(Exception):
+    """A batch refused for its producer id / epoch / sequence, with Kafka's `.code`."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class BatchMeta:
+    first_seq: int
+    last_seq: int
+    base_offset: int
+    last_offset: int
+    timestamp: int = -1
+
+
+@dataclass
+class ProducerEntry:
+    producer_id: int
+    epoch: int
+    batches: deque[BatchMeta] = field(default_factory=lambda: deque(maxlen=MAX_BATCHES))
+
+    @property
+    def last_seq(self) -> int:
+        return self.batches[-1].last_seq if self.batches else -1
+
+
+def next_seq(seq: int, delta: int = 1) -> int:
+    """Sequence numbers wrap from INT32_MAX back to 0, as in Kafka."""
+    return (seq + delta) % (INT32_MAX + 1)
+
+
+def last_seq_of(base_seq: int, last_offset_delta: int) -> int:
+    return next_seq(base_seq, last_offset_delta) if base_seq >= 0 else -1
+
+
+@dataclass
+class PartitionProducers:
+    """Producer entries of one partition, keyed by producer id."""
+
+    entries: dict[int, ProducerEntry] = field(default_factory=dict)
+
+    def check(
+        self, producer_id: int, epoch: int, first_seq: int, last_seq: int
+    ) -> BatchMeta | None:
+        """None if the batch may be appended, its earlier metadata if it is a duplicate.
+
+        Raises ProducerStateError for a fenced epoch or a sequence gap.
+        """
+        entry = self.entries.get(producer_id)
+        if entry is None:
+            # Unknown producer (new, or its state expired): accept whatever it starts with.
+            return None
+        if epoch < entry.epoch:
+            raise ProducerStateError(
+                err.INVALID_PRODUCER_EPOCH,
+                f"producer {producer_id} epoch {epoch} is older than current {entry.epoch}",
+            )
+        if epoch > entry.epoch:
+            if first_seq != 0:
+                raise ProducerStateError(
+                    err.OUT_OF_ORDER_SEQUENCE_NUMBER,
+                    f"new epoch {epoch} for producer {producer_id} must start at sequence 0",
+                )
+            return None
+        for meta in entry.batches:
+            if meta.first_seq == first_seq and meta.last_seq == last_seq:
+                return meta
+        if entry.batches and first_seq != next_seq(entry.last_seq):
+            raise ProducerStateError(
+                err.OUT_OF_ORDER_SEQUENCE_NUMBER,
+                f"producer {producer_id}: expected sequence {next_seq(entry.last_seq)},"
+                f" got {first_seq}",
+            )
+        return None
+
+    def record(self, producer_id: int, epoch: int, meta: BatchMeta) -> None:
+        entry = self.entries.get(producer_id)
+        if entry is None or epoch != entry.epoch:
+            entry = ProducerEntry(producer_id, epoch)
+            self.entries[producer_id] = entry
+        entry.batches.append(meta)
+
+    def to_json(self) -> list[list[int | list[list[int]]]]:
+        return [
+            [
+                e.producer_id,
+                e.epoch,
+                [
+                    [b.first_seq, b.last_seq, b.base_offset, b.last_offset, b.timestamp]
+                    for b in e.batches
+                ],
+            ]
+            for e in self.entries.values()
+        ]
+
+    @classmethod
+    def from_json(cls, data: list) -> PartitionProducers:
+        out = cls()
+        for pid, epoch, batches in data:
+            entry = ProducerEntry(int(pid), int(epoch))
+            for b in batches:
+                entry.batches.append(BatchMeta(*(int(x) for x in b)))
+            out.entries[entry.producer_id] = entry
+        return out
