@@ -1,0 +1,277 @@
+"""Start and stop a real single-node Apache Kafka (KRaft, broker + controller in one JVM).
+
+Owns the reference broker's process: its classpath (the jars that
+`reference/fetch_kafka.sh` resolves into `.cache/kafka/libs`), its `server.properties`,
+formatting the KRaft storage directory, waiting until it answers, and stopping its whole
+process group. Used by the test fixtures (`tests/kafka_reference.py`) and the benchmarks
+(`bench/vs_kafka.py`), and by the Java tool runners (`java_command`).
+
+It must never skip or degrade quietly: a missing JVM or missing jars raise
+`KafkaUnavailable` with the exact cause. It listens on 127.0.0.1 only and never talks to
+anything else.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LIBS = REPO / ".cache" / "kafka" / "libs"
+FETCH_SCRIPT = REPO / "reference" / "fetch_kafka.sh"
+LOG4J_CONFIG = REPO / "reference" / "kafka" / "log4j2.yaml"
+KAFKA_VERSION = "4.4.0"
+
+# Settings that make a one-node cluster behave for tests: internal topics with one
+# replica, no rebalance delay (a join must not wait 3 s), share groups on by default in 4.x.
+TEST_BROKER_CONFIG: Mapping[str, str] = {
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "1",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "transaction.state.log.num.partitions": "1",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    "share.coordinator.state.topic.num.partitions": "1",
+    "group.initial.rebalance.delay.ms": "0",
+    "auto.create.topics.enable": "true",
+    "num.partitions": "1",
+    "default.replication.factor": "1",
+    "delete.topic.enable": "true",
+    # Few threads: the machine has two cores shared with other test runs.
+    "num.network.threads": "2",
+    "num.io.threads": "4",
+    "background.threads": "2",
+    "log.cleaner.threads": "1",
+}
+
+# Startup speed over peak speed: C1 only and the serial collector start the JVM in ~3 s
+# and use less CPU, which matters on a shared 2-core machine. Benchmarks pass
+# BENCH_JVM_FLAGS instead so the broker runs fully JIT-compiled.
+TEST_JVM_FLAGS: Sequence[str] = (
+    "-Xms128m",
+    "-Xmx512m",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-Xss512k",
+)
+BENCH_JVM_FLAGS: Sequence[str] = (
+    "-Xms512m",
+    "-Xmx512m",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+)
+TOOL_JVM_FLAGS: Sequence[str] = ("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+
+
+class KafkaUnavailable(RuntimeError):
+    """The reference broker cannot run here; the message says exactly why."""
+
+
+def java_binary() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise KafkaUnavailable("no `java` on PATH: Apache Kafka needs a JVM (Java 17)")
+    return java
+
+
+def classpath() -> str:
+    """The classpath of every resolved jar, or KafkaUnavailable naming the fix."""
+    marker = LIBS / f"kafka_2.13-{KAFKA_VERSION}.jar"
+    if not marker.is_file():
+        raise KafkaUnavailable(
+            f"{marker} is missing: run `{FETCH_SCRIPT.relative_to(REPO)}` "
+            "(Maven resolves Apache Kafka into .cache/kafka/libs)"
+        )
+    return str(LIBS / "*")
+
+
+def java_command(main_class: str, args: Sequence[str], jvm_flags: Sequence[str] = ()) -> list[str]:
+    """A `java` command line running `main_class` from the Kafka classpath."""
+    return [
+        java_binary(),
+        *(jvm_flags or TOOL_JVM_FLAGS),
+        f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+        "-cp",
+        classpath(),
+        main_class,
+        *args,
+    ]
+
+
+def free_port() -> int:
+    # Kafka's controller address must be known before it starts (it is written into the
+    # formatted metadata), so port 0 cannot be passed through; the start is retried if
+    # another process takes the port in between.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class KafkaBroker:
+    """A running reference broker. `bootstrap` is "127.0.0.1:PORT"."""
+
+    data_dir: Path
+    port: int
+    controller_port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    kind: str = field(default="kafka", init=False)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM the process group (controlled shutdown), SIGKILL it if that stalls."""
+        stop_process_group(self.process, timeout)
+
+
+def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=10)
+
+
+def server_properties(
+    data_dir: Path, port: int, controller_port: int, extra: Mapping[str, str]
+) -> str:
+    props = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
+        "log.dirs": str(data_dir / "logs"),
+        **TEST_BROKER_CONFIG,
+        **extra,
+    }
+    return "".join(f"{key}={value}\n" for key, value in props.items())
+
+
+def _format_storage(config_path: Path, log_path: Path) -> None:
+    # A Kafka cluster id is a UUID in URL-safe base64 without padding (what
+    # `kafka-storage random-uuid` prints); making it here saves a JVM start.
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    args = ["format", "--standalone", "-t", cluster_id, "-c", str(config_path)]
+    formatted = subprocess.run(
+        java_command("kafka.tools.StorageTool", args),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    log_path.write_text(formatted.stdout + formatted.stderr)
+    if formatted.returncode != 0:
+        raise KafkaUnavailable(
+            f"kafka-storage format failed ({formatted.returncode}):\n"
+            f"{formatted.stdout}\n{formatted.stderr}"
+        )
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _answers(bootstrap: str) -> bool:
+    # Imported here so the launcher can be loaded (e.g. to build classpaths) without it.
+    from confluent_kafka.admin import AdminClient
+
+    # log_level 0: a broker still starting refuses connections; that is expected here.
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    try:
+        metadata = admin.list_topics(timeout=5)
+    except Exception:
+        return False
+    return bool(metadata.brokers)
+
+
+def start_kafka(
+    data_dir: Path,
+    *,
+    extra_config: Mapping[str, str] | None = None,
+    jvm_flags: Sequence[str] = TEST_JVM_FLAGS,
+    startup_timeout: float = 90.0,
+    attempts: int = 3,
+) -> KafkaBroker:
+    """Format `data_dir` and start a broker there; returns once clients get Metadata.
+
+    Raises KafkaUnavailable with the broker's own log when it does not come up.
+    """
+    java_binary()
+    classpath()
+    failure = ""
+    for attempt in range(attempts):
+        run_dir = data_dir / f"run{attempt}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        port, controller_port = free_port(), free_port()
+        while controller_port == port:
+            controller_port = free_port()
+        config_path = run_dir / "server.properties"
+        config_path.write_text(
+            server_properties(run_dir, port, controller_port, extra_config or {})
+        )
+        log_path = run_dir / "kafka.log"
+        _format_storage(config_path, run_dir / "format.log")
+        with log_path.open("wb") as log:
+            # A new session makes the JVM a process-group leader, so stop() reaches every
+            # child it might spawn, and Ctrl-C on pytest does not kill it mid-write.
+            process = subprocess.Popen(
+                java_command("kafka.Kafka", [str(config_path)], jvm_flags),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=run_dir,
+            )
+        broker = KafkaBroker(run_dir, port, controller_port, process, log_path)
+        deadline = time.monotonic() + startup_timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            if _accepts(port) and _answers(broker.bootstrap):
+                return broker
+            time.sleep(0.2)  # polling a starting JVM, not waiting for time to pass
+        broker.stop(timeout=10)
+        failure = (
+            f"Apache Kafka did not answer on {broker.bootstrap} within {startup_timeout:.0f}s "
+            f"(exit code {process.returncode}); log tail:\n{broker.log_tail()}"
+        )
+        if "Address already in use" not in failure:
+            break
+    raise KafkaUnavailable(failure)

@@ -1,0 +1,49 @@
+"""Pytest fixture `cluster`: the same test against Odradek and against Apache Kafka.
+
+Owns the mapping from a parameter id to a running cluster: "odradek" is the session's
+real `python -m logstore serve` (`shared_broker`, tests/broker_fixture.py), "kafka" is
+the reference broker (`kafka_broker`, tests/kafka_reference.py). It must never start
+brokers itself nor hide a missing one: both sides fail loudly when they cannot run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+CLUSTER_KINDS = ("odradek", "kafka")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """What a test needs to reach a cluster; `kind` is "odradek" or "kafka"."""
+
+    name: str
+    bootstrap: str
+    kind: str
+
+    @property
+    def is_kafka(self) -> bool:
+        return self.kind == "kafka"
+
+
+def cluster_for(request: pytest.FixtureRequest, kind: str) -> Cluster:
+    """The running cluster of `kind`, starting its session fixture on first use."""
+    if kind == "kafka":
+        broker = request.getfixturevalue("kafka_broker")
+    elif kind == "odradek":
+        broker = request.getfixturevalue("shared_broker")
+    else:
+        raise ValueError(f"unknown cluster kind {kind!r}; expected one of {CLUSTER_KINDS}")
+    return Cluster(name=kind, bootstrap=broker.bootstrap, kind=kind)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("odradek", id="odradek"),
+        pytest.param("kafka", id="kafka", marks=pytest.mark.kafka),
+    ]
+)
+def cluster(request: pytest.FixtureRequest) -> Cluster:
+    return cluster_for(request, request.param)
