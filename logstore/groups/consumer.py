@@ -1,0 +1,236 @@
+"""KIP-848 consumer groups (ConsumerGroupHeartbeat): epochs, target assignment, reconciliation.
+
+Owns one group's members, the group epoch (bumped whenever membership, subscriptions or
+the subscribed topics' partition counts change), the target assignment computed by the
+server-side assignor, and each member's current assignment. A partition moves to a new
+owner only after its previous owner has stopped reporting it (revoke before assign), so
+two members never consume the same partition at once.
+
+It never awaits, never reads a clock and never touches sockets or files: the coordinator
+passes the current time and a resolver from topic names to (topic id, partition count).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from logstore.groups import errors as err
+from logstore.groups.assignor import ASSIGNORS, Assignment, assign
+
+# topic name -> (topic id, partitions) or None when the topic does not exist
+Resolver = Callable[[str], "tuple[uuid.UUID, int] | None"]
+
+LEAVE_EPOCH = -1
+STATIC_LEAVE_EPOCH = -2
+
+
+@dataclass
+class ConsumerMember:
+    member_id: str
+    instance_id: str | None = None
+    rack_id: str | None = None
+    client_id: str = ""
+    client_host: str = ""
+    rebalance_timeout_ms: int = 300_000
+    subscribed: list[str] = field(default_factory=list)
+    server_assignor: str | None = None
+    epoch: int = 0
+    previous_epoch: int = 0
+    assigned: Assignment = field(default_factory=dict)
+    # What the member last said it owns (None until it tells us).
+    owned: Assignment | None = None
+    last_heartbeat_ms: int = 0
+
+
+@dataclass(frozen=True)
+class HeartbeatResult:
+    error: int = err.NONE
+    message: str | None = None
+    member_id: str = ""
+    member_epoch: int = 0
+    # None = unchanged since the last response; else the full current assignment.
+    assignment: Assignment | None = None
+
+
+@dataclass
+class HeartbeatRequest:
+    member_id: str
+    member_epoch: int
+    instance_id: str | None = None
+    rack_id: str | None = None
+    rebalance_timeout_ms: int = -1
+    subscribed: list[str] | None = None
+    server_assignor: str | None = None
+    owned: Assignment | None = None
+    client_id: str = ""
+    client_host: str = ""
+
+
+@dataclass
+class ConsumerGroup:
+    group_id: str
+    session_timeout_ms: int = 45_000
+    heartbeat_interval_ms: int = 2_000
+    group_epoch: int = 0
+    assignment_epoch: int = 0
+    members: dict[str, ConsumerMember] = field(default_factory=dict)
+    target: dict[str, Assignment] = field(default_factory=dict)
+    # The partition counts the target was computed from: a change bumps the epoch.
+    topic_metadata: dict[str, tuple[uuid.UUID, int]] = field(default_factory=dict)
+    dead: bool = False
+
+    @property
+    def state(self) -> str:
+        """KIP-848 state names as ListGroups/DescribeGroups report them."""
+        if self.dead:
+            return "Dead"
+        if not self.members:
+            return "Empty"
+        if self.assignment_epoch != self.group_epoch:
+            return "Assigning"
+        if any(m.epoch != self.group_epoch for m in self.members.values()):
+            return "Reconciling"
+        return "Stable"
+
+    def heartbeat(self, req: HeartbeatRequest, resolve: Resolver, now_ms: int) -> HeartbeatResult:
+        if self.dead:
+            return HeartbeatResult(err.COORDINATOR_NOT_AVAILABLE)
+        if req.member_epoch in (LEAVE_EPOCH, STATIC_LEAVE_EPOCH):
+            return self.leave(req.member_id)
+        if req.server_assignor is not None and req.server_assignor not in ASSIGNORS:
+            return HeartbeatResult(
+                err.UNSUPPORTED_ASSIGNOR, f"unknown assignor {req.server_assignor!r}"
+            )
+        member = self.members.get(req.member_id) if req.member_id else None
+        if req.member_epoch == 0:
+            if not req.subscribed and (member is None or not member.subscribed):
+                return HeartbeatResult(err.INVALID_REQUEST, "a joining member must subscribe")
+            if member is None:
+                member = ConsumerMember(member_id=req.member_id or str(uuid.uuid4()))
+                self.members[member.member_id] = member
+                self.group_epoch += 1
+            else:
+                # A (re)join from scratch: it owns nothing now.
+                member.assigned = {}
+                member.owned = {}
+        elif member is None:
+            return HeartbeatResult(err.UNKNOWN_MEMBER_ID, f"unknown member {req.member_id!r}")
+        elif req.member_epoch not in (member.epoch, member.previous_epoch):
+            return HeartbeatResult(
+                err.FENCED_MEMBER_EPOCH,
+                f"member epoch {req.member_epoch} is not the current {member.epoch}",
+            )
+        member.last_heartbeat_ms = now_ms
+        self._update(member, req)
+        self._refresh_target(resolve)
+        return self._reconcile(member, force=req.member_epoch == 0 or req.owned is not None)
+
+    def _update(self, member: ConsumerMember, req: HeartbeatRequest) -> None:
+        if req.instance_id is not None:
+            member.instance_id = req.instance_id
+        if req.rack_id is not None:
+            member.rack_id = req.rack_id
+        if req.rebalance_timeout_ms >= 0:
+            member.rebalance_timeout_ms = req.rebalance_timeout_ms
+        if req.client_id:
+            member.client_id, member.client_host = req.client_id, req.client_host
+        if req.server_assignor is not None:
+            member.server_assignor = req.server_assignor
+        if req.subscribed is not None and sorted(req.subscribed) != sorted(member.subscribed):
+            member.subscribed = sorted(req.subscribed)
+            self.group_epoch += 1
+        if req.owned is not None:
+            member.owned = req.owned
+
+    def _refresh_target(self, resolve: Resolver) -> None:
+        names = sorted({t for m in self.members.values() for t in m.subscribed})
+        metadata = {}
+        for name in names:
+            found = resolve(name)
+            if found is not None:
+                metadata[name] = found
+        if metadata != self.topic_metadata:
+            self.topic_metadata = metadata
+            self.group_epoch += 1
+        if self.assignment_epoch == self.group_epoch:
+            return
+        subs = {
+            m.member_id: [
+                self.topic_metadata[t][0] for t in m.subscribed if t in self.topic_metadata
+            ]
+            for m in self.members.values()
+        }
+        counts = dict(self.topic_metadata.values())
+        chosen = next((m.server_assignor for m in self.members.values() if m.server_assignor), None)
+        self.target = assign(chosen or "uniform", subs, counts)
+        self.assignment_epoch = self.group_epoch
+
+    def _held_elsewhere(self, member_id: str) -> set[tuple[uuid.UUID, int]]:
+        held: set[tuple[uuid.UUID, int]] = set()
+        for other in self.members.values():
+            if other.member_id == member_id:
+                continue
+            for source in (other.assigned, other.owned or {}):
+                held.update((t, p) for t, ps in source.items() for p in ps)
+        return held
+
+    def _reconcile(self, member: ConsumerMember, *, force: bool) -> HeartbeatResult:
+        target = self.target.get(member.member_id, {})
+        held = self._held_elsewhere(member.member_id)
+        new: Assignment = {}
+        for topic, parts in target.items():
+            keep = {p for p in parts if p in member.assigned.get(topic, set())}
+            free = {p for p in parts if (topic, p) not in held}
+            if keep | free:
+                new[topic] = keep | free
+        changed = new != member.assigned
+        member.assigned = new
+        if new == target and member.epoch != self.assignment_epoch:
+            member.previous_epoch, member.epoch = member.epoch, self.assignment_epoch
+            changed = True
+        if member.epoch == 0:
+            # A joiner always leaves with a real epoch, even while waiting on revocations.
+            member.previous_epoch, member.epoch = 0, self.assignment_epoch
+            changed = True
+        return HeartbeatResult(
+            member_id=member.member_id,
+            member_epoch=member.epoch,
+            assignment={t: set(p) for t, p in new.items()} if changed or force else None,
+        )
+
+    def leave(self, member_id: str) -> HeartbeatResult:
+        if member_id not in self.members:
+            return HeartbeatResult(err.UNKNOWN_MEMBER_ID, f"unknown member {member_id!r}")
+        del self.members[member_id]
+        self.target.pop(member_id, None)
+        self.group_epoch += 1
+        return HeartbeatResult(member_id=member_id, member_epoch=LEAVE_EPOCH)
+
+    def tick(self, now_ms: int) -> list[str]:
+        """Remove members silent for a session timeout; returns their ids."""
+        gone = [
+            m.member_id
+            for m in self.members.values()
+            if now_ms - m.last_heartbeat_ms >= self.session_timeout_ms
+        ]
+        for member_id in gone:
+            self.leave(member_id)
+        return gone
+
+    def next_deadline_ms(self) -> int | None:
+        return min(
+            (m.last_heartbeat_ms + self.session_timeout_ms for m in self.members.values()),
+            default=None,
+        )
+
+    def subscribed_topics(self) -> set[str]:
+        return {t for m in self.members.values() for t in m.subscribed}
+
+
+def to_assignment(pairs: Iterable[tuple[uuid.UUID, Iterable[int]]]) -> Assignment:
+    out: Assignment = {}
+    for topic, parts in pairs:
+        out.setdefault(topic, set()).update(int(p) for p in parts)
+    return out
