@@ -27,6 +27,8 @@ class BrokerConfig:
     default_partitions: int = 1
     max_request_bytes: int = 100 * 1024 * 1024
     max_connections: int = 1000
+    # Request bytes held in memory across all connections before reads wait.
+    max_inflight_bytes: int = 256 * 1024 * 1024
     # Written once the listener is bound (useful with port 0); None = don't write.
     port_file: Path | None = None
 

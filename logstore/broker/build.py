@@ -13,6 +13,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
 
 @functools.cache
 def _field_kinds(cls: type) -> dict[str, str]:
@@ -32,6 +34,8 @@ def make(cls: type, **values: Any) -> Any:
             value = datetime.timedelta(milliseconds=value)
         elif kind == "error_code" and not isinstance(value, ErrorCode):
             value = error_code(value)
+        elif kind == "datetime_i64" and isinstance(value, int):
+            value = None if value < 0 else _EPOCH + datetime.timedelta(milliseconds=value)
         kwargs[name] = value
     return cls(**kwargs)
 

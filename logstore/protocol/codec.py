@@ -22,6 +22,7 @@ from kio.schema.response_header.v0.header import ResponseHeader as ResponseHeade
 from kio.schema.response_header.v1.header import ResponseHeader as ResponseHeaderV1
 from kio.serial import entity_reader, entity_writer
 from kio.static.constants import EntityType
+from kio.static.primitive import i16, i32
 
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.errors import MalformedFrameError, UnsupportedVersionError
@@ -98,12 +99,12 @@ def can_parse(api_key: int, api_version: int) -> bool:
 
 
 @functools.cache
-def _reader(cls: type) -> Any:
+def _reader(cls: Any) -> Any:
     return entity_reader(cls)
 
 
 @functools.cache
-def _writer(cls: type) -> Any:
+def _writer(cls: Any) -> Any:
     return entity_writer(cls)
 
 
@@ -131,7 +132,9 @@ def decode_request(body: bytes | memoryview) -> tuple[RequestHeader, Any]:
     cls = request_class(api_key, api_version)
     if cls is None or response_class(api_key, api_version) is None:
         raise UnsupportedVersionError(api_key, api_version, correlation_id)
-    header_cls = RequestHeaderV2 if request_header_is_flexible(api_key, api_version) else RequestHeaderV1
+    header_cls = (
+        RequestHeaderV2 if request_header_is_flexible(api_key, api_version) else RequestHeaderV1
+    )
     try:
         kio_header, used = _reader(header_cls)(body, 0)
         request, _ = _reader(cls)(body, used)
@@ -151,7 +154,7 @@ def encode_response_header(api_key: int, api_version: int, correlation_id: int) 
 def encode_body(response: Any) -> bytes:
     """Serialize a kio response entity (no header, no length prefix)."""
     buffer = io.BytesIO()
-    _writer(type(response))(buffer, response)
+    _writer(response.__class__)(buffer, response)
     return buffer.getvalue()
 
 
@@ -166,14 +169,14 @@ def encode_request(header: RequestHeader, request: Any) -> bytes:
     flexible = request_header_is_flexible(header.api_key, header.api_version)
     header_cls = RequestHeaderV2 if flexible else RequestHeaderV1
     kio_header = header_cls(
-        request_api_key=header.api_key,
-        request_api_version=header.api_version,
-        correlation_id=header.correlation_id,
+        request_api_key=i16(header.api_key),
+        request_api_version=i16(header.api_version),
+        correlation_id=i32(header.correlation_id),
         client_id=header.client_id,
     )
     buffer = io.BytesIO()
     _writer(header_cls)(buffer, kio_header)
-    _writer(type(request))(buffer, request)
+    _writer(request.__class__)(buffer, request)
     payload = buffer.getvalue()
     return struct.pack(">i", len(payload)) + payload
 

@@ -6,9 +6,36 @@ Owns sockets and the process's event loop. It must never decide what a request m
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
+
 from logstore.config import BrokerConfig
+
+
+async def serve(config: BrokerConfig) -> None:
+    """Run the broker until SIGINT/SIGTERM, then shut down gracefully."""
+    from logstore.server.listener import BrokerServer
+
+    server = BrokerServer(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.shutdown()
 
 
 def run(config: BrokerConfig) -> int:
     """Serve until SIGINT/SIGTERM; return the process exit code."""
-    raise SystemExit("logstore: the broker is not built yet (see the protocol broker issue)")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(config))
+    else:
+        uvloop.run(serve(config))
+    return 0

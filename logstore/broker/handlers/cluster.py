@@ -1,0 +1,121 @@
+"""DescribeCluster (v0–1), DescribeLogDirs (v1–4), OffsetForLeaderEpoch (v2–4).
+
+Owns the single-node answers: one broker that is also the controller, one log dir with the
+real partition sizes, and leader epoch 0 everywhere. It must never invent replicas.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from logstore.broker.api import RequestContext, handles
+from logstore.broker.build import make
+from logstore.broker.context import Broker
+from logstore.broker.errors import KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION, code_of
+from logstore.protocol.api_keys import ApiKey
+
+_NO_OPS = -(2**31)
+UNKNOWN_LEADER_EPOCH = 76
+
+
+@handles(ApiKey.DESCRIBE_CLUSTER, min_version=0, max_version=1)
+async def describe_cluster(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    schema = ctx.schema
+    node = make(
+        schema.DescribeClusterBroker,
+        broker_id=broker.config.node_id,
+        host=broker.advertised_host,
+        port=broker.advertised_port,
+        rack=None,
+    )
+    return make(
+        ctx.response_class,
+        throttle_time=0,
+        error_code=0,
+        error_message=None,
+        endpoint_type=getattr(request, "endpoint_type", 1),
+        cluster_id=broker.config.cluster_id,
+        controller_id=broker.config.node_id,
+        brokers=(node,),
+        cluster_authorized_operations=_NO_OPS,
+    )
+
+
+@handles(ApiKey.DESCRIBE_LOG_DIRS, min_version=1, max_version=4)
+async def describe_log_dirs(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    schema = ctx.schema
+    if request.topics is None:
+        wanted = [(t.name, list(range(t.partitions))) for t in broker.logs.topics()]
+    else:
+        wanted = [(t.topic, list(t.partitions)) for t in request.topics]
+    topics = []
+    for name, partitions in wanted:
+        info = broker.logs.topic(name)
+        if info is None:
+            continue  # Kafka omits partitions this dir does not hold
+        rows = []
+        for index in partitions:
+            if not 0 <= index < info.partitions:
+                continue
+            size = broker.logs.log(name, index).size_bytes
+            rows.append(
+                make(
+                    schema.DescribeLogDirsPartition,
+                    partition_index=index,
+                    partition_size=size,
+                    offset_lag=0,
+                    is_future_key=False,
+                )
+            )
+        topics.append(make(schema.DescribeLogDirsTopic, name=name, partitions=tuple(rows)))
+    usage = shutil.disk_usage(broker.config.data_dir)
+    result = make(
+        schema.DescribeLogDirsResult,
+        error_code=0,
+        log_dir=str(broker.config.data_dir.resolve()),
+        topics=tuple(topics),
+        total_bytes=usage.total,
+        usable_bytes=usage.free,
+    )
+    return make(ctx.response_class, throttle_time=0, error_code=0, results=(result,))
+
+
+def _epoch_end(broker: Broker, topic: str, p: Any) -> tuple[int, int, int]:
+    info = broker.logs.topic(topic)
+    if info is None or not 0 <= p.partition < info.partitions:
+        return UNKNOWN_TOPIC_OR_PARTITION, -1, -1
+    if getattr(p, "current_leader_epoch", -1) > 0:
+        return UNKNOWN_LEADER_EPOCH, -1, -1
+    try:
+        log = broker.logs.log(topic, p.partition)
+    except Exception as exc:
+        return code_of(exc), -1, -1
+    if getattr(log, "recovery_error", None):
+        return KAFKA_STORAGE_ERROR, -1, -1
+    if p.leader_epoch == 0:
+        return 0, 0, log.log_end_offset
+    return 0, -1, -1  # an epoch we never had: UNDEFINED_EPOCH_OFFSET, as Kafka answers
+
+
+@handles(ApiKey.OFFSET_FOR_LEADER_EPOCH, min_version=2, max_version=4)
+async def offset_for_leader_epoch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    schema = ctx.schema
+    topics = []
+    for t in request.topics:
+        rows = []
+        for p in t.partitions:
+            error, epoch, end = _epoch_end(broker, t.topic, p)
+            rows.append(
+                make(
+                    schema.EpochEndOffset,
+                    error_code=error,
+                    partition=p.partition,
+                    leader_epoch=epoch,
+                    end_offset=end,
+                )
+            )
+        topics.append(
+            make(schema.OffsetForLeaderTopicResult, topic=t.topic, partitions=tuple(rows))
+        )
+    return make(ctx.response_class, throttle_time=0, topics=tuple(topics))

@@ -1,0 +1,256 @@
+"""DescribeConfigs (v1–4), AlterConfigs (v0–2), IncrementalAlterConfigs (v0–1).
+
+Owns the mapping between storage's topic config entries and Kafka's config sources and
+types, and the few read-only broker configs we describe. Topic overrides live in the
+storage catalogue; this module must never keep its own copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from logstore.broker.api import RequestContext, handles
+from logstore.broker.build import make
+from logstore.broker.context import Broker
+from logstore.broker.errors import (
+    INVALID_CONFIG,
+    INVALID_REQUEST,
+    UNKNOWN_TOPIC_OR_PARTITION,
+    code_of,
+    message_of,
+)
+from logstore.protocol.api_keys import ApiKey
+
+TOPIC = 2
+BROKER = 4
+SOURCE_CODES = {
+    "DYNAMIC_TOPIC_CONFIG": 1,
+    "DYNAMIC_BROKER_CONFIG": 2,
+    "DYNAMIC_DEFAULT_BROKER_CONFIG": 3,
+    "STATIC_BROKER_CONFIG": 4,
+    "DEFAULT_CONFIG": 5,
+}
+# Kafka's ConfigEntry.ConfigType codes.
+_BOOLEAN, _STRING, _INT, _LONG, _DOUBLE, _LIST = 1, 2, 3, 5, 6, 7
+_TYPES = {
+    "cleanup.policy": _LIST,
+    "compression.type": _STRING,
+    "message.timestamp.type": _STRING,
+    "min.cleanable.dirty.ratio": _DOUBLE,
+    "min.insync.replicas": _INT,
+    "max.message.bytes": _INT,
+    "index.interval.bytes": _INT,
+    "segment.bytes": _INT,
+    "segment.index.bytes": _INT,
+    "unclean.leader.election.enable": _BOOLEAN,
+    "preallocate": _BOOLEAN,
+    "message.downconversion.enable": _BOOLEAN,
+}
+SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
+
+
+def config_type(name: str, value: str | None) -> int:
+    if name in _TYPES:
+        return _TYPES[name]
+    if value is not None and value.lstrip("-").isdigit():
+        return _LONG
+    return _STRING
+
+
+def _broker_entries(broker: Broker) -> list[tuple[str, str]]:
+    c = broker.config
+    return [
+        ("broker.id", str(c.node_id)),
+        ("node.id", str(c.node_id)),
+        ("log.dirs", str(c.data_dir)),
+        ("num.partitions", str(c.default_partitions)),
+        ("auto.create.topics.enable", str(c.auto_create_topics).lower()),
+        ("socket.request.max.bytes", str(c.max_request_bytes)),
+        ("default.replication.factor", "1"),
+        ("offsets.topic.replication.factor", "1"),
+    ]
+
+
+def _describe_one(broker: Broker, ctx: RequestContext, res: Any, synonyms: bool) -> Any:
+    schema = ctx.schema
+    keys = set(res.configuration_keys) if res.configuration_keys is not None else None
+    entries: list[Any] = []
+    error, message = 0, None
+    if res.resource_type == TOPIC:
+        if broker.logs.topic(res.resource_name) is None:
+            error, message = UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {res.resource_name!r}"
+        else:
+            for e in broker.logs.describe_configs(res.resource_name):
+                if keys is not None and e.name not in keys:
+                    continue
+                source = SOURCE_CODES.get(e.source, 5)
+                entries.append(
+                    make(
+                        schema.DescribeConfigsResourceResult,
+                        name=e.name,
+                        value=e.value,
+                        read_only=e.read_only,
+                        is_default=e.is_default,  # v0 only
+                        config_source=source,
+                        is_sensitive=e.sensitive,
+                        synonyms=(
+                            (
+                                make(
+                                    schema.DescribeConfigsSynonym,
+                                    name=e.name,
+                                    value=e.value,
+                                    source=source,
+                                ),
+                            )
+                            if synonyms
+                            else ()
+                        ),
+                        config_type=config_type(e.name, e.value),
+                        documentation=None,
+                    )
+                )
+    elif res.resource_type == BROKER:
+        for name, value in _broker_entries(broker):
+            if keys is not None and name not in keys:
+                continue
+            entries.append(
+                make(
+                    schema.DescribeConfigsResourceResult,
+                    name=name,
+                    value=value,
+                    read_only=True,
+                    is_default=False,
+                    config_source=SOURCE_CODES["STATIC_BROKER_CONFIG"],
+                    is_sensitive=False,
+                    synonyms=(),
+                    config_type=config_type(name, value),
+                    documentation=None,
+                )
+            )
+    else:
+        error, message = INVALID_REQUEST, f"resource type {res.resource_type} is not supported"
+    return make(
+        schema.DescribeConfigsResult,
+        error_code=error,
+        error_message=message,
+        resource_type=res.resource_type,
+        resource_name=res.resource_name,
+        configs=tuple(entries),
+    )
+
+
+@handles(ApiKey.DESCRIBE_CONFIGS, min_version=1, max_version=4)
+async def describe_configs(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    synonyms = bool(getattr(request, "include_synonyms", False))
+    results = tuple(_describe_one(broker, ctx, r, synonyms) for r in request.resources)
+    return make(ctx.response_class, throttle_time=0, results=results)
+
+
+def _validate(broker: Broker, set_: dict[str, str]) -> None:
+    """Check names/values without changing anything (storage validates on create)."""
+    if set_:
+        broker.logs.create_topic("odradek-config-validation", 1, set_, validate_only=True)
+
+
+def _apply(
+    broker: Broker, resource: Any, set_: dict[str, str], delete: list[str], validate_only: bool
+) -> tuple[int, str | None]:
+    if resource.resource_type == BROKER:
+        return INVALID_REQUEST, "broker configs are static on this broker"
+    if resource.resource_type != TOPIC:
+        return INVALID_REQUEST, f"resource type {resource.resource_type} is not supported"
+    if broker.logs.topic(resource.resource_name) is None:
+        return UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {resource.resource_name!r}"
+    try:
+        if validate_only:
+            _validate(broker, set_)
+        else:
+            broker.logs.alter_configs(resource.resource_name, set_, delete)
+    except Exception as exc:
+        return code_of(exc), message_of(exc)
+    return 0, None
+
+
+@handles(ApiKey.ALTER_CONFIGS, min_version=0, max_version=2)
+async def alter_configs(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    schema = ctx.schema
+    responses = []
+    for res in request.resources:
+        set_ = {c.name: c.value for c in res.configs if c.value is not None}
+        delete = [c.name for c in res.configs if c.value is None]
+        # AlterConfigs replaces the whole override set: drop overrides not mentioned.
+        info = broker.logs.topic(res.resource_name) if res.resource_type == TOPIC else None
+        if info is not None:
+            delete += [name for name in info.configs if name not in set_]
+        error, message = _apply(broker, res, set_, delete, request.validate_only)
+        responses.append(
+            make(
+                schema.AlterConfigsResourceResponse,
+                error_code=error,
+                error_message=message,
+                resource_type=res.resource_type,
+                resource_name=res.resource_name,
+            )
+        )
+    return make(ctx.response_class, throttle_time=0, responses=tuple(responses))
+
+
+@dataclass(frozen=True)
+class _Refused:
+    error: int
+    message: str
+
+
+def _incremental_changes(broker: Broker, res: Any) -> tuple[dict[str, str], list[str]] | _Refused:
+    set_: dict[str, str] = {}
+    delete: list[str] = []
+    current: dict[str, str | None] = {}
+    if res.resource_type == TOPIC and broker.logs.topic(res.resource_name) is not None:
+        current = {e.name: e.value for e in broker.logs.describe_configs(res.resource_name)}
+    for c in res.configs:
+        op = c.config_operation
+        if op == SET:
+            if c.value is None:
+                return _Refused(INVALID_CONFIG, f"{c.name}: SET needs a value")
+            set_[c.name] = c.value
+        elif op == DELETE:
+            delete.append(c.name)
+        elif op in (APPEND, SUBTRACT):
+            if config_type(c.name, None) != _LIST:
+                return _Refused(INVALID_CONFIG, f"{c.name} is not a list config")
+            items = [v for v in (set_.get(c.name) or current.get(c.name) or "").split(",") if v]
+            given = [v for v in (c.value or "").split(",") if v]
+            if op == APPEND:
+                items += [v for v in given if v not in items]
+            else:
+                items = [v for v in items if v not in given]
+            set_[c.name] = ",".join(items)
+        else:
+            return _Refused(INVALID_REQUEST, f"unknown config operation {op}")
+    return set_, delete
+
+
+@handles(ApiKey.INCREMENTAL_ALTER_CONFIGS, min_version=0, max_version=1)
+async def incremental_alter_configs(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    schema = ctx.schema
+    responses = []
+    for res in request.resources:
+        changes = _incremental_changes(broker, res)
+        error: int
+        message: str | None
+        if isinstance(changes, _Refused):
+            error, message = changes.error, changes.message
+        else:
+            set_, delete = changes
+            error, message = _apply(broker, res, set_, delete, request.validate_only)
+        responses.append(
+            make(
+                schema.AlterConfigsResourceResponse,
+                error_code=error,
+                error_message=message,
+                resource_type=res.resource_type,
+                resource_name=res.resource_name,
+            )
+        )
+    return make(ctx.response_class, throttle_time=0, responses=tuple(responses))

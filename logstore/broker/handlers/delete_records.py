@@ -1,0 +1,45 @@
+"""DeleteRecords (key 21, v0–2): move a partition's log start offset forward.
+
+Owns the request-to-storage mapping (offset -1 = up to the high watermark). It must never
+delete files itself: storage decides when whole segments can go.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from logstore.broker.api import RequestContext, handles
+from logstore.broker.build import make
+from logstore.broker.context import Broker
+from logstore.broker.errors import UNKNOWN_TOPIC_OR_PARTITION, code_of
+from logstore.protocol.api_keys import ApiKey
+
+
+def _delete(broker: Broker, topic: str, partition: int, offset: int) -> tuple[int, int]:
+    info = broker.logs.topic(topic)
+    if info is None or not 0 <= partition < info.partitions:
+        return UNKNOWN_TOPIC_OR_PARTITION, -1
+    try:
+        return 0, broker.logs.log(topic, partition).delete_records(offset)
+    except Exception as exc:
+        return code_of(exc), -1
+
+
+@handles(ApiKey.DELETE_RECORDS, min_version=0, max_version=2)
+async def delete_records(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    schema = ctx.schema
+    topics = []
+    for t in request.topics:
+        rows = []
+        for p in t.partitions:
+            error, low = _delete(broker, t.name, p.partition_index, p.offset)
+            rows.append(
+                make(
+                    schema.DeleteRecordsPartitionResult,
+                    partition_index=p.partition_index,
+                    low_watermark=low,
+                    error_code=error,
+                )
+            )
+        topics.append(make(schema.DeleteRecordsTopicResult, name=t.name, partitions=tuple(rows)))
+    return make(ctx.response_class, throttle_time=0, topics=tuple(topics))

@@ -1,0 +1,64 @@
+"""ListOffsets (key 2, v1–7): earliest, latest, by timestamp, max timestamp.
+
+Owns the meaning of the special timestamps (-2 earliest, -1 latest, -3 max timestamp).
+It must never scan records: storage answers timestamps from its time index.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from logstore.broker.api import RequestContext, handles
+from logstore.broker.build import make
+from logstore.broker.context import Broker
+from logstore.broker.errors import KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION, code_of
+from logstore.protocol.api_keys import ApiKey
+
+LATEST = -1
+EARLIEST = -2
+MAX_TIMESTAMP = -3
+
+
+def _lookup(broker: Broker, topic: str, partition: int, ts: int) -> tuple[int, int, int]:
+    """(error, offset, timestamp) for one partition."""
+    info = broker.logs.topic(topic)
+    if info is None or not 0 <= partition < info.partitions:
+        return UNKNOWN_TOPIC_OR_PARTITION, -1, -1
+    try:
+        log = broker.logs.log(topic, partition)
+        if getattr(log, "recovery_error", None):
+            return KAFKA_STORAGE_ERROR, -1, -1
+        if ts == LATEST:
+            return 0, log.log_end_offset, -1
+        if ts == EARLIEST:
+            return 0, log.log_start_offset, -1
+        found = log.max_timestamp() if ts == MAX_TIMESTAMP else log.offset_for_timestamp(ts)
+    except Exception as exc:
+        return code_of(exc), -1, -1
+    if found is None:
+        return 0, -1, -1
+    return 0, found[0], found[1]
+
+
+@handles(ApiKey.LIST_OFFSETS, min_version=1, max_version=7)
+async def list_offsets(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    schema = ctx.schema
+    topics = []
+    for t in request.topics:
+        partitions = []
+        for p in t.partitions:
+            error, offset, timestamp = _lookup(broker, t.name, p.partition_index, p.timestamp)
+            partitions.append(
+                make(
+                    schema.ListOffsetsPartitionResponse,
+                    partition_index=p.partition_index,
+                    error_code=error,
+                    timestamp=timestamp,
+                    offset=offset,
+                    leader_epoch=0 if error == 0 and offset >= 0 else -1,
+                )
+            )
+        topics.append(
+            make(schema.ListOffsetsTopicResponse, name=t.name, partitions=tuple(partitions))
+        )
+    return make(ctx.response_class, throttle_time=0, topics=tuple(topics))

@@ -1,0 +1,155 @@
+"""Produce (key 0): advertise v0–11, accept v3–11; acks 0, 1 and -1 (all).
+
+Owns the append path: resolve the partition (auto-creating the topic when allowed), give
+idempotent batches to the producer-state hook (see `logstore.broker.context`), append the
+client's bytes as they are (compression untouched), wake long-polling fetchers, and for
+acks=-1 wait until storage says the data is durable. It must never decode records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from logstore.broker.api import RequestContext, handles
+from logstore.broker.build import make
+from logstore.broker.context import Broker, DuplicateBatch
+from logstore.broker.errors import (
+    CORRUPT_MESSAGE,
+    INVALID_RECORD,
+    INVALID_REQUIRED_ACKS,
+    KAFKA_STORAGE_ERROR,
+    UNKNOWN_TOPIC_OR_PARTITION,
+    UNSUPPORTED_VERSION,
+    code_of,
+    message_of,
+)
+from logstore.broker.topics import find_or_create
+from logstore.protocol.api_keys import ApiKey
+from logstore.protocol.legacy_produce import refuse_legacy_produce
+
+
+def _legacy(ctx: RequestContext, body: bytes) -> bytes:
+    return refuse_legacy_produce(body, UNSUPPORTED_VERSION)
+
+
+class _Outcome:
+    __slots__ = (
+        "base_offset",
+        "error",
+        "last_offset",
+        "log",
+        "log_append_time",
+        "log_start",
+        "message",
+    )
+
+    def __init__(self, error: int = 0, message: str | None = None) -> None:
+        self.error = error
+        self.message = message
+        self.base_offset = -1
+        self.last_offset = -1
+        self.log_append_time = -1
+        self.log_start = -1
+        self.log: Any = None
+
+
+def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcome:
+    info, error = find_or_create(broker, topic, allow_create=True)
+    if info is None:
+        return _Outcome(error)
+    if not 0 <= partition < info.partitions:
+        return _Outcome(UNKNOWN_TOPIC_OR_PARTITION)
+    if not records:
+        return _Outcome(INVALID_RECORD, "empty record set")
+    try:
+        log = broker.logs.log(topic, partition)
+    except Exception as exc:
+        return _Outcome(code_of(exc), message_of(exc))
+    if getattr(log, "recovery_error", None):
+        return _Outcome(KAFKA_STORAGE_ERROR, log.recovery_error)
+    data = memoryview(records)
+    hook = broker.producers
+    headers: list[Any] = []
+    try:
+        if hook is not None:
+            from logstore.records import iter_headers
+
+            headers = [h for _, h in iter_headers(data)]
+            for header in headers:
+                if header.producer_id < 0:
+                    continue
+                duplicate = hook.check(log, header)
+                if isinstance(duplicate, DuplicateBatch):
+                    out = _Outcome()
+                    out.base_offset = duplicate.base_offset
+                    out.log_append_time = duplicate.log_append_time
+                    out.log_start = log.log_start_offset
+                    return out
+        result = log.append(data, now_ms=broker.clock.now_ms())
+    except Exception as exc:
+        code = code_of(exc)
+        return _Outcome(
+            CORRUPT_MESSAGE if code == -1 and "crc" in str(exc).lower() else code, message_of(exc)
+        )
+    if hook is not None:
+        base = result.base_offset
+        for header in headers:
+            if header.producer_id >= 0:
+                hook.record(log, header, base)
+            base += header.last_offset_delta + 1
+    broker.appends.notify(topic, partition)
+    out = _Outcome()
+    out.base_offset = result.base_offset
+    out.last_offset = result.last_offset
+    out.log_append_time = result.log_append_time
+    out.log_start = result.log_start_offset
+    out.log = log
+    return out
+
+
+@handles(ApiKey.PRODUCE, min_version=0, max_version=11, legacy=_legacy)
+async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    acks = request.acks
+    outcomes: list[tuple[str, list[tuple[int, _Outcome]]]] = []
+    for topic in request.topic_data:
+        parts = []
+        for pdata in topic.partition_data:
+            if acks not in (0, 1, -1):
+                parts.append((pdata.index, _Outcome(INVALID_REQUIRED_ACKS)))
+            else:
+                parts.append((pdata.index, _append(broker, topic.name, pdata.index, pdata.records)))
+        outcomes.append((topic.name, parts))
+    if acks == 0:
+        return None
+    if acks == -1:
+        waits = [
+            broker.logs.wait_durable(o.log, o.last_offset)
+            for _, parts in outcomes
+            for _, o in parts
+            if o.error == 0 and o.log is not None
+        ]
+        if waits:
+            await asyncio.gather(*waits)
+    schema = ctx.schema
+    responses = tuple(
+        make(
+            schema.TopicProduceResponse,
+            name=name,
+            partition_responses=tuple(
+                make(
+                    schema.PartitionProduceResponse,
+                    index=index,
+                    error_code=o.error,
+                    base_offset=o.base_offset,
+                    log_append_time=o.log_append_time,
+                    log_start_offset=o.log_start,
+                    record_errors=(),
+                    error_message=o.message if o.error else None,
+                )
+                for index, o in parts
+            ),
+        )
+        for name, parts in outcomes
+    )
+    return make(ctx.response_class, responses=responses, throttle_time=0)

@@ -1,0 +1,155 @@
+"""CreateTopics (v2–7), DeleteTopics (v1–6), CreatePartitions (v0–3).
+
+Owns how admin requests map onto the storage catalogue: replication factor must be 1 or
+-1 (a single node), -1 partitions means the broker default, `validate_only` changes
+nothing. It must never touch files itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from logstore.broker.api import RequestContext, handles
+from logstore.broker.build import make
+from logstore.broker.context import Broker
+from logstore.broker.errors import (
+    INVALID_REPLICATION_FACTOR,
+    UNKNOWN_TOPIC_ID,
+    UNKNOWN_TOPIC_OR_PARTITION,
+    code_of,
+    message_of,
+)
+from logstore.broker.handlers.configs import SOURCE_CODES
+from logstore.protocol.api_keys import ApiKey
+
+
+def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: bool) -> Any:
+    schema = ctx.schema
+    result: dict[str, Any] = dict(
+        name=topic.name,
+        topic_id=uuid.UUID(int=0),
+        error_code=0,
+        error_message=None,
+        topic_config_error_code=0,
+        num_partitions=-1,
+        replication_factor=-1,
+        configs=None,
+    )
+    partitions = topic.num_partitions
+    if topic.assignments:
+        partitions = len(topic.assignments)
+        if any(len(a.broker_ids) != 1 for a in topic.assignments):
+            result.update(
+                error_code=INVALID_REPLICATION_FACTOR,
+                error_message="a single node holds exactly one replica",
+            )
+            return make(schema.CreatableTopicResult, **result)
+    elif partitions == -1:
+        partitions = broker.config.default_partitions
+    if topic.replication_factor not in (-1, 1) and not topic.assignments:
+        result.update(
+            error_code=INVALID_REPLICATION_FACTOR,
+            error_message=f"replication factor {topic.replication_factor} > 1 available broker",
+        )
+        return make(schema.CreatableTopicResult, **result)
+    configs = {c.name: c.value for c in topic.configs if c.value is not None}
+    try:
+        info = broker.logs.create_topic(
+            topic.name, partitions, configs, validate_only=validate_only
+        )
+    except Exception as exc:
+        result.update(error_code=code_of(exc), error_message=message_of(exc))
+        return make(schema.CreatableTopicResult, **result)
+    result.update(num_partitions=partitions, replication_factor=1)
+    if info is not None and getattr(info, "topic_id", None) is not None and not validate_only:
+        result["topic_id"] = info.topic_id
+    if ctx.api_version >= 5 and not validate_only:
+        entries = broker.logs.describe_configs(topic.name)
+        result["configs"] = tuple(
+            make(
+                schema.CreatableTopicConfigs,
+                name=e.name,
+                value=e.value,
+                read_only=e.read_only,
+                config_source=SOURCE_CODES.get(e.source, 5),
+                is_sensitive=e.sensitive,
+            )
+            for e in entries
+        )
+    elif ctx.api_version >= 5:
+        result["configs"] = ()
+    return make(schema.CreatableTopicResult, **result)
+
+
+@handles(ApiKey.CREATE_TOPICS, min_version=2, max_version=7)
+async def create_topics(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    results = tuple(_create_one(broker, ctx, t, request.validate_only) for t in request.topics)
+    return make(ctx.response_class, throttle_time=0, topics=results)
+
+
+@handles(ApiKey.DELETE_TOPICS, min_version=1, max_version=6)
+async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    schema = ctx.schema
+    results = []
+    # v0–5 send names; v6 sends (name | topic_id) states.
+    items = getattr(request, "topics", None)
+    names = getattr(request, "topic_names", None)
+    pairs: list[tuple[str | None, uuid.UUID | None]] = []
+    if items is not None:
+        pairs = [(i.name, i.topic_id) for i in items]
+    elif names is not None:
+        pairs = [(n, None) for n in names]
+    for name, topic_id in pairs:
+        error, message = 0, None
+        info = broker.logs.topic(name) if name else None
+        if name is None and topic_id is not None and topic_id.int != 0:
+            info = broker.logs.topic_by_id(topic_id)
+            if info is None:
+                error, message = UNKNOWN_TOPIC_ID, "unknown topic id"
+        elif info is None:
+            error, message = UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {name!r}"
+        if info is not None:
+            try:
+                broker.logs.delete_topic(info.name)
+                broker.appends.notify_all()
+            except Exception as exc:
+                error, message = code_of(exc), message_of(exc)
+        results.append(
+            make(
+                schema.DeletableTopicResult,
+                name=info.name if info is not None else name,
+                topic_id=info.topic_id if info is not None else (topic_id or uuid.UUID(int=0)),
+                error_code=error,
+                error_message=message,
+            )
+        )
+    return make(ctx.response_class, throttle_time=0, responses=tuple(results))
+
+
+@handles(ApiKey.CREATE_PARTITIONS, min_version=0, max_version=3)
+async def create_partitions(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    schema = ctx.schema
+    results = []
+    for t in request.topics:
+        error, message = 0, None
+        info = broker.logs.topic(t.name)
+        if info is None:
+            error, message = UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {t.name!r}"
+        elif t.count <= info.partitions:
+            error = 37
+            message = f"topic has {info.partitions} partitions; the count must grow"
+        elif not request.validate_only:
+            try:
+                broker.logs.add_partitions(t.name, t.count)
+            except Exception as exc:
+                error, message = code_of(exc), message_of(exc)
+        results.append(
+            make(
+                schema.CreatePartitionsTopicResult,
+                name=t.name,
+                error_code=error,
+                error_message=message,
+            )
+        )
+    return make(ctx.response_class, throttle_time=0, results=tuple(results))

@@ -1,0 +1,127 @@
+"""The TCP listener: accepts connections, enforces the connection cap, shuts down gracefully.
+
+Owns the Broker's lifetime (open storage, serve, close storage with its clean marker) and
+the periodic storage maintenance tick. It must never parse frames (connection.py) nor
+decide what requests mean (logstore.broker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from pathlib import Path
+
+from logstore.broker.context import Broker
+from logstore.clock import Clock, SystemClock
+from logstore.config import BrokerConfig
+from logstore.server.budget import ByteBudget
+from logstore.server.connection import Connection
+
+log = logging.getLogger("logstore.server")
+
+MAINTENANCE_INTERVAL_S = 0.5
+SHUTDOWN_GRACE_S = 10.0
+
+
+class BrokerServer:
+    def __init__(self, config: BrokerConfig, *, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._connections: dict[asyncio.Task[None], Connection] = {}
+        self._budget = ByteBudget(config.max_inflight_bytes)
+        self._maintenance: asyncio.Task[None] | None = None
+        self.broker: Broker | None = None
+
+    async def start(self) -> None:
+        import logstore.broker.handlers  # noqa: F401  (registers every handler)
+        from logstore.storage import LogManager
+
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        logs = LogManager(
+            self.config.data_dir,
+            clock=self.clock,
+            fsync=self.config.fsync,
+            fsync_interval_ms=self.config.fsync_interval_ms,
+        )
+        logs.open()
+        self.broker = Broker(config=self.config, logs=logs, clock=self.clock)
+        self._server = await asyncio.start_server(
+            self._accept, self.config.host, self.config.port, limit=1 << 20, backlog=512
+        )
+        sock = self._server.sockets[0]
+        self.port = sock.getsockname()[1]
+        self.broker.advertised_host = self.config.advertised_host or _advertisable(self.config.host)
+        self.broker.advertised_port = self.port
+        self._maintenance = asyncio.create_task(self._maintain())
+        if self.config.port_file is not None:
+            _write_atomically(self.config.port_file, f"{self.port}\n")
+        log.info(
+            "listening on %s:%d (data dir %s)", self.config.host, self.port, self.config.data_dir
+        )
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert self.broker is not None
+        if len(self._connections) >= self.config.max_connections or self.broker.shutting_down:
+            writer.close()
+            return
+        conn = Connection(self.broker, reader, writer, self._budget)
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections[task] = conn
+        try:
+            await conn.run()
+        finally:
+            self._connections.pop(task, None)
+
+    async def _maintain(self) -> None:
+        assert self.broker is not None
+        logs = self.broker.logs
+        while True:
+            await asyncio.sleep(MAINTENANCE_INTERVAL_S)
+            try:
+                tick = getattr(logs, "tick", None)
+                if tick is not None:
+                    result = tick(self.clock.now_ms())
+                    if asyncio.iscoroutine(result):
+                        await result
+            except Exception:
+                log.exception("storage maintenance failed")
+
+    async def shutdown(self) -> None:
+        """Stop accepting, let in-flight requests finish, close storage cleanly."""
+        assert self.broker is not None
+        self.broker.shutting_down = True
+        if self._server is not None:
+            self._server.close()
+        self.broker.appends.notify_all()
+        for task, conn in list(self._connections.items()):
+            conn.closing = True
+            if not conn.busy:
+                task.cancel()
+        pending = list(self._connections)
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_S)
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.wait(still, timeout=1.0)
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+        self.broker.logs.close()
+        log.info("shut down cleanly")
+
+
+def _advertisable(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -1,0 +1,99 @@
+"""Writing replies to a transport, with zero-copy for record slices on plain TCP.
+
+Owns how reply parts reach the socket: bytes are written, file slices (anything with
+`file`/`fileno()`, `position`, `size`, `to_bytes()`) go through `loop.sendfile` on loops
+that implement it natively (the stdlib selector loop), or through `os.sendfile` on the raw
+fd when the transport's buffer is empty (uvloop), falling back to a copy only for what the
+socket does not take at once. It must never decide what to send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from logstore.broker.api import RawReply
+
+
+def _fileno(part: Any) -> int | None:
+    fileno = getattr(part, "fileno", None)
+    if fileno is None:
+        return None
+    try:
+        return int(fileno())
+    except (OSError, ValueError):
+        return None
+
+
+class ReplyWriter:
+    def __init__(self, writer: asyncio.StreamWriter, *, zero_copy: bool = True) -> None:
+        self._writer = writer
+        transport = writer.transport
+        self._transport = transport
+        sock = transport.get_extra_info("socket")
+        self._sock_fd: int | None = sock.fileno() if sock is not None and zero_copy else None
+        loop = asyncio.get_running_loop()
+        self._native = zero_copy and hasattr(loop, "_sendfile_native")
+        self.zero_copy_bytes = 0
+        self.copied_bytes = 0
+
+    async def send(self, reply: bytes | RawReply) -> None:
+        if isinstance(reply, bytes):
+            self._writer.write(reply)
+        else:
+            try:
+                await self._send_parts(reply.parts)
+            finally:
+                for part in reply.parts:
+                    close = getattr(part, "close", None)
+                    if close is not None and not isinstance(part, bytes):
+                        close()
+        await self._writer.drain()
+
+    async def _send_parts(self, parts: Sequence[Any]) -> None:
+        for part in parts:
+            if isinstance(part, bytes | bytearray | memoryview):
+                self._writer.write(part)
+                continue
+            if part.size == 0:
+                continue
+            fd = _fileno(part)
+            if fd is None or self._sock_fd is None:
+                self._writer.write(part.to_bytes())
+                self.copied_bytes += part.size
+            elif self._native:
+                await self._writer.drain()
+                file = getattr(part, "file", None)
+                if file is None:
+                    self._writer.write(part.to_bytes())
+                    self.copied_bytes += part.size
+                    continue
+                loop = asyncio.get_running_loop()
+                await loop.sendfile(self._transport, file, part.position, part.size)
+                self.zero_copy_bytes += part.size
+            else:
+                await self._send_raw(part, fd)
+
+    async def _send_raw(self, part: Any, fd: int) -> None:
+        # uvloop has no native sendfile. Writing to the fd ourselves is safe only while the
+        # transport has nothing queued (otherwise bytes would overtake each other).
+        await self._writer.drain()
+        sent = 0
+        if self._transport.get_write_buffer_size() == 0 and self._sock_fd is not None:
+            while sent < part.size:
+                try:
+                    n = os.sendfile(self._sock_fd, fd, part.position + sent, part.size - sent)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    break
+                if n == 0:
+                    break
+                sent += n
+        self.zero_copy_bytes += sent
+        if sent < part.size:
+            rest = os.pread(fd, part.size - sent, part.position + sent)
+            self._writer.write(rest)
+            self.copied_bytes += len(rest)
