@@ -1,0 +1,167 @@
+"""Client-side helpers for differential tests: drive a cluster, return what clients saw.
+
+Owns the small vocabulary scenarios are written in (create a topic, produce, read a
+partition back, call the admin API) and `observe`, which runs one scenario against each
+cluster. Every helper returns plain data (tuples, dicts, error names) so two clusters'
+observations compare with `==` and a failure prints a readable diff.
+
+It must never normalise away a difference between the clusters: only values that are
+legitimately per-cluster (topic names, broker addresses, cluster ids) are left out of
+observations, and each such omission says why.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from tests.clusters import Cluster
+
+T = TypeVar("T")
+
+# Every client call is bounded: a broker that never answers fails the test, never hangs it.
+TIMEOUT = 20.0
+
+# librdkafka logs connection chatter at level 6/7; 3 keeps real errors visible.
+QUIET = {"log_level": 3}
+
+
+def unique_topic(label: str) -> str:
+    return f"diff-{label}-{uuid.uuid4().hex[:10]}"
+
+
+def observe(clusters: Sequence[Cluster], scenario: Callable[[Cluster], T]) -> dict[str, T]:
+    """Run `scenario` against each cluster; observations keyed by cluster kind."""
+    return {cluster.kind: scenario(cluster) for cluster in clusters}
+
+
+def admin(cluster: Cluster) -> AdminClient:
+    return AdminClient({"bootstrap.servers": cluster.bootstrap, **QUIET})
+
+
+def error_name(exc: BaseException) -> str:
+    """The Kafka error name a client surfaces, e.g. "TOPIC_ALREADY_EXISTS"."""
+    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+        return str(exc.args[0].name())
+    return type(exc).__name__
+
+
+def outcome(future: Future[Any]) -> str:
+    """ "OK" or the Kafka error name a single admin future resolved to."""
+    try:
+        future.result(timeout=TIMEOUT)
+    except Exception as exc:
+        return error_name(exc)
+    return "OK"
+
+
+def create_topic(
+    cluster: Cluster,
+    topic: str,
+    partitions: int = 1,
+    config: Mapping[str, str] | None = None,
+) -> None:
+    new = NewTopic(
+        topic, num_partitions=partitions, replication_factor=1, config=dict(config or {})
+    )
+    # The client must outlive its futures: a collected AdminClient fails them with _DESTROY.
+    client = admin(cluster)
+    futures = client.create_topics([new], operation_timeout=TIMEOUT)
+    futures[topic].result(timeout=TIMEOUT)
+
+
+def produce(
+    cluster: Cluster,
+    topic: str,
+    messages: Iterable[Mapping[str, Any]],
+    **conf: Any,
+) -> list[tuple[int, int, str]]:
+    """Produce each message (kwargs of Producer.produce); (partition, offset, error) each."""
+    reports: list[tuple[int, int, str]] = []
+
+    def delivered(err: KafkaError | None, msg: Message) -> None:
+        name = err.name() if err is not None else "OK"
+        partition, offset = msg.partition(), msg.offset()
+        reports.append(
+            (-1 if partition is None else partition, -1 if offset is None else offset, name)
+        )
+
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 5, **QUIET, **conf})
+    for message in messages:
+        producer.produce(topic, on_delivery=delivered, **message)
+    remaining = producer.flush(TIMEOUT)
+    assert remaining == 0, f"{remaining} messages undelivered to {cluster.name}"
+    return reports
+
+
+def message_view(msg: Message) -> tuple[Any, ...]:
+    """Everything a consumer sees of a record, minus the topic name (unique per cluster)."""
+    ts_type, ts = msg.timestamp()
+    return (
+        msg.partition(),
+        msg.offset(),
+        msg.key(),
+        msg.value(),
+        tuple(msg.headers() or ()),
+        ts_type,
+        ts,
+    )
+
+
+def read_partition(
+    cluster: Cluster,
+    topic: str,
+    partition: int,
+    start: int,
+    count: int,
+    **conf: Any,
+) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """Read up to `count` records from `start` with assign() (no group); (records, errors)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": cluster.bootstrap,
+            "group.id": f"reader-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "error",
+            "enable.partition.eof": True,
+            **QUIET,
+            **conf,
+        }
+    )
+    records: list[tuple[Any, ...]] = []
+    errors: list[str] = []
+    try:
+        consumer.assign([TopicPartition(topic, partition, start)])
+        deadline = time.monotonic() + TIMEOUT
+        while len(records) < count and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            err = msg.error()
+            if err is None:
+                records.append(message_view(msg))
+            elif err.code() == KafkaError._PARTITION_EOF:
+                break
+            else:
+                errors.append(err.name())
+                break
+    finally:
+        consumer.close()
+    return records, errors
+
+
+def watermarks(cluster: Cluster, topic: str, partition: int = 0) -> tuple[int, int]:
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "watermarks", **QUIET})
+    try:
+        low, high = consumer.get_watermark_offsets(
+            TopicPartition(topic, partition), timeout=TIMEOUT
+        )
+    finally:
+        consumer.close()
+    return int(low), int(high)
