@@ -1,0 +1,37 @@
+"""Record-level errors, each carrying the Kafka error code the broker answers with.
+
+Owns only the exception types. It must never decide how an error is reported on the wire:
+the broker reads `.code` and builds the response.
+"""
+
+from __future__ import annotations
+
+
+class RecordError(Exception):
+    """Base class: something is wrong with the record bytes a client sent or we stored."""
+
+    code: int = -1
+
+
+class CorruptRecordError(RecordError):
+    """Bad length, magic other than 2, CRC-32C mismatch, or a torn batch (CORRUPT_MESSAGE)."""
+
+    code = 2
+
+
+class InvalidRecordError(RecordError):
+    """A well-formed batch the topic refuses, e.g. a record without a key on a compacted topic."""
+
+    code = 87
+
+
+class RecordTooLargeError(RecordError):
+    """A batch larger than the topic's `max.message.bytes` (MESSAGE_TOO_LARGE)."""
+
+    code = 10
+
+
+class InvalidTimestampError(RecordError):
+    """A timestamp outside `message.timestamp.before.max.ms` / `after.max.ms`."""
+
+    code = 32

@@ -1,0 +1,200 @@
+"""Per-topic configuration: Kafka's topic config names, defaults, validation and a typed view.
+
+Owns the table of known topic configs and `TopicConfig`, the parsed values a PartitionLog
+reads on its hot path. It must never persist anything (the catalogue does) nor know about
+DescribeConfigs wire versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from logstore.storage.errors import InvalidConfigError
+
+LONG_MAX = 9223372036854775807
+INT_MAX = 2147483647
+
+
+@dataclass(frozen=True)
+class ConfigDef:
+    name: str
+    default: str | None
+    kind: str  # long | int | double | boolean | string | list
+    check: Callable[[str], str | None]  # returns an error message, None if fine
+    read_only: bool = False
+
+
+def _number(
+    kind: str, lo: float | None = None, hi: float | None = None
+) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        try:
+            number: float = float(value) if kind == "double" else int(value.strip())
+        except ValueError:
+            return f"expected {kind}, got {value!r}"
+        if kind == "int" and not -(2**31) <= number <= INT_MAX:
+            return "out of int range"
+        if kind == "long" and not -(2**63) <= number <= LONG_MAX:
+            return "out of long range"
+        if lo is not None and number < lo:
+            return f"must be at least {lo:g}"
+        if hi is not None and number > hi:
+            return f"must be at most {hi:g}"
+        return None
+
+    return check
+
+
+def _choice(*allowed: str, many: bool = False) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        items = [v.strip() for v in value.split(",")] if many else [value.strip()]
+        bad = [v for v in items if v.lower() not in allowed]
+        if bad or not items or (many and not value.strip()):
+            return f"must be {'a list of ' if many else 'one of '}{', '.join(allowed)}"
+        return None
+
+    return check
+
+
+def _any(value: str) -> str | None:
+    return None
+
+
+def _bool(value: str) -> str | None:
+    return None if value.strip().lower() in ("true", "false") else "expected true or false"
+
+
+_DEFS = [
+    ConfigDef("cleanup.policy", "delete", "list", _choice("delete", "compact", many=True)),
+    ConfigDef(
+        "compression.type",
+        "producer",
+        "string",
+        _choice("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"),
+    ),
+    ConfigDef("compression.gzip.level", "-1", "int", _number("int", -1, 9)),
+    ConfigDef("compression.lz4.level", "9", "int", _number("int", 1, 17)),
+    ConfigDef("compression.zstd.level", "3", "int", _number("int", -131072, 22)),
+    ConfigDef("delete.retention.ms", "86400000", "long", _number("long", 0)),
+    ConfigDef("file.delete.delay.ms", "60000", "long", _number("long", 0)),
+    ConfigDef("flush.messages", str(LONG_MAX), "long", _number("long", 1)),
+    ConfigDef("flush.ms", str(LONG_MAX), "long", _number("long", 0)),
+    ConfigDef("follower.replication.throttled.replicas", "", "list", _any),
+    ConfigDef("index.interval.bytes", "4096", "int", _number("int", 0)),
+    ConfigDef("leader.replication.throttled.replicas", "", "list", _any),
+    ConfigDef("local.retention.bytes", "-2", "long", _number("long", -2)),
+    ConfigDef("local.retention.ms", "-2", "long", _number("long", -2)),
+    ConfigDef("max.compaction.lag.ms", str(LONG_MAX), "long", _number("long", 1)),
+    ConfigDef("max.message.bytes", "1048588", "int", _number("int", 0)),
+    ConfigDef("message.timestamp.after.max.ms", str(LONG_MAX), "long", _number("long", 0)),
+    ConfigDef("message.timestamp.before.max.ms", str(LONG_MAX), "long", _number("long", 0)),
+    ConfigDef(
+        "message.timestamp.type", "CreateTime", "string", _choice("createtime", "logappendtime")
+    ),
+    ConfigDef("min.cleanable.dirty.ratio", "0.5", "double", _number("double", 0, 1)),
+    ConfigDef("min.compaction.lag.ms", "0", "long", _number("long", 0)),
+    ConfigDef("min.insync.replicas", "1", "int", _number("int", 1)),
+    ConfigDef("preallocate", "false", "boolean", _bool),
+    ConfigDef("remote.log.copy.disable", "false", "boolean", _bool),
+    ConfigDef("remote.log.delete.on.disable", "false", "boolean", _bool),
+    ConfigDef("remote.storage.enable", "false", "boolean", _bool),
+    ConfigDef("retention.bytes", "-1", "long", _number("long")),
+    ConfigDef("retention.ms", "604800000", "long", _number("long", -1)),
+    # Kafka's floor is 1 MiB; tests need tiny segments, so we accept anything that can
+    # hold one batch header.
+    ConfigDef("segment.bytes", "1073741824", "int", _number("int", 61)),
+    ConfigDef("segment.index.bytes", "10485760", "int", _number("int", 8)),
+    ConfigDef("segment.jitter.ms", "0", "long", _number("long", 0)),
+    ConfigDef("segment.ms", "604800000", "long", _number("long", 1)),
+    ConfigDef("unclean.leader.election.enable", "false", "boolean", _bool),
+]
+CONFIG_DEFS: dict[str, ConfigDef] = {d.name: d for d in _DEFS}
+
+
+@dataclass(frozen=True)
+class ConfigEntry:
+    """One row of DescribeConfigs for a topic."""
+
+    name: str
+    value: str | None
+    is_default: bool
+    source: str  # "DEFAULT_CONFIG" or "DYNAMIC_TOPIC_CONFIG"
+    read_only: bool = False
+    sensitive: bool = False
+
+
+def validate_configs(configs: Mapping[str, str]) -> dict[str, str]:
+    """Check names and values; return a normalised copy or raise InvalidConfigError."""
+    out: dict[str, str] = {}
+    for name, value in configs.items():
+        definition = CONFIG_DEFS.get(name)
+        if definition is None:
+            raise InvalidConfigError(f"Unknown topic config name: {name}")
+        if value is None:
+            raise InvalidConfigError(f"Invalid value null for configuration {name}")
+        problem = definition.check(str(value))
+        if problem:
+            raise InvalidConfigError(f"Invalid value {value} for configuration {name}: {problem}")
+        out[name] = str(value).strip()
+    return out
+
+
+def describe(overrides: Mapping[str, str]) -> list[ConfigEntry]:
+    """Every known config with its effective value and where it comes from."""
+    entries = []
+    for d in _DEFS:
+        if d.name in overrides:
+            entries.append(ConfigEntry(d.name, overrides[d.name], False, "DYNAMIC_TOPIC_CONFIG"))
+        else:
+            entries.append(ConfigEntry(d.name, d.default, True, "DEFAULT_CONFIG", d.read_only))
+    return entries
+
+
+@dataclass(frozen=True)
+class TopicConfig:
+    """The parsed values storage acts on, built once per topic and per config change."""
+
+    compact: bool = False
+    delete: bool = True
+    retention_ms: int = 604800000
+    retention_bytes: int = -1
+    segment_bytes: int = 1073741824
+    segment_ms: int = 604800000
+    segment_index_bytes: int = 10485760
+    index_interval_bytes: int = 4096
+    max_message_bytes: int = 1048588
+    log_append_time: bool = False
+    delete_retention_ms: int = 86400000
+    min_cleanable_dirty_ratio: float = 0.5
+    min_compaction_lag_ms: int = 0
+    flush_messages: int = LONG_MAX
+    timestamp_before_max_ms: int = LONG_MAX
+    timestamp_after_max_ms: int = LONG_MAX
+
+    @classmethod
+    def from_overrides(cls, overrides: Mapping[str, str]) -> TopicConfig:
+        def get(name: str) -> str:
+            value = overrides.get(name, CONFIG_DEFS[name].default)
+            assert value is not None
+            return value
+
+        policy = {p.strip().lower() for p in get("cleanup.policy").split(",")}
+        return cls(
+            compact="compact" in policy,
+            delete="delete" in policy,
+            retention_ms=int(get("retention.ms")),
+            retention_bytes=int(get("retention.bytes")),
+            segment_bytes=int(get("segment.bytes")),
+            segment_ms=int(get("segment.ms")),
+            segment_index_bytes=int(get("segment.index.bytes")),
+            index_interval_bytes=int(get("index.interval.bytes")),
+            max_message_bytes=int(get("max.message.bytes")),
+            log_append_time=get("message.timestamp.type").lower() == "logappendtime",
+            delete_retention_ms=int(get("delete.retention.ms")),
+            min_cleanable_dirty_ratio=float(get("min.cleanable.dirty.ratio")),
+            min_compaction_lag_ms=int(get("min.compaction.lag.ms")),
+            flush_messages=int(get("flush.messages")),
+            timestamp_before_max_ms=int(get("message.timestamp.before.max.ms")),
+            timestamp_after_max_ms=int(get("message.timestamp.after.max.ms")),
+        )

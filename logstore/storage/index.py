@@ -1,0 +1,228 @@
+"""Sparse segment indexes: `.index` (offset -> file position) and `.timeindex` (time -> offset).
+
+On disk, as in Kafka:
+  `.index`      8-byte entries: relative offset (uint32), file position (uint32), big-endian
+  `.timeindex` 12-byte entries: max timestamp so far (int64), relative offset (uint32)
+Entries are strictly increasing in every field, so every lookup is a binary search.
+
+Owns the entry format, lazy loading and the LRU that unloads the indexes of closed segments.
+It must never read the `.log` file (the segment scans batches) and never be trusted after an
+unclean shutdown: recovery rebuilds indexes instead.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections import OrderedDict
+from pathlib import Path
+
+_U32 = struct.Struct(">I")
+_I64 = struct.Struct(">q")
+
+
+class SparseIndex:
+    """Entries live in a bytearray loaded lazily from the file; new ones are written on flush.
+
+    The active segment's index stays loaded (bounded by `segment.index.bytes`); closed
+    segments' indexes are loaded on lookup and unloaded by `IndexLru`.
+    """
+
+    ENTRY = struct.Struct(">II")
+
+    def __init__(self, path: Path, lru: IndexLru | None = None) -> None:
+        self.path = path
+        self._lru = lru
+        self._buf: bytearray | None = None
+        self._persisted = 0  # bytes of _buf already written to the file
+        self._on_disk = False  # the file exists (an empty index still gets its file)
+
+    # -- loading ---------------------------------------------------------------------------
+    def _entries(self) -> bytearray:
+        if self._buf is None:
+            try:
+                data = self.path.read_bytes()
+            except FileNotFoundError:
+                data = b""
+            usable = len(data) - len(data) % self.ENTRY.size
+            self._buf = bytearray(data[:usable])
+            self._persisted = usable
+            self._on_disk = usable == len(data) and self.path.exists()
+        if self._lru is not None:
+            self._lru.touch(self)
+        return self._buf
+
+    def pin(self) -> None:
+        """Keep this index loaded (active segment): it leaves the LRU."""
+        self._entries()
+        if self._lru is not None:
+            self._lru.forget(self)
+            self._lru = None
+
+    def unpin(self, lru: IndexLru | None) -> None:
+        """Hand a closed segment's index to the LRU and drop it from memory for now."""
+        self.unload()
+        self._lru = lru
+
+    def unload(self) -> None:
+        """Write pending entries and free the memory."""
+        self.flush()
+        self._buf = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._buf is not None
+
+    def __len__(self) -> int:
+        return len(self._entries()) // self.ENTRY.size
+
+    @property
+    def size_bytes(self) -> int:
+        return len(self._entries())
+
+    # -- writing ---------------------------------------------------------------------------
+    def _append(self, *fields: int) -> None:
+        self._entries().extend(self.ENTRY.pack(*fields))
+
+    def flush(self) -> None:
+        """Write entries not yet on disk (no fsync: indexes are rebuilt after a crash)."""
+        buf = self._buf
+        if buf is None or (self._persisted == len(buf) and self._on_disk):
+            return
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.pwrite(fd, memoryview(buf)[self._persisted :], self._persisted)
+            os.ftruncate(fd, len(buf))
+        finally:
+            os.close(fd)
+        self._persisted = len(buf)
+        self._on_disk = True
+
+    def reset(self) -> None:
+        """Forget every entry (before a rebuild)."""
+        self._buf = bytearray()
+        self._persisted = 0
+        self._on_disk = False
+        try:
+            os.truncate(self.path, 0)
+        except FileNotFoundError:
+            pass
+
+    def truncate_entries(self, count: int) -> None:
+        buf = self._entries()
+        del buf[count * self.ENTRY.size :]
+        if self._persisted > len(buf):
+            self._persisted = len(buf)
+            try:
+                os.truncate(self.path, len(buf))
+            except FileNotFoundError:
+                self._persisted = 0
+
+    def delete_file(self) -> None:
+        if self._lru is not None:
+            self._lru.forget(self)
+        self._buf = None
+        self._on_disk = False
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+    # -- searching -------------------------------------------------------------------------
+    def _field(self, buf: bytearray, i: int, field: int) -> int:
+        raise NotImplementedError
+
+    def _floor(self, key: int, field: int, strict: bool = False) -> int:
+        """Index of the last entry whose field is <= key (< key if strict), or -1."""
+        buf = self._entries()
+        lo, hi = 0, len(buf) // self.ENTRY.size
+        while lo < hi:
+            mid = (lo + hi) // 2
+            value = self._field(buf, mid, field)
+            if value < key or (not strict and value == key):
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo - 1
+
+
+class OffsetIndex(SparseIndex):
+    """Relative base offset of a batch -> its position in the `.log` file."""
+
+    ENTRY = struct.Struct(">II")
+
+    def _field(self, buf: bytearray, i: int, field: int) -> int:
+        return _U32.unpack_from(buf, i * 8 + field * 4)[0]
+
+    def append(self, relative_offset: int, position: int) -> None:
+        self._append(relative_offset, position)
+
+    def entry(self, i: int) -> tuple[int, int]:
+        rel, pos = self.ENTRY.unpack_from(self._entries(), i * 8)
+        return rel, pos
+
+    def lookup(self, relative_offset: int) -> int:
+        """Position of the last indexed batch starting at or before the offset (0 if none)."""
+        i = self._floor(relative_offset, 0)
+        return 0 if i < 0 else self.entry(i)[1]
+
+    def lookup_position(self, position: int) -> tuple[int, int] | None:
+        """The last entry whose position is <= position, as (relative offset, position)."""
+        i = self._floor(position, 1)
+        return None if i < 0 else self.entry(i)
+
+    def last(self) -> tuple[int, int] | None:
+        n = len(self)
+        return self.entry(n - 1) if n else None
+
+
+class TimeIndex(SparseIndex):
+    """Largest timestamp seen so far -> relative offset of the record that carried it."""
+
+    ENTRY = struct.Struct(">qI")
+
+    def _field(self, buf: bytearray, i: int, field: int) -> int:
+        return _I64.unpack_from(buf, i * 12)[0]
+
+    def entry(self, i: int) -> tuple[int, int]:
+        ts, rel = self.ENTRY.unpack_from(self._entries(), i * 12)
+        return ts, rel
+
+    def last(self) -> tuple[int, int] | None:
+        n = len(self)
+        return self.entry(n - 1) if n else None
+
+    def maybe_append(self, timestamp: int, relative_offset: int) -> None:
+        """Add an entry only if it moves the maximum timestamp forward."""
+        last = self.last()
+        if last is None or (timestamp > last[0] and relative_offset > last[1]):
+            self._append(timestamp, relative_offset)
+
+    def lookup_before(self, timestamp: int) -> int | None:
+        """Relative offset of the last entry with a timestamp strictly below `timestamp`."""
+        i = self._floor(timestamp, 0, strict=True)
+        return None if i < 0 else self.entry(i)[1]
+
+
+class IndexLru:
+    """Bounds how many closed-segment indexes are in memory across all partitions."""
+
+    def __init__(self, capacity: int = 512) -> None:
+        self.capacity = capacity
+        self._loaded: OrderedDict[int, SparseIndex] = OrderedDict()
+
+    def touch(self, index: SparseIndex) -> None:
+        key = id(index)
+        if key in self._loaded:
+            self._loaded.move_to_end(key)
+            return
+        self._loaded[key] = index
+        while len(self._loaded) > self.capacity:
+            _, old = self._loaded.popitem(last=False)
+            old.unload()
+
+    def forget(self, index: SparseIndex) -> None:
+        self._loaded.pop(id(index), None)
+
+    def __len__(self) -> int:
+        return len(self._loaded)

@@ -1,0 +1,460 @@
+"""`LogManager`: every partition of a data directory, the catalogue, durability and upkeep.
+
+Owns the data directory's layout (`<topic>-<partition>/`, `catalogue.json`, checkpoint
+files, the clean-shutdown marker, `.state/`), topic administration, group commit and the
+periodic maintenance (interval fsync, segment.ms rolls, retention, compaction). It must
+never know about requests or sockets, and it is not thread-safe: call it from one thread
+(the event loop); only fsyncs of duplicated descriptors run in an executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+
+from logstore.clock import Clock, SystemClock
+from logstore.config import FSYNC_POLICIES
+from logstore.storage.catalogue import (
+    TopicInfo,
+    load_catalogue,
+    save_catalogue,
+    validate_topic_name,
+)
+from logstore.storage.checkpoints import (
+    CLEAN_SHUTDOWN,
+    LOG_START_OFFSETS,
+    RECOVERY_POINTS,
+    read_offsets,
+    write_offsets,
+)
+from logstore.storage.configs import (
+    CONFIG_DEFS,
+    ConfigEntry,
+    TopicConfig,
+    describe,
+    validate_configs,
+)
+from logstore.storage.errors import (
+    InvalidConfigError,
+    InvalidPartitionsError,
+    TopicExistsError,
+    UnknownTopicOrPartitionError,
+)
+from logstore.storage.files import HandleCache, fsync_dir, write_atomic
+from logstore.storage.index import IndexLru
+from logstore.storage.partition import PartitionLog, RecoveryResult
+
+CATALOGUE = "catalogue.json"
+STATE_DIR = ".state"
+LOCK_FILE = ".lock"
+MAX_PARTITIONS = 100_000
+
+
+def _fsync_fds(fds: list[int]) -> None:
+    try:
+        for fd in fds:
+            os.fsync(fd)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+class LogManager:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        clock: Clock | None = None,
+        fsync: str = "always",
+        fsync_interval_ms: int = 1000,
+        max_open_files: int = 256,
+        max_loaded_indexes: int = 512,
+        checkpoint_interval_ms: int = 5000,
+    ) -> None:
+        if fsync not in FSYNC_POLICIES:
+            raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}")
+        self.data_dir = Path(data_dir)
+        self.clock: Clock = clock or SystemClock()
+        self.fsync = fsync
+        self.fsync_interval_ms = fsync_interval_ms
+        self.checkpoint_interval_ms = checkpoint_interval_ms
+        self._handles = HandleCache(max_open_files)
+        self._lru = IndexLru(max_loaded_indexes)
+        self._topics: dict[str, TopicInfo] = {}
+        self._by_id: dict[uuid.UUID, TopicInfo] = {}
+        self._configs: dict[str, TopicConfig] = {}
+        self._logs: dict[tuple[str, int], PartitionLog] = {}
+        self._log_starts: dict[tuple[str, int], int] = {}
+        self._waiters: list[tuple[PartitionLog, int, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._last_fsync_ms = 0
+        self._last_checkpoint_ms = 0
+        self._lock_fd: int | None = None
+        self.opened = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def open(self) -> LogManager:
+        """Load the catalogue and open (recovering if needed) every partition."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise RuntimeError(f"{self.data_dir} is in use by another process") from exc
+        marker = self.data_dir / CLEAN_SHUTDOWN
+        clean = marker.exists()
+        self._topics = load_catalogue(self.data_dir / CATALOGUE)
+        self._by_id = {t.topic_id: t for t in self._topics.values()}
+        recovery_points = read_offsets(self.data_dir / RECOVERY_POINTS)
+        self._log_starts = read_offsets(self.data_dir / LOG_START_OFFSETS)
+        self._remove_orphans()
+        for info in self._topics.values():
+            self._configs[info.name] = TopicConfig.from_overrides(info.configs)
+            for p in range(info.partitions):
+                log = self._make_log(info.name, p)
+                log.load(
+                    clean=clean,
+                    recovery_point=recovery_points.get((info.name, p), 0),
+                    log_start=self._log_starts.get((info.name, p), 0),
+                )
+                self._logs[(info.name, p)] = log
+        if clean:
+            # A crash from here on must not look like a clean stop.
+            marker.unlink()
+            fsync_dir(self.data_dir)
+        self._write_recovery_points()
+        self._last_fsync_ms = self._last_checkpoint_ms = self.clock.monotonic_ms()
+        self.opened = True
+        return self
+
+    def close(self) -> None:
+        """fsync everything, write checkpoints and the clean-shutdown marker."""
+        if not self.opened:
+            return
+        for log in self._logs.values():
+            log.close(sync=True)
+        self._write_recovery_points()
+        self._write_log_starts()
+        self._handles.clear()
+        write_atomic(self.data_dir / CLEAN_SHUTDOWN, b"")
+        for _, _, fut in self._waiters:
+            if not fut.done():
+                fut.set_exception(RuntimeError("log manager closed"))
+        self._waiters.clear()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        self.opened = False
+
+    def __enter__(self) -> LogManager:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _remove_orphans(self) -> None:
+        """Partition directories the catalogue no longer lists (a crash mid-delete)."""
+        for path in self.data_dir.iterdir():
+            if not path.is_dir() or path.name.startswith("."):
+                continue
+            topic, sep, part = path.name.rpartition("-")
+            if path.name.endswith("-delete"):
+                shutil.rmtree(path, ignore_errors=True)
+                continue
+            if not sep or not part.isdigit():
+                continue
+            info = self._topics.get(topic)
+            if info is None or int(part) >= info.partitions:
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _make_log(self, topic: str, partition: int) -> PartitionLog:
+        return PartitionLog(
+            topic,
+            partition,
+            self.data_dir / f"{topic}-{partition}",
+            self._configs[topic],
+            self.clock,
+            self._handles,
+            self._lru,
+            sync_on_roll=self.fsync != "never",
+            on_log_start_change=self._log_start_changed,
+        )
+
+    def _log_start_changed(self, log: PartitionLog) -> None:
+        self._log_starts[(log.topic, log.partition)] = log.log_start_offset
+        self._write_log_starts()
+
+    def _write_log_starts(self) -> None:
+        write_offsets(
+            self.data_dir / LOG_START_OFFSETS,
+            ((log.topic, log.partition, log.log_start_offset) for log in self._logs.values()),
+        )
+
+    def _write_recovery_points(self) -> None:
+        write_offsets(
+            self.data_dir / RECOVERY_POINTS,
+            ((log.topic, log.partition, log.flushed_offset) for log in self._logs.values()),
+        )
+
+    # -- catalogue -------------------------------------------------------------------------
+    def topics(self) -> list[TopicInfo]:
+        """Every topic, internal ones included, sorted by name."""
+        return sorted(self._topics.values(), key=lambda t: t.name)
+
+    def topic(self, name: str) -> TopicInfo | None:
+        return self._topics.get(name)
+
+    def topic_by_id(self, topic_id: uuid.UUID) -> TopicInfo | None:
+        return self._by_id.get(topic_id)
+
+    def create_topic(
+        self,
+        name: str,
+        partitions: int,
+        configs: Mapping[str, str] | None = None,
+        *,
+        validate_only: bool = False,
+    ) -> TopicInfo:
+        """Create a topic with `partitions` empty partitions and config overrides.
+
+        Raises InvalidTopicError, TopicExistsError, InvalidPartitionsError or
+        InvalidConfigError; with validate_only nothing is created.
+        """
+        validate_topic_name(name)
+        if name in self._topics:
+            raise TopicExistsError(f"Topic '{name}' already exists.")
+        if not 1 <= partitions <= MAX_PARTITIONS:
+            raise InvalidPartitionsError(
+                f"Number of partitions must be at least 1, got {partitions}"
+            )
+        overrides = validate_configs(configs or {})
+        info = TopicInfo(name, uuid.uuid4(), partitions, overrides)
+        if validate_only:
+            return info
+        self._topics[name] = info
+        self._by_id[info.topic_id] = info
+        self._configs[name] = TopicConfig.from_overrides(overrides)
+        self._save()
+        self._create_partitions(info, 0, partitions)
+        return info
+
+    def ensure_topic(
+        self, name: str, partitions: int, configs: Mapping[str, str] | None = None
+    ) -> TopicInfo:
+        """The topic if it exists, else a new one (handy for internal topics)."""
+        return self._topics.get(name) or self.create_topic(name, partitions, configs)
+
+    def _create_partitions(self, info: TopicInfo, start: int, stop: int) -> None:
+        for p in range(start, stop):
+            log = self._make_log(info.name, p)
+            if log.directory.exists():  # leftovers of an earlier topic with this name
+                shutil.rmtree(log.directory)
+            log.create(sync=self.fsync != "never")
+            log.flushed_offset = 0
+            self._logs[(info.name, p)] = log
+
+    def _save(self) -> None:
+        save_catalogue(self.data_dir / CATALOGUE, self._topics)
+
+    def _require(self, name: str) -> TopicInfo:
+        info = self._topics.get(name)
+        if info is None:
+            raise UnknownTopicOrPartitionError(f"Topic '{name}' does not exist.")
+        return info
+
+    def delete_topic(self, name: str) -> None:
+        """Forget the topic and remove its files (UnknownTopicOrPartitionError if absent)."""
+        info = self._require(name)
+        del self._topics[name]
+        self._by_id.pop(info.topic_id, None)
+        self._configs.pop(name, None)
+        self._save()
+        for p in range(info.partitions):
+            log = self._logs.pop((name, p), None)
+            self._log_starts.pop((name, p), None)
+            if log is None:
+                continue
+            for i, (wlog, _, fut) in enumerate(list(self._waiters)):
+                if wlog is log and not fut.done():
+                    fut.set_exception(UnknownTopicOrPartitionError(f"{name} was deleted"))
+                    self._waiters[i] = (wlog, -1, fut)
+            log.delete_files()
+            doomed = log.directory.with_name(f"{log.directory.name}.{uuid.uuid4().hex}-delete")
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(log.directory, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+        self._waiters = [w for w in self._waiters if not w[2].done()]
+
+    def add_partitions(self, name: str, total: int) -> TopicInfo:
+        """Grow a topic to `total` partitions (InvalidPartitionsError unless it increases)."""
+        info = self._require(name)
+        if total <= info.partitions:
+            raise InvalidPartitionsError(
+                f"Topic currently has {info.partitions} partitions, which is higher than or "
+                f"equal to the requested {total}."
+            )
+        if total > MAX_PARTITIONS:
+            raise InvalidPartitionsError(f"Too many partitions: {total}")
+        new = TopicInfo(info.name, info.topic_id, total, info.configs)
+        self._topics[name] = new
+        self._by_id[new.topic_id] = new
+        self._save()
+        self._create_partitions(new, info.partitions, total)
+        return new
+
+    def alter_configs(
+        self, name: str, set: Mapping[str, str], delete: Iterable[str] = ()
+    ) -> TopicInfo:
+        """Set and remove config overrides (InvalidConfigError for unknown names/values)."""
+        info = self._require(name)
+        updates = validate_configs(set)
+        removals = list(delete)
+        for key in removals:
+            if key not in CONFIG_DEFS:
+                raise InvalidConfigError(f"Unknown topic config name: {key}")
+        overrides = {k: v for k, v in info.configs.items() if k not in removals}
+        overrides.update(updates)
+        config = TopicConfig.from_overrides(overrides)
+        new = TopicInfo(info.name, info.topic_id, info.partitions, overrides)
+        self._topics[name] = new
+        self._by_id[new.topic_id] = new
+        self._configs[name] = config
+        self._save()
+        for p in range(new.partitions):
+            self._logs[(name, p)].config = config
+        return new
+
+    def describe_configs(self, name: str) -> list[ConfigEntry]:
+        """Every known topic config with its value and whether it is a default."""
+        return describe(self._require(name).configs)
+
+    def topic_config(self, name: str) -> TopicConfig:
+        self._require(name)
+        return self._configs[name]
+
+    # -- partitions ------------------------------------------------------------------------
+    def log(self, topic: str, partition: int) -> PartitionLog:
+        """The partition's log (UnknownTopicOrPartitionError if there is no such partition)."""
+        log = self._logs.get((topic, partition))
+        if log is None:
+            raise UnknownTopicOrPartitionError(
+                f"This server does not host this topic-partition: {topic}-{partition}"
+            )
+        return log
+
+    def logs(self) -> list[PartitionLog]:
+        return list(self._logs.values())
+
+    def recovery_results(self) -> dict[tuple[str, int], RecoveryResult]:
+        """What recovery found for each partition at open."""
+        return {key: log.recovery for key, log in self._logs.items()}
+
+    def state_dir(self, name: str) -> Path:
+        """A directory for small internal snapshot files (e.g. producer state)."""
+        validate_topic_name(name)
+        path = self.data_dir / STATE_DIR / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def write_state(self, name: str, filename: str, data: bytes) -> Path:
+        """Atomically replace a snapshot file in `state_dir(name)` (temp, fsync, rename)."""
+        path = self.state_dir(name) / filename
+        write_atomic(path, data)
+        return path
+
+    # -- durability ------------------------------------------------------------------------
+    async def wait_durable(self, log: PartitionLog, offset: int) -> None:
+        """Return once `offset` of `log` is on disk as the fsync policy requires.
+
+        With "always", every caller waiting at the same time shares one fsync per
+        partition, run in a thread so the event loop keeps serving. Otherwise returns at
+        once.
+        """
+        if self.fsync != "always" or offset < log.flushed_offset:
+            return
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._waiters.append((log, offset, fut))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = loop.create_task(self._flush_waiters())
+        await fut
+
+    async def _flush_waiters(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiters:
+            # Let producers scheduled in this same loop turn join this fsync.
+            await asyncio.sleep(0)
+            waiters, self._waiters = self._waiters, []
+            logs = {id(log): log for log, _, _ in waiters}
+            jobs = [(log, log.begin_flush()) for log in logs.values()]
+            fds = [job[0] for _, job in jobs if job is not None]
+            try:
+                if fds:
+                    await loop.run_in_executor(None, _fsync_fds, fds)
+            except OSError as exc:
+                for _, _, fut in waiters:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for log, job in jobs:
+                if job is not None:
+                    log.finish_flush(job[1])
+            for log, offset, fut in waiters:
+                if fut.done():
+                    continue
+                if offset < log.flushed_offset:
+                    fut.set_result(None)
+                else:
+                    self._waiters.append((log, offset, fut))
+
+    def sync_all(self) -> None:
+        """fsync every partition now (blocking)."""
+        for log in self._logs.values():
+            if log.recovery_error is None:
+                log.flush()
+        self._last_fsync_ms = self.clock.monotonic_ms()
+
+    # -- maintenance -----------------------------------------------------------------------
+    def tick(self, now_ms: int | None = None) -> dict[str, int]:
+        """Periodic upkeep: interval fsync, segment.ms rolls, retention, compaction.
+
+        Returns counters of what it did (for logs and tests).
+        """
+        from logstore.storage.cleaner import clean_log
+
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        mono = self.clock.monotonic_ms()
+        done = {"fsynced": 0, "rolled": 0, "deleted_segments": 0, "cleaned": 0}
+        if self.fsync == "interval" and mono - self._last_fsync_ms >= self.fsync_interval_ms:
+            self.sync_all()
+            done["fsynced"] = 1
+        for log in list(self._logs.values()):
+            if log.recovery_error is not None:
+                continue
+            if log.maybe_roll(now):
+                done["rolled"] += 1
+            done["deleted_segments"] += log.apply_retention(now)
+            if log.config.compact and clean_log(log, now) is not None:
+                done["cleaned"] += 1
+        if mono - self._last_checkpoint_ms >= self.checkpoint_interval_ms:
+            self._write_recovery_points()
+            self._last_checkpoint_ms = mono
+        return done
+
+    def run_maintenance(self) -> dict[str, int]:
+        """`tick` at the clock's current time."""
+        return self.tick(self.clock.now_ms())

@@ -1,0 +1,541 @@
+"""`PartitionLog`: one partition's ordered segments, its offsets, appends and reads.
+
+Owns offset assignment (patching baseOffset in place, never re-encoding), segment rolls,
+reads of whole batches, timestamp lookups, the log start offset and the flushed offset
+(recovery point). It must never decode records on append or read (except to check keys
+on compacted topics and to stamp LogAppendTime), never await, and never fsync on its own
+for durability policy: the LogManager schedules fsyncs.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from logstore.clock import Clock
+from logstore.records import (
+    BatchHeader,
+    CorruptRecordError,
+    InvalidRecordError,
+    InvalidTimestampError,
+    RecordTooLargeError,
+    decode_records,
+    set_log_append_time,
+    validate_batch,
+)
+from logstore.records.header import encode_prefix
+from logstore.storage.configs import LONG_MAX, TopicConfig
+from logstore.storage.errors import KafkaStorageError, OffsetOutOfRangeError
+from logstore.storage.files import HandleCache, fsync_dir
+from logstore.storage.index import IndexLru
+from logstore.storage.readslice import ReadSlice
+from logstore.storage.segment import Segment
+
+_MAX_RELATIVE = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    base_offset: int
+    last_offset: int
+    log_append_time: int  # -1 unless the topic uses LogAppendTime
+    log_start_offset: int
+
+
+@dataclass(frozen=True)
+class RecoveryResult:
+    """What opening the partition found: clean load, or a scan that truncated or failed."""
+
+    scanned_segments: int = 0
+    truncated_bytes: int = 0
+    deleted_segments: int = 0
+    error: str | None = None
+
+
+class PartitionLog:
+    def __init__(
+        self,
+        topic: str,
+        partition: int,
+        directory: Path,
+        config: TopicConfig,
+        clock: Clock,
+        handles: HandleCache,
+        lru: IndexLru,
+        *,
+        sync_on_roll: bool = True,
+        on_log_start_change: Callable[[PartitionLog], None] | None = None,
+    ) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.directory = directory
+        self.config = config
+        self._clock = clock
+        self._handles = handles
+        self._lru = lru
+        self._sync_on_roll = sync_on_roll
+        self._on_log_start_change = on_log_start_change
+        self.segments: list[Segment] = []
+        self._bases: list[int] = []
+        self.log_start_offset = 0
+        self.flushed_offset = 0  # every offset below this is on disk (the recovery point)
+        self.recovery_error: str | None = None
+        self.recovery: RecoveryResult = RecoveryResult()
+        self.last_append_ms = -1
+        self.cleaned_offset = 0  # the compactor has processed everything below this
+        self._closed_size = 0  # bytes in all segments but the active one
+
+    def __repr__(self) -> str:
+        return (
+            f"PartitionLog({self.topic}-{self.partition}, start={self.log_start_offset}, "
+            f"end={self.log_end_offset})"
+        )
+
+    # -- properties ------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return f"{self.topic}-{self.partition}"
+
+    @property
+    def active(self) -> Segment:
+        return self.segments[-1]
+
+    @property
+    def log_end_offset(self) -> int:
+        """The next offset to be assigned (the high watermark on this single node)."""
+        return self.segments[-1].next_offset
+
+    @property
+    def size_bytes(self) -> int:
+        return self._closed_size + self.segments[-1].size
+
+    def _check_usable(self) -> None:
+        if self.recovery_error is not None:
+            raise KafkaStorageError(f"partition {self.name} is unusable: {self.recovery_error}")
+
+    # -- opening ---------------------------------------------------------------------------
+    def _new_segment(self, base: int) -> Segment:
+        return Segment(self.directory, base, self._handles, self._lru)
+
+    def _set_segments(self, segments: list[Segment]) -> None:
+        self.segments = segments
+        self._bases = [s.base_offset for s in segments]
+        self._closed_size = sum(s.size for s in segments[:-1])
+
+    def create(self, *, sync: bool) -> None:
+        """Make the directory and an empty first segment for a brand-new partition."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        segment = self._new_segment(0)
+        segment.open_active()
+        self._set_segments([segment])
+        if sync:
+            fsync_dir(self.directory)
+            fsync_dir(self.directory.parent)
+
+    def load(self, *, clean: bool, recovery_point: int, log_start: int) -> RecoveryResult:
+        """Open existing segments; after an unclean stop validate every batch.
+
+        Corruption at or past the recovery point is a torn write: truncate there and drop
+        later segments. Corruption below it means acknowledged data is damaged: record
+        `recovery_error` and serve nothing from this partition.
+        """
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for stray in self.directory.glob("*.cleaned"):
+            stray.unlink()
+        bases = sorted(int(p.stem) for p in self.directory.glob("*.log") if p.stem.isdigit())
+        segments = [self._new_segment(b) for b in bases]
+        interval = self.config.index_interval_bytes
+        result = RecoveryResult()
+        if clean:
+            for segment in segments:
+                if not segment.load_trusted(interval):
+                    bad = self._rebuild(segment, recovery_point)
+                    result = RecoveryResult(result.scanned_segments + 1, error=bad)
+                    if bad:
+                        break
+        else:
+            result = self._recover(segments, recovery_point)
+            segments = [s for s in segments if s.log_path.exists()]
+        if not segments:
+            segment = self._new_segment(max(log_start, recovery_point if clean else 0))
+            segments = [segment]
+        segments[-1].open_active()
+        self._set_segments(segments)
+        self.log_start_offset = max(log_start, segments[0].base_offset)
+        self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
+        self.flushed_offset = (
+            self.log_end_offset if clean else min(recovery_point, self.log_end_offset)
+        )
+        self.recovery = result
+        self.recovery_error = result.error
+        return result
+
+    def _rebuild(self, segment: Segment, recovery_point: int) -> str | None:
+        """Scan one segment, rebuilding its indexes; truncate a torn tail past the RP."""
+        return self._recover([segment], recovery_point).error
+
+    def _recover(self, segments: list[Segment], recovery_point: int) -> RecoveryResult:
+        interval = self.config.index_interval_bytes
+        scanned = truncated = deleted = 0
+        for i, segment in enumerate(segments):
+            scanned += 1
+            segment.reset_summary()
+            segment.index.reset()
+            segment.timeindex.reset()
+            fd = os.open(segment.log_path, os.O_RDWR)
+            try:
+                bad_pos: int | None = None
+                reason = ""
+                for pos, header, problem in segment.scan(fd):
+                    if header is None:
+                        bad_pos, reason = pos, problem or "invalid batch"
+                        break
+                    segment.add_scanned(header, interval)
+                if bad_pos is not None:
+                    if segment.next_offset < recovery_point:
+                        segment.flush_indexes()
+                        return RecoveryResult(
+                            scanned,
+                            truncated,
+                            deleted,
+                            f"corrupt data below the recovery point {recovery_point} in "
+                            f"{segment.log_path.name}: {reason}",
+                        )
+                    file_size = os.fstat(fd).st_size
+                    truncated += file_size - bad_pos
+                    os.ftruncate(fd, bad_pos)
+                    os.fsync(fd)
+                    for later in segments[i + 1 :]:
+                        truncated += later.log_path.stat().st_size
+                        later.delete()
+                        deleted += 1
+                    segment.flush_indexes()
+                    break
+            finally:
+                os.close(fd)
+            segment.seal_time_index()
+            segment.flush_indexes()
+            segment.index.unload()
+            segment.timeindex.unload()
+        return RecoveryResult(scanned, truncated, deleted, None)
+
+    def close(self, *, sync: bool) -> None:
+        """Flush indexes, optionally fsync, and release descriptors."""
+        if not self.segments:
+            return
+        active = self.active
+        if active.fd is not None:
+            if sync:
+                os.fsync(active.fd)
+                self.flushed_offset = self.log_end_offset
+            active.close_active(sync=False)
+        for segment in self.segments:
+            segment.flush_indexes()
+            self._handles.evict(segment.log_path)
+
+    # -- appending -------------------------------------------------------------------------
+    def append(
+        self, data: bytes | bytearray | memoryview, *, now_ms: int | None = None
+    ) -> AppendResult:
+        """Validate, assign offsets to and write one or more concatenated v2 batches.
+
+        Raises CorruptRecordError, RecordTooLargeError, InvalidRecordError or
+        InvalidTimestampError before writing anything if any batch is bad.
+        """
+        self._check_usable()
+        now = self._clock.now_ms() if now_ms is None else now_ms
+        view = memoryview(data)
+        if not len(view):
+            raise CorruptRecordError("no record batches in the produce data")
+        config = self.config
+        headers: list[tuple[int, BatchHeader]] = []
+        pos = 0
+        while pos < len(view):
+            header = validate_batch(view, pos)
+            if header.size > config.max_message_bytes:
+                raise RecordTooLargeError(
+                    f"batch of {header.size} bytes exceeds max.message.bytes "
+                    f"{config.max_message_bytes}"
+                )
+            headers.append((pos, header))
+            pos += header.size
+        if config.compact:
+            self._check_keys(view, headers)
+        if not config.log_append_time:
+            self._check_timestamps(headers, now)
+        if config.log_append_time:
+            # Stamping LogAppendTime changes CRC-covered bytes, so this path copies once.
+            buf = bytearray(view)
+            for pos, _ in headers:
+                set_log_append_time(buf, pos, now)
+            view = memoryview(buf)
+        first = self.log_end_offset
+        offset = first
+        chunks: list[bytes | memoryview] = []
+        batches: list[tuple[int, int, int, int]] = []
+        for pos, header in headers:
+            last = offset + header.last_offset_delta
+            if self._should_roll(header.size, last, now):
+                self._write(chunks, batches, now)
+                chunks, batches = [], []
+                self.roll()
+            chunks.append(encode_prefix(offset, header.batch_length, 0))
+            chunks.append(view[pos + 16 : pos + header.size])
+            max_ts = now if config.log_append_time else header.max_timestamp
+            batches.append((offset, last, max_ts, header.size))
+            offset = last + 1
+        self._write(chunks, batches, now)
+        self.last_append_ms = now
+        return AppendResult(
+            first, offset - 1, now if config.log_append_time else -1, self.log_start_offset
+        )
+
+    def _write(self, chunks: list, batches: list, now: int) -> None:
+        if not chunks:
+            return
+        try:
+            self.active.write(chunks, batches, self.config.index_interval_bytes, now)
+        except OSError as exc:
+            raise KafkaStorageError(f"write to {self.name} failed: {exc}") from exc
+
+    def _check_keys(self, view: memoryview, headers: list[tuple[int, BatchHeader]]) -> None:
+        for pos, header in headers:
+            if header.is_control:
+                continue
+            for record in decode_records(view[pos : pos + header.size]):
+                if record.key is None:
+                    raise InvalidRecordError("compacted topic cannot accept a record without a key")
+
+    def _check_timestamps(self, headers: list[tuple[int, BatchHeader]], now: int) -> None:
+        before, after = self.config.timestamp_before_max_ms, self.config.timestamp_after_max_ms
+        if before == LONG_MAX and after == LONG_MAX:
+            return
+        for _, header in headers:
+            # Per batch, not per record: the header bounds are what we can check cheaply.
+            if header.max_timestamp > now + after or (
+                header.base_timestamp >= 0 and header.base_timestamp < now - before
+            ):
+                raise InvalidTimestampError(
+                    f"timestamp {header.max_timestamp} out of range for {self.name}"
+                )
+
+    def _should_roll(self, size: int, last_offset: int, now: int) -> bool:
+        active = self.active
+        if active.size == 0:
+            return False
+        config = self.config
+        return (
+            active.size + size > config.segment_bytes
+            or (
+                active.first_append_ms is not None
+                and now - active.first_append_ms >= config.segment_ms
+            )
+            or last_offset - active.base_offset > _MAX_RELATIVE
+            or (active.index.size_bytes + 8 > config.segment_index_bytes)
+            or (active.timeindex.size_bytes + 12 > config.segment_index_bytes)
+        )
+
+    def roll(self) -> Segment:
+        """Close the active segment and start a new one at the log end (no-op if empty)."""
+        old = self.active
+        if old.size == 0:
+            return old
+        old.close_active(sync=self._sync_on_roll)
+        if self._sync_on_roll:
+            self.flushed_offset = max(self.flushed_offset, old.next_offset)
+        segment = self._new_segment(old.next_offset)
+        segment.open_active()
+        if self._sync_on_roll:
+            fsync_dir(self.directory)
+        self.segments.append(segment)
+        self._bases.append(segment.base_offset)
+        self._closed_size += old.size
+        return segment
+
+    def maybe_roll(self, now_ms: int) -> bool:
+        """Roll on segment.ms even without new appends (called by maintenance)."""
+        active = self.active
+        if (
+            active.size
+            and active.first_append_ms is not None
+            and now_ms - active.first_append_ms >= self.config.segment_ms
+        ):
+            self.roll()
+            return True
+        return False
+
+    # -- durability ------------------------------------------------------------------------
+    def begin_flush(self) -> tuple[int, int] | None:
+        """(dup'd descriptor, end offset) to fsync off the event loop, or None if clean."""
+        end = self.log_end_offset
+        if end <= self.flushed_offset or self.active.fd is None:
+            return None
+        self.active.flush_indexes()
+        return os.dup(self.active.fd), end
+
+    def finish_flush(self, end_offset: int) -> None:
+        self.flushed_offset = max(self.flushed_offset, end_offset)
+
+    def flush(self) -> None:
+        """fsync now (blocking)."""
+        job = self.begin_flush()
+        if job is None:
+            return
+        fd, end = job
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.finish_flush(end)
+
+    # -- reading ---------------------------------------------------------------------------
+    def _segment_index(self, offset: int) -> int:
+        return max(0, bisect.bisect_right(self._bases, offset) - 1)
+
+    def read(self, offset: int, max_bytes: int) -> ReadSlice:
+        """Whole batches from the one containing `offset`, up to max_bytes (at least one).
+
+        Empty at the log end; OffsetOutOfRangeError below the log start or past the end.
+        A slice never spans two segments: call again from the next offset for more.
+        """
+        self._check_usable()
+        end = self.log_end_offset
+        if offset < self.log_start_offset or offset > end:
+            raise OffsetOutOfRangeError(
+                f"offset {offset} outside [{self.log_start_offset}, {end}] of {self.name}"
+            )
+        if offset == end:
+            return ReadSlice()
+        i = self._segment_index(offset)
+        while i < len(self.segments):
+            segment = self.segments[i]
+            found = segment.find(offset)
+            if found is not None:
+                pos, header = found
+                stop = segment.slice_end(pos, header, max(0, max_bytes))
+                return ReadSlice(segment.read_fd(), pos, stop - pos)
+            i += 1  # a gap left by compaction: the next batch is in a later segment
+        return ReadSlice()
+
+    def read_batches(self, offset: int, max_bytes: int) -> bytes:
+        """Convenience: the bytes of `read` (copies; the broker should prefer sendfile)."""
+        with self.read(offset, max_bytes) as piece:
+            return piece.to_bytes()
+
+    def offset_for_timestamp(self, ts_ms: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record with timestamp >= ts_ms; None past the end."""
+        self._check_usable()
+        for segment in self.segments:
+            if segment.next_offset <= self.log_start_offset:
+                continue
+            found = segment.find_timestamp(ts_ms, self.log_start_offset)
+            if found is not None:
+                return found
+        return None
+
+    def max_timestamp(self) -> tuple[int, int] | None:
+        """(offset, timestamp) of the record with the largest timestamp; None if empty."""
+        self._check_usable()
+        best: Segment | None = None
+        for segment in self.segments:
+            if segment.size and (best is None or segment.max_timestamp > best.max_timestamp):
+                best = segment
+        if best is None or best.max_timestamp < 0:
+            return None
+        found = best.find(best.offset_of_max_timestamp)
+        if found is None:
+            return best.offset_of_max_timestamp, best.max_timestamp
+        pos, header = found
+        for record in decode_records(best.read_batch(pos, header.size)):
+            if record.timestamp == best.max_timestamp:
+                return record.offset, record.timestamp
+        return header.last_offset, best.max_timestamp
+
+    def first_timestamp(self) -> int | None:
+        """Timestamp (max of the first batch) at the log start, None if the log is empty."""
+        if self.log_start_offset >= self.log_end_offset:
+            return None
+        for segment in self.segments[self._segment_index(self.log_start_offset) :]:
+            found = segment.find(self.log_start_offset)
+            if found is not None:
+                return found[1].max_timestamp
+        return None
+
+    def last_timestamp(self) -> int | None:
+        """The largest timestamp in the log, None if empty."""
+        found = self.max_timestamp()
+        return None if found is None else found[1]
+
+    # -- deleting --------------------------------------------------------------------------
+    def _delete_first_segments(self, count: int) -> int:
+        if count <= 0:
+            return 0
+        if count >= len(self.segments):
+            self.roll()
+            count = len(self.segments) - 1
+        for segment in self.segments[:count]:
+            self._closed_size -= segment.size
+            segment.delete()
+        del self.segments[:count]
+        del self._bases[:count]
+        if self.segments[0].base_offset > self.log_start_offset:
+            self.log_start_offset = self.segments[0].base_offset
+            if self._on_log_start_change is not None:
+                self._on_log_start_change(self)
+        return count
+
+    def delete_records(self, offset: int) -> int:
+        """Move the log start offset to `offset` (-1 = high watermark); returns the new start."""
+        self._check_usable()
+        end = self.log_end_offset
+        if offset == -1:
+            offset = end
+        if offset < 0 or offset > end:
+            raise OffsetOutOfRangeError(f"cannot delete records up to {offset} in {self.name}")
+        if offset <= self.log_start_offset:
+            return self.log_start_offset
+        self.log_start_offset = offset
+        count = 0
+        for segment in self.segments:
+            if segment.next_offset <= offset and segment.size:
+                count += 1
+            else:
+                break
+        self._delete_first_segments(count)
+        if self._on_log_start_change is not None:
+            self._on_log_start_change(self)
+        return self.log_start_offset
+
+    def apply_retention(self, now_ms: int) -> int:
+        """Delete whole segments past retention.ms / retention.bytes; returns how many."""
+        if self.recovery_error is not None or not self.config.delete:
+            return 0
+        config = self.config
+        count = 0
+        if config.retention_ms >= 0:
+            horizon = now_ms - config.retention_ms
+            for segment in self.segments:
+                if segment.size and segment.max_timestamp < horizon:
+                    count += 1
+                else:
+                    break
+        if config.retention_bytes >= 0:
+            excess = self.size_bytes - config.retention_bytes
+            by_size = 0
+            for segment in self.segments[:-1]:
+                if excess - segment.size < 0:
+                    break
+                excess -= segment.size
+                by_size += 1
+            count = max(count, by_size)
+        return self._delete_first_segments(count)
+
+    def delete_files(self) -> None:
+        """Close and remove every segment (topic deletion)."""
+        for segment in self.segments:
+            segment.delete()
+        self.segments = []
+        self._bases = []

@@ -1,0 +1,316 @@
+"""One segment: `<20-digit base offset>.log` plus its `.index` and `.timeindex`.
+
+The `.log` file holds RecordBatch v2 bytes back to back, exactly as producers sent them
+with only baseOffset and partitionLeaderEpoch rewritten. Its size always ends on a batch
+boundary (appends write whole batches; recovery truncates torn tails).
+
+Owns the files of one segment, batch-header walks over them and its summary (size, next
+offset, max timestamp). It must never decide when to roll, retain or fsync for durability
+policy: the PartitionLog decides, the segment does what it is told.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from logstore.records import (
+    HEADER_SIZE,
+    BatchHeader,
+    CorruptRecordError,
+    decode_records,
+    parse_header,
+    validate_batch,
+)
+from logstore.records.header import MIN_BATCH_LENGTH
+from logstore.storage.files import HandleCache
+from logstore.storage.index import IndexLru, OffsetIndex, TimeIndex
+
+SCAN_CHUNK = 1 << 20
+_IOV_MAX = 512
+
+
+def segment_name(base_offset: int) -> str:
+    return f"{base_offset:020d}"
+
+
+class Segment:
+    def __init__(
+        self, directory: Path, base_offset: int, handles: HandleCache, lru: IndexLru
+    ) -> None:
+        self.base_offset = base_offset
+        name = segment_name(base_offset)
+        self.log_path = directory / f"{name}.log"
+        self.index = OffsetIndex(directory / f"{name}.index", lru)
+        self.timeindex = TimeIndex(directory / f"{name}.timeindex", lru)
+        self._handles = handles
+        self._lru = lru
+        self.size = 0
+        self.next_offset = base_offset
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = -1  # last offset of the batch that carried it
+        self.first_append_ms: int | None = None  # drives segment.ms rolls
+        self._bytes_since_index = 0
+        self.fd: int | None = None  # read-write descriptor while this is the active segment
+
+    def __repr__(self) -> str:
+        return f"Segment({self.base_offset}, size={self.size}, next={self.next_offset})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def open_active(self) -> None:
+        """Become the segment appends go to: keep a descriptor and the indexes loaded."""
+        if self.fd is None:
+            self._handles.evict(self.log_path)
+            self.fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.index.pin()
+        self.timeindex.pin()
+
+    def close_active(self, *, sync: bool) -> None:
+        """Stop being active: final time-index entry, write indexes, drop the descriptor."""
+        self.seal_time_index()
+        self.index.unpin(self._lru)
+        self.timeindex.unpin(self._lru)
+        if self.fd is not None:
+            if sync:
+                os.fsync(self.fd)
+            os.close(self.fd)
+            self.fd = None
+
+    def seal_time_index(self) -> None:
+        """Record the segment's max timestamp as the last time-index entry (as Kafka does)."""
+        if self.max_timestamp >= 0:
+            self.timeindex.maybe_append(
+                self.max_timestamp, self.offset_of_max_timestamp - self.base_offset
+            )
+
+    def flush_indexes(self) -> None:
+        self.index.flush()
+        self.timeindex.flush()
+
+    def read_fd(self) -> int:
+        return self.fd if self.fd is not None else self._handles.get(self.log_path)
+
+    def delete(self) -> None:
+        """Remove the segment's files (an open ReadSlice keeps its own descriptor)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self._handles.evict(self.log_path)
+        for path in (self.log_path,):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        self.index.delete_file()
+        self.timeindex.delete_file()
+
+    # -- appending -------------------------------------------------------------------------
+    def write(
+        self,
+        chunks: Sequence[bytes | bytearray | memoryview],
+        batches: Sequence[tuple[int, int, int, int]],
+        interval_bytes: int,
+        now_ms: int,
+    ) -> None:
+        """Write whole batches at the end; `batches` are (base, last, max_ts, size) each.
+
+        On an I/O error the file is cut back to its previous size and the error re-raised.
+        """
+        assert self.fd is not None, "only the active segment takes appends"
+        start = self.size
+        pos = start
+        try:
+            for i in range(0, len(chunks), _IOV_MAX):
+                group = list(chunks[i : i + _IOV_MAX])
+                total = sum(len(c) for c in group)
+                written = os.pwritev(self.fd, group, pos)
+                if written < total:  # short write: finish it the slow way
+                    rest = b"".join(bytes(c) for c in group)[written:]
+                    while rest:
+                        n = os.pwrite(self.fd, rest, pos + written)
+                        written += n
+                        rest = rest[n:]
+                pos += total
+        except OSError:
+            os.ftruncate(self.fd, start)
+            raise
+        if self.first_append_ms is None:
+            self.first_append_ms = now_ms
+        for base, last, max_ts, size in batches:
+            self._index_batch(base, last, max_ts, size, interval_bytes)
+        self.size = pos
+
+    def _index_batch(self, base: int, last: int, max_ts: int, size: int, interval: int) -> None:
+        if max_ts > self.max_timestamp:
+            self.max_timestamp = max_ts
+            self.offset_of_max_timestamp = last
+        if self._bytes_since_index > interval:
+            self.index.append(base - self.base_offset, self.size)
+            self.timeindex.maybe_append(
+                self.max_timestamp, self.offset_of_max_timestamp - self.base_offset
+            )
+            self._bytes_since_index = 0
+        self._bytes_since_index += size
+        self.size += size
+        self.next_offset = last + 1
+
+    # -- walking batch headers -------------------------------------------------------------
+    def header_at(self, fd: int, pos: int) -> BatchHeader:
+        return parse_header(os.pread(fd, HEADER_SIZE, pos))
+
+    def walk(self, fd: int, pos: int, end: int | None = None) -> Iterator[tuple[int, BatchHeader]]:
+        """(position, header) of each batch from `pos` (a batch boundary) to `end`."""
+        stop = self.size if end is None else end
+        while pos < stop:
+            header = self.header_at(fd, pos)
+            yield pos, header
+            pos += header.size
+
+    def find(self, offset: int) -> tuple[int, BatchHeader] | None:
+        """The batch containing `offset`, or the first one after it; None if none here."""
+        if offset >= self.next_offset:
+            return None
+        fd = self.read_fd()
+        start = self.index.lookup(max(0, offset - self.base_offset))
+        for pos, header in self.walk(fd, start):
+            if header.last_offset >= offset:
+                return pos, header
+        return None
+
+    def slice_end(self, start: int, first: BatchHeader, max_bytes: int) -> int:
+        """End of the longest run of whole batches from `start` within max_bytes (>= 1 batch)."""
+        limit = start + max_bytes
+        if self.size <= limit:
+            return self.size
+        end = start + first.size
+        if end >= limit:
+            return end
+        # Jump close to the limit with the index, then walk the few headers left.
+        entry = self.index.lookup_position(limit)
+        pos = max(end, entry[1] if entry else 0)
+        fd = self.read_fd()
+        for bpos, header in self.walk(fd, pos):
+            if bpos + header.size > limit:
+                break
+            end = bpos + header.size
+        return end
+
+    def find_timestamp(self, timestamp: int, min_offset: int) -> tuple[int, int] | None:
+        """First (offset, timestamp) at or after `timestamp` with offset >= min_offset."""
+        if self.max_timestamp < timestamp:
+            return None
+        rel = self.timeindex.lookup_before(timestamp)
+        start = self.index.lookup(rel) if rel is not None else 0
+        fd = self.read_fd()
+        for pos, header in self.walk(fd, start):
+            if header.max_timestamp < timestamp or header.last_offset < min_offset:
+                continue
+            for record in decode_records(os.pread(fd, header.size, pos)):
+                if record.timestamp >= timestamp and record.offset >= min_offset:
+                    return record.offset, record.timestamp
+        return None
+
+    def read_batch(self, pos: int, size: int) -> bytes:
+        return os.pread(self.read_fd(), size, pos)
+
+    # -- loading and recovery --------------------------------------------------------------
+    def scan(self, fd: int) -> Iterator[tuple[int, BatchHeader | None, str | None]]:
+        """Validate every batch (length, magic, CRC) reading the file in large chunks.
+
+        Yields (position, header, None) per valid batch, and finally (position, None,
+        reason) at the first invalid byte if there is one.
+        """
+        file_size = os.fstat(fd).st_size
+        pos = 0
+        buf = b""
+        buf_start = 0
+        while pos < file_size:
+            rel = pos - buf_start
+            if len(buf) - rel < HEADER_SIZE:
+                buf, buf_start, rel = os.pread(fd, SCAN_CHUNK, pos), pos, 0
+                if len(buf) < HEADER_SIZE:
+                    yield pos, None, f"torn batch header at position {pos}"
+                    return
+            header = parse_header(buf, rel)
+            if header.batch_length < MIN_BATCH_LENGTH or pos + header.size > file_size:
+                yield pos, None, f"torn or invalid batch length at position {pos}"
+                return
+            if rel + header.size > len(buf):
+                buf, buf_start, rel = os.pread(fd, max(SCAN_CHUNK, header.size), pos), pos, 0
+            try:
+                validate_batch(buf, rel)
+            except CorruptRecordError as exc:
+                yield pos, None, f"{exc} (file position {pos})"
+                return
+            yield pos, header, None
+            pos += header.size
+
+    def reset_summary(self) -> None:
+        self.size = 0
+        self.next_offset = self.base_offset
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = -1
+        self._bytes_since_index = 0
+
+    def add_scanned(self, header: BatchHeader, interval: int) -> None:
+        """Account for a batch found by a scan (rebuilding the indexes as appends would)."""
+        self._index_batch(
+            header.base_offset,
+            header.last_offset,
+            header.max_timestamp,
+            header.size,
+            interval,
+        )
+        if self.first_append_ms is None:
+            self.first_append_ms = header.max_timestamp
+
+    def load_trusted(self, interval: int) -> bool:
+        """Load the summary from indexes after a clean shutdown; False if they look wrong.
+
+        Reads only the headers after the last offset-index entry, so opening is cheap.
+        """
+        try:
+            file_size = os.stat(self.log_path).st_size
+        except FileNotFoundError:
+            return False
+        if not self.index.path.exists() or not self.timeindex.path.exists():
+            return False
+        last = self.index.last()
+        last_time = self.timeindex.last()
+        start = last[1] if last else 0
+        if start > file_size or (last_time is None and file_size > 0):
+            return False
+        fd = os.open(self.log_path, os.O_RDONLY)
+        try:
+            pos = start
+            next_offset = self.base_offset
+            bytes_since = 0
+            first: BatchHeader | None = None
+            while pos < file_size:
+                if file_size - pos < HEADER_SIZE:
+                    return False
+                header = self.header_at(fd, pos)
+                if header.batch_length < MIN_BATCH_LENGTH or header.magic != 2:
+                    return False
+                first = first or header
+                next_offset = header.next_offset
+                bytes_since += header.size
+                pos += header.size
+            if pos != file_size:
+                return False
+            if first is None and file_size:
+                return False
+            if file_size and self.first_append_ms is None:
+                self.first_append_ms = self.header_at(fd, 0).max_timestamp
+        finally:
+            os.close(fd)
+        self.size = file_size
+        self.next_offset = next_offset
+        self._bytes_since_index = bytes_since
+        if last_time is not None:
+            self.max_timestamp = last_time[0]
+            self.offset_of_max_timestamp = self.base_offset + last_time[1]
+        self.index.unload()
+        self.timeindex.unload()
+        return True
