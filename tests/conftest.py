@@ -5,3 +5,4 @@ directory sees them.
 """
 from tests.clusters import cluster  # noqa: F401
 from tests.kafka_reference import kafka_broker  # noqa: F401
+from tests.broker_fixture import broker, shared_broker  # noqa: F401

@@ -42,7 +42,10 @@ class Connection:
     async def run(self) -> None:
         try:
             await self._loop()
-        except (ProtocolError, asyncio.IncompleteReadError, ConnectionError) as exc:
+        except asyncio.IncompleteReadError as exc:
+            if exc.partial or self.busy:
+                log.info("connection from %s ended mid-frame", self.client_host)
+        except (ProtocolError, ConnectionError) as exc:
             log.info("closing connection from %s: %s", self.client_host, exc)
         except asyncio.CancelledError:
             pass

@@ -35,10 +35,11 @@ async def api_versions(broker: Broker, ctx: RequestContext, request: Any) -> Any
 
 def unsupported_version_frame(correlation_id: int) -> bytes:
     """Full frame answering an ApiVersions request at a version we do not speak."""
-    body = ApiVersionsResponseV0(
-        error_code=make(ApiVersionsResponseV0, error_code=UNSUPPORTED_VERSION).error_code,
+    body = make(
+        ApiVersionsResponseV0,
+        error_code=UNSUPPORTED_VERSION,
         api_keys=tuple(
-            ApiVersionV0(api_key=k, min_version=lo, max_version=hi)  # type: ignore[arg-type]
+            make(ApiVersionV0, api_key=k, min_version=lo, max_version=hi)
             for k, lo, hi in supported_ranges()
         ),
     )
