@@ -37,7 +37,9 @@ def test_request_round_trip_flexible_header() -> None:
     ("api_key", "version", "flexible"),
     [(0, 8, False), (0, 9, True), (1, 11, False), (1, 12, True), (3, 8, False), (3, 9, True)],
 )
-def test_header_versions_follow_flexible_versions(api_key: int, version: int, flexible: bool) -> None:
+def test_header_versions_follow_flexible_versions(
+    api_key: int, version: int, flexible: bool
+) -> None:
     assert codec.request_header_is_flexible(api_key, version) is flexible
     assert codec.response_header_is_flexible(api_key, version) is flexible
 

@@ -85,7 +85,9 @@ def test_envelope_matches_kio(version: int) -> None:
 
 def test_record_parts_are_passed_through_not_copied() -> None:
     blob = Blob(b"r" * 1000)
-    parts, _ = encode_fetch_response(12, 1, [FetchTopicOut("t", [FetchPartitionOut(0, records=(blob,))])])
+    parts, _ = encode_fetch_response(
+        12, 1, [FetchTopicOut("t", [FetchPartitionOut(0, records=(blob,))])]
+    )
     assert any(p is blob for p in parts)
 
 
