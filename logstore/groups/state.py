@@ -196,6 +196,7 @@ class ClassicGroup:
         if not req.member_id:
             member_id = _new_member_id(req.client_id)
             if req.require_known_member_id:
+                req.member_id = member_id
                 self.pending_members[member_id] = now_ms + req.session_timeout_ms
                 return [JoinReply(member_id, err.MEMBER_ID_REQUIRED)]
             req.member_id = member_id

@@ -147,8 +147,8 @@ class ProducerManager:
         """Drop state of a deleted topic so a recreated one starts clean."""
         for key in [k for k in self._parts if k[0] == topic]:
             del self._parts[key]
-        for key in [k for k in self._snapshot if k.rsplit("/", 1)[0] == topic]:
-            del self._snapshot[key]
+        for name in [k for k in self._snapshot if k.rsplit("/", 1)[0] == topic]:
+            del self._snapshot[name]
         self._dirty = True
 
 

@@ -1,0 +1,448 @@
+"""The group coordinator: owns every group, the waits and timers, and committed offsets on disk.
+
+Owns the classic groups (`state.ClassicGroup`) and KIP-848 groups (`consumer.ConsumerGroup`)
+by id, the futures that park JoinGroup/SyncGroup requests until their group can answer,
+the periodic tick that lets session and rebalance timeouts fire, and the committed-offset
+table, which it persists to the compacted internal topic `__consumer_offsets` (through
+`LogManager`, one batch per commit, durable before the commit is acknowledged) and replays
+on start. It must never parse or build wire messages (handlers do) and never decide a
+state transition itself (the state modules do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from logstore.clock import Clock, SystemClock
+from logstore.groups import errors as err
+from logstore.groups.consumer import ConsumerGroup, HeartbeatRequest, HeartbeatResult
+from logstore.groups.offsets import (
+    OFFSETS_TOPIC,
+    OFFSETS_TOPIC_CONFIGS,
+    CommittedOffset,
+    OffsetTable,
+    records_for,
+)
+from logstore.groups.state import (
+    ClassicGroup,
+    GroupState,
+    JoinReply,
+    JoinRequest,
+    Reply,
+    SyncReply,
+)
+from logstore.records import build_batch, decode_records, iter_headers
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.1
+_READ_CHUNK = 4 * 1024 * 1024
+# A parked JoinGroup/SyncGroup never outlives this (the client has given up by then).
+_MAX_PARK_S = 600.0
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    group_id: str
+    protocol_type: str
+    state: str
+    group_type: str  # "classic" or "consumer"
+
+
+class GroupCoordinator:
+    def __init__(
+        self,
+        logs: Any,
+        clock: Clock | None = None,
+        *,
+        initial_rebalance_delay_ms: int = 0,
+        consumer_session_timeout_ms: int = 45_000,
+        consumer_heartbeat_interval_ms: int = 2_000,
+    ) -> None:
+        self._logs = logs
+        self.clock: Clock = clock or SystemClock()
+        self.initial_rebalance_delay_ms = initial_rebalance_delay_ms
+        self.consumer_session_timeout_ms = consumer_session_timeout_ms
+        self.consumer_heartbeat_interval_ms = consumer_heartbeat_interval_ms
+        self.classic: dict[str, ClassicGroup] = {}
+        self.consumer: dict[str, ConsumerGroup] = {}
+        self.offsets = OffsetTable()
+        self._parked: dict[tuple[str, str, str], asyncio.Future[Reply]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Create `__consumer_offsets` if needed and replay it into the offset table."""
+        if self._logs.topic(OFFSETS_TOPIC) is None:
+            self._logs.create_topic(OFFSETS_TOPIC, 1, dict(OFFSETS_TOPIC_CONFIGS))
+        info = self._logs.topic(OFFSETS_TOPIC)
+        for partition in range(info.partitions):
+            plog = self._logs.log(OFFSETS_TOPIC, partition)
+            self.offsets.replay(_records(plog))
+
+    async def start(self) -> None:
+        self.load()
+        self._task = asyncio.create_task(self._run(), name="group-coordinator")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for fut in self._parked.values():
+            if not fut.done():
+                fut.cancel()
+        self._parked.clear()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            try:
+                self.tick()
+            except Exception:  # a bug in one tick must not stop every timer
+                log.exception("group coordinator tick failed")
+
+    def now(self) -> int:
+        return self.clock.monotonic_ms()
+
+    def tick(self) -> None:
+        """Fire due session/rebalance timeouts in every group."""
+        now = self.now()
+        for group in list(self.classic.values()):
+            self._deliver(group.group_id, group.tick(now))
+        for cgroup in list(self.consumer.values()):
+            cgroup.tick(now)
+
+    # -- parking ----------------------------------------------------------------------
+
+    def _deliver(self, group_id: str, replies: Iterable[Reply]) -> dict[tuple[str, str], Reply]:
+        """Resolve parked requests; returns the replies nobody was waiting for."""
+        unclaimed: dict[tuple[str, str], Reply] = {}
+        for reply in replies:
+            kind = "join" if isinstance(reply, JoinReply) else "sync"
+            fut = self._parked.pop((group_id, kind, reply.member_id), None)
+            if fut is not None and not fut.done():
+                fut.set_result(reply)
+            else:
+                unclaimed[(kind, reply.member_id)] = reply
+        return unclaimed
+
+    def _displace(self, group_id: str, kind: str, member_id: str) -> None:
+        """A member re-sent a request it was already waiting on: end the older one."""
+        fut = self._parked.pop((group_id, kind, member_id), None)
+        if fut is not None and not fut.done():
+            cls = JoinReply if kind == "join" else SyncReply
+            fut.set_result(cls(member_id, err.REBALANCE_IN_PROGRESS))
+
+    async def _park(self, group_id: str, kind: str, member_id: str, timeout_s: float) -> Reply:
+        fut: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._parked[(group_id, kind, member_id)] = fut
+        try:
+            return await asyncio.wait_for(fut, min(timeout_s, _MAX_PARK_S))
+        except TimeoutError:
+            cls = JoinReply if kind == "join" else SyncReply
+            return cls(member_id, err.REBALANCE_IN_PROGRESS)
+        finally:
+            if self._parked.get((group_id, kind, member_id)) is fut:
+                del self._parked[(group_id, kind, member_id)]
+
+    # -- classic protocol -------------------------------------------------------------
+
+    def _classic(self, group_id: str, create: bool) -> ClassicGroup | None:
+        group = self.classic.get(group_id)
+        if group is None and create:
+            group = ClassicGroup(
+                group_id, initial_rebalance_delay_ms=self.initial_rebalance_delay_ms
+            )
+            self.classic[group_id] = group
+        return group
+
+    async def join(self, group_id: str, req: JoinRequest) -> JoinReply:
+        if not group_id:
+            return JoinReply(req.member_id, err.INVALID_GROUP_ID)
+        if group_id in self.consumer and self.consumer[group_id].members:
+            return JoinReply(req.member_id, err.INCONSISTENT_GROUP_PROTOCOL)
+        group = self._classic(group_id, create=True)
+        assert group is not None
+        if req.member_id:
+            self._displace(group_id, "join", req.member_id)
+        replies = group.join(req, self.now())
+        unclaimed = self._deliver(group_id, replies)
+        mine = unclaimed.pop(("join", req.member_id), None)
+        if isinstance(mine, JoinReply):
+            return mine
+        timeout = (req.rebalance_timeout_ms + 5_000) / 1000
+        reply = await self._park(group_id, "join", req.member_id, timeout)
+        assert isinstance(reply, JoinReply)
+        return reply
+
+    async def sync(
+        self,
+        group_id: str,
+        member_id: str,
+        generation_id: int,
+        assignments: dict[str, bytes],
+        group_instance_id: str | None = None,
+    ) -> SyncReply:
+        group = self.classic.get(group_id)
+        if group is None:
+            return SyncReply(member_id, err.UNKNOWN_MEMBER_ID)
+        self._displace(group_id, "sync", member_id)
+        replies = group.sync(member_id, generation_id, assignments, self.now(), group_instance_id)
+        unclaimed = self._deliver(group_id, replies)
+        mine = unclaimed.pop(("sync", member_id), None)
+        if isinstance(mine, SyncReply):
+            return mine
+        member = group.members.get(member_id)
+        timeout = ((member.rebalance_timeout_ms if member else 60_000) + 5_000) / 1000
+        reply = await self._park(group_id, "sync", member_id, timeout)
+        assert isinstance(reply, SyncReply)
+        return reply
+
+    def heartbeat(
+        self, group_id: str, member_id: str, generation_id: int, instance_id: str | None = None
+    ) -> int:
+        group = self.classic.get(group_id)
+        if group is None:
+            return err.UNKNOWN_MEMBER_ID
+        return group.heartbeat(member_id, generation_id, self.now(), instance_id)
+
+    def leave(self, group_id: str, leavers: list[tuple[str, str | None]]) -> tuple[int, list[int]]:
+        group = self.classic.get(group_id)
+        if group is None:
+            return err.NONE, [err.UNKNOWN_MEMBER_ID for _ in leavers]
+        errors, replies = group.leave(leavers, self.now())
+        self._deliver(group_id, replies)
+        return err.NONE, errors
+
+    # -- KIP-848 consumer protocol ----------------------------------------------------
+
+    def consumer_heartbeat(self, group_id: str, req: HeartbeatRequest) -> HeartbeatResult:
+        if not group_id:
+            return HeartbeatResult(err.INVALID_GROUP_ID, "group id must not be empty")
+        classic = self.classic.get(group_id)
+        if classic is not None and classic.members:
+            return HeartbeatResult(
+                err.GROUP_ID_NOT_FOUND, f"group {group_id} is a classic group with members"
+            )
+        group = self.consumer.get(group_id)
+        if group is None:
+            if req.member_epoch != 0:
+                return HeartbeatResult(err.UNKNOWN_MEMBER_ID, f"unknown member {req.member_id!r}")
+            group = ConsumerGroup(
+                group_id,
+                session_timeout_ms=self.consumer_session_timeout_ms,
+                heartbeat_interval_ms=self.consumer_heartbeat_interval_ms,
+            )
+            self.consumer[group_id] = group
+        return group.heartbeat(req, self._resolve_topic, self.now())
+
+    def _resolve_topic(self, name: str) -> tuple[uuid.UUID, int] | None:
+        info = self._logs.topic(name)
+        if info is None:
+            return None
+        return info.topic_id, info.partitions
+
+    def topic_name(self, topic_id: uuid.UUID) -> str | None:
+        info = self._logs.topic_by_id(topic_id)
+        return None if info is None else info.name
+
+    def topic_id(self, name: str) -> uuid.UUID | None:
+        info = self._logs.topic(name)
+        return None if info is None else info.topic_id
+
+    # -- committed offsets ------------------------------------------------------------
+
+    def validate_commit(
+        self, group_id: str, member_id: str, generation: int, instance_id: str | None
+    ) -> int:
+        """Kafka's rules for who may commit: members of the current generation, or anyone
+        (an admin, a group-less consumer) while the group has no members."""
+        cgroup = self.consumer.get(group_id)
+        if cgroup is not None and cgroup.members:
+            member = cgroup.members.get(member_id)
+            if member is None:
+                return err.UNKNOWN_MEMBER_ID
+            if generation not in (member.epoch, member.previous_epoch):
+                return err.STALE_MEMBER_EPOCH
+            return err.NONE
+        group = self.classic.get(group_id)
+        if group is None:
+            # No live group: a group-less consumer or an admin may commit; a member of a
+            # generation we never saw (e.g. from before a restart) must rejoin first.
+            return err.NONE if generation < 0 else err.ILLEGAL_GENERATION
+        if group.state is GroupState.DEAD:
+            return err.COORDINATOR_NOT_AVAILABLE
+        if generation >= 0 or member_id or instance_id is not None:
+            if instance_id is not None:
+                known = group.static_members.get(instance_id)
+                if known is not None and known != member_id:
+                    return err.FENCED_INSTANCE_ID
+            if member_id not in group.members:
+                return err.UNKNOWN_MEMBER_ID
+            if generation != group.generation_id:
+                return err.ILLEGAL_GENERATION
+        elif group.state is not GroupState.EMPTY:
+            return err.UNKNOWN_MEMBER_ID  # an admin reset while the group has members
+        else:
+            return err.NONE
+        if group.state is GroupState.COMPLETING_REBALANCE:
+            return err.REBALANCE_IN_PROGRESS
+        group.members[member_id].last_heartbeat_ms = self.now()
+        return err.NONE
+
+    async def commit(
+        self, group_id: str, entries: list[tuple[str, int, CommittedOffset | None]]
+    ) -> None:
+        """Persist then apply offsets (None = delete); durable before it returns."""
+        if not entries:
+            return
+        await self._append(list(records_for(group_id, entries)))
+        for topic, partition, value in entries:
+            self.offsets.put(group_id, topic, partition, value)
+
+    async def _append(self, records: list[tuple[bytes, bytes | None]]) -> None:
+        plog = self._logs.log(OFFSETS_TOPIC, 0)
+        batch = build_batch(records, timestamp=self.clock.now_ms())
+        result = plog.append(batch)
+        await self._logs.wait_durable(plog, result.last_offset)
+
+    def committed(self, group_id: str, topic: str, partition: int) -> CommittedOffset | None:
+        return self.offsets.get(group_id, topic, partition)
+
+    def committed_all(self, group_id: str) -> dict[tuple[str, int], CommittedOffset]:
+        return self.offsets.group(group_id)
+
+    def subscribed_topics(self, group_id: str) -> set[str] | None:
+        """Topics the group's active members consume; None when the group has no members."""
+        cgroup = self.consumer.get(group_id)
+        if cgroup is not None and cgroup.members:
+            return cgroup.subscribed_topics()
+        group = self.classic.get(group_id)
+        if group is None or not group.members:
+            return None
+        topics: set[str] = set()
+        for m in group.members.values():
+            for _, metadata in m.protocols:
+                topics |= _subscription_topics(metadata)
+        return topics
+
+    async def delete_offsets(
+        self, group_id: str, partitions: list[tuple[str, int]]
+    ) -> dict[tuple[str, int], int]:
+        subscribed = self.subscribed_topics(group_id)
+        errors: dict[tuple[str, int], int] = {}
+        to_delete: list[tuple[str, int, CommittedOffset | None]] = []
+        for topic, partition in partitions:
+            if subscribed is not None and topic in subscribed:
+                errors[(topic, partition)] = err.GROUP_SUBSCRIBED_TO_TOPIC
+            else:
+                errors[(topic, partition)] = err.NONE
+                if self.offsets.get(group_id, topic, partition) is not None:
+                    to_delete.append((topic, partition, None))
+        await self.commit(group_id, to_delete)
+        return errors
+
+    # -- admin ------------------------------------------------------------------------
+
+    def group_exists(self, group_id: str) -> bool:
+        return (
+            group_id in self.classic
+            or group_id in self.consumer
+            or self.offsets.has_group(group_id)
+        )
+
+    def list_groups(self) -> list[GroupSummary]:
+        out: dict[str, GroupSummary] = {}
+        for gid in self.offsets.groups():
+            out[gid] = GroupSummary(gid, "consumer", "Empty", "classic")
+        for gid, group in self.classic.items():
+            if group.state is GroupState.DEAD:
+                continue
+            if not group.members and not self.offsets.has_group(gid) and gid in self.consumer:
+                continue
+            out[gid] = GroupSummary(
+                gid, group.protocol_type or "consumer", group.state.value, "classic"
+            )
+        for gid, cgroup in self.consumer.items():
+            if cgroup.members or gid not in out:
+                out[gid] = GroupSummary(gid, "consumer", cgroup.state, "consumer")
+        return sorted(out.values(), key=lambda g: g.group_id)
+
+    def group_type(self, group_id: str) -> str | None:
+        cgroup = self.consumer.get(group_id)
+        if cgroup is not None and (cgroup.members or group_id not in self.classic):
+            return "consumer"
+        if group_id in self.classic or self.offsets.has_group(group_id):
+            return "classic"
+        return None
+
+    async def delete_group(self, group_id: str) -> int:
+        if not self.group_exists(group_id):
+            return err.GROUP_ID_NOT_FOUND
+        group = self.classic.get(group_id)
+        cgroup = self.consumer.get(group_id)
+        if (group is not None and group.members) or (cgroup is not None and cgroup.members):
+            return err.NON_EMPTY_GROUP
+        entries: list[tuple[str, int, CommittedOffset | None]] = [
+            (t, p, None) for (t, p) in self.offsets.group(group_id)
+        ]
+        await self.commit(group_id, entries)
+        self.classic.pop(group_id, None)
+        self.consumer.pop(group_id, None)
+        return err.NONE
+
+    async def forget_topic(self, topic: str) -> None:
+        """A topic was deleted: drop (durably) every group's offsets for it."""
+        by_group: dict[str, list[tuple[str, int, CommittedOffset | None]]] = {}
+        for group_id, t, p in self.offsets.forget_topic(topic):
+            by_group.setdefault(group_id, []).append((t, p, None))
+        for group_id, entries in by_group.items():
+            await self._append(list(records_for(group_id, entries)))
+
+
+def _records(plog: Any) -> Iterable[tuple[bytes | None, bytes | None]]:
+    """(key, value) of every record of a partition, oldest first (load path only)."""
+    offset = plog.log_start_offset
+    end = plog.log_end_offset
+    while offset < end:
+        data = plog.read(offset, _READ_CHUNK).to_bytes()
+        if not data:
+            return
+        nxt = offset
+        for pos, header in iter_headers(data):
+            if header.last_offset < offset or header.is_control:
+                nxt = max(nxt, header.last_offset + 1)
+                continue
+            for rec in decode_records(memoryview(data)[pos : pos + header.size]):
+                if rec.offset >= offset:
+                    yield rec.key, rec.value
+            nxt = header.last_offset + 1
+        if nxt <= offset:
+            return
+        offset = nxt
+
+
+def _subscription_topics(metadata: bytes) -> set[str]:
+    """Topic names from a consumer-protocol Subscription (version, topics[], ...)."""
+    try:
+        (count,) = struct.unpack_from(">i", metadata, 2)
+        pos = 6
+        topics = set()
+        for _ in range(max(count, 0)):
+            (n,) = struct.unpack_from(">h", metadata, pos)
+            pos += 2
+            topics.add(metadata[pos : pos + n].decode())
+            pos += n
+        return topics
+    except (struct.error, UnicodeDecodeError):
+        return set()
