@@ -1,0 +1,125 @@
+"""Template filters that put numbers in plain words, with the exact value on hover.
+
+Owns formatting only: `bytes_h`, `age_h`, `count_h`, `rate_h`, `ts`, and the plain-text
+helpers behind them (`human_bytes`, `human_age`…) for views that write sentences. It must
+never call a cluster or the database. `None` renders as an em dash, meaning "unknown".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+UNKNOWN = "—"
+_BYTE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"]
+_COUNT_UNITS = ["", "k", "M", "G", "T"]
+_MS = {"day": 86_400_000, "h": 3_600_000, "min": 60_000, "s": 1000}
+
+
+def human_bytes(n: float) -> str:
+    """1234567 -> "1.2 MB" (decimal units, like disk vendors and Kafka's docs)."""
+    sign = -1 if n < 0 else 1
+    v, i = abs(float(n)), 0
+    while v >= 1000 and i < len(_BYTE_UNITS) - 1:
+        v /= 1000
+        i += 1
+    if i == 0:
+        return f"{int(sign * v)} B"
+    text = f"{v:.1f}" if v < 10 else f"{v:.0f}"
+    return f"{'-' if sign < 0 else ''}{text} {_BYTE_UNITS[i]}"
+
+
+def human_count(n: float) -> str:
+    """1234567 -> "1.2 M"; small numbers stay exact."""
+    v, i = abs(float(n)), 0
+    if v < 10_000:
+        return f"{int(n):,}"
+    while v >= 1000 and i < len(_COUNT_UNITS) - 1:
+        v /= 1000
+        i += 1
+    text = f"{v:.1f}" if v < 10 else f"{v:.0f}"
+    return f"{'-' if n < 0 else ''}{text} {_COUNT_UNITS[i]}"
+
+
+def human_age(ms: float) -> str:
+    """A duration in ms in two plain units: "6 days 4 h", "3 h 12 min", "40 s"."""
+    if ms < 0:
+        return "forever" if ms == -1 else UNKNOWN
+    if ms < 1000:
+        return f"{int(ms)} ms"
+    days, rest = divmod(int(ms), _MS["day"])
+    hours, rest = divmod(rest, _MS["h"])
+    minutes, rest = divmod(rest, _MS["min"])
+    seconds = rest // 1000
+    if days:
+        word = "day" if days == 1 else "days"
+        return f"{days} {word} {hours} h" if hours else f"{days} {word}"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    return f"{seconds} s"
+
+
+def human_rate(per_second: float, unit: str = "B") -> str:
+    """A rate in the period that gives a readable number: "80 MB/day", "3.1 kB/s"."""
+    for period, seconds in (("s", 1), ("min", 60), ("h", 3600), ("day", 86400)):
+        amount = per_second * seconds
+        if amount >= 1 or period == "day":
+            text = human_bytes(amount) if unit == "B" else f"{human_count(amount)} {unit}"
+            return f"{text}/{period}"
+    raise AssertionError("unreachable")
+
+
+def exact_ts(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+@register.filter
+def bytes_h(value: int | float | None) -> SafeString | str:
+    if value is None:
+        return UNKNOWN
+    return format_html('<span title="{} bytes">{}</span>', f"{int(value):,}", human_bytes(value))
+
+
+@register.filter
+def count_h(value: int | float | None) -> SafeString | str:
+    if value is None:
+        return UNKNOWN
+    return format_html('<span title="{}">{}</span>', f"{int(value):,}", human_count(value))
+
+
+@register.filter
+def age_h(ms: int | float | None) -> SafeString | str:
+    """A duration in milliseconds; -1 is Kafka's "forever"."""
+    if ms is None:
+        return UNKNOWN
+    return format_html('<span title="{} ms">{}</span>', f"{int(ms):,}", human_age(ms))
+
+
+@register.filter
+def rate_h(per_second: float | None, unit: str = "B") -> SafeString | str:
+    if per_second is None:
+        return UNKNOWN
+    exact = f"{per_second:,.3f} {unit}/s"
+    return format_html('<span title="{}">{}</span>', exact, human_rate(per_second, unit))
+
+
+@register.filter
+def ts(ms: int | None) -> SafeString | str:
+    """A Kafka timestamp (ms since the epoch): the minute in UTC, the exact value on hover."""
+    if ms is None or ms < 0:
+        return UNKNOWN
+    when = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return format_html(
+        '<time datetime="{}" title="{} ({} ms)">{}</time>',
+        when.isoformat(),
+        exact_ts(ms),
+        ms,
+        when.strftime("%Y-%m-%d %H:%M"),
+    )
