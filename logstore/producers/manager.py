@@ -17,13 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from logstore.broker.context import DuplicateBatch
-from logstore.producers.state import BatchMeta, PartitionProducers, last_seq_of
+from logstore.groups import errors as err
+from logstore.producers.state import (
+    BatchMeta,
+    PartitionProducers,
+    ProducerStateError,
+    last_seq_of,
+)
 from logstore.records import iter_headers
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_FILE = "producer-state.json"
 _SCAN_CHUNK = 4 * 1024 * 1024
+MAX_EPOCH = 32767  # epochs are int16; past this a producer gets a new id
 
 
 class ProducerManager:
@@ -35,6 +42,29 @@ class ProducerManager:
         self._parts: dict[tuple[str, int], PartitionProducers] = {}
         self._snapshot: dict[str, Any] = self._load_snapshot()
         self._dirty = False
+        from logstore.producers.ids import ProducerIdAllocator
+
+        self._ids = ProducerIdAllocator(self._dir)
+        # Epochs handed out since start, so a bump from a stale epoch can be refused.
+        self._epochs: dict[int, int] = {}
+
+    # -- InitProducerId -----------------------------------------------------------------
+
+    def init_producer(self, producer_id: int = -1, epoch: int = -1) -> tuple[int, int]:
+        """A fresh (id, 0), or with KIP-360 the presented id at the next epoch."""
+        if producer_id >= 0 and epoch >= 0:
+            current = self._epochs.get(producer_id)
+            if current is not None and epoch != current:
+                raise ProducerStateError(
+                    err.INVALID_PRODUCER_EPOCH,
+                    f"producer {producer_id} epoch {epoch} is not the current {current}",
+                )
+            if epoch + 1 < MAX_EPOCH:
+                self._epochs[producer_id] = epoch + 1
+                return producer_id, epoch + 1
+        pid = self._ids.allocate()
+        self._epochs[pid] = 0
+        return pid, 0
 
     # -- the hook ---------------------------------------------------------------------
 

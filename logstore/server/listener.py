@@ -49,6 +49,10 @@ class BrokerServer:
         )
         logs.open()
         self.broker = Broker(config=self.config, logs=logs, clock=self.clock)
+        # Group coordinator + producer state (groups helper, issue 6).
+        from logstore.groups.service import attach
+
+        await attach(self.broker)
         self._server = await asyncio.start_server(
             self._accept, self.config.host, self.config.port, limit=1 << 20, backlog=512
         )
@@ -113,6 +117,9 @@ class BrokerServer:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
+        from logstore.groups.service import detach  # groups helper (issue 6)
+
+        await detach(self.broker)
         self.broker.logs.close()
         log.info("shut down cleanly")
 

@@ -9,8 +9,11 @@ from logstore.broker.handlers import (  # noqa: F401
     configs,
     delete_records,
     fetch,
+    groups,  # groups helper (issue 6)
     list_offsets,
     metadata,
+    offsets,  # groups helper (issue 6)
     produce,
+    producers,  # groups helper (issue 6)
     topic_admin,
 )

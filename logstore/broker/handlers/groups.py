@@ -1,0 +1,421 @@
+"""Group APIs: FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup, ListGroups,
+DescribeGroups, DeleteGroups, ConsumerGroupHeartbeat and ConsumerGroupDescribe.
+
+Owns the translation between kio's versioned messages and `logstore.groups.coordinator`
+calls (version quirks: JoinGroup v4+ asks for a member id first, LeaveGroup v3+ batches
+members, FindCoordinator v4 batches keys). It must never decide group state itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from logstore.broker.api import RequestContext, handles
+from logstore.broker.build import make, millis
+from logstore.broker.context import Broker
+from logstore.groups import errors as err
+from logstore.groups.consumer import HeartbeatRequest, to_assignment
+from logstore.groups.coordinator import GroupCoordinator
+from logstore.groups.state import JoinRequest
+from logstore.protocol.api_keys import ApiKey
+
+GROUP_KEY, TRANSACTION_KEY = 0, 1
+CONSUMER_GROUP_HEARTBEAT = 68
+CONSUMER_GROUP_DESCRIBE = 69
+# Java's default rebalance timeout when JoinGroup v0 carries none.
+V0_REBALANCE_TIMEOUT_MS = 60_000
+
+
+def _host(ctx: RequestContext) -> str:
+    # Kafka reports client hosts as InetAddress.toString(): "/127.0.0.1".
+    return ctx.client_host if ctx.client_host.startswith("/") else "/" + ctx.client_host
+
+
+def coordinator_of(broker: Broker) -> GroupCoordinator | None:
+    groups = broker.groups
+    return groups if isinstance(groups, GroupCoordinator) else None
+
+
+# -- FindCoordinator ----------------------------------------------------------------------
+
+
+def _locate(broker: Broker, key_type: int) -> tuple[int, str]:
+    if key_type == GROUP_KEY and coordinator_of(broker) is not None:
+        return err.NONE, ""
+    if key_type == TRANSACTION_KEY:
+        return err.COORDINATOR_NOT_AVAILABLE, "transactions are not supported by this broker"
+    return err.COORDINATOR_NOT_AVAILABLE, "the group coordinator is not available"
+
+
+@handles(ApiKey.FIND_COORDINATOR, min_version=0, max_version=4)
+async def find_coordinator(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    node = broker.config.node_id
+    host, port = broker.advertised_host, broker.advertised_port
+    key_type = getattr(request, "key_type", GROUP_KEY)
+    if ctx.api_version >= 4:
+        coordinators = []
+        for key in request.coordinator_keys:
+            code, message = _locate(broker, key_type)
+            coordinators.append(
+                make(
+                    ctx.schema.Coordinator,
+                    key=key,
+                    node_id=node if code == 0 else -1,
+                    host=host if code == 0 else "",
+                    port=port if code == 0 else -1,
+                    error_code=code,
+                    error_message=message or None,
+                )
+            )
+        return make(ctx.response_class, throttle_time=0, coordinators=tuple(coordinators))
+    code, message = _locate(broker, key_type)
+    return make(
+        ctx.response_class,
+        throttle_time=0,
+        error_code=code,
+        error_message=message or None,
+        node_id=node if code == 0 else -1,
+        host=host if code == 0 else "",
+        port=port if code == 0 else -1,
+    )
+
+
+# -- JoinGroup / SyncGroup / Heartbeat / LeaveGroup --------------------------------------
+
+
+@handles(ApiKey.JOIN_GROUP, min_version=0, max_version=7)
+async def join_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    coord = coordinator_of(broker)
+    cls = ctx.response_class
+
+    def fail(code: int, member_id: str = "") -> Any:
+        return make(
+            cls,
+            throttle_time=0,
+            error_code=code,
+            generation_id=-1,
+            protocol_name="" if ctx.api_version < 7 else None,
+            protocol_type=None,
+            leader="",
+            member_id=member_id,
+            members=(),
+        )
+
+    if coord is None:
+        return fail(err.COORDINATOR_NOT_AVAILABLE, request.member_id)
+    session = millis(request.session_timeout)
+    rebalance = (
+        millis(request.rebalance_timeout) if ctx.api_version >= 1 else V0_REBALANCE_TIMEOUT_MS
+    )
+    if rebalance < 0:
+        rebalance = session
+    req = JoinRequest(
+        member_id=request.member_id,
+        group_instance_id=getattr(request, "group_instance_id", None),
+        client_id=ctx.client_id or "",
+        client_host=_host(ctx),
+        session_timeout_ms=session,
+        rebalance_timeout_ms=rebalance,
+        protocol_type=request.protocol_type,
+        protocols=[(p.name, bytes(p.metadata)) for p in request.protocols],
+        require_known_member_id=ctx.api_version >= 4,
+    )
+    reply = await coord.join(request.group_id, req)
+    if reply.error:
+        return fail(reply.error, reply.member_id)
+    members = tuple(
+        make(ctx.schema.JoinGroupResponseMember, member_id=m, group_instance_id=i, metadata=md)
+        for m, i, md in reply.members
+    )
+    return make(
+        cls,
+        throttle_time=0,
+        error_code=0,
+        generation_id=reply.generation_id,
+        protocol_type=reply.protocol_type,
+        protocol_name=reply.protocol_name or "",
+        leader=reply.leader,
+        skip_assignment=reply.skip_assignment,
+        member_id=reply.member_id,
+        members=members,
+    )
+
+
+@handles(ApiKey.SYNC_GROUP, min_version=0, max_version=5)
+async def sync_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    coord = coordinator_of(broker)
+    if coord is None:
+        return make(ctx.response_class, throttle_time=0, error_code=15, assignment=b"")
+    assignments = {a.member_id: bytes(a.assignment) for a in request.assignments}
+    reply = await coord.sync(
+        request.group_id,
+        request.member_id,
+        request.generation_id,
+        assignments,
+        getattr(request, "group_instance_id", None),
+    )
+    return make(
+        ctx.response_class,
+        throttle_time=0,
+        error_code=reply.error,
+        protocol_type=reply.protocol_type,
+        protocol_name=reply.protocol_name,
+        assignment=reply.assignment,
+    )
+
+
+@handles(ApiKey.HEARTBEAT, min_version=0, max_version=4)
+async def heartbeat(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    coord = coordinator_of(broker)
+    code = (
+        err.COORDINATOR_NOT_AVAILABLE
+        if coord is None
+        else coord.heartbeat(
+            request.group_id,
+            request.member_id,
+            request.generation_id,
+            getattr(request, "group_instance_id", None),
+        )
+    )
+    return make(ctx.response_class, throttle_time=0, error_code=code)
+
+
+@handles(ApiKey.LEAVE_GROUP, min_version=0, max_version=5)
+async def leave_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    coord = coordinator_of(broker)
+    if ctx.api_version >= 3:
+        leavers = [(m.member_id, m.group_instance_id) for m in request.members]
+    else:
+        leavers = [(request.member_id, None)]
+    if coord is None:
+        return make(ctx.response_class, throttle_time=0, error_code=15, members=())
+    top, errors = coord.leave(request.group_id, leavers)
+    if ctx.api_version < 3:
+        return make(ctx.response_class, throttle_time=0, error_code=errors[0] if errors else top)
+    members = tuple(
+        make(ctx.schema.MemberResponse, member_id=m, group_instance_id=i, error_code=code)
+        for (m, i), code in zip(leavers, errors, strict=True)
+    )
+    return make(ctx.response_class, throttle_time=0, error_code=top, members=members)
+
+
+# -- admin --------------------------------------------------------------------------------
+
+
+@handles(ApiKey.LIST_GROUPS, min_version=0, max_version=5)
+async def list_groups(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    coord = coordinator_of(broker)
+    if coord is None:
+        return make(ctx.response_class, throttle_time=0, error_code=15, groups=())
+    states = {s.lower() for s in getattr(request, "states_filter", ()) or ()}
+    types = {t.lower() for t in getattr(request, "types_filter", ()) or ()}
+    groups = tuple(
+        make(
+            ctx.schema.ListedGroup,
+            group_id=g.group_id,
+            protocol_type=g.protocol_type,
+            group_state=g.state,
+            group_type=g.group_type,
+        )
+        for g in coord.list_groups()
+        if (not states or g.state.lower() in states) and (not types or g.group_type in types)
+    )
+    return make(ctx.response_class, throttle_time=0, error_code=0, groups=groups)
+
+
+@handles(ApiKey.DESCRIBE_GROUPS, min_version=0, max_version=5)
+async def describe_groups(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    coord = coordinator_of(broker)
+    schema = ctx.schema
+    out = []
+    for group_id in request.groups:
+        fields: dict[str, Any] = dict(
+            error_code=0,
+            group_id=group_id,
+            group_state="Dead",
+            protocol_type="",
+            protocol_data="",
+            members=(),
+            authorized_operations=-2147483648,
+        )
+        if coord is None:
+            fields["error_code"] = err.COORDINATOR_NOT_AVAILABLE
+        else:
+            group = coord.classic.get(group_id)
+            if group is not None:
+                fields.update(
+                    group_state=group.state.value,
+                    protocol_type=group.protocol_type or "",
+                    protocol_data=group.protocol_name or "",
+                    members=tuple(
+                        make(
+                            schema.DescribedGroupMember,
+                            member_id=m.member_id,
+                            group_instance_id=m.group_instance_id,
+                            client_id=m.client_id,
+                            client_host=m.client_host,
+                            member_metadata=m.metadata_for(group.protocol_name or ""),
+                            member_assignment=m.assignment,
+                        )
+                        for m in group.members.values()
+                    ),
+                )
+            elif coord.group_exists(group_id):
+                state = coord.consumer[group_id].state if group_id in coord.consumer else "Empty"
+                fields.update(group_state=state, protocol_type="consumer")
+        out.append(make(schema.DescribedGroup, **fields))
+    return make(ctx.response_class, throttle_time=0, groups=tuple(out))
+
+
+@handles(ApiKey.DELETE_GROUPS, min_version=0, max_version=2)
+async def delete_groups(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    coord = coordinator_of(broker)
+    results = []
+    for group_id in request.groups_names:
+        code = (
+            err.COORDINATOR_NOT_AVAILABLE if coord is None else await coord.delete_group(group_id)
+        )
+        results.append(make(ctx.schema.DeletableGroupResult, group_id=group_id, error_code=code))
+    return make(ctx.response_class, throttle_time=0, results=tuple(results))
+
+
+# -- KIP-848 -------------------------------------------------------------------------------
+
+
+@handles(CONSUMER_GROUP_HEARTBEAT, min_version=0, max_version=1)
+async def consumer_group_heartbeat(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    coord = coordinator_of(broker)
+    schema = ctx.schema
+    if coord is None:
+        return make(
+            ctx.response_class,
+            throttle_time=0,
+            error_code=err.COORDINATOR_NOT_AVAILABLE,
+            member_epoch=-1,
+            heartbeat_interval=0,
+        )
+    owned = None
+    if request.topic_partitions is not None:
+        owned = to_assignment(
+            (tp.topic_id, tp.partitions) for tp in request.topic_partitions if tp.topic_id
+        )
+    req = HeartbeatRequest(
+        member_id=request.member_id,
+        member_epoch=request.member_epoch,
+        instance_id=request.instance_id,
+        rack_id=request.rack_id,
+        rebalance_timeout_ms=millis(request.rebalance_timeout),
+        subscribed=(
+            list(request.subscribed_topic_names)
+            if request.subscribed_topic_names is not None
+            else None
+        ),
+        server_assignor=request.server_assignor,
+        owned=owned,
+        client_id=ctx.client_id or "",
+        client_host=_host(ctx),
+    )
+    if getattr(request, "subscribed_topic_regex", None):
+        return make(
+            ctx.response_class,
+            throttle_time=0,
+            error_code=err.INVALID_REQUEST,
+            error_message="regular-expression subscriptions are not supported",
+            member_epoch=-1,
+            heartbeat_interval=0,
+        )
+    result = coord.consumer_heartbeat(request.group_id, req)
+    assignment = None
+    if result.assignment is not None:
+        assignment = make(
+            schema.Assignment,
+            topic_partitions=tuple(
+                make(schema.TopicPartitions, topic_id=t, partitions=tuple(sorted(ps)))
+                for t, ps in sorted(result.assignment.items(), key=lambda kv: str(kv[0]))
+            ),
+        )
+    return make(
+        ctx.response_class,
+        throttle_time=0,
+        error_code=result.error,
+        error_message=result.message,
+        member_id=result.member_id or request.member_id or None,
+        member_epoch=result.member_epoch if not result.error else -1,
+        heartbeat_interval=coord.consumer_heartbeat_interval_ms,
+        assignment=assignment,
+    )
+
+
+def _topic_partitions(coord: GroupCoordinator, schema: Any, assignment: dict) -> Any:
+    return make(
+        schema.Assignment,
+        topic_partitions=tuple(
+            make(
+                schema.TopicPartitions,
+                topic_id=t,
+                topic_name=coord.topic_name(t) or "",
+                partitions=tuple(sorted(ps)),
+            )
+            for t, ps in sorted(assignment.items(), key=lambda kv: str(kv[0]))
+        ),
+    )
+
+
+@handles(CONSUMER_GROUP_DESCRIBE, min_version=0, max_version=1)
+async def consumer_group_describe(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    coord = coordinator_of(broker)
+    schema = ctx.schema
+    out = []
+    for group_id in request.group_ids:
+        base: dict[str, Any] = dict(
+            group_id=group_id,
+            error_code=0,
+            error_message=None,
+            group_state="Dead",
+            group_epoch=-1,
+            assignment_epoch=-1,
+            assignor_name="",
+            members=(),
+            authorized_operations=-2147483648,
+        )
+        cgroup = coord.consumer.get(group_id) if coord is not None else None
+        if coord is None:
+            base.update(error_code=err.COORDINATOR_NOT_AVAILABLE)
+        elif cgroup is None or coord.group_type(group_id) != "consumer":
+            # librdkafka falls back to DescribeGroups on exactly this error.
+            base.update(
+                error_code=err.GROUP_ID_NOT_FOUND,
+                error_message=f"Group {group_id} is not a consumer group.",
+            )
+        else:
+            assignor = next(
+                (m.server_assignor for m in cgroup.members.values() if m.server_assignor),
+                "uniform",
+            )
+            base.update(
+                group_state=cgroup.state,
+                group_epoch=cgroup.group_epoch,
+                assignment_epoch=cgroup.assignment_epoch,
+                assignor_name=assignor,
+                members=tuple(
+                    make(
+                        schema.Member,
+                        member_id=m.member_id,
+                        instance_id=m.instance_id,
+                        rack_id=m.rack_id,
+                        member_epoch=m.epoch,
+                        client_id=m.client_id,
+                        client_host=m.client_host,
+                        subscribed_topic_names=tuple(m.subscribed),
+                        subscribed_topic_regex=None,
+                        assignment=_topic_partitions(coord, schema, m.assigned),
+                        target_assignment=_topic_partitions(
+                            coord, schema, cgroup.target.get(m.member_id, {})
+                        ),
+                        member_type=1,
+                    )
+                    for m in cgroup.members.values()
+                ),
+            )
+        out.append(make(schema.DescribedGroup, **base))
+    return make(ctx.response_class, throttle_time=0, groups=tuple(out))

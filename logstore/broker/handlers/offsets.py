@@ -1,0 +1,202 @@
+"""Committed-offset APIs: OffsetCommit (v2–9), OffsetFetch (v1–9, incl. multi-group v8+),
+OffsetDelete (v0).
+
+Owns the translation between kio's versioned messages and the coordinator's offset calls:
+who may commit (members of the current generation, or anyone while the group is empty —
+the path AdminClient's `alter_consumer_group_offsets` takes), per-partition checks
+(unknown topic, metadata too large) and the version differences in error placement. It
+must never touch `__consumer_offsets` directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from logstore.broker.api import RequestContext, handles
+from logstore.broker.build import make
+from logstore.broker.context import Broker
+from logstore.broker.handlers.groups import coordinator_of
+from logstore.groups import errors as err
+from logstore.groups.coordinator import GroupCoordinator
+from logstore.groups.offsets import CommittedOffset
+from logstore.protocol.api_keys import ApiKey
+
+OFFSET_METADATA_TOO_LARGE = 12
+MAX_METADATA_BYTES = 4096
+
+
+def _partition_error(broker: Broker, topic: str, partition: int) -> int:
+    info = broker.logs.topic(topic)
+    if info is None or not 0 <= partition < info.partitions:
+        return err.UNKNOWN_TOPIC_OR_PARTITION
+    return err.NONE
+
+
+@handles(ApiKey.OFFSET_COMMIT, min_version=2, max_version=9)
+async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    coord = coordinator_of(broker)
+    schema = ctx.schema
+    generation = request.generation_id_or_member_epoch
+    group_error = (
+        err.COORDINATOR_NOT_AVAILABLE
+        if coord is None
+        else coord.validate_commit(
+            request.group_id,
+            request.member_id,
+            generation,
+            getattr(request, "group_instance_id", None),
+        )
+    )
+    now = broker.clock.now_ms()
+    results: list[tuple[str, list[tuple[int, int]]]] = []
+    entries: list[tuple[str, int, CommittedOffset | None]] = []
+    for topic in request.topics:
+        parts = []
+        for p in topic.partitions:
+            code = group_error or _partition_error(broker, topic.name, p.partition_index)
+            metadata = p.committed_metadata
+            if not code and metadata is not None and len(metadata.encode()) > MAX_METADATA_BYTES:
+                code = OFFSET_METADATA_TOO_LARGE
+            if not code:
+                entries.append(
+                    (
+                        topic.name,
+                        p.partition_index,
+                        CommittedOffset(
+                            p.committed_offset,
+                            getattr(p, "committed_leader_epoch", -1),
+                            metadata,
+                            now,
+                        ),
+                    )
+                )
+            parts.append((p.partition_index, code))
+        results.append((topic.name, parts))
+    if entries and coord is not None:
+        try:
+            await coord.commit(request.group_id, entries)
+        except Exception:
+            # Not durable: nothing was acknowledged, the client retries.
+            results = [(t, [(i, err.UNKNOWN_SERVER_ERROR) for i, _ in ps]) for t, ps in results]
+    return make(
+        ctx.response_class,
+        throttle_time=0,
+        topics=tuple(
+            make(
+                schema.OffsetCommitResponseTopic,
+                name=name,
+                partitions=tuple(
+                    make(schema.OffsetCommitResponsePartition, partition_index=i, error_code=c)
+                    for i, c in parts
+                ),
+            )
+            for name, parts in results
+        ),
+    )
+
+
+def _fetch_group(
+    broker: Broker, coord: GroupCoordinator, group_id: str, topics: Any
+) -> list[tuple[str, list[tuple[int, CommittedOffset | None]]]]:
+    """(topic, [(partition, committed or None)]); `topics` None means every committed one."""
+    if topics is None:
+        by_topic: dict[str, list[tuple[int, CommittedOffset | None]]] = {}
+        for (t, p), value in sorted(coord.committed_all(group_id).items()):
+            by_topic.setdefault(t, []).append((p, value))
+        return list(by_topic.items())
+    out = []
+    for topic in topics:
+        out.append(
+            (
+                topic.name,
+                [(p, coord.committed(group_id, topic.name, p)) for p in topic.partition_indexes],
+            )
+        )
+    return out
+
+
+def _partitions(schema_cls: type, parts: list[tuple[int, CommittedOffset | None]]) -> tuple:
+    return tuple(
+        make(
+            schema_cls,
+            partition_index=p,
+            committed_offset=v.offset if v else -1,
+            committed_leader_epoch=v.leader_epoch if v else -1,
+            metadata=(v.metadata if v else "") or "",
+            error_code=0,
+        )
+        for p, v in parts
+    )
+
+
+@handles(ApiKey.OFFSET_FETCH, min_version=1, max_version=9)
+async def offset_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    coord = coordinator_of(broker)
+    schema = ctx.schema
+    if ctx.api_version >= 8:
+        groups = []
+        for g in request.groups:
+            code = err.COORDINATOR_NOT_AVAILABLE if coord is None else err.NONE
+            found = [] if coord is None else _fetch_group(broker, coord, g.group_id, g.topics)
+            groups.append(
+                make(
+                    schema.OffsetFetchResponseGroup,
+                    group_id=g.group_id,
+                    error_code=code,
+                    topics=tuple(
+                        make(
+                            schema.OffsetFetchResponseTopics,
+                            name=t,
+                            partitions=_partitions(schema.OffsetFetchResponsePartitions, parts),
+                        )
+                        for t, parts in found
+                    ),
+                )
+            )
+        return make(ctx.response_class, throttle_time=0, groups=tuple(groups))
+    code = err.COORDINATOR_NOT_AVAILABLE if coord is None else err.NONE
+    found = [] if coord is None else _fetch_group(broker, coord, request.group_id, request.topics)
+    return make(
+        ctx.response_class,
+        throttle_time=0,
+        error_code=code,
+        topics=tuple(
+            make(
+                schema.OffsetFetchResponseTopic,
+                name=t,
+                partitions=_partitions(schema.OffsetFetchResponsePartition, parts),
+            )
+            for t, parts in found
+        ),
+    )
+
+
+@handles(ApiKey.OFFSET_DELETE, min_version=0, max_version=0)
+async def offset_delete(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    coord = coordinator_of(broker)
+    schema = ctx.schema
+    if coord is None or not coord.group_exists(request.group_id):
+        code = err.COORDINATOR_NOT_AVAILABLE if coord is None else err.GROUP_ID_NOT_FOUND
+        return make(ctx.response_class, error_code=code, throttle_time=0, topics=())
+    wanted = [(t.name, p.partition_index) for t in request.topics for p in t.partitions]
+    errors = await coord.delete_offsets(request.group_id, wanted)
+    return make(
+        ctx.response_class,
+        error_code=0,
+        throttle_time=0,
+        topics=tuple(
+            make(
+                schema.OffsetDeleteResponseTopic,
+                name=t.name,
+                partitions=tuple(
+                    make(
+                        schema.OffsetDeleteResponsePartition,
+                        partition_index=p.partition_index,
+                        error_code=errors[(t.name, p.partition_index)],
+                    )
+                    for p in t.partitions
+                ),
+            )
+            for t in request.topics
+        ),
+    )

@@ -1,0 +1,45 @@
+"""InitProducerId (v0–4): producer ids and epochs for idempotent producers.
+
+Owns the mapping from the request onto `logstore.producers`: a fresh id at epoch 0, or
+with KIP-360 (v3+) the same id at the next epoch when the producer presents its current
+id/epoch (a new id once the epoch would overflow). Transactional ids are refused: this
+broker has no transaction coordinator yet. It must never touch partition state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from logstore.broker.api import RequestContext, handles
+from logstore.broker.build import make
+from logstore.broker.context import Broker
+from logstore.groups import errors as err
+from logstore.producers.manager import ProducerManager
+from logstore.protocol.api_keys import ApiKey
+
+
+@handles(ApiKey.INIT_PRODUCER_ID, min_version=0, max_version=4)
+async def init_producer_id(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    manager = broker.producers
+
+    def answer(code: int, pid: int = -1, epoch: int = -1) -> Any:
+        return make(
+            ctx.response_class,
+            throttle_time=0,
+            error_code=code,
+            producer_id=pid,
+            producer_epoch=epoch,
+        )
+
+    if not isinstance(manager, ProducerManager):
+        return answer(err.COORDINATOR_NOT_AVAILABLE)
+    if request.transactional_id is not None:
+        return answer(err.COORDINATOR_NOT_AVAILABLE)
+    pid = getattr(request, "producer_id", -1)
+    epoch = getattr(request, "producer_epoch", -1)
+    try:
+        new_pid, new_epoch = manager.init_producer(pid, epoch)
+    except Exception as exc:
+        code = getattr(exc, "code", err.UNKNOWN_SERVER_ERROR)
+        return answer(code if isinstance(code, int) else err.UNKNOWN_SERVER_ERROR)
+    return answer(err.NONE, new_pid, new_epoch)
