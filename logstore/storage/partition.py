@@ -112,6 +112,10 @@ class PartitionLog:
     def size_bytes(self) -> int:
         return self._closed_size + self.segments[-1].size
 
+    def segments_resized(self) -> None:
+        """Recount sizes after the cleaner rewrote closed segments."""
+        self._closed_size = sum(s.size for s in self.segments[:-1])
+
     def _check_usable(self) -> None:
         if self.recovery_error is not None:
             raise KafkaStorageError(f"partition {self.name} is unusable: {self.recovery_error}")
@@ -517,8 +521,12 @@ class PartitionLog:
         count = 0
         if config.retention_ms >= 0:
             horizon = now_ms - config.retention_ms
+            last = self.segments[-1]
             for segment in self.segments:
-                if segment.size and segment.max_timestamp < horizon:
+                # An empty closed segment (emptied by compaction) goes with its neighbours.
+                if (segment.size == 0 and segment is not last) or (
+                    segment.size and segment.max_timestamp < horizon
+                ):
                     count += 1
                 else:
                     break

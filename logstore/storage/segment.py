@@ -246,6 +246,30 @@ class Segment:
             yield pos, header, None
             pos += header.size
 
+    def replace_file(self, new_path: Path) -> None:
+        """Atomically put `new_path` in place of this (closed) segment's `.log`."""
+        assert self.fd is None, "the active segment is never rewritten"
+        self._handles.evict(self.log_path)
+        os.replace(new_path, self.log_path)
+
+    def reindex(self, interval: int) -> None:
+        """Rebuild summary and indexes from the file (CorruptRecordError if invalid)."""
+        self.reset_summary()
+        self.index.reset()
+        self.timeindex.reset()
+        fd = os.open(self.log_path, os.O_RDONLY)
+        try:
+            for _, header, problem in self.scan(fd):
+                if header is None:
+                    raise CorruptRecordError(problem or "invalid batch")
+                self.add_scanned(header, interval)
+        finally:
+            os.close(fd)
+        self.seal_time_index()
+        self.flush_indexes()
+        self.index.unload()
+        self.timeindex.unload()
+
     def reset_summary(self) -> None:
         self.size = 0
         self.next_offset = self.base_offset

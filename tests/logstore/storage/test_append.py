@@ -1,0 +1,106 @@
+"""Append validation: nothing is written unless every batch is valid; offsets patched in place."""
+
+from __future__ import annotations
+
+import pytest
+
+from logstore.clock import ManualClock
+from logstore.records import (
+    CorruptRecordError,
+    InvalidRecordError,
+    RecordTooLargeError,
+    build_batch,
+    decode_records,
+    split_batches,
+    validate_batch,
+)
+from logstore.storage import LogManager
+
+from .helpers import batch
+
+
+def corrupt(raw: bytes) -> bytes:
+    data = bytearray(raw)
+    data[-1] ^= 0xFF
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", CorruptRecordError),
+        (batch(2)[:-3], CorruptRecordError),
+        (corrupt(batch(2)), CorruptRecordError),
+        (batch(2) + corrupt(batch(1)), CorruptRecordError),
+        (batch(1) + batch(1)[:20], CorruptRecordError),
+        (batch(1, size=2000), RecordTooLargeError),
+    ],
+)
+def test_invalid_appends_write_nothing(manager: LogManager, data: bytes, error) -> None:
+    manager.create_topic("t", 1, {"max.message.bytes": "1000"})
+    log = manager.log("t", 0)
+    log.append(batch(1))
+    with pytest.raises(error) as info:
+        log.append(data)
+    assert info.value.code == {CorruptRecordError: 2, RecordTooLargeError: 10}[error]
+    assert log.log_end_offset == 1
+    assert log.size_bytes == len(batch(1))
+
+
+def test_several_batches_in_one_append(manager: LogManager) -> None:
+    manager.create_topic("t", 1)
+    log = manager.log("t", 0)
+    result = log.append(batch(2) + batch(3) + batch(1))
+    assert (result.base_offset, result.last_offset) == (0, 5)
+    views = split_batches(log.read_batches(0, 1 << 20))
+    assert [validate_batch(v).base_offset for v in views] == [0, 2, 5]
+
+
+def test_producer_bytes_are_kept_except_offset_and_epoch(manager: LogManager) -> None:
+    manager.create_topic("t", 1)
+    log = manager.log("t", 0)
+    log.append(batch(1))
+    raw = bytearray(build_batch([(b"k", b"v")], producer_id=9, base_sequence=0, timestamp=5))
+    raw[12:16] = (77).to_bytes(4, "big")  # a client-sent leader epoch is overwritten
+    log.append(bytes(raw))
+    stored = log.read_batches(1, 1 << 20)
+    assert stored[16:] == bytes(raw[16:])
+    header = validate_batch(stored)
+    assert (header.base_offset, header.partition_leader_epoch) == (1, 0)
+
+
+def test_compacted_topic_refuses_records_without_key(manager: LogManager) -> None:
+    manager.create_topic("c", 1, {"cleanup.policy": "compact"})
+    log = manager.log("c", 0)
+    with pytest.raises(InvalidRecordError) as info:
+        log.append(batch(1) + batch(2, key=None))
+    assert info.value.code == 87
+    assert log.log_end_offset == 0
+    log.append(batch(2))
+    assert log.log_end_offset == 2
+
+
+def test_log_append_time(manager: LogManager, clock: ManualClock) -> None:
+    manager.create_topic("t", 1, {"message.timestamp.type": "LogAppendTime"})
+    log = manager.log("t", 0)
+    result = log.append(build_batch([(b"k", b"v"), (b"k", b"w")], timestamp=5))
+    assert result.log_append_time == clock.now_ms()
+    stored = log.read_batches(0, 1 << 20)
+    header = validate_batch(stored)
+    assert header.timestamp_type == 1
+    assert {r.timestamp for r in decode_records(stored)} == {clock.now_ms()}
+    assert log.offset_for_timestamp(clock.now_ms()) == (0, clock.now_ms())
+
+
+def test_create_time_reports_no_append_time(manager: LogManager) -> None:
+    manager.create_topic("t", 1)
+    assert manager.log("t", 0).append(batch(1)).log_append_time == -1
+
+
+def test_timestamp_bounds(manager: LogManager, clock: ManualClock) -> None:
+    manager.create_topic("t", 1, {"message.timestamp.after.max.ms": "1000"})
+    log = manager.log("t", 0)
+    log.append(batch(1, ts=clock.now_ms() + 500))
+    with pytest.raises(Exception, match="out of range") as info:
+        log.append(batch(1, ts=clock.now_ms() + 5000))
+    assert getattr(info.value, "code", None) == 32
