@@ -165,3 +165,36 @@ def watermarks(cluster: Cluster, topic: str, partition: int = 0) -> tuple[int, i
     finally:
         consumer.close()
     return int(low), int(high)
+
+
+def differences(kafka: Any, odradek: Any, path: str = "") -> list[str]:
+    """Every place two observations differ, as "path: kafka=... odradek=..." lines."""
+    if isinstance(kafka, dict) and isinstance(odradek, dict):
+        out: list[str] = []
+        for key in sorted(set(kafka) | set(odradek), key=str):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in odradek:
+                out.append(f"{where}: only in kafka = {kafka[key]!r}")
+            elif key not in kafka:
+                out.append(f"{where}: only in odradek = {odradek[key]!r}")
+            else:
+                out.extend(differences(kafka[key], odradek[key], where))
+        return out
+    if (
+        isinstance(kafka, list | tuple)
+        and isinstance(odradek, list | tuple)
+        and len(kafka) == len(odradek)
+    ):
+        out = []
+        for index, (k, o) in enumerate(zip(kafka, odradek, strict=True)):
+            out.extend(differences(k, o, f"{path}[{index}]"))
+        return out
+    if kafka == odradek:
+        return []
+    return [f"{path or '<root>'}: kafka={kafka!r} odradek={odradek!r}"]
+
+
+def assert_same(seen: Mapping[str, Any]) -> None:
+    """Odradek observed exactly what Apache Kafka did; otherwise list every difference."""
+    diff = differences(seen["kafka"], seen["odradek"])
+    assert not diff, "Odradek differs from Apache Kafka:\n  " + "\n  ".join(diff)

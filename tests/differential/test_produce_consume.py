@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from tests.clusters import Cluster
-from tests.differential.harness import create_topic, observe, produce, read_partition, unique_topic
+from tests.differential.harness import (
+    assert_same,
+    create_topic,
+    observe,
+    produce,
+    read_partition,
+    unique_topic,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -51,7 +58,7 @@ def test_codec_round_trip(clusters: tuple[Cluster, ...], codec: str) -> None:
     assert errors == []
     assert [r[1] for r in sorted(reports)] == list(range(len(messages)))
     assert len(records) == len(messages)
-    assert seen["odradek"] == seen["kafka"]
+    assert_same(seen)
 
 
 def test_read_from_middle_offset(clusters: tuple[Cluster, ...]) -> None:
@@ -67,7 +74,7 @@ def test_read_from_middle_offset(clusters: tuple[Cluster, ...]) -> None:
     seen = observe(clusters, scenario)
     records, _ = seen["kafka"]
     assert [r[1] for r in records] == [17, 18, 19, 20, 21]
-    assert seen["odradek"] == seen["kafka"]
+    assert_same(seen)
 
 
 def test_log_append_time_topic(clusters: tuple[Cluster, ...]) -> None:
@@ -84,4 +91,4 @@ def test_log_append_time_topic(clusters: tuple[Cluster, ...]) -> None:
 
     seen = observe(clusters, scenario)
     assert seen["kafka"] == ([(0, b"a", 2, True), (1, b"b", 2, True)], [])
-    assert seen["odradek"] == seen["kafka"]
+    assert_same(seen)
