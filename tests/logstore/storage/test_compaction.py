@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from logstore.clock import ManualClock
 from logstore.records import ZSTD, build_batch
@@ -110,3 +112,40 @@ def test_compaction_survives_restart_and_stray_files(tmp_path: Path, clock: Manu
         assert log.recovery.error is None
         assert not stray.exists()
         assert [(r.offset, r.value) for r in read_all(log)] == before
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([b"a", b"b", b"c", b"d"]), st.none() | st.binary(max_size=30)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_compaction_never_changes_what_the_latest_value_is(
+    tmp_path_factory: pytest.TempPathFactory, puts, tombstones_expired: bool
+) -> None:
+    clock = ManualClock()
+    with LogManager(tmp_path_factory.mktemp("c"), clock=clock, fsync="never") as mgr:
+        mgr.create_topic("c", 1, {**COMPACT, "segment.bytes": "200"})
+        log = mgr.log("c", 0)
+        model: dict[int, tuple[bytes, bytes | None]] = {}
+        for key, value in puts:
+            model[put(log, key, value, clock.now_ms())] = (key, value)
+        if tombstones_expired:
+            clock.advance(10**9)
+        clean_log(log, clock.now_ms(), force=True)
+        records = read_all(log)
+        offsets = [r.offset for r in records]
+        assert offsets == sorted(set(offsets))
+        for r in records:
+            assert model[r.offset] == (r.key, r.value)
+        last = {key: (offset, value) for offset, (key, value) in sorted(model.items())}
+        survivors = {r.key: (r.offset, r.value) for r in records}
+        for key, (offset, value) in last.items():
+            if value is None and tombstones_expired and offset < log.active.base_offset:
+                assert key not in survivors
+            else:
+                assert survivors[key] == (offset, value)
+        assert log.log_end_offset == len(puts)

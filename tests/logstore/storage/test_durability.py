@@ -1,0 +1,73 @@
+"""fsync policies: group commit for "always", interval fsync on tick, "never"."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from logstore.clock import ManualClock
+from logstore.storage import LogManager, PartitionLog
+
+from .helpers import batch
+
+
+async def produce(mgr: LogManager, log: PartitionLog) -> int:
+    result = log.append(batch(1))
+    await mgr.wait_durable(log, result.last_offset)
+    return result.last_offset
+
+
+async def test_concurrent_producers_share_one_fsync_per_partition(tmp_path: Path) -> None:
+    with LogManager(tmp_path, fsync="always") as mgr:
+        mgr.create_topic("t", 2)
+        logs = [mgr.log("t", 0), mgr.log("t", 1)]
+        offsets = await asyncio.gather(*(produce(mgr, logs[i % 2]) for i in range(50)))
+        assert sorted(offsets) == sorted(list(range(25)) * 2)
+        assert mgr.stats == {"flush_rounds": 1, "fsyncs": 2}
+        assert [log.flushed_offset for log in logs] == [25, 25]
+        # Already durable: no new fsync.
+        await mgr.wait_durable(logs[0], 10)
+        assert mgr.stats["flush_rounds"] == 1
+
+
+async def test_producers_arriving_during_an_fsync_join_the_next_round(tmp_path: Path) -> None:
+    with LogManager(tmp_path, fsync="always") as mgr:
+        mgr.create_topic("t", 1)
+        log = mgr.log("t", 0)
+        first = asyncio.gather(*(produce(mgr, log) for _ in range(10)))
+        await asyncio.sleep(0)  # the first round starts
+        second = asyncio.gather(*(produce(mgr, log) for _ in range(10)))
+        await asyncio.gather(first, second)
+        assert 1 <= mgr.stats["flush_rounds"] <= 2
+        assert log.flushed_offset == 20
+
+
+async def test_interval_policy_fsyncs_on_tick(tmp_path: Path) -> None:
+    clock = ManualClock()
+    with LogManager(tmp_path, clock=clock, fsync="interval", fsync_interval_ms=1000) as mgr:
+        mgr.create_topic("t", 1)
+        log = mgr.log("t", 0)
+        await produce(mgr, log)
+        assert log.flushed_offset == 0
+        assert mgr.tick()["fsynced"] == 0
+        clock.advance(1000)
+        assert mgr.tick()["fsynced"] == 1
+        assert log.flushed_offset == 1
+
+
+async def test_never_policy_leaves_it_to_close_unless_topic_flushes_every_message(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock()
+    with LogManager(tmp_path, clock=clock, fsync="never") as mgr:
+        mgr.create_topic("t", 1)
+        mgr.create_topic("strict", 1, {"flush.messages": "1"})
+        log, strict = mgr.log("t", 0), mgr.log("strict", 0)
+        await produce(mgr, log)
+        await produce(mgr, strict)
+        clock.advance(10**6)
+        mgr.tick()
+        assert log.flushed_offset == 0
+        assert strict.flushed_offset == 1
+    with LogManager(tmp_path, clock=clock) as mgr:
+        assert mgr.log("t", 0).log_end_offset == 1
