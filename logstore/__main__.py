@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fsync-interval-ms", type=int, default=1000)
     serve.add_argument("--default-partitions", type=int, default=1)
     serve.add_argument("--no-auto-create-topics", dest="auto_create_topics", action="store_false")
+    serve.add_argument("--max-connections", type=int, default=1000)
     serve.add_argument("--port-file", type=Path, default=None, help="write the bound port here")
     return parser
 
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             default_partitions=args.default_partitions,
             auto_create_topics=args.auto_create_topics,
             port_file=args.port_file,
+            max_connections=args.max_connections,
         )
     except ValueError as exc:
         print(f"logstore: {exc}", file=sys.stderr)

@@ -79,3 +79,31 @@ def test_acks_all_data_survives_kill_9(broker: BrokerProcess) -> None:
     broker.start()
     low, high = _count(broker.bootstrap, topic)
     assert (low, high) == (0, 200)
+
+
+def test_connection_cap_refuses_extra_connections_only(tmp_path) -> None:
+    from tests.broker_fixture import start_broker
+
+    capped = start_broker(tmp_path / "capped", args=["--max-connections", "2"])
+    try:
+        # The readiness probe closed before start() returned, so two slots are free.
+        first = Wire(capped.bootstrap)
+        assert first.request(API_VERSIONS, 0).error_code == 0
+        second = Wire(capped.bootstrap)
+        assert second.request(API_VERSIONS, 0).error_code == 0
+        with Wire(capped.bootstrap) as third:
+            assert third.closed_by_peer()
+        assert first.request(API_VERSIONS, 0).error_code == 0
+        second.close()
+        for _ in range(100):  # the broker notices the close asynchronously
+            with Wire(capped.bootstrap) as again:
+                try:
+                    if again.request(API_VERSIONS, 0).error_code == 0:
+                        break
+                except ConnectionError:
+                    continue
+        else:
+            raise AssertionError("a freed connection slot was never reused")
+        first.close()
+    finally:
+        capped.stop()
