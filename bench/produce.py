@@ -13,6 +13,7 @@ Also the home of the helpers the other bench scripts share (targets, kcat, timin
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import statistics
 import subprocess
@@ -143,6 +144,14 @@ def alternate(
     return a, b
 
 
+def _kcat_run(bootstrap: str, *, path: Path, acks: str) -> float:
+    return kcat_produce(bootstrap, topic_name("p"), path, acks)
+
+
+def _py_run(bootstrap: str, *, count: int, size: int, acks: str) -> float:
+    return python_produce(bootstrap, topic_name("p"), count, size, acks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -157,17 +166,11 @@ def main() -> None:
         for size, count in ((100, args.records), (1024, max(args.records // 8, 1000))):
             path = record_file(Path(tmp), count, size)
             for acks in ("1", "all"):
-                ours, theirs = alternate(
-                    args.rounds,
-                    lambda: kcat_produce(broker.bootstrap, topic_name("p"), path, acks),
-                    lambda: kcat_produce(mock.bootstrap, topic_name("p"), path, acks),
-                )
+                kcat_run = functools.partial(_kcat_run, path=path, acks=acks)
+                ours, theirs = alternate(args.rounds, kcat_run, broker.bootstrap, mock.bootstrap)
                 report(f"kcat {size}B acks={acks}", count, size, ours, theirs)
-                ours, theirs = alternate(
-                    args.rounds,
-                    lambda: python_produce(broker.bootstrap, topic_name("p"), count, size, acks),
-                    lambda: python_produce(mock.bootstrap, topic_name("p"), count, size, acks),
-                )
+                py_run = functools.partial(_py_run, count=count, size=size, acks=acks)
+                ours, theirs = alternate(args.rounds, py_run, broker.bootstrap, mock.bootstrap)
                 report(f"confluent-kafka {size}B acks={acks}", count, size, ours, theirs)
 
 
