@@ -118,9 +118,9 @@ def decode(raw: bytes | None, mode: str = AUTO) -> Decoded:
             decoder = DECODERS[name]
             if decoder.accepts(raw):
                 return decoder.decode(raw)
-    decoder = DECODERS.get(mode)
-    if decoder is None:
+    if mode not in DECODERS:
         raise ValueError(f"unknown decoder {mode!r}; choose one of {', '.join(DECODERS)}")
+    decoder = DECODERS[mode]
     try:
         return decoder.decode(raw)
     except (ValueError, UnicodeDecodeError) as exc:

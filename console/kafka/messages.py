@@ -68,6 +68,7 @@ class Record:
     @classmethod
     def from_message(cls, msg: Message) -> Record:
         ts_type, ts = msg.timestamp()
+        raw_headers: Any = msg.headers() or ()  # a list of (name, bytes) pairs at runtime
         kind = {TIMESTAMP_CREATE_TIME: "CreateTime", TIMESTAMP_LOG_APPEND_TIME: "LogAppendTime"}
         return cls(
             partition=msg.partition() or 0,
@@ -76,8 +77,12 @@ class Record:
             timestamp_type=kind.get(ts_type, ""),
             key=msg.key(),
             value=msg.value(),
-            headers=tuple(msg.headers() or ()),
+            headers=tuple((name, _bytes(v)) for name, v in raw_headers),
         )
+
+
+def _bytes(value: str | bytes | None) -> bytes | None:
+    return value.encode() if isinstance(value, str) else value
 
 
 # ---------------------------------------------------------------------------------------
@@ -322,6 +327,21 @@ def consumer_config(conf: dict[str, Any]) -> dict[str, Any]:
 def _error_text(exc: KafkaException) -> str:
     err = exc.args[0] if exc.args else exc
     return err.str() if isinstance(err, KafkaError) else str(err)
+
+
+def list_topics(conf: dict[str, Any], timeout: float = 5.0) -> list[str]:
+    """Names of the cluster's topics, internal ones (leading underscore) last."""
+    try:
+        consumer = Consumer(consumer_config(conf))
+    except KafkaException as exc:
+        raise MessagesError(f"cannot create a consumer: {_error_text(exc)}") from exc
+    try:
+        metadata = consumer.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise MessagesError(f"the cluster did not answer: {_error_text(exc)}") from exc
+    finally:
+        consumer.close()
+    return sorted(metadata.topics, key=lambda name: (name.startswith("_"), name))
 
 
 def _partitions(

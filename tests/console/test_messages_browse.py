@@ -53,7 +53,8 @@ def test_newest_shows_the_last_records_and_pages_backward(
     conf, topic = known
     page = browse(conf, Query(topic, start="newest", limit=4))
     assert values(page.records) == [k.value for k in KNOWN[-4:]]
-    assert page.has_older and not page.has_newer
+    assert page.has_older
+    assert not page.has_newer
     seen = list(page.records)
     while page.has_older:
         page = browse(conf, Query(topic, limit=4, cursor=page.prev_cursor, backward=True))
