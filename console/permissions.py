@@ -43,3 +43,41 @@ def can_change_topic(user: Any, cluster: str, topic: str) -> bool:
 def can_create_topics(user: Any) -> bool:
     """Admins create anything; members of a team create inside (or request outside) policy."""
     return is_admin(user) or bool(user_teams(user))
+
+
+def policy_violations(
+    team: Team,
+    name: str,
+    partitions: int,
+    retention_ms: int | None,
+    retention_bytes: int | None,
+    team_bytes_now: int = 0,
+) -> list[str]:
+    """Why a topic falls outside `team`'s policy, in words; empty when it fits.
+
+    The byte budget counts what the team's topics hold on disk now plus the new topic's
+    size cap (retention.bytes × partitions); a topic without a cap cannot be bounded, so
+    under a budget it needs one.
+    """
+    problems: list[str] = []
+    if not name.startswith(team.topic_prefix):
+        problems.append(f"The name does not start with the team prefix {team.topic_prefix!r}.")
+    if partitions > team.max_partitions:
+        problems.append(
+            f"{partitions} partitions is more than the team's {team.max_partitions} per topic."
+        )
+    if team.max_retention_ms is not None:
+        if retention_ms is None or retention_ms < 0:
+            problems.append(
+                "Keeping records forever (or at the cluster default) exceeds the team's max retention."
+            )
+        elif retention_ms > team.max_retention_ms:
+            problems.append("The retention is longer than the team's max retention.")
+    if team.max_total_bytes is not None:
+        if retention_bytes is None or retention_bytes < 0:
+            problems.append(
+                "The team has a byte budget, so the topic needs a size cap per partition."
+            )
+        elif team_bytes_now + retention_bytes * partitions > team.max_total_bytes:
+            problems.append("The size cap would take the team over its byte budget.")
+    return problems

@@ -1,7 +1,58 @@
-"""URLs of the topics pages (filled in by the console topics feature)."""
+"""URLs of the topics feature: clusters, topics, retention, teams and the audit log."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import path
 
-urlpatterns: list[Any] = []
+from console.views import audit, clusters, retention, teams, topics
+
+urlpatterns = [
+    path("clusters/", clusters.cluster_list, name="clusters"),
+    path("clusters/<slug:cluster>/remove/", clusters.cluster_remove, name="clusters_remove"),
+    path("clusters/<slug:cluster>/topics/", topics.topic_list, name="topics"),
+    path("clusters/<slug:cluster>/topics/new/", topics.topic_new, name="topics_new"),
+    path(
+        "clusters/<slug:cluster>/topics/new/check-name/",
+        topics.topic_name_check,
+        name="topics_check_name",
+    ),
+    path("clusters/<slug:cluster>/topics/<str:topic>/", topics.topic_detail, name="topics_detail"),
+    path(
+        "clusters/<slug:cluster>/topics/<str:topic>/configs/<str:name>/",
+        topics.topic_config,
+        name="topics_config",
+    ),
+    path(
+        "clusters/<slug:cluster>/topics/<str:topic>/delete/",
+        topics.topic_delete,
+        name="topics_delete",
+    ),
+    path(
+        "clusters/<slug:cluster>/topics/<str:topic>/partitions/",
+        topics.topic_partitions,
+        name="topics_partitions",
+    ),
+    path(
+        "clusters/<slug:cluster>/topics/<str:topic>/delete-records/",
+        topics.topic_delete_records,
+        name="topics_delete_records",
+    ),
+    path("clusters/<slug:cluster>/retention/", retention.retention_page, name="retention"),
+    path(
+        "clusters/<slug:cluster>/retention/<str:topic>/",
+        retention.retention_edit,
+        name="retention_edit",
+    ),
+    path("teams/", teams.team_list, name="teams"),
+    path("teams/new/", teams.team_edit, name="teams_new"),
+    path("teams/<int:team_id>/", teams.team_edit, name="teams_edit"),
+    path(
+        "teams/requests/<int:request_id>/approve/",
+        teams.request_approve,
+        name="teams_request_approve",
+    ),
+    path(
+        "teams/requests/<int:request_id>/reject/", teams.request_reject, name="teams_request_reject"
+    ),
+    path("audit/", audit.audit_log, name="audit"),
+]

@@ -344,6 +344,19 @@ def invalidate(cluster: ClusterConfig) -> None:
     _snapshots.pop(cluster.bootstrap + "|" + cluster.slug, None)
 
 
+def invalidate_all() -> None:
+    """Forget every cached snapshot and close kafka-python's clients (their background
+    metadata loops would otherwise outlive the clusters they watch)."""
+    _snapshots.clear()
+    with _log_dir_lock:
+        for client in _log_dir_clients.values():
+            try:
+                client.close()
+            except Exception:  # closing a client of a dead cluster may fail; nothing to keep
+                pass
+        _log_dir_clients.clear()
+
+
 def describe_topic_configs(cluster: ClusterConfig, topic: str) -> list[ConfigItem]:
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
     futures = admin_client(cluster).describe_configs([resource], request_timeout=_timeout())

@@ -123,3 +123,26 @@ def ts(ms: int | None) -> SafeString | str:
         ms,
         when.strftime("%Y-%m-%d %H:%M"),
     )
+
+
+@register.simple_tag(takes_context=True)
+def cluster_choices(context: template.Context) -> list[dict[str, object]]:
+    """Clusters for the switcher; each link keeps the section (topics, retention…)."""
+    from console.kafka.clusters import all_clusters
+
+    request = context.get("request")
+    current = context.get("cluster_slug", "local")
+    section = ""
+    if request is not None:
+        parts = request.path.strip("/").split("/")
+        if len(parts) >= 3 and parts[0] == "clusters":
+            section = parts[2] + "/"
+    return [
+        {
+            "slug": c.slug,
+            "name": c.name,
+            "href": f"/clusters/{c.slug}/{section}",
+            "current": c.slug == current,
+        }
+        for c in all_clusters()
+    ]

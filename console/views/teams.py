@@ -1,0 +1,155 @@
+"""Teams and self-service: teams with their prefix and quotas, and topic requests.
+
+Owns the team pages and the approve/reject flow. Admins create teams and decide requests;
+members see their teams and their own requests. It must never create a topic without an
+approval by an admin (outside the policy) and always records the decision in the audit log.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from console import audit
+from console.forms import TeamForm
+from console.kafka import admin
+from console.models import Team, TopicRequest
+from console.permissions import is_admin, user_teams
+from console.views.clusters import cluster_or_404, forbidden
+
+
+@require_GET
+def team_list(request: HttpRequest) -> HttpResponse:
+    admin_user = is_admin(request.user)
+    requests = TopicRequest.objects.select_related("team", "requested_by", "decided_by")
+    if not admin_user:
+        requests = requests.filter(requested_by=request.user.pk)
+    return render(
+        request,
+        "console/teams.html",
+        {
+            "teams": Team.objects.select_related("group").prefetch_related("group__user_set"),
+            "mine": {t.pk for t in user_teams(request.user)},
+            "pending": [r for r in requests if r.status == TopicRequest.PENDING],
+            "decided": [r for r in requests if r.status != TopicRequest.PENDING][:50],
+            "is_admin": admin_user,
+            "form": TeamForm() if admin_user else None,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def team_edit(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
+    if not is_admin(request.user):
+        return forbidden(request, "Only administrators create and change teams.")
+    team = get_object_or_404(Team, pk=team_id) if team_id else None
+    initial = {}
+    if team:
+        initial = {
+            "members": list(team.group.user_set.all()),
+            "max_retention": str(team.max_retention_ms) + " ms" if team.max_retention_ms else "",
+            "max_total": str(team.max_total_bytes) if team.max_total_bytes else "",
+        }
+    form = TeamForm(request.POST or None, instance=team, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        before = _team_state(team) if team else None
+        with transaction.atomic():
+            obj: Team = form.save(commit=False)
+            if team is None:
+                obj.group, _ = Group.objects.get_or_create(name=f"team:{obj.name}")
+            obj.max_retention_ms = form.cleaned_data.get("max_retention")
+            obj.max_total_bytes = form.cleaned_data.get("max_total")
+            obj.save()
+            obj.group.user_set.set(form.cleaned_data["members"])
+        audit.record(
+            request.user,
+            "team.update" if team else "team.create",
+            "",
+            obj.name,
+            before=before,
+            after=_team_state(obj),
+        )
+        messages.success(request, f"Team {obj.name} saved.")
+        return redirect("teams")
+    return render(
+        request,
+        "console/team_form.html",
+        {"form": form, "team": team},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _team_state(team: Team) -> dict:
+    return {
+        "prefix": team.topic_prefix,
+        "max_partitions": team.max_partitions,
+        "max_retention_ms": team.max_retention_ms,
+        "max_total_bytes": team.max_total_bytes,
+        "members": sorted(u.username for u in team.group.user_set.all()),
+    }
+
+
+@require_POST
+def request_approve(request: HttpRequest, request_id: int) -> HttpResponse:
+    if not is_admin(request.user):
+        return forbidden(request, "Only administrators approve topic requests.")
+    req = get_object_or_404(TopicRequest, pk=request_id)
+    if req.status != TopicRequest.PENDING:
+        messages.error(request, f"The request for {req.topic} was already {req.status}.")
+        return redirect("teams")
+    config = cluster_or_404(req.cluster)
+    try:
+        admin.create_topic(config, req.topic, req.partitions, req.configs)
+    except admin.ClusterError as exc:
+        messages.error(request, f"Approval failed, the request stays open: {exc}")
+        return redirect("teams")
+    req.status = TopicRequest.APPROVED
+    req.decided_by = request.user  # type: ignore[assignment]
+    req.decided_at = timezone.now()
+    req.decision_reason = request.POST.get("reason", "").strip()
+    req.save()
+    audit.record(
+        request.user,
+        "request.approve",
+        req.cluster,
+        req.topic,
+        after={"partitions": req.partitions, "configs": req.configs},
+        detail=f"requested by {req.requested_by}; outside policy: {'; '.join(req.violations)}",
+    )
+    audit.record(
+        request.user,
+        "topic.create",
+        req.cluster,
+        req.topic,
+        after={"partitions": req.partitions, "configs": req.configs},
+        detail=f"approved request #{req.pk}",
+    )
+    messages.success(request, f"Approved: topic {req.topic} created.")
+    return redirect("teams")
+
+
+@require_POST
+def request_reject(request: HttpRequest, request_id: int) -> HttpResponse:
+    if not is_admin(request.user):
+        return forbidden(request, "Only administrators reject topic requests.")
+    req = get_object_or_404(TopicRequest, pk=request_id)
+    reason = request.POST.get("reason", "").strip()
+    if req.status != TopicRequest.PENDING:
+        messages.error(request, f"The request for {req.topic} was already {req.status}.")
+        return redirect("teams")
+    if not reason:
+        messages.error(request, "Say why the request is rejected; the requester will read it.")
+        return redirect("teams")
+    req.status = TopicRequest.REJECTED
+    req.decided_by = request.user  # type: ignore[assignment]
+    req.decided_at = timezone.now()
+    req.decision_reason = reason
+    req.save()
+    audit.record(request.user, "request.reject", req.cluster, req.topic, detail=reason)
+    messages.success(request, f"Rejected the request for {req.topic}.")
+    return redirect("teams")

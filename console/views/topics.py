@@ -1,0 +1,374 @@
+"""Topic pages: the list, the detail page and every change made from them, plus creation.
+
+Owns the request/response side of topics: filtering, sorting, paging, permission checks
+before each change, the audit entry after it. It must never talk to Kafka except through
+`console.kafka.admin`, and never trust hidden buttons: every change asks
+`console.permissions` again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from console import audit
+from console.forms import TopicCreateForm, topic_name_problems
+from console.kafka import admin
+from console.models import Team, TopicRequest
+from console.permissions import (
+    can_change_topic,
+    can_create_topics,
+    is_admin,
+    policy_violations,
+    team_for_topic,
+    user_teams,
+)
+from console.views.clusters import cluster_or_404, cluster_view, forbidden, is_htmx
+
+PAGE_SIZE = 50
+SORTS: dict[str, Any] = {
+    "name": lambda t: t.name,
+    "partitions": lambda t: len(t.partitions),
+    "messages": lambda t: t.messages,
+    "size": lambda t: t.size or 0,
+    "retention": lambda t: t.retention_ms if t.retention_ms not in (None, -1) else 2**63,
+    "written": lambda t: t.newest_ts or 0,
+}
+
+
+@require_GET
+def topic_list(request: HttpRequest, cluster: str) -> HttpResponse:
+    view = cluster_view(cluster)
+    query = request.GET.get("q", "").strip()
+    show_internal = request.GET.get("internal") == "1"
+    sort = request.GET.get("sort", "name")
+    sort_key = sort.lstrip("-")
+    if sort_key not in SORTS:
+        sort, sort_key = "name", "name"
+    topics = list(view.snapshot.topics.values()) if view.snapshot else []
+    if not show_internal:
+        topics = [t for t in topics if not t.internal]
+    if query:
+        topics = [t for t in topics if query.lower() in t.name.lower()]
+    topics.sort(key=SORTS[sort_key], reverse=sort.startswith("-"))
+    page = Paginator(topics, PAGE_SIZE).get_page(request.GET.get("page"))
+    teams = list(Team.objects.all())
+    rows = [{"topic": t, "team": team_for_topic(t.name, teams)} for t in page.object_list]
+    context = {
+        "cluster": view.cluster,
+        "cluster_error": view.error,
+        "stale_at": view.stale_at,
+        "snapshot": view.snapshot,
+        "rows": rows,
+        "page": page,
+        "q": query,
+        "internal": show_internal,
+        "sort": sort,
+        "can_create": can_create_topics(request.user),
+    }
+    template = "console/_topics_table.html" if is_htmx(request) else "console/topics.html"
+    return render(request, template, context)
+
+
+@require_GET
+def topic_name_check(request: HttpRequest, cluster: str) -> HttpResponse:
+    """htmx: the naming rules, checked as the person types."""
+    view = cluster_view(cluster, max_age=60)
+    name = request.GET.get("name", "").strip()
+    existing = set(view.snapshot.topics) if view.snapshot else None
+    errors, warnings = topic_name_problems(name, existing) if name else ([], [])
+    owner = team_for_topic(name) if name and not errors else None
+    return render(
+        request,
+        "console/_name_check.html",
+        {"name": name, "errors": errors, "warnings": warnings, "owner": owner},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def topic_new(request: HttpRequest, cluster: str) -> HttpResponse:
+    config = cluster_or_404(cluster)
+    if not can_create_topics(request.user):
+        return forbidden(
+            request,
+            "Only administrators and team members create topics. Ask an admin to add you to a team.",
+        )
+    teams = user_teams(request.user)
+    form = TopicCreateForm(request.POST or None, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        team: Team | None = data.get("team") or (teams[0] if len(teams) == 1 else None)
+        if team is None and not is_admin(request.user):
+            form.add_error("team", "Pick the team this topic is for.")
+        else:
+            if team and data.get("retention") is None and team.max_retention_ms is not None:
+                # Without an explicit retention, use the longest the team may keep.
+                data["retention"] = team.max_retention_ms
+            configs = form.configs()
+            if is_admin(request.user):
+                return _create_now(request, config, data["name"], data["partitions"], configs)
+            assert team is not None
+            problems = policy_violations(
+                team,
+                data["name"],
+                data["partitions"],
+                data.get("retention"),
+                data.get("retention_size"),
+                team_bytes_now=_team_bytes(cluster, team),
+            )
+            if not problems:
+                return _create_now(request, config, data["name"], data["partitions"], configs)
+            req = TopicRequest.objects.create(
+                cluster=cluster,
+                team=team,
+                requested_by=request.user,  # type: ignore[misc]
+                topic=data["name"],
+                partitions=data["partitions"],
+                configs=configs,
+                violations=problems,
+                note=data.get("note", ""),
+            )
+            audit.record(
+                request.user,
+                "request.create",
+                cluster,
+                data["name"],
+                after={"partitions": req.partitions, "configs": configs},
+                detail="; ".join(problems),
+            )
+            messages.info(
+                request,
+                f"{data['name']} is outside the {team.name} policy, so it went to an admin "
+                f"as a request: {' '.join(problems)}",
+            )
+            return redirect("teams")
+    return render(
+        request,
+        "console/topic_new.html",
+        {"cluster": config, "form": form, "teams": teams, "admin": is_admin(request.user)},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _team_bytes(cluster: str, team: Team) -> int:
+    view = cluster_view(cluster, max_age=60)
+    if not view.snapshot:
+        return 0
+    return sum(
+        t.size or 0 for t in view.snapshot.topics.values() if t.name.startswith(team.topic_prefix)
+    )
+
+
+def _create_now(
+    request: HttpRequest, config: Any, name: str, partitions: int, configs: dict[str, str]
+) -> HttpResponse:
+    try:
+        admin.create_topic(config, name, partitions, configs)
+    except admin.ClusterError as exc:
+        messages.error(request, str(exc))
+        return redirect("topics_new", cluster=config.slug)
+    audit.record(
+        request.user,
+        "topic.create",
+        config.slug,
+        name,
+        after={"partitions": partitions, "configs": configs},
+    )
+    messages.success(request, f"Topic {name} created with {partitions} partitions.")
+    return redirect("topics_detail", cluster=config.slug, topic=name)
+
+
+@require_GET
+def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
+    config = cluster_or_404(cluster)
+    error = ""
+    info = None
+    configs: list[admin.ConfigItem] = []
+    try:
+        info = admin.partition_details(config, topic)
+        configs = admin.describe_topic_configs(config, topic)
+    except admin.TopicNotFound as exc:
+        raise Http404(str(exc)) from None
+    except admin.ClusterError as exc:
+        error = str(exc)
+    team = team_for_topic(topic)
+    return render(
+        request,
+        "console/topic_detail.html",
+        {
+            "cluster": config,
+            "cluster_error": error,
+            "topic": topic,
+            "info": info,
+            "configs": configs,
+            "team": team,
+            "can_change": can_change_topic(request.user, cluster, topic),
+        },
+    )
+
+
+def _config_value(config: Any, topic: str, name: str) -> admin.ConfigItem | None:
+    return next((c for c in admin.describe_topic_configs(config, topic) if c.name == name), None)
+
+
+@require_http_methods(["GET", "POST"])
+def topic_config(request: HttpRequest, cluster: str, topic: str, name: str) -> HttpResponse:
+    """GET (htmx): the inline editor for one config. POST: set it, or reset when empty."""
+    config = cluster_or_404(cluster)
+    if not can_change_topic(request.user, cluster, topic):
+        return forbidden(request, f"You can read {topic} but not change its configs.")
+    try:
+        item = _config_value(config, topic, name)
+    except admin.ClusterError as exc:
+        return _action_error(request, config, topic, str(exc))
+    if item is None:
+        raise Http404(f"{topic} has no config called {name!r}.")
+    if request.method == "GET":
+        return render(
+            request,
+            "console/_config_row.html",
+            {"cluster": config, "topic": topic, "c": item, "editing": True, "can_change": True},
+        )
+    raw = request.POST.get("value", "").strip()
+    try:
+        admin.alter_topic_configs(config, topic, {name: raw or None})
+        after = _config_value(config, topic, name)
+    except admin.ClusterError as exc:
+        return _action_error(request, config, topic, str(exc), status=400)
+    audit.record(
+        request.user,
+        "topic.config",
+        cluster,
+        topic,
+        before={name: item.value, "source": item.source},
+        after={name: after.value if after else None, "source": after.source if after else ""},
+    )
+    if is_htmx(request):
+        return render(
+            request,
+            "console/_config_row.html",
+            {"cluster": config, "topic": topic, "c": after, "can_change": True, "saved": True},
+        )
+    messages.success(request, f"{name} of {topic} is now {after.value if after else raw}.")
+    return redirect("topics_detail", cluster=cluster, topic=topic)
+
+
+def _action_error(
+    request: HttpRequest, config: Any, topic: str, message: str, status: int = 502
+) -> HttpResponse:
+    if is_htmx(request):
+        return render(request, "console/_action_error.html", {"message": message}, status=status)
+    messages.error(request, message)
+    return redirect("topics_detail", cluster=config.slug, topic=topic)
+
+
+@require_POST
+def topic_delete(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
+    config = cluster_or_404(cluster)
+    if not can_change_topic(request.user, cluster, topic):
+        return forbidden(request, f"Only {topic}'s team or an admin can delete it.")
+    if request.POST.get("confirm", "") != topic:
+        messages.error(request, f"Type the topic name, {topic}, exactly to confirm deletion.")
+        return redirect("topics_detail", cluster=cluster, topic=topic)
+    try:
+        before = admin.partition_details(config, topic)
+        admin.delete_topic(config, topic)
+    except admin.ClusterError as exc:
+        return _action_error(request, config, topic, str(exc))
+    audit.record(
+        request.user,
+        "topic.delete",
+        cluster,
+        topic,
+        before={"partitions": len(before.partitions), "messages": before.messages},
+    )
+    messages.success(request, f"Topic {topic} deleted.")
+    return redirect("topics", cluster=cluster)
+
+
+@require_POST
+def topic_partitions(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
+    config = cluster_or_404(cluster)
+    if not can_change_topic(request.user, cluster, topic):
+        return forbidden(request, f"Only {topic}'s team or an admin can add partitions.")
+    try:
+        total = int(request.POST.get("total", ""))
+    except ValueError:
+        messages.error(request, "Give the new total number of partitions as a whole number.")
+        return redirect("topics_detail", cluster=cluster, topic=topic)
+    try:
+        current = len(admin.partition_details(config, topic).partitions)
+        if total <= current:
+            messages.error(
+                request,
+                f"{topic} has {current} partitions; the new total must be larger "
+                "(partitions can be added, never removed).",
+            )
+            return redirect("topics_detail", cluster=cluster, topic=topic)
+        team = team_for_topic(topic)
+        if team and not is_admin(request.user) and total > team.max_partitions:
+            messages.error(
+                request, f"{team.name} topics have at most {team.max_partitions} partitions."
+            )
+            return redirect("topics_detail", cluster=cluster, topic=topic)
+        admin.add_partitions(config, topic, total)
+    except admin.ClusterError as exc:
+        return _action_error(request, config, topic, str(exc))
+    audit.record(
+        request.user,
+        "topic.partitions",
+        cluster,
+        topic,
+        before={"partitions": current},
+        after={"partitions": total},
+    )
+    messages.success(request, f"{topic} now has {total} partitions.")
+    return redirect("topics_detail", cluster=cluster, topic=topic)
+
+
+@require_POST
+def topic_delete_records(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
+    config = cluster_or_404(cluster)
+    if not can_change_topic(request.user, cluster, topic):
+        return forbidden(request, f"Only {topic}'s team or an admin can delete its records.")
+    try:
+        partition = int(request.POST.get("partition", ""))
+        offset = int(request.POST.get("offset", ""))
+    except ValueError:
+        messages.error(request, "Pick a partition and give the offset as a whole number.")
+        return redirect("topics_detail", cluster=cluster, topic=topic)
+    try:
+        info = admin.partition_details(config, topic)
+        part = next((p for p in info.partitions if p.partition == partition), None)
+        if part is None:
+            messages.error(request, f"{topic} has no partition {partition}.")
+            return redirect("topics_detail", cluster=cluster, topic=topic)
+        if not part.start <= offset <= part.end:
+            messages.error(
+                request,
+                f"Partition {partition} holds offsets {part.start} to {part.end}; "
+                f"pick an offset in that range (records before it are deleted).",
+            )
+            return redirect("topics_detail", cluster=cluster, topic=topic)
+        result = admin.delete_records(config, topic, {partition: offset})
+    except admin.ClusterError as exc:
+        return _action_error(request, config, topic, str(exc))
+    audit.record(
+        request.user,
+        "topic.delete_records",
+        cluster,
+        f"{topic}[{partition}]",
+        before={"start": part.start, "end": part.end},
+        after={"start": result.get(partition, offset)},
+    )
+    messages.success(
+        request,
+        f"Deleted {offset - part.start} records from partition {partition}; "
+        f"it now starts at offset {result.get(partition, offset)}.",
+    )
+    return redirect("topics_detail", cluster=cluster, topic=topic)
