@@ -43,6 +43,10 @@ TEST_BROKER_CONFIG: Mapping[str, str] = {
     "share.coordinator.state.topic.min.isr": "1",
     "share.coordinator.state.topic.num.partitions": "1",
     "group.initial.rebalance.delay.ms": "0",
+    # KIP-848 members heartbeat every 5 s by default, which is also how long a join
+    # takes to be noticed; 1 s keeps consumer-protocol tests short.
+    "group.consumer.min.heartbeat.interval.ms": "500",
+    "group.consumer.heartbeat.interval.ms": "1000",
     "auto.create.topics.enable": "true",
     "num.partitions": "1",
     "default.replication.factor": "1",
