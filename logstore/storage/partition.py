@@ -419,8 +419,8 @@ class PartitionLog:
             found = segment.find(offset)
             if found is not None:
                 pos, header = found
-                stop = segment.slice_end(pos, header, max(0, max_bytes))
-                return ReadSlice(segment.read_fd(), pos, stop - pos)
+                stop, next_offset = segment.slice_end(pos, header, max(0, max_bytes))
+                return ReadSlice(segment.read_fd(), pos, stop - pos, next_offset)
             i += 1  # a gap left by compaction: the next batch is in a later segment
         return ReadSlice()
 

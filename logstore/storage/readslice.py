@@ -15,15 +15,19 @@ from typing import BinaryIO
 class ReadSlice:
     """`size` bytes at `position` of `file`; `size == 0` means nothing to return."""
 
-    __slots__ = ("file", "position", "size")
+    __slots__ = ("file", "next_offset", "position", "size")
 
-    def __init__(self, fd: int | None = None, position: int = 0, size: int = 0) -> None:
+    def __init__(
+        self, fd: int | None = None, position: int = 0, size: int = 0, next_offset: int = -1
+    ) -> None:
         # fdopen owns the dup'd descriptor: closed by close() or when garbage-collected.
         self.file: BinaryIO | None = (
             os.fdopen(os.dup(fd), "rb", buffering=0) if fd is not None and size else None
         )
         self.position = position
         self.size = size
+        # The offset after the slice's last batch (where the next read starts), -1 if empty.
+        self.next_offset = next_offset
 
     def fileno(self) -> int:
         """The descriptor to hand to `os.sendfile` / `loop.sendfile` (ValueError if empty)."""

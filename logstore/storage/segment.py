@@ -178,23 +178,29 @@ class Segment:
                 return pos, header
         return None
 
-    def slice_end(self, start: int, first: BatchHeader, max_bytes: int) -> int:
-        """End of the longest run of whole batches from `start` within max_bytes (>= 1 batch)."""
+    def slice_end(self, start: int, first: BatchHeader, max_bytes: int) -> tuple[int, int]:
+        """(end position, next offset) of the longest run of whole batches from `start`
+        within max_bytes, and at least the first batch."""
         limit = start + max_bytes
         if self.size <= limit:
-            return self.size
+            return self.size, self.next_offset
         end = start + first.size
+        next_offset = first.next_offset
         if end >= limit:
-            return end
+            return end, next_offset
         # Jump close to the limit with the index, then walk the few headers left.
         entry = self.index.lookup_position(limit)
-        pos = max(end, entry[1] if entry else 0)
+        if entry is not None and entry[1] > end:
+            # An indexed batch starts there, so everything before it is whole batches.
+            end, next_offset = entry[1], self.base_offset + entry[0]
+        pos = end
         fd = self.read_fd()
         for bpos, header in self.walk(fd, pos):
             if bpos + header.size > limit:
                 break
             end = bpos + header.size
-        return end
+            next_offset = header.next_offset
+        return end, next_offset
 
     def find_timestamp(self, timestamp: int, min_offset: int) -> tuple[int, int] | None:
         """First (offset, timestamp) at or after `timestamp` with offset >= min_offset."""

@@ -111,3 +111,36 @@ def test_bounded_handles_with_many_partitions(tmp_path: Path, clock: ManualClock
         assert len(mgr._lru) <= 8
         loaded = sum(s.index.loaded for p in range(40) for s in mgr.log("many", p).segments[:-1])
         assert loaded <= 8
+
+
+@pytest.mark.parametrize("max_bytes", [1, 300, 1000, 1 << 20])
+def test_read_slice_reports_where_the_next_read_starts(manager: LogManager, max_bytes: int) -> None:
+    manager.create_topic("t", 1, {"index.interval.bytes": "100", "segment.bytes": "2000"})
+    log = manager.log("t", 0)
+    for _ in range(30):
+        log.append(batch(2))
+    offset, seen = 0, []
+    while offset < log.log_end_offset:
+        with log.read(offset, max_bytes) as piece:
+            views = split_batches(piece.to_bytes())
+            assert piece.next_offset == validate_batch(views[-1]).last_offset + 1
+            seen.extend(validate_batch(v).base_offset for v in views)
+            offset = piece.next_offset
+    assert seen == list(range(0, 60, 2))
+
+
+@pytest.mark.parametrize("interval", ["0", "100", "4096"])
+@pytest.mark.parametrize("max_bytes", [250, 1000, 3000])
+def test_reads_fill_max_bytes_with_whole_batches(
+    manager: LogManager, interval: str, max_bytes: int
+) -> None:
+    manager.create_topic("t", 1, {"index.interval.bytes": interval})
+    log = manager.log("t", 0)
+    for i in range(60):
+        log.append(batch(1 + i % 4))
+    for offset in (0, 7, 30):
+        with log.read(offset, max_bytes) as piece:
+            size, next_offset = piece.size, piece.next_offset
+        following = log.read_batches(next_offset, 1)  # the batch that did not fit
+        assert size <= max_bytes
+        assert size + len(following) > max_bytes
