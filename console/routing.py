@@ -4,4 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from console.consumers import TailConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/clusters/<slug:cluster>/topics/<str:topic>/tail/", TailConsumer.as_asgi()),
+]

@@ -1,0 +1,263 @@
+"""Live tail: one consumer per (cluster, topic), shared by every viewer in this process.
+
+Owns the registry of running tails (`join` / `leave`, counted per viewer), the polling
+thread, and the frames a tail publishes to its channel-layer group. confluent-kafka's
+calls block, so they run on the tail's own thread, never on the event loop; the thread
+hands finished frames to the loop with `run_coroutine_threadsafe` and waits for each to be
+sent, so at most one frame is ever in flight.
+
+A frame goes out at most `FRAMES_PER_SECOND` times a second with at most
+`MAX_ROWS_PER_FRAME` records. When the topic is faster, the records of that interval are
+sampled evenly (reservoir sampling) and the frame says how many were skipped, so memory
+stays at one frame's worth however fast the topic is. It must never keep a consumer
+running once its last viewer has left, and never commit offsets or join a group.
+
+Across several server processes each process runs its own tail for its own viewers; the
+group name carries a per-process token so one process never receives another's frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from channels.layers import get_channel_layer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from console.kafka.messages import Record, consumer_config
+
+log = logging.getLogger(__name__)
+
+FRAMES_PER_SECOND = 10
+FRAME_INTERVAL = 1.0 / FRAMES_PER_SECOND
+MAX_ROWS_PER_FRAME = 800
+# Viewers filter on the value; beyond this many bytes only the start is searched.
+FILTER_BYTES = 64 * 1024
+POLL_BATCH = 1000
+SEND_TIMEOUT = 10.0
+PROCESS_TOKEN = uuid.uuid4().hex[:8]
+
+Render = Callable[[Record], str]
+
+
+def group_name(cluster: str, topic: str) -> str:
+    """A channel-layer group name: ASCII, under 100 characters, whatever the topic is called."""
+    digest = hashlib.sha1(f"{cluster}\0{topic}".encode()).hexdigest()[:20]
+    return f"tail.{PROCESS_TOKEN}.{digest}"
+
+
+@dataclass
+class TailStats:
+    seen: int = 0  # records read from the cluster
+    published: int = 0  # records sent to viewers
+    skipped: int = 0  # records read but sampled out
+    frames: int = 0
+
+
+def frame_item(record: Record, html: str) -> list[Any]:
+    """What a viewer needs of one record: enough to filter it, and its rendered row."""
+    value = record.value[:FILTER_BYTES] if record.value is not None else None
+    headers = [[name, v] for name, v in record.headers]
+    return [
+        record.partition,
+        record.offset,
+        record.timestamp,
+        record.timestamp_type,
+        record.key,
+        value,
+        headers,
+        html,
+    ]
+
+
+def item_record(item: list[Any]) -> Record:
+    p, o, ts, tt, key, value, headers, _ = item
+    return Record(p, o, ts, tt, key, value, tuple((n, v) for n, v in headers))
+
+
+@dataclass
+class Tail:
+    """One consumer reading the end of one topic for every viewer of it in this process."""
+
+    cluster: str
+    topic: str
+    conf: dict[str, Any]
+    render: Render
+    loop: asyncio.AbstractEventLoop
+    viewers: int = 0
+    error: str = ""
+    stats: TailStats = field(default_factory=TailStats)
+    # Offsets the tail started from, per partition: everything at or after them is live.
+    start_offsets: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.group = group_name(self.cluster, self.topic)
+        self.layer = get_channel_layer()
+        self._ready = asyncio.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"tail:{self.cluster}/{self.topic}", daemon=True
+        )
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.cluster, self.topic)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    async def wait_ready(self, within: float) -> bool:
+        """True once the consumer sits at the end of every partition (or has failed)."""
+        try:
+            await asyncio.wait_for(self._ready.wait(), within)
+        except TimeoutError:
+            return False
+        return True
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.to_thread(self._thread.join, SEND_TIMEOUT + 5)
+
+    # ---- the polling thread -----------------------------------------------------------
+
+    def _set_ready(self) -> None:
+        self.loop.call_soon_threadsafe(self._ready.set)
+
+    def _send(self, message: dict[str, Any]) -> bool:
+        future = asyncio.run_coroutine_threadsafe(
+            self.layer.group_send(self.group, message), self.loop
+        )
+        try:
+            future.result(timeout=SEND_TIMEOUT)
+        except Exception as exc:  # the loop is closing, or the layer refused: stop quietly
+            log.warning("live tail %s/%s could not publish: %s", self.cluster, self.topic, exc)
+            return False
+        return True
+
+    def _fail(self, text: str) -> None:
+        self.error = text
+        self._set_ready()
+        self._send({"type": "tail.status", "state": "error", "error": text})
+
+    def _position(self, consumer: Consumer) -> bool:
+        try:
+            metadata = consumer.list_topics(self.topic, timeout=5)
+            info = metadata.topics.get(self.topic)
+            if info is None or info.error is not None or not info.partitions:
+                self._fail(f"topic {self.topic!r} does not exist on this cluster")
+                return False
+            assignment = []
+            for p in sorted(info.partitions):
+                _, high = consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=5)
+                self.start_offsets[p] = high
+                assignment.append(TopicPartition(self.topic, p, high))
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else exc
+            self._fail(f"the cluster did not answer: {getattr(err, 'str', lambda: err)()}")
+            return False
+        consumer.assign(assignment)
+        return True
+
+    def _run(self) -> None:
+        conf = {
+            **consumer_config(self.conf),
+            "enable.partition.eof": False,
+            # Bound what librdkafka buffers ahead: a fast topic then waits in the broker.
+            "queued.max.messages.kbytes": 4096,
+            "fetch.wait.max.ms": 50,
+        }
+        try:
+            consumer = Consumer(conf)
+        except KafkaException as exc:
+            self._fail(f"cannot create a consumer: {exc}")
+            return
+        try:
+            if self._position(consumer):
+                self._set_ready()
+                self._poll(consumer)
+        except Exception as exc:  # a broken tail must say so, not die silently
+            log.exception("live tail %s/%s failed", self.cluster, self.topic)
+            self._fail(f"the live tail stopped: {exc}")
+        finally:
+            consumer.close()
+
+    def _poll(self, consumer: Consumer) -> None:
+        sample: list[Message] = []
+        seen = 0
+        last = time.monotonic()
+        while not self._stop.is_set():
+            for msg in consumer.consume(POLL_BATCH, timeout=FRAME_INTERVAL / 2):
+                err = msg.error()
+                if err is not None:
+                    if err.code() != KafkaError._PARTITION_EOF:
+                        log.info("live tail %s: %s", self.topic, err.str())
+                    continue
+                seen += 1
+                if len(sample) < MAX_ROWS_PER_FRAME:
+                    sample.append(msg)
+                else:
+                    # Algorithm R: every record of the interval is kept with equal chance.
+                    j = random.randrange(seen)
+                    if j < MAX_ROWS_PER_FRAME:
+                        sample[j] = msg
+            now = time.monotonic()
+            if seen and now - last >= FRAME_INTERVAL:
+                if not self._publish(sample, seen):
+                    return
+                sample, seen, last = [], 0, now
+
+    def _publish(self, sample: list[Message], seen: int) -> bool:
+        records = sorted(
+            (Record.from_message(m) for m in sample),
+            key=lambda r: (r.timestamp, r.partition, r.offset),
+        )
+        items = [frame_item(r, self.render(r)) for r in records]
+        skipped = seen - len(items)
+        self.stats.seen += seen
+        self.stats.published += len(items)
+        self.stats.skipped += skipped
+        self.stats.frames += 1
+        return self._send({"type": "tail.frame", "items": items, "seen": seen, "skipped": skipped})
+
+
+# ---- the registry (event-loop side only, so no lock: nothing awaits between look and change)
+
+_tails: dict[tuple[str, str], Tail] = {}
+
+
+def active() -> dict[tuple[str, str], Tail]:
+    """The running tails of this process, by (cluster, topic)."""
+    return dict(_tails)
+
+
+async def join(cluster: str, topic: str, conf: dict[str, Any], render: Render) -> Tail:
+    """The tail of (cluster, topic), started if this is its first viewer."""
+    tail = _tails.get((cluster, topic))
+    if tail is None or tail.error:
+        tail = Tail(cluster, topic, conf, render, asyncio.get_running_loop())
+        _tails[tail.key] = tail
+        tail.start()
+    tail.viewers += 1
+    return tail
+
+
+async def leave(tail: Tail) -> None:
+    """One viewer fewer; the last one out stops the consumer and waits for its thread."""
+    tail.viewers -= 1
+    if tail.viewers > 0:
+        return
+    if _tails.get(tail.key) is tail:
+        del _tails[tail.key]
+    await tail.stop()
