@@ -19,8 +19,9 @@ from logstore.storage.errors import (
 )
 from logstore.storage.files import write_atomic
 from logstore.storage.manager import LogManager
-from logstore.storage.partition import AppendResult, PartitionLog, RecoveryResult
+from logstore.storage.partition import AppendResult, PartitionLog
 from logstore.storage.readslice import ReadSlice
+from logstore.storage.recovery import RecoveryResult
 
 __all__ = [
     "CONFIG_DEFS",

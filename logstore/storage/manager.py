@@ -49,7 +49,8 @@ from logstore.storage.errors import (
 )
 from logstore.storage.files import HandleCache, fsync_dir, write_atomic
 from logstore.storage.index import IndexLru
-from logstore.storage.partition import PartitionLog, RecoveryResult
+from logstore.storage.partition import PartitionLog
+from logstore.storage.recovery import RecoveryResult
 
 CATALOGUE = "catalogue.json"
 STATE_DIR = ".state"

@@ -16,23 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logstore.clock import Clock
-from logstore.records import (
-    BatchHeader,
-    CorruptRecordError,
-    InvalidRecordError,
-    InvalidTimestampError,
-    RecordTooLargeError,
-    decode_records,
-    set_log_append_time,
-    validate_batch,
-)
+from logstore.records import decode_records, set_log_append_time
 from logstore.records.header import encode_prefix
-from logstore.storage.configs import LONG_MAX, TopicConfig
+from logstore.storage.configs import TopicConfig
 from logstore.storage.errors import KafkaStorageError, OffsetOutOfRangeError
 from logstore.storage.files import HandleCache, fsync_dir
 from logstore.storage.index import IndexLru
 from logstore.storage.readslice import ReadSlice
+from logstore.storage.recovery import RecoveryResult, open_segments
+from logstore.storage.retention import expired_segments
 from logstore.storage.segment import Segment
+from logstore.storage.validation import check_batches
 
 _MAX_RELATIVE = 2**31 - 1
 
@@ -43,16 +37,6 @@ class AppendResult:
     last_offset: int
     log_append_time: int  # -1 unless the topic uses LogAppendTime
     log_start_offset: int
-
-
-@dataclass(frozen=True)
-class RecoveryResult:
-    """What opening the partition found: clean load, or a scan that truncated or failed."""
-
-    scanned_segments: int = 0
-    truncated_bytes: int = 0
-    deleted_segments: int = 0
-    error: str | None = None
 
 
 class PartitionLog:
@@ -140,32 +124,18 @@ class PartitionLog:
             fsync_dir(self.directory.parent)
 
     def load(self, *, clean: bool, recovery_point: int, log_start: int) -> RecoveryResult:
-        """Open existing segments; after an unclean stop validate every batch.
-
-        Corruption at or past the recovery point is a torn write: truncate there and drop
-        later segments. Corruption below it means acknowledged data is damaged: record
-        `recovery_error` and serve nothing from this partition.
-        """
+        """Open existing segments (see `recovery.open_segments`); never raises for damage,
+        which ends up in `recovery_error` instead."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        for stray in self.directory.glob("*.cleaned"):
-            stray.unlink()
-        bases = sorted(int(p.stem) for p in self.directory.glob("*.log") if p.stem.isdigit())
-        segments = [self._new_segment(b) for b in bases]
-        interval = self.config.index_interval_bytes
-        result = RecoveryResult()
-        if clean:
-            for segment in segments:
-                if not segment.load_trusted(interval):
-                    bad = self._rebuild(segment, recovery_point)
-                    result = RecoveryResult(result.scanned_segments + 1, error=bad)
-                    if bad:
-                        break
-        else:
-            result = self._recover(segments, recovery_point)
-            segments = [s for s in segments if s.log_path.exists()]
+        segments, result = open_segments(
+            self.directory,
+            self._new_segment,
+            clean=clean,
+            recovery_point=recovery_point,
+            interval=self.config.index_interval_bytes,
+        )
         if not segments:
-            segment = self._new_segment(max(log_start, recovery_point if clean else 0))
-            segments = [segment]
+            segments = [self._new_segment(max(log_start, recovery_point if clean else 0))]
         segments[-1].open_active()
         self._set_segments(segments)
         self.log_start_offset = max(log_start, segments[0].base_offset)
@@ -176,55 +146,6 @@ class PartitionLog:
         self.recovery = result
         self.recovery_error = result.error
         return result
-
-    def _rebuild(self, segment: Segment, recovery_point: int) -> str | None:
-        """Scan one segment, rebuilding its indexes; truncate a torn tail past the RP."""
-        return self._recover([segment], recovery_point).error
-
-    def _recover(self, segments: list[Segment], recovery_point: int) -> RecoveryResult:
-        interval = self.config.index_interval_bytes
-        scanned = truncated = deleted = 0
-        for i, segment in enumerate(segments):
-            scanned += 1
-            segment.reset_summary()
-            segment.index.reset()
-            segment.timeindex.reset()
-            fd = os.open(segment.log_path, os.O_RDWR)
-            try:
-                bad_pos: int | None = None
-                reason = ""
-                for pos, header, problem in segment.scan(fd):
-                    if header is None:
-                        bad_pos, reason = pos, problem or "invalid batch"
-                        break
-                    segment.add_scanned(header, interval)
-                if bad_pos is not None:
-                    if segment.next_offset < recovery_point:
-                        segment.flush_indexes()
-                        return RecoveryResult(
-                            scanned,
-                            truncated,
-                            deleted,
-                            f"corrupt data below the recovery point {recovery_point} in "
-                            f"{segment.log_path.name}: {reason}",
-                        )
-                    file_size = os.fstat(fd).st_size
-                    truncated += file_size - bad_pos
-                    os.ftruncate(fd, bad_pos)
-                    os.fsync(fd)
-                    for later in segments[i + 1 :]:
-                        truncated += later.log_path.stat().st_size
-                        later.delete()
-                        deleted += 1
-                    segment.flush_indexes()
-                    break
-            finally:
-                os.close(fd)
-            segment.seal_time_index()
-            segment.flush_indexes()
-            segment.index.unload()
-            segment.timeindex.unload()
-        return RecoveryResult(scanned, truncated, deleted, None)
 
     def close(self, *, sync: bool) -> None:
         """Flush indexes, optionally fsync, and release descriptors."""
@@ -252,24 +173,8 @@ class PartitionLog:
         self._check_usable()
         now = self._clock.now_ms() if now_ms is None else now_ms
         view = memoryview(data)
-        if not len(view):
-            raise CorruptRecordError("no record batches in the produce data")
         config = self.config
-        headers: list[tuple[int, BatchHeader]] = []
-        pos = 0
-        while pos < len(view):
-            header = validate_batch(view, pos)
-            if header.size > config.max_message_bytes:
-                raise RecordTooLargeError(
-                    f"batch of {header.size} bytes exceeds max.message.bytes "
-                    f"{config.max_message_bytes}"
-                )
-            headers.append((pos, header))
-            pos += header.size
-        if config.compact:
-            self._check_keys(view, headers)
-        if not config.log_append_time:
-            self._check_timestamps(headers, now)
+        headers = check_batches(view, config, now)
         if config.log_append_time:
             # Stamping LogAppendTime changes CRC-covered bytes, so this path copies once.
             buf = bytearray(view)
@@ -304,27 +209,6 @@ class PartitionLog:
             self.active.write(chunks, batches, self.config.index_interval_bytes, now)
         except OSError as exc:
             raise KafkaStorageError(f"write to {self.name} failed: {exc}") from exc
-
-    def _check_keys(self, view: memoryview, headers: list[tuple[int, BatchHeader]]) -> None:
-        for pos, header in headers:
-            if header.is_control:
-                continue
-            for record in decode_records(view[pos : pos + header.size]):
-                if record.key is None:
-                    raise InvalidRecordError("compacted topic cannot accept a record without a key")
-
-    def _check_timestamps(self, headers: list[tuple[int, BatchHeader]], now: int) -> None:
-        before, after = self.config.timestamp_before_max_ms, self.config.timestamp_after_max_ms
-        if before == LONG_MAX and after == LONG_MAX:
-            return
-        for _, header in headers:
-            # Per batch, not per record: the header bounds are what we can check cheaply.
-            if header.max_timestamp > now + after or (
-                header.base_timestamp >= 0 and header.base_timestamp < now - before
-            ):
-                raise InvalidTimestampError(
-                    f"timestamp {header.max_timestamp} out of range for {self.name}"
-                )
 
     def _should_roll(self, size: int, last_offset: int, now: int) -> bool:
         active = self.active
@@ -517,28 +401,7 @@ class PartitionLog:
         """Delete whole segments past retention.ms / retention.bytes; returns how many."""
         if self.recovery_error is not None or not self.config.delete:
             return 0
-        config = self.config
-        count = 0
-        if config.retention_ms >= 0:
-            horizon = now_ms - config.retention_ms
-            last = self.segments[-1]
-            for segment in self.segments:
-                # An empty closed segment (emptied by compaction) goes with its neighbours.
-                if (segment.size == 0 and segment is not last) or (
-                    segment.size and segment.max_timestamp < horizon
-                ):
-                    count += 1
-                else:
-                    break
-        if config.retention_bytes >= 0:
-            excess = self.size_bytes - config.retention_bytes
-            by_size = 0
-            for segment in self.segments[:-1]:
-                if excess - segment.size < 0:
-                    break
-                excess -= segment.size
-                by_size += 1
-            count = max(count, by_size)
+        count = expired_segments(self.segments, self.size_bytes, self.config, now_ms)
         return self._delete_first_segments(count)
 
     def delete_files(self) -> None:
