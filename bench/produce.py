@@ -86,10 +86,13 @@ def record_file(directory: Path, count: int, size: int) -> Path:
     return path
 
 
-def kcat_produce(bootstrap: str, topic: str, path: Path, acks: str) -> float:
+def kcat_produce(
+    bootstrap: str, topic: str, path: Path, acks: str, partition: int | None = 0
+) -> float:
     """Seconds for kcat to send the whole file and get every delivery report."""
+    where = ["-p", str(partition)] if partition is not None else []
     cmd = [
-        "kcat", "-P", "-b", bootstrap, "-t", topic, "-p", "0", "-l", str(path),
+        "kcat", "-P", "-b", bootstrap, "-t", topic, *where, "-l", str(path),
         "-X", "linger.ms=5", "-X", "batch.size=1000000", "-X", f"acks={acks}",
         "-X", "queue.buffering.max.messages=2000000",
         "-X", "queue.buffering.max.kbytes=2097151",
@@ -134,13 +137,14 @@ def report(label: str, count: int, size: int, ours: list[float], mock: list[floa
 
 
 def alternate(
-    rounds: int, ours: Callable[[], float], mock: Callable[[], float]
+    rounds: int, run: Callable[[str], float], ours: str, mock: str
 ) -> tuple[list[float], list[float]]:
+    """Run `run(bootstrap)` against each target in turn, `rounds` times; seconds per run."""
     a: list[float] = []
     b: list[float] = []
     for _ in range(rounds):
-        a.append(ours())
-        b.append(mock())
+        a.append(run(ours))
+        b.append(run(mock))
     return a, b
 
 
