@@ -331,7 +331,6 @@ class ClassicGroup:
         for m in list(self.members.values()):
             if not m.awaiting_join:
                 self._remove(m.member_id)
-        self.pending_members.clear()
         self.generation_id += 1
         if not self.members:
             self.protocol_name = None
