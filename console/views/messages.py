@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.http import (
     Http404,
     HttpRequest,
@@ -216,7 +217,7 @@ def browse(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     }
     try:
         query = query_from(topic, params)
-        page = kmsg.browse(_conf(config), query)
+        page = kmsg.browse(_conf(config), query, timeout=settings.ODRADEK_CLUSTER_TIMEOUT)
     except (ValueError, kmsg.MessagesError) as exc:
         context["error"] = str(exc)
     else:
@@ -248,7 +249,7 @@ def export(
     key_mode = _decoder_mode(request.GET, "key_as")
     try:
         query = query_from(topic, request.GET)
-        page = kmsg.browse(_conf(config), query)
+        page = kmsg.browse(_conf(config), query, timeout=settings.ODRADEK_CLUSTER_TIMEOUT)
     except (ValueError, kmsg.MessagesError) as exc:
         return HttpResponse(f"Export failed: {exc}\n", status=400, content_type="text/plain")
     rows = [_export_row(r, key_mode, value_mode) for r in page.records]
@@ -313,7 +314,7 @@ def _one_record(config: ClusterConfig, topic: str, partition: int, offset: int) 
     query = kmsg.Query(
         topic=topic, partitions=(partition,), start="offset", start_value=str(offset), limit=1
     )
-    page = kmsg.browse(_conf(config), query)
+    page = kmsg.browse(_conf(config), query, timeout=settings.ODRADEK_CLUSTER_TIMEOUT)
     if not page.records or page.records[0].offset != offset:
         raise kmsg.MessagesError(
             f"there is no record at offset {offset} of partition {partition} (any more)"
@@ -466,7 +467,7 @@ def tail_pick(request: HttpRequest, cluster: str) -> HttpResponse:
     config = _cluster(cluster)
     error, topics = "", []
     try:
-        topics = kmsg.list_topics(_conf(config))
+        topics = kmsg.list_topics(_conf(config), timeout=settings.ODRADEK_CLUSTER_TIMEOUT)
     except kmsg.MessagesError as exc:
         error = str(exc)
     return render(
