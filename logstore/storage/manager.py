@@ -67,6 +67,14 @@ def _fsync_fds(fds: list[int]) -> None:
             os.close(fd)
 
 
+def _holds_only_segments(path: Path) -> bool:
+    """Only ever delete a directory that looks like one of ours."""
+    return all(child.suffix in _SEGMENT_SUFFIXES for child in path.iterdir())
+
+
+_SEGMENT_SUFFIXES = {".log", ".index", ".timeindex", ".cleaned", ".tmp"}
+
+
 class LogManager:
     def __init__(
         self,
@@ -113,6 +121,19 @@ class LogManager:
             os.close(self._lock_fd)
             self._lock_fd = None
             raise RuntimeError(f"{self.data_dir} is in use by another process") from exc
+        try:
+            self._load()
+        except BaseException:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise
+        self._write_recovery_points()
+        self._last_fsync_ms = self._last_checkpoint_ms = self.clock.monotonic_ms()
+        self.opened = True
+        return self
+
+    def _load(self) -> None:
+        """Catalogue, checkpoints, then every partition (scanned if the stop was unclean)."""
         marker = self.data_dir / CLEAN_SHUTDOWN
         clean = marker.exists()
         self._topics = load_catalogue(self.data_dir / CATALOGUE)
@@ -134,13 +155,13 @@ class LogManager:
             # A crash from here on must not look like a clean stop.
             marker.unlink()
             fsync_dir(self.data_dir)
-        self._write_recovery_points()
-        self._last_fsync_ms = self._last_checkpoint_ms = self.clock.monotonic_ms()
-        self.opened = True
-        return self
 
     def close(self) -> None:
-        """fsync everything, write checkpoints and the clean-shutdown marker."""
+        """fsync everything, write checkpoints and the clean-shutdown marker.
+
+        A partition left damaged by recovery withholds the marker, so the next start scans
+        again and keeps reporting it rather than trusting its indexes.
+        """
         if not self.opened:
             return
         for log in self._logs.values():
@@ -148,7 +169,8 @@ class LogManager:
         self._write_recovery_points()
         self._write_log_starts()
         self._handles.clear()
-        write_atomic(self.data_dir / CLEAN_SHUTDOWN, b"")
+        if not any(log.recovery_error for log in self._logs.values()):
+            write_atomic(self.data_dir / CLEAN_SHUTDOWN, b"")
         for _, _, fut in self._waiters:
             if not fut.done():
                 fut.set_exception(RuntimeError("log manager closed"))
@@ -178,7 +200,7 @@ class LogManager:
             if path.name.endswith("-delete"):
                 shutil.rmtree(path, ignore_errors=True)
                 continue
-            if not sep or not part.isdigit():
+            if not sep or not part.isdigit() or not _holds_only_segments(path):
                 continue
             info = self._topics.get(topic)
             if info is None or int(part) >= info.partitions:
@@ -210,7 +232,7 @@ class LogManager:
     def _write_recovery_points(self) -> None:
         write_offsets(
             self.data_dir / RECOVERY_POINTS,
-            ((log.topic, log.partition, log.flushed_offset) for log in self._logs.values()),
+            ((log.topic, log.partition, log.recovery_point) for log in self._logs.values()),
         )
 
     # -- catalogue -------------------------------------------------------------------------

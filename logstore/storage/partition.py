@@ -66,6 +66,7 @@ class PartitionLog:
         self._bases: list[int] = []
         self.log_start_offset = 0
         self.flushed_offset = 0  # every offset below this is on disk (the recovery point)
+        self._recovery_point_at_open = 0
         self.recovery_error: str | None = None
         self.recovery: RecoveryResult = RecoveryResult()
         self.last_append_ms = -1
@@ -99,6 +100,11 @@ class PartitionLog:
     def segments_resized(self) -> None:
         """Recount sizes after the cleaner rewrote closed segments."""
         self._closed_size = sum(s.size for s in self.segments[:-1])
+
+    @property
+    def recovery_point(self) -> int:
+        """The offset to checkpoint: flushed data, or the old point while damaged."""
+        return self._recovery_point_at_open if self.recovery_error else self.flushed_offset
 
     def _check_usable(self) -> None:
         if self.recovery_error is not None:
@@ -145,6 +151,7 @@ class PartitionLog:
         )
         self.recovery = result
         self.recovery_error = result.error
+        self._recovery_point_at_open = recovery_point
         return result
 
     def close(self, *, sync: bool) -> None:

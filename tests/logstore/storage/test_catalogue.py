@@ -122,11 +122,14 @@ def test_orphan_directories_are_removed_on_open(tmp_path: Path, clock: ManualClo
         mgr.create_topic("keep", 1)
     (tmp_path / "gone-0").mkdir()
     (tmp_path / "keep-5").mkdir()
+    (tmp_path / "someone-else-1").mkdir()
+    (tmp_path / "someone-else-1" / "notes.txt").write_text("not a segment")
     with LogManager(tmp_path, clock=clock) as mgr:
         assert mgr.topic("keep") is not None
     assert not (tmp_path / "gone-0").exists()
     assert not (tmp_path / "keep-5").exists()
     assert (tmp_path / "keep-0").exists()
+    assert (tmp_path / "someone-else-1" / "notes.txt").exists()  # not ours: left alone
 
 
 def test_add_partitions(manager: LogManager) -> None:

@@ -103,6 +103,12 @@ def test_damage_below_the_recovery_point_is_reported_not_served(
         assert mgr.log("t", 1).append(batch(1)).base_offset == 6
     # Nothing was truncated: the damaged bytes are still there for an operator to inspect.
     assert segment_file(tmp_path, 4).exists()
+    # A later start, even after an orderly stop, still reports the damage.
+    with LogManager(tmp_path, clock=clock) as mgr:
+        assert mgr.log("t", 0).recovery_error is not None
+        with pytest.raises(KafkaStorageError):
+            mgr.log("t", 0).read(0, 100)
+        assert mgr.log("t", 1).log_end_offset == 7
 
 
 @pytest.mark.parametrize("ext", ["index", "timeindex"])
