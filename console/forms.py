@@ -91,7 +91,8 @@ def parse_duration_ms(text: str) -> int:
     if not match:
         raise ValueError(f"{text!r} is not a duration; try '7 days', '12 h' or 'forever'.")
     number, unit = float(match.group(1)), match.group(2) or "ms"
-    unit = unit[:-1] if unit.endswith("s") and unit[:-1] in _DURATION_UNITS else unit
+    if unit not in _DURATION_UNITS and unit.endswith("s"):
+        unit = unit[:-1]  # plurals: "days", "hours", "mins"
     if unit not in _DURATION_UNITS:
         raise ValueError(f"Unknown time unit {match.group(2)!r}; use ms, s, min, h, days or weeks.")
     return int(number * _DURATION_UNITS[unit])

@@ -29,7 +29,7 @@ def human_bytes(n: float) -> str:
         v /= 1000
         i += 1
     if i == 0:
-        return f"{int(sign * v)} B"
+        return f"{round(sign * v)} B"
     text = f"{v:.1f}" if v < 10 else f"{v:.0f}"
     return f"{'-' if sign < 0 else ''}{text} {_BYTE_UNITS[i]}"
 
@@ -38,7 +38,7 @@ def human_count(n: float) -> str:
     """1234567 -> "1.2 M"; small numbers stay exact."""
     v, i = abs(float(n)), 0
     if v < 10_000:
-        return f"{int(n):,}"
+        return f"{round(n):,}"
     while v >= 1000 and i < len(_COUNT_UNITS) - 1:
         v /= 1000
         i += 1
@@ -67,13 +67,17 @@ def human_age(ms: float) -> str:
 
 
 def human_rate(per_second: float, unit: str = "B") -> str:
-    """A rate in the period that gives a readable number: "80 MB/day", "3.1 kB/s"."""
-    for period, seconds in (("s", 1), ("min", 60), ("h", 3600), ("day", 86400)):
-        amount = per_second * seconds
-        if amount >= 1 or period == "day":
-            text = human_bytes(amount) if unit == "B" else f"{human_count(amount)} {unit}"
-            return f"{text}/{period}"
-    raise AssertionError("unreachable")
+    """A rate in words. Bytes read best per day ("80 MB/day") unless that passes a TB;
+    other units take the shortest period that gives at least one ("3 msg/s", "4 msg/h")."""
+    if unit == "B":
+        per_day = per_second * 86_400
+        if per_day < 1000**4:
+            return f"{human_bytes(per_day)}/day"
+        return f"{human_bytes(per_second)}/s"
+    for period, seconds in (("s", 1), ("min", 60), ("h", 3600)):
+        if per_second * seconds >= 1:
+            return f"{human_count(per_second * seconds)} {unit}/{period}"
+    return f"{human_count(per_second * 86_400)} {unit}/day"
 
 
 def exact_ts(ms: int) -> str:
@@ -146,3 +150,33 @@ def cluster_choices(context: template.Context) -> list[dict[str, object]]:
         }
         for c in all_clusters()
     ]
+
+
+@register.filter
+def duration_in(ms: int | None) -> str:
+    """A duration as people type it back into a form: "7 days", "12 h", "forever"."""
+    if ms is None:
+        return ""
+    if ms < 0:
+        return "forever"
+    for unit, size in (("days", _MS["day"]), ("h", _MS["h"]), ("min", _MS["min"]), ("s", 1000)):
+        if ms and ms % size == 0:
+            return f"{ms // size} {unit}"
+    return f"{ms} ms"
+
+
+@register.filter
+def size_in(n: int | None) -> str:
+    """A size as people type it back into a form: "1 GB", "512 MiB", "" for no limit."""
+    if n is None or n < 0:
+        return ""
+    for unit, size in (
+        ("GB", 1000**3),
+        ("GiB", 1024**3),
+        ("MB", 1000**2),
+        ("MiB", 1024**2),
+        ("kB", 1000),
+    ):
+        if n and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} B"

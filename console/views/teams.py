@@ -20,6 +20,7 @@ from console.forms import TeamForm
 from console.kafka import admin
 from console.models import Team, TopicRequest
 from console.permissions import is_admin, user_teams
+from console.templatetags.odradek import duration_in, size_in
 from console.views.clusters import cluster_or_404, forbidden
 
 
@@ -52,8 +53,8 @@ def team_edit(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
     if team:
         initial = {
             "members": list(team.group.user_set.all()),
-            "max_retention": str(team.max_retention_ms) + " ms" if team.max_retention_ms else "",
-            "max_total": str(team.max_total_bytes) if team.max_total_bytes else "",
+            "max_retention": duration_in(team.max_retention_ms),
+            "max_total": size_in(team.max_total_bytes),
         }
     form = TeamForm(request.POST or None, instance=team, initial=initial)
     if request.method == "POST" and form.is_valid():

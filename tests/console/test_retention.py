@@ -117,7 +117,7 @@ def test_page_shows_history_held_and_projection(
     assert row.projected_bytes == pytest.approx(row.topic.size * 7 * DAY / row.covers_ms, rel=0.01)
     assert b"covers <span" in response.content
     assert b"2 days" in response.content
-    assert b" B/h" in response.content  # ~2 kB over 2 days
+    assert b"kB/day</span>" in response.content  # ~2 kB over 2 days
 
 
 @pytest.mark.django_db

@@ -226,3 +226,11 @@ def test_longest_prefix_owns_the_topic(admin_user: Any) -> None:
     assert team_for_topic("app.x") == broad
     assert team_for_topic("other") is None
     assert can_change_topic(admin_user, "local", "other")
+
+
+def test_edit_team_form_shows_quotas_as_typed(client: Client, admin_user: Any) -> None:
+    team = _team("ops", "ops.", max_retention_ms=14 * 86_400_000, max_total_bytes=5 * 1000**3)
+    client.force_login(admin_user)
+    page = client.get(f"/teams/{team.pk}/")
+    assert b'value="14 days"' in page.content
+    assert b'value="5 GB"' in page.content

@@ -1,0 +1,160 @@
+"""Clusters: resolving slugs, adding and removing clusters, the switcher, and pages that
+answer (with a banner, never a stack trace) when a cluster is unreachable."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from django.test import Client, override_settings
+
+from console.kafka import admin
+from console.kafka.clusters import ClusterNotFound, all_clusters, get_cluster
+from console.models import AuditEntry, Cluster
+from tests.console.topics_helpers import console_on, make_topic, unique
+
+pytestmark = pytest.mark.django_db
+DEAD = "127.0.0.1:1"
+
+
+def test_local_comes_from_settings_and_others_from_rows() -> None:
+    with override_settings(ODRADEK_LOCAL_BOOTSTRAP="127.0.0.1:9999"):
+        assert get_cluster("local").bootstrap == "127.0.0.1:9999"
+    Cluster.objects.create(
+        slug="prod",
+        name="Prod",
+        bootstrap_servers="k1:9093",
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="u",
+        sasl_password="p",
+        ssl_ca_pem="-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+    )
+    conf = get_cluster("prod").client_config()
+    assert conf["bootstrap.servers"] == "k1:9093"
+    assert conf["sasl.mechanism"] == "SCRAM-SHA-512"
+    assert conf["sasl.password"] == "p"
+    with open(str(conf["ssl.ca.location"])) as fh:
+        assert "BEGIN CERTIFICATE" in fh.read()
+    assert [c.slug for c in all_clusters()] == ["local", "prod"]
+    assert "p" not in repr(get_cluster("prod")).split("sasl_username")[1]
+    with pytest.raises(ClusterNotFound):
+        get_cluster("nope")
+
+
+def test_unknown_cluster_is_404(client: Client, admin_user: Any) -> None:
+    client.force_login(admin_user)
+    for url in ("/clusters/nope/", "/clusters/nope/topics/", "/clusters/nope/retention/"):
+        assert client.get(url).status_code == 404
+
+
+def test_admin_adds_cluster_and_validation_is_readable(client: Client, admin_user: Any) -> None:
+    client.force_login(admin_user)
+    bad = client.post(
+        "/clusters/",
+        {
+            "name": "X",
+            "slug": "local",
+            "bootstrap_servers": "nohost",
+            "security_protocol": "PLAINTEXT",
+        },
+    )
+    assert bad.status_code == 400
+    assert b"bundled broker" in bad.content
+    assert b"is not host:port" in bad.content
+    sasl = client.post(
+        "/clusters/",
+        {
+            "name": "X",
+            "slug": "x",
+            "bootstrap_servers": "a:9092",
+            "security_protocol": "PLAINTEXT",
+            "sasl_mechanism": "PLAIN",
+        },
+    )
+    assert b"SASL credentials need" in sasl.content
+    ok = client.post(
+        "/clusters/",
+        {
+            "name": "Staging",
+            "slug": "staging",
+            "bootstrap_servers": "k1:9092,k2:9092",
+            "security_protocol": "PLAINTEXT",
+        },
+    )
+    assert ok["Location"] == "/clusters/staging/"
+    assert AuditEntry.objects.get(action="cluster.add").target == "Staging"
+    listing = client.get("/clusters/")
+    assert b"k1:9092,k2:9092" in listing.content
+    client.post("/clusters/staging/remove/")
+    assert not Cluster.objects.filter(slug="staging").exists()
+    assert AuditEntry.objects.filter(action="cluster.remove").exists()
+
+
+def test_viewer_cannot_add_or_remove_clusters(client: Client, viewer_user: Any) -> None:
+    Cluster.objects.create(slug="prod", name="Prod", bootstrap_servers="k:9092")
+    client.force_login(viewer_user)
+    assert client.post("/clusters/", {"name": "X"}).status_code == 403
+    assert client.post("/clusters/prod/remove/").status_code == 403
+    assert Cluster.objects.filter(slug="prod").exists()
+    assert b"Add a cluster" not in client.get("/clusters/").content
+
+
+@override_settings(ODRADEK_CLUSTER_TIMEOUT=1)
+def test_unreachable_cluster_pages_show_banner_quickly(client: Client, admin_user: Any) -> None:
+    Cluster.objects.create(slug="gone", name="Gone", bootstrap_servers=DEAD)
+    client.force_login(admin_user)
+    for url in ("/clusters/gone/", "/clusters/gone/topics/", "/clusters/gone/retention/"):
+        started = time.monotonic()
+        response = client.get(url)
+        assert response.status_code == 200
+        assert b"is unreachable" in response.content
+        assert b"Traceback" not in response.content
+        assert time.monotonic() - started < 10
+    detail = client.get("/clusters/gone/topics/anything/")
+    assert detail.status_code == 200
+    assert b"is unreachable" in detail.content
+
+
+def test_switcher_lists_clusters_and_keeps_the_section(client: Client, admin_user: Any) -> None:
+    Cluster.objects.create(slug="gone", name="Gone", bootstrap_servers=DEAD)
+    client.force_login(admin_user)
+    with override_settings(ODRADEK_CLUSTER_TIMEOUT=1):
+        response = client.get("/clusters/gone/retention/")
+    assert b'href="/clusters/local/retention/"' in response.content
+    assert b'href="/clusters/gone/retention/"' in response.content
+    assert b"Manage clusters" in response.content
+
+
+@override_settings(ODRADEK_CLUSTER_TIMEOUT=1)
+def test_stale_snapshot_shown_when_cluster_goes_away(
+    client: Client, admin_user: Any, broker: Any
+) -> None:
+    """After one good answer, a cluster that stops still shows its last topics, marked."""
+    name = unique("stale-")
+    make_topic(broker.bootstrap, name)
+    Cluster.objects.create(slug="soon-gone", name="Soon gone", bootstrap_servers=broker.bootstrap)
+    client.force_login(admin_user)
+    assert name.encode() in client.get(f"/clusters/soon-gone/topics/?q={name}").content
+    broker.kill9()
+    admin.invalidate_all()
+    response = client.get(f"/clusters/soon-gone/topics/?q={name}")
+    assert b"is unreachable" in response.content
+    assert name.encode() in response.content
+    assert b"showing what it reported at" in response.content
+
+
+def test_overview_counts(client: Client, admin_user: Any, cluster: Any) -> None:
+    client.force_login(admin_user)
+    with console_on(cluster.bootstrap):
+        name = unique("ov-")
+        make_topic(cluster.bootstrap, name, partitions=2)
+        response = client.get("/clusters/local/")
+    assert response.status_code == 200
+    ctx = response.context
+    assert len(ctx["brokers"]) == 1
+    assert ctx["total_size"] is not None
+    assert ctx["topic_count"] >= 1
+    assert ctx["partition_count"] >= 2
+    assert b"Messages in the last minute" in response.content
