@@ -374,7 +374,7 @@ class GroupCoordinator:
                 gid, group.protocol_type or "consumer", group.state.value, "classic"
             )
         for gid, cgroup in self.consumer.items():
-            if cgroup.members or gid not in out:
+            if cgroup.members or gid not in self.classic:
                 out[gid] = GroupSummary(gid, "consumer", cgroup.state, "consumer")
         return sorted(out.values(), key=lambda g: g.group_id)
 
