@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "channels",
     "console",
+    "console.lag",
 ]
 
 MIDDLEWARE = [
@@ -124,7 +126,9 @@ ODRADEK_DATA_DIR = Path(os.environ.get("ODRADEK_DATA_DIR", ODRADEK_HOME / "data"
 ODRADEK_BROKER_LISTEN = os.environ.get("ODRADEK_BROKER_LISTEN", "127.0.0.1:9092")
 ODRADEK_CONSOLE_LISTEN = os.environ.get("ODRADEK_CONSOLE_LISTEN", "127.0.0.1:8000")
 # Background workers `make run` supervises beside the broker and console: (name, argv).
-ODRADEK_EXTRA_PROCESSES: list[tuple[str, list[str]]] = []
+ODRADEK_EXTRA_PROCESSES: list[tuple[str, list[str]]] = [
+    ("lag-sampler", [sys.executable, str(BASE_DIR / "manage.py"), "sample_lag"]),
+]
 # Seconds a cluster call may take before a page shows the "unreachable" banner instead.
 ODRADEK_CLUSTER_TIMEOUT = float(os.environ.get("ODRADEK_CLUSTER_TIMEOUT", "3"))
 

@@ -1,0 +1,102 @@
+"""The lag sampler: measure every group of a cluster, store the numbers, judge the alerts.
+
+Owns one sampling pass (`sample_cluster`) and pruning old samples (`prune`). The loop and
+its interval live in the `sample_lag` management command, so any process manager can run
+it. It must never change a group; time comes in as an argument so tests choose it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from console.kafka import groups as kg
+from console.kafka.clusters import ClusterConfig
+from console.lag import alerts
+from console.lag.models import CommitSeen, GroupSample, PartitionSample
+
+
+def sample_cluster(
+    cluster: ClusterConfig,
+    now: datetime,
+    *,
+    timeout: float = kg.DEFAULT_TIMEOUT,
+    webhook_timeout: float = alerts.WEBHOOK_TIMEOUT,
+) -> list[kg.GroupLag]:
+    """Measure every group once, store the samples, and raise or clear alerts."""
+    lags = kg.all_groups_lag(
+        cluster.client_config(), now_ms=int(now.timestamp() * 1000), timeout=timeout
+    )
+    store(cluster.slug, lags, now)
+    alerts.evaluate(
+        cluster.slug, {g.description.group_id: g for g in lags}, now, timeout=webhook_timeout
+    )
+    return lags
+
+
+def store(slug: str, lags: list[kg.GroupLag], now: datetime) -> None:
+    group_rows, partition_rows = [], []
+    for g in lags:
+        gid = g.description.group_id
+        group_rows.append(
+            GroupSample(
+                cluster=slug,
+                group=gid,
+                at=now,
+                lag=g.total_lag,
+                lag_ms=g.max_lag_ms,
+                committed_sum=sum(p.committed or 0 for p in g.partitions),
+                end_sum=sum(p.end for p in g.partitions),
+                partitions=len(g.partitions),
+            )
+        )
+        partition_rows += [
+            PartitionSample(
+                cluster=slug,
+                group=gid,
+                topic=p.topic,
+                partition=p.partition,
+                at=now,
+                committed=p.committed,
+                end=p.end,
+                lag=p.lag,
+                lag_ms=p.lag_ms,
+            )
+            for p in g.partitions
+        ]
+    GroupSample.objects.bulk_create(group_rows)
+    PartitionSample.objects.bulk_create(partition_rows, batch_size=500)
+    _note_commits(slug, lags, now)
+
+
+def _note_commits(slug: str, lags: list[kg.GroupLag], now: datetime) -> None:
+    seen = {(c.group, c.topic, c.partition): c for c in CommitSeen.objects.filter(cluster=slug)}
+    new, moved = [], []
+    for g in lags:
+        gid = g.description.group_id
+        for p in g.partitions:
+            if p.committed is None:
+                continue
+            row = seen.get((gid, p.topic, p.partition))
+            if row is None:
+                new.append(
+                    CommitSeen(
+                        cluster=slug,
+                        group=gid,
+                        topic=p.topic,
+                        partition=p.partition,
+                        committed=p.committed,
+                        changed_at=now,
+                    )
+                )
+            elif row.committed != p.committed:
+                row.committed, row.changed_at = p.committed, now
+                moved.append(row)
+    CommitSeen.objects.bulk_create(new, batch_size=500)
+    CommitSeen.objects.bulk_update(moved, ["committed", "changed_at"], batch_size=500)
+
+
+def prune(older_than: datetime) -> int:
+    """Delete samples taken before `older_than`; returns how many rows went."""
+    n_groups, _ = GroupSample.objects.filter(at__lt=older_than).delete()
+    n_parts, _ = PartitionSample.objects.filter(at__lt=older_than).delete()
+    return n_groups + n_parts

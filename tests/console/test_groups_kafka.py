@@ -1,0 +1,190 @@
+"""console.kafka.groups and console.lag.reset_plan against real clusters (Odradek and Kafka):
+lag in messages and time, every reset mode checked by consuming from the group afterwards,
+refusal while the group is active, deleting offsets and groups."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from console.kafka import groups as kg
+from console.lag.reset_plan import PlanInputError, ResetSpec, plan_reset
+from tests.clusters import Cluster
+from tests.console import groups_helpers as h
+
+MINUTE = 60_000
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def test_lag_of_a_group_consumed_to_a_known_position(cluster: Cluster) -> None:
+    topic = h.make_topic(cluster.bootstrap, partitions=3)
+    base = _now_ms() - 60 * MINUTE
+    for p in range(3):
+        h.produce(cluster.bootstrap, topic, p, [base + i * 1000 for i in range(10)])
+    group = h.unique("grp-lag")
+    h.consume_to(cluster.bootstrap, group, topic, {0: 4, 1: 10})
+
+    lag = kg.group_lag(h.conf(cluster.bootstrap), group, now_ms=_now_ms())
+
+    rows = {(r.topic, r.partition): r for r in lag.partitions}
+    assert set(rows) == {(topic, 0), (topic, 1)}
+    assert (rows[topic, 0].committed, rows[topic, 0].end, rows[topic, 0].lag) == (4, 10, 6)
+    assert (rows[topic, 1].committed, rows[topic, 1].end, rows[topic, 1].lag) == (10, 10, 0)
+    assert lag.total_lag == 6
+    assert lag.description.state == "EMPTY"
+    assert lag.description.members == ()
+    assert group in {g.group_id for g in kg.list_groups(h.conf(cluster.bootstrap))}
+
+
+def test_lag_in_time_is_the_age_of_the_first_unconsumed_record(cluster: Cluster) -> None:
+    topic = h.make_topic(cluster.bootstrap, partitions=2)
+    now = _now_ms()
+    # Partition 0: records 50..41 minutes old; the group read 3, so record 3 (47 min) is next.
+    h.produce(cluster.bootstrap, topic, 0, [now - (50 - i) * MINUTE for i in range(10)])
+    h.produce(cluster.bootstrap, topic, 1, [now - (20 - i) * MINUTE for i in range(5)])
+    group = h.unique("grp-time")
+    h.consume_to(cluster.bootstrap, group, topic, {0: 3, 1: 5})
+
+    lag = kg.group_lag(h.conf(cluster.bootstrap), group, now_ms=now)
+
+    rows = {r.partition: r for r in lag.partitions}
+    assert rows[0].lag_ms == 47 * MINUTE
+    assert rows[1].lag_ms == 0  # caught up: no unread record, no age
+    assert lag.max_lag_ms == 47 * MINUTE
+
+
+@pytest.fixture
+def replay_setup(cluster: Cluster) -> tuple[str, str, str, int]:
+    """One partition, 20 records one minute apart ending 1 min ago; group read 10."""
+    topic = h.make_topic(cluster.bootstrap, partitions=1)
+    now = _now_ms()
+    h.produce(cluster.bootstrap, topic, 0, [now - (20 - i) * MINUTE for i in range(20)])
+    group = h.unique("grp-reset")
+    h.consume_to(cluster.bootstrap, group, topic, {0: 10})
+    return cluster.bootstrap, topic, group, now
+
+
+@pytest.mark.parametrize(
+    ("mode", "value", "expected_first"),
+    [
+        ("earliest", "", 0),
+        ("latest", "", None),
+        ("offset", "5", 5),
+        ("offset", "999", None),
+        ("timestamp", "STAMP7", 7),
+        ("duration", "5 min", 15),
+        ("duration", "2h", 0),
+        ("shift", "-3", 7),
+        ("shift", "+4", 14),
+        ("group", "OTHER", 3),
+    ],
+)
+def test_every_reset_mode_moves_the_group_to_the_expected_record(
+    replay_setup: tuple[str, str, str, int], mode: str, value: str, expected_first: int | None
+) -> None:
+    bootstrap, topic, group, now = replay_setup
+    c = h.conf(bootstrap)
+    if value == "STAMP7":
+        value = str(now - 13 * MINUTE)  # record 7's timestamp, as epoch ms
+    if value == "OTHER":
+        value = h.unique("grp-source")
+        h.consume_to(bootstrap, value, topic, {0: 3})
+
+    plan = plan_reset(c, group, ResetSpec(mode, value), topic=None, partitions=None, now_ms=now)
+
+    [row] = plan.rows
+    new = 20 if expected_first is None else expected_first
+    assert (row.topic, row.partition, row.current, row.new, row.end) == (topic, 0, 10, new, 20)
+    assert row.replayed == max(0, 10 - new)
+    assert row.skipped == max(0, new - 10)
+    expected_ts = None if expected_first is None else now - (20 - expected_first) * MINUTE
+    assert row.new_timestamp == expected_ts
+
+    kg.alter_offsets(c, group, plan.offsets)
+
+    first = h.first_records(bootstrap, group, topic, [0])[0]
+    if expected_first is None:
+        assert first is None
+    else:
+        assert first == (expected_first, f"p0-{expected_first}")
+
+
+def test_reset_of_chosen_partitions_leaves_the_others(cluster: Cluster) -> None:
+    topic = h.make_topic(cluster.bootstrap, partitions=3)
+    now = _now_ms()
+    for p in range(3):
+        h.produce(cluster.bootstrap, topic, p, [now - MINUTE] * 6)
+    group = h.unique("grp-some")
+    h.consume_to(cluster.bootstrap, group, topic, {0: 4, 1: 4, 2: 4})
+    c = h.conf(cluster.bootstrap)
+
+    plan = plan_reset(c, group, ResetSpec("earliest"), topic=topic, partitions=[1], now_ms=now)
+    assert [(r.partition, r.current, r.new) for r in plan.rows] == [(1, 4, 0)]
+    kg.alter_offsets(c, group, plan.offsets)
+
+    first = h.first_records(cluster.bootstrap, group, topic, [0, 1, 2])
+    assert first == {0: (4, "p0-4"), 1: (0, "p1-0"), 2: (4, "p2-4")}
+
+
+def test_reset_is_refused_while_the_group_has_active_members(cluster: Cluster) -> None:
+    topic = h.make_topic(cluster.bootstrap, partitions=1)
+    h.produce(cluster.bootstrap, topic, 0, [_now_ms()] * 5)
+    group = h.unique("grp-active")
+    h.consume_to(cluster.bootstrap, group, topic, {0: 5})
+    c = h.conf(cluster.bootstrap)
+    member = h.Member(cluster.bootstrap, group, topic)
+    try:
+        desc = kg.describe_group(c, group)
+        assert desc.is_active
+        assert [m.client_id for m in desc.members] == ["test-member"]
+        assert desc.members[0].assignment == ((topic, 0),)
+        with pytest.raises(kg.ResetRefused, match="1 active member"):
+            kg.alter_offsets(c, group, {(topic, 0): 0})
+        with pytest.raises(kg.ResetRefused, match="active member"):
+            kg.delete_group(c, group)
+    finally:
+        member.close()
+    # Once the member left, the same reset goes through.
+    deadline = time.monotonic() + h.TIMEOUT
+    while kg.describe_group(c, group).members and time.monotonic() < deadline:
+        time.sleep(0.1)  # bounded wait for the broker to see the LeaveGroup
+    kg.alter_offsets(c, group, {(topic, 0): 0})
+    assert h.first_records(cluster.bootstrap, group, topic, [0]) == {0: (0, "p0-0")}
+
+
+def test_delete_offsets_for_a_topic_then_delete_the_group(cluster: Cluster) -> None:
+    keep, drop = h.make_topic(cluster.bootstrap, 1), h.make_topic(cluster.bootstrap, 2)
+    h.produce(cluster.bootstrap, keep, 0, [_now_ms()] * 3)
+    for p in range(2):
+        h.produce(cluster.bootstrap, drop, p, [_now_ms()] * 3)
+    group = h.unique("grp-del")
+    h.consume_to(cluster.bootstrap, group, keep, {0: 2})
+    h.consume_to(cluster.bootstrap, group, drop, {0: 1, 1: 3})
+    c = h.conf(cluster.bootstrap)
+
+    assert kg.delete_group_offsets(c, group, drop) == [0, 1]
+
+    assert kg.committed_offsets(c, [group])[group] == {(keep, 0): 2}
+    with pytest.raises(kg.GroupError, match="no committed offsets"):
+        kg.delete_group_offsets(c, group, drop)
+
+    kg.delete_group(c, group)
+    assert group not in {g.group_id for g in kg.list_groups(c)}
+
+
+def test_bad_reset_requests_get_readable_messages(cluster: Cluster) -> None:
+    topic = h.make_topic(cluster.bootstrap, partitions=2)
+    group = h.unique("grp-bad")
+    c = h.conf(cluster.bootstrap)
+    with pytest.raises(PlanInputError, match="no committed offsets yet"):
+        plan_reset(c, group, ResetSpec("earliest"), topic=None, partitions=None, now_ms=0)
+    with pytest.raises(PlanInputError, match="there is no partition 7"):
+        plan_reset(c, group, ResetSpec("earliest"), topic=topic, partitions=[7], now_ms=0)
+    with pytest.raises(kg.GroupError, match="does not exist"):
+        plan_reset(
+            c, group, ResetSpec("earliest"), topic="nope-" + topic, partitions=None, now_ms=0
+        )
