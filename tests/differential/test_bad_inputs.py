@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 from kio.schema.api_versions.v0.response import ApiVersionsResponse
+from kio.schema.fetch.v11.request import FetchPartition, FetchRequest, FetchTopic
+from kio.schema.fetch.v11.response import FetchResponse
 from kio.schema.metadata.v4.request import MetadataRequest, MetadataRequestTopic
 from kio.schema.metadata.v4.response import MetadataResponse
 from kio.schema.produce.v7.request import PartitionProduceData, ProduceRequest, TopicProduceData
 from kio.schema.produce.v7.response import ProduceResponse
 from kio.schema.types import TopicName
-from kio.static.primitive import Records, i16, i32, i32Timedelta
+from kio.static.primitive import Records, i16, i32, i32Timedelta, i64
 
 from tests.clusters import Cluster
 from tests.differential.harness import assert_same, create_topic, observe, produce, unique_topic
@@ -22,7 +24,7 @@ from tests.differential.wire import decode, encode, exchange, frame, record_batc
 
 pytestmark = pytest.mark.kafka
 
-API_VERSIONS, METADATA, PRODUCE = 18, 3, 0
+API_VERSIONS, METADATA, PRODUCE, FETCH = 18, 3, 0, 1
 
 
 def api_versions_v0(cluster: Cluster, version: int) -> Any:
@@ -191,4 +193,50 @@ def test_message_too_large(clusters: tuple[Cluster, ...]) -> None:
 
     seen = observe(clusters, scenario)
     assert sorted(r[2] for r in seen["kafka"]) == ["MSG_SIZE_TOO_LARGE", "OK"]
+    assert_same(seen)
+
+
+def fetch_v11(cluster: Cluster, topic: str, offset: int) -> Any:
+    request = FetchRequest(
+        max_wait=i32Timedelta.parse(datetime.timedelta(milliseconds=100)),
+        min_bytes=i32(1),
+        topics=(
+            FetchTopic(
+                topic=TopicName(topic),
+                partitions=(
+                    FetchPartition(
+                        partition=i32(0), fetch_offset=i64(offset), partition_max_bytes=i32(65536)
+                    ),
+                ),
+            ),
+        ),
+        forgotten_topics_data=(),
+    )
+    reply = exchange(cluster.bootstrap, frame(FETCH, 11, 11, encode(request)))
+    assert isinstance(reply, bytes), reply
+    response = decode(FetchResponse, reply[4:])
+    (part,) = response.responses[0].partitions
+    return (
+        int(part.error_code),
+        int(part.high_watermark),
+        int(part.last_stable_offset),
+        int(part.log_start_offset),
+        bytes(part.records or b""),
+    )
+
+
+def test_fetch_out_of_range_partition_fields(clusters: tuple[Cluster, ...]) -> None:
+    """What an errored fetch partition carries matters: librdkafka treats a
+    log_start_offset >= 0 there as the cached start to reset to."""
+
+    def scenario(cluster: Cluster) -> Any:
+        topic = unique_topic("oorfetch")
+        create_topic(cluster, topic)
+        produce(cluster, topic, [{"value": b"a", "timestamp": 1}, {"value": b"b", "timestamp": 2}])
+        at_end = fetch_v11(cluster, topic, 2)
+        return fetch_v11(cluster, topic, 5), at_end[:4], fetch_v11(cluster, topic, -1)[:4]
+
+    seen = observe(clusters, scenario)
+    assert seen["kafka"][0] == (1, -1, -1, -1, b"")
+    assert seen["kafka"][1] == (0, 2, 2, 0)
     assert_same(seen)
