@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 FRAMES_PER_SECOND = 10
 FRAME_INTERVAL = 1.0 / FRAMES_PER_SECOND
-MAX_ROWS_PER_FRAME = 800
+MAX_ROWS_PER_FRAME = 1000
 # Viewers filter on the value; beyond this many bytes only the start is searched.
 FILTER_BYTES = 64 * 1024
 POLL_BATCH = 1000

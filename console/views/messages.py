@@ -13,6 +13,7 @@ import csv
 import html
 import io
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +35,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from console import audit, decoders, permissions
 from console.kafka import messages as kmsg
 from console.kafka.clusters import ClusterConfig, ClusterNotFound, get_cluster
-from console.templatetags.odradek import exact_ts
 from console.views.clusters import is_htmx
 
 # Characters of a value shown before "show all"; the rest is one click away.
@@ -477,20 +477,44 @@ def tail_pick(request: HttpRequest, cluster: str) -> HttpResponse:
     )
 
 
+def _tail_text(raw: bytes | None, limit: int) -> tuple[str, str]:
+    """(kind, escaped preview) of a key or value for one tail row, cheaply.
+
+    Only the first bytes are looked at and JSON is shown as written (not re-parsed):
+    the tail renders thousands of rows a second and a row is one line on screen anyway.
+    """
+    if raw is None:
+        return "null", "<em>null</em>"
+    head = raw[: limit * 4]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A cut through a multi-byte character at the end is still text.
+        if exc.start < len(head) - 3 or len(head) == len(raw):
+            return "hex", html.escape(raw[:limit].hex(" ")[:limit].rstrip())
+        text = head[: exc.start].decode("utf-8")
+    if not decoders.DECODERS["text"].accepts(text[:limit].encode()):
+        return "hex", html.escape(raw[:limit].hex(" ")[:limit].rstrip())
+    kind = "json" if text[:1] in "{[" else "text"
+    more = "…" if len(text) > limit or len(head) < len(raw) else ""
+    return kind, html.escape(text[:limit]) + more
+
+
 def tail_row_html(record: kmsg.Record) -> str:
     """One live-tail row. Plain string building, not a template: it runs for up to
     thousands of records a second, and a template render costs ten times as much."""
-    key, value = kmsg.decoded(record, decoders.AUTO, decoders.AUTO)
-    text = value.text if value.kind != "json" else json.dumps(value.data, ensure_ascii=False)
-    preview = text[:TAIL_PREVIEW_CHARS] + ("…" if len(text) > TAIL_PREVIEW_CHARS else "")
-    heads = " ".join(f"{n}={_header_text(v)}" for n, v in record.headers)
-    when = exact_ts(record.timestamp) if record.timestamp >= 0 else "—"
-    esc = html.escape
+    _, key = _tail_text(record.key, 80)
+    kind, value = _tail_text(record.value, TAIL_PREVIEW_CHARS)
+    heads = html.escape(" ".join(f"{n}={_header_text(v)}" for n, v in record.headers)[:120])
+    if record.timestamp >= 0:
+        seconds, ms = divmod(record.timestamp, 1000)
+        when = time.strftime("%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}"
+    else:
+        when = "—"
     return (
         f'<tr class="tail-row" data-p="{record.partition}" data-o="{record.offset}">'
         f'<td class="num">{record.partition}</td><td class="num">{record.offset}</td>'
-        f'<td title="{record.timestamp} ms, {esc(record.timestamp_type)}">{esc(when[11:23])}</td>'
-        f'<td class="key">{"<em>null</em>" if key.is_null else esc(key.text[:80])}</td>'
-        f'<td class="val fmt-{value.kind}">{"<em>null</em>" if value.is_null else esc(preview)}</td>'
-        f'<td class="hdr">{esc(heads[:120])}</td></tr>'
+        f'<td title="{record.timestamp} ms, {record.timestamp_type or "no timestamp"}">{when}</td>'
+        f'<td class="key">{key}</td><td class="val fmt-{kind}">{value}</td>'
+        f'<td class="hdr">{heads}</td></tr>'
     )
