@@ -23,6 +23,7 @@ class ConfigDef:
     kind: str  # long | int | double | boolean | string | list
     check: Callable[[str], str | None]  # returns an error message, None if fine
     read_only: bool = False
+    internal: bool = False  # accepted but never described (as Kafka's internal configs)
 
 
 def _number(
@@ -61,6 +62,11 @@ def _any(value: str) -> str | None:
     return None
 
 
+def _gzip_level(value: str) -> str | None:
+    problem = _number("int", -1, 9)(value)
+    return problem or ("must be 1..9 or -1" if value.strip() == "0" else None)
+
+
 def _bool(value: str) -> str | None:
     return None if value.strip().lower() in ("true", "false") else "expected true or false"
 
@@ -73,10 +79,11 @@ _DEFS = [
         "string",
         _choice("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"),
     ),
-    ConfigDef("compression.gzip.level", "-1", "int", _number("int", -1, 9)),
+    ConfigDef("compression.gzip.level", "-1", "int", _gzip_level),
     ConfigDef("compression.lz4.level", "9", "int", _number("int", 1, 17)),
     ConfigDef("compression.zstd.level", "3", "int", _number("int", -131072, 22)),
     ConfigDef("delete.retention.ms", "86400000", "long", _number("long", 0)),
+    ConfigDef("errors.deadletterqueue.group.enable", "false", "boolean", _bool),
     ConfigDef("file.delete.delay.ms", "60000", "long", _number("long", 0)),
     ConfigDef("flush.messages", str(LONG_MAX), "long", _number("long", 1)),
     ConfigDef("flush.ms", str(LONG_MAX), "long", _number("long", 0)),
@@ -86,8 +93,9 @@ _DEFS = [
     ConfigDef("local.retention.bytes", "-2", "long", _number("long", -2)),
     ConfigDef("local.retention.ms", "-2", "long", _number("long", -2)),
     ConfigDef("max.compaction.lag.ms", str(LONG_MAX), "long", _number("long", 1)),
+    ConfigDef("max.decompressed.message.bytes", "2147483639", "int", _number("int", 1, 2147483639)),
     ConfigDef("max.message.bytes", "1048588", "int", _number("int", 0)),
-    ConfigDef("message.timestamp.after.max.ms", str(LONG_MAX), "long", _number("long", 0)),
+    ConfigDef("message.timestamp.after.max.ms", "3600000", "long", _number("long", 0)),
     ConfigDef("message.timestamp.before.max.ms", str(LONG_MAX), "long", _number("long", 0)),
     ConfigDef(
         "message.timestamp.type", "CreateTime", "string", _choice("createtime", "logappendtime")
@@ -96,15 +104,17 @@ _DEFS = [
     ConfigDef("min.compaction.lag.ms", "0", "long", _number("long", 0)),
     ConfigDef("min.insync.replicas", "1", "int", _number("int", 1)),
     ConfigDef("preallocate", "false", "boolean", _bool),
+    ConfigDef("remote.copy.lag.bytes", "-1", "long", _number("long", -1)),
+    ConfigDef("remote.copy.lag.ms", "0", "long", _number("long", -1)),
     ConfigDef("remote.log.copy.disable", "false", "boolean", _bool),
     ConfigDef("remote.log.delete.on.disable", "false", "boolean", _bool),
     ConfigDef("remote.storage.enable", "false", "boolean", _bool),
     ConfigDef("retention.bytes", "-1", "long", _number("long")),
     ConfigDef("retention.ms", "604800000", "long", _number("long", -1)),
-    # Kafka's floor is 1 MiB; tests need tiny segments, so we accept anything that can
-    # hold one batch header.
-    ConfigDef("segment.bytes", "1073741824", "int", _number("int", 61)),
-    ConfigDef("segment.index.bytes", "10485760", "int", _number("int", 8)),
+    ConfigDef("segment.bytes", "1073741824", "int", _number("int", 1048576)),
+    # Kafka's way around the 1 MiB floor for tests: overrides segment.bytes when set.
+    ConfigDef("internal.segment.bytes", None, "int", _number("int", 1), internal=True),
+    ConfigDef("segment.index.bytes", "10485760", "int", _number("int", 4)),
     ConfigDef("segment.jitter.ms", "0", "long", _number("long", 0)),
     ConfigDef("segment.ms", "604800000", "long", _number("long", 1)),
     ConfigDef("unclean.leader.election.enable", "false", "boolean", _bool),
@@ -144,6 +154,8 @@ def describe(overrides: Mapping[str, str]) -> list[ConfigEntry]:
     """Every known config with its effective value and where it comes from."""
     entries = []
     for d in _DEFS:
+        if d.internal:
+            continue
         if d.name in overrides:
             entries.append(ConfigEntry(d.name, overrides[d.name], False, "DYNAMIC_TOPIC_CONFIG"))
         else:
@@ -170,7 +182,7 @@ class TopicConfig:
     min_compaction_lag_ms: int = 0
     flush_messages: int = LONG_MAX
     timestamp_before_max_ms: int = LONG_MAX
-    timestamp_after_max_ms: int = LONG_MAX
+    timestamp_after_max_ms: int = 3600000
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, str]) -> TopicConfig:
@@ -185,7 +197,7 @@ class TopicConfig:
             delete="delete" in policy,
             retention_ms=int(get("retention.ms")),
             retention_bytes=int(get("retention.bytes")),
-            segment_bytes=int(get("segment.bytes")),
+            segment_bytes=int(overrides.get("internal.segment.bytes") or get("segment.bytes")),
             segment_ms=int(get("segment.ms")),
             segment_index_bytes=int(get("segment.index.bytes")),
             index_interval_bytes=int(get("index.interval.bytes")),

@@ -18,7 +18,7 @@ from logstore.storage import LogManager
 
 async def main(data_dir: Path, producers: int) -> None:
     mgr = LogManager(data_dir, fsync="always", checkpoint_interval_ms=0).open()
-    mgr.ensure_topic("crash", 2, {"segment.bytes": "16384"})
+    mgr.ensure_topic("crash", 2, {"internal.segment.bytes": "16384"})
     acks = 0
 
     async def produce(pid: int) -> None:

@@ -8,6 +8,7 @@ from logstore.clock import ManualClock
 from logstore.records import (
     CorruptRecordError,
     InvalidRecordError,
+    InvalidTimestampError,
     RecordTooLargeError,
     build_batch,
     decode_records,
@@ -97,10 +98,28 @@ def test_create_time_reports_no_append_time(manager: LogManager) -> None:
     assert manager.log("t", 0).append(batch(1)).log_append_time == -1
 
 
-def test_timestamp_bounds(manager: LogManager, clock: ManualClock) -> None:
-    manager.create_topic("t", 1, {"message.timestamp.after.max.ms": "1000"})
+@pytest.mark.parametrize(
+    ("configs", "offset_ms", "ok"),
+    [
+        ({}, 3_600_000, True),  # Kafka 4's default: at most an hour into the future
+        ({}, 3_600_001, False),
+        ({}, -(10**12), True),
+        ({"message.timestamp.after.max.ms": "1000"}, 1000, True),
+        ({"message.timestamp.after.max.ms": "1000"}, 5000, False),
+        ({"message.timestamp.before.max.ms": "1000"}, -5000, False),
+        ({"message.timestamp.type": "LogAppendTime"}, 10**9, True),  # replaced anyway
+    ],
+)
+def test_timestamp_bounds(
+    manager: LogManager, clock: ManualClock, configs: dict[str, str], offset_ms: int, ok: bool
+) -> None:
+    manager.create_topic("t", 1, configs)
     log = manager.log("t", 0)
-    log.append(batch(1, ts=clock.now_ms() + 500))
-    with pytest.raises(Exception, match="out of range") as info:
-        log.append(batch(1, ts=clock.now_ms() + 5000))
-    assert getattr(info.value, "code", None) == 32
+    data = batch(1, ts=clock.now_ms() + offset_ms)
+    if ok:
+        assert log.append(data).base_offset == 0
+    else:
+        with pytest.raises(InvalidTimestampError) as info:
+            log.append(data)
+        assert info.value.code == 32
+        assert log.log_end_offset == 0

@@ -57,6 +57,9 @@ def test_topic_name_rules(manager: LogManager, name: str, ok: bool) -> None:
         ({"cleanup.policy": "forever"}, "Invalid value"),
         ({"min.cleanable.dirty.ratio": "1.5"}, "Invalid value"),
         ({"segment.bytes": "10"}, "Invalid value"),
+        ({"segment.bytes": "1048575"}, "Invalid value"),  # Kafka's floor is 1 MiB
+        ({"internal.segment.bytes": "1000"}, None),  # ...and this its way around it
+        ({"compression.gzip.level": "0"}, "Invalid value"),
         ({"preallocate": "maybe"}, "Invalid value"),
     ],
 )
@@ -155,6 +158,8 @@ def test_alter_and_describe_configs(manager: LogManager) -> None:
     assert entries["segment.bytes"].value == "1073741824"
     assert entries["max.message.bytes"].value == "1048588"
     assert entries["message.timestamp.type"].value == "CreateTime"
+    assert entries["message.timestamp.after.max.ms"].value == "3600000"
+    assert "internal.segment.bytes" not in entries
     manager.alter_configs("t", {"max.message.bytes": "100"}, delete=["retention.ms"])
     entries = {e.name: e for e in manager.describe_configs("t")}
     assert entries["retention.ms"].is_default

@@ -15,7 +15,11 @@ from logstore.storage.cleaner import clean_log
 
 from .helpers import read_all
 
-COMPACT = {"cleanup.policy": "compact", "segment.bytes": "300", "min.cleanable.dirty.ratio": "0.01"}
+COMPACT = {
+    "cleanup.policy": "compact",
+    "internal.segment.bytes": "300",
+    "min.cleanable.dirty.ratio": "0.01",
+}
 
 
 def put(log, key: bytes, value: bytes | None, ts: int, codec: int = 0) -> int:
@@ -128,7 +132,7 @@ def test_compaction_never_changes_what_the_latest_value_is(
 ) -> None:
     clock = ManualClock()
     with LogManager(tmp_path_factory.mktemp("c"), clock=clock, fsync="never") as mgr:
-        mgr.create_topic("c", 1, {**COMPACT, "segment.bytes": "200"})
+        mgr.create_topic("c", 1, {**COMPACT, "internal.segment.bytes": "200"})
         log = mgr.log("c", 0)
         model: dict[int, tuple[bytes, bytes | None]] = {}
         for key, value in puts:

@@ -28,7 +28,11 @@ class LogMachine(RuleBasedStateMachine):
         self.mgr.create_topic(
             "h",
             1,
-            {"segment.bytes": "700", "index.interval.bytes": "150", "retention.ms": "5000"},
+            {
+                "internal.segment.bytes": "700",
+                "index.interval.bytes": "150",
+                "retention.ms": "5000",
+            },
         )
         self.values: dict[int, bytes] = {}
         self.start = 0

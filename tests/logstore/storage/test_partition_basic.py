@@ -55,7 +55,7 @@ def test_read_at_end_is_empty_and_beyond_is_out_of_range(manager: LogManager) ->
 
 def test_reopen_keeps_everything(tmp_path, clock: ManualClock) -> None:
     with LogManager(tmp_path, clock=clock) as mgr:
-        info = mgr.create_topic("t", 2, {"segment.bytes": "500"})
+        info = mgr.create_topic("t", 2, {"internal.segment.bytes": "500"})
         for i in range(20):
             mgr.log("t", 1).append(batch(2, tag=f"v{i}-"))
     with LogManager(tmp_path, clock=clock) as mgr:

@@ -19,7 +19,7 @@ BATCH = len(batch(1))
 
 def fill(tmp_path: Path, clock: ManualClock, batches: int = 6, per_segment: int = 2) -> None:
     with LogManager(tmp_path, clock=clock) as mgr:
-        mgr.create_topic("t", 2, {"segment.bytes": str(BATCH * per_segment)})
+        mgr.create_topic("t", 2, {"internal.segment.bytes": str(BATCH * per_segment)})
         for i in range(batches):
             mgr.log("t", 0).append(batch(1, ts=1000 + i))
             mgr.log("t", 1).append(batch(1, ts=1000 + i))
@@ -117,7 +117,7 @@ def test_missing_index_is_rebuilt(
     tmp_path: Path, clock: ManualClock, ext: str, clean: bool
 ) -> None:
     with LogManager(tmp_path, clock=clock) as mgr:
-        mgr.create_topic("t", 1, {"index.interval.bytes": "100", "segment.bytes": "4000"})
+        mgr.create_topic("t", 1, {"index.interval.bytes": "100", "internal.segment.bytes": "4000"})
         for i in range(60):
             mgr.log("t", 0).append(batch(1, ts=1000 + i))
     original = segment_file(tmp_path, 0, ext).read_bytes()

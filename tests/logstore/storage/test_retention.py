@@ -43,7 +43,7 @@ def test_retention(
     advance: int,
     expected_start: int,
 ) -> None:
-    manager.create_topic("t", 1, {"segment.bytes": str(BATCH), **configs})
+    manager.create_topic("t", 1, {"internal.segment.bytes": str(BATCH), **configs})
     log = manager.log("t", 0)
     for age in ages:
         log.append(batch(1, ts=clock.now_ms() - age))
@@ -58,7 +58,7 @@ def test_retention(
 
 
 def test_delete_records(manager: LogManager) -> None:
-    manager.create_topic("t", 1, {"segment.bytes": str(len(batch(2)))})
+    manager.create_topic("t", 1, {"internal.segment.bytes": str(len(batch(2)))})
     log = manager.log("t", 0)
     for _ in range(4):
         log.append(batch(2))

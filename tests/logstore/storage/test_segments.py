@@ -28,7 +28,7 @@ BATCH = len(batch(1))
 def test_roll_on_segment_bytes(
     manager: LogManager, segment_bytes: int, batches: int, expected_segments: int
 ) -> None:
-    manager.create_topic("t", 1, {"segment.bytes": str(segment_bytes)})
+    manager.create_topic("t", 1, {"internal.segment.bytes": str(segment_bytes)})
     log = manager.log("t", 0)
     for _ in range(batches):
         log.append(batch(1))
@@ -55,7 +55,7 @@ def test_roll_on_segment_ms(manager: LogManager, clock: ManualClock) -> None:
 
 
 def test_sparse_index_entries_and_reads_from_every_offset(manager: LogManager) -> None:
-    manager.create_topic("t", 1, {"index.interval.bytes": "200", "segment.bytes": "3000"})
+    manager.create_topic("t", 1, {"index.interval.bytes": "200", "internal.segment.bytes": "3000"})
     log = manager.log("t", 0)
     for i in range(60):
         log.append(batch(1 + i % 3, tag=str(i)))
@@ -85,7 +85,7 @@ def test_reads_stay_within_max_bytes_unless_one_batch(manager: LogManager, max_b
 
 
 def test_read_slice_survives_segment_deletion(manager: LogManager, clock: ManualClock) -> None:
-    manager.create_topic("t", 1, {"segment.bytes": str(BATCH), "retention.ms": "1000"})
+    manager.create_topic("t", 1, {"internal.segment.bytes": str(BATCH), "retention.ms": "1000"})
     log = manager.log("t", 0)
     for _ in range(3):
         log.append(batch(1, ts=clock.now_ms()))
@@ -101,7 +101,7 @@ def test_read_slice_survives_segment_deletion(manager: LogManager, clock: Manual
 def test_bounded_handles_with_many_partitions(tmp_path: Path, clock: ManualClock) -> None:
     mgr = LogManager(tmp_path, clock=clock, fsync="never", max_open_files=8, max_loaded_indexes=8)
     with mgr:
-        mgr.create_topic("many", 40, {"segment.bytes": str(BATCH * 2)})
+        mgr.create_topic("many", 40, {"internal.segment.bytes": str(BATCH * 2)})
         for p in range(40):
             for _ in range(5):
                 mgr.log("many", p).append(batch(1))
@@ -115,7 +115,7 @@ def test_bounded_handles_with_many_partitions(tmp_path: Path, clock: ManualClock
 
 @pytest.mark.parametrize("max_bytes", [1, 300, 1000, 1 << 20])
 def test_read_slice_reports_where_the_next_read_starts(manager: LogManager, max_bytes: int) -> None:
-    manager.create_topic("t", 1, {"index.interval.bytes": "100", "segment.bytes": "2000"})
+    manager.create_topic("t", 1, {"index.interval.bytes": "100", "internal.segment.bytes": "2000"})
     log = manager.log("t", 0)
     for _ in range(30):
         log.append(batch(2))
