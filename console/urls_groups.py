@@ -1,7 +1,38 @@
-"""URLs of the groups pages (filled in by the console groups feature)."""
+"""URLs of the consumer-group pages. Group ids may hold any character but "/"."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import path
 
-urlpatterns: list[Any] = []
+from console.views import groups
+
+urlpatterns = [
+    path("clusters/<slug:cluster>/groups/", groups.group_list, name="groups"),
+    path("clusters/<slug:cluster>/groups/<str:group>/", groups.group_detail, name="groups_detail"),
+    path(
+        "clusters/<slug:cluster>/groups/<str:group>/reset/", groups.group_reset, name="groups_reset"
+    ),
+    path(
+        "clusters/<slug:cluster>/groups/<str:group>/reset/apply/",
+        groups.group_reset_apply,
+        name="groups_reset_apply",
+    ),
+    path(
+        "clusters/<slug:cluster>/groups/<str:group>/delete-offsets/",
+        groups.group_delete_offsets,
+        name="groups_delete_offsets",
+    ),
+    path(
+        "clusters/<slug:cluster>/groups/<str:group>/delete/",
+        groups.group_delete,
+        name="groups_delete",
+    ),
+    path(
+        "clusters/<slug:cluster>/groups/<str:group>/alert/", groups.group_alert, name="groups_alert"
+    ),
+    path(
+        "clusters/<slug:cluster>/topics/<str:topic>/consumers/",
+        groups.topic_consumers,
+        name="groups_topic_consumers",
+    ),
+]

@@ -1,0 +1,420 @@
+"""Consumer-group pages: list, detail (lag, history, alerts, replay), resets, deletions.
+
+Owns the request/response side of groups: filters, the reset form → preview → apply
+flow, permission checks before every change and the audit entry after it. It must never
+talk to Kafka except through `console.kafka.groups` (and `console.lag.reset_plan`), and
+never apply offsets a person has not previewed: apply takes the signed preview itself.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from console import audit
+from console.kafka import groups as kg
+from console.kafka.clusters import ClusterConfig
+from console.lag import history
+from console.lag.charts import line_chart
+from console.lag.models import LagAlert, ResetRecord
+from console.lag.reset_plan import MODES, Plan, PlanInputError, ResetSpec, plan_reset
+from console.models import Team
+from console.permissions import can_change_topic, is_admin, team_for_topic
+from console.views.clusters import cluster_or_404, forbidden, is_htmx
+
+PLAN_SALT = "console.groups.reset-plan"
+PLAN_MAX_AGE = 15 * 60  # seconds a preview stays valid for applying
+HISTORY = timedelta(hours=24)
+
+
+def _timeout() -> float:
+    return float(settings.ODRADEK_CLUSTER_TIMEOUT)
+
+
+def _now_ms() -> int:
+    return int(timezone.now().timestamp() * 1000)
+
+
+@require_GET
+def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
+    cfg = cluster_or_404(cluster)
+    query = request.GET.get("q", "").strip()
+    state = request.GET.get("state", "").strip().upper()
+    error, lags = "", []
+    try:
+        lags = kg.all_groups_lag(cfg.client_config(), timeout=_timeout())
+    except kg.GroupError as exc:
+        error = str(exc)
+    states = sorted({g.description.state for g in lags})
+    if query:
+        lags = [g for g in lags if query.lower() in g.description.group_id.lower()]
+    if state:
+        lags = [g for g in lags if g.description.state == state]
+    now = timezone.now()
+    firing = set(
+        LagAlert.objects.filter(cluster=cfg.slug, firing=True).values_list("group", flat=True)
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "lag": g,
+            "trend": history.trend(cfg.slug, g.description.group_id, g.total_lag, now),
+            "alert": g.description.group_id in firing,
+        }
+        for g in lags
+    ]
+    context = {
+        "cluster": cfg,
+        "cluster_error": error,
+        "rows": rows,
+        "q": query,
+        "state": state,
+        "states": states,
+    }
+    template = (
+        "console/groups/_groups_table.html" if is_htmx(request) else "console/groups/list.html"
+    )
+    return render(request, template, context)
+
+
+def _detail_context(request: HttpRequest, cfg: ClusterConfig, group: str) -> dict[str, Any]:
+    now = timezone.now()
+    context: dict[str, Any] = {"cluster": cfg, "group": group, "cluster_error": ""}
+    try:
+        lag = kg.group_lag(cfg.client_config(), group, timeout=_timeout())
+    except kg.GroupError as exc:
+        context["cluster_error"] = str(exc)
+        return context
+    commits = history.last_commits(cfg.slug, group)
+    rows = [{"p": p, "last_commit": commits.get((p.topic, p.partition))} for p in lag.partitions]
+    rate = history.rates(cfg.slug, group, now)
+    context.update(
+        lag=lag,
+        rows=rows,
+        exists=bool(lag.partitions or lag.description.members),
+        rate=rate,
+        progress=history.replay_progress(cfg.slug, lag, rate, now),
+        alert=LagAlert.objects.filter(cluster=cfg.slug, group=group).first(),
+        can_change=all(can_change_topic(request.user, cfg.slug, t) for t in lag.topics),
+    )
+    return context
+
+
+@require_GET
+def group_detail(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cfg = cluster_or_404(cluster)
+    context = _detail_context(request, cfg, group)
+    if is_htmx(request) and request.GET.get("part") == "lag":
+        # The auto-refreshing part: lag table and replay progress, nothing that is slow.
+        return render(request, "console/groups/_lag.html", context)
+    lag_s, consume_s, produce_s = history.series(cfg.slug, group, timezone.now() - HISTORY)
+    context["lag_chart"] = line_chart(
+        [("lag (messages)", lag_s)], title="Lag over the last 24 hours"
+    )
+    context["rate_chart"] = line_chart(
+        [("consumed /s", consume_s), ("produced /s", produce_s)],
+        title="Consume and produce rates over the last 24 hours",
+        unit="/s",
+    )
+    context["resets"] = ResetRecord.objects.filter(cluster=cfg.slug, group=group)[:5]
+    return render(request, "console/groups/detail.html", context)
+
+
+# --- reset: form -> preview -> apply ---------------------------------------------------
+
+
+def _parse_partitions(text: str) -> list[int] | None:
+    """ "" -> all; "0, 2, 5-7" -> [0, 2, 5, 6, 7]."""
+    text = text.strip()
+    if not text:
+        return None
+    out: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        try:
+            if "-" in part:
+                lo, hi = (int(x) for x in part.split("-", 1))
+                out += range(lo, hi + 1)
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise PlanInputError(
+                f"“{part}” is not a partition list; type numbers and ranges like 0, 2, 5-7."
+            ) from None
+    return out
+
+
+@require_http_methods(["GET", "POST"])
+def group_reset(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cfg = cluster_or_404(cluster)
+    form = {
+        "topic": request.POST.get("topic", request.GET.get("topic", "")).strip(),
+        "partitions": request.POST.get("partitions", "").strip(),
+        "mode": request.POST.get("mode", "duration"),
+        "value": request.POST.get("value", "").strip(),
+    }
+    context: dict[str, Any] = {"cluster": cfg, "group": group, "form": form, "modes": MODES}
+    if request.method == "GET":
+        try:
+            committed = kg.committed_offsets(cfg.client_config(), [group], _timeout())[group]
+            context["topics"] = sorted({t for t, _ in committed})
+        except kg.GroupError as exc:
+            context["cluster_error"] = str(exc)
+        return render(request, "console/groups/reset.html", context)
+    try:
+        spec = ResetSpec(form["mode"], form["value"])
+        plan = plan_reset(
+            cfg.client_config(),
+            group,
+            spec,
+            topic=form["topic"] or None,
+            partitions=_parse_partitions(form["partitions"]),
+            now_ms=_now_ms(),
+            timeout=_timeout(),
+        )
+    except (PlanInputError, kg.GroupError) as exc:
+        context["error"] = str(exc)
+        return render(request, "console/groups/_reset_preview.html", context, status=200)
+    context.update(
+        plan=plan,
+        signed=signing.dumps(plan.to_json(), salt=PLAN_SALT, compress=True),
+        allowed=all(can_change_topic(request.user, cfg.slug, t) for t in plan.topics),
+    )
+    template = (
+        "console/groups/_reset_preview.html" if is_htmx(request) else "console/groups/reset.html"
+    )
+    return render(request, template, context)
+
+
+@require_POST
+def group_reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cfg = cluster_or_404(cluster)
+    try:
+        plan = Plan.from_json(
+            signing.loads(request.POST.get("plan", ""), salt=PLAN_SALT, max_age=PLAN_MAX_AGE)
+        )
+    except signing.SignatureExpired:
+        return _reset_error(request, cfg, group, "The preview is too old; preview again.")
+    except (signing.BadSignature, KeyError, TypeError, PlanInputError):
+        return _reset_error(request, cfg, group, "The preview was not recognised; preview again.")
+    if plan.group_id != group:
+        return _reset_error(request, cfg, group, "That preview belongs to another group.")
+    denied = [t for t in plan.topics if not can_change_topic(request.user, cfg.slug, t)]
+    if denied:
+        return forbidden(
+            request,
+            f"You may not reset offsets on {', '.join(denied)}: it is another team's topic.",
+        )
+    offsets = plan.offsets
+    if not offsets:
+        return _reset_error(
+            request, cfg, group, "Nothing to change: every partition is already there."
+        )
+    try:
+        kg.alter_offsets(cfg.client_config(), group, offsets, timeout=_timeout())
+    except kg.GroupError as exc:
+        return _reset_error(request, cfg, group, f"Not applied: {exc}")
+    rows: list[dict[str, Any]] = [
+        {
+            "topic": r.topic,
+            "partition": r.partition,
+            "before": r.current,
+            "after": r.new,
+            "end": r.end,
+        }
+        for r in plan.rows
+        if r.changes
+    ]
+    ResetRecord.objects.create(
+        cluster=cfg.slug,
+        group=group,
+        at=timezone.now(),
+        user=request.user if request.user.is_authenticated else None,
+        description=plan.spec.describe(),
+        rows=rows,
+        lag_at_reset=sum(max(0, r["end"] - r["after"]) for r in rows),
+    )
+    audit.record(
+        request.user,
+        "group.reset_offsets",
+        cfg.slug,
+        f"group:{group}",
+        before={f"{r['topic']}[{r['partition']}]": r["before"] for r in rows},
+        after={f"{r['topic']}[{r['partition']}]": r["after"] for r in rows},
+        detail=f"{plan.spec.describe()}: {plan.replayed:,} records to replay, {plan.skipped:,} skipped",
+    )
+    messages.success(
+        request,
+        f"Offsets of {group} reset {plan.spec.describe()} on {len(rows)} partitions.",
+    )
+    response = redirect("groups_detail", cluster=cfg.slug, group=group)
+    if is_htmx(request):
+        return HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
+    return response
+
+
+def _reset_error(
+    request: HttpRequest, cfg: ClusterConfig, group: str, message: str
+) -> HttpResponse:
+    context = {"cluster": cfg, "group": group, "error": message}
+    # 200 so htmx swaps the reason in where the preview was.
+    return render(request, "console/groups/_reset_preview.html", context)
+
+
+# --- deletions and alerts ----------------------------------------------------------------
+
+
+@require_POST
+def group_delete_offsets(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cfg = cluster_or_404(cluster)
+    topic = request.POST.get("topic", "").strip()
+    if not can_change_topic(request.user, cfg.slug, topic):
+        return forbidden(request, f"You may not change offsets on {topic}.")
+    try:
+        before = kg.committed_offsets(cfg.client_config(), [group], _timeout())[group]
+        parts = kg.delete_group_offsets(cfg.client_config(), group, topic, timeout=_timeout())
+    except kg.GroupError as exc:
+        messages.error(request, f"Offsets not deleted: {exc}")
+    else:
+        audit.record(
+            request.user,
+            "group.delete_offsets",
+            cfg.slug,
+            f"group:{group}",
+            before={f"{topic}[{p}]": before.get((topic, p)) for p in parts},
+            after=None,
+            detail=f"forgot the committed offsets of {topic}",
+        )
+        messages.success(request, f"{group} no longer has offsets for {topic}.")
+    return redirect("groups_detail", cluster=cfg.slug, group=group)
+
+
+@require_POST
+def group_delete(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cfg = cluster_or_404(cluster)
+    try:
+        committed = kg.committed_offsets(cfg.client_config(), [group], _timeout())[group]
+    except kg.GroupError as exc:
+        messages.error(request, f"Group not deleted: {exc}")
+        return redirect("groups_detail", cluster=cfg.slug, group=group)
+    topics = sorted({t for t, _ in committed})
+    if not is_admin(request.user) and not (
+        topics and all(can_change_topic(request.user, cfg.slug, t) for t in topics)
+    ):
+        return forbidden(
+            request, "Only administrators or the team owning its topics delete a group."
+        )
+    try:
+        kg.delete_group(cfg.client_config(), group, timeout=_timeout())
+    except kg.GroupError as exc:
+        messages.error(request, f"Group not deleted: {exc}")
+        return redirect("groups_detail", cluster=cfg.slug, group=group)
+    audit.record(
+        request.user,
+        "group.delete",
+        cfg.slug,
+        f"group:{group}",
+        before={f"{t}[{p}]": o for (t, p), o in sorted(committed.items())},
+        detail="deleted the group and its committed offsets",
+    )
+    messages.success(request, f"Group {group} deleted.")
+    return redirect("groups", cluster=cfg.slug)
+
+
+def _optional_int(text: str, what: str) -> int | None:
+    text = text.strip().replace(",", "").replace("_", "")
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise PlanInputError(f"“{text}” is not a whole number of {what}.") from None
+    if value < 0:
+        raise PlanInputError(f"A threshold in {what} cannot be negative.")
+    return value
+
+
+@require_POST
+def group_alert(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cfg = cluster_or_404(cluster)
+    alert = LagAlert.objects.filter(cluster=cfg.slug, group=group).first()
+    before = _alert_json(alert)
+    if request.POST.get("delete"):
+        if alert is not None:
+            alert.delete()
+            audit.record(
+                request.user, "lag_alert.delete", cfg.slug, f"group:{group}", before=before
+            )
+            messages.success(request, "Lag alert removed.")
+        return redirect("groups_detail", cluster=cfg.slug, group=group)
+    try:
+        max_msgs = _optional_int(request.POST.get("max_lag_messages", ""), "messages")
+        max_secs = _optional_int(request.POST.get("max_lag_minutes", ""), "minutes")
+    except PlanInputError as exc:
+        messages.error(request, str(exc))
+        return redirect("groups_detail", cluster=cfg.slug, group=group)
+    webhook = request.POST.get("webhook_url", "").strip()
+    if max_msgs is None and max_secs is None:
+        messages.error(request, "Give a threshold in messages, in minutes, or both.")
+        return redirect("groups_detail", cluster=cfg.slug, group=group)
+    if webhook and not webhook.startswith(("http://", "https://")):
+        messages.error(request, "The webhook must be an http:// or https:// address.")
+        return redirect("groups_detail", cluster=cfg.slug, group=group)
+    alert = alert or LagAlert(cluster=cfg.slug, group=group)
+    alert.max_lag_messages = max_msgs
+    alert.max_lag_seconds = max_secs * 60 if max_secs is not None else None
+    alert.webhook_url = webhook
+    alert.save()
+    audit.record(
+        request.user, "lag_alert.configure", cfg.slug, f"group:{group}", before, _alert_json(alert)
+    )
+    messages.success(request, "Lag alert saved; the sampler checks it every interval.")
+    return redirect("groups_detail", cluster=cfg.slug, group=group)
+
+
+def _alert_json(alert: LagAlert | None) -> dict[str, Any] | None:
+    if alert is None:
+        return None
+    return {
+        "max_lag_messages": alert.max_lag_messages,
+        "max_lag_seconds": alert.max_lag_seconds,
+        "webhook_url": alert.webhook_url,
+    }
+
+
+# --- who reads what ------------------------------------------------------------------------
+
+
+@require_GET
+def topic_consumers(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
+    """Fragment for the topic page: every group with offsets on (or members reading) `topic`."""
+    cfg = cluster_or_404(cluster)
+    context: dict[str, Any] = {"cluster": cfg, "topic": topic, "rows": [], "error": ""}
+    try:
+        lags = kg.all_groups_lag(cfg.client_config(), timeout=_timeout())
+    except kg.GroupError as exc:
+        context["error"] = str(exc)
+        return render(request, "console/groups/_topic_consumers.html", context)
+    teams = list(Team.objects.all())
+    for g in lags:
+        parts = [p for p in g.partitions if p.topic == topic]
+        if not parts:
+            continue
+        ages = [p.lag_ms for p in parts if p.lag_ms is not None]
+        context["rows"].append(
+            {
+                "group": g.description.group_id,
+                "state": g.description.state,
+                "members": len(g.description.members),
+                "lag": sum(p.lag or 0 for p in parts),
+                "lag_ms": max(ages) if ages else None,
+                "team": team_for_topic(g.description.group_id, teams),
+            }
+        )
+    return render(request, "console/groups/_topic_consumers.html", context)
