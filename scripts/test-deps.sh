@@ -22,3 +22,12 @@ if ((${#need[@]})); then
     exit 1
   fi
 fi
+
+# The reference Apache Kafka broker and tools (Maven Central), into .cache/kafka/libs.
+reference/fetch_kafka.sh
+
+# kafkajs, a real Node.js client under test (exact versions from package-lock.json).
+if [[ ! -d tests/clients/js/node_modules/kafkajs ]] || [[ tests/clients/js/package-lock.json -nt tests/clients/js/node_modules ]]; then
+  npm ci --prefix tests/clients/js --no-audit --no-fund --loglevel=error
+  touch tests/clients/js/node_modules
+fi
