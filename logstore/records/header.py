@@ -78,18 +78,22 @@ class BatchHeader(NamedTuple):
 
     @property
     def is_transactional(self) -> bool:
+        """Written inside a transaction."""
         return bool(self.attributes & ATTR_TRANSACTIONAL)
 
     @property
     def is_control(self) -> bool:
+        """A control batch (transaction commit/abort marker)."""
         return bool(self.attributes & ATTR_CONTROL)
 
     @property
     def last_offset(self) -> int:
+        """Offset of the batch's last record."""
         return self.base_offset + self.last_offset_delta
 
     @property
     def next_offset(self) -> int:
+        """The offset right after this batch."""
         return self.base_offset + self.last_offset_delta + 1
 
     @property

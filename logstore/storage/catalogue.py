@@ -22,6 +22,8 @@ _LEGAL = re.compile(r"^[a-zA-Z0-9._-]+$")
 
 @dataclass(frozen=True)
 class TopicInfo:
+    """A topic as the catalogue knows it; `configs` holds overrides only."""
+
     name: str
     topic_id: uuid.UUID
     partitions: int
@@ -69,6 +71,7 @@ def load_catalogue(path: Path) -> dict[str, TopicInfo]:
 
 
 def save_catalogue(path: Path, topics: dict[str, TopicInfo], *, durable: bool = True) -> None:
+    """Replace the catalogue file atomically."""
     payload = {
         "version": 1,
         "topics": [

@@ -29,6 +29,7 @@ def read_offsets(path: Path) -> Offsets:
 
 
 def write_offsets(path: Path, entries: Iterable[tuple[str, int, int]]) -> None:
+    """Atomically replace a checkpoint with (topic, partition, offset) entries."""
     nested: dict[str, dict[str, int]] = {}
     for topic, partition, offset in entries:
         nested.setdefault(topic, {})[str(partition)] = offset

@@ -32,6 +32,8 @@ MAX_KEYS = 1_000_000
 
 @dataclass(frozen=True)
 class CleanResult:
+    """What one cleaner pass did to a partition."""
+
     segments: int
     bytes_before: int
     bytes_after: int

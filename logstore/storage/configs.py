@@ -18,6 +18,8 @@ INT_MAX = 2147483647
 
 @dataclass(frozen=True)
 class ConfigDef:
+    """One known topic config: Kafka's name, default, type and value check."""
+
     name: str
     default: str | None
     kind: str  # long | int | double | boolean | string | list
@@ -186,6 +188,8 @@ class TopicConfig:
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, str]) -> TopicConfig:
+        """Parse validated overrides on top of Kafka's defaults."""
+
         def get(name: str) -> str:
             value = overrides.get(name, CONFIG_DEFS[name].default)
             assert value is not None

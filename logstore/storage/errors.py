@@ -14,10 +14,14 @@ class StorageError(Exception):
 
 
 class OffsetOutOfRangeError(StorageError):
+    """An offset below the log start or beyond the log end (OFFSET_OUT_OF_RANGE)."""
+
     code = 1
 
 
 class UnknownTopicOrPartitionError(StorageError):
+    """No such topic or partition (UNKNOWN_TOPIC_OR_PARTITION)."""
+
     code = 3
 
 
@@ -26,18 +30,26 @@ UnknownTopicError = UnknownTopicOrPartitionError
 
 
 class InvalidTopicError(StorageError):
+    """A topic name that breaks Kafka's rules (INVALID_TOPIC_EXCEPTION)."""
+
     code = 17
 
 
 class TopicExistsError(StorageError):
+    """Creating a topic that already exists (TOPIC_ALREADY_EXISTS)."""
+
     code = 36
 
 
 class InvalidPartitionsError(StorageError):
+    """A partition count that is not positive or does not grow (INVALID_PARTITIONS)."""
+
     code = 37
 
 
 class InvalidConfigError(StorageError):
+    """An unknown topic config name or a bad value (INVALID_CONFIG)."""
+
     code = 40
 
 

@@ -72,6 +72,7 @@ class HandleCache:
             os.close(fd)
 
     def clear(self) -> None:
+        """Close every cached descriptor (shutdown)."""
         for fd in self._fds.values():
             with contextlib.suppress(OSError):
                 os.close(fd)

@@ -71,6 +71,7 @@ class SparseIndex:
 
     @property
     def loaded(self) -> bool:
+        """Whether the entries are in memory right now."""
         return self._buf is not None
 
     def __len__(self) -> int:
@@ -78,6 +79,7 @@ class SparseIndex:
 
     @property
     def size_bytes(self) -> int:
+        """Bytes of entries (what segment.index.bytes bounds)."""
         return len(self._entries())
 
     # -- writing ---------------------------------------------------------------------------
@@ -108,17 +110,8 @@ class SparseIndex:
         except FileNotFoundError:
             pass
 
-    def truncate_entries(self, count: int) -> None:
-        buf = self._entries()
-        del buf[count * self.ENTRY.size :]
-        if self._persisted > len(buf):
-            self._persisted = len(buf)
-            try:
-                os.truncate(self.path, len(buf))
-            except FileNotFoundError:
-                self._persisted = 0
-
     def delete_file(self) -> None:
+        """Forget the entries and unlink the file."""
         if self._lru is not None:
             self._lru.forget(self)
         self._buf = None
@@ -155,9 +148,11 @@ class OffsetIndex(SparseIndex):
         return _U32.unpack_from(buf, i * 8 + field * 4)[0]
 
     def append(self, relative_offset: int, position: int) -> None:
+        """Add an entry; both fields must exceed the last entry's."""
         self._append(relative_offset, position)
 
     def entry(self, i: int) -> tuple[int, int]:
+        """The i-th entry as (relative offset, position)."""
         rel, pos = self.ENTRY.unpack_from(self._entries(), i * 8)
         return rel, pos
 
@@ -172,6 +167,7 @@ class OffsetIndex(SparseIndex):
         return None if i < 0 else self.entry(i)
 
     def last(self) -> tuple[int, int] | None:
+        """The last entry, None if empty."""
         n = len(self)
         return self.entry(n - 1) if n else None
 
@@ -185,10 +181,12 @@ class TimeIndex(SparseIndex):
         return _I64.unpack_from(buf, i * 12)[0]
 
     def entry(self, i: int) -> tuple[int, int]:
+        """The i-th entry as (timestamp, relative offset)."""
         ts, rel = self.ENTRY.unpack_from(self._entries(), i * 12)
         return ts, rel
 
     def last(self) -> tuple[int, int] | None:
+        """The last entry, None if empty."""
         n = len(self)
         return self.entry(n - 1) if n else None
 
@@ -212,6 +210,7 @@ class IndexLru:
         self._loaded: OrderedDict[int, SparseIndex] = OrderedDict()
 
     def touch(self, index: SparseIndex) -> None:
+        """Mark an index as just used, unloading the least recently used beyond capacity."""
         key = id(index)
         if key in self._loaded:
             self._loaded.move_to_end(key)
@@ -222,6 +221,7 @@ class IndexLru:
             old.unload()
 
     def forget(self, index: SparseIndex) -> None:
+        """Stop tracking an index (pinned or deleted)."""
         self._loaded.pop(id(index), None)
 
     def __len__(self) -> int:

@@ -76,6 +76,8 @@ _SEGMENT_SUFFIXES = {".log", ".index", ".timeindex", ".cleaned", ".tmp"}
 
 
 class LogManager:
+    """Every partition under one data directory, plus the catalogue and upkeep."""
+
     def __init__(
         self,
         data_dir: Path,
@@ -241,9 +243,11 @@ class LogManager:
         return sorted(self._topics.values(), key=lambda t: t.name)
 
     def topic(self, name: str) -> TopicInfo | None:
+        """The topic by name, None if absent."""
         return self._topics.get(name)
 
     def topic_by_id(self, topic_id: uuid.UUID) -> TopicInfo | None:
+        """The topic by its stable id, None if absent."""
         return self._by_id.get(topic_id)
 
     def create_topic(
@@ -368,6 +372,7 @@ class LogManager:
         return describe(self._require(name).configs)
 
     def topic_config(self, name: str) -> TopicConfig:
+        """The parsed effective config of a topic."""
         self._require(name)
         return self._configs[name]
 
@@ -382,6 +387,7 @@ class LogManager:
         return log
 
     def logs(self) -> list[PartitionLog]:
+        """Every partition log."""
         return list(self._logs.values())
 
     def recovery_results(self) -> dict[tuple[str, int], RecoveryResult]:

@@ -33,6 +33,8 @@ _MAX_RELATIVE = 2**31 - 1
 
 @dataclass(frozen=True)
 class AppendResult:
+    """Offsets given to an append, and what a Produce response reports."""
+
     base_offset: int
     last_offset: int
     log_append_time: int  # -1 unless the topic uses LogAppendTime
@@ -40,6 +42,8 @@ class AppendResult:
 
 
 class PartitionLog:
+    """One partition's log; not thread-safe (the LogManager's thread owns it)."""
+
     def __init__(
         self,
         topic: str,
@@ -82,10 +86,12 @@ class PartitionLog:
     # -- properties ------------------------------------------------------------------------
     @property
     def name(self) -> str:
+        """`topic-partition`, as in the directory name."""
         return f"{self.topic}-{self.partition}"
 
     @property
     def active(self) -> Segment:
+        """The segment appends go to."""
         return self.segments[-1]
 
     @property
@@ -95,6 +101,7 @@ class PartitionLog:
 
     @property
     def size_bytes(self) -> int:
+        """Bytes in all segments."""
         return self._closed_size + self.segments[-1].size
 
     def segments_resized(self) -> None:
@@ -272,6 +279,7 @@ class PartitionLog:
         return os.dup(self.active.fd), end
 
     def finish_flush(self, end_offset: int) -> None:
+        """Record that everything below end_offset is on disk."""
         self.flushed_offset = max(self.flushed_offset, end_offset)
 
     def flush(self) -> None:

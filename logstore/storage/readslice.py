@@ -52,6 +52,7 @@ class ReadSlice:
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def close(self) -> None:
+        """Release the duplicated descriptor (idempotent)."""
         if self.file is not None:
             self.file.close()
             self.file = None

@@ -32,10 +32,13 @@ _IOV_MAX = 512
 
 
 def segment_name(base_offset: int) -> str:
+    """The 20-digit, zero-padded base offset Kafka names segment files with."""
     return f"{base_offset:020d}"
 
 
 class Segment:
+    """One segment's files and summary; only the active one holds a write descriptor."""
+
     def __init__(
         self, directory: Path, base_offset: int, handles: HandleCache, lru: IndexLru
     ) -> None:
@@ -85,10 +88,12 @@ class Segment:
             )
 
     def flush_indexes(self) -> None:
+        """Write pending index entries (no fsync: indexes are rebuilt after a crash)."""
         self.index.flush()
         self.timeindex.flush()
 
     def read_fd(self) -> int:
+        """A descriptor to read from (the active one's own, else from the LRU)."""
         return self.fd if self.fd is not None else self._handles.get(self.log_path)
 
     def delete(self) -> None:
@@ -157,6 +162,7 @@ class Segment:
 
     # -- walking batch headers -------------------------------------------------------------
     def header_at(self, fd: int, pos: int) -> BatchHeader:
+        """The batch header at a batch boundary."""
         return parse_header(os.pread(fd, HEADER_SIZE, pos))
 
     def walk(self, fd: int, pos: int, end: int | None = None) -> Iterator[tuple[int, BatchHeader]]:
@@ -218,6 +224,7 @@ class Segment:
         return None
 
     def read_batch(self, pos: int, size: int) -> bytes:
+        """One batch's bytes (for the few paths that decode records)."""
         return os.pread(self.read_fd(), size, pos)
 
     # -- loading and recovery --------------------------------------------------------------
@@ -277,6 +284,7 @@ class Segment:
         self.timeindex.unload()
 
     def reset_summary(self) -> None:
+        """Forget size, offsets and timestamps before a rescan."""
         self.size = 0
         self.next_offset = self.base_offset
         self.max_timestamp = -1
