@@ -66,7 +66,10 @@ def offset_of(known: Known) -> int:
 def create_topic(bootstrap: str, partitions: int = PARTITIONS, prefix: str = "msgs") -> str:
     name = f"{prefix}-{uuid.uuid4().hex[:10]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics([NewTopic(name, partitions, 1)], operation_timeout=10)
+    # Kept forever: KNOWN's timestamps are from 2023, and a 7-day retention would (rightly)
+    # delete them as soon as the broker next checks.
+    topic = NewTopic(name, partitions, 1, config={"retention.ms": "-1"})
+    futures = admin.create_topics([topic], operation_timeout=10)
     futures[name].result(timeout=15)
     return name
 
