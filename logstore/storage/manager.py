@@ -9,7 +9,6 @@ never know about requests or sockets, and it is not thread-safe: call it from on
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
 import os
@@ -41,6 +40,7 @@ from logstore.storage.configs import (
     describe,
     validate_configs,
 )
+from logstore.storage.durability import GroupCommit
 from logstore.storage.errors import (
     InvalidConfigError,
     InvalidPartitionsError,
@@ -56,15 +56,6 @@ CATALOGUE = "catalogue.json"
 STATE_DIR = ".state"
 LOCK_FILE = ".lock"
 MAX_PARTITIONS = 100_000
-
-
-def _fsync_fds(fds: list[int]) -> None:
-    try:
-        for fd in fds:
-            os.fsync(fd)
-    finally:
-        for fd in fds:
-            os.close(fd)
 
 
 def _holds_only_segments(path: Path) -> bool:
@@ -103,14 +94,12 @@ class LogManager:
         self._configs: dict[str, TopicConfig] = {}
         self._logs: dict[tuple[str, int], PartitionLog] = {}
         self._log_starts: dict[tuple[str, int], int] = {}
-        self._waiters: list[tuple[PartitionLog, int, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._group_commit = GroupCommit()
         self._last_fsync_ms = 0
         self._last_checkpoint_ms = 0
         self._lock_fd: int | None = None
         self.opened = False
-        # Counters for tests and benches: group-commit rounds and descriptors fsynced.
-        self.stats = {"flush_rounds": 0, "fsyncs": 0}
+        self.stats = self._group_commit.stats
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> LogManager:
@@ -173,10 +162,7 @@ class LogManager:
         self._handles.clear()
         if not any(log.recovery_error for log in self._logs.values()):
             write_atomic(self.data_dir / CLEAN_SHUTDOWN, b"")
-        for _, _, fut in self._waiters:
-            if not fut.done():
-                fut.set_exception(RuntimeError("log manager closed"))
-        self._waiters.clear()
+        self._group_commit.fail(None, RuntimeError("log manager closed"))
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -317,16 +303,12 @@ class LogManager:
             self._log_starts.pop((name, p), None)
             if log is None:
                 continue
-            for i, (wlog, _, fut) in enumerate(list(self._waiters)):
-                if wlog is log and not fut.done():
-                    fut.set_exception(UnknownTopicOrPartitionError(f"{name} was deleted"))
-                    self._waiters[i] = (wlog, -1, fut)
+            self._group_commit.fail(log, UnknownTopicOrPartitionError(f"{name} was deleted"))
             log.delete_files()
             doomed = log.directory.with_name(f"{log.directory.name}.{uuid.uuid4().hex}-delete")
             with contextlib.suppress(FileNotFoundError):
                 os.rename(log.directory, doomed)
             shutil.rmtree(doomed, ignore_errors=True)
-        self._waiters = [w for w in self._waiters if not w[2].done()]
 
     def add_partitions(self, name: str, total: int) -> TopicInfo:
         """Grow a topic to `total` partitions (InvalidPartitionsError unless it increases)."""
@@ -413,47 +395,14 @@ class LogManager:
 
         With "always" (or a topic with flush.messages=1), every caller waiting at the same
         time shares one fsync per partition, run in a thread so the event loop keeps
-        serving. Otherwise returns at once.
+        serving (see `durability.GroupCommit`). Otherwise returns at once.
         """
-        always = self.fsync == "always" or log.config.flush_messages <= 1
-        if not always or offset < log.flushed_offset:
-            return
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._waiters.append((log, offset, fut))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = loop.create_task(self._flush_waiters())
-        await fut
+        if self.fsync == "always" or log.config.flush_messages <= 1:
+            await self._group_commit.wait(log, offset)
 
-    async def _flush_waiters(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._waiters:
-            # Let producers scheduled in this same loop turn join this fsync.
-            await asyncio.sleep(0)
-            waiters, self._waiters = self._waiters, []
-            logs = {id(log): log for log, _, _ in waiters}
-            jobs = [(log, log.begin_flush()) for log in logs.values()]
-            fds = [job[0] for _, job in jobs if job is not None]
-            try:
-                if fds:
-                    self.stats["flush_rounds"] += 1
-                    self.stats["fsyncs"] += len(fds)
-                    await loop.run_in_executor(None, _fsync_fds, fds)
-            except OSError as exc:
-                for _, _, fut in waiters:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for log, job in jobs:
-                if job is not None:
-                    log.finish_flush(job[1])
-            for log, offset, fut in waiters:
-                if fut.done():
-                    continue
-                if offset < log.flushed_offset:
-                    fut.set_result(None)
-                else:
-                    self._waiters.append((log, offset, fut))
+    async def flush_pending(self) -> None:
+        """Wait for a background interval fsync started by `tick`, if one is running."""
+        await self._group_commit.drain()
 
     def sync_all(self) -> None:
         """fsync every partition now (blocking)."""
@@ -474,7 +423,12 @@ class LogManager:
         mono = self.clock.monotonic_ms()
         done = {"fsynced": 0, "rolled": 0, "deleted_segments": 0, "cleaned": 0}
         if self.fsync == "interval" and mono - self._last_fsync_ms >= self.fsync_interval_ms:
-            self.sync_all()
+            # Inside the event loop the fsyncs run in a thread; outside it, right here.
+            usable = [log for log in self._logs.values() if log.recovery_error is None]
+            if self._group_commit.flush_in_background(usable):
+                self._last_fsync_ms = mono
+            else:
+                self.sync_all()
             done["fsynced"] = 1
         for log in list(self._logs.values()):
             if log.recovery_error is not None:

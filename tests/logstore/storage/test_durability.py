@@ -6,9 +6,11 @@ import asyncio
 from pathlib import Path
 
 from logstore.clock import ManualClock
-from logstore.storage import LogManager, PartitionLog
+from logstore.storage import LogManager, PartitionLog, UnknownTopicOrPartitionError
 
 from .helpers import batch
+
+KEEP = {"retention.ms": "-1"}  # test batches carry old timestamps
 
 
 async def produce(mgr: LogManager, log: PartitionLog) -> int:
@@ -19,11 +21,12 @@ async def produce(mgr: LogManager, log: PartitionLog) -> int:
 
 async def test_concurrent_producers_share_one_fsync_per_partition(tmp_path: Path) -> None:
     with LogManager(tmp_path, fsync="always") as mgr:
-        mgr.create_topic("t", 2)
+        mgr.create_topic("t", 2, KEEP)
         logs = [mgr.log("t", 0), mgr.log("t", 1)]
         offsets = await asyncio.gather(*(produce(mgr, logs[i % 2]) for i in range(50)))
         assert sorted(offsets) == sorted(list(range(25)) * 2)
-        assert mgr.stats == {"flush_rounds": 1, "fsyncs": 2}
+        assert mgr.stats["flush_rounds"] == 1
+        assert mgr.stats["fsyncs"] == 2
         assert [log.flushed_offset for log in logs] == [25, 25]
         # Already durable: no new fsync.
         await mgr.wait_durable(logs[0], 10)
@@ -32,7 +35,7 @@ async def test_concurrent_producers_share_one_fsync_per_partition(tmp_path: Path
 
 async def test_producers_arriving_during_an_fsync_join_the_next_round(tmp_path: Path) -> None:
     with LogManager(tmp_path, fsync="always") as mgr:
-        mgr.create_topic("t", 1)
+        mgr.create_topic("t", 1, KEEP)
         log = mgr.log("t", 0)
         first = asyncio.gather(*(produce(mgr, log) for _ in range(10)))
         await asyncio.sleep(0)  # the first round starts
@@ -45,11 +48,24 @@ async def test_producers_arriving_during_an_fsync_join_the_next_round(tmp_path: 
 async def test_interval_policy_fsyncs_on_tick(tmp_path: Path) -> None:
     clock = ManualClock()
     with LogManager(tmp_path, clock=clock, fsync="interval", fsync_interval_ms=1000) as mgr:
-        mgr.create_topic("t", 1)
+        mgr.create_topic("t", 1, KEEP)
         log = mgr.log("t", 0)
         await produce(mgr, log)
         assert log.flushed_offset == 0
         assert mgr.tick()["fsynced"] == 0
+        clock.advance(1000)
+        assert mgr.tick()["fsynced"] == 1
+        await mgr.flush_pending()  # inside the loop the fsync ran in a thread
+        assert log.flushed_offset == 1
+        assert mgr.stats["flush_rounds"] == 1
+
+
+def test_interval_policy_outside_an_event_loop_fsyncs_inline(tmp_path: Path) -> None:
+    clock = ManualClock()
+    with LogManager(tmp_path, clock=clock, fsync="interval", fsync_interval_ms=1000) as mgr:
+        mgr.create_topic("t", 1, KEEP)
+        log = mgr.log("t", 0)
+        log.append(batch(1))
         clock.advance(1000)
         assert mgr.tick()["fsynced"] == 1
         assert log.flushed_offset == 1
@@ -60,8 +76,8 @@ async def test_never_policy_leaves_it_to_close_unless_topic_flushes_every_messag
 ) -> None:
     clock = ManualClock()
     with LogManager(tmp_path, clock=clock, fsync="never") as mgr:
-        mgr.create_topic("t", 1)
-        mgr.create_topic("strict", 1, {"flush.messages": "1"})
+        mgr.create_topic("t", 1, KEEP)
+        mgr.create_topic("strict", 1, {"flush.messages": "1", **KEEP})
         log, strict = mgr.log("t", 0), mgr.log("strict", 0)
         await produce(mgr, log)
         await produce(mgr, strict)
@@ -71,3 +87,15 @@ async def test_never_policy_leaves_it_to_close_unless_topic_flushes_every_messag
         assert strict.flushed_offset == 1
     with LogManager(tmp_path, clock=clock) as mgr:
         assert mgr.log("t", 0).log_end_offset == 1
+
+
+async def test_deleting_a_topic_fails_its_waiters(tmp_path: Path) -> None:
+    with LogManager(tmp_path, fsync="always") as mgr:
+        mgr.create_topic("t", 1, KEEP)
+        log = mgr.log("t", 0)
+        log.append(batch(1))
+        waiter = asyncio.ensure_future(mgr.wait_durable(log, 0))
+        await asyncio.sleep(0)  # the waiter has queued (no time passes)
+        mgr.delete_topic("t")
+        results = await asyncio.gather(waiter, return_exceptions=True)
+        assert isinstance(results[0], UnknownTopicOrPartitionError)

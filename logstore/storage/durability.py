@@ -1,0 +1,102 @@
+"""Group commit: fsyncs that run off the event loop and serve every waiting producer.
+
+Producers call `wait(log, offset)` after appending. Every waiter that arrives before the
+next fsync round starts (the same loop turn, or while the previous fsync was running) is
+served by one fsync per touched partition; the fsyncs run in a thread on duplicated
+descriptors, so a roll or deletion on the loop thread cannot close them underneath. The
+same machinery runs the "interval" policy's periodic flush in the background.
+
+Owns the waiter queue and the flush rounds. It must never write data, decide the fsync
+policy (the LogManager does) or block the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterable
+
+from logstore.storage.partition import PartitionLog
+
+
+def _fsync_fds(fds: list[int]) -> None:
+    try:
+        for fd in fds:
+            os.fsync(fd)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+class GroupCommit:
+    def __init__(self) -> None:
+        self._waiters: list[tuple[PartitionLog, int, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._background: asyncio.Task[None] | None = None
+        # Counters for tests and benches: flush rounds and descriptors fsynced.
+        self.stats = {"flush_rounds": 0, "fsyncs": 0}
+
+    async def wait(self, log: PartitionLog, offset: int) -> None:
+        """Return once `offset` of `log` is fsynced, sharing the fsync with other waiters."""
+        if offset < log.flushed_offset:
+            return
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._waiters.append((log, offset, fut))
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._serve_waiters())
+        await fut
+
+    async def _flush(self, logs: Iterable[PartitionLog]) -> None:
+        """One round: fsync every log with unflushed data, in a thread."""
+        jobs = [(log, job) for log in logs if (job := log.begin_flush()) is not None]
+        if not jobs:
+            return
+        self.stats["flush_rounds"] += 1
+        self.stats["fsyncs"] += len(jobs)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, _fsync_fds, [fd for _, (fd, _) in jobs])
+        for log, (_, end) in jobs:
+            log.finish_flush(end)
+
+    async def _serve_waiters(self) -> None:
+        while self._waiters:
+            # Let producers scheduled in this same loop turn join this round.
+            await asyncio.sleep(0)
+            waiters, self._waiters = self._waiters, []
+            try:
+                await self._flush({id(log): log for log, _, _ in waiters}.values())
+            except OSError as exc:
+                for _, _, fut in waiters:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for log, offset, fut in waiters:
+                if fut.done():
+                    continue
+                if offset < log.flushed_offset:
+                    fut.set_result(None)
+                else:  # appended after this round took its snapshot
+                    self._waiters.append((log, offset, fut))
+
+    def flush_in_background(self, logs: Iterable[PartitionLog]) -> bool:
+        """Start an fsync round off the loop; False if no loop runs (caller syncs itself)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        if self._background is None or self._background.done():
+            self._background = loop.create_task(self._flush(list(logs)))
+        return True
+
+    async def drain(self) -> None:
+        """Wait for a background round started by `flush_in_background`, if any."""
+        if self._background is not None:
+            await self._background
+
+    def fail(self, log: PartitionLog | None, exc: BaseException) -> None:
+        """Fail the waiters of one log (deleted), or of every log when `log` is None."""
+        for wlog, _, fut in self._waiters:
+            if (log is None or wlog is log) and not fut.done():
+                fut.set_exception(exc)
+        self._waiters = [w for w in self._waiters if not w[2].done()]
