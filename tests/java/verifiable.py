@@ -8,7 +8,10 @@ the checks (no loss, no duplicates) live in the tests, where a reader expects th
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import threading
 from typing import Any
 
 from reference.launcher import java_command
@@ -47,7 +50,7 @@ def run_tool(main: str, args: list[str]) -> tuple[list[dict[str, Any]], str]:
 
 
 def verifiable_producer(
-    bootstrap: str, topic: str, count: int, acks: str = "all"
+    bootstrap: str, topic: str, count: int, acks: str = "all", throughput: int = -1
 ) -> list[dict[str, Any]]:
     events, _ = run_tool(
         "VerifiableProducer",
@@ -57,6 +60,7 @@ def verifiable_producer(
             "--max-messages", str(count),
             "--acks", "-1" if acks == "all" else acks,
             "--repeating-keys", "7",
+            "--throughput", str(throughput),
         ],
     )  # fmt: skip
     return events
@@ -83,3 +87,49 @@ def verifiable_consumer(
 
 def named(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
     return [e for e in events if e.get("name") == name]
+
+
+class ToolProcess:
+    """A tool left running (e.g. a consumer with --max-messages -1), its events collected
+    by a reader thread until `stop()` sends SIGTERM and the tool's shutdown hook runs."""
+
+    def __init__(self, main: str, args: list[str]) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.process = subprocess.Popen(
+            java_command(TOOLS + main, args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.events.extend(_events(line))
+
+    def stop(self) -> list[dict[str, Any]]:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self._reader.join(timeout=10)
+        return self.events
+
+
+def consumer_process(bootstrap: str, topic: str, group: str) -> ToolProcess:
+    args = [
+        "--bootstrap-server", bootstrap,
+        "--topic", topic,
+        "--group-id", group,
+        "--max-messages", "-1",
+        "--reset-policy", "earliest",
+        "--session-timeout", "10000",
+        "--verbose",
+    ]  # fmt: skip
+    return ToolProcess("VerifiableConsumer", args)
