@@ -224,26 +224,37 @@ def metadata(cluster: ClusterConfig) -> Any:
         ) from exc
 
 
-def _offsets(
+def _request_offsets(
     client: AdminClient, parts: list[TopicPartition], spec_for: Callable[[], OffsetSpec]
-) -> tuple[dict[tuple[str, int], Any], int]:
+) -> dict[Any, Future[Any]]:
     if not parts:
-        return {}, 0
+        return {}
     request = {TopicPartition(p.topic, p.partition): spec_for() for p in parts}
-    futures = client.list_offsets(request, request_timeout=_timeout())
+    return client.list_offsets(request, request_timeout=_timeout())
+
+
+def _offsets_result(futures: dict[Any, Future[Any]]) -> tuple[dict[tuple[str, int], Any], int]:
     done, errors = _wait_all(futures)
     return {(tp.topic, tp.partition): info for tp, info in done.items()}, len(errors)
 
 
-def topic_configs(
-    cluster: ClusterConfig, topics: Iterable[str], names: Iterable[str] = SNAPSHOT_CONFIGS
-) -> dict[str, dict[str, str]]:
-    """Selected config values per topic (one DescribeConfigs round trip)."""
-    wanted = set(names)
+def _offsets(
+    client: AdminClient, parts: list[TopicPartition], spec_for: Callable[[], OffsetSpec]
+) -> tuple[dict[tuple[str, int], Any], int]:
+    return _offsets_result(_request_offsets(client, parts, spec_for))
+
+
+def _request_configs(cluster: ClusterConfig, topics: Iterable[str]) -> dict[Any, Future[Any]]:
     resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in topics]
     if not resources:
         return {}
-    futures = admin_client(cluster).describe_configs(resources, request_timeout=_timeout())
+    return admin_client(cluster).describe_configs(resources, request_timeout=_timeout())
+
+
+def _configs_result(
+    futures: dict[Any, Future[Any]], names: Iterable[str] = SNAPSHOT_CONFIGS
+) -> dict[str, dict[str, str]]:
+    wanted = set(names)
     done, _ = _wait_all(futures)
     return {
         res.name: {k: e.value for k, e in entries.items() if k in wanted and e.value is not None}
@@ -251,8 +262,21 @@ def topic_configs(
     }
 
 
+def topic_configs(
+    cluster: ClusterConfig, topics: Iterable[str], names: Iterable[str] = SNAPSHOT_CONFIGS
+) -> dict[str, dict[str, str]]:
+    """Selected config values per topic (one DescribeConfigs round trip)."""
+    return _configs_result(_request_configs(cluster, topics), names)
+
+
+# Configs change rarely and only by hand; the console's own changes invalidate them.
+CONFIGS_TTL = 60.0
+_configs_cache: dict[str, tuple[float, dict[str, dict[str, str]]]] = {}
+
+
 def build_snapshot(cluster: ClusterConfig) -> Snapshot:
-    """Everything the list pages show, in a handful of batched round trips."""
+    """Everything the list pages show. All requests go out at once and are awaited
+    together, so the build takes about as long as the slowest answer, not their sum."""
     started = time.monotonic()
     md = metadata(cluster)
     client = admin_client(cluster)
@@ -269,23 +293,47 @@ def build_snapshot(cluster: ClusterConfig) -> Snapshot:
         topics[name] = TopicInfo(name, infos)
         parts += [TopicPartition(name, p.partition) for p in infos]
 
-    warnings: list[str] = []
+    key = _key(cluster)
+    cached_configs = _configs_cache.get(key)
+    names = [t for t in topics if not topics[t].error]
+    configs_fresh = (
+        cached_configs is not None
+        and time.monotonic() - cached_configs[0] < CONFIGS_TTL
+        and set(names) <= set(cached_configs[1])
+    )
+    config_futures = {} if configs_fresh else _request_configs(cluster, names)
+
     recent_ts = _now_ms() - RECENT_WINDOW_MS
-    lookups = {
+    lookups: dict[str, Callable[[], OffsetSpec]] = {
         "start": OffsetSpec.earliest,
         "end": OffsetSpec.latest,
         "oldest": lambda: OffsetSpec.for_timestamp(0),
         "newest": OffsetSpec.max_timestamp,
         "recent": lambda: OffsetSpec.for_timestamp(recent_ts),
     }
+    pending = {k: _request_offsets(client, parts, spec) for k, spec in lookups.items()}
+
+    warnings: list[str] = []
+    try:
+        sizes = log_dir_sizes(cluster)
+    except ClusterError as exc:
+        warnings.append(str(exc))
+        sizes = {}
+
     answers: dict[str, dict[tuple[str, int], Any]] = {}
-    for key, spec in lookups.items():
-        answers[key], failed = _offsets(client, parts, spec)
+    for k, futures in pending.items():
+        answers[k], failed = _offsets_result(futures)
         if failed:
-            warnings.append(f"{failed} partitions did not report their {key} offset")
+            warnings.append(f"{failed} partitions did not report their {k} offset")
+    if not configs_fresh:
+        _configs_cache[key] = (time.monotonic(), _configs_result(config_futures))
+    all_configs = _configs_cache[key][1]
+
     for topic in topics.values():
+        topic.configs = all_configs.get(topic.name, {})
         for p in topic.partitions:
             tp = (topic.name, p.partition)
+            p.size = sizes.get(tp)
             if (a := answers["start"].get(tp)) is not None:
                 p.start = a.offset
             if (a := answers["end"].get(tp)) is not None:
@@ -297,18 +345,6 @@ def build_snapshot(cluster: ClusterConfig) -> Snapshot:
             if (a := answers["recent"].get(tp)) is not None:
                 p.recent_start = a.offset if a.offset >= 0 else p.end
 
-    for name, values in topic_configs(cluster, [t for t in topics if not topics[t].error]).items():
-        topics[name].configs = values
-
-    try:
-        sizes = log_dir_sizes(cluster)
-    except ClusterError as exc:
-        warnings.append(str(exc))
-        sizes = {}
-    for topic in topics.values():
-        for p in topic.partitions:
-            p.size = sizes.get((topic.name, p.partition))
-
     return Snapshot(
         cluster=cluster.slug,
         taken_at_ms=_now_ms(),
@@ -319,35 +355,82 @@ def build_snapshot(cluster: ClusterConfig) -> Snapshot:
     )
 
 
+# Snapshots older than SNAPSHOT_TTL are served once more while a background thread
+# rebuilds them (stale-while-revalidate), up to MAX_STALE; past that a page waits for a
+# fresh one, so nobody sees data older than MAX_STALE seconds.
+MAX_STALE = 120.0
 _snapshots: dict[str, tuple[float, Snapshot]] = {}
 _snapshot_locks: dict[str, threading.Lock] = {}
+_refreshing: set[str] = set()
+_state_lock = threading.Lock()
 
 
-def snapshot(cluster: ClusterConfig, max_age: float = SNAPSHOT_TTL) -> Snapshot:
-    """The cached snapshot if younger than `max_age` seconds, else a fresh one.
+def _key(cluster: ClusterConfig) -> str:
+    return cluster.bootstrap + "|" + cluster.slug
 
-    One page per cluster builds it at a time; the others wait for that one instead of
-    piling the same requests onto the cluster.
-    """
-    key = cluster.bootstrap + "|" + cluster.slug
-    lock = _snapshot_locks.setdefault(key, threading.Lock())
+
+def _rebuild(cluster: ClusterConfig, key: str) -> Snapshot:
+    with _state_lock:
+        lock = _snapshot_locks.setdefault(key, threading.Lock())
     with lock:
-        cached = _snapshots.get(key)
-        if cached and time.monotonic() - cached[0] < max_age:
-            return cached[1]
         fresh = build_snapshot(cluster)
         _snapshots[key] = (time.monotonic(), fresh)
         return fresh
 
 
+def _refresh_in_background(cluster: ClusterConfig, key: str) -> None:
+    def run() -> None:
+        try:
+            _rebuild(cluster, key)
+        except ClusterError:
+            pass  # the next page past MAX_STALE rebuilds in the foreground and shows why
+        finally:
+            with _state_lock:
+                _refreshing.discard(key)
+
+    with _state_lock:
+        if key in _refreshing:
+            return
+        _refreshing.add(key)
+    threading.Thread(target=run, name=f"snapshot {cluster.slug}", daemon=True).start()
+
+
+def snapshot(cluster: ClusterConfig, max_age: float = SNAPSHOT_TTL) -> Snapshot:
+    """The cluster-wide snapshot: cached if younger than `max_age` seconds, the stale one
+    (with a refresh started) if younger than MAX_STALE, else a fresh one.
+
+    One build per cluster runs at a time; other pages wait for it instead of piling the
+    same requests onto the cluster.
+    """
+    key = _key(cluster)
+    cached = _snapshots.get(key)
+    if cached:
+        age = time.monotonic() - cached[0]
+        if age < max_age:
+            return cached[1]
+        if age < max(MAX_STALE, max_age):
+            _refresh_in_background(cluster, key)
+            return cached[1]
+    with _state_lock:
+        lock = _snapshot_locks.setdefault(key, threading.Lock())
+    with lock:
+        # Another page may have built it while this one waited for the lock.
+        cached = _snapshots.get(key)
+        if cached and time.monotonic() - cached[0] < max_age:
+            return cached[1]
+    return _rebuild(cluster, key)
+
+
 def invalidate(cluster: ClusterConfig) -> None:
-    _snapshots.pop(cluster.bootstrap + "|" + cluster.slug, None)
+    _snapshots.pop(_key(cluster), None)
+    _configs_cache.pop(_key(cluster), None)
 
 
 def invalidate_all() -> None:
     """Forget every cached snapshot and close kafka-python's clients (their background
     metadata loops would otherwise outlive the clusters they watch)."""
     _snapshots.clear()
+    _configs_cache.clear()
     with _log_dir_lock:
         for client in _log_dir_clients.values():
             try:

@@ -79,3 +79,14 @@ def test_audit_page_paginates(client: Client, admin_user: Any) -> None:
     assert b"older" in first.content
     second = client.get("/audit/", {"page": 2})
     assert len(second.context["page"].object_list) == 10
+
+
+def test_admin_site_lists_entries_but_cannot_change_them(client: Client, admin_user: Any) -> None:
+    entry = audit.record(admin_user, "topic.create", "local", "orders")
+    client.force_login(admin_user)
+    assert b"orders" in client.get("/admin/console/auditentry/").content
+    assert (
+        client.post(f"/admin/console/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()

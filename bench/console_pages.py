@@ -1,0 +1,194 @@
+"""Server time of the console's topic pages with 1,000 topics x 3 partitions.
+
+Starts a bundled broker (`python -m logstore serve` on 127.0.0.1:0, fsync never) in a
+scratch directory, creates the topics, writes one small record to every partition, then
+times Django's handling of the topics list and the retention page in-process (the view,
+the cluster calls and the template; no network between browser and server). Prints:
+
+- cold: the first request after the snapshot cache was dropped (every cluster call made);
+- warm: requests served from the cached snapshot (what people get within SNAPSHOT_TTL).
+
+Target: <= 300 ms each with the bundled broker. `--kafka` runs the same against the
+reference Apache Kafka for comparison.
+
+    .venv/bin/python bench/console_pages.py [--topics 1000] [--partitions 3] [--kafka]
+
+Other features append their own bench function at the end of this file and call it
+from `main()`'s list of extra benches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def start_odradek(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port_file = data_dir / "port"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "logstore",
+            "serve",
+            "--data-dir",
+            str(data_dir / "data"),
+            "--listen",
+            "127.0.0.1:0",
+            "--port-file",
+            str(port_file),
+            "--fsync",
+            "never",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not (port_file.exists() and port_file.read_text().strip()):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise SystemExit("the bundled broker did not start")
+        time.sleep(0.05)
+    return proc, f"127.0.0.1:{port_file.read_text().strip()}"
+
+
+def populate(bootstrap: str, topics: int, partitions: int) -> list[str]:
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    client = AdminClient({"bootstrap.servers": bootstrap})
+    names = [f"bench.topic-{i:04d}" for i in range(topics)]
+    for start in range(0, topics, 100):
+        chunk = [
+            NewTopic(n, num_partitions=partitions, replication_factor=1)
+            for n in names[start : start + 100]
+        ]
+        for future in client.create_topics(chunk, request_timeout=60).values():
+            future.result(timeout=60)
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "log_level": 0})
+    for name in names:
+        for p in range(partitions):
+            producer.produce(name, value=b"x" * 200, partition=p)
+        producer.poll(0)
+    if producer.flush(120):
+        raise SystemExit("records were not acknowledged")
+    return names
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def bench_pages(bootstrap: str, label: str, cold_runs: int, warm_runs: int) -> None:
+    from django.conf import settings
+    from django.test import Client
+
+    from console.kafka import admin
+    from console.kafka.clusters import local_cluster
+
+    settings.ODRADEK_LOCAL_BOOTSTRAP = bootstrap
+    settings.ODRADEK_CLUSTER_TIMEOUT = 30
+    client = Client(HTTP_HOST="127.0.0.1")
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_superuser": True, "is_staff": True}
+    )
+    client.force_login(user)
+    pages = {
+        "topics list": "/clusters/local/topics/",
+        "topics, sorted by size": "/clusters/local/topics/?sort=-size",
+        "topics, page 10": "/clusters/local/topics/?page=10",
+        "topics, filtered": "/clusters/local/topics/?q=topic-09",
+        "retention page": "/clusters/local/retention/",
+        "overview": "/clusters/local/",
+    }
+
+    def get(url: str) -> None:
+        response = client.get(url)
+        if response.status_code != 200 or b"is unreachable" in response.content:
+            raise SystemExit(f"{url}: {response.status_code}")
+
+    print(f"\n{label} ({bootstrap})")
+    print(f"{'page':<26} {'cold median':>12} {'cold max':>10} {'warm median':>12} {'warm p95':>10}")
+    for name, url in pages.items():
+        cold = []
+        for _ in range(cold_runs):
+            admin.invalidate_all()
+            cold.append(timed(lambda url=url: get(url)))
+        warm = sorted(timed(lambda url=url: get(url)) for _ in range(warm_runs))
+        p95 = warm[min(len(warm) - 1, int(len(warm) * 0.95))]
+        print(
+            f"{name:<26} {statistics.median(cold):>9.0f} ms {max(cold):>7.0f} ms "
+            f"{statistics.median(warm):>9.0f} ms {p95:>7.0f} ms"
+        )
+    admin.invalidate_all()
+    snap = admin.snapshot(local_cluster())
+    print(
+        f"snapshot: {len(snap.topics)} topics, {snap.partition_count} partitions, "
+        f"built in {snap.took_s * 1000:.0f} ms; cached for {admin.SNAPSHOT_TTL:.0f} s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--topics", type=int, default=1000)
+    parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--warm-runs", type=int, default=20)
+    parser.add_argument("--kafka", action="store_true", help="also run against Apache Kafka")
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="odradek-bench-console-"))
+    os.environ["ODRADEK_HOME"] = str(scratch / "home")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    proc, bootstrap = start_odradek(scratch)
+    try:
+        started = time.perf_counter()
+        populate(bootstrap, args.topics, args.partitions)
+        print(
+            f"created {args.topics} topics x {args.partitions} partitions with one record each "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        bench_pages(bootstrap, "Odradek (bundled broker)", args.cold_runs, args.warm_runs)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+    if args.kafka:
+        from reference.launcher import start_kafka
+
+        kafka = start_kafka(scratch / "kafka")
+        try:
+            populate(kafka.bootstrap, args.topics, args.partitions)
+            bench_pages(kafka.bootstrap, "Apache Kafka (reference)", args.cold_runs, args.warm_runs)
+        finally:
+            kafka.stop()
+
+    extra_benches: list[Callable[[], None]] = []  # other console features register here
+    for bench in extra_benches:
+        bench()
+
+
+if __name__ == "__main__":
+    main()
