@@ -51,13 +51,13 @@ def test_newest_shows_the_last_records_and_pages_backward(
     known: tuple[dict[str, str], str],
 ) -> None:
     conf, topic = known
-    page = browse(conf, Query(topic, start="newest", limit=4))
-    assert values(page.records) == [k.value for k in KNOWN[-4:]]
+    page = browse(conf, Query(topic, start="newest", limit=8))
+    assert values(page.records) == [k.value for k in KNOWN[-8:]]
     assert page.has_older
     assert not page.has_newer
     seen = list(page.records)
     while page.has_older:
-        page = browse(conf, Query(topic, limit=4, cursor=page.prev_cursor, backward=True))
+        page = browse(conf, Query(topic, limit=8, cursor=page.prev_cursor, backward=True))
         seen = page.records + seen
     assert values(seen) == [k.value for k in KNOWN]
 
