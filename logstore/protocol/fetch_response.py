@@ -131,5 +131,8 @@ def encode_fetch_response(
         buf.append(0)
     parts.append(bytes(buf))
     size += len(buf)
-    parts.insert(0, _I32.pack(size))
+    # The length prefix rides with the first envelope bytes: one write, not two.
+    first = parts[0]
+    assert isinstance(first, bytes)  # the envelope always opens the reply
+    parts[0] = _I32.pack(size) + first
     return parts, size + 4

@@ -16,6 +16,9 @@ from typing import Any
 
 from logstore.broker.api import RawReply
 
+# Bytes copied through the transport when the socket is full, before sendfile resumes.
+COPY_CHUNK = 64 * 1024
+
 
 def _fileno(part: Any) -> int | None:
     fileno = getattr(part, "fileno", None)
@@ -78,22 +81,31 @@ class ReplyWriter:
 
     async def _send_raw(self, part: Any, fd: int) -> None:
         # uvloop has no native sendfile. Writing to the fd ourselves is safe only while the
-        # transport has nothing queued (otherwise bytes would overtake each other).
-        await self._writer.drain()
-        sent = 0
-        if self._transport.get_write_buffer_size() == 0 and self._sock_fd is not None:
+        # transport has nothing queued (otherwise bytes would overtake each other), and we
+        # cannot ask the loop to watch an fd a transport owns. So: sendfile while the socket
+        # takes bytes; when it is full, queue one small copied chunk through the transport
+        # and let drain() (with a zero high-water mark) tell us when the socket has room.
+        transport = self._transport
+        high = transport.get_write_buffer_limits()[1]
+        transport.set_write_buffer_limits(high=0)
+        try:
+            sent = 0
             while sent < part.size:
-                try:
-                    n = os.sendfile(self._sock_fd, fd, part.position + sent, part.size - sent)
-                except (BlockingIOError, InterruptedError):
-                    break
-                except OSError:
-                    break
-                if n == 0:
-                    break
-                sent += n
-        self.zero_copy_bytes += sent
-        if sent < part.size:
-            rest = os.pread(fd, part.size - sent, part.position + sent)
-            self._writer.write(rest)
-            self.copied_bytes += len(rest)
+                await self._writer.drain()
+                if transport.get_write_buffer_size() == 0 and self._sock_fd is not None:
+                    try:
+                        n = os.sendfile(self._sock_fd, fd, part.position + sent, part.size - sent)
+                    except (BlockingIOError, InterruptedError):
+                        n = 0
+                    if n > 0:
+                        sent += n
+                        self.zero_copy_bytes += n
+                        continue
+                chunk = os.pread(fd, min(COPY_CHUNK, part.size - sent), part.position + sent)
+                if not chunk:
+                    raise OSError("segment shorter than its read slice")
+                self._writer.write(chunk)
+                sent += len(chunk)
+                self.copied_bytes += len(chunk)
+        finally:
+            transport.set_write_buffer_limits(high=high)
