@@ -199,9 +199,11 @@ def _wait(future: Future[T], what: str) -> T:
         raise ClusterError(f"Could not {what}: {_readable(exc)}") from exc
 
 
-def _wait_all(futures: dict[Any, Future[T]]) -> tuple[dict[Any, T], dict[Any, str]]:
+def _wait_all(
+    futures: dict[Any, Future[T]], timeout: float | None = None
+) -> tuple[dict[Any, T], dict[Any, str]]:
     """Per-key results and per-key errors; one bad partition does not hide the rest."""
-    deadline = time.monotonic() + _timeout() + 1
+    deadline = time.monotonic() + (timeout if timeout is not None else _timeout() + 1)
     results: dict[Any, T] = {}
     errors: dict[Any, str] = {}
     for key, future in futures.items():
@@ -230,11 +232,17 @@ def _request_offsets(
     if not parts:
         return {}
     request = {TopicPartition(p.topic, p.partition): spec_for() for p in parts}
-    return client.list_offsets(request, request_timeout=_timeout())
+    return client.list_offsets(request, request_timeout=_bulk_timeout())
+
+
+def _bulk_timeout() -> float:
+    # A cluster that answered Metadata is up; thousands of partitions may take longer than
+    # one call's timeout on a busy machine, and a partial answer is worse than a slow one.
+    return _timeout() * 3
 
 
 def _offsets_result(futures: dict[Any, Future[Any]]) -> tuple[dict[tuple[str, int], Any], int]:
-    done, errors = _wait_all(futures)
+    done, errors = _wait_all(futures, _bulk_timeout())
     return {(tp.topic, tp.partition): info for tp, info in done.items()}, len(errors)
 
 
@@ -248,14 +256,14 @@ def _request_configs(cluster: ClusterConfig, topics: Iterable[str]) -> dict[Any,
     resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in topics]
     if not resources:
         return {}
-    return admin_client(cluster).describe_configs(resources, request_timeout=_timeout())
+    return admin_client(cluster).describe_configs(resources, request_timeout=_bulk_timeout())
 
 
 def _configs_result(
     futures: dict[Any, Future[Any]], names: Iterable[str] = SNAPSHOT_CONFIGS
 ) -> dict[str, dict[str, str]]:
     wanted = set(names)
-    done, _ = _wait_all(futures)
+    done, _ = _wait_all(futures, _bulk_timeout())
     return {
         res.name: {k: e.value for k, e in entries.items() if k in wanted and e.value is not None}
         for res, entries in done.items()
@@ -602,7 +610,7 @@ def _kafka_python_config(cluster: ClusterConfig) -> dict[str, Any]:
     conf: dict[str, Any] = {
         "bootstrap_servers": cluster.bootstrap.split(","),
         "security_protocol": cluster.security_protocol,
-        "request_timeout_ms": int(_timeout() * 1000),
+        "request_timeout_ms": int(_bulk_timeout() * 1000),
         "client_id": "odradek-console",
     }
     if cluster.sasl_mechanism:

@@ -123,6 +123,7 @@ def retention_page(request: HttpRequest, cluster: str) -> HttpResponse:
             "cluster": view.cluster,
             "cluster_error": view.error,
             "stale_at": view.stale_at,
+            "snapshot": view.snapshot,
             "page": page,
             "warning_count": sum(1 for r in rows if r.warnings),
             "only_warnings": only_warnings,

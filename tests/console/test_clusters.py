@@ -158,3 +158,25 @@ def test_overview_counts(client: Client, admin_user: Any, cluster: Any) -> None:
     assert ctx["topic_count"] >= 1
     assert ctx["partition_count"] >= 2
     assert b"Messages in the last minute" in response.content
+
+
+def test_banner_says_which_figures_are_missing() -> None:
+    from django.template.loader import render_to_string
+
+    from console.kafka.clusters import local_cluster
+
+    snap = admin.Snapshot(
+        "local", 0, {}, {}, warnings=["3 partitions did not report their end offset"]
+    )
+    html = render_to_string(
+        "console/_cluster_banner.html", {"cluster": local_cluster(), "snapshot": snap}
+    )
+    assert "Some figures are missing" in html
+    assert "3 partitions did not report their end offset" in html
+    clean = admin.Snapshot("local", 0, {}, {})
+    assert (
+        render_to_string(
+            "console/_cluster_banner.html", {"cluster": local_cluster(), "snapshot": clean}
+        ).strip()
+        == ""
+    )
