@@ -6,7 +6,7 @@ of a fresh topic over a real websocket, then produces at increasing rates. For e
 prints what was produced, what reached the client (rows shown and records reported as
 skipped by sampling), frames per second, and the console process's resident memory.
 
-    .venv/bin/python bench/live_tail.py [--bootstrap HOST:PORT] [--seconds 5]
+    .venv/bin/python bench/live_tail.py [--kafka | --bootstrap HOST:PORT] [--seconds 5]
         [--rates 500,1000,2000,5000,10000,20000]
 
 It prints figures; it asserts nothing. Everything listens on 127.0.0.1 only.
@@ -28,6 +28,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,9 +170,18 @@ def produce_at(bootstrap: str, topic: str, rate: int, seconds: float) -> int:
 async def run(args: argparse.Namespace) -> None:
     home = Path(tempfile.mkdtemp(prefix="odradek-bench-tail-"))
     procs: list[subprocess.Popen[bytes]] = []
+    stops: list[Callable[[], None]] = []
     try:
         if args.bootstrap:
             bootstrap = args.bootstrap
+        elif args.kafka:
+            if str(ROOT) not in sys.path:
+                sys.path.insert(0, str(ROOT))
+            from reference.launcher import BENCH_JVM_FLAGS, start_kafka
+
+            kafka = start_kafka(home / "kafka", jvm_flags=BENCH_JVM_FLAGS)
+            stops.append(kafka.stop)
+            bootstrap = kafka.bootstrap
         else:
             broker, bootstrap = start_broker(home)
             procs.append(broker)
@@ -193,7 +203,8 @@ async def run(args: argparse.Namespace) -> None:
         transport, _ = await loop.create_connection(factory, host, int(port))
         await asyncio.wait_for(received.live.wait(), 30)
 
-        print(f"bootstrap {bootstrap} ({'given' if args.bootstrap else 'bundled broker'}), "
+        kind = "given" if args.bootstrap else "Apache Kafka" if args.kafka else "bundled broker"
+        print(f"bootstrap {bootstrap} ({kind}), "
               f"topic {topic} with {args.partitions} partitions, {args.seconds:g} s per step")  # fmt: skip
         print(f"console RSS at start: {rss_mb(console_proc.pid):.1f} MB")
         header = ("target/s", "produced/s", "rows/s", "skipped/s", "reached/s", "frames/s",
@@ -221,6 +232,8 @@ async def run(args: argparse.Namespace) -> None:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        for stop in stops:
+            stop()
 
 
 def main() -> None:
@@ -228,6 +241,7 @@ def main() -> None:
     parser.add_argument(
         "--bootstrap", help="use this cluster instead of starting the bundled broker"
     )
+    parser.add_argument("--kafka", action="store_true", help="start the reference Apache Kafka")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument(
