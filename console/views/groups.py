@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -33,6 +34,41 @@ from console.views.clusters import cluster_or_404, forbidden, is_htmx
 PLAN_SALT = "console.groups.reset-plan"
 PLAN_MAX_AGE = 15 * 60  # seconds a preview stays valid for applying
 HISTORY = timedelta(hours=24)
+
+
+PARTITIONS_PER_PAGE = 100
+_ORDERS: dict[str, Any] = {
+    "lag": lambda p: (-(p.lag or 0), p.topic, p.partition),
+    "partition": lambda p: (p.topic, p.partition),
+}
+
+
+def _by_topic(parts: list[kg.PartitionLag]) -> dict[str, list[kg.PartitionLag]]:
+    out: dict[str, list[kg.PartitionLag]] = {}
+    for p in parts:
+        out.setdefault(p.topic, []).append(p)
+    return dict(sorted(out.items()))
+
+
+def _ranges(assignment: tuple[kg.TP, ...]) -> str:
+    """(("t", 0), ("t", 1), ("t", 2), ("t", 7)) -> "t[0-2, 7]": short even for 1,000."""
+    parts: dict[str, list[int]] = {}
+    for topic, partition in assignment:
+        parts.setdefault(topic, []).append(partition)
+    out = []
+    for topic, nums in sorted(parts.items()):
+        spans: list[str] = []
+        nums.sort()
+        start = prev = nums[0]
+        for n in [*nums[1:], None]:
+            if n is not None and n == prev + 1:
+                prev = n
+                continue
+            spans.append(str(start) if start == prev else f"{start}-{prev}")
+            if n is not None:
+                start = prev = n
+        out.append(f"{topic}[{', '.join(spans)}]")
+    return "; ".join(out)
 
 
 def _timeout() -> float:
@@ -93,11 +129,29 @@ def _detail_context(request: HttpRequest, cfg: ClusterConfig, group: str) -> dic
         context["cluster_error"] = str(exc)
         return context
     commits = history.last_commits(cfg.slug, group)
-    rows = [{"p": p, "last_commit": commits.get((p.topic, p.partition))} for p in lag.partitions]
+    # A person reads a page of partitions, not 1,000 rows; the most lagging come first.
+    order = request.GET.get("order", "lag")
+    parts = sorted(lag.partitions, key=_ORDERS.get(order, _ORDERS["lag"]))
+    page = Paginator(parts, PARTITIONS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [{"p": p, "last_commit": commits.get((p.topic, p.partition))} for p in page]
+    topics = [
+        {
+            "topic": t,
+            "partitions": len(ps),
+            "lag": sum(p.lag or 0 for p in ps),
+            "lag_ms": max((p.lag_ms for p in ps if p.lag_ms is not None), default=None),
+        }
+        for t, ps in _by_topic(lag.partitions).items()
+    ]
+    members = [(m, _ranges(m.assignment)) for m in lag.description.members]
     rate = history.rates(cfg.slug, group, now)
     context.update(
         lag=lag,
         rows=rows,
+        page=page,
+        order=order,
+        topic_rows=topics,
+        members=members,
         exists=bool(lag.partitions or lag.description.members),
         rate=rate,
         progress=history.replay_progress(cfg.slug, lag, rate, now),

@@ -67,7 +67,8 @@ def test_group_detail_shows_partitions_and_refreshes(
     body = fragment.content.decode()
     assert "<html" not in body
     assert "lag-table" in body
-    cells = re.findall(r"<td class=\"num\">(.*?)</td>", body)
+    table = body[body.index('id="lag-table"') :]
+    cells = re.findall(r"<td class=\"num\">(.*?)</td>", table)
     assert cells[:3] == ["0", "10", "20"]  # partition, committed, log end
 
 
@@ -194,3 +195,26 @@ def test_unreachable_cluster_shows_a_banner(client: Client, admin_user: Any) -> 
     response = client.get("/clusters/local/groups/")
     assert response.status_code == 200
     assert "is unreachable" in response.content.decode()
+
+
+def test_many_partitions_are_paged_most_lagging_first(
+    client: Client, admin_user: Any, on_cluster: Cluster
+) -> None:
+    topic = h.make_topic(on_cluster.bootstrap, partitions=120)
+    now = int(time.time() * 1000)
+    for p in (7, 99):
+        h.produce(on_cluster.bootstrap, topic, p, [now] * (3 if p == 7 else 5))
+    group = h.unique("grp-many")
+    h.consume_to(on_cluster.bootstrap, group, topic, dict.fromkeys(range(120), 0) | {7: 1, 99: 1})
+    kg.alter_offsets(
+        h.conf(on_cluster.bootstrap), group, {(topic, p): 0 for p in range(120) if p not in (7, 99)}
+    )
+    client.force_login(admin_user)
+    body = client.get(f"/clusters/local/groups/{group}/?part=lag", HTTP_HX_REQUEST="true")
+    text = body.content.decode()
+    table = text[text.index('id="lag-table"') :]
+    partitions = re.findall(r"<tr>\s*<td>[^<]+</td>\s*<td class=\"num\">(\d+)</td>", table)
+    assert partitions[:2] == ["99", "7"]  # lag 4, then lag 2
+    assert len(partitions) == 100
+    assert "partitions 1–100 of 120" in text
+    assert "page 1 of 2" in text
