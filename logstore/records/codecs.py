@@ -63,6 +63,14 @@ def decompress(codec: int, data: Buffer) -> bytes:
     raise CorruptRecordError(f"unknown compression codec {codec}")
 
 
+def _lz4_frame(data: Buffer) -> bytes:
+    # Kafka's Java LZ4 reader refuses linked blocks ("Dependent block stream is
+    # unsupported"), and cramjam links them by default.
+    compressor = cramjam.lz4.Compressor(content_checksum=False, block_linked=False)
+    compressor.compress(bytes(data))
+    return bytes(compressor.finish())
+
+
 def compress(codec: int, data: Buffer) -> bytes:
     """Compress a batch body (raw snappy, lz4 frame) as librdkafka does."""
     if codec == NONE:
@@ -72,7 +80,7 @@ def compress(codec: int, data: Buffer) -> bytes:
     if codec == SNAPPY:
         return bytes(cramjam.snappy.compress_raw(data))
     if codec == LZ4:
-        return bytes(cramjam.lz4.compress(data))
+        return _lz4_frame(data)
     if codec == ZSTD:
         return bytes(cramjam.zstd.compress(data))
     raise ValueError(f"unknown compression codec {codec}")

@@ -140,7 +140,11 @@ class SparseIndex:
 
 
 class OffsetIndex(SparseIndex):
-    """Relative base offset of a batch -> its position in the `.log` file."""
+    """Relative last offset of a batch -> the batch's position in the `.log` file.
+
+    As in Kafka, an entry names the batch's last offset, so Kafka's own DumpLogSegments
+    verifies our indexes; a lookup lands on a batch at or before the target.
+    """
 
     ENTRY = struct.Struct(">II")
 
@@ -157,7 +161,8 @@ class OffsetIndex(SparseIndex):
         return rel, pos
 
     def lookup(self, relative_offset: int) -> int:
-        """Position of the last indexed batch starting at or before the offset (0 if none)."""
+        """Position of the last indexed batch ending at or before the offset (0 if none):
+        the batch holding the offset is there or after it."""
         i = self._floor(relative_offset, 0)
         return 0 if i < 0 else self.entry(i)[1]
 

@@ -151,7 +151,8 @@ class Segment:
             self.max_timestamp = max_ts
             self.offset_of_max_timestamp = last
         if self._bytes_since_index > interval:
-            self.index.append(base - self.base_offset, self.size)
+            # As Kafka: the batch's last offset, pointing at the batch's position.
+            self.index.append(last - self.base_offset, self.size)
             self.timeindex.maybe_append(
                 self.max_timestamp, self.offset_of_max_timestamp - self.base_offset
             )
@@ -196,13 +197,13 @@ class Segment:
             return end, next_offset
         # Jump close to the limit with the index, then walk the few headers left.
         entry = self.index.lookup_position(limit)
-        if entry is not None and entry[1] > end:
-            # An indexed batch starts there, so everything before it is whole batches.
-            end, next_offset = entry[1], self.base_offset + entry[0]
-        pos = end
+        # An indexed batch starts at entry[1]: everything before it is whole batches.
+        pos = entry[1] if entry is not None and entry[1] > end else end
         fd = self.read_fd()
         for bpos, header in self.walk(fd, pos):
             if bpos + header.size > limit:
+                if bpos > end:
+                    end, next_offset = bpos, header.base_offset
                 break
             end = bpos + header.size
             next_offset = header.next_offset
