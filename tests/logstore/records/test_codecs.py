@@ -46,3 +46,11 @@ def test_compressed_batches_decode(codec: int) -> None:
     assert header.compression == codec
     records = decode_records(raw)
     assert [r.value for r in records] == [b"v" * i for i in range(50)]
+
+
+def test_lz4_frames_use_independent_blocks_as_kafka_requires() -> None:
+    frame = compress(LZ4, PAYLOAD)
+    assert frame[:4] == b"\x04\x22\x4d\x18"  # LZ4 frame magic
+    flags = frame[4]
+    assert flags >> 6 == 1  # frame format version 01
+    assert flags & 0x20  # block independence: Kafka's Java reader refuses linked blocks
