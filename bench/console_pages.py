@@ -185,9 +185,107 @@ def main() -> None:
         finally:
             kafka.stop()
 
-    extra_benches: list[Callable[[], None]] = []  # other console features register here
+    extra_benches: list[Callable[[], None]] = [bench_group_page]  # features register here
     for bench in extra_benches:
         bench()
+
+
+# --- consumer groups (issue 8): the group page of a group consuming 1,000 partitions -------
+
+
+def bench_group_page(partitions: int = 1000, runs: int = 10) -> None:
+    """Server time of /clusters/local/groups/<g>/ (and its 5 s lag refresh) for a group
+    with one active member owning `partitions` partitions, each one record behind.
+
+    cold: the record-timestamp cache is empty, so lag in time reads one record from every
+    partition; warm: timestamps cached (what the 5 s refresh sees while nothing moves).
+    Target: <= 300 ms. Runs on the bundled broker, and on Apache Kafka with `--kafka`.
+    """
+    from confluent_kafka import Consumer, Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from console.kafka import groups as kg
+
+    def populate_group(bootstrap: str) -> tuple[str, Consumer]:
+        conf = {"bootstrap.servers": bootstrap, "log_level": 0}
+        admin = AdminClient(conf)
+        topic, group = "bench.group-topic", "bench-group"
+        admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(timeout=120)
+        producer = Producer({**conf, "linger.ms": 20})
+        for p in range(partitions):
+            producer.produce(topic, value=b"x" * 100, partition=p)
+        producer.flush(120)
+        consumer = Consumer(
+            {**conf, "group.id": group, "auto.offset.reset": "earliest", "client.id": "bench"}
+        )
+        consumer.subscribe([topic])
+        seen, deadline = 0, time.monotonic() + 120
+        while seen < partitions and time.monotonic() < deadline:
+            seen += sum(1 for m in consumer.consume(1000, 0.5) if not m.error())
+        consumer.commit(asynchronous=False)
+        # One more record everywhere: every partition is behind, so lag in time is needed.
+        for p in range(partitions):
+            producer.produce(topic, value=b"y" * 100, partition=p)
+        producer.flush(120)
+        return group, consumer
+
+    def run(bootstrap: str, label: str) -> None:
+        group, member = populate_group(bootstrap)
+        settings.ODRADEK_LOCAL_BOOTSTRAP = bootstrap
+        settings.ODRADEK_CLUSTER_TIMEOUT = 30
+        user, _ = get_user_model().objects.get_or_create(
+            username="bench", defaults={"is_superuser": True, "is_staff": True}
+        )
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        url = f"/clusters/local/groups/{group}/"
+
+        def get(path: str, **headers: str) -> None:
+            member.poll(0)  # keep the member alive between requests
+            response = client.get(path, **headers)
+            if response.status_code != 200 or b"unreachable" in response.content:
+                raise SystemExit(f"{path}: {response.status_code}")
+
+        pages = {
+            "group page": (url, {}),
+            "lag refresh (htmx)": (url + "?part=lag", {"HTTP_HX_REQUEST": "true"}),
+            "groups list": ("/clusters/local/groups/", {}),
+        }
+        print(f"\n{label}: group with {partitions} partitions, each 1 record behind")
+        print(f"{'page':<22} {'cold median':>12} {'warm median':>12} {'warm p95':>10}")
+        for name, (path, headers) in pages.items():
+            cold = []
+            for _ in range(3):
+                kg.clear_timestamp_cache()
+                cold.append(timed(lambda path=path, headers=headers: get(path, **headers)))
+            warm = sorted(
+                timed(lambda path=path, headers=headers: get(path, **headers)) for _ in range(runs)
+            )
+            p95 = warm[min(len(warm) - 1, int(len(warm) * 0.95))]
+            print(
+                f"{name:<22} {statistics.median(cold):>9.0f} ms "
+                f"{statistics.median(warm):>9.0f} ms {p95:>7.0f} ms"
+            )
+        member.close()
+
+    scratch = Path(tempfile.mkdtemp(prefix="odradek-bench-groups-"))
+    proc, bootstrap = start_odradek(scratch)
+    try:
+        run(bootstrap, "Odradek (bundled broker)")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    if "--kafka" in sys.argv:
+        from reference.launcher import start_kafka
+
+        kafka = start_kafka(scratch / "kafka")
+        try:
+            run(kafka.bootstrap, "Apache Kafka (reference)")
+        finally:
+            kafka.stop()
 
 
 if __name__ == "__main__":
