@@ -51,13 +51,18 @@ def _cleanable(log: PartitionLog, now_ms: int) -> list[Segment]:
 
 
 def needs_cleaning(log: PartitionLog, now_ms: int) -> bool:
-    """Is the dirty share of the cleanable segments at least min.cleanable.dirty.ratio?"""
+    """Is the dirty share of the cleanable segments at least min.cleanable.dirty.ratio,
+    or has dirty data waited longer than max.compaction.lag.ms?"""
     segments = _cleanable(log, now_ms)
     total = sum(s.size for s in segments)
-    if not total:
+    dirty_segments = [s for s in segments if s.size and s.next_offset > log.cleaned_offset]
+    if not total or not dirty_segments:
         return False
-    dirty = sum(s.size for s in segments if s.next_offset > log.cleaned_offset)
-    return dirty > 0 and dirty / total >= log.config.min_cleanable_dirty_ratio
+    overdue = now_ms - log.config.max_compaction_lag_ms
+    if dirty_segments[0].max_timestamp <= overdue:
+        return True
+    dirty = sum(s.size for s in dirty_segments)
+    return dirty / total >= log.config.min_cleanable_dirty_ratio
 
 
 def _key_map(segments: list[Segment]) -> tuple[dict[bytes, int], list[Segment]]:

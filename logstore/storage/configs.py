@@ -182,6 +182,7 @@ class TopicConfig:
     delete_retention_ms: int = 86400000
     min_cleanable_dirty_ratio: float = 0.5
     min_compaction_lag_ms: int = 0
+    max_compaction_lag_ms: int = LONG_MAX
     flush_messages: int = LONG_MAX
     timestamp_before_max_ms: int = LONG_MAX
     timestamp_after_max_ms: int = 3600000
@@ -210,6 +211,7 @@ class TopicConfig:
             delete_retention_ms=int(get("delete.retention.ms")),
             min_cleanable_dirty_ratio=float(get("min.cleanable.dirty.ratio")),
             min_compaction_lag_ms=int(get("min.compaction.lag.ms")),
+            max_compaction_lag_ms=int(get("max.compaction.lag.ms")),
             flush_messages=int(get("flush.messages")),
             timestamp_before_max_ms=int(get("message.timestamp.before.max.ms")),
             timestamp_after_max_ms=int(get("message.timestamp.after.max.ms")),

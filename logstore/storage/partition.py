@@ -19,7 +19,11 @@ from logstore.clock import Clock
 from logstore.records import decode_records, set_log_append_time
 from logstore.records.header import encode_prefix
 from logstore.storage.configs import TopicConfig
-from logstore.storage.errors import KafkaStorageError, OffsetOutOfRangeError
+from logstore.storage.errors import (
+    KafkaStorageError,
+    OffsetOutOfRangeError,
+    UnknownTopicOrPartitionError,
+)
 from logstore.storage.files import HandleCache, fsync_dir
 from logstore.storage.index import IndexLru
 from logstore.storage.readslice import ReadSlice
@@ -97,12 +101,12 @@ class PartitionLog:
     @property
     def log_end_offset(self) -> int:
         """The next offset to be assigned (the high watermark on this single node)."""
-        return self.segments[-1].next_offset
+        return self.segments[-1].next_offset if self.segments else self.log_start_offset
 
     @property
     def size_bytes(self) -> int:
         """Bytes in all segments."""
-        return self._closed_size + self.segments[-1].size
+        return self._closed_size + self.segments[-1].size if self.segments else 0
 
     def segments_resized(self) -> None:
         """Recount sizes after the cleaner rewrote closed segments."""
@@ -114,6 +118,8 @@ class PartitionLog:
         return self._recovery_point_at_open if self.recovery_error else self.flushed_offset
 
     def _check_usable(self) -> None:
+        if not self.segments:
+            raise UnknownTopicOrPartitionError(f"{self.name} was deleted")
         if self.recovery_error is not None:
             raise KafkaStorageError(f"partition {self.name} is unusable: {self.recovery_error}")
 
@@ -420,7 +426,10 @@ class PartitionLog:
         return self._delete_first_segments(count)
 
     def delete_files(self) -> None:
-        """Close and remove every segment (topic deletion)."""
+        """Close and remove every segment (topic deletion); later calls raise
+        UnknownTopicOrPartitionError for callers still holding this object."""
+        self.log_start_offset = self.log_end_offset
+        self._closed_size = 0
         for segment in self.segments:
             segment.delete()
         self.segments = []

@@ -120,6 +120,17 @@ def test_delete_topic_removes_files_and_name_can_be_reused(manager: LogManager) 
     assert manager.log("t", 0).log_end_offset == 0
 
 
+def test_a_stale_handle_to_a_deleted_partition_refuses_work(manager: LogManager) -> None:
+    manager.create_topic("t", 1)
+    stale = manager.log("t", 0)
+    stale.append(batch(2))
+    manager.delete_topic("t")
+    for action in (lambda: stale.append(batch(1)), lambda: stale.read(0, 100)):
+        with pytest.raises(UnknownTopicOrPartitionError):
+            action()
+    assert stale.log_end_offset == 2
+
+
 def test_orphan_directories_are_removed_on_open(tmp_path: Path, clock: ManualClock) -> None:
     with LogManager(tmp_path, clock=clock) as mgr:
         mgr.create_topic("keep", 1)

@@ -100,6 +100,22 @@ def test_active_segment_and_young_segments_are_untouched(
     assert [r.offset for r in records] == [active - 1, *range(active, 10)]
 
 
+def test_max_compaction_lag_forces_cleaning_below_the_dirty_ratio(
+    manager: LogManager, clock: ManualClock
+) -> None:
+    configs = {**COMPACT, "min.cleanable.dirty.ratio": "0.99", "max.compaction.lag.ms": "5000"}
+    manager.create_topic("c", 1, configs)
+    log = manager.log("c", 0)
+    for _ in range(10):
+        put(log, b"same", b"x" * 40, clock.now_ms())
+    assert clean_log(log, clock.now_ms(), force=True) is not None  # all clean now
+    for _ in range(10):
+        put(log, b"same", b"y" * 40, clock.now_ms())
+    assert manager.tick()["cleaned"] == 0  # a small dirty share, and not overdue yet
+    clock.advance(5000)
+    assert manager.tick()["cleaned"] == 1
+
+
 def test_compaction_survives_restart_and_stray_files(tmp_path: Path, clock: ManualClock) -> None:
     with LogManager(tmp_path, clock=clock) as mgr:
         mgr.create_topic("c", 1, COMPACT)
