@@ -451,7 +451,12 @@ def _read_range(
     matches: list[Record] = []
     position = start
     while not budget.exhausted():
-        batch = consumer.consume(CONSUME_BATCH, timeout=max(0.01, min(0.5, budget.remaining())))
+        # consume() waits for a full batch or its timeout; take what is queued, and when
+        # nothing is, poll() returns as soon as the next message arrives.
+        batch = consumer.consume(CONSUME_BATCH, timeout=0)
+        if not batch:
+            msg = consumer.poll(max(0.01, min(0.5, budget.remaining())))
+            batch = [msg] if msg is not None else []
         for msg in batch:
             err = msg.error()
             if err is not None:
