@@ -89,11 +89,20 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
         lags = kg.all_groups_lag(cfg.client_config(), timeout=_timeout())
     except kg.GroupError as exc:
         error = str(exc)
-    states = sorted({g.description.state for g in lags})
+    shares: list[kg.GroupListing] = []
+    if not error:
+        try:
+            shares = kg.list_share_groups(cfg.client_config(), timeout=_timeout())
+        except kg.GroupError as exc:
+            error = str(exc)
+    states = sorted({g.description.state for g in lags} | {g.state for g in shares})
     if query:
         lags = [g for g in lags if query.lower() in g.description.group_id.lower()]
     if state:
         lags = [g for g in lags if g.description.state == state]
+        shares = [g for g in shares if g.state == state]
+    if query:
+        shares = [g for g in shares if query.lower() in g.group_id.lower()]
     now = timezone.now()
     firing = set(
         LagAlert.objects.filter(cluster=cfg.slug, firing=True).values_list("group", flat=True)
@@ -110,6 +119,7 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
         "cluster": cfg,
         "cluster_error": error,
         "rows": rows,
+        "shares": shares,
         "q": query,
         "state": state,
         "states": states,
