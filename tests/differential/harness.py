@@ -67,9 +67,12 @@ def create_topic(
     partitions: int = 1,
     config: Mapping[str, str] | None = None,
 ) -> None:
-    new = NewTopic(
-        topic, num_partitions=partitions, replication_factor=1, config=dict(config or {})
-    )
+    if config is None:
+        # Scenarios use fixed, long-past timestamps so both clusters see identical
+        # records; infinite retention keeps those records from being expired before
+        # they are read (Odradek applies retention within seconds, Kafka every 5 min).
+        config = {"retention.ms": "-1"}
+    new = NewTopic(topic, num_partitions=partitions, replication_factor=1, config=dict(config))
     # The client must outlive its futures: a collected AdminClient fails them with _DESTROY.
     client = admin(cluster)
     futures = client.create_topics([new], operation_timeout=TIMEOUT)
@@ -167,31 +170,35 @@ def watermarks(cluster: Cluster, topic: str, partition: int = 0) -> tuple[int, i
     return int(low), int(high)
 
 
+def _short(value: Any, limit: int = 160) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
 def differences(kafka: Any, odradek: Any, path: str = "") -> list[str]:
-    """Every place two observations differ, as "path: kafka=... odradek=..." lines."""
+    """Every place two observations differ, as "path: kafka=... odradek=..." lines
+    (values shortened, so a 100 KB record does not drown the message)."""
     if isinstance(kafka, dict) and isinstance(odradek, dict):
         out: list[str] = []
         for key in sorted(set(kafka) | set(odradek), key=str):
             where = f"{path}.{key}" if path else str(key)
             if key not in odradek:
-                out.append(f"{where}: only in kafka = {kafka[key]!r}")
+                out.append(f"{where}: only in kafka = {_short(kafka[key])}")
             elif key not in kafka:
-                out.append(f"{where}: only in odradek = {odradek[key]!r}")
+                out.append(f"{where}: only in odradek = {_short(odradek[key])}")
             else:
                 out.extend(differences(kafka[key], odradek[key], where))
         return out
-    if (
-        isinstance(kafka, list | tuple)
-        and isinstance(odradek, list | tuple)
-        and len(kafka) == len(odradek)
-    ):
+    if isinstance(kafka, list | tuple) and isinstance(odradek, list | tuple):
         out = []
-        for index, (k, o) in enumerate(zip(kafka, odradek, strict=True)):
+        if len(kafka) != len(odradek):
+            out.append(f"{path or '<root>'}: length kafka={len(kafka)} odradek={len(odradek)}")
+        for index, (k, o) in enumerate(zip(kafka, odradek, strict=False)):
             out.extend(differences(k, o, f"{path}[{index}]"))
-        return out
+        return out[:20]
     if kafka == odradek:
         return []
-    return [f"{path or '<root>'}: kafka={kafka!r} odradek={odradek!r}"]
+    return [f"{path or '<root>'}: kafka={_short(kafka)} odradek={_short(odradek)}"]
 
 
 def assert_same(seen: Mapping[str, Any]) -> None:
