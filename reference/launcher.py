@@ -187,7 +187,11 @@ def server_properties(
 def _format_storage(config_path: Path, log_path: Path) -> None:
     # A Kafka cluster id is a UUID in URL-safe base64 without padding (what
     # `kafka-storage random-uuid` prints); making it here saves a JVM start.
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    # Like Kafka's Uuid.randomUuid, never start with "-": the tool's argument parser
+    # would read such an id as an option (1 start in 64 failed before this).
+    cluster_id = "-"
+    while cluster_id.startswith("-"):
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
     args = ["format", "--standalone", "-t", cluster_id, "-c", str(config_path)]
     formatted = subprocess.run(
         java_command("kafka.tools.StorageTool", args),
