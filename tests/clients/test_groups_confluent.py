@@ -164,3 +164,37 @@ def test_kip848_consumer_protocol_joins_and_consumes(broker) -> None:
     assert {tp.partition: tp.offset for tp in offsets.topic_partitions} == dict.fromkeys(
         range(6), 10
     )
+
+
+def test_static_member_restart_keeps_partitions_without_rebalance(broker) -> None:
+    topic = create_topic(broker.bootstrap)
+    group = f"gs-{uuid.uuid4().hex[:8]}"
+    rebalances: list[str] = []
+
+    def static(instance: str) -> Consumer:
+        c = consumer(broker.bootstrap, group, **{"group.instance.id": instance})
+        c.subscribe(
+            [topic],
+            on_assign=lambda _c, _p: rebalances.append(f"{instance} assigned"),
+            on_revoke=lambda _c, _p: rebalances.append(f"{instance} revoked"),
+        )
+        return c
+
+    a, b = static("a"), static("b")
+    seen: list[int] = []
+
+    def balanced() -> bool:
+        return len(partitions_of(a)) == 3 and len(partitions_of(b)) == 3
+
+    run_until([a, b], seen, balanced, "two static members with three partitions each")
+    before = partitions_of(a)
+    rebalances.clear()
+    a.close()  # a static member does not leave the group on close (KIP-345)
+    a = static("a")
+    run_until([a, b], seen, lambda: partitions_of(a) == before, "a to get its partitions back")
+    for _ in range(20):
+        b.poll(0.05)  # a rebalance would show up in b's callbacks now
+    # a's own close revokes locally; b sees nothing: no rebalance happened.
+    assert rebalances == ["a revoked", "a assigned"], "b must not notice a's restart"
+    a.close()
+    b.close()
