@@ -178,6 +178,8 @@ def test_topic_page_fragment_lists_consuming_groups(
 ) -> None:
     topic, group, _ = lagging
     client.force_login(admin_user)
+    topic_page = client.get(f"/clusters/local/topics/{topic}/").content.decode()
+    assert f'hx-get="/clusters/local/topics/{topic}/consumers/"' in topic_page
     body = client.get(f"/clusters/local/topics/{topic}/consumers/").content.decode()
     assert group in body
     assert "Who reads this topic" in body
