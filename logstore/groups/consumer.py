@@ -42,6 +42,9 @@ class ConsumerMember:
     # What the member last said it owns (None until it tells us).
     owned: Assignment | None = None
     last_heartbeat_ms: int = 0
+    # Set while the member still owns partitions it was told to give up; past it, the
+    # member is fenced so the partitions can move (Kafka's rebalance timeout).
+    revoke_deadline_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class ConsumerGroup:
         member.last_heartbeat_ms = now_ms
         self._update(member, req)
         self._refresh_target(resolve)
-        return self._reconcile(member, force=req.member_epoch == 0 or req.owned is not None)
+        return self._reconcile(member, now_ms, force=req.member_epoch == 0 or req.owned is not None)
 
     def _update(self, member: ConsumerMember, req: HeartbeatRequest) -> None:
         if req.instance_id is not None:
@@ -176,7 +179,7 @@ class ConsumerGroup:
                 held.update((t, p) for t, ps in source.items() for p in ps)
         return held
 
-    def _reconcile(self, member: ConsumerMember, *, force: bool) -> HeartbeatResult:
+    def _reconcile(self, member: ConsumerMember, now_ms: int, *, force: bool) -> HeartbeatResult:
         target = self.target.get(member.member_id, {})
         held = self._held_elsewhere(member.member_id)
         new: Assignment = {}
@@ -187,6 +190,12 @@ class ConsumerGroup:
                 new[topic] = keep | free
         changed = new != member.assigned
         member.assigned = new
+        owned = member.owned or {}
+        revoking = any(p not in new.get(t, set()) for t, ps in owned.items() for p in ps)
+        if not revoking:
+            member.revoke_deadline_ms = None
+        elif member.revoke_deadline_ms is None:
+            member.revoke_deadline_ms = now_ms + member.rebalance_timeout_ms
         if new == target and member.epoch != self.assignment_epoch:
             member.previous_epoch, member.epoch = member.epoch, self.assignment_epoch
             changed = True
@@ -209,21 +218,24 @@ class ConsumerGroup:
         return HeartbeatResult(member_id=member_id, member_epoch=LEAVE_EPOCH)
 
     def tick(self, now_ms: int) -> list[str]:
-        """Remove members silent for a session timeout; returns their ids."""
+        """Remove members silent for a session timeout, or still holding revoked partitions
+        after their rebalance timeout; returns their ids."""
         gone = [
             m.member_id
             for m in self.members.values()
             if now_ms - m.last_heartbeat_ms >= self.session_timeout_ms
+            or (m.revoke_deadline_ms is not None and now_ms >= m.revoke_deadline_ms)
         ]
         for member_id in gone:
             self.leave(member_id)
         return gone
 
     def next_deadline_ms(self) -> int | None:
-        return min(
-            (m.last_heartbeat_ms + self.session_timeout_ms for m in self.members.values()),
-            default=None,
-        )
+        deadlines = [m.last_heartbeat_ms + self.session_timeout_ms for m in self.members.values()]
+        deadlines += [
+            m.revoke_deadline_ms for m in self.members.values() if m.revoke_deadline_ms is not None
+        ]
+        return min(deadlines, default=None)
 
     def subscribed_topics(self) -> set[str]:
         return {t for m in self.members.values() for t in m.subscribed}

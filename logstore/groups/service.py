@@ -26,7 +26,7 @@ async def attach(broker: Any) -> None:
     coordinator = GroupCoordinator(broker.logs, broker.clock)
     await coordinator.start()
     broker.groups = coordinator
-    producers = ProducerManager(broker.logs)
+    producers = ProducerManager(broker.logs, broker.clock)
     broker.producers = producers
     _tasks[id(broker)] = asyncio.create_task(_snapshots(producers), name="producer-snapshots")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from logstore.broker.context import DuplicateBatch
+from logstore.clock import Clock, SystemClock
 from logstore.groups import errors as err
 from logstore.producers.state import (
     BatchMeta,
@@ -31,13 +32,15 @@ log = logging.getLogger(__name__)
 SNAPSHOT_FILE = "producer-state.json"
 _SCAN_CHUNK = 4 * 1024 * 1024
 MAX_EPOCH = 32767  # epochs are int16; past this a producer gets a new id
+PRODUCER_ID_EXPIRATION_MS = 86_400_000  # Kafka's producer.id.expiration.ms default
 
 
 class ProducerManager:
     """Producer state for every partition, rebuilt lazily on the first batch that needs it."""
 
-    def __init__(self, logs: Any) -> None:
+    def __init__(self, logs: Any, clock: Clock | None = None) -> None:
         self._logs = logs
+        self._clock: Clock = clock or SystemClock()
         self._dir: Path = Path(logs.state_dir("producers"))
         self._parts: dict[tuple[str, int], PartitionProducers] = {}
         self._snapshot: dict[str, Any] = self._load_snapshot()
@@ -155,6 +158,10 @@ class ProducerManager:
 
     def snapshot(self) -> None:
         """Write the state of every loaded partition (atomically); cheap when nothing changed."""
+        cutoff = self._clock.now_ms() - PRODUCER_ID_EXPIRATION_MS
+        for state in self._parts.values():
+            if state.expire(cutoff):
+                self._dirty = True
         if not self._dirty:
             return
         data = dict(self._snapshot)

@@ -103,6 +103,18 @@ class PartitionProducers:
             self.entries[producer_id] = entry
         entry.batches.append(meta)
 
+    def expire(self, before_ms: int) -> int:
+        """Forget producers whose last batch is older than `before_ms` (Kafka's
+        producer.id.expiration.ms), so the table stays bounded; returns how many."""
+        old = [
+            pid
+            for pid, e in self.entries.items()
+            if e.batches and e.batches[-1].timestamp < before_ms
+        ]
+        for pid in old:
+            del self.entries[pid]
+        return len(old)
+
     def to_json(self) -> list[list[int | list[list[int]]]]:
         return [
             [

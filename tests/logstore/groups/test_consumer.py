@@ -90,3 +90,19 @@ def test_unknown_assignor_and_empty_subscription() -> None:
     )
     assert r.error == err.UNSUPPORTED_ASSIGNOR
     assert hb(group, "a", 0, subscribed=[]).error == err.INVALID_REQUEST
+
+
+def test_member_that_never_revokes_is_fenced_after_rebalance_timeout() -> None:
+    group = ConsumerGroup("g", session_timeout_ms=60_000)
+    a = group.heartbeat(
+        HeartbeatRequest("a", 0, subscribed=["t"], rebalance_timeout_ms=5_000), resolve, 0
+    )
+    a = hb(group, "a", a.member_epoch, now=10, owned={TOPIC: set(range(6))})
+    b = hb(group, "b", 0, now=20)
+    a2 = hb(group, "a", a.member_epoch, now=30)  # told to revoke; keeps reporting all six
+    assert len(parts(a2)) == 3
+    assert group.members["a"].revoke_deadline_ms == 30 + 5_000
+    assert group.tick(5_029) == []
+    assert group.tick(5_030) == ["a"]
+    b2 = hb(group, "b", b.member_epoch, now=5_031)
+    assert parts(b2) == set(range(6))

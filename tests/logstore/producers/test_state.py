@@ -94,3 +94,12 @@ def test_producer_ids_never_repeat_across_restarts(tmp_path) -> None:
     more = [second.allocate() for _ in range(2)]
     assert len(set(seen + more)) == 6
     assert min(more) > max(seen)
+
+
+def test_expire_forgets_idle_producers() -> None:
+    state = PartitionProducers()
+    state.record(1, 0, BatchMeta(0, 0, 0, 0, timestamp=1_000))
+    state.record(2, 0, BatchMeta(0, 0, 1, 1, timestamp=5_000))
+    assert state.expire(2_000) == 1
+    assert list(state.entries) == [2]
+    assert state.check(1, 0, 7, 7) is None  # forgotten: accepted like a new producer
