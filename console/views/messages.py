@@ -378,15 +378,17 @@ def produce(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         return HttpResponseForbidden(
             "Only admins and members of the team that owns this topic may write to it."
         )
+    # htmx swaps only 2xx answers, so the form with its errors comes back as 200 to htmx.
+    refused = 200 if is_htmx(request) else 400
     errors, fields = _produce_fields(request.POST)
     if errors:
         context["errors"] = errors
-        return render(request, template, context, status=400)
+        return render(request, template, context, status=refused)
     try:
         produced = kmsg.produce(_conf(config), topic, **fields)
     except kmsg.MessagesError as exc:
         context["errors"] = [str(exc)]
-        return render(request, template, context, status=502)
+        return render(request, template, context, status=200 if is_htmx(request) else 502)
     audit.record(
         request.user,
         "message.produce",
