@@ -5,11 +5,16 @@ management command doing one pass."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,3 +209,27 @@ def test_command_survives_an_unreachable_cluster(caplog: Any) -> None:
     with override_settings(ODRADEK_LOCAL_BOOTSTRAP="127.0.0.1:1"):
         call_command("sample_lag", "--once", "--cluster", "local")
     assert "lag sample of cluster local failed" in caplog.text
+
+
+def test_command_loops_until_sigterm_then_exits_cleanly(cluster: Cluster, tmp_path: Any) -> None:
+    manage = [sys.executable, str(Path(__file__).resolve().parents[2] / "manage.py")]
+    env = {**os.environ, "ODRADEK_HOME": str(tmp_path), "ODRADEK_BOOTSTRAP": cluster.bootstrap}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen(
+        [*manage, "sample_lag", "--interval", "0.3", "--cluster", "local"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        rounds = [proc.stdout.readline() for _ in range(2)]  # blocks until two rounds ran
+        assert all(line.startswith("local: sampled") for line in rounds), rounds
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from datetime import timedelta
 from typing import Any
@@ -50,15 +51,35 @@ class Command(BaseCommand):
         if interval <= 0:
             raise CommandError("--interval must be more than 0 seconds")
         retention = timedelta(hours=options["retention_hours"])
-        while True:
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        if not options["once"]:
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+        while not stopping:
             started = time.monotonic()
-            self.sample_all(options["cluster"])
-            pruned = prune(timezone.now() - retention)
-            if pruned:
-                log.info("pruned %d lag samples older than %s", pruned, retention)
+            try:
+                self.sample_all(options["cluster"])
+                pruned = prune(timezone.now() - retention)
+                if pruned:
+                    log.info("pruned %d lag samples older than %s", pruned, retention)
+            except CommandError:
+                raise
+            except Exception:
+                # `make run` stops the whole stack when a child exits: a sampler that hit a
+                # database or cluster surprise logs it and tries again next round.
+                if options["once"]:
+                    raise
+                log.exception("lag sampling round failed; retrying in %s s", interval)
             if options["once"]:
                 return
-            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+            wake = started + interval
+            while not stopping and time.monotonic() < wake:
+                time.sleep(min(0.5, max(0.0, wake - time.monotonic())))
 
     def sample_all(self, slugs: list[str]) -> None:
         try:
