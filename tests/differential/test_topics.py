@@ -15,6 +15,7 @@ from tests.differential.harness import (
     create_topic,
     observe,
     outcome,
+    produce,
     unique_topic,
 )
 
@@ -173,4 +174,48 @@ def test_delete_topic_and_partitions(clusters: tuple[Cluster, ...]) -> None:
     assert kafka["grow"] == "OK"
     assert kafka["shrink"] == "INVALID_PARTITIONS"
     assert kafka["delete_again"] == "UNKNOWN_TOPIC_OR_PART"
+    assert_same(seen)
+
+
+# kafka-python 3 loads its schemas with a deprecated importlib.resources call.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_describe_log_dirs_sizes(clusters: tuple[Cluster, ...]) -> None:
+    """Batches are stored as the producer sent them on both, so partition sizes in
+    DescribeLogDirs (what the console shows as topic size) agree to the byte."""
+    from kafka import KafkaAdminClient
+
+    def scenario(cluster: Cluster) -> Any:
+        topic = unique_topic("logdirs")
+        create_topic(cluster, topic, partitions=2)
+        for partition in (0, 1):
+            produce(
+                cluster,
+                topic,
+                [
+                    {"value": b"v" * (100 * partition + i), "partition": partition, "timestamp": i}
+                    for i in range(50)
+                ],
+                **{"compression.type": "none", "linger.ms": 50},
+            )
+        client = KafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+        try:
+            result = client.describe_log_dirs({topic: [0, 1]})
+        finally:
+            client.close()
+        sizes = {}
+        dirs = 0
+        for broker in result:
+            for log_dir in broker["log_dirs"]:
+                dirs += 1
+                assert log_dir["error_code"] == 0
+                for t in log_dir["topics"]:
+                    for p in t["partitions"]:
+                        sizes[p["partition_index"]] = (p["partition_size"], p["is_future_key"])
+        return dirs, sorted(sizes.items())
+
+    seen = observe(clusters, scenario)
+    dirs, sizes = seen["kafka"]
+    assert dirs == 1
+    assert [p for p, _ in sizes] == [0, 1]
+    assert all(size > 0 for _, (size, _future) in sizes)
     assert_same(seen)
