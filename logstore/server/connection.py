@@ -1,24 +1,33 @@
 """One client connection: read frames, answer them in order, close on protocol errors.
 
-Owns the per-connection loop and its rules: the length prefix is checked before the body
-is read (never allocating a hostile size), requests are handled one at a time in arrival
-order (as Kafka does, which keeps produce ordering trivially correct), and a frame that
-cannot be trusted closes this connection only. It must never interpret requests.
+Owns the per-connection pipeline and its rules: the length prefix is checked before the
+body is read (never allocating a hostile size); up to PIPELINE_DEPTH requests are handled
+concurrently but answered strictly in arrival order; and a frame that cannot be trusted
+closes this connection only. Handlers start in arrival order and Produce appends before
+its first await, so appends keep the order the client sent them in, while acks=all
+requests from one producer can share an fsync (group commit). It must never interpret
+requests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from logstore.broker.context import Broker
-from logstore.broker.dispatch import handle_frame
+from logstore.broker.dispatch import Reply, handle_frame
 from logstore.protocol.errors import ProtocolError
 from logstore.protocol.framing import LENGTH_PREFIX_BYTES, parse_length
 from logstore.server.budget import ByteBudget
 from logstore.server.send import ReplyWriter
 
 log = logging.getLogger("logstore.server")
+
+# Requests read ahead of the oldest unanswered one (Kafka itself handles one at a time).
+PIPELINE_DEPTH = 32
+
+_Pending = tuple["asyncio.Task[Reply]", int]
 
 
 class Connection:
@@ -35,43 +44,102 @@ class Connection:
         self.budget = budget
         peer = writer.get_extra_info("peername")
         self.client_host = str(peer[0]) if peer else "unknown"
-        self.busy = False  # True while a request is being handled (shutdown waits for it)
-        self.closing = False
         self.replies = ReplyWriter(writer)
+        # Unbounded queue, bounded by the slots: the end marker can always be queued.
+        self._pending: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._slots = asyncio.Semaphore(PIPELINE_DEPTH)
+        self._at_boundary = True  # waiting for a frame's first byte: safe to stop reading
+        self._reading: asyncio.Task[None] | None = None
+
+    @property
+    def idle(self) -> bool:
+        return self._at_boundary and self._pending.empty()
+
+    def stop_reading(self) -> None:
+        """Graceful shutdown: read no new frame; queued requests still get answers."""
+        if self._reading is not None and self._at_boundary:
+            self._reading.cancel()
 
     async def run(self) -> None:
+        self._reading = asyncio.create_task(self._read_frames())
+        answering = asyncio.create_task(self._answer())
         try:
-            await self._loop()
-        except asyncio.IncompleteReadError as exc:
-            if exc.partial or self.busy:
-                log.info("connection from %s ended mid-frame", self.client_host)
-        except (ProtocolError, ConnectionError) as exc:
-            log.info("closing connection from %s: %s", self.client_host, exc)
+            await asyncio.wait({self._reading, answering}, return_when=asyncio.FIRST_EXCEPTION)
+            for task in (self._reading, answering):
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    self._log_end(task.exception())  # type: ignore[arg-type]
+            if not answering.done():
+                # Reading stopped cleanly (EOF or shutdown): answer what was already read.
+                await answering
         except asyncio.CancelledError:
             pass
-        except Exception:
-            # A handler bug must cost one connection, never the broker.
-            log.exception("unexpected error; closing connection from %s", self.client_host)
+        except Exception as exc:
+            self._log_end(exc)
         finally:
+            for task in (self._reading, answering):
+                task.cancel()
+            while not self._pending.empty():
+                item = self._pending.get_nowait()
+                if item is not None:
+                    item[0].cancel()
+                    await self.budget.release(item[1])
             self.writer.close()
-            try:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(self.writer.wait_closed(), 1.0)
-            except (Exception, asyncio.CancelledError):
-                pass
 
-    async def _loop(self) -> None:
+    def _log_end(self, exc: BaseException) -> None:
+        if isinstance(exc, asyncio.IncompleteReadError):
+            if exc.partial:
+                log.info("connection from %s ended mid-frame", self.client_host)
+        elif isinstance(exc, ProtocolError | ConnectionError):
+            log.info("closing connection from %s: %s", self.client_host, exc)
+        else:
+            # A handler bug must cost one connection, never the broker.
+            log.error(
+                "unexpected error; closing connection from %s",
+                self.client_host,
+                exc_info=(type(exc), exc, exc.__traceback__),
+            )
+
+    async def _read_frames(self) -> None:
         max_bytes = self.broker.config.max_request_bytes
-        while not self.closing:
-            prefix = await self.reader.readexactly(LENGTH_PREFIX_BYTES)
-            length = parse_length(prefix, max_bytes)
-            self.busy = True
-            await self.budget.acquire(length)
-            try:
-                body = await self.reader.readexactly(length)
-                reply = await handle_frame(self.broker, body, self.client_host)
+        try:
+            while True:
+                self._at_boundary = True
+                await self._slots.acquire()
+                try:
+                    prefix = await self.reader.readexactly(LENGTH_PREFIX_BYTES)
+                except asyncio.IncompleteReadError as exc:
+                    if exc.partial:
+                        raise
+                    return  # the client closed between frames
+                self._at_boundary = False
+                length = parse_length(prefix, max_bytes)
+                await self.budget.acquire(length)
+                try:
+                    body = await self.reader.readexactly(length)
+                except BaseException:
+                    await self.budget.release(length)
+                    raise
+                task = asyncio.create_task(handle_frame(self.broker, body, self.client_host))
                 del body
-                if reply is not None:
-                    await self.replies.send(reply)
+                self._pending.put_nowait((task, length))
+        except asyncio.CancelledError:
+            pass  # stop_reading(): fall through to the end-of-requests marker
+        finally:
+            self._at_boundary = True
+            self._pending.put_nowait(None)
+
+    async def _answer(self) -> None:
+        while True:
+            item = await self._pending.get()
+            if item is None:
+                return
+            task, length = item
+            try:
+                reply = await task
             finally:
                 await self.budget.release(length)
-                self.busy = False
+            if reply is not None:
+                await self.replies.send(reply)
+            self._slots.release()

@@ -102,10 +102,8 @@ class BrokerServer:
         if self._server is not None:
             self._server.close()
         self.broker.appends.notify_all()
-        for task, conn in list(self._connections.items()):
-            conn.closing = True
-            if not conn.busy:
-                task.cancel()
+        for conn in list(self._connections.values()):
+            conn.stop_reading()
         pending = list(self._connections)
         if pending:
             _, still = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_S)
