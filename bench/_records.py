@@ -40,8 +40,33 @@ def scratch_dir(base: Path | None = None) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def row(label: str, nbytes: int, records: int, seconds: float, baseline: float | None) -> str:
-    mb_s = nbytes / seconds / 1e6
-    rec_s = records / seconds
-    ratio = "" if baseline is None else f"{baseline / seconds * 100:6.0f}%"
-    return f"  {label:<34} {mb_s:9.1f} MB/s {rec_s:13,.0f} rec/s {ratio}"
+class Clock:
+    """Wall time and this thread's CPU time (steadier than wall time on a shared machine;
+    it leaves out fsync threads and the read bench's socket drainer)."""
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = time.thread_time()
+
+    def stop(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.thread_time() - self.cpu
+
+
+def best(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    return min(a[0], b[0]), min(a[1], b[1])
+
+
+def row(
+    label: str,
+    nbytes: int,
+    records: int,
+    timing: tuple[float, float],
+    baseline: tuple[float, float] | None,
+) -> str:
+    """MB/s and records/s by wall time; with a baseline, wall and CPU-time ratios."""
+    wall, cpu = timing
+    text = f"  {label:<44} {nbytes / wall / 1e6:8.1f} MB/s {records / wall:13,.0f} rec/s"
+    if baseline is not None:
+        text += f"  {baseline[0] / wall * 100:4.0f}% wall"
+        text += f"  {baseline[1] / max(cpu, 1e-9) * 100:4.0f}% cpu"
+    return text

@@ -19,17 +19,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._records import RECORDS_PER_BATCH, make_batches, row, scratch_dir
+from bench._records import RECORDS_PER_BATCH, Clock, best, make_batches, row, scratch_dir
 from logstore.storage import LogManager
 
 INTERVAL_MS = 1000
 
 
-def plain_write(directory: Path, batches: list[bytes], policy: str, producers: int) -> float:
+def plain_write(
+    directory: Path, batches: list[bytes], policy: str, producers: int
+) -> tuple[float, float]:
     """The same bytes through os.write; fsync after every `producers` batches for "always"."""
     fd = os.open(directory / "plain.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    start = time.perf_counter()
-    last_sync = start
+    clock = Clock()
+    last_sync = time.perf_counter()
     for i, data in enumerate(batches, 1):
         os.write(fd, data)
         if policy == "always" and i % producers == 0:
@@ -39,14 +41,14 @@ def plain_write(directory: Path, batches: list[bytes], policy: str, producers: i
             last_sync = time.perf_counter()
     if policy != "never":
         os.fsync(fd)
-    elapsed = time.perf_counter() - start
+    elapsed = clock.stop()
     os.close(fd)
     return elapsed
 
 
 async def storage_write(
     directory: Path, batches: list[bytes], policy: str, producers: int
-) -> tuple[float, dict[str, int]]:
+) -> tuple[tuple[float, float], dict[str, int]]:
     mgr = LogManager(directory, fsync=policy, fsync_interval_ms=INTERVAL_MS).open()
     mgr.create_topic("bench", 1)
     log = mgr.log("bench", 0)
@@ -57,7 +59,7 @@ async def storage_write(
             result = log.append(data)
             await mgr.wait_durable(log, result.last_offset)
 
-    start = time.perf_counter()
+    clock = Clock()
     if producers == 1:
         for data in batches:
             result = log.append(data)
@@ -68,7 +70,7 @@ async def storage_write(
         await asyncio.gather(*(producer(c) for c in chunks))
     if policy != "never":
         mgr.sync_all()
-    elapsed = time.perf_counter() - start
+    elapsed = clock.stop()
     stats = dict(mgr.stats)
     mgr.close()
     return elapsed, stats
@@ -92,14 +94,14 @@ def main() -> None:
         records = count * RECORDS_PER_BATCH
         print(f"\n{record_size}-byte records: {count} batches of {batch_bytes} bytes")
         for policy, producers in (("never", 1), ("interval", 1), ("always", 1), ("always", 8)):
-            plain = ours = float("inf")
+            plain = ours = (float("inf"), float("inf"))
             stats: dict[str, int] = {}
             for _ in range(args.rounds):  # interleaved, so both see the same disk weather
                 with scratch_dir(args.dir) as d:
-                    plain = min(plain, plain_write(d, batches, policy, producers))
+                    plain = best(plain, plain_write(d, batches, policy, producers))
                 with scratch_dir(args.dir) as d:
                     elapsed, stats = asyncio.run(storage_write(d, batches, policy, producers))
-                    ours = min(ours, elapsed)
+                    ours = best(ours, elapsed)
             label = f"fsync={policy}, {producers} producer{'s' if producers > 1 else ''}"
             print(row(f"plain write ({label})", total, records, plain, None))
             print(row(f"storage append ({label})", total, records, ours, plain))

@@ -17,21 +17,20 @@ import os
 import socket
 import sys
 import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._records import RECORDS_PER_BATCH, make_batches, row, scratch_dir
+from bench._records import RECORDS_PER_BATCH, Clock, best, make_batches, row, scratch_dir
 from logstore.storage import LogManager, PartitionLog
 
 FETCH_BYTES = 1 << 20
 
 
-def plain_read(path: Path, sink: int | None) -> tuple[float, int]:
+def plain_read(path: Path, sink: int | None) -> tuple[tuple[float, float], int]:
     fd = os.open(path, os.O_RDONLY)
     size = os.fstat(fd).st_size
-    start = time.perf_counter()
+    clock = Clock()
     pos = 0
     while pos < size:
         n = min(FETCH_BYTES, size - pos)
@@ -39,13 +38,13 @@ def plain_read(path: Path, sink: int | None) -> tuple[float, int]:
             pos += len(os.pread(fd, n, pos))
         else:
             pos += os.sendfile(sink, fd, pos, n)
-    elapsed = time.perf_counter() - start
+    elapsed = clock.stop()
     os.close(fd)
     return elapsed, pos
 
 
-def storage_read(log: PartitionLog, sink: int | None) -> tuple[float, int]:
-    start = time.perf_counter()
+def storage_read(log: PartitionLog, sink: int | None) -> tuple[tuple[float, float], int]:
+    clock = Clock()
     offset, total = 0, 0
     end = log.log_end_offset
     while offset < end:
@@ -60,7 +59,7 @@ def storage_read(log: PartitionLog, sink: int | None) -> tuple[float, int]:
                     )
                 total += sent
             offset = piece.next_offset
-    return time.perf_counter() - start, total
+    return clock.stop(), total
 
 
 class SocketSink:
@@ -111,11 +110,13 @@ def main() -> None:
                 for data in batches:
                     log.append(data)
                 for mode, target in (("pread/to_bytes", None), ("sendfile", sink)):
-                    plain = min(plain_read(plain_path, target)[0] for _ in range(args.rounds))
-                    runs = [storage_read(log, target) for _ in range(args.rounds)]
-                    ours = min(r[0] for r in runs)
-                    assert runs[0][1] == plain_path.stat().st_size
-                    total = runs[0][1]
+                    plain = ours = (float("inf"), float("inf"))
+                    total = 0
+                    for _ in range(args.rounds):  # interleaved, as in the append bench
+                        plain = best(plain, plain_read(plain_path, target)[0])
+                        elapsed, total = storage_read(log, target)
+                        ours = best(ours, elapsed)
+                    assert total == plain_path.stat().st_size
                     print(row(f"plain {mode}", total, records, plain, None))
                     print(row(f"storage read {mode}", total, records, ours, plain))
     sink_socket.close()

@@ -102,11 +102,10 @@ class Segment:
             os.close(self.fd)
             self.fd = None
         self._handles.evict(self.log_path)
-        for path in (self.log_path,):
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+        try:
+            os.unlink(self.log_path)
+        except FileNotFoundError:
+            pass
         self.index.delete_file()
         self.timeindex.delete_file()
 
