@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from logstore.broker.build import make
+from logstore.protocol import codec
 from logstore.records import build_batch
 from tests.broker_fixture import BrokerProcess, start_broker
 from tests.clients.messages import unique_topic
@@ -219,3 +220,29 @@ def test_offset_for_leader_epoch_and_list_offsets(shared_broker: BrokerProcess) 
         ).topics[0].partitions  # fmt: skip
         assert [a.offset for a in answers] == [0, 3, 2]
         assert {a.leader_epoch for a in answers} == {0}
+
+
+def test_pipelined_requests_are_appended_and_answered_in_order(
+    shared_broker: BrokerProcess,
+) -> None:
+    topic = unique_topic("pipeline")
+    with Wire(shared_broker.bootstrap) as w:
+        assert _create(w, topic) == 0
+        p = schema(PRODUCE, 9)
+        frames = []
+        for i in range(40):  # more than the pipeline depth
+            request = make(
+                codec.request_class(PRODUCE, 9),
+                transactional_id=None,
+                acks=-1 if i % 2 else 1,
+                timeout=5000,
+                topic_data=(make(p.TopicProduceData, name=topic, partition_data=(
+                    make(p.PartitionProduceData, index=0, records=_batch(b"%d" % i, n=2)),)),),
+            )  # fmt: skip
+            header = codec.RequestHeader(PRODUCE, 9, 500 + i, "pipe")
+            frames.append(codec.encode_request(header, request))
+        w.send_raw(b"".join(frames))
+        answers = [codec.decode_response(PRODUCE, 9, w.read_frame()) for _ in range(40)]
+    assert [cid for cid, _ in answers] == [500 + i for i in range(40)]
+    offsets = [r.responses[0].partition_responses[0].base_offset for _, r in answers]
+    assert offsets == [2 * i for i in range(40)]
