@@ -43,6 +43,8 @@ from logstore.records import build_batch, decode_records, iter_headers
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1
+# How often committed offsets of deleted topics are looked for and tombstoned.
+PRUNE_EVERY_TICKS = 50
 _READ_CHUNK = 4 * 1024 * 1024
 # A parked JoinGroup/SyncGroup never outlives this (the client has given up by then).
 _MAX_PARK_S = 600.0
@@ -104,10 +106,14 @@ class GroupCoordinator:
         self._parked.clear()
 
     async def _run(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(TICK_S)
+            ticks += 1
             try:
                 self.tick()
+                if ticks % PRUNE_EVERY_TICKS == 0:
+                    await self.prune_deleted_topics()
             except Exception:  # a bug in one tick must not stop every timer
                 log.exception("group coordinator tick failed")
 
@@ -400,6 +406,17 @@ class GroupCoordinator:
         self.classic.pop(group_id, None)
         self.consumer.pop(group_id, None)
         return err.NONE
+
+    async def prune_deleted_topics(self) -> list[str]:
+        """Tombstone every group's offsets of topics that no longer exist (the broker
+        deletes topics without telling us); returns the topics pruned."""
+        gone = sorted(
+            {t for g in self.offsets.groups() for (t, _) in self.offsets.group(g)}
+            - {info.name for info in self._logs.topics()}
+        )
+        for topic in gone:
+            await self.forget_topic(topic)
+        return gone
 
     async def forget_topic(self, topic: str) -> None:
         """A topic was deleted: drop (durably) every group's offsets for it."""

@@ -165,17 +165,21 @@ class ProducerManager:
         if not self._dirty:
             return
         data = dict(self._snapshot)
+        gone: list[tuple[str, int]] = []
         for (topic, partition), state in self._parts.items():
             try:
                 plog = self._logs.log(topic, partition)
-            except Exception:
+            except Exception:  # the topic was deleted: forget its producers
                 data.pop(_key(topic, partition), None)
+                gone.append((topic, partition))
                 continue
             data[_key(topic, partition)] = {
                 "topic_id": self._topic_id(topic),
                 "offset": plog.log_end_offset,
                 "producers": state.to_json(),
             }
+        for key in gone:
+            del self._parts[key]
         _atomic_write(self._dir / SNAPSHOT_FILE, json.dumps(data).encode())
         self._snapshot = data
         self._dirty = False

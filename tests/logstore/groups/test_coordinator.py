@@ -117,3 +117,22 @@ async def test_offsets_survive_reload_and_active_group_refuses_admin_commit(tmp_
     third.load()
     assert third.list_groups() == []
     logs.close()
+
+
+async def test_offsets_of_deleted_topics_are_pruned_durably(tmp_path) -> None:
+    logs = LogManager(tmp_path, fsync="never").open()
+    logs.create_topic("keep", 1)
+    logs.create_topic("drop", 1)
+    coord = GroupCoordinator(logs, ManualClock())
+    coord.load()
+    await coord.commit("g", [("keep", 0, CommittedOffset(1)), ("drop", 0, CommittedOffset(2))])
+    assert await coord.prune_deleted_topics() == []
+    logs.delete_topic("drop")
+    assert await coord.prune_deleted_topics() == ["drop"]
+    assert coord.committed("g", "drop", 0) is None
+    logs.close()
+    logs = LogManager(tmp_path, fsync="never").open()
+    again = GroupCoordinator(logs, ManualClock())
+    again.load()
+    assert again.committed_all("g") == {("keep", 0): CommittedOffset(1)}
+    logs.close()
