@@ -194,3 +194,20 @@ def test_admin_client_topics_configs_offsets_cluster(shared_broker) -> None:
 
     admin.delete_topics([topic])[topic].result(TIMEOUT)
     assert topic not in admin.list_topics(timeout=TIMEOUT).topics
+
+
+def test_deleting_a_topic_forgets_its_committed_offsets(shared_broker) -> None:
+    admin = _admin(shared_broker.bootstrap)
+    topic = unique_topic("ck-forget")
+    group = unique_topic("g-forget")
+    _create(admin, topic)
+    _produce(shared_broker.bootstrap, topic, samples(3))
+    consumer = Consumer({"bootstrap.servers": shared_broker.bootstrap, "group.id": group})
+    try:
+        consumer.commit(offsets=[TopicPartition(topic, 0, 2)], asynchronous=False)
+        assert consumer.committed([TopicPartition(topic, 0)], TIMEOUT)[0].offset == 2
+        admin.delete_topics([topic])[topic].result(TIMEOUT)
+        _create(admin, topic)  # same name, new topic: no inherited position
+        assert consumer.committed([TopicPartition(topic, 0)], TIMEOUT)[0].offset < 0
+    finally:
+        consumer.close()

@@ -88,6 +88,16 @@ async def create_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
     return make(ctx.response_class, throttle_time=0, topics=results)
 
 
+async def _forget(broker: Broker, topic: str) -> None:
+    """Tell the producer-state and group services a topic is gone (when they listen)."""
+    forget = getattr(broker.producers, "forget_topic", None)
+    if forget is not None:
+        forget(topic)
+    forget_offsets = getattr(broker.groups, "forget_topic", None)
+    if forget_offsets is not None:
+        await forget_offsets(topic)
+
+
 @handles(ApiKey.DELETE_TOPICS, min_version=1, max_version=6)
 async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
@@ -113,6 +123,7 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
             try:
                 broker.logs.delete_topic(info.name)
                 broker.appends.notify_all()
+                await _forget(broker, info.name)
             except Exception as exc:
                 error, message = code_of(exc), message_of(exc)
         results.append(
