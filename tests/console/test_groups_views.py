@@ -220,3 +220,28 @@ def test_many_partitions_are_paged_most_lagging_first(
     assert len(partitions) == 100
     assert "partitions 1–100 of 120" in text
     assert "page 1 of 2" in text
+
+
+def test_forget_topic_offsets_then_delete_group_are_audited(
+    client: Client, admin_user: Any, lagging: Any, on_cluster: Cluster
+) -> None:
+    topic, group, _ = lagging
+    other = h.make_topic(on_cluster.bootstrap, partitions=1)
+    h.produce(on_cluster.bootstrap, other, 0, [int(time.time() * 1000)] * 2)
+    h.consume_to(on_cluster.bootstrap, group, other, {0: 1})
+    client.force_login(admin_user)
+    base = f"/clusters/local/groups/{group}/"
+    forgot = client.post(f"{base}delete-offsets/", {"topic": topic}, follow=True)
+    assert f"no longer has offsets for {topic}" in forgot.content.decode()
+    assert kg.committed_offsets(h.conf(on_cluster.bootstrap), [group])[group] == {(other, 0): 1}
+    entry = AuditEntry.objects.get(action="group.delete_offsets")
+    assert entry.before == {f"{topic}[0]": 10}
+
+    again = client.post(f"{base}delete-offsets/", {"topic": topic}, follow=True)
+    assert "has no committed offsets for" in again.content.decode()
+
+    deleted = client.post(f"{base}delete/", follow=True)
+    assert f"Group {group} deleted." in deleted.content.decode()
+    entry = AuditEntry.objects.get(action="group.delete", target=f"group:{group}")
+    assert entry.before == {f"{other}[0]": 1}
+    assert group not in {g.group_id for g in kg.list_groups(h.conf(on_cluster.bootstrap))}
