@@ -155,6 +155,18 @@ def test_admin_client_topics_configs_offsets_cluster(shared_broker) -> None:
     configs = admin.describe_configs([resource])[resource].result(TIMEOUT)
     assert configs["retention.ms"].value == "7200000"
 
+    dry = ConfigResource(
+        ConfigResource.Type.TOPIC,
+        topic,
+        incremental_configs=[
+            ConfigEntry("retention.ms", "1000", incremental_operation=AlterConfigOpType.SET)
+        ],
+    )
+    admin.incremental_alter_configs([dry], validate_only=True)[dry].result(TIMEOUT)
+    assert admin.describe_configs([resource])[resource].result(TIMEOUT)["retention.ms"].value == (
+        "7200000"
+    )
+
     bad = ConfigResource(
         ConfigResource.Type.TOPIC,
         topic,
@@ -165,6 +177,9 @@ def test_admin_client_topics_configs_offsets_cluster(shared_broker) -> None:
     with pytest.raises(KafkaException) as err:
         admin.incremental_alter_configs([bad])[bad].result(TIMEOUT)
     assert err.value.args[0].code() == 40  # INVALID_CONFIG
+    with pytest.raises(KafkaException) as err:
+        admin.incremental_alter_configs([bad], validate_only=True)[bad].result(TIMEOUT)
+    assert err.value.args[0].code() == 40
 
     admin.create_partitions([NewPartitions(topic, 3)])[topic].result(TIMEOUT)
     assert len(admin.list_topics(topic, timeout=TIMEOUT).topics[topic].partitions) == 3
