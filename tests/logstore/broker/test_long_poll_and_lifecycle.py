@@ -7,6 +7,7 @@ import time
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from logstore.records import build_batch
+from logstore.storage.checkpoints import CLEAN_SHUTDOWN
 from tests.broker_fixture import BrokerProcess
 from tests.clients.messages import unique_topic
 from tests.logstore.broker.test_bad_input import (
@@ -66,6 +67,7 @@ def test_sigterm_is_graceful_and_data_survives_restart(broker: BrokerProcess) ->
     _produce_all(broker.bootstrap, topic, 50)
     assert broker.stop() == 0
     assert "shut down cleanly" in broker.log()
+    assert (broker.data_dir / CLEAN_SHUTDOWN).exists()
     broker.start()
     assert _count(broker.bootstrap, topic) == (0, 50)
 
@@ -76,6 +78,7 @@ def test_acks_all_data_survives_kill_9(broker: BrokerProcess) -> None:
         assert _create(w, topic) == 0
     _produce_all(broker.bootstrap, topic, 200)
     broker.kill9()
+    assert not (broker.data_dir / CLEAN_SHUTDOWN).exists()
     broker.start()
     low, high = _count(broker.bootstrap, topic)
     assert (low, high) == (0, 200)
