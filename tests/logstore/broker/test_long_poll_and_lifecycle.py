@@ -112,3 +112,41 @@ def test_connection_cap_refuses_extra_connections_only(tmp_path) -> None:
         first.close()
     finally:
         capped.stop()
+
+
+def test_sigterm_during_produce_keeps_every_acknowledged_record(broker: BrokerProcess) -> None:
+    topic = unique_topic("term")
+    with Wire(broker.bootstrap) as w:
+        assert _create(w, topic) == 0
+    acked: list[int] = []
+    producer = Producer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "acks": "all",
+            "linger.ms": 1,
+            "batch.num.messages": 50,
+            "message.timeout.ms": 5000,
+            "reconnect.backoff.max.ms": 100,
+        }
+    )
+
+    def on_delivery(err: object, msg: object) -> None:
+        if err is None:
+            acked.append(msg.offset())  # type: ignore[attr-defined]
+
+    for i in range(5000):
+        producer.produce(topic, b"v%d" % i, partition=0, on_delivery=on_delivery)
+    # Once deliveries are flowing, stop while the rest are in flight; the broker must
+    # finish what it accepted, and everything it acknowledged must be on disk.
+    for _ in range(1000):
+        producer.poll(0.01)
+        if len(acked) >= 500:
+            break
+    assert len(acked) < 5000, "everything was acknowledged before the stop: nothing in flight"
+    assert broker.stop() == 0
+    producer.purge()  # what is left fails; reports already received stay in `acked`
+    producer.flush(5)
+    broker.start()
+    low, high = _count(broker.bootstrap, topic)
+    assert low == 0
+    assert high >= max(acked) + 1
