@@ -11,7 +11,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from channels.layers import get_channel_layer
@@ -20,7 +19,15 @@ from django.test import override_settings
 from console.kafka import tail as tails
 from tests.clusters import Cluster
 from tests.console.messages_data import create_topic
-from tests.console.test_tail_ws import WAIT, communicator, cookie, produce, rows_until, until_live
+from tests.console.test_tail_ws import (
+    WAIT,
+    communicator,
+    cookie,
+    own_loop,
+    produce,
+    rows_until,
+    until_live,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,7 +66,8 @@ def on_redis(cluster: Cluster, redis_socket: Path) -> Iterator[Cluster]:
         yield cluster
 
 
-async def test_two_viewers_over_redis_share_one_consumer(on_redis: Cluster, cookie: bytes) -> Any:
+@own_loop
+async def test_two_viewers_over_redis_share_one_consumer(on_redis: Cluster, cookie: bytes) -> None:
     assert type(get_channel_layer()).__name__ == "RedisChannelLayer"
     topic = await asyncio.to_thread(create_topic, on_redis.bootstrap, 2, "tail-redis")
     first, second = communicator(topic, cookie), communicator(topic, cookie, query="q=two")

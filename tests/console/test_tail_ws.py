@@ -7,8 +7,10 @@ real cluster (both kinds), produced with confluent-kafka while the viewer watche
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -24,6 +26,22 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 WAIT = 20.0
+
+
+def own_loop(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an async test on a fresh event loop in a thread of its own.
+
+    Playwright's sync API (the session's Chromium, tests/console/conftest.py) keeps an event
+    loop running on the main thread once any browser test has run, and pytest-asyncio
+    cannot start another there; a separate thread has no such neighbour.
+    """
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, test(*args, **kwargs)).result(timeout=180)  # type: ignore[arg-type]
+
+    return run
 
 
 @pytest.fixture
@@ -84,6 +102,7 @@ async def rows_until(comm: WebsocketCommunicator, count: int) -> tuple[str, list
     return html, frames
 
 
+@own_loop
 async def test_login_required(on_cluster: Cluster) -> None:
     comm = communicator("anything", cookie=None)
     connected, code = await comm.connect(timeout=WAIT)
@@ -92,6 +111,7 @@ async def test_login_required(on_cluster: Cluster) -> None:
     assert tails.active() == {}
 
 
+@own_loop
 async def test_foreign_origin_refused(on_cluster: Cluster, cookie: bytes) -> None:
     comm = communicator("anything", cookie, origin=b"http://evil.example")
     connected, _ = await comm.connect(timeout=WAIT)
@@ -99,6 +119,7 @@ async def test_foreign_origin_refused(on_cluster: Cluster, cookie: bytes) -> Non
     assert tails.active() == {}
 
 
+@own_loop
 async def test_records_arrive_as_rendered_rows(on_cluster: Cluster, cookie: bytes) -> None:
     topic = await asyncio.to_thread(create_topic, on_cluster.bootstrap, 2, "tail")
     comm = communicator(topic, cookie)
@@ -118,6 +139,7 @@ async def test_records_arrive_as_rendered_rows(on_cluster: Cluster, cookie: byte
     assert tails.active() == {}
 
 
+@own_loop
 async def test_filter_is_applied_server_side(on_cluster: Cluster, cookie: bytes) -> None:
     topic = await asyncio.to_thread(create_topic, on_cluster.bootstrap, 1, "tailf")
     comm = communicator(topic, cookie, query="jpath=%24.level&jval=error")
@@ -136,6 +158,7 @@ async def test_filter_is_applied_server_side(on_cluster: Cluster, cookie: bytes)
     await comm.disconnect()
 
 
+@own_loop
 async def test_start_n_records_back_then_live(on_cluster: Cluster, cookie: bytes) -> None:
     topic = await asyncio.to_thread(create_topic, on_cluster.bootstrap, 1, "tailb")
     await asyncio.to_thread(
@@ -155,6 +178,7 @@ async def test_start_n_records_back_then_live(on_cluster: Cluster, cookie: bytes
     await comm.disconnect()
 
 
+@own_loop
 async def test_two_viewers_share_one_consumer_which_stops_after_the_last(
     on_cluster: Cluster, cookie: bytes
 ) -> None:
@@ -186,6 +210,7 @@ async def test_two_viewers_share_one_consumer_which_stops_after_the_last(
     assert not tail.running
 
 
+@own_loop
 async def test_pause_and_resume(on_cluster: Cluster, cookie: bytes) -> None:
     topic = await asyncio.to_thread(create_topic, on_cluster.bootstrap, 1, "tailp")
     comm = communicator(topic, cookie)
@@ -208,6 +233,7 @@ async def test_pause_and_resume(on_cluster: Cluster, cookie: bytes) -> None:
     await comm.disconnect()
 
 
+@own_loop
 async def test_fast_topic_is_sampled_with_skipped_counts(
     on_cluster: Cluster, cookie: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -233,6 +259,7 @@ async def test_fast_topic_is_sampled_with_skipped_counts(
     await comm.disconnect()
 
 
+@own_loop
 async def test_unknown_topic_says_so(on_cluster: Cluster, cookie: bytes) -> None:
     comm = communicator("no-such-topic-here", cookie)
     assert (await comm.connect(timeout=WAIT))[0]
