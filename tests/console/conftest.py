@@ -25,7 +25,9 @@ def viewer_user(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user("viewer", "", "viewer-pass-123")
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this
+# thread while open, which would break every asyncio test collected after it.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
