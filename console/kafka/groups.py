@@ -457,6 +457,8 @@ def all_groups_lag(
         every_tp |= set(committed[g])
         every_tp |= {tp for m in descs[g].members for tp in m.assignment}
     ends = end_offsets(conf, every_tp, timeout)
+    if with_time:
+        _prefetch_timestamps(conf, committed, ends, timeout)
     return [
         lag_from(
             conf,
@@ -469,6 +471,29 @@ def all_groups_lag(
         )
         for g in ids
     ]
+
+
+def _prefetch_timestamps(
+    conf: Conf, committed: dict[str, dict[TP, int]], ends: dict[TP, int], timeout: float
+) -> None:
+    """Read the first unconsumed record of every group in as few consumers as possible.
+
+    Groups on the same partition may sit at different offsets, so positions go in rounds
+    (each round holds a partition once); the per-group lag then hits the cache.
+    """
+    wanted: dict[TP, set[int]] = {}
+    for group_offsets in committed.values():
+        for tp, offset in group_offsets.items():
+            if ends.get(tp, 0) > offset:
+                wanted.setdefault(tp, set()).add(offset)
+    rounds: list[dict[TP, int]] = []
+    for tp, distinct in wanted.items():
+        for i, offset in enumerate(sorted(distinct)):
+            if i == len(rounds):
+                rounds.append({})
+            rounds[i][tp] = offset
+    for positions in rounds:
+        record_timestamps(conf, positions, timeout)
 
 
 # --- deleting --------------------------------------------------------------------------

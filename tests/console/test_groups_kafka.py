@@ -188,3 +188,20 @@ def test_bad_reset_requests_get_readable_messages(cluster: Cluster) -> None:
         plan_reset(
             c, group, ResetSpec("earliest"), topic="nope-" + topic, partitions=None, now_ms=0
         )
+
+
+def test_all_groups_lag_times_groups_sharing_a_partition(cluster: Cluster) -> None:
+    topic = h.make_topic(cluster.bootstrap, partitions=1)
+    now = _now_ms()
+    h.produce(cluster.bootstrap, topic, 0, [now - (10 - i) * MINUTE for i in range(10)])
+    early, late = h.unique("grp-early"), h.unique("grp-late")
+    h.consume_to(cluster.bootstrap, early, topic, {0: 2})
+    h.consume_to(cluster.bootstrap, late, topic, {0: 7})
+    kg.clear_timestamp_cache()
+
+    lags = {
+        g.description.group_id: g for g in kg.all_groups_lag(h.conf(cluster.bootstrap), now_ms=now)
+    }
+
+    assert (lags[early].total_lag, lags[early].max_lag_ms) == (8, 8 * MINUTE)
+    assert (lags[late].total_lag, lags[late].max_lag_ms) == (3, 3 * MINUTE)
