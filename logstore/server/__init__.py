@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 
 from logstore.config import BrokerConfig
 
@@ -35,7 +36,13 @@ def run(config: BrokerConfig) -> int:
     try:
         import uvloop
     except ImportError:
-        asyncio.run(serve(config))
+        runner = asyncio.run
     else:
-        uvloop.run(serve(config))
+        runner = uvloop.run
+    try:
+        runner(serve(config))
+    except OSError as exc:
+        # Port in use, permission denied, unwritable data dir: say so, no traceback.
+        print(f"logstore: cannot serve on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 1
     return 0

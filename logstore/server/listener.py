@@ -53,9 +53,17 @@ class BrokerServer:
         from logstore.groups.service import attach
 
         await attach(self.broker)
-        self._server = await asyncio.start_server(
-            self._accept, self.config.host, self.config.port, limit=1 << 20, backlog=512
-        )
+        try:
+            self._server = await asyncio.start_server(
+                self._accept, self.config.host, self.config.port, limit=1 << 20, backlog=512
+            )
+        except OSError:
+            # Nothing was served: put storage back the way a clean stop leaves it.
+            from logstore.groups.service import detach
+
+            await detach(self.broker)
+            logs.close()
+            raise
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
         self.broker.advertised_host = self.config.advertised_host or _advertisable(self.config.host)

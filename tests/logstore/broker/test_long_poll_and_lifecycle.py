@@ -150,3 +150,18 @@ def test_sigterm_during_produce_keeps_every_acknowledged_record(broker: BrokerPr
     low, high = _count(broker.bootstrap, topic)
     assert low == 0
     assert high >= max(acked) + 1
+
+
+def test_port_in_use_is_a_readable_error(shared_broker: BrokerProcess, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "logstore", "serve", "--data-dir", str(tmp_path / "d"),
+         "--listen", shared_broker.bootstrap],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "cannot serve on" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "d" / CLEAN_SHUTDOWN).exists()  # storage closed cleanly
