@@ -359,6 +359,25 @@ def group_delete_offsets(request: HttpRequest, cluster: str, group: str) -> Http
     return redirect("groups_detail", cluster=cfg.slug, group=group)
 
 
+def _may_not_manage(request: HttpRequest, cfg: ClusterConfig, group: str) -> HttpResponse | None:
+    """403 unless the user is an admin or may change every topic the group reads.
+
+    Alerts send webhooks and deletions lose offsets, so reading a group is not enough.
+    """
+    if is_admin(request.user):
+        return None
+    try:
+        committed = kg.committed_offsets(cfg.client_config(), [group], _timeout())[group]
+    except kg.GroupError as exc:
+        return forbidden(request, f"Could not check the group's topics: {exc}")
+    topics = sorted({t for t, _ in committed})
+    if topics and all(can_change_topic(request.user, cfg.slug, t) for t in topics):
+        return None
+    return forbidden(
+        request, "Only administrators or the team owning the group's topics may do that."
+    )
+
+
 @require_POST
 def group_delete(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
@@ -407,6 +426,9 @@ def _optional_int(text: str, what: str) -> int | None:
 @require_POST
 def group_alert(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
+    denied = _may_not_manage(request, cfg, group)
+    if denied:
+        return denied
     alert = LagAlert.objects.filter(cluster=cfg.slug, group=group).first()
     before = _alert_json(alert)
     if request.POST.get("delete"):

@@ -155,8 +155,13 @@ def test_viewer_may_preview_but_not_apply(client: Client, viewer_user: Any, lagg
     )
     assert "only the team owning these topics" in preview.content.decode()
     assert 'name="plan"' not in preview.content.decode()
-    alert = client.post(f"/clusters/local/groups/{group}/delete/")
+    assert client.post(f"/clusters/local/groups/{group}/delete/").status_code == 403
+    alert = client.post(
+        f"/clusters/local/groups/{group}/alert/",
+        {"max_lag_messages": "1", "webhook_url": "http://127.0.0.1:1/"},
+    )
     assert alert.status_code == 403
+    assert not LagAlert.objects.exists()
 
 
 def test_alert_settings_are_saved_and_audited(
@@ -245,3 +250,10 @@ def test_forget_topic_offsets_then_delete_group_are_audited(
     entry = AuditEntry.objects.get(action="group.delete", target=f"group:{group}")
     assert entry.before == {f"{other}[0]": 1}
     assert group not in {g.group_id for g in kg.list_groups(h.conf(on_cluster.bootstrap))}
+
+
+def test_unknown_group_page_says_so(client: Client, admin_user: Any, on_cluster: Cluster) -> None:
+    client.force_login(admin_user)
+    response = client.get(f"/clusters/local/groups/{h.unique('grp-none')}/")
+    assert response.status_code == 200
+    assert "it does not exist, or it was deleted" in response.content.decode()
