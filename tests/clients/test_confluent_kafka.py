@@ -181,6 +181,13 @@ def test_admin_client_topics_configs_offsets_cluster(shared_broker) -> None:
         admin.incremental_alter_configs([bad], validate_only=True)[bad].result(TIMEOUT)
     assert err.value.args[0].code() == 40
 
+    # Legacy AlterConfigs replaces the whole override set.
+    whole = ConfigResource(ConfigResource.Type.TOPIC, topic, set_config={"segment.ms": "3600000"})
+    admin.alter_configs([whole])[whole].result(TIMEOUT)
+    configs = admin.describe_configs([resource])[resource].result(TIMEOUT)
+    assert configs["segment.ms"].value == "3600000"
+    assert configs["retention.ms"].source == ConfigSource.DEFAULT_CONFIG.value
+
     admin.create_partitions([NewPartitions(topic, 3)])[topic].result(TIMEOUT)
     assert len(admin.list_topics(topic, timeout=TIMEOUT).topics[topic].partitions) == 3
 
