@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -35,12 +35,17 @@ def produce(bootstrap: str, topic: str, values: range) -> None:
     assert producer.flush(20) == 0
 
 
-class Member:
-    """One aiokafka consumer consuming in its own task, committing every message."""
+class Member(ConsumerRebalanceListener):
+    """One aiokafka consumer consuming in its own task, committing every message.
+
+    aiokafka rebalances in a background task, so the listener is the barrier an
+    application needs for exactly-once with manual commits: revocation waits for the
+    commit in flight and ends processing of the batch fetched before it.
+    """
 
     def __init__(self, bootstrap: str, group: str, topic: str, seen: list[int]) -> None:
+        self.topic = topic
         self.consumer = AIOKafkaConsumer(
-            topic,
             bootstrap_servers=bootstrap,
             group_id=group,
             auto_offset_reset="earliest",
@@ -50,8 +55,18 @@ class Member:
         )
         self.seen = seen
         self.task: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()
+        self.epoch = 0
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        async with self.lock:
+            self.epoch += 1
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        pass
 
     async def start(self) -> Member:
+        self.consumer.subscribe([self.topic], listener=self)
         await self.consumer.start()
         self.task = asyncio.create_task(self._run())
         return self
@@ -60,13 +75,17 @@ class Member:
         c = self.consumer
         while True:
             batches = await c.getmany(timeout_ms=200)
+            epoch = self.epoch
             for tp, messages in batches.items():
                 for msg in messages:
-                    try:
-                        await c.commit({tp: msg.offset + 1})
-                    except KafkaError:
-                        break  # not committed (rebalance): redelivered to the next owner
-                    self.seen.append(int(msg.value))
+                    async with self.lock:
+                        if self.epoch != epoch:
+                            break  # revoked since the fetch: the new owner reads it
+                        try:
+                            await c.commit({tp: msg.offset + 1})
+                        except KafkaError:
+                            break  # not committed (rebalance): redelivered to the next owner
+                        self.seen.append(int(msg.value))
 
     @property
     def assigned(self) -> set[int]:
