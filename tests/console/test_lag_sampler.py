@@ -173,6 +173,8 @@ def test_firing_alert_shows_on_overview_and_group_page(
         detail = client.get(f"/clusters/local/groups/{group}/").content.decode()
         listing = client.get("/clusters/local/groups/").content.decode()
     assert "Lag alerts firing" in overview
+    assert detail.count("<polyline") == 0  # one sample: not enough for a line yet
+    assert "not enough samples yet" in detail
     assert group in overview
     assert "Lag alert: " in detail
     assert "lag alert firing" in listing
@@ -233,3 +235,30 @@ def test_command_loops_until_sigterm_then_exits_cleanly(cluster: Cluster, tmp_pa
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_history_charts_draw_after_two_samples(
+    cluster: Cluster, client: Client, admin_user: Any
+) -> None:
+    topic = h.make_topic(cluster.bootstrap, partitions=1)
+    h.produce(cluster.bootstrap, topic, 0, [int(time.time() * 1000)] * 4)
+    group = h.unique("grp-chart")
+    h.consume_to(cluster.bootstrap, group, topic, {0: 1})
+    local = ClusterConfig(slug="local", name="local", bootstrap=cluster.bootstrap)
+    now = datetime.now(UTC)
+    sample_cluster(local, now - timedelta(minutes=2))
+    h.consume_to(cluster.bootstrap, group, topic, {0: 3})
+    sample_cluster(local, now - timedelta(minutes=1))
+    client.force_login(admin_user)
+    with override_settings(ODRADEK_LOCAL_BOOTSTRAP=cluster.bootstrap):
+        detail = client.get(f"/clusters/local/groups/{group}/").content.decode()
+    assert detail.count("<svg") == 2
+    assert 'aria-label="Lag over the last 24 hours"' in detail
+    assert detail.count("<polyline") == 3  # lag; consumed and produced rates
+
+
+def test_make_run_supervises_the_sampler() -> None:
+    from console.management.commands.runstack import children
+
+    names = {name: argv for name, argv in children()}
+    assert names["lag-sampler"][-1] == "sample_lag"
