@@ -25,6 +25,7 @@ from console.kafka.clusters import ClusterConfig
 from console.lag import history
 from console.lag.models import CommitSeen, GroupSample, LagAlert, PartitionSample
 from console.lag.sampler import prune, sample_cluster
+from console.management.commands.runstack import children
 from console.models import AuditEntry
 from tests.clusters import Cluster
 from tests.console import groups_helpers as h
@@ -258,7 +259,5 @@ def test_history_charts_draw_after_two_samples(
 
 
 def test_make_run_supervises_the_sampler() -> None:
-    from console.management.commands.runstack import children
-
     names = {name: argv for name, argv in children()}
     assert names["lag-sampler"][-1] == "sample_lag"
