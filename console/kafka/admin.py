@@ -302,6 +302,7 @@ def build_snapshot(cluster: ClusterConfig) -> Snapshot:
         parts += [TopicPartition(name, p.partition) for p in infos]
 
     key = _key(cluster)
+    generation = _generation
     cached_configs = _configs_cache.get(key)
     names = [t for t in topics if not topics[t].error]
     configs_fresh = (
@@ -333,9 +334,13 @@ def build_snapshot(cluster: ClusterConfig) -> Snapshot:
         answers[k], failed = _offsets_result(futures)
         if failed:
             warnings.append(f"{failed} partitions did not report their {k} offset")
-    if not configs_fresh:
-        _configs_cache[key] = (time.monotonic(), _configs_result(config_futures))
-    all_configs = _configs_cache[key][1]
+    if cached_configs is not None and configs_fresh:
+        all_configs = cached_configs[1]
+    else:
+        all_configs = _configs_result(config_futures)
+        with _state_lock:
+            if generation == _generation:  # see `_rebuild`
+                _configs_cache[key] = (time.monotonic(), all_configs)
 
     for topic in topics.values():
         topic.configs = all_configs.get(topic.name, {})
@@ -371,6 +376,7 @@ _snapshots: dict[str, tuple[float, Snapshot]] = {}
 _snapshot_locks: dict[str, threading.Lock] = {}
 _refreshing: set[str] = set()
 _state_lock = threading.Lock()
+_generation = 0  # bumped by every invalidation
 
 
 def _key(cluster: ClusterConfig) -> str:
@@ -380,9 +386,14 @@ def _key(cluster: ClusterConfig) -> str:
 def _rebuild(cluster: ClusterConfig, key: str) -> Snapshot:
     with _state_lock:
         lock = _snapshot_locks.setdefault(key, threading.Lock())
+        generation = _generation
     with lock:
         fresh = build_snapshot(cluster)
-        _snapshots[key] = (time.monotonic(), fresh)
+        with _state_lock:
+            # An invalidation while this was being built means it may predate a change;
+            # hand it to this caller but do not let it overwrite what comes next.
+            if generation == _generation:
+                _snapshots[key] = (time.monotonic(), fresh)
         return fresh
 
 
@@ -430,15 +441,21 @@ def snapshot(cluster: ClusterConfig, max_age: float = SNAPSHOT_TTL) -> Snapshot:
 
 
 def invalidate(cluster: ClusterConfig) -> None:
-    _snapshots.pop(_key(cluster), None)
-    _configs_cache.pop(_key(cluster), None)
+    global _generation
+    with _state_lock:
+        _generation += 1
+        _snapshots.pop(_key(cluster), None)
+        _configs_cache.pop(_key(cluster), None)
 
 
 def invalidate_all() -> None:
     """Forget every cached snapshot and close kafka-python's clients (their background
     metadata loops would otherwise outlive the clusters they watch)."""
-    _snapshots.clear()
-    _configs_cache.clear()
+    global _generation
+    with _state_lock:
+        _generation += 1
+        _snapshots.clear()
+        _configs_cache.clear()
     with _log_dir_lock:
         for client in _log_dir_clients.values():
             try:
