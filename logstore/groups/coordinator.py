@@ -125,8 +125,23 @@ class GroupCoordinator:
         now = self.now()
         for group in list(self.classic.values()):
             self._deliver(group.group_id, group.tick(now))
+            if self._forgettable(group):
+                del self.classic[group.group_id]
         for cgroup in list(self.consumer.values()):
             cgroup.tick(now)
+            if not cgroup.members and not self.offsets.has_group(cgroup.group_id):
+                del self.consumer[cgroup.group_id]
+
+    def _forgettable(self, group: ClassicGroup) -> bool:
+        """An empty group with nothing committed is gone, as in Kafka (keeps memory bounded
+        when clients use throwaway group ids)."""
+        return (
+            group.state is GroupState.EMPTY
+            and not group.members
+            and not group.pending_members
+            and not self.offsets.has_group(group.group_id)
+            and not any(key[0] == group.group_id for key in self._parked)
+        )
 
     # -- parking ----------------------------------------------------------------------
 

@@ -145,7 +145,12 @@ async def join_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
 async def sync_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
     if coord is None:
-        return make(ctx.response_class, throttle_time=0, error_code=15, assignment=b"")
+        return make(
+            ctx.response_class,
+            throttle_time=0,
+            error_code=err.COORDINATOR_NOT_AVAILABLE,
+            assignment=b"",
+        )
     assignments = {a.member_id: bytes(a.assignment) for a in request.assignments}
     reply = await coord.sync(
         request.group_id,
@@ -188,7 +193,12 @@ async def leave_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     else:
         leavers = [(request.member_id, None)]
     if coord is None:
-        return make(ctx.response_class, throttle_time=0, error_code=15, members=())
+        return make(
+            ctx.response_class,
+            throttle_time=0,
+            error_code=err.COORDINATOR_NOT_AVAILABLE,
+            members=(),
+        )
     top, errors = coord.leave(request.group_id, leavers)
     if ctx.api_version < 3:
         return make(ctx.response_class, throttle_time=0, error_code=errors[0] if errors else top)
@@ -206,7 +216,9 @@ async def leave_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
 async def list_groups(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
     if coord is None:
-        return make(ctx.response_class, throttle_time=0, error_code=15, groups=())
+        return make(
+            ctx.response_class, throttle_time=0, error_code=err.COORDINATOR_NOT_AVAILABLE, groups=()
+        )
     states = {s.lower() for s in getattr(request, "states_filter", ()) or ()}
     types = {t.lower() for t in getattr(request, "types_filter", ()) or ()}
     groups = tuple(

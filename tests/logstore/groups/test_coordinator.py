@@ -80,7 +80,7 @@ async def test_session_timeout_fires_on_tick(logs) -> None:
     clock.advance(1000)
     coord.tick()
     assert coord.heartbeat("g", a, 1) == err.UNKNOWN_MEMBER_ID
-    assert [g.state for g in coord.list_groups()] == ["Empty"]
+    assert coord.list_groups() == []  # empty, nothing committed: forgotten
 
 
 async def test_offsets_survive_reload_and_active_group_refuses_admin_commit(tmp_path) -> None:
@@ -136,3 +136,16 @@ async def test_offsets_of_deleted_topics_are_pruned_durably(tmp_path) -> None:
     again.load()
     assert again.committed_all("g") == {("keep", 0): CommittedOffset(1)}
     logs.close()
+
+
+async def test_empty_groups_without_offsets_are_forgotten(logs) -> None:
+    clock = ManualClock()
+    coord = GroupCoordinator(logs, clock)
+    coord.load()
+    a = await joined(coord, "throwaway")
+    await coord.join("throwaway", join_req(a))
+    await coord.commit("kept", [("t", 0, CommittedOffset(1))])
+    coord.leave("throwaway", [(a, None)])
+    coord.tick()
+    assert [g.group_id for g in coord.list_groups()] == ["kept"]
+    assert "throwaway" not in coord.classic
