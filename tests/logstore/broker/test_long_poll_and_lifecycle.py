@@ -18,6 +18,7 @@ from tests.logstore.broker.test_bad_input import (
     _produce,
     _send_fetch,
 )
+from tests.logstore.broker.test_handlers import _metadata
 from tests.logstore.broker.wire import Wire
 
 
@@ -64,12 +65,15 @@ def test_sigterm_is_graceful_and_data_survives_restart(broker: BrokerProcess) ->
     topic = unique_topic("restart")
     with Wire(broker.bootstrap) as w:
         assert _create(w, topic) == 0
+        topic_id = _metadata(w, topic, allow_create=False).topic_id
     _produce_all(broker.bootstrap, topic, 50)
     assert broker.stop() == 0
     assert "shut down cleanly" in broker.log()
     assert (broker.data_dir / CLEAN_SHUTDOWN).exists()
     broker.start()
     assert _count(broker.bootstrap, topic) == (0, 50)
+    with Wire(broker.bootstrap) as w:
+        assert _metadata(w, topic, allow_create=False).topic_id == topic_id  # stable id
 
 
 def test_acks_all_data_survives_kill_9(broker: BrokerProcess) -> None:
