@@ -15,7 +15,6 @@ from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker, DuplicateBatch
 from logstore.broker.errors import (
-    CORRUPT_MESSAGE,
     INVALID_RECORD,
     INVALID_REQUIRED_ACKS,
     KAFKA_STORAGE_ERROR,
@@ -88,10 +87,8 @@ def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcom
                     return out
         result = log.append(data, now_ms=broker.clock.now_ms())
     except Exception as exc:
-        code = code_of(exc)
-        return _Outcome(
-            CORRUPT_MESSAGE if code == -1 and "crc" in str(exc).lower() else code, message_of(exc)
-        )
+        # Storage, records and the producer hook raise errors carrying Kafka's code.
+        return _Outcome(code_of(exc), message_of(exc))
     if hook is not None:
         base = result.base_offset
         for header in headers:
