@@ -324,7 +324,10 @@ def build_snapshot(cluster: ClusterConfig) -> Snapshot:
 
     warnings: list[str] = []
     try:
-        sizes = log_dir_sizes(cluster)
+        sizes = log_dir_sizes(
+            cluster,
+            {t.name: [p.partition for p in t.partitions] for t in topics.values() if t.partitions},
+        )
     except ClusterError as exc:
         warnings.append(str(exc))
         sizes = {}
@@ -449,13 +452,18 @@ def invalidate(cluster: ClusterConfig) -> None:
 
 
 def invalidate_all() -> None:
-    """Forget every cached snapshot and close kafka-python's clients (their background
-    metadata loops would otherwise outlive the clusters they watch)."""
+    """Forget every cached snapshot (clients stay connected)."""
     global _generation
     with _state_lock:
         _generation += 1
         _snapshots.clear()
         _configs_cache.clear()
+
+
+def reset() -> None:
+    """Forget every snapshot and close kafka-python's clients too (tests, between clusters:
+    their background metadata loops would otherwise outlive the clusters they watch)."""
+    invalidate_all()
     with _log_dir_lock:
         for client in _log_dir_clients.values():
             try:
@@ -527,7 +535,7 @@ def partition_details(cluster: ClusterConfig, topic: str) -> TopicInfo:
     oldest, _ = _offsets(client, parts, lambda: OffsetSpec.for_timestamp(0))
     newest, _ = _offsets(client, parts, OffsetSpec.max_timestamp)
     try:
-        sizes = log_dir_sizes(cluster, [topic])
+        sizes = log_dir_sizes(cluster, {topic: [p.partition for p in info.partitions]})
     except ClusterError:
         sizes = {}
     for p in info.partitions:
@@ -642,9 +650,14 @@ def _kafka_python_config(cluster: ClusterConfig) -> dict[str, Any]:
 
 
 def log_dir_sizes(
-    cluster: ClusterConfig, topics: list[str] | None = None
+    cluster: ClusterConfig, partitions: dict[str, list[int]]
 ) -> dict[tuple[str, int], int]:
-    """Bytes on disk per (topic, partition), from DescribeLogDirs on every broker."""
+    """Bytes on disk per (topic, partition), from DescribeLogDirs on every broker.
+
+    The partitions are named explicitly: given only topic names (or none), kafka-python
+    first asks for every topic's metadata again, which costs as much as the sizes."""
+    if not partitions:
+        return {}
     from kafka.admin import KafkaAdminClient
 
     key = cluster.bootstrap + "|" + cluster.slug
@@ -653,7 +666,7 @@ def log_dir_sizes(
             client = _log_dir_clients.get(key)
             if client is None:
                 client = _log_dir_clients[key] = KafkaAdminClient(**_kafka_python_config(cluster))
-            answers = client.describe_log_dirs(topics)
+            answers = client.describe_log_dirs(partitions)
         except Exception as exc:
             _log_dir_clients.pop(key, None)
             raise ClusterError(f"Could not read partition sizes: {_readable(exc)}") from exc

@@ -138,7 +138,7 @@ def test_stale_snapshot_shown_when_cluster_goes_away(
     client.force_login(admin_user)
     assert name.encode() in client.get(f"/clusters/soon-gone/topics/?q={name}").content
     broker.kill9()
-    admin.invalidate_all()
+    admin.reset()
     response = client.get(f"/clusters/soon-gone/topics/?q={name}")
     assert b"is unreachable" in response.content
     assert name.encode() in response.content

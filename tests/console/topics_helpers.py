@@ -21,10 +21,10 @@ def unique(prefix: str = "t") -> str:
 @contextmanager
 def console_on(bootstrap: str) -> Iterator[None]:
     """The console's `local` cluster is `bootstrap` for the duration; no stale snapshot."""
-    admin.invalidate_all()
+    admin.reset()
     with override_settings(ODRADEK_LOCAL_BOOTSTRAP=bootstrap, ODRADEK_CLUSTER_TIMEOUT=5):
         yield
-    admin.invalidate_all()
+    admin.reset()
 
 
 def make_topic(bootstrap: str, name: str, partitions: int = 1, **configs: str) -> None:
