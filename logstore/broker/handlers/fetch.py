@@ -65,14 +65,20 @@ def _read_all(broker: Broker, request: Any) -> tuple[list[FetchTopicOut], int, l
                 continue
             po.high_watermark = po.last_stable_offset = log.log_end_offset
             po.log_start_offset = log.log_start_offset
-            # KIP-74: once something was found, later partitions only get what is left.
-            limit = min(p.partition_max_bytes, remaining) if found else p.partition_max_bytes
-            if limit <= 0 or p.fetch_offset == log.log_end_offset:
+            # KIP-74: each partition gets at most what the response has left; storage still
+            # returns one whole batch to the first partition with data, however large.
+            limit = max(min(p.partition_max_bytes, remaining), 0)
+            if (found and limit == 0) or p.fetch_offset == log.log_end_offset:
                 continue
             try:
                 piece = log.read(p.fetch_offset, limit)
             except Exception as exc:
                 po.error_code = code_of(exc)
+                continue
+            if found and piece.size > limit:
+                # Storage always returns at least one batch; only the first partition with
+                # data may exceed the limits that way (KIP-74), later ones come back empty.
+                piece.close()
                 continue
             if piece.size:
                 po.records = (piece,)

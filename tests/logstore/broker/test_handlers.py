@@ -117,6 +117,12 @@ def test_fetch_byte_limits_and_first_batch_rule(shared_broker: BrokerProcess) ->
         assert len(first.records) == len(big)
         # ...but once the response has data, the next partition gets only what is left.
         assert second.records == b""
+        # Room left, but less than the next partition's first batch: nothing from it.
+        first, second = _fetch_many(
+            w, topic, [0, 1], max_bytes=len(big) + len(big) // 2, part_max=1 << 20
+        )
+        assert len(first.records) == len(big)
+        assert second.records == b""
         first, second = _fetch_many(w, topic, [0, 1], max_bytes=1 << 20, part_max=2 * len(big))
         assert len(first.records) == 2 * len(big)
         assert len(second.records) == 2 * len(big)
