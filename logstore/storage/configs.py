@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from logstore.storage.errors import InvalidConfigError
 
 LONG_MAX = 9223372036854775807
+_CODECS = {"uncompressed": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 INT_MAX = 2147483647
 
 
@@ -186,6 +187,7 @@ class TopicConfig:
     flush_messages: int = LONG_MAX
     timestamp_before_max_ms: int = LONG_MAX
     timestamp_after_max_ms: int = 3600000
+    codec: int | None = None  # compression.type; None = keep the producer's
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, str]) -> TopicConfig:
@@ -215,4 +217,5 @@ class TopicConfig:
             flush_messages=int(get("flush.messages")),
             timestamp_before_max_ms=int(get("message.timestamp.before.max.ms")),
             timestamp_after_max_ms=int(get("message.timestamp.after.max.ms")),
+            codec=_CODECS.get(get("compression.type").lower()),
         )

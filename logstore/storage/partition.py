@@ -3,8 +3,8 @@
 Owns offset assignment (patching baseOffset in place, never re-encoding), segment rolls,
 reads of whole batches, timestamp lookups, the log start offset and the flushed offset
 (recovery point). It must never decode records on append or read (except to check keys
-on compacted topics and to stamp LogAppendTime), never await, and never fsync on its own
-for durability policy: the LogManager schedules fsyncs.
+on compacted topics and to apply a topic-level compression.type), never await, and never
+fsync on its own for durability policy: the LogManager schedules fsyncs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logstore.clock import Clock
-from logstore.records import decode_records, set_log_append_time
+from logstore.records import RecordTooLargeError, decode_records, set_log_append_time
 from logstore.records.header import encode_prefix
 from logstore.storage.configs import TopicConfig
 from logstore.storage.errors import (
@@ -27,6 +27,7 @@ from logstore.storage.errors import (
 from logstore.storage.files import HandleCache, fsync_dir
 from logstore.storage.index import IndexLru
 from logstore.storage.readslice import ReadSlice
+from logstore.storage.recompress import recompress
 from logstore.storage.recovery import RecoveryResult, open_segments
 from logstore.storage.retention import expired_segments
 from logstore.storage.segment import Segment
@@ -195,6 +196,14 @@ class PartitionLog:
         view = memoryview(data)
         config = self.config
         headers = check_batches(view, config, now)
+        if config.codec is not None:
+            view, headers = recompress(view, headers, config.codec)
+            for _, header in headers:
+                if header.size > config.max_message_bytes:
+                    raise RecordTooLargeError(
+                        f"batch of {header.size} bytes after recompression exceeds "
+                        f"max.message.bytes {config.max_message_bytes}"
+                    )
         if config.log_append_time:
             # Stamping LogAppendTime changes CRC-covered bytes, so this path copies once.
             buf = bytearray(view)

@@ -123,3 +123,42 @@ def test_timestamp_bounds(
             log.append(data)
         assert info.value.code == 32
         assert log.log_end_offset == 0
+
+
+@pytest.mark.parametrize(
+    ("topic_type", "sent_codec", "stored_codec"),
+    [
+        ("producer", 4, 4),
+        ("producer", 0, 0),
+        ("gzip", 0, 1),
+        ("zstd", 2, 4),
+        ("uncompressed", 3, 0),
+        ("lz4", 3, 3),
+    ],
+)
+def test_topic_compression_type(
+    manager: LogManager, topic_type: str, sent_codec: int, stored_codec: int
+) -> None:
+    manager.create_topic("t", 1, {"compression.type": topic_type})
+    log = manager.log("t", 0)
+    log.append(batch(1))
+    sent = build_batch(
+        [(b"k%d" % i, b"value %d" % i * 5) for i in range(20)],
+        codec=sent_codec,
+        timestamps=list(range(100, 120)),
+        producer_id=42,
+        producer_epoch=3,
+        base_sequence=7,
+    )
+    result = log.append(sent)
+    assert (result.base_offset, result.last_offset) == (1, 20)
+    stored = log.read_batches(1, 1 << 20)
+    header = validate_batch(stored)
+    assert header.compression == stored_codec
+    assert (header.producer_id, header.producer_epoch, header.base_sequence) == (42, 3, 7)
+    assert (header.base_offset, header.last_offset_delta, header.max_timestamp) == (1, 19, 119)
+    assert [(r.offset, r.timestamp, r.key, r.value) for r in decode_records(stored)] == [
+        (1 + i, 100 + i, b"k%d" % i, b"value %d" % i * 5) for i in range(20)
+    ]
+    if sent_codec == stored_codec:
+        assert stored[16:] == sent[16:]  # untouched but for offset and leader epoch

@@ -20,6 +20,7 @@ from logstore.storage.cleaner import clean_log
 from reference.launcher import java_command
 
 pytestmark = pytest.mark.kafka
+TOPICS = ("plain", "stamped", "recompressed", "compacted")
 
 
 def dump(files: list[Path]) -> str:
@@ -41,6 +42,7 @@ def test_dump_log_segments_accepts_our_files(tmp_path: Path) -> None:
             "plain", 1, {"index.interval.bytes": "100", "internal.segment.bytes": "3000"}
         )
         mgr.create_topic("stamped", 1, {"message.timestamp.type": "LogAppendTime"})
+        mgr.create_topic("recompressed", 1, {"compression.type": "lz4"})
         mgr.create_topic(
             "compacted",
             1,
@@ -58,11 +60,11 @@ def test_dump_log_segments_accepts_our_files(tmp_path: Path) -> None:
                 codec=i % 5,  # none, gzip, snappy, lz4, zstd
             )
             records += 1 + i % 3
-            for topic in ("plain", "stamped", "compacted"):
+            for topic in TOPICS:
                 mgr.log(topic, 0).append(batch)
             clock.advance(1)
         assert clean_log(mgr.log("compacted", 0), clock.now_ms(), force=True) is not None
-        directories = {t: mgr.log(t, 0).directory for t in ("plain", "stamped", "compacted")}
+        directories = {t: mgr.log(t, 0).directory for t in TOPICS}
         assert len(mgr.log("plain", 0).segments) >= 3
     for topic, directory in directories.items():
         files = sorted(directory.glob("*.log")) + sorted(directory.glob("*index"))
