@@ -239,6 +239,13 @@ def topic_config(request: HttpRequest, cluster: str, topic: str, name: str) -> H
         admin.alter_topic_configs(config, topic, {name: raw or None})
         after = _config_value(config, topic, name)
     except admin.ClusterError as exc:
+        if is_htmx(request):
+            # htmx swaps only 2xx answers: the editor comes back with the reason under it.
+            return render(
+                request,
+                "console/_config_row.html",
+                {"cluster": config, "topic": topic, "c": item, "editing": True, "error": str(exc)},
+            )
         return _action_error(request, config, topic, str(exc), status=400)
     audit.record(
         request.user,

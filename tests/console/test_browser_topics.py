@@ -80,3 +80,27 @@ def test_member_creates_inside_policy_requests_outside_admin_approves(
         audit_text = page.locator("table.audit").inner_text()
         for action in ("topic.create", "request.create", "request.approve"):
             assert action in audit_text
+
+
+def test_admin_edits_a_config_inline(
+    live_server: Any, page: Any, admin_user: Any, cluster: Any
+) -> None:
+    from tests.console.topics_helpers import make_topic
+
+    name = unique("inline-")
+    make_topic(cluster.bootstrap, name)
+    base = live_server.url
+    with console_on(cluster.bootstrap):
+        login(page, base, "admin", "admin-pass-123")
+        page.wait_for_url(f"{base}/clusters/local/")
+        page.goto(f"{base}/clusters/local/topics/{name}/")
+        row = page.locator("#config-retentionms")
+        assert "default" in row.inner_text()
+        row.get_by_role("button", name="Edit").click()
+        page.fill("#config-retentionms input[name=value]", "shred")
+        page.locator("#config-retentionms").get_by_role("button", name="Save").click()
+        page.locator("#config-retentionms .error").wait_for()
+        page.fill("#config-retentionms input[name=value]", "86400000")
+        page.locator("#config-retentionms").get_by_role("button", name="Save").click()
+        page.locator("#config-retentionms .tag-override").wait_for()
+        assert "86400000" in page.locator("#config-retentionms").inner_text()
