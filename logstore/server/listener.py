@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 from pathlib import Path
@@ -69,6 +70,9 @@ class BrokerServer:
         self.broker.advertised_host = self.config.advertised_host or _advertisable(self.config.host)
         self.broker.advertised_port = self.port
         self._maintenance = asyncio.create_task(self._maintain())
+        # Thousands of long-lived objects (kio schemas, catalogue) would otherwise be walked
+        # by every full collection, a latency spike on the request path.
+        gc.freeze()
         if self.config.port_file is not None:
             _write_atomically(self.config.port_file, f"{self.port}\n")
         log.info(
