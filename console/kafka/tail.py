@@ -174,8 +174,11 @@ class Tail:
         conf = {
             **consumer_config(self.conf),
             "enable.partition.eof": False,
-            # Bound what librdkafka buffers ahead: a fast topic then waits in the broker.
+            # Bound what librdkafka buffers ahead (its queue and each fetch response): a
+            # topic faster than the tail then waits in the broker, not in our memory.
             "queued.max.messages.kbytes": 4096,
+            "fetch.max.bytes": 4 * 1024 * 1024,
+            "max.partition.fetch.bytes": 1024 * 1024,
             "fetch.wait.max.ms": 50,
         }
         try:
