@@ -25,7 +25,7 @@ from confluent_kafka import (
     KafkaException,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka.admin import AdminClient
 
 Conf = dict[str, Any]
 TP = tuple[str, int]
@@ -151,6 +151,9 @@ def list_groups(conf: Conf, timeout: float = DEFAULT_TIMEOUT) -> list[GroupListi
     result = _wait(
         _admin(conf).list_consumer_groups(request_timeout=timeout), timeout, "listing groups"
     )
+    if result.errors and not result.valid:
+        # librdkafka answers "no groups, and these errors" rather than failing outright.
+        raise GroupError(f"listing groups: {_reason(KafkaException(result.errors[0]))}")
     listings = [
         GroupListing(
             group_id=g.group_id,
@@ -257,38 +260,65 @@ def committed_offsets(
     return out
 
 
+_META: dict[tuple[tuple[str, str], ...], tuple[threading.Lock, Consumer]] = {}
+# ListOffsets "timestamps" with a meaning of their own.
+LATEST, EARLIEST = -1, -2
+
+
+def _meta_consumer(conf: Conf) -> tuple[threading.Lock, Consumer]:
+    """A long-lived consumer used only for ListOffsets: `offsets_for_times` asks for
+    every partition in one synchronous call, where the AdminClient makes a future per
+    partition (a third of a 1,000-partition page's time). It never subscribes or commits.
+    """
+    key = tuple(sorted((k, str(v)) for k, v in conf.items()))
+    with _ADMINS_LOCK:
+        entry = _META.get(key)
+        if entry is None:
+            consumer = Consumer(
+                {**conf, "group.id": "odradek-console-offsets", "enable.auto.commit": False}
+            )
+            entry = _META[key] = (threading.Lock(), consumer)
+        return entry
+
+
 def _offsets(
-    conf: Conf, tps: Iterable[TP], spec: OffsetSpec, timeout: float, what: str
-) -> dict[TP, tuple[int, int]]:
-    request = {TopicPartition(t, p): spec for t, p in tps}
+    conf: Conf, tps: Iterable[TP], timestamp: int, timeout: float, what: str, partial: bool = False
+) -> dict[TP, int]:
+    """Offsets per partition; with `partial`, partitions the broker refused are left out
+    (a group may still hold offsets for a topic deleted since)."""
+    request = [TopicPartition(t, p, timestamp) for t, p in tps]
     if not request:
         return {}
-    futures = _admin(conf).list_offsets(request, request_timeout=timeout)
-    out: dict[TP, tuple[int, int]] = {}
-    for tp, future in futures.items():
-        info = _wait(future, timeout, f"{what} of {tp.topic}[{tp.partition}]")
-        out[(tp.topic, tp.partition)] = (info.offset, info.timestamp)
+    lock, consumer = _meta_consumer(conf)
+    try:
+        with lock:
+            answers = consumer.offsets_for_times(request, timeout=timeout)
+    except KafkaException as exc:
+        raise GroupError(f"{what}: {_reason(exc)}") from exc
+    out: dict[TP, int] = {}
+    for tp in answers:
+        if tp.error is None:
+            out[(tp.topic, tp.partition)] = tp.offset
+        elif not partial:
+            raise GroupError(f"{what} of {tp.topic}[{tp.partition}]: {tp.error.str()}")
     return out
 
 
-def end_offsets(conf: Conf, tps: Iterable[TP], timeout: float = DEFAULT_TIMEOUT) -> dict[TP, int]:
-    return {
-        k: v[0] for k, v in _offsets(conf, tps, OffsetSpec.latest(), timeout, "log end").items()
-    }
+def end_offsets(
+    conf: Conf, tps: Iterable[TP], timeout: float = DEFAULT_TIMEOUT, *, partial: bool = False
+) -> dict[TP, int]:
+    return _offsets(conf, tps, LATEST, timeout, "log end", partial)
 
 
 def start_offsets(conf: Conf, tps: Iterable[TP], timeout: float = DEFAULT_TIMEOUT) -> dict[TP, int]:
-    return {
-        k: v[0] for k, v in _offsets(conf, tps, OffsetSpec.earliest(), timeout, "log start").items()
-    }
+    return _offsets(conf, tps, EARLIEST, timeout, "log start")
 
 
 def offsets_for_time(
     conf: Conf, tps: Iterable[TP], timestamp_ms: int, timeout: float = DEFAULT_TIMEOUT
 ) -> dict[TP, int]:
     """First offset whose timestamp is >= `timestamp_ms`; -1 where no record is that new."""
-    spec = OffsetSpec.for_timestamp(timestamp_ms)
-    return {k: v[0] for k, v in _offsets(conf, tps, spec, timeout, "offset by time").items()}
+    return _offsets(conf, tps, timestamp_ms, timeout, "offset by time")
 
 
 def partitions_of(conf: Conf, topic: str, timeout: float = DEFAULT_TIMEOUT) -> list[int]:
@@ -421,21 +451,25 @@ def lag_from(
 ) -> GroupLag:
     owner = {tp: m for m in desc.members for tp in m.assignment}
     tps = sorted(set(committed) | set(owner))
-    ends = ends if ends is not None else end_offsets(conf, tps, timeout)
+    ends = ends if ends is not None else end_offsets(conf, tps, timeout, partial=True)
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-    behind = {tp: committed[tp] for tp in tps if tp in committed and ends[tp] > committed[tp]}
+    behind = {
+        tp: committed[tp] for tp in tps if tp in committed and ends.get(tp, -1) > committed[tp]
+    }
     stamps = record_timestamps(conf, behind, timeout) if with_time and behind else {}
     rows = []
     for tp in tps:
         c = committed.get(tp)
-        lag = max(0, ends[tp] - c) if c is not None else None
+        # -1: the broker gave no log end (the topic was deleted since the group read it).
+        end = ends.get(tp, -1)
+        lag = max(0, end - c) if c is not None and end >= 0 else None
         if lag == 0:
             lag_ms: int | None = 0
         elif tp in stamps and stamps[tp] is not None:
             lag_ms = max(0, now_ms - int(stamps[tp] or 0))
         else:
             lag_ms = None
-        rows.append(PartitionLag(tp[0], tp[1], c, ends[tp], lag, lag_ms, owner.get(tp)))
+        rows.append(PartitionLag(tp[0], tp[1], c, end, lag, lag_ms, owner.get(tp)))
     return GroupLag(description=desc, partitions=rows, measured_at_ms=now_ms)
 
 
@@ -456,7 +490,7 @@ def all_groups_lag(
     for g in ids:
         every_tp |= set(committed[g])
         every_tp |= {tp for m in descs[g].members for tp in m.assignment}
-    ends = end_offsets(conf, every_tp, timeout)
+    ends = end_offsets(conf, every_tp, timeout, partial=True)
     if with_time:
         _prefetch_timestamps(conf, committed, ends, timeout)
     return [

@@ -45,7 +45,7 @@ def store(slug: str, lags: list[kg.GroupLag], now: datetime) -> None:
                 lag=g.total_lag,
                 lag_ms=g.max_lag_ms,
                 committed_sum=sum(p.committed or 0 for p in g.partitions),
-                end_sum=sum(p.end for p in g.partitions),
+                end_sum=sum(max(p.end, 0) for p in g.partitions),
                 partitions=len(g.partitions),
             )
         )

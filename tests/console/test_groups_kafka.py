@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from console.kafka import groups as kg
 from console.lag.reset_plan import PlanInputError, ResetSpec, plan_reset
@@ -205,3 +206,25 @@ def test_all_groups_lag_times_groups_sharing_a_partition(cluster: Cluster) -> No
 
     assert (lags[early].total_lag, lags[early].max_lag_ms) == (8, 8 * MINUTE)
     assert (lags[late].total_lag, lags[late].max_lag_ms) == (3, 3 * MINUTE)
+
+
+def test_offsets_left_on_a_deleted_topic_do_not_hide_the_rest(cluster: Cluster) -> None:
+    kept, gone = h.make_topic(cluster.bootstrap, 1), h.make_topic(cluster.bootstrap, 1)
+    for t in (kept, gone):
+        h.produce(cluster.bootstrap, t, 0, [_now_ms()] * 4)
+    group = h.unique("grp-gone")
+    h.consume_to(cluster.bootstrap, group, kept, {0: 1})
+    h.consume_to(cluster.bootstrap, group, gone, {0: 2})
+    admin = AdminClient(h.conf(cluster.bootstrap))
+    admin.delete_topics([gone])[gone].result(timeout=h.TIMEOUT)
+    deadline = time.monotonic() + h.TIMEOUT
+    while gone in admin.list_topics(timeout=5).topics and time.monotonic() < deadline:
+        time.sleep(0.1)  # bounded wait: deletion finishes after DeleteTopics answers
+
+    lag = kg.group_lag(h.conf(cluster.bootstrap), group)
+
+    rows = {r.topic: r for r in lag.partitions}
+    assert (rows[kept].end, rows[kept].lag) == (4, 3)
+    if gone in rows:  # a broker may keep a deleted topic's offsets for a while
+        assert (rows[gone].committed, rows[gone].end, rows[gone].lag) == (2, -1, None)
+    assert lag.total_lag == 3

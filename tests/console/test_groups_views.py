@@ -219,6 +219,7 @@ def test_many_partitions_are_paged_most_lagging_first(
     client.force_login(admin_user)
     body = client.get(f"/clusters/local/groups/{group}/?part=lag", HTTP_HX_REQUEST="true")
     text = body.content.decode()
+    assert 'id="lag-table"' in text, text[:400]  # shows the cluster error if any
     table = text[text.index('id="lag-table"') :]
     partitions = re.findall(r"<tr>\s*<td>[^<]+</td>\s*<td class=\"num\">(\d+)</td>", table)
     assert partitions[:2] == ["99", "7"]  # lag 4, then lag 2
