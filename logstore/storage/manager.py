@@ -44,6 +44,7 @@ from logstore.storage.durability import GroupCommit
 from logstore.storage.errors import (
     InvalidConfigError,
     InvalidPartitionsError,
+    InvalidTopicError,
     TopicExistsError,
     UnknownTopicOrPartitionError,
 )
@@ -252,6 +253,7 @@ class LogManager:
         validate_topic_name(name)
         if name in self._topics:
             raise TopicExistsError(f"Topic '{name}' already exists.")
+        self._check_collision(name)
         if not 1 <= partitions <= MAX_PARTITIONS:
             raise InvalidPartitionsError(
                 f"Number of partitions must be at least 1, got {partitions}"
@@ -266,6 +268,15 @@ class LogManager:
         self._save()
         self._create_partitions(info, 0, partitions)
         return info
+
+    def _check_collision(self, name: str) -> None:
+        """Kafka refuses names equal to an existing one up to '.' vs '_' (metric names)."""
+        if "." not in name and "_" not in name:
+            return
+        flat = name.replace(".", "_")
+        for other in self._topics:
+            if other.replace(".", "_") == flat:
+                raise InvalidTopicError(f"Topic '{name}' collides with existing topic: {other}")
 
     def ensure_topic(
         self, name: str, partitions: int, configs: Mapping[str, str] | None = None

@@ -80,6 +80,29 @@ def test_invalid_partition_count(manager: LogManager, partitions: int) -> None:
     assert info.value.code == 37
 
 
+@pytest.mark.parametrize(
+    ("existing", "new", "collides"),
+    [
+        ("a.b", "a_b", True),
+        ("a_b", "a.b", True),
+        ("x.y_z", "x_y.z", True),
+        ("a.b", "a-b", False),
+        ("ab", "a_b", False),
+    ],
+)
+def test_names_colliding_by_dot_and_underscore(
+    manager: LogManager, existing: str, new: str, collides: bool
+) -> None:
+    manager.create_topic(existing, 1)
+    if collides:
+        for validate_only in (True, False):
+            with pytest.raises(InvalidTopicError, match="collides") as info:
+                manager.create_topic(new, 1, validate_only=validate_only)
+            assert info.value.code == 17
+    else:
+        assert manager.create_topic(new, 1).name == new
+
+
 def test_duplicate_and_validate_only(manager: LogManager) -> None:
     info = manager.create_topic("t", 1, validate_only=True)
     assert info.name == "t"
