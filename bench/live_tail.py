@@ -20,6 +20,7 @@ import http.cookiejar
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -234,6 +235,7 @@ async def run(args: argparse.Namespace) -> None:
                 proc.kill()
         for stop in stops:
             stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def main() -> None:
