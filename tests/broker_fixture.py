@@ -136,7 +136,8 @@ def broker(tmp_path: Path) -> Iterator[BrokerProcess]:
     try:
         yield proc
     finally:
-        proc.kill9() if not proc.running else proc.stop()
+        if proc.running:
+            proc.stop()
 
 
 @pytest.fixture(scope="session")
