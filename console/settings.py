@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -119,6 +120,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = ODRADEK_HOME / "static"
+# daphne serves only the ASGI app: whitenoise serves static files from the app's own
+# finders, so `make run` needs no collectstatic step and no separate web server.
+WHITENOISE_USE_FINDERS = True
 
 # The bundled broker: cluster slug `local`. Other clusters are added in the UI.
 ODRADEK_LOCAL_BOOTSTRAP = os.environ.get("ODRADEK_BOOTSTRAP", "127.0.0.1:9092")

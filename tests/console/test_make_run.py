@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -66,6 +67,14 @@ def test_runstack_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     try:
         assert wait_for(lambda: answers(f"http://127.0.0.1:{console_port}/accounts/login/"), 60)
         assert wait_for(lambda: answers(f"http://127.0.0.1:{console_port}/healthz"), 30)
+        # The page's stylesheet and htmx come from the same process (no extra web server).
+        login_page = urllib.request.urlopen(f"http://127.0.0.1:{console_port}/accounts/login/")
+        html = login_page.read().decode()
+        assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+        assert len(assets) >= 2, html
+        for asset in assets:
+            assert answers(f"http://127.0.0.1:{console_port}{asset}"), asset
+        assert "htmx" in html
         child_pids = [
             int(line.split("pid ")[1].rstrip(")"))
             for line in _lines_so_far(proc)
