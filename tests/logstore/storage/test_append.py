@@ -26,14 +26,24 @@ def corrupt(raw: bytes) -> bytes:
     return bytes(data)
 
 
+def with_magic(raw: bytes, magic: int) -> bytes:
+    data = bytearray(raw)
+    data[16] = magic
+    return bytes(data)
+
+
+# The codes are Apache Kafka 4's answers (the differential suite checks them against it).
 @pytest.mark.parametrize(
     ("data", "error"),
     [
-        (b"", CorruptRecordError),
-        (batch(2)[:-3], CorruptRecordError),
+        (b"", InvalidRecordError),
+        (batch(2)[:-3], InvalidRecordError),
+        (batch(2)[:40], InvalidRecordError),
+        (with_magic(batch(1), 1), InvalidRecordError),
+        (with_magic(batch(1), 0)[:30], InvalidRecordError),
         (corrupt(batch(2)), CorruptRecordError),
         (batch(2) + corrupt(batch(1)), CorruptRecordError),
-        (batch(1) + batch(1)[:20], CorruptRecordError),
+        (batch(1) + batch(1)[:20], InvalidRecordError),
         (batch(1, size=2000), RecordTooLargeError),
     ],
 )
@@ -43,7 +53,10 @@ def test_invalid_appends_write_nothing(manager: LogManager, data: bytes, error) 
     log.append(batch(1))
     with pytest.raises(error) as info:
         log.append(data)
-    assert info.value.code == {CorruptRecordError: 2, RecordTooLargeError: 10}[error]
+    assert (
+        info.value.code
+        == {CorruptRecordError: 2, InvalidRecordError: 87, RecordTooLargeError: 10}[error]
+    )
     assert log.log_end_offset == 1
     assert log.size_bytes == len(batch(1))
 
