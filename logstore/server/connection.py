@@ -25,7 +25,7 @@ from logstore.server.send import ReplyWriter
 log = logging.getLogger("logstore.server")
 
 # Requests read ahead of the oldest unanswered one (Kafka itself handles one at a time).
-PIPELINE_DEPTH = 32
+PIPELINE_DEPTH = 128
 
 _Pending = tuple["asyncio.Task[Reply]", int]
 

@@ -236,7 +236,7 @@ def test_pipelined_requests_are_appended_and_answered_in_order(
         assert _create(w, topic) == 0
         p = schema(PRODUCE, 9)
         frames = []
-        for i in range(40):  # more than the pipeline depth
+        for i in range(200):  # more than the pipeline depth
             request = make(
                 codec.request_class(PRODUCE, 9),
                 transactional_id=None,
@@ -248,7 +248,7 @@ def test_pipelined_requests_are_appended_and_answered_in_order(
             header = codec.RequestHeader(PRODUCE, 9, 500 + i, "pipe")
             frames.append(codec.encode_request(header, request))
         w.send_raw(b"".join(frames))
-        answers = [codec.decode_response(PRODUCE, 9, w.read_frame()) for _ in range(40)]
-    assert [cid for cid, _ in answers] == [500 + i for i in range(40)]
+        answers = [codec.decode_response(PRODUCE, 9, w.read_frame()) for _ in range(200)]
+    assert [cid for cid, _ in answers] == [500 + i for i in range(200)]
     offsets = [r.responses[0].partition_responses[0].base_offset for _, r in answers]
-    assert offsets == [2 * i for i in range(40)]
+    assert offsets == [2 * i for i in range(200)]
