@@ -14,47 +14,53 @@ from __future__ import annotations
 
 import os
 import struct
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from pathlib import Path
 
-_U32 = struct.Struct(">I")
-_I64 = struct.Struct(">q")
-
 
 class SparseIndex:
-    """Entries live in a bytearray loaded lazily from the file; new ones are written on flush.
+    """Entries live in two typed arrays (one per field), loaded lazily from the file, so
+    lookups are C-speed `bisect`s; new entries are written out on flush.
 
     The active segment's index stays loaded (bounded by `segment.index.bytes`); closed
     segments' indexes are loaded on lookup and unloaded by `IndexLru`.
     """
 
     ENTRY = struct.Struct(">II")
+    FIELDS = "II"  # struct codes of the two fields, big-endian on disk
+    TYPECODES = ("I", "I")  # array typecodes of the two columns in memory
 
     def __init__(self, path: Path, lru: IndexLru | None = None) -> None:
         self.path = path
         self._lru = lru
-        self._buf: bytearray | None = None
-        self._persisted = 0  # bytes of _buf already written to the file
+        self._cols: tuple[array[int], array[int]] | None = None
+        self._persisted = 0  # entries already written to the file
         self._on_disk = False  # the file exists (an empty index still gets its file)
 
     # -- loading ---------------------------------------------------------------------------
-    def _entries(self) -> bytearray:
-        if self._buf is None:
+    def _columns(self) -> tuple[array[int], array[int]]:
+        if self._cols is None:
             try:
                 data = self.path.read_bytes()
             except FileNotFoundError:
                 data = b""
-            usable = len(data) - len(data) % self.ENTRY.size
-            self._buf = bytearray(data[:usable])
-            self._persisted = usable
-            self._on_disk = usable == len(data) and self.path.exists()
+            count = len(data) // self.ENTRY.size
+            flat = struct.unpack(">" + self.FIELDS * count, data[: count * self.ENTRY.size])
+            self._cols = (
+                array(self.TYPECODES[0], flat[0::2]),
+                array(self.TYPECODES[1], flat[1::2]),
+            )
+            self._persisted = count
+            self._on_disk = count * self.ENTRY.size == len(data) and self.path.exists()
         if self._lru is not None:
             self._lru.touch(self)
-        return self._buf
+        return self._cols
 
     def pin(self) -> None:
         """Keep this index loaded (active segment): it leaves the LRU."""
-        self._entries()
+        self._columns()
         if self._lru is not None:
             self._lru.forget(self)
             self._lru = None
@@ -67,42 +73,62 @@ class SparseIndex:
     def unload(self) -> None:
         """Write pending entries and free the memory."""
         self.flush()
-        self._buf = None
+        self._cols = None
 
     @property
     def loaded(self) -> bool:
         """Whether the entries are in memory right now."""
-        return self._buf is not None
+        return self._cols is not None
 
     def __len__(self) -> int:
-        return len(self._entries()) // self.ENTRY.size
+        return len(self._columns()[0])
 
     @property
     def size_bytes(self) -> int:
         """Bytes of entries (what segment.index.bytes bounds)."""
-        return len(self._entries())
+        return len(self) * self.ENTRY.size
+
+    def entry(self, i: int) -> tuple[int, int]:
+        """The i-th entry, fields in file order."""
+        first, second = self._columns()
+        return first[i], second[i]
+
+    def last(self) -> tuple[int, int] | None:
+        """The last entry, None if empty."""
+        n = len(self)
+        return self.entry(n - 1) if n else None
 
     # -- writing ---------------------------------------------------------------------------
-    def _append(self, *fields: int) -> None:
-        self._entries().extend(self.ENTRY.pack(*fields))
+    def _append(self, a: int, b: int) -> None:
+        first, second = self._columns()
+        first.append(a)
+        second.append(b)
 
     def flush(self) -> None:
         """Write entries not yet on disk (no fsync: indexes are rebuilt after a crash)."""
-        buf = self._buf
-        if buf is None or (self._persisted == len(buf) and self._on_disk):
+        if self._cols is None:
             return
+        first, second = self._cols
+        count = len(first)
+        if self._persisted == count and self._on_disk:
+            return
+        pending = count - self._persisted
+        flat: list[int] = [0] * (2 * pending)
+        flat[0::2] = first[self._persisted :]
+        flat[1::2] = second[self._persisted :]
+        data = struct.pack(">" + self.FIELDS * pending, *flat)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
         try:
-            os.pwrite(fd, memoryview(buf)[self._persisted :], self._persisted)
-            os.ftruncate(fd, len(buf))
+            os.pwrite(fd, data, self._persisted * self.ENTRY.size)
+            os.ftruncate(fd, count * self.ENTRY.size)
         finally:
             os.close(fd)
-        self._persisted = len(buf)
+        self._persisted = count
         self._on_disk = True
 
     def reset(self) -> None:
         """Forget every entry (before a rebuild)."""
-        self._buf = bytearray()
+        self._cols = (array(self.TYPECODES[0]), array(self.TYPECODES[1]))
         self._persisted = 0
         self._on_disk = False
         try:
@@ -114,7 +140,7 @@ class SparseIndex:
         """Forget the entries and unlink the file."""
         if self._lru is not None:
             self._lru.forget(self)
-        self._buf = None
+        self._cols = None
         self._on_disk = False
         try:
             os.unlink(self.path)
@@ -122,21 +148,10 @@ class SparseIndex:
             pass
 
     # -- searching -------------------------------------------------------------------------
-    def _field(self, buf: bytearray, i: int, field: int) -> int:
-        raise NotImplementedError
-
     def _floor(self, key: int, field: int, strict: bool = False) -> int:
         """Index of the last entry whose field is <= key (< key if strict), or -1."""
-        buf = self._entries()
-        lo, hi = 0, len(buf) // self.ENTRY.size
-        while lo < hi:
-            mid = (lo + hi) // 2
-            value = self._field(buf, mid, field)
-            if value < key or (not strict and value == key):
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo - 1
+        column = self._columns()[field]
+        return (bisect_left(column, key) if strict else bisect_right(column, key)) - 1
 
 
 class OffsetIndex(SparseIndex):
@@ -147,18 +162,12 @@ class OffsetIndex(SparseIndex):
     """
 
     ENTRY = struct.Struct(">II")
-
-    def _field(self, buf: bytearray, i: int, field: int) -> int:
-        return _U32.unpack_from(buf, i * 8 + field * 4)[0]
+    FIELDS = "II"
+    TYPECODES = ("I", "I")
 
     def append(self, relative_offset: int, position: int) -> None:
         """Add an entry; both fields must exceed the last entry's."""
         self._append(relative_offset, position)
-
-    def entry(self, i: int) -> tuple[int, int]:
-        """The i-th entry as (relative offset, position)."""
-        rel, pos = self.ENTRY.unpack_from(self._entries(), i * 8)
-        return rel, pos
 
     def lookup(self, relative_offset: int) -> int:
         """Position of the last indexed batch ending at or before the offset (0 if none):
@@ -171,29 +180,13 @@ class OffsetIndex(SparseIndex):
         i = self._floor(position, 1)
         return None if i < 0 else self.entry(i)
 
-    def last(self) -> tuple[int, int] | None:
-        """The last entry, None if empty."""
-        n = len(self)
-        return self.entry(n - 1) if n else None
-
 
 class TimeIndex(SparseIndex):
     """Largest timestamp seen so far -> relative offset of the record that carried it."""
 
     ENTRY = struct.Struct(">qI")
-
-    def _field(self, buf: bytearray, i: int, field: int) -> int:
-        return _I64.unpack_from(buf, i * 12)[0]
-
-    def entry(self, i: int) -> tuple[int, int]:
-        """The i-th entry as (timestamp, relative offset)."""
-        ts, rel = self.ENTRY.unpack_from(self._entries(), i * 12)
-        return ts, rel
-
-    def last(self) -> tuple[int, int] | None:
-        """The last entry, None if empty."""
-        n = len(self)
-        return self.entry(n - 1) if n else None
+    FIELDS = "qI"
+    TYPECODES = ("q", "I")
 
     def maybe_append(self, timestamp: int, relative_offset: int) -> None:
         """Add an entry only if it moves the maximum timestamp forward."""
