@@ -221,6 +221,11 @@ def plan_reset(
 ) -> Plan:
     """Per-partition preview. `topic=None` means every topic the group has offsets for;
     `partitions=None` means all partitions of the chosen topic(s)."""
+    if topic is None and partitions is not None:
+        raise PlanInputError(
+            "Choose a topic to pick partitions; without one, every partition of every "
+            "topic the group reads is reset."
+        )
     committed = kg.committed_offsets(conf, [group_id], timeout)[group_id]
     if topic is None:
         topics = sorted({t for t, _ in committed})
@@ -233,7 +238,7 @@ def plan_reset(
     tps: list[kg.TP] = []
     for t in topics:
         known = kg.partitions_of(conf, t, timeout)
-        chosen = known if partitions is None or topic is None else partitions
+        chosen = known if partitions is None else partitions
         unknown = sorted(set(chosen) - set(known))
         if unknown:
             raise PlanInputError(

@@ -137,6 +137,7 @@ def test_bad_reset_input_and_tampered_previews_get_readable_messages(
         ({"mode": "offset", "value": "ten"}, "is not a whole number"),
         ({"mode": "timestamp", "value": "yesterday"}, "is not a date"),
         ({"mode": "earliest", "partitions": "0,x"}, "is not a partition list"),
+        ({"mode": "earliest", "partitions": "0"}, "Choose a topic to pick partitions"),
         ({"mode": "earliest", "topic": topic, "partitions": "3"}, "there is no partition 3"),
         ({"mode": "teleport"}, "Choose how to reset"),
     ]:
