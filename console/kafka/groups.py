@@ -388,6 +388,9 @@ def _peek(conf: Conf, positions: dict[TP, int], timeout: float) -> dict[TP, int 
             # One record per partition is all we want; keep every partition's fetch small.
             "max.partition.fetch.bytes": 65536,
             "isolation.level": "read_uncommitted",
+            # A position below the log start (records deleted by retention) reads the
+            # oldest record still kept: that is the first one the group will get.
+            "auto.offset.reset": "earliest",
         }
     )
     out: dict[TP, int | None] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from console.kafka import groups as kg
@@ -228,3 +229,21 @@ def test_offsets_left_on_a_deleted_topic_do_not_hide_the_rest(cluster: Cluster) 
     if gone in rows:  # a broker may keep a deleted topic's offsets for a while
         assert (rows[gone].committed, rows[gone].end, rows[gone].lag) == (2, -1, None)
     assert lag.total_lag == 3
+
+
+def test_lag_in_time_below_the_log_start_uses_the_oldest_kept_record(cluster: Cluster) -> None:
+    topic = h.make_topic(cluster.bootstrap, partitions=1)
+    now = _now_ms()
+    h.produce(cluster.bootstrap, topic, 0, [now - (30 - i) * MINUTE for i in range(10)])
+    group = h.unique("grp-trimmed")
+    h.consume_to(cluster.bootstrap, group, topic, {0: 2})
+    admin = AdminClient(h.conf(cluster.bootstrap))
+    trimmed = admin.delete_records([TopicPartition(topic, 0, 5)])
+    for future in trimmed.values():
+        future.result(timeout=h.TIMEOUT)
+
+    lag = kg.group_lag(h.conf(cluster.bootstrap), group, now_ms=now)
+
+    [row] = lag.partitions
+    assert (row.committed, row.lag) == (2, 8)
+    assert row.lag_ms == 25 * MINUTE  # record 5, the oldest kept, is 25 minutes old
