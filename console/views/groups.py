@@ -326,9 +326,19 @@ def group_reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpRes
 def _reset_error(
     request: HttpRequest, cfg: ClusterConfig, group: str, message: str
 ) -> HttpResponse:
-    context = {"cluster": cfg, "group": group, "error": message}
-    # 200 so htmx swaps the reason in where the preview was.
-    return render(request, "console/groups/_reset_preview.html", context)
+    context = {
+        "cluster": cfg,
+        "group": group,
+        "error": message,
+        "modes": MODES,
+        "form": {"topic": "", "partitions": "", "mode": "duration", "value": ""},
+    }
+    # 200 so htmx swaps the reason in where the preview was; a plain form post (the
+    # apply button) gets the whole reset page with the reason above a fresh form.
+    template = (
+        "console/groups/_reset_preview.html" if is_htmx(request) else "console/groups/reset.html"
+    )
+    return render(request, template, context)
 
 
 # --- deletions and alerts ----------------------------------------------------------------

@@ -121,6 +121,7 @@ def test_apply_is_refused_while_consumers_run(
     finally:
         member.close()
     assert refused.status_code == 200
+    assert "<h1>Reset offsets of" in refused.content.decode()  # a whole page, not a fragment
     assert "Not applied" in refused.content.decode()
     assert "1 active member" in refused.content.decode()
     assert not AuditEntry.objects.filter(action="group.reset_offsets").exists()
