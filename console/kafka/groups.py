@@ -261,6 +261,7 @@ def committed_offsets(
 
 
 _META: dict[tuple[tuple[str, str], ...], tuple[threading.Lock, Consumer]] = {}
+_LEADER_MOVING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE}
 # ListOffsets "timestamps" with a meaning of their own.
 LATEST, EARLIEST = -1, -2
 
@@ -290,11 +291,24 @@ def _offsets(
     if not request:
         return {}
     lock, consumer = _meta_consumer(conf)
-    try:
-        with lock:
-            answers = consumer.offsets_for_times(request, timeout=timeout)
-    except KafkaException as exc:
-        raise GroupError(f"{what}: {_reason(exc)}") from exc
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with lock:
+                answers = consumer.offsets_for_times(
+                    request, timeout=max(0.1, deadline - time.monotonic())
+                )
+            break
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            # A fresh topic may not have its leaders yet ("not leader for partition"):
+            # that passes in a moment, so retry while the time allows.
+            passing = isinstance(err, KafkaError) and (
+                err.retriable() or err.code() in _LEADER_MOVING
+            )
+            if not passing or time.monotonic() > deadline - 0.2:
+                raise GroupError(f"{what}: {_reason(exc)}") from exc
+            time.sleep(0.1)
     out: dict[TP, int] = {}
     for tp in answers:
         if tp.error is None:
