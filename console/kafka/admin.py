@@ -571,6 +571,7 @@ def create_topic(
     futures = admin_client(cluster).create_topics([new], request_timeout=_timeout())
     try:
         _wait(futures[name], f"create topic {name}")
+        _await_metadata(cluster, name, present=True)
     finally:
         invalidate(cluster)
 
@@ -579,8 +580,31 @@ def delete_topic(cluster: ClusterConfig, name: str) -> None:
     futures = admin_client(cluster).delete_topics([name], request_timeout=_timeout())
     try:
         _wait(futures[name], f"delete topic {name}")
+        _await_metadata(cluster, name, present=False)
     finally:
         invalidate(cluster)
+
+
+def _await_metadata(cluster: ClusterConfig, topic: str, present: bool) -> None:
+    """Wait (bounded) until the brokers' metadata agrees with a create or delete.
+
+    Apache Kafka acknowledges CreateTopics/DeleteTopics once the controller has it; the
+    broker answering the next page may learn of it a moment later, and a page that says
+    "no such topic" right after "created" is worse than a short wait.
+    """
+    deadline = time.monotonic() + _timeout()
+    client = admin_client(cluster)
+    while time.monotonic() < deadline:
+        try:
+            # All topics, never one by name: naming it may auto-create it again.
+            md = client.list_topics(timeout=_timeout())
+        except KafkaException:
+            return
+        meta = md.topics.get(topic)
+        exists = meta is not None and meta.error is None and bool(meta.partitions)
+        if exists == present:
+            return
+        time.sleep(0.05)
 
 
 def alter_topic_configs(cluster: ClusterConfig, topic: str, changes: dict[str, str | None]) -> None:
