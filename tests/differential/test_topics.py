@@ -195,7 +195,8 @@ def test_describe_log_dirs_sizes(clusters: tuple[Cluster, ...]) -> None:
                     {"value": b"v" * (100 * partition + i), "partition": partition, "timestamp": i}
                     for i in range(50)
                 ],
-                **{"compression.type": "none", "linger.ms": 50},
+                # One record per batch: batch boundaries must not depend on linger timing.
+                **{"compression.type": "none", "batch.num.messages": 1},
             )
         client = KafkaAdminClient(bootstrap_servers=cluster.bootstrap)
         try:
