@@ -73,7 +73,10 @@ def _read_all(broker: Broker, request: Any) -> tuple[list[FetchTopicOut], int, l
             try:
                 piece = log.read(p.fetch_offset, limit)
             except Exception as exc:
+                # Like Kafka, an errored partition carries no offsets: librdkafka would
+                # take a log start offset >= 0 here as the place to reset to.
                 po.error_code = code_of(exc)
+                po.high_watermark = po.last_stable_offset = po.log_start_offset = -1
                 continue
             if found and piece.size > limit:
                 # Storage always returns at least one batch; only the first partition with

@@ -1,6 +1,7 @@
 """Produce (key 0): advertise v0–11, accept v3–11; acks 0, 1 and -1 (all).
 
-Owns the append path: resolve the partition (auto-creating the topic when allowed), give
+Owns the append path: resolve the partition (an unknown topic is error 3, never created
+here, as in Apache Kafka), give
 idempotent batches to the producer-state hook (see `logstore.broker.context`), append the
 client's bytes as they are (compression untouched), wake long-polling fetchers, and for
 acks=-1 wait until storage says the data is durable. It must never decode records.
@@ -22,7 +23,6 @@ from logstore.broker.errors import (
     code_of,
     message_of,
 )
-from logstore.broker.topics import find_or_create
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.legacy_produce import refuse_legacy_produce
 from logstore.protocol.produce_response import PartitionResult, encode_produce_response
@@ -54,9 +54,10 @@ class _Outcome:
 
 
 def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcome:
-    info, error = find_or_create(broker, topic, allow_create=True)
+    info = broker.logs.topic(topic)
     if info is None:
-        return _Outcome(error)
+        # Apache Kafka never creates topics on Produce (clients' Metadata does).
+        return _Outcome(UNKNOWN_TOPIC_OR_PARTITION)
     if not 0 <= partition < info.partitions:
         return _Outcome(UNKNOWN_TOPIC_OR_PARTITION)
     if not records:
