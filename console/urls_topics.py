@@ -10,9 +10,9 @@ urlpatterns = [
     path("clusters/", clusters.cluster_list, name="clusters"),
     path("clusters/<slug:cluster>/remove/", clusters.cluster_remove, name="clusters_remove"),
     path("clusters/<slug:cluster>/topics/", topics.topic_list, name="topics"),
-    path("clusters/<slug:cluster>/topics/new/", topics.topic_new, name="topics_new"),
+    path("clusters/<slug:cluster>/new-topic/", topics.topic_new, name="topics_new"),
     path(
-        "clusters/<slug:cluster>/topics/new/check-name/",
+        "clusters/<slug:cluster>/new-topic/check-name/",
         topics.topic_name_check,
         name="topics_check_name",
     ),

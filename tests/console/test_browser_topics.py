@@ -52,7 +52,7 @@ def test_member_creates_inside_policy_requests_outside_admin_approves(
         assert page.locator("table.partitions tbody tr").count() == 2
 
         # Outside the policy: 10 partitions is more than 3, so it becomes a request.
-        page.goto(f"{base}/clusters/local/topics/new/")
+        page.goto(f"{base}/clusters/local/new-topic/")
         page.fill("#id_name", outside)
         page.fill("#id_partitions", "10")
         page.fill("#id_note", "load test next week")

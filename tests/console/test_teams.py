@@ -48,7 +48,7 @@ def test_member_creates_inside_policy_at_once(
     name = team.topic_prefix + "orders"
     client.force_login(member)
     response = client.post(
-        "/clusters/local/topics/new/",
+        "/clusters/local/new-topic/",
         {"name": name, "partitions": 3, "retention": "3 days", "cleanup_policy": "delete"},
     )
     assert response["Location"] == f"/clusters/local/topics/{name}/"
@@ -64,7 +64,7 @@ def test_member_gets_team_max_retention_by_default(
     name = team.topic_prefix + "defaults"
     client.force_login(member)
     client.post(
-        "/clusters/local/topics/new/", {"name": name, "partitions": 1, "cleanup_policy": "delete"}
+        "/clusters/local/new-topic/", {"name": name, "partitions": 1, "cleanup_policy": "delete"}
     )
     configs = {c.name: c.value for c in admin.describe_topic_configs(local_cluster(), name)}
     assert configs["retention.ms"] == str(7 * 86_400_000)
@@ -77,7 +77,7 @@ def test_outside_policy_becomes_request_then_admin_approves(
     name = team.topic_prefix + "big"
     client.force_login(member)
     response = client.post(
-        "/clusters/local/topics/new/",
+        "/clusters/local/new-topic/",
         {"name": name, "partitions": 8, "cleanup_policy": "delete", "note": "black friday"},
         follow=True,
     )
@@ -176,7 +176,7 @@ def test_viewer_cannot_alter_configs_or_create(
     assert (
         client.post(f"/clusters/local/retention/{name}/", {"retention": "1 h"}).status_code == 403
     )
-    assert client.get("/clusters/local/topics/new/").status_code == 403
+    assert client.get("/clusters/local/new-topic/").status_code == 403
 
 
 def test_admin_manages_teams(client: Client, admin_user: Any, viewer_user: Any) -> None:

@@ -100,6 +100,16 @@ def test_detail_shows_offsets_timestamps_and_configs(
     assert f">{minute}</time>".encode() in response.content
 
 
+def test_topic_named_like_a_page_opens(client: Client, admin_user: Any, on_cluster: Any) -> None:
+    # "new" is a legal topic name; the create form must not shadow it.
+    if "new" not in admin.metadata(local_cluster()).topics:
+        make_topic(on_cluster.bootstrap, "new")
+    client.force_login(admin_user)
+    response = client.get("/clusters/local/topics/new/")
+    assert response.status_code == 200
+    assert response.context["info"].name == "new"
+
+
 def test_unknown_topic_and_cluster_are_404(
     client: Client, admin_user: Any, on_cluster: Any
 ) -> None:
@@ -114,7 +124,7 @@ def test_admin_creates_topic_and_it_is_audited(
     name = unique("create-")
     client.force_login(admin_user)
     response = client.post(
-        "/clusters/local/topics/new/",
+        "/clusters/local/new-topic/",
         {"name": name, "partitions": 4, "retention": "2 days", "cleanup_policy": "delete"},
     )
     assert response.status_code == 302
@@ -131,13 +141,13 @@ def test_create_rejects_bad_names_readably(
 ) -> None:
     client.force_login(admin_user)
     response = client.post(
-        "/clusters/local/topics/new/",
+        "/clusters/local/new-topic/",
         {"name": "bad name!", "partitions": 1, "cleanup_policy": "delete"},
     )
     assert response.status_code == 400
     assert b"Only letters, digits" in response.content
     response = client.post(
-        "/clusters/local/topics/new/",
+        "/clusters/local/new-topic/",
         {"name": "a" * 250, "partitions": 1, "cleanup_policy": "delete"},
     )
     assert b"at most 249 characters" in response.content
@@ -148,7 +158,7 @@ def test_create_existing_topic_says_so(client: Client, admin_user: Any, on_clust
     make_topic(on_cluster.bootstrap, name)
     client.force_login(admin_user)
     response = client.post(
-        "/clusters/local/topics/new/",
+        "/clusters/local/new-topic/",
         {"name": name, "partitions": 1, "cleanup_policy": "delete"},
         follow=True,
     )
@@ -159,7 +169,7 @@ def test_name_check_as_you_type(client: Client, admin_user: Any, on_cluster: Any
     existing = unique("metrics.")
     make_topic(on_cluster.bootstrap, existing)
     client.force_login(admin_user)
-    url = "/clusters/local/topics/new/check-name/"
+    url = "/clusters/local/new-topic/check-name/"
     assert b"is a valid topic name" in client.get(url, {"name": "orders-v1"}).content
     assert b"remove" in client.get(url, {"name": "orders/v1"}).content
     clash = client.get(url, {"name": existing.replace(".", "_")})
