@@ -15,29 +15,13 @@ from confluent_kafka import (
     Consumer,
     ConsumerGroupTopicPartitions,
     KafkaException,
-    Producer,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
-from tests.clients.messages import unique_topic
+from tests.clients.group_topics import create_topic, produce
 
-PARTITIONS = 6
 DEADLINE_S = 60.0
-
-
-def create_topic(bootstrap: str, partitions: int = PARTITIONS) -> str:
-    topic = unique_topic("grp")
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(10)
-    return topic
-
-
-def produce(bootstrap: str, topic: str, values: range) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
-    for i in values:
-        producer.produce(topic, value=str(i).encode(), partition=i % PARTITIONS)
-    assert producer.flush(20) == 0
 
 
 def consumer(bootstrap: str, group: str, **extra: str | int) -> Consumer:

@@ -11,31 +11,14 @@ import threading
 import time
 import uuid
 
-from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from tests.clients.messages import unique_topic
+from tests.clients.group_topics import create_topic, produce
 
-PARTITIONS = 6
 DEADLINE_S = 60.0
 LOCK = threading.Lock()
-
-
-def create_topic(bootstrap: str) -> str:
-    topic = unique_topic("grp-kp")
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(10)
-    return topic
-
-
-def produce(bootstrap: str, topic: str, values: range) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
-    for i in values:
-        producer.produce(topic, value=str(i).encode(), partition=i % PARTITIONS)
-    assert producer.flush(20) == 0
 
 
 def consumer(bootstrap: str, group: str, topic: str) -> KafkaConsumer:

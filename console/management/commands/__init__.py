@@ -1,0 +1,1 @@
+"""`manage.py` commands: ensure_admin, runstack, sample_lag."""
