@@ -5,7 +5,7 @@ and records/s for `PartitionLog.append` (plus `wait_durable`) next to `os.write`
 same batches into one file with the same fsync cadence; the percentage is storage speed
 as a share of the plain write speed (target: >= 70% with fsync=never).
 
-    .venv/bin/python bench/storage_append.py [--mb 64] [--dir var/bench]
+    .venv/bin/python bench/storage_append.py [--mb 64] [--dir var/bench] [--policies never]
 """
 
 from __future__ import annotations
@@ -81,7 +81,11 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=64, help="data per run (MB)")
     parser.add_argument("--rounds", type=int, default=3, help="best of N (the disk is shared)")
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument(
+        "--policies", default="never,interval,always,always8", help="comma-separated subset"
+    )
     args = parser.parse_args()
+    wanted = set(args.policies.split(","))
     print(
         f"append benchmark, {args.mb} MB per run, batches of {RECORDS_PER_BATCH} records, "
         f"best of {args.rounds}"
@@ -94,6 +98,8 @@ def main() -> None:
         records = count * RECORDS_PER_BATCH
         print(f"\n{record_size}-byte records: {count} batches of {batch_bytes} bytes")
         for policy, producers in (("never", 1), ("interval", 1), ("always", 1), ("always", 8)):
+            if f"{policy}{producers if producers > 1 else ''}" not in wanted:
+                continue
             plain = ours = (float("inf"), float("inf"))
             stats: dict[str, int] = {}
             for _ in range(args.rounds):  # interleaved, so both see the same disk weather

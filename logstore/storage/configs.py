@@ -189,6 +189,11 @@ class TopicConfig:
     timestamp_after_max_ms: int = 3600000
     codec: int | None = None  # compression.type; None = keep the producer's
 
+    @property
+    def plain_appends(self) -> bool:
+        """Appends need no decoding, recompression or restamping (the fast path)."""
+        return not (self.compact or self.log_append_time or self.codec is not None)
+
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, str]) -> TopicConfig:
         """Parse validated overrides on top of Kafka's defaults."""

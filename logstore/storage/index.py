@@ -36,6 +36,9 @@ class SparseIndex:
         self.path = path
         self._lru = lru
         self._cols: tuple[array[int], array[int]] | None = None
+        # Entries, kept current while loaded (the active segment's index always is), so
+        # the append path can check segment.index.bytes without calls.
+        self.count = 0
         self._persisted = 0  # entries already written to the file
         self._on_disk = False  # the file exists (an empty index still gets its file)
 
@@ -52,7 +55,7 @@ class SparseIndex:
                 array(self.TYPECODES[0], flat[0::2]),
                 array(self.TYPECODES[1], flat[1::2]),
             )
-            self._persisted = count
+            self._persisted = self.count = count
             self._on_disk = count * self.ENTRY.size == len(data) and self.path.exists()
         if self._lru is not None:
             self._lru.touch(self)
@@ -100,9 +103,10 @@ class SparseIndex:
 
     # -- writing ---------------------------------------------------------------------------
     def _append(self, a: int, b: int) -> None:
-        first, second = self._columns()
+        first, second = self._cols or self._columns()
         first.append(a)
         second.append(b)
+        self.count += 1
 
     def flush(self) -> None:
         """Write entries not yet on disk (no fsync: indexes are rebuilt after a crash)."""
@@ -129,7 +133,7 @@ class SparseIndex:
     def reset(self) -> None:
         """Forget every entry (before a rebuild)."""
         self._cols = (array(self.TYPECODES[0]), array(self.TYPECODES[1]))
-        self._persisted = 0
+        self._persisted = self.count = 0
         self._on_disk = False
         try:
             os.truncate(self.path, 0)
@@ -190,8 +194,8 @@ class TimeIndex(SparseIndex):
 
     def maybe_append(self, timestamp: int, relative_offset: int) -> None:
         """Add an entry only if it moves the maximum timestamp forward."""
-        last = self.last()
-        if last is None or (timestamp > last[0] and relative_offset > last[1]):
+        times, offsets = self._cols or self._columns()
+        if not times or (timestamp > times[-1] and relative_offset > offsets[-1]):
             self._append(timestamp, relative_offset)
 
     def lookup_before(self, timestamp: int) -> int | None:

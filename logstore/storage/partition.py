@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import bisect
 import os
+import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
+
+from crc32c import crc32c
 
 from logstore.clock import Clock
 from logstore.records import RecordTooLargeError, decode_records, set_log_append_time
-from logstore.records.header import encode_prefix
+from logstore.records.header import CRC_START, HEADER, MIN_BATCH_LENGTH, encode_prefix
 from logstore.storage.configs import TopicConfig
 from logstore.storage.errors import (
     KafkaStorageError,
@@ -34,10 +37,12 @@ from logstore.storage.segment import Segment
 from logstore.storage.validation import check_batches
 
 _MAX_RELATIVE = 2**31 - 1
+_HEADER_SIZE = HEADER.size
+_unpack_header = HEADER.unpack_from
+_pack_prefix = struct.Struct(">qii").pack  # baseOffset, batchLength, partitionLeaderEpoch
 
 
-@dataclass(frozen=True)
-class AppendResult:
+class AppendResult(NamedTuple):
     """Offsets given to an append, and what a Produce response reports."""
 
     base_offset: int
@@ -191,8 +196,54 @@ class PartitionLog:
         Raises CorruptRecordError, RecordTooLargeError, InvalidRecordError or
         InvalidTimestampError before writing anything if any batch is bad.
         """
-        self._check_usable()
         now = self._clock.now_ms() if now_ms is None else now_ms
+        if self.config.plain_appends and self.segments and self.recovery_error is None:
+            done = self._append_one(data, now)
+            if done is not None:
+                return done
+        return self._append_general(data, now)
+
+    def _append_one(self, data: bytes | bytearray | memoryview, now: int) -> AppendResult | None:
+        """The produce hot path: exactly one valid batch that fits the active segment.
+
+        Checks the same things as `check_batches` and `_should_roll`, inline, because a
+        batch of 100-byte records is written in tens of microseconds and every Python call
+        shows. Returns None, having written nothing, for anything unusual (several
+        batches, a bad batch, a roll): the general path then handles it or raises.
+        """
+        size = len(data)
+        config = self.config
+        if size < _HEADER_SIZE or size > config.max_message_bytes:
+            return None
+        # (baseOffset, batchLength, epoch, magic, crc, attributes, lastOffsetDelta,
+        #  baseTimestamp, maxTimestamp, producerId, producerEpoch, baseSequence, count)
+        h = _unpack_header(data, 0)
+        if h[1] + 12 != size or h[1] < MIN_BATCH_LENGTH or h[3] != 2 or h[6] < 0 or h[12] < 0:
+            return None
+        view = data if type(data) is memoryview else memoryview(data)
+        if crc32c(view[CRC_START:]) != h[4]:
+            return None
+        if h[8] > now + config.timestamp_after_max_ms or (
+            0 <= h[7] < now - config.timestamp_before_max_ms
+        ):
+            return None
+        active = self.segments[-1]
+        first = active.next_offset
+        last = first + h[6]
+        if active.size and self._should_roll(size, last, now):
+            return None
+        try:
+            active.append_one(
+                _pack_prefix(first, h[1], 0), view, first, last, h[8], size,
+                config.index_interval_bytes, now,
+            )  # fmt: skip
+        except OSError as exc:
+            raise KafkaStorageError(f"write to {self.name} failed: {exc}") from exc
+        self.last_append_ms = now
+        return AppendResult(first, last, -1, self.log_start_offset)
+
+    def _append_general(self, data: bytes | bytearray | memoryview, now: int) -> AppendResult:
+        self._check_usable()
         view = memoryview(data)
         config = self.config
         headers = check_batches(view, config, now)
@@ -244,15 +295,14 @@ class PartitionLog:
         if active.size == 0:
             return False
         config = self.config
+        first_append = active.first_append_ms
         return (
             active.size + size > config.segment_bytes
-            or (
-                active.first_append_ms is not None
-                and now - active.first_append_ms >= config.segment_ms
-            )
+            or (first_append is not None and now - first_append >= config.segment_ms)
             or last_offset - active.base_offset > _MAX_RELATIVE
-            or (active.index.size_bytes + 8 > config.segment_index_bytes)
-            or (active.timeindex.size_bytes + 12 > config.segment_index_bytes)
+            # The active segment's indexes are pinned, so `count` is current.
+            or (active.index.count + 1) * 8 > config.segment_index_bytes
+            or (active.timeindex.count + 1) * 12 > config.segment_index_bytes
         )
 
     def roll(self) -> Segment:

@@ -145,6 +145,37 @@ class Segment:
             self._index_batch(base, last, max_ts, size, interval_bytes)
         self.size = pos
 
+    def append_one(
+        self,
+        prefix: bytes,
+        batch: memoryview,
+        base: int,
+        last: int,
+        max_ts: int,
+        size: int,
+        interval_bytes: int,
+        now_ms: int,
+    ) -> None:
+        """Write one batch whose first 16 bytes are replaced by `prefix` (the patched
+        baseOffset, batchLength, epoch), in one pwritev and without copying the batch."""
+        fd = self.fd
+        assert fd is not None, "only the active segment takes appends"
+        start = self.size
+        try:
+            written = os.pwritev(fd, (prefix, batch[16:]), start)
+            if written < size:  # short write: finish it the slow way
+                rest = (prefix + bytes(batch[16:]))[written:]
+                while rest:
+                    n = os.pwrite(fd, rest, start + written)
+                    written += n
+                    rest = rest[n:]
+        except OSError:
+            os.ftruncate(fd, start)
+            raise
+        if self.first_append_ms is None:
+            self.first_append_ms = now_ms
+        self._index_batch(base, last, max_ts, size, interval_bytes)
+
     def _index_batch(self, base: int, last: int, max_ts: int, size: int, interval: int) -> None:
         if max_ts > self.max_timestamp:
             self.max_timestamp = max_ts
