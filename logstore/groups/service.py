@@ -49,6 +49,9 @@ async def _snapshots(producers: ProducerManager) -> None:
     while True:
         await asyncio.sleep(SNAPSHOT_INTERVAL_S)
         try:
-            producers.snapshot()
+            data = producers.prepare_snapshot()
+            if data is not None:
+                # fsync off the event loop: a slow disk must not delay requests.
+                await asyncio.to_thread(producers.write_snapshot, data)
         except Exception:
             log.exception("producer snapshot failed")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,9 @@ class ProducerManager:
         self._parts: dict[tuple[str, int], PartitionProducers] = {}
         self._snapshot: dict[str, Any] = self._load_snapshot()
         self._dirty = False
+        # Serialises snapshot writes: the periodic one runs in a thread, the last one at
+        # shutdown on the loop, and both use the same temporary file.
+        self._write_lock = threading.Lock()
         from logstore.producers.ids import ProducerIdAllocator
 
         self._ids = ProducerIdAllocator(self._dir)
@@ -158,12 +162,22 @@ class ProducerManager:
 
     def snapshot(self) -> None:
         """Write the state of every loaded partition (atomically); cheap when nothing changed."""
+        data = self.prepare_snapshot()
+        if data is not None:
+            self.write_snapshot(data)
+
+    def prepare_snapshot(self) -> dict[str, Any] | None:
+        """The state to save, or None when nothing changed since the last snapshot.
+
+        Runs on the event loop (it reads live state); `write_snapshot` does the file I/O
+        and may run in a thread, because an fsync there would stall every request.
+        """
         cutoff = self._clock.now_ms() - PRODUCER_ID_EXPIRATION_MS
         for state in self._parts.values():
             if state.expire(cutoff):
                 self._dirty = True
         if not self._dirty:
-            return
+            return None
         data = dict(self._snapshot)
         gone: list[tuple[str, int]] = []
         for (topic, partition), state in self._parts.items():
@@ -180,9 +194,19 @@ class ProducerManager:
             }
         for key in gone:
             del self._parts[key]
-        _atomic_write(self._dir / SNAPSHOT_FILE, json.dumps(data).encode())
         self._snapshot = data
         self._dirty = False
+        # A copy: `forget_topic` may edit `self._snapshot` while a thread serialises this.
+        return dict(data)
+
+    def write_snapshot(self, data: dict[str, Any]) -> None:
+        """Serialise and durably replace the snapshot file (safe from any thread)."""
+        try:
+            with self._write_lock:
+                _atomic_write(self._dir / SNAPSHOT_FILE, json.dumps(data).encode())
+        except BaseException:
+            self._dirty = True  # try again at the next snapshot
+            raise
 
     def forget_topic(self, topic: str) -> None:
         """Drop state of a deleted topic so a recreated one starts clean."""

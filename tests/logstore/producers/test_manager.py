@@ -77,3 +77,34 @@ def test_idle_producers_expire_at_snapshot(tmp_path) -> None:
     # Forgotten: a batch at any sequence is accepted as from a new producer.
     assert append(manager, plog, 1, 0, 50, 1, clock.now_ms()) == 1
     logs.close()
+
+
+def test_snapshot_written_from_another_thread_is_what_a_reopen_loads(tmp_path) -> None:
+    import json
+    import threading
+
+    from logstore.producers.manager import SNAPSHOT_FILE
+
+    clock = ManualClock()
+    logs = LogManager(tmp_path, fsync="never", clock=clock).open()
+    logs.create_topic("t", 1)
+    manager = ProducerManager(logs, clock)
+    plog = logs.log("t", 0)
+    now = clock.now_ms()
+    append(manager, plog, 7, 0, 0, 3, now)
+    data = manager.prepare_snapshot()
+    assert data is not None
+    assert manager.prepare_snapshot() is None  # nothing changed since
+    manager.forget_topic("other")  # edits live state while the thread writes the copy
+    writer = threading.Thread(target=manager.write_snapshot, args=(data,))
+    writer.start()
+    writer.join(10)
+    saved = json.loads((tmp_path / logs.state_dir("producers") / SNAPSHOT_FILE).read_text())
+    assert saved["t/0"]["offset"] == 3
+    logs.close()
+
+    logs = LogManager(tmp_path, fsync="never", clock=clock).open()
+    again = ProducerManager(logs, clock)
+    assert append(again, logs.log("t", 0), 7, 0, 0, 3, now) == 0  # a duplicate, known
+    assert logs.log("t", 0).log_end_offset == 3
+    logs.close()
