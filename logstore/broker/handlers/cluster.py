@@ -2,6 +2,8 @@
 
 Owns the single-node answers: one broker that is also the controller, one log dir with the
 real partition sizes, and leader epoch 0 everywhere. It must never invent replicas.
+DescribeLogDirs is packed by `logstore.protocol.admin_replies`: a console asks it about
+every partition at once, and kio objects per partition cost more than the sizes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION, code_of
+from logstore.protocol.admin_replies import LogDirRow, describe_log_dirs_frame
 from logstore.protocol.api_keys import ApiKey
 
 _NO_OPS = -(2**31)
@@ -43,42 +46,31 @@ async def describe_cluster(broker: Broker, ctx: RequestContext, request: Any) ->
 
 
 @handles(ApiKey.DESCRIBE_LOG_DIRS, min_version=1, max_version=4)
-async def describe_log_dirs(broker: Broker, ctx: RequestContext, request: Any) -> Any:
-    schema = ctx.schema
+async def describe_log_dirs(broker: Broker, ctx: RequestContext, request: Any) -> bytes:
     if request.topics is None:
         wanted = [(t.name, list(range(t.partitions))) for t in broker.logs.topics()]
     else:
         wanted = [(t.topic, list(t.partitions)) for t in request.topics]
-    topics = []
+    topics: list[tuple[str, list[LogDirRow]]] = []
     for name, partitions in wanted:
         info = broker.logs.topic(name)
         if info is None:
             continue  # Kafka omits partitions this dir does not hold
-        rows = []
-        for index in partitions:
-            if not 0 <= index < info.partitions:
-                continue
-            size = broker.logs.log(name, index).size_bytes
-            rows.append(
-                make(
-                    schema.DescribeLogDirsPartition,
-                    partition_index=index,
-                    partition_size=size,
-                    offset_lag=0,
-                    is_future_key=False,
-                )
-            )
-        topics.append(make(schema.DescribeLogDirsTopic, name=name, partitions=tuple(rows)))
+        rows = [
+            (index, broker.logs.log(name, index).size_bytes)
+            for index in partitions
+            if 0 <= index < info.partitions
+        ]
+        topics.append((name, rows))
     usage = shutil.disk_usage(broker.config.data_dir)
-    result = make(
-        schema.DescribeLogDirsResult,
-        error_code=0,
-        log_dir=str(broker.config.data_dir.resolve()),
-        topics=tuple(topics),
-        total_bytes=usage.total,
-        usable_bytes=usage.free,
+    return describe_log_dirs_frame(
+        ctx.api_version,
+        ctx.correlation_id,
+        str(broker.config.data_dir.resolve()),
+        topics,
+        usage.total,
+        usage.free,
     )
-    return make(ctx.response_class, throttle_time=0, error_code=0, results=(result,))
 
 
 def _epoch_end(broker: Broker, topic: str, p: Any) -> tuple[int, int, int]:

@@ -1,7 +1,9 @@
 """ListOffsets (key 2, v1–7): earliest, latest, by timestamp, max timestamp.
 
 Owns the meaning of the special timestamps (-2 earliest, -1 latest, -3 max timestamp).
-It must never scan records: storage answers timestamps from its time index.
+It must never scan records: storage answers timestamps from its time index. The answer is
+packed by `logstore.protocol.admin_replies` (a console asks about thousands of partitions
+at once; building kio objects for them cost more than the lookups).
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from logstore.broker.api import RequestContext, handles
-from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION, code_of
+from logstore.protocol.admin_replies import ListOffsetsRow, list_offsets_frame
 from logstore.protocol.api_keys import ApiKey
 
 LATEST = -1
@@ -41,24 +43,13 @@ def _lookup(broker: Broker, topic: str, partition: int, ts: int) -> tuple[int, i
 
 
 @handles(ApiKey.LIST_OFFSETS, min_version=1, max_version=7)
-async def list_offsets(broker: Broker, ctx: RequestContext, request: Any) -> Any:
-    schema = ctx.schema
-    topics = []
+async def list_offsets(broker: Broker, ctx: RequestContext, request: Any) -> bytes:
+    topics: list[tuple[str, list[ListOffsetsRow]]] = []
     for t in request.topics:
-        partitions = []
+        rows: list[ListOffsetsRow] = []
         for p in t.partitions:
             error, offset, timestamp = _lookup(broker, t.name, p.partition_index, p.timestamp)
-            partitions.append(
-                make(
-                    schema.ListOffsetsPartitionResponse,
-                    partition_index=p.partition_index,
-                    error_code=error,
-                    timestamp=timestamp,
-                    offset=offset,
-                    leader_epoch=0 if error == 0 and offset >= 0 else -1,
-                )
-            )
-        topics.append(
-            make(schema.ListOffsetsTopicResponse, name=t.name, partitions=tuple(partitions))
-        )
-    return make(ctx.response_class, throttle_time=0, topics=tuple(topics))
+            epoch = 0 if error == 0 and offset >= 0 else -1
+            rows.append((p.partition_index, error, timestamp, offset, epoch))
+        topics.append((t.name, rows))
+    return list_offsets_frame(ctx.api_version, ctx.correlation_id, topics)

@@ -1,0 +1,161 @@
+"""Hand-written encoders for the answers that describe every partition at once:
+ListOffsets (v1–7), DescribeLogDirs (v1–4) and DescribeConfigs (v1–4).
+
+A console page asks these about thousands of partitions. Through kio each partition
+becomes a typed object whose fields are checked and then serialized one by one, ~10 µs a
+partition, most of the broker's time for such a page; here each row is one precompiled
+`struct` pack. `tests/logstore/protocol/test_admin_replies.py` checks the bytes against
+kio for every version. It must never do I/O nor decide a value: handlers pass plain rows.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+_I16 = struct.Struct(">h")
+_I32 = struct.Struct(">i")
+_HEADER_V0 = struct.Struct(">i")
+_HEADER_V1 = struct.Struct(">iB")  # correlation id + empty tagged fields
+
+# (partition, error, timestamp, offset[, leader epoch][, empty tags])
+_LIST_OFFSETS_ROW = {
+    1: struct.Struct(">ihqq"),
+    4: struct.Struct(">ihqqi"),
+    6: struct.Struct(">ihqqiB"),
+}
+# (partition, size, offset lag, is future[, empty tags])
+_LOG_DIR_ROW = {1: struct.Struct(">iqq?"), 2: struct.Struct(">iqq?B")}
+
+ListOffsetsRow = tuple[int, int, int, int, int]  # partition, error, timestamp, offset, epoch
+LogDirRow = tuple[int, int]  # partition, size in bytes
+# name, value, read only, source, sensitive, synonyms (name, value, source), config type
+ConfigRow = tuple[str, str | None, bool, int, bool, Sequence[tuple[str, str | None, int]], int]
+# error, error message, resource type, resource name, entries
+ConfigResult = tuple[int, str | None, int, str, Sequence[ConfigRow]]
+
+
+def _uvarint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _length(n: int, flexible: bool) -> bytes:
+    return _uvarint(n + 1) if flexible else _I32.pack(n)
+
+
+def _string(value: str, flexible: bool) -> bytes:
+    raw = value.encode()
+    return (_uvarint(len(raw) + 1) if flexible else _I16.pack(len(raw))) + raw
+
+
+def _nullable(value: str | None, flexible: bool) -> bytes:
+    if value is None:
+        return b"\x00" if flexible else b"\xff\xff"
+    return _string(value, flexible)
+
+
+def _frame(correlation_id: int, flexible: bool, body: list[bytes]) -> bytes:
+    header = _HEADER_V1.pack(correlation_id, 0) if flexible else _HEADER_V0.pack(correlation_id)
+    payload = b"".join([header, *body])
+    return _I32.pack(len(payload)) + payload
+
+
+def list_offsets_frame(
+    version: int, correlation_id: int, topics: Sequence[tuple[str, Sequence[ListOffsetsRow]]]
+) -> bytes:
+    """A complete ListOffsets response frame (length prefix included)."""
+    if not 1 <= version <= 7:
+        raise ValueError(f"ListOffsets v{version} is not encoded here")
+    flexible = version >= 6
+    row = _LIST_OFFSETS_ROW[6 if flexible else 4 if version >= 4 else 1]
+    out: list[bytes] = []
+    if version >= 2:
+        out.append(_I32.pack(0))  # throttle time
+    out.append(_length(len(topics), flexible))
+    for name, rows in topics:
+        out.append(_string(name, flexible))
+        out.append(_length(len(rows), flexible))
+        if flexible:
+            out += [row.pack(*r, 0) for r in rows]
+            out.append(b"\x00")
+        elif version >= 4:
+            out += [row.pack(*r) for r in rows]
+        else:
+            out += [row.pack(*r[:4]) for r in rows]
+    if flexible:
+        out.append(b"\x00")
+    return _frame(correlation_id, flexible, out)
+
+
+def describe_log_dirs_frame(
+    version: int,
+    correlation_id: int,
+    log_dir: str,
+    topics: Sequence[tuple[str, Sequence[LogDirRow]]],
+    total_bytes: int,
+    usable_bytes: int,
+) -> bytes:
+    """A DescribeLogDirs response frame for one healthy log dir (offset lag 0, no futures)."""
+    if not 1 <= version <= 4:
+        raise ValueError(f"DescribeLogDirs v{version} is not encoded here")
+    flexible = version >= 2
+    row = _LOG_DIR_ROW[2 if flexible else 1]
+    out = [_I32.pack(0)]  # throttle time
+    if version >= 3:
+        out.append(_I16.pack(0))
+    out += [_length(1, flexible), _I16.pack(0), _string(log_dir, flexible)]
+    out.append(_length(len(topics), flexible))
+    for name, rows in topics:
+        out.append(_string(name, flexible))
+        out.append(_length(len(rows), flexible))
+        if flexible:
+            out += [row.pack(p, size, 0, False, 0) for p, size in rows]
+            out.append(b"\x00")
+        else:
+            out += [row.pack(p, size, 0, False) for p, size in rows]
+    if version >= 4:
+        out.append(struct.pack(">qq", total_bytes, usable_bytes))
+    if flexible:
+        out.append(b"\x00\x00")  # the result's tags, then the response's
+    return _frame(correlation_id, flexible, out)
+
+
+def describe_configs_frame(
+    version: int, correlation_id: int, results: Sequence[ConfigResult]
+) -> bytes:
+    """A DescribeConfigs response frame; documentation is always null."""
+    if not 1 <= version <= 4:
+        raise ValueError(f"DescribeConfigs v{version} is not encoded here")
+    flexible = version >= 4
+    tag = [b"\x00"] if flexible else []
+    out = [_I32.pack(0), _length(len(results), flexible)]
+    for error, message, rtype, rname, entries in results:
+        out += [
+            _I16.pack(error),
+            _nullable(message, flexible),
+            bytes((rtype & 0xFF,)),
+            _string(rname, flexible),
+            _length(len(entries), flexible),
+        ]
+        for name, value, read_only, source, sensitive, synonyms, ctype in entries:
+            out += [
+                _string(name, flexible),
+                _nullable(value, flexible),
+                struct.pack(">?b?", read_only, source, sensitive),
+                _length(len(synonyms), flexible),
+            ]
+            for sname, svalue, ssource in synonyms:
+                out += [_string(sname, flexible), _nullable(svalue, flexible)]
+                out.append(struct.pack(">b", ssource))
+                out += tag
+            if version >= 3:
+                out += [struct.pack(">b", ctype), _nullable(None, flexible)]
+            out += tag
+        out += tag
+    out += tag
+    return _frame(correlation_id, flexible, out)
