@@ -380,11 +380,10 @@ class PartitionLog:
         i = self._segment_index(offset)
         while i < len(self.segments):
             segment = self.segments[i]
-            found = segment.find(offset)
+            found = segment.read_range(offset, max(0, max_bytes))
             if found is not None:
-                pos, header = found
-                stop, next_offset = segment.slice_end(pos, header, max(0, max_bytes))
-                return ReadSlice(segment.read_fd(), pos, stop - pos, next_offset)
+                start, stop, next_offset = found
+                return ReadSlice(segment.read_fd(), start, stop - start, next_offset)
             i += 1  # a gap left by compaction: the next batch is in a later segment
         return ReadSlice()
 

@@ -1,6 +1,7 @@
 """`ReadSlice`: a byte range of whole batches inside one segment file, ready to send as-is.
 
-Owns a private duplicate of the segment's descriptor, so the slice stays readable even if
+Owns a private duplicate of the segment's descriptor (closed by `close()` or when
+garbage-collected), so the slice stays readable even if
 retention or compaction unlinks the file right after the read. It must never parse or copy
 batches except in `to_bytes()`, which exists for callers that cannot use sendfile.
 """
@@ -15,31 +16,38 @@ from typing import BinaryIO
 class ReadSlice:
     """`size` bytes at `position` of `file`; `size == 0` means nothing to return."""
 
-    __slots__ = ("file", "next_offset", "position", "size")
+    __slots__ = ("_fd", "_file", "next_offset", "position", "size")
 
     def __init__(
         self, fd: int | None = None, position: int = 0, size: int = 0, next_offset: int = -1
     ) -> None:
-        # fdopen owns the dup'd descriptor: closed by close() or when garbage-collected.
-        self.file: BinaryIO | None = (
-            os.fdopen(os.dup(fd), "rb", buffering=0) if fd is not None and size else None
-        )
+        # A raw dup'd descriptor: a file object costs microseconds per fetch, so it is
+        # made only when asked for (`file`, for loop.sendfile) and then owns the descriptor.
+        self._fd: int | None = os.dup(fd) if fd is not None and size else None
+        self._file: BinaryIO | None = None
         self.position = position
         self.size = size
         # The offset after the slice's last batch (where the next read starts), -1 if empty.
         self.next_offset = next_offset
 
+    @property
+    def file(self) -> BinaryIO | None:
+        """A file object over the slice's descriptor (None if empty or closed)."""
+        if self._file is None and self._fd is not None:
+            self._file = os.fdopen(self._fd, "rb", buffering=0)
+        return self._file
+
     def fileno(self) -> int:
         """The descriptor to hand to `os.sendfile` / `loop.sendfile` (ValueError if empty)."""
-        if self.file is None:
+        if self._fd is None:
             raise ValueError("empty read slice has no file")
-        return self.file.fileno()
+        return self._fd
 
     def to_bytes(self) -> bytes:
         """The slice's bytes (one pread; a copy, so prefer sendfile on plain TCP)."""
-        if self.file is None:
+        fd = self._fd
+        if fd is None:
             return b""
-        fd = self.file.fileno()
         parts = []
         pos, remaining = self.position, self.size
         while remaining:
@@ -53,9 +61,16 @@ class ReadSlice:
 
     def close(self) -> None:
         """Release the duplicated descriptor (idempotent)."""
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        if self._file is not None:
+            self._file.close()
+        elif self._fd is not None:
+            os.close(self._fd)
+        self._file = None
+        self._fd = None
+
+    def __del__(self) -> None:
+        # Slices dropped without close() (an error mid-fetch) must not leak descriptors.
+        self.close()
 
     def __enter__(self) -> ReadSlice:
         return self

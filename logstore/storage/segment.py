@@ -56,6 +56,9 @@ class Segment:
         self.first_append_ms: int | None = None  # drives segment.ms rolls
         self._bytes_since_index = 0
         self.fd: int | None = None  # read-write descriptor while this is the active segment
+        # (offset, position) of the batch right after the last slice read: a consumer's
+        # next fetch starts there, so it needs no index lookup or header walk.
+        self._read_hint: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return f"Segment({self.base_offset}, size={self.size}, next={self.next_offset})"
@@ -215,12 +218,34 @@ class Segment:
                 return pos, header
         return None
 
-    def slice_end(self, start: int, first: BatchHeader, max_bytes: int) -> tuple[int, int]:
+    def read_range(self, offset: int, max_bytes: int) -> tuple[int, int, int] | None:
+        """(start, stop, next offset) of the whole batches to return for a fetch at
+        `offset` (see `slice_end`); None if no batch here holds or follows it."""
+        if offset >= self.next_offset:
+            return None
+        hint = self._read_hint
+        first: BatchHeader | None = None
+        if hint is not None and hint[0] == offset:
+            start = hint[1]
+        else:
+            found = self.find(offset)
+            if found is None:
+                return None
+            start, first = found
+        stop, next_offset = self.slice_end(start, first, max_bytes)
+        self._read_hint = (next_offset, stop)
+        return start, stop, next_offset
+
+    def slice_end(self, start: int, first: BatchHeader | None, max_bytes: int) -> tuple[int, int]:
         """(end position, next offset) of the longest run of whole batches from `start`
-        within max_bytes, and at least the first batch."""
+        (a batch boundary, whose header is `first` if already read) within max_bytes, and
+        at least the first batch."""
         limit = start + max_bytes
         if self.size <= limit:
             return self.size, self.next_offset
+        fd = self.read_fd()
+        if first is None:
+            first = self.header_at(fd, start)
         end = start + first.size
         next_offset = first.next_offset
         if end >= limit:
@@ -229,7 +254,6 @@ class Segment:
         entry = self.index.lookup_position(limit)
         # An indexed batch starts at entry[1]: everything before it is whole batches.
         pos = entry[1] if entry is not None and entry[1] > end else end
-        fd = self.read_fd()
         for bpos, header in self.walk(fd, pos):
             if bpos + header.size > limit:
                 if bpos > end:
@@ -294,6 +318,7 @@ class Segment:
         """Atomically put `new_path` in place of this (closed) segment's `.log`."""
         assert self.fd is None, "the active segment is never rewritten"
         self._handles.evict(self.log_path)
+        self._read_hint = None
         os.replace(new_path, self.log_path)
 
     def reindex(self, interval: int) -> None:
@@ -316,6 +341,7 @@ class Segment:
 
     def reset_summary(self) -> None:
         """Forget size, offsets and timestamps before a rescan."""
+        self._read_hint = None
         self.size = 0
         self.next_offset = self.base_offset
         self.max_timestamp = -1
