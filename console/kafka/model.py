@@ -1,0 +1,111 @@
+"""What the console knows about a cluster's topics: plain data, no I/O.
+
+Owns `PartitionInfo`, `TopicInfo` (with the derived figures pages show: messages, size,
+oldest and newest record, retention settings), `Snapshot` (a whole cluster at one moment)
+and `ConfigItem`. It must never call a cluster; `console.kafka.reads` fills these in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class PartitionInfo:
+    partition: int
+    leader: int
+    start: int = -1
+    end: int = -1
+    size: int | None = None
+    oldest_ts: int | None = None
+    newest_ts: int | None = None
+    recent_start: int | None = None  # offset of the first record of the last minute
+
+    @property
+    def messages(self) -> int:
+        return max(0, self.end - self.start) if self.start >= 0 and self.end >= 0 else 0
+
+    @property
+    def recent_messages(self) -> int:
+        if self.recent_start is None or self.end < 0:
+            return 0
+        return max(0, self.end - self.recent_start)
+
+
+@dataclass
+class TopicInfo:
+    name: str
+    partitions: list[PartitionInfo]
+    configs: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+    topic_id: str = ""  # "" when the cluster does not report topic ids
+
+    @property
+    def internal(self) -> bool:
+        return self.name.startswith("__")
+
+    @property
+    def messages(self) -> int:
+        return sum(p.messages for p in self.partitions)
+
+    @property
+    def recent_messages(self) -> int:
+        return sum(p.recent_messages for p in self.partitions)
+
+    @property
+    def size(self) -> int | None:
+        sizes = [p.size for p in self.partitions]
+        return None if not sizes or None in sizes else sum(s for s in sizes if s is not None)
+
+    @property
+    def oldest_ts(self) -> int | None:
+        stamps = [p.oldest_ts for p in self.partitions if p.oldest_ts is not None]
+        return min(stamps) if stamps else None
+
+    @property
+    def newest_ts(self) -> int | None:
+        stamps = [p.newest_ts for p in self.partitions if p.newest_ts is not None]
+        return max(stamps) if stamps else None
+
+    @property
+    def retention_ms(self) -> int | None:
+        return int_or_none(self.configs.get("retention.ms"))
+
+    @property
+    def retention_bytes(self) -> int | None:
+        return int_or_none(self.configs.get("retention.bytes"))
+
+    @property
+    def cleanup_policy(self) -> str:
+        return self.configs.get("cleanup.policy", "")
+
+
+@dataclass
+class Snapshot:
+    cluster: str
+    taken_at_ms: int
+    brokers: dict[int, str]
+    topics: dict[str, TopicInfo]
+    warnings: list[str] = field(default_factory=list)
+    took_s: float = 0.0
+
+    @property
+    def partition_count(self) -> int:
+        return sum(len(t.partitions) for t in self.topics.values())
+
+
+@dataclass(frozen=True)
+class ConfigItem:
+    name: str
+    value: str | None
+    source: str  # "default", "override" (topic), or the broker-level source name
+    is_default: bool
+    read_only: bool
+    sensitive: bool

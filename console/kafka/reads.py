@@ -1,0 +1,418 @@
+"""Bulk reads of topic state over the Kafka protocol, in as few round trips as possible.
+
+Owns what the topic pages need from a cluster and how to ask for it cheaply: one Metadata,
+then every other request at once (ListOffsets per leader and per kind of offset,
+DescribeLogDirs per broker, DescribeConfigs naming only the keys shown), and small
+follow-ups only where an answer cannot be derived. Record timestamps that cannot have
+changed are reused (`Stamps`): a partition's oldest record stays the same while its start
+offset does, its newest while neither end moves. It must never cache anything itself
+(`console.kafka.snapshot` does) and never block: these coroutines run on the client thread
+of `console.kafka.wire`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.kafka.errors import TopicNotFound, Unreachable, readable
+from console.kafka.model import PartitionInfo, TopicInfo
+from console.kafka.wire import gather
+
+SNAPSHOT_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy")
+RECENT_WINDOW_MS = 60_000  # "messages in the last minute"
+
+EARLIEST, LATEST, MAX_TIMESTAMP = -2, -1, -3
+_TOPIC_RESOURCE = 2
+_UNKNOWN_TOPIC = 3
+_NO_ID = uuid.UUID(int=0)
+
+TP = tuple[str, int]
+StampKey = tuple[str, int]  # (topic id, partition): a recreated topic gets a new id
+
+
+@dataclass
+class Layout:
+    """Brokers and partition leaders from one Metadata answer."""
+
+    brokers: dict[int, str]
+    topics: dict[str, TopicInfo]
+
+
+@dataclass
+class Stamps:
+    """Known oldest/newest records, each with the offsets it was read at.
+
+    oldest: (start, offset, timestamp) — valid while the start offset is the same.
+    newest: (start, end, offset, timestamp) — valid while neither offset moved.
+    Only for topics without compaction, where a record below the end never changes.
+    """
+
+    oldest: dict[StampKey, tuple[int, int, int | None]] = field(default_factory=dict)
+    newest: dict[StampKey, tuple[int, int, int, int | None]] = field(default_factory=dict)
+
+
+@dataclass
+class Filled:
+    """What `fill` learned besides the figures it wrote into the topics."""
+
+    configs: dict[str, dict[str, str]]
+    stamps: Stamps
+    warnings: list[str]
+
+
+def never_rewritten(configs: dict[str, str]) -> bool:
+    """True when the topic only appends and deletes from the front: compaction rewrites
+    old records in place, and only then can a known record vanish while the offsets
+    around it stay the same. Unknown policy counts as compaction."""
+    return "compact" not in configs.get("cleanup.policy", "compact")
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+def _list_offsets(parts: Iterable[TP], spec: int) -> Any:
+    from kafka.protocol.consumer.offsets import ListOffsetsRequest
+
+    topic_cls = ListOffsetsRequest.ListOffsetsTopic
+    part_cls = topic_cls.ListOffsetsPartition
+    by_topic: dict[str, list[Any]] = defaultdict(list)
+    for topic, p in parts:
+        by_topic[topic].append(part_cls(partition_index=p, timestamp=spec))
+    return ListOffsetsRequest(
+        replica_id=-1,
+        isolation_level=0,
+        topics=[topic_cls(name=name, partitions=ps) for name, ps in by_topic.items()],
+        # The newest record (max timestamp, KIP-734) needs v7; the rest works from v1.
+        min_version=7 if spec == MAX_TIMESTAMP else 1,
+    )
+
+
+def _describe_log_dirs(parts: dict[str, list[int]]) -> Any:
+    from kafka.protocol.admin import DescribeLogDirsRequest
+
+    topic_cls = DescribeLogDirsRequest.DescribableLogDirTopic
+    # Named explicitly: asking for "all" makes a broker describe every replica it holds.
+    return DescribeLogDirsRequest(
+        topics=[topic_cls(topic=name, partitions=ps) for name, ps in parts.items()]
+    )
+
+
+def _describe_configs(topics: Iterable[str], names: Iterable[str]) -> Any:
+    from kafka.protocol.admin import DescribeConfigsRequest
+
+    res_cls = DescribeConfigsRequest.DescribeConfigsResource
+    keys = list(names)
+    return DescribeConfigsRequest(
+        resources=[
+            res_cls(resource_type=_TOPIC_RESOURCE, resource_name=t, configuration_keys=keys)
+            for t in topics
+        ],
+        include_synonyms=False,
+        include_documentation=False,
+    )
+
+
+# ----------------------------------------------------------------------------- metadata
+
+
+async def read_layout(manager: Any, names: list[str] | None, limit_s: float) -> Layout:
+    """Brokers and partitions with their leaders; every topic, or just `names`
+    (never auto-creating one by naming it)."""
+    from kafka.protocol.metadata import MetadataRequest
+
+    wanted = (
+        None if names is None else [MetadataRequest.MetadataRequestTopic(name=n) for n in names]
+    )
+    request = MetadataRequest(topics=wanted, allow_auto_topic_creation=False)
+    node = manager.least_loaded_node()
+    answer = (await gather(manager, [("md", request, node)], limit_s))["md"]
+    if isinstance(answer, BaseException):
+        raise Unreachable(readable(answer))
+    brokers = {b.node_id: f"{b.host}:{b.port}" for b in answer.brokers}
+    topics: dict[str, TopicInfo] = {}
+    for t in answer.topics:
+        if t.error_code:
+            if t.error_code != _UNKNOWN_TOPIC:
+                topics[t.name] = TopicInfo(t.name, [], error=_error_name(t.error_code))
+            continue
+        topic_id = getattr(t, "topic_id", None)
+        topics[t.name] = TopicInfo(
+            t.name,
+            [
+                PartitionInfo(partition=p.partition_index, leader=p.leader_id)
+                for p in sorted(t.partitions, key=lambda p: p.partition_index)
+            ],
+            topic_id="" if topic_id in (None, _NO_ID) else str(topic_id),
+        )
+    return Layout(brokers, topics)
+
+
+def _error_name(code: int) -> str:
+    from kafka import errors as kp_errors
+
+    err = kp_errors.for_code(code)
+    return f"{err.__name__} ({code})"
+
+
+# ----------------------------------------------------------------------------- filling
+
+
+async def fill(
+    manager: Any,
+    layout: Layout,
+    *,
+    configs_for: list[str],
+    known: Stamps,
+    reusable: set[str],
+    now_ms: int,
+    limit_s: float,
+) -> Filled:
+    """Write offsets, sizes and record timestamps into `layout.topics`; read the configs
+    of `configs_for`. `known` stamps of topics in `reusable` spare their lookups."""
+    warnings: list[str] = []
+    topics = [t for t in layout.topics.values() if t.partitions]
+    by_tp = {(t.name, p.partition): (t, p) for t in topics for p in t.partitions}
+    leaders: dict[int, list[TP]] = defaultdict(list)
+    leaderless = 0
+    for tp, (_, p) in by_tp.items():
+        if p.leader >= 0:
+            leaders[p.leader].append(tp)
+        else:
+            leaderless += 1
+    if leaderless:
+        warnings.append(f"{leaderless} partitions have no leader, so no offsets")
+
+    def stamp_key(tp: TP) -> StampKey | None:
+        topic, p = by_tp[tp]
+        return (topic.topic_id, p.partition) if topic.topic_id and topic.name in reusable else None
+
+    unknown_oldest = {tp for tp in by_tp if (k := stamp_key(tp)) is None or k not in known.oldest}
+    unknown_newest = {tp for tp in by_tp if (k := stamp_key(tp)) is None or k not in known.newest}
+
+    requests: list[tuple[Any, Any, int]] = []
+    asked: dict[tuple[str, int], list[TP]] = {}
+
+    def ask(kind: str, node: int, tps: list[TP], spec: int) -> None:
+        if tps:
+            asked[(kind, node)] = tps
+            requests.append(((kind, node), _list_offsets(tps, spec), node))
+
+    for node, tps in leaders.items():
+        ask("start", node, tps, EARLIEST)
+        ask("end", node, tps, LATEST)
+        ask("oldest", node, [tp for tp in tps if tp in unknown_oldest], 0)
+        ask("newest", node, [tp for tp in tps if tp in unknown_newest], MAX_TIMESTAMP)
+    every: dict[str, list[int]] = defaultdict(list)
+    for topic, index in by_tp:
+        every[topic].append(index)
+    if every:
+        for node in layout.brokers:
+            requests.append((("sizes", node), _describe_log_dirs(every), node))
+    if configs_for:
+        node = next(iter(layout.brokers), manager.least_loaded_node())
+        requests.append((("configs", node), _describe_configs(configs_for, SNAPSHOT_CONFIGS), node))
+
+    answers = await gather(manager, requests, limit_s)
+    offsets = _offsets_by_kind(answers, asked, ("start", "end", "oldest", "newest"), warnings)
+    sizes = _sizes(answers, warnings)
+    configs = _configs(answers, warnings)
+
+    for tp, (_, p) in by_tp.items():
+        p.size = sizes.get(tp)
+        if (a := offsets["start"].get(tp)) is not None:
+            p.start = a[0]
+        if (a := offsets["end"].get(tp)) is not None:
+            p.end = a[0]
+
+    # Configs read just now may show compaction the caller could not know of.
+    compacted = {name for name, c in configs.items() if not never_rewritten(c)}
+
+    # Reuse what is still valid; ask again only where the offsets moved.
+    stamps = Stamps()
+    again_oldest: list[TP] = []
+    again_newest: list[TP] = []
+    for tp, (info, p) in by_tp.items():
+        if p.start >= 0 and p.start == p.end:
+            continue  # empty: no oldest, no newest, nothing to ask
+        k = stamp_key(tp)
+        if k is None or info.name in compacted:
+            # Either asked above, or its stamps cannot be trusted after all.
+            again_oldest += [tp] if tp not in unknown_oldest else []
+            again_newest += [tp] if tp not in unknown_newest else []
+            continue
+        if tp not in unknown_oldest:
+            start, offset, ts = known.oldest[k]
+            if start == p.start and offset < p.end:
+                offsets["oldest"][tp] = (offset, ts if ts is not None else -1)
+            else:
+                again_oldest.append(tp)
+        if tp not in unknown_newest:
+            start, end, offset, ts = known.newest[k]
+            if (start, end) == (p.start, p.end):
+                offsets["newest"][tp] = (offset, ts if ts is not None else -1)
+            else:
+                again_newest.append(tp)
+    if again_oldest or again_newest:
+        more = await _ask(
+            manager,
+            {"oldest": (again_oldest, 0), "newest": (again_newest, MAX_TIMESTAMP)},
+            by_tp,
+            limit_s,
+            warnings,
+        )
+        offsets["oldest"].update(more["oldest"])
+        offsets["newest"].update(more["newest"])
+
+    for tp, (info, p) in by_tp.items():
+        if (a := offsets["oldest"].get(tp)) is not None and a[0] >= 0:
+            p.oldest_ts = a[1] if a[1] >= 0 else None
+        if (a := offsets["newest"].get(tp)) is not None and a[0] >= 0:
+            p.newest_ts = a[1] if a[1] >= 0 else None
+        k = stamp_key(tp)
+        if k is not None and info.name not in compacted and p.start >= 0 and p.end >= 0:
+            # Only a found record is worth keeping: an empty answer may change any time.
+            if (a := offsets["oldest"].get(tp)) is not None and a[0] >= 0:
+                stamps.oldest[k] = (p.start, a[0], a[1] if a[1] >= 0 else None)
+            if (a := offsets["newest"].get(tp)) is not None:
+                stamps.newest[k] = (p.start, p.end, a[0], a[1] if a[1] >= 0 else None)
+
+    await _recent(manager, by_tp, offsets["oldest"], now_ms - RECENT_WINDOW_MS, limit_s, warnings)
+    return Filled(configs, stamps, warnings)
+
+
+async def _recent(
+    manager: Any,
+    by_tp: dict[TP, tuple[TopicInfo, PartitionInfo]],
+    oldest: dict[TP, tuple[int, int]],
+    since_ms: int,
+    limit_s: float,
+    warnings: list[str],
+) -> None:
+    """Where the first record of the last minute is: derived when every record is older
+    (none) or newer (the oldest one); asked only of partitions written across the mark."""
+    spanning: list[TP] = []
+    for tp, (_, p) in by_tp.items():
+        if p.end < 0:
+            continue
+        if p.newest_ts is None or p.newest_ts < since_ms:
+            p.recent_start = p.end
+        elif p.oldest_ts is not None and p.oldest_ts >= since_ms and tp in oldest:
+            p.recent_start = oldest[tp][0]
+        else:
+            spanning.append(tp)
+    if spanning:
+        found = await _ask(manager, {"recent": (spanning, since_ms)}, by_tp, limit_s, warnings)
+        for tp in spanning:
+            p = by_tp[tp][1]
+            if (a := found["recent"].get(tp)) is not None:
+                p.recent_start = a[0] if a[0] >= 0 else p.end
+
+
+async def _ask(
+    manager: Any,
+    kinds: dict[str, tuple[list[TP], int]],
+    by_tp: dict[TP, tuple[TopicInfo, PartitionInfo]],
+    limit_s: float,
+    warnings: list[str],
+) -> dict[str, dict[TP, tuple[int, int]]]:
+    """A follow-up round: ListOffsets of each kind for the given partitions."""
+    asked: dict[tuple[str, int], list[TP]] = defaultdict(list)
+    for kind, (tps, _) in kinds.items():
+        for tp in tps:
+            asked[(kind, by_tp[tp][1].leader)].append(tp)
+    requests = [
+        ((kind, node), _list_offsets(tps, kinds[kind][1]), node)
+        for (kind, node), tps in asked.items()
+    ]
+    answers = await gather(manager, requests, limit_s)
+    return _offsets_by_kind(answers, asked, tuple(kinds), warnings)
+
+
+def _offsets_by_kind(
+    answers: dict[Any, Any],
+    asked: dict[tuple[str, int], list[TP]],
+    kinds: tuple[str, ...],
+    warnings: list[str],
+) -> dict[str, dict[TP, tuple[int, int]]]:
+    """{kind: {tp: (offset, timestamp)}}; partitions without an answer are counted."""
+    out: dict[str, dict[TP, tuple[int, int]]] = {k: {} for k in kinds}
+    failed: dict[str, int] = defaultdict(int)
+    for (kind, node), answer in answers.items():
+        if kind not in out:
+            continue
+        if isinstance(answer, BaseException):
+            failed[kind] += len(asked.get((kind, node), []))
+            continue
+        for t in answer.topics:
+            for p in t.partitions:
+                if p.error_code:
+                    failed[kind] += 1
+                else:
+                    out[kind][(t.name, p.partition_index)] = (p.offset, p.timestamp)
+    for kind, count in failed.items():
+        warnings.append(f"{count} partitions did not report their {kind} offset")
+    return out
+
+
+def _sizes(answers: dict[Any, Any], warnings: list[str]) -> dict[TP, int]:
+    sizes: dict[TP, int] = {}
+    for (kind, _), answer in answers.items():
+        if kind != "sizes":
+            continue
+        if isinstance(answer, BaseException):
+            warnings.append(f"Could not read partition sizes: {readable(answer)}")
+            continue
+        for result in answer.results:
+            for topic in result.topics:
+                for part in topic.partitions:
+                    tp = (topic.name, part.partition_index)
+                    sizes[tp] = sizes.get(tp, 0) + part.partition_size
+    return sizes
+
+
+def _configs(answers: dict[Any, Any], warnings: list[str]) -> dict[str, dict[str, str]]:
+    configs: dict[str, dict[str, str]] = {}
+    for (kind, _), answer in answers.items():
+        if kind != "configs":
+            continue
+        if isinstance(answer, BaseException):
+            warnings.append(f"Could not read topic configs: {readable(answer)}")
+            continue
+        for result in answer.results:
+            if result.error_code:
+                continue
+            configs[result.resource_name] = {
+                c.name: c.value for c in result.configs if c.value is not None
+            }
+    return configs
+
+
+async def read_topics(
+    manager: Any, names: list[str], *, now_ms: int, limit_s: float, configs: bool = True
+) -> tuple[Layout, Filled]:
+    """Everything about a few named topics, fresh (no stamps reused)."""
+    layout = await read_layout(manager, names, limit_s)
+    filled = await fill(
+        manager,
+        layout,
+        configs_for=[n for n in names if n in layout.topics and not layout.topics[n].error]
+        if configs
+        else [],
+        known=Stamps(),
+        reusable=set(),
+        now_ms=now_ms,
+        limit_s=limit_s,
+    )
+    return layout, filled
+
+
+def require(layout: Layout, topic: str) -> TopicInfo:
+    """The topic from a layout read by name, or `TopicNotFound`."""
+    info = layout.topics.get(topic)
+    if info is None or (not info.partitions and not info.error):
+        raise TopicNotFound(topic)
+    return info

@@ -1,0 +1,239 @@
+"""The cluster-wide snapshot the list pages read, kept fresh without paying for it twice.
+
+Owns caching per cluster: the snapshot (served for SNAPSHOT_TTL seconds, refreshed in the
+background once half of that has passed while pages are viewed, served stale up to
+MAX_STALE while a refresh runs), topic configs (CONFIGS_TTL; only new topics are asked
+for in between), and record-timestamp `Stamps` that stay valid while offsets do. After
+the console's own changes it patches the snapshot by re-reading just the changed topics
+(`refresh_topics`) instead of dropping it. It must never serve a snapshot older than
+MAX_STALE, nor let a build that started before a change overwrite what came after it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from console.kafka import reads, wire
+from console.kafka.clusters import ClusterConfig
+from console.kafka.errors import ClusterError
+from console.kafka.model import Snapshot, TopicInfo
+
+SNAPSHOT_TTL = 10.0  # seconds a snapshot is served before a page waits for a new one
+MAX_STALE = 120.0  # past this, a page waits for a fresh snapshot
+# Configs change rarely and mostly through the console, which patches them at once;
+# changes made with other tools show within this many seconds.
+CONFIGS_TTL = 60.0
+
+
+@dataclass
+class _State:
+    """Everything cached about one cluster; replaced parts, never mutated in place."""
+
+    snapshot: Snapshot | None = None
+    taken: float = 0.0  # time.monotonic() of the snapshot's build
+    configs: dict[str, dict[str, str]] = field(default_factory=dict)
+    configs_at: float = float("-inf")
+    stamps: reads.Stamps = field(default_factory=reads.Stamps)
+    generation: int = 0  # bumped by every change; older builds are not stored
+    refreshing: bool = False
+    build_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_states: dict[str, _State] = {}
+_lock = threading.Lock()
+
+
+def _key(cluster: ClusterConfig) -> str:
+    return cluster.bootstrap + "|" + cluster.slug
+
+
+def _state(cluster: ClusterConfig) -> _State:
+    with _lock:
+        return _states.setdefault(_key(cluster), _State())
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def build_snapshot(cluster: ClusterConfig) -> Snapshot:
+    """Read the whole cluster now (reusing what cannot have changed) and cache it."""
+    st = _state(cluster)
+    started = time.monotonic()
+    with _lock:
+        generation = st.generation
+        configs_fresh = started - st.configs_at < CONFIGS_TTL
+        configs = st.configs if configs_fresh else {}
+        # Expired configs still say which topics were append-only; `fill` double-checks
+        # with the configs it reads now.
+        policies = st.configs
+        known = st.stamps
+    now_ms = _now_ms()
+
+    async def read(manager: Any) -> tuple[reads.Layout, reads.Filled]:
+        limit_s = wire.bulk_timeout_s()
+        layout = await reads.read_layout(manager, None, limit_s)
+        names = [n for n, t in layout.topics.items() if not t.error]
+        reusable = {n for n in names if n in policies and reads.never_rewritten(policies[n])}
+        filled = await reads.fill(
+            manager,
+            layout,
+            configs_for=[n for n in names if n not in configs],
+            known=known,
+            reusable=reusable,
+            now_ms=now_ms,
+            limit_s=limit_s,
+        )
+        return layout, filled
+
+    layout, filled = wire.run(cluster, "read the cluster's topics", read)
+    all_configs = {**configs, **filled.configs}
+    for topic in layout.topics.values():
+        topic.configs = all_configs.get(topic.name, {})
+    snap = Snapshot(
+        cluster=cluster.slug,
+        taken_at_ms=now_ms,
+        brokers=layout.brokers,
+        topics=layout.topics,
+        warnings=filled.warnings,
+        took_s=time.monotonic() - started,
+    )
+    with _lock:
+        # A change while this was being built means it may predate the change: hand it
+        # to this caller but do not let it overwrite what comes next.
+        if generation == st.generation:
+            st.snapshot, st.taken = snap, started
+            st.stamps = filled.stamps
+            if not configs_fresh:
+                st.configs, st.configs_at = filled.configs, started
+            elif filled.configs:
+                st.configs = all_configs
+    return snap
+
+
+def _rebuild(cluster: ClusterConfig) -> Snapshot:
+    st = _state(cluster)
+    with st.build_lock:
+        return build_snapshot(cluster)
+
+
+def _refresh_in_background(cluster: ClusterConfig, st: _State) -> None:
+    def run() -> None:
+        try:
+            _rebuild(cluster)
+        except ClusterError:
+            pass  # the next page past MAX_STALE rebuilds in the foreground and shows why
+        finally:
+            with _lock:
+                st.refreshing = False
+
+    with _lock:
+        if st.refreshing:
+            return
+        st.refreshing = True
+    threading.Thread(target=run, name=f"snapshot {cluster.slug}", daemon=True).start()
+
+
+def snapshot(cluster: ClusterConfig, max_age: float = SNAPSHOT_TTL) -> Snapshot:
+    """The cluster-wide snapshot: the cached one if younger than `max_age` seconds (a
+    refresh starts in the background past half of that, so pages being viewed keep it
+    warm), the stale one with a refresh started if younger than MAX_STALE, else a fresh one.
+
+    One build per cluster runs at a time; other pages wait for it instead of piling the
+    same requests onto the cluster.
+    """
+    st = _state(cluster)
+    with _lock:
+        snap, taken = st.snapshot, st.taken
+    if snap is not None:
+        age = time.monotonic() - taken
+        if age < max_age / 2:
+            return snap
+        if age < max(MAX_STALE, max_age):
+            _refresh_in_background(cluster, st)
+            if age < max_age or age < MAX_STALE:
+                return snap
+    with st.build_lock:
+        # Another page may have built it while this one waited for the lock.
+        with _lock:
+            snap, taken = st.snapshot, st.taken
+        if snap is not None and time.monotonic() - taken < max_age:
+            return snap
+        return build_snapshot(cluster)
+
+
+def refresh_topics(cluster: ClusterConfig, names: list[str]) -> None:
+    """After the console changed `names`: re-read just those topics into the cached
+    snapshot (and their configs), so the next page shows the change without a rebuild.
+
+    If they cannot be read, the snapshot is dropped instead: a page then rebuilds it
+    rather than show what was there before the change.
+    """
+    st = _state(cluster)
+    with _lock:
+        st.generation += 1  # builds already running may predate the change
+        generation = st.generation
+    now_ms = _now_ms()
+
+    async def read(manager: Any) -> tuple[reads.Layout, reads.Filled]:
+        return await reads.read_topics(manager, names, now_ms=now_ms, limit_s=wire.bulk_timeout_s())
+
+    try:
+        layout, filled = wire.run(cluster, "re-read the changed topics", read)
+    except ClusterError:
+        invalidate(cluster)
+        return
+    with _lock:
+        if generation != st.generation or st.snapshot is None:
+            # Another change came in meanwhile; let the next page rebuild.
+            st.snapshot = None if generation != st.generation else st.snapshot
+            return
+        topics = dict(st.snapshot.topics)
+        configs = dict(st.configs)
+        for name in names:
+            fresh: TopicInfo | None = layout.topics.get(name)
+            if fresh is None or fresh.error or not fresh.partitions:
+                topics.pop(name, None)
+                configs.pop(name, None)
+                continue
+            configs[name] = filled.configs.get(name, {})
+            fresh.configs = configs[name]
+            topics[name] = fresh
+        st.snapshot = replace(
+            st.snapshot, topics=topics, warnings=st.snapshot.warnings + filled.warnings
+        )
+        st.configs = configs
+
+
+def invalidate(cluster: ClusterConfig) -> None:
+    """Forget everything cached about `cluster` (its settings changed, or a patch failed)."""
+    with _lock:
+        st = _states.get(_key(cluster))
+        if st is not None:
+            st.generation += 1
+            st.snapshot = None
+            st.configs, st.configs_at = {}, float("-inf")
+            st.stamps = reads.Stamps()
+
+
+def expire() -> None:
+    """What two idle minutes do to every cluster: snapshots and configs are too old to
+    serve; the record stamps stay (they are checked against fresh offsets before use)."""
+    with _lock:
+        for st in _states.values():
+            st.generation += 1
+            st.snapshot = None
+            st.configs_at = float("-inf")
+
+
+def invalidate_all() -> None:
+    """Forget every cached snapshot, config and stamp (clients stay connected)."""
+    with _lock:
+        for st in _states.values():
+            st.generation += 1
+            st.snapshot = None
+            st.configs, st.configs_at = {}, float("-inf")
+            st.stamps = reads.Stamps()
