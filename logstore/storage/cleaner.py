@@ -1,11 +1,26 @@
 """Log compaction for `cleanup.policy=compact`: keep the latest record per key.
 
-The cleaner works on closed segments only (never the active one), up to the first segment
-newer than `min.compaction.lag.ms`. It builds a key -> latest offset map over that range,
-then rewrites each segment into `<base>.log.cleaned`, fsyncs it and renames it over the
-original (atomic), then rebuilds that segment's indexes. A crash leaves either the old or
-the new file; stray `.cleaned` files are removed when the partition opens, and indexes are
-rebuilt after any unclean stop.
+A cleaning runs in three steps so that the expensive part stays off the event loop:
+
+1. `plan` (caller's thread): pick the closed segments to clean (never the active one, none
+   newer than `min.compaction.lag.ms`) if the dirty share reaches
+   `min.cleanable.dirty.ratio` or dirty data waited past `max.compaction.lag.ms`, and
+   snapshot their paths and sizes.
+2. `build` (a worker thread): read those files through its own descriptors, build the key
+   -> latest offset map, write each segment's survivors to `<base>.log.cleaned`, fsync it,
+   and write its indexes as `<base>.index.cleaned` / `<base>.timeindex.cleaned`. It reads
+   and writes only files, never the live `PartitionLog` or `Segment` objects, honours a
+   byte-rate budget (Kafka's `log.cleaner.io.max.bytes.per.second`) and stops early when
+   cancelled.
+3. `install` (caller's thread again): if the log is still live and every planned segment
+   is still there with the size it had, rename the cleaned files over the originals
+   (atomic, one segment at a time) and adopt the new summaries; otherwise (retention,
+   delete_records or topic deletion removed a segment, the log was damaged) discard the
+   cleaned files and change nothing.
+
+A crash leaves either the old or the new `.log` of each segment, both valid; stray
+`.cleaned` files are removed when the partition opens and indexes are rebuilt after any
+unclean stop.
 
 Kept batches keep their base offset, last offset delta, producer fields and codec, so
 offsets never change; batches whose records all survive are copied byte for byte. Control
@@ -13,21 +28,33 @@ batches are kept as they are. Tombstones (null values) are dropped once their ba
 older than `delete.retention.ms`.
 
 Owns record-level rewriting of segment files. It must never run on the produce or fetch
-path, never touch the active segment, and never change an offset.
+path, never touch the active segment, never change an offset, and (in `build`) never touch
+objects the caller's thread uses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from logstore.records import RecordEntry, decode_records, encode_batch
+from logstore.records import HEADER_SIZE, BatchHeader, RecordEntry, decode_records, encode_batch
+from logstore.records.header import parse_header
 from logstore.storage.files import fsync_dir
 from logstore.storage.partition import PartitionLog
 from logstore.storage.segment import Segment
 
 # Bounds the key map's memory; segments beyond it wait for the next run.
 MAX_KEYS = 1_000_000
+READ_CHUNK = 1 << 20
+
+
+class CleaningCancelled(Exception):
+    """`build` stopped because the job was cancelled (close or topic deletion)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +67,78 @@ class CleanResult:
     records_removed: int
 
 
+class Throttle:
+    """Keeps a worker's I/O under `rate` bytes per second by waiting between chunks.
+
+    `wait(seconds)` returns True to stop early (it is the cancel event's `wait`, so a
+    cancelled job does not sit out its budget).
+    """
+
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], bool] | None = None,
+    ) -> None:
+        self.rate = rate
+        self._monotonic = monotonic
+        self._wait = wait or threading.Event().wait
+        self._start = monotonic()
+        self.bytes = 0
+
+    def consume(self, nbytes: int) -> bool:
+        """Account for `nbytes` of I/O; wait if ahead of the budget. True = stop now."""
+        self.bytes += nbytes
+        if self.rate is None:
+            return False
+        ahead = self.bytes / self.rate - (self._monotonic() - self._start)
+        return ahead > 0 and self._wait(ahead)
+
+
+@dataclass
+class CleanJob:
+    """One planned cleaning of one partition; built off the loop, installed on it."""
+
+    log: PartitionLog
+    segments: list[Segment]
+    sizes: list[int]
+    now_ms: int
+    delete_retention_ms: int
+    index_interval_bytes: int
+    cancel: threading.Event = field(default_factory=threading.Event)
+    throttle: Throttle | None = None
+
+
+@dataclass
+class CleanedSegment:
+    """A rewritten segment waiting to be installed: its `.cleaned` files and summary."""
+
+    original: Segment
+    scratch: Segment  # a detached Segment over the .cleaned paths, summary and indexes set
+    removed: int
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.scratch.log_path, self.scratch.index.path, self.scratch.timeindex.path]
+
+
+@dataclass
+class BuiltClean:
+    """What `build` produced: cleaned segments for a prefix of the job's segments."""
+
+    job: CleanJob
+    cleaned: list[CleanedSegment]
+
+    def discard(self) -> None:
+        """Remove the cleaned files (the job was abandoned)."""
+        for piece in self.cleaned:
+            for path in piece.paths:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+
+
+# -- step 1: plan (caller's thread) ----------------------------------------------------------
 def _cleanable(log: PartitionLog, now_ms: int) -> list[Segment]:
     horizon = now_ms - log.config.min_compaction_lag_ms
     out = []
@@ -65,52 +164,96 @@ def needs_cleaning(log: PartitionLog, now_ms: int) -> bool:
     return dirty / total >= log.config.min_cleanable_dirty_ratio
 
 
-def _key_map(segments: list[Segment]) -> tuple[dict[bytes, int], list[Segment]]:
+def plan(log: PartitionLog, now_ms: int, *, force: bool = False) -> CleanJob | None:
+    """A job for the log's cleanable segments, or None if there is nothing worth doing."""
+    if not log.config.compact or log.recovery_error is not None or not log.segments:
+        return None
+    if not force and not needs_cleaning(log, now_ms):
+        return None
+    segments = _cleanable(log, now_ms)
+    if not segments:
+        return None
+    return CleanJob(
+        log,
+        segments,
+        [s.size for s in segments],
+        now_ms,
+        log.config.delete_retention_ms,
+        log.config.index_interval_bytes,
+    )
+
+
+# -- step 2: build (worker thread; files only) -----------------------------------------------
+def _batches(fd: int, size: int, job: CleanJob) -> Iterator[tuple[BatchHeader, bytes | memoryview]]:
+    """Every batch of the first `size` bytes of a segment file, read in large chunks."""
+    pos = 0
+    buf = b""
+    buf_start = 0
+    while pos < size:
+        rel = pos - buf_start
+        if len(buf) - rel < HEADER_SIZE:
+            buf, buf_start, rel = _read(fd, min(READ_CHUNK, size - pos), pos, job), pos, 0
+        header = parse_header(buf, rel)
+        if rel + header.size > len(buf):
+            want = max(min(READ_CHUNK, size - pos), header.size)
+            buf, buf_start, rel = _read(fd, want, pos, job), pos, 0
+        if len(buf) - rel < header.size:
+            raise OSError(f"segment file shorter than planned at {pos}")
+        yield header, memoryview(buf)[rel : rel + header.size]
+        pos += header.size
+
+
+def _read(fd: int, n: int, pos: int, job: CleanJob) -> bytes:
+    if job.cancel.is_set() or (job.throttle is not None and job.throttle.consume(n)):
+        raise CleaningCancelled()
+    return os.pread(fd, n, pos)
+
+
+def _key_map(job: CleanJob, fds: list[int]) -> tuple[dict[bytes, int], int]:
+    """Latest offset of every key, and how many of the job's segments it covers."""
     latest: dict[bytes, int] = {}
-    covered: list[Segment] = []
-    for segment in segments:
-        fd = segment.read_fd()
-        for pos, header in segment.walk(fd, 0):
+    covered = 0
+    for fd, size in zip(fds, job.sizes, strict=True):
+        for header, raw in _batches(fd, size, job):
             if header.is_control:
                 continue
-            for record in decode_records(os.pread(fd, header.size, pos)):
+            for record in decode_records(raw):
                 if record.key is not None:
                     latest[record.key] = record.offset
-        covered.append(segment)
+        covered += 1
         if len(latest) >= MAX_KEYS:
             break
     return latest, covered
 
 
 def _rewrite(
-    log: PartitionLog, segment: Segment, latest: dict[bytes, int], now_ms: int
-) -> tuple[int, int]:
-    """Rewrite one segment; returns (new size, records removed)."""
-    tmp = segment.log_path.with_name(segment.log_path.name + ".cleaned")
+    job: CleanJob, segment: Segment, fd: int, size: int, latest: dict[bytes, int]
+) -> CleanedSegment:
+    """Write one segment's survivors and indexes to `.cleaned` files (fsyncing the log)."""
+    scratch = Segment.scratch_for(segment, ".cleaned")
+    scratch.index.reset()
+    scratch.timeindex.reset()
     removed = 0
-    fd = segment.read_fd()
-    horizon = now_ms - log.config.delete_retention_ms
-    with open(tmp, "wb") as out:
-        for pos, header in segment.walk(fd, 0):
-            raw = os.pread(fd, header.size, pos)
-            if header.is_control:
-                out.write(raw)
-                continue
-            records = decode_records(raw)
-            drop_tombstones = header.max_timestamp < horizon
-            keep = [
-                r
-                for r in records
-                if r.key is not None
-                and latest.get(r.key) == r.offset
-                and not (r.value is None and drop_tombstones)
-            ]
-            removed += len(records) - len(keep)
-            if len(keep) == len(records):
-                out.write(raw)
-            elif keep:
-                out.write(
-                    encode_batch(
+    horizon = job.now_ms - job.delete_retention_ms
+    out_fd = os.open(scratch.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        for header, raw in _batches(fd, size, job):
+            data: bytes | memoryview = raw
+            if not header.is_control:
+                records = decode_records(raw)
+                drop_tombstones = header.max_timestamp < horizon
+                keep = [
+                    r
+                    for r in records
+                    if r.key is not None
+                    and latest.get(r.key) == r.offset
+                    and not (r.value is None and drop_tombstones)
+                ]
+                removed += len(records) - len(keep)
+                if not keep:
+                    continue
+                if len(keep) < len(records):
+                    data = encode_batch(
                         [
                             RecordEntry(
                                 r.offset - header.base_offset,
@@ -132,30 +275,102 @@ def _rewrite(
                         max_timestamp=header.max_timestamp,
                         partition_leader_epoch=header.partition_leader_epoch,
                     )
-                )
-        out.flush()
-        os.fsync(out.fileno())
-    segment.replace_file(tmp)
-    fsync_dir(segment.log_path.parent)
-    segment.reindex(log.config.index_interval_bytes)
-    return segment.size, removed
+            written = 0
+            while written < len(data):
+                written += os.pwrite(out_fd, data[written:], scratch.size + written)
+            if job.throttle is not None and job.throttle.consume(len(data)):
+                raise CleaningCancelled()
+            scratch.add_scanned(parse_header(data), job.index_interval_bytes)
+        os.fsync(out_fd)
+    finally:
+        os.close(out_fd)
+    scratch.seal_time_index()
+    scratch.flush_indexes()
+    return CleanedSegment(segment, scratch, removed)
+
+
+def build(job: CleanJob) -> BuiltClean:
+    """Write cleaned copies of the job's segments (worker thread). On any error or
+    cancellation the partial files are removed and the exception propagates."""
+    built = BuiltClean(job, [])
+    fds: list[int] = []
+    if job.cancel.is_set():  # e.g. the topic was deleted while the job waited its turn
+        raise CleaningCancelled()
+    try:
+        # Opened up front: a segment retention unlinks meanwhile stays readable, and the
+        # install step notices it is gone.
+        for segment in job.segments:
+            try:
+                fds.append(os.open(segment.log_path, os.O_RDONLY))
+            except FileNotFoundError:  # retention or deletion got there first
+                raise CleaningCancelled() from None
+        latest, covered = _key_map(job, fds)
+        for i in range(covered):
+            built.cleaned.append(_rewrite(job, job.segments[i], fds[i], job.sizes[i], latest))
+    except BaseException:
+        built.discard()
+        for segment in job.segments[len(built.cleaned) : len(built.cleaned) + 1]:
+            # The segment being written when it stopped.
+            for path in Segment.scratch_for(segment, ".cleaned").paths():
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+        raise
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return built
+
+
+# -- step 3: install (caller's thread) -------------------------------------------------------
+def conflict(built: BuiltClean, live: PartitionLog | None) -> str | None:
+    """Why the cleaned files must not be installed, or None if they can be."""
+    job = built.job
+    log = job.log
+    if live is not log:
+        return "the topic was deleted"
+    if log.recovery_error is not None:
+        return "the partition is damaged"
+    present = {id(s) for s in log.segments[:-1]}
+    for segment, size in zip(job.segments, job.sizes, strict=True):
+        if id(segment) not in present:
+            return f"segment {segment.base_offset} was removed while it was being cleaned"
+        if segment.size != size:
+            return f"segment {segment.base_offset} changed while it was being cleaned"
+    return None
+
+
+def install(
+    built: BuiltClean,
+    live: PartitionLog | None,
+    *,
+    sync_dir: Callable[[Path], None] = fsync_dir,
+) -> CleanResult | None:
+    """Swap the cleaned segments in if nothing conflicting happened; else discard them.
+
+    `sync_dir` makes the renames durable (the LogManager runs it on its io thread: until
+    it does, a crash leaves old or new files, both valid)."""
+    if conflict(built, live) is not None:
+        built.discard()
+        return None
+    job = built.job
+    log = job.log
+    before = after = removed = 0
+    for piece in built.cleaned:
+        before += piece.original.size
+        piece.original.adopt(piece.scratch)
+        after += piece.original.size
+        removed += piece.removed
+    if built.cleaned:
+        sync_dir(log.directory)
+        log.segments_resized()
+        log.cleaned_offset = built.cleaned[-1].original.next_offset
+    return CleanResult(len(built.cleaned), before, after, removed)
 
 
 def clean_log(log: PartitionLog, now_ms: int, *, force: bool = False) -> CleanResult | None:
-    """Compact the log's closed segments if they are dirty enough (or `force`)."""
-    if not log.config.compact or log.recovery_error is not None:
+    """Plan, build and install on this thread (tests and tools; the LogManager runs
+    `build` in its cleaner thread instead)."""
+    job = plan(log, now_ms, force=force)
+    if job is None:
         return None
-    if not force and not needs_cleaning(log, now_ms):
-        return None
-    latest, segments = _key_map(_cleanable(log, now_ms))
-    if not segments:
-        return None
-    before = sum(s.size for s in segments)
-    after = removed = 0
-    for segment in segments:
-        size, gone = _rewrite(log, segment, latest, now_ms)
-        after += size
-        removed += gone
-    log.segments_resized()
-    log.cleaned_offset = segments[-1].next_offset
-    return CleanResult(len(segments), before, after, removed)
+    return install(build(job), log)

@@ -140,6 +140,13 @@ class SparseIndex:
         except FileNotFoundError:
             pass
 
+    def adopt_file(self, count: int) -> None:
+        """The file was just replaced by a complete one of `count` entries: drop what is
+        in memory without writing it (it describes the old file)."""
+        self._cols = None
+        self.count = self._persisted = count
+        self._on_disk = True
+
     def delete_file(self) -> None:
         """Forget the entries and unlink the file."""
         if self._lru is not None:

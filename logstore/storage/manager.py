@@ -4,22 +4,27 @@ Owns the data directory's layout (`<topic>-<partition>/`, `catalogue.json`, chec
 files, the clean-shutdown marker, `.state/`), topic administration, group commit and the
 periodic maintenance (interval fsync, segment.ms rolls, retention, compaction). It must
 never know about requests or sockets, and it is not thread-safe: call it from one thread
-(the event loop); only fsyncs of duplicated descriptors run in an executor.
+(the event loop). Work that may block on the disk runs on worker threads (`background`):
+fsyncs of duplicated descriptors, compaction's reading and writing; their results are
+applied back on the caller's thread by a later `tick`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import shutil
 import uuid
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from types import TracebackType
 
 from logstore.clock import Clock, SystemClock
 from logstore.config import FSYNC_POLICIES
+from logstore.storage.background import Background
 from logstore.storage.catalogue import (
     TopicInfo,
     load_catalogue,
@@ -32,6 +37,15 @@ from logstore.storage.checkpoints import (
     RECOVERY_POINTS,
     read_offsets,
     write_offsets,
+)
+from logstore.storage.cleaner import (
+    BuiltClean,
+    CleaningCancelled,
+    CleanJob,
+    Throttle,
+    build,
+    install,
+    plan,
 )
 from logstore.storage.configs import (
     CONFIG_DEFS,
@@ -52,6 +66,8 @@ from logstore.storage.files import HandleCache, fsync_dir, write_atomic
 from logstore.storage.index import IndexLru
 from logstore.storage.partition import PartitionLog
 from logstore.storage.recovery import RecoveryResult
+
+log = logging.getLogger(__name__)
 
 CATALOGUE = "catalogue.json"
 STATE_DIR = ".state"
@@ -80,7 +96,13 @@ class LogManager:
         max_open_files: int = 256,
         max_loaded_indexes: int = 512,
         checkpoint_interval_ms: int = 5000,
+        cleaner_io_max_bytes_per_second: float | None = None,
+        cleaner_executor: Executor | None = None,
+        io_executor: Executor | None = None,
     ) -> None:
+        """`cleaner_io_max_bytes_per_second` bounds the compaction worker's reads plus
+        writes (Kafka's log.cleaner.io.max.bytes.per.second; None = unlimited). The
+        executors default to one worker thread each; tests inject their own."""
         if fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}")
         self.data_dir = Path(data_dir)
@@ -99,6 +121,13 @@ class LogManager:
         self._last_fsync_ms = 0
         self._last_checkpoint_ms = 0
         self._lock_fd: int | None = None
+        self.cleaner_rate = cleaner_io_max_bytes_per_second
+        self._executors = (cleaner_executor, io_executor)
+        self.background = Background(*self._executors)
+        self._cleaning: tuple[CleanJob, Future[BuiltClean]] | None = None
+        self._clean_cursor = 0
+        # Counters of the cleaner's outcomes, for tests and logs.
+        self.cleaner_stats = {"started": 0, "installed": 0, "abandoned": 0, "failed": 0}
         self.opened = False
         self.stats = self._group_commit.stats
 
@@ -113,6 +142,8 @@ class LogManager:
             os.close(self._lock_fd)
             self._lock_fd = None
             raise RuntimeError(f"{self.data_dir} is in use by another process") from exc
+        if self.background.closed:
+            self.background = Background(*self._executors)
         try:
             self._load()
         except BaseException:
@@ -156,6 +187,8 @@ class LogManager:
         """
         if not self.opened:
             return
+        self._stop_cleaning()
+        self.background.shutdown()
         for log in self._logs.values():
             log.close(sync=True)
         self._write_recovery_points()
@@ -314,6 +347,8 @@ class LogManager:
             self._log_starts.pop((name, p), None)
             if log is None:
                 continue
+            if self._cleaning is not None and self._cleaning[0].log is log:
+                self._cleaning[0].cancel.set()  # its files go with the directory
             self._group_commit.fail(log, UnknownTopicOrPartitionError(f"{name} was deleted"))
             log.delete_files()
             doomed = log.directory.with_name(f"{log.directory.name}.{uuid.uuid4().hex}-delete")
@@ -426,13 +461,15 @@ class LogManager:
     def tick(self, now_ms: int | None = None) -> dict[str, int]:
         """Periodic upkeep: interval fsync, segment.ms rolls, retention, compaction.
 
+        Cheap enough for the event loop: compaction runs in the cleaner thread (a tick
+        starts one job and a later tick installs it), file jobs in the io thread.
         Returns counters of what it did (for logs and tests).
         """
-        from logstore.storage.cleaner import clean_log
-
         now = self.clock.now_ms() if now_ms is None else now_ms
         mono = self.clock.monotonic_ms()
         done = {"fsynced": 0, "rolled": 0, "deleted_segments": 0, "cleaned": 0}
+        self.background.collect()
+        done["cleaned"] += self._finish_cleaning()
         if self.fsync == "interval" and mono - self._last_fsync_ms >= self.fsync_interval_ms:
             # Inside the event loop the fsyncs run in a thread; outside it, right here.
             usable = [log for log in self._logs.values() if log.recovery_error is None]
@@ -447,12 +484,80 @@ class LogManager:
             if log.maybe_roll(now):
                 done["rolled"] += 1
             done["deleted_segments"] += log.apply_retention(now)
-            if log.config.compact and clean_log(log, now) is not None:
-                done["cleaned"] += 1
+        if self._cleaning is None:
+            self._start_cleaning(now)
+            done["cleaned"] += self._finish_cleaning()  # an inline executor is done already
+        done["cleaning"] = int(self._cleaning is not None)
         if mono - self._last_checkpoint_ms >= self.checkpoint_interval_ms:
             self._write_recovery_points()
             self._last_checkpoint_ms = mono
         return done
+
+    # -- compaction ------------------------------------------------------------------------
+    def _start_cleaning(self, now: int) -> None:
+        """Plan a job for the next compacted partition that needs one (round robin)."""
+        candidates = [
+            log for log in self._logs.values() if log.config.compact and not log.recovery_error
+        ]
+        if not candidates:
+            return
+        start = self._clean_cursor % len(candidates)
+        for i in range(len(candidates)):
+            job = plan(candidates[(start + i) % len(candidates)], now)
+            if job is None:
+                continue
+            self._clean_cursor = start + i + 1
+            job.throttle = Throttle(self.cleaner_rate, wait=job.cancel.wait)
+            self._cleaning = (job, self.background.cleaner.submit(build, job))
+            self.cleaner_stats["started"] += 1
+            return
+
+    def _finish_cleaning(self) -> int:
+        """Install a finished job if the log did not change underneath; 1 if installed."""
+        if self._cleaning is None or not self._cleaning[1].done():
+            return 0
+        job, future = self._cleaning
+        self._cleaning = None
+        exc = future.exception()
+        if isinstance(exc, CleaningCancelled):
+            self.cleaner_stats["abandoned"] += 1
+            return 0
+        if exc is not None:
+            self.cleaner_stats["failed"] += 1
+            log.error("compaction of %s failed: %s", job.log.name, exc)
+            return 0
+        live = self._logs.get((job.log.topic, job.log.partition))
+        result = install(future.result(), live, sync_dir=self._fsync_dir_later)
+        if result is None:
+            self.cleaner_stats["abandoned"] += 1
+            return 0
+        self.cleaner_stats["installed"] += 1
+        return 1
+
+    def _stop_cleaning(self) -> None:
+        """Cancel a running job and wait for its thread to let go (close)."""
+        if self._cleaning is None:
+            return
+        job, future = self._cleaning
+        self._cleaning = None
+        job.cancel.set()
+        exc = future.exception()  # waits; build removes its own files when cancelled
+        if exc is None:
+            future.result().discard()
+
+    def cleaner_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no compaction is being built (a later tick installs it); False on
+        timeout."""
+        if self._cleaning is None:
+            return True
+        try:
+            self._cleaning[1].exception(timeout=timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def _fsync_dir_later(self, directory: Path) -> None:
+        self.background.run_io(lambda: fsync_dir(directory), what=f"fsync of {directory}")
 
     def run_maintenance(self) -> dict[str, int]:
         """`tick` at the clock's current time."""

@@ -40,7 +40,7 @@ class Segment:
     """One segment's files and summary; only the active one holds a write descriptor."""
 
     def __init__(
-        self, directory: Path, base_offset: int, handles: HandleCache, lru: IndexLru
+        self, directory: Path, base_offset: int, handles: HandleCache, lru: IndexLru | None
     ) -> None:
         self.base_offset = base_offset
         name = segment_name(base_offset)
@@ -314,30 +314,39 @@ class Segment:
             yield pos, header, None
             pos += header.size
 
-    def replace_file(self, new_path: Path) -> None:
-        """Atomically put `new_path` in place of this (closed) segment's `.log`."""
+    @classmethod
+    def scratch_for(cls, segment: Segment, suffix: str) -> Segment:
+        """A detached segment over `<name>.log<suffix>`, `.index<suffix>` and
+        `.timeindex<suffix>`, for building replacement files on a worker thread: it shares
+        no descriptor cache or index LRU with the live segments."""
+        scratch = cls(segment.log_path.parent, segment.base_offset, HandleCache(1), None)
+        scratch.log_path = segment.log_path.with_name(segment.log_path.name + suffix)
+        scratch.index = OffsetIndex(segment.index.path.with_name(segment.index.path.name + suffix))
+        scratch.timeindex = TimeIndex(
+            segment.timeindex.path.with_name(segment.timeindex.path.name + suffix)
+        )
+        return scratch
+
+    def paths(self) -> list[Path]:
+        """The segment's three files."""
+        return [self.log_path, self.index.path, self.timeindex.path]
+
+    def adopt(self, scratch: Segment) -> None:
+        """Put a scratch segment's files in place of this (closed) one's and take its
+        summary: three atomic renames, no reading (the cleaner's install step)."""
         assert self.fd is None, "the active segment is never rewritten"
         self._handles.evict(self.log_path)
         self._read_hint = None
-        os.replace(new_path, self.log_path)
-
-    def reindex(self, interval: int) -> None:
-        """Rebuild summary and indexes from the file (CorruptRecordError if invalid)."""
-        self.reset_summary()
-        self.index.reset()
-        self.timeindex.reset()
-        fd = os.open(self.log_path, os.O_RDONLY)
-        try:
-            for _, header, problem in self.scan(fd):
-                if header is None:
-                    raise CorruptRecordError(problem or "invalid batch")
-                self.add_scanned(header, interval)
-        finally:
-            os.close(fd)
-        self.seal_time_index()
-        self.flush_indexes()
-        self.index.unload()
-        self.timeindex.unload()
+        os.replace(scratch.log_path, self.log_path)
+        os.replace(scratch.index.path, self.index.path)
+        os.replace(scratch.timeindex.path, self.timeindex.path)
+        self.index.adopt_file(scratch.index.count)
+        self.timeindex.adopt_file(scratch.timeindex.count)
+        self.size = scratch.size
+        self.next_offset = scratch.next_offset
+        self.max_timestamp = scratch.max_timestamp
+        self.offset_of_max_timestamp = scratch.offset_of_max_timestamp
+        self._bytes_since_index = scratch._bytes_since_index
 
     def reset_summary(self) -> None:
         """Forget size, offsets and timestamps before a rescan."""

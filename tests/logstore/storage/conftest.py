@@ -9,6 +9,7 @@ import pytest
 
 from logstore.clock import ManualClock
 from logstore.storage import LogManager
+from logstore.storage.background import InlineExecutor
 
 
 @pytest.fixture
@@ -18,6 +19,14 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def manager(tmp_path: Path, clock: ManualClock) -> Iterator[LogManager]:
-    mgr = LogManager(tmp_path / "data", clock=clock, fsync="never").open()
+    # Background steps run inline, so one tick does what it starts; tests of the
+    # threads themselves build their own manager.
+    mgr = LogManager(
+        tmp_path / "data",
+        clock=clock,
+        fsync="never",
+        cleaner_executor=InlineExecutor(),
+        io_executor=InlineExecutor(),
+    ).open()
     yield mgr
     mgr.close()
