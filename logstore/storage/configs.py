@@ -185,6 +185,7 @@ class TopicConfig:
     min_compaction_lag_ms: int = 0
     max_compaction_lag_ms: int = LONG_MAX
     flush_messages: int = LONG_MAX
+    file_delete_delay_ms: int = 60000
     timestamp_before_max_ms: int = LONG_MAX
     timestamp_after_max_ms: int = 3600000
     codec: int | None = None  # compression.type; None = keep the producer's
@@ -220,6 +221,7 @@ class TopicConfig:
             min_compaction_lag_ms=int(get("min.compaction.lag.ms")),
             max_compaction_lag_ms=int(get("max.compaction.lag.ms")),
             flush_messages=int(get("flush.messages")),
+            file_delete_delay_ms=int(get("file.delete.delay.ms")),
             timestamp_before_max_ms=int(get("message.timestamp.before.max.ms")),
             timestamp_after_max_ms=int(get("message.timestamp.after.max.ms")),
             codec=_CODECS.get(get("compression.type").lower()),

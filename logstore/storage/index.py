@@ -147,6 +147,12 @@ class SparseIndex:
         self.count = self._persisted = count
         self._on_disk = True
 
+    def forget(self) -> None:
+        """Drop the entries without writing them (the file is being retired)."""
+        if self._lru is not None:
+            self._lru.forget(self)
+        self._cols = None
+
     def delete_file(self) -> None:
         """Forget the entries and unlink the file."""
         if self._lru is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import shutil
@@ -80,7 +81,13 @@ def _holds_only_segments(path: Path) -> bool:
     return all(child.suffix in _SEGMENT_SUFFIXES for child in path.iterdir())
 
 
-_SEGMENT_SUFFIXES = {".log", ".index", ".timeindex", ".cleaned", ".tmp"}
+_SEGMENT_SUFFIXES = {".log", ".index", ".timeindex", ".cleaned", ".tmp", ".deleted"}
+
+
+def _unlink_all(paths: Iterable[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 class LogManager:
@@ -125,6 +132,9 @@ class LogManager:
         self._executors = (cleaner_executor, io_executor)
         self.background = Background(*self._executors)
         self._cleaning: tuple[CleanJob, Future[BuiltClean]] | None = None
+        # Retired segment files, unlinked on the io thread once their delay has passed:
+        # (monotonic ms due, paths), in due order per partition.
+        self._doomed: list[tuple[int, list[Path]]] = []
         self._clean_cursor = 0
         # Counters of the cleaner's outcomes, for tests and logs.
         self.cleaner_stats = {"started": 0, "installed": 0, "abandoned": 0, "failed": 0}
@@ -191,6 +201,13 @@ class LogManager:
         self.background.shutdown()
         for log in self._logs.values():
             log.close(sync=True)
+        # Closing is not latency-sensitive: retired files go now, not after their delay.
+        for _, paths in self._doomed:
+            _unlink_all(paths)
+        for log in self._logs.values():
+            _unlink_all(log.retired)
+            log.retired = []
+        self._doomed = []
         self._write_recovery_points()
         self._write_log_starts()
         self._handles.clear()
@@ -243,19 +260,27 @@ class LogManager:
 
     def _log_start_changed(self, log: PartitionLog) -> None:
         self._log_starts[(log.topic, log.partition)] = log.log_start_offset
-        self._write_log_starts()
+        self._write_log_starts(background=True)
 
-    def _write_log_starts(self) -> None:
-        write_offsets(
-            self.data_dir / LOG_START_OFFSETS,
-            ((log.topic, log.partition, log.log_start_offset) for log in self._logs.values()),
-        )
+    # Checkpoints: the offsets are read here, on the caller's thread; the write (with its
+    # fsyncs) runs on the io thread, in order, when `background`. A checkpoint that lags
+    # is safe: recovery then scans more, and the log start is at least the first segment.
+    def _write_log_starts(self, *, background: bool = False) -> None:
+        entries = [(log.topic, log.partition, log.log_start_offset) for log in self._logs.values()]
+        self._write_checkpoint(LOG_START_OFFSETS, entries, background)
 
-    def _write_recovery_points(self) -> None:
-        write_offsets(
-            self.data_dir / RECOVERY_POINTS,
-            ((log.topic, log.partition, log.recovery_point) for log in self._logs.values()),
-        )
+    def _write_recovery_points(self, *, background: bool = False) -> None:
+        entries = [(log.topic, log.partition, log.recovery_point) for log in self._logs.values()]
+        self._write_checkpoint(RECOVERY_POINTS, entries, background)
+
+    def _write_checkpoint(
+        self, name: str, entries: list[tuple[str, int, int]], background: bool
+    ) -> None:
+        path = self.data_dir / name
+        if background:
+            self.background.run_io(lambda: write_offsets(path, entries), what=name)
+        else:
+            write_offsets(path, entries)
 
     # -- catalogue -------------------------------------------------------------------------
     def topics(self) -> list[TopicInfo]:
@@ -350,11 +375,13 @@ class LogManager:
             if self._cleaning is not None and self._cleaning[0].log is log:
                 self._cleaning[0].cancel.set()  # its files go with the directory
             self._group_commit.fail(log, UnknownTopicOrPartitionError(f"{name} was deleted"))
-            log.delete_files()
+            log.detach()  # its retired files go with the directory
             doomed = log.directory.with_name(f"{log.directory.name}.{uuid.uuid4().hex}-delete")
             with contextlib.suppress(FileNotFoundError):
                 os.rename(log.directory, doomed)
-            shutil.rmtree(doomed, ignore_errors=True)
+            # A crash before this runs leaves a `-delete` directory, removed at open.
+            remove = functools.partial(shutil.rmtree, doomed, ignore_errors=True)
+            self.background.run_io(remove, what=f"removal of {doomed}")
 
     def add_partitions(self, name: str, total: int) -> TopicInfo:
         """Grow a topic to `total` partitions (InvalidPartitionsError unless it increases)."""
@@ -479,17 +506,20 @@ class LogManager:
                 self.sync_all()
             done["fsynced"] = 1
         for log in list(self._logs.values()):
-            if log.recovery_error is not None:
-                continue
-            if log.maybe_roll(now):
-                done["rolled"] += 1
-            done["deleted_segments"] += log.apply_retention(now)
+            if log.upkeep_due(now):
+                if log.maybe_roll(now):
+                    done["rolled"] += 1
+                done["deleted_segments"] += log.apply_retention(now)
+            if log.retired:
+                self._doomed.append((mono + log.config.file_delete_delay_ms, log.retired))
+                log.retired = []
+        self._unlink_due(mono)
         if self._cleaning is None:
             self._start_cleaning(now)
             done["cleaned"] += self._finish_cleaning()  # an inline executor is done already
         done["cleaning"] = int(self._cleaning is not None)
         if mono - self._last_checkpoint_ms >= self.checkpoint_interval_ms:
-            self._write_recovery_points()
+            self._write_recovery_points(background=True)
             self._last_checkpoint_ms = mono
         return done
 
@@ -555,6 +585,15 @@ class LogManager:
         except TimeoutError:
             return False
         return True
+
+    def _unlink_due(self, mono: int) -> None:
+        """Hand retired files whose file.delete.delay.ms has passed to the io thread."""
+        if not self._doomed:
+            return
+        due = [paths for when, paths in self._doomed if when <= mono]
+        if due:
+            self._doomed = [item for item in self._doomed if item[0] > mono]
+            self.background.run_io(lambda: _unlink_all(p for ps in due for p in ps), what="unlink")
 
     def _fsync_dir_later(self, directory: Path) -> None:
         self.background.run_io(lambda: fsync_dir(directory), what=f"fsync of {directory}")

@@ -44,6 +44,8 @@ def open_segments(
     """The directory's segments in offset order, loaded or recovered."""
     for stray in directory.glob("*.cleaned"):  # a cleaner run that never reached its rename
         stray.unlink()
+    for retired in directory.glob("*.deleted"):  # past retention, not yet unlinked at the stop
+        retired.unlink()
     bases = sorted(int(p.stem) for p in directory.glob("*.log") if p.stem.isdigit())
     segments = [make_segment(b) for b in bases]
     if not clean:

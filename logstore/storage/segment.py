@@ -28,6 +28,7 @@ from logstore.storage.files import HandleCache
 from logstore.storage.index import IndexLru, OffsetIndex, TimeIndex
 
 SCAN_CHUNK = 1 << 20
+DELETED_SUFFIX = ".deleted"  # retired segment files waiting for file.delete.delay.ms
 _IOV_MAX = 512
 
 
@@ -98,6 +99,25 @@ class Segment:
     def read_fd(self) -> int:
         """A descriptor to read from (the active one's own, else from the LRU)."""
         return self.fd if self.fd is not None else self._handles.get(self.log_path)
+
+    def retire(self) -> list[Path]:
+        """Stop using the segment and rename its files `<file>.deleted` (cheap: the
+        unlink of a big file is left to a worker); returns the renamed paths."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self._handles.evict(self.log_path)
+        self.index.forget()
+        self.timeindex.forget()
+        renamed = []
+        for path in self.paths():
+            target = path.with_name(path.name + DELETED_SUFFIX)
+            try:
+                os.replace(path, target)
+            except FileNotFoundError:
+                continue
+            renamed.append(target)
+        return renamed
 
     def delete(self) -> None:
         """Remove the segment's files (an open ReadSlice keeps its own descriptor)."""

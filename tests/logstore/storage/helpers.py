@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import Any
+
 from logstore.records import Record, build_batch, decode_records, split_batches
 from logstore.storage import PartitionLog
 
@@ -27,3 +31,24 @@ def read_all(log: PartitionLog, start: int | None = None) -> list[Record]:
         last = out[-1].offset if out else offset
         offset = max(offset + 1, last + 1)
     return out
+
+
+class GatedExecutor(Executor):
+    """Holds submitted jobs until the test runs them (on the test's thread), so a test can
+    look at the state while a background step is still pending."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self.jobs.append((future, fn, args))
+        return future
+
+    def run_all(self) -> None:
+        jobs, self.jobs = self.jobs, []
+        for future, fn, args in jobs:
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:
+                future.set_exception(exc)

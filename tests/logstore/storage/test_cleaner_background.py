@@ -3,10 +3,8 @@ later tick swaps them in unless the log changed underneath; close cancels cleanl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,33 +14,13 @@ from logstore.storage import LogManager, PartitionLog
 from logstore.storage.background import InlineExecutor
 from logstore.storage.cleaner import Throttle
 
-from .helpers import read_all
+from .helpers import GatedExecutor, read_all
 
 COMPACT = {
     "cleanup.policy": "compact",
     "internal.segment.bytes": "300",
     "min.cleanable.dirty.ratio": "0.01",
 }
-
-
-class GatedExecutor(Executor):
-    """Holds submitted jobs until the test runs them (on the test's thread)."""
-
-    def __init__(self) -> None:
-        self.jobs: list[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = []
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        self.jobs.append((future, fn, args))
-        return future
-
-    def run_all(self) -> None:
-        jobs, self.jobs = self.jobs, []
-        for future, fn, args in jobs:
-            try:
-                future.set_result(fn(*args))
-            except BaseException as exc:
-                future.set_exception(exc)
 
 
 @pytest.fixture
@@ -147,9 +125,7 @@ def test_topic_deleted_and_recreated_during_cleaning(
 
 def test_close_cancels_a_throttled_cleaning(tmp_path: Path, clock: ManualClock) -> None:
     # One byte per second: the worker waits in its budget until close cancels it.
-    mgr = LogManager(
-        tmp_path, clock=clock, fsync="never", cleaner_io_max_bytes_per_second=1
-    ).open()
+    mgr = LogManager(tmp_path, clock=clock, fsync="never", cleaner_io_max_bytes_per_second=1).open()
     mgr.create_topic("c", 1, COMPACT)
     log = mgr.log("c", 0)
     fill(log, clock, 30)
