@@ -5,11 +5,16 @@ scratch directory, creates the topics, writes one small record to every partitio
 times Django's handling of the topics list and the retention page in-process (the view,
 the cluster calls and the template; no network between browser and server). Prints:
 
-- first: the very first request of the process (clients connect, every cluster call made);
-- cold: a request after the snapshot expired past MAX_STALE (every cluster call made,
-  clients already connected);
+- first: the very first request of the process (clients connect, nothing is cached, every
+  cluster call made, record timestamps of every partition looked up);
+- cold: a request after the snapshot expired past MAX_STALE (what two idle minutes do:
+  snapshot and configs are read again; record timestamps already known are reused where
+  the fresh offsets show they cannot have changed);
+- cold, nothing known: the same with every cache dropped but the clients connected;
 - warm: requests served from the cached snapshot (what people get within SNAPSHOT_TTL,
-  and, with the background refresh, while the console is in use).
+  and, with the background refresh, while the console is in use);
+- after a change: the next page after changing a topic's retention or creating a topic
+  through the console (the snapshot is patched, not rebuilt), and the change itself.
 
 Target: <= 300 ms each with the bundled broker. `--kafka` runs the same against the
 reference Apache Kafka for comparison.
@@ -95,8 +100,18 @@ def timed(fn: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+def _row(name: str, times: list[float]) -> str:
+    ordered = sorted(times)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return (
+        f"{name:<34} {statistics.median(ordered):>8.0f} ms {ordered[-1]:>8.0f} ms "
+        f"{p95:>8.0f} ms   (n={len(ordered)})"
+    )
+
+
 def bench_pages(bootstrap: str, label: str, cold_runs: int, warm_runs: int) -> None:
     from django.conf import settings
+    from django.contrib.auth import get_user_model
     from django.test import Client
 
     from console.kafka import admin
@@ -105,8 +120,6 @@ def bench_pages(bootstrap: str, label: str, cold_runs: int, warm_runs: int) -> N
     settings.ODRADEK_LOCAL_BOOTSTRAP = bootstrap
     settings.ODRADEK_CLUSTER_TIMEOUT = 30
     client = Client(HTTP_HOST="127.0.0.1")
-    from django.contrib.auth import get_user_model
-
     user, _ = get_user_model().objects.get_or_create(
         username="bench", defaults={"is_superuser": True, "is_staff": True}
     )
@@ -125,28 +138,69 @@ def bench_pages(bootstrap: str, label: str, cold_runs: int, warm_runs: int) -> N
         if response.status_code != 200 or b"is unreachable" in response.content:
             raise SystemExit(f"{url}: {response.status_code}")
 
+    def post(url: str, data: dict[str, str]) -> None:
+        response = client.post(url, data)
+        if response.status_code != 302:
+            raise SystemExit(f"{url}: {response.status_code} {response.content[:300]!r}")
+
     admin.reset()
     first = timed(lambda: get(pages["topics list"]))
     print(f"\n{label} ({bootstrap})")
     print(f"first request of the process (topics list): {first:.0f} ms")
-    print(f"{'page':<26} {'cold median':>12} {'cold max':>10} {'warm median':>12} {'warm p95':>10}")
+    print(f"{'page':<34} {'median':>11} {'max':>11} {'p95':>11}")
     for name, url in pages.items():
         cold = []
         for _ in range(cold_runs):
-            admin.invalidate_all()
+            admin.expire()
             cold.append(timed(lambda url=url: get(url)))
-        warm = sorted(timed(lambda url=url: get(url)) for _ in range(warm_runs))
-        p95 = warm[min(len(warm) - 1, int(len(warm) * 0.95))]
-        print(
-            f"{name:<26} {statistics.median(cold):>9.0f} ms {max(cold):>7.0f} ms "
-            f"{statistics.median(warm):>9.0f} ms {p95:>7.0f} ms"
+        print(_row(f"{name}, cold", cold))
+        warm = [timed(lambda url=url: get(url)) for _ in range(warm_runs)]
+        print(_row(f"{name}, warm", warm))
+    for name in ("topics list", "retention page"):
+        nothing = []
+        for _ in range(cold_runs):
+            admin.invalidate_all()
+            nothing.append(timed(lambda name=name: get(pages[name])))
+        print(_row(f"{name}, cold, nothing known", nothing))
+
+    # After a change through the console: the change itself, then the next page.
+    changes, after_change = [], []
+    for i in range(cold_runs):
+        get(pages["topics list"])
+        topic = f"bench.topic-{i:04d}"
+        changes.append(
+            timed(
+                lambda topic=topic, i=i: post(
+                    f"/clusters/local/retention/{topic}/", {"retention": f"{2 + i} days"}
+                )
+            )
         )
-    admin.invalidate_all()
+        after_change.append(timed(lambda: get(pages["topics list"])))
+    print(_row("retention change (POST)", changes))
+    print(_row("topics list after it", after_change))
+    creates, after_create = [], []
+    for _ in range(cold_runs):
+        get(pages["retention page"])
+        name = f"bench.created-{time.monotonic_ns()}"
+        creates.append(
+            timed(
+                lambda name=name: post(
+                    "/clusters/local/new-topic/",
+                    {"name": name, "partitions": "3", "cleanup_policy": "delete"},
+                )
+            )
+        )
+        after_create.append(timed(lambda: get(pages["retention page"])))
+    print(_row("create topic (POST)", creates))
+    print(_row("retention page after it", after_create))
+
+    admin.expire()
     snap = admin.snapshot(local_cluster())
     print(
         f"snapshot: {len(snap.topics)} topics, {snap.partition_count} partitions, "
-        f"built in {snap.took_s * 1000:.0f} ms; cached for {admin.SNAPSHOT_TTL:.0f} s"
+        f"built in {snap.took_s * 1000:.0f} ms (cold); cached for {admin.SNAPSHOT_TTL:.0f} s"
     )
+    admin.reset()  # close the clients before their cluster goes away
 
 
 def main() -> None:
@@ -156,6 +210,10 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--warm-runs", type=int, default=20)
     parser.add_argument("--kafka", action="store_true", help="also run against Apache Kafka")
+    parser.add_argument("--topics-only", action="store_true", help="skip the other features")
+    parser.add_argument(
+        "--bootstrap", help="use this running, already populated cluster (127.0.0.1 only)"
+    )
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="odradek-bench-console-"))
@@ -168,6 +226,11 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
+    if args.bootstrap:
+        if not args.bootstrap.startswith("127.0.0.1:"):
+            raise SystemExit("--bootstrap must be a 127.0.0.1 address")
+        bench_pages(args.bootstrap, "given cluster", args.cold_runs, args.warm_runs)
+        return
     proc, bootstrap = start_odradek(scratch)
     try:
         started = time.perf_counter()
@@ -192,7 +255,7 @@ def main() -> None:
             kafka.stop()
 
     extra_benches: list[Callable[[], None]] = [bench_group_page]  # features register here
-    for bench in extra_benches:
+    for bench in [] if args.topics_only else extra_benches:
         bench()
 
 

@@ -74,7 +74,25 @@ def never_rewritten(configs: dict[str, str]) -> bool:
 # ----------------------------------------------------------------------------- requests
 
 
-def _list_offsets(parts: Iterable[TP], spec: int) -> Any:
+def _list_offsets(manager: Any, parts: list[TP], spec: int) -> Any:
+    """One ListOffsets of `spec` for `parts`; the same request object again when a
+    build asks the same thing of the same client (building one costs more than sending)."""
+    key = (id(manager), spec, tuple(parts))
+    request = _requests.get(key)
+    if request is None:
+        request = _requests[key] = _new_list_offsets(parts, spec)
+        while len(_requests) > _MAX_KEPT_REQUESTS:
+            del _requests[next(iter(_requests))]
+    return request
+
+
+# Request objects per (client, spec, partitions): each client sends from one thread, so an
+# object is never encoded twice at once.
+_requests: dict[tuple[int, int, tuple[TP, ...]], Any] = {}
+_MAX_KEPT_REQUESTS = 16
+
+
+def _new_list_offsets(parts: Iterable[TP], spec: int) -> Any:
     from kafka.protocol.consumer.offsets import ListOffsetsRequest
 
     topic_cls = ListOffsetsRequest.ListOffsetsTopic
@@ -86,8 +104,10 @@ def _list_offsets(parts: Iterable[TP], spec: int) -> Any:
         replica_id=-1,
         isolation_level=0,
         topics=[topic_cls(name=name, partitions=ps) for name, ps in by_topic.items()],
-        # The newest record (max timestamp, KIP-734) needs v7; the rest works from v1.
+        # The newest record (max timestamp, KIP-734) needs v7; the rest is v1, which every
+        # broker since Kafka 0.10.1 answers and is several times cheaper to encode.
         min_version=7 if spec == MAX_TIMESTAMP else 1,
+        max_version=7 if spec == MAX_TIMESTAMP else 1,
     )
 
 
@@ -97,7 +117,8 @@ def _describe_log_dirs(parts: dict[str, list[int]]) -> Any:
     topic_cls = DescribeLogDirsRequest.DescribableLogDirTopic
     # Named explicitly: asking for "all" makes a broker describe every replica it holds.
     return DescribeLogDirsRequest(
-        topics=[topic_cls(topic=name, partitions=ps) for name, ps in parts.items()]
+        topics=[topic_cls(topic=name, partitions=ps) for name, ps in parts.items()],
+        max_version=1,  # sizes are all we read; v1 is the cheapest to decode
     )
 
 
@@ -119,17 +140,24 @@ def _describe_configs(topics: Iterable[str], names: Iterable[str]) -> Any:
 # ----------------------------------------------------------------------------- metadata
 
 
-async def read_layout(manager: Any, names: list[str] | None, limit_s: float) -> Layout:
-    """Brokers and partitions with their leaders; every topic, or just `names`
-    (never auto-creating one by naming it)."""
+def _metadata_request(names: list[str] | None) -> Any:
     from kafka.protocol.metadata import MetadataRequest
 
     wanted = (
         None if names is None else [MetadataRequest.MetadataRequestTopic(name=n) for n in names]
     )
-    request = MetadataRequest(topics=wanted, allow_auto_topic_creation=False)
+    return MetadataRequest(topics=wanted, allow_auto_topic_creation=False)
+
+
+async def read_layout(manager: Any, names: list[str] | None, limit_s: float) -> Layout:
+    """Brokers and partitions with their leaders; every topic, or just `names`
+    (never auto-creating one by naming it)."""
     node = manager.least_loaded_node()
-    answer = (await gather(manager, [("md", request, node)], limit_s))["md"]
+    answers = await gather(manager, [("md", _metadata_request(names), node)], limit_s)
+    return _layout_from(answers["md"])
+
+
+def _layout_from(answer: Any) -> Layout:
     if isinstance(answer, BaseException):
         raise Unreachable(readable(answer))
     brokers = {b.node_id: f"{b.host}:{b.port}" for b in answer.brokers}
@@ -151,6 +179,75 @@ async def read_layout(manager: Any, names: list[str] | None, limit_s: float) -> 
     return Layout(brokers, topics)
 
 
+async def read_cluster(
+    manager: Any,
+    *,
+    guess: Layout | None,
+    configs_known: set[str],
+    known: Stamps,
+    reusable: set[str],
+    now_ms: int,
+    limit_s: float,
+) -> tuple[Layout, Filled]:
+    """Every topic: Metadata, offsets, sizes, record timestamps, and the configs of topics
+    not in `configs_known`.
+
+    With a `guess` (the previous layout; leaders rarely move) the first round goes out
+    together with the Metadata request instead of after its answer; whatever the guess
+    got wrong is asked again once the real layout is known.
+    """
+    if guess is None:
+        layout = await read_layout(manager, None, limit_s)
+        prefetched = None
+    else:
+        partitions = {
+            (t.name, p.partition): p.leader for t in guess.topics.values() for p in t.partitions
+        }
+        oldest, newest = _unknown_stamps(guess, known, reusable)
+        pre = first_round(
+            manager,
+            partitions,
+            guess.brokers,
+            configs_for=[
+                n for n, t in guess.topics.items() if n not in configs_known and not t.error
+            ],
+            oldest=oldest,
+            newest=newest,
+        )
+        node = next(iter(guess.brokers), manager.least_loaded_node())
+        metadata = ("md", _metadata_request(None), node)
+        answers = await gather(manager, [metadata, *pre.requests], limit_s)
+        layout = _layout_from(answers.pop("md"))
+        prefetched = Prefetched(pre, answers)
+    names = [n for n, t in layout.topics.items() if not t.error]
+    filled = await fill(
+        manager,
+        layout,
+        configs_for=[n for n in names if n not in configs_known],
+        known=known,
+        reusable=reusable,
+        now_ms=now_ms,
+        limit_s=limit_s,
+        prefetched=prefetched,
+    )
+    return layout, filled
+
+
+def _unknown_stamps(layout: Layout, known: Stamps, reusable: set[str]) -> tuple[set[TP], set[TP]]:
+    """Partitions whose oldest / newest record must be looked up (no reusable stamp)."""
+    oldest: set[TP] = set()
+    newest: set[TP] = set()
+    for t in layout.topics.values():
+        trusted = bool(t.topic_id) and t.name in reusable
+        for p in t.partitions:
+            k = (t.topic_id, p.partition)
+            if not trusted or k not in known.oldest:
+                oldest.add((t.name, p.partition))
+            if not trusted or k not in known.newest:
+                newest.add((t.name, p.partition))
+    return oldest, newest
+
+
 def _error_name(code: int) -> str:
     from kafka import errors as kp_errors
 
@@ -159,6 +256,67 @@ def _error_name(code: int) -> str:
 
 
 # ----------------------------------------------------------------------------- filling
+
+
+@dataclass
+class Round:
+    """Requests of one round and what each asked about, to count the unanswered."""
+
+    requests: list[tuple[Any, Any, int]] = field(default_factory=list)
+    asked: dict[tuple[str, int], list[TP]] = field(default_factory=dict)
+    configs_for: set[str] = field(default_factory=set)
+    sized: set[TP] = field(default_factory=set)
+
+
+def first_round(
+    manager: Any,
+    partitions: dict[TP, int],
+    brokers: Iterable[int],
+    *,
+    configs_for: Iterable[str],
+    oldest: set[TP],
+    newest: set[TP],
+) -> Round:
+    """Start and end offsets and sizes of `partitions` (tp -> leader), the oldest and
+    newest records of those in `oldest`/`newest`, and the configs of `configs_for`."""
+    r = Round()
+    leaders: dict[int, list[TP]] = defaultdict(list)
+    for tp, leader in partitions.items():
+        if leader >= 0:
+            leaders[leader].append(tp)
+
+    def ask(kind: str, node: int, tps: list[TP], spec: int) -> None:
+        if tps:
+            r.asked[(kind, node)] = tps
+            r.requests.append(((kind, node), _list_offsets(manager, tps, spec), node))
+
+    for node, tps in leaders.items():
+        ask("start", node, tps, EARLIEST)
+        ask("end", node, tps, LATEST)
+        ask("oldest", node, [tp for tp in tps if tp in oldest], 0)
+        ask("newest", node, [tp for tp in tps if tp in newest], MAX_TIMESTAMP)
+    every: dict[str, list[int]] = defaultdict(list)
+    for topic, index in partitions:
+        every[topic].append(index)
+    nodes = list(brokers)
+    if every:
+        r.sized = set(partitions)
+        request = _describe_log_dirs(every)
+        r.requests += [(("sizes", node), request, node) for node in nodes]
+    r.configs_for = set(configs_for)
+    if r.configs_for:
+        node = nodes[0] if nodes else manager.least_loaded_node()
+        request = _describe_configs(sorted(r.configs_for), SNAPSHOT_CONFIGS)
+        r.requests.append((("configs", node), request, node))
+    return r
+
+
+@dataclass
+class Prefetched:
+    """A first round sent before the Metadata answer came, from the previous layout."""
+
+    round: Round
+    answers: dict[Any, Any]
 
 
 async def fill(
@@ -170,19 +328,15 @@ async def fill(
     reusable: set[str],
     now_ms: int,
     limit_s: float,
+    prefetched: Prefetched | None = None,
 ) -> Filled:
     """Write offsets, sizes and record timestamps into `layout.topics`; read the configs
-    of `configs_for`. `known` stamps of topics in `reusable` spare their lookups."""
+    of `configs_for`. `known` stamps of topics in `reusable` spare their lookups. What
+    `prefetched` answered for partitions whose leader it guessed right is not asked again."""
     warnings: list[str] = []
     topics = [t for t in layout.topics.values() if t.partitions]
     by_tp = {(t.name, p.partition): (t, p) for t in topics for p in t.partitions}
-    leaders: dict[int, list[TP]] = defaultdict(list)
-    leaderless = 0
-    for tp, (_, p) in by_tp.items():
-        if p.leader >= 0:
-            leaders[p.leader].append(tp)
-        else:
-            leaderless += 1
+    leaderless = sum(1 for _, p in by_tp.values() if p.leader < 0)
     if leaderless:
         warnings.append(f"{leaderless} partitions have no leader, so no offsets")
 
@@ -190,36 +344,51 @@ async def fill(
         topic, p = by_tp[tp]
         return (topic.topic_id, p.partition) if topic.topic_id and topic.name in reusable else None
 
-    unknown_oldest = {tp for tp in by_tp if (k := stamp_key(tp)) is None or k not in known.oldest}
-    unknown_newest = {tp for tp in by_tp if (k := stamp_key(tp)) is None or k not in known.newest}
+    unknown_oldest, unknown_newest = _unknown_stamps(layout, known, reusable)
 
-    requests: list[tuple[Any, Any, int]] = []
-    asked: dict[tuple[str, int], list[TP]] = {}
-
-    def ask(kind: str, node: int, tps: list[TP], spec: int) -> None:
-        if tps:
-            asked[(kind, node)] = tps
-            requests.append(((kind, node), _list_offsets(tps, spec), node))
-
-    for node, tps in leaders.items():
-        ask("start", node, tps, EARLIEST)
-        ask("end", node, tps, LATEST)
-        ask("oldest", node, [tp for tp in tps if tp in unknown_oldest], 0)
-        ask("newest", node, [tp for tp in tps if tp in unknown_newest], MAX_TIMESTAMP)
-    every: dict[str, list[int]] = defaultdict(list)
-    for topic, index in by_tp:
-        every[topic].append(index)
-    if every:
-        for node in layout.brokers:
-            requests.append((("sizes", node), _describe_log_dirs(every), node))
-    if configs_for:
-        node = next(iter(layout.brokers), manager.least_loaded_node())
-        requests.append((("configs", node), _describe_configs(configs_for, SNAPSHOT_CONFIGS), node))
-
-    answers = await gather(manager, requests, limit_s)
-    offsets = _offsets_by_kind(answers, asked, ("start", "end", "oldest", "newest"), warnings)
-    sizes = _sizes(answers, warnings)
-    configs = _configs(answers, warnings)
+    kinds = ("start", "end", "oldest", "newest")
+    if prefetched is not None:
+        ignored: list[str] = []  # what the guess missed is asked again below
+        pre = prefetched.round
+        offsets = _offsets_by_kind(prefetched.answers, pre.asked, kinds, ignored)
+        sizes = _sizes(prefetched.answers, ignored) if pre.sized else {}
+        configs = _configs(prefetched.answers, ignored)
+        # What the guess did not answer: new partitions, moved leaders (a former leader
+        # answers with an error, not a figure), anything that failed.
+        missing = {
+            tp: p.leader
+            for tp, (_, p) in by_tp.items()
+            if tp not in offsets["end"]
+            or tp not in offsets["start"]
+            or (sizes and tp not in sizes)  # (no sizes at all: a cluster refusing them)
+            or (tp in unknown_oldest and tp not in offsets["oldest"])
+            or (tp in unknown_newest and tp not in offsets["newest"])
+        }
+        rest = first_round(
+            manager,
+            missing,
+            layout.brokers,
+            configs_for=[t for t in configs_for if t not in configs],
+            oldest={tp for tp in unknown_oldest if tp not in offsets["oldest"]},
+            newest={tp for tp in unknown_newest if tp not in offsets["newest"]},
+        )
+    else:
+        offsets = {k: {} for k in kinds}
+        sizes, configs = {}, {}
+        rest = first_round(
+            manager,
+            {tp: p.leader for tp, (_, p) in by_tp.items()},
+            layout.brokers,
+            configs_for=configs_for,
+            oldest=unknown_oldest,
+            newest=unknown_newest,
+        )
+    if rest.requests:
+        answers = await gather(manager, rest.requests, limit_s)
+        for kind, found in _offsets_by_kind(answers, rest.asked, kinds, warnings).items():
+            offsets[kind].update(found)
+        sizes.update(_sizes(answers, warnings))
+        configs.update(_configs(answers, warnings))
 
     for tp, (_, p) in by_tp.items():
         p.size = sizes.get(tp)
@@ -325,7 +494,7 @@ async def _ask(
         for tp in tps:
             asked[(kind, by_tp[tp][1].leader)].append(tp)
     requests = [
-        ((kind, node), _list_offsets(tps, kinds[kind][1]), node)
+        ((kind, node), _new_list_offsets(tps, kinds[kind][1]), node)
         for (kind, node), tps in asked.items()
     ]
     answers = await gather(manager, requests, limit_s)
