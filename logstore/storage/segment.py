@@ -398,12 +398,12 @@ class Segment:
             file_size = os.stat(self.log_path).st_size
         except FileNotFoundError:
             return False
-        if not self.index.path.exists() or not self.timeindex.path.exists():
+        if not self.index.sane() or not self.timeindex.sane():
             return False
         last = self.index.last()
         last_time = self.timeindex.last()
         start = last[1] if last else 0
-        if start > file_size or (last_time is None and file_size > 0):
+        if (last and start >= file_size) or (last_time is None and file_size > 0):
             return False
         fd = os.open(self.log_path, os.O_RDONLY)
         try:
@@ -417,7 +417,12 @@ class Segment:
                 header = self.header_at(fd, pos)
                 if header.batch_length < MIN_BATCH_LENGTH or header.magic != 2:
                     return False
-                first = first or header
+                if first is None:
+                    first = header
+                    # The last index entry names this batch's last offset (as appends
+                    # write it): anything else means the index describes another file.
+                    if last and header.last_offset != self.base_offset + last[0]:
+                        return False
                 next_offset = header.next_offset
                 bytes_since += header.size
                 pos += header.size
@@ -425,6 +430,8 @@ class Segment:
                 return False
             if first is None and file_size:
                 return False
+            if last_time is not None and self.base_offset + last_time[1] >= next_offset:
+                return False  # the time index names an offset past the segment's end
             if file_size and self.first_append_ms is None:
                 self.first_append_ms = self.header_at(fd, 0).max_timestamp
         finally:

@@ -157,3 +157,79 @@ def test_unclean_stop_without_damage_loses_nothing(tmp_path: Path, clock: Manual
         assert [r.offset for r in read_all(log)] == list(range(6))
         assert not (tmp_path / CLEAN_SHUTDOWN).exists()
     assert (tmp_path / CLEAN_SHUTDOWN).exists()
+
+
+def _entries(fmt: str, data: bytes) -> list[tuple[int, ...]]:
+    import struct
+
+    size = struct.calcsize(fmt)
+    return [struct.unpack_from(fmt, data, i) for i in range(0, len(data), size)]
+
+
+def _pack(fmt: str, entries: list[tuple[int, ...]]) -> bytes:
+    import struct
+
+    return b"".join(struct.pack(fmt, *e) for e in entries)
+
+
+def _swap_two(fmt: str, data: bytes) -> bytes:
+    entries = _entries(fmt, data)
+    entries[1], entries[2] = entries[2], entries[1]
+    return _pack(fmt, entries)
+
+
+def _repeat_last(fmt: str, data: bytes) -> bytes:
+    entries = _entries(fmt, data)
+    return _pack(fmt, [*entries, entries[-1]])
+
+
+def _last_offset_beyond(fmt: str, data: bytes) -> bytes:
+    entries = _entries(fmt, data)
+    *head, last = entries
+    bumped = (last[0], last[1] + 1000) if fmt == ">qI" else (last[0] + 1000, last[1])
+    return _pack(fmt, [*head, bumped])
+
+
+def _last_entry_off_by_one(fmt: str, data: bytes) -> bytes:
+    """Still monotonic and inside the file, but not the batch the entry names."""
+    entries = _entries(fmt, data)
+    *head, last = entries
+    return _pack(fmt, [*head, (last[0] - 1, last[1])])
+
+
+@pytest.mark.parametrize(
+    ("ext", "damage"),
+    [
+        ("index", lambda fmt, d: d + b"\x00\x01\x02"),  # length not a multiple of 8
+        ("timeindex", lambda fmt, d: d[:-5]),  # ... of 12
+        ("index", _swap_two),  # entries out of order
+        ("timeindex", _swap_two),
+        ("index", _repeat_last),  # not strictly increasing
+        ("timeindex", _repeat_last),
+        ("index", _last_offset_beyond),  # last entry past the segment's end
+        ("timeindex", _last_offset_beyond),
+        ("index", _last_entry_off_by_one),
+    ],
+)
+def test_damaged_index_after_a_clean_stop_is_rebuilt(
+    tmp_path: Path, clock: ManualClock, ext: str, damage
+) -> None:
+    with LogManager(tmp_path, clock=clock) as mgr:
+        mgr.create_topic("t", 1, {"index.interval.bytes": "100", "internal.segment.bytes": "4000"})
+        for i in range(60):
+            mgr.log("t", 0).append(batch(1, ts=1000 + i))
+    assert (tmp_path / CLEAN_SHUTDOWN).exists()
+    path = segment_file(tmp_path, 0, ext)
+    original = path.read_bytes()
+    fmt = ">II" if ext == "index" else ">qI"
+    assert len(_entries(fmt, original)) > 3
+    path.write_bytes(damage(fmt, original))
+    with LogManager(tmp_path, clock=clock) as mgr:
+        log = mgr.log("t", 0)
+        assert log.recovery.scanned_segments == 1
+        assert log.recovery_error is None
+        assert [r.offset for r in read_all(log)] == list(range(60))
+        for offset in (0, 17, 31, 45):
+            assert read_all(log, offset)[0].offset == offset
+        assert log.offset_for_timestamp(1030) == (30, 1030)
+    assert path.read_bytes() == original, "rebuilt exactly as appends wrote it"
