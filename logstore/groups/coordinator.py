@@ -58,6 +58,10 @@ class GroupSummary:
     group_type: str  # "classic" or "consumer"
 
 
+# Kafka's offsets.retention.check.interval.ms: how often empty groups are cleaned up.
+GROUP_CLEANUP_INTERVAL_MS = 600_000
+
+
 class GroupCoordinator:
     def __init__(
         self,
@@ -78,6 +82,8 @@ class GroupCoordinator:
         self.offsets = OffsetTable()
         self._parked: dict[tuple[str, str, str], asyncio.Future[Reply]] = {}
         self._task: asyncio.Task[None] | None = None
+        # group id -> when it was first seen empty with nothing committed
+        self._empty_since: dict[str, int] = {}
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -125,16 +131,29 @@ class GroupCoordinator:
         now = self.now()
         for group in list(self.classic.values()):
             self._deliver(group.group_id, group.tick(now))
-            if self._forgettable(group):
+            if self._expired(group.group_id, self._forgettable(group), now):
                 del self.classic[group.group_id]
         for cgroup in list(self.consumer.values()):
             cgroup.tick(now)
-            if not cgroup.members and not self.offsets.has_group(cgroup.group_id):
+            idle = not cgroup.members and not self.offsets.has_group(cgroup.group_id)
+            if self._expired(cgroup.group_id, idle, now):
                 del self.consumer[cgroup.group_id]
 
+    def _expired(self, group_id: str, forgettable: bool, now: int) -> bool:
+        """Kafka's periodic group cleanup: an empty group with nothing committed stays
+        listed (state Empty) until a cleanup pass finds it so, then it is gone. Keeps
+        memory bounded when clients use throwaway group ids."""
+        if not forgettable:
+            self._empty_since.pop(group_id, None)
+            return False
+        since = self._empty_since.setdefault(group_id, now)
+        if now - since < GROUP_CLEANUP_INTERVAL_MS:
+            return False
+        del self._empty_since[group_id]
+        return True
+
     def _forgettable(self, group: ClassicGroup) -> bool:
-        """An empty group with nothing committed is gone, as in Kafka (keeps memory bounded
-        when clients use throwaway group ids)."""
+        """Empty, no member on its way in, nothing committed, nobody parked on it."""
         return (
             group.state is GroupState.EMPTY
             and not group.members

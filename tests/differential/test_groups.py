@@ -281,3 +281,56 @@ def test_group_listing_and_deletion(clusters: tuple[Cluster, ...]) -> None:
     assert kafka["delete_empty"] == "OK"
     assert kafka["filtered_empty"] == [True]
     assert_same(seen)
+
+
+def test_empty_groups_stay_listed_until_cleanup(clusters: tuple[Cluster, ...]) -> None:
+    """A group whose members left stays listed (Empty), committed offsets or not, and
+    also after its last offsets are deleted: Kafka drops such groups only in its
+    periodic cleanup (offsets.retention.check.interval.ms, 10 minutes)."""
+
+    def scenario(cluster: Cluster) -> dict[str, Any]:
+        topic = unique_topic("empty")
+        create_topic(cluster, topic, partitions=1)
+        client = admin(cluster)
+        never, emptied = (f"ge-{uuid.uuid4().hex[:8]}" for _ in range(2))
+        for group in (never, emptied):
+            consumer = group_consumer(cluster, group)
+            try:
+                consumer.subscribe([topic])
+                settle([consumer], 1)
+                if group == emptied:
+                    consumer.commit(offsets=[TopicPartition(topic, 0, 1)], asynchronous=False)
+            finally:
+                consumer.close()
+        seen: dict[str, Any] = {}
+        # OffsetDelete through kafka-python: confluent-kafka's AdminClient has no call for it.
+        from kafka import TopicPartition as KafkaPythonPartition
+        from kafka.admin import KafkaAdminClient
+
+        kp = KafkaAdminClient(bootstrap_servers=cluster.bootstrap, request_timeout_ms=20000)
+        try:
+            result = kp.delete_group_offsets(emptied, [KafkaPythonPartition(topic, 0)])
+            seen["delete_offsets"] = sorted((tp.partition, e.__name__) for tp, e in result.items())
+        finally:
+            kp.close()
+        listed = client.list_consumer_groups(request_timeout=TIMEOUT).result(timeout=TIMEOUT)
+        seen["listed"] = sorted(
+            (g.group_id == never, str(g.state))
+            for g in listed.valid
+            if g.group_id in (never, emptied)
+        )
+        for group in (never, emptied):
+            d = client.describe_consumer_groups([group], request_timeout=TIMEOUT)[group].result(
+                timeout=TIMEOUT
+            )
+            seen[f"describe_{group == never}"] = (str(d.state), len(d.members))
+        return seen
+
+    seen = observe(clusters, scenario)
+    kafka = seen["kafka"]
+    assert kafka["delete_offsets"] == [(0, "NoError")]
+    assert kafka["listed"] == [
+        (False, "ConsumerGroupState.EMPTY"),
+        (True, "ConsumerGroupState.EMPTY"),
+    ]
+    assert_same(seen)

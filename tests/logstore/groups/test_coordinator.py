@@ -8,7 +8,7 @@ import pytest
 
 from logstore.clock import ManualClock
 from logstore.groups import errors as err
-from logstore.groups.coordinator import GroupCoordinator
+from logstore.groups.coordinator import GROUP_CLEANUP_INTERVAL_MS, GroupCoordinator
 from logstore.groups.offsets import CommittedOffset
 from logstore.groups.state import JoinRequest
 from logstore.storage import LogManager
@@ -80,7 +80,33 @@ async def test_session_timeout_fires_on_tick(logs) -> None:
     clock.advance(1000)
     coord.tick()
     assert coord.heartbeat("g", a, 1) == err.UNKNOWN_MEMBER_ID
-    assert coord.list_groups() == []  # empty, nothing committed: forgotten
+    # Empty with nothing committed: still listed until Kafka's periodic cleanup finds it.
+    assert [(g.group_id, g.state) for g in coord.list_groups()] == [("g", "Empty")]
+    clock.advance(GROUP_CLEANUP_INTERVAL_MS - 1)
+    coord.tick()
+    assert [g.group_id for g in coord.list_groups()] == ["g"]
+    clock.advance(1)
+    coord.tick()
+    assert coord.list_groups() == []
+
+
+async def test_cleanup_clock_restarts_when_an_empty_group_commits_again(logs) -> None:
+    clock = ManualClock()
+    coord = GroupCoordinator(logs, clock)
+    coord.load()
+    a = await joined(coord, "g")
+    assert coord.leave("g", [(a, None)])[0] == err.NONE
+    clock.advance(GROUP_CLEANUP_INTERVAL_MS // 2)
+    coord.tick()
+    await coord.commit("g", [("t", 0, CommittedOffset(5))])
+    coord.tick()  # has offsets: not a candidate for cleanup
+    await coord.delete_offsets("g", [("t", 0)])
+    clock.advance(GROUP_CLEANUP_INTERVAL_MS // 2 + 1)
+    coord.tick()  # empty again, but only for an instant: the clock started over
+    assert [g.group_id for g in coord.list_groups()] == ["g"]
+    clock.advance(GROUP_CLEANUP_INTERVAL_MS)
+    coord.tick()
+    assert coord.list_groups() == []
 
 
 async def test_offsets_survive_reload_and_active_group_refuses_admin_commit(tmp_path) -> None:
@@ -146,6 +172,8 @@ async def test_empty_groups_without_offsets_are_forgotten(logs) -> None:
     await coord.join("throwaway", join_req(a))
     await coord.commit("kept", [("t", 0, CommittedOffset(1))])
     coord.leave("throwaway", [(a, None)])
+    coord.tick()
+    clock.advance(GROUP_CLEANUP_INTERVAL_MS)
     coord.tick()
     assert [g.group_id for g in coord.list_groups()] == ["kept"]
     assert "throwaway" not in coord.classic
