@@ -1,4 +1,5 @@
-"""kafkajs (Node) produce/consume round trip against a real broker.
+"""kafkajs (Node) against a real broker: the produce/consume round trip, and its group
+consumer (classic protocol: join, sync, heartbeats, commits, resume after a restart).
 
 Needs `npm ci --prefix tests/clients/js` (the Makefile's install step) beforehand."""
 
@@ -36,3 +37,35 @@ def test_kafkajs_round_trip(shared_broker) -> None:
     assert [m["value"] for m in consumed] == [f"value-{i}" for i in range(n)]
     assert [m["trace"] for m in consumed] == [f"t{i}" for i in range(n)]
     assert [int(m["timestamp"]) for m in consumed] == [out["base"] + i * 10 for i in range(n)]
+
+
+def test_kafkajs_consumer_group_shares_partitions_and_resumes_from_commits(
+    shared_broker,
+) -> None:
+    node = shutil.which("node")
+    assert node is not None
+    topic = unique_topic("kjs-group")
+    result = subprocess.run(
+        [node, str(JS_DIR / "group.js"), shared_broker.bootstrap, topic, f"g-{topic}"],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    out = json.loads(result.stdout)
+    first = out["first"]
+    # Two members, one partition each, every record read exactly once.
+    assert sorted(first["assignments"]) == [[0], [1]]
+    assert sorted(m["value"] for m in first["seen"]) == sorted(f"v{i}" for i in range(10))
+    for m in first["seen"]:
+        assert first["assignments"][m["consumer"]] == [m["partition"]]
+    committed = {p["partition"]: p["offset"] for p in out["committed"][0]["partitions"]}
+    assert committed == {0: "5", 1: "5"}
+    # The next member resumes after the commits: only the 4 new records.
+    second = out["second"]
+    assert second["assignments"] == [[0, 1]]
+    assert sorted(m["value"] for m in second["seen"]) == [f"v{i}" for i in range(10, 14)]
+    assert sorted((m["partition"], m["offset"]) for m in second["seen"]) == [
+        (0, "5"), (0, "6"), (1, "5"), (1, "6"),
+    ]  # fmt: skip
+    assert out["group"]["state"] == "Empty"
