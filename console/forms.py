@@ -135,6 +135,17 @@ class SizeField(forms.CharField):
             raise forms.ValidationError(str(exc)) from exc
 
 
+def _check_bootstrap(value: str) -> str:
+    value = value.strip()
+    for server in value.split(","):
+        host, _, port = server.strip().rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise forms.ValidationError(
+                f"{server.strip()!r} is not host:port; list brokers like 'kafka1:9092,kafka2:9092'."
+            )
+    return value
+
+
 class ClusterForm(forms.ModelForm):
     class Meta:
         model = Cluster
@@ -157,22 +168,48 @@ class ClusterForm(forms.ModelForm):
         return slug
 
     def clean_bootstrap_servers(self) -> str:
-        value = self.cleaned_data["bootstrap_servers"].strip()
-        for server in value.split(","):
-            host, _, port = server.strip().rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise forms.ValidationError(
-                    f"{server.strip()!r} is not host:port; list brokers like "
-                    "'kafka1:9092,kafka2:9092'."
-                )
-        return value
+        return _check_bootstrap(self.cleaned_data["bootstrap_servers"])
+
+    def clean_ssl_ca_pem(self) -> str:
+        pem = self.cleaned_data.get("ssl_ca_pem", "").strip()
+        if pem and "-----BEGIN CERTIFICATE-----" not in pem:
+            raise forms.ValidationError(
+                "Paste the CA certificate in PEM form, from -----BEGIN CERTIFICATE----- "
+                "to -----END CERTIFICATE-----."
+            )
+        return pem + "\n" if pem else ""
 
     def clean(self) -> dict:
         data = super().clean() or {}
-        if data.get("sasl_mechanism") and not str(data.get("security_protocol", "")).startswith(
-            "SASL"
-        ):
+        protocol = str(data.get("security_protocol", ""))
+        if data.get("sasl_mechanism") and not protocol.startswith("SASL"):
             self.add_error("security_protocol", "SASL credentials need SASL_PLAINTEXT or SASL_SSL.")
+        if protocol.startswith("SASL") and not data.get("sasl_mechanism"):
+            self.add_error("sasl_mechanism", f"{protocol} needs a SASL mechanism (e.g. PLAIN).")
+        if data.get("sasl_mechanism") and not data.get("sasl_username"):
+            self.add_error("sasl_username", "SASL needs a user name.")
+        if data.get("ssl_ca_pem") and not protocol.endswith("SSL"):
+            self.add_error("ssl_ca_pem", "A CA certificate is only used with SSL or SASL_SSL.")
+        return data
+
+
+class ClusterEditForm(ClusterForm):
+    """Editing a cluster: the slug stays (links use it); an empty password keeps the
+    stored one, and dropping SASL forgets the credentials."""
+
+    class Meta(ClusterForm.Meta):
+        fields = [f for f in ClusterForm.Meta.fields if f != "slug"]
+        help_texts = {"sasl_password": "Leave empty to keep the stored password."}
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("sasl_mechanism"):
+            data["sasl_username"] = ""
+            data["sasl_password"] = ""
+        elif not data.get("sasl_password"):
+            if not self.instance.sasl_password:
+                self.add_error("sasl_password", "SASL needs a password; none is stored yet.")
+            data["sasl_password"] = self.instance.sasl_password
         return data
 
 

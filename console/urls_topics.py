@@ -9,6 +9,7 @@ from console.views import audit, clusters, retention, teams, topics
 urlpatterns = [
     path("clusters/", clusters.cluster_list, name="clusters"),
     path("clusters/<slug:cluster>/remove/", clusters.cluster_remove, name="clusters_remove"),
+    path("clusters/<slug:cluster>/edit/", clusters.cluster_edit, name="clusters_edit"),
     path("clusters/<slug:cluster>/topics/", topics.topic_list, name="topics"),
     path("clusters/<slug:cluster>/new-topic/", topics.topic_new, name="topics_new"),
     path(

@@ -1,9 +1,10 @@
-"""Cluster pages (list, add, remove) and the helpers every cluster-scoped view uses.
+"""Cluster pages (list, add, edit, remove) and the helpers every cluster-scoped view uses.
 
 Owns resolving the `<cluster>` URL part (unknown slug -> 404) and fetching the cached
 snapshot without ever letting an unreachable cluster turn into a stack trace: views get
-the error text for the banner and the last snapshot, if any. Only admins add or remove
-clusters; the bundled `local` cluster comes from settings and cannot be removed.
+the error text for the banner and the last snapshot, if any. Only admins add, edit or
+remove clusters; the bundled `local` cluster comes from settings and cannot be changed
+here. Audit entries never carry a password, only whether it changed.
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console import audit
-from console.forms import ClusterForm
+from console.forms import ClusterEditForm, ClusterForm
 from console.kafka import admin
-from console.kafka.clusters import ClusterConfig, ClusterNotFound, all_clusters, get_cluster
+from console.kafka.clusters import (
+    LOCAL_SLUG,
+    ClusterConfig,
+    ClusterNotFound,
+    all_clusters,
+    get_cluster,
+)
 from console.models import Cluster
 from console.permissions import is_admin
 
@@ -104,3 +111,62 @@ def cluster_remove(request: HttpRequest, cluster: str) -> HttpResponse:
     audit.record(request.user, "cluster.remove", cluster, before["name"], before=before)
     messages.success(request, f"Cluster {before['name']} removed from the console.")
     return redirect("clusters")
+
+
+def _audit_view(row: Cluster) -> dict[str, str]:
+    """What the audit log may show of a cluster's settings: never the password."""
+    return {
+        "name": row.name,
+        "bootstrap": row.bootstrap_servers,
+        "security": row.security_protocol,
+        "sasl_mechanism": row.sasl_mechanism,
+        "sasl_username": row.sasl_username,
+        "tls_ca": "set" if row.ssl_ca_pem else "none",
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def cluster_edit(request: HttpRequest, cluster: str) -> HttpResponse:
+    """Change a cluster's name, address or security; its clients and figures are dropped."""
+    if not is_admin(request.user):
+        return forbidden(request, "Only administrators change clusters.")
+    if cluster == LOCAL_SLUG:
+        return forbidden(
+            request,
+            "The bundled broker (local) is set by the console's settings "
+            "(ODRADEK_LOCAL_BOOTSTRAP), not in the UI.",
+        )
+    row = Cluster.objects.filter(slug=cluster).first()
+    if row is None:
+        raise Http404(f"No cluster called {cluster!r}.")
+    old_config = get_cluster(cluster)
+    before = _audit_view(row)
+    old_password = row.sasl_password
+    form = ClusterEditForm(request.POST or None, instance=row)
+    if request.method == "POST" and form.is_valid():
+        row = form.save()
+        after = _audit_view(row)
+        changed = {k: v for k, v in after.items() if before[k] != v}
+        if row.sasl_password != old_password:
+            changed["sasl_password"] = "changed"  # that it changed, never what it is
+        admin.forget_cluster(old_config)
+        _last_good.pop(old_config.bootstrap, None)
+        audit.record(
+            request.user,
+            "cluster.edit",
+            row.slug,
+            row.name,
+            before={k: before[k] for k in changed if k in before},
+            after=changed,
+        )
+        if changed:
+            messages.success(request, f"Cluster {row.name} saved.")
+        else:
+            messages.info(request, f"Nothing changed in cluster {row.name}.")
+        return redirect("clusters")
+    return render(
+        request,
+        "console/cluster_edit.html",
+        {"row": row, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -180,3 +180,138 @@ def test_banner_says_which_figures_are_missing() -> None:
         ).strip()
         == ""
     )
+
+
+# --- editing a cluster -------------------------------------------------------------------
+
+SECURE = {
+    "name": "Prod",
+    "bootstrap_servers": "k1:9093",
+    "security_protocol": "SASL_PLAINTEXT",
+    "sasl_mechanism": "SCRAM-SHA-512",
+    "sasl_username": "console",
+    "ssl_ca_pem": "",
+}
+
+
+def _prod() -> Cluster:
+    return Cluster.objects.create(slug="prod", sasl_password="s3cret-one", **SECURE)
+
+
+def test_admin_edits_cluster_keeping_the_password_and_audit_hides_it(
+    client: Client, admin_user: Any
+) -> None:
+    _prod()
+    client.force_login(admin_user)
+    form = client.get("/clusters/prod/edit/")
+    assert form.status_code == 200
+    assert b"s3cret-one" not in form.content  # the password is never sent back
+    assert b"Leave empty to keep the stored password" in form.content
+    response = client.post(
+        "/clusters/prod/edit/",
+        {**SECURE, "name": "Production", "bootstrap_servers": "k1:9093,k2:9093"},
+    )
+    assert response.status_code == 302
+    row = Cluster.objects.get(slug="prod")
+    assert (row.name, row.bootstrap_servers, row.sasl_password) == (
+        "Production",
+        "k1:9093,k2:9093",
+        "s3cret-one",
+    )
+    entry = AuditEntry.objects.get(action="cluster.edit")
+    assert entry.before == {"name": "Prod", "bootstrap": "k1:9093"}
+    assert entry.after == {"name": "Production", "bootstrap": "k1:9093,k2:9093"}
+
+    client.post("/clusters/prod/edit/", {**SECURE, "sasl_password": "s3cret-two"})
+    assert Cluster.objects.get(slug="prod").sasl_password == "s3cret-two"
+    last = AuditEntry.objects.filter(action="cluster.edit").first()
+    assert last is not None
+    assert last.after["sasl_password"] == "changed"
+    assert "s3cret" not in str(last.before) + str(last.after) + last.detail
+
+    # Dropping SASL forgets the credentials.
+    client.post(
+        "/clusters/prod/edit/",
+        {**SECURE, "security_protocol": "PLAINTEXT", "sasl_mechanism": "", "sasl_username": ""},
+    )
+    row = Cluster.objects.get(slug="prod")
+    assert (row.sasl_mechanism, row.sasl_username, row.sasl_password) == ("", "", "")
+
+
+def test_edit_validation_is_readable(client: Client, admin_user: Any) -> None:
+    _prod()
+    client.force_login(admin_user)
+    cases = {
+        "is not host:port": {"bootstrap_servers": "nohost"},
+        b"SASL credentials need": {"security_protocol": "PLAINTEXT"},
+        b"needs a SASL mechanism": {"sasl_mechanism": ""},
+        b"SASL needs a user name": {"sasl_username": ""},
+        b"Paste the CA certificate in PEM form": {
+            "security_protocol": "SASL_SSL",
+            "ssl_ca_pem": "not a cert",
+        },
+        b"only used with SSL": {
+            "ssl_ca_pem": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----"
+        },
+    }
+    for expected, change in cases.items():
+        response = client.post("/clusters/prod/edit/", {**SECURE, **change})
+        assert response.status_code == 400, expected
+        text = expected.encode() if isinstance(expected, str) else expected
+        assert text in response.content
+        assert b"Traceback" not in response.content
+    assert Cluster.objects.get(slug="prod").bootstrap_servers == "k1:9093"
+    assert not AuditEntry.objects.filter(action="cluster.edit").exists()
+
+
+def test_new_sasl_cluster_without_stored_password_needs_one(
+    client: Client, admin_user: Any
+) -> None:
+    Cluster.objects.create(slug="plain", name="Plain", bootstrap_servers="k:9092")
+    client.force_login(admin_user)
+    response = client.post("/clusters/plain/edit/", {**SECURE, "name": "Plain"})
+    assert response.status_code == 400
+    assert b"none is stored yet" in response.content
+
+
+def test_local_and_viewers_cannot_edit(client: Client, admin_user: Any, viewer_user: Any) -> None:
+    _prod()
+    client.force_login(viewer_user)
+    assert client.get("/clusters/prod/edit/").status_code == 403
+    assert client.post("/clusters/prod/edit/", {**SECURE, "name": "X"}).status_code == 403
+    assert Cluster.objects.get(slug="prod").name == "Prod"
+    client.force_login(admin_user)
+    local = client.get("/clusters/local/edit/")
+    assert local.status_code == 403
+    assert b"ODRADEK_LOCAL_BOOTSTRAP" in local.content
+    listing = client.get("/clusters/")
+    assert b"not editable here" in listing.content
+    assert b'href="/clusters/prod/edit/"' in listing.content
+    assert b'href="/clusters/local/edit/"' not in listing.content
+    assert client.get("/clusters/nope/edit/").status_code == 404
+
+
+def test_editing_points_pages_at_the_new_address(
+    client: Client, admin_user: Any, cluster: Any
+) -> None:
+    """Cached clients and figures of the old address are dropped at once."""
+    name = unique("moved-")
+    make_topic(cluster.bootstrap, name)
+    Cluster.objects.create(slug="moving", name="Moving", bootstrap_servers=DEAD)
+    client.force_login(admin_user)
+    with override_settings(ODRADEK_CLUSTER_TIMEOUT=1):
+        assert b"is unreachable" in client.get("/clusters/moving/topics/").content
+        response = client.post(
+            "/clusters/moving/edit/",
+            {
+                "name": "Moving",
+                "bootstrap_servers": cluster.bootstrap,
+                "security_protocol": "PLAINTEXT",
+            },
+        )
+        assert response.status_code == 302
+    with override_settings(ODRADEK_CLUSTER_TIMEOUT=5):
+        page = client.get(f"/clusters/moving/topics/?q={name}")
+    assert b"is unreachable" not in page.content
+    assert [r["topic"].name for r in page.context["rows"]] == [name]
+    admin.reset()
