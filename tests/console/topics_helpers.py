@@ -45,3 +45,16 @@ def produce(
             topic, key=str(i).encode(), value=b"x" * size, partition=partition, **kwargs
         )
     assert producer.flush(15) == 0
+
+
+def commit(bootstrap: str, group: str, topic: str, offsets: dict[int, int]) -> None:
+    """Commit `offsets` (partition -> next offset to read) for `group`, without joining."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "log_level": 0})
+    try:
+        consumer.commit(
+            offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()], asynchronous=False
+        )
+    finally:
+        consumer.close()
