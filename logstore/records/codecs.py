@@ -63,26 +63,30 @@ def decompress(codec: int, data: Buffer) -> bytes:
     raise CorruptRecordError(f"unknown compression codec {codec}")
 
 
-def _lz4_frame(data: Buffer) -> bytes:
+def _lz4_frame(data: Buffer, level: int | None) -> bytes:
     # Kafka's Java LZ4 reader refuses linked blocks ("Dependent block stream is
     # unsupported"), and cramjam links them by default.
-    compressor = cramjam.lz4.Compressor(content_checksum=False, block_linked=False)
+    compressor = cramjam.lz4.Compressor(level=level, content_checksum=False, block_linked=False)
     compressor.compress(bytes(data))
     return bytes(compressor.finish())
 
 
-def compress(codec: int, data: Buffer) -> bytes:
-    """Compress a batch body (raw snappy, lz4 frame) as librdkafka does."""
+def compress(codec: int, data: Buffer, level: int | None = None) -> bytes:
+    """Compress a batch body (raw snappy, lz4 frame) as librdkafka does.
+
+    `level` is the topic's `compression.<codec>.level` (gzip 1-9, lz4 1-17, zstd up to
+    22); None keeps cramjam's default. Snappy has no levels.
+    """
     if codec == NONE:
         return bytes(data)
     if codec == GZIP:
-        return bytes(cramjam.gzip.compress(data))
+        return bytes(cramjam.gzip.compress(data, level=level))
     if codec == SNAPPY:
         return bytes(cramjam.snappy.compress_raw(data))
     if codec == LZ4:
-        return _lz4_frame(data)
+        return _lz4_frame(data, level)
     if codec == ZSTD:
-        return bytes(cramjam.zstd.compress(data))
+        return bytes(cramjam.zstd.compress(data, level=level))
     raise ValueError(f"unknown compression codec {codec}")
 
 

@@ -157,8 +157,10 @@ def encode_batch(
     timestamp_type: int = 0,
     max_timestamp: int | None = None,
     partition_leader_epoch: int = 0,
+    level: int | None = None,
 ) -> bytes:
-    """Encode a RecordBatch v2 from explicit entries (offset deltas need not be contiguous)."""
+    """Encode a RecordBatch v2 from explicit entries (offset deltas need not be contiguous);
+    `level` is the compression level (None: the codec's default)."""
     if entries:
         base_ts = entries[0].timestamp
         max_ts = max(e.timestamp for e in entries)
@@ -175,7 +177,7 @@ def encode_batch(
         for e in entries
     )
     if codec:
-        body = compress(codec, body)
+        body = compress(codec, body, level)
     attributes = codec
     if timestamp_type:
         attributes |= ATTR_TIMESTAMP_TYPE

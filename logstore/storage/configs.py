@@ -166,6 +166,15 @@ def describe(overrides: Mapping[str, str]) -> list[ConfigEntry]:
     return entries
 
 
+def _level(codec: int | None, get: Callable[[str], str]) -> int | None:
+    """The compression level for the topic's codec (gzip's -1 means the default, 6)."""
+    name = {1: "gzip", 3: "lz4", 4: "zstd"}.get(codec or 0)
+    if name is None:
+        return None
+    level = int(get(f"compression.{name}.level"))
+    return 6 if name == "gzip" and level == -1 else level
+
+
 @dataclass(frozen=True)
 class TopicConfig:
     """The parsed values storage acts on, built once per topic and per config change."""
@@ -189,6 +198,9 @@ class TopicConfig:
     timestamp_before_max_ms: int = LONG_MAX
     timestamp_after_max_ms: int = 3600000
     codec: int | None = None  # compression.type; None = keep the producer's
+    compression_level: int | None = None  # compression.<codec>.level; None = the default
+    segment_jitter_ms: int = 0
+    flush_ms: int = LONG_MAX
 
     @property
     def plain_appends(self) -> bool:
@@ -205,6 +217,7 @@ class TopicConfig:
             return value
 
         policy = {p.strip().lower() for p in get("cleanup.policy").split(",")}
+        codec = _CODECS.get(get("compression.type").lower())
         return cls(
             compact="compact" in policy,
             delete="delete" in policy,
@@ -224,5 +237,8 @@ class TopicConfig:
             file_delete_delay_ms=int(get("file.delete.delay.ms")),
             timestamp_before_max_ms=int(get("message.timestamp.before.max.ms")),
             timestamp_after_max_ms=int(get("message.timestamp.after.max.ms")),
-            codec=_CODECS.get(get("compression.type").lower()),
+            codec=codec,
+            compression_level=_level(codec, get),
+            segment_jitter_ms=int(get("segment.jitter.ms")),
+            flush_ms=int(get("flush.ms")),
         )

@@ -16,6 +16,7 @@ import fcntl
 import functools
 import logging
 import os
+import random
 import shutil
 import uuid
 from collections.abc import Iterable, Mapping
@@ -50,6 +51,7 @@ from logstore.storage.cleaner import (
 )
 from logstore.storage.configs import (
     CONFIG_DEFS,
+    LONG_MAX,
     ConfigEntry,
     TopicConfig,
     describe,
@@ -106,10 +108,12 @@ class LogManager:
         cleaner_io_max_bytes_per_second: float | None = None,
         cleaner_executor: Executor | None = None,
         io_executor: Executor | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         """`cleaner_io_max_bytes_per_second` bounds the compaction worker's reads plus
         writes (Kafka's log.cleaner.io.max.bytes.per.second; None = unlimited). The
-        executors default to one worker thread each; tests inject their own."""
+        executors default to one worker thread each; tests inject their own, and an `rng`
+        for segment.jitter.ms."""
         if fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}")
         self.data_dir = Path(data_dir)
@@ -129,6 +133,7 @@ class LogManager:
         self._last_checkpoint_ms = 0
         self._lock_fd: int | None = None
         self.cleaner_rate = cleaner_io_max_bytes_per_second
+        self._rng = rng or random.Random()
         self._executors = (cleaner_executor, io_executor)
         self.background = Background(*self._executors)
         self._cleaning: tuple[CleanJob, Future[BuiltClean]] | None = None
@@ -246,7 +251,7 @@ class LogManager:
                 shutil.rmtree(path, ignore_errors=True)
 
     def _make_log(self, topic: str, partition: int) -> PartitionLog:
-        return PartitionLog(
+        log = PartitionLog(
             topic,
             partition,
             self.data_dir / f"{topic}-{partition}",
@@ -256,7 +261,10 @@ class LogManager:
             self._lru,
             sync_on_roll=self.fsync != "never",
             on_log_start_change=self._log_start_changed,
+            jitter=self._rng.randrange,
         )
+        log.last_flush_mono = self.clock.monotonic_ms()
+        return log
 
     def _log_start_changed(self, log: PartitionLog) -> None:
         self._log_starts[(log.topic, log.partition)] = log.log_start_offset
@@ -470,7 +478,11 @@ class LogManager:
         time shares one fsync per partition, run in a thread so the event loop keeps
         serving (see `durability.GroupCommit`). Otherwise returns at once.
         """
-        if self.fsync == "always" or log.config.flush_messages <= 1:
+        if (
+            self.fsync == "always"
+            # flush.messages: fsync once this many messages are not on disk (as Kafka).
+            or offset + 1 - log.flushed_offset >= log.config.flush_messages
+        ):
             await self._group_commit.wait(log, offset)
 
     async def flush_pending(self) -> None:
@@ -510,6 +522,8 @@ class LogManager:
                 if log.maybe_roll(now):
                     done["rolled"] += 1
                 done["deleted_segments"] += log.apply_retention(now)
+            if log.config.flush_ms != LONG_MAX:
+                self._flush_ms_due(log, mono)
             if log.retired:
                 self._doomed.append((mono + log.config.file_delete_delay_ms, log.retired))
                 log.retired = []
@@ -521,6 +535,7 @@ class LogManager:
         if mono - self._last_checkpoint_ms >= self.checkpoint_interval_ms:
             self._write_recovery_points(background=True)
             self._last_checkpoint_ms = mono
+        self.background.collect()  # whatever already finished (always, inline executors)
         return done
 
     # -- compaction ------------------------------------------------------------------------
@@ -585,6 +600,26 @@ class LogManager:
         except TimeoutError:
             return False
         return True
+
+    def _flush_ms_due(self, log: PartitionLog, mono: int) -> None:
+        """flush.ms: fsync a partition on the io thread once its data waited this long."""
+        if mono - log.last_flush_mono < log.config.flush_ms or log.recovery_error is not None:
+            return
+        log.last_flush_mono = mono
+        job = log.begin_flush()
+        if job is None:
+            return
+        fd, end = job
+
+        def fsync_and_close() -> None:
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+        self.background.run_io(
+            fsync_and_close, then=lambda _: log.finish_flush(end), what=f"flush.ms of {log.name}"
+        )
 
     def _unlink_due(self, mono: int) -> None:
         """Hand retired files whose file.delete.delay.ms has passed to the io thread."""

@@ -66,7 +66,9 @@ class PartitionLog:
         *,
         sync_on_roll: bool = True,
         on_log_start_change: Callable[[PartitionLog], None] | None = None,
+        jitter: Callable[[int], int] | None = None,
     ) -> None:
+        """`jitter(bound)` draws a number in [0, bound) for segment.jitter.ms."""
         self.topic = topic
         self.partition = partition
         self.directory = directory
@@ -76,6 +78,8 @@ class PartitionLog:
         self._lru = lru
         self._sync_on_roll = sync_on_roll
         self._on_log_start_change = on_log_start_change
+        self._jitter = jitter
+        self.last_flush_mono = 0  # when the LogManager last fsynced it for flush.ms
         self.segments: list[Segment] = []
         self._bases: list[int] = []
         self.log_start_offset = 0
@@ -136,6 +140,14 @@ class PartitionLog:
     def _new_segment(self, base: int) -> Segment:
         return Segment(self.directory, base, self._handles, self._lru)
 
+    def _activate(self, segment: Segment) -> None:
+        """Make `segment` the one appends go to, with its own segment.ms jitter (as
+        Kafka: a draw below min(segment.jitter.ms, segment.ms), fixed per segment)."""
+        segment.open_active()
+        bound = min(self.config.segment_jitter_ms, self.config.segment_ms)
+        if bound > 0 and self._jitter is not None:
+            segment.roll_jitter_ms = self._jitter(bound)
+
     def _set_segments(self, segments: list[Segment]) -> None:
         self.segments = segments
         self._bases = [s.base_offset for s in segments]
@@ -145,7 +157,7 @@ class PartitionLog:
         """Make the directory and an empty first segment for a brand-new partition."""
         self.directory.mkdir(parents=True, exist_ok=True)
         segment = self._new_segment(0)
-        segment.open_active()
+        self._activate(segment)
         self._set_segments([segment])
         if sync:
             fsync_dir(self.directory)
@@ -164,7 +176,7 @@ class PartitionLog:
         )
         if not segments:
             segments = [self._new_segment(max(log_start, recovery_point if clean else 0))]
-        segments[-1].open_active()
+        self._activate(segments[-1])
         self._set_segments(segments)
         self.log_start_offset = max(log_start, segments[0].base_offset)
         self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
@@ -251,7 +263,7 @@ class PartitionLog:
         config = self.config
         headers = check_batches(view, config, now)
         if config.codec is not None:
-            view, headers = recompress(view, headers, config.codec)
+            view, headers = recompress(view, headers, config.codec, config.compression_level)
             for _, header in headers:
                 if header.size > config.max_message_bytes:
                     raise RecordTooLargeError(
@@ -301,7 +313,10 @@ class PartitionLog:
         first_append = active.first_append_ms
         return (
             active.size + size > config.segment_bytes
-            or (first_append is not None and now - first_append >= config.segment_ms)
+            or (
+                first_append is not None
+                and now - first_append >= config.segment_ms - active.roll_jitter_ms
+            )
             or last_offset - active.base_offset > _MAX_RELATIVE
             # The active segment's indexes are pinned, so `count` is current.
             or (active.index.count + 1) * 8 > config.segment_index_bytes
@@ -317,7 +332,7 @@ class PartitionLog:
         if self._sync_on_roll:
             self.flushed_offset = max(self.flushed_offset, old.next_offset)
         segment = self._new_segment(old.next_offset)
-        segment.open_active()
+        self._activate(segment)
         if self._sync_on_roll:
             fsync_dir(self.directory)
         self.segments.append(segment)
@@ -331,7 +346,7 @@ class PartitionLog:
         if (
             active.size
             and active.first_append_ms is not None
-            and now_ms - active.first_append_ms >= self.config.segment_ms
+            and now_ms - active.first_append_ms >= self.config.segment_ms - active.roll_jitter_ms
         ):
             self.roll()
             return True
@@ -495,7 +510,10 @@ class PartitionLog:
         config = self.config
         active = segments[-1]
         first_append = active.first_append_ms
-        if first_append is not None and now_ms - first_append >= config.segment_ms:
+        if (
+            first_append is not None
+            and now_ms - first_append >= config.segment_ms - active.roll_jitter_ms
+        ):
             return True
         if not config.delete:
             return False

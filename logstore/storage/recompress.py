@@ -6,8 +6,8 @@ re-encoded with the same base offset, offset deltas, timestamps and producer fie
 Kafka's broker does. Control batches are never touched.
 
 Owns only that rewrite. It must never run for topics using `producer` (the hot path stays
-free of record work) and never change offsets or producer fields. Compression levels
-(`compression.*.level`) are not applied: cramjam's defaults are used.
+free of record work) and never change offsets or producer fields. The topic's
+`compression.<codec>.level` is used for the new encoding.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from logstore.records import BatchHeader, RecordEntry, decode_records, encode_ba
 
 
 def recompress(
-    view: memoryview, headers: list[tuple[int, BatchHeader]], codec: int
+    view: memoryview,
+    headers: list[tuple[int, BatchHeader]],
+    codec: int,
+    level: int | None = None,
 ) -> tuple[memoryview, list[tuple[int, BatchHeader]]]:
     """The batches in `codec` (a new buffer only if something changed), with new headers."""
     if all(h.is_control or h.compression == codec for _, h in headers):
@@ -45,6 +48,7 @@ def recompress(
                 timestamp_type=header.timestamp_type,
                 max_timestamp=header.max_timestamp,
                 partition_leader_epoch=header.partition_leader_epoch,
+                level=level,
             )
         )
     data = memoryview(b"".join(parts))

@@ -55,6 +55,7 @@ class Segment:
         self.max_timestamp = -1
         self.offset_of_max_timestamp = -1  # last offset of the batch that carried it
         self.first_append_ms: int | None = None  # drives segment.ms rolls
+        self.roll_jitter_ms = 0  # subtracted from segment.ms (segment.jitter.ms)
         self._bytes_since_index = 0
         self.fd: int | None = None  # read-write descriptor while this is the active segment
         # (offset, position) of the batch right after the last slice read: a consumer's
