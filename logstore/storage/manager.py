@@ -522,8 +522,9 @@ class LogManager:
                 if log.maybe_roll(now):
                     done["rolled"] += 1
                 done["deleted_segments"] += log.apply_retention(now)
-            if log.config.flush_ms != LONG_MAX:
-                self._flush_ms_due(log, mono)
+            config = log.config
+            if config.flush_ms != LONG_MAX or config.flush_messages != LONG_MAX:
+                self._topic_flush(log, mono)
             if log.retired:
                 self._doomed.append((mono + log.config.file_delete_delay_ms, log.retired))
                 log.retired = []
@@ -601,9 +602,15 @@ class LogManager:
             return False
         return True
 
-    def _flush_ms_due(self, log: PartitionLog, mono: int) -> None:
-        """flush.ms: fsync a partition on the io thread once its data waited this long."""
-        if mono - log.last_flush_mono < log.config.flush_ms or log.recovery_error is not None:
+    def _topic_flush(self, log: PartitionLog, mono: int) -> None:
+        """flush.ms / flush.messages: fsync a partition on the io thread once its data
+        waited this long, or (for acks=0/1 writes, which do not wait) once this many
+        messages are unflushed."""
+        if log.recovery_error is not None:
+            return
+        config = log.config
+        unflushed = log.log_end_offset - log.flushed_offset
+        if mono - log.last_flush_mono < config.flush_ms and unflushed < config.flush_messages:
             return
         log.last_flush_mono = mono
         job = log.begin_flush()

@@ -151,3 +151,19 @@ def test_recompression_uses_the_topic_compression_level(
         assert [r.value for r in decode_records(view)] == [v for _, v in records]
     assert stored[low] != stored[high]
     assert len(stored[high]) < len(stored[low])
+
+
+def test_flush_messages_without_waiters_is_fsynced_by_the_tick(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """acks=0/1 writes never call wait_durable; the next tick fsyncs for them."""
+    mgr, _ = make(tmp_path, clock)
+    with closing(mgr):
+        mgr.create_topic("t", 1, {"flush.messages": "5", "retention.ms": "-1"})
+        log = mgr.log("t", 0)
+        log.append(batch(4))
+        mgr.tick()
+        assert log.flushed_offset == 0
+        log.append(batch(1))
+        mgr.tick()
+        assert log.flushed_offset == 5
