@@ -53,9 +53,9 @@ class GroupCommit:
         if not jobs:
             return
         self.stats["flush_rounds"] += 1
-        self.stats["fsyncs"] += len(jobs)
+        self.stats["fsyncs"] += sum(len(fds) for _, (fds, _) in jobs)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, _fsync_fds, [fd for _, (fd, _) in jobs])
+        await loop.run_in_executor(None, _fsync_fds, [fd for _, (fds, _) in jobs for fd in fds])
         for log, (_, end) in jobs:
             log.finish_flush(end)
 

@@ -616,13 +616,15 @@ class LogManager:
         job = log.begin_flush()
         if job is None:
             return
-        fd, end = job
+        fds, end = job
 
         def fsync_and_close() -> None:
             try:
-                os.fsync(fd)
+                for fd in fds:
+                    os.fsync(fd)
             finally:
-                os.close(fd)
+                for fd in fds:
+                    os.close(fd)
 
         self.background.run_io(
             fsync_and_close, then=lambda _: log.finish_flush(end), what=f"flush.ms of {log.name}"

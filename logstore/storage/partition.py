@@ -79,6 +79,10 @@ class PartitionLog:
         self._sync_on_roll = sync_on_roll
         self._on_log_start_change = on_log_start_change
         self._jitter = jitter
+        # Descriptors still to fsync for durability, with the offset each one makes
+        # durable: a rolled segment's file and the directory entry of its successor.
+        # The next flush round fsyncs them with the active segment, off the event loop.
+        self._unsynced: list[tuple[int, int]] = []
         self.last_flush_mono = 0  # when the LogManager last fsynced it for flush.ms
         self.segments: list[Segment] = []
         self._bases: list[int] = []
@@ -195,9 +199,12 @@ class PartitionLog:
         active = self.active
         if active.fd is not None:
             if sync:
+                for fd, _ in self._unsynced:
+                    os.fsync(fd)
                 os.fsync(active.fd)
                 self.flushed_offset = self.log_end_offset
             active.close_active(sync=False)
+        self._close_unsynced(None)
         for segment in self.segments:
             segment.flush_indexes()
             self._handles.evict(segment.log_path)
@@ -328,13 +335,17 @@ class PartitionLog:
         old = self.active
         if old.size == 0:
             return old
-        old.close_active(sync=self._sync_on_roll)
-        if self._sync_on_roll:
-            self.flushed_offset = max(self.flushed_offset, old.next_offset)
+        if self._sync_on_roll and old.fd is not None:
+            # Not fsynced here (a roll can happen inside an append or a tick, on the event
+            # loop): the next flush round does it, and flushed_offset waits for that.
+            self._unsynced.append((os.dup(old.fd), old.next_offset))
+        old.close_active(sync=False)
         segment = self._new_segment(old.next_offset)
         self._activate(segment)
         if self._sync_on_roll:
-            fsync_dir(self.directory)
+            self._unsynced.append(
+                (os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY), old.next_offset)
+            )
         self.segments.append(segment)
         self._bases.append(segment.base_offset)
         self._closed_size += old.size
@@ -353,28 +364,45 @@ class PartitionLog:
         return False
 
     # -- durability ------------------------------------------------------------------------
-    def begin_flush(self) -> tuple[int, int] | None:
-        """(dup'd descriptor, end offset) to fsync off the event loop, or None if clean."""
+    def begin_flush(self) -> tuple[list[int], int] | None:
+        """(dup'd descriptors, end offset) to fsync off the event loop, in order, before
+        calling `finish_flush(end)`; None if everything is on disk. The caller closes the
+        descriptors."""
         end = self.log_end_offset
         if end <= self.flushed_offset or self.active.fd is None:
             return None
         self.active.flush_indexes()
-        return os.dup(self.active.fd), end
+        fds = [os.dup(fd) for fd, _ in self._unsynced]
+        fds.append(os.dup(self.active.fd))
+        return fds, end
 
     def finish_flush(self, end_offset: int) -> None:
         """Record that everything below end_offset is on disk."""
         self.flushed_offset = max(self.flushed_offset, end_offset)
+        self._close_unsynced(end_offset)
+
+    def _close_unsynced(self, end_offset: int | None) -> None:
+        """Drop descriptors whose data is durable up to end_offset (None: all of them)."""
+        keep = []
+        for fd, end in self._unsynced:
+            if end_offset is None or end <= end_offset:
+                os.close(fd)
+            else:
+                keep.append((fd, end))
+        self._unsynced = keep
 
     def flush(self) -> None:
         """fsync now (blocking)."""
         job = self.begin_flush()
         if job is None:
             return
-        fd, end = job
+        fds, end = job
         try:
-            os.fsync(fd)
+            for fd in fds:
+                os.fsync(fd)
         finally:
-            os.close(fd)
+            for fd in fds:
+                os.close(fd)
         self.finish_flush(end)
 
     # -- reading ---------------------------------------------------------------------------
@@ -530,6 +558,7 @@ class PartitionLog:
         raise UnknownTopicOrPartitionError for callers still holding this object."""
         self.log_start_offset = self.log_end_offset
         self._closed_size = 0
+        self._close_unsynced(None)
         for segment in self.segments:
             if segment.fd is not None:
                 os.close(segment.fd)
@@ -537,15 +566,5 @@ class PartitionLog:
             self._handles.evict(segment.log_path)
             segment.index.forget()
             segment.timeindex.forget()
-        self.segments = []
-        self._bases = []
-
-    def delete_files(self) -> None:
-        """Close and remove every segment (topic deletion); later calls raise
-        UnknownTopicOrPartitionError for callers still holding this object."""
-        self.log_start_offset = self.log_end_offset
-        self._closed_size = 0
-        for segment in self.segments:
-            segment.delete()
         self.segments = []
         self._bases = []

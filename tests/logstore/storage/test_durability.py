@@ -99,3 +99,26 @@ async def test_deleting_a_topic_fails_its_waiters(tmp_path: Path) -> None:
         mgr.delete_topic("t")
         results = await asyncio.gather(waiter, return_exceptions=True)
         assert isinstance(results[0], UnknownTopicOrPartitionError)
+
+
+async def test_a_roll_leaves_its_fsync_to_the_next_flush_round(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Rolling (inside an append or a tick, on the event loop) does not fsync; the old
+    segment and the new directory entry are fsynced by the next round, before the
+    recovery point moves past them."""
+    size = len(batch(1))
+    with LogManager(tmp_path, fsync="always", clock=clock) as mgr:
+        mgr.create_topic("t", 1, {**KEEP, "internal.segment.bytes": str(2 * size)})
+        log = mgr.log("t", 0)
+        for _ in range(5):  # rolls after offsets 1 and 3
+            log.append(batch(1))
+        assert [s.base_offset for s in log.segments] == [0, 2, 4]
+        assert log.flushed_offset == 0
+        await mgr.wait_durable(log, 4)
+        assert log.flushed_offset == 5
+        # One round: two rolled segments and two directory entries, then the active one.
+        assert (mgr.stats["flush_rounds"], mgr.stats["fsyncs"]) == (1, 5)
+        log.append(batch(1))
+        await mgr.wait_durable(log, 5)
+        assert (mgr.stats["flush_rounds"], mgr.stats["fsyncs"]) == (2, 6)
