@@ -355,9 +355,17 @@ def install(
     job = built.job
     log = job.log
     before = after = removed = 0
-    for piece in built.cleaned:
+    for i, piece in enumerate(built.cleaned):
         before += piece.original.size
-        piece.original.adopt(piece.scratch)
+        try:
+            piece.original.adopt(piece.scratch)
+        except OSError as exc:
+            # A segment's files may now disagree with each other: stop serving the
+            # partition (as Kafka takes a failed log dir offline); the next start is
+            # unclean for it and rebuilds its indexes from the files.
+            log.recovery_error = f"compaction swap of {piece.original.log_path.name} failed: {exc}"
+            BuiltClean(job, built.cleaned[i:]).discard()
+            raise
         after += piece.original.size
         removed += piece.removed
     if built.cleaned:

@@ -573,7 +573,12 @@ class LogManager:
             log.error("compaction of %s failed: %s", job.log.name, exc)
             return 0
         live = self._logs.get((job.log.topic, job.log.partition))
-        result = install(future.result(), live, sync_dir=self._fsync_dir_later)
+        try:
+            result = install(future.result(), live, sync_dir=self._fsync_dir_later)
+        except OSError as exc:  # the partition is marked unusable; the broker carries on
+            self.cleaner_stats["failed"] += 1
+            log.error("installing the compaction of %s failed: %s", job.log.name, exc)
+            return 0
         if result is None:
             self.cleaner_stats["abandoned"] += 1
             return 0

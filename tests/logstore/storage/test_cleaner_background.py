@@ -10,7 +10,7 @@ import pytest
 
 from logstore.clock import ManualClock
 from logstore.records import build_batch
-from logstore.storage import LogManager, PartitionLog
+from logstore.storage import KafkaStorageError, LogManager, PartitionLog
 from logstore.storage.background import InlineExecutor
 from logstore.storage.cleaner import Throttle
 
@@ -175,3 +175,39 @@ def test_throttle_waits_to_keep_the_byte_rate() -> None:
     assert Throttle(None, wait=wait).consume(10**9) is False
     stopper = Throttle(10, monotonic=lambda: 0.0, wait=lambda s: True)
     assert stopper.consume(100) is True
+
+
+def test_a_failed_swap_takes_the_partition_offline_until_a_restart_rebuilds_it(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    gate = GatedExecutor()
+    mgr = LogManager(
+        tmp_path, clock=clock, fsync="never", cleaner_executor=gate, io_executor=InlineExecutor()
+    ).open()
+    mgr.create_topic("c", 1, COMPACT)
+    mgr.create_topic("other", 1)
+    log = mgr.log("c", 0)
+    fill(log, clock, 30)
+    expected = read_all(log)
+    assert mgr.tick()["cleaning"] == 1
+    gate.run_all()
+    # The .log rename succeeds, the .index one fails: files that disagree.
+    victim = next(p for p in cleaned_files(log) if p.name.endswith(".index.cleaned"))
+    victim.unlink()
+    done = mgr.tick()  # does not raise
+    assert done["cleaned"] == 0
+    assert mgr.cleaner_stats["failed"] == 1
+    with pytest.raises(KafkaStorageError):
+        log.read(0, 100)
+    mgr.log("other", 0).append(build_batch([(b"k", b"v")], timestamp=clock.now_ms()))
+    mgr.close()
+    assert list(tmp_path.glob("*/*.cleaned")) == []
+    with LogManager(tmp_path, clock=clock, fsync="never") as again:
+        healed = again.log("c", 0)
+        assert healed.recovery_error is None
+        records = read_all(healed)
+        # Whatever was swapped is a valid compaction of what was there: the latest value
+        # of every key survives at its offset, and nothing else appears.
+        latest = {r.key: (r.offset, r.value) for r in expected}
+        assert {r.key: (r.offset, r.value) for r in records} == latest
+        assert {(r.offset, r.value) for r in records} <= {(r.offset, r.value) for r in expected}
