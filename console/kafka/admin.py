@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -147,11 +147,11 @@ def topic_configs(
         return {}
 
     async def read(manager: Any) -> dict[str, dict[str, str]]:
-        request = reads._describe_configs(wanted, keys)
+        request = reads.describe_configs_request(wanted, keys)
         node = manager.least_loaded_node()
         answers = await wire.gather(manager, [(("configs", node), request, node)], wire.timeout_s())
         warnings: list[str] = []
-        found = reads._configs(answers, warnings)
+        found = reads.configs_from(answers, warnings)
         if warnings:
             raise ClusterError(warnings[0])
         return found
@@ -309,7 +309,3 @@ def delete_records(cluster: ClusterConfig, topic: str, before: dict[int, int]) -
     finally:
         _changed(cluster, topic)
     return {p: info.low_watermark for p, info in done.items()}
-
-
-# KafkaError is re-exported for views that match on codes.
-__all__ += ["KafkaError"]

@@ -122,7 +122,7 @@ def _describe_log_dirs(parts: dict[str, list[int]]) -> Any:
     )
 
 
-def _describe_configs(topics: Iterable[str], names: Iterable[str]) -> Any:
+def describe_configs_request(topics: Iterable[str], names: Iterable[str]) -> Any:
     from kafka.protocol.admin import DescribeConfigsRequest
 
     res_cls = DescribeConfigsRequest.DescribeConfigsResource
@@ -306,7 +306,7 @@ def first_round(
     r.configs_for = set(configs_for)
     if r.configs_for:
         node = nodes[0] if nodes else manager.least_loaded_node()
-        request = _describe_configs(sorted(r.configs_for), SNAPSHOT_CONFIGS)
+        request = describe_configs_request(sorted(r.configs_for), SNAPSHOT_CONFIGS)
         r.requests.append((("configs", node), request, node))
     return r
 
@@ -352,7 +352,7 @@ async def fill(
         pre = prefetched.round
         offsets = _offsets_by_kind(prefetched.answers, pre.asked, kinds, ignored)
         sizes = _sizes(prefetched.answers, ignored) if pre.sized else {}
-        configs = _configs(prefetched.answers, ignored)
+        configs = configs_from(prefetched.answers, ignored)
         # What the guess did not answer: new partitions, moved leaders (a former leader
         # answers with an error, not a figure), anything that failed.
         missing = {
@@ -388,7 +388,7 @@ async def fill(
         for kind, found in _offsets_by_kind(answers, rest.asked, kinds, warnings).items():
             offsets[kind].update(found)
         sizes.update(_sizes(answers, warnings))
-        configs.update(_configs(answers, warnings))
+        configs.update(configs_from(answers, warnings))
 
     for tp, (_, p) in by_tp.items():
         p.size = sizes.get(tp)
@@ -543,7 +543,7 @@ def _sizes(answers: dict[Any, Any], warnings: list[str]) -> dict[TP, int]:
     return sizes
 
 
-def _configs(answers: dict[Any, Any], warnings: list[str]) -> dict[str, dict[str, str]]:
+def configs_from(answers: dict[Any, Any], warnings: list[str]) -> dict[str, dict[str, str]]:
     configs: dict[str, dict[str, str]] = {}
     for (kind, _), answer in answers.items():
         if kind != "configs":

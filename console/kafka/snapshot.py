@@ -168,8 +168,7 @@ def snapshot(cluster: ClusterConfig, max_age: float = SNAPSHOT_TTL) -> Snapshot:
             return snap
         if age < max(MAX_STALE, max_age):
             _refresh_in_background(cluster, st)
-            if age < max_age or age < MAX_STALE:
-                return snap
+            return snap
     with st.build_lock:
         # Another page may have built it while this one waited for the lock.
         with _lock:
