@@ -24,7 +24,7 @@ from console.permissions import can_change_topic, team_for_topic
 from console.templatetags.odradek import human_age, human_bytes
 from console.views.clusters import cluster_or_404, cluster_view, forbidden
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50  # as the topics list; each row carries its own edit form
 # Below this much history a topic is too young to project a rate from.
 MIN_SPAN_MS = 60_000
 
