@@ -202,10 +202,12 @@ class TopicConfig:
     segment_jitter_ms: int = 0
     flush_ms: int = LONG_MAX
 
-    @property
-    def plain_appends(self) -> bool:
-        """Appends need no decoding, recompression or restamping (the fast path)."""
-        return not (self.compact or self.log_append_time or self.codec is not None)
+    # Appends need no decoding, recompression or restamping (the fast path); derived.
+    plain_appends: bool = True
+
+    def __post_init__(self) -> None:
+        plain = not (self.compact or self.log_append_time or self.codec is not None)
+        object.__setattr__(self, "plain_appends", plain)
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, str]) -> TopicConfig:

@@ -219,41 +219,36 @@ class PartitionLog:
         InvalidTimestampError before writing anything if any batch is bad.
         """
         now = self._clock.now_ms() if now_ms is None else now_ms
-        if self.config.plain_appends and self.segments and self.recovery_error is None:
-            done = self._append_one(data, now)
-            if done is not None:
-                return done
-        return self._append_general(data, now)
-
-    def _append_one(self, data: bytes | bytearray | memoryview, now: int) -> AppendResult | None:
-        """The produce hot path: exactly one valid batch that fits the active segment.
-
-        Checks the same things as `check_batches` and `_should_roll`, inline, because a
-        batch of 100-byte records is written in tens of microseconds and every Python call
-        shows. Returns None, having written nothing, for anything unusual (several
-        batches, a bad batch, a roll): the general path then handles it or raises.
-        """
-        size = len(data)
         config = self.config
+        if not config.plain_appends or not self.segments or self.recovery_error is not None:
+            return self._append_general(data, now)
+        # The produce hot path, inline because a batch of 100-byte records is written in
+        # tens of microseconds and every Python call shows: exactly one valid batch that
+        # fits the active segment. It checks what `check_batches` and `_should_roll`
+        # check; anything unusual (several batches, a bad batch, a roll) goes to the
+        # general path, which handles it or raises, with nothing written here.
+        size = len(data)
         if size < _HEADER_SIZE or size > config.max_message_bytes:
-            return None
+            return self._append_general(data, now)
         # (baseOffset, batchLength, epoch, magic, crc, attributes, lastOffsetDelta,
         #  baseTimestamp, maxTimestamp, producerId, producerEpoch, baseSequence, count)
         h = _unpack_header(data, 0)
-        if h[1] + 12 != size or h[1] < MIN_BATCH_LENGTH or h[3] != 2 or h[6] < 0 or h[12] < 0:
-            return None
         view = data if type(data) is memoryview else memoryview(data)
-        if crc32c(view[CRC_START:]) != h[4]:
-            return None
-        if h[8] > now + config.timestamp_after_max_ms or (
-            0 <= h[7] < now - config.timestamp_before_max_ms
-        ):
-            return None
         active = self.segments[-1]
         first = active.next_offset
         last = first + h[6]
-        if active.size and self._should_roll(size, last, now):
-            return None
+        if (
+            h[1] + 12 != size
+            or h[1] < MIN_BATCH_LENGTH
+            or h[3] != 2
+            or h[6] < 0
+            or h[12] < 0
+            or crc32c(view[CRC_START:]) != h[4]
+            or h[8] > now + config.timestamp_after_max_ms
+            or 0 <= h[7] < now - config.timestamp_before_max_ms
+            or (active.size and self._should_roll(size, last, now))
+        ):
+            return self._append_general(data, now)
         try:
             active.append_one(
                 _pack_prefix(first, h[1], 0), view, first, last, h[8], size,
