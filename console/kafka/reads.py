@@ -12,6 +12,7 @@ of `console.kafka.wire`.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -78,17 +79,21 @@ def _list_offsets(manager: Any, parts: list[TP], spec: int) -> Any:
     """One ListOffsets of `spec` for `parts`; the same request object again when a
     build asks the same thing of the same client (building one costs more than sending)."""
     key = (id(manager), spec, tuple(parts))
-    request = _requests.get(key)
+    with _requests_lock:
+        request = _requests.get(key)
     if request is None:
-        request = _requests[key] = _new_list_offsets(parts, spec)
-        while len(_requests) > _MAX_KEPT_REQUESTS:
-            del _requests[next(iter(_requests))]
+        request = _new_list_offsets(parts, spec)
+        with _requests_lock:
+            _requests[key] = request
+            while len(_requests) > _MAX_KEPT_REQUESTS:
+                del _requests[next(iter(_requests))]
     return request
 
 
 # Request objects per (client, spec, partitions): each client sends from one thread, so an
 # object is never encoded twice at once.
 _requests: dict[tuple[int, int, tuple[TP, ...]], Any] = {}
+_requests_lock = threading.Lock()
 _MAX_KEPT_REQUESTS = 16
 
 

@@ -219,6 +219,8 @@ def refresh_topics(cluster: ClusterConfig, names: list[str]) -> None:
             st.snapshot, topics=topics, warnings=st.snapshot.warnings + filled.warnings
         )
         st.configs = configs
+        if st.layout is not None:  # the next rebuild guesses these leaders too
+            st.layout = reads.Layout(st.layout.brokers, dict(topics))
 
 
 def invalidate(cluster: ClusterConfig) -> None:
