@@ -3,8 +3,9 @@
 Writes 100-byte and 1 KiB records in batches of 1,000, then reads everything back through
 `PartitionLog.read` (1 MiB per call, as a fetch would) both copying (`to_bytes`) and
 zero-copy (`os.sendfile` into a local socket drained by a thread, as a fetch to a consumer
-would), next to plain `os.pread` / `os.sendfile` of one file with the same bytes. Percentages are storage speed as a share of the plain speed
-(target: >= 70%). The data is in the page cache for both, which is what a tailing
+would), next to plain `os.pread` / `os.sendfile` of one file with the same bytes, written
+the same way (one write per batch). Percentages are storage speed as a share of the plain
+speed (target: >= 70%). The data is in the page cache for both, which is what a tailing
 consumer sees.
 
     .venv/bin/python bench/storage_read.py [--mb 64] [--rounds 3]
@@ -103,7 +104,14 @@ def main() -> None:
         print(f"\n{record_size}-byte records: {count} batches of {batch_bytes} bytes")
         with scratch_dir(args.dir) as d:
             plain_path = d / "plain.log"
-            plain_path.write_bytes(b"".join(batches))
+            # One write per batch, as the log (and the append bench's plain writer) does:
+            # a file written in one go is laid out in larger page-cache folios and reads
+            # 10-20% faster here (kernel 6.18), which measures the write pattern, not
+            # the read path.
+            fd = os.open(plain_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            for data in batches:
+                os.write(fd, data)
+            os.close(fd)
             with LogManager(d / "data", fsync="never") as mgr:
                 mgr.create_topic("bench", 1, {"segment.bytes": str(256 * 1024 * 1024)})
                 log = mgr.log("bench", 0)
