@@ -107,7 +107,10 @@ def cluster_remove(request: HttpRequest, cluster: str) -> HttpResponse:
     if row is None:
         raise Http404(f"No removable cluster called {cluster!r}.")
     before = {"name": row.name, "bootstrap": row.bootstrap_servers}
+    gone = get_cluster(cluster)
     row.delete()
+    admin.forget_cluster(gone)  # its connections and cached figures go with it
+    _last_good.pop(gone.bootstrap, None)
     audit.record(request.user, "cluster.remove", cluster, before["name"], before=before)
     messages.success(request, f"Cluster {before['name']} removed from the console.")
     return redirect("clusters")
