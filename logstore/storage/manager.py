@@ -14,13 +14,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
-import logging
 import os
 import random
 import shutil
 import uuid
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from pathlib import Path
 from types import TracebackType
 
@@ -40,15 +39,7 @@ from logstore.storage.checkpoints import (
     read_offsets,
     write_offsets,
 )
-from logstore.storage.cleaner import (
-    BuiltClean,
-    CleaningCancelled,
-    CleanJob,
-    Throttle,
-    build,
-    install,
-    plan,
-)
+from logstore.storage.compaction import CompactionScheduler
 from logstore.storage.configs import (
     CONFIG_DEFS,
     LONG_MAX,
@@ -69,8 +60,6 @@ from logstore.storage.files import HandleCache, fsync_dir, write_atomic
 from logstore.storage.index import IndexLru
 from logstore.storage.partition import PartitionLog
 from logstore.storage.recovery import RecoveryResult
-
-log = logging.getLogger(__name__)
 
 CATALOGUE = "catalogue.json"
 STATE_DIR = ".state"
@@ -132,17 +121,14 @@ class LogManager:
         self._last_fsync_ms = 0
         self._last_checkpoint_ms = 0
         self._lock_fd: int | None = None
-        self.cleaner_rate = cleaner_io_max_bytes_per_second
         self._rng = rng or random.Random()
         self._executors = (cleaner_executor, io_executor)
         self.background = Background(*self._executors)
-        self._cleaning: tuple[CleanJob, Future[BuiltClean]] | None = None
         # Retired segment files, unlinked on the io thread once their delay has passed:
         # (monotonic ms due, paths), in due order per partition.
         self._doomed: list[tuple[int, list[Path]]] = []
-        self._clean_cursor = 0
-        # Counters of the cleaner's outcomes, for tests and logs.
-        self.cleaner_stats = {"started": 0, "installed": 0, "abandoned": 0, "failed": 0}
+        self._compaction = CompactionScheduler(cleaner_io_max_bytes_per_second)
+        self.cleaner_stats = self._compaction.stats
         self.opened = False
         self.stats = self._group_commit.stats
 
@@ -202,7 +188,7 @@ class LogManager:
         """
         if not self.opened:
             return
-        self._stop_cleaning()
+        self._compaction.stop()
         self.background.shutdown()
         for log in self._logs.values():
             log.close(sync=True)
@@ -380,8 +366,7 @@ class LogManager:
             self._log_starts.pop((name, p), None)
             if log is None:
                 continue
-            if self._cleaning is not None and self._cleaning[0].log is log:
-                self._cleaning[0].cancel.set()  # its files go with the directory
+            self._compaction.cancel_for(log)
             self._group_commit.fail(log, UnknownTopicOrPartitionError(f"{name} was deleted"))
             log.detach()  # its retired files go with the directory
             doomed = log.directory.with_name(f"{log.directory.name}.{uuid.uuid4().hex}-delete")
@@ -508,7 +493,6 @@ class LogManager:
         mono = self.clock.monotonic_ms()
         done = {"fsynced": 0, "rolled": 0, "deleted_segments": 0, "cleaned": 0}
         self.background.collect()
-        done["cleaned"] += self._finish_cleaning()
         if self.fsync == "interval" and mono - self._last_fsync_ms >= self.fsync_interval_ms:
             # Inside the event loop the fsyncs run in a thread; outside it, right here.
             usable = [log for log in self._logs.values() if log.recovery_error is None]
@@ -529,83 +513,24 @@ class LogManager:
                 self._doomed.append((mono + log.config.file_delete_delay_ms, log.retired))
                 log.retired = []
         self._unlink_due(mono)
-        if self._cleaning is None:
-            self._start_cleaning(now)
-            done["cleaned"] += self._finish_cleaning()  # an inline executor is done already
-        done["cleaning"] = int(self._cleaning is not None)
+        done["cleaned"] = self._compaction.step(
+            list(self._logs.values()),
+            now,
+            self.background.cleaner,
+            lambda p: self._logs.get((p.topic, p.partition)),
+            self._fsync_dir_later,
+        )
+        done["cleaning"] = int(self._compaction.running is not None)
         if mono - self._last_checkpoint_ms >= self.checkpoint_interval_ms:
             self._write_recovery_points(background=True)
             self._last_checkpoint_ms = mono
         self.background.collect()  # whatever already finished (always, inline executors)
         return done
 
-    # -- compaction ------------------------------------------------------------------------
-    def _start_cleaning(self, now: int) -> None:
-        """Plan a job for the next compacted partition that needs one (round robin)."""
-        candidates = [
-            log for log in self._logs.values() if log.config.compact and not log.recovery_error
-        ]
-        if not candidates:
-            return
-        start = self._clean_cursor % len(candidates)
-        for i in range(len(candidates)):
-            job = plan(candidates[(start + i) % len(candidates)], now)
-            if job is None:
-                continue
-            self._clean_cursor = start + i + 1
-            job.throttle = Throttle(self.cleaner_rate, wait=job.cancel.wait)
-            self._cleaning = (job, self.background.cleaner.submit(build, job))
-            self.cleaner_stats["started"] += 1
-            return
-
-    def _finish_cleaning(self) -> int:
-        """Install a finished job if the log did not change underneath; 1 if installed."""
-        if self._cleaning is None or not self._cleaning[1].done():
-            return 0
-        job, future = self._cleaning
-        self._cleaning = None
-        exc = future.exception()
-        if isinstance(exc, CleaningCancelled):
-            self.cleaner_stats["abandoned"] += 1
-            return 0
-        if exc is not None:
-            self.cleaner_stats["failed"] += 1
-            log.error("compaction of %s failed: %s", job.log.name, exc)
-            return 0
-        live = self._logs.get((job.log.topic, job.log.partition))
-        try:
-            result = install(future.result(), live, sync_dir=self._fsync_dir_later)
-        except OSError as exc:  # the partition is marked unusable; the broker carries on
-            self.cleaner_stats["failed"] += 1
-            log.error("installing the compaction of %s failed: %s", job.log.name, exc)
-            return 0
-        if result is None:
-            self.cleaner_stats["abandoned"] += 1
-            return 0
-        self.cleaner_stats["installed"] += 1
-        return 1
-
-    def _stop_cleaning(self) -> None:
-        """Cancel a running job and wait for its thread to let go (close)."""
-        if self._cleaning is None:
-            return
-        job, future = self._cleaning
-        self._cleaning = None
-        job.cancel.set()
-        exc = future.exception()  # waits; build removes its own files when cancelled
-        if exc is None:
-            future.result().discard()
-
     def cleaner_idle(self, timeout: float | None = None) -> bool:
         """Wait until no compaction is being built (a later tick installs it); False on
         timeout."""
-        if self._cleaning is None:
-            return True
-        try:
-            self._cleaning[1].exception(timeout=timeout)
-        except TimeoutError:
-            return False
-        return True
+        return self._compaction.idle(timeout)
 
     def _topic_flush(self, log: PartitionLog, mono: int) -> None:
         """flush.ms / flush.messages: fsync a partition on the io thread once its data
