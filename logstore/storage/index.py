@@ -5,9 +5,10 @@ On disk, as in Kafka:
   `.timeindex` 12-byte entries: max timestamp so far (int64), relative offset (uint32)
 Entries are strictly increasing in every field, so every lookup is a binary search.
 
-Owns the entry format, lazy loading and the LRU that unloads the indexes of closed segments.
-It must never read the `.log` file (the segment scans batches) and never be trusted after an
-unclean shutdown: recovery rebuilds indexes instead.
+Owns the entry format, lazy loading, the sanity check a clean open relies on (`sane`) and
+the LRU that unloads the indexes of closed segments. It must never read the `.log` file
+(the segment scans batches) and never be trusted after an unclean shutdown, or when `sane`
+fails after a clean one: recovery rebuilds indexes instead.
 """
 
 from __future__ import annotations
