@@ -38,6 +38,7 @@ from logstore.storage.segment import Segment
 from logstore.storage.validation import check_batches
 
 _MAX_RELATIVE = 2**31 - 1
+_DIRECTORY = -1  # in PartitionLog._unsynced: the partition directory, not a descriptor
 _HEADER_SIZE = HEADER.size
 _unpack_header = HEADER.unpack_from
 _pack_prefix = struct.Struct(">qii").pack  # baseOffset, batchLength, partitionLeaderEpoch
@@ -80,9 +81,12 @@ class PartitionLog:
         self._sync_on_roll = sync_on_roll
         self._on_log_start_change = on_log_start_change
         self._jitter = jitter
-        # Descriptors still to fsync for durability, with the offset each one makes
-        # durable: a rolled segment's file and the directory entry of its successor.
-        # The next flush round fsyncs them with the active segment, off the event loop.
+        # What a roll left to fsync, each with the end offset a flush round must reach
+        # to cover it: the rolled segment (a dup'd descriptor, since the file may be
+        # renamed or replaced meanwhile and it is this inode's data that must be
+        # durable), and the new segment's directory entry (_DIRECTORY: opened by the
+        # round, which then started after the roll). The next round fsyncs them with the
+        # active segment, off the event loop.
         self._unsynced: list[tuple[int, int]] = []
         self.last_flush_mono = 0  # when the LogManager last fsynced it for flush.ms
         self.segments: list[Segment] = []
@@ -201,7 +205,10 @@ class PartitionLog:
         if active.fd is not None:
             if sync:
                 for fd, _ in self._unsynced:
-                    os.fsync(fd)
+                    if fd == _DIRECTORY:
+                        fsync_dir(self.directory)
+                    else:
+                        os.fsync(fd)
                 os.fsync(active.fd)
                 self.flushed_offset = self.log_end_offset
             active.close_active(sync=False)
@@ -339,9 +346,7 @@ class PartitionLog:
         segment = self._new_segment(old.next_offset)
         self._activate(segment)
         if self._sync_on_roll:
-            self._unsynced.append(
-                (os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY), old.next_offset)
-            )
+            self._unsynced.append((_DIRECTORY, segment.base_offset + 1))
         self.segments.append(segment)
         self._bases.append(segment.base_offset)
         self._closed_size += old.size
@@ -368,7 +373,9 @@ class PartitionLog:
         if end <= self.flushed_offset or self.active.fd is None:
             return None
         self.active.flush_indexes()
-        fds = [os.dup(fd) for fd, _ in self._unsynced]
+        fds = [os.dup(fd) for fd, _ in self._unsynced if fd != _DIRECTORY]
+        if any(fd == _DIRECTORY for fd, _ in self._unsynced):
+            fds.append(os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY))
         fds.append(os.dup(self.active.fd))
         return fds, end
 
@@ -382,7 +389,8 @@ class PartitionLog:
         keep = []
         for fd, end in self._unsynced:
             if end_offset is None or end <= end_offset:
-                os.close(fd)
+                if fd != _DIRECTORY:
+                    os.close(fd)
             else:
                 keep.append((fd, end))
         self._unsynced = keep
