@@ -23,9 +23,11 @@ from console.kafka.errors import ClusterError, Unreachable, readable
 
 T = TypeVar("T")
 
-# kafka-python narrates every connection at INFO, and warns when decoding a large answer
-# holds its loop for 100 ms, which is expected here; the console log is for people.
-logging.getLogger("kafka").setLevel(logging.ERROR)
+# kafka-python narrates every connection at INFO, warns when decoding a large answer holds
+# its loop for 100 ms (expected here), and logs an error every few seconds while a cluster
+# is away. The console reports cluster failures itself (banners, form messages); its log
+# is for people.
+logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
 # Every request of a snapshot is in flight at once (five ListOffsets per leader,
 # DescribeLogDirs, DescribeConfigs); the default of five would refuse the rest.
