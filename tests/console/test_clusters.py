@@ -158,6 +158,8 @@ def test_overview_counts(client: Client, admin_user: Any, cluster: Any) -> None:
     assert ctx["topic_count"] >= 1
     assert ctx["partition_count"] >= 2
     assert b"Messages in the last minute" in response.content
+    # Counts in plain words, the exact value on hover.
+    assert f'title="{ctx["partition_count"]:,}"'.encode() in response.content
 
 
 def test_banner_says_which_figures_are_missing() -> None:
