@@ -372,7 +372,9 @@ class PartitionLog:
         end = self.log_end_offset
         if end <= self.flushed_offset or self.active.fd is None:
             return None
-        self.active.flush_indexes()
+        # No index write here: indexes need no durability (rebuilt after a crash,
+        # written at close), and writing them for every partition each round would be
+        # file I/O on the event loop.
         fds = [os.dup(fd) for fd, _ in self._unsynced if fd != _DIRECTORY]
         if any(fd == _DIRECTORY for fd, _ in self._unsynced):
             fds.append(os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY))
