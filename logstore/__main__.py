@@ -25,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--default-partitions", type=int, default=1)
     serve.add_argument("--no-auto-create-topics", dest="auto_create_topics", action="store_false")
     serve.add_argument("--max-connections", type=int, default=1000)
+    serve.add_argument(
+        "--cleaner-io-max-bytes-per-second",
+        type=float,
+        default=None,
+        help="compaction's disk budget (Kafka's log.cleaner.io.max.bytes.per.second); "
+        "default unlimited",
+    )
     serve.add_argument("--port-file", type=Path, default=None, help="write the bound port here")
     return parser
 
@@ -44,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             auto_create_topics=args.auto_create_topics,
             port_file=args.port_file,
             max_connections=args.max_connections,
+            cleaner_io_max_bytes_per_second=args.cleaner_io_max_bytes_per_second,
         )
     except ValueError as exc:
         print(f"logstore: {exc}", file=sys.stderr)

@@ -29,6 +29,9 @@ class BrokerConfig:
     max_connections: int = 1000
     # Request bytes held in memory across all connections before reads wait.
     max_inflight_bytes: int = 256 * 1024 * 1024
+    # Kafka's log.cleaner.io.max.bytes.per.second: compaction's read+write budget
+    # (None = unlimited), so a big compaction cannot take the disk from producers.
+    cleaner_io_max_bytes_per_second: float | None = None
     # Written once the listener is bound (useful with port 0); None = don't write.
     port_file: Path | None = None
 
@@ -39,6 +42,10 @@ class BrokerConfig:
             )
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0..65535, not {self.port}")
+        if self.cleaner_io_max_bytes_per_second is not None and not (
+            self.cleaner_io_max_bytes_per_second > 0
+        ):
+            raise ValueError("the cleaner's byte rate must be positive")
         if self.default_partitions < 1:
             raise ValueError("default partitions must be at least 1")
 

@@ -47,6 +47,7 @@ class BrokerServer:
             clock=self.clock,
             fsync=self.config.fsync,
             fsync_interval_ms=self.config.fsync_interval_ms,
+            cleaner_io_max_bytes_per_second=self.config.cleaner_io_max_bytes_per_second,
         )
         logs.open()
         self.broker = Broker(config=self.config, logs=logs, clock=self.clock)

@@ -1,0 +1,38 @@
+"""`python -m logstore serve` argument handling: bad settings are refused with a readable
+message and exit status 2, before anything is opened or bound."""
+
+from __future__ import annotations
+
+import pytest
+
+from logstore.__main__ import main
+from logstore.config import BrokerConfig
+from logstore.server.listener import BrokerServer
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--listen", "nowhere"], "expected HOST:PORT"),
+        (["--listen", "127.0.0.1:70000"], "port must be 0..65535"),
+        (["--default-partitions", "0"], "default partitions must be at least 1"),
+        (["--cleaner-io-max-bytes-per-second", "0"], "byte rate must be positive"),
+    ],
+)
+def test_bad_settings_exit_2_with_a_message(tmp_path, capsys, args, message) -> None:
+    data = tmp_path / "data"
+    assert main(["serve", "--data-dir", str(data), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not data.exists()  # nothing was created for a broker that never started
+
+
+async def test_the_cleaner_budget_reaches_storage(tmp_path) -> None:
+    server = BrokerServer(
+        BrokerConfig(data_dir=tmp_path, port=0, cleaner_io_max_bytes_per_second=5e6)
+    )
+    await server.start()
+    try:
+        assert server.broker is not None
+        assert server.broker.logs._compaction.rate == 5e6
+    finally:
+        await server.shutdown()
