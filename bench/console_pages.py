@@ -7,12 +7,14 @@ the cluster calls and the template; no network between browser and server). Prin
 
 - first: the very first request of the process (clients connect, nothing is cached, every
   cluster call made, record timestamps of every partition looked up);
-- cold: a request after the snapshot expired past MAX_STALE (what two idle minutes do:
-  snapshot and configs are read again; record timestamps already known are reused where
-  the fresh offsets show they cannot have changed);
+- cold: a request after the snapshot and the configs expired (what a page after a few
+  idle minutes gets: snapshot and configs are read again; the first round goes out with
+  the Metadata request, leaders guessed from the last layout; record timestamps already
+  known are reused where the fresh offsets show they cannot have changed);
 - cold, nothing known: the same with every cache dropped but the clients connected;
-- warm: requests served from the cached snapshot (what people get within SNAPSHOT_TTL,
-  and, with the background refresh, while the console is in use);
+- warm: requests served from the cached snapshot (what people get within SNAPSHOT_TTL;
+  past half of it a page starts a background refresh, so while the console is in use
+  the snapshot stays warm; past the TTL a page waits for a cold build);
 - after a change: the next page after changing a topic's retention or creating a topic
   through the console (the snapshot is patched, not rebuilt), and the change itself.
 

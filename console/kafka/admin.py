@@ -37,7 +37,6 @@ from console.kafka.model import ConfigItem, PartitionInfo, Snapshot, TopicInfo
 from console.kafka.reads import RECENT_WINDOW_MS, SNAPSHOT_CONFIGS
 from console.kafka.snapshot import (
     CONFIGS_TTL,
-    MAX_STALE,
     SNAPSHOT_TTL,
     build_snapshot,
     expire,
@@ -49,7 +48,6 @@ from console.kafka.snapshot import (
 
 __all__ = [
     "CONFIGS_TTL",
-    "MAX_STALE",
     "RECENT_WINDOW_MS",
     "SNAPSHOT_CONFIGS",
     "SNAPSHOT_TTL",

@@ -13,6 +13,7 @@ of `console.kafka.wire`.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -25,6 +26,7 @@ from console.kafka.wire import gather
 
 SNAPSHOT_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy")
 RECENT_WINDOW_MS = 60_000  # "messages in the last minute"
+SETTLE_S = 2.0  # how long a re-read waits for a fresh topic's leaders to answer
 
 EARLIEST, LATEST, MAX_TIMESTAMP = -2, -1, -3
 _TOPIC_RESOURCE = 2
@@ -568,20 +570,30 @@ def configs_from(answers: dict[Any, Any], warnings: list[str]) -> dict[str, dict
 async def read_topics(
     manager: Any, names: list[str], *, now_ms: int, limit_s: float, configs: bool = True
 ) -> tuple[Layout, Filled]:
-    """Everything about a few named topics, fresh (no stamps reused)."""
-    layout = await read_layout(manager, names, limit_s)
-    filled = await fill(
-        manager,
-        layout,
-        configs_for=[n for n in names if n in layout.topics and not layout.topics[n].error]
-        if configs
-        else [],
-        known=Stamps(),
-        reusable=set(),
-        now_ms=now_ms,
-        limit_s=limit_s,
-    )
-    return layout, filled
+    """Everything about a few named topics, fresh (no stamps reused).
+
+    Right after a topic is created or grows, its partitions' leaders may not answer yet
+    (Apache Kafka says "not leader" for a moment); the read is repeated, briefly, until
+    every partition reports its offsets.
+    """
+    # Bounded: a partition that stays leaderless is shown as such, not waited for.
+    deadline = time.monotonic() + min(limit_s, SETTLE_S)
+    while True:
+        layout = await read_layout(manager, names, limit_s)
+        present = [n for n in names if n in layout.topics and not layout.topics[n].error]
+        filled = await fill(
+            manager,
+            layout,
+            configs_for=present if configs else [],
+            known=Stamps(),
+            reusable=set(),
+            now_ms=now_ms,
+            limit_s=limit_s,
+        )
+        settled = all(p.end >= 0 for n in present for p in layout.topics[n].partitions)
+        if (settled and not filled.warnings) or time.monotonic() > deadline:
+            return layout, filled
+        await manager._net.sleep(0.1)
 
 
 def require(layout: Layout, topic: str) -> TopicInfo:

@@ -1,12 +1,13 @@
 """The cluster-wide snapshot the list pages read, kept fresh without paying for it twice.
 
-Owns caching per cluster: the snapshot (served for SNAPSHOT_TTL seconds, refreshed in the
-background once half of that has passed while pages are viewed, served stale up to
-MAX_STALE while a refresh runs), topic configs (CONFIGS_TTL; only new topics are asked
-for in between), and record-timestamp `Stamps` that stay valid while offsets do. After
-the console's own changes it patches the snapshot by re-reading just the changed topics
-(`refresh_topics`) instead of dropping it. It must never serve a snapshot older than
-MAX_STALE, nor let a build that started before a change overwrite what came after it.
+Owns caching per cluster: the snapshot (served while younger than SNAPSHOT_TTL seconds;
+once half of that has passed, a page starts a refresh in the background, so pages being
+viewed keep it warm; older than the TTL, a page waits for a fresh one), topic configs
+(CONFIGS_TTL; only new topics are asked for in between), record-timestamp `Stamps` that
+stay valid while offsets do, and the last layout, whose leaders the next build guesses.
+After the console's own changes it patches the snapshot by re-reading just the changed
+topics (`refresh_topics`) instead of dropping it. It must never serve a snapshot older
+than its TTL, nor let a build that started before a change overwrite what came after it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from console.kafka.errors import ClusterError
 from console.kafka.model import Snapshot, TopicInfo
 
 SNAPSHOT_TTL = 10.0  # seconds a snapshot is served before a page waits for a new one
-MAX_STALE = 120.0  # past this, a page waits for a fresh snapshot
 # Configs change rarely and mostly through the console, which patches them at once;
 # changes made with other tools show within this many seconds.
 CONFIGS_TTL = 60.0
@@ -139,7 +139,7 @@ def _refresh_in_background(cluster: ClusterConfig, st: _State) -> None:
         try:
             _rebuild(cluster)
         except ClusterError:
-            pass  # the next page past MAX_STALE rebuilds in the foreground and shows why
+            pass  # the next page past the TTL rebuilds in the foreground and shows why
         finally:
             with _lock:
                 st.refreshing = False
@@ -152,9 +152,9 @@ def _refresh_in_background(cluster: ClusterConfig, st: _State) -> None:
 
 
 def snapshot(cluster: ClusterConfig, max_age: float = SNAPSHOT_TTL) -> Snapshot:
-    """The cluster-wide snapshot: the cached one if younger than `max_age` seconds (a
-    refresh starts in the background past half of that, so pages being viewed keep it
-    warm), the stale one with a refresh started if younger than MAX_STALE, else a fresh one.
+    """The cluster-wide snapshot, never older than `max_age` seconds: the cached one while
+    it is younger (past half of that a refresh starts in the background, so pages being
+    viewed keep it warm), else a fresh one.
 
     One build per cluster runs at a time; other pages wait for it instead of piling the
     same requests onto the cluster.
@@ -164,13 +164,12 @@ def snapshot(cluster: ClusterConfig, max_age: float = SNAPSHOT_TTL) -> Snapshot:
         snap, taken = st.snapshot, st.taken
     if snap is not None:
         age = time.monotonic() - taken
-        if age < max_age / 2:
-            return snap
-        if age < max(MAX_STALE, max_age):
-            _refresh_in_background(cluster, st)
+        if age < max_age:
+            if age >= max_age / 2:
+                _refresh_in_background(cluster, st)
             return snap
     with st.build_lock:
-        # Another page may have built it while this one waited for the lock.
+        # Another page (or the background refresh) may have built it meanwhile.
         with _lock:
             snap, taken = st.snapshot, st.taken
         if snap is not None and time.monotonic() - taken < max_age:
@@ -236,8 +235,8 @@ def invalidate(cluster: ClusterConfig) -> None:
 
 
 def expire() -> None:
-    """What two idle minutes do to every cluster: snapshots and configs are too old to
-    serve; the record stamps stay (they are checked against fresh offsets before use)."""
+    """What a few idle minutes do to every cluster: snapshots and configs are too old to
+    serve; record stamps and layouts stay (they are checked against fresh answers)."""
     with _lock:
         for st in _states.values():
             st.generation += 1
