@@ -406,6 +406,7 @@ async def fill(
 
     # Configs read just now may show compaction the caller could not know of.
     compacted = {name for name, c in configs.items() if not never_rewritten(c)}
+    appendonly = set(configs) - compacted
 
     # Reuse what is still valid; ask again only where the offsets moved.
     stamps = Stamps()
@@ -448,8 +449,10 @@ async def fill(
             p.oldest_ts = a[1] if a[1] >= 0 else None
         if (a := offsets["newest"].get(tp)) is not None and a[0] >= 0:
             p.newest_ts = a[1] if a[1] >= 0 else None
-        k = stamp_key(tp)
-        if k is not None and info.name not in compacted and p.start >= 0 and p.end >= 0:
+        # Kept for topics known append-only, by the caller or by the configs read now.
+        k = (info.topic_id, p.partition) if info.topic_id else None
+        trusted = info.name in reusable or info.name in appendonly
+        if k is not None and trusted and info.name not in compacted and min(p.start, p.end) >= 0:
             # Only a found record is worth keeping: an empty answer may change any time.
             if (a := offsets["oldest"].get(tp)) is not None and a[0] >= 0:
                 stamps.oldest[k] = (p.start, a[0], a[1] if a[1] >= 0 else None)

@@ -74,7 +74,7 @@ def test_rebuild_reuses_record_stamps_only_while_offsets_say_so(on_cluster: Any)
     produce(bootstrap, name, 2, partition=1, ts=T0 + 5_000)
     cluster = local_cluster()
     admin.snapshot(cluster)
-    admin.expire()  # the second build knows the policy, so it keeps stamps
+    admin.expire()  # a rebuild: stamps kept from the first build are reused
     topic = _topic(name)
     assert (topic.oldest_ts, topic.newest_ts) == (T0, T0 + 5_000)
 
