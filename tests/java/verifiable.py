@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import threading
+from pathlib import Path
 from typing import Any
 
 from reference.launcher import java_command
@@ -50,19 +51,25 @@ def run_tool(main: str, args: list[str]) -> tuple[list[dict[str, Any]], str]:
 
 
 def verifiable_producer(
-    bootstrap: str, topic: str, count: int, acks: str = "all", throughput: int = -1
+    bootstrap: str,
+    topic: str,
+    count: int,
+    acks: str = "all",
+    throughput: int = -1,
+    config: Path | None = None,
 ) -> list[dict[str, Any]]:
-    events, _ = run_tool(
-        "VerifiableProducer",
-        [
-            "--bootstrap-server", bootstrap,
-            "--topic", topic,
-            "--max-messages", str(count),
-            "--acks", "-1" if acks == "all" else acks,
-            "--repeating-keys", "7",
-            "--throughput", str(throughput),
-        ],
-    )  # fmt: skip
+    """`config`: a producer properties file (e.g. compression.type), if any."""
+    args = [
+        "--bootstrap-server", bootstrap,
+        "--topic", topic,
+        "--max-messages", str(count),
+        "--acks", "-1" if acks == "all" else acks,
+        "--repeating-keys", "7",
+        "--throughput", str(throughput),
+    ]  # fmt: skip
+    if config is not None:
+        args += ["--producer.config", str(config)]
+    events, _ = run_tool("VerifiableProducer", args)
     return events
 
 
