@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,15 +156,15 @@ def bench_pages(bootstrap: str, label: str, cold_runs: int, warm_runs: int) -> N
         cold = []
         for _ in range(cold_runs):
             admin.expire()
-            cold.append(timed(lambda url=url: get(url)))
+            cold.append(timed(partial(get, url)))
         print(_row(f"{name}, cold", cold))
-        warm = [timed(lambda url=url: get(url)) for _ in range(warm_runs)]
+        warm = [timed(partial(get, url)) for _ in range(warm_runs)]
         print(_row(f"{name}, warm", warm))
     for name in ("topics list", "retention page"):
         nothing = []
         for _ in range(cold_runs):
             admin.invalidate_all()
-            nothing.append(timed(lambda name=name: get(pages[name])))
+            nothing.append(timed(partial(get, pages[name])))
         print(_row(f"{name}, cold, nothing known", nothing))
 
     # After a change through the console: the change itself, then the next page.
@@ -170,13 +172,8 @@ def bench_pages(bootstrap: str, label: str, cold_runs: int, warm_runs: int) -> N
     for i in range(cold_runs):
         get(pages["topics list"])
         topic = f"bench.topic-{i:04d}"
-        changes.append(
-            timed(
-                lambda topic=topic, i=i: post(
-                    f"/clusters/local/retention/{topic}/", {"retention": f"{2 + i} days"}
-                )
-            )
-        )
+        form = {"retention": f"{2 + i} days"}
+        changes.append(timed(partial(post, f"/clusters/local/retention/{topic}/", form)))
         after_change.append(timed(lambda: get(pages["topics list"])))
     print(_row("retention change (POST)", changes))
     print(_row("topics list after it", after_change))
@@ -184,14 +181,8 @@ def bench_pages(bootstrap: str, label: str, cold_runs: int, warm_runs: int) -> N
     for _ in range(cold_runs):
         get(pages["retention page"])
         name = f"bench.created-{time.monotonic_ns()}"
-        creates.append(
-            timed(
-                lambda name=name: post(
-                    "/clusters/local/new-topic/",
-                    {"name": name, "partitions": "3", "cleanup_policy": "delete"},
-                )
-            )
-        )
+        form = {"name": name, "partitions": "3", "cleanup_policy": "delete"}
+        creates.append(timed(partial(post, "/clusters/local/new-topic/", form)))
         after_create.append(timed(lambda: get(pages["retention page"])))
     print(_row("create topic (POST)", creates))
     print(_row("retention page after it", after_create))
@@ -228,6 +219,13 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
+    try:
+        _run(args, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # broker data, Kafka, the console's DB
+
+
+def _run(args: argparse.Namespace, scratch: Path) -> None:
     if args.bootstrap:
         if not args.bootstrap.startswith("127.0.0.1:"):
             raise SystemExit("--bootstrap must be a 127.0.0.1 address")
