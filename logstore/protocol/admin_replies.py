@@ -44,22 +44,26 @@ def _uvarint(value: int) -> bytes:
     return bytes(out)
 
 
-def _length(n: int, flexible: bool) -> bytes:
+def length(n: int, flexible: bool) -> bytes:
+    """An array length: int32, or unsigned varint n+1 in flexible versions."""
     return _uvarint(n + 1) if flexible else _I32.pack(n)
 
 
-def _string(value: str, flexible: bool) -> bytes:
+def string(value: str, flexible: bool) -> bytes:
+    """A (compact) string."""
     raw = value.encode()
     return (_uvarint(len(raw) + 1) if flexible else _I16.pack(len(raw))) + raw
 
 
-def _nullable(value: str | None, flexible: bool) -> bytes:
+def nullable(value: str | None, flexible: bool) -> bytes:
+    """A (compact) nullable string."""
     if value is None:
         return b"\x00" if flexible else b"\xff\xff"
-    return _string(value, flexible)
+    return string(value, flexible)
 
 
-def _frame(correlation_id: int, flexible: bool, body: list[bytes]) -> bytes:
+def frame(correlation_id: int, flexible: bool, body: list[bytes]) -> bytes:
+    """Length prefix, response header (v1 with empty tags when flexible), then `body`."""
     header = _HEADER_V1.pack(correlation_id, 0) if flexible else _HEADER_V0.pack(correlation_id)
     payload = b"".join([header, *body])
     return _I32.pack(len(payload)) + payload
@@ -76,10 +80,10 @@ def list_offsets_frame(
     out: list[bytes] = []
     if version >= 2:
         out.append(_I32.pack(0))  # throttle time
-    out.append(_length(len(topics), flexible))
+    out.append(length(len(topics), flexible))
     for name, rows in topics:
-        out.append(_string(name, flexible))
-        out.append(_length(len(rows), flexible))
+        out.append(string(name, flexible))
+        out.append(length(len(rows), flexible))
         if flexible:
             out += [row.pack(*r, 0) for r in rows]
             out.append(b"\x00")
@@ -89,7 +93,7 @@ def list_offsets_frame(
             out += [row.pack(*r[:4]) for r in rows]
     if flexible:
         out.append(b"\x00")
-    return _frame(correlation_id, flexible, out)
+    return frame(correlation_id, flexible, out)
 
 
 def describe_log_dirs_frame(
@@ -108,11 +112,11 @@ def describe_log_dirs_frame(
     out = [_I32.pack(0)]  # throttle time
     if version >= 3:
         out.append(_I16.pack(0))
-    out += [_length(1, flexible), _I16.pack(0), _string(log_dir, flexible)]
-    out.append(_length(len(topics), flexible))
+    out += [length(1, flexible), _I16.pack(0), string(log_dir, flexible)]
+    out.append(length(len(topics), flexible))
     for name, rows in topics:
-        out.append(_string(name, flexible))
-        out.append(_length(len(rows), flexible))
+        out.append(string(name, flexible))
+        out.append(length(len(rows), flexible))
         if flexible:
             out += [row.pack(p, size, 0, False, 0) for p, size in rows]
             out.append(b"\x00")
@@ -122,7 +126,7 @@ def describe_log_dirs_frame(
         out.append(struct.pack(">qq", total_bytes, usable_bytes))
     if flexible:
         out.append(b"\x00\x00")  # the result's tags, then the response's
-    return _frame(correlation_id, flexible, out)
+    return frame(correlation_id, flexible, out)
 
 
 def describe_configs_frame(
@@ -133,29 +137,29 @@ def describe_configs_frame(
         raise ValueError(f"DescribeConfigs v{version} is not encoded here")
     flexible = version >= 4
     tag = [b"\x00"] if flexible else []
-    out = [_I32.pack(0), _length(len(results), flexible)]
+    out = [_I32.pack(0), length(len(results), flexible)]
     for error, message, rtype, rname, entries in results:
         out += [
             _I16.pack(error),
-            _nullable(message, flexible),
+            nullable(message, flexible),
             bytes((rtype & 0xFF,)),
-            _string(rname, flexible),
-            _length(len(entries), flexible),
+            string(rname, flexible),
+            length(len(entries), flexible),
         ]
         for name, value, read_only, source, sensitive, synonyms, ctype in entries:
             out += [
-                _string(name, flexible),
-                _nullable(value, flexible),
+                string(name, flexible),
+                nullable(value, flexible),
                 struct.pack(">?b?", read_only, source, sensitive),
-                _length(len(synonyms), flexible),
+                length(len(synonyms), flexible),
             ]
             for sname, svalue, ssource in synonyms:
-                out += [_string(sname, flexible), _nullable(svalue, flexible)]
+                out += [string(sname, flexible), nullable(svalue, flexible)]
                 out.append(struct.pack(">b", ssource))
                 out += tag
             if version >= 3:
-                out += [struct.pack(">b", ctype), _nullable(None, flexible)]
+                out += [struct.pack(">b", ctype), nullable(None, flexible)]
             out += tag
         out += tag
     out += tag
-    return _frame(correlation_id, flexible, out)
+    return frame(correlation_id, flexible, out)
