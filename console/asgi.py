@@ -17,6 +17,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402 (needs Django set up
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from console.kafka import warmup  # noqa: E402
 from console.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -27,3 +28,8 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# The first page should not pay for loading the clients and the first snapshot. Only in
+# the served process (`make run` sets this for it), never where tests import this module.
+if os.environ.get("ODRADEK_WARM_UP") == "1":
+    warmup.start()

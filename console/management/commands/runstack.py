@@ -10,6 +10,7 @@ Linux each child is also told to die with the supervisor (PR_SET_PDEATHSIG), so 
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -64,8 +65,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         for name, argv in children():
+            # The console warms its first snapshot so the first page is quick (console.asgi).
+            env = {**os.environ, "ODRADEK_WARM_UP": "1"} if name == "console" else None
             procs[name] = subprocess.Popen(
-                argv, start_new_session=True, preexec_fn=_die_with_parent
+                argv, start_new_session=True, preexec_fn=_die_with_parent, env=env
             )
             self.stdout.write(f"started {name} (pid {procs[name].pid})")
         self.stdout.write(
