@@ -40,6 +40,7 @@ from logstore.records.record import (
     decode_records,
     encode_batch,
     encode_varint,
+    record_stamps,
 )
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "encode_varint",
     "iter_headers",
     "parse_header",
+    "record_stamps",
     "set_base_offset",
     "set_log_append_time",
     "split_batches",

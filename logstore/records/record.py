@@ -8,7 +8,7 @@ validation, timestamp lookups and tests decode records.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 import crc32c
@@ -107,6 +107,28 @@ def decode_records(batch: Buffer) -> list[Record]:
         timestamp = header.max_timestamp if log_append else header.base_timestamp + ts_delta
         records.append(Record(header.base_offset + offset_delta, timestamp, key, value, headers))
     return records
+
+
+def record_stamps(batch: Buffer) -> Iterator[tuple[int, int]]:
+    """(offset, timestamp) of each record of one batch, in order, reading only the fields
+    those need (timestamp lookups stop at the first match; keys, values and headers are
+    skipped by the record's length, never copied)."""
+    header = parse_header(batch, 0)
+    view = memoryview(batch)[HEADER_SIZE : header.size]
+    body = decompress(header.compression, view) if header.compression else view
+    log_append = header.timestamp_type == 1
+    base_offset, base_ts, max_ts = header.base_offset, header.base_timestamp, header.max_timestamp
+    size = len(body)
+    pos = 0
+    for _ in range(header.records_count):
+        length, pos = _read_varint(body, pos)
+        end = pos + length
+        if length < 0 or end > size:
+            raise CorruptRecordError("record length runs past the end of the batch")
+        ts_delta, after = _read_varint(body, pos + 1)  # past the unused attributes byte
+        offset_delta, _ = _read_varint(body, after)
+        yield base_offset + offset_delta, max_ts if log_append else base_ts + ts_delta
+        pos = end
 
 
 def _encode_record(

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from crc32c import crc32c
 
 from logstore.clock import Clock
-from logstore.records import RecordTooLargeError, decode_records, set_log_append_time
+from logstore.records import RecordTooLargeError, record_stamps, set_log_append_time
 from logstore.records.header import CRC_START, HEADER, MIN_BATCH_LENGTH, encode_prefix
 from logstore.storage.configs import TopicConfig
 from logstore.storage.errors import (
@@ -468,9 +468,9 @@ class PartitionLog:
         if found is None:
             return best.offset_of_max_timestamp, best.max_timestamp
         pos, header = found
-        for record in decode_records(best.read_batch(pos, header.size)):
-            if record.timestamp == best.max_timestamp:
-                return record.offset, record.timestamp
+        for offset, ts in record_stamps(best.read_batch(pos, header.size)):
+            if ts == best.max_timestamp:
+                return offset, ts
         return header.last_offset, best.max_timestamp
 
     def first_timestamp(self) -> int | None:

@@ -19,8 +19,8 @@ from logstore.records import (
     HEADER_SIZE,
     BatchHeader,
     CorruptRecordError,
-    decode_records,
     parse_header,
+    record_stamps,
     validate_batch,
 )
 from logstore.records.header import MIN_BATCH_LENGTH
@@ -294,9 +294,9 @@ class Segment:
         for pos, header in self.walk(fd, start):
             if header.max_timestamp < timestamp or header.last_offset < min_offset:
                 continue
-            for record in decode_records(os.pread(fd, header.size, pos)):
-                if record.timestamp >= timestamp and record.offset >= min_offset:
-                    return record.offset, record.timestamp
+            for offset, ts in record_stamps(os.pread(fd, header.size, pos)):
+                if ts >= timestamp and offset >= min_offset:
+                    return offset, ts
         return None
 
     def read_batch(self, pos: int, size: int) -> bytes:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logstore.records import build_batch, decode_records, encode_varint, validate_batch
+from logstore.records import (
+    RecordEntry,
+    build_batch,
+    decode_records,
+    encode_batch,
+    encode_varint,
+    record_stamps,
+    validate_batch,
+)
 from logstore.records.record import _read_varint
 
 optional_bytes = st.none() | st.binary(max_size=40)
@@ -42,3 +50,28 @@ def test_batch_round_trip(items, codec: int) -> None:
         (k, v, list(h), t) for k, v, h, t in items
     ]
     assert [r.offset for r in decoded] == list(range(len(items)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(optional_bytes, st.integers(min_value=0, max_value=2**40), st.booleans()),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([0, 1, 2, 3, 4]),
+    st.sampled_from([0, 1]),
+)
+def test_record_stamps_agree_with_full_decoding(items, codec: int, timestamp_type: int) -> None:
+    # Kept records of a compacted batch have gaps in their offset deltas.
+    kept = [(delta, ts, value) for delta, (value, ts, keep) in enumerate(items) if keep]
+    if not kept:
+        return
+    raw = encode_batch(
+        [RecordEntry(delta, ts, b"k", value) for delta, ts, value in kept],
+        base_offset=100,
+        last_offset_delta=len(items) - 1,
+        codec=codec,
+        timestamp_type=timestamp_type,
+    )
+    assert list(record_stamps(raw)) == [(r.offset, r.timestamp) for r in decode_records(raw)]
