@@ -6,7 +6,8 @@ times Django's handling of the topics list and the retention page in-process (th
 the cluster calls and the template; no network between browser and server). Prints:
 
 - first: the very first request of the process (clients connect, nothing is cached, every
-  cluster call made, record timestamps of every partition looked up);
+  cluster call made, record timestamps of every partition looked up); and the first
+  request after the warm-up the served console (`make run`) does when it starts;
 - cold: a request after the snapshot and the configs expired (what a page after a few
   idle minutes gets: snapshot and configs are read again; the first round goes out with
   the Metadata request, leaders guessed from the last layout; record timestamps already
@@ -151,6 +152,13 @@ def bench_pages(bootstrap: str, label: str, cold_runs: int, warm_runs: int) -> N
     first = timed(lambda: get(pages["topics list"]))
     print(f"\n{label} ({bootstrap})")
     print(f"first request of the process (topics list): {first:.0f} ms")
+    # What `make run`'s console does at start (console.kafka.warmup), then the first page.
+    from console.kafka.warmup import warm
+
+    admin.reset()
+    warm(local_cluster())
+    after_warm = timed(lambda: get(pages["topics list"]))
+    print(f"first request after the served process's warm-up (topics list): {after_warm:.0f} ms")
     print(f"{'page':<34} {'median':>11} {'max':>11} {'p95':>11}")
     for name, url in pages.items():
         cold = []
