@@ -13,10 +13,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
+from logstore.protocol.primitives import frame, length, nullable, string
+
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
-_HEADER_V0 = struct.Struct(">i")
-_HEADER_V1 = struct.Struct(">iB")  # correlation id + empty tagged fields
 
 # (partition, error, timestamp, offset[, leader epoch][, empty tags])
 _LIST_OFFSETS_ROW = {
@@ -33,40 +33,6 @@ LogDirRow = tuple[int, int]  # partition, size in bytes
 ConfigRow = tuple[str, str | None, bool, int, bool, Sequence[tuple[str, str | None, int]], int]
 # error, error message, resource type, resource name, entries
 ConfigResult = tuple[int, str | None, int, str, Sequence[ConfigRow]]
-
-
-def _uvarint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def length(n: int, flexible: bool) -> bytes:
-    """An array length: int32, or unsigned varint n+1 in flexible versions."""
-    return _uvarint(n + 1) if flexible else _I32.pack(n)
-
-
-def string(value: str, flexible: bool) -> bytes:
-    """A (compact) string."""
-    raw = value.encode()
-    return (_uvarint(len(raw) + 1) if flexible else _I16.pack(len(raw))) + raw
-
-
-def nullable(value: str | None, flexible: bool) -> bytes:
-    """A (compact) nullable string."""
-    if value is None:
-        return b"\x00" if flexible else b"\xff\xff"
-    return string(value, flexible)
-
-
-def frame(correlation_id: int, flexible: bool, body: list[bytes]) -> bytes:
-    """Length prefix, response header (v1 with empty tags when flexible), then `body`."""
-    header = _HEADER_V1.pack(correlation_id, 0) if flexible else _HEADER_V0.pack(correlation_id)
-    payload = b"".join([header, *body])
-    return _I32.pack(len(payload)) + payload
 
 
 def list_offsets_frame(

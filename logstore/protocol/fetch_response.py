@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from logstore.protocol.primitives import nullable_length, string, uvarint
+
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
 _PARTITION_HEAD = struct.Struct(">ihqq")  # index, error, high watermark, last stable offset
@@ -46,26 +48,6 @@ class FetchTopicOut:
     partitions: list[FetchPartitionOut] = field(default_factory=list)
 
 
-def _uvarint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _array_len(n: int | None, flexible: bool) -> bytes:
-    if flexible:
-        return _uvarint(0 if n is None else n + 1)
-    return _I32.pack(-1 if n is None else n)
-
-
-def _string(value: str, flexible: bool) -> bytes:
-    raw = value.encode()
-    return (_uvarint(len(raw) + 1) if flexible else _I16.pack(len(raw))) + raw
-
-
 def encode_fetch_response(
     version: int,
     correlation_id: int,
@@ -92,11 +74,11 @@ def encode_fetch_response(
     if version >= 7:
         buf += _I16.pack(error_code)
         buf += _I32.pack(session_id)
-    buf += _array_len(len(topics), flexible)
+    buf += nullable_length(len(topics), flexible)
     size = 0
     for topic in topics:
-        buf += _string(topic.topic, flexible)
-        buf += _array_len(len(topic.partitions), flexible)
+        buf += string(topic.topic, flexible)
+        buf += nullable_length(len(topic.partitions), flexible)
         for p in topic.partitions:
             buf += _PARTITION_HEAD.pack(
                 p.partition, p.error_code, p.high_watermark, p.last_stable_offset
@@ -104,9 +86,9 @@ def encode_fetch_response(
             if version >= 5:
                 buf += _I64.pack(p.log_start_offset)
             if p.aborted is None:
-                buf += _array_len(None, flexible)
+                buf += nullable_length(None, flexible)
             else:
-                buf += _array_len(len(p.aborted), flexible)
+                buf += nullable_length(len(p.aborted), flexible)
                 for producer_id, first_offset in p.aborted:
                     buf += struct.pack(">qq", producer_id, first_offset)
                     if flexible:
@@ -114,7 +96,7 @@ def encode_fetch_response(
             if version >= 11:
                 buf += _I32.pack(-1)  # preferred_read_replica: we are the only one
             records_size = sum(r.size for r in p.records)
-            buf += _uvarint(records_size + 1) if flexible else _I32.pack(records_size)
+            buf += uvarint(records_size + 1) if flexible else _I32.pack(records_size)
             if records_size:
                 parts.append(bytes(buf))
                 size += len(buf)

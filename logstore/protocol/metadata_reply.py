@@ -14,7 +14,7 @@ import struct
 import uuid
 from collections.abc import Sequence
 
-from logstore.protocol.admin_replies import frame, length, nullable, string
+from logstore.protocol.primitives import frame, length, nullable, string
 
 _I32 = struct.Struct(">i")
 _NO_OPS = -(2**31)  # "authorized operations not requested"

@@ -11,7 +11,7 @@ import struct
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from logstore.protocol.fetch_response import _array_len, _string
+from logstore.protocol.primitives import nullable_length, string
 
 _HEAD = struct.Struct(">ihq")  # index, error code, base offset
 _I64 = struct.Struct(">q")
@@ -30,10 +30,10 @@ class PartitionResult(NamedTuple):
     error_message: str | None = None
 
 
-def _nullable_string(value: str | None, flexible: bool) -> bytes:
+def _nullablestring(value: str | None, flexible: bool) -> bytes:
     if value is None:
         return b"\x00" if flexible else _I16.pack(-1)
-    return _string(value, flexible)
+    return string(value, flexible)
 
 
 def encode_produce_response(
@@ -51,18 +51,18 @@ def encode_produce_response(
     out += _I32.pack(correlation_id)
     if flexible:
         out.append(0)
-    out += _array_len(len(topics), flexible)
+    out += nullable_length(len(topics), flexible)
     for name, partitions in topics:
-        out += _string(name, flexible)
-        out += _array_len(len(partitions), flexible)
+        out += string(name, flexible)
+        out += nullable_length(len(partitions), flexible)
         for p in partitions:
             out += _HEAD.pack(p.partition, p.error_code, p.base_offset)
             out += _I64.pack(p.log_append_time)
             if version >= 5:
                 out += _I64.pack(p.log_start_offset)
             if version >= 8:
-                out += _array_len(0, flexible)  # record_errors
-                out += _nullable_string(p.error_message, flexible)
+                out += nullable_length(0, flexible)  # record_errors
+                out += _nullablestring(p.error_message, flexible)
             if flexible:
                 out.append(0)
         if flexible:

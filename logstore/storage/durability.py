@@ -13,19 +13,10 @@ policy (the LogManager does) or block the event loop.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterable
 
+from logstore.storage.files import fsync_and_close
 from logstore.storage.partition import PartitionLog
-
-
-def _fsync_fds(fds: list[int]) -> None:
-    try:
-        for fd in fds:
-            os.fsync(fd)
-    finally:
-        for fd in fds:
-            os.close(fd)
 
 
 class GroupCommit:
@@ -55,7 +46,9 @@ class GroupCommit:
         self.stats["flush_rounds"] += 1
         self.stats["fsyncs"] += sum(len(fds) for _, (fds, _) in jobs)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, _fsync_fds, [fd for _, (fds, _) in jobs for fd in fds])
+        await loop.run_in_executor(
+            None, fsync_and_close, [fd for _, (fds, _) in jobs for fd in fds]
+        )
         for log, (_, end) in jobs:
             log.finish_flush(end)
 

@@ -12,6 +12,16 @@ from collections import OrderedDict
 from pathlib import Path
 
 
+def fsync_and_close(fds: list[int]) -> None:
+    """fsync every descriptor, then close them all (even when an fsync fails)."""
+    try:
+        for fd in fds:
+            os.fsync(fd)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def fsync_dir(path: Path) -> None:
     """Make a directory entry change (create, rename, unlink) durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)

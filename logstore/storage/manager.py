@@ -56,7 +56,7 @@ from logstore.storage.errors import (
     TopicExistsError,
     UnknownTopicOrPartitionError,
 )
-from logstore.storage.files import HandleCache, fsync_dir, write_atomic
+from logstore.storage.files import HandleCache, fsync_and_close, fsync_dir, write_atomic
 from logstore.storage.index import IndexLru
 from logstore.storage.partition import PartitionLog
 from logstore.storage.recovery import RecoveryResult
@@ -547,17 +547,10 @@ class LogManager:
         if job is None:
             return
         fds, end = job
-
-        def fsync_and_close() -> None:
-            try:
-                for fd in fds:
-                    os.fsync(fd)
-            finally:
-                for fd in fds:
-                    os.close(fd)
-
         self.background.run_io(
-            fsync_and_close, then=lambda _: log.finish_flush(end), what=f"flush.ms of {log.name}"
+            lambda: fsync_and_close(fds),
+            then=lambda _: log.finish_flush(end),
+            what=f"flush.ms of {log.name}",
         )
 
     def _unlink_due(self, mono: int) -> None:

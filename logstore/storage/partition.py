@@ -28,7 +28,7 @@ from logstore.storage.errors import (
     OffsetOutOfRangeError,
     UnknownTopicOrPartitionError,
 )
-from logstore.storage.files import HandleCache, fsync_dir
+from logstore.storage.files import HandleCache, fsync_and_close, fsync_dir
 from logstore.storage.index import IndexLru
 from logstore.storage.readslice import ReadSlice
 from logstore.storage.recompress import recompress
@@ -403,12 +403,7 @@ class PartitionLog:
         if job is None:
             return
         fds, end = job
-        try:
-            for fd in fds:
-                os.fsync(fd)
-        finally:
-            for fd in fds:
-                os.close(fd)
+        fsync_and_close(fds)
         self.finish_flush(end)
 
     # -- reading ---------------------------------------------------------------------------
