@@ -32,6 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="compaction's disk budget (Kafka's log.cleaner.io.max.bytes.per.second); "
         "default unlimited",
     )
+    serve.add_argument(
+        "--log-retention-check-interval-ms",
+        type=int,
+        default=300_000,
+        help="how often retention deletes expired segments (Kafka's "
+        "log.retention.check.interval.ms); default 300000",
+    )
     serve.add_argument("--port-file", type=Path, default=None, help="write the bound port here")
     return parser
 
@@ -52,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             port_file=args.port_file,
             max_connections=args.max_connections,
             cleaner_io_max_bytes_per_second=args.cleaner_io_max_bytes_per_second,
+            log_retention_check_interval_ms=args.log_retention_check_interval_ms,
         )
     except ValueError as exc:
         print(f"logstore: {exc}", file=sys.stderr)

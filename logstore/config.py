@@ -32,6 +32,9 @@ class BrokerConfig:
     # Kafka's log.cleaner.io.max.bytes.per.second: compaction's read+write budget
     # (None = unlimited), so a big compaction cannot take the disk from producers.
     cleaner_io_max_bytes_per_second: float | None = None
+    # Retention and dynamic broker configs (Kafka's log.retention.check.interval.ms:
+    # how often retention deletes expired segments).
+    log_retention_check_interval_ms: int = 300_000
     # Written once the listener is bound (useful with port 0); None = don't write.
     port_file: Path | None = None
 
@@ -46,6 +49,8 @@ class BrokerConfig:
             self.cleaner_io_max_bytes_per_second > 0
         ):
             raise ValueError("the cleaner's byte rate must be positive")
+        if self.log_retention_check_interval_ms < 1:
+            raise ValueError("the retention check interval must be at least 1 ms")
         if self.default_partitions < 1:
             raise ValueError("default partitions must be at least 1")
 

@@ -109,3 +109,6 @@ class Broker:
     advertised_port: int = 9092
     # Set during graceful shutdown so long polls return promptly.
     shutting_down: bool = False
+    # Runtime overrides of broker configs (logstore.broker.broker_configs); None until the
+    # server loaded them.
+    dynamic_configs: Any = None

@@ -14,6 +14,7 @@ import logging
 import os
 from pathlib import Path
 
+from logstore.broker.broker_configs import DynamicBrokerConfigs
 from logstore.broker.context import Broker
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
@@ -48,9 +49,12 @@ class BrokerServer:
             fsync=self.config.fsync,
             fsync_interval_ms=self.config.fsync_interval_ms,
             cleaner_io_max_bytes_per_second=self.config.cleaner_io_max_bytes_per_second,
+            retention_check_interval_ms=self.config.log_retention_check_interval_ms,
         )
         logs.open()
         self.broker = Broker(config=self.config, logs=logs, clock=self.clock)
+        self.broker.dynamic_configs = DynamicBrokerConfigs(self.config, logs)
+        self.broker.dynamic_configs.load()
         # Group coordinator + producer state (groups helper, issue 6).
         from logstore.groups.service import attach
 
@@ -82,7 +86,8 @@ class BrokerServer:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self.broker is not None
-        if len(self._connections) >= self.config.max_connections or self.broker.shutting_down:
+        limit = self.broker.dynamic_configs.max_connections
+        if len(self._connections) >= limit or self.broker.shutting_down:
             writer.close()
             return
         conn = Connection(self.broker, reader, writer, self._budget)

@@ -2,7 +2,8 @@
 
 Owns the data directory's layout (`<topic>-<partition>/`, `catalogue.json`, checkpoint
 files, the clean-shutdown marker, `.state/`), topic administration, group commit and the
-periodic maintenance (interval fsync, segment.ms rolls, retention, compaction). It must
+periodic maintenance (interval fsync, segment.ms rolls, retention every
+log.retention.check.interval.ms, compaction). It must
 never know about requests or sockets, and it is not thread-safe: call it from one thread
 (the event loop). Work that may block on the disk runs on worker threads (`background`):
 fsyncs of duplicated descriptors, compaction's reading and writing; their results are
@@ -81,6 +82,11 @@ def _unlink_all(paths: Iterable[Path]) -> None:
             os.unlink(path)
 
 
+# Kafka's log.retention.check.interval.ms and log.initial.task.delay.ms defaults.
+RETENTION_CHECK_INTERVAL_MS = 300_000
+RETENTION_INITIAL_DELAY_MS = 30_000
+
+
 class LogManager:
     """Every partition under one data directory, plus the catalogue and upkeep."""
 
@@ -94,13 +100,16 @@ class LogManager:
         max_open_files: int = 256,
         max_loaded_indexes: int = 512,
         checkpoint_interval_ms: int = 5000,
+        retention_check_interval_ms: int = RETENTION_CHECK_INTERVAL_MS,
         cleaner_io_max_bytes_per_second: float | None = None,
         cleaner_executor: Executor | None = None,
         io_executor: Executor | None = None,
         rng: random.Random | None = None,
     ) -> None:
         """`cleaner_io_max_bytes_per_second` bounds the compaction worker's reads plus
-        writes (Kafka's log.cleaner.io.max.bytes.per.second; None = unlimited). The
+        writes (Kafka's log.cleaner.io.max.bytes.per.second; None = unlimited).
+        `retention_check_interval_ms` is Kafka's log.retention.check.interval.ms: how
+        often `tick` applies retention (0 = every tick). The
         executors default to one worker thread each; tests inject their own, and an `rng`
         for segment.jitter.ms."""
         if fsync not in FSYNC_POLICIES:
@@ -110,6 +119,10 @@ class LogManager:
         self.fsync = fsync
         self.fsync_interval_ms = fsync_interval_ms
         self.checkpoint_interval_ms = checkpoint_interval_ms
+        if retention_check_interval_ms < 0:
+            raise ValueError("the retention check interval cannot be negative")
+        self._retention_interval_ms = retention_check_interval_ms
+        self._next_retention_mono = 0
         self._handles = HandleCache(max_open_files)
         self._lru = IndexLru(max_loaded_indexes)
         self._topics: dict[str, TopicInfo] = {}
@@ -153,6 +166,7 @@ class LogManager:
             raise
         self._write_recovery_points()
         self._last_fsync_ms = self._last_checkpoint_ms = self.clock.monotonic_ms()
+        self._schedule_retention(first=True)
         self.opened = True
         return self
 
@@ -501,11 +515,15 @@ class LogManager:
             else:
                 self.sync_all()
             done["fsynced"] = 1
+        retention_due = mono >= self._next_retention_mono
+        if retention_due:
+            self._schedule_retention()
         for log in list(self._logs.values()):
             if log.upkeep_due(now):
                 if log.maybe_roll(now):
                     done["rolled"] += 1
-                done["deleted_segments"] += log.apply_retention(now)
+                if retention_due:
+                    done["deleted_segments"] += log.apply_retention(now)
             config = log.config
             if config.flush_ms != LONG_MAX or config.flush_messages != LONG_MAX:
                 self._topic_flush(log, mono)
@@ -526,6 +544,38 @@ class LogManager:
             self._last_checkpoint_ms = mono
         self.background.collect()  # whatever already finished (always, inline executors)
         return done
+
+    @property
+    def cleaner_io_max_bytes_per_second(self) -> float | None:
+        return self._compaction.rate
+
+    @cleaner_io_max_bytes_per_second.setter
+    def cleaner_io_max_bytes_per_second(self, value: float | None) -> None:
+        """Applies from the next compaction job on (one already running keeps its rate)."""
+        if value is not None and not value > 0:
+            raise ValueError("the cleaner's byte rate must be positive")
+        self._compaction.rate = value
+
+    @property
+    def retention_check_interval_ms(self) -> int:
+        return self._retention_interval_ms
+
+    @retention_check_interval_ms.setter
+    def retention_check_interval_ms(self, value: int) -> None:
+        """A new interval counts from now (as Kafka reschedules its retention task)."""
+        if value < 0:
+            raise ValueError("the retention check interval cannot be negative")
+        self._retention_interval_ms = value
+        self._schedule_retention()
+
+    def _schedule_retention(self, *, first: bool = False) -> None:
+        # Like Kafka's log-retention task: the first check waits at most
+        # log.initial.task.delay.ms after start-up, then one every interval. Records
+        # stamped long ago therefore stay readable right after they are written.
+        delay = self._retention_interval_ms
+        if first:
+            delay = min(delay, RETENTION_INITIAL_DELAY_MS)
+        self._next_retention_mono = self.clock.monotonic_ms() + delay
 
     def cleaner_idle(self, timeout: float | None = None) -> bool:
         """Wait until no compaction is being built (a later tick installs it); False on

@@ -1,8 +1,9 @@
 """DescribeConfigs (v1–4), AlterConfigs (v0–2), IncrementalAlterConfigs (v0–1).
 
 Owns the mapping between storage's topic config entries and Kafka's config sources and
-types, and the few read-only broker configs we describe. Topic overrides live in the
-storage catalogue; this module must never keep its own copy. DescribeConfigs answers are
+types, and routing BROKER resources to `logstore.broker.broker_configs` (the registry of
+broker configs and their dynamic overrides). Topic overrides live in the storage
+catalogue; this module must never keep its own copy of either. DescribeConfigs answers are
 packed by `logstore.protocol.admin_replies`: a console asks for three keys of every topic
 at once, and kio objects per entry cost more than the lookups.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from logstore.broker.api import RequestContext, handles
+from logstore.broker.broker_configs import BrokerConfigRefused, DynamicBrokerConfigs
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
@@ -62,18 +64,12 @@ def config_type(name: str, value: str | None) -> int:
     return _STRING
 
 
-def _broker_entries(broker: Broker) -> list[tuple[str, str]]:
-    c = broker.config
-    return [
-        ("broker.id", str(c.node_id)),
-        ("node.id", str(c.node_id)),
-        ("log.dirs", str(c.data_dir)),
-        ("num.partitions", str(c.default_partitions)),
-        ("auto.create.topics.enable", str(c.auto_create_topics).lower()),
-        ("socket.request.max.bytes", str(c.max_request_bytes)),
-        ("default.replication.factor", "1"),
-        ("offsets.topic.replication.factor", "1"),
-    ]
+def _dynamic(broker: Broker) -> DynamicBrokerConfigs:
+    if broker.dynamic_configs is None:
+        # A Broker built without the server (tests, tools): static values only.
+        broker.dynamic_configs = DynamicBrokerConfigs(broker.config, broker.logs)
+    dynamic: DynamicBrokerConfigs = broker.dynamic_configs
+    return dynamic
 
 
 @functools.lru_cache(maxsize=1024)
@@ -115,11 +111,7 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
         overrides = tuple(sorted(info.configs.items()))
         return 0, None, res.resource_type, res.resource_name, _topic_rows(overrides, keys, synonyms)
     if res.resource_type == BROKER:
-        for name, value in _broker_entries(broker):
-            if keys is not None and name not in keys:
-                continue
-            source = SOURCE_CODES["STATIC_BROKER_CONFIG"]
-            entries.append((name, value, True, source, False, (), config_type(name, value)))
+        entries = list(_dynamic(broker).rows(keys, synonyms))
         return 0, None, res.resource_type, res.resource_name, entries
     message = f"resource type {res.resource_type} is not supported"
     return INVALID_REQUEST, message, res.resource_type, res.resource_name, []
@@ -140,11 +132,28 @@ def _validate(set_: dict[str, str]) -> None:
     validate_configs(set_)
 
 
+def _apply_broker(
+    broker: Broker,
+    resource: Any,
+    set_: dict[str, str],
+    delete: list[str],
+    *,
+    replace: bool,
+    validate_only: bool,
+) -> tuple[int, str | None]:
+    node = str(broker.config.node_id)
+    if resource.resource_name != node:
+        return INVALID_REQUEST, f"broker {resource.resource_name!r} is not this broker ({node})"
+    try:
+        _dynamic(broker).alter(set_, delete, replace=replace, validate_only=validate_only)
+    except BrokerConfigRefused as exc:
+        return exc.code, str(exc)
+    return 0, None
+
+
 def _apply(
     broker: Broker, resource: Any, set_: dict[str, str], delete: list[str], validate_only: bool
 ) -> tuple[int, str | None]:
-    if resource.resource_type == BROKER:
-        return INVALID_REQUEST, "broker configs are static on this broker"
     if resource.resource_type != TOPIC:
         return INVALID_REQUEST, f"resource type {resource.resource_type} is not supported"
     if broker.logs.topic(resource.resource_name) is None:
@@ -170,7 +179,12 @@ async def alter_configs(broker: Broker, ctx: RequestContext, request: Any) -> An
         info = broker.logs.topic(res.resource_name) if res.resource_type == TOPIC else None
         if info is not None:
             delete += [name for name in info.configs if name not in set_]
-        error, message = _apply(broker, res, set_, delete, request.validate_only)
+        if res.resource_type == BROKER:
+            error, message = _apply_broker(
+                broker, res, set_, [], replace=True, validate_only=request.validate_only
+            )
+        else:
+            error, message = _apply(broker, res, set_, delete, request.validate_only)
         responses.append(
             make(
                 schema.AlterConfigsResourceResponse,
@@ -205,7 +219,10 @@ def _incremental_changes(broker: Broker, res: Any) -> tuple[dict[str, str], list
             delete.append(c.name)
         elif op in (APPEND, SUBTRACT):
             if config_type(c.name, None) != _LIST:
-                return _Refused(INVALID_CONFIG, f"{c.name} is not a list config")
+                verb = "append" if op == APPEND else "subtract"
+                return _Refused(
+                    INVALID_CONFIG, f"Config value {verb} is not allowed for config key: {c.name}"
+                )
             items = [v for v in (set_.get(c.name) or current.get(c.name) or "").split(",") if v]
             given = [v for v in (c.value or "").split(",") if v]
             if op == APPEND:
@@ -230,7 +247,12 @@ async def incremental_alter_configs(broker: Broker, ctx: RequestContext, request
             error, message = changes.error, changes.message
         else:
             set_, delete = changes
-            error, message = _apply(broker, res, set_, delete, request.validate_only)
+            if res.resource_type == BROKER:
+                error, message = _apply_broker(
+                    broker, res, set_, delete, replace=False, validate_only=request.validate_only
+                )
+            else:
+                error, message = _apply(broker, res, set_, delete, request.validate_only)
         responses.append(
             make(
                 schema.AlterConfigsResourceResponse,

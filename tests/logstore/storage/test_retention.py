@@ -85,3 +85,35 @@ def test_log_start_offset_survives_restart(tmp_path: Path, clock: ManualClock) -
         log = mgr.log("t", 0)
         assert (log.log_start_offset, log.log_end_offset) == (2, 5)
         assert log.append(batch(1)).log_start_offset == 2
+
+
+def test_retention_waits_for_the_check_interval(tmp_path: Path, clock: ManualClock) -> None:
+    """Kafka's log.retention.check.interval.ms: records stamped long ago stay readable
+    until the first check (at most log.initial.task.delay.ms, 30 s, after start-up), then
+    retention runs once per interval, however often the maintenance tick comes."""
+    day = 86_400_000
+    with LogManager(tmp_path, clock=clock, fsync="never") as mgr:
+        assert mgr.retention_check_interval_ms == 300_000
+        mgr.create_topic("t", 1, {"internal.segment.bytes": str(BATCH), "retention.ms": str(day)})
+        log = mgr.log("t", 0)
+        for _ in range(3):
+            log.append(batch(1, ts=0))  # stamped 1970
+        clock.advance(29_999)
+        assert mgr.tick()["deleted_segments"] == 0
+        assert log.log_start_offset == 0
+        clock.advance(1)
+        assert mgr.tick()["deleted_segments"] == 3  # the active one rolled away too
+        assert log.log_start_offset == 3
+        log.append(batch(1, ts=0))
+        clock.advance(299_999)
+        assert mgr.tick()["deleted_segments"] == 0
+        clock.advance(1)
+        assert mgr.tick()["deleted_segments"] == 1
+        # A new interval counts from the moment it is set.
+        mgr.retention_check_interval_ms = 1_000
+        log.append(batch(1, ts=0))
+        assert mgr.tick()["deleted_segments"] == 0
+        clock.advance(1_000)
+        assert mgr.tick()["deleted_segments"] == 1
+        with pytest.raises(ValueError):
+            mgr.retention_check_interval_ms = -1

@@ -1,0 +1,116 @@
+"""Dynamic broker configs: altered through the admin API, applied at once, kept across a
+restart, refused with Kafka's codes (the comparison with Kafka itself is
+tests/differential/test_broker_configs.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    ResourceType,
+)
+
+from logstore.broker.broker_configs import java_double
+from tests.broker_fixture import BrokerProcess
+from tests.logstore.broker.test_long_poll_and_lifecycle import _answering
+from tests.logstore.broker.wire import Wire
+
+TIMEOUT = 20.0
+
+
+def _admin(broker: BrokerProcess) -> AdminClient:
+    return AdminClient({"bootstrap.servers": broker.bootstrap, "log_level": 3})
+
+
+def _describe(broker: BrokerProcess) -> dict[str, tuple[Any, ...]]:
+    resource = ConfigResource(ResourceType.BROKER, "0")
+    client = _admin(broker)  # must outlive its futures
+    entries = client.describe_configs([resource])[resource].result(TIMEOUT)
+    return {n: (e.value, e.source, e.is_read_only) for n, e in entries.items()}
+
+
+def _set(broker: BrokerProcess, **values: str) -> None:
+    entries = [
+        ConfigEntry(name.replace("_", "."), value, incremental_operation=AlterConfigOpType.SET)
+        for name, value in values.items()
+    ]
+    resource = ConfigResource(ResourceType.BROKER, "0", incremental_configs=entries)
+    client = _admin(broker)
+    client.incremental_alter_configs([resource])[resource].result(TIMEOUT)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1.7976931348623157e308, "1.7976931348623157E308"),
+        (15_000_000.0, "1.5E7"),
+        (1_000_000.0, "1000000.0"),
+        (2.5, "2.5"),
+        (0.0001, "1.0E-4"),
+        (-3e9, "-3.0E9"),
+    ],
+)
+def test_java_double_text(value: float, text: str) -> None:
+    assert java_double(value) == text
+
+
+@pytest.mark.filterwarnings("ignore:alter_configs has been deprecated")
+def test_dynamic_config_applies_at_once_and_survives_restart(broker: BrokerProcess) -> None:
+    before = _describe(broker)
+    assert before["max.connections"] == ("1000", 4, False)  # the flag's value: static
+    assert before["log.cleaner.io.max.bytes.per.second"] == ("1.7976931348623157E308", 5, False)
+    assert before["log.retention.check.interval.ms"] == ("300000", 5, True)
+    _set(broker, max_connections="2", **{"log.cleaner.io.max.bytes.per.second": "1e6"})
+    after = _describe(broker)
+    assert after["max.connections"] == ("2", 2, False)  # DYNAMIC_BROKER_CONFIG
+    assert after["log.cleaner.io.max.bytes.per.second"] == ("1000000.0", 2, False)
+    # Applied to the listener at once: a third connection is refused.
+    first = _answering(broker.bootstrap)
+    second = _answering(broker.bootstrap)
+    with Wire(broker.bootstrap) as third:
+        assert third.closed_by_peer()
+    first.close()
+    second.close()
+    broker.restart()
+    assert _describe(broker)["max.connections"] == ("2", 2, False)
+    first = _answering(broker.bootstrap)
+    second = _answering(broker.bootstrap)
+    with Wire(broker.bootstrap) as third:
+        assert third.closed_by_peer()
+    second.close()
+    # Legacy AlterConfigs replaces the whole set: the cleaner rate goes back to static.
+    resource = ConfigResource(ResourceType.BROKER, "0", set_config={"max.connections": "50"})
+    client = _admin(broker)
+    client.alter_configs([resource])[resource].result(TIMEOUT)
+    del client
+    first.close()
+    broker.restart()
+    final = _describe(broker)
+    assert final["max.connections"] == ("50", 2, False)
+    assert final["log.cleaner.io.max.bytes.per.second"] == ("1.7976931348623157E308", 5, False)
+
+
+def test_refusals_change_nothing(broker: BrokerProcess) -> None:
+    with pytest.raises(KafkaException) as refused:
+        _set(broker, max_connections="7", num_partitions="3")
+    assert refused.value.args[0].name() == "INVALID_REQUEST"
+    assert (
+        refused.value.args[0].str() == "Cannot update these configs dynamically: [num.partitions]"
+    )
+    with pytest.raises(KafkaException) as refused:
+        _set(broker, max_connections="many")
+    assert refused.value.args[0].str() == (
+        "Invalid value many for configuration max.connections: Not a number of type INT"
+    )
+    with pytest.raises(KafkaException) as refused:
+        _set(broker, **{"log.cleaner.io.max.bytes.per.second": "0"})
+    assert refused.value.args[0].name() == "INVALID_REQUEST"
+    assert _describe(broker)["max.connections"] == ("1000", 4, False)
+    broker.restart()
+    assert not (broker.data_dir / ".state" / "broker" / "dynamic-configs.json").exists()
