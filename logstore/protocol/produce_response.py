@@ -28,6 +28,9 @@ class PartitionResult(NamedTuple):
     log_append_time: int = -1
     log_start_offset: int = -1
     error_message: str | None = None
+    # (index of the record in its batch, message) of each record that caused the
+    # refusal (KIP-467, v8+).
+    record_errors: Sequence[tuple[int, str | None]] = ()
 
 
 def _nullablestring(value: str | None, flexible: bool) -> bytes:
@@ -61,7 +64,12 @@ def encode_produce_response(
             if version >= 5:
                 out += _I64.pack(p.log_start_offset)
             if version >= 8:
-                out += nullable_length(0, flexible)  # record_errors
+                out += nullable_length(len(p.record_errors), flexible)
+                for index, message in p.record_errors:
+                    out += _I32.pack(index)
+                    out += _nullablestring(message, flexible)
+                    if flexible:
+                        out.append(0)
                 out += _nullablestring(p.error_message, flexible)
             if flexible:
                 out.append(0)

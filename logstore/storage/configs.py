@@ -203,10 +203,17 @@ class TopicConfig:
     flush_ms: int = LONG_MAX
 
     # Appends need no decoding, recompression or restamping (the fast path); derived.
+    # A lower timestamp bound needs every record's stamp (a batch header holds only
+    # the first and the largest).
     plain_appends: bool = True
 
     def __post_init__(self) -> None:
-        plain = not (self.compact or self.log_append_time or self.codec is not None)
+        plain = not (
+            self.compact
+            or self.log_append_time
+            or self.codec is not None
+            or self.timestamp_before_max_ms != LONG_MAX
+        )
         object.__setattr__(self, "plain_appends", plain)
 
     @classmethod

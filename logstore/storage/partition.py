@@ -271,7 +271,7 @@ class PartitionLog:
         self._check_usable()
         view = memoryview(data)
         config = self.config
-        headers = check_batches(view, config, now)
+        headers = check_batches(view, config, now, self.name)
         if config.codec is not None:
             view, headers = recompress(view, headers, config.codec, config.compression_level)
             for _, header in headers:

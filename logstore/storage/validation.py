@@ -3,10 +3,15 @@
 Framing (at least one whole batch, magic 2), CRC-32C of every batch, `max.message.bytes`,
 keys on compacted topics, `message.timestamp.before/after.max.ms`. Errors are the ones
 Apache Kafka 4 answers (checked by the differential suite): no whole batch or a magic
-other than 2 is INVALID_RECORD (87), a CRC mismatch CORRUPT_MESSAGE (2).
+other than 2 is INVALID_RECORD (87), a CRC mismatch CORRUPT_MESSAGE (2). Refusals caused
+by particular records (no key on a compacted topic, a timestamp out of range) name them
+as Kafka does (KIP-467): `RejectedRecords` carries each record's index in its batch and
+message, and the summary message, for the Produce response.
 
-Owns only these refusals. It must never write, assign offsets or decode records of
-topics that are not compacted.
+Owns only these refusals. It must never write, assign offsets or read the records of a
+topic whose config does not require it (compacted, or a lower timestamp bound): on every
+other topic a batch is judged by its header alone, and records are read only to name
+those of a batch already refused.
 """
 
 from __future__ import annotations
@@ -16,20 +21,67 @@ from logstore.records import (
     BatchHeader,
     InvalidRecordError,
     InvalidTimestampError,
+    RecordError,
     RecordTooLargeError,
     decode_records,
     parse_header,
     validate_batch,
 )
+from logstore.records.record import record_stamps
 from logstore.storage.configs import LONG_MAX, TopicConfig
 
 MAGIC_OFFSET = 16
+NO_TIMESTAMP = -1
+# Kafka's summary lists at most this many record errors (the list itself has them all).
+SUMMARY_ERRORS = 3
+
+
+class RejectedRecords(InvalidRecordError):
+    """INVALID_RECORD (87) because of the records `record_errors` names (index in the
+    batch, message)."""
+
+    def __init__(self, message: str, record_errors: tuple[tuple[int, str], ...]) -> None:
+        super().__init__(message)
+        self.record_errors = record_errors
+
+
+class RejectedTimestamps(InvalidTimestampError):
+    """INVALID_TIMESTAMP (32): some records' timestamps (and maybe other faults of other
+    records, as in Kafka) named in `record_errors`."""
+
+    def __init__(self, message: str, record_errors: tuple[tuple[int, str], ...]) -> None:
+        super().__init__(message)
+        self.record_errors = record_errors
+
+
+def _refusal(errors: list[tuple[int, str, bool]]) -> RecordError:
+    """Kafka's refusal of a batch from its record errors: (index, message, is a
+    timestamp error), in order."""
+    named = tuple((index, message) for index, message, _ in errors)
+    if any(stamp for _, _, stamp in errors):
+        summary = "One or more records have been rejected due to invalid timestamp"
+        return RejectedTimestamps(summary, named)
+    listed = ", ".join(
+        f"RecordError(batchIndex={index}, message='{message}')"
+        for index, message in named[:SUMMARY_ERRORS]
+    )
+    return RejectedRecords(
+        f"One or more records have been rejected due to {len(errors)} record errors in "
+        f"total, and only showing the first three errors at most: [{listed}]",
+        named,
+    )
+
+
+def _java_long(value: int) -> int:
+    """`value` wrapped to a signed 64-bit integer, as Kafka's arithmetic leaves it."""
+    return (value + (1 << 63)) % (1 << 64) - (1 << 63)
 
 
 def check_batches(
-    view: memoryview, config: TopicConfig, now_ms: int
+    view: memoryview, config: TopicConfig, now_ms: int, where: str = ""
 ) -> list[tuple[int, BatchHeader]]:
-    """(position, header) of every batch in `view`, or the error Kafka would answer."""
+    """(position, header) of every batch in `view`, or the error Kafka would answer.
+    `where` names the partition ("topic-0") in record errors."""
     if not len(view):
         raise InvalidRecordError("produce requests must have at least one record batch")
     headers: list[tuple[int, BatchHeader]] = []
@@ -43,10 +95,12 @@ def check_batches(
             )
         headers.append((pos, header))
         pos += header.size
-    if config.compact:
-        _check_keys(view, headers)
-    if not config.log_append_time:
-        _check_timestamps(headers, config, now_ms)
+    for pos, header in headers:
+        if header.is_control:
+            continue
+        errors = _record_errors(view[pos : pos + header.size], header, config, now_ms, where)
+        if errors:
+            raise _refusal(errors)
     return headers
 
 
@@ -61,24 +115,33 @@ def _check_framing(view: memoryview, pos: int) -> None:
         raise InvalidRecordError(f"incomplete record batch at position {pos}")
 
 
-def _check_keys(view: memoryview, headers: list[tuple[int, BatchHeader]]) -> None:
-    for pos, header in headers:
-        if header.is_control:
-            continue
-        for record in decode_records(view[pos : pos + header.size]):
-            if record.key is None:
-                raise InvalidRecordError("compacted topic cannot accept a record without a key")
-
-
-def _check_timestamps(
-    headers: list[tuple[int, BatchHeader]], config: TopicConfig, now_ms: int
-) -> None:
+def _record_errors(
+    batch: memoryview, header: BatchHeader, config: TopicConfig, now_ms: int, where: str
+) -> list[tuple[int, str, bool]]:
+    """Kafka's per-record checks of one batch, reading records only when the topic's
+    config and the batch header leave a doubt: (index, message, is a timestamp error)."""
     before, after = config.timestamp_before_max_ms, config.timestamp_after_max_ms
-    if before == LONG_MAX and after == LONG_MAX:
-        return
-    for _, header in headers:
-        # Per batch, not per record: the header's bounds are what we can check cheaply.
-        if header.max_timestamp > now_ms + after or (
-            header.base_timestamp >= 0 and header.base_timestamp < now_ms - before
-        ):
-            raise InvalidTimestampError(f"timestamp {header.max_timestamp} is out of range")
+    stamps = not config.log_append_time and (
+        before != LONG_MAX or header.max_timestamp - now_ms > after
+    )
+    if not (config.compact or stamps):
+        return []
+    errors: list[tuple[int, str, bool]] = []
+    if config.compact:
+        records = [(r.offset, r.timestamp, r.key is None) for r in decode_records(batch)]
+    else:
+        records = [(offset, ts, False) for offset, ts in record_stamps(batch)]
+    low, high = _java_long(now_ms - before), _java_long(now_ms + after)
+    for index, (offset, ts, keyless) in enumerate(records):
+        if keyless:
+            message = (
+                f"Compacted topic cannot accept message without key in topic partition {where}"
+            )
+            errors.append((index, message, False))
+        elif stamps and ts != NO_TIMESTAMP and (now_ms - ts > before or ts - now_ms > after):
+            message = (
+                f"Timestamp {ts} of message with offset {offset} is out of range. "
+                f"The timestamp should be within [{low}, {high}]"
+            )
+            errors.append((index, message, True))
+    return errors

@@ -100,12 +100,12 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _record(offset_delta: int, value: bytes) -> bytes:
+def _record(offset_delta: int, value: bytes, key: bytes | None = None, ts_delta: int = 0) -> bytes:
     body = (
         b"\x00"  # attributes
-        + _varint(0)  # timestamp delta
+        + _varint(ts_delta)
         + _varint(offset_delta)
-        + _varint(-1)  # null key
+        + (_varint(-1) if key is None else _varint(len(key)) + key)
         + _varint(len(value))
         + value
         + _varint(0)  # no headers
@@ -114,17 +114,26 @@ def _record(offset_delta: int, value: bytes) -> bytes:
 
 
 def record_batch(
-    values: list[bytes], timestamp: int = 1_700_000_000_000, magic: int = 2
+    values: list[bytes],
+    timestamp: int = 1_700_000_000_000,
+    magic: int = 2,
+    keys: list[bytes | None] | None = None,
+    ts_deltas: list[int] | None = None,
 ) -> bytearray:
-    """An uncompressed RecordBatch v2, CRC-32C correct; callers corrupt what they test."""
-    records = b"".join(_record(i, v) for i, v in enumerate(values))
+    """An uncompressed RecordBatch v2, CRC-32C correct; callers corrupt what they test.
+    Records have no key unless `keys` says, and the batch's timestamp plus `ts_deltas`."""
+    keys = keys or [None] * len(values)
+    deltas = ts_deltas or [0] * len(values)
+    records = b"".join(
+        _record(i, v, k, d) for i, (v, k, d) in enumerate(zip(values, keys, deltas, strict=True))
+    )
     after_crc = (
         struct.pack(
             ">hiqqqhii",
             0,  # attributes: no compression, CreateTime
             len(values) - 1,
             timestamp,
-            timestamp,
+            timestamp + max(deltas),
             -1,  # producer id
             -1,  # producer epoch
             -1,  # base sequence

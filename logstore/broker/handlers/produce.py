@@ -41,11 +41,18 @@ class _Outcome:
         "log_append_time",
         "log_start",
         "message",
+        "record_errors",
     )
 
-    def __init__(self, error: int = 0, message: str | None = None) -> None:
+    def __init__(
+        self,
+        error: int = 0,
+        message: str | None = None,
+        record_errors: tuple[tuple[int, str], ...] = (),
+    ) -> None:
         self.error = error
         self.message = message
+        self.record_errors = record_errors
         self.base_offset = -1
         self.last_offset = -1
         self.log_append_time = -1
@@ -88,8 +95,9 @@ def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcom
                     return out
         result = log.append(data, now_ms=broker.clock.now_ms())
     except Exception as exc:
-        # Storage, records and the producer hook raise errors carrying Kafka's code.
-        return _Outcome(code_of(exc), message_of(exc))
+        # Storage, records and the producer hook raise errors carrying Kafka's code;
+        # a refusal caused by particular records names them (KIP-467).
+        return _Outcome(code_of(exc), message_of(exc), getattr(exc, "record_errors", ()))
     if hook is not None:
         base = result.base_offset
         for header in headers:
@@ -145,6 +153,7 @@ async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
                         o.log_append_time,
                         o.log_start,
                         o.message if o.error else None,
+                        o.record_errors,
                     )
                     for index, o in parts
                 ],

@@ -12,6 +12,21 @@ TOPICS = [
     ("orders", [PartitionResult(0, 0, 42, -1, 0), PartitionResult(3, 10, -1, -1, -1, "too big")]),
     ("é-events", [PartitionResult(1, 0, 7, 1_700_000_000_123, 5)]),
     ("empty", []),
+    (
+        "compacted",
+        [
+            PartitionResult(
+                0,
+                87,
+                -1,
+                -1,
+                -1,
+                "2 record errors",
+                ((1, "no key"), (3, "ümlaut key")),
+            ),
+            PartitionResult(1, 32, -1, -1, -1, "invalid timestamp", ((0, None),)),
+        ],
+    ),
 ]
 
 
@@ -33,7 +48,16 @@ def _kio(version: int, correlation_id: int) -> bytes:
                         base_offset=p.base_offset,
                         log_append_time=p.log_append_time,
                         log_start_offset=p.log_start_offset,
-                        record_errors=(),
+                        record_errors=tuple(
+                            make(
+                                schema.BatchIndexAndErrorMessage,
+                                batch_index=index,
+                                batch_index_error_message=message,
+                            )
+                            for index, message in p.record_errors
+                        )
+                        if version >= 8
+                        else (),
                         error_message=p.error_message,
                     )
                     for p in parts
@@ -55,6 +79,11 @@ def test_decodes_with_kio() -> None:
     correlation_id, response = codec.decode_response(0, 9, frame[4:])
     assert correlation_id == 5
     assert response.responses[0].partition_responses[1].error_message == "too big"
+    refused = response.responses[3].partition_responses[0]
+    assert [(e.batch_index, e.batch_index_error_message) for e in refused.record_errors] == [
+        (1, "no key"),
+        (3, "ümlaut key"),
+    ]
 
 
 def test_versions_outside_3_to_11_are_refused() -> None:

@@ -1,0 +1,133 @@
+"""Differential: BROKER resource configs through legacy AlterConfigs (what librdkafka's
+admin client sends), IncrementalAlterConfigs and DescribeConfigs.
+
+Both brokers are shared by the session, so every scenario puts the configs back (DELETE)
+before it ends. Kafka applies a dynamic broker config through its metadata log, so its
+DescribeConfigs may answer with the previous value for a moment: `described` polls until
+the expected source shows, within the harness timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
+
+from tests.clusters import Cluster
+from tests.differential.harness import TIMEOUT, admin, assert_same, observe
+
+pytestmark = [
+    pytest.mark.kafka,
+    pytest.mark.filterwarnings("ignore:alter_configs has been deprecated"),
+]
+
+RATE = "log.cleaner.io.max.bytes.per.second"
+CONNECTIONS = "max.connections"
+DYNAMIC = 2  # DYNAMIC_BROKER_CONFIG
+
+
+def _node(cluster: Cluster) -> str:
+    return str(next(iter(admin(cluster).list_topics(timeout=TIMEOUT).brokers)))
+
+
+def _result(future: Any) -> str:
+    """ "OK" or "NAME: message" of an alteration."""
+    try:
+        future.result(timeout=TIMEOUT)
+    except KafkaException as exc:
+        error = exc.args[0]
+        return f"{error.name()}: {error.str()}"
+    return "OK"
+
+
+def legacy(cluster: Cluster, values: dict[str, str]) -> str:
+    client = admin(cluster)
+    resource = ConfigResource(ResourceType.BROKER, _node(cluster), set_config=values)
+    return _result(client.alter_configs([resource])[resource])
+
+
+def incremental(cluster: Cluster, *ops: tuple[str, str | None, AlterConfigOpType]) -> str:
+    client = admin(cluster)
+    entries = [ConfigEntry(n, v, incremental_operation=op) for n, v, op in ops]
+    resource = ConfigResource(ResourceType.BROKER, _node(cluster), incremental_configs=entries)
+    return _result(client.incremental_alter_configs([resource])[resource])
+
+
+def described(cluster: Cluster, expect: dict[str, str | None]) -> dict[str, tuple[Any, ...]]:
+    """(value, is dynamic, read only) of `expect`'s names once each has its expected
+    dynamic value (None = no dynamic override), or what was last seen."""
+    client = admin(cluster)
+    resource = ConfigResource(ResourceType.BROKER, _node(cluster))
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        entries = client.describe_configs([resource])[resource].result(timeout=TIMEOUT)
+        seen = {
+            name: (
+                entries[name].value if entries[name].source == DYNAMIC else None,
+                entries[name].source == DYNAMIC,
+                entries[name].is_read_only,
+            )
+            for name in expect
+        }
+        if all(seen[n][0] == v for n, v in expect.items()) or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.2)  # polling Kafka's metadata log apply, not waiting for time to pass
+
+
+def test_dynamic_broker_configs(clusters: tuple[Cluster, ...]) -> None:
+    S, D = AlterConfigOpType.SET, AlterConfigOpType.DELETE
+
+    def scenario(cluster: Cluster) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        try:
+            seen["legacy"] = legacy(cluster, {CONNECTIONS: "500", RATE: "15000000"})
+            seen["after_legacy"] = described(cluster, {CONNECTIONS: "500", RATE: "1.5E7"})
+            # Legacy AlterConfigs replaces the broker's whole dynamic set.
+            seen["replace"] = legacy(cluster, {CONNECTIONS: "400"})
+            seen["after_replace"] = described(cluster, {CONNECTIONS: "400", RATE: None})
+            seen["incremental"] = incremental(cluster, (RATE, "2000000", S))
+            seen["after_incremental"] = described(cluster, {CONNECTIONS: "400", RATE: "2000000.0"})
+            seen["static_legacy"] = legacy(cluster, {"num.partitions": "3"})
+            seen["static_interval"] = legacy(cluster, {"log.retention.check.interval.ms": "5"})
+            seen["static_incremental"] = incremental(cluster, ("num.partitions", "3", S))
+            seen["static_first"] = legacy(cluster, {"num.partitions": "3", CONNECTIONS: "x"})
+            seen["not_a_number"] = incremental(cluster, (CONNECTIONS, "many", S))
+            seen["negative"] = incremental(cluster, (CONNECTIONS, "-5", S))
+            seen["zero"] = incremental(cluster, (CONNECTIONS, "0", S)).split(":")[0]
+            seen["append"] = incremental(cluster, (CONNECTIONS, "5", AlterConfigOpType.APPEND))
+            seen["delete_static"] = incremental(cluster, ("num.partitions", None, D))
+            seen["after_refusals"] = described(cluster, {CONNECTIONS: "400", RATE: "2000000.0"})
+        finally:
+            seen["delete"] = incremental(cluster, (CONNECTIONS, None, D), (RATE, None, D))
+        seen["after_delete"] = described(cluster, {CONNECTIONS: None, RATE: None})
+        return seen
+
+    seen = observe(clusters, scenario)
+    kafka = seen["kafka"]
+    assert kafka["legacy"] == "OK"
+    assert kafka["after_legacy"][CONNECTIONS] == ("500", True, False)
+    assert kafka["static_legacy"] == (
+        "INVALID_REQUEST: Cannot update these configs dynamically: [num.partitions]"
+    )
+    assert kafka["after_delete"][RATE] == (None, False, False)
+    assert_same(seen)
+
+
+def test_unknown_broker_config_names(clusters: tuple[Cluster, ...]) -> None:
+    """Documented difference (docs/compatibility.md): Kafka stores a broker config name it
+    does not know as a custom config; Odradek refuses it like a static one, so a typo is
+    an error instead of a silent no-op."""
+    name = "no.such.broker.config"
+
+    def scenario(cluster: Cluster) -> str:
+        try:
+            return incremental(cluster, (name, "1", AlterConfigOpType.SET))
+        finally:
+            incremental(cluster, (name, None, AlterConfigOpType.DELETE))
+
+    seen = observe(clusters, scenario)
+    assert seen["kafka"] == "OK"
+    assert seen["odradek"] == f"INVALID_REQUEST: Cannot update these configs dynamically: [{name}]"
