@@ -98,15 +98,7 @@ def test_describe_tools(clusters: tuple[Cluster, ...]) -> None:
     assert kafka["topics"][1][0].startswith("Topic: <topic> TopicId: <id> PartitionCount: 2")
     assert any(line.startswith("<group> <topic> 0 2 5 3") for line in kafka["groups"][1])
     assert any("retention.ms=1000000" in line for line in kafka["configs"][1])
-    # Documented gap (docs/compatibility.md, "Not implemented"): Odradek does not offer
-    # DescribeTopicPartitions (API 75), so kafka-topics falls back to Metadata and prints
-    # N/A for the eligible-leader-replica columns, which Kafka prints empty.
+    # kafka-topics describes through DescribeTopicPartitions (API 75) on both: the
+    # eligible-leader-replica columns are empty lists, not N/A (the Metadata fallback).
     assert all(line.endswith("Elr: LastKnownElr:") for line in kafka["topics"][1][1:])
-    odradek_topics = seen["odradek"]["topics"][1]
-    assert all(line.endswith("Elr: N/A LastKnownElr: N/A") for line in odradek_topics[1:])
-    for observed in seen.values():
-        observed["topics"] = (
-            observed["topics"][0],
-            [re.sub(r" Elr:.*$", "", line) for line in observed["topics"][1]],
-        )
     assert_same(seen)

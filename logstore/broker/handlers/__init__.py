@@ -8,6 +8,7 @@ from logstore.broker.handlers import (  # noqa: F401
     cluster,
     configs,
     delete_records,
+    describe_topic_partitions,
     fetch,
     groups,  # groups helper (issue 6)
     list_offsets,
