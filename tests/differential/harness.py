@@ -70,7 +70,8 @@ def create_topic(
     if config is None:
         # Scenarios use fixed, long-past timestamps so both clusters see identical
         # records; infinite retention keeps those records from being expired before
-        # they are read (Odradek applies retention within seconds, Kafka every 5 min).
+        # they are read, however long a session runs (both check retention every
+        # log.retention.check.interval.ms, 5 minutes).
         config = {"retention.ms": "-1"}
     new = NewTopic(topic, num_partitions=partitions, replication_factor=1, config=dict(config))
     # The client must outlive its futures: a collected AdminClient fails them with _DESTROY.
