@@ -121,27 +121,42 @@ def _record_errors(
     """Kafka's per-record checks of one batch, reading records only when the topic's
     config and the batch header leave a doubt: (index, message, is a timestamp error)."""
     before, after = config.timestamp_before_max_ms, config.timestamp_after_max_ms
-    stamps = not config.log_append_time and (
-        before != LONG_MAX or header.max_timestamp - now_ms > after
+    create_time = not config.log_append_time
+    stamps = create_time and (before != LONG_MAX or header.max_timestamp - now_ms > after)
+    # A producer may not stamp LogAppendTime itself: Kafka refuses such records wherever
+    # it does not judge their own stamp (LogAppendTime topics, or no timestamp).
+    producer_lat = header.timestamp_type == 1 and (
+        not create_time or header.max_timestamp == NO_TIMESTAMP
     )
-    if not (config.compact or stamps):
+    if not (config.compact or stamps or producer_lat):
         return []
-    errors: list[tuple[int, str, bool]] = []
-    if config.compact:
-        records = [(r.offset, r.timestamp, r.key is None) for r in decode_records(batch)]
+    if config.compact or producer_lat:
+        records = [(r.offset, r.timestamp, r.key, r.value) for r in decode_records(batch)]
     else:
-        records = [(offset, ts, False) for offset, ts in record_stamps(batch)]
+        records = [(offset, ts, b"", b"") for offset, ts in record_stamps(batch)]
     low, high = _java_long(now_ms - before), _java_long(now_ms + after)
-    for index, (offset, ts, keyless) in enumerate(records):
-        if keyless:
+    errors: list[tuple[int, str, bool]] = []
+    for index, (offset, ts, key, value) in enumerate(records):
+        if config.compact and key is None:
             message = (
                 f"Compacted topic cannot accept message without key in topic partition {where}"
             )
             errors.append((index, message, False))
-        elif stamps and ts != NO_TIMESTAMP and (now_ms - ts > before or ts - now_ms > after):
+        elif create_time and ts != NO_TIMESTAMP:
+            if stamps and (now_ms - ts > before or ts - now_ms > after):
+                message = (
+                    f"Timestamp {ts} of message with offset {offset} is out of range. "
+                    f"The timestamp should be within [{low}, {high}]"
+                )
+                errors.append((index, message, True))
+        elif header.timestamp_type == 1:
+            record = (
+                f"DefaultRecord(offset={offset}, timestamp={ts}, "
+                f"key={len(key or b'')} bytes, value={len(value or b'')} bytes)"
+            )
             message = (
-                f"Timestamp {ts} of message with offset {offset} is out of range. "
-                f"The timestamp should be within [{low}, {high}]"
+                f"Invalid timestamp type in message {record}. Producer should not set "
+                "timestamp type to LogAppendTime."
             )
             errors.append((index, message, True))
     return errors

@@ -22,7 +22,13 @@ from kio.schema.describe_topic_partitions.v0.response import DescribeTopicPartit
 from kio.static.primitive import i32
 
 from tests.clusters import Cluster
-from tests.differential.harness import assert_same, create_topic, observe, unique_topic
+from tests.differential.harness import (
+    assert_same,
+    create_topic,
+    observe,
+    unique_topic,
+    watermarks,
+)
 from tests.differential.wire import decode, encode, exchange, frame
 
 pytestmark = pytest.mark.kafka
@@ -84,6 +90,8 @@ def test_describe_topic_partitions(clusters: tuple[Cluster, ...]) -> None:
         aliases = {a: "<a>", b: "<b>", absent: "<absent>"}
         create_topic(cluster, a, partitions=3)
         create_topic(cluster, b, partitions=2)
+        for topic in (a, b):  # Kafka's broker knows a new topic once it has a leader
+            watermarks(cluster, topic)
         both = [b, absent, a, "bad name"]
         return {
             "all": describe(cluster, both, aliases),

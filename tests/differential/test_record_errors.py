@@ -30,6 +30,7 @@ from tests.differential.harness import (
     produce,
     read_partition,
     unique_topic,
+    watermarks,
 )
 from tests.differential.wire import decode, encode, exchange, frame, record_batch
 
@@ -41,6 +42,9 @@ NOW_ISH = 1_700_000_000_000
 
 def produce_raw(cluster: Cluster, topic: str, records: bytes, version: int) -> Any:
     """(error code, base offset, [(batch index, message)], error message) of partition 0."""
+    # A raw client does not retry NOT_LEADER_OR_FOLLOWER: ask the leader for its offsets
+    # first (librdkafka waits for a freshly created topic's leader).
+    watermarks(cluster, topic)
     if version >= 9:
         body: Any = ProduceRequestV9(
             transactional_id=None,
@@ -180,6 +184,27 @@ def test_timestamps_out_of_range_are_named(clusters: tuple[Cluster, ...]) -> Non
 
     seen = observe(clusters, scenario)
     assert seen["kafka"] == (32, -1, [1, 3], True)
+    assert_same(seen)
+
+
+def test_producer_may_not_stamp_log_append_time(clusters: tuple[Cluster, ...]) -> None:
+    """A batch whose attributes claim LogAppendTime is refused on a LogAppendTime topic,
+    every record named (INVALID_TIMESTAMP); on a CreateTime topic its stamp is judged."""
+
+    def scenario(cluster: Cluster) -> Any:
+        seen = {}
+        for label, kind in (("lat", "LogAppendTime"), ("create", "CreateTime")):
+            topic = unique_topic(label)
+            create_topic(cluster, topic, config={"message.timestamp.type": kind})
+            keys: list[bytes | None] = [b"key", None]
+            batch = bytes(record_batch([b"v1", b"value"], keys=keys, attributes=8))
+            seen[label] = without_topic(produce_raw(cluster, topic, batch, 9), topic)
+        return seen
+
+    seen = observe(clusters, scenario)
+    assert seen["kafka"]["lat"][0] == 32
+    assert [index for index, _ in seen["kafka"]["lat"][2]] == [0, 1]
+    assert seen["kafka"]["create"] == (0, 0, [], None)
     assert_same(seen)
 
 

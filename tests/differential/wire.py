@@ -119,9 +119,11 @@ def record_batch(
     magic: int = 2,
     keys: list[bytes | None] | None = None,
     ts_deltas: list[int] | None = None,
+    attributes: int = 0,
 ) -> bytearray:
     """An uncompressed RecordBatch v2, CRC-32C correct; callers corrupt what they test.
-    Records have no key unless `keys` says, and the batch's timestamp plus `ts_deltas`."""
+    Records have no key unless `keys` says, and the batch's timestamp plus `ts_deltas`;
+    `attributes` 8 marks the batch LogAppendTime."""
     keys = keys or [None] * len(values)
     deltas = ts_deltas or [0] * len(values)
     records = b"".join(
@@ -130,7 +132,7 @@ def record_batch(
     after_crc = (
         struct.pack(
             ">hiqqqhii",
-            0,  # attributes: no compression, CreateTime
+            attributes,  # 0: no compression, CreateTime
             len(values) - 1,
             timestamp,
             timestamp + max(deltas),
