@@ -17,6 +17,7 @@ from logstore.server.listener import BrokerServer
         (["--listen", "127.0.0.1:70000"], "port must be 0..65535"),
         (["--default-partitions", "0"], "default partitions must be at least 1"),
         (["--cleaner-io-max-bytes-per-second", "0"], "byte rate must be positive"),
+        (["--log-retention-check-interval-ms", "0"], "retention check interval must be at least"),
     ],
 )
 def test_bad_settings_exit_2_with_a_message(tmp_path, capsys, args, message) -> None:
@@ -34,5 +35,18 @@ async def test_the_cleaner_budget_reaches_storage(tmp_path) -> None:
     try:
         assert server.broker is not None
         assert server.broker.logs._compaction.rate == 5e6
+    finally:
+        await server.shutdown()
+
+
+async def test_the_retention_check_interval_reaches_storage(tmp_path) -> None:
+    server = BrokerServer(
+        BrokerConfig(data_dir=tmp_path, port=0, log_retention_check_interval_ms=60_000)
+    )
+    await server.start()
+    try:
+        assert server.broker is not None
+        assert server.broker.logs.retention_check_interval_ms == 60_000
+        assert BrokerConfig(data_dir=tmp_path).log_retention_check_interval_ms == 300_000
     finally:
         await server.shutdown()

@@ -175,3 +175,46 @@ def test_topic_compression_type(
     ]
     if sent_codec == stored_codec:
         assert stored[16:] == sent[16:]  # untouched but for offset and leader epoch
+
+
+def test_record_errors_name_the_keyless_records(manager: LogManager) -> None:
+    """Kafka's per-record refusal (KIP-467): each keyless record by its index in its
+    batch, plus a summary listing at most three."""
+    manager.create_topic("c", 1, {"cleanup.policy": "compact"})
+    log = manager.log("c", 0)
+    keys = [b"k", None, b"k", None, None, None]
+    data = build_batch([(k, b"v") for k in keys], timestamp=5)
+    with pytest.raises(InvalidRecordError) as info:
+        log.append(data)
+    refusal = info.value
+    expected = "Compacted topic cannot accept message without key in topic partition c-0"
+    assert refusal.record_errors == tuple((i, expected) for i in (1, 3, 4, 5))  # type: ignore[attr-defined]
+    assert str(refusal).startswith(
+        "One or more records have been rejected due to 4 record errors in total, and only "
+        "showing the first three errors at most: [RecordError(batchIndex=1, message='Compacted"
+    )
+    assert str(refusal).count("RecordError(") == 3
+    assert log.log_end_offset == 0
+
+
+def test_record_errors_judge_every_timestamp(manager: LogManager, clock: ManualClock) -> None:
+    """The lower bound needs every record's stamp: a batch whose first and largest stamps
+    are in range can still hold an old record."""
+    hour = 3_600_000
+    manager.create_topic("t", 1, {"message.timestamp.before.max.ms": str(hour)})
+    log = manager.log("t", 0)
+    now = clock.now_ms()
+    data = build_batch([(b"k", b"v")] * 3, timestamps=[now, now - 2 * hour, now])
+    with pytest.raises(InvalidTimestampError) as info:
+        log.append(data)
+    assert info.value.code == 32
+    assert str(info.value) == "One or more records have been rejected due to invalid timestamp"
+    assert info.value.record_errors == (  # type: ignore[attr-defined]
+        (
+            1,
+            f"Timestamp {now - 2 * hour} of message with offset 1 is out of range. The "
+            f"timestamp should be within [{now - hour}, {now + hour}]",
+        ),
+    )
+    assert log.log_end_offset == 0
+    assert log.append(build_batch([(b"k", b"v")] * 2, timestamps=[now, now])).base_offset == 0
