@@ -10,16 +10,10 @@ written: both brokers apply retention only every `log.retention.check.interval.m
 from __future__ import annotations
 
 import datetime
+import importlib
 from typing import Any
 
 import pytest
-from kio.schema.produce.v7.response import ProduceResponse as ProduceResponseV7
-from kio.schema.produce.v8.request import PartitionProduceData, ProduceRequest, TopicProduceData
-from kio.schema.produce.v8.response import ProduceResponse as ProduceResponseV8
-from kio.schema.produce.v9.request import PartitionProduceData as PartitionProduceDataV9
-from kio.schema.produce.v9.request import ProduceRequest as ProduceRequestV9
-from kio.schema.produce.v9.request import TopicProduceData as TopicProduceDataV9
-from kio.schema.produce.v9.response import ProduceResponse as ProduceResponseV9
 from kio.static.primitive import Records, i16, i32, i32Timedelta
 
 from tests.clusters import Cluster
@@ -37,7 +31,6 @@ from tests.differential.wire import decode, encode, exchange, frame, record_batc
 pytestmark = pytest.mark.kafka
 
 PRODUCE = 0
-NOW_ISH = 1_700_000_000_000
 
 
 def produce_raw(cluster: Cluster, topic: str, records: bytes, version: int) -> Any:
@@ -45,39 +38,26 @@ def produce_raw(cluster: Cluster, topic: str, records: bytes, version: int) -> A
     # A raw client does not retry NOT_LEADER_OR_FOLLOWER: ask the leader for its offsets
     # first (librdkafka waits for a freshly created topic's leader).
     watermarks(cluster, topic)
-    if version >= 9:
-        body: Any = ProduceRequestV9(
-            transactional_id=None,
-            acks=i16(-1),
-            timeout=i32Timedelta.parse(datetime.timedelta(seconds=10)),
-            topic_data=(
-                TopicProduceDataV9(
-                    name=topic,
-                    partition_data=(
-                        PartitionProduceDataV9(index=i32(0), records=Records(records)),
-                    ),
+    requests = importlib.import_module(f"kio.schema.produce.v{version}.request")
+    body = requests.ProduceRequest(
+        transactional_id=None,
+        acks=i16(-1),
+        timeout=i32Timedelta.parse(datetime.timedelta(seconds=10)),
+        topic_data=(
+            requests.TopicProduceData(
+                name=topic,
+                partition_data=(
+                    requests.PartitionProduceData(index=i32(0), records=Records(records)),
                 ),
             ),
-        )
-        response_class: Any = ProduceResponseV9
-    else:
-        body = ProduceRequest(
-            transactional_id=None,
-            acks=i16(-1),
-            timeout=i32Timedelta.parse(datetime.timedelta(seconds=10)),
-            topic_data=(
-                TopicProduceData(
-                    name=topic,
-                    partition_data=(PartitionProduceData(index=i32(0), records=Records(records)),),
-                ),
-            ),
-        )
-        response_class = ProduceResponseV8 if version == 8 else ProduceResponseV7
+        ),
+    )
+    responses = importlib.import_module(f"kio.schema.produce.v{version}.response")
     flexible = version >= 9
     reply = exchange(cluster.bootstrap, frame(PRODUCE, version, 5, encode(body), flexible))
     assert isinstance(reply, bytes), reply
     # Response header v1 (flexible) carries an empty tagged-field section.
-    response = decode(response_class, reply[5:] if flexible else reply[4:])
+    response = decode(responses.ProduceResponse, reply[5:] if flexible else reply[4:])
     (part,) = response.responses[0].partition_responses
     return (
         int(part.error_code),
