@@ -130,6 +130,11 @@ def _record_errors(
     )
     if not (config.compact or stamps or producer_lat):
         return []
+    if config.compact and not (stamps or producer_lat):
+        # The common compacted-topic case: keys only, one pass, no per-record tuples.
+        keyless = [i for i, r in enumerate(decode_records(batch)) if r.key is None]
+        message = f"Compacted topic cannot accept message without key in topic partition {where}"
+        return [(index, message, False) for index in keyless]
     if config.compact or producer_lat:
         records = [(r.offset, r.timestamp, r.key, r.value) for r in decode_records(batch)]
     else:
