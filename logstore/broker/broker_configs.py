@@ -17,6 +17,7 @@ nor keep topic configs (the storage catalogue does).
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from logstore.config import BrokerConfig
 
 if TYPE_CHECKING:
     from logstore.storage import LogManager
+
+log = logging.getLogger(__name__)
 
 STATE_NAME = "broker"
 STATE_FILE = "dynamic-configs.json"
@@ -185,11 +188,20 @@ class DynamicBrokerConfigs:
             stored = json.loads(path.read_bytes())
         except FileNotFoundError:
             stored = {}
-        self.overrides = {
-            name: str(value)
-            for name, value in stored.items()
-            if name in REGISTRY and REGISTRY[name].dynamic
-        }
+        except ValueError as exc:
+            raise RuntimeError(f"{path} is not valid JSON: {exc}") from exc
+        self.overrides = {}
+        for name, value in stored.items():
+            definition = REGISTRY.get(name)
+            try:
+                if definition is None or not definition.dynamic:
+                    raise BrokerConfigRefused(INVALID_REQUEST, "not a dynamic broker config")
+                self.overrides[name] = definition.normalise(str(value))
+            except BrokerConfigRefused as exc:
+                # Written by another version or by hand: the static value stands.
+                log.warning(
+                    "ignoring dynamic broker config %s=%r from %s: %s", name, value, path, exc
+                )
         self._apply()
 
     def effective(self, name: str) -> str:

@@ -54,7 +54,11 @@ class BrokerServer:
         logs.open()
         self.broker = Broker(config=self.config, logs=logs, clock=self.clock)
         self.broker.dynamic_configs = DynamicBrokerConfigs(self.config, logs)
-        self.broker.dynamic_configs.load()
+        try:
+            self.broker.dynamic_configs.load()
+        except BaseException:
+            logs.close()  # nothing was served: leave storage as a clean stop does
+            raise
         # Group coordinator + producer state (groups helper, issue 6).
         from logstore.groups.service import attach
 

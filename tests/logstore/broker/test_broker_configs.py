@@ -4,6 +4,8 @@ tests/differential/test_broker_configs.py)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +19,14 @@ from confluent_kafka.admin import (
 )
 
 from logstore.broker.broker_configs import java_double
+from logstore.config import BrokerConfig
+from logstore.server.listener import BrokerServer
 from tests.broker_fixture import BrokerProcess
 from tests.logstore.broker.test_long_poll_and_lifecycle import _answering
 from tests.logstore.broker.wire import Wire
 
 TIMEOUT = 20.0
+RATE = "log.cleaner.io.max.bytes.per.second"
 
 
 def _admin(broker: BrokerProcess) -> AdminClient:
@@ -114,3 +119,26 @@ def test_refusals_change_nothing(broker: BrokerProcess) -> None:
     assert _describe(broker)["max.connections"] == ("1000", 4, False)
     broker.restart()
     assert not (broker.data_dir / ".state" / "broker" / "dynamic-configs.json").exists()
+
+
+async def test_stored_overrides_are_checked_at_start_up(tmp_path: Path) -> None:
+    """A state file written by hand or another version: valid dynamic entries apply,
+    anything else leaves the static value; a file that is not JSON stops the start."""
+    state = tmp_path / ".state" / "broker"
+    state.mkdir(parents=True)
+    (state / "dynamic-configs.json").write_text(
+        json.dumps({"max.connections": "7", "num.partitions": "9", RATE: "fast"})
+    )
+    server = BrokerServer(BrokerConfig(data_dir=tmp_path, port=0))
+    await server.start()
+    try:
+        assert server.broker is not None
+        dynamic = server.broker.dynamic_configs
+        assert dynamic.max_connections == 7
+        assert dynamic.overrides == {"max.connections": "7"}
+        assert server.broker.logs.cleaner_io_max_bytes_per_second is None
+    finally:
+        await server.shutdown()
+    (state / "dynamic-configs.json").write_text("{not json")
+    with pytest.raises(RuntimeError, match="not valid JSON"):
+        await BrokerServer(BrokerConfig(data_dir=tmp_path, port=0)).start()
