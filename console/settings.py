@@ -7,6 +7,7 @@ live under `ODRADEK_HOME` (default `./var`), the channel layer is in-memory. Pos
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -135,6 +136,16 @@ ODRADEK_EXTRA_PROCESSES: list[tuple[str, list[str]]] = [
 ]
 # Seconds a cluster call may take before a page shows the "unreachable" banner instead.
 ODRADEK_CLUSTER_TIMEOUT = float(os.environ.get("ODRADEK_CLUSTER_TIMEOUT", "3"))
+
+# Lag-alert webhooks reach only public addresses unless an admin allows internal ones:
+# all of them (`ODRADEK_WEBHOOK_ALLOW_PRIVATE=1`) or listed networks (comma-separated CIDRs).
+ODRADEK_WEBHOOK_ALLOW_PRIVATE = os.environ.get("ODRADEK_WEBHOOK_ALLOW_PRIVATE", "0") == "1"
+# Parsed here so a typo stops the console at start, not the sampler at its first alert.
+ODRADEK_WEBHOOK_ALLOW_NETWORKS = [
+    str(ipaddress.ip_network(n.strip(), strict=False))
+    for n in os.environ.get("ODRADEK_WEBHOOK_ALLOW_NETWORKS", "").split(",")
+    if n.strip()
+]
 
 LOGGING = {
     "version": 1,
