@@ -79,12 +79,16 @@ def test_odd_group_ids_work_on_every_group_page(
     listing = client.get("/clusters/local/groups/")
     assert listing.status_code == 200
     links = set(_hrefs(listing.content.decode()))
+    partial = client.get("/clusters/local/groups/?q=", HTTP_HX_REQUEST="true")
+    assert partial.status_code == 200
+    partial_links = set(_hrefs(partial.content.decode()))
     readers = client.get(f"/clusters/local/topics/{topic}/consumers/", HTTP_HX_REQUEST="true")
     assert readers.status_code == 200
     reader_links = set(_hrefs(readers.content.decode()))
     for group in ODD_GROUP_IDS:
         detail_url = reverse("groups_detail", kwargs={"cluster": "local", "group": group})
         assert detail_url in links, group
+        assert detail_url in partial_links, group
         assert detail_url in reader_links, group
         assert html.escape(group) in readers.content.decode()
 
