@@ -29,12 +29,18 @@ def shape_of(info: admin.TopicInfo) -> quota.Shape:
 
 
 def team_shapes(cluster: str, team: Team) -> list[quota.Shape] | None:
-    """The team's topics as the snapshot knows them; None when there is no snapshot."""
+    """The team's topics as the snapshot knows them; None when there is no snapshot.
+
+    A topic under a narrower team's prefix is that team's, not this one's.
+    """
     view = cluster_view(cluster, max_age=60)
     if view.snapshot is None:
         return None
+    teams = list(Team.objects.all())
     return [
-        shape_of(t) for t in view.snapshot.topics.values() if t.name.startswith(team.topic_prefix)
+        shape_of(t)
+        for t in view.snapshot.topics.values()
+        if t.name.startswith(team.topic_prefix) and team_for_topic(t.name, teams) == team
     ]
 
 

@@ -188,3 +188,19 @@ def test_creation_counts_what_topics_may_grow_to(
     request = TopicRequest.objects.get(topic=name)
     assert request.violations == ["The size cap would take the team over its byte budget."]
     assert name not in admin.metadata(local_cluster()).topics
+
+
+def test_a_narrower_teams_topics_do_not_count_against_the_budget(
+    client: Client, team: tuple[Team, Any, str], on_cluster: Any
+) -> None:
+    team_row, member, topic = team
+    sub = team_row.topic_prefix + "sub."
+    Team.objects.create(name=sub, group=Group.objects.create(name=f"team:{sub}"), topic_prefix=sub)
+    make_topic(on_cluster.bootstrap, sub + "raw")  # no size cap: unbounded, but not ours
+    client.force_login(member)
+    done = client.post(
+        f"/clusters/local/retention/{topic}/",
+        {"retention": "3 days", "retention_size": "40 MB"},
+        follow=True,
+    )
+    assert "now keeps records for 3 days" in done.content.decode()
