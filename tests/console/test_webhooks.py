@@ -130,6 +130,29 @@ def test_allowed_post_reaches_the_checked_address(server: Server) -> None:
     assert headers["Content-Type"] == "application/json"
 
 
+@override_settings(ODRADEK_WEBHOOK_ALLOW_NETWORKS=["127.0.0.1/32"])
+def test_dns_rebinding_after_the_check_changes_nothing(server: Server, monkeypatch: Any) -> None:
+    """The name answers 127.0.0.1 (allowed here) when checked, 10.9.9.9 ever after: the
+    POST still goes to the address that was checked, never to a second lookup's answer."""
+    import socket
+
+    real = socket.getaddrinfo
+    answers = iter(["127.0.0.1"])
+
+    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "hooks.rebind.test":
+            host = next(answers, "10.9.9.9")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    assert webhooks.post_json(f"http://hooks.rebind.test:{server.port}/x", b"{}", 2) == ""
+    assert len(server.requests) == 1
+    assert server.requests[0][1]["Host"] == f"hooks.rebind.test:{server.port}"
+    # The next send looks the name up again, gets the internal answer, and is refused.
+    assert "10.9.9.9" in webhooks.post_json(f"http://hooks.rebind.test:{server.port}/x", b"{}", 2)
+    assert len(server.requests) == 1
+
+
 @override_settings(ODRADEK_WEBHOOK_ALLOW_PRIVATE=True)
 def test_redirects_are_not_followed(server: Server) -> None:
     redirector = Server(status=302, location=server.url)
