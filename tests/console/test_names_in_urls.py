@@ -163,6 +163,8 @@ def test_longest_topic_name_works_on_every_topic_page(
         (f"{base}messages/", False, name),
         (f"{base}messages/?start=oldest", True, name),
         (f"{base}messages/0/0/value", True, ""),
+        (f"{base}messages/0/0/raw", False, ""),
+        (f"{base}messages/export.jsonl?start=oldest", False, '"offset": 1'),
         (f"{base}produce/", False, name),
         (f"{base}tail/", False, name),
         ("/clusters/local/retention/", False, name),
@@ -170,7 +172,29 @@ def test_longest_topic_name_works_on_every_topic_page(
         extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
         response = client.get(url, **extra)
         assert response.status_code == 200, url
-        assert expected in response.content.decode(), url
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert expected in body.decode(errors="replace"), url
+    produced = client.post(
+        f"{base}produce/", {"value": "hi", "value_format": "text", "partition": "0"}
+    )
+    assert produced.status_code == 200
+    assert "at offset <strong>2</strong>" in produced.content.decode()
+    for url, form in [
+        (f"/clusters/local/retention/{name}/", {"retention": "1 h"}),
+        (f"{base}partitions/", {"total": "2"}),
+        (f"{base}delete-records/", {"partition": "0", "offset": "1"}),
+    ]:
+        response = client.post(url, form)
+        assert response.status_code == 302, url
+        assert "error" not in [m.level_tag for m in response.wsgi_request._messages], url
     changed = client.post(f"{base}configs/retention.ms/", {"value": "3600000"})
     assert changed.status_code == 302
     assert changed["Location"] == base
+    deleted = client.post(f"{base}delete/", {"confirm": name})
+    assert deleted.status_code == 302
+    if on_cluster.kind == "odradek" and deleted["Location"] != "/clusters/local/topics/":
+        # The broker renames a deleted partition's directory to "<dir>.<32 hex>-delete",
+        # past the file system's 255-byte limit for a 249-character topic (Kafka shortens
+        # the topic part). The console shows the broker's refusal; the broker must change.
+        pytest.xfail("broker: deleting a 249-character topic fails (directory name too long)")
+    assert deleted["Location"] == "/clusters/local/topics/"
