@@ -73,14 +73,25 @@ def address_refusal(address: Address) -> str:
         return ""
     if any(address in net for net in _allowed_networks()):
         return ""
-    checked = address
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        checked = address.ipv4_mapped
-    if checked.is_multicast:
-        return f"{address} is a multicast address"
-    if not checked.is_global or checked.is_reserved or checked.is_unspecified:
-        return f"{address} is an internal address (loopback, private, link-local or reserved)"
+    for checked in (address, *_embedded_ipv4(address)):
+        if checked.is_multicast:
+            return f"{address} is a multicast address"
+        if not checked.is_global or checked.is_reserved or checked.is_unspecified:
+            return f"{address} is an internal address (loopback, private, link-local or reserved)"
     return ""
+
+
+def _embedded_ipv4(address: Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo, NAT64) and reaches."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [address.ipv4_mapped, address.sixtofour, address.teredo[1] if address.teredo else None]
+    if address in _NAT64:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [a for a in found if a is not None]
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 def resolve(target: Target) -> list[Address]:

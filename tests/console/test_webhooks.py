@@ -87,6 +87,8 @@ def server() -> Iterator[Server]:
         ("http://[::1]/", "internal address"),
         ("http://[::ffff:127.0.0.1]/", "internal address"),
         ("http://[fe80::1]/", "internal address"),
+        ("http://[2002:7f00:1::]/", "internal address"),  # 6to4 wrapping 127.0.0.1
+        ("http://[64:ff9b::a00:1]/", "internal address"),  # NAT64 wrapping 10.0.0.1
         ("http://[fd00::1]/", "internal address"),
         ("https://[ff02::1]/", "multicast"),
         ("http://no-such-host.invalid/", "does not resolve"),
