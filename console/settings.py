@@ -155,6 +155,8 @@ if ODRADEK_HTTPS:
 # Only behind a proxy that sets (and strips from clients) X-Forwarded-Proto.
 if os.environ.get("ODRADEK_BEHIND_TLS_PROXY", "0") == "1":
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Every login would come from the proxy's address: throttle by the client's instead.
+    AXES_CLIENT_IP_CALLABLE = "console.client_address.client_address"
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -136,3 +136,27 @@ def test_https_settings_take_effect(tmp_path: Path) -> None:
         "('HTTP_X_FORWARDED_PROTO',",
         "'https')",
     ]
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_the_forwarded_client_is_throttled(admin_user: Any, settings: Any) -> None:
+    settings.AXES_CLIENT_IP_CALLABLE = "console.client_address.client_address"
+    proxy = "10.0.0.5"
+
+    def attempt(client: Client, forwarded: str, password: str) -> int:
+        response = client.post(
+            LOGIN,
+            {"username": "admin", "password": password},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+        return response.status_code
+
+    attacker = Client()
+    for _ in range(5):
+        attempt(attacker, "203.0.113.9", "guess")
+    assert attempt(attacker, "203.0.113.9", "admin-pass-123") == 429
+    # A forged first entry does not make a new address: the proxy's last one counts.
+    assert attempt(attacker, "1.2.3.4, 203.0.113.9", "admin-pass-123") == 429
+    # The real admin behind the same proxy is not locked out by the attacker.
+    assert attempt(Client(), "198.51.100.20", "admin-pass-123") == 302
