@@ -12,8 +12,8 @@ from django.urls import include, path
 
 from console.views import shell
 
-# Password resets go by mail: without a mail server configured they would only tell a
-# stranger which addresses exist, so the reset pages exist only when mail does.
+# Password resets go by mail: without a configured mail server the reset form would fail,
+# or hand reset links to whatever listens on localhost:25. So the pages exist only with mail.
 accounts = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
