@@ -76,6 +76,16 @@ def _holds_only_segments(path: Path) -> bool:
 _SEGMENT_SUFFIXES = {".log", ".index", ".timeindex", ".cleaned", ".tmp", ".deleted"}
 
 
+def _doomed_name(topic: str, partition: int) -> str:
+    """A deleted partition's directory name, inside the 255-byte file-name limit.
+
+    A topic name may be 249 characters, so appending a unique suffix to the partition's
+    directory name can overflow; like Kafka, shorten the topic part instead.
+    """
+    suffix = f"-{partition}.{uuid.uuid4().hex}-delete"
+    return topic[: 255 - len(suffix)] + suffix
+
+
 def _unlink_all(paths: Iterable[Path]) -> None:
     for path in paths:
         with contextlib.suppress(FileNotFoundError):
@@ -383,7 +393,7 @@ class LogManager:
             self._compaction.cancel_for(log)
             self._group_commit.fail(log, UnknownTopicOrPartitionError(f"{name} was deleted"))
             log.detach()  # its retired files go with the directory
-            doomed = log.directory.with_name(f"{log.directory.name}.{uuid.uuid4().hex}-delete")
+            doomed = log.directory.with_name(_doomed_name(name, p))
             with contextlib.suppress(FileNotFoundError):
                 os.rename(log.directory, doomed)
             # A crash before this runs leaves a `-delete` directory, removed at open.

@@ -192,9 +192,4 @@ def test_longest_topic_name_works_on_every_topic_page(
     assert changed["Location"] == base
     deleted = client.post(f"{base}delete/", {"confirm": name})
     assert deleted.status_code == 302
-    if on_cluster.kind == "odradek" and deleted["Location"] != "/clusters/local/topics/":
-        # The broker renames a deleted partition's directory to "<dir>.<32 hex>-delete",
-        # past the file system's 255-byte limit for a 249-character topic (Kafka shortens
-        # the topic part). The console shows the broker's refusal; the broker must change.
-        pytest.xfail("broker: deleting a 249-character topic fails (directory name too long)")
     assert deleted["Location"] == "/clusters/local/topics/"
