@@ -1,7 +1,8 @@
 """A byte budget shared by all connections: caps the request bytes held in memory at once.
 
-Owns only the accounting. It must never read sockets; the connection asks for a frame's
-size before reading it and gives it back once the request is answered.
+Owns only the accounting. It must never read sockets. A connection charges body bytes as
+they arrive (never the length a prefix merely claims), so a client that sends a prefix and
+nothing else holds nothing, and gives them back once the request is answered.
 """
 
 from __future__ import annotations
@@ -14,17 +15,24 @@ class ByteBudget:
         self.capacity = capacity
         self.available = capacity
         self._changed = asyncio.Condition()
+        self._waiting = 0
 
     async def acquire(self, n: int) -> None:
-        # A single frame bigger than the whole budget still gets in once the rest drained;
-        # the frame limit (checked before this) is what bounds a single request.
-        n = min(n, self.capacity)
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.available >= n)
-            self.available -= n
+        # The config keeps the budget at least one maximal frame, so a frame whose bytes
+        # are all charged can always finish once the others drained.
+        if self.available >= n and not self._waiting:
+            self.available -= n  # the common case: no lock, no await
+            return
+        self._waiting += 1
+        try:
+            async with self._changed:
+                await self._changed.wait_for(lambda: self.available >= n)
+                self.available -= n
+        finally:
+            self._waiting -= 1
 
     async def release(self, n: int) -> None:
-        n = min(n, self.capacity)
-        async with self._changed:
-            self.available += n
-            self._changed.notify_all()
+        self.available += n
+        if self._waiting:
+            async with self._changed:
+                self._changed.notify_all()

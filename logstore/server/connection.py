@@ -1,9 +1,11 @@
 """One client connection: read frames, answer them in order, close on protocol errors.
 
 Owns the per-connection pipeline and its rules: the length prefix is checked before the
-body is read (never allocating a hostile size); up to PIPELINE_DEPTH requests are handled
-concurrently but answered strictly in arrival order; and a frame that cannot be trusted
-closes this connection only. Handlers start in arrival order and Produce appends before
+body is read (never allocating a hostile size); the body is charged to the shared byte
+budget as it arrives and must arrive within the body deadline; a connection with nothing
+in flight closes after connections.max.idle.ms of silence; up to PIPELINE_DEPTH requests
+are handled concurrently but answered strictly in arrival order; and a frame that cannot
+be trusted closes this connection only. Handlers start in arrival order and Produce appends before
 its first await, so appends keep the order the client sent them in, while acks=all
 requests from one producer can share an fsync (group commit). It must never interpret
 requests.
@@ -30,6 +32,10 @@ PIPELINE_DEPTH = 128
 _Pending = tuple["asyncio.Task[Reply]", int]
 
 
+class BodyTimeoutError(ConnectionError):
+    """A frame's body did not arrive within the body deadline (a slow or stalled client)."""
+
+
 class Connection:
     def __init__(
         self,
@@ -50,6 +56,8 @@ class Connection:
         self._slots = asyncio.Semaphore(PIPELINE_DEPTH)
         self._at_boundary = True  # waiting for a frame's first byte: safe to stop reading
         self._reading: asyncio.Task[None] | None = None
+        self._in_flight = 0  # requests read and not yet answered
+        self.last_active = asyncio.get_running_loop().time()  # last frame read or reply sent
 
     @property
     def idle(self) -> bool:
@@ -102,33 +110,85 @@ class Connection:
             )
 
     async def _read_frames(self) -> None:
-        max_bytes = self.broker.config.max_request_bytes
+        config = self.broker.config
+        max_bytes = config.max_request_bytes
         try:
             while True:
                 self._at_boundary = True
                 await self._slots.acquire()
-                try:
-                    prefix = await self.reader.readexactly(LENGTH_PREFIX_BYTES)
-                except asyncio.IncompleteReadError as exc:
-                    if exc.partial:
-                        raise
-                    return  # the client closed between frames
+                prefix = await self._read_prefix(config.connections_max_idle_ms / 1000)
+                if prefix is None:
+                    return  # the client closed between frames, or stayed idle too long
                 self._at_boundary = False
                 length = parse_length(prefix, max_bytes)
-                await self.budget.acquire(length)
-                try:
-                    body = await self.reader.readexactly(length)
-                except BaseException:
-                    await self.budget.release(length)
-                    raise
+                deadline = asyncio.get_running_loop().time() + config.request_body_timeout_ms / 1000
+                body = await self._read_body(length, deadline)
                 task = asyncio.create_task(handle_frame(self.broker, body, self.client_host))
                 del body
+                self._in_flight += 1
                 self._pending.put_nowait((task, length))
         except asyncio.CancelledError:
             pass  # stop_reading(): fall through to the end-of-requests marker
         finally:
             self._at_boundary = True
             self._pending.put_nowait(None)
+
+    async def _read_prefix(self, idle_s: float) -> bytes | None:
+        """The next length prefix; None at EOF between frames or after `idle_s` without
+        traffic while nothing is in flight (Kafka's connections.max.idle.ms)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                async with asyncio.timeout_at(self.last_active + idle_s):
+                    prefix = await self.reader.readexactly(LENGTH_PREFIX_BYTES)
+            except TimeoutError:
+                if self._in_flight:
+                    # A request still being answered counts as activity.
+                    self.last_active = loop.time()
+                    continue
+                if loop.time() < self.last_active + idle_s:
+                    continue  # a reply went out meanwhile
+                log.info(
+                    "closing connection from %s: idle for more than %d ms",
+                    self.client_host,
+                    self.broker.config.connections_max_idle_ms,
+                )
+                return None
+            except asyncio.IncompleteReadError as exc:
+                if exc.partial:
+                    raise
+                return None
+            self.last_active = loop.time()
+            return prefix
+
+    async def _read_body(self, length: int, deadline: float) -> bytes:
+        """`length` body bytes, charged to the shared budget as they arrive; raises
+        BodyTimeoutError if they have not all arrived by `deadline` (loop time)."""
+        chunks: list[bytes] = []
+        remaining = length
+        charged = 0
+        try:
+            async with asyncio.timeout_at(deadline):
+                while remaining:
+                    chunk = await self.reader.read(remaining)
+                    if not chunk:
+                        raise asyncio.IncompleteReadError(b"".join(chunks), length)
+                    # Charged after it arrived: the bytes are in memory either way, and
+                    # waiting here stops reading this connection until others drain.
+                    await self.budget.acquire(len(chunk))
+                    charged += len(chunk)
+                    chunks.append(chunk)
+                    remaining -= len(chunk)
+        except BaseException as exc:
+            await self.budget.release(charged)
+            if isinstance(exc, TimeoutError):
+                raise BodyTimeoutError(
+                    f"{length - remaining} of {length} body bytes arrived within "
+                    f"{self.broker.config.request_body_timeout_ms} ms"
+                ) from None
+            raise
+        self.last_active = asyncio.get_running_loop().time()
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _answer(self) -> None:
         while True:
@@ -142,4 +202,6 @@ class Connection:
                 await self.budget.release(length)
             if reply is not None:
                 await self.replies.send(reply)
+            self._in_flight -= 1
+            self.last_active = asyncio.get_running_loop().time()
             self._slots.release()

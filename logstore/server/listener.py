@@ -1,4 +1,4 @@
-"""The TCP listener: accepts connections, enforces the connection cap, shuts down gracefully.
+"""The TCP listener: accepts connections, enforces the connection caps, shuts down gracefully.
 
 Owns the Broker's lifetime (open storage, serve, close storage with its clean marker) and
 the periodic storage maintenance tick. It must never parse frames (connection.py) nor
@@ -17,8 +17,10 @@ from pathlib import Path
 from logstore.broker.context import Broker
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
+from logstore.server.admission import Admission
 from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
+from logstore.server.resources import current_nofile, plan
 
 log = logging.getLogger("logstore.server")
 
@@ -34,6 +36,10 @@ class BrokerServer:
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], Connection] = {}
         self._budget = ByteBudget(config.max_inflight_bytes)
+        self.plan = plan(config, current_nofile())
+        self._admission = Admission(
+            self.clock, self.plan.connections, config.max_connections_per_ip
+        )
         self._maintenance: asyncio.Task[None] | None = None
         self.broker: Broker | None = None
 
@@ -48,7 +54,18 @@ class BrokerServer:
             fsync=self.config.fsync,
             fsync_interval_ms=self.config.fsync_interval_ms,
             cleaner_io_max_bytes_per_second=self.config.cleaner_io_max_bytes_per_second,
+            max_open_files=self.plan.open_segment_files,
+            max_read_slices=self.plan.read_slices,
+            max_partitions_per_topic=self.plan.max_partitions_per_topic,
+            max_broker_partitions=self.plan.max_broker_partitions,
         )
+        if self.plan.connections < self.config.max_connections:
+            log.warning(
+                "open-files limit %d leaves room for %d connections, not --max-connections %d",
+                self.plan.nofile,
+                self.plan.connections,
+                self.config.max_connections,
+            )
         logs.open()
         self.broker = Broker(config=self.config, logs=logs, clock=self.clock)
         # Group coordinator + producer state (groups helper, issue 6).
@@ -82,17 +99,22 @@ class BrokerServer:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self.broker is not None
-        if len(self._connections) >= self.config.max_connections or self.broker.shutting_down:
-            writer.close()
+        peer = writer.get_extra_info("peername")
+        host = str(peer[0]) if peer else "unknown"
+        if self.broker.shutting_down or not self._admission.admit(host):
+            writer.close()  # refused: closed at once, as Kafka does
             return
-        conn = Connection(self.broker, reader, writer, self._budget)
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections[task] = conn
         try:
-            await conn.run()
+            conn = Connection(self.broker, reader, writer, self._budget)
+            task = asyncio.current_task()
+            assert task is not None
+            self._connections[task] = conn
+            try:
+                await conn.run()
+            finally:
+                self._connections.pop(task, None)
         finally:
-            self._connections.pop(task, None)
+            self._admission.release(host)
 
     async def _maintain(self) -> None:
         assert self.broker is not None
