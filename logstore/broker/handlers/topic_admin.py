@@ -32,7 +32,7 @@ from logstore.protocol.api_keys import ApiKey
 # once (MAX_PARTITIONS_PER_BATCH / MAX_RECORDS_PER_USER_OP), with these messages.
 MAX_PARTITIONS_PER_REQUEST = 10_000
 TOO_MANY_FOR_CREATE_TOPICS = "Excessively large number of partitions per request."
-TOO_MANY_FOR_CREATE_PARTITIONS = "Unable to perform excessively large batch operation."
+TOO_MANY_FOR_CREATE_PARTITIONS = "Excessively large number of additional partitions per request."
 
 
 def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: bool) -> Any:
