@@ -59,6 +59,14 @@ class BrokerServer:
             max_partitions_per_topic=self.plan.max_partitions_per_topic,
             max_broker_partitions=self.plan.max_broker_partitions,
         )
+        if self.plan.overcommitted:
+            log.warning(
+                "open-files limit %d is below what --max-open-segment-files %d and %d "
+                "connections may use: raise the limit (ulimit -n)",
+                self.plan.nofile,
+                self.plan.open_segment_files,
+                self.plan.connections,
+            )
         if self.plan.connections < self.config.max_connections:
             log.warning(
                 "open-files limit %d leaves room for %d connections, not --max-connections %d",

@@ -35,6 +35,12 @@ class DescriptorPlan:
     max_broker_partitions: int
     max_partitions_per_topic: int
 
+    @property
+    def overcommitted(self) -> bool:
+        """Explicit settings promise more descriptors than the limit holds."""
+        used = self.open_segment_files + self.read_slices + self.connections + RESERVED_FDS
+        return used > self.nofile
+
 
 def raise_nofile_limit() -> int:
     """Lift the soft RLIMIT_NOFILE to the hard one (bounded); returns the soft limit."""

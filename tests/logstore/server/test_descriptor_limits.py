@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import resource
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,40 @@ def test_thirty_thousand_partitions_are_refused_as_kafka_refuses_them(cluster: C
     metadata = admin.list_topics(timeout=30)
     assert huge not in metadata.topics
     assert len(metadata.topics[topic].partitions) == 1
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_running_out_of_descriptors_never_kills_the_listener(tmp_path: Path) -> None:
+    # 28 descriptors: below what the plan's floors assume (64 reserved, 16 connections), so
+    # accept() itself fails with EMFILE while the clients below hold their sockets.
+    def tiny() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (28, 28))
+
+    proc = BrokerProcess(tmp_path / "data", preexec_fn=tiny)
+    proc.data_dir.mkdir(parents=True)
+    proc.start()
+    try:
+        flood = []
+        for _ in range(80):
+            try:
+                flood.append(socket.create_connection(("127.0.0.1", proc.port), timeout=2))
+            except OSError:
+                break
+        deadline = time.monotonic() + 10
+        while _open_fds(proc.pid) < 28 and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling until the broker accepted what it could
+        assert _open_fds(proc.pid) == 28  # out of descriptors
+        before = _cpu_seconds(proc.pid)
+        time.sleep(1.0)  # measuring the broker's CPU while it is out of descriptors
+        assert _cpu_seconds(proc.pid) - before < 0.5, "the listener spins on EMFILE"
+        for sock in flood:
+            sock.close()
+        with answering(proc.bootstrap) as w:  # still listening, and answering
+            assert w.request(18, 0).error_code == 0
+        assert proc.running
+    finally:
+        proc.stop()
