@@ -17,12 +17,18 @@ class ByteBudget:
         self._changed = asyncio.Condition()
         self._waiting = 0
 
+    def try_acquire(self, n: int) -> bool:
+        """Charge `n` bytes at once if they fit and nobody is waiting (no await)."""
+        if self.available >= n and not self._waiting:
+            self.available -= n
+            return True
+        return False
+
     async def acquire(self, n: int) -> None:
         # The config keeps the budget at least one maximal frame, so a frame whose bytes
         # are all charged can always finish once the others drained.
-        if self.available >= n and not self._waiting:
-            self.available -= n  # the common case: no lock, no await
-            return
+        if self.try_acquire(n):
+            return  # the common case: no lock
         self._waiting += 1
         try:
             async with self._changed:

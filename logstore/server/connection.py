@@ -3,7 +3,8 @@
 Owns the per-connection pipeline and its rules: the length prefix is checked before the
 body is read (never allocating a hostile size); the body is charged to the shared byte
 budget as it arrives and must arrive within the body deadline; a connection with nothing
-in flight closes after connections.max.idle.ms of silence; up to PIPELINE_DEPTH requests
+in flight closes after connections.max.idle.ms of silence (both judged by `expired`, which
+the listener's sweep calls); up to PIPELINE_DEPTH requests
 are handled concurrently but answered strictly in arrival order; and a frame that cannot
 be trusted closes this connection only. Handlers start in arrival order and Produce appends before
 its first await, so appends keep the order the client sent them in, while acks=all
@@ -32,10 +33,6 @@ PIPELINE_DEPTH = 128
 _Pending = tuple["asyncio.Task[Reply]", int]
 
 
-class BodyTimeoutError(ConnectionError):
-    """A frame's body did not arrive within the body deadline (a slow or stalled client)."""
-
-
 class Connection:
     def __init__(
         self,
@@ -58,6 +55,9 @@ class Connection:
         self._reading: asyncio.Task[None] | None = None
         self._in_flight = 0  # requests read and not yet answered
         self.last_active = asyncio.get_running_loop().time()  # last frame read or reply sent
+        self._body_since: float | None = None  # when the current frame's prefix arrived
+        self._body_length = self._body_arrived = 0
+        self._expired: str | None = None
 
     @property
     def idle(self) -> bool:
@@ -110,85 +110,87 @@ class Connection:
             )
 
     async def _read_frames(self) -> None:
-        config = self.broker.config
-        max_bytes = config.max_request_bytes
+        max_bytes = self.broker.config.max_request_bytes
+        loop = asyncio.get_running_loop()
+        reader = self.reader
         try:
             while True:
                 self._at_boundary = True
                 await self._slots.acquire()
-                prefix = await self._read_prefix(config.connections_max_idle_ms / 1000)
-                if prefix is None:
-                    return  # the client closed between frames, or stayed idle too long
+                try:
+                    prefix = await reader.readexactly(LENGTH_PREFIX_BYTES)
+                except asyncio.IncompleteReadError as exc:
+                    if exc.partial:
+                        raise
+                    return  # the client closed between frames
                 self._at_boundary = False
+                self.last_active = self._body_since = loop.time()
                 length = parse_length(prefix, max_bytes)
-                deadline = asyncio.get_running_loop().time() + config.request_body_timeout_ms / 1000
-                body = await self._read_body(length, deadline)
+                body = await self._read_body(length)
+                self._body_since = None
                 task = asyncio.create_task(handle_frame(self.broker, body, self.client_host))
                 del body
                 self._in_flight += 1
                 self._pending.put_nowait((task, length))
         except asyncio.CancelledError:
-            pass  # stop_reading(): fall through to the end-of-requests marker
+            # stop_reading() or expire(): fall through to the end-of-requests marker.
+            if self._expired is not None:
+                log.info("closing connection from %s: %s", self.client_host, self._expired)
         finally:
             self._at_boundary = True
+            self._body_since = None
             self._pending.put_nowait(None)
 
-    async def _read_prefix(self, idle_s: float) -> bytes | None:
-        """The next length prefix; None at EOF between frames or after `idle_s` without
-        traffic while nothing is in flight (Kafka's connections.max.idle.ms)."""
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                async with asyncio.timeout_at(self.last_active + idle_s):
-                    prefix = await self.reader.readexactly(LENGTH_PREFIX_BYTES)
-            except TimeoutError:
-                if self._in_flight:
-                    # A request still being answered counts as activity.
-                    self.last_active = loop.time()
-                    continue
-                if loop.time() < self.last_active + idle_s:
-                    continue  # a reply went out meanwhile
-                log.info(
-                    "closing connection from %s: idle for more than %d ms",
-                    self.client_host,
-                    self.broker.config.connections_max_idle_ms,
-                )
-                return None
-            except asyncio.IncompleteReadError as exc:
-                if exc.partial:
-                    raise
-                return None
-            self.last_active = loop.time()
-            return prefix
-
-    async def _read_body(self, length: int, deadline: float) -> bytes:
-        """`length` body bytes, charged to the shared budget as they arrive; raises
-        BodyTimeoutError if they have not all arrived by `deadline` (loop time)."""
+    async def _read_body(self, length: int) -> bytes:
+        """`length` body bytes, charged to the shared budget as they arrive (waiting here
+        stops reading this connection until others drain)."""
+        self._body_length = length
+        self._body_arrived = 0
+        chunk = await self.reader.read(length)
+        if len(chunk) == length and self.budget.try_acquire(length):
+            return chunk  # the whole body had arrived: the common case, one copy
         chunks: list[bytes] = []
-        remaining = length
-        charged = 0
         try:
-            async with asyncio.timeout_at(deadline):
-                while remaining:
-                    chunk = await self.reader.read(remaining)
-                    if not chunk:
-                        raise asyncio.IncompleteReadError(b"".join(chunks), length)
-                    # Charged after it arrived: the bytes are in memory either way, and
-                    # waiting here stops reading this connection until others drain.
-                    await self.budget.acquire(len(chunk))
-                    charged += len(chunk)
-                    chunks.append(chunk)
-                    remaining -= len(chunk)
-        except BaseException as exc:
-            await self.budget.release(charged)
-            if isinstance(exc, TimeoutError):
-                raise BodyTimeoutError(
-                    f"{length - remaining} of {length} body bytes arrived within "
-                    f"{self.broker.config.request_body_timeout_ms} ms"
-                ) from None
+            while chunk:
+                await self.budget.acquire(len(chunk))
+                chunks.append(chunk)
+                self._body_arrived += len(chunk)
+                if self._body_arrived == length:
+                    break
+                chunk = await self.reader.read(length - self._body_arrived)
+            else:
+                raise asyncio.IncompleteReadError(b"".join(chunks), length)
+        except BaseException:
+            await self.budget.release(sum(len(c) for c in chunks))
             raise
-        self.last_active = asyncio.get_running_loop().time()
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def expired(self, now: float) -> str | None:
+        """Why this connection must close at loop time `now`, if it must: a body that did
+        not arrive within its deadline, or silence past connections.max.idle.ms with
+        nothing in flight. Checked by the listener's sweep, so a frame pays no timer."""
+        config = self.broker.config
+        since = self._body_since
+        if since is not None:
+            if (now - since) * 1000 > config.request_body_timeout_ms:
+                return (
+                    f"{self._body_arrived} of {self._body_length} body bytes arrived within "
+                    f"{config.request_body_timeout_ms} ms"
+                )
+        elif (
+            self._at_boundary
+            and not self._in_flight
+            and (now - self.last_active) * 1000 > config.connections_max_idle_ms
+        ):
+            return f"idle for more than {config.connections_max_idle_ms} ms"
+        return None
+
+    def expire(self, reason: str) -> None:
+        """Stop reading (mid-frame too, giving back its charge) and close once the requests
+        already read are answered."""
+        if self._reading is not None and not self._reading.done() and self._expired is None:
+            self._expired = reason
+            self._reading.cancel()
 
     async def _answer(self) -> None:
         while True:

@@ -25,6 +25,8 @@ from logstore.server.resources import current_nofile, plan
 log = logging.getLogger("logstore.server")
 
 MAINTENANCE_INTERVAL_S = 0.5
+# The deadline sweep runs this many times per shortest deadline (at most once a second).
+SWEEPS_PER_DEADLINE = 8
 SHUTDOWN_GRACE_S = 10.0
 
 
@@ -41,6 +43,7 @@ class BrokerServer:
             self.clock, self.plan.connections, config.max_connections_per_ip
         )
         self._maintenance: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self.broker: Broker | None = None
 
     async def start(self) -> None:
@@ -96,6 +99,7 @@ class BrokerServer:
         self.broker.advertised_host = self.config.advertised_host or _advertisable(self.config.host)
         self.broker.advertised_port = self.port
         self._maintenance = asyncio.create_task(self._maintain())
+        self._sweeper = asyncio.create_task(self._sweep())
         # Thousands of long-lived objects (kio schemas, catalogue) would otherwise be walked
         # by every full collection, a latency spike on the request path.
         gc.freeze()
@@ -138,6 +142,20 @@ class BrokerServer:
             except Exception:
                 log.exception("storage maintenance failed")
 
+    async def _sweep(self) -> None:
+        """Close connections past their body deadline or idle limit (`Connection.expired`):
+        one timer for the broker instead of one per frame."""
+        shortest = min(self.config.request_body_timeout_ms, self.config.connections_max_idle_ms)
+        interval = min(max(shortest / 1000 / SWEEPS_PER_DEADLINE, 0.01), 1.0)
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            for conn in list(self._connections.values()):
+                reason = conn.expired(now)
+                if reason is not None:
+                    conn.expire(reason)
+
     async def shutdown(self) -> None:
         """Stop accepting, let in-flight requests finish, close storage cleanly."""
         assert self.broker is not None
@@ -154,10 +172,11 @@ class BrokerServer:
                 task.cancel()
             if still:
                 await asyncio.wait(still, timeout=1.0)
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
+        for timer in (self._maintenance, self._sweeper):
+            if timer is not None:
+                timer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await timer
         from logstore.groups.service import detach  # groups helper (issue 6)
 
         await detach(self.broker)
