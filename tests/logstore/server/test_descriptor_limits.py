@@ -122,12 +122,21 @@ def test_many_more_partitions_than_descriptors_survive_kill_9(small_broker: Brok
     assert _open_fds(small_broker.pid) < NOFILE
 
     small_broker.kill9()
-    small_broker.start()  # same data dir, same 256-descriptor limit
+    # Same data dir and descriptor limit, default settings: the derived partition limit
+    # (256) is now far below what the broker holds. What it accepted still opens and
+    # serves; only new partitions are refused.
+    small_broker.args = []
+    small_broker.start()
     bootstrap = small_broker.bootstrap
     produce_one_per_partition(bootstrap, topic, PARTITIONS, "second")
     seen = read_every_partition(bootstrap, topic, PARTITIONS, 2 * PARTITIONS)
     assert seen == {p: [f"first-{p}".encode(), f"second-{p}".encode()] for p in range(PARTITIONS)}
     assert _open_fds(small_broker.pid) < NOFILE
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    late = unique_topic("late")
+    refused = _refusal(admin.create_topics([NewTopic(late, 1, 1)])[late])
+    assert refused.code() == KafkaError.POLICY_VIOLATION
+    assert f"holds at most {NOFILE}" in refused.str()
 
 
 def test_thirty_thousand_partitions_are_refused_as_kafka_refuses_them(cluster: Cluster) -> None:
