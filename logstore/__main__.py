@@ -42,6 +42,17 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
     limits = serve.add_argument_group("connection and resource limits")
     flag = limits.add_argument
     flag(
+        "--socket-request-max-bytes",
+        type=int,
+        help="largest request accepted (Kafka's socket.request.max.bytes; default 104857600)",
+    )
+    flag(
+        "--queued-max-request-bytes",
+        type=int,
+        help="request bytes held in memory across connections (Kafka's "
+        "queued.max.request.bytes; default 268435456)",
+    )
+    flag(
         "--connections-max-idle-ms",
         type=int,
         help="close a connection idle this long (Kafka's connections.max.idle.ms; default 600000)",
@@ -75,7 +86,13 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
 
 def _limit_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The limit flags given on the command line (the others keep BrokerConfig's defaults)."""
+    fields = {
+        "socket_request_max_bytes": "max_request_bytes",
+        "queued_max_request_bytes": "max_inflight_bytes",
+    }
     names = (
+        "socket_request_max_bytes",
+        "queued_max_request_bytes",
         "connections_max_idle_ms",
         "request_body_timeout_ms",
         "max_connections_per_ip",
@@ -83,7 +100,8 @@ def _limit_settings(args: argparse.Namespace) -> dict[str, Any]:
         "max_partitions_per_topic",
         "max_open_segment_files",
     )
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    return {fields.get(name, name): value for name, value in given.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

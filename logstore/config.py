@@ -68,7 +68,9 @@ class BrokerConfig:
     def _check_limits(self) -> None:
         if self.max_inflight_bytes < self.max_request_bytes:
             # A frame charges its bytes as they arrive: the budget must hold a whole one.
-            raise ValueError("the in-flight byte budget must hold at least one maximal request")
+            raise ValueError("queued-max-request-bytes must be at least socket-request-max-bytes")
+        if self.max_request_bytes < 64:
+            raise ValueError("socket-request-max-bytes must be at least 64")
         for name in ("connections_max_idle_ms", "request_body_timeout_ms", "max_connections"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")

@@ -2,43 +2,56 @@
 
 Owns only the accounting. It must never read sockets. A connection charges body bytes as
 they arrive (never the length a prefix merely claims), so a client that sends a prefix and
-nothing else holds nothing, and gives them back once the request is answered.
+nothing else holds nothing, and gives them back as soon as the request has been handled
+(not when its answer is sent), so a client that stops reading its answers holds nothing
+either. Waiters are served first come, first served.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
 
 class ByteBudget:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.available = capacity
-        self._changed = asyncio.Condition()
-        self._waiting = 0
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
 
     def try_acquire(self, n: int) -> bool:
         """Charge `n` bytes at once if they fit and nobody is waiting (no await)."""
-        if self.available >= n and not self._waiting:
+        if self.available >= n and not self._waiters:
             self.available -= n
             return True
         return False
 
     async def acquire(self, n: int) -> None:
-        # The config keeps the budget at least one maximal frame, so a frame whose bytes
-        # are all charged can always finish once the others drained.
+        """Charge `n` bytes, waiting for them. The config keeps the budget at least one
+        maximal frame, so a frame whose bytes are all charged can always finish."""
         if self.try_acquire(n):
-            return  # the common case: no lock
-        self._waiting += 1
+            return
+        waiter = (n, asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
         try:
-            async with self._changed:
-                await self._changed.wait_for(lambda: self.available >= n)
-                self.available -= n
-        finally:
-            self._waiting -= 1
+            await waiter[1]
+        except asyncio.CancelledError:
+            if waiter[1].done() and not waiter[1].cancelled():
+                self.release(n)  # granted just as it was cancelled
+            else:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                self._grant()
+            raise
 
-    async def release(self, n: int) -> None:
+    def release(self, n: int) -> None:
+        """Give back `n` charged bytes (callable from any callback on the loop)."""
         self.available += n
-        if self._waiting:
-            async with self._changed:
-                self._changed.notify_all()
+        self._grant()
+
+    def _grant(self) -> None:
+        while self._waiters and self._waiters[0][0] <= self.available:
+            n, fut = self._waiters.popleft()
+            if not fut.done():
+                self.available -= n
+                fut.set_result(None)

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections.abc import Callable
 
 from logstore.broker.context import Broker
 from logstore.broker.dispatch import Reply, handle_frame
@@ -30,7 +32,9 @@ log = logging.getLogger("logstore.server")
 # Requests read ahead of the oldest unanswered one (Kafka itself handles one at a time).
 PIPELINE_DEPTH = 128
 
-_Pending = tuple["asyncio.Task[Reply]", int]
+
+def _give_back(release: Callable[[int], None], length: int, _task: object) -> None:
+    release(length)
 
 
 class Connection:
@@ -49,7 +53,7 @@ class Connection:
         self.client_host = str(peer[0]) if peer else "unknown"
         self.replies = ReplyWriter(writer)
         # Unbounded queue, bounded by the slots: the end marker can always be queued.
-        self._pending: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._pending: asyncio.Queue[asyncio.Task[Reply] | None] = asyncio.Queue()
         self._slots = asyncio.Semaphore(PIPELINE_DEPTH)
         self._at_boundary = True  # waiting for a frame's first byte: safe to stop reading
         self._reading: asyncio.Task[None] | None = None
@@ -89,8 +93,7 @@ class Connection:
             while not self._pending.empty():
                 item = self._pending.get_nowait()
                 if item is not None:
-                    item[0].cancel()
-                    await self.budget.release(item[1])
+                    item.cancel()  # its done-callback gives its bytes back
             self.writer.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(self.writer.wait_closed(), 1.0)
@@ -113,6 +116,7 @@ class Connection:
         max_bytes = self.broker.config.max_request_bytes
         loop = asyncio.get_running_loop()
         reader = self.reader
+        release = self.budget.release
         try:
             while True:
                 self._at_boundary = True
@@ -130,8 +134,12 @@ class Connection:
                 self._body_since = None
                 task = asyncio.create_task(handle_frame(self.broker, body, self.client_host))
                 del body
+                # Handled (or cancelled), the body is no longer held: its bytes go back
+                # then, not when the answer is sent, so a client that stops reading its
+                # answers holds nothing.
+                task.add_done_callback(functools.partial(_give_back, release, length))
                 self._in_flight += 1
-                self._pending.put_nowait((task, length))
+                self._pending.put_nowait(task)
         except asyncio.CancelledError:
             # stop_reading() or expire(): fall through to the end-of-requests marker.
             if self._expired is not None:
@@ -161,7 +169,7 @@ class Connection:
             else:
                 raise asyncio.IncompleteReadError(b"".join(chunks), length)
         except BaseException:
-            await self.budget.release(sum(len(c) for c in chunks))
+            self.budget.release(sum(len(c) for c in chunks))
             raise
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
@@ -197,11 +205,7 @@ class Connection:
             item = await self._pending.get()
             if item is None:
                 return
-            task, length = item
-            try:
-                reply = await task
-            finally:
-                await self.budget.release(length)
+            reply = await item
             if reply is not None:
                 await self.replies.send(reply)
             self._in_flight -= 1

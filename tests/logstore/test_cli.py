@@ -18,6 +18,11 @@ from logstore.server.listener import BrokerServer
         (["--default-partitions", "0"], "default partitions must be at least 1"),
         (["--cleaner-io-max-bytes-per-second", "0"], "byte rate must be positive"),
         (["--connections-max-idle-ms", "0"], "connections-max-idle-ms must be at least 1"),
+        (["--socket-request-max-bytes", "10"], "socket-request-max-bytes must be at least 64"),
+        (
+            ["--socket-request-max-bytes", "2000", "--queued-max-request-bytes", "1000"],
+            "queued-max-request-bytes must be at least socket-request-max-bytes",
+        ),
         (["--request-body-timeout-ms", "-5"], "request-body-timeout-ms must be at least 1"),
         (["--max-connections", "0"], "max-connections must be at least 1"),
         (["--max-connections-per-ip", "0"], "max-connections-per-ip must be at least 1"),

@@ -14,10 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Producer
 
+from logstore.broker.build import make
+from logstore.records import build_batch
 from tests.broker_fixture import BrokerProcess, start_broker
 from tests.clients.messages import unique_topic
-from tests.logstore.broker.wire import Wire
+from tests.logstore.broker.wire import Wire, schema
 from tests.logstore.server.clients import (
     answering,
     produce_one_per_partition,
@@ -25,6 +28,7 @@ from tests.logstore.server.clients import (
 )
 
 MiB = 1 << 20
+PRODUCE, FETCH, LIST_OFFSETS = 0, 1, 2
 # The default shared in-flight budget (256 MiB), claimed in full by three prefixes.
 CLAIMS = (100 * MiB, 100 * MiB, 56 * MiB)
 
@@ -151,3 +155,104 @@ def test_one_address_cannot_take_every_connection(quick_broker: BrokerProcess) -
     log = quick_broker.log()
     # Five refusals, one message: refusals are logged at most once a minute per address.
     assert log.count("max.connections.per.ip") == 1
+
+
+def _fetch_request(w: Wire, topic: str, max_bytes: int) -> None:
+    s = schema(FETCH, 12)
+    w.send_request(
+        FETCH,
+        12,
+        max_wait=0,
+        min_bytes=0,
+        max_bytes=max_bytes,
+        topics=(
+            make(
+                s.FetchTopic,
+                topic=topic,
+                partitions=(
+                    make(s.FetchPartition, partition=0, fetch_offset=0,
+                         partition_max_bytes=max_bytes),
+                ),
+            ),
+        ),
+        forgotten_topics_data=(),
+    )  # fmt: skip
+
+
+def _produce_request(w: Wire, topic: str, records: bytes) -> None:
+    s = schema(PRODUCE, 9)
+    w.send_request(
+        PRODUCE,
+        9,
+        transactional_id=None,
+        acks=1,
+        timeout=5000,
+        topic_data=(
+            make(
+                s.TopicProduceData,
+                name=topic,
+                partition_data=(make(s.PartitionProduceData, index=0, records=records),),
+            ),
+        ),
+    )
+
+
+def test_a_client_that_stops_reading_answers_holds_no_budget(tmp_path: Path) -> None:
+    # A 1 MiB budget. The stalled client's answers (big fetches) fill its socket, so its
+    # produce requests behind them are handled but never answered: their bytes must go
+    # back when handled, or the next client's 600 KB request would wait forever.
+    proc = start_broker(
+        tmp_path / "data",
+        args=["--socket-request-max-bytes", str(MiB), "--queued-max-request-bytes", str(MiB)],
+    )
+    try:
+        big, small = unique_topic("big"), unique_topic("small")
+        produce_one_per_partition(proc.bootstrap, small, 1, "warm-up")
+        producer = Producer({"bootstrap.servers": proc.bootstrap, "linger.ms": 20})
+        for i in range(16_000):
+            producer.produce(big, value=b"x" * 1000)
+            if i % 1000 == 0:
+                producer.poll(0)
+        assert producer.flush(60) == 0
+        stalled = answering(proc.bootstrap)
+        stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        for _ in range(20):  # ~20 MB of answers it never reads
+            _fetch_request(stalled, big, 1_000_000)
+        payload = build_batch([(b"k", b"p" * 400_000)], timestamp=int(time.time() * 1000))
+        for _ in range(2):
+            _produce_request(stalled, small, payload)
+        with answering(proc.bootstrap) as w:  # wait until both were appended
+            deadline = time.monotonic() + 20
+            while _end_offset(w, small) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)  # polling the broker's state
+            assert _end_offset(w, small) == 3
+        # Another client's 600 KB request needs budget the stalled one must not hold.
+        started = time.monotonic()
+        late = Producer({"bootstrap.servers": proc.bootstrap, "message.max.bytes": 900_000})
+        late.produce(small, value=b"q" * 600_000)
+        assert late.flush(20) == 0
+        assert time.monotonic() - started < 15
+        stalled.close()
+    finally:
+        proc.stop()
+
+
+def _end_offset(w: Wire, topic: str) -> int:
+    s = schema(LIST_OFFSETS, 7)
+    reply = w.request(
+        LIST_OFFSETS,
+        7,
+        replica_id=-1,
+        isolation_level=0,
+        topics=(
+            make(
+                s.ListOffsetsTopic,
+                name=topic,
+                partitions=(
+                    make(s.ListOffsetsPartition, partition_index=0, current_leader_epoch=-1,
+                         timestamp=-1),
+                ),
+            ),
+        ),
+    )  # fmt: skip
+    return int(reply.topics[0].partitions[0].offset)
