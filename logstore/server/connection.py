@@ -2,14 +2,14 @@
 
 Owns the per-connection pipeline and its rules: the length prefix is checked before the
 body is read (never allocating a hostile size); the body is charged to the shared byte
-budget as it arrives and must arrive within the body deadline; a connection with nothing
-in flight closes after connections.max.idle.ms of silence (both judged by `expired`, which
-the listener's sweep calls); up to PIPELINE_DEPTH requests
-are handled concurrently but answered strictly in arrival order; and a frame that cannot
-be trusted closes this connection only. Handlers start in arrival order and Produce appends before
-its first await, so appends keep the order the client sent them in, while acks=all
-requests from one producer can share an fsync (group commit). It must never interpret
-requests.
+budget as it arrives and given back once the request was handled; the body must arrive
+within the body deadline, and a connection with nothing in flight closes after
+connections.max.idle.ms of silence (both judged by `expired`, which the listener's sweep
+calls); up to PIPELINE_DEPTH requests are handled concurrently but answered strictly in
+arrival order; and a frame that cannot be trusted closes this connection only. Handlers
+start in arrival order and Produce appends before its first await, so appends keep the
+order the client sent them in, while acks=all requests from one producer can share an
+fsync (group commit). It must never interpret requests.
 """
 
 from __future__ import annotations
