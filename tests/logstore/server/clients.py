@@ -1,6 +1,5 @@
 """Real-client helpers for the server's robustness tests: produce to and read back from
-every partition of a topic with confluent-kafka, and raw connections that the broker has
-accepted.
+every partition of a topic with confluent-kafka, and raw connections the broker accepted.
 
 Owns only test-side plumbing. It must never talk to anything but 127.0.0.1.
 """
@@ -11,9 +10,11 @@ import time
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from tests.logstore.broker.wire import Wire
+from tests.logstore.broker.test_long_poll_and_lifecycle import _answering
 
-API_VERSIONS = 18
+# A connection the broker accepted and answered (retrying while it still counts
+# connections that were just closed, e.g. the fixture's readiness probe).
+answering = _answering
 
 
 def produce_one_per_partition(bootstrap: str, topic: str, partitions: int, tag: str) -> None:
@@ -56,16 +57,3 @@ def read_every_partition(bootstrap: str, topic: str, partitions: int, expected: 
     finally:
         consumer.close()
     return seen
-
-
-def answering(bootstrap: str, attempts: int = 200) -> Wire:
-    """A connection the broker accepted and answered (retrying while it still counts
-    connections that were just closed, e.g. the fixture's readiness probe)."""
-    for _ in range(attempts):
-        w = Wire(bootstrap)
-        try:
-            if w.request(API_VERSIONS, 0).error_code == 0:
-                return w
-        except ConnectionError:
-            w.close()
-    raise AssertionError("the broker never accepted a connection")

@@ -20,6 +20,7 @@ from logstore.broker.build import make
 from logstore.records import build_batch
 from tests.broker_fixture import BrokerProcess, start_broker
 from tests.clients.messages import unique_topic
+from tests.logstore.broker.test_bad_input import _send_fetch
 from tests.logstore.broker.wire import Wire, schema
 from tests.logstore.server.clients import (
     answering,
@@ -28,7 +29,7 @@ from tests.logstore.server.clients import (
 )
 
 MiB = 1 << 20
-PRODUCE, FETCH, LIST_OFFSETS = 0, 1, 2
+PRODUCE, LIST_OFFSETS = 0, 2
 # The default shared in-flight budget (256 MiB), claimed in full by three prefixes.
 CLAIMS = (100 * MiB, 100 * MiB, 56 * MiB)
 
@@ -157,28 +158,6 @@ def test_one_address_cannot_take_every_connection(quick_broker: BrokerProcess) -
     assert log.count("max.connections.per.ip") == 1
 
 
-def _fetch_request(w: Wire, topic: str, max_bytes: int) -> None:
-    s = schema(FETCH, 12)
-    w.send_request(
-        FETCH,
-        12,
-        max_wait=0,
-        min_bytes=0,
-        max_bytes=max_bytes,
-        topics=(
-            make(
-                s.FetchTopic,
-                topic=topic,
-                partitions=(
-                    make(s.FetchPartition, partition=0, fetch_offset=0,
-                         partition_max_bytes=max_bytes),
-                ),
-            ),
-        ),
-        forgotten_topics_data=(),
-    )  # fmt: skip
-
-
 def _produce_request(w: Wire, topic: str, records: bytes) -> None:
     s = schema(PRODUCE, 9)
     w.send_request(
@@ -217,7 +196,7 @@ def test_a_client_that_stops_reading_answers_holds_no_budget(tmp_path: Path) -> 
         stalled = answering(proc.bootstrap)
         stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         for _ in range(20):  # ~20 MB of answers it never reads
-            _fetch_request(stalled, big, 1_000_000)
+            _send_fetch(stalled, big, 0, max_wait=0, min_bytes=0)
         payload = build_batch([(b"k", b"p" * 400_000)], timestamp=int(time.time() * 1000))
         for _ in range(2):
             _produce_request(stalled, small, payload)
