@@ -369,9 +369,10 @@ class LogManager:
     def _create_partitions(self, info: TopicInfo, start: int, stop: int) -> None:
         for p in range(start, stop):
             log = self._make_log(info.name, p)
-            if log.directory.exists():  # leftovers of an earlier topic with this name
+            replaced = log.directory.exists()  # leftovers of an earlier topic, this name
+            if replaced:
                 shutil.rmtree(log.directory)
-            log.create(sync=self.fsync != "never")
+            log.create(sync=self.fsync != "never", replaced=replaced)
             log.flushed_offset = 0
             self._logs[(info.name, p)] = log
 

@@ -159,15 +159,24 @@ class PartitionLog:
         self._bases = [s.base_offset for s in segments]
         self._closed_size = sum(s.size for s in segments[:-1])
 
-    def create(self, *, sync: bool) -> None:
-        """Make the directory and an empty first segment for a brand-new partition."""
+    def create(self, *, sync: bool, replaced: bool = False) -> None:
+        """Make the directory and an empty first segment for a brand-new partition.
+
+        The new directory entries are fsynced by the first flush round that has data to
+        make durable (until then a crash loses nothing: opening recreates an empty
+        partition the catalogue lists), so creating thousands of partitions costs no
+        fsync on the caller's thread. Only a directory that `replaced` leftovers of an
+        earlier topic is fsynced at once, so those can never come back.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         segment = self._new_segment(0)
         self._activate(segment)
         self._set_segments([segment])
-        if sync:
+        if sync and replaced:
             fsync_dir(self.directory)
             fsync_dir(self.directory.parent)
+        elif sync:
+            self._unsynced = [(self.directory.parent, 1), (self.directory, 1)]
 
     def load(self, *, clean: bool, recovery_point: int, log_start: int) -> RecoveryResult:
         """Open existing segments (see `recovery.open_segments`); never raises for damage,
@@ -200,10 +209,12 @@ class PartitionLog:
             return
         active = self.active
         if active.writable:
-            if sync:
+            # Nothing past the flushed offset: every file and entry it needs is durable.
+            dirty = sync and self.log_end_offset > self.flushed_offset
+            if dirty:
                 fsync_paths([path for path, _ in self._unsynced])
-            active.close_active(sync=sync)
-            if sync:
+            active.close_active(sync=dirty)
+            if dirty:
                 self.flushed_offset = self.log_end_offset
         self._unsynced = []
         for segment in self.segments:
