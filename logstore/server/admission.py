@@ -21,19 +21,20 @@ MAX_REMEMBERED = 4096
 
 
 class Admission:
-    def __init__(self, clock: Clock, max_connections: int, max_per_ip: int | None) -> None:
+    def __init__(self, clock: Clock, max_per_ip: int | None) -> None:
         self._clock = clock
-        self.max_connections = max_connections
         self.max_per_ip = max_per_ip
         self.open: Counter[str] = Counter()
         self.total = 0
         self._last_logged: dict[str, int] = {}
         self._unlogged: Counter[str] = Counter()
 
-    def admit(self, host: str) -> bool:
-        """Count a new connection from `host` in, or refuse it (False, logged)."""
-        if self.total >= self.max_connections:
-            self._refused(host, f"the broker already has {self.max_connections} connections")
+    def admit(self, host: str, max_connections: int) -> bool:
+        """Count a new connection from `host` in, or refuse it (False, logged) when the
+        broker holds `max_connections` (the caller's current cap) or the address its
+        max.connections.per.ip."""
+        if self.total >= max_connections:
+            self._refused(host, f"the broker already has {max_connections} connections")
             return False
         if self.max_per_ip is not None and self.open[host] >= self.max_per_ip:
             self._refused(

@@ -39,9 +39,7 @@ class BrokerServer:
         self._connections: dict[asyncio.Task[None], Connection] = {}
         self._budget = ByteBudget(config.max_inflight_bytes)
         self.plan = plan(config, current_nofile())
-        self._admission = Admission(
-            self.clock, self.plan.connections, config.max_connections_per_ip
-        )
+        self._admission = Admission(self.clock, config.max_connections_per_ip)
         self._maintenance: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.broker: Broker | None = None
@@ -113,7 +111,9 @@ class BrokerServer:
         assert self.broker is not None
         peer = writer.get_extra_info("peername")
         host = str(peer[0]) if peer else "unknown"
-        if self.broker.shutting_down or not self._admission.admit(host):
+        # The descriptor plan's cap: max_connections, lowered to what the open-files
+        # limit leaves room for.
+        if self.broker.shutting_down or not self._admission.admit(host, self.plan.connections):
             writer.close()  # refused: closed at once, as Kafka does
             return
         try:

@@ -5,7 +5,7 @@ reads of whole batches, timestamp lookups, the log start offset and the flushed 
 (recovery point). It must never decode records on append or read (except to check keys
 on compacted topics and to apply a topic-level compression.type), never await, and never
 fsync on its own for durability policy: the LogManager schedules fsyncs (a roll only
-queues the old segment's descriptor for the next flush round).
+queues the old segment's path for the next flush round).
 """
 
 from __future__ import annotations

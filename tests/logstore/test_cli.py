@@ -68,6 +68,6 @@ async def test_the_limits_reach_storage_and_the_listener(tmp_path) -> None:
         logs = server.broker.logs
         assert (logs.max_broker_partitions, logs.max_partitions_per_topic) == (50, 20)
         assert logs._handles.capacity == 9
-        assert (server._admission.max_connections, server._admission.max_per_ip) == (7, 3)
+        assert (server.plan.connections, server._admission.max_per_ip) == (7, 3)
     finally:
         await server.shutdown()
