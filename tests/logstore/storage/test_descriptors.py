@@ -8,11 +8,13 @@ their bytes instead of holding a descriptor. Nothing written is lost on the way.
 from __future__ import annotations
 
 import os
+import resource
 from pathlib import Path
 
 from logstore.clock import ManualClock
-from logstore.records import validate_batch
+from logstore.records import build_batch, validate_batch
 from logstore.storage import LogManager
+from logstore.storage.cleaner import clean_log
 from logstore.storage.files import HandleCache, fsync_paths
 
 from .helpers import batch, read_all
@@ -106,3 +108,35 @@ def test_the_cache_never_holds_more_than_its_capacity(tmp_path: Path) -> None:
     assert len(cache) == 3
     cache.clear()
     assert len(cache) == 0
+
+
+def test_compacting_many_segments_holds_one_file_at_a_time(
+    manager: LogManager, clock: ManualClock
+) -> None:
+    manager.create_topic(
+        "c",
+        1,
+        {
+            "cleanup.policy": "compact",
+            "internal.segment.bytes": "300",
+            "min.cleanable.dirty.ratio": "0.01",
+        },
+    )
+    log = manager.log("c", 0)
+    for i in range(600):  # 150 segments of 4 batches each
+        log.append(build_batch([(b"k%d" % (i % 7), b"v%d" % i)], timestamp=clock.now_ms()))
+    assert len(log.segments) == 150
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    in_use = len(os.listdir("/proc/self/fd"))
+    # Far fewer descriptors than segments: a job opening them all at once would fail.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (in_use + 40, hard))
+    try:
+        result = clean_log(log, clock.now_ms(), force=True)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert result is not None
+    assert result.segments == 149  # every closed segment
+    latest = {r.key: r.value for r in read_all(log)}
+    assert latest == {
+        b"k%d" % k: b"v%d" % max(i for i in range(600) if i % 7 == k) for k in range(7)
+    }
