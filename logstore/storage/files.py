@@ -112,7 +112,10 @@ class HandleCache:
         `slice_capacity` of them (the caller copies the bytes instead)."""
         if self.slices >= self.slice_capacity:
             return None
-        dup = os.dup(fd)
+        try:
+            dup = os.dup(fd)
+        except OSError:  # out of descriptors after all: copying still answers the fetch
+            return None
         self.slices += 1
         return dup
 
