@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--cleaner-io-max-bytes-per-second",
         type=float,
+        default=None,
         help="compaction's disk budget (Kafka's log.cleaner.io.max.bytes.per.second); "
         "default unlimited",
     )
