@@ -60,6 +60,16 @@ class BrokerServer:
             max_partitions_per_topic=self.plan.max_partitions_per_topic,
             max_broker_partitions=self.plan.max_broker_partitions,
         )
+        log.info(
+            "open-files limit %d: %d segment files, %d fetch slices, %d connections; "
+            "at most %d partitions, %d per topic",
+            self.plan.nofile,
+            self.plan.open_segment_files,
+            self.plan.read_slices,
+            self.plan.connections,
+            self.plan.max_broker_partitions,
+            self.plan.max_partitions_per_topic,
+        )
         if self.plan.overcommitted:
             log.warning(
                 "open-files limit %d is below what --max-open-segment-files %d and %d "
