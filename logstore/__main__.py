@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from logstore.config import FSYNC_POLICIES, BrokerConfig, parse_listen
 
@@ -40,7 +41,75 @@ def build_parser() -> argparse.ArgumentParser:
         "log.retention.check.interval.ms); default 300000",
     )
     serve.add_argument("--port-file", type=Path, default=None, help="write the bound port here")
+    _add_limit_flags(serve)
     return parser
+
+
+def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
+    """Slow and idle clients, descriptors and partition limits (defaults in BrokerConfig)."""
+    limits = serve.add_argument_group("connection and resource limits")
+    flag = limits.add_argument
+    flag(
+        "--socket-request-max-bytes",
+        type=int,
+        help="largest request accepted (Kafka's socket.request.max.bytes; default 104857600)",
+    )
+    flag(
+        "--queued-max-request-bytes",
+        type=int,
+        help="request bytes held in memory across connections (Kafka's "
+        "queued.max.request.bytes; default 268435456)",
+    )
+    flag(
+        "--connections-max-idle-ms",
+        type=int,
+        help="close a connection idle this long (Kafka's connections.max.idle.ms; default 600000)",
+    )
+    flag(
+        "--request-body-timeout-ms",
+        type=int,
+        help="a request's body must arrive within this once its length prefix did (default 30000)",
+    )
+    flag(
+        "--max-connections-per-ip",
+        type=int,
+        help="Kafka's max.connections.per.ip (default: no per-address cap)",
+    )
+    flag(
+        "--max-broker-partitions",
+        type=int,
+        help="partitions this broker holds at most (default: the open-files limit)",
+    )
+    flag(
+        "--max-partitions-per-topic",
+        type=int,
+        help="partitions one topic may have (default: --max-broker-partitions)",
+    )
+    flag(
+        "--max-open-segment-files",
+        type=int,
+        help="segment files kept open at once (default: derived from the open-files limit)",
+    )
+
+
+def _limit_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The limit flags given on the command line (the others keep BrokerConfig's defaults)."""
+    fields = {
+        "socket_request_max_bytes": "max_request_bytes",
+        "queued_max_request_bytes": "max_inflight_bytes",
+    }
+    names = (
+        "socket_request_max_bytes",
+        "queued_max_request_bytes",
+        "connections_max_idle_ms",
+        "request_body_timeout_ms",
+        "max_connections_per_ip",
+        "max_broker_partitions",
+        "max_partitions_per_topic",
+        "max_open_segment_files",
+    )
+    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    return {fields.get(name, name): value for name, value in given.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             max_connections=args.max_connections,
             cleaner_io_max_bytes_per_second=args.cleaner_io_max_bytes_per_second,
             log_retention_check_interval_ms=args.log_retention_check_interval_ms,
+            **_limit_settings(args),
         )
     except ValueError as exc:
         print(f"logstore: {exc}", file=sys.stderr)

@@ -33,6 +33,9 @@ def run(config: BrokerConfig) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from logstore.server.resources import raise_nofile_limit
+
+    raise_nofile_limit()
     try:
         import uvloop
     except ImportError:

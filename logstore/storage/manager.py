@@ -54,10 +54,11 @@ from logstore.storage.errors import (
     InvalidConfigError,
     InvalidPartitionsError,
     InvalidTopicError,
+    PolicyViolationError,
     TopicExistsError,
     UnknownTopicOrPartitionError,
 )
-from logstore.storage.files import HandleCache, fsync_and_close, fsync_dir, write_atomic
+from logstore.storage.files import HandleCache, fsync_dir, fsync_paths, write_atomic
 from logstore.storage.index import IndexLru
 from logstore.storage.partition import PartitionLog
 from logstore.storage.recovery import RecoveryResult
@@ -108,6 +109,9 @@ class LogManager:
         fsync: str = "always",
         fsync_interval_ms: int = 1000,
         max_open_files: int = 256,
+        max_read_slices: int = 256,
+        max_partitions_per_topic: int = MAX_PARTITIONS,
+        max_broker_partitions: int = MAX_PARTITIONS,
         max_loaded_indexes: int = 512,
         checkpoint_interval_ms: int = 5000,
         retention_check_interval_ms: int = RETENTION_CHECK_INTERVAL_MS,
@@ -121,7 +125,10 @@ class LogManager:
         `retention_check_interval_ms` is Kafka's log.retention.check.interval.ms: how
         often `tick` applies retention (0 = every tick). The
         executors default to one worker thread each; tests inject their own, and an `rng`
-        for segment.jitter.ms."""
+        for segment.jitter.ms. `max_open_files` bounds every segment descriptor held
+        (active ones included) and `max_read_slices` the duplicates lent to fetches, so
+        the files open do not grow with the partition count; the partition limits refuse
+        layouts beyond what this broker agreed to hold (PolicyViolationError)."""
         if fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}")
         self.data_dir = Path(data_dir)
@@ -133,7 +140,9 @@ class LogManager:
             raise ValueError("the retention check interval cannot be negative")
         self._retention_interval_ms = retention_check_interval_ms
         self._next_retention_mono = 0
-        self._handles = HandleCache(max_open_files)
+        self._handles = HandleCache(max_open_files, max_read_slices)
+        self.max_partitions_per_topic = min(max_partitions_per_topic, MAX_PARTITIONS)
+        self.max_broker_partitions = max_broker_partitions
         self._lru = IndexLru(max_loaded_indexes)
         self._topics: dict[str, TopicInfo] = {}
         self._by_id: dict[uuid.UUID, TopicInfo] = {}
@@ -323,17 +332,19 @@ class LogManager:
     ) -> TopicInfo:
         """Create a topic with `partitions` empty partitions and config overrides.
 
-        Raises InvalidTopicError, TopicExistsError, InvalidPartitionsError or
-        InvalidConfigError; with validate_only nothing is created.
+        Raises InvalidTopicError, TopicExistsError, InvalidPartitionsError,
+        PolicyViolationError (over the partition limits) or InvalidConfigError; with
+        validate_only nothing is created.
         """
         validate_topic_name(name)
         if name in self._topics:
             raise TopicExistsError(f"Topic '{name}' already exists.")
         self._check_collision(name)
-        if not 1 <= partitions <= MAX_PARTITIONS:
+        if partitions < 1:
             raise InvalidPartitionsError(
                 f"Number of partitions must be at least 1, got {partitions}"
             )
+        self._check_limits(name, partitions, partitions)
         overrides = validate_configs(configs or {})
         info = TopicInfo(name, uuid.uuid4(), partitions, overrides)
         if validate_only:
@@ -344,6 +355,25 @@ class LogManager:
         self._save()
         self._create_partitions(info, 0, partitions)
         return info
+
+    def partition_count(self) -> int:
+        """Partitions on this broker, internal topics included."""
+        return len(self._logs)
+
+    def _check_limits(self, name: str, total: int, added: int) -> None:
+        """Refuse a topic of `total` partitions (`added` of them new) beyond the limits."""
+        if total > self.max_partitions_per_topic:
+            raise PolicyViolationError(
+                f"Topic '{name}' would have {total} partitions; this broker allows at most "
+                f"{self.max_partitions_per_topic} per topic (--max-partitions-per-topic)."
+            )
+        held = self.partition_count()
+        if held + added > self.max_broker_partitions:
+            raise PolicyViolationError(
+                f"Adding {added} partitions would bring this broker to {held + added}; it "
+                f"holds at most {self.max_broker_partitions} (max.broker.partitions), "
+                f"{held} already exist."
+            )
 
     def _check_collision(self, name: str) -> None:
         """Kafka refuses names equal to an existing one up to '.' vs '_' (metric names)."""
@@ -363,9 +393,10 @@ class LogManager:
     def _create_partitions(self, info: TopicInfo, start: int, stop: int) -> None:
         for p in range(start, stop):
             log = self._make_log(info.name, p)
-            if log.directory.exists():  # leftovers of an earlier topic with this name
+            replaced = log.directory.exists()  # leftovers of an earlier topic, this name
+            if replaced:
                 shutil.rmtree(log.directory)
-            log.create(sync=self.fsync != "never")
+            log.create(sync=self.fsync != "never", replaced=replaced)
             log.flushed_offset = 0
             self._logs[(info.name, p)] = log
 
@@ -400,17 +431,19 @@ class LogManager:
             remove = functools.partial(shutil.rmtree, doomed, ignore_errors=True)
             self.background.run_io(remove, what=f"removal of {doomed}")
 
-    def add_partitions(self, name: str, total: int) -> TopicInfo:
-        """Grow a topic to `total` partitions (InvalidPartitionsError unless it increases)."""
+    def add_partitions(self, name: str, total: int, *, validate_only: bool = False) -> TopicInfo:
+        """Grow a topic to `total` partitions (InvalidPartitionsError unless it increases,
+        PolicyViolationError beyond the limits); with validate_only nothing changes."""
         info = self._require(name)
         if total <= info.partitions:
             raise InvalidPartitionsError(
                 f"Topic currently has {info.partitions} partitions, which is higher than or "
                 f"equal to the requested {total}."
             )
-        if total > MAX_PARTITIONS:
-            raise InvalidPartitionsError(f"Too many partitions: {total}")
+        self._check_limits(name, total, total - info.partitions)
         new = TopicInfo(info.name, info.topic_id, total, info.configs)
+        if validate_only:
+            return new
         self._topics[name] = new
         self._by_id[new.topic_id] = new
         self._save()
@@ -606,9 +639,9 @@ class LogManager:
         job = log.begin_flush()
         if job is None:
             return
-        fds, end = job
+        paths, end = job
         self.background.run_io(
-            lambda: fsync_and_close(fds),
+            lambda: fsync_paths(paths),
             then=lambda _: log.finish_flush(end),
             what=f"flush.ms of {log.name}",
         )
