@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from logstore.config import FSYNC_POLICIES, BrokerConfig, parse_listen
+from logstore.groups.settings import GroupSettings, kafka_names
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +34,22 @@ def build_parser() -> argparse.ArgumentParser:
         "default unlimited",
     )
     serve.add_argument("--port-file", type=Path, default=None, help="write the bound port here")
+    defaults = GroupSettings()
+    for kafka_name, attr in kafka_names().items():
+        serve.add_argument(
+            "--" + kafka_name.replace(".", "-"),
+            dest=f"group_{attr}",
+            type=int,
+            default=getattr(defaults, attr),
+            help=f"Kafka's {kafka_name} (default %(default)s)",
+        )
     return parser
+
+
+def group_settings(args: argparse.Namespace) -> GroupSettings:
+    return GroupSettings(
+        **{attr: getattr(args, f"group_{attr}") for attr in kafka_names().values()}
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             port_file=args.port_file,
             max_connections=args.max_connections,
             cleaner_io_max_bytes_per_second=args.cleaner_io_max_bytes_per_second,
+            groups=group_settings(args),
         )
     except ValueError as exc:
         print(f"logstore: {exc}", file=sys.stderr)

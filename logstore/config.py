@@ -6,8 +6,10 @@ hold per-topic configuration (that lives in the storage catalogue) nor open sock
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from logstore.groups.settings import GroupSettings
 
 FSYNC_POLICIES = ("always", "interval", "never")
 
@@ -34,6 +36,8 @@ class BrokerConfig:
     cleaner_io_max_bytes_per_second: float | None = None
     # Written once the listener is bound (useful with port 0); None = don't write.
     port_file: Path | None = None
+    # The group coordinator's settings (Kafka's group.* and offsets.retention.*).
+    groups: GroupSettings = field(default_factory=GroupSettings)
 
     def __post_init__(self) -> None:
         if self.fsync not in FSYNC_POLICIES:

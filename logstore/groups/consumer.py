@@ -75,7 +75,9 @@ class HeartbeatRequest:
 class ConsumerGroup:
     group_id: str
     session_timeout_ms: int = 45_000
-    heartbeat_interval_ms: int = 2_000
+    heartbeat_interval_ms: int = 5_000
+    # Kafka's group.consumer.max.size
+    max_size: int = 2**31 - 1
     group_epoch: int = 0
     assignment_epoch: int = 0
     members: dict[str, ConsumerMember] = field(default_factory=dict)
@@ -111,6 +113,10 @@ class ConsumerGroup:
             if not req.subscribed and (member is None or not member.subscribed):
                 return HeartbeatResult(err.INVALID_REQUEST, "a joining member must subscribe")
             if member is None:
+                if len(self.members) >= self.max_size:
+                    return HeartbeatResult(
+                        err.GROUP_MAX_SIZE_REACHED, f"the group has reached {self.max_size} members"
+                    )
                 member = ConsumerMember(member_id=req.member_id or str(uuid.uuid4()))
                 self.members[member.member_id] = member
                 self.group_epoch += 1

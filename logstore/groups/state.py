@@ -117,6 +117,8 @@ class ClassicGroup:
     # Kafka's group.initial.rebalance.delay.ms: lets a burst of first joiners share one
     # generation instead of each forcing a rebalance.
     initial_rebalance_delay_ms: int = 0
+    # Kafka's group.max.size: members (and dynamic members on their way in) at most.
+    max_size: int = 2**31 - 1
     state: GroupState = GroupState.EMPTY
     generation_id: int = 0
     protocol_type: str | None = None
@@ -191,6 +193,8 @@ class ClassicGroup:
             return [JoinReply(req.member_id, err.COORDINATOR_NOT_AVAILABLE)]
         if not self._supports(req):
             return [JoinReply(req.member_id, err.INCONSISTENT_GROUP_PROTOCOL)]
+        if self._full(req):
+            return [JoinReply(req.member_id, err.GROUP_MAX_SIZE_REACHED)]
         if req.group_instance_id is not None:
             return self._join_static(req, now_ms)
         if not req.member_id:
@@ -208,6 +212,15 @@ class ClassicGroup:
         if member is None:
             return [JoinReply(req.member_id, err.UNKNOWN_MEMBER_ID)]
         return self._rejoin(member, req, now_ms)
+
+    def _full(self, req: JoinRequest) -> bool:
+        """A newcomer (not a known member, pending member or known static instance) is
+        refused once the group holds `max_size` members."""
+        if req.member_id in self.members or req.member_id in self.pending_members:
+            return False
+        if req.group_instance_id is not None and req.group_instance_id in self.static_members:
+            return False
+        return len(self.members) + len(self.pending_members) >= self.max_size
 
     def _join_static(self, req: JoinRequest, now_ms: int) -> list[Reply]:
         assert req.group_instance_id is not None
@@ -240,8 +253,12 @@ class ClassicGroup:
         if self.leader_id == known:
             self.leader_id = new_id
         req.member_id = new_id
-        unchanged = old.protocols == req.protocols
+        # Kafka compares what matters to the assignment: the chosen protocol's metadata
+        # (a group reloaded after a restart remembers only that one).
+        chosen = self.protocol_name or ""
+        unchanged = any(n == chosen and md == old.metadata_for(chosen) for n, md in req.protocols)
         if self.state is GroupState.STABLE and unchanged:
+            old.protocols = list(req.protocols)
             replies.append(
                 JoinReply(
                     new_id,
