@@ -145,13 +145,17 @@ class GroupCoordinator:
             ticks += 1
             try:
                 self.tick()
-                await self.persist_groups()
-                if self.now() >= self._next_retention_check:
-                    await self.expire_offsets()
+                await self.run_due_checks()
                 if ticks % PRUNE_EVERY_TICKS == 0:
                     await self.prune_deleted_topics()
             except Exception:  # a bug in one tick must not stop every timer
                 log.exception("group coordinator tick failed")
+
+    async def run_due_checks(self) -> None:
+        """Write changed group metadata; run the retention pass when its interval is due."""
+        await self.persist_groups()
+        if self.now() >= self._next_retention_check:
+            await self.expire_offsets()
 
     def now(self) -> int:
         return self.clock.monotonic_ms()
@@ -369,7 +373,10 @@ class GroupCoordinator:
                 max_size=self.settings.consumer_max_size,
             )
             self.consumer[group_id] = group
-        return group.heartbeat(req, self._resolve_topic, self.now())
+        return group.heartbeat(req, self._resolve_topic, self.now(), self._topic_names)
+
+    def _topic_names(self) -> list[str]:
+        return [info.name for info in self._logs.topics()]
 
     def _resolve_topic(self, name: str) -> tuple[uuid.UUID, int] | None:
         info = self._logs.topic(name)

@@ -131,6 +131,10 @@ class ClassicGroup:
     rebalance_deadline_ms: int = 0
     # While a fresh group waits out the initial delay, a full house does not end the join.
     hold_until_ms: int = 0
+    # Kafka extends the initial delay by another delay while newcomers keep arriving,
+    # until the rebalance timeout is spent.
+    hold_budget_end_ms: int = 0
+    new_member_added: bool = False
     state_since_ms: int = 0
 
     # -- transitions ------------------------------------------------------------------
@@ -297,6 +301,8 @@ class ClassicGroup:
             self.static_members[req.group_instance_id] = member.member_id
         if self.leader_id is None:
             self.leader_id = member.member_id
+        if self.state is GroupState.PREPARING_REBALANCE and now_ms < self.hold_until_ms:
+            self.new_member_added = True
         return self._prepare_rebalance(now_ms)
 
     def _rejoin(self, member: Member, req: JoinRequest, now_ms: int) -> list[Reply]:
@@ -333,6 +339,8 @@ class ClassicGroup:
             # otherwise members get the full rebalance timeout to rejoin.
             self.rebalance_deadline_ms = now_ms + (min(delay, timeout) if was_empty else timeout)
             self.hold_until_ms = self.rebalance_deadline_ms if was_empty else 0
+            self.hold_budget_end_ms = now_ms + timeout if was_empty else 0
+            self.new_member_added = False
         replies.extend(self._maybe_complete_join(now_ms))
         return replies
 
@@ -519,6 +527,11 @@ class ClassicGroup:
         if expired:
             replies.extend(self._after_removal(now_ms))
         if self.state is GroupState.PREPARING_REBALANCE:
+            held = self.hold_until_ms and now_ms >= self.hold_until_ms
+            if held and self.new_member_added and now_ms < self.hold_budget_end_ms:
+                delay = min(self.initial_rebalance_delay_ms, self.hold_budget_end_ms - now_ms)
+                self.hold_until_ms = self.rebalance_deadline_ms = now_ms + delay
+                self.new_member_added = False
             if now_ms >= self.rebalance_deadline_ms:
                 replies.extend(self._complete_join(now_ms))
             else:

@@ -322,20 +322,12 @@ async def consumer_group_heartbeat(broker: Broker, ctx: RequestContext, request:
             if request.subscribed_topic_names is not None
             else None
         ),
+        subscribed_regex=getattr(request, "subscribed_topic_regex", None),
         server_assignor=request.server_assignor,
         owned=owned,
         client_id=ctx.client_id or "",
         client_host=_host(ctx),
     )
-    if getattr(request, "subscribed_topic_regex", None):
-        return make(
-            ctx.response_class,
-            throttle_time=0,
-            error_code=err.INVALID_REQUEST,
-            error_message="regular-expression subscriptions are not supported",
-            member_epoch=-1,
-            heartbeat_interval=0,
-        )
     result = coord.consumer_heartbeat(request.group_id, req)
     assignment = None
     if result.assignment is not None:
@@ -419,7 +411,7 @@ async def consumer_group_describe(broker: Broker, ctx: RequestContext, request: 
                         client_id=m.client_id,
                         client_host=m.client_host,
                         subscribed_topic_names=tuple(m.subscribed),
-                        subscribed_topic_regex=None,
+                        subscribed_topic_regex=m.regex,
                         assignment=_topic_partitions(coord, schema, m.assigned),
                         target_assignment=_topic_partitions(
                             coord, schema, cgroup.target.get(m.member_id, {})

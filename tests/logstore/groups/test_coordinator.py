@@ -187,3 +187,12 @@ async def test_empty_groups_without_offsets_are_forgotten(logs) -> None:
     coord.tick()
     assert [g.group_id for g in coord.list_groups()] == ["kept"]
     assert "throwaway" not in coord.classic
+
+
+@pytest.mark.parametrize("session", [5_999, 1_800_001])
+async def test_session_timeout_outside_the_brokers_bounds_is_refused(logs, session) -> None:
+    coord = GroupCoordinator(logs, ManualClock(), FAST)
+    coord.load()
+    reply = await coord.join("g", join_req(session=session))
+    assert reply.error == err.INVALID_SESSION_TIMEOUT
+    assert "g" not in coord.classic

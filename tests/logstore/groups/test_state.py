@@ -227,9 +227,45 @@ def test_initial_rebalance_delay_gathers_joiners() -> None:
     b = join_new(group, now=100)
     assert group.join(req(b), 100) == []
     assert group.next_deadline_ms() == 3000
-    replies = group.tick(3000)
+    # A newcomer arrived within the delay: Kafka waits another delay for more.
+    assert group.tick(3000) == []
+    assert group.next_deadline_ms() == 6000
+    replies = group.tick(6000)
     assert {r.member_id for r in replies} == {a, b}
     assert group.generation_id == 1
+
+
+def test_initial_rebalance_delay_ends_when_nobody_new_arrives() -> None:
+    group = ClassicGroup("g", initial_rebalance_delay_ms=3000)
+    a = join_new(group)
+    assert group.join(req(a), 0) == []
+    assert group.tick(2999) == []
+    (reply,) = group.tick(3000)
+    assert reply.member_id == a
+    assert reply.generation_id == 1
+
+
+def test_initial_rebalance_delay_extensions_stop_at_the_rebalance_timeout() -> None:
+    group = ClassicGroup("g", initial_rebalance_delay_ms=20_000)  # rebalance timeout: 30 s
+    a = join_new(group)
+    group.join(req(a), 0)
+    b = join_new(group, now=10)
+    group.join(req(b), 10)
+    assert group.tick(20_000) == []
+    assert group.next_deadline_ms() == 30_000  # 10 s left of the 30 s budget, not 20 s
+    assert len(group.tick(30_000)) == 2
+
+
+def test_group_max_size_refuses_newcomers_only() -> None:
+    group = ClassicGroup("g", max_size=1)
+    a = join_new(group)
+    (full,) = group.join(req(), 0)
+    assert full.error == err.GROUP_MAX_SIZE_REACHED
+    (static,) = group.join(req(instance="i-1"), 0)
+    assert static.error == err.GROUP_MAX_SIZE_REACHED
+    (joined,) = group.join(req(a), 0)
+    assert joined.error == err.NONE
+    assert joined.generation_id == 1
 
 
 def test_dead_group_refuses() -> None:
