@@ -14,6 +14,7 @@ anything else.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shutil
 import signal
@@ -283,3 +284,42 @@ def start_kafka(
         if "Address already in use" not in failure:
             break
     raise KafkaUnavailable(failure)
+
+
+def restart_kafka(
+    broker: KafkaBroker,
+    *,
+    kill: bool = False,
+    jvm_flags: Sequence[str] = TEST_JVM_FLAGS,
+    startup_timeout: float = 90.0,
+) -> KafkaBroker:
+    """Stop `broker` (controlled shutdown, or SIGKILL with `kill`) and start it again on
+    the same storage and ports, without formatting. Returns the new process."""
+    if kill:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(broker.process.pid, signal.SIGKILL)
+        broker.process.wait(timeout=10)
+    broker.stop()
+    config_path = broker.data_dir / "server.properties"
+    with broker.log_path.open("ab") as log:
+        process = subprocess.Popen(
+            java_command("kafka.Kafka", [str(config_path)], jvm_flags),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=broker.data_dir,
+        )
+    again = KafkaBroker(
+        broker.data_dir, broker.port, broker.controller_port, process, broker.log_path
+    )
+    deadline = time.monotonic() + startup_timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if _accepts(again.port) and _answers(again.bootstrap):
+            return again
+        time.sleep(0.2)  # polling a starting JVM, not waiting for time to pass
+    again.stop(timeout=10)
+    raise KafkaUnavailable(
+        f"Apache Kafka did not come back on {again.bootstrap} within {startup_timeout:.0f}s "
+        f"(exit code {process.returncode}); log tail:\n{again.log_tail()}"
+    )

@@ -60,7 +60,7 @@ def default_clusters(
 class Recorder:
     """A static librdkafka consumer and every rebalance callback it received."""
 
-    def __init__(self, cluster: Cluster, group: str, instance: str) -> None:
+    def __init__(self, cluster: Cluster, group: str, instance: str, **conf: Any) -> None:
         self.events: list[tuple[str, list[tuple[str, int]]]] = []
         self.records = 0
         self.consumer = Consumer(
@@ -74,6 +74,7 @@ class Recorder:
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 **QUIET,
+                **conf,
             }
         )
 

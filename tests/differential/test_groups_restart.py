@@ -1,0 +1,117 @@
+"""Differential: static members across a broker restart.
+
+Kafka keeps each classic group's generation, leader, members and assignments in
+`__consumer_offsets` and reloads them on start, so a static member that keeps
+heartbeating through a broker restart carries on without a rebalance. Odradek must do the
+same after a clean stop and after `kill -9`. Both brokers here are the module's own (the
+scenario restarts them), with the same group settings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reference.launcher import KafkaBroker, KafkaUnavailable, restart_kafka, start_kafka
+from tests.broker_fixture import BrokerProcess, start_broker
+from tests.clusters import Cluster
+from tests.differential.harness import assert_same, create_topic, produce
+from tests.differential.test_groups_static import Recorder, poll_for, poll_until
+
+pytestmark = pytest.mark.kafka
+
+# Long enough to cover a JVM restart: the members must not give up their own session.
+MEMBER_CONF = {"session.timeout.ms": 45_000, "max.poll.interval.ms": 90_000}
+
+
+class Restartable:
+    """A cluster the scenario may restart; `bootstrap` stays the same across restarts."""
+
+    def __init__(self, kind: str, kafka: KafkaBroker | None, odradek: BrokerProcess | None):
+        self.kind, self.kafka, self.odradek = kind, kafka, odradek
+
+    @property
+    def cluster(self) -> Cluster:
+        broker = self.kafka or self.odradek
+        assert broker is not None
+        return Cluster(self.kind, broker.bootstrap, self.kind)
+
+    def restart(self, *, kill: bool) -> None:
+        if self.kafka is not None:
+            self.kafka = restart_kafka(self.kafka, kill=kill)
+            return
+        assert self.odradek is not None
+        if kill:
+            self.odradek.kill9()
+            self.odradek.start(self.odradek.port)
+        else:
+            self.odradek.restart(same_port=True)
+
+
+@pytest.fixture(scope="module")
+def restartable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Restartable]]:
+    try:
+        kafka = start_kafka(tmp_path_factory.mktemp("kafka-restart"))
+    except KafkaUnavailable as exc:
+        pytest.fail(f"reference Apache Kafka unavailable: {exc}", pytrace=False)
+    pair = [Restartable("kafka", kafka, None)]
+    try:
+        odradek = start_broker(Path(tmp_path_factory.mktemp("odradek-restart")) / "data")
+        pair.append(Restartable("odradek", None, odradek))
+        yield pair
+    finally:
+        for side in pair:
+            if side.kafka is not None:
+                side.kafka.stop()
+            if side.odradek is not None and side.odradek.running:
+                side.odradek.stop()
+
+
+def scenario(cluster: Cluster, restart: Callable[[], None]) -> dict[str, Any]:
+    topic = f"restart-{uuid.uuid4().hex[:8]}"
+    create_topic(cluster, topic, partitions=4)
+    group = f"static-restart-{uuid.uuid4().hex[:8]}"
+    members = [Recorder(cluster, group, f"i-{n}", **MEMBER_CONF) for n in (1, 2)]
+    try:
+        for r in members:
+            r.subscribe([topic])
+        poll_until(members, lambda: all(r.assigned() for r in members))
+        # Two members joining with no initial delay may take two rebalances: only what
+        # happens from here on is the scenario.
+        poll_for(members, 1.0)
+        before = [r.assigned() for r in members]
+        settled = [len(r.events) for r in members]
+        restart()
+        produce(cluster, topic, [{"value": b"after", "partition": i % 4} for i in range(8)])
+        poll_until(members, lambda: sum(r.records for r in members) >= 8, timeout=60.0)
+        poll_for(members, 2.0)
+        return {
+            "events_after_restart": [
+                [kind for kind, _ in r.events[n:]] for r, n in zip(members, settled, strict=True)
+            ],
+            "kept_assignment": [r.assigned() for r in members] == before,
+            "consumed_after_restart": sum(r.records for r in members),
+        }
+    finally:
+        for r in members:
+            r.close()
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["stop", "kill9"])
+def test_static_members_ride_through_a_broker_restart(
+    restartable: list[Restartable], kill: bool
+) -> None:
+    seen = {
+        side.kind: scenario(side.cluster, lambda side=side: side.restart(kill=kill))
+        for side in restartable
+    }
+    assert seen["kafka"] == {
+        "events_after_restart": [[], []],
+        "kept_assignment": True,
+        "consumed_after_restart": 8,
+    }
+    assert_same(seen)
