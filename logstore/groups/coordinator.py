@@ -6,8 +6,9 @@ the periodic tick that lets session and rebalance timeouts fire, and the committ
 table, which it persists to the compacted internal topic `__consumer_offsets` (through
 `LogManager`, one batch per commit, durable before the commit is acknowledged) and replays
 on start. Classic groups' metadata (generation, leader, members with their assignments)
-goes to the same topic whenever a group settles (Stable or Empty), so members keep their
-generation across a broker restart as they do on Kafka; committed offsets of groups left
+goes to the same topic whenever a group settles (Stable or Empty), and KIP-848 groups'
+epochs and assignments whenever they change, so members keep their generation or epoch
+across a broker restart as they do on Kafka; committed offsets of groups left
 empty expire after `offsets.retention.minutes`. It must never parse or build wire messages (handlers do) and never decide a
 state transition itself (the state modules do).
 """
@@ -24,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from logstore.clock import Clock, SystemClock
+from logstore.groups import consumer_metadata
 from logstore.groups import errors as err
 from logstore.groups import metadata as group_metadata
 from logstore.groups.consumer import ConsumerGroup, HeartbeatRequest, HeartbeatResult
@@ -84,6 +86,9 @@ class GroupCoordinator:
         # was last written (signature) for each persisted group.
         self._dirty: set[str] = set()
         self._persisted: dict[str, group_metadata.GroupRecord] = {}
+        # The same for KIP-848 groups (signature: the encoded record).
+        self._dirty_consumer: set[str] = set()
+        self._persisted_consumer: dict[str, bytes] = {}
         self._next_retention_check = 0
 
     @property
@@ -99,10 +104,22 @@ class GroupCoordinator:
             self._logs.create_topic(OFFSETS_TOPIC, 1, dict(OFFSETS_TOPIC_CONFIGS))
         info = self._logs.topic(OFFSETS_TOPIC)
         loaded: dict[str, group_metadata.GroupRecord | None] = {}
+        loaded_consumer: dict[str, bytes | None] = {}
         for partition in range(info.partitions):
             plog = self._logs.log(OFFSETS_TOPIC, partition)
-            self.offsets.replay(_group_records(_records(plog), loaded))
+            self.offsets.replay(_group_records(_records(plog), loaded, loaded_consumer))
         now, wall = self.now(), self.clock.now_ms()
+        for group_id, value in loaded_consumer.items():
+            if value is None:
+                continue
+            try:
+                state = consumer_metadata.decode_value(value)
+                cgroup = consumer_metadata.restore(self._new_consumer(group_id), state, now)
+            except (ValueError, KeyError, TypeError):
+                log.warning("skipping an unreadable record of consumer group %r", group_id)
+                continue
+            self.consumer[group_id] = cgroup
+            self._persisted_consumer[group_id] = value
         for group_id, record in loaded.items():
             if record is None:
                 continue
@@ -111,6 +128,14 @@ class GroupCoordinator:
             self.classic[group_id] = group
             self._persisted[group_id] = replace(record, state_timestamp_ms=0)
         self._next_retention_check = now + self.settings.offsets_retention_check_interval_ms
+
+    def _new_consumer(self, group_id: str) -> ConsumerGroup:
+        return ConsumerGroup(
+            group_id,
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
+            max_size=self.settings.consumer_max_size,
+        )
 
     def _new_classic(self, group_id: str) -> ClassicGroup:
         return ClassicGroup(
@@ -172,10 +197,12 @@ class GroupCoordinator:
                 del self.classic[group.group_id]
                 self._dirty.add(group.group_id)
         for cgroup in list(self.consumer.values()):
-            cgroup.tick(now)
+            if cgroup.tick(now):
+                self._dirty_consumer.add(cgroup.group_id)
             idle = not cgroup.members and not self.offsets.has_group(cgroup.group_id)
             if self._expired(cgroup.group_id, idle, now):
                 del self.consumer[cgroup.group_id]
+                self._dirty_consumer.add(cgroup.group_id)
 
     def _expired(self, group_id: str, forgettable: bool, now: int) -> bool:
         """Kafka's periodic group cleanup: an empty group with nothing committed stays
@@ -269,6 +296,18 @@ class GroupCoordinator:
                 )
                 written[group_id] = signature
         self._dirty.clear()
+        consumer_written: dict[str, bytes | None] = {}
+        for group_id in sorted(self._dirty_consumer):
+            cgroup = self.consumer.get(group_id)
+            value = (
+                None
+                if cgroup is None or cgroup.dead
+                else consumer_metadata.encode_value(consumer_metadata.state_of(cgroup))
+            )
+            if value != self._persisted_consumer.get(group_id):
+                records.append((consumer_metadata.encode_key(group_id), value))
+                consumer_written[group_id] = value
+        self._dirty_consumer.clear()
         if not records:
             return
         await self._append(records)
@@ -277,6 +316,11 @@ class GroupCoordinator:
                 self._persisted.pop(group_id, None)
             else:
                 self._persisted[group_id] = last
+        for group_id, value in consumer_written.items():
+            if value is None:
+                self._persisted_consumer.pop(group_id, None)
+            else:
+                self._persisted_consumer[group_id] = value
 
     async def join(self, group_id: str, req: JoinRequest) -> JoinReply:
         if not group_id:
@@ -366,13 +410,9 @@ class GroupCoordinator:
         if group is None:
             if req.member_epoch != 0:
                 return HeartbeatResult(err.UNKNOWN_MEMBER_ID, f"unknown member {req.member_id!r}")
-            group = ConsumerGroup(
-                group_id,
-                session_timeout_ms=self.settings.consumer_session_timeout_ms,
-                heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
-                max_size=self.settings.consumer_max_size,
-            )
+            group = self._new_consumer(group_id)
             self.consumer[group_id] = group
+        self._dirty_consumer.add(group_id)
         return group.heartbeat(req, self._resolve_topic, self.now(), self._topic_names)
 
     def _topic_names(self) -> list[str]:
@@ -532,6 +572,7 @@ class GroupCoordinator:
         self.classic.pop(group_id, None)
         self.consumer.pop(group_id, None)
         self._dirty.add(group_id)
+        self._dirty_consumer.add(group_id)
         await self.persist_groups()
         return err.NONE
 
@@ -582,6 +623,7 @@ class GroupCoordinator:
             cgroup = self.consumer.get(group_id)
             if cgroup is not None and not cgroup.members and not self.offsets.has_group(group_id):
                 del self.consumer[group_id]
+                self._dirty_consumer.add(group_id)
         await self.persist_groups()
         return expired
 
@@ -608,10 +650,18 @@ class GroupCoordinator:
 def _group_records(
     records: Iterable[tuple[bytes | None, bytes | None]],
     loaded: dict[str, group_metadata.GroupRecord | None],
+    loaded_consumer: dict[str, bytes | None],
 ) -> Iterator[tuple[bytes | None, bytes | None]]:
-    """Take group metadata records (latest wins) into `loaded`; pass the rest on."""
+    """Take group records (latest wins) into `loaded` (classic) and `loaded_consumer`
+    (KIP-848); pass the rest (committed offsets) on."""
     for key, value in records:
-        group_id = group_metadata.decode_key(key) if key is not None else None
+        if key is None:
+            continue
+        consumer_id = consumer_metadata.decode_key(key)
+        if consumer_id is not None:
+            loaded_consumer[consumer_id] = value
+            continue
+        group_id = group_metadata.decode_key(key)
         if group_id is None:
             yield key, value
             continue

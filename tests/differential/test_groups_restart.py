@@ -1,8 +1,9 @@
-"""Differential: static members across a broker restart.
+"""Differential: group members across a broker restart.
 
-Kafka keeps each classic group's generation, leader, members and assignments in
-`__consumer_offsets` and reloads them on start, so a static member that keeps
-heartbeating through a broker restart carries on without a rebalance. Odradek must do the
+Kafka keeps each classic group's generation, leader, members and assignments (and each
+KIP-848 group's epochs and assignments) in `__consumer_offsets` and reloads them on
+start, so a static member, or a KIP-848 member, that keeps heartbeating through a broker
+restart carries on without a rebalance. Odradek must do the
 same after a clean stop and after `kill -9`. Both brokers here are the module's own (the
 scenario restarts them), with the same group settings.
 """
@@ -24,8 +25,15 @@ from tests.differential.test_groups_static import Recorder, poll_for, poll_until
 
 pytestmark = pytest.mark.kafka
 
-# Long enough to cover a JVM restart: the members must not give up their own session.
-MEMBER_CONF = {"session.timeout.ms": 45_000, "max.poll.interval.ms": 90_000}
+# Classic static members: a session long enough to cover a JVM restart, so the members
+# do not give up on their own. KIP-848 members: the broker's session (45 s) applies.
+PROTOCOLS: dict[str, tuple[bool, dict[str, Any]]] = {
+    "classic-static": (True, {"session.timeout.ms": 45_000, "max.poll.interval.ms": 90_000}),
+    "consumer": (
+        False,
+        {"group.protocol": "consumer", "session.timeout.ms": None, "max.poll.interval.ms": 90_000},
+    ),
+}
 
 
 class Restartable:
@@ -71,11 +79,12 @@ def restartable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Resta
                 side.odradek.stop()
 
 
-def scenario(cluster: Cluster, restart: Callable[[], None]) -> dict[str, Any]:
+def scenario(cluster: Cluster, protocol: str, restart: Callable[[], None]) -> dict[str, Any]:
     topic = f"restart-{uuid.uuid4().hex[:8]}"
     create_topic(cluster, topic, partitions=4)
-    group = f"static-restart-{uuid.uuid4().hex[:8]}"
-    members = [Recorder(cluster, group, f"i-{n}", **MEMBER_CONF) for n in (1, 2)]
+    group = f"restart-{uuid.uuid4().hex[:8]}"
+    static, conf = PROTOCOLS[protocol]
+    members = [Recorder(cluster, group, f"i-{n}" if static else None, **conf) for n in (1, 2)]
     try:
         for r in members:
             r.subscribe([topic])
@@ -101,12 +110,13 @@ def scenario(cluster: Cluster, restart: Callable[[], None]) -> dict[str, Any]:
             r.close()
 
 
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
 @pytest.mark.parametrize("kill", [False, True], ids=["stop", "kill9"])
-def test_static_members_ride_through_a_broker_restart(
-    restartable: list[Restartable], kill: bool
+def test_members_ride_through_a_broker_restart(
+    restartable: list[Restartable], kill: bool, protocol: str
 ) -> None:
     seen = {
-        side.kind: scenario(side.cluster, lambda side=side: side.restart(kill=kill))
+        side.kind: scenario(side.cluster, protocol, lambda side=side: side.restart(kill=kill))
         for side in restartable
     }
     assert seen["kafka"] == {

@@ -60,23 +60,23 @@ def default_clusters(
 class Recorder:
     """A static librdkafka consumer and every rebalance callback it received."""
 
-    def __init__(self, cluster: Cluster, group: str, instance: str, **conf: Any) -> None:
+    def __init__(self, cluster: Cluster, group: str, instance: str | None, **conf: Any) -> None:
+        """`conf` overrides the defaults below; a None value removes a setting."""
         self.events: list[tuple[str, list[tuple[str, int]]]] = []
         self.records = 0
-        self.consumer = Consumer(
-            {
-                "bootstrap.servers": cluster.bootstrap,
-                "group.id": group,
-                "group.instance.id": instance,
-                "session.timeout.ms": 6000,
-                "max.poll.interval.ms": 9000,
-                "topic.metadata.refresh.interval.ms": 2000,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                **QUIET,
-                **conf,
-            }
-        )
+        settings = {
+            "bootstrap.servers": cluster.bootstrap,
+            "group.id": group,
+            "group.instance.id": instance,
+            "session.timeout.ms": 6000,
+            "max.poll.interval.ms": 9000,
+            "topic.metadata.refresh.interval.ms": 2000,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            **QUIET,
+            **conf,
+        }
+        self.consumer = Consumer({k: v for k, v in settings.items() if v is not None})
 
     def subscribe(self, topics: list[str]) -> None:
         self.consumer.subscribe(topics, on_assign=self._assigned, on_revoke=self._revoked)

@@ -329,6 +329,8 @@ async def consumer_group_heartbeat(broker: Broker, ctx: RequestContext, request:
         client_host=_host(ctx),
     )
     result = coord.consumer_heartbeat(request.group_id, req)
+    # Kafka makes epochs and assignments durable before the member hears of them.
+    await coord.persist_groups()
     assignment = None
     if result.assignment is not None:
         assignment = make(

@@ -10,6 +10,7 @@ import pytest
 from logstore.clock import ManualClock
 from logstore.groups import errors as err
 from logstore.groups import metadata
+from logstore.groups.consumer import HeartbeatRequest
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.settings import GroupSettings
 from logstore.groups.state import GroupState, JoinRequest
@@ -131,3 +132,47 @@ def test_metadata_record_round_trips_and_reads_older_versions() -> None:
     assert (old.state_timestamp_ms, old.members[0].group_instance_id) == (-1, None)
     with pytest.raises(ValueError):
         metadata.decode_value(v0[:-3])
+
+
+async def test_consumer_group_members_keep_their_epoch_across_restart(tmp_path) -> None:
+    clock = ManualClock()
+    logs, coord = open_coordinator(tmp_path, clock)
+    logs.create_topic("t", 4)
+    topic_id = logs.topic("t").topic_id
+    first = coord.consumer_heartbeat(
+        "cg", HeartbeatRequest(member_id="m-1", member_epoch=0, subscribed_regex="t.*")
+    )
+    assert first.assignment == {topic_id: {0, 1, 2, 3}}
+    confirmed = coord.consumer_heartbeat(
+        "cg",
+        HeartbeatRequest(
+            member_id="m-1", member_epoch=first.member_epoch, owned={topic_id: {0, 1, 2, 3}}
+        ),
+    )
+    assert confirmed.error == err.NONE
+    await coord.persist_groups()
+    logs.close()
+
+    clock.advance(5_000)
+    logs, again = open_coordinator(tmp_path, clock)
+    cgroup = again.consumer["cg"]
+    assert cgroup.state == "Stable"
+    member = cgroup.members["m-1"]
+    assert (member.epoch, member.regex) == (first.member_epoch, "t.*")
+    beat = again.consumer_heartbeat(
+        "cg", HeartbeatRequest(member_id="m-1", member_epoch=first.member_epoch)
+    )
+    assert beat.error == err.NONE
+    assert beat.member_epoch == first.member_epoch
+    assert beat.assignment is None  # nothing changed: no new assignment to take
+    # Leaving is durable too: the next restart has an empty group.
+    again.consumer_heartbeat("cg", HeartbeatRequest(member_id="m-1", member_epoch=-1))
+    await again.persist_groups()
+    logs.close()
+    logs, third = open_coordinator(tmp_path, clock)
+    assert third.consumer["cg"].members == {}
+    assert await third.delete_group("cg") == err.NONE
+    logs.close()
+    logs, fourth = open_coordinator(tmp_path, clock)
+    assert "cg" not in fourth.consumer
+    logs.close()
