@@ -109,6 +109,8 @@ class JoinRequest:
     protocols: list[tuple[str, bytes]]
     # JoinGroup v4+ asks unknown dynamic members to come back with an assigned id.
     require_known_member_id: bool = True
+    # JoinGroup v9+ can tell a returning static leader to skip the assignment.
+    supports_skip_assignment: bool = True
 
 
 @dataclass
@@ -263,16 +265,20 @@ class ClassicGroup:
         unchanged = any(n == chosen and md == old.metadata_for(chosen) for n, md in req.protocols)
         if self.state is GroupState.STABLE and unchanged:
             old.protocols = list(req.protocols)
+            # The leader already assigned this generation: it must not redo it. JoinGroup
+            # v9+ says so (skip_assignment); older versions name the old member id as
+            # leader, so the returning leader acts as a follower (KIP-814).
+            leads = self.leader_id == new_id
+            skip = leads and req.supports_skip_assignment
             replies.append(
                 JoinReply(
                     new_id,
                     generation_id=self.generation_id,
                     protocol_type=self.protocol_type,
                     protocol_name=self.protocol_name,
-                    leader=self.leader_id or "",
-                    # The leader already assigned this generation: it must not redo it.
-                    skip_assignment=self.leader_id == new_id,
-                    members=self._member_list() if self.leader_id == new_id else (),
+                    leader=known if leads and not skip else self.leader_id or "",
+                    skip_assignment=skip,
+                    members=self._member_list() if skip else (),
                 )
             )
             return replies

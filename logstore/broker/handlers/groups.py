@@ -119,6 +119,7 @@ async def join_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         protocol_type=request.protocol_type,
         protocols=[(p.name, bytes(p.metadata)) for p in request.protocols],
         require_known_member_id=ctx.api_version >= 4,
+        supports_skip_assignment=ctx.api_version >= 9,
     )
     reply = await coord.join(request.group_id, req)
     if reply.error:

@@ -273,3 +273,30 @@ def test_dead_group_refuses() -> None:
     group.mark_dead(0)
     (reply,) = group.join(req(), 0)
     assert reply.error == err.COORDINATOR_NOT_AVAILABLE
+
+
+@pytest.mark.parametrize("v9", [True, False], ids=["joingroup-v9", "joingroup-v5"])
+def test_returning_static_leader_does_not_redo_the_assignment(v9: bool) -> None:
+    group = ClassicGroup("g")
+    (first,) = group.join(req(instance="i-1"), 0)
+    old = first.member_id
+    group.sync(old, 1, {old: b"a"}, 0)
+    restarted = req(instance="i-1")
+    restarted.supports_skip_assignment = v9
+    (reply,) = group.join(restarted, 10)
+    assert isinstance(reply, JoinReply)
+    assert (reply.error, reply.generation_id) == (err.NONE, 1)
+    assert group.state is GroupState.STABLE
+    assert group.leader_id == reply.member_id != old
+    if v9:
+        assert reply.skip_assignment
+        assert reply.leader == reply.member_id
+        assert [m[0] for m in reply.members] == [reply.member_id]
+    else:
+        # Older clients would assign again if named leader: Kafka names the old id.
+        assert not reply.skip_assignment
+        assert reply.leader == old
+        assert reply.members == ()
+    (sync,) = group.sync(reply.member_id, 1, {}, 20)
+    assert isinstance(sync, SyncReply)
+    assert sync.assignment == b"a"
