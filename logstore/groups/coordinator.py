@@ -322,6 +322,14 @@ class GroupCoordinator:
             else:
                 self._persisted_consumer[group_id] = value
 
+    async def _persist_quietly(self, group_id: str) -> None:
+        # The reply goes out either way: a member that loses its place to a failed write
+        # rejoins after a restart, the same as before group metadata was persisted.
+        try:
+            await self.persist_groups()
+        except Exception:
+            log.exception("could not write the metadata of group %s", group_id)
+
     async def join(self, group_id: str, req: JoinRequest) -> JoinReply:
         if not group_id:
             return JoinReply(req.member_id, err.INVALID_GROUP_ID)
@@ -340,6 +348,9 @@ class GroupCoordinator:
             self._displace(group_id, "join", req.member_id)
         replies = group.join(req, self.now())
         self._dirty.add(group_id)
+        if group.state is GroupState.STABLE:
+            # A static member took over its old place: durable before it is told so.
+            await self._persist_quietly(group_id)
         unclaimed = self._deliver(group_id, replies)
         mine = unclaimed.pop(("join", req.member_id), None)
         if isinstance(mine, JoinReply):
@@ -365,10 +376,7 @@ class GroupCoordinator:
         if replies:
             # Kafka makes the assignment durable before any member learns it.
             self._dirty.add(group_id)
-            try:
-                await self.persist_groups()
-            except Exception:
-                log.exception("could not write the metadata of group %s", group_id)
+            await self._persist_quietly(group_id)
         unclaimed = self._deliver(group_id, replies)
         mine = unclaimed.pop(("sync", member_id), None)
         if isinstance(mine, SyncReply):

@@ -176,3 +176,15 @@ async def test_consumer_group_members_keep_their_epoch_across_restart(tmp_path) 
     logs, fourth = open_coordinator(tmp_path, clock)
     assert "cg" not in fourth.consumer
     logs.close()
+
+
+async def test_a_static_takeover_is_durable_before_the_reply(tmp_path) -> None:
+    clock = ManualClock()
+    logs, coord = open_coordinator(tmp_path, clock)
+    a, b = await stable_static_pair(coord)
+    replacement = await coord.join("g", static_req("i-2"))
+    logs.close()  # no stop(), no tick: only what was written before the reply
+    logs, again = open_coordinator(tmp_path, clock)
+    assert again.classic["g"].static_members == {"i-1": a, "i-2": replacement.member_id}
+    assert replacement.member_id != b
+    logs.close()
