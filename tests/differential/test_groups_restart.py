@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reference.launcher import KafkaBroker, KafkaUnavailable, restart_kafka, start_kafka
-from tests.broker_fixture import BrokerProcess, start_broker
+from reference.launcher import KafkaBroker, restart_kafka
+from tests.broker_fixture import BrokerProcess
 from tests.clusters import Cluster
 from tests.differential.harness import assert_same, create_topic, produce
+from tests.differential.own_pair import broker_pair
 from tests.differential.test_groups_static import Recorder, poll_for, poll_until
 
 pytestmark = pytest.mark.kafka
@@ -62,21 +62,14 @@ class Restartable:
 
 @pytest.fixture(scope="module")
 def restartable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Restartable]]:
-    try:
-        kafka = start_kafka(tmp_path_factory.mktemp("kafka-restart"))
-    except KafkaUnavailable as exc:
-        pytest.fail(f"reference Apache Kafka unavailable: {exc}", pytrace=False)
-    pair = [Restartable("kafka", kafka, None)]
-    try:
-        odradek = start_broker(Path(tmp_path_factory.mktemp("odradek-restart")) / "data")
-        pair.append(Restartable("odradek", None, odradek))
-        yield pair
-    finally:
-        for side in pair:
-            if side.kafka is not None:
-                side.kafka.stop()
-            if side.odradek is not None and side.odradek.running:
-                side.odradek.stop()
+    with broker_pair(tmp_path_factory, "restart", {}) as (kafka, odradek):
+        pair = [Restartable("kafka", kafka, None), Restartable("odradek", None, odradek)]
+        try:
+            yield pair
+        finally:
+            # A restart replaced the Kafka process the pair started: stop the live one.
+            if pair[0].kafka is not None:
+                pair[0].kafka.stop()
 
 
 def scenario(cluster: Cluster, protocol: str, restart: Callable[[], None]) -> dict[str, Any]:

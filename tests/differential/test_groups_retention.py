@@ -13,16 +13,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 
-from reference.launcher import KafkaUnavailable, start_kafka
-from tests.broker_fixture import start_broker
 from tests.clusters import Cluster
 from tests.differential.harness import QUIET, TIMEOUT, admin, assert_same, create_topic
+from tests.differential.own_pair import broker_pair, clusters_of
 
 pytestmark = pytest.mark.kafka
 
@@ -35,22 +33,8 @@ EMPTIED_LATER_S = 15.0
 def retention_clusters(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Cluster, Cluster]]:
-    try:
-        kafka = start_kafka(tmp_path_factory.mktemp("kafka-retention"), extra_config=RETENTION)
-    except KafkaUnavailable as exc:
-        pytest.fail(f"reference Apache Kafka unavailable: {exc}", pytrace=False)
-    odradek = None
-    try:
-        flags = [f"--{k.replace('.', '-')}={v}" for k, v in RETENTION.items()]
-        odradek = start_broker(Path(tmp_path_factory.mktemp("odradek-retention")) / "data", flags)
-        yield (
-            Cluster("kafka", kafka.bootstrap, "kafka"),
-            Cluster("odradek", odradek.bootstrap, "odradek"),
-        )
-    finally:
-        if odradek is not None and odradek.running:
-            odradek.stop()
-        kafka.stop()
+    with broker_pair(tmp_path_factory, "retention", RETENTION) as pair:
+        yield clusters_of(*pair)
 
 
 class Side:

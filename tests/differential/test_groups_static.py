@@ -12,16 +12,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from reference.launcher import KafkaBroker, KafkaUnavailable, start_kafka
-from tests.broker_fixture import BrokerProcess, start_broker
 from tests.clusters import Cluster
 from tests.differential.harness import QUIET, TIMEOUT, assert_same, create_topic, observe, produce
+from tests.differential.own_pair import broker_pair, clusters_of
 
 pytestmark = pytest.mark.kafka
 
@@ -33,28 +31,9 @@ def default_clusters(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Cluster, Cluster]]:
     """Kafka first, then Odradek, both with Kafka's default initial rebalance delay."""
-    delay = str(KAFKA_INITIAL_DELAY_MS)
-    try:
-        kafka: KafkaBroker = start_kafka(
-            tmp_path_factory.mktemp("kafka-defaults"),
-            extra_config={"group.initial.rebalance.delay.ms": delay},
-        )
-    except KafkaUnavailable as exc:
-        pytest.fail(f"reference Apache Kafka unavailable: {exc}", pytrace=False)
-    odradek: BrokerProcess | None = None
-    try:
-        odradek = start_broker(
-            Path(tmp_path_factory.mktemp("odradek-defaults")) / "data",
-            args=["--group-initial-rebalance-delay-ms", delay],
-        )
-        yield (
-            Cluster("kafka", kafka.bootstrap, "kafka"),
-            Cluster("odradek", odradek.bootstrap, "odradek"),
-        )
-    finally:
-        if odradek is not None and odradek.running:
-            odradek.stop()
-        kafka.stop()
+    delay = {"group.initial.rebalance.delay.ms": str(KAFKA_INITIAL_DELAY_MS)}
+    with broker_pair(tmp_path_factory, "defaults", delay) as pair:
+        yield clusters_of(*pair)
 
 
 class Recorder:

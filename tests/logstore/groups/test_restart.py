@@ -15,29 +15,18 @@ from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.settings import GroupSettings
 from logstore.groups.state import GroupState, JoinRequest
 from logstore.storage import LogManager
+from tests.logstore.groups.helpers import join_request
+from tests.logstore.groups.helpers import open_coordinator as open_with
 
 FAST = GroupSettings(initial_rebalance_delay_ms=0)
-SUBSCRIPTION = b"\x00\x01\x00\x00\x00\x01\x00\x01t\xff\xff\xff\xff"
 
 
 def static_req(instance: str, member_id: str = "") -> JoinRequest:
-    return JoinRequest(
-        member_id=member_id,
-        group_instance_id=instance,
-        client_id="c",
-        client_host="/127.0.0.1",
-        session_timeout_ms=10_000,
-        rebalance_timeout_ms=5_000,
-        protocol_type="consumer",
-        protocols=[("range", SUBSCRIPTION), ("roundrobin", SUBSCRIPTION)],
-    )
+    return join_request(member_id, instance, ("range", "roundrobin"))
 
 
 def open_coordinator(path, clock: ManualClock) -> tuple[LogManager, GroupCoordinator]:
-    logs = LogManager(path, fsync="always").open()
-    coord = GroupCoordinator(logs, clock, FAST)
-    coord.load()
-    return logs, coord
+    return open_with(path, clock, FAST)
 
 
 async def stable_static_pair(coord: GroupCoordinator) -> tuple[str, str]:

@@ -5,29 +5,17 @@ commits from each commit, and an active group keeps the offsets of topics it con
 from __future__ import annotations
 
 from logstore.clock import ManualClock
-from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.offsets import CommittedOffset
 from logstore.groups.settings import GroupSettings
 from logstore.groups.state import JoinRequest
-from logstore.storage import LogManager
+from tests.logstore.groups.helpers import join_request, open_coordinator
 
 SETTINGS = GroupSettings(initial_rebalance_delay_ms=0, offsets_retention_minutes=1)
 MINUTE = 60_000
-# A consumer-protocol subscription to topic "t".
-SUBSCRIPTION = b"\x00\x01\x00\x00\x00\x01\x00\x01t\xff\xff\xff\xff"
 
 
 def join_req(member_id: str = "") -> JoinRequest:
-    return JoinRequest(
-        member_id=member_id,
-        group_instance_id=None,
-        client_id="c",
-        client_host="/127.0.0.1",
-        session_timeout_ms=10_000,
-        rebalance_timeout_ms=5_000,
-        protocol_type="consumer",
-        protocols=[("range", SUBSCRIPTION)],
-    )
+    return join_request(member_id)
 
 
 def commit_at(clock: ManualClock, offset: int) -> CommittedOffset:
@@ -36,9 +24,7 @@ def commit_at(clock: ManualClock, offset: int) -> CommittedOffset:
 
 async def test_standalone_commits_expire_from_their_commit_time(tmp_path) -> None:
     clock = ManualClock()
-    logs = LogManager(tmp_path, fsync="never").open()
-    coord = GroupCoordinator(logs, clock, SETTINGS)
-    coord.load()
+    logs, coord = open_coordinator(tmp_path, clock, SETTINGS)
     await coord.commit("solo", [("t", 0, commit_at(clock, 1))])
     clock.advance(MINUTE // 2)
     await coord.commit("solo", [("t", 1, commit_at(clock, 2))])
@@ -51,18 +37,14 @@ async def test_standalone_commits_expire_from_their_commit_time(tmp_path) -> Non
     assert coord.list_groups() == []
     logs.close()
     # The expiry was durable: a restart does not bring the offsets back.
-    logs = LogManager(tmp_path, fsync="never").open()
-    again = GroupCoordinator(logs, clock, SETTINGS)
-    again.load()
+    logs, again = open_coordinator(tmp_path, clock, SETTINGS)
     assert again.committed_all("solo") == {}
     logs.close()
 
 
 async def test_group_offsets_expire_from_when_the_group_became_empty(tmp_path) -> None:
     clock = ManualClock()
-    logs = LogManager(tmp_path, fsync="never").open()
-    coord = GroupCoordinator(logs, clock, SETTINGS)
-    coord.load()
+    logs, coord = open_coordinator(tmp_path, clock, SETTINGS)
     member = (await coord.join("g", join_req())).member_id
     await coord.join("g", join_req(member))
     await coord.sync("g", member, 1, {})
@@ -83,9 +65,7 @@ async def test_group_offsets_expire_from_when_the_group_became_empty(tmp_path) -
 
 async def test_the_periodic_check_runs_every_check_interval(tmp_path) -> None:
     clock = ManualClock()
-    logs = LogManager(tmp_path, fsync="never").open()
-    coord = GroupCoordinator(logs, clock, SETTINGS)
-    coord.load()
+    logs, coord = open_coordinator(tmp_path, clock, SETTINGS)
     await coord.commit("solo", [("t", 0, commit_at(clock, 1))])
     clock.advance(2 * MINUTE)
     await coord.run_due_checks()
