@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--" + kafka_name.replace(".", "-"),
             dest=f"group_{attr}",
             type=int,
+            metavar="MS" if kafka_name.endswith(".ms") else "N",
             default=getattr(defaults, attr),
             help=f"Kafka's {kafka_name} (default %(default)s)",
         )
