@@ -5,12 +5,11 @@ by id, the futures that park JoinGroup/SyncGroup requests until their group can 
 the periodic tick that lets session and rebalance timeouts fire, and the committed-offset
 table, which it persists to the compacted internal topic `__consumer_offsets` (through
 `LogManager`, one batch per commit, durable before the commit is acknowledged) and replays
-on start. Classic groups' metadata (generation, leader, members with their assignments)
-goes to the same topic whenever a group settles (Stable or Empty), and KIP-848 groups'
-epochs and assignments whenever they change, so members keep their generation or epoch
-across a broker restart as they do on Kafka; committed offsets of groups left
-empty expire after `offsets.retention.minutes`. It must never parse or build wire messages (handlers do) and never decide a
-state transition itself (the state modules do).
+on start. Group metadata goes to the same topic (what to write: `groups/journal.py`)
+before the replies that depend on it, so members keep their generation or epoch across a
+broker restart as they do on Kafka; committed offsets expire after
+`offsets.retention.minutes` by Kafka's rules. It must never parse or build wire messages
+(handlers do) and never decide a state transition itself (the state modules do).
 """
 
 from __future__ import annotations
@@ -20,15 +19,14 @@ import contextlib
 import logging
 import struct
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from logstore.clock import Clock, SystemClock
-from logstore.groups import consumer_metadata
 from logstore.groups import errors as err
-from logstore.groups import metadata as group_metadata
 from logstore.groups.consumer import ConsumerGroup, HeartbeatRequest, HeartbeatResult
+from logstore.groups.journal import GroupJournal
 from logstore.groups.offsets import (
     OFFSETS_TOPIC,
     OFFSETS_TOPIC_CONFIGS,
@@ -82,13 +80,7 @@ class GroupCoordinator:
         self._task: asyncio.Task[None] | None = None
         # group id -> when it was first seen empty with nothing committed
         self._empty_since: dict[str, int] = {}
-        # Classic groups whose metadata may differ from what was last written, and what
-        # was last written (signature) for each persisted group.
-        self._dirty: set[str] = set()
-        self._persisted: dict[str, group_metadata.GroupRecord] = {}
-        # The same for KIP-848 groups (signature: the encoded record).
-        self._dirty_consumer: set[str] = set()
-        self._persisted_consumer: dict[str, bytes] = {}
+        self._journal = GroupJournal()
         self._next_retention_check = 0
 
     @property
@@ -103,30 +95,15 @@ class GroupCoordinator:
         if self._logs.topic(OFFSETS_TOPIC) is None:
             self._logs.create_topic(OFFSETS_TOPIC, 1, dict(OFFSETS_TOPIC_CONFIGS))
         info = self._logs.topic(OFFSETS_TOPIC)
-        loaded: dict[str, group_metadata.GroupRecord | None] = {}
-        loaded_consumer: dict[str, bytes | None] = {}
         for partition in range(info.partitions):
             plog = self._logs.log(OFFSETS_TOPIC, partition)
-            self.offsets.replay(_group_records(_records(plog), loaded, loaded_consumer))
-        now, wall = self.now(), self.clock.now_ms()
-        for group_id, value in loaded_consumer.items():
-            if value is None:
-                continue
-            try:
-                state = consumer_metadata.decode_value(value)
-                cgroup = consumer_metadata.restore(self._new_consumer(group_id), state, now)
-            except (ValueError, KeyError, TypeError):
-                log.warning("skipping an unreadable record of consumer group %r", group_id)
-                continue
-            self.consumer[group_id] = cgroup
-            self._persisted_consumer[group_id] = value
-        for group_id, record in loaded.items():
-            if record is None:
-                continue
-            group = group_metadata.restore(self._new_classic(group_id), record, now)
-            group.state_since_ms = now - max(0, wall - record.state_timestamp_ms)
-            self.classic[group_id] = group
-            self._persisted[group_id] = replace(record, state_timestamp_ms=0)
+            self.offsets.replay(self._journal.take_group_records(_records(plog)))
+        now = self.now()
+        classic, consumer = self._journal.restore(
+            self._new_classic, self._new_consumer, now, self.clock.now_ms()
+        )
+        self.classic.update(classic)
+        self.consumer.update(consumer)
         self._next_retention_check = now + self.settings.offsets_retention_check_interval_ms
 
     def _new_consumer(self, group_id: str) -> ConsumerGroup:
@@ -192,17 +169,17 @@ class GroupCoordinator:
             before = (group.state, group.generation_id, len(group.members))
             self._deliver(group.group_id, group.tick(now))
             if before != (group.state, group.generation_id, len(group.members)):
-                self._dirty.add(group.group_id)
+                self._journal.touch(group.group_id)
             if self._expired(group.group_id, self._forgettable(group), now):
                 del self.classic[group.group_id]
-                self._dirty.add(group.group_id)
+                self._journal.touch(group.group_id)
         for cgroup in list(self.consumer.values()):
             if cgroup.tick(now):
-                self._dirty_consumer.add(cgroup.group_id)
+                self._journal.touch_consumer(cgroup.group_id)
             idle = not cgroup.members and not self.offsets.has_group(cgroup.group_id)
             if self._expired(cgroup.group_id, idle, now):
                 del self.consumer[cgroup.group_id]
-                self._dirty_consumer.add(cgroup.group_id)
+                self._journal.touch_consumer(cgroup.group_id)
 
     def _expired(self, group_id: str, forgettable: bool, now: int) -> bool:
         """Kafka's periodic group cleanup: an empty group with nothing committed stays
@@ -274,53 +251,17 @@ class GroupCoordinator:
         return self.clock.now_ms() - (self.now() - monotonic_ms)
 
     async def persist_groups(self) -> None:
-        """Write the metadata of every settled classic group that changed since it was
-        last written, and a tombstone for each persisted group that is gone; durable
-        before it returns."""
-        records: list[tuple[bytes, bytes | None]] = []
-        written: dict[str, group_metadata.GroupRecord | None] = {}
-        for group_id in sorted(self._dirty):
-            group = self.classic.get(group_id)
-            if group is None or group.state is GroupState.DEAD:
-                if group_id in self._persisted:
-                    records.append((group_metadata.encode_key(group_id), None))
-                    written[group_id] = None
-                continue
-            record = group_metadata.snapshot(group, self._wall(group.state_since_ms))
-            if record is None:
-                continue
-            signature = replace(record, state_timestamp_ms=0)
-            if self._persisted.get(group_id) != signature:
-                records.append(
-                    (group_metadata.encode_key(group_id), group_metadata.encode_value(record))
-                )
-                written[group_id] = signature
-        self._dirty.clear()
-        consumer_written: dict[str, bytes | None] = {}
-        for group_id in sorted(self._dirty_consumer):
-            cgroup = self.consumer.get(group_id)
-            value = (
-                None
-                if cgroup is None or cgroup.dead
-                else consumer_metadata.encode_value(consumer_metadata.state_of(cgroup))
-            )
-            if value != self._persisted_consumer.get(group_id):
-                records.append((consumer_metadata.encode_key(group_id), value))
-                consumer_written[group_id] = value
-        self._dirty_consumer.clear()
+        """Write what changed in the touched groups (metadata of settled classic groups,
+        KIP-848 groups, tombstones of groups that are gone); durable before it returns."""
+        records = self._journal.pending(self.classic, self.consumer, self._wall)
         if not records:
             return
-        await self._append(records)
-        for group_id, last in written.items():
-            if last is None:
-                self._persisted.pop(group_id, None)
-            else:
-                self._persisted[group_id] = last
-        for group_id, value in consumer_written.items():
-            if value is None:
-                self._persisted_consumer.pop(group_id, None)
-            else:
-                self._persisted_consumer[group_id] = value
+        try:
+            await self._append(records)
+        except BaseException:
+            self._journal.failed()
+            raise
+        self._journal.written()
 
     async def _persist_quietly(self, group_id: str) -> None:
         # The reply goes out either way: a member that loses its place to a failed write
@@ -335,19 +276,15 @@ class GroupCoordinator:
             return JoinReply(req.member_id, err.INVALID_GROUP_ID)
         if group_id in self.consumer and self.consumer[group_id].members:
             return JoinReply(req.member_id, err.INCONSISTENT_GROUP_PROTOCOL)
-        limits = self.settings
-        if (
-            not limits.min_session_timeout_ms
-            <= req.session_timeout_ms
-            <= (limits.max_session_timeout_ms)
-        ):
+        low, high = self.settings.min_session_timeout_ms, self.settings.max_session_timeout_ms
+        if not low <= req.session_timeout_ms <= high:
             return JoinReply(req.member_id, err.INVALID_SESSION_TIMEOUT)
         group = self._classic(group_id, create=True)
         assert group is not None
         if req.member_id:
             self._displace(group_id, "join", req.member_id)
         replies = group.join(req, self.now())
-        self._dirty.add(group_id)
+        self._journal.touch(group_id)
         if group.state is GroupState.STABLE:
             # A static member took over its old place: durable before it is told so.
             await self._persist_quietly(group_id)
@@ -375,7 +312,7 @@ class GroupCoordinator:
         replies = group.sync(member_id, generation_id, assignments, self.now(), group_instance_id)
         if replies:
             # Kafka makes the assignment durable before any member learns it.
-            self._dirty.add(group_id)
+            self._journal.touch(group_id)
             await self._persist_quietly(group_id)
         unclaimed = self._deliver(group_id, replies)
         mine = unclaimed.pop(("sync", member_id), None)
@@ -400,7 +337,7 @@ class GroupCoordinator:
         if group is None:
             return err.NONE, [err.UNKNOWN_MEMBER_ID for _ in leavers]
         errors, replies = group.leave(leavers, self.now())
-        self._dirty.add(group_id)
+        self._journal.touch(group_id)
         self._deliver(group_id, replies)
         return err.NONE, errors
 
@@ -420,7 +357,7 @@ class GroupCoordinator:
                 return HeartbeatResult(err.UNKNOWN_MEMBER_ID, f"unknown member {req.member_id!r}")
             group = self._new_consumer(group_id)
             self.consumer[group_id] = group
-        self._dirty_consumer.add(group_id)
+        self._journal.touch_consumer(group_id)
         return group.heartbeat(req, self._resolve_topic, self.now(), self._topic_names)
 
     def _topic_names(self) -> list[str]:
@@ -579,8 +516,8 @@ class GroupCoordinator:
         await self.commit(group_id, entries)
         self.classic.pop(group_id, None)
         self.consumer.pop(group_id, None)
-        self._dirty.add(group_id)
-        self._dirty_consumer.add(group_id)
+        self._journal.touch(group_id)
+        self._journal.touch_consumer(group_id)
         await self.persist_groups()
         return err.NONE
 
@@ -627,11 +564,11 @@ class GroupCoordinator:
             group = self.classic.get(group_id)
             if group is not None and self._forgettable(group):
                 del self.classic[group_id]
-                self._dirty.add(group_id)
+                self._journal.touch(group_id)
             cgroup = self.consumer.get(group_id)
             if cgroup is not None and not cgroup.members and not self.offsets.has_group(group_id):
                 del self.consumer[group_id]
-                self._dirty_consumer.add(group_id)
+                self._journal.touch_consumer(group_id)
         await self.persist_groups()
         return expired
 
@@ -653,30 +590,6 @@ class GroupCoordinator:
             by_group.setdefault(group_id, []).append((t, p, None))
         for group_id, entries in by_group.items():
             await self._append(list(records_for(group_id, entries)))
-
-
-def _group_records(
-    records: Iterable[tuple[bytes | None, bytes | None]],
-    loaded: dict[str, group_metadata.GroupRecord | None],
-    loaded_consumer: dict[str, bytes | None],
-) -> Iterator[tuple[bytes | None, bytes | None]]:
-    """Take group records (latest wins) into `loaded` (classic) and `loaded_consumer`
-    (KIP-848); pass the rest (committed offsets) on."""
-    for key, value in records:
-        if key is None:
-            continue
-        consumer_id = consumer_metadata.decode_key(key)
-        if consumer_id is not None:
-            loaded_consumer[consumer_id] = value
-            continue
-        group_id = group_metadata.decode_key(key)
-        if group_id is None:
-            yield key, value
-            continue
-        try:
-            loaded[group_id] = None if value is None else group_metadata.decode_value(value)
-        except (ValueError, struct.error, UnicodeDecodeError):
-            log.warning("skipping an unreadable metadata record of group %r", group_id)
 
 
 def _records(plog: Any) -> Iterable[tuple[bytes | None, bytes | None]]:

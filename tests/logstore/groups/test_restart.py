@@ -177,3 +177,22 @@ async def test_a_static_takeover_is_durable_before_the_reply(tmp_path) -> None:
     assert again.classic["g"].static_members == {"i-1": a, "i-2": replacement.member_id}
     assert replacement.member_id != b
     logs.close()
+
+
+async def test_an_unchanged_group_is_not_written_again(tmp_path) -> None:
+    clock = ManualClock()
+    logs, coord = open_coordinator(tmp_path, clock)
+    _, b = await stable_static_pair(coord)
+    plog = logs.log("__consumer_offsets", 0)
+    end = plog.log_end_offset
+    assert coord.heartbeat("g", b, 2, "i-2") == 0
+    assert (await coord.sync("g", b, 2, {}, "i-2")).assignment == b"B"
+    await coord.persist_groups()
+    assert plog.log_end_offset == end
+    coord.leave("g", [("", "i-2")])
+    await coord.persist_groups()
+    assert plog.log_end_offset == end  # rebalancing: written once it settles
+    coord.leave("g", [("", "i-1")])
+    await coord.persist_groups()
+    assert plog.log_end_offset == end + 1  # settled as Empty
+    logs.close()
