@@ -263,9 +263,9 @@ class GroupCoordinator:
             raise
         self._journal.written()
 
-    async def _persist_quietly(self, group_id: str) -> None:
-        # The reply goes out either way: a member that loses its place to a failed write
-        # rejoins after a restart, the same as before group metadata was persisted.
+    async def persist_quietly(self, group_id: str) -> None:
+        """`persist_groups` before a reply that goes out either way: if the write fails,
+        the member only loses its place across a restart (it rejoins then)."""
         try:
             await self.persist_groups()
         except Exception:
@@ -287,7 +287,7 @@ class GroupCoordinator:
         self._journal.touch(group_id)
         if group.state is GroupState.STABLE:
             # A static member took over its old place: durable before it is told so.
-            await self._persist_quietly(group_id)
+            await self.persist_quietly(group_id)
         unclaimed = self._deliver(group_id, replies)
         mine = unclaimed.pop(("join", req.member_id), None)
         if isinstance(mine, JoinReply):
@@ -313,7 +313,7 @@ class GroupCoordinator:
         if replies:
             # Kafka makes the assignment durable before any member learns it.
             self._journal.touch(group_id)
-            await self._persist_quietly(group_id)
+            await self.persist_quietly(group_id)
         unclaimed = self._deliver(group_id, replies)
         mine = unclaimed.pop(("sync", member_id), None)
         if isinstance(mine, SyncReply):

@@ -331,7 +331,7 @@ async def consumer_group_heartbeat(broker: Broker, ctx: RequestContext, request:
     )
     result = coord.consumer_heartbeat(request.group_id, req)
     # Kafka makes epochs and assignments durable before the member hears of them.
-    await coord.persist_groups()
+    await coord.persist_quietly(request.group_id)
     assignment = None
     if result.assignment is not None:
         assignment = make(
