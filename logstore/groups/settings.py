@@ -37,7 +37,10 @@ class GroupSettings:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            if getattr(self, f.name) < (0 if f.name == "initial_rebalance_delay_ms" else 1):
+            if f.name == "initial_rebalance_delay_ms":
+                if self.initial_rebalance_delay_ms < 0:
+                    raise ValueError(f"{f.metadata['kafka']} must not be negative")
+            elif getattr(self, f.name) < 1:
                 raise ValueError(f"{f.metadata['kafka']} must be positive")
         if self.min_session_timeout_ms > self.max_session_timeout_ms:
             raise ValueError(

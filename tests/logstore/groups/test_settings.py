@@ -58,7 +58,7 @@ def test_flags_are_named_after_kafkas_settings() -> None:
             "group.min.session.timeout.ms must not exceed",
         ),
         (["--offsets-retention-minutes", "0"], "offsets.retention.minutes must be positive"),
-        (["--group-initial-rebalance-delay-ms", "-1"], "must be positive"),
+        (["--group-initial-rebalance-delay-ms", "-1"], "delay.ms must not be negative"),
         (
             ["--group-consumer-heartbeat-interval-ms", "45000"],
             "group.consumer.heartbeat.interval.ms must be below",
