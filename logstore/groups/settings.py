@@ -52,6 +52,10 @@ class GroupSettings:
                 "group.consumer.session.timeout.ms"
             )
 
+    def as_kafka(self) -> list[tuple[str, str]]:
+        """(Kafka name, value) of every setting, as DescribeConfigs reports a broker's."""
+        return [(f.metadata["kafka"], str(getattr(self, f.name))) for f in fields(self)]
+
     @property
     def offsets_retention_ms(self) -> int:
         return self.offsets_retention_minutes * 60_000

@@ -26,6 +26,8 @@ def test_defaults_are_kafkas() -> None:
         600_000,
     )
     assert "group.initial.rebalance.delay.ms" in kafka_names()
+    assert ("group.initial.rebalance.delay.ms", "3000") in s.as_kafka()
+    assert len(s.as_kafka()) == len(kafka_names())
 
 
 def test_flags_are_named_after_kafkas_settings() -> None:
