@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from logstore.config import FSYNC_POLICIES, BrokerConfig, parse_listen
+from logstore.groups.settings import GroupSettings, kafka_names
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
         "log.retention.check.interval.ms); default 300000",
     )
     serve.add_argument("--port-file", type=Path, default=None, help="write the bound port here")
+    defaults = GroupSettings()
+    for kafka_name, attr in kafka_names().items():
+        serve.add_argument(
+            "--" + kafka_name.replace(".", "-"),
+            dest=f"group_{attr}",
+            type=int,
+            metavar="MS" if kafka_name.endswith(".ms") else "N",
+            default=getattr(defaults, attr),
+            help=f"Kafka's {kafka_name} (default %(default)s)",
+        )
     _add_limit_flags(serve)
     return parser
 
@@ -112,6 +123,12 @@ def _limit_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {fields.get(name, name): value for name, value in given.items()}
 
 
+def group_settings(args: argparse.Namespace) -> GroupSettings:
+    return GroupSettings(
+        **{attr: getattr(args, f"group_{attr}") for attr in kafka_names().values()}
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -130,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             cleaner_io_max_bytes_per_second=args.cleaner_io_max_bytes_per_second,
             log_retention_check_interval_ms=args.log_retention_check_interval_ms,
             **_limit_settings(args),
+            groups=group_settings(args),
         )
     except ValueError as exc:
         print(f"logstore: {exc}", file=sys.stderr)

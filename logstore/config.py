@@ -6,8 +6,10 @@ hold per-topic configuration (that lives in the storage catalogue) nor open sock
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from logstore.groups.settings import GroupSettings
 
 FSYNC_POLICIES = ("always", "interval", "never")
 
@@ -52,6 +54,8 @@ class BrokerConfig:
     max_partitions_per_topic: int | None = None
     # Segment descriptors open at once, active segments included; None = derived.
     max_open_segment_files: int | None = None
+    # The group coordinator's settings (Kafka's group.* and offsets.retention.*).
+    groups: GroupSettings = field(default_factory=GroupSettings)
 
     def __post_init__(self) -> None:
         if self.fsync not in FSYNC_POLICIES:

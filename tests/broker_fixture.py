@@ -24,6 +24,13 @@ import pytest
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 20.0
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Like the reference Kafka's test settings (reference/launcher.py): a first join answers at
+# once and KIP-848 members heartbeat every second. A test that needs Kafka's defaults
+# passes the flags again in `args` (the last occurrence wins).
+FAST_GROUP_ARGS = (
+    "--group-initial-rebalance-delay-ms", "0",
+    "--group-consumer-heartbeat-interval-ms", "1000",
+)  # fmt: skip
 
 
 def _api_versions_ok(port: int) -> bool:
@@ -74,6 +81,7 @@ class BrokerProcess:
             "--data-dir", str(self.data_dir),
             "--listen", f"127.0.0.1:{port}",
             "--port-file", str(self.port_file),
+            *FAST_GROUP_ARGS,
             *self.args,
         ]  # fmt: skip
         env = dict(os.environ, PYTHONUNBUFFERED="1")
