@@ -17,7 +17,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402 (needs Django set up
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from console.kafka import warmup  # noqa: E402
+from console import warmup  # noqa: E402
 from console.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(

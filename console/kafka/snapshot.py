@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from console.kafka import reads, wire
-from console.kafka.clusters import ClusterConfig
+from console.kafka.config import ClusterConfig
 from console.kafka.errors import ClusterError
 from console.kafka.model import Snapshot, TopicInfo
 
@@ -98,7 +98,7 @@ def build_snapshot(cluster: ClusterConfig) -> Snapshot:
             known=known,
             reusable=reusable,
             now_ms=now_ms,
-            limit_s=wire.bulk_timeout_s(),
+            limit_s=cluster.bulk_timeout_s,
         )
 
     layout, filled = wire.run(cluster, "read the cluster's topics", read)
@@ -191,7 +191,9 @@ def refresh_topics(cluster: ClusterConfig, names: list[str]) -> None:
     now_ms = _now_ms()
 
     async def read(manager: Any) -> tuple[reads.Layout, reads.Filled]:
-        return await reads.read_topics(manager, names, now_ms=now_ms, limit_s=wire.bulk_timeout_s())
+        return await reads.read_topics(
+            manager, names, now_ms=now_ms, limit_s=cluster.bulk_timeout_s
+        )
 
     try:
         layout, filled = wire.run(cluster, "re-read the changed topics", read)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from console import audit
-from console.kafka.groups import GroupLag
+from console.lag.arithmetic import GroupLag
 from console.lag.models import LagAlert
 
 log = logging.getLogger(__name__)

@@ -132,7 +132,7 @@ def ts(ms: int | None) -> SafeString | str:
 @register.simple_tag(takes_context=True)
 def cluster_choices(context: template.Context) -> list[dict[str, object]]:
     """Clusters for the switcher; each link keeps the section (topics, retention…)."""
-    from console.kafka.clusters import all_clusters
+    from console.clusters import all_clusters
 
     request = context.get("request")
     current = context.get("cluster_slug", "local")

@@ -17,15 +17,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console import audit
-from console.forms import ClusterEditForm, ClusterForm
-from console.kafka import admin
-from console.kafka.clusters import (
+from console.clusters import (
     LOCAL_SLUG,
     ClusterConfig,
     ClusterNotFound,
     all_clusters,
     get_cluster,
 )
+from console.forms import ClusterEditForm, ClusterForm
+from console.kafka import admin
 from console.models import Cluster
 from console.permissions import is_admin
 

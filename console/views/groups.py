@@ -2,7 +2,7 @@
 
 Owns the request/response side of groups: filters, the reset form → preview → apply
 flow, permission checks before every change and the audit entry after it. It must never
-talk to Kafka except through `console.kafka.groups` (and `console.lag.reset_plan`), and
+talk to Kafka except through `console.kafka` (and `console.lag.measure`, `.reset_plan`), and
 never apply offsets a person has not previewed: apply takes the signed preview itself.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.paginator import Paginator
@@ -21,12 +20,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console import audit
+from console.clusters import ClusterConfig
+from console.inputs import InputError, parse_partitions
 from console.kafka import groups as kg
-from console.kafka.clusters import ClusterConfig
-from console.lag import history
+from console.kafka.errors import ClusterError
+from console.lag import history, measure
+from console.lag.arithmetic import PartitionLag
 from console.lag.charts import line_chart
 from console.lag.models import LagAlert, ResetRecord
-from console.lag.reset_plan import MODES, Plan, PlanInputError, ResetSpec, plan_reset
+from console.lag.reset_plan import MODES, Plan, ResetSpec, plan_reset
 from console.models import Team
 from console.permissions import can_change_topic, is_admin, team_for_topic
 from console.views.clusters import cluster_or_404, forbidden, is_htmx
@@ -43,8 +45,8 @@ _ORDERS: dict[str, Any] = {
 }
 
 
-def _by_topic(parts: list[kg.PartitionLag]) -> dict[str, list[kg.PartitionLag]]:
-    out: dict[str, list[kg.PartitionLag]] = {}
+def _by_topic(parts: list[PartitionLag]) -> dict[str, list[PartitionLag]]:
+    out: dict[str, list[PartitionLag]] = {}
     for p in parts:
         out.setdefault(p.topic, []).append(p)
     return dict(sorted(out.items()))
@@ -71,10 +73,6 @@ def _ranges(assignment: tuple[kg.TP, ...]) -> str:
     return "; ".join(out)
 
 
-def _timeout() -> float:
-    return float(settings.ODRADEK_CLUSTER_TIMEOUT)
-
-
 def _now_ms() -> int:
     return int(timezone.now().timestamp() * 1000)
 
@@ -86,14 +84,14 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
     state = request.GET.get("state", "").strip().upper()
     error, lags = "", []
     try:
-        lags = kg.all_groups_lag(cfg.client_config(), timeout=_timeout())
-    except kg.GroupError as exc:
+        lags = measure.all_groups_lag(cfg)
+    except ClusterError as exc:
         error = str(exc)
     shares: list[kg.GroupListing] = []
     if not error:
         try:
-            shares = kg.list_share_groups(cfg.client_config(), timeout=_timeout())
-        except kg.GroupError as exc:
+            shares = kg.list_share_groups(cfg)
+        except ClusterError as exc:
             error = str(exc)
     states = sorted({g.description.state for g in lags} | {g.state for g in shares})
     if query:
@@ -134,8 +132,8 @@ def _detail_context(request: HttpRequest, cfg: ClusterConfig, group: str) -> dic
     now = timezone.now()
     context: dict[str, Any] = {"cluster": cfg, "group": group, "cluster_error": ""}
     try:
-        lag = kg.group_lag(cfg.client_config(), group, timeout=_timeout())
-    except kg.GroupError as exc:
+        lag = measure.group_lag(cfg, group)
+    except ClusterError as exc:
         context["cluster_error"] = str(exc)
         return context
     commits = history.last_commits(cfg.slug, group)
@@ -194,26 +192,6 @@ def group_detail(request: HttpRequest, cluster: str, group: str) -> HttpResponse
 # --- reset: form -> preview -> apply ---------------------------------------------------
 
 
-def _parse_partitions(text: str) -> list[int] | None:
-    """ "" -> all; "0, 2, 5-7" -> [0, 2, 5, 6, 7]."""
-    text = text.strip()
-    if not text:
-        return None
-    out: list[int] = []
-    for part in text.replace(" ", "").split(","):
-        try:
-            if "-" in part:
-                lo, hi = (int(x) for x in part.split("-", 1))
-                out += range(lo, hi + 1)
-            else:
-                out.append(int(part))
-        except ValueError:
-            raise PlanInputError(
-                f"“{part}” is not a partition list; type numbers and ranges like 0, 2, 5-7."
-            ) from None
-    return out
-
-
 @require_http_methods(["GET", "POST"])
 def group_reset(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
@@ -226,23 +204,22 @@ def group_reset(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     context: dict[str, Any] = {"cluster": cfg, "group": group, "form": form, "modes": MODES}
     if request.method == "GET":
         try:
-            committed = kg.committed_offsets(cfg.client_config(), [group], _timeout())[group]
+            committed = kg.committed_offsets(cfg, [group])[group]
             context["topics"] = sorted({t for t, _ in committed})
-        except kg.GroupError as exc:
+        except ClusterError as exc:
             context["cluster_error"] = str(exc)
         return render(request, "console/groups/reset.html", context)
     try:
         spec = ResetSpec(form["mode"], form["value"])
         plan = plan_reset(
-            cfg.client_config(),
+            cfg,
             group,
             spec,
             topic=form["topic"] or None,
-            partitions=_parse_partitions(form["partitions"]),
+            partitions=parse_partitions(form["partitions"]),
             now_ms=_now_ms(),
-            timeout=_timeout(),
         )
-    except (PlanInputError, kg.GroupError) as exc:
+    except (InputError, ClusterError) as exc:
         context["error"] = str(exc)
         return render(request, "console/groups/_reset_preview.html", context, status=200)
     context.update(
@@ -265,7 +242,7 @@ def group_reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpRes
         )
     except signing.SignatureExpired:
         return _reset_error(request, cfg, group, "The preview is too old; preview again.")
-    except (signing.BadSignature, KeyError, TypeError, PlanInputError):
+    except (signing.BadSignature, KeyError, TypeError, InputError):
         return _reset_error(request, cfg, group, "The preview was not recognised; preview again.")
     if plan.group_id != group:
         return _reset_error(request, cfg, group, "That preview belongs to another group.")
@@ -281,8 +258,8 @@ def group_reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpRes
             request, cfg, group, "Nothing to change: every partition is already there."
         )
     try:
-        kg.alter_offsets(cfg.client_config(), group, offsets, timeout=_timeout())
-    except kg.GroupError as exc:
+        kg.alter_offsets(cfg, group, offsets)
+    except ClusterError as exc:
         return _reset_error(request, cfg, group, f"Not applied: {exc}")
     rows: list[dict[str, Any]] = [
         {
@@ -351,9 +328,9 @@ def group_delete_offsets(request: HttpRequest, cluster: str, group: str) -> Http
     if not can_change_topic(request.user, cfg.slug, topic):
         return forbidden(request, f"You may not change offsets on {topic}.")
     try:
-        before = kg.committed_offsets(cfg.client_config(), [group], _timeout())[group]
-        parts = kg.delete_group_offsets(cfg.client_config(), group, topic, timeout=_timeout())
-    except kg.GroupError as exc:
+        before = kg.committed_offsets(cfg, [group])[group]
+        parts = kg.delete_group_offsets(cfg, group, topic)
+    except ClusterError as exc:
         messages.error(request, f"Offsets not deleted: {exc}")
     else:
         audit.record(
@@ -377,8 +354,8 @@ def _may_not_manage(request: HttpRequest, cfg: ClusterConfig, group: str) -> Htt
     if is_admin(request.user):
         return None
     try:
-        committed = kg.committed_offsets(cfg.client_config(), [group], _timeout())[group]
-    except kg.GroupError as exc:
+        committed = kg.committed_offsets(cfg, [group])[group]
+    except ClusterError as exc:
         return forbidden(request, f"Could not check the group's topics: {exc}")
     topics = sorted({t for t, _ in committed})
     if topics and all(can_change_topic(request.user, cfg.slug, t) for t in topics):
@@ -392,8 +369,8 @@ def _may_not_manage(request: HttpRequest, cfg: ClusterConfig, group: str) -> Htt
 def group_delete(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
     try:
-        committed = kg.committed_offsets(cfg.client_config(), [group], _timeout())[group]
-    except kg.GroupError as exc:
+        committed = kg.committed_offsets(cfg, [group])[group]
+    except ClusterError as exc:
         messages.error(request, f"Group not deleted: {exc}")
         return redirect("groups_detail", cluster=cfg.slug, group=group)
     topics = sorted({t for t, _ in committed})
@@ -404,8 +381,8 @@ def group_delete(request: HttpRequest, cluster: str, group: str) -> HttpResponse
             request, "Only administrators or the team owning its topics delete a group."
         )
     try:
-        kg.delete_group(cfg.client_config(), group, timeout=_timeout())
-    except kg.GroupError as exc:
+        kg.delete_group(cfg, group)
+    except ClusterError as exc:
         messages.error(request, f"Group not deleted: {exc}")
         return redirect("groups_detail", cluster=cfg.slug, group=group)
     audit.record(
@@ -427,9 +404,9 @@ def _optional_int(text: str, what: str) -> int | None:
     try:
         value = int(text)
     except ValueError:
-        raise PlanInputError(f"“{text}” is not a whole number of {what}.") from None
+        raise InputError(f"“{text}” is not a whole number of {what}.") from None
     if value < 0:
-        raise PlanInputError(f"A threshold in {what} cannot be negative.")
+        raise InputError(f"A threshold in {what} cannot be negative.")
     return value
 
 
@@ -452,7 +429,7 @@ def group_alert(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     try:
         max_msgs = _optional_int(request.POST.get("max_lag_messages", ""), "messages")
         max_secs = _optional_int(request.POST.get("max_lag_minutes", ""), "minutes")
-    except PlanInputError as exc:
+    except InputError as exc:
         messages.error(request, str(exc))
         return redirect("groups_detail", cluster=cfg.slug, group=group)
     webhook = request.POST.get("webhook_url", "").strip()
@@ -493,8 +470,8 @@ def topic_consumers(request: HttpRequest, cluster: str, topic: str) -> HttpRespo
     cfg = cluster_or_404(cluster)
     context: dict[str, Any] = {"cluster": cfg, "topic": topic, "rows": [], "error": ""}
     try:
-        lags = kg.all_groups_lag(cfg.client_config(), timeout=_timeout())
-    except kg.GroupError as exc:
+        lags = measure.all_groups_lag(cfg)
+    except ClusterError as exc:
         context["error"] = str(exc)
         return render(request, "console/groups/_topic_consumers.html", context)
     teams = list(Team.objects.all())

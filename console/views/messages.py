@@ -1,8 +1,8 @@
 """The message browser, export, one record's value, produce, and the live-tail pages.
 
-Owns turning query parameters into a `messages.Query` (so every view is a shareable link)
-and the results into pages, fragments (htmx), JSON Lines or CSV. It must never talk to a
-cluster except through `console.kafka.messages`, never change data without asking
+Owns turning query parameters into a `console.browse.Query` (so every view is a shareable
+link) and the results into pages, fragments (htmx), JSON Lines or CSV. It must never talk
+to a cluster except through `console.kafka`, never change data without asking
 `console.permissions` first and writing `console.audit` after, and never show a stack
 trace: every bad input or cluster failure becomes a sentence on the page.
 """
@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.http import (
     Http404,
     HttpRequest,
@@ -33,15 +32,17 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from console import audit, decoders, permissions
-from console.kafka import messages as kmsg
-from console.kafka.clusters import ClusterConfig, ClusterNotFound, get_cluster
+from console import browse as browsing
+from console.clusters import ClusterConfig, ClusterNotFound, get_cluster
+from console.kafka import metadata, records
+from console.kafka.errors import ClusterError, NotFound
 from console.views.clusters import is_htmx
 
 # Characters of a value shown before "show all"; the rest is one click away.
 PREVIEW_CHARS = 2000
 # The live tail shows less: a row is one line on screen.
 TAIL_PREVIEW_CHARS = 300
-EXPORT_MAX = kmsg.MAX_LIMIT
+EXPORT_MAX = browsing.MAX_LIMIT
 
 
 def _cluster(slug: str) -> ClusterConfig:
@@ -49,10 +50,6 @@ def _cluster(slug: str) -> ClusterConfig:
         return get_cluster(slug)
     except ClusterNotFound:
         raise Http404(f"There is no cluster called {slug!r}.") from None
-
-
-def _conf(cluster: ClusterConfig) -> dict[str, Any]:
-    return dict(cluster.client_config())
 
 
 # --------------------------------------------------------------------------- parameters
@@ -78,8 +75,8 @@ def parse_partitions(params: QueryDict) -> tuple[int, ...]:
     return tuple(sorted({int(v) for v in values}))
 
 
-def filter_from(params: QueryDict) -> kmsg.RecordFilter:
-    return kmsg.RecordFilter(
+def filter_from(params: QueryDict) -> browsing.RecordFilter:
+    return browsing.RecordFilter(
         text=params.get("q", "").strip(),
         text_in=params.get("q_in", "any") or "any",
         json_path=params.get("jpath", "").strip(),
@@ -89,8 +86,8 @@ def filter_from(params: QueryDict) -> kmsg.RecordFilter:
 
 
 def query_from(
-    topic: str, params: QueryDict, default_limit: int = kmsg.DEFAULT_LIMIT
-) -> kmsg.Query:
+    topic: str, params: QueryDict, default_limit: int = browsing.DEFAULT_LIMIT
+) -> browsing.Query:
     """A Query from URL parameters; ValueError with a readable message when one is wrong."""
     try:
         partitions = parse_partitions(params)
@@ -106,7 +103,7 @@ def query_from(
             cursor = parse_cursor(params.get("cursor", ""))
         except ValueError:
             raise ValueError("that paging link is damaged; start again from newest") from None
-    return kmsg.Query(
+    return browsing.Query(
         topic=topic,
         partitions=partitions,
         start=params.get("start", "newest") or "newest",
@@ -130,7 +127,7 @@ def _decoder_mode(params: QueryDict, name: str) -> str:
 class Shown:
     """A record ready for a template: decoded, previewed, with its links."""
 
-    record: kmsg.Record
+    record: browsing.Record
     key: decoders.Decoded
     value: decoders.Decoded
     preview: str
@@ -150,8 +147,10 @@ def _header_text(value: bytes | None) -> str:
     return decoders.decode(value, decoders.AUTO).text
 
 
-def present(record: kmsg.Record, cluster: str, topic: str, key_mode: str, value_mode: str) -> Shown:
-    key, value = kmsg.decoded(record, key_mode, value_mode)
+def present(
+    record: browsing.Record, cluster: str, topic: str, key_mode: str, value_mode: str
+) -> Shown:
+    key, value = browsing.decoded(record, key_mode, value_mode)
     loc = {
         "cluster": cluster,
         "topic": topic,
@@ -181,7 +180,7 @@ def _link(params: QueryDict, **changes: str | None) -> str:
     return "?" + q.urlencode()
 
 
-def _stopped_sentence(page: kmsg.Page, query: kmsg.Query) -> str:
+def _stopped_sentence(page: browsing.Page, query: browsing.Query) -> str:
     if page.stopped == "bytes":
         limit = f"{query.byte_budget / 1_000_000:.0f} MB"
         reason = f"it had read {limit}, the most one page may read"
@@ -207,8 +206,8 @@ def browse(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         "cluster": config,
         "topic": topic,
         "params": params,
-        "start_modes": kmsg.START_MODES,
-        "text_scopes": kmsg.TEXT_SCOPES,
+        "start_modes": browsing.START_MODES,
+        "text_scopes": browsing.TEXT_SCOPES,
         "decoder_choices": decoders.choices(),
         "key_mode": key_mode,
         "value_mode": value_mode,
@@ -217,8 +216,8 @@ def browse(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     }
     try:
         query = query_from(topic, params)
-        page = kmsg.browse(_conf(config), query, timeout=settings.ODRADEK_CLUSTER_TIMEOUT)
-    except (ValueError, kmsg.MessagesError) as exc:
+        page = records.browse(config, query)
+    except (ValueError, ClusterError) as exc:
         context["error"] = str(exc)
     else:
         context.update(
@@ -249,8 +248,8 @@ def export(
     key_mode = _decoder_mode(request.GET, "key_as")
     try:
         query = query_from(topic, request.GET)
-        page = kmsg.browse(_conf(config), query, timeout=settings.ODRADEK_CLUSTER_TIMEOUT)
-    except (ValueError, kmsg.MessagesError) as exc:
+        page = records.browse(config, query)
+    except (ValueError, ClusterError) as exc:
         return HttpResponse(f"Export failed: {exc}\n", status=400, content_type="text/plain")
     rows = [_export_row(r, key_mode, value_mode) for r in page.records]
     name = f"{topic}.{'jsonl' if fmt == 'jsonl' else 'csv'}"
@@ -279,8 +278,8 @@ EXPORT_COLUMNS = (
 )
 
 
-def _export_row(record: kmsg.Record, key_mode: str, value_mode: str) -> dict[str, Any]:
-    key, value = kmsg.decoded(record, key_mode, value_mode)
+def _export_row(record: browsing.Record, key_mode: str, value_mode: str) -> dict[str, Any]:
+    key, value = browsing.decoded(record, key_mode, value_mode)
     return {
         "partition": record.partition,
         "offset": record.offset,
@@ -310,15 +309,13 @@ def _csv_lines(rows: list[dict[str, Any]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def _one_record(config: ClusterConfig, topic: str, partition: int, offset: int) -> kmsg.Record:
-    query = kmsg.Query(
+def _one_record(config: ClusterConfig, topic: str, partition: int, offset: int) -> browsing.Record:
+    query = browsing.Query(
         topic=topic, partitions=(partition,), start="offset", start_value=str(offset), limit=1
     )
-    page = kmsg.browse(_conf(config), query, timeout=settings.ODRADEK_CLUSTER_TIMEOUT)
+    page = records.browse(config, query)
     if not page.records or page.records[0].offset != offset:
-        raise kmsg.MessagesError(
-            f"there is no record at offset {offset} of partition {partition} (any more)"
-        )
+        raise NotFound(f"there is no record at offset {offset} of partition {partition} (any more)")
     return page.records[0]
 
 
@@ -330,7 +327,7 @@ def record_raw(
     config = _cluster(cluster)
     try:
         record = _one_record(config, topic, partition, offset)
-    except kmsg.MessagesError as exc:
+    except ClusterError as exc:
         return HttpResponse(f"{exc}\n", status=404, content_type="text/plain")
     response = HttpResponse(record.value or b"", content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{topic}-{partition}-{offset}.bin"'
@@ -346,7 +343,7 @@ def record_value(
     mode = _decoder_mode(request.GET, "as")
     try:
         record = _one_record(config, topic, partition, offset)
-    except kmsg.MessagesError as exc:
+    except ClusterError as exc:
         return HttpResponse(f'<p class="error">{html.escape(str(exc))}</p>', status=404)
     value = decoders.decode(record.value, mode)
     return render(request, "console/messages/_value_full.html", {"value": value})
@@ -385,8 +382,8 @@ def produce(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         context["errors"] = errors
         return render(request, template, context, status=refused)
     try:
-        produced = kmsg.produce(_conf(config), topic, **fields)
-    except kmsg.MessagesError as exc:
+        produced = records.produce(config, topic, **fields)
+    except ClusterError as exc:
         context["errors"] = [str(exc)]
         return render(request, template, context, status=200 if is_htmx(request) else 502)
     audit.record(
@@ -427,14 +424,14 @@ def _produce_fields(post: QueryDict) -> tuple[list[str], dict[str, Any]]:
     key = post.get("key", "")
     fields["key"] = key.encode() if key else None
     try:
-        fields["headers"] = kmsg.parse_headers(post.get("headers", ""))
+        fields["headers"] = browsing.parse_headers(post.get("headers", ""))
     except ValueError as exc:
         errors.append(f"Headers: {exc}.")
     if post.get("null_value"):
         fields["value"] = None
     else:
         try:
-            fields["value"] = kmsg.encode_value(
+            fields["value"] = browsing.encode_value(
                 post.get("value", ""), post.get("value_format", "text")
             )
         except ValueError as exc:
@@ -455,7 +452,7 @@ def tail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
             "cluster": config,
             "topic": topic,
             "params": request.GET,
-            "text_scopes": kmsg.TEXT_SCOPES,
+            "text_scopes": browsing.TEXT_SCOPES,
             "ws_path": reverse("tail_topic", kwargs={"cluster": cluster, "topic": topic}).replace(
                 "/clusters/", "/ws/clusters/", 1
             ),
@@ -469,8 +466,8 @@ def tail_pick(request: HttpRequest, cluster: str) -> HttpResponse:
     config = _cluster(cluster)
     error, topics = "", []
     try:
-        topics = kmsg.list_topics(_conf(config), timeout=settings.ODRADEK_CLUSTER_TIMEOUT)
-    except kmsg.MessagesError as exc:
+        topics = metadata.topic_names(config)
+    except ClusterError as exc:
         error = str(exc)
     return render(
         request,
@@ -502,7 +499,7 @@ def _tail_text(raw: bytes | None, limit: int) -> tuple[str, str]:
     return kind, html.escape(text[:limit]) + more
 
 
-def tail_row_html(record: kmsg.Record) -> str:
+def tail_row_html(record: browsing.Record) -> str:
     """One live-tail row. Plain string building, not a template: it runs for up to
     thousands of records a second, and a template render costs ten times as much."""
     _, key = _tail_text(record.key, 80)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group
 
+from console.clusters import local_cluster
 from console.kafka import admin
-from console.kafka.clusters import local_cluster
 from console.models import Team, TopicRequest
 from tests.console.conftest import login
 from tests.console.topics_helpers import console_on, unique

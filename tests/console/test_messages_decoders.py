@@ -7,16 +7,9 @@ import json
 import pytest
 
 from console import decoders
-from console.kafka.messages import (
-    Query,
-    Record,
-    RecordFilter,
-    encode_value,
-    parse_duration,
-    parse_headers,
-    parse_json_path,
-    parse_timestamp,
-)
+from console.browse import Query, RecordFilter, encode_value, parse_headers, parse_json_path
+from console.inputs import parse_duration, parse_timestamp
+from console.kafka.model import Record
 from console.views.messages import format_cursor, parse_cursor, tail_row_html
 
 

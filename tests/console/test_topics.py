@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from console.clusters import local_cluster
 from console.kafka import admin
-from console.kafka.clusters import local_cluster
 from console.models import AuditEntry
 from tests.console.topics_helpers import console_on, make_topic, produce, unique
 
