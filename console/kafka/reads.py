@@ -84,7 +84,7 @@ def _list_offsets(manager: Any, parts: list[TP], spec: int) -> Any:
     with _requests_lock:
         request = _requests.get(key)
     if request is None:
-        request = _new_list_offsets(parts, spec)
+        request = list_offsets_request(parts, spec)
         with _requests_lock:
             _requests[key] = request
             while len(_requests) > _MAX_KEPT_REQUESTS:
@@ -99,7 +99,7 @@ _requests_lock = threading.Lock()
 _MAX_KEPT_REQUESTS = 16
 
 
-def _new_list_offsets(parts: Iterable[TP], spec: int) -> Any:
+def list_offsets_request(parts: Iterable[TP], spec: int) -> Any:
     from kafka.protocol.consumer.offsets import ListOffsetsRequest
 
     topic_cls = ListOffsetsRequest.ListOffsetsTopic
@@ -161,10 +161,10 @@ async def read_layout(manager: Any, names: list[str] | None, limit_s: float) -> 
     (never auto-creating one by naming it)."""
     node = manager.least_loaded_node()
     answers = await gather(manager, [("md", _metadata_request(names), node)], limit_s)
-    return _layout_from(answers["md"])
+    return layout_from(answers["md"])
 
 
-def _layout_from(answer: Any) -> Layout:
+def layout_from(answer: Any) -> Layout:
     if isinstance(answer, BaseException):
         raise Unreachable(readable(answer))
     brokers = {b.node_id: f"{b.host}:{b.port}" for b in answer.brokers}
@@ -224,7 +224,7 @@ async def read_cluster(
         node = next(iter(guess.brokers), manager.least_loaded_node())
         metadata = ("md", _metadata_request(None), node)
         answers = await gather(manager, [metadata, *pre.requests], limit_s)
-        layout = _layout_from(answers.pop("md"))
+        layout = layout_from(answers.pop("md"))
         prefetched = Prefetched(pre, answers)
     names = [n for n, t in layout.topics.items() if not t.error]
     filled = await fill(
@@ -357,7 +357,7 @@ async def fill(
     if prefetched is not None:
         ignored: list[str] = []  # what the guess missed is asked again below
         pre = prefetched.round
-        offsets = _offsets_by_kind(prefetched.answers, pre.asked, kinds, ignored)
+        offsets = offsets_by_kind(prefetched.answers, pre.asked, kinds, ignored)
         sizes = _sizes(prefetched.answers, ignored) if pre.sized else {}
         configs = configs_from(prefetched.answers, ignored)
         # What the guess did not answer: new partitions, moved leaders (a former leader
@@ -392,7 +392,7 @@ async def fill(
         )
     if rest.requests:
         answers = await gather(manager, rest.requests, limit_s)
-        for kind, found in _offsets_by_kind(answers, rest.asked, kinds, warnings).items():
+        for kind, found in offsets_by_kind(answers, rest.asked, kinds, warnings).items():
             offsets[kind].update(found)
         sizes.update(_sizes(answers, warnings))
         configs.update(configs_from(answers, warnings))
@@ -504,14 +504,14 @@ async def _ask(
         for tp in tps:
             asked[(kind, by_tp[tp][1].leader)].append(tp)
     requests = [
-        ((kind, node), _new_list_offsets(tps, kinds[kind][1]), node)
+        ((kind, node), list_offsets_request(tps, kinds[kind][1]), node)
         for (kind, node), tps in asked.items()
     ]
     answers = await gather(manager, requests, limit_s)
-    return _offsets_by_kind(answers, asked, tuple(kinds), warnings)
+    return offsets_by_kind(answers, asked, tuple(kinds), warnings)
 
 
-def _offsets_by_kind(
+def offsets_by_kind(
     answers: dict[Any, Any],
     asked: dict[tuple[str, int], list[TP]],
     kinds: tuple[str, ...],

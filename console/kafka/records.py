@@ -221,19 +221,23 @@ def record_timestamps(
     One consumer assigned to every partition reads one record from each, then stops.
     Results are cached per (cluster, partition, offset): a record at an offset is fixed.
     """
-    now = time.monotonic()
-    out: dict[TP, int | None] = {}
-    missing: dict[TP, int] = {}
-    for tp, offset in at.items():
-        hit = _STAMPS.get((cluster.bootstrap, tp[0], tp[1], offset))
-        if hit is not None and now - hit[0] < _STAMPS_TTL_S:
-            out[tp] = hit[1]
-        else:
-            missing[tp] = offset
+    out = cached_timestamps(cluster, at)
+    missing = {tp: o for tp, o in at.items() if tp not in out}
     if missing:
         found = _peek(cluster, missing, timeout if timeout is not None else cluster.timeout_s)
         remember(cluster, {tp: (missing[tp], ts) for tp, ts in found.items()})
         out |= found
+    return out
+
+
+def cached_timestamps(cluster: ClusterConfig, at: dict[TP, int]) -> dict[TP, int | None]:
+    """The timestamps of `at` already known (a record at an offset never changes)."""
+    now = time.monotonic()
+    out: dict[TP, int | None] = {}
+    for tp, offset in at.items():
+        hit = _STAMPS.get((cluster.bootstrap, tp[0], tp[1], offset))
+        if hit is not None and now - hit[0] < _STAMPS_TTL_S:
+            out[tp] = hit[1]
     return out
 
 

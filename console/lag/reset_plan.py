@@ -16,9 +16,8 @@ from typing import Any
 
 from console import positions
 from console.inputs import InputError, parse_int
-from console.kafka import groups, metadata, offsets, records
+from console.kafka import resets
 from console.kafka.config import ClusterConfig
-from console.kafka.errors import NotFound
 from console.kafka.model import TP
 
 MODES = {
@@ -146,32 +145,34 @@ def plan_reset(
     now_ms: int,
 ) -> Plan:
     """Per-partition preview. `topic=None` means every topic the group has offsets for;
-    `partitions=None` means all partitions of the chosen topic(s)."""
+    `partitions=None` means all partitions of the chosen topic(s).
+
+    Gathers, then computes, then peeks: one batched read of everything the targets depend
+    on, the targets themselves without the cluster, and one read of the records there.
+    """
     if topic is None and partitions is not None:
         raise InputError(
             "Choose a topic to pick partitions; without one, every partition of every "
             "topic the group reads is reset."
         )
+    position = spec.position
     source = spec.value.strip() if spec.mode == "group" else ""
-    both = groups.committed_offsets(cluster, [group_id, source] if source else [group_id])
-    committed = both[group_id]
-    if source and not both[source]:
+    facts = resets.read_reset(
+        cluster,
+        [group_id, source] if source else [group_id],
+        topic,
+        partitions,
+        position.time_ms(now_ms),
+    )
+    committed = facts.committed[group_id]
+    if source and not facts.committed[source]:
         raise InputError(f"Group {source!r} has no committed offsets to copy.")
-    if topic is None:
-        topics = sorted({t for t, _ in committed})
-        if not topics:
-            raise InputError(
-                f"Group {group_id!r} has no committed offsets yet; choose a topic to reset."
-            )
-    else:
-        topics = [topic]
-    layout = metadata.cluster_metadata(cluster).topics
+    if not facts.partitions:
+        raise InputError(
+            f"Group {group_id!r} has no committed offsets yet; choose a topic to reset."
+        )
     tps: list[TP] = []
-    for t in topics:
-        info = layout.get(t)
-        if info is None or info.error is not None or not info.partitions:
-            raise NotFound(f"topic {t!r} does not exist on this cluster")
-        known = sorted(info.partitions)
+    for t, known in sorted(facts.partitions.items()):
         chosen = known if partitions is None else sorted(set(partitions))
         unknown = sorted(set(chosen) - set(known))
         if unknown:
@@ -180,40 +181,47 @@ def plan_reset(
                 f"there is no partition {', '.join(map(str, unknown))}."
             )
         tps += [(t, p) for p in chosen]
-    spans = offsets.ranges(cluster, tps)
-    starts = {tp: s for tp, (s, _) in spans.items()}
-    ends = {tp: e for tp, (_, e) in spans.items()}
-    when = spec.position.time_ms(now_ms)
-    by_time = (
-        offsets.lookup(cluster, tps, when, what="offset by time") if when is not None else None
-    )
     targets, notes = positions.targets(
-        spec.position,
+        position,
         tps,
-        starts,
-        ends,
-        by_time=by_time,
-        base=both[source] if source else committed,
+        facts.starts,
+        facts.ends,
+        by_time={tp: a[0] for tp, a in facts.by_time.items()},
+        base=facts.committed[source] if source else committed,
         base_name=source,
     )
     # "Left unchanged" rows keep the current offset, so applying does not touch them.
     for tp, offset in targets.items():
         if offset == positions.UNCHANGED:
             targets[tp] = committed.get(tp, positions.UNCHANGED)
-    stamps = records.record_timestamps(
-        cluster, {tp: o for tp, o in targets.items() if 0 <= o < ends[tp]}
-    )
+    stamps = _known_stamps(facts, targets)
+    unknown_stamps = {
+        tp: o for tp, o in targets.items() if 0 <= o < facts.ends[tp] and tp not in stamps
+    }
+    if unknown_stamps:
+        stamps |= resets.stamps_at(cluster, unknown_stamps, facts.leaders)
     rows = [
         PlanRow(
             topic=tp[0],
             partition=tp[1],
             current=committed.get(tp),
             new=targets[tp],
-            start=starts[tp],
-            end=ends[tp],
+            start=facts.starts[tp],
+            end=facts.ends[tp],
             new_timestamp=stamps.get(tp),
             note=notes.get(tp, ""),
         )
         for tp in tps
     ]
     return Plan(group_id=group_id, spec=spec, rows=rows, made_at_ms=now_ms)
+
+
+def _known_stamps(facts: resets.ResetFacts, targets: dict[TP, int]) -> dict[TP, int | None]:
+    """Timestamps the offset lookups already answered: ListOffsets gives the timestamp of
+    the record it found, so a target at the first record or at a time needs no read."""
+    out: dict[TP, int | None] = {}
+    for tp, target in targets.items():
+        for answer in (facts.oldest.get(tp), facts.by_time.get(tp)):
+            if answer is not None and answer[0] == target and answer[1] >= 0:
+                out[tp] = answer[1]
+    return out
