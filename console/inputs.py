@@ -63,16 +63,16 @@ def _unit(word: str) -> str | None:
     return None
 
 
-def parse_duration(text: str, *, forever: bool = False) -> int:
+def parse_duration(text: str, *, config: bool = False) -> int:
     """ "30 days", "2h", "1 h 30 min", "1d 6h", "90s ago", "250" (ms) -> milliseconds.
 
-    With `forever`, the words for "no limit" give -1 (Kafka's retention spelling).
-    A duration is never zero or negative otherwise.
+    A duration to go back by is never zero. A `config` value (retention.ms and the like)
+    may be 0, and the words for "no limit" give -1, Kafka's own spelling.
     """
     cleaned = text.strip().lower().replace(",", " ").removesuffix(" ago").strip()
     if not cleaned:
         raise InputError("Type a duration such as “30 days”, “2h” or “90 min”.")
-    if forever and cleaned in FOREVER_WORDS:
+    if config and cleaned in FOREVER_WORDS:
         return -1
     total, pos = 0.0, 0
     for match in _PART.finditer(cleaned):
@@ -82,14 +82,12 @@ def parse_duration(text: str, *, forever: bool = False) -> int:
         unit = _unit(word)
         if unit is None:
             raise InputError(
-                f"“{word}” is not a unit I know for a duration; use ms, s, min, h, days or weeks."
+                f"Unknown time unit '{word}' in the duration; use ms, s, min, h, days or weeks."
             )
         total += float(match.group(1)) * _DURATION_UNITS[unit]
         pos = match.end()
-    if pos != len(cleaned) or total <= 0:
-        raise InputError(
-            f"“{text}” is not a duration; type one such as “30 days”, “2h” or “1 h 30 min”."
-        )
+    if pos == 0 or pos != len(cleaned) or total < 0 or (total == 0 and not config):
+        raise InputError(f"“{text}” is not a duration; try '7 days', '2h' or '1 h 30 min'.")
     return int(total)
 
 
@@ -163,7 +161,7 @@ def duration_text(ms: int | None) -> str:
     """A duration as people type it back into a form: "7 days", "12 h", "forever"."""
     if ms is None:
         return ""
-    if ms < 0 or ms == LONG_MAX:
+    if ms < 0:
         return "forever"
     for unit, size in (("days", DAY_MS), ("h", HOUR_MS), ("min", MINUTE_MS), ("s", SECOND_MS)):
         if ms and ms % size == 0:

@@ -17,7 +17,7 @@ from typing import Any
 
 from confluent_kafka.admin import ConfigEntry, ConfigResource, ConfigSource
 
-from console.kafka import clients, reads, records, wire
+from console.kafka import bulk, clients, reads, records, wire
 from console.kafka.config import ClusterConfig
 from console.kafka.errors import ClusterError, TopicNotFound
 from console.kafka.metadata import cluster_metadata as metadata
@@ -100,13 +100,13 @@ def topic_configs(
         return {}
 
     async def read(manager: Any) -> dict[str, dict[str, str]]:
-        request = reads.describe_configs_request(wanted, keys)
+        request = bulk.describe_configs_request(wanted, keys)
         node = manager.least_loaded_node()
         answers = await wire.gather(
             manager, [(("configs", node), request, node)], cluster.timeout_s
         )
         warnings: list[str] = []
-        found = reads.configs_from(answers, warnings)
+        found = bulk.configs_from(answers, warnings)
         if warnings:
             raise ClusterError(warnings[0])
         return found

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.kafka import reads, records, wire
+from console.kafka import bulk, records, wire
 from console.kafka.config import ClusterConfig
 from console.kafka.errors import ClusterError, NotFound, readable
 from console.kafka.model import TP
@@ -24,7 +24,7 @@ from console.kafka.model import TP
 _NOT_COORDINATOR = {14, 15, 16}  # loading, not available, not coordinator: ask again
 # Offsets looked up for every partition of a preview: where its kept range starts and
 # ends, and the first record (whose timestamp ListOffsets answers along with it).
-_KINDS = {"start": reads.EARLIEST, "end": reads.LATEST, "oldest": 0}
+_KINDS = {"start": bulk.EARLIEST, "end": bulk.LATEST, "oldest": 0}
 SETTLE_S = 0.1
 FETCH_BYTES = 65536  # one record is all a preview wants; big enough for most batches
 
@@ -68,10 +68,10 @@ async def _read(
     when_ms: int | None,
     limit_s: float,
 ) -> ResetFacts:
-    from kafka.protocol.metadata import FindCoordinatorRequest, MetadataRequest
+    from kafka.protocol.metadata import FindCoordinatorRequest
 
     facts = ResetFacts()
-    layout: reads.Layout | None = None
+    layout: bulk.Layout | None = None
     listed = False
     # Rounds beyond the first three happen only when the cluster is moving: a stale
     # coordinator, or a fresh topic whose leaders do not answer yet.
@@ -79,8 +79,7 @@ async def _read(
     while time.monotonic() < deadline:
         wanted: list[tuple[Any, Any, Any]] = []
         if layout is None:
-            request = MetadataRequest(topics=None, allow_auto_topic_creation=False)
-            wanted.append(("md", request, manager.least_loaded_node()))
+            wanted.append(("md", bulk.metadata_request(), manager.least_loaded_node()))
         for g in group_ids:
             if g in facts.committed:
                 continue
@@ -111,7 +110,7 @@ async def _read(
             return facts
         answers = await wire.gather(manager, wanted, limit_s)
         if "md" in answers:
-            layout = reads.layout_from(answers.pop("md"))
+            layout = bulk.layout_from(answers.pop("md"))
         for key, answer in answers.items():
             if isinstance(answer, BaseException) and key[0] in ("coord", "committed"):
                 raise ClusterError(f"Could not read the offsets of {key[1]!r}: {readable(answer)}")
@@ -126,7 +125,7 @@ async def _read(
         if asked:
             warnings: list[str] = []
             kinds = (*_KINDS, "time")
-            by_kind = reads.offsets_by_kind(answers, asked, kinds, warnings)
+            by_kind = bulk.offsets_by_kind(answers, asked, kinds, warnings)
             if warnings:  # leaders moving or not elected yet: read the layout again
                 if time.monotonic() + SETTLE_S > deadline:
                     raise ClusterError(f"Could not read offsets: {warnings[0]}")
@@ -196,7 +195,7 @@ def _list_offsets(
     for node, tps in by_leader.items():
         for kind, spec in kinds.items():
             asked[(kind, node)] = tps
-            requests.append(((kind, node), reads.list_offsets_request(tps, spec), node))
+            requests.append(((kind, node), bulk.list_offsets_request(tps, spec), node))
     return requests
 
 

@@ -41,26 +41,31 @@ def _changed(cluster: ClusterConfig, topic: str) -> None:
     refresh_topics(cluster, [topic])
 
 
+def _apply(
+    cluster: ClusterConfig, topic: str, future: Future[T], what: str, present: bool | None = None
+) -> None:
+    """Wait for one change (and, for a create or delete, for the metadata to show it);
+    the snapshot learns the outcome whether the change went through or not."""
+    try:
+        wait(cluster, future, what)
+        if present is not None:
+            await_topic(cluster, topic, present=present)
+    finally:
+        _changed(cluster, topic)
+
+
 def create_topic(
     cluster: ClusterConfig, name: str, partitions: int, configs: dict[str, str] | None = None
 ) -> None:
     # replication_factor -1: the cluster's default (1 on the bundled broker).
     new = NewTopic(name, num_partitions=partitions, replication_factor=-1, config=configs or {})
     futures = clients.of(cluster).admin().create_topics([new], request_timeout=cluster.timeout_s)
-    try:
-        wait(cluster, futures[name], f"create topic {name}")
-        await_topic(cluster, name, present=True)
-    finally:
-        _changed(cluster, name)
+    _apply(cluster, name, futures[name], f"create topic {name}", present=True)
 
 
 def delete_topic(cluster: ClusterConfig, name: str) -> None:
     futures = clients.of(cluster).admin().delete_topics([name], request_timeout=cluster.timeout_s)
-    try:
-        wait(cluster, futures[name], f"delete topic {name}")
-        await_topic(cluster, name, present=False)
-    finally:
-        _changed(cluster, name)
+    _apply(cluster, name, futures[name], f"delete topic {name}", present=False)
 
 
 def alter_topic_configs(cluster: ClusterConfig, topic: str, changes: dict[str, str | None]) -> None:
@@ -81,10 +86,7 @@ def alter_topic_configs(cluster: ClusterConfig, topic: str, changes: dict[str, s
         .admin()
         .incremental_alter_configs([resource], request_timeout=cluster.timeout_s)
     )
-    try:
-        wait(cluster, next(iter(futures.values())), f"change the configs of {topic}")
-    finally:
-        _changed(cluster, topic)
+    _apply(cluster, topic, next(iter(futures.values())), f"change the configs of {topic}")
 
 
 def add_partitions(cluster: ClusterConfig, topic: str, new_total: int) -> None:
@@ -93,10 +95,7 @@ def add_partitions(cluster: ClusterConfig, topic: str, new_total: int) -> None:
         .admin()
         .create_partitions([NewPartitions(topic, new_total)], request_timeout=cluster.timeout_s)
     )
-    try:
-        wait(cluster, futures[topic], f"add partitions to {topic}")
-    finally:
-        _changed(cluster, topic)
+    _apply(cluster, topic, futures[topic], f"add partitions to {topic}")
 
 
 def delete_records(cluster: ClusterConfig, topic: str, before: dict[int, int]) -> dict[int, int]:

@@ -32,20 +32,13 @@ MODES = {
 
 
 @dataclass(frozen=True)
-class ResetSpec:
-    """What a person asked for: a mode and its value, already checked."""
-
-    mode: str
-    value: str = ""
+class ResetSpec(positions.Spec):
+    """What a person asked for: a position to move the group to, checked up front."""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"Choose how to reset: one of {', '.join(MODES)}.")
-        self.position.check()
-
-    @property
-    def position(self) -> positions.Spec:
-        return positions.Spec(self.mode, self.value)
+        self.check()
 
     def describe(self) -> str:
         if self.mode in ("earliest", "latest"):
@@ -155,14 +148,13 @@ def plan_reset(
             "Choose a topic to pick partitions; without one, every partition of every "
             "topic the group reads is reset."
         )
-    position = spec.position
     source = spec.value.strip() if spec.mode == "group" else ""
     facts = resets.read_reset(
         cluster,
         [group_id, source] if source else [group_id],
         topic,
         partitions,
-        position.time_ms(now_ms),
+        spec.time_ms(now_ms),
     )
     committed = facts.committed[group_id]
     if source and not facts.committed[source]:
@@ -182,7 +174,7 @@ def plan_reset(
             )
         tps += [(t, p) for p in chosen]
     targets, notes = positions.targets(
-        position,
+        spec,
         tps,
         facts.starts,
         facts.ends,

@@ -13,6 +13,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from console import inputs
+
 register = template.Library()
 
 UNKNOWN = "—"
@@ -155,28 +157,10 @@ def cluster_choices(context: template.Context) -> list[dict[str, object]]:
 @register.filter
 def duration_in(ms: int | None) -> str:
     """A duration as people type it back into a form: "7 days", "12 h", "forever"."""
-    if ms is None:
-        return ""
-    if ms < 0:
-        return "forever"
-    for unit, size in (("days", _MS["day"]), ("h", _MS["h"]), ("min", _MS["min"]), ("s", 1000)):
-        if ms and ms % size == 0:
-            return f"{ms // size} {unit}"
-    return f"{ms} ms"
+    return inputs.duration_text(ms)
 
 
 @register.filter
 def size_in(n: int | None) -> str:
     """A size as people type it back into a form: "1 GB", "512 MiB", "" for no limit."""
-    if n is None or n < 0:
-        return ""
-    for unit, size in (
-        ("GB", 1000**3),
-        ("GiB", 1024**3),
-        ("MB", 1000**2),
-        ("MiB", 1024**2),
-        ("kB", 1000),
-    ):
-        if n and n % size == 0:
-            return f"{n // size} {unit}"
-    return f"{n} B"
+    return inputs.size_text(n)

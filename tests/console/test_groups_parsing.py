@@ -38,7 +38,7 @@ def test_durations_in_plain_words(text: str, ms: int) -> None:
     [
         ("", "Type a duration"),
         ("banana", "is not a duration"),
-        ("3 fortnights", "is not a unit I know"),
+        ("3 fortnights", "Unknown time unit"),
         ("2h and more", "is not a duration"),
         ("0 s", "is not a duration"),
     ],
