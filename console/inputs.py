@@ -163,7 +163,9 @@ def duration_text(ms: int | None) -> str:
         return ""
     if ms < 0:
         return "forever"
-    for unit, size in (("days", DAY_MS), ("h", HOUR_MS), ("min", MINUTE_MS), ("s", SECOND_MS)):
+    if ms and ms % DAY_MS == 0:
+        return f"{ms // DAY_MS} day{'' if ms == DAY_MS else 's'}"
+    for unit, size in (("h", HOUR_MS), ("min", MINUTE_MS), ("s", SECOND_MS)):
         if ms and ms % size == 0:
             return f"{ms // size} {unit}"
     return f"{ms} ms"
@@ -183,3 +185,52 @@ def size_text(n: int | None) -> str:
         if n and n % size == 0:
             return f"{n // size} {unit}"
     return f"{n} B"
+
+
+# --------------------------------------------------------------------------- topic configs
+
+
+def _config_kind(name: str) -> str:
+    """How Kafka counts a numeric topic config, judged by its name's unit suffix."""
+    if name.endswith(".ms"):
+        return "duration"
+    if name.endswith(".bytes"):
+        return "size"
+    return "count"
+
+
+def config_text(name: str, value: str | None) -> str:
+    """A config value as people read it: "7 days", "1 GiB", "forever", "never"; values
+    that are not numbers are shown as they are."""
+    if value is None:
+        return ""
+    try:
+        n = int(value)
+    except ValueError:
+        return value
+    kind = _config_kind(name)
+    if n == LONG_MAX:
+        return "never"
+    if n == -1 and kind != "count":
+        return "forever" if kind == "duration" else "no limit"
+    if kind == "duration":
+        return duration_text(n)
+    if kind == "size":
+        return size_text(n)
+    return value
+
+
+def parse_config(name: str, text: str) -> str:
+    """What people type for a config (the same words `config_text` shows), as Kafka's
+    value. Plain numbers and non-numeric configs pass through unchanged."""
+    cleaned = text.strip()
+    if not cleaned or cleaned.lstrip("-").isdigit():
+        return cleaned
+    if cleaned.lower() == "never":
+        return str(LONG_MAX)
+    kind = _config_kind(name)
+    if kind == "duration":
+        return str(parse_duration(cleaned, config=True))
+    if kind == "size":
+        return str(parse_size(cleaned))
+    return cleaned

@@ -164,3 +164,18 @@ def duration_in(ms: int | None) -> str:
 def size_in(n: int | None) -> str:
     """A size as people type it back into a form: "1 GB", "512 MiB", "" for no limit."""
     return inputs.size_text(n)
+
+
+@register.filter
+def config_h(value: str | None, name: str) -> SafeString | str:
+    """A topic config in words ("7 days", "never"), the exact value on hover."""
+    shown = inputs.config_text(name, value)
+    if value is None or shown == value:
+        return shown
+    return format_html('<span title="{}">{}</span>', value, shown)
+
+
+@register.filter
+def config_in(value: str | None, name: str) -> str:
+    """A topic config as people type it back into the editor."""
+    return inputs.config_text(name, value)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from console import audit
 from console.forms import TopicCreateForm, topic_name_problems
+from console.inputs import InputError, parse_config
 from console.kafka import admin
 from console.models import Team, TopicRequest
 from console.permissions import (
@@ -236,9 +237,10 @@ def topic_config(request: HttpRequest, cluster: str, topic: str, name: str) -> H
         )
     raw = request.POST.get("value", "").strip()
     try:
-        admin.alter_topic_configs(config, topic, {name: raw or None})
+        value = parse_config(name, raw)
+        admin.alter_topic_configs(config, topic, {name: value or None})
         after = _config_value(config, topic, name)
-    except admin.ClusterError as exc:
+    except (InputError, admin.ClusterError) as exc:
         if is_htmx(request):
             # htmx swaps only 2xx answers: the editor comes back with the reason under it.
             return render(

@@ -103,4 +103,6 @@ def test_admin_edits_a_config_inline(
         page.fill("#config-retentionms input[name=value]", "86400000")
         page.locator("#config-retentionms").get_by_role("button", name="Save").click()
         page.locator("#config-retentionms .tag-override").wait_for()
-        assert "86400000" in page.locator("#config-retentionms").inner_text()
+        # Shown in words, the exact value on hover.
+        assert "1 day" in page.locator("#config-retentionms").inner_text()
+        assert page.locator("#config-retentionms span[title='86400000']").count() == 1
