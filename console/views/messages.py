@@ -40,6 +40,8 @@ from console.views.clusters import is_htmx
 
 # Characters of a value shown before "show all"; the rest is one click away.
 PREVIEW_CHARS = 2000
+# A collapsed row shows this much of the value, on one line.
+SUMMARY_CHARS = 120
 # The live tail shows less: a row is one line on screen.
 TAIL_PREVIEW_CHARS = 300
 EXPORT_MAX = browsing.MAX_LIMIT
@@ -137,8 +139,22 @@ class Shown:
     full_url: str
 
     @property
-    def json_summary(self) -> str:
-        return json.dumps(self.value.data, ensure_ascii=False)[:120]
+    def summary(self) -> str:
+        """The value on one line: what a collapsed row shows."""
+        if self.value.kind == "json":
+            line = json.dumps(self.value.data, ensure_ascii=False)
+        else:
+            line = " ".join(self.preview.split())
+        return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 1] + "…"
+
+    @property
+    def one_line(self) -> bool:
+        """Short enough to show whole in the row: nothing to expand."""
+        return (
+            self.value.kind != "json"
+            and "\n" not in self.preview
+            and len(self.preview) <= SUMMARY_CHARS
+        )
 
 
 def _header_text(value: bytes | None) -> str:
