@@ -27,7 +27,7 @@ from console.kafka import records
 from console.kafka import tail as tails
 from console.kafka.config import ClusterConfig
 from console.kafka.errors import ClusterError
-from console.views.messages import tail_row_html
+from console.message_rows import tail_row_html
 
 MAX_BACK = 500
 READY_TIMEOUT = 15.0

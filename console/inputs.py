@@ -234,3 +234,17 @@ def parse_config(name: str, text: str) -> str:
     if kind == "size":
         return str(parse_size(cleaned))
     return cleaned
+
+
+def parse_threshold(text: str, what: str) -> int | None:
+    """An optional count of `what` that may not be negative: "" -> None, "1,000" -> 1000."""
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if not cleaned:
+        return None
+    try:
+        value = int(cleaned)
+    except ValueError:
+        raise InputError(f"“{cleaned}” is not a whole number of {what}.") from None
+    if value < 0:
+        raise InputError(f"A threshold in {what} cannot be negative.")
+    return value

@@ -64,11 +64,6 @@ def cluster_view(slug: str, max_age: float = admin.SNAPSHOT_TTL) -> ClusterView:
     return ClusterView(cluster, snap)
 
 
-def is_htmx(request: HttpRequest) -> bool:
-    """True for requests made by htmx (django-htmx sets `request.htmx`)."""
-    return bool(getattr(request, "htmx", False))
-
-
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:
     """A readable 403: what was refused and why."""
     return render(request, "console/forbidden.html", {"message": message}, status=403)

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core import signing
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,56 +20,22 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from console import audit
 from console.clusters import ClusterConfig
-from console.inputs import InputError, parse_partitions
+from console.inputs import InputError, parse_partitions, parse_threshold
 from console.kafka import groups as kg
 from console.kafka.errors import ClusterError
 from console.lag import history, measure
-from console.lag.arithmetic import PartitionLag
 from console.lag.charts import line_chart
 from console.lag.models import LagAlert, ResetRecord
 from console.lag.reset_plan import MODES, Plan, ResetSpec, plan_reset
 from console.models import Team
 from console.permissions import can_change_topic, is_admin, team_for_topic
-from console.views.clusters import cluster_or_404, forbidden, is_htmx
+from console.views import HtmxHttpRequest
+from console.views.clusters import cluster_or_404, forbidden
+from console.views.group_detail import detail_context
 
 PLAN_SALT = "console.groups.reset-plan"
 PLAN_MAX_AGE = 15 * 60  # seconds a preview stays valid for applying
 HISTORY = timedelta(hours=24)
-
-
-PARTITIONS_PER_PAGE = 100
-_ORDERS: dict[str, Any] = {
-    "lag": lambda p: (-(p.lag or 0), p.topic, p.partition),
-    "partition": lambda p: (p.topic, p.partition),
-}
-
-
-def _by_topic(parts: list[PartitionLag]) -> dict[str, list[PartitionLag]]:
-    out: dict[str, list[PartitionLag]] = {}
-    for p in parts:
-        out.setdefault(p.topic, []).append(p)
-    return dict(sorted(out.items()))
-
-
-def _ranges(assignment: tuple[kg.TP, ...]) -> str:
-    """(("t", 0), ("t", 1), ("t", 2), ("t", 7)) -> "t[0-2, 7]": short even for 1,000."""
-    parts: dict[str, list[int]] = {}
-    for topic, partition in assignment:
-        parts.setdefault(topic, []).append(partition)
-    out = []
-    for topic, nums in sorted(parts.items()):
-        spans: list[str] = []
-        nums.sort()
-        start = prev = nums[0]
-        for n in [*nums[1:], None]:
-            if n is not None and n == prev + 1:
-                prev = n
-                continue
-            spans.append(str(start) if start == prev else f"{start}-{prev}")
-            if n is not None:
-                start = prev = n
-        out.append(f"{topic}[{', '.join(spans)}]")
-    return "; ".join(out)
 
 
 def _now_ms() -> int:
@@ -78,7 +43,7 @@ def _now_ms() -> int:
 
 
 @require_GET
-def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
+def group_list(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
     query = request.GET.get("q", "").strip()
     state = request.GET.get("state", "").strip().upper()
@@ -122,58 +87,15 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
         "state": state,
         "states": states,
     }
-    template = (
-        "console/groups/_groups_table.html" if is_htmx(request) else "console/groups/list.html"
-    )
+    template = "console/groups/_groups_table.html" if request.htmx else "console/groups/list.html"
     return render(request, template, context)
 
 
-def _detail_context(request: HttpRequest, cfg: ClusterConfig, group: str) -> dict[str, Any]:
-    now = timezone.now()
-    context: dict[str, Any] = {"cluster": cfg, "group": group, "cluster_error": ""}
-    try:
-        lag = measure.group_lag(cfg, group)
-    except ClusterError as exc:
-        context["cluster_error"] = str(exc)
-        return context
-    commits = history.last_commits(cfg.slug, group)
-    # A person reads a page of partitions, not 1,000 rows; the most lagging come first.
-    order = request.GET.get("order", "lag")
-    parts = sorted(lag.partitions, key=_ORDERS.get(order, _ORDERS["lag"]))
-    page = Paginator(parts, PARTITIONS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = [{"p": p, "last_commit": commits.get((p.topic, p.partition))} for p in page]
-    topics = [
-        {
-            "topic": t,
-            "partitions": len(ps),
-            "lag": sum(p.lag or 0 for p in ps),
-            "lag_ms": max((p.lag_ms for p in ps if p.lag_ms is not None), default=None),
-        }
-        for t, ps in _by_topic(lag.partitions).items()
-    ]
-    members = [(m, _ranges(m.assignment)) for m in lag.description.members]
-    rate = history.rates(cfg.slug, group, now)
-    context.update(
-        lag=lag,
-        rows=rows,
-        page=page,
-        order=order,
-        topic_rows=topics,
-        members=members,
-        exists=bool(lag.partitions or lag.description.members),
-        rate=rate,
-        progress=history.replay_progress(cfg.slug, lag, rate, now),
-        alert=LagAlert.objects.filter(cluster=cfg.slug, group=group).first(),
-        can_change=all(can_change_topic(request.user, cfg.slug, t) for t in lag.topics),
-    )
-    return context
-
-
 @require_GET
-def group_detail(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+def group_detail(request: HtmxHttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
-    context = _detail_context(request, cfg, group)
-    if is_htmx(request) and request.GET.get("part") == "lag":
+    context = detail_context(request, cfg, group)
+    if request.htmx and request.GET.get("part") == "lag":
         # The auto-refreshing part: lag table and replay progress, nothing that is slow.
         return render(request, "console/groups/_lag.html", context)
     lag_s, consume_s, produce_s = history.series(cfg.slug, group, timezone.now() - HISTORY)
@@ -193,7 +115,7 @@ def group_detail(request: HttpRequest, cluster: str, group: str) -> HttpResponse
 
 
 @require_http_methods(["GET", "POST"])
-def group_reset(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+def group_reset(request: HtmxHttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
     form = {
         "topic": request.POST.get("topic", request.GET.get("topic", "")).strip(),
@@ -227,14 +149,12 @@ def group_reset(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
         signed=signing.dumps(plan.to_json(), salt=PLAN_SALT, compress=True),
         allowed=all(can_change_topic(request.user, cfg.slug, t) for t in plan.topics),
     )
-    template = (
-        "console/groups/_reset_preview.html" if is_htmx(request) else "console/groups/reset.html"
-    )
+    template = "console/groups/_reset_preview.html" if request.htmx else "console/groups/reset.html"
     return render(request, template, context)
 
 
 @require_POST
-def group_reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+def group_reset_apply(request: HtmxHttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
     try:
         plan = Plan.from_json(
@@ -295,13 +215,13 @@ def group_reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpRes
         f"Offsets of {group} reset {plan.spec.describe()} on {len(rows)} partitions.",
     )
     response = redirect("groups_detail", cluster=cfg.slug, group=group)
-    if is_htmx(request):
+    if request.htmx:
         return HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
     return response
 
 
 def _reset_error(
-    request: HttpRequest, cfg: ClusterConfig, group: str, message: str
+    request: HtmxHttpRequest, cfg: ClusterConfig, group: str, message: str
 ) -> HttpResponse:
     context = {
         "cluster": cfg,
@@ -312,9 +232,7 @@ def _reset_error(
     }
     # 200 so htmx swaps the reason in where the preview was; a plain form post (the
     # apply button) gets the whole reset page with the reason above a fresh form.
-    template = (
-        "console/groups/_reset_preview.html" if is_htmx(request) else "console/groups/reset.html"
-    )
+    template = "console/groups/_reset_preview.html" if request.htmx else "console/groups/reset.html"
     return render(request, template, context)
 
 
@@ -397,19 +315,6 @@ def group_delete(request: HttpRequest, cluster: str, group: str) -> HttpResponse
     return redirect("groups", cluster=cfg.slug)
 
 
-def _optional_int(text: str, what: str) -> int | None:
-    text = text.strip().replace(",", "").replace("_", "")
-    if not text:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise InputError(f"“{text}” is not a whole number of {what}.") from None
-    if value < 0:
-        raise InputError(f"A threshold in {what} cannot be negative.")
-    return value
-
-
 @require_POST
 def group_alert(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
@@ -427,8 +332,8 @@ def group_alert(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
             messages.success(request, "Lag alert removed.")
         return redirect("groups_detail", cluster=cfg.slug, group=group)
     try:
-        max_msgs = _optional_int(request.POST.get("max_lag_messages", ""), "messages")
-        max_secs = _optional_int(request.POST.get("max_lag_minutes", ""), "minutes")
+        max_msgs = parse_threshold(request.POST.get("max_lag_messages", ""), "messages")
+        max_secs = parse_threshold(request.POST.get("max_lag_minutes", ""), "minutes")
     except InputError as exc:
         messages.error(request, str(exc))
         return redirect("groups_detail", cluster=cfg.slug, group=group)

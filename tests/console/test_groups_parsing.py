@@ -10,7 +10,7 @@ import pytest
 from console.inputs import InputError, parse_duration, parse_partitions, parse_timestamp
 from console.lag.charts import line_chart
 from console.lag.reset_plan import Plan, PlanRow, ResetSpec
-from console.views.groups import _ranges
+from console.views.group_detail import ranges
 
 H = 3_600_000
 
@@ -92,13 +92,13 @@ def test_plan_rows_count_replayed_and_skipped_and_round_trip() -> None:
     assert Plan.from_json(plan.to_json()) == plan
 
 
-def test_partition_lists_and_ranges() -> None:
+def test_partition_lists_andranges() -> None:
     assert parse_partitions("") is None
     assert parse_partitions("0, 2, 5-7") == [0, 2, 5, 6, 7]
     with pytest.raises(InputError, match="is not a partition list"):
         parse_partitions("1,,a")
     assignment = (*(("t", p) for p in [*range(1000), 1002]), ("u", 3))
-    assert _ranges(assignment) == "t[0-999, 1002]; u[3]"
+    assert ranges(assignment) == "t[0-999, 1002]; u[3]"
 
 
 def test_chart_draws_every_series_and_escapes_names() -> None:
