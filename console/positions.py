@@ -11,6 +11,7 @@ and end offsets, and the offsets by time, and hand them in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from console.inputs import InputError, parse_duration, parse_int, parse_timestamp
 
@@ -24,7 +25,8 @@ MODES = ("earliest", "latest", "offset", "timestamp", "duration", "shift", "grou
 
 @dataclass(frozen=True)
 class Spec:
-    """A start position as a person gave it; `check` reads the value once, up front."""
+    """A start position as a person gave it. Its value is read once (`check` reads it up
+    front, so a bad value is refused before anything is asked of a cluster)."""
 
     mode: str
     value: str = ""
@@ -32,26 +34,36 @@ class Spec:
     def check(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"Choose a position: one of {', '.join(MODES)}.")
-        if self.mode == "offset":
-            if self.offset() < 0:
-                raise InputError("An offset is never negative.")
-        elif self.mode == "shift":
-            parse_int(self.value, "type how many records to move, e.g. -100 or +50")
-        elif self.mode in ("timestamp", "duration"):
-            self.time_ms(0)
+        if self.mode == "offset" and self.number < 0:
+            raise InputError("An offset is never negative.")
+        if self.mode in ("shift", "timestamp", "duration"):
+            _ = self.number if self.mode == "shift" else self._time
         elif self.mode == "group" and not self.value.strip():
             raise InputError("Type the id of the group to copy offsets from.")
 
-    def offset(self) -> int:
-        return parse_int(self.value, "type the offset to start from")
+    @cached_property
+    def number(self) -> int:
+        """The offset to go to, or the records to shift by."""
+        what = (
+            "type how many records to move, e.g. -100 or +50"
+            if self.mode == "shift"
+            else "type the offset to start from"
+        )
+        return parse_int(self.value, what)
+
+    @cached_property
+    def _time(self) -> tuple[bool, int]:
+        """(relative, ms): a time ago, or a moment."""
+        if self.mode == "duration":
+            return True, parse_duration(self.value)
+        return False, parse_timestamp(self.value)
 
     def time_ms(self, now_ms: int) -> int | None:
         """The time whose offsets must be looked up, or None for the other modes."""
-        if self.mode == "timestamp":
-            return parse_timestamp(self.value)
-        if self.mode == "duration":
-            return now_ms - parse_duration(self.value)
-        return None
+        if self.mode not in ("timestamp", "duration"):
+            return None
+        relative, ms = self._time
+        return now_ms - ms if relative else ms
 
 
 def targets(
@@ -87,8 +99,7 @@ def targets(
     elif spec.mode == "latest":
         out = {tp: ends[tp] for tp in tps}
     elif spec.mode == "offset":
-        n = spec.offset()
-        out = {tp: clamp(tp, n) for tp in tps}
+        out = {tp: clamp(tp, spec.number) for tp in tps}
     elif spec.mode in ("timestamp", "duration"):
         found = by_time or {}
         for tp in tps:

@@ -1,7 +1,8 @@
 """The protocol requests of the bulk reads, and what their answers say.
 
 Owns building kafka-python request objects (Metadata of every topic, ListOffsets per
-leader and kind, DescribeLogDirs, DescribeConfigs naming only the keys wanted) and
+leader and kind, DescribeLogDirs, DescribeConfigs naming only the keys wanted; a
+snapshot's first round of them, `first_round`) and
 reading their answers into plain figures: a `Layout` of brokers and leaders, offsets by
 kind, sizes, configs. It must never send anything (`console.kafka.wire` does) nor decide
 what to ask (`console.kafka.reads`, `console.kafka.resets`).
@@ -12,13 +13,14 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from console.kafka.errors import Unreachable, readable
 from console.kafka.model import PartitionInfo, TopicInfo
 
+SNAPSHOT_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy")
 EARLIEST, LATEST, MAX_TIMESTAMP = -2, -1, -3
 _TOPIC_RESOURCE = 2
 _UNKNOWN_TOPIC = 3
@@ -165,14 +167,20 @@ def offsets_by_kind(
     return out
 
 
-def sizes_from(answers: dict[Any, Any], warnings: list[str]) -> dict[TP, int]:
-    sizes: dict[TP, int] = {}
-    for (kind, _), answer in answers.items():
-        if kind != "sizes":
+def _answered(answers: dict[Any, Any], kind: str, what: str, warnings: list[str]) -> Iterator[Any]:
+    """The answers of one kind of request; each failed one becomes a warning."""
+    for (asked, _), answer in answers.items():
+        if asked != kind:
             continue
         if isinstance(answer, BaseException):
-            warnings.append(f"Could not read partition sizes: {readable(answer)}")
-            continue
+            warnings.append(f"Could not read {what}: {readable(answer)}")
+        else:
+            yield answer
+
+
+def sizes_from(answers: dict[Any, Any], warnings: list[str]) -> dict[TP, int]:
+    sizes: dict[TP, int] = {}
+    for answer in _answered(answers, "sizes", "partition sizes", warnings):
         for result in answer.results:
             for topic in result.topics:
                 for part in topic.partitions:
@@ -183,12 +191,7 @@ def sizes_from(answers: dict[Any, Any], warnings: list[str]) -> dict[TP, int]:
 
 def configs_from(answers: dict[Any, Any], warnings: list[str]) -> dict[str, dict[str, str]]:
     configs: dict[str, dict[str, str]] = {}
-    for (kind, _), answer in answers.items():
-        if kind != "configs":
-            continue
-        if isinstance(answer, BaseException):
-            warnings.append(f"Could not read topic configs: {readable(answer)}")
-            continue
+    for answer in _answered(answers, "configs", "topic configs", warnings):
         for result in answer.results:
             if result.error_code:
                 continue
@@ -196,3 +199,64 @@ def configs_from(answers: dict[Any, Any], warnings: list[str]) -> dict[str, dict
                 c.name: c.value for c in result.configs if c.value is not None
             }
     return configs
+
+
+@dataclass
+class Round:
+    """Requests of one round and what each asked about, to count the unanswered."""
+
+    requests: list[tuple[Any, Any, int]] = field(default_factory=list)
+    asked: dict[tuple[str, int], list[TP]] = field(default_factory=dict)
+    configs_for: set[str] = field(default_factory=set)
+    sized: set[TP] = field(default_factory=set)
+
+
+def first_round(
+    manager: Any,
+    partitions: dict[TP, int],
+    brokers: Iterable[int],
+    *,
+    configs_for: Iterable[str],
+    oldest: set[TP],
+    newest: set[TP],
+) -> Round:
+    """Start and end offsets and sizes of `partitions` (tp -> leader), the oldest and
+    newest records of those in `oldest`/`newest`, and the configs of `configs_for`."""
+    r = Round()
+    leaders: dict[int, list[TP]] = defaultdict(list)
+    for tp, leader in partitions.items():
+        if leader >= 0:
+            leaders[leader].append(tp)
+
+    def ask(kind: str, node: int, tps: list[TP], spec: int) -> None:
+        if tps:
+            r.asked[(kind, node)] = tps
+            r.requests.append(((kind, node), cached_list_offsets(manager, tps, spec), node))
+
+    for node, tps in leaders.items():
+        ask("start", node, tps, EARLIEST)
+        ask("end", node, tps, LATEST)
+        ask("oldest", node, [tp for tp in tps if tp in oldest], 0)
+        ask("newest", node, [tp for tp in tps if tp in newest], MAX_TIMESTAMP)
+    every: dict[str, list[int]] = defaultdict(list)
+    for topic, index in partitions:
+        every[topic].append(index)
+    nodes = list(brokers)
+    if every:
+        r.sized = set(partitions)
+        request = describe_log_dirs_request(every)
+        r.requests += [(("sizes", node), request, node) for node in nodes]
+    r.configs_for = set(configs_for)
+    if r.configs_for:
+        node = nodes[0] if nodes else manager.least_loaded_node()
+        request = describe_configs_request(sorted(r.configs_for), SNAPSHOT_CONFIGS)
+        r.requests.append((("configs", node), request, node))
+    return r
+
+
+@dataclass
+class Prefetched:
+    """A first round sent before the Metadata answer came, from the previous layout."""
+
+    round: Round
+    answers: dict[Any, Any]

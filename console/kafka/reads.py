@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +22,7 @@ from console.kafka.errors import TopicNotFound
 from console.kafka.model import PartitionInfo, TopicInfo
 from console.kafka.wire import gather
 
-SNAPSHOT_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy")
+SNAPSHOT_CONFIGS = bulk.SNAPSHOT_CONFIGS
 RECENT_WINDOW_MS = 60_000  # "messages in the last minute"
 SETTLE_S = 2.0  # how long a re-read waits for a fresh topic's leaders to answer
 
@@ -101,7 +100,7 @@ async def read_cluster(
             (t.name, p.partition): p.leader for t in guess.topics.values() for p in t.partitions
         }
         oldest, newest = _unknown_stamps(guess, known, reusable)
-        pre = first_round(
+        pre = bulk.first_round(
             manager,
             partitions,
             guess.brokers,
@@ -115,7 +114,7 @@ async def read_cluster(
         metadata = ("md", bulk.metadata_request(), node)
         answers = await gather(manager, [metadata, *pre.requests], limit_s)
         layout = bulk.layout_from(answers.pop("md"))
-        prefetched = Prefetched(pre, answers)
+        prefetched = bulk.Prefetched(pre, answers)
     names = [n for n, t in layout.topics.items() if not t.error]
     filled = await fill(
         manager,
@@ -148,67 +147,6 @@ def _unknown_stamps(layout: Layout, known: Stamps, reusable: set[str]) -> tuple[
 # ----------------------------------------------------------------------------- filling
 
 
-@dataclass
-class Round:
-    """Requests of one round and what each asked about, to count the unanswered."""
-
-    requests: list[tuple[Any, Any, int]] = field(default_factory=list)
-    asked: dict[tuple[str, int], list[TP]] = field(default_factory=dict)
-    configs_for: set[str] = field(default_factory=set)
-    sized: set[TP] = field(default_factory=set)
-
-
-def first_round(
-    manager: Any,
-    partitions: dict[TP, int],
-    brokers: Iterable[int],
-    *,
-    configs_for: Iterable[str],
-    oldest: set[TP],
-    newest: set[TP],
-) -> Round:
-    """Start and end offsets and sizes of `partitions` (tp -> leader), the oldest and
-    newest records of those in `oldest`/`newest`, and the configs of `configs_for`."""
-    r = Round()
-    leaders: dict[int, list[TP]] = defaultdict(list)
-    for tp, leader in partitions.items():
-        if leader >= 0:
-            leaders[leader].append(tp)
-
-    def ask(kind: str, node: int, tps: list[TP], spec: int) -> None:
-        if tps:
-            r.asked[(kind, node)] = tps
-            r.requests.append(((kind, node), bulk.cached_list_offsets(manager, tps, spec), node))
-
-    for node, tps in leaders.items():
-        ask("start", node, tps, EARLIEST)
-        ask("end", node, tps, LATEST)
-        ask("oldest", node, [tp for tp in tps if tp in oldest], 0)
-        ask("newest", node, [tp for tp in tps if tp in newest], MAX_TIMESTAMP)
-    every: dict[str, list[int]] = defaultdict(list)
-    for topic, index in partitions:
-        every[topic].append(index)
-    nodes = list(brokers)
-    if every:
-        r.sized = set(partitions)
-        request = bulk.describe_log_dirs_request(every)
-        r.requests += [(("sizes", node), request, node) for node in nodes]
-    r.configs_for = set(configs_for)
-    if r.configs_for:
-        node = nodes[0] if nodes else manager.least_loaded_node()
-        request = bulk.describe_configs_request(sorted(r.configs_for), SNAPSHOT_CONFIGS)
-        r.requests.append((("configs", node), request, node))
-    return r
-
-
-@dataclass
-class Prefetched:
-    """A first round sent before the Metadata answer came, from the previous layout."""
-
-    round: Round
-    answers: dict[Any, Any]
-
-
 async def fill(
     manager: Any,
     layout: Layout,
@@ -218,7 +156,7 @@ async def fill(
     reusable: set[str],
     now_ms: int,
     limit_s: float,
-    prefetched: Prefetched | None = None,
+    prefetched: bulk.Prefetched | None = None,
 ) -> Filled:
     """Write offsets, sizes and record timestamps into `layout.topics`; read the configs
     of `configs_for`. `known` stamps of topics in `reusable` spare their lookups. What
@@ -254,7 +192,7 @@ async def fill(
             or (tp in unknown_oldest and tp not in offsets["oldest"])
             or (tp in unknown_newest and tp not in offsets["newest"])
         }
-        rest = first_round(
+        rest = bulk.first_round(
             manager,
             missing,
             layout.brokers,
@@ -265,7 +203,7 @@ async def fill(
     else:
         offsets = {k: {} for k in kinds}
         sizes, configs = {}, {}
-        rest = first_round(
+        rest = bulk.first_round(
             manager,
             {tp: p.leader for tp, (_, p) in by_tp.items()},
             layout.brokers,

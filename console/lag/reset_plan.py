@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from console import positions
-from console.inputs import InputError, parse_int
+from console.inputs import InputError
 from console.kafka import resets
 from console.kafka.config import ClusterConfig
 from console.kafka.model import TP
@@ -44,7 +44,7 @@ class ResetSpec(positions.Spec):
         if self.mode in ("earliest", "latest"):
             return f"to {self.mode}"
         if self.mode == "shift":
-            return f"shift by {parse_int(self.value, 'a shift'):+d}"
+            return f"shift by {self.number:+d}"
         if self.mode == "group":
             return f"copy from group {self.value.strip()!r}"
         if self.mode == "duration":

@@ -7,6 +7,7 @@ never call a cluster or the database. `None` renders as an em dash, meaning "unk
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django import template
@@ -86,26 +87,27 @@ def exact_ts(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
 
 
-@register.filter
-def bytes_h(value: int | float | None) -> SafeString | str:
+def _hover(value: int | float | None, unit: str, words: Callable[[float], str]) -> SafeString | str:
+    """`value` in words, the exact figure on hover; None is unknown."""
     if value is None:
         return UNKNOWN
-    return format_html('<span title="{} bytes">{}</span>', f"{int(value):,}", human_bytes(value))
+    return format_html('<span title="{}{}">{}</span>', f"{int(value):,}", unit, words(value))
+
+
+@register.filter
+def bytes_h(value: int | float | None) -> SafeString | str:
+    return _hover(value, " bytes", human_bytes)
 
 
 @register.filter
 def count_h(value: int | float | None) -> SafeString | str:
-    if value is None:
-        return UNKNOWN
-    return format_html('<span title="{}">{}</span>', f"{int(value):,}", human_count(value))
+    return _hover(value, "", human_count)
 
 
 @register.filter
 def age_h(ms: int | float | None) -> SafeString | str:
     """A duration in milliseconds; -1 is Kafka's "forever"."""
-    if ms is None:
-        return UNKNOWN
-    return format_html('<span title="{} ms">{}</span>', f"{int(ms):,}", human_age(ms))
+    return _hover(ms, " ms", human_age)
 
 
 @register.filter

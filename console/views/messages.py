@@ -30,11 +30,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from console import audit, decoders, permissions
 from console import browse as browsing
-from console.clusters import ClusterConfig, ClusterNotFound, get_cluster
+from console.clusters import ClusterConfig
 from console.kafka import metadata, records
 from console.kafka.errors import ClusterError, NotFound
 from console.message_rows import csv_lines, export_row, present
 from console.views import HtmxHttpRequest
+from console.views.clusters import cluster_or_404
 from console.views.message_query import (
     decoder_mode,
     format_cursor,
@@ -46,19 +47,12 @@ from console.views.message_query import (
 EXPORT_MAX = browsing.MAX_LIMIT
 
 
-def _cluster(slug: str) -> ClusterConfig:
-    try:
-        return get_cluster(slug)
-    except ClusterNotFound:
-        raise Http404(f"There is no cluster called {slug!r}.") from None
-
-
 # --------------------------------------------------------------------------- parameters
 
 
 @require_GET
 def browse(request: HtmxHttpRequest, cluster: str, topic: str) -> HttpResponse:
-    config = _cluster(cluster)
+    config = cluster_or_404(cluster)
     params = request.GET
     key_mode, value_mode = decoder_mode(params, "key_as"), decoder_mode(params, "value_as")
     context: dict[str, Any] = {
@@ -98,7 +92,7 @@ def export(
     request: HttpRequest, cluster: str, topic: str, fmt: str
 ) -> HttpResponse | StreamingHttpResponse:
     """The current result as JSON Lines or CSV: the same query as the page, as a file."""
-    config = _cluster(cluster)
+    config = cluster_or_404(cluster)
     if fmt not in ("jsonl", "csv"):
         raise Http404("Export as .jsonl or .csv.")
     value_mode = decoder_mode(request.GET, "value_as")
@@ -136,7 +130,7 @@ def record_raw(
     request: HttpRequest, cluster: str, topic: str, partition: int, offset: int
 ) -> HttpResponse:
     """One record's value exactly as stored, as a download."""
-    config = _cluster(cluster)
+    config = cluster_or_404(cluster)
     try:
         record = _one_record(config, topic, partition, offset)
     except ClusterError as exc:
@@ -151,7 +145,7 @@ def record_value(
     request: HttpRequest, cluster: str, topic: str, partition: int, offset: int
 ) -> HttpResponse:
     """The whole decoded value of one record (the "show all" of a truncated one)."""
-    config = _cluster(cluster)
+    config = cluster_or_404(cluster)
     mode = decoder_mode(request.GET, "as")
     try:
         record = _one_record(config, topic, partition, offset)
@@ -166,7 +160,7 @@ def record_value(
 
 @require_http_methods(["GET", "POST"])
 def produce(request: HtmxHttpRequest, cluster: str, topic: str) -> HttpResponse:
-    config = _cluster(cluster)
+    config = cluster_or_404(cluster)
     allowed = permissions.can_change_topic(request.user, cluster, topic)
     context: dict[str, Any] = {
         "cluster": config,
@@ -254,7 +248,7 @@ def _produce_fields(post: QueryDict) -> tuple[list[str], dict[str, Any]]:
 
 @require_GET
 def tail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
-    config = _cluster(cluster)
+    config = cluster_or_404(cluster)
     return render(
         request,
         "console/messages/tail.html",
@@ -273,7 +267,7 @@ def tail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
 @require_GET
 def tail_pick(request: HttpRequest, cluster: str) -> HttpResponse:
     """The "Live tail" entry in the navigation: pick a topic to watch."""
-    config = _cluster(cluster)
+    config = cluster_or_404(cluster)
     error, topics = "", []
     try:
         topics = metadata.topic_names(config)
