@@ -68,10 +68,11 @@ def never_rewritten(configs: dict[str, str]) -> bool:
 # ----------------------------------------------------------------------------- metadata
 
 
-async def read_layout(manager: Any, limit_s: float) -> Layout:
-    """Brokers, and every topic's partitions with their leaders."""
+async def read_layout(manager: Any, limit_s: float, existing: list[str] | None = None) -> Layout:
+    """Brokers, and every topic's partitions with their leaders (or just `existing`
+    topics': see `bulk.metadata_request`)."""
     node = manager.least_loaded_node()
-    answers = await gather(manager, [("md", bulk.metadata_request(), node)], limit_s)
+    answers = await gather(manager, [("md", bulk.metadata_request(existing), node)], limit_s)
     return bulk.layout_from(answers["md"])
 
 
@@ -333,9 +334,17 @@ async def _ask(
 
 
 async def read_topics(
-    manager: Any, names: list[str], *, now_ms: int, limit_s: float, configs: bool = True
+    manager: Any,
+    names: list[str],
+    *,
+    now_ms: int,
+    limit_s: float,
+    configs: bool = True,
+    existing: bool = False,
 ) -> tuple[Layout, Filled]:
-    """Everything about a few named topics, fresh (no stamps reused).
+    """Everything about a few named topics, fresh (no stamps reused). With `existing`
+    (topics the console has just created or changed) the Metadata request names them;
+    otherwise it asks for every topic and keeps these.
 
     Right after a topic is created or grows, its partitions' leaders may not answer yet
     (Apache Kafka says "not leader" for a moment); the read is repeated, briefly, until
@@ -344,7 +353,7 @@ async def read_topics(
     # Bounded: a partition that stays leaderless is shown as such, not waited for.
     deadline = time.monotonic() + min(limit_s, SETTLE_S)
     while True:
-        layout = await read_layout(manager, limit_s)
+        layout = await read_layout(manager, limit_s, names if existing else None)
         layout.topics = {n: layout.topics[n] for n in names if n in layout.topics}
         present = [n for n in names if n in layout.topics and not layout.topics[n].error]
         filled = await fill(

@@ -7,6 +7,7 @@ It must never change anything it was not asked to, and never leave the snapshot 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TypeVar
 
@@ -23,7 +24,7 @@ from console.kafka import clients
 from console.kafka.config import ClusterConfig
 from console.kafka.errors import ClusterError, readable
 from console.kafka.metadata import await_topic
-from console.kafka.snapshot import refresh_topics
+from console.kafka.snapshot import drop_topics, invalidate, refresh_topics
 
 T = TypeVar("T")
 
@@ -36,22 +37,25 @@ def wait(cluster: ClusterConfig, future: Future[T], what: str) -> T:
         raise ClusterError(f"Could not {what}: {readable(exc)}") from exc
 
 
-def _changed(cluster: ClusterConfig, topic: str) -> None:
-    """Every change ends here: the cached snapshot learns the topic's new state."""
-    refresh_topics(cluster, [topic])
-
-
 def _apply(
-    cluster: ClusterConfig, topic: str, future: Future[T], what: str, present: bool | None = None
-) -> None:
-    """Wait for one change (and, for a create or delete, for the metadata to show it);
-    the snapshot learns the outcome whether the change went through or not."""
+    cluster: ClusterConfig, topic: str, answer: Callable[[], T], present: bool | None = None
+) -> T:
+    """Wait for one change (and, for a create or delete, for the metadata to show it),
+    then let the cached snapshot learn it: a changed topic is re-read by name, a deleted
+    one dropped. After a failure the topic may not exist, and naming it could create it
+    (see `bulk.metadata_request`), so the snapshot is rebuilt from an all-topics read."""
     try:
-        wait(cluster, future, what)
+        done = answer()
         if present is not None:
             await_topic(cluster, topic, present=present)
-    finally:
-        _changed(cluster, topic)
+    except ClusterError:
+        invalidate(cluster)
+        raise
+    if present is False:
+        drop_topics(cluster, [topic])
+    else:
+        refresh_topics(cluster, [topic])
+    return done
 
 
 def create_topic(
@@ -60,12 +64,12 @@ def create_topic(
     # replication_factor -1: the cluster's default (1 on the bundled broker).
     new = NewTopic(name, num_partitions=partitions, replication_factor=-1, config=configs or {})
     futures = clients.of(cluster).admin().create_topics([new], request_timeout=cluster.timeout_s)
-    _apply(cluster, name, futures[name], f"create topic {name}", present=True)
+    _apply(cluster, name, lambda: wait(cluster, futures[name], f"create topic {name}"), True)
 
 
 def delete_topic(cluster: ClusterConfig, name: str) -> None:
     futures = clients.of(cluster).admin().delete_topics([name], request_timeout=cluster.timeout_s)
-    _apply(cluster, name, futures[name], f"delete topic {name}", present=False)
+    _apply(cluster, name, lambda: wait(cluster, futures[name], f"delete topic {name}"), False)
 
 
 def alter_topic_configs(cluster: ClusterConfig, topic: str, changes: dict[str, str | None]) -> None:
@@ -86,7 +90,8 @@ def alter_topic_configs(cluster: ClusterConfig, topic: str, changes: dict[str, s
         .admin()
         .incremental_alter_configs([resource], request_timeout=cluster.timeout_s)
     )
-    _apply(cluster, topic, next(iter(futures.values())), f"change the configs of {topic}")
+    future = next(iter(futures.values()))
+    _apply(cluster, topic, lambda: wait(cluster, future, f"change the configs of {topic}"))
 
 
 def add_partitions(cluster: ClusterConfig, topic: str, new_total: int) -> None:
@@ -95,18 +100,19 @@ def add_partitions(cluster: ClusterConfig, topic: str, new_total: int) -> None:
         .admin()
         .create_partitions([NewPartitions(topic, new_total)], request_timeout=cluster.timeout_s)
     )
-    _apply(cluster, topic, futures[topic], f"add partitions to {topic}")
+    _apply(cluster, topic, lambda: wait(cluster, futures[topic], f"add partitions to {topic}"))
 
 
 def delete_records(cluster: ClusterConfig, topic: str, before: dict[int, int]) -> dict[int, int]:
     """Move each partition's start offset up to `before[p]`; returns the new start offsets."""
     request = [TopicPartition(topic, p, offset) for p, offset in before.items()]
     futures = clients.of(cluster).admin().delete_records(request, request_timeout=cluster.timeout_s)
-    try:
-        done = {
+    done = _apply(
+        cluster,
+        topic,
+        lambda: {
             tp.partition: wait(cluster, f, f"delete records of {topic}[{tp.partition}]")
             for tp, f in futures.items()
-        }
-    finally:
-        _changed(cluster, topic)
+        },
+    )
     return {p: info.low_watermark for p, info in done.items()}
