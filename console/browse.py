@@ -4,7 +4,7 @@ across partitions and paged, and what the produce form's fields mean.
 Owns `Query` (start position, partitions, filters, paging cursor, byte and time budgets),
 `RecordFilter` (text and JSON path), `Budget`, `Page` and the paging arithmetic that turns
 what each partition returned into one page with cursors both ways. It must never touch a
-cluster: `console.kafka.records.browse` does the reading and calls back into this.
+cluster: `console.message_pages.browse` does the reading and calls back into this.
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from console import message_pages
 from console.browse import Query, RecordFilter
 from console.clusters import ClusterNotFound, get_cluster
 from console.inputs import InputError
-from console.kafka import records
 from console.kafka import tail as tails
 from console.kafka.config import ClusterConfig
 from console.kafka.errors import ClusterError
@@ -96,7 +96,7 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
     async def _backfill(self, config: ClusterConfig, back: int) -> None:
         query = Query(self.topic, start="newest", limit=back, filter=self.filter)
         try:
-            page = await asyncio.to_thread(records.browse, config, query)
+            page = await asyncio.to_thread(message_pages.browse, config, query)
         except (ClusterError, InputError) as exc:
             await self.send_json({"type": "status", "state": "error", "error": str(exc)})
             return

@@ -1,9 +1,9 @@
 """Reading and writing records: the message browser's ranges, one-record peeks (lag in
 time, reset previews) and produce.
 
-Owns the short-lived consumers and producers that touch records. A browse reads each
-partition's range forward (or backwards in growing chunks) until the query's budget runs
-out, and hands what it found to `console.browse` for paging; a peek reads the first record
+Owns the short-lived consumers and producers that touch records. A browser read takes
+each partition's range forward (or backwards in growing chunks) until its budget runs out
+(`console.message_pages` turns what it found into a page); a peek reads the first record
 at or after each of many offsets at once. It must never wait without a bound, never join
 a consumer group or commit an offset: browsing leaves no trace on the cluster.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from confluent_kafka import (
     TIMESTAMP_CREATE_TIME,
@@ -26,9 +26,6 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from console import positions
-from console.browse import POSITION_MODE, Budget, Page, Query, RecordFilter, paged
-from console.kafka import metadata, offsets
 from console.kafka.config import ClusterConfig
 from console.kafka.errors import ClusterError, Refused, Timeout, kafka_reason
 from console.kafka.model import Produced, Record
@@ -78,52 +75,48 @@ def _browse_consumer(cluster: ClusterConfig) -> Consumer:
 # --------------------------------------------------------------------------- browsing
 
 
-def browse(
+class Budget(Protocol):
+    """What a read may still spend (`console.browse.Budget`): bytes and time."""
+
+    def exhausted(self) -> bool: ...
+
+    def remaining(self) -> float: ...
+
+    def take(self, record: Record) -> None: ...
+
+
+Keep = Callable[[Record], bool]
+
+
+def read_partitions(
     cluster: ClusterConfig,
-    query: Query,
+    topic: str,
+    spans: dict[int, tuple[int, int]],
     *,
-    clock: Callable[[], float] = time.monotonic,
-    now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
-) -> Page:
-    """Read one page of `query.topic`. Raises ClusterError or InputError, readable."""
-    budget = Budget(query.byte_budget, query.time_budget, clock)
-    existing = metadata.partitions_of(cluster, query.topic)
-    partitions = metadata.check_partitions(query.topic, existing, query.partitions)
-    tps = [(query.topic, p) for p in partitions]
-    spans = offsets.ranges(cluster, tps)
-    marks = {p: spans[(query.topic, p)] for p in partitions}
-    if query.cursor is not None:
-        bounds = {p: query.cursor.get(p, marks[p][1]) for p in partitions}
-        backward = query.backward
-    else:
-        spec = positions.Spec(POSITION_MODE[query.start], query.start_value)
-        when = spec.time_ms(now_ms())
-        by_time = (
-            offsets.lookup(cluster, tps, when, what="offsets by time") if when is not None else None
-        )
-        starts = {tp: low for tp, (low, _) in spans.items()}
-        ends = {tp: high for tp, (_, high) in spans.items()}
-        targets, _ = positions.targets(spec, tps, starts, ends, by_time=by_time)
-        bounds = {tp[1]: o for tp, o in targets.items()}
-        backward = query.start == "newest"
-    bounds = {p: min(max(o, marks[p][0]), marks[p][1]) for p, o in bounds.items()}
+    backward: bool,
+    keep: Keep,
+    want: int,
+    budget: Budget,
+) -> tuple[dict[int, list[Record]], dict[int, int]]:
+    """Up to `want` kept records of each partition, read forward from `spans[p][0]` up to
+    the log end `spans[p][1]`, or backward from the first towards the second (the log
+    start). Returns (records per partition, oldest first; how far each read reached)."""
     consumer = _browse_consumer(cluster)
+    found: dict[int, list[Record]] = {}
+    reached: dict[int, int] = {}
     try:
-        found: dict[int, list[Record]] = {}
-        reached: dict[int, int] = {}
-        for p in partitions:
-            low, high = marks[p]
+        for p, (first, last) in spans.items():
             if backward:
                 found[p], reached[p] = _read_back(
-                    consumer, query.topic, p, low, bounds[p], query.filter, query.limit, budget
+                    consumer, topic, p, last, first, keep, want, budget
                 )
             else:
                 found[p], reached[p], _ = _read_range(
-                    consumer, query.topic, p, bounds[p], high, query.filter, query.limit, budget
+                    consumer, topic, p, first, last, keep, want, budget
                 )
     finally:
         consumer.close()
-    return paged(query, partitions, marks, bounds, backward, found, reached, budget)
+    return found, reached
 
 
 def _read_range(
@@ -132,7 +125,7 @@ def _read_range(
     partition: int,
     start: int,
     stop: int,
-    flt: RecordFilter,
+    keep: Keep,
     want: int,
     budget: Budget,
 ) -> tuple[list[Record], int, bool]:
@@ -164,7 +157,7 @@ def _read_range(
             record = record_of(msg)
             budget.take(record)
             position = offset + 1
-            if flt.matches(record):
+            if keep(record):
                 matches.append(record)
                 if len(matches) >= want:
                     return matches, position, position >= stop
@@ -181,7 +174,7 @@ def _read_back(
     partition: int,
     low: int,
     end: int,
-    flt: RecordFilter,
+    keep: Keep,
     want: int,
     budget: Budget,
 ) -> tuple[list[Record], int]:
@@ -195,7 +188,7 @@ def _read_back(
     while end > low and len(matches) < want and not budget.exhausted():
         begin = max(low, end - chunk)
         found, _, finished = _read_range(
-            consumer, topic, partition, begin, end, flt, end - begin, budget
+            consumer, topic, partition, begin, end, keep, end - begin, budget
         )
         if not finished:
             break

@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from console import audit, decoders, permissions
+from console import audit, decoders, message_pages, permissions
 from console import browse as browsing
 from console.clusters import ClusterConfig
 from console.kafka import metadata, records
@@ -69,7 +69,7 @@ def browse(request: HtmxHttpRequest, cluster: str, topic: str) -> HttpResponse:
     }
     try:
         query = query_from(topic, params)
-        page = records.browse(config, query)
+        page = message_pages.browse(config, query)
     except (ValueError, ClusterError) as exc:
         context["error"] = str(exc)
     else:
@@ -99,7 +99,7 @@ def export(
     key_mode = decoder_mode(request.GET, "key_as")
     try:
         query = query_from(topic, request.GET)
-        page = records.browse(config, query)
+        page = message_pages.browse(config, query)
     except (ValueError, ClusterError) as exc:
         return HttpResponse(f"Export failed: {exc}\n", status=400, content_type="text/plain")
     rows = [export_row(r, key_mode, value_mode) for r in page.records]
@@ -119,7 +119,7 @@ def _one_record(config: ClusterConfig, topic: str, partition: int, offset: int) 
     query = browsing.Query(
         topic=topic, partitions=(partition,), start="offset", start_value=str(offset), limit=1
     )
-    page = records.browse(config, query)
+    page = message_pages.browse(config, query)
     if not page.records or page.records[0].offset != offset:
         raise NotFound(f"there is no record at offset {offset} of partition {partition} (any more)")
     return page.records[0]

@@ -1,4 +1,4 @@
-"""`console.kafka.records.browse` and `produce` against real clusters, checked against known data."""
+"""`console.message_pages.browse` and `console.kafka.records.produce` against real clusters, checked against known data."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from console.browse import Query, RecordFilter
 from console.inputs import InputError
 from console.kafka.config import ClusterConfig, bare
 from console.kafka.errors import ClusterError
-from console.kafka.records import browse, produce
+from console.kafka.records import produce
+from console.message_pages import browse
 from tests.clusters import Cluster
 from tests.console.messages_data import BASE_TS, KNOWN, create_topic, in_partition, known_topic
 

@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 
 from console.browse import Query
 from console.kafka.config import bare
-from console.kafka.records import browse
+from console.message_pages import browse
 from console.models import AuditEntry
 from tests.clusters import Cluster
 from tests.console.messages_data import KNOWN, create_topic, known_topic
