@@ -4,7 +4,8 @@ Owns the long-lived clients of each cluster — confluent-kafka's AdminClient, o
 used only for ListOffsets, kafka-python's admin client (its network thread drives the bulk
 and batched reads of `console.kafka.wire`) — keyed by slug and remembered with the
 `ClusterConfig` they were made for: an edited cluster gets new clients, and `forget`
-closes all of one cluster's clients at once. It must never decide what to ask a cluster.
+closes all of one cluster's clients at once (group coordinators learned by kafka-python's
+client go with it). It must never decide what to ask a cluster.
 """
 
 from __future__ import annotations
@@ -40,9 +41,6 @@ class Clients:
     _wire: Any = None
     # A ListOffsets consumer serves one call at a time.
     offsets_lock: threading.Lock = field(default_factory=threading.Lock)
-    # group id -> coordinator node id, learned from FindCoordinator; a stale entry is
-    # answered with NOT_COORDINATOR and asked again.
-    coordinators: dict[str, int] = field(default_factory=dict)
 
     def admin(self) -> AdminClient:
         with self.lock:
@@ -87,7 +85,6 @@ class Clients:
         with self.lock:
             closing = [c for c in (self._offsets, self._wire) if c is not None]
             self._admin = self._offsets = self._wire = None
-            self.coordinators.clear()
         for c in closing:
             try:
                 c.close()
