@@ -60,6 +60,16 @@ def read_reset(
     return wire.run(cluster, "read the group's offsets", read)
 
 
+def committed(cluster: ClusterConfig, group_ids: list[str]) -> dict[str, dict[TP, int]]:
+    """Committed offsets of `group_ids` (the reset form's topics). Their coordinators are
+    remembered, so the preview that follows asks OffsetFetch in its first round."""
+
+    async def read(manager: Any) -> ResetFacts:
+        return await _read(manager, group_ids, None, None, None, cluster.timeout_s, False)
+
+    return wire.run(cluster, "read the group's offsets", read).committed
+
+
 async def _read(
     manager: Any,
     group_ids: list[str],
@@ -67,6 +77,7 @@ async def _read(
     partitions: list[int] | None,
     when_ms: int | None,
     limit_s: float,
+    with_offsets: bool = True,
 ) -> ResetFacts:
     from kafka.protocol.metadata import FindCoordinatorRequest
 
@@ -78,7 +89,7 @@ async def _read(
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         wanted: list[tuple[Any, Any, Any]] = []
-        if layout is None:
+        if layout is None and with_offsets:
             wanted.append(("md", bulk.metadata_request(), manager.least_loaded_node()))
         for g in group_ids:
             if g in facts.committed:

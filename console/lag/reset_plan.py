@@ -151,7 +151,7 @@ def plan_reset(
     source = spec.value.strip() if spec.mode == "group" else ""
     facts = resets.read_reset(
         cluster,
-        [group_id, source] if source else [group_id],
+        list(dict.fromkeys([group_id, source] if source else [group_id])),
         topic,
         partitions,
         spec.time_ms(now_ms),

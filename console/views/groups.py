@@ -22,6 +22,7 @@ from console import audit
 from console.clusters import ClusterConfig
 from console.inputs import InputError, parse_partitions, parse_threshold
 from console.kafka import groups as kg
+from console.kafka import resets
 from console.kafka.errors import ClusterError
 from console.lag import history, measure
 from console.lag.charts import line_chart
@@ -126,7 +127,7 @@ def group_reset(request: HtmxHttpRequest, cluster: str, group: str) -> HttpRespo
     context: dict[str, Any] = {"cluster": cfg, "group": group, "form": form, "modes": MODES}
     if request.method == "GET":
         try:
-            committed = kg.committed_offsets(cfg, [group])[group]
+            committed = resets.committed(cfg, [group])[group]
             context["topics"] = sorted({t for t, _ in committed})
         except ClusterError as exc:
             context["cluster_error"] = str(exc)

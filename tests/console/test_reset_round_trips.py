@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from console.kafka import clients
+from console.kafka import clients, resets
 from console.lag.reset_plan import Plan, ResetSpec, plan_reset
 from tests.broker_fixture import BrokerProcess, start_broker
 from tests.console import groups_helpers as h
@@ -70,6 +70,33 @@ def test_preview_to_an_offset_takes_three_rounds(proxied: tuple[RecordingProxy, 
     assert proxy.rounds() == [
         ["FindCoordinator", "Metadata"],
         ["ListOffsets", "ListOffsets", "ListOffsets", "OffsetFetch"],
+        ["Fetch"],
+    ]
+
+
+def test_the_reset_form_then_a_preview_of_every_topic_take_two_and_three_rounds(
+    proxied: tuple[RecordingProxy, str],
+) -> None:
+    proxy, bootstrap = proxied
+    topic, group = _group_on_three_partitions(bootstrap)
+    clients.of(h.cluster(bootstrap)).wire()
+    proxy.clear()
+
+    # The form lists the topics the group has offsets for.
+    assert set(resets.committed(h.cluster(bootstrap), [group])[group]) == {
+        (topic, 0),
+        (topic, 1),
+        (topic, 2),
+    }
+    assert proxy.rounds() == [["FindCoordinator"], ["OffsetFetch"]]
+    proxy.clear()
+
+    plan = _preview(bootstrap, group, ResetSpec("shift", "+1"), None)
+
+    assert [r.new for r in plan.rows] == [5, 7, 9]
+    assert proxy.rounds() == [
+        ["Metadata", "OffsetFetch"],
+        ["ListOffsets", "ListOffsets", "ListOffsets"],
         ["Fetch"],
     ]
 
