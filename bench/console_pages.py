@@ -119,8 +119,8 @@ def bench_pages(bootstrap: str, label: str, cold_runs: int, warm_runs: int) -> N
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from console.clusters import local_cluster
     from console.kafka import admin
-    from console.kafka.clusters import local_cluster
 
     settings.ODRADEK_LOCAL_BOOTSTRAP = bootstrap
     settings.ODRADEK_CLUSTER_TIMEOUT = 30
@@ -152,8 +152,8 @@ def bench_pages(bootstrap: str, label: str, cold_runs: int, warm_runs: int) -> N
     first = timed(lambda: get(pages["topics list"]))
     print(f"\n{label} ({bootstrap})")
     print(f"first request of the process (topics list): {first:.0f} ms")
-    # What `make run`'s console does at start (console.kafka.warmup), then the first page.
-    from console.kafka.warmup import warm
+    # What `make run`'s console does at start (console.warmup), then the first page.
+    from console.warmup import warm
 
     admin.reset()
     warm(local_cluster())
@@ -284,7 +284,7 @@ def bench_group_page(partitions: int = 1000, runs: int = 10) -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from console.kafka import groups as kg
+    from console.kafka import records
 
     def populate_group(bootstrap: str) -> tuple[str, Consumer]:
         conf = {"bootstrap.servers": bootstrap, "log_level": 0}
@@ -336,7 +336,7 @@ def bench_group_page(partitions: int = 1000, runs: int = 10) -> None:
         for name, (path, headers) in pages.items():
             cold = []
             for _ in range(3):
-                kg.clear_timestamp_cache()
+                records.forget_timestamps()
                 cold.append(timed(lambda path=path, headers=headers: get(path, **headers)))
             warm = sorted(
                 timed(lambda path=path, headers=headers: get(path, **headers)) for _ in range(runs)

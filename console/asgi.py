@@ -17,7 +17,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402 (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from console.kafka import warmup  # noqa: E402
+from console import warmup  # noqa: E402
 from console.routing import websocket_urlpatterns  # noqa: E402
 from console.ws_origin import SameOriginValidator  # noqa: E402
 

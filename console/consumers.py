@@ -20,10 +20,14 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from console.kafka import messages as kmsg
+from console import message_pages
+from console.browse import Query, RecordFilter
+from console.clusters import ClusterNotFound, get_cluster
+from console.inputs import InputError
 from console.kafka import tail as tails
-from console.kafka.clusters import ClusterNotFound, get_cluster
-from console.views.messages import tail_row_html
+from console.kafka.config import ClusterConfig
+from console.kafka.errors import ClusterError
+from console.message_rows import tail_row_html
 
 MAX_BACK = 500
 READY_TIMEOUT = 15.0
@@ -61,7 +65,7 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.accept()
         try:
-            self.filter = kmsg.RecordFilter(
+            self.filter = RecordFilter(
                 text=params.get("q", ""),
                 text_in=params.get("q_in", "any") or "any",
                 json_path=params.get("jpath", ""),
@@ -73,8 +77,9 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "status", "state": "error", "error": str(exc)})
             await self.close(code=BAD_REQUEST)
             return
-        conf = dict(config.client_config())
-        self.tail = await tails.join(self.cluster_slug, self.topic, conf, tail_row_html)
+        self.tail = await tails.join(
+            config, self.topic, tail_row_html, publish=self.channel_layer.group_send
+        )
         await self.channel_layer.group_add(self.tail.group, self.channel_name)
         if not await self.tail.wait_ready(READY_TIMEOUT):
             await self.send_json(
@@ -85,14 +90,14 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "status", "state": "error", "error": self.tail.error})
             return
         if back:
-            await self._backfill(conf, back)
+            await self._backfill(config, back)
         await self.send_json({"type": "status", "state": "live", "topic": self.topic})
 
-    async def _backfill(self, conf: dict[str, Any], back: int) -> None:
-        query = kmsg.Query(self.topic, start="newest", limit=back, filter=self.filter)
+    async def _backfill(self, config: ClusterConfig, back: int) -> None:
+        query = Query(self.topic, start="newest", limit=back, filter=self.filter)
         try:
-            page = await asyncio.to_thread(kmsg.browse, conf, query)
-        except kmsg.MessagesError as exc:
+            page = await asyncio.to_thread(message_pages.browse, config, query)
+        except (ClusterError, InputError) as exc:
             await self.send_json({"type": "status", "state": "error", "error": str(exc)})
             return
         self.floor = {p: high for p, (_, high) in page.watermarks.items()}

@@ -12,38 +12,11 @@ import re
 from django import forms
 from django.contrib.auth import get_user_model
 
+from console.inputs import parse_duration, parse_size
 from console.models import Cluster, Team
 
 TOPIC_MAX_LENGTH = 249
 _LEGAL_TOPIC = re.compile(r"^[a-zA-Z0-9._-]+$")
-
-_DURATION_UNITS = {
-    "ms": 1,
-    "s": 1000,
-    "sec": 1000,
-    "second": 1000,
-    "m": 60_000,
-    "min": 60_000,
-    "minute": 60_000,
-    "h": 3_600_000,
-    "hour": 3_600_000,
-    "d": 86_400_000,
-    "day": 86_400_000,
-    "w": 604_800_000,
-    "week": 604_800_000,
-}
-_SIZE_UNITS = {
-    "b": 1,
-    "kb": 1000,
-    "mb": 1000**2,
-    "gb": 1000**3,
-    "tb": 1000**4,
-    "kib": 1024,
-    "mib": 1024**2,
-    "gib": 1024**3,
-    "tib": 1024**4,
-}
-_FOREVER = {"forever", "-1", "unlimited", "none", "no limit", "infinite"}
 
 
 def topic_name_problems(name: str, existing: set[str] | None = None) -> tuple[list[str], list[str]]:
@@ -84,33 +57,12 @@ def topic_name_problems(name: str, existing: set[str] | None = None) -> tuple[li
 
 def parse_duration_ms(text: str) -> int:
     """ "7 days", "12h", "90 min", "forever" -> milliseconds (-1 means forever)."""
-    cleaned = text.strip().lower()
-    if cleaned in _FOREVER:
-        return -1
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", cleaned)
-    if not match:
-        raise ValueError(f"{text!r} is not a duration; try '7 days', '12 h' or 'forever'.")
-    number, unit = float(match.group(1)), match.group(2) or "ms"
-    if unit not in _DURATION_UNITS and unit.endswith("s"):
-        unit = unit[:-1]  # plurals: "days", "hours", "mins"
-    if unit not in _DURATION_UNITS:
-        raise ValueError(f"Unknown time unit {match.group(2)!r}; use ms, s, min, h, days or weeks.")
-    return int(number * _DURATION_UNITS[unit])
+    return parse_duration(text, config=True)
 
 
 def parse_size_bytes(text: str) -> int:
     """ "500 MB", "2GiB", "none" -> bytes (-1 means no size limit)."""
-    cleaned = text.strip().lower()
-    if cleaned in _FOREVER or cleaned == "":
-        return -1
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", cleaned)
-    if not match:
-        raise ValueError(f"{text!r} is not a size; try '500 MB', '2 GB' or 'none'.")
-    number, unit = float(match.group(1)), match.group(2) or "b"
-    unit = "b" if unit in {"byte", "bytes"} else unit
-    if unit not in _SIZE_UNITS:
-        raise ValueError(f"Unknown size unit {match.group(2)!r}; use B, kB, MB, GB or TB.")
-    return int(number * _SIZE_UNITS[unit])
+    return parse_size(text)
 
 
 class DurationField(forms.CharField):

@@ -3,7 +3,7 @@ and the audit trail.
 
 Owns persistent console state only. It must never talk to a cluster: anything that needs
 Kafka goes through `console.kafka`. The bundled broker (`local`) has no row here; it comes
-from settings (`console.kafka.clusters`).
+from settings (`console.clusters`).
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from logstore.config import FSYNC_POLICIES, BrokerConfig, parse_listen
+from logstore.config import BrokerConfig, parse_listen
 from logstore.groups.settings import GroupSettings, kafka_names
+from logstore.storage.durability import FSYNC_POLICIES
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logstore.groups.settings import GroupSettings
-
-FSYNC_POLICIES = ("always", "interval", "never")
+from logstore.storage.durability import FSYNC_POLICIES
 
 
 @dataclass(frozen=True)

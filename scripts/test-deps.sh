@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the virtualenv: Debian's kcat (a real C client),
-# chromium + chromium-driver (Playwright drives them), the reference Apache Kafka jars
-# (Maven Central) and kafkajs (npm). Idempotent; fails loudly when something cannot be had.
+# chromium + chromium-driver (Playwright drives them), redis-server (the live tail's Redis
+# channel layer; the tests start their own on a unix socket), the reference Apache Kafka
+# jars (Maven Central) and kafkajs (npm). Idempotent; fails loudly when something cannot
+# be had.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v kcat >/dev/null || need+=(kcat)
+command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)

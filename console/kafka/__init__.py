@@ -1,6 +1,9 @@
-"""The console's only door to clusters: wrappers over the Kafka clients (confluent-kafka).
+"""The console's only door to clusters: the gateway over the Kafka clients.
 
-Owns connecting, timeouts and translating client errors into readable messages. It must
-never import `logstore` or read its files: the bundled broker is reached like any other
-Kafka cluster, over the wire protocol.
+The one package that imports confluent-kafka and kafka-python. Every call takes a
+`config.ClusterConfig` (bootstrap, security, timeouts); `clients` keeps one set of
+clients per cluster; every failure is an `errors.ClusterError`; one module per concern
+(`metadata`, `offsets`, `records`, `groups`, `topics`, `reads`/`snapshot`, `resets`,
+`tail`). It must never import Django, the database or Channels, never import `logstore`
+nor read its files: the bundled broker is reached like any other cluster, over the wire.
 """

@@ -1,38 +1,26 @@
-"""Cluster administration for the console: the one door the topic pages go through.
+"""The door the topic pages go through: single-topic reads, and every topic call by name.
 
-Owns the changes (create and delete topics, configs, partitions, record deletion) and the
-single-topic reads of the detail page, through confluent-kafka's AdminClient, and after
-every change patches the cached snapshot (`console.kafka.snapshot.refresh_topics`) so the
-next page shows it. Cluster-wide reads live in `console.kafka.reads` (bulk protocol
-requests through kafka-python, `console.kafka.wire`) and their caching in
-`console.kafka.snapshot`; their public names are importable from here too. Every call has
-a timeout; every failure becomes a readable `ClusterError`.
+Owns the detail page's reads (one topic fresh from the cluster, its full config list)
+and a cluster's lifecycle in this process (`forget_cluster`, `reset`). The changes live in
+`console.kafka.topics`, cluster-wide reads in `console.kafka.reads` and their caching in
+`console.kafka.snapshot`; their public names are importable from here, so a page has one
+module to ask. Every call has a timeout; every failure becomes a readable `ClusterError`.
 
 It must never read logstore's files nor import logstore: it speaks the Kafka protocol only.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any
 
-from confluent_kafka import KafkaException, TopicPartition
-from confluent_kafka.admin import (
-    AdminClient,
-    AlterConfigOpType,
-    ConfigEntry,
-    ConfigResource,
-    ConfigSource,
-    NewPartitions,
-    NewTopic,
-)
+from confluent_kafka.admin import ConfigEntry, ConfigResource, ConfigSource
 
-from console.kafka import reads, wire
-from console.kafka.clusters import ClusterConfig
-from console.kafka.errors import ClusterError, TopicNotFound, readable
+from console.kafka import bulk, clients, reads, records, wire
+from console.kafka.config import ClusterConfig
+from console.kafka.errors import ClusterError, TopicNotFound
+from console.kafka.metadata import cluster_metadata as metadata
 from console.kafka.model import ConfigItem, PartitionInfo, Snapshot, TopicInfo
 from console.kafka.reads import RECENT_WINDOW_MS, SNAPSHOT_CONFIGS
 from console.kafka.snapshot import (
@@ -44,6 +32,14 @@ from console.kafka.snapshot import (
     invalidate_all,
     refresh_topics,
     snapshot,
+)
+from console.kafka.topics import (
+    add_partitions,
+    alter_topic_configs,
+    create_topic,
+    delete_records,
+    delete_topic,
+    wait,
 )
 
 __all__ = [
@@ -58,7 +54,6 @@ __all__ = [
     "TopicInfo",
     "TopicNotFound",
     "add_partitions",
-    "admin_client",
     "alter_topic_configs",
     "build_snapshot",
     "create_topic",
@@ -77,62 +72,22 @@ __all__ = [
     "topic_configs",
 ]
 
-T = TypeVar("T")
-
-# --------------------------------------------------------------------------- clients
-
-_clients: dict[tuple[str, str], AdminClient] = {}
-_clients_lock = threading.Lock()
-
-
-def admin_client(cluster: ClusterConfig) -> AdminClient:
-    """One AdminClient per cluster configuration, kept for the process's lifetime."""
-    key = (cluster.slug, repr(sorted(cluster.client_config().items())))
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            conf = {
-                **cluster.client_config(),
-                "socket.timeout.ms": int(wire.timeout_s() * 1000),
-                "reconnect.backoff.max.ms": 1000,
-            }
-            client = _clients[key] = AdminClient(conf)
-        return client
-
-
-def _wait(future: Future[T], what: str) -> T:
-    try:
-        return future.result(timeout=wire.timeout_s() + 1)
-    except Exception as exc:
-        raise ClusterError(f"Could not {what}: {readable(exc)}") from exc
-
 
 def forget_cluster(cluster: ClusterConfig) -> None:
-    """Drop every client and cached figure of `cluster`'s slug (its settings changed)."""
+    """Close every client and drop every cached figure of `cluster` (its settings changed)."""
     invalidate(cluster)
-    wire.drop(cluster)
-    with _clients_lock:
-        for key in [k for k in _clients if k[0] == cluster.slug]:
-            del _clients[key]
+    records.forget_timestamps(cluster)
+    clients.forget(cluster)
 
 
 def reset() -> None:
-    """Forget every snapshot and close kafka-python's clients too (tests, between clusters)."""
+    """Forget every snapshot and close every client (tests, between clusters)."""
     invalidate_all()
-    wire.close_all()
+    records.forget_timestamps()
+    clients.forget_all()
 
 
 # --------------------------------------------------------------------------- reading
-
-
-def metadata(cluster: ClusterConfig) -> Any:
-    """confluent-kafka's ClusterMetadata of every topic."""
-    try:
-        return admin_client(cluster).list_topics(timeout=wire.timeout_s())
-    except KafkaException as exc:
-        raise ClusterError(
-            f"Cluster {cluster.slug} ({cluster.bootstrap}) is unreachable: {readable(exc)}"
-        ) from exc
 
 
 def topic_configs(
@@ -145,11 +100,13 @@ def topic_configs(
         return {}
 
     async def read(manager: Any) -> dict[str, dict[str, str]]:
-        request = reads.describe_configs_request(wanted, keys)
+        request = bulk.describe_configs_request(wanted, keys)
         node = manager.least_loaded_node()
-        answers = await wire.gather(manager, [(("configs", node), request, node)], wire.timeout_s())
+        answers = await wire.gather(
+            manager, [(("configs", node), request, node)], cluster.timeout_s
+        )
         warnings: list[str] = []
-        found = reads.configs_from(answers, warnings)
+        found = bulk.configs_from(answers, warnings)
         if warnings:
             raise ClusterError(warnings[0])
         return found
@@ -162,7 +119,7 @@ def partition_details(cluster: ClusterConfig, topic: str) -> TopicInfo:
 
     async def read(manager: Any) -> tuple[reads.Layout, reads.Filled]:
         return await reads.read_topics(
-            manager, [topic], now_ms=int(time.time() * 1000), limit_s=wire.timeout_s()
+            manager, [topic], now_ms=int(time.time() * 1000), limit_s=cluster.timeout_s
         )
 
     layout, filled = wire.run(cluster, f"read topic {topic}", read)
@@ -173,8 +130,11 @@ def partition_details(cluster: ClusterConfig, topic: str) -> TopicInfo:
 
 def describe_topic_configs(cluster: ClusterConfig, topic: str) -> list[ConfigItem]:
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    futures = admin_client(cluster).describe_configs([resource], request_timeout=wire.timeout_s())
-    entries: dict[str, ConfigEntry] = _wait(futures[resource], f"read the configs of {topic}")
+    admin = clients.of(cluster).admin()
+    futures = admin.describe_configs([resource], request_timeout=cluster.timeout_s)
+    entries: dict[str, ConfigEntry] = wait(
+        cluster, futures[resource], f"read the configs of {topic}"
+    )
     items = []
     for name, e in sorted(entries.items()):
         override = _is_topic_override(e)
@@ -209,101 +169,3 @@ def _is_topic_override(entry: ConfigEntry) -> bool:
     source = entry.source
     value = source if isinstance(source, int) else getattr(source, "value", None)
     return value == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
-
-
-# --------------------------------------------------------------------------- changes
-
-
-def _changed(cluster: ClusterConfig, topic: str) -> None:
-    """Every change ends here: the cached snapshot learns the topic's new state."""
-    refresh_topics(cluster, [topic])
-
-
-def create_topic(
-    cluster: ClusterConfig, name: str, partitions: int, configs: dict[str, str] | None = None
-) -> None:
-    # replication_factor -1: the cluster's default (1 on the bundled broker).
-    new = NewTopic(name, num_partitions=partitions, replication_factor=-1, config=configs or {})
-    futures = admin_client(cluster).create_topics([new], request_timeout=wire.timeout_s())
-    try:
-        _wait(futures[name], f"create topic {name}")
-        _await_metadata(cluster, name, present=True)
-    finally:
-        _changed(cluster, name)
-
-
-def delete_topic(cluster: ClusterConfig, name: str) -> None:
-    futures = admin_client(cluster).delete_topics([name], request_timeout=wire.timeout_s())
-    try:
-        _wait(futures[name], f"delete topic {name}")
-        _await_metadata(cluster, name, present=False)
-    finally:
-        _changed(cluster, name)
-
-
-def _await_metadata(cluster: ClusterConfig, topic: str, present: bool) -> None:
-    """Wait (bounded) until the brokers' metadata agrees with a create or delete.
-
-    Apache Kafka acknowledges CreateTopics/DeleteTopics once the controller has it; the
-    broker answering the next page may learn of it a moment later, and a page that says
-    "no such topic" right after "created" is worse than a short wait.
-    """
-    deadline = time.monotonic() + wire.timeout_s()
-    client = admin_client(cluster)
-    while time.monotonic() < deadline:
-        try:
-            # All topics, never one by name: naming it may auto-create it again.
-            md = client.list_topics(timeout=wire.timeout_s())
-        except KafkaException:
-            return
-        meta = md.topics.get(topic)
-        exists = meta is not None and meta.error is None and bool(meta.partitions)
-        if exists == present:
-            return
-        time.sleep(0.05)
-
-
-def alter_topic_configs(cluster: ClusterConfig, topic: str, changes: dict[str, str | None]) -> None:
-    """Set each config to its value, or back to the default where the value is None."""
-    entries = [
-        ConfigEntry(
-            name,
-            value,
-            incremental_operation=(
-                AlterConfigOpType.DELETE if value is None else AlterConfigOpType.SET
-            ),
-        )
-        for name, value in changes.items()
-    ]
-    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=entries)
-    futures = admin_client(cluster).incremental_alter_configs(
-        [resource], request_timeout=wire.timeout_s()
-    )
-    try:
-        _wait(next(iter(futures.values())), f"change the configs of {topic}")
-    finally:
-        _changed(cluster, topic)
-
-
-def add_partitions(cluster: ClusterConfig, topic: str, new_total: int) -> None:
-    futures = admin_client(cluster).create_partitions(
-        [NewPartitions(topic, new_total)], request_timeout=wire.timeout_s()
-    )
-    try:
-        _wait(futures[topic], f"add partitions to {topic}")
-    finally:
-        _changed(cluster, topic)
-
-
-def delete_records(cluster: ClusterConfig, topic: str, before: dict[int, int]) -> dict[int, int]:
-    """Move each partition's start offset up to `before[p]`; returns the new start offsets."""
-    request = [TopicPartition(topic, p, offset) for p, offset in before.items()]
-    futures = admin_client(cluster).delete_records(request, request_timeout=wire.timeout_s())
-    try:
-        done = {
-            tp.partition: _wait(f, f"delete records of {topic}[{tp.partition}]")
-            for tp, f in futures.items()
-        }
-    finally:
-        _changed(cluster, topic)
-    return {p: info.low_watermark for p, info in done.items()}

@@ -1,8 +1,10 @@
 """The console's cluster errors and how client exceptions become sentences.
 
-Owns `ClusterError` (any failed cluster call, `str()` is readable), `TopicNotFound`, and
-turning confluent-kafka and kafka-python exceptions into text a person can act on. It must
-never log or swallow: callers decide whether an error is a banner or a form message.
+Owns the one `ClusterError` hierarchy every gateway call raises — `Unreachable` (no
+answer at all), `NotFound` (a topic or group that is not there), `Refused` (the cluster,
+or the console's own safety rule, said no), `Timeout` — and turning confluent-kafka and
+kafka-python exceptions into text a person can act on. It must never log or swallow:
+callers decide whether an error is a banner or a form message.
 """
 
 from __future__ import annotations
@@ -14,10 +16,26 @@ class ClusterError(Exception):
     """A cluster call failed; `str()` is a sentence a person can act on."""
 
 
-class TopicNotFound(ClusterError):
+class Unreachable(ClusterError):
+    """The cluster did not answer at all (as opposed to refusing one request)."""
+
+
+class Timeout(ClusterError):
+    """The cluster answered too slowly for this call."""
+
+
+class NotFound(ClusterError):
+    """What the call is about (a topic, a partition, a group's offsets) is not there."""
+
+
+class TopicNotFound(NotFound):
     def __init__(self, topic: str) -> None:
         super().__init__(f"There is no topic called {topic!r} on this cluster.")
         self.topic = topic
+
+
+class Refused(ClusterError):
+    """The change may not happen now (active group members, a refused record…)."""
 
 
 def readable(exc: BaseException) -> str:
@@ -39,5 +57,9 @@ def readable(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class Unreachable(ClusterError):
-    """The cluster did not answer at all (as opposed to refusing one request)."""
+def kafka_reason(exc: KafkaException) -> str:
+    """librdkafka's own sentence for a failed call, without the timeout rewording."""
+    err = exc.args[0] if exc.args else None
+    if isinstance(err, KafkaError):
+        return err.str() or err.name()
+    return str(exc)

@@ -1,8 +1,10 @@
 """What the console knows about a cluster's topics: plain data, no I/O.
 
 Owns `PartitionInfo`, `TopicInfo` (with the derived figures pages show: messages, size,
-oldest and newest record, retention settings), `Snapshot` (a whole cluster at one moment)
-and `ConfigItem`. It must never call a cluster; `console.kafka.reads` fills these in.
+oldest and newest record, retention settings), `Snapshot` (a whole cluster at one moment),
+`ConfigItem`, consumer groups as described (`GroupListing`, `Member`,
+`GroupDescription`), and a record as the console sees it (`Record`, `Produced`). It must never
+call a cluster; the gateway's modules fill these in.
 """
 
 from __future__ import annotations
@@ -109,3 +111,62 @@ class ConfigItem:
     is_default: bool
     read_only: bool
     sensitive: bool
+
+
+@dataclass(frozen=True)
+class Record:
+    partition: int
+    offset: int
+    timestamp: int  # ms since the epoch; -1 when the record carries none
+    timestamp_type: str  # "CreateTime", "LogAppendTime" or ""
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+
+    @property
+    def size(self) -> int:
+        """Bytes of key, value and headers: what the record costs on the wire, roughly."""
+        heads = sum(len(k) + len(v or b"") for k, v in self.headers)
+        return len(self.key or b"") + len(self.value or b"") + heads
+
+
+@dataclass(frozen=True)
+class Produced:
+    partition: int
+    offset: int
+    timestamp: int
+
+
+TP = tuple[str, int]
+# States in which a group has nobody consuming, so its offsets may be changed.
+IDLE_STATES = {"EMPTY", "DEAD"}
+
+
+@dataclass(frozen=True)
+class GroupListing:
+    group_id: str
+    state: str
+    type: str
+    is_simple: bool
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: str
+    client_id: str
+    host: str
+    assignment: tuple[TP, ...]
+
+
+@dataclass(frozen=True)
+class GroupDescription:
+    group_id: str
+    state: str
+    type: str
+    protocol: str
+    coordinator: str
+    members: tuple[Member, ...]
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.members) or self.state not in IDLE_STATES

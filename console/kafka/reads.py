@@ -12,37 +12,25 @@ of `console.kafka.wire`.
 
 from __future__ import annotations
 
-import threading
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.kafka.errors import TopicNotFound, Unreachable, readable
+from console.kafka import bulk
+from console.kafka.errors import TopicNotFound
 from console.kafka.model import PartitionInfo, TopicInfo
 from console.kafka.wire import gather
 
-SNAPSHOT_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy")
+SNAPSHOT_CONFIGS = bulk.SNAPSHOT_CONFIGS
 RECENT_WINDOW_MS = 60_000  # "messages in the last minute"
 SETTLE_S = 2.0  # how long a re-read waits for a fresh topic's leaders to answer
 
-EARLIEST, LATEST, MAX_TIMESTAMP = -2, -1, -3
-_TOPIC_RESOURCE = 2
-_UNKNOWN_TOPIC = 3
-_NO_ID = uuid.UUID(int=0)
+EARLIEST, LATEST, MAX_TIMESTAMP = bulk.EARLIEST, bulk.LATEST, bulk.MAX_TIMESTAMP
+Layout = bulk.Layout
 
 TP = tuple[str, int]
 StampKey = tuple[str, int]  # (topic id, partition): a recreated topic gets a new id
-
-
-@dataclass
-class Layout:
-    """Brokers and partition leaders from one Metadata answer."""
-
-    brokers: dict[int, str]
-    topics: dict[str, TopicInfo]
 
 
 @dataclass
@@ -77,113 +65,15 @@ def never_rewritten(configs: dict[str, str]) -> bool:
 # ----------------------------------------------------------------------------- requests
 
 
-def _list_offsets(manager: Any, parts: list[TP], spec: int) -> Any:
-    """One ListOffsets of `spec` for `parts`; the same request object again when a
-    build asks the same thing of the same client (building one costs more than sending)."""
-    key = (id(manager), spec, tuple(parts))
-    with _requests_lock:
-        request = _requests.get(key)
-    if request is None:
-        request = _new_list_offsets(parts, spec)
-        with _requests_lock:
-            _requests[key] = request
-            while len(_requests) > _MAX_KEPT_REQUESTS:
-                del _requests[next(iter(_requests))]
-    return request
-
-
-# Request objects per (client, spec, partitions): each client sends from one thread, so an
-# object is never encoded twice at once.
-_requests: dict[tuple[int, int, tuple[TP, ...]], Any] = {}
-_requests_lock = threading.Lock()
-_MAX_KEPT_REQUESTS = 16
-
-
-def _new_list_offsets(parts: Iterable[TP], spec: int) -> Any:
-    from kafka.protocol.consumer.offsets import ListOffsetsRequest
-
-    topic_cls = ListOffsetsRequest.ListOffsetsTopic
-    part_cls = topic_cls.ListOffsetsPartition
-    by_topic: dict[str, list[Any]] = defaultdict(list)
-    for topic, p in parts:
-        by_topic[topic].append(part_cls(partition_index=p, timestamp=spec))
-    return ListOffsetsRequest(
-        replica_id=-1,
-        isolation_level=0,
-        topics=[topic_cls(name=name, partitions=ps) for name, ps in by_topic.items()],
-        # The newest record (max timestamp, KIP-734) needs v7; the rest is v1, which every
-        # broker since Kafka 0.10.1 answers and is several times cheaper to encode.
-        min_version=7 if spec == MAX_TIMESTAMP else 1,
-        max_version=7 if spec == MAX_TIMESTAMP else 1,
-    )
-
-
-def _describe_log_dirs(parts: dict[str, list[int]]) -> Any:
-    from kafka.protocol.admin import DescribeLogDirsRequest
-
-    topic_cls = DescribeLogDirsRequest.DescribableLogDirTopic
-    # Named explicitly: asking for "all" makes a broker describe every replica it holds.
-    return DescribeLogDirsRequest(
-        topics=[topic_cls(topic=name, partitions=ps) for name, ps in parts.items()],
-        max_version=1,  # sizes are all we read; v1 is the cheapest to decode
-    )
-
-
-def describe_configs_request(topics: Iterable[str], names: Iterable[str]) -> Any:
-    from kafka.protocol.admin import DescribeConfigsRequest
-
-    res_cls = DescribeConfigsRequest.DescribeConfigsResource
-    keys = list(names)
-    return DescribeConfigsRequest(
-        resources=[
-            res_cls(resource_type=_TOPIC_RESOURCE, resource_name=t, configuration_keys=keys)
-            for t in topics
-        ],
-        include_synonyms=False,
-        include_documentation=False,
-    )
-
-
 # ----------------------------------------------------------------------------- metadata
 
 
-def _metadata_request(names: list[str] | None) -> Any:
-    from kafka.protocol.metadata import MetadataRequest
-
-    wanted = (
-        None if names is None else [MetadataRequest.MetadataRequestTopic(name=n) for n in names]
-    )
-    return MetadataRequest(topics=wanted, allow_auto_topic_creation=False)
-
-
-async def read_layout(manager: Any, names: list[str] | None, limit_s: float) -> Layout:
-    """Brokers and partitions with their leaders; every topic, or just `names`
-    (never auto-creating one by naming it)."""
+async def read_layout(manager: Any, limit_s: float, existing: list[str] | None = None) -> Layout:
+    """Brokers, and every topic's partitions with their leaders (or just `existing`
+    topics': see `bulk.metadata_request`)."""
     node = manager.least_loaded_node()
-    answers = await gather(manager, [("md", _metadata_request(names), node)], limit_s)
-    return _layout_from(answers["md"])
-
-
-def _layout_from(answer: Any) -> Layout:
-    if isinstance(answer, BaseException):
-        raise Unreachable(readable(answer))
-    brokers = {b.node_id: f"{b.host}:{b.port}" for b in answer.brokers}
-    topics: dict[str, TopicInfo] = {}
-    for t in answer.topics:
-        if t.error_code:
-            if t.error_code != _UNKNOWN_TOPIC:
-                topics[t.name] = TopicInfo(t.name, [], error=_error_name(t.error_code))
-            continue
-        topic_id = getattr(t, "topic_id", None)
-        topics[t.name] = TopicInfo(
-            t.name,
-            [
-                PartitionInfo(partition=p.partition_index, leader=p.leader_id)
-                for p in sorted(t.partitions, key=lambda p: p.partition_index)
-            ],
-            topic_id="" if topic_id in (None, _NO_ID) else str(topic_id),
-        )
-    return Layout(brokers, topics)
+    answers = await gather(manager, [("md", bulk.metadata_request(existing), node)], limit_s)
+    return bulk.layout_from(answers["md"])
 
 
 async def read_cluster(
@@ -204,14 +94,14 @@ async def read_cluster(
     got wrong is asked again once the real layout is known.
     """
     if guess is None:
-        layout = await read_layout(manager, None, limit_s)
+        layout = await read_layout(manager, limit_s)
         prefetched = None
     else:
         partitions = {
             (t.name, p.partition): p.leader for t in guess.topics.values() for p in t.partitions
         }
         oldest, newest = _unknown_stamps(guess, known, reusable)
-        pre = first_round(
+        pre = bulk.first_round(
             manager,
             partitions,
             guess.brokers,
@@ -222,10 +112,10 @@ async def read_cluster(
             newest=newest,
         )
         node = next(iter(guess.brokers), manager.least_loaded_node())
-        metadata = ("md", _metadata_request(None), node)
+        metadata = ("md", bulk.metadata_request(), node)
         answers = await gather(manager, [metadata, *pre.requests], limit_s)
-        layout = _layout_from(answers.pop("md"))
-        prefetched = Prefetched(pre, answers)
+        layout = bulk.layout_from(answers.pop("md"))
+        prefetched = bulk.Prefetched(pre, answers)
     names = [n for n, t in layout.topics.items() if not t.error]
     filled = await fill(
         manager,
@@ -255,75 +145,7 @@ def _unknown_stamps(layout: Layout, known: Stamps, reusable: set[str]) -> tuple[
     return oldest, newest
 
 
-def _error_name(code: int) -> str:
-    from kafka import errors as kp_errors
-
-    err = kp_errors.for_code(code)
-    return f"{err.__name__} ({code})"
-
-
 # ----------------------------------------------------------------------------- filling
-
-
-@dataclass
-class Round:
-    """Requests of one round and what each asked about, to count the unanswered."""
-
-    requests: list[tuple[Any, Any, int]] = field(default_factory=list)
-    asked: dict[tuple[str, int], list[TP]] = field(default_factory=dict)
-    configs_for: set[str] = field(default_factory=set)
-    sized: set[TP] = field(default_factory=set)
-
-
-def first_round(
-    manager: Any,
-    partitions: dict[TP, int],
-    brokers: Iterable[int],
-    *,
-    configs_for: Iterable[str],
-    oldest: set[TP],
-    newest: set[TP],
-) -> Round:
-    """Start and end offsets and sizes of `partitions` (tp -> leader), the oldest and
-    newest records of those in `oldest`/`newest`, and the configs of `configs_for`."""
-    r = Round()
-    leaders: dict[int, list[TP]] = defaultdict(list)
-    for tp, leader in partitions.items():
-        if leader >= 0:
-            leaders[leader].append(tp)
-
-    def ask(kind: str, node: int, tps: list[TP], spec: int) -> None:
-        if tps:
-            r.asked[(kind, node)] = tps
-            r.requests.append(((kind, node), _list_offsets(manager, tps, spec), node))
-
-    for node, tps in leaders.items():
-        ask("start", node, tps, EARLIEST)
-        ask("end", node, tps, LATEST)
-        ask("oldest", node, [tp for tp in tps if tp in oldest], 0)
-        ask("newest", node, [tp for tp in tps if tp in newest], MAX_TIMESTAMP)
-    every: dict[str, list[int]] = defaultdict(list)
-    for topic, index in partitions:
-        every[topic].append(index)
-    nodes = list(brokers)
-    if every:
-        r.sized = set(partitions)
-        request = _describe_log_dirs(every)
-        r.requests += [(("sizes", node), request, node) for node in nodes]
-    r.configs_for = set(configs_for)
-    if r.configs_for:
-        node = nodes[0] if nodes else manager.least_loaded_node()
-        request = describe_configs_request(sorted(r.configs_for), SNAPSHOT_CONFIGS)
-        r.requests.append((("configs", node), request, node))
-    return r
-
-
-@dataclass
-class Prefetched:
-    """A first round sent before the Metadata answer came, from the previous layout."""
-
-    round: Round
-    answers: dict[Any, Any]
 
 
 async def fill(
@@ -335,7 +157,7 @@ async def fill(
     reusable: set[str],
     now_ms: int,
     limit_s: float,
-    prefetched: Prefetched | None = None,
+    prefetched: bulk.Prefetched | None = None,
 ) -> Filled:
     """Write offsets, sizes and record timestamps into `layout.topics`; read the configs
     of `configs_for`. `known` stamps of topics in `reusable` spare their lookups. What
@@ -357,9 +179,9 @@ async def fill(
     if prefetched is not None:
         ignored: list[str] = []  # what the guess missed is asked again below
         pre = prefetched.round
-        offsets = _offsets_by_kind(prefetched.answers, pre.asked, kinds, ignored)
-        sizes = _sizes(prefetched.answers, ignored) if pre.sized else {}
-        configs = configs_from(prefetched.answers, ignored)
+        offsets = bulk.offsets_by_kind(prefetched.answers, pre.asked, kinds, ignored)
+        sizes = bulk.sizes_from(prefetched.answers, ignored) if pre.sized else {}
+        configs = bulk.configs_from(prefetched.answers, ignored)
         # What the guess did not answer: new partitions, moved leaders (a former leader
         # answers with an error, not a figure), anything that failed.
         missing = {
@@ -371,7 +193,7 @@ async def fill(
             or (tp in unknown_oldest and tp not in offsets["oldest"])
             or (tp in unknown_newest and tp not in offsets["newest"])
         }
-        rest = first_round(
+        rest = bulk.first_round(
             manager,
             missing,
             layout.brokers,
@@ -382,7 +204,7 @@ async def fill(
     else:
         offsets = {k: {} for k in kinds}
         sizes, configs = {}, {}
-        rest = first_round(
+        rest = bulk.first_round(
             manager,
             {tp: p.leader for tp, (_, p) in by_tp.items()},
             layout.brokers,
@@ -392,10 +214,10 @@ async def fill(
         )
     if rest.requests:
         answers = await gather(manager, rest.requests, limit_s)
-        for kind, found in _offsets_by_kind(answers, rest.asked, kinds, warnings).items():
+        for kind, found in bulk.offsets_by_kind(answers, rest.asked, kinds, warnings).items():
             offsets[kind].update(found)
-        sizes.update(_sizes(answers, warnings))
-        configs.update(configs_from(answers, warnings))
+        sizes.update(bulk.sizes_from(answers, warnings))
+        configs.update(bulk.configs_from(answers, warnings))
 
     for tp, (_, p) in by_tp.items():
         p.size = sizes.get(tp)
@@ -504,76 +326,25 @@ async def _ask(
         for tp in tps:
             asked[(kind, by_tp[tp][1].leader)].append(tp)
     requests = [
-        ((kind, node), _new_list_offsets(tps, kinds[kind][1]), node)
+        ((kind, node), bulk.list_offsets_request(tps, kinds[kind][1]), node)
         for (kind, node), tps in asked.items()
     ]
     answers = await gather(manager, requests, limit_s)
-    return _offsets_by_kind(answers, asked, tuple(kinds), warnings)
-
-
-def _offsets_by_kind(
-    answers: dict[Any, Any],
-    asked: dict[tuple[str, int], list[TP]],
-    kinds: tuple[str, ...],
-    warnings: list[str],
-) -> dict[str, dict[TP, tuple[int, int]]]:
-    """{kind: {tp: (offset, timestamp)}}; partitions without an answer are counted."""
-    out: dict[str, dict[TP, tuple[int, int]]] = {k: {} for k in kinds}
-    failed: dict[str, int] = defaultdict(int)
-    for (kind, node), answer in answers.items():
-        if kind not in out:
-            continue
-        if isinstance(answer, BaseException):
-            failed[kind] += len(asked.get((kind, node), []))
-            continue
-        for t in answer.topics:
-            for p in t.partitions:
-                if p.error_code:
-                    failed[kind] += 1
-                else:
-                    out[kind][(t.name, p.partition_index)] = (p.offset, p.timestamp)
-    for kind, count in failed.items():
-        warnings.append(f"{count} partitions did not report their {kind} offset")
-    return out
-
-
-def _sizes(answers: dict[Any, Any], warnings: list[str]) -> dict[TP, int]:
-    sizes: dict[TP, int] = {}
-    for (kind, _), answer in answers.items():
-        if kind != "sizes":
-            continue
-        if isinstance(answer, BaseException):
-            warnings.append(f"Could not read partition sizes: {readable(answer)}")
-            continue
-        for result in answer.results:
-            for topic in result.topics:
-                for part in topic.partitions:
-                    tp = (topic.name, part.partition_index)
-                    sizes[tp] = sizes.get(tp, 0) + part.partition_size
-    return sizes
-
-
-def configs_from(answers: dict[Any, Any], warnings: list[str]) -> dict[str, dict[str, str]]:
-    configs: dict[str, dict[str, str]] = {}
-    for (kind, _), answer in answers.items():
-        if kind != "configs":
-            continue
-        if isinstance(answer, BaseException):
-            warnings.append(f"Could not read topic configs: {readable(answer)}")
-            continue
-        for result in answer.results:
-            if result.error_code:
-                continue
-            configs[result.resource_name] = {
-                c.name: c.value for c in result.configs if c.value is not None
-            }
-    return configs
+    return bulk.offsets_by_kind(answers, asked, tuple(kinds), warnings)
 
 
 async def read_topics(
-    manager: Any, names: list[str], *, now_ms: int, limit_s: float, configs: bool = True
+    manager: Any,
+    names: list[str],
+    *,
+    now_ms: int,
+    limit_s: float,
+    configs: bool = True,
+    existing: bool = False,
 ) -> tuple[Layout, Filled]:
-    """Everything about a few named topics, fresh (no stamps reused).
+    """Everything about a few named topics, fresh (no stamps reused). With `existing`
+    (topics the console has just created or changed) the Metadata request names them;
+    otherwise it asks for every topic and keeps these.
 
     Right after a topic is created or grows, its partitions' leaders may not answer yet
     (Apache Kafka says "not leader" for a moment); the read is repeated, briefly, until
@@ -582,7 +353,8 @@ async def read_topics(
     # Bounded: a partition that stays leaderless is shown as such, not waited for.
     deadline = time.monotonic() + min(limit_s, SETTLE_S)
     while True:
-        layout = await read_layout(manager, names, limit_s)
+        layout = await read_layout(manager, limit_s, names if existing else None)
+        layout.topics = {n: layout.topics[n] for n in names if n in layout.topics}
         present = [n for n in names if n in layout.topics and not layout.topics[n].error]
         filled = await fill(
             manager,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from console.kafka import reads, wire
-from console.kafka.clusters import ClusterConfig
+from console.kafka.config import ClusterConfig
 from console.kafka.errors import ClusterError
 from console.kafka.model import Snapshot, TopicInfo
 
@@ -98,7 +98,7 @@ def build_snapshot(cluster: ClusterConfig) -> Snapshot:
             known=known,
             reusable=reusable,
             now_ms=now_ms,
-            limit_s=wire.bulk_timeout_s(),
+            limit_s=cluster.bulk_timeout_s,
         )
 
     layout, filled = wire.run(cluster, "read the cluster's topics", read)
@@ -178,8 +178,9 @@ def snapshot(cluster: ClusterConfig, max_age: float = SNAPSHOT_TTL) -> Snapshot:
 
 
 def refresh_topics(cluster: ClusterConfig, names: list[str]) -> None:
-    """After the console changed `names`: re-read just those topics into the cached
-    snapshot (and their configs), so the next page shows the change without a rebuild.
+    """After the console changed `names` (which exist: a deleted topic goes through
+    `drop_topics`): re-read just those topics into the cached snapshot (and their
+    configs), so the next page shows the change without a rebuild.
 
     If they cannot be read, the snapshot is dropped instead: a page then rebuilds it
     rather than show what was there before the change.
@@ -191,7 +192,9 @@ def refresh_topics(cluster: ClusterConfig, names: list[str]) -> None:
     now_ms = _now_ms()
 
     async def read(manager: Any) -> tuple[reads.Layout, reads.Filled]:
-        return await reads.read_topics(manager, names, now_ms=now_ms, limit_s=wire.bulk_timeout_s())
+        return await reads.read_topics(
+            manager, names, now_ms=now_ms, limit_s=cluster.bulk_timeout_s, existing=True
+        )
 
     try:
         layout, filled = wire.run(cluster, "re-read the changed topics", read)
@@ -219,6 +222,20 @@ def refresh_topics(cluster: ClusterConfig, names: list[str]) -> None:
         )
         st.configs = configs
         if st.layout is not None:  # the next rebuild guesses these leaders too
+            st.layout = reads.Layout(st.layout.brokers, dict(topics))
+
+
+def drop_topics(cluster: ClusterConfig, names: list[str]) -> None:
+    """After the console deleted `names`: take them out of the cached snapshot."""
+    st = _state(cluster)
+    with _lock:
+        st.generation += 1  # builds already running may predate the deletion
+        if st.snapshot is None:
+            return
+        topics = {n: t for n, t in st.snapshot.topics.items() if n not in names}
+        st.snapshot = replace(st.snapshot, topics=topics)
+        st.configs = {n: c for n, c in st.configs.items() if n not in names}
+        if st.layout is not None:
             st.layout = reads.Layout(st.layout.brokers, dict(topics))
 
 

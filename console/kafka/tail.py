@@ -1,7 +1,8 @@
 """Live tail: one consumer per (cluster, topic), shared by every viewer in this process.
 
 Owns the registry of running tails (`join` / `leave`, counted per viewer), the polling
-thread, and the frames a tail publishes to its channel-layer group. confluent-kafka's
+thread, and the frames a tail publishes through the `publish` callback its first viewer
+hands in (the console passes its channel layer's `group_send`). confluent-kafka's
 calls block, so they run on the tail's own thread, never on the event loop; the thread
 hands finished frames to the loop with `run_coroutine_threadsafe` and waits for each to be
 sent, so at most one frame is ever in flight.
@@ -25,14 +26,17 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.layers import get_channel_layer
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from console.kafka.messages import Record, consumer_config
+from console.kafka import metadata, offsets
+from console.kafka.config import ClusterConfig
+from console.kafka.errors import ClusterError
+from console.kafka.model import Record
+from console.kafka.records import BROWSE_GROUP, record_of
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ SEND_TIMEOUT = 10.0
 PROCESS_TOKEN = uuid.uuid4().hex[:8]
 
 Render = Callable[[Record], str]
+# Sends one message to every viewer of a group: (group name, message).
+Publish = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
 
 
 def group_name(cluster: str, topic: str) -> str:
@@ -87,10 +93,10 @@ def item_record(item: list[Any]) -> Record:
 class Tail:
     """One consumer reading the end of one topic for every viewer of it in this process."""
 
-    cluster: str
+    config: ClusterConfig
     topic: str
-    conf: dict[str, Any]
     render: Render
+    publish: Publish
     loop: asyncio.AbstractEventLoop
     viewers: int = 0
     error: str = ""
@@ -99,8 +105,8 @@ class Tail:
     start_offsets: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.cluster = self.config.slug
         self.group = group_name(self.cluster, self.topic)
-        self.layer = get_channel_layer()
         self._ready = asyncio.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -136,9 +142,7 @@ class Tail:
         self.loop.call_soon_threadsafe(self._ready.set)
 
     def _send(self, message: dict[str, Any]) -> bool:
-        future = asyncio.run_coroutine_threadsafe(
-            self.layer.group_send(self.group, message), self.loop
-        )
+        future = asyncio.run_coroutine_threadsafe(self.publish(self.group, message), self.loop)
         try:
             future.result(timeout=SEND_TIMEOUT)
         except Exception as exc:  # the loop is closing, or the layer refused: stop quietly
@@ -153,26 +157,23 @@ class Tail:
 
     def _position(self, consumer: Consumer) -> bool:
         try:
-            metadata = consumer.list_topics(self.topic, timeout=5)
-            info = metadata.topics.get(self.topic)
-            if info is None or info.error is not None or not info.partitions:
-                self._fail(f"topic {self.topic!r} does not exist on this cluster")
-                return False
-            assignment = []
-            for p in sorted(info.partitions):
-                _, high = consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=5)
-                self.start_offsets[p] = high
-                assignment.append(TopicPartition(self.topic, p, high))
-        except KafkaException as exc:
-            err = exc.args[0] if exc.args else exc
-            self._fail(f"the cluster did not answer: {getattr(err, 'str', lambda: err)()}")
+            parts = metadata.partitions_of(self.config, self.topic)
+            tps = [(self.topic, p) for p in parts]
+            ends = offsets.lookup(self.config, tps, offsets.LATEST, what="log end")
+        except ClusterError as exc:
+            self._fail(str(exc))
             return False
-        consumer.assign(assignment)
+        self.start_offsets = {p: ends[(self.topic, p)] for p in parts}
+        consumer.assign([TopicPartition(self.topic, p, o) for p, o in self.start_offsets.items()])
         return True
 
     def _run(self) -> None:
         conf = {
-            **consumer_config(self.conf),
+            **self.config.client_config(),
+            # librdkafka insists on a group id even for assign(); it is never joined.
+            "group.id": BROWSE_GROUP,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
             "enable.partition.eof": False,
             # Bound what librdkafka buffers ahead (its queue and each fetch response): a
             # topic faster than the tail then waits in the broker, not in our memory.
@@ -223,7 +224,7 @@ class Tail:
 
     def _publish(self, sample: list[Message], seen: int) -> bool:
         records = sorted(
-            (Record.from_message(m) for m in sample),
+            (record_of(m) for m in sample),
             key=lambda r: (r.timestamp, r.partition, r.offset),
         )
         items = [frame_item(r, self.render(r)) for r in records]
@@ -245,11 +246,11 @@ def active() -> dict[tuple[str, str], Tail]:
     return dict(_tails)
 
 
-async def join(cluster: str, topic: str, conf: dict[str, Any], render: Render) -> Tail:
+async def join(cluster: ClusterConfig, topic: str, render: Render, publish: Publish) -> Tail:
     """The tail of (cluster, topic), started if this is its first viewer."""
-    tail = _tails.get((cluster, topic))
+    tail = _tails.get((cluster.slug, topic))
     if tail is None or tail.error:
-        tail = Tail(cluster, topic, conf, render, asyncio.get_running_loop())
+        tail = Tail(cluster, topic, render, publish, asyncio.get_running_loop())
         _tails[tail.key] = tail
         tail.start()
     tail.viewers += 1

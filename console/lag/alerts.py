@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from console import audit, webhooks
-from console.kafka.groups import GroupLag
+from console.lag.arithmetic import GroupLag
 from console.lag.models import LagAlert
 
 log = logging.getLogger(__name__)

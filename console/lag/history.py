@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-from console.kafka.groups import TP, GroupLag
+from console.kafka.model import TP
+from console.lag.arithmetic import GroupLag
 from console.lag.models import CommitSeen, GroupSample, ResetRecord
 
 TREND_WINDOW = timedelta(minutes=5)

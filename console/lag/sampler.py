@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from console.kafka import groups as kg
-from console.kafka.clusters import ClusterConfig
-from console.lag import alerts
+from console.clusters import ClusterConfig
+from console.lag import alerts, measure
+from console.lag.arithmetic import GroupLag
 from console.lag.models import CommitSeen, GroupSample, PartitionSample
 
 
@@ -19,13 +19,10 @@ def sample_cluster(
     cluster: ClusterConfig,
     now: datetime,
     *,
-    timeout: float = kg.DEFAULT_TIMEOUT,
     webhook_timeout: float = alerts.WEBHOOK_TIMEOUT,
-) -> list[kg.GroupLag]:
+) -> list[GroupLag]:
     """Measure every group once, store the samples, and raise or clear alerts."""
-    lags = kg.all_groups_lag(
-        cluster.client_config(), now_ms=int(now.timestamp() * 1000), timeout=timeout
-    )
+    lags = measure.all_groups_lag(cluster, now_ms=int(now.timestamp() * 1000))
     store(cluster.slug, lags, now)
     alerts.evaluate(
         cluster.slug, {g.description.group_id: g for g in lags}, now, timeout=webhook_timeout
@@ -33,7 +30,7 @@ def sample_cluster(
     return lags
 
 
-def store(slug: str, lags: list[kg.GroupLag], now: datetime) -> None:
+def store(slug: str, lags: list[GroupLag], now: datetime) -> None:
     group_rows, partition_rows = [], []
     for g in lags:
         gid = g.description.group_id
@@ -68,7 +65,7 @@ def store(slug: str, lags: list[kg.GroupLag], now: datetime) -> None:
     _note_commits(slug, lags, now)
 
 
-def _note_commits(slug: str, lags: list[kg.GroupLag], now: datetime) -> None:
+def _note_commits(slug: str, lags: list[GroupLag], now: datetime) -> None:
     seen = {(c.group, c.topic, c.partition): c for c in CommitSeen.objects.filter(cluster=slug)}
     new, moved = [], []
     for g in lags:

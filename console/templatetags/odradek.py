@@ -7,11 +7,14 @@ never call a cluster or the database. `None` renders as an em dash, meaning "unk
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+
+from console import inputs
 
 register = template.Library()
 
@@ -84,26 +87,29 @@ def exact_ts(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
 
 
-@register.filter
-def bytes_h(value: int | float | None) -> SafeString | str:
+def _hover(value: int | float | None, span: str, words: Callable[[float], str]) -> SafeString | str:
+    """`value` in words, the exact figure on hover (`span` has a slot for each); None is
+    unknown. The unit is part of `span`: one argument fewer to escape, on pages that show
+    thousands of figures."""
     if value is None:
         return UNKNOWN
-    return format_html('<span title="{} bytes">{}</span>', f"{int(value):,}", human_bytes(value))
+    return format_html(span, f"{int(value):,}", words(value))
+
+
+@register.filter
+def bytes_h(value: int | float | None) -> SafeString | str:
+    return _hover(value, '<span title="{} bytes">{}</span>', human_bytes)
 
 
 @register.filter
 def count_h(value: int | float | None) -> SafeString | str:
-    if value is None:
-        return UNKNOWN
-    return format_html('<span title="{}">{}</span>', f"{int(value):,}", human_count(value))
+    return _hover(value, '<span title="{}">{}</span>', human_count)
 
 
 @register.filter
 def age_h(ms: int | float | None) -> SafeString | str:
     """A duration in milliseconds; -1 is Kafka's "forever"."""
-    if ms is None:
-        return UNKNOWN
-    return format_html('<span title="{} ms">{}</span>', f"{int(ms):,}", human_age(ms))
+    return _hover(ms, '<span title="{} ms">{}</span>', human_age)
 
 
 @register.filter
@@ -132,7 +138,7 @@ def ts(ms: int | None) -> SafeString | str:
 @register.simple_tag(takes_context=True)
 def cluster_choices(context: template.Context) -> list[dict[str, object]]:
     """Clusters for the switcher; each link keeps the section (topics, retention…)."""
-    from console.kafka.clusters import all_clusters
+    from console.clusters import all_clusters
 
     request = context.get("request")
     current = context.get("cluster_slug", "local")
@@ -155,28 +161,25 @@ def cluster_choices(context: template.Context) -> list[dict[str, object]]:
 @register.filter
 def duration_in(ms: int | None) -> str:
     """A duration as people type it back into a form: "7 days", "12 h", "forever"."""
-    if ms is None:
-        return ""
-    if ms < 0:
-        return "forever"
-    for unit, size in (("days", _MS["day"]), ("h", _MS["h"]), ("min", _MS["min"]), ("s", 1000)):
-        if ms and ms % size == 0:
-            return f"{ms // size} {unit}"
-    return f"{ms} ms"
+    return inputs.duration_text(ms)
 
 
 @register.filter
 def size_in(n: int | None) -> str:
     """A size as people type it back into a form: "1 GB", "512 MiB", "" for no limit."""
-    if n is None or n < 0:
-        return ""
-    for unit, size in (
-        ("GB", 1000**3),
-        ("GiB", 1024**3),
-        ("MB", 1000**2),
-        ("MiB", 1024**2),
-        ("kB", 1000),
-    ):
-        if n and n % size == 0:
-            return f"{n // size} {unit}"
-    return f"{n} B"
+    return inputs.size_text(n)
+
+
+@register.filter
+def config_h(value: str | None, name: str) -> SafeString | str:
+    """A topic config in words ("7 days", "never"), the exact value on hover."""
+    shown = inputs.config_text(name, value)
+    if value is None or shown == value:
+        return shown
+    return format_html('<span title="{}">{}</span>', value, shown)
+
+
+@register.filter
+def config_in(value: str | None, name: str) -> str:
+    """A topic config as people type it back into the editor."""
+    return inputs.config_text(name, value)

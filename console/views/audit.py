@@ -6,18 +6,18 @@ Owns reading `AuditEntry` rows for people. It must never write or alter an entry
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from console.models import AuditEntry
-from console.views.clusters import is_htmx
+from console.views import HtmxHttpRequest
 
 PAGE_SIZE = 50
 
 
 @require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: HtmxHttpRequest) -> HttpResponse:
     entries = AuditEntry.objects.all()
     filters = {k: request.GET.get(k, "").strip() for k in ("action", "user", "cluster", "q")}
     if filters["action"]:
@@ -39,5 +39,5 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         .values_list("username", flat=True)
         .distinct(),
     }
-    template = "console/_audit_table.html" if is_htmx(request) else "console/audit.html"
+    template = "console/_audit_table.html" if request.htmx else "console/audit.html"
     return render(request, template, context)

@@ -17,15 +17,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console import audit
-from console.forms import ClusterEditForm, ClusterForm
-from console.kafka import admin
-from console.kafka.clusters import (
+from console.clusters import (
     LOCAL_SLUG,
     ClusterConfig,
     ClusterNotFound,
     all_clusters,
     get_cluster,
 )
+from console.forms import ClusterEditForm, ClusterForm
+from console.kafka import admin
 from console.models import Cluster
 from console.permissions import is_admin
 
@@ -62,11 +62,6 @@ def cluster_view(slug: str, max_age: float = admin.SNAPSHOT_TTL) -> ClusterView:
         return ClusterView(cluster, _last_good.get(cluster.bootstrap), str(exc))
     _last_good[cluster.bootstrap] = snap
     return ClusterView(cluster, snap)
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    """True for requests made by htmx (django-htmx sets `request.htmx`)."""
-    return bool(getattr(request, "htmx", False))
 
 
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:

@@ -2,7 +2,7 @@
 
 Owns the request/response side of groups: filters, the reset form → preview → apply
 flow, permission checks before every change and the audit entry after it. It must never
-talk to Kafka except through `console.kafka.groups` (and `console.lag.reset_plan`), and
+talk to Kafka except through `console.kafka` (and `console.lag.measure`, `.reset_plan`), and
 never apply offsets a person has not previewed: apply takes the signed preview itself.
 """
 
@@ -11,68 +11,32 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console import audit, webhooks
+from console.clusters import ClusterConfig
+from console.inputs import InputError, parse_partitions, parse_threshold
 from console.kafka import groups as kg
-from console.kafka.clusters import ClusterConfig
-from console.lag import history
+from console.kafka import resets
+from console.kafka.errors import ClusterError
+from console.lag import history, measure
 from console.lag.charts import line_chart
 from console.lag.models import LagAlert, ResetRecord
-from console.lag.reset_plan import MODES, Plan, PlanInputError, ResetSpec, plan_reset
+from console.lag.reset_plan import MODES, Plan, ResetSpec, plan_reset
 from console.models import Team
 from console.permissions import can_change_topic, is_admin, team_for_topic
-from console.views.clusters import cluster_or_404, forbidden, is_htmx
+from console.views import HtmxHttpRequest
+from console.views.clusters import cluster_or_404, forbidden
+from console.views.group_detail import detail_context
 
 PLAN_SALT = "console.groups.reset-plan"
 PLAN_MAX_AGE = 15 * 60  # seconds a preview stays valid for applying
 HISTORY = timedelta(hours=24)
-
-
-PARTITIONS_PER_PAGE = 100
-_ORDERS: dict[str, Any] = {
-    "lag": lambda p: (-(p.lag or 0), p.topic, p.partition),
-    "partition": lambda p: (p.topic, p.partition),
-}
-
-
-def _by_topic(parts: list[kg.PartitionLag]) -> dict[str, list[kg.PartitionLag]]:
-    out: dict[str, list[kg.PartitionLag]] = {}
-    for p in parts:
-        out.setdefault(p.topic, []).append(p)
-    return dict(sorted(out.items()))
-
-
-def _ranges(assignment: tuple[kg.TP, ...]) -> str:
-    """(("t", 0), ("t", 1), ("t", 2), ("t", 7)) -> "t[0-2, 7]": short even for 1,000."""
-    parts: dict[str, list[int]] = {}
-    for topic, partition in assignment:
-        parts.setdefault(topic, []).append(partition)
-    out = []
-    for topic, nums in sorted(parts.items()):
-        spans: list[str] = []
-        nums.sort()
-        start = prev = nums[0]
-        for n in [*nums[1:], None]:
-            if n is not None and n == prev + 1:
-                prev = n
-                continue
-            spans.append(str(start) if start == prev else f"{start}-{prev}")
-            if n is not None:
-                start = prev = n
-        out.append(f"{topic}[{', '.join(spans)}]")
-    return "; ".join(out)
-
-
-def _timeout() -> float:
-    return float(settings.ODRADEK_CLUSTER_TIMEOUT)
 
 
 def _now_ms() -> int:
@@ -80,20 +44,20 @@ def _now_ms() -> int:
 
 
 @require_GET
-def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
+def group_list(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
     query = request.GET.get("q", "").strip()
     state = request.GET.get("state", "").strip().upper()
     error, lags = "", []
     try:
-        lags = kg.all_groups_lag(cfg.client_config(), timeout=_timeout())
-    except kg.GroupError as exc:
+        lags = measure.all_groups_lag(cfg)
+    except ClusterError as exc:
         error = str(exc)
     shares: list[kg.GroupListing] = []
     if not error:
         try:
-            shares = kg.list_share_groups(cfg.client_config(), timeout=_timeout())
-        except kg.GroupError as exc:
+            shares = kg.list_share_groups(cfg)
+        except ClusterError as exc:
             error = str(exc)
     states = sorted({g.description.state for g in lags} | {g.state for g in shares})
     if query:
@@ -124,60 +88,15 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
         "state": state,
         "states": states,
     }
-    template = (
-        "console/groups/_groups_table.html" if is_htmx(request) else "console/groups/list.html"
-    )
+    template = "console/groups/_groups_table.html" if request.htmx else "console/groups/list.html"
     return render(request, template, context)
 
 
-def _detail_context(request: HttpRequest, cfg: ClusterConfig, group: str) -> dict[str, Any]:
-    now = timezone.now()
-    context: dict[str, Any] = {"cluster": cfg, "group": group, "cluster_error": ""}
-    try:
-        lag = kg.group_lag(cfg.client_config(), group, timeout=_timeout())
-    except kg.GroupError as exc:
-        context["cluster_error"] = str(exc)
-        return context
-    commits = history.last_commits(cfg.slug, group)
-    # A person reads a page of partitions, not 1,000 rows; the most lagging come first.
-    order = request.GET.get("order", "lag")
-    parts = sorted(lag.partitions, key=_ORDERS.get(order, _ORDERS["lag"]))
-    page = Paginator(parts, PARTITIONS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = [{"p": p, "last_commit": commits.get((p.topic, p.partition))} for p in page]
-    topics = [
-        {
-            "topic": t,
-            "partitions": len(ps),
-            "lag": sum(p.lag or 0 for p in ps),
-            "lag_ms": max((p.lag_ms for p in ps if p.lag_ms is not None), default=None),
-        }
-        for t, ps in _by_topic(lag.partitions).items()
-    ]
-    members = [(m, _ranges(m.assignment)) for m in lag.description.members]
-    rate = history.rates(cfg.slug, group, now)
-    context.update(
-        lag=lag,
-        rows=rows,
-        page=page,
-        order=order,
-        topic_rows=topics,
-        members=members,
-        exists=bool(lag.partitions or lag.description.members),
-        rate=rate,
-        progress=history.replay_progress(cfg.slug, lag, rate, now),
-        alert=LagAlert.objects.filter(cluster=cfg.slug, group=group).first(),
-        can_change=all(can_change_topic(request.user, cfg.slug, t) for t in lag.topics),
-    )
-    # Who may see the webhook URL: whoever may change the alert (`_may_not_manage`).
-    context["manages_alert"] = is_admin(request.user) or bool(lag.topics and context["can_change"])
-    return context
-
-
 @require_GET
-def group_detail(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+def group_detail(request: HtmxHttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
-    context = _detail_context(request, cfg, group)
-    if is_htmx(request) and request.GET.get("part") == "lag":
+    context = detail_context(request, cfg, group)
+    if request.htmx and request.GET.get("part") == "lag":
         # The auto-refreshing part: lag table and replay progress, nothing that is slow.
         return render(request, "console/groups/_lag.html", context)
     lag_s, consume_s, produce_s = history.series(cfg.slug, group, timezone.now() - HISTORY)
@@ -196,28 +115,8 @@ def group_detail(request: HttpRequest, cluster: str, group: str) -> HttpResponse
 # --- reset: form -> preview -> apply ---------------------------------------------------
 
 
-def _parse_partitions(text: str) -> list[int] | None:
-    """ "" -> all; "0, 2, 5-7" -> [0, 2, 5, 6, 7]."""
-    text = text.strip()
-    if not text:
-        return None
-    out: list[int] = []
-    for part in text.replace(" ", "").split(","):
-        try:
-            if "-" in part:
-                lo, hi = (int(x) for x in part.split("-", 1))
-                out += range(lo, hi + 1)
-            else:
-                out.append(int(part))
-        except ValueError:
-            raise PlanInputError(
-                f"“{part}” is not a partition list; type numbers and ranges like 0, 2, 5-7."
-            ) from None
-    return out
-
-
 @require_http_methods(["GET", "POST"])
-def group_reset(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+def group_reset(request: HtmxHttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
     form = {
         "topic": request.POST.get("topic", request.GET.get("topic", "")).strip(),
@@ -228,23 +127,22 @@ def group_reset(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     context: dict[str, Any] = {"cluster": cfg, "group": group, "form": form, "modes": MODES}
     if request.method == "GET":
         try:
-            committed = kg.committed_offsets(cfg.client_config(), [group], _timeout())[group]
+            committed = resets.committed(cfg, [group])[group]
             context["topics"] = sorted({t for t, _ in committed})
-        except kg.GroupError as exc:
+        except ClusterError as exc:
             context["cluster_error"] = str(exc)
         return render(request, "console/groups/reset.html", context)
     try:
         spec = ResetSpec(form["mode"], form["value"])
         plan = plan_reset(
-            cfg.client_config(),
+            cfg,
             group,
             spec,
             topic=form["topic"] or None,
-            partitions=_parse_partitions(form["partitions"]),
+            partitions=parse_partitions(form["partitions"]),
             now_ms=_now_ms(),
-            timeout=_timeout(),
         )
-    except (PlanInputError, kg.GroupError) as exc:
+    except (InputError, ClusterError) as exc:
         context["error"] = str(exc)
         return render(request, "console/groups/_reset_preview.html", context, status=200)
     context.update(
@@ -252,14 +150,12 @@ def group_reset(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
         signed=signing.dumps(plan.to_json(), salt=PLAN_SALT, compress=True),
         allowed=all(can_change_topic(request.user, cfg.slug, t) for t in plan.topics),
     )
-    template = (
-        "console/groups/_reset_preview.html" if is_htmx(request) else "console/groups/reset.html"
-    )
+    template = "console/groups/_reset_preview.html" if request.htmx else "console/groups/reset.html"
     return render(request, template, context)
 
 
 @require_POST
-def group_reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+def group_reset_apply(request: HtmxHttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
     try:
         plan = Plan.from_json(
@@ -267,7 +163,7 @@ def group_reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpRes
         )
     except signing.SignatureExpired:
         return _reset_error(request, cfg, group, "The preview is too old; preview again.")
-    except (signing.BadSignature, KeyError, TypeError, PlanInputError):
+    except (signing.BadSignature, KeyError, TypeError, InputError):
         return _reset_error(request, cfg, group, "The preview was not recognised; preview again.")
     if plan.group_id != group:
         return _reset_error(request, cfg, group, "That preview belongs to another group.")
@@ -283,8 +179,8 @@ def group_reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpRes
             request, cfg, group, "Nothing to change: every partition is already there."
         )
     try:
-        kg.alter_offsets(cfg.client_config(), group, offsets, timeout=_timeout())
-    except kg.GroupError as exc:
+        kg.alter_offsets(cfg, group, offsets)
+    except ClusterError as exc:
         return _reset_error(request, cfg, group, f"Not applied: {exc}")
     rows: list[dict[str, Any]] = [
         {
@@ -320,13 +216,13 @@ def group_reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpRes
         f"Offsets of {group} reset {plan.spec.describe()} on {len(rows)} partitions.",
     )
     response = redirect("groups_detail", cluster=cfg.slug, group=group)
-    if is_htmx(request):
+    if request.htmx:
         return HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
     return response
 
 
 def _reset_error(
-    request: HttpRequest, cfg: ClusterConfig, group: str, message: str
+    request: HtmxHttpRequest, cfg: ClusterConfig, group: str, message: str
 ) -> HttpResponse:
     context = {
         "cluster": cfg,
@@ -337,9 +233,7 @@ def _reset_error(
     }
     # 200 so htmx swaps the reason in where the preview was; a plain form post (the
     # apply button) gets the whole reset page with the reason above a fresh form.
-    template = (
-        "console/groups/_reset_preview.html" if is_htmx(request) else "console/groups/reset.html"
-    )
+    template = "console/groups/_reset_preview.html" if request.htmx else "console/groups/reset.html"
     return render(request, template, context)
 
 
@@ -353,9 +247,9 @@ def group_delete_offsets(request: HttpRequest, cluster: str, group: str) -> Http
     if not can_change_topic(request.user, cfg.slug, topic):
         return forbidden(request, f"You may not change offsets on {topic}.")
     try:
-        before = kg.committed_offsets(cfg.client_config(), [group], _timeout())[group]
-        parts = kg.delete_group_offsets(cfg.client_config(), group, topic, timeout=_timeout())
-    except kg.GroupError as exc:
+        before = kg.committed_offsets(cfg, [group])[group]
+        parts = kg.delete_group_offsets(cfg, group, topic)
+    except ClusterError as exc:
         messages.error(request, f"Offsets not deleted: {exc}")
     else:
         audit.record(
@@ -379,8 +273,8 @@ def _may_not_manage(request: HttpRequest, cfg: ClusterConfig, group: str) -> Htt
     if is_admin(request.user):
         return None
     try:
-        committed = kg.committed_offsets(cfg.client_config(), [group], _timeout())[group]
-    except kg.GroupError as exc:
+        committed = kg.committed_offsets(cfg, [group])[group]
+    except ClusterError as exc:
         return forbidden(request, f"Could not check the group's topics: {exc}")
     topics = sorted({t for t, _ in committed})
     if topics and all(can_change_topic(request.user, cfg.slug, t) for t in topics):
@@ -394,8 +288,8 @@ def _may_not_manage(request: HttpRequest, cfg: ClusterConfig, group: str) -> Htt
 def group_delete(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
     try:
-        committed = kg.committed_offsets(cfg.client_config(), [group], _timeout())[group]
-    except kg.GroupError as exc:
+        committed = kg.committed_offsets(cfg, [group])[group]
+    except ClusterError as exc:
         messages.error(request, f"Group not deleted: {exc}")
         return redirect("groups_detail", cluster=cfg.slug, group=group)
     topics = sorted({t for t, _ in committed})
@@ -406,8 +300,8 @@ def group_delete(request: HttpRequest, cluster: str, group: str) -> HttpResponse
             request, "Only administrators or the team owning its topics delete a group."
         )
     try:
-        kg.delete_group(cfg.client_config(), group, timeout=_timeout())
-    except kg.GroupError as exc:
+        kg.delete_group(cfg, group)
+    except ClusterError as exc:
         messages.error(request, f"Group not deleted: {exc}")
         return redirect("groups_detail", cluster=cfg.slug, group=group)
     audit.record(
@@ -420,19 +314,6 @@ def group_delete(request: HttpRequest, cluster: str, group: str) -> HttpResponse
     )
     messages.success(request, f"Group {group} deleted.")
     return redirect("groups", cluster=cfg.slug)
-
-
-def _optional_int(text: str, what: str) -> int | None:
-    text = text.strip().replace(",", "").replace("_", "")
-    if not text:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise PlanInputError(f"“{text}” is not a whole number of {what}.") from None
-    if value < 0:
-        raise PlanInputError(f"A threshold in {what} cannot be negative.")
-    return value
 
 
 @require_POST
@@ -452,9 +333,9 @@ def group_alert(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
             messages.success(request, "Lag alert removed.")
         return redirect("groups_detail", cluster=cfg.slug, group=group)
     try:
-        max_msgs = _optional_int(request.POST.get("max_lag_messages", ""), "messages")
-        max_secs = _optional_int(request.POST.get("max_lag_minutes", ""), "minutes")
-    except PlanInputError as exc:
+        max_msgs = parse_threshold(request.POST.get("max_lag_messages", ""), "messages")
+        max_secs = parse_threshold(request.POST.get("max_lag_minutes", ""), "minutes")
+    except InputError as exc:
         messages.error(request, str(exc))
         return redirect("groups_detail", cluster=cfg.slug, group=group)
     webhook = request.POST.get("webhook_url", "").strip()
@@ -499,8 +380,8 @@ def topic_consumers(request: HttpRequest, cluster: str, topic: str) -> HttpRespo
     cfg = cluster_or_404(cluster)
     context: dict[str, Any] = {"cluster": cfg, "topic": topic, "rows": [], "error": ""}
     try:
-        lags = kg.all_groups_lag(cfg.client_config(), timeout=_timeout())
-    except kg.GroupError as exc:
+        lags = measure.all_groups_lag(cfg)
+    except ClusterError as exc:
         context["error"] = str(exc)
         return render(request, "console/groups/_topic_consumers.html", context)
     teams = list(Team.objects.all())

@@ -19,9 +19,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from console.kafka import groups as kg
-from console.kafka.clusters import ClusterConfig
-from console.kafka.ping import ping
+from console.clusters import ClusterConfig, local_cluster
+from console.kafka.metadata import ping
+from console.lag import measure
 from console.lag.models import GroupSample
 from console.models import Team
 from console.permissions import team_for_topic
@@ -73,12 +73,8 @@ def groups_with_lag(cluster: ClusterConfig) -> GroupsWithLag:
     if cached and time.monotonic() - cached[0] < MEASURED_TTL:
         return cached[1]
     try:
-        measured = kg.all_groups_lag(
-            cluster.client_config(),
-            with_time=False,
-            timeout=float(settings.ODRADEK_CLUSTER_TIMEOUT),
-        )
-    except Exception as exc:  # GroupError or anything else: a count never breaks the page
+        measured = measure.all_groups_lag(cluster, with_time=False)
+    except Exception as exc:  # ClusterError or anything else: a count never breaks the page
         return GroupsWithLag(None, error=f"Could not measure consumer lag: {exc}")
     result = GroupsWithLag(
         sum(1 for g in measured if g.total_lag > 0),
@@ -134,7 +130,7 @@ def overview(request: HttpRequest, cluster: str) -> HttpResponse:
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the console can reach its cluster, 503 (with the reason) when it cannot."""
-    result = ping(settings.ODRADEK_LOCAL_BOOTSTRAP, timeout=settings.ODRADEK_CLUSTER_TIMEOUT)
+    result = ping(local_cluster())
     body = {
         "console": "ok",
         "cluster": {

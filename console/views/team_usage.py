@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from console import quota
+from console.clusters import ClusterConfig
 from console.kafka import admin
-from console.kafka.clusters import ClusterConfig
 from console.models import Team
 from console.permissions import is_admin, limits_of, team_for_topic
 from console.views.clusters import cluster_view

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from console import audit
 from console.forms import TopicCreateForm, topic_name_problems
+from console.inputs import InputError, parse_config
 from console.kafka import admin
 from console.models import Team, TopicRequest
 from console.permissions import (
@@ -28,7 +29,8 @@ from console.permissions import (
     team_for_topic,
     user_teams,
 )
-from console.views.clusters import cluster_or_404, cluster_view, forbidden, is_htmx
+from console.views import HtmxHttpRequest
+from console.views.clusters import cluster_or_404, cluster_view, forbidden
 from console.views.team_usage import config_refusal, partitions_refusal, team_shapes
 
 PAGE_SIZE = 50
@@ -43,7 +45,7 @@ SORTS: dict[str, Any] = {
 
 
 @require_GET
-def topic_list(request: HttpRequest, cluster: str) -> HttpResponse:
+def topic_list(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
     view = cluster_view(cluster)
     query = request.GET.get("q", "").strip()
     show_internal = request.GET.get("internal") == "1"
@@ -72,7 +74,7 @@ def topic_list(request: HttpRequest, cluster: str) -> HttpResponse:
         "sort": sort,
         "can_create": can_create_topics(request.user),
     }
-    template = "console/_topics_table.html" if is_htmx(request) else "console/topics.html"
+    template = "console/_topics_table.html" if request.htmx else "console/topics.html"
     return render(request, template, context)
 
 
@@ -210,7 +212,7 @@ def _config_value(config: Any, topic: str, name: str) -> admin.ConfigItem | None
 
 
 @require_http_methods(["GET", "POST"])
-def topic_config(request: HttpRequest, cluster: str, topic: str, name: str) -> HttpResponse:
+def topic_config(request: HtmxHttpRequest, cluster: str, topic: str, name: str) -> HttpResponse:
     """GET (htmx): the inline editor for one config. POST: set it, or reset when empty."""
     config = cluster_or_404(cluster)
     if not can_change_topic(request.user, cluster, topic):
@@ -229,14 +231,15 @@ def topic_config(request: HttpRequest, cluster: str, topic: str, name: str) -> H
         )
     raw = request.POST.get("value", "").strip()
     try:
-        refused = config_refusal(request.user, config, topic, {name: raw or None})
+        value = parse_config(name, raw) or None
+        refused = config_refusal(request.user, config, topic, {name: value})
         if refused:
             return _editor_error(
                 request, config, topic, item, f"{name} unchanged: {' '.join(refused)}"
             )
-        admin.alter_topic_configs(config, topic, {name: raw or None})
+        admin.alter_topic_configs(config, topic, {name: value})
         after = _config_value(config, topic, name)
-    except admin.ClusterError as exc:
+    except (InputError, admin.ClusterError) as exc:
         return _editor_error(request, config, topic, item, str(exc))
     audit.record(
         request.user,
@@ -246,7 +249,7 @@ def topic_config(request: HttpRequest, cluster: str, topic: str, name: str) -> H
         before={name: item.value, "source": item.source},
         after={name: after.value if after else None, "source": after.source if after else ""},
     )
-    if is_htmx(request):
+    if request.htmx:
         return render(
             request,
             "console/_config_row.html",
@@ -257,9 +260,9 @@ def topic_config(request: HttpRequest, cluster: str, topic: str, name: str) -> H
 
 
 def _editor_error(
-    request: HttpRequest, config: Any, topic: str, item: admin.ConfigItem, message: str
+    request: HtmxHttpRequest, config: Any, topic: str, item: admin.ConfigItem, message: str
 ) -> HttpResponse:
-    if is_htmx(request):
+    if request.htmx:
         # htmx swaps only 2xx answers: the editor comes back with the reason under it.
         return render(
             request,
@@ -270,16 +273,16 @@ def _editor_error(
 
 
 def _action_error(
-    request: HttpRequest, config: Any, topic: str, message: str, status: int = 502
+    request: HtmxHttpRequest, config: Any, topic: str, message: str, status: int = 502
 ) -> HttpResponse:
-    if is_htmx(request):
+    if request.htmx:
         return render(request, "console/_action_error.html", {"message": message}, status=status)
     messages.error(request, message)
     return redirect("topics_detail", cluster=config.slug, topic=topic)
 
 
 @require_POST
-def topic_delete(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
+def topic_delete(request: HtmxHttpRequest, cluster: str, topic: str) -> HttpResponse:
     config = cluster_or_404(cluster)
     if not can_change_topic(request.user, cluster, topic):
         return forbidden(request, f"Only {topic}'s team or an admin can delete it.")
@@ -303,7 +306,7 @@ def topic_delete(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
 
 
 @require_POST
-def topic_partitions(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
+def topic_partitions(request: HtmxHttpRequest, cluster: str, topic: str) -> HttpResponse:
     config = cluster_or_404(cluster)
     if not can_change_topic(request.user, cluster, topic):
         return forbidden(request, f"Only {topic}'s team or an admin can add partitions.")
@@ -341,7 +344,7 @@ def topic_partitions(request: HttpRequest, cluster: str, topic: str) -> HttpResp
 
 
 @require_POST
-def topic_delete_records(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
+def topic_delete_records(request: HtmxHttpRequest, cluster: str, topic: str) -> HttpResponse:
     config = cluster_or_404(cluster)
     if not can_change_topic(request.user, cluster, topic):
         return forbidden(request, f"Only {topic}'s team or an admin can delete its records.")

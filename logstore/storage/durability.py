@@ -18,6 +18,10 @@ from collections.abc import Iterable
 from logstore.storage.files import fsync_paths
 from logstore.storage.partition import PartitionLog
 
+# When appended bytes reach the disk: before acks=all is answered, every N ms, or when the
+# OS decides. Storage owns the choice; the broker's settings only name it.
+FSYNC_POLICIES = ("always", "interval", "never")
+
 
 class GroupCommit:
     def __init__(self) -> None:

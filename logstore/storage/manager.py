@@ -25,7 +25,6 @@ from pathlib import Path
 from types import TracebackType
 
 from logstore.clock import Clock, SystemClock
-from logstore.config import FSYNC_POLICIES
 from logstore.storage.background import Background
 from logstore.storage.catalogue import (
     TopicInfo,
@@ -49,7 +48,7 @@ from logstore.storage.configs import (
     describe,
     validate_configs,
 )
-from logstore.storage.durability import GroupCommit
+from logstore.storage.durability import FSYNC_POLICIES, GroupCommit
 from logstore.storage.errors import (
     InvalidConfigError,
     InvalidPartitionsError,

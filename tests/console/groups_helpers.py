@@ -11,6 +11,8 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from console.kafka.config import ClusterConfig, bare
+
 TIMEOUT = 20.0
 
 
@@ -20,6 +22,11 @@ def unique(prefix: str) -> str:
 
 def conf(bootstrap: str) -> dict[str, Any]:
     return {"bootstrap.servers": bootstrap, "log_level": 0}
+
+
+def cluster(bootstrap: str) -> ClusterConfig:
+    """The gateway's view of a test cluster, with the tests' patient timeout."""
+    return bare(bootstrap, timeout_s=5.0)
 
 
 def make_topic(bootstrap: str, partitions: int = 1) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
+from console.clusters import ClusterNotFound, all_clusters, get_cluster
 from console.kafka import admin
-from console.kafka.clusters import ClusterNotFound, all_clusters, get_cluster
 from console.models import AuditEntry, Cluster
 from tests.console.topics_helpers import console_on, make_topic, unique
 
@@ -165,7 +165,7 @@ def test_overview_counts(client: Client, admin_user: Any, cluster: Any) -> None:
 def test_banner_says_which_figures_are_missing() -> None:
     from django.template.loader import render_to_string
 
-    from console.kafka.clusters import local_cluster
+    from console.clusters import local_cluster
 
     snap = admin.Snapshot(
         "local", 0, {}, {}, warnings=["3 partitions did not report their end offset"]

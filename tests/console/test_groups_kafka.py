@@ -10,8 +10,12 @@ import pytest
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from console.inputs import InputError
 from console.kafka import groups as kg
-from console.lag.reset_plan import PlanInputError, ResetSpec, plan_reset
+from console.kafka import records
+from console.kafka.errors import ClusterError, Refused
+from console.lag import measure
+from console.lag.reset_plan import ResetSpec, plan_reset
 from tests.clusters import Cluster
 from tests.console import groups_helpers as h
 
@@ -30,7 +34,7 @@ def test_lag_of_a_group_consumed_to_a_known_position(cluster: Cluster) -> None:
     group = h.unique("grp-lag")
     h.consume_to(cluster.bootstrap, group, topic, {0: 4, 1: 10})
 
-    lag = kg.group_lag(h.conf(cluster.bootstrap), group, now_ms=_now_ms())
+    lag = measure.group_lag(h.cluster(cluster.bootstrap), group, now_ms=_now_ms())
 
     rows = {(r.topic, r.partition): r for r in lag.partitions}
     assert set(rows) == {(topic, 0), (topic, 1)}
@@ -39,7 +43,7 @@ def test_lag_of_a_group_consumed_to_a_known_position(cluster: Cluster) -> None:
     assert lag.total_lag == 6
     assert lag.description.state == "EMPTY"
     assert lag.description.members == ()
-    assert group in {g.group_id for g in kg.list_groups(h.conf(cluster.bootstrap))}
+    assert group in {g.group_id for g in kg.list_groups(h.cluster(cluster.bootstrap))}
 
 
 def test_lag_in_time_is_the_age_of_the_first_unconsumed_record(cluster: Cluster) -> None:
@@ -51,7 +55,7 @@ def test_lag_in_time_is_the_age_of_the_first_unconsumed_record(cluster: Cluster)
     group = h.unique("grp-time")
     h.consume_to(cluster.bootstrap, group, topic, {0: 3, 1: 5})
 
-    lag = kg.group_lag(h.conf(cluster.bootstrap), group, now_ms=now)
+    lag = measure.group_lag(h.cluster(cluster.bootstrap), group, now_ms=now)
 
     rows = {r.partition: r for r in lag.partitions}
     assert rows[0].lag_ms == 47 * MINUTE
@@ -89,7 +93,7 @@ def test_every_reset_mode_moves_the_group_to_the_expected_record(
     replay_setup: tuple[str, str, str, int], mode: str, value: str, expected_first: int | None
 ) -> None:
     bootstrap, topic, group, now = replay_setup
-    c = h.conf(bootstrap)
+    c = h.cluster(bootstrap)
     if value == "STAMP7":
         value = str(now - 13 * MINUTE)  # record 7's timestamp, as epoch ms
     if value == "OTHER":
@@ -122,7 +126,7 @@ def test_reset_of_chosen_partitions_leaves_the_others(cluster: Cluster) -> None:
         h.produce(cluster.bootstrap, topic, p, [now - MINUTE] * 6)
     group = h.unique("grp-some")
     h.consume_to(cluster.bootstrap, group, topic, {0: 4, 1: 4, 2: 4})
-    c = h.conf(cluster.bootstrap)
+    c = h.cluster(cluster.bootstrap)
 
     plan = plan_reset(c, group, ResetSpec("earliest"), topic=topic, partitions=[1], now_ms=now)
     assert [(r.partition, r.current, r.new) for r in plan.rows] == [(1, 4, 0)]
@@ -137,16 +141,16 @@ def test_reset_is_refused_while_the_group_has_active_members(cluster: Cluster) -
     h.produce(cluster.bootstrap, topic, 0, [_now_ms()] * 5)
     group = h.unique("grp-active")
     h.consume_to(cluster.bootstrap, group, topic, {0: 5})
-    c = h.conf(cluster.bootstrap)
+    c = h.cluster(cluster.bootstrap)
     member = h.Member(cluster.bootstrap, group, topic)
     try:
         desc = kg.describe_group(c, group)
         assert desc.is_active
         assert [m.client_id for m in desc.members] == ["test-member"]
         assert desc.members[0].assignment == ((topic, 0),)
-        with pytest.raises(kg.ResetRefused, match="1 active member"):
+        with pytest.raises(Refused, match="1 active member"):
             kg.alter_offsets(c, group, {(topic, 0): 0})
-        with pytest.raises(kg.ResetRefused, match="active member"):
+        with pytest.raises(Refused, match="active member"):
             kg.delete_group(c, group)
     finally:
         member.close()
@@ -166,12 +170,12 @@ def test_delete_offsets_for_a_topic_then_delete_the_group(cluster: Cluster) -> N
     group = h.unique("grp-del")
     h.consume_to(cluster.bootstrap, group, keep, {0: 2})
     h.consume_to(cluster.bootstrap, group, drop, {0: 1, 1: 3})
-    c = h.conf(cluster.bootstrap)
+    c = h.cluster(cluster.bootstrap)
 
     assert kg.delete_group_offsets(c, group, drop) == [0, 1]
 
     assert kg.committed_offsets(c, [group])[group] == {(keep, 0): 2}
-    with pytest.raises(kg.GroupError, match="no committed offsets"):
+    with pytest.raises(ClusterError, match="no committed offsets"):
         kg.delete_group_offsets(c, group, drop)
 
     kg.delete_group(c, group)
@@ -181,12 +185,12 @@ def test_delete_offsets_for_a_topic_then_delete_the_group(cluster: Cluster) -> N
 def test_bad_reset_requests_get_readable_messages(cluster: Cluster) -> None:
     topic = h.make_topic(cluster.bootstrap, partitions=2)
     group = h.unique("grp-bad")
-    c = h.conf(cluster.bootstrap)
-    with pytest.raises(PlanInputError, match="no committed offsets yet"):
+    c = h.cluster(cluster.bootstrap)
+    with pytest.raises(InputError, match="no committed offsets yet"):
         plan_reset(c, group, ResetSpec("earliest"), topic=None, partitions=None, now_ms=0)
-    with pytest.raises(PlanInputError, match="there is no partition 7"):
+    with pytest.raises(InputError, match="there is no partition 7"):
         plan_reset(c, group, ResetSpec("earliest"), topic=topic, partitions=[7], now_ms=0)
-    with pytest.raises(kg.GroupError, match="does not exist"):
+    with pytest.raises(ClusterError, match="does not exist"):
         plan_reset(
             c, group, ResetSpec("earliest"), topic="nope-" + topic, partitions=None, now_ms=0
         )
@@ -199,10 +203,11 @@ def test_all_groups_lag_times_groups_sharing_a_partition(cluster: Cluster) -> No
     early, late = h.unique("grp-early"), h.unique("grp-late")
     h.consume_to(cluster.bootstrap, early, topic, {0: 2})
     h.consume_to(cluster.bootstrap, late, topic, {0: 7})
-    kg.clear_timestamp_cache()
+    records.forget_timestamps()
 
     lags = {
-        g.description.group_id: g for g in kg.all_groups_lag(h.conf(cluster.bootstrap), now_ms=now)
+        g.description.group_id: g
+        for g in measure.all_groups_lag(h.cluster(cluster.bootstrap), now_ms=now)
     }
 
     assert (lags[early].total_lag, lags[early].max_lag_ms) == (8, 8 * MINUTE)
@@ -222,7 +227,7 @@ def test_offsets_left_on_a_deleted_topic_do_not_hide_the_rest(cluster: Cluster) 
     while gone in admin.list_topics(timeout=5).topics and time.monotonic() < deadline:
         time.sleep(0.1)  # bounded wait: deletion finishes after DeleteTopics answers
 
-    lag = kg.group_lag(h.conf(cluster.bootstrap), group)
+    lag = measure.group_lag(h.cluster(cluster.bootstrap), group)
 
     rows = {r.topic: r for r in lag.partitions}
     assert (rows[kept].end, rows[kept].lag) == (4, 3)
@@ -242,7 +247,7 @@ def test_lag_in_time_below_the_log_start_uses_the_oldest_kept_record(cluster: Cl
     for future in trimmed.values():
         future.result(timeout=h.TIMEOUT)
 
-    lag = kg.group_lag(h.conf(cluster.bootstrap), group, now_ms=now)
+    lag = measure.group_lag(h.cluster(cluster.bootstrap), group, now_ms=now)
 
     [row] = lag.partitions
     assert (row.committed, row.lag) == (2, 8)

@@ -43,7 +43,7 @@ def test_share_groups_are_listed_apart(cluster: Cluster, client: Client, admin_u
     if cluster.is_kafka:
         _make_share_group(cluster.bootstrap, topic, share)
 
-    shares = {g.group_id: g for g in kg.list_share_groups(h.conf(cluster.bootstrap))}
+    shares = {g.group_id: g for g in kg.list_share_groups(h.cluster(cluster.bootstrap))}
 
     assert classic not in shares
     if cluster.is_kafka:

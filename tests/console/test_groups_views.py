@@ -86,13 +86,13 @@ def test_reset_preview_then_apply_is_audited_and_tracked(
     assert "Preview: shift by -4" in body
     assert '<span title="4">4</span> records will be read again' in body
     # Previewing changed nothing yet.
-    assert kg.committed_offsets(h.conf(on_cluster.bootstrap), [group])[group] == {(topic, 0): 10}
+    assert kg.committed_offsets(h.cluster(on_cluster.bootstrap), [group])[group] == {(topic, 0): 10}
     signed = re.search(r'name="plan" value="([^"]+)"', body).group(1)  # type: ignore[union-attr]
 
     applied = client.post(f"/clusters/local/groups/{group}/reset/apply/", {"plan": signed})
 
     assert applied.status_code == 302
-    assert kg.committed_offsets(h.conf(on_cluster.bootstrap), [group])[group] == {(topic, 0): 6}
+    assert kg.committed_offsets(h.cluster(on_cluster.bootstrap), [group])[group] == {(topic, 0): 6}
     entry = AuditEntry.objects.get(action="group.reset_offsets", target=f"group:{group}")
     assert entry.before == {f"{topic}[0]": 10}
     assert entry.after == {f"{topic}[0]": 6}
@@ -216,7 +216,9 @@ def test_many_partitions_are_paged_most_lagging_first(
     group = h.unique("grp-many")
     h.consume_to(on_cluster.bootstrap, group, topic, dict.fromkeys(range(120), 0) | {7: 1, 99: 1})
     kg.alter_offsets(
-        h.conf(on_cluster.bootstrap), group, {(topic, p): 0 for p in range(120) if p not in (7, 99)}
+        h.cluster(on_cluster.bootstrap),
+        group,
+        {(topic, p): 0 for p in range(120) if p not in (7, 99)},
     )
     client.force_login(admin_user)
     body = client.get(f"/clusters/local/groups/{group}/?part=lag", HTTP_HX_REQUEST="true")
@@ -241,7 +243,7 @@ def test_forget_topic_offsets_then_delete_group_are_audited(
     base = f"/clusters/local/groups/{group}/"
     forgot = client.post(f"{base}delete-offsets/", {"topic": topic}, follow=True)
     assert f"no longer has offsets for {topic}" in forgot.content.decode()
-    assert kg.committed_offsets(h.conf(on_cluster.bootstrap), [group])[group] == {(other, 0): 1}
+    assert kg.committed_offsets(h.cluster(on_cluster.bootstrap), [group])[group] == {(other, 0): 1}
     entry = AuditEntry.objects.get(action="group.delete_offsets")
     assert entry.before == {f"{topic}[0]": 10}
 
@@ -252,7 +254,7 @@ def test_forget_topic_offsets_then_delete_group_are_audited(
     assert f"Group {group} deleted." in deleted.content.decode()
     entry = AuditEntry.objects.get(action="group.delete", target=f"group:{group}")
     assert entry.before == {f"{other}[0]": 1}
-    assert group not in {g.group_id for g in kg.list_groups(h.conf(on_cluster.bootstrap))}
+    assert group not in {g.group_id for g in kg.list_groups(h.cluster(on_cluster.bootstrap))}
 
 
 def test_unknown_group_page_says_so(client: Client, admin_user: Any, on_cluster: Cluster) -> None:

@@ -21,7 +21,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client, override_settings
 
-from console.kafka.clusters import ClusterConfig
+from console.clusters import ClusterConfig
 from console.lag import history
 from console.lag.models import CommitSeen, GroupSample, LagAlert, PartitionSample
 from console.lag.sampler import prune, sample_cluster

@@ -1,4 +1,4 @@
-"""`console.kafka.messages.browse` and `produce` against real clusters, checked against known data."""
+"""`console.message_pages.browse` and `console.kafka.records.produce` against real clusters, checked against known data."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import json
 
 import pytest
 
-from console.kafka.messages import (
-    MessagesError,
-    Query,
-    RecordFilter,
-    browse,
-    produce,
-)
+from console.browse import Query, RecordFilter
+from console.inputs import InputError
+from console.kafka.config import ClusterConfig, bare
+from console.kafka.errors import ClusterError
+from console.kafka.records import produce
+from console.message_pages import browse
 from tests.clusters import Cluster
 from tests.console.messages_data import BASE_TS, KNOWN, create_topic, in_partition, known_topic
 
@@ -21,11 +20,11 @@ _topics: dict[str, str] = {}
 
 
 @pytest.fixture
-def known(cluster: Cluster) -> tuple[dict[str, str], str]:
+def known(cluster: Cluster) -> tuple[ClusterConfig, str]:
     """(client config, topic filled with KNOWN), one topic per cluster for this module."""
     if cluster.bootstrap not in _topics:
         _topics[cluster.bootstrap] = known_topic(cluster.bootstrap)
-    return {"bootstrap.servers": cluster.bootstrap}, _topics[cluster.bootstrap]
+    return bare(cluster.bootstrap, timeout_s=5.0), _topics[cluster.bootstrap]
 
 
 def values(page_records: list) -> list[bytes | None]:  # type: ignore[type-arg]
@@ -195,25 +194,25 @@ def test_time_budget_stops_and_says_so(known: tuple[dict[str, str], str]) -> Non
 
 def test_readable_errors(known: tuple[dict[str, str], str]) -> None:
     conf, topic = known
-    with pytest.raises(MessagesError, match="does not exist"):
+    with pytest.raises(ClusterError, match="does not exist"):
         browse(conf, Query(f"{topic}-missing"))
-    with pytest.raises(MessagesError, match="no partition 7"):
+    with pytest.raises(ClusterError, match="no partition 7"):
         browse(conf, Query(topic, partitions=(7,)))
-    with pytest.raises(MessagesError, match="whole number"):
+    with pytest.raises(InputError, match="whole number"):
         browse(conf, Query(topic, start="offset", start_value="ten"))
-    with pytest.raises(MessagesError, match="duration"):
+    with pytest.raises(InputError, match="duration"):
         browse(conf, Query(topic, start="ago", start_value="yesterday"))
-    with pytest.raises(MessagesError, match="cannot read the time"):
+    with pytest.raises(InputError, match="cannot read the time"):
         browse(conf, Query(topic, start="timestamp", start_value="noon"))
 
 
 def test_unreachable_cluster_is_an_error_not_a_hang() -> None:
-    with pytest.raises(MessagesError, match="did not answer"):
-        browse({"bootstrap.servers": "127.0.0.1:1"}, Query("anything"), timeout=1)
+    with pytest.raises(ClusterError, match="did not answer"):
+        browse(bare("127.0.0.1:1", timeout_s=1), Query("anything"))
 
 
 def test_produce_round_trip(cluster: Cluster) -> None:
-    conf = {"bootstrap.servers": cluster.bootstrap}
+    conf = bare(cluster.bootstrap, timeout_s=5.0)
     topic = create_topic(cluster.bootstrap, partitions=3, prefix="produce")
     first = produce(conf, topic, b'{"a":1}', key=b"k", headers=[("h", b"v")], partition=2)
     second = produce(conf, topic, b"second", partition=2)
@@ -225,5 +224,5 @@ def test_produce_round_trip(cluster: Cluster) -> None:
         (None, b"second", ()),
     ]
     assert page.records[0].timestamp == first.timestamp
-    with pytest.raises(MessagesError):
+    with pytest.raises(ClusterError):
         produce(conf, topic, b"x", partition=9, timeout=3)

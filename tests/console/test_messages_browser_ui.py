@@ -30,6 +30,13 @@ def test_browse_filter_page_and_produce(
     page.goto(f"{base}/clusters/local/topics/{topic}/messages/?start=oldest&limit=10")
     assert page.locator("table.records tbody tr").count() == 10
     assert page.locator("details.json").count() > 0
+    # Compact: every record is one row of text until clicked open.
+    heights = page.eval_on_selector_all(
+        "table.records tbody tr", "rows => rows.map(r => r.getBoundingClientRect().height)"
+    )
+    assert max(heights) < 80, heights
+    page.locator("details.json summary").first.click()
+    assert page.locator("details.json[open] pre").first.is_visible()
 
     # A filter is applied in place by htmx, and the address bar becomes a shareable link.
     page.fill("#id_q", "plain text")

@@ -7,17 +7,11 @@ import json
 import pytest
 
 from console import decoders
-from console.kafka.messages import (
-    Query,
-    Record,
-    RecordFilter,
-    encode_value,
-    parse_duration,
-    parse_headers,
-    parse_json_path,
-    parse_timestamp,
-)
-from console.views.messages import format_cursor, parse_cursor, tail_row_html
+from console.browse import Query, RecordFilter, encode_value, parse_headers, parse_json_path
+from console.inputs import parse_duration, parse_timestamp
+from console.kafka.model import Record
+from console.message_rows import tail_row_html
+from console.views.message_query import format_cursor, parse_cursor
 
 
 def record(value: bytes | None, key: bytes | None = b"k", headers: tuple = ()) -> Record:  # type: ignore[type-arg]

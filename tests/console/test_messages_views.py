@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from console.kafka.messages import Query, browse
+from console.browse import Query
+from console.kafka.config import bare
+from console.message_pages import browse
 from console.models import AuditEntry
 from tests.clusters import Cluster
 from tests.console.messages_data import KNOWN, create_topic, known_topic
@@ -48,8 +50,10 @@ def url(topic: str, rest: str = "messages/") -> str:
 def test_browser_shows_known_records_decoded(admin: Client, topic: str) -> None:
     body = admin.get(url(topic), {"start": "oldest", "limit": "30"}).content.decode()
     assert "Showing 30 records" in body
-    # JSON pretty-printed in a collapsible block, text as text, binary as hex, nulls named.
-    assert '<details class="json" open>' in body
+    # One line per record: JSON pretty-printed in a block that opens on click, short text
+    # as text, binary as hex, nulls named.
+    assert '<details class="json">' in body
+    assert '<details class="json" open>' not in body
     assert "&quot;customer&quot;: {" in body
     assert "plain text line 4" in body
     assert "00 01 fe ff" in body
@@ -135,10 +139,10 @@ def test_export_json_lines_and_csv(admin: Client, topic: str) -> None:
 
 def test_raw_download_and_show_all(admin: Client, on_cluster: Cluster) -> None:
     topic = create_topic(on_cluster.bootstrap, partitions=1, prefix="big")
-    from console.kafka.messages import produce
+    from console.kafka.records import produce
 
     big = json.dumps({"blob": "x" * 5000}).encode()
-    produce({"bootstrap.servers": on_cluster.bootstrap}, topic, big, key=b"k")
+    produce(bare(on_cluster.bootstrap), topic, big, key=b"k")
     raw = admin.get(url(topic, "messages/0/0/raw"))
     assert raw.content == big
     assert raw["Content-Type"] == "application/octet-stream"
@@ -169,7 +173,7 @@ def test_produce_round_trip_is_audited(admin: Client, on_cluster: Cluster) -> No
         "Written to partition <strong>1</strong> at offset <strong>0</strong>"
         in response.content.decode()
     )
-    page = browse({"bootstrap.servers": on_cluster.bootstrap}, Query(topic, start="oldest"))
+    page = browse(bare(on_cluster.bootstrap), Query(topic, start="oldest"))
     (record,) = page.records
     assert (record.partition, record.key, record.value) == (1, b"order-1", b'{"total":12.5}')
     assert record.headers == (("source", b"console"), ("trace", b"abc"))
@@ -203,7 +207,7 @@ def test_produce_needs_permission(client: Client, viewer_user: Any, on_cluster: 
     assert "not write to it" in form.content.decode()
     denied = client.post(url(topic, "produce/"), {"value": "x"})
     assert denied.status_code == 403
-    page = browse({"bootstrap.servers": on_cluster.bootstrap}, Query(topic, start="oldest"))
+    page = browse(bare(on_cluster.bootstrap), Query(topic, start="oldest"))
     assert page.records == []
     assert not AuditEntry.objects.exists()
 

@@ -121,7 +121,7 @@ def test_odd_group_ids_work_on_every_group_page(
         )
         assert applied.status_code == 302, group
         assert applied["Location"] == detail_url, group
-        offsets = kg.committed_offsets(h.conf(on_cluster.bootstrap), [group])[group]
+        offsets = kg.committed_offsets(h.cluster(on_cluster.bootstrap), [group])[group]
         assert offsets == {(topic, 0): 2}, group
 
         alert = client.post(
@@ -137,7 +137,7 @@ def test_odd_group_ids_work_on_every_group_page(
         {"topic": topic},
     )
     assert forgot.status_code == 302
-    assert kg.committed_offsets(h.conf(on_cluster.bootstrap), [gone])[gone] == {}
+    assert kg.committed_offsets(h.cluster(on_cluster.bootstrap), [gone])[gone] == {}
     deleted = client.post(reverse("groups_delete", kwargs={"cluster": "local", "group": gone}))
     assert deleted.status_code == 302
 

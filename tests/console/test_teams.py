@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from console.clusters import local_cluster
 from console.kafka import admin
-from console.kafka.clusters import local_cluster
 from console.models import AuditEntry, Team, TopicRequest
 from console.permissions import can_change_topic, policy_violations, team_for_topic
 from tests.console.topics_helpers import console_on, make_topic, unique

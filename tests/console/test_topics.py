@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from console.clusters import local_cluster
 from console.kafka import admin
-from console.kafka.clusters import local_cluster
 from console.models import AuditEntry
 from tests.console.topics_helpers import console_on, make_topic, produce, unique
 
@@ -195,6 +195,22 @@ def test_inline_config_edit_sets_and_resets(
     assert entry.after["retention.ms"] == "86400000"
     client.post(url, {"value": ""}, HTTP_HX_REQUEST="true")
     assert _configs(name)["retention.ms"].source != "override"
+
+
+def test_configs_read_and_edit_in_words(client: Client, admin_user: Any, on_cluster: Any) -> None:
+    name = unique("cfg-words-")
+    make_topic(on_cluster.bootstrap, name)
+    client.force_login(admin_user)
+    page = client.get(f"/clusters/local/topics/{name}/").content.decode()
+    assert '<span title="604800000">7 days</span>' in page  # retention.ms, the default
+    url = f"/clusters/local/topics/{name}/configs/retention.ms/"
+    assert b'value="7 days"' in client.get(url, HTTP_HX_REQUEST="true").content
+    response = client.post(url, {"value": "2 days"}, HTTP_HX_REQUEST="true")
+    assert '<span title="172800000">2 days</span>' in response.content.decode()
+    assert _configs(name)["retention.ms"].value == "172800000"
+    bad = client.post(url, {"value": "2 fortnights"}, HTTP_HX_REQUEST="true")
+    assert b"Unknown time unit" in bad.content
+    assert _configs(name)["retention.ms"].value == "172800000"
 
 
 def test_invalid_config_value_is_a_readable_error(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from console.kafka.clusters import local_cluster
+from console.clusters import local_cluster
 from console.lag.models import GroupSample
 from console.views import shell
 from tests.console.topics_helpers import commit, console_on, make_topic, produce, unique

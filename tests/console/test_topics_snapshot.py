@@ -11,8 +11,8 @@ from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions
 from django.test import Client
 
+from console.clusters import local_cluster
 from console.kafka import admin, reads
-from console.kafka.clusters import local_cluster
 from console.kafka.model import PartitionInfo, TopicInfo
 from tests.console.topics_helpers import console_on, make_topic, produce, unique
 

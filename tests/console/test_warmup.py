@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from console.kafka.clusters import ClusterConfig, local_cluster
+from console.clusters import ClusterConfig, local_cluster
 from console.kafka.snapshot import snapshot
-from console.kafka.warmup import warm
+from console.warmup import warm
 from tests.console.topics_helpers import console_on, make_topic, unique
 
 

@@ -19,7 +19,7 @@ from django.contrib.auth.models import Group
 from django.test import Client, override_settings
 
 from console import webhooks
-from console.kafka.clusters import ClusterConfig
+from console.clusters import ClusterConfig
 from console.lag.models import LagAlert
 from console.lag.sampler import sample_cluster
 from console.models import AuditEntry, Team

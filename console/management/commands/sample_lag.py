@@ -18,8 +18,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from console.kafka.clusters import ClusterNotFound, all_clusters, get_cluster
-from console.kafka.groups import GroupError
+from console.clusters import ClusterNotFound, all_clusters, get_cluster
+from console.kafka.errors import ClusterError
 from console.lag.sampler import prune, sample_cluster
 
 log = logging.getLogger("console.lag")
@@ -89,7 +89,7 @@ class Command(BaseCommand):
         for cluster in clusters:
             try:
                 lags = sample_cluster(cluster, timezone.now())
-            except GroupError as exc:
+            except ClusterError as exc:
                 log.warning("lag sample of cluster %s failed: %s", cluster.slug, exc)
                 continue
             self.stdout.write(f"{cluster.slug}: sampled {len(lags)} groups")

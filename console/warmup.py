@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 
-from console.kafka.clusters import ClusterConfig, local_cluster
+from console.clusters import ClusterConfig, local_cluster
 from console.kafka.errors import ClusterError
 
 log = logging.getLogger(__name__)
