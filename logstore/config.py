@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FSYNC_POLICIES = ("always", "interval", "never")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,13 @@ class BrokerConfig:
     log_retention_check_interval_ms: int = 300_000
     # Written once the listener is bound (useful with port 0); None = don't write.
     port_file: Path | None = None
+    log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object per line
+    # Where Prometheus scrapes /metrics; None = no metrics endpoint.
+    metrics_listen: tuple[str, int] | None = None
+    # Broker config names set by the config file or a flag: DescribeConfigs reports them
+    # as STATIC_BROKER_CONFIG even when they equal Kafka's default, as Kafka does.
+    explicit: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.fsync not in FSYNC_POLICIES:
@@ -51,6 +60,10 @@ class BrokerConfig:
             raise ValueError("the cleaner's byte rate must be positive")
         if self.log_retention_check_interval_ms < 1:
             raise ValueError("the retention check interval must be at least 1 ms")
+        if self.log_level not in LOG_LEVELS:
+            raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}")
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}")
         if self.default_partitions < 1:
             raise ValueError("default partitions must be at least 1")
 

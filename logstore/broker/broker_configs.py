@@ -22,10 +22,11 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from logstore.broker.errors import INVALID_REQUEST
-from logstore.config import BrokerConfig
+from logstore.config import FSYNC_POLICIES, LOG_FORMATS, LOG_LEVELS, BrokerConfig, parse_listen
 
 if TYPE_CHECKING:
     from logstore.storage import LogManager
@@ -101,21 +102,47 @@ def _positive(name: str, value: float | int) -> None:
         )
 
 
+def _boolean(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise BrokerConfigRefused(
+            INVALID_REQUEST,
+            f"Invalid value {raw} for configuration {name}: Expected value to "
+            "be either true or false",
+        )
+    return value == "true"
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return java_double(value)
+    return "" if value is None else str(value)
+
+
 @dataclass(frozen=True)
 class ConfigDef:
-    """One broker config: how to read its static value and, when dynamic, to check one."""
+    """One broker setting: its Kafka name, type, Kafka's default, whether it may change at
+    runtime, and the `BrokerConfig` fields it sets (`parse`: text -> those fields' values;
+    raises BrokerConfigRefused). The config file, DescribeConfigs and AlterConfigs all read
+    this one row."""
 
     name: str
     kind: int
     static: Callable[[BrokerConfig], str]
-    # Kafka's default: a static value equal to it is reported as DEFAULT_CONFIG.
-    # None = always reported as STATIC_BROKER_CONFIG.
+    # Kafka's default: a static value equal to it is reported as DEFAULT_CONFIG unless the
+    # file or a flag set it. None = always reported as STATIC_BROKER_CONFIG.
     kafka_default: str | None = None
     dynamic: bool = False
     checks: tuple[Callable[[str, float | int], None], ...] = ()
+    fields: tuple[str, ...] = ()
+    parse: Callable[[str], dict[str, Any]] | None = None
 
     def normalise(self, raw: str) -> str:
         """The value as Kafka reports it after parsing; raises BrokerConfigRefused."""
+        if self.kind == BOOLEAN:
+            return str(_boolean(self.name, raw)).lower()
         if self.kind not in (INT, LONG, DOUBLE):
             return raw
         value = _number(self.name, self.kind, raw)
@@ -123,47 +150,217 @@ class ConfigDef:
             check(self.name, value)
         return java_double(float(value)) if self.kind == DOUBLE else str(value)
 
+    def field_values(self, raw: str) -> dict[str, Any]:
+        """The `BrokerConfig` keyword arguments a file line `name=raw` stands for."""
+        if self.parse is not None:
+            return self.parse(raw)
+        text = self.normalise(raw.strip())
+        if self.kind == BOOLEAN:
+            value: Any = text == "true"
+        elif self.kind in (INT, LONG):
+            value = int(text)
+        elif self.kind == DOUBLE:
+            value = float(text)
+        else:
+            value = text
+        return dict.fromkeys(self.fields, value)
 
-def _rate(c: BrokerConfig) -> str:
-    rate = c.cleaner_io_max_bytes_per_second
-    return JAVA_DOUBLE_MAX if rate is None else java_double(rate)
+
+def setting(
+    name: str,
+    kind: int,
+    field: str,
+    *,
+    kafka_default: str | None = None,
+    dynamic: bool = False,
+    checks: tuple[Callable[[str, float | int], None], ...] = (),
+    parse: Callable[[str], Any] | None = None,
+    show: Callable[[Any], str] = _text,
+) -> ConfigDef:
+    """The usual row: one Kafka name for one `BrokerConfig` field."""
+    return ConfigDef(
+        name,
+        kind,
+        lambda c: show(getattr(c, field)),
+        kafka_default=kafka_default,
+        dynamic=dynamic,
+        checks=checks,
+        fields=(field,),
+        parse=None if parse is None else (lambda raw: {field: parse(raw)}),
+    )
 
 
-# Names, in the order DescribeConfigs lists them.
+def _refuse(name: str, raw: str, why: str) -> BrokerConfigRefused:
+    return BrokerConfigRefused(
+        INVALID_REQUEST, f"Invalid value {raw} for configuration {name}: {why}"
+    )
+
+
+def _listeners(raw: str) -> dict[str, Any]:
+    """`PLAINTEXT://HOST:PORT`: one plaintext listener is what this broker serves."""
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if len(items) != 1:
+        raise _refuse("listeners", raw, "exactly one listener is supported")
+    scheme, sep, address = items[0].partition("://")
+    if not sep or scheme.upper() != "PLAINTEXT":
+        raise _refuse("listeners", raw, "expected PLAINTEXT://HOST:PORT")
+    try:
+        host, port = parse_listen(address)
+    except ValueError as exc:
+        raise _refuse("listeners", raw, str(exc)) from None
+    if not address.rpartition(":")[0]:
+        host = "0.0.0.0"  # Kafka: an empty host binds every interface
+    return {"host": host, "port": port}
+
+
+def _advertised(raw: str) -> dict[str, Any]:
+    scheme, sep, address = raw.strip().partition("://")
+    if not sep or scheme.upper() != "PLAINTEXT" or "," in address:
+        raise _refuse("advertised.listeners", raw, "expected PLAINTEXT://HOST:PORT")
+    return {"advertised_host": address.rpartition(":")[0].strip("[]") or None}
+
+
+def _log_dirs(raw: str) -> Path:
+    dirs = [d.strip() for d in raw.split(",") if d.strip()]
+    if len(dirs) != 1:
+        raise _refuse("log.dirs", raw, "exactly one directory is supported")
+    return Path(dirs[0])
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.strip() not in allowed:
+            raise _refuse(name, raw, f"String must be one of: {', '.join(allowed)}")
+        return raw.strip()
+
+    return parse
+
+
+def _listen_text(value: tuple[str, int] | None) -> str:
+    return "" if value is None else f"{value[0]}:{value[1]}"
+
+
+def _listen_or_none(raw: str) -> tuple[str, int] | None:
+    if not raw.strip():
+        return None
+    try:
+        return parse_listen(raw.strip())
+    except ValueError as exc:
+        raise _refuse("metrics.listen", raw, str(exc)) from None
+
+
+def _rate_value(raw: str) -> float | None:
+    rate = float(REGISTRY["log.cleaner.io.max.bytes.per.second"].normalise(raw))
+    return None if rate >= 1.7976931348623157e308 else rate
+
+
+def _rate(value: float | None) -> str:
+    return JAVA_DOUBLE_MAX if value is None else java_double(value)
+
+
+# One row per broker setting, in the order DescribeConfigs lists them. Names Kafka has are
+# Kafka's; settings Kafka lacks carry the `odradek.` prefix.
 REGISTRY: dict[str, ConfigDef] = {
     d.name: d
     for d in (
-        ConfigDef("broker.id", INT, lambda c: str(c.node_id)),
-        ConfigDef("node.id", INT, lambda c: str(c.node_id)),
-        ConfigDef("log.dirs", STRING, lambda c: str(c.data_dir)),
-        ConfigDef("num.partitions", INT, lambda c: str(c.default_partitions)),
+        setting("broker.id", INT, "node_id", checks=(_at_least(0),)),
+        setting("node.id", INT, "node_id", checks=(_at_least(0),)),
+        setting("log.dirs", STRING, "data_dir", parse=_log_dirs),
         ConfigDef(
-            "auto.create.topics.enable", BOOLEAN, lambda c: str(c.auto_create_topics).lower()
+            "listeners",
+            STRING,
+            lambda c: f"PLAINTEXT://{c.host}:{c.port}",
+            kafka_default="PLAINTEXT://:9092",
+            fields=("host", "port"),
+            parse=_listeners,
         ),
-        ConfigDef("socket.request.max.bytes", INT, lambda c: str(c.max_request_bytes)),
-        ConfigDef("default.replication.factor", INT, lambda c: "1"),
-        ConfigDef("offsets.topic.replication.factor", INT, lambda c: "1"),
         ConfigDef(
+            "advertised.listeners",
+            STRING,
+            lambda c: f"PLAINTEXT://{c.advertised_host}:{c.port}" if c.advertised_host else "",
+            fields=("advertised_host",),
+            parse=_advertised,
+        ),
+        setting(
+            "num.partitions", INT, "default_partitions", kafka_default="1", checks=(_at_least(1),)
+        ),
+        setting("auto.create.topics.enable", BOOLEAN, "auto_create_topics", kafka_default="true"),
+        setting(
+            "socket.request.max.bytes",
+            INT,
+            "max_request_bytes",
+            kafka_default="104857600",
+            checks=(_at_least(1),),
+        ),
+        setting(
+            "queued.max.request.bytes",
+            LONG,
+            "max_inflight_bytes",
+            kafka_default="-1",
+            checks=(_at_least(1),),
+        ),
+        ConfigDef("default.replication.factor", INT, lambda c: "1", kafka_default="1"),
+        ConfigDef("offsets.topic.replication.factor", INT, lambda c: "1"),
+        setting(
             "log.retention.check.interval.ms",
             LONG,
-            lambda c: str(c.log_retention_check_interval_ms),
+            "log_retention_check_interval_ms",
             kafka_default="300000",
+            checks=(_at_least(1),),
         ),
-        ConfigDef(
+        setting(
             "max.connections",
             INT,
-            lambda c: str(c.max_connections),
+            "max_connections",
             kafka_default="2147483647",
             dynamic=True,
             checks=(_at_least(0), _not_zero),
         ),
-        ConfigDef(
+        setting(
             "log.cleaner.io.max.bytes.per.second",
             DOUBLE,
-            _rate,
+            "cleaner_io_max_bytes_per_second",
             kafka_default=JAVA_DOUBLE_MAX,
             dynamic=True,
             checks=(_positive,),
+            parse=_rate_value,
+            show=_rate,
+        ),
+        setting(
+            "odradek.fsync.policy",
+            STRING,
+            "fsync",
+            kafka_default="always",
+            parse=_choice("odradek.fsync.policy", FSYNC_POLICIES),
+        ),
+        setting(
+            "odradek.fsync.interval.ms",
+            LONG,
+            "fsync_interval_ms",
+            kafka_default="1000",
+            checks=(_at_least(1),),
+        ),
+        setting(
+            "odradek.log.level",
+            STRING,
+            "log_level",
+            kafka_default="INFO",
+            parse=_choice("odradek.log.level", LOG_LEVELS),
+        ),
+        setting(
+            "odradek.log.format",
+            STRING,
+            "log_format",
+            kafka_default="text",
+            parse=_choice("odradek.log.format", LOG_FORMATS),
+        ),
+        setting(
+            "odradek.metrics.listen",
+            STRING,
+            "metrics_listen",
+            kafka_default="",
+            parse=_listen_or_none,
+            show=_listen_text,
         ),
     )
 }
@@ -251,7 +448,9 @@ class DynamicBrokerConfigs:
                 continue
             static = definition.static(self.config)
             static_source = (
-                DEFAULT_CONFIG if static == definition.kafka_default else STATIC_BROKER_CONFIG
+                DEFAULT_CONFIG
+                if static == definition.kafka_default and name not in self.config.explicit
+                else STATIC_BROKER_CONFIG
             )
             chain: list[tuple[str, str | None, int]] = []
             if name in self.overrides:

@@ -13,6 +13,7 @@ import gc
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from logstore.broker.broker_configs import DynamicBrokerConfigs
 from logstore.broker.context import Broker
@@ -37,6 +38,7 @@ class BrokerServer:
         self._budget = ByteBudget(config.max_inflight_bytes)
         self._maintenance: asyncio.Task[None] | None = None
         self.broker: Broker | None = None
+        self.metrics: Any = None  # logstore.metrics.endpoint.MetricsEndpoint when enabled
 
     async def start(self) -> None:
         import logstore.broker.handlers  # noqa: F401  (registers every handler)
@@ -79,6 +81,11 @@ class BrokerServer:
         self.broker.advertised_host = self.config.advertised_host or _advertisable(self.config.host)
         self.broker.advertised_port = self.port
         self._maintenance = asyncio.create_task(self._maintain())
+        if self.config.metrics_listen is not None:
+            from logstore.metrics.endpoint import start_metrics
+
+            host, port = self.config.metrics_listen
+            self.metrics = start_metrics(self.broker, host, port, lambda: len(self._connections))
         # Thousands of long-lived objects (kio schemas, catalogue) would otherwise be walked
         # by every full collection, a latency spike on the request path.
         gc.freeze()
@@ -113,7 +120,9 @@ class BrokerServer:
                 if tick is not None:
                     result = tick(self.clock.now_ms())
                     if asyncio.iscoroutine(result):
-                        await result
+                        result = await result
+                    if isinstance(result, dict):
+                        self.broker.maintenance.add(result)
             except Exception:
                 log.exception("storage maintenance failed")
 
@@ -123,6 +132,8 @@ class BrokerServer:
         self.broker.shutting_down = True
         if self._server is not None:
             self._server.close()
+        if self.metrics is not None:
+            self.metrics.stop()
         self.broker.appends.notify_all()
         for conn in list(self._connections.values()):
             conn.stop_reading()

@@ -13,10 +13,15 @@ policy (the LogManager does) or block the event loop.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import time
 from collections.abc import Iterable
 
 from logstore.storage.files import fsync_and_close
 from logstore.storage.partition import PartitionLog
+
+# Upper bounds in seconds of the fsync-round latency histogram.
+FSYNC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 
 
 class GroupCommit:
@@ -24,8 +29,11 @@ class GroupCommit:
         self._waiters: list[tuple[PartitionLog, int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self._background: asyncio.Task[None] | None = None
-        # Counters for tests and benches: flush rounds and descriptors fsynced.
+        # Counters for tests, benches and metrics: flush rounds and descriptors fsynced.
         self.stats = {"flush_rounds": 0, "fsyncs": 0}
+        # How long rounds took: counts per FSYNC_BUCKETS bound (+ one past the last), total.
+        self.round_buckets = [0] * (len(FSYNC_BUCKETS) + 1)
+        self.round_seconds = 0.0
 
     async def wait(self, log: PartitionLog, offset: int) -> None:
         """Return once `offset` of `log` is fsynced, sharing the fsync with other waiters."""
@@ -46,9 +54,13 @@ class GroupCommit:
         self.stats["flush_rounds"] += 1
         self.stats["fsyncs"] += sum(len(fds) for _, (fds, _) in jobs)
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         await loop.run_in_executor(
             None, fsync_and_close, [fd for _, (fds, _) in jobs for fd in fds]
         )
+        elapsed = time.perf_counter() - started
+        self.round_buckets[bisect.bisect_left(FSYNC_BUCKETS, elapsed)] += 1
+        self.round_seconds += elapsed
         for log, (_, end) in jobs:
             log.finish_flush(end)
 

@@ -545,6 +545,11 @@ class LogManager:
         self.background.collect()  # whatever already finished (always, inline executors)
         return done
 
+    def fsync_latency(self) -> tuple[list[int], float]:
+        """Group-commit rounds so far: counts per `durability.FSYNC_BUCKETS` bound (and one
+        past the last), and their total seconds."""
+        return list(self._group_commit.round_buckets), self._group_commit.round_seconds
+
     @property
     def cleaner_io_max_bytes_per_second(self) -> float | None:
         return self._compaction.rate

@@ -87,6 +87,7 @@ def _read_all(broker: Broker, request: Any) -> tuple[list[FetchTopicOut], int, l
                 po.records = (piece,)
                 slices.append(piece)
                 found += piece.size
+                broker.traffic.fetched(t.topic, piece.size)
                 remaining -= piece.size
     return topics, found, slices
 

@@ -105,6 +105,7 @@ def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcom
                 hook.record(log, header, base)
             base += header.last_offset_delta + 1
     broker.appends.notify(topic, partition)
+    broker.traffic.produced(topic, len(data), result.last_offset - result.base_offset + 1)
     out = _Outcome()
     out.base_offset = result.base_offset
     out.last_offset = result.last_offset
