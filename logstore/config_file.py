@@ -100,6 +100,9 @@ def load_config_file(path: Path) -> FileSettings:
         except BrokerConfigRefused as exc:
             raise ConfigFileError(f"{path}:{number}: {exc}") from None
         for field, value in parsed.items():
+            if field == "topic_defaults":  # one field collecting many names' pairs
+                values[field] = (*(p for p in values.get(field, ()) if p[0] != key), *value)
+                continue
             # Two names for one setting (broker.id and node.id) must agree.
             other = next((n for n in names if field in REGISTRY[n].fields and n != key), None)
             if other is not None and values[field] != value:
@@ -107,7 +110,7 @@ def load_config_file(path: Path) -> FileSettings:
                     f"{path}:{number}: {key}={raw.strip()} contradicts {other} "
                     f"on line {names[other]}"
                 )
-        values.update(parsed)
+            values[field] = value
         names[key] = number
     return FileSettings(values, frozenset(names))
 

@@ -130,7 +130,7 @@ class ConfigDef:
 
     name: str
     kind: int
-    static: Callable[[BrokerConfig], str]
+    static: Callable[[BrokerConfig], str | None]
     # Kafka's default: a static value equal to it is reported as DEFAULT_CONFIG unless the
     # file or a flag set it. None = always reported as STATIC_BROKER_CONFIG.
     kafka_default: str | None = None
@@ -258,6 +258,51 @@ def _rate(value: float | None) -> str:
     return JAVA_DOUBLE_MAX if value is None else java_double(value)
 
 
+LONG_MAX = str(2**63 - 1)
+# Broker names of topic-config defaults: (topic config, factor to its unit), lowest
+# precedence first (Kafka: log.retention.ms over .minutes over .hours).
+TOPIC_DEFAULTS: dict[str, tuple[str, int]] = {}
+
+
+def _topic_default(
+    name: str, kind: int, topic: str, kafka_default: str | None, factor: int = 1
+) -> ConfigDef:
+    """A broker-wide default of topic config `topic`, checked by the topic config's rules."""
+    TOPIC_DEFAULTS[name] = (topic, factor)
+
+    def parse(raw: str) -> dict[str, Any]:
+        value = raw.strip()
+        try:
+            topic_value = str(int(value) * factor) if factor != 1 else value
+        except ValueError:
+            raise _refuse(name, raw, "Not a number of type LONG") from None
+        from logstore.storage.configs import CONFIG_DEFS
+
+        problem = CONFIG_DEFS[topic].check(topic_value)
+        if problem:
+            raise _refuse(name, raw, problem)
+        return {"topic_defaults": ((name, value),)}
+
+    return ConfigDef(
+        name,
+        kind,
+        lambda c: dict(c.topic_defaults).get(name, kafka_default),
+        kafka_default=kafka_default,
+        fields=("topic_defaults",),
+        parse=parse,
+    )
+
+
+def topic_defaults(config: BrokerConfig) -> dict[str, str]:
+    """Topic config name -> the broker-wide default the config file gave it."""
+    given = dict(config.topic_defaults)
+    out: dict[str, str] = {}
+    for name, (topic, factor) in TOPIC_DEFAULTS.items():
+        if name in given:
+            out[topic] = str(int(given[name]) * factor) if factor != 1 else given[name]
+    return out
+
+
 # One row per broker setting, in the order DescribeConfigs lists them. Names Kafka has are
 # Kafka's; settings Kafka lacks carry the `odradek.` prefix.
 REGISTRY: dict[str, ConfigDef] = {
@@ -362,6 +407,42 @@ REGISTRY: dict[str, ConfigDef] = {
             parse=_listen_or_none,
             show=_listen_text,
         ),
+        _topic_default("log.retention.hours", INT, "retention.ms", "168", 3_600_000),
+        _topic_default("log.retention.minutes", INT, "retention.ms", None, 60_000),
+        _topic_default("log.retention.ms", LONG, "retention.ms", None),
+        _topic_default("log.retention.bytes", LONG, "retention.bytes", "-1"),
+        _topic_default("log.segment.bytes", INT, "segment.bytes", "1073741824"),
+        _topic_default("log.roll.hours", INT, "segment.ms", "168", 3_600_000),
+        _topic_default("log.roll.ms", LONG, "segment.ms", None),
+        _topic_default("log.roll.jitter.ms", LONG, "segment.jitter.ms", None),
+        _topic_default("log.index.interval.bytes", INT, "index.interval.bytes", "4096"),
+        _topic_default("log.index.size.max.bytes", INT, "segment.index.bytes", "10485760"),
+        _topic_default("log.segment.delete.delay.ms", LONG, "file.delete.delay.ms", "60000"),
+        _topic_default("log.cleanup.policy", LIST, "cleanup.policy", "delete"),
+        _topic_default("log.cleaner.delete.retention.ms", LONG, "delete.retention.ms", "86400000"),
+        _topic_default(
+            "log.cleaner.min.cleanable.ratio", DOUBLE, "min.cleanable.dirty.ratio", "0.5"
+        ),
+        _topic_default("log.cleaner.min.compaction.lag.ms", LONG, "min.compaction.lag.ms", "0"),
+        _topic_default(
+            "log.cleaner.max.compaction.lag.ms", LONG, "max.compaction.lag.ms", LONG_MAX
+        ),
+        _topic_default("message.max.bytes", INT, "max.message.bytes", "1048588"),
+        _topic_default(
+            "log.message.timestamp.type", STRING, "message.timestamp.type", "CreateTime"
+        ),
+        _topic_default(
+            "log.message.timestamp.before.max.ms",
+            LONG,
+            "message.timestamp.before.max.ms",
+            LONG_MAX,
+        ),
+        _topic_default(
+            "log.message.timestamp.after.max.ms", LONG, "message.timestamp.after.max.ms", "3600000"
+        ),
+        _topic_default("compression.type", STRING, "compression.type", "producer"),
+        _topic_default("log.flush.interval.messages", LONG, "flush.messages", LONG_MAX),
+        _topic_default("log.flush.interval.ms", LONG, "flush.ms", None),
     )
 }
 
@@ -404,7 +485,7 @@ class DynamicBrokerConfigs:
     def effective(self, name: str) -> str:
         if name in self.overrides:
             return self.overrides[name]
-        return REGISTRY[name].static(self.config)
+        return REGISTRY[name].static(self.config) or ""
 
     def alter(
         self,

@@ -72,6 +72,12 @@ class ProducerManager:
                     f"producer {producer_id} epoch {epoch} is not the current {current}",
                 )
             if epoch + 1 < MAX_EPOCH:
+                log.info(
+                    "producer id %d: epoch %d fenced by InitProducerId, now epoch %d",
+                    producer_id,
+                    epoch,
+                    epoch + 1,
+                )
                 self._epochs[producer_id] = epoch + 1
                 return producer_id, epoch + 1
         pid = self._ids.allocate()

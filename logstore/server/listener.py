@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from logstore.broker.broker_configs import DynamicBrokerConfigs
+from logstore.broker.broker_configs import DynamicBrokerConfigs, topic_defaults
 from logstore.broker.context import Broker
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
@@ -52,6 +52,7 @@ class BrokerServer:
             fsync_interval_ms=self.config.fsync_interval_ms,
             cleaner_io_max_bytes_per_second=self.config.cleaner_io_max_bytes_per_second,
             retention_check_interval_ms=self.config.log_retention_check_interval_ms,
+            topic_defaults=topic_defaults(self.config),
         )
         logs.open()
         self.broker = Broker(config=self.config, logs=logs, clock=self.clock)

@@ -105,16 +105,19 @@ class LogManager:
         cleaner_executor: Executor | None = None,
         io_executor: Executor | None = None,
         rng: random.Random | None = None,
+        topic_defaults: Mapping[str, str] | None = None,
     ) -> None:
         """`cleaner_io_max_bytes_per_second` bounds the compaction worker's reads plus
         writes (Kafka's log.cleaner.io.max.bytes.per.second; None = unlimited).
         `retention_check_interval_ms` is Kafka's log.retention.check.interval.ms: how
         often `tick` applies retention (0 = every tick). The
         executors default to one worker thread each; tests inject their own, and an `rng`
-        for segment.jitter.ms."""
+        for segment.jitter.ms. `topic_defaults` are the broker's defaults of topic configs
+        (server.properties' log.retention.ms and the like, as topic config names)."""
         if fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}")
         self.data_dir = Path(data_dir)
+        self.topic_defaults = validate_configs(topic_defaults or {})
         self.clock: Clock = clock or SystemClock()
         self.fsync = fsync
         self.fsync_interval_ms = fsync_interval_ms
@@ -180,7 +183,7 @@ class LogManager:
         self._log_starts = read_offsets(self.data_dir / LOG_START_OFFSETS)
         self._remove_orphans()
         for info in self._topics.values():
-            self._configs[info.name] = TopicConfig.from_overrides(info.configs)
+            self._configs[info.name] = TopicConfig.from_overrides(info.configs, self.topic_defaults)
             for p in range(info.partitions):
                 log = self._make_log(info.name, p)
                 log.load(
@@ -330,7 +333,7 @@ class LogManager:
             return info
         self._topics[name] = info
         self._by_id[info.topic_id] = info
-        self._configs[name] = TopicConfig.from_overrides(overrides)
+        self._configs[name] = TopicConfig.from_overrides(overrides, self.topic_defaults)
         self._save()
         self._create_partitions(info, 0, partitions)
         return info
@@ -419,7 +422,7 @@ class LogManager:
                 raise InvalidConfigError(f"Unknown topic config name: {key}")
         overrides = {k: v for k, v in info.configs.items() if k not in removals}
         overrides.update(updates)
-        config = TopicConfig.from_overrides(overrides)
+        config = TopicConfig.from_overrides(overrides, self.topic_defaults)
         new = TopicInfo(info.name, info.topic_id, info.partitions, overrides)
         self._topics[name] = new
         self._by_id[new.topic_id] = new
@@ -431,7 +434,7 @@ class LogManager:
 
     def describe_configs(self, name: str) -> list[ConfigEntry]:
         """Every known topic config with its value and whether it is a default."""
-        return describe(self._require(name).configs)
+        return describe(self._require(name).configs, self.topic_defaults)
 
     def topic_config(self, name: str) -> TopicConfig:
         """The parsed effective config of a topic."""

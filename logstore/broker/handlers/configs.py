@@ -74,7 +74,10 @@ def _dynamic(broker: Broker) -> DynamicBrokerConfigs:
 
 @functools.lru_cache(maxsize=1024)
 def _topic_rows(
-    overrides: tuple[tuple[str, str], ...], keys: frozenset[str] | None, synonyms: bool
+    overrides: tuple[tuple[str, str], ...],
+    keys: frozenset[str] | None,
+    synonyms: bool,
+    defaults: tuple[tuple[str, str], ...] = (),
 ) -> tuple[ConfigRow, ...]:
     """The described entries of a topic with these overrides (a pure function of them:
     most topics share their overrides, so a console asking about 1,000 topics builds a
@@ -82,7 +85,7 @@ def _topic_rows(
     from logstore.storage.configs import describe
 
     rows: list[ConfigRow] = []
-    for e in describe(dict(overrides)):
+    for e in describe(dict(overrides), dict(defaults)):
         if keys is not None and e.name not in keys:
             continue
         source = SOURCE_CODES.get(e.source, 5)
@@ -109,7 +112,9 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
             message = f"unknown topic {res.resource_name!r}"
             return UNKNOWN_TOPIC_OR_PARTITION, message, res.resource_type, res.resource_name, []
         overrides = tuple(sorted(info.configs.items()))
-        return 0, None, res.resource_type, res.resource_name, _topic_rows(overrides, keys, synonyms)
+        defaults = tuple(sorted(getattr(broker.logs, "topic_defaults", {}).items()))
+        rows = _topic_rows(overrides, keys, synonyms, defaults)
+        return 0, None, res.resource_type, res.resource_name, rows
     if res.resource_type == BROKER:
         entries = list(_dynamic(broker).rows(keys, synonyms))
         return 0, None, res.resource_type, res.resource_name, entries
