@@ -246,7 +246,7 @@ def _listen_or_none(raw: str) -> tuple[str, int] | None:
     try:
         return parse_listen(raw.strip())
     except ValueError as exc:
-        raise _refuse("metrics.listen", raw, str(exc)) from None
+        raise _refuse("odradek.metrics.listen", raw, str(exc)) from None
 
 
 def _rate_value(raw: str) -> float | None:
