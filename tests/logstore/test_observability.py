@@ -61,7 +61,11 @@ def _scrape(port: int) -> dict[str, list[tuple[dict[str, str], float]]]:
 
 
 def _value(series: dict, name: str, **labels: str) -> float:
-    matches = [v for l, v in series.get(name, []) if all(l.get(k) == x for k, x in labels.items())]
+    matches = [
+        value
+        for have, value in series.get(name, [])
+        if all(have.get(k) == want for k, want in labels.items())
+    ]
     assert len(matches) == 1, (name, labels, series.get(name))
     return matches[0]
 
@@ -193,7 +197,7 @@ def test_errors_are_counted_per_api_and_the_request_log_stays_quiet_at_info(brok
     proc.start()
     try:
         admin = AdminClient({"bootstrap.servers": proc.bootstrap, **QUIET})
-        with pytest.raises(Exception, match="INVALID_REPLICATION_FACTOR|replication"):
+        with pytest.raises(Exception, match=r"INVALID_REPLICATION_FACTOR|replication"):
             admin.create_topics([NewTopic("bad-rf", 1, replication_factor=3)])["bad-rf"].result(10)
         series = _scrape(port)
         assert (
