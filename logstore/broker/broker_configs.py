@@ -540,6 +540,8 @@ class DynamicBrokerConfigs:
             if static_source != DEFAULT_CONFIG and definition.kafka_default is not None:
                 chain.append((name, definition.kafka_default, DEFAULT_CONFIG))
             _, value, source = chain[0]
+            # Kafka lists no synonym for a default that has no value (log.retention.ms).
+            chain = [link for link in chain if link[1] is not None]
             rows.append(
                 (
                     name,
