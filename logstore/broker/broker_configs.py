@@ -93,6 +93,14 @@ def _not_zero(name: str, value: float | int) -> None:
         raise BrokerConfigRefused(INVALID_REQUEST, f"Invalid {name} {value}: must be at least 1")
 
 
+def _one(name: str, value: float | int) -> None:
+    if value != 1:
+        raise BrokerConfigRefused(
+            INVALID_REQUEST,
+            f"Invalid value {value} for configuration {name}: a single node holds one replica",
+        )
+
+
 def _positive(name: str, value: float | int) -> None:
     if not value > 0:
         raise BrokerConfigRefused(
@@ -344,8 +352,11 @@ REGISTRY: dict[str, ConfigDef] = {
             kafka_default="-1",
             checks=(_at_least(1),),
         ),
-        ConfigDef("default.replication.factor", INT, lambda c: "1", kafka_default="1"),
-        ConfigDef("offsets.topic.replication.factor", INT, lambda c: "1"),
+        # A single node holds one replica: accepted in a file only as 1.
+        ConfigDef(
+            "default.replication.factor", INT, lambda c: "1", kafka_default="1", checks=(_one,)
+        ),
+        ConfigDef("offsets.topic.replication.factor", INT, lambda c: "1", checks=(_one,)),
         setting(
             "log.retention.check.interval.ms",
             LONG,

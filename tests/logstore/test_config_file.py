@@ -79,6 +79,8 @@ BAD: dict[str, tuple[str, str]] = {
     "socket.request.max.bytes": ("lots", "Not a number of type INT"),
     "queued.max.request.bytes": ("0", "Value must be at least 1"),
     "log.retention.check.interval.ms": ("0", "Value must be at least 1"),
+    "default.replication.factor": ("3", "a single node holds one replica"),
+    "offsets.topic.replication.factor": ("2", "a single node holds one replica"),
     "max.connections": ("0", "must be at least 1"),
     "log.cleaner.io.max.bytes.per.second": ("-1", "Value must be positive"),
     "odradek.fsync.policy": ("sometimes", "String must be one of: always, interval, never"),
@@ -247,3 +249,8 @@ def test_topic_defaults_reach_storage_and_describe(tmp_path: Path) -> None:
         )
         assert described["segment.bytes"].source == "DYNAMIC_TOPIC_CONFIG"
         assert described["retention.bytes"].source == "DEFAULT_CONFIG"
+
+
+def test_operations_doc_lists_every_key() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    assert [name for name in REGISTRY if f"`{name}`" not in doc] == []
