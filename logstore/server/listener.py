@@ -67,10 +67,13 @@ class BrokerServer:
 
         await attach(self.broker)
         try:
+            self._start_metrics()
             self._server = await asyncio.start_server(
                 self._accept, self.config.host, self.config.port, limit=1 << 20, backlog=512
             )
         except OSError:
+            if self.metrics is not None:
+                self.metrics.stop()
             # Nothing was served: put storage back the way a clean stop leaves it.
             from logstore.groups.service import detach
 
@@ -82,11 +85,6 @@ class BrokerServer:
         self.broker.advertised_host = self.config.advertised_host or _advertisable(self.config.host)
         self.broker.advertised_port = self.port
         self._maintenance = asyncio.create_task(self._maintain())
-        if self.config.metrics_listen is not None:
-            from logstore.metrics.endpoint import start_metrics
-
-            host, port = self.config.metrics_listen
-            self.metrics = start_metrics(self.broker, host, port, lambda: len(self._connections))
         # Thousands of long-lived objects (kio schemas, catalogue) would otherwise be walked
         # by every full collection, a latency spike on the request path.
         gc.freeze()
@@ -95,6 +93,17 @@ class BrokerServer:
         log.info(
             "listening on %s:%d (data dir %s)", self.config.host, self.port, self.config.data_dir
         )
+
+    def _start_metrics(self) -> None:
+        if self.config.metrics_listen is None:
+            return
+        from logstore.metrics.endpoint import start_metrics
+
+        host, port = self.config.metrics_listen
+        try:
+            self.metrics = start_metrics(self.broker, host, port, lambda: len(self._connections))
+        except OSError as exc:
+            raise OSError(exc.errno, f"metrics on {host}:{port}: {exc.strerror}") from exc
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self.broker is not None

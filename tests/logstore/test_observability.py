@@ -214,3 +214,17 @@ def test_errors_are_counted_per_api_and_the_request_log_stays_quiet_at_info(brok
     text = proc.log_path.read_text()
     assert "logstore.request" not in text
     assert "metrics on http://127.0.0.1:" in text
+
+
+def test_a_busy_metrics_port_stops_the_start_with_a_message(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = BrokerProcess(tmp_path / "data", args=["--metrics-listen", f"127.0.0.1:{port}"])
+        proc.data_dir.mkdir()
+        with pytest.raises(RuntimeError, match="broker exited with 1"):
+            proc.start()
+    assert f"metrics on 127.0.0.1:{port}: Address already in use" in proc.log()
+    # Storage was closed as a clean stop leaves it (the marker a restart checks).
+    assert (proc.data_dir / ".clean-shutdown").exists()
