@@ -146,9 +146,13 @@ class ConfigDef:
     checks: tuple[Callable[[str, float | int], None], ...] = ()
     fields: tuple[str, ...] = ()
     parse: Callable[[str], dict[str, Any]] | None = None
+    # A check of the whole text (for values whose rules are not numeric bounds).
+    validate: Callable[[str], None] | None = None
 
     def normalise(self, raw: str) -> str:
         """The value as Kafka reports it after parsing; raises BrokerConfigRefused."""
+        if self.validate is not None:
+            self.validate(raw)
         if self.kind == BOOLEAN:
             return str(_boolean(self.name, raw)).lower()
         if self.kind not in (INT, LONG, DOUBLE):
@@ -275,10 +279,11 @@ TOPIC_DEFAULTS: dict[str, tuple[str, int]] = {}
 def _topic_default(
     name: str, kind: int, topic: str, kafka_default: str | None, factor: int = 1
 ) -> ConfigDef:
-    """A broker-wide default of topic config `topic`, checked by the topic config's rules."""
+    """A broker-wide default of topic config `topic`, checked by the topic config's rules;
+    dynamic, as in Kafka (every topic without its own value follows a change)."""
     TOPIC_DEFAULTS[name] = (topic, factor)
 
-    def parse(raw: str) -> dict[str, Any]:
+    def validate(raw: str) -> None:
         value = raw.strip()
         try:
             topic_value = str(int(value) * factor) if factor != 1 else value
@@ -289,21 +294,29 @@ def _topic_default(
         problem = CONFIG_DEFS[topic].check(topic_value)
         if problem:
             raise _refuse(name, raw, problem)
-        return {"topic_defaults": ((name, value),)}
+
+    def parse(raw: str) -> dict[str, Any]:
+        validate(raw)
+        return {"topic_defaults": ((name, raw.strip()),)}
 
     return ConfigDef(
         name,
         kind,
         lambda c: dict(c.topic_defaults).get(name, kafka_default),
         kafka_default=kafka_default,
+        dynamic=True,
         fields=("topic_defaults",),
         parse=parse,
+        validate=validate,
     )
 
 
-def topic_defaults(config: BrokerConfig) -> dict[str, str]:
-    """Topic config name -> the broker-wide default the config file gave it."""
-    given = dict(config.topic_defaults)
+def topic_defaults(
+    config: BrokerConfig, overrides: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Topic config name -> the broker-wide default the config file gave it, or a dynamic
+    override of the same broker name (which wins per name; ms > minutes > hours after)."""
+    given = {**dict(config.topic_defaults), **(overrides or {})}
     out: dict[str, str] = {}
     for name, (topic, factor) in TOPIC_DEFAULTS.items():
         if name in given:
@@ -531,6 +544,9 @@ class DynamicBrokerConfigs:
         self.max_connections = int(self.effective("max.connections"))
         rate = float(self.effective("log.cleaner.io.max.bytes.per.second"))
         self.logs.cleaner_io_max_bytes_per_second = None if rate >= 1.7976931348623157e308 else rate
+        defaults = topic_defaults(self.config, self.overrides)
+        if defaults != self.logs.topic_defaults:
+            self.logs.set_topic_defaults(defaults)
 
     def rows(self, keys: frozenset[str] | None, synonyms: bool) -> list[Row]:
         """DescribeConfigs entries of the BROKER resource."""

@@ -432,6 +432,18 @@ class LogManager:
             self._logs[(name, p)].config = config
         return new
 
+    def set_topic_defaults(self, defaults: Mapping[str, str]) -> None:
+        """New broker-wide topic defaults (a dynamic broker config changed): every topic
+        without its own value follows from its next append or tick."""
+        self.topic_defaults = validate_configs(defaults)
+        for name, info in self._topics.items():
+            config = TopicConfig.from_overrides(info.configs, self.topic_defaults)
+            self._configs[name] = config
+            for p in range(info.partitions):
+                log = self._logs.get((name, p))
+                if log is not None:
+                    log.config = config
+
     def describe_configs(self, name: str) -> list[ConfigEntry]:
         """Every known topic config with its value and whether it is a default."""
         return describe(self._require(name).configs, self.topic_defaults)

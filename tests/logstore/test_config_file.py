@@ -249,6 +249,12 @@ def test_topic_defaults_reach_storage_and_describe(tmp_path: Path) -> None:
         )
         assert described["segment.bytes"].source == "DYNAMIC_TOPIC_CONFIG"
         assert described["retention.bytes"].source == "DEFAULT_CONFIG"
+        # A dynamic change reaches the partitions' parsed config at once.
+        dynamic = DynamicBrokerConfigs(config, logs)
+        dynamic.alter({"log.retention.ms": "60000"}, (), replace=False, validate_only=False)
+        assert logs.log("t", 0).config.retention_ms == 60_000
+        dynamic.alter({}, ("log.retention.ms",), replace=False, validate_only=False)
+        assert logs.log("t", 0).config.retention_ms == 7_200_000
 
 
 def test_operations_doc_lists_every_key() -> None:
