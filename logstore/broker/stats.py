@@ -36,7 +36,7 @@ def api_name(api_key: int) -> str:
 def _error_codes(response: Any) -> list[int]:
     """Non-zero error codes at the top of a decoded response and one level down (topics,
     groups, resources), which is where most admin APIs put them; pre-encoded replies
-    (Produce, Fetch) carry none we can see."""
+    (Produce, Fetch) carry none we can see (their handlers count through `errors_of`)."""
     codes: list[int] = []
     top = getattr(response, "error_code", None)
     if top is not None and int(top):
@@ -66,12 +66,21 @@ class RequestStats:
     def __init__(self) -> None:
         self.apis: dict[int, ApiStats] = {}
 
+    def _stats(self, api_key: int) -> ApiStats:
+        stats = self.apis.get(api_key)
+        if stats is None:
+            stats = self.apis[api_key] = ApiStats()
+        return stats
+
+    def errors_of(self, api_key: int) -> dict[int, int]:
+        """Error code -> count of `api_key`, for handlers whose replies are pre-encoded
+        (Produce, Fetch) to count their per-partition errors."""
+        return self._stats(api_key).errors
+
     def done(self, ctx: Any, started: float, response: Any) -> None:
         """Count one answered request (`started`: its `time.perf_counter()`)."""
         elapsed = time.perf_counter() - started
-        stats = self.apis.get(ctx.api_key)
-        if stats is None:
-            stats = self.apis[ctx.api_key] = ApiStats()
+        stats = self._stats(ctx.api_key)
         stats.buckets[bisect.bisect_left(LATENCY_BUCKETS, elapsed)] += 1
         stats.seconds += elapsed
         codes = _error_codes(response) if response is not None else []

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -228,3 +228,50 @@ def test_a_busy_metrics_port_stops_the_start_with_a_message(tmp_path: Path) -> N
     assert f"metrics on 127.0.0.1:{port}: Address already in use" in proc.log()
     # Storage was closed as a clean stop leaves it (the marker a restart checks).
     assert (proc.data_dir / ".clean-shutdown").exists()
+
+
+def test_fetch_partition_errors_are_counted(tmp_path: Path) -> None:
+    """Fetch replies are pre-encoded: its handler counts the errors of each partition."""
+    port = _free_port()
+    proc = start_broker(
+        tmp_path / "data", ["--metrics-listen", f"127.0.0.1:{port}", "--no-auto-create-topics"]
+    )
+    try:
+        consumer = Consumer(
+            {
+                "bootstrap.servers": proc.bootstrap,
+                "group.id": "g",
+                "topic.metadata.refresh.interval.ms": 100000,
+                **QUIET,
+            }
+        )
+        admin = AdminClient({"bootstrap.servers": proc.bootstrap, **QUIET})
+        admin.create_topics([NewTopic("gone", 1)])["gone"].result(10)
+        producer = Producer({"bootstrap.servers": proc.bootstrap, **QUIET})
+        producer.produce("gone", b"x")
+        producer.flush(10)
+        consumer.assign([TopicPartition("gone", 0, 0)])
+        assert consumer.poll(10) is not None
+        admin.delete_topics(["gone"])["gone"].result(10)
+        # The consumer keeps fetching the partition it was assigned: the broker answers
+        # each fetch with UNKNOWN_TOPIC_OR_PARTITION for it until the client notices.
+        deadline = time.monotonic() + 10
+        series = _scrape(port)
+        while time.monotonic() < deadline:
+            consumer.poll(0.2)
+            series = _scrape(port)
+            errors = series.get("kafka_network_requestmetrics_errors_total", [])
+            if any(lbl.get("request") == "Fetch" for lbl, _ in errors):
+                break
+        assert (
+            _value(
+                series,
+                "kafka_network_requestmetrics_errors_total",
+                request="Fetch",
+                error="UNKNOWN_TOPIC_OR_PARTITION",
+            )
+            >= 1
+        )
+        consumer.close()
+    finally:
+        proc.stop()

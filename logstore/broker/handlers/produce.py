@@ -127,6 +127,11 @@ async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
             else:
                 parts.append((pdata.index, _append(broker, topic.name, pdata.index, pdata.records)))
         outcomes.append((topic.name, parts))
+    errors = broker.requests.errors_of(ApiKey.PRODUCE)
+    for _, parts in outcomes:
+        for _, outcome in parts:
+            if outcome.error:
+                errors[outcome.error] += 1
     if acks == 0:
         return None
     if acks == -1:
