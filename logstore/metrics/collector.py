@@ -97,8 +97,7 @@ class BrokerCollector(Collector):
         )
         errors = CounterMetricFamily(
             "kafka_network_requestmetrics_errors",
-            "Non-zero error codes in responses, per API and error (RequestMetrics "
-            "ErrorsPerSec); Produce and Fetch errors are not counted",
+            "Non-zero error codes in responses, per API and error (RequestMetrics ErrorsPerSec)",
             labels=["request", "error"],
         )
         latency = HistogramMetricFamily(
