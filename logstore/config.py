@@ -21,6 +21,8 @@ class BrokerConfig:
     port: int = 9092
     # The address clients are told to connect to (Metadata); defaults to the bound one.
     advertised_host: str | None = None
+    # The port clients are told (advertised.listeners behind NAT); None = the bound one.
+    advertised_port: int | None = None
     node_id: int = 0
     cluster_id: str = "odradek-local"
     fsync: str = "always"

@@ -229,7 +229,13 @@ def _advertised(raw: str) -> dict[str, Any]:
     scheme, sep, address = raw.strip().partition("://")
     if not sep or scheme.upper() != "PLAINTEXT" or "," in address:
         raise _refuse("advertised.listeners", raw, "expected PLAINTEXT://HOST:PORT")
-    return {"advertised_host": address.rpartition(":")[0].strip("[]") or None}
+    try:
+        host, port = parse_listen(address)
+    except ValueError as exc:
+        raise _refuse("advertised.listeners", raw, str(exc)) from None
+    if not address.rpartition(":")[0].strip("[]"):
+        raise _refuse("advertised.listeners", raw, "a host clients can reach is required")
+    return {"advertised_host": host, "advertised_port": port}
 
 
 def _log_dirs(raw: str) -> Path:
@@ -343,8 +349,12 @@ REGISTRY: dict[str, ConfigDef] = {
         ConfigDef(
             "advertised.listeners",
             STRING,
-            lambda c: f"PLAINTEXT://{c.advertised_host}:{c.port}" if c.advertised_host else "",
-            fields=("advertised_host",),
+            lambda c: (
+                f"PLAINTEXT://{c.advertised_host}:{c.advertised_port or c.port}"
+                if c.advertised_host
+                else ""
+            ),
+            fields=("advertised_host", "advertised_port"),
             parse=_advertised,
         ),
         setting(

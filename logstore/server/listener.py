@@ -83,7 +83,7 @@ class BrokerServer:
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
         self.broker.advertised_host = self.config.advertised_host or _advertisable(self.config.host)
-        self.broker.advertised_port = self.port
+        self.broker.advertised_port = self.config.advertised_port or self.port
         self._maintenance = asyncio.create_task(self._maintain())
         # Thousands of long-lived objects (kio schemas, catalogue) would otherwise be walked
         # by every full collection, a latency spike on the request path.

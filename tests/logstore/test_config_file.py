@@ -27,7 +27,7 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "node.id": ("0", "0"),
     "log.dirs": ("/srv/odradek", "/srv/odradek"),
     "listeners": ("PLAINTEXT://127.0.0.1:19092", "PLAINTEXT://127.0.0.1:19092"),
-    "advertised.listeners": ("PLAINTEXT://kafka.example:19092", "PLAINTEXT://kafka.example:19092"),
+    "advertised.listeners": ("PLAINTEXT://kafka.example:29092", "PLAINTEXT://kafka.example:29092"),
     "num.partitions": ("3", "3"),
     "auto.create.topics.enable": ("false", "false"),
     "socket.request.max.bytes": ("1048576", "1048576"),
@@ -73,7 +73,7 @@ BAD: dict[str, tuple[str, str]] = {
     "node.id": ("-2", "Value must be at least 0"),
     "log.dirs": ("/a,/b", "exactly one directory"),
     "listeners": ("SSL://:9093", "expected PLAINTEXT://HOST:PORT"),
-    "advertised.listeners": ("kafka.example:9092", "expected PLAINTEXT://HOST:PORT"),
+    "advertised.listeners": ("PLAINTEXT://:9092", "a host clients can reach is required"),
     "num.partitions": ("0", "Value must be at least 1"),
     "auto.create.topics.enable": ("yes", "either true or false"),
     "socket.request.max.bytes": ("lots", "Not a number of type INT"),
@@ -145,11 +145,8 @@ def test_every_key_is_read_and_described_with_its_source(tmp_path: Path) -> None
     assert settings.names == frozenset(SAMPLES)
     config = BrokerConfig(**settings.values, explicit=settings.names)
     assert config.data_dir == Path("/srv/odradek")
-    assert (config.host, config.port, config.advertised_host) == (
-        "127.0.0.1",
-        19092,
-        "kafka.example",
-    )
+    assert (config.host, config.port) == ("127.0.0.1", 19092)
+    assert (config.advertised_host, config.advertised_port) == ("kafka.example", 29092)
     assert config.metrics_listen == ("127.0.0.1", 9404)
     assert config.cleaner_io_max_bytes_per_second == 5e6
     rows = {row[0]: row for row in DynamicBrokerConfigs(config, None).rows(None, True)}  # type: ignore[arg-type]
@@ -260,3 +257,24 @@ def test_topic_defaults_reach_storage_and_describe(tmp_path: Path) -> None:
 def test_operations_doc_lists_every_key() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
     assert [name for name in REGISTRY if f"`{name}`" not in doc] == []
+
+
+async def test_advertised_listener_reaches_metadata(tmp_path: Path) -> None:
+    from logstore.server.listener import BrokerServer
+
+    path = _write(
+        tmp_path,
+        f"log.dirs={tmp_path / 'data'}\nlisteners=PLAINTEXT://127.0.0.1:0\n"
+        "advertised.listeners=PLAINTEXT://kafka.example:29092\n",
+    )
+    server = BrokerServer(_config("--config", str(path)))
+    await server.start()
+    try:
+        assert server.broker is not None
+        assert (server.broker.advertised_host, server.broker.advertised_port) == (
+            "kafka.example",
+            29092,
+        )
+        assert server.port != 29092
+    finally:
+        await server.shutdown()
