@@ -1,7 +1,8 @@
 """ASGI entry point served by daphne: HTTP through Django, websockets through Channels.
 
 Owns the protocol router only. It must never hold page logic; websocket routes are in
-`console.routing`, guarded by session auth and an origin check.
+`console.routing`, guarded by session auth and
+the same-origin check of `console.ws_origin`.
 """
 
 from __future__ import annotations
@@ -15,17 +16,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402 (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from console.kafka import warmup  # noqa: E402
 from console.routing import websocket_urlpatterns  # noqa: E402
+from console.ws_origin import SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

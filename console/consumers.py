@@ -1,7 +1,7 @@
 """The live-tail websocket: one connection per viewer, fed by the shared tail of its topic.
 
 Owns a viewer's side: who may connect (a logged-in session; the origin is checked by
-`AllowedHostsOriginValidator` in `console.asgi`), the viewer's filters, the optional
+`console.ws_origin` in `console.asgi`), the viewer's filters, the optional
 "N records back" start, pause/resume, and turning the shared frames into what this viewer
 sees. It must never read the cluster for live records itself (`console.kafka.tail` does,
 once for every viewer), and never block the event loop: the backfill read runs in a thread.

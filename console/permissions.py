@@ -6,8 +6,10 @@ change (the templates use it to hide buttons, but hiding is not protection).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from console import quota
 from console.models import Team
 
 
@@ -45,39 +47,29 @@ def can_create_topics(user: Any) -> bool:
     return is_admin(user) or bool(user_teams(user))
 
 
+def limits_of(team: Team) -> quota.Limits:
+    return quota.Limits(
+        name=team.name,
+        prefix=team.topic_prefix,
+        max_partitions=team.max_partitions,
+        max_retention_ms=team.max_retention_ms,
+        max_total_bytes=team.max_total_bytes,
+    )
+
+
 def policy_violations(
     team: Team,
     name: str,
     partitions: int,
     retention_ms: int | None,
     retention_bytes: int | None,
-    team_bytes_now: int = 0,
+    others: Iterable[quota.Shape] | None = (),
+    cleanup_policy: str = "delete",
 ) -> list[str]:
-    """Why a topic falls outside `team`'s policy, in words; empty when it fits.
+    """Why a new topic falls outside `team`'s policy, in words; empty when it fits.
 
-    The byte budget counts what the team's topics hold on disk now plus the new topic's
-    size cap (retention.bytes × partitions); a topic without a cap cannot be bounded, so
-    under a budget it needs one.
+    `others` are the team's existing topics (None: unknown); the arithmetic is
+    `console.quota`'s, the same every other path uses.
     """
-    problems: list[str] = []
-    if not name.startswith(team.topic_prefix):
-        problems.append(f"The name does not start with the team prefix {team.topic_prefix!r}.")
-    if partitions > team.max_partitions:
-        problems.append(
-            f"{partitions} partitions is more than the team's {team.max_partitions} per topic."
-        )
-    if team.max_retention_ms is not None:
-        if retention_ms is None or retention_ms < 0:
-            problems.append(
-                "Keeping records forever (or at the cluster default) exceeds the team's max retention."
-            )
-        elif retention_ms > team.max_retention_ms:
-            problems.append("The retention is longer than the team's max retention.")
-    if team.max_total_bytes is not None:
-        if retention_bytes is None or retention_bytes < 0:
-            problems.append(
-                "The team has a byte budget, so the topic needs a size cap per partition."
-            )
-        elif team_bytes_now + retention_bytes * partitions > team.max_total_bytes:
-            problems.append("The size cap would take the team over its byte budget.")
-    return problems
+    shape = quota.Shape(name, partitions, retention_ms, retention_bytes, cleanup_policy)
+    return quota.topic_problems(limits_of(team), shape, others)

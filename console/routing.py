@@ -6,8 +6,9 @@ from typing import Any
 
 from django.urls import path
 
+from console import names  # noqa: F401 (registers <kafka:...>)
 from console.consumers import TailConsumer
 
 websocket_urlpatterns: list[Any] = [
-    path("ws/clusters/<slug:cluster>/topics/<str:topic>/tail/", TailConsumer.as_asgi()),
+    path("ws/clusters/<slug:cluster>/topics/<kafka:topic>/tail/", TailConsumer.as_asgi()),
 ]

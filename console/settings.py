@@ -7,9 +7,11 @@ live under `ODRADEK_HOME` (default `./var`), the channel layer is in-memory. Pos
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "channels",
+    "axes",
     "console",
     "console.lag",
 ]
@@ -65,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a lockout into the "too many attempts" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -108,6 +113,51 @@ else:
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Login throttling (django-axes): after ODRADEK_LOGIN_FAILURES wrong passwords for one
+# username from one address, that pair is locked out for ODRADEK_LOGIN_LOCKOUT_MINUTES.
+# Admins unlock early in Django's admin (Axes) or with `manage.py axes_reset`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("ODRADEK_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("ODRADEK_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Mail is used for password resets only, and the reset pages exist only when it is set up.
+if smtp_host := os.environ.get("ODRADEK_SMTP_HOST", ""):
+    EMAIL_HOST = smtp_host
+    EMAIL_PORT = int(os.environ.get("ODRADEK_SMTP_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("ODRADEK_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("ODRADEK_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("ODRADEK_SMTP_TLS", "1") == "1"
+    DEFAULT_FROM_EMAIL = os.environ.get("ODRADEK_MAIL_FROM", f"odradek@{smtp_host}")
+ODRADEK_PASSWORD_RESET = bool(smtp_host)
+
+# Served over TLS, directly or behind a proxy: cookies only over https, HSTS, and plain
+# http redirected (the health check stays reachable for load balancers).
+ODRADEK_HTTPS = os.environ.get("ODRADEK_HTTPS", "0") == "1"
+if ODRADEK_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("ODRADEK_HSTS_SECONDS", str(365 * 86_400)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("ODRADEK_HSTS_INCLUDE_SUBDOMAINS", "1") == "1"
+    SECURE_HSTS_PRELOAD = os.environ.get("ODRADEK_HSTS_PRELOAD", "0") == "1"
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a promise to browser vendors only the domain's owner can make; a
+        # console that sent "preload" unasked would let anyone submit its domain.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Only behind a proxy that sets (and strips from clients) X-Forwarded-Proto.
+if os.environ.get("ODRADEK_BEHIND_TLS_PROXY", "0") == "1":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Every login would come from the proxy's address: throttle by the client's instead.
+    AXES_CLIENT_IP_CALLABLE = "console.client_address.client_address"
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -136,9 +186,21 @@ ODRADEK_EXTRA_PROCESSES: list[tuple[str, list[str]]] = [
 # Seconds a cluster call may take before a page shows the "unreachable" banner instead.
 ODRADEK_CLUSTER_TIMEOUT = float(os.environ.get("ODRADEK_CLUSTER_TIMEOUT", "3"))
 
+# Lag-alert webhooks reach only public addresses unless an admin allows internal ones:
+# all of them (`ODRADEK_WEBHOOK_ALLOW_PRIVATE=1`) or listed networks (comma-separated CIDRs).
+ODRADEK_WEBHOOK_ALLOW_PRIVATE = os.environ.get("ODRADEK_WEBHOOK_ALLOW_PRIVATE", "0") == "1"
+# Parsed here so a typo stops the console at start, not the sampler at its first alert.
+ODRADEK_WEBHOOK_ALLOW_NETWORKS = [
+    str(ipaddress.ip_network(n.strip(), strict=False))
+    for n in os.environ.get("ODRADEK_WEBHOOK_ALLOW_NETWORKS", "").split(",")
+    if n.strip()
+]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("ODRADEK_LOG_LEVEL", "INFO")},
+    # django-axes logs every login at INFO; failures and lockouts are its warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from django.urls import path
 
+from console import names  # noqa: F401 (registers <kafka:...>)
 from console.views import messages
 
-TOPIC = "clusters/<slug:cluster>/topics/<str:topic>/"
+TOPIC = "clusters/<slug:cluster>/topics/<kafka:topic>/"
 
 urlpatterns = [
     path(f"{TOPIC}messages/", messages.browse, name="topics_messages"),

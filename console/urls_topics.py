@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from console import names  # noqa: F401 (registers <kafka:...>)
 from console.views import audit, clusters, retention, teams, topics
 
 urlpatterns = [
@@ -17,30 +18,32 @@ urlpatterns = [
         topics.topic_name_check,
         name="topics_check_name",
     ),
-    path("clusters/<slug:cluster>/topics/<str:topic>/", topics.topic_detail, name="topics_detail"),
     path(
-        "clusters/<slug:cluster>/topics/<str:topic>/configs/<str:name>/",
+        "clusters/<slug:cluster>/topics/<kafka:topic>/", topics.topic_detail, name="topics_detail"
+    ),
+    path(
+        "clusters/<slug:cluster>/topics/<kafka:topic>/configs/<str:name>/",
         topics.topic_config,
         name="topics_config",
     ),
     path(
-        "clusters/<slug:cluster>/topics/<str:topic>/delete/",
+        "clusters/<slug:cluster>/topics/<kafka:topic>/delete/",
         topics.topic_delete,
         name="topics_delete",
     ),
     path(
-        "clusters/<slug:cluster>/topics/<str:topic>/partitions/",
+        "clusters/<slug:cluster>/topics/<kafka:topic>/partitions/",
         topics.topic_partitions,
         name="topics_partitions",
     ),
     path(
-        "clusters/<slug:cluster>/topics/<str:topic>/delete-records/",
+        "clusters/<slug:cluster>/topics/<kafka:topic>/delete-records/",
         topics.topic_delete_records,
         name="topics_delete_records",
     ),
     path("clusters/<slug:cluster>/retention/", retention.retention_page, name="retention"),
     path(
-        "clusters/<slug:cluster>/retention/<str:topic>/",
+        "clusters/<slug:cluster>/retention/<kafka:topic>/",
         retention.retention_edit,
         name="retention_edit",
     ),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from logstore.config import FSYNC_POLICIES, LOG_FORMATS, LOG_LEVELS, BrokerConfig, parse_listen
+from logstore.groups.settings import GroupSettings, kafka_names
 
 # Flags default to "not given" so the config file can fill what the command line left out.
 _UNSET = argparse.SUPPRESS
@@ -62,7 +63,66 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics-listen", help="HOST:PORT of the Prometheus /metrics endpoint; default off"
     )
     serve.add_argument("--port-file", type=Path, help="write the bound port here")
+    defaults = GroupSettings()
+    for kafka_name, attr in kafka_names().items():
+        serve.add_argument(
+            "--" + kafka_name.replace(".", "-"),
+            dest=f"group_{attr}",  # broker_configs.GROUP_PREFIX
+            type=int,
+            metavar="MS" if kafka_name.endswith(".ms") else "N",
+            help=f"Kafka's {kafka_name} (default {getattr(defaults, attr)})",
+        )
+    _add_limit_flags(serve)
     return parser
+
+
+def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
+    """Slow and idle clients, descriptors and partition limits (defaults in BrokerConfig)."""
+    limits = serve.add_argument_group("connection and resource limits")
+    flag = limits.add_argument
+    flag(
+        "--socket-request-max-bytes",
+        dest="max_request_bytes",
+        type=int,
+        help="largest request accepted (Kafka's socket.request.max.bytes; default 104857600)",
+    )
+    flag(
+        "--queued-max-request-bytes",
+        dest="max_inflight_bytes",
+        type=int,
+        help="request bytes held in memory across connections (Kafka's "
+        "queued.max.request.bytes; default 268435456)",
+    )
+    flag(
+        "--connections-max-idle-ms",
+        type=int,
+        help="close a connection idle this long (Kafka's connections.max.idle.ms; default 600000)",
+    )
+    flag(
+        "--request-body-timeout-ms",
+        type=int,
+        help="a request's body must arrive within this once its length prefix did (default 30000)",
+    )
+    flag(
+        "--max-connections-per-ip",
+        type=int,
+        help="Kafka's max.connections.per.ip (default: no per-address cap)",
+    )
+    flag(
+        "--max-broker-partitions",
+        type=int,
+        help="partitions this broker holds at most (default: the open-files limit)",
+    )
+    flag(
+        "--max-partitions-per-topic",
+        type=int,
+        help="partitions one topic may have (default: --max-broker-partitions)",
+    )
+    flag(
+        "--max-open-segment-files",
+        type=int,
+        help="segment files kept open at once (default: derived from the open-files limit)",
+    )
 
 
 def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -77,6 +137,7 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
 
 def config_from_args(args: argparse.Namespace) -> BrokerConfig:
     """Flags over the config file over defaults; raises ValueError with a readable message."""
+    from logstore.broker.broker_configs import GROUP_PREFIX
     from logstore.config_file import load_config_file, names_setting
 
     values: dict[str, Any] = {}
@@ -91,7 +152,12 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
     if "data_dir" not in values:
         raise ValueError("--data-dir (or log.dirs in the --config file) is required")
     explicit |= names_setting(set(flags) - {"port_file"})
-    return BrokerConfig(**values, explicit=explicit)
+    groups = {
+        name.removeprefix(GROUP_PREFIX): values.pop(name)
+        for name in list(values)
+        if name.startswith(GROUP_PREFIX)
+    }
+    return BrokerConfig(**values, groups=GroupSettings(**groups), explicit=explicit)
 
 
 def main(argv: list[str] | None = None) -> int:

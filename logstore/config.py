@@ -6,8 +6,10 @@ hold per-topic configuration (that lives in the storage catalogue) nor open sock
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from logstore.groups.settings import GroupSettings
 
 FSYNC_POLICIES = ("always", "interval", "never")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -41,6 +43,23 @@ class BrokerConfig:
     log_retention_check_interval_ms: int = 300_000
     # Written once the listener is bound (useful with port 0); None = don't write.
     port_file: Path | None = None
+    # -- slow and idle clients, descriptors, partition limits ------------------------------
+    # Kafka's connections.max.idle.ms: a connection silent this long with nothing in
+    # flight is closed.
+    connections_max_idle_ms: int = 600_000
+    # A frame's body must arrive this soon after its length prefix did (no Kafka setting;
+    # the clients' own request.timeout.ms default), so a trickling client holds nothing long.
+    request_body_timeout_ms: int = 30_000
+    # Kafka's max.connections.per.ip; None = no cap besides max_connections (Kafka's default).
+    max_connections_per_ip: int | None = None
+    # KIP-578's max.broker.partitions, and a per-topic cap; None = derived from
+    # RLIMIT_NOFILE at start (see logstore.server.resources).
+    max_broker_partitions: int | None = None
+    max_partitions_per_topic: int | None = None
+    # Segment descriptors open at once, active segments included; None = derived.
+    max_open_segment_files: int | None = None
+    # The group coordinator's settings (Kafka's group.* and offsets.retention.*).
+    groups: GroupSettings = field(default_factory=GroupSettings)
     log_level: str = "INFO"
     log_format: str = "text"  # or "json": one object per line
     # Where Prometheus scrapes /metrics; None = no metrics endpoint.
@@ -72,6 +91,26 @@ class BrokerConfig:
             raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}")
         if self.default_partitions < 1:
             raise ValueError("default partitions must be at least 1")
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        if self.max_inflight_bytes < self.max_request_bytes:
+            # A frame charges its bytes as they arrive: the budget must hold a whole one.
+            raise ValueError("queued-max-request-bytes must be at least socket-request-max-bytes")
+        if self.max_request_bytes < 64:
+            raise ValueError("socket-request-max-bytes must be at least 64")
+        for name in ("connections_max_idle_ms", "request_body_timeout_ms", "max_connections"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be at least 1")
+        for name in (
+            "max_connections_per_ip",
+            "max_broker_partitions",
+            "max_partitions_per_topic",
+            "max_open_segment_files",
+        ):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be at least 1")
 
 
 def parse_listen(value: str) -> tuple[str, int]:

@@ -16,7 +16,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,13 @@ import pytest
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 20.0
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Like the reference Kafka's test settings (reference/launcher.py): a first join answers at
+# once and KIP-848 members heartbeat every second. A test that needs Kafka's defaults
+# passes the flags again in `args` (the last occurrence wins).
+FAST_GROUP_ARGS = (
+    "--group-initial-rebalance-delay-ms", "0",
+    "--group-consumer-heartbeat-interval-ms", "1000",
+)  # fmt: skip
 
 
 def _api_versions_ok(port: int) -> bool:
@@ -41,9 +48,18 @@ def _api_versions_ok(port: int) -> bool:
 class BrokerProcess:
     """One broker subprocess and its data directory (kept across restarts)."""
 
-    def __init__(self, data_dir: Path, *, args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        args: Sequence[str] = (),
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
+        """`preexec_fn` runs in the child before the broker starts (e.g. to lower its
+        RLIMIT_NOFILE), at every start and restart."""
         self.data_dir = data_dir
         self.args = list(args)
+        self.preexec_fn = preexec_fn
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}.broker.log"
@@ -65,12 +81,18 @@ class BrokerProcess:
             "--data-dir", str(self.data_dir),
             "--listen", f"127.0.0.1:{port}",
             "--port-file", str(self.port_file),
+            *FAST_GROUP_ARGS,
             *self.args,
         ]  # fmt: skip
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env
+                cmd,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                preexec_fn=self.preexec_fn,
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

@@ -1,6 +1,7 @@
 """Lag alerts: decide from one measurement whether each group's alert fires or clears.
 
-Owns the threshold rule, the state change, its audit entry and the JSON webhook. It must
+Owns the threshold rule, the state change, its audit entry and the JSON webhook's
+payload (`console.webhooks` decides where it may go and sends it). It must
 never measure lag itself (the sampler hands it `GroupLag`s) and never let a failing
 webhook stop the other alerts: the error is kept on the alert for the page to show.
 """
@@ -9,18 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from console import audit
+from console import audit, webhooks
 from console.kafka.groups import GroupLag
 from console.lag.models import LagAlert
 
 log = logging.getLogger(__name__)
-WEBHOOK_TIMEOUT = 5.0
+WEBHOOK_TIMEOUT = webhooks.TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -103,18 +102,10 @@ def payload(alert: LagAlert, reason: str, now: datetime) -> dict[str, Any]:
 
 
 def _post(alert: LagAlert, reason: str, now: datetime, timeout: float) -> str:
-    """POST the JSON payload; returns the error text, empty on success."""
-    body = json.dumps(payload(alert, reason, now)).encode()
-    request = urllib.request.Request(
-        alert.webhook_url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "odradek-console"},
+    """POST the JSON payload through `console.webhooks`; the error text, empty on success."""
+    error = webhooks.post_json(
+        alert.webhook_url, json.dumps(payload(alert, reason, now)).encode(), timeout
     )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        log.warning("lag alert webhook for %s failed: %s", alert, exc)
-        return f"{type(exc).__name__}: {exc}"
-    return ""
+    if error:
+        log.warning("lag alert webhook for %s failed: %s", alert, error)
+    return error

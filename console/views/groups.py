@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console import audit
+from console import audit, webhooks
 from console.kafka import groups as kg
 from console.kafka.clusters import ClusterConfig
 from console.lag import history
@@ -168,6 +168,8 @@ def _detail_context(request: HttpRequest, cfg: ClusterConfig, group: str) -> dic
         alert=LagAlert.objects.filter(cluster=cfg.slug, group=group).first(),
         can_change=all(can_change_topic(request.user, cfg.slug, t) for t in lag.topics),
     )
+    # Who may see the webhook URL: whoever may change the alert (`_may_not_manage`).
+    context["manages_alert"] = is_admin(request.user) or bool(lag.topics and context["can_change"])
     return context
 
 
@@ -459,9 +461,12 @@ def group_alert(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     if max_msgs is None and max_secs is None:
         messages.error(request, "Give a threshold in messages, in minutes, or both.")
         return redirect("groups_detail", cluster=cfg.slug, group=group)
-    if webhook and not webhook.startswith(("http://", "https://")):
-        messages.error(request, "The webhook must be an http:// or https:// address.")
-        return redirect("groups_detail", cluster=cfg.slug, group=group)
+    if webhook:
+        try:
+            webhooks.check(webhook)
+        except webhooks.WebhookRefused as exc:
+            messages.error(request, f"Lag alert not saved: {exc}")
+            return redirect("groups_detail", cluster=cfg.slug, group=group)
     alert = alert or LagAlert(cluster=cfg.slug, group=group)
     alert.max_lag_messages = max_msgs
     alert.max_lag_seconds = max_secs * 60 if max_secs is not None else None
@@ -480,7 +485,8 @@ def _alert_json(alert: LagAlert | None) -> dict[str, Any] | None:
     return {
         "max_lag_messages": alert.max_lag_messages,
         "max_lag_seconds": alert.max_lag_seconds,
-        "webhook_url": alert.webhook_url,
+        # The audit log is open to everyone; a webhook URL often carries a secret.
+        "webhook_url": webhooks.shown(alert.webhook_url) if alert.webhook_url else "",
     }
 
 

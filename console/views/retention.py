@@ -23,6 +23,7 @@ from console.models import Team
 from console.permissions import can_change_topic, team_for_topic
 from console.templatetags.odradek import human_age, human_bytes
 from console.views.clusters import cluster_or_404, cluster_view, forbidden
+from console.views.team_usage import config_refusal
 
 PAGE_SIZE = 50  # as the topics list; each row carries its own edit form
 # Below this much history a topic is too young to project a rate from.
@@ -144,24 +145,15 @@ def retention_edit(request: HttpRequest, cluster: str, topic: str) -> HttpRespon
         return redirect("retention", cluster=cluster)
     retention_ms = form.cleaned_data["retention"]
     retention_bytes = form.cleaned_data.get("retention_size")
-    team = team_for_topic(topic)
-    if (
-        team
-        and team.max_retention_ms is not None
-        and not request.user.is_superuser
-        and not request.user.is_staff
-        and (retention_ms < 0 or retention_ms > team.max_retention_ms)
-    ):
-        messages.error(
-            request,
-            f"{team.name} topics keep records at most {human_age(team.max_retention_ms)}.",
-        )
-        return redirect("retention", cluster=cluster)
-    new = {
+    new: dict[str, str | None] = {
         "retention.ms": str(retention_ms),
         "retention.bytes": str(retention_bytes if retention_bytes is not None else -1),
     }
     try:
+        refused = config_refusal(request.user, config, topic, dict(new))
+        if refused:
+            messages.error(request, f"Retention of {topic} unchanged: {' '.join(refused)}")
+            return redirect("retention", cluster=cluster)
         before = admin.topic_configs(config, [topic], ("retention.ms", "retention.bytes"))
         admin.alter_topic_configs(config, topic, dict(new))
     except admin.ClusterError as exc:

@@ -29,6 +29,7 @@ from console.permissions import (
     user_teams,
 )
 from console.views.clusters import cluster_or_404, cluster_view, forbidden, is_htmx
+from console.views.team_usage import config_refusal, partitions_refusal, team_shapes
 
 PAGE_SIZE = 50
 SORTS: dict[str, Any] = {
@@ -119,7 +120,8 @@ def topic_new(request: HttpRequest, cluster: str) -> HttpResponse:
                 data["partitions"],
                 data.get("retention"),
                 data.get("retention_size"),
-                team_bytes_now=_team_bytes(cluster, team),
+                others=team_shapes(cluster, team),
+                cleanup_policy=data["cleanup_policy"],
             )
             if not problems:
                 return _create_now(request, config, data["name"], data["partitions"], configs)
@@ -152,15 +154,6 @@ def topic_new(request: HttpRequest, cluster: str) -> HttpResponse:
         "console/topic_new.html",
         {"cluster": config, "form": form, "teams": teams, "admin": is_admin(request.user)},
         status=400 if request.method == "POST" else 200,
-    )
-
-
-def _team_bytes(cluster: str, team: Team) -> int:
-    view = cluster_view(cluster, max_age=60)
-    if not view.snapshot:
-        return 0
-    return sum(
-        t.size or 0 for t in view.snapshot.topics.values() if t.name.startswith(team.topic_prefix)
     )
 
 
@@ -236,17 +229,15 @@ def topic_config(request: HttpRequest, cluster: str, topic: str, name: str) -> H
         )
     raw = request.POST.get("value", "").strip()
     try:
+        refused = config_refusal(request.user, config, topic, {name: raw or None})
+        if refused:
+            return _editor_error(
+                request, config, topic, item, f"{name} unchanged: {' '.join(refused)}"
+            )
         admin.alter_topic_configs(config, topic, {name: raw or None})
         after = _config_value(config, topic, name)
     except admin.ClusterError as exc:
-        if is_htmx(request):
-            # htmx swaps only 2xx answers: the editor comes back with the reason under it.
-            return render(
-                request,
-                "console/_config_row.html",
-                {"cluster": config, "topic": topic, "c": item, "editing": True, "error": str(exc)},
-            )
-        return _action_error(request, config, topic, str(exc), status=400)
+        return _editor_error(request, config, topic, item, str(exc))
     audit.record(
         request.user,
         "topic.config",
@@ -263,6 +254,19 @@ def topic_config(request: HttpRequest, cluster: str, topic: str, name: str) -> H
         )
     messages.success(request, f"{name} of {topic} is now {after.value if after else raw}.")
     return redirect("topics_detail", cluster=cluster, topic=topic)
+
+
+def _editor_error(
+    request: HttpRequest, config: Any, topic: str, item: admin.ConfigItem, message: str
+) -> HttpResponse:
+    if is_htmx(request):
+        # htmx swaps only 2xx answers: the editor comes back with the reason under it.
+        return render(
+            request,
+            "console/_config_row.html",
+            {"cluster": config, "topic": topic, "c": item, "editing": True, "error": message},
+        )
+    return _action_error(request, config, topic, message, status=400)
 
 
 def _action_error(
@@ -317,11 +321,9 @@ def topic_partitions(request: HttpRequest, cluster: str, topic: str) -> HttpResp
                 "(partitions can be added, never removed).",
             )
             return redirect("topics_detail", cluster=cluster, topic=topic)
-        team = team_for_topic(topic)
-        if team and not is_admin(request.user) and total > team.max_partitions:
-            messages.error(
-                request, f"{team.name} topics have at most {team.max_partitions} partitions."
-            )
+        refused = partitions_refusal(request.user, config, topic, total)
+        if refused:
+            messages.error(request, f"{topic} keeps {current} partitions: {' '.join(refused)}")
             return redirect("topics_detail", cluster=cluster, topic=topic)
         admin.add_partitions(config, topic, total)
     except admin.ClusterError as exc:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from logstore.broker.errors import INVALID_REQUEST
 from logstore.config import FSYNC_POLICIES, LOG_FORMATS, LOG_LEVELS, BrokerConfig, parse_listen
+from logstore.groups.settings import GroupSettings, kafka_names
 
 if TYPE_CHECKING:
     from logstore.storage import LogManager
@@ -330,6 +331,28 @@ def topic_defaults(
     return out
 
 
+# `BrokerConfig.groups` is one GroupSettings value: its rows (and flags) name the field
+# with this prefix, and the command line folds them into it.
+GROUP_PREFIX = "group_"
+_GROUP_DEFAULTS = GroupSettings()
+_LONG_GROUP_SETTINGS = frozenset({"offsets.retention.check.interval.ms"})
+
+
+def _group_setting(name: str, attr: str) -> ConfigDef:
+    return ConfigDef(
+        name,
+        LONG if name in _LONG_GROUP_SETTINGS else INT,
+        lambda c: str(getattr(c.groups, attr)),
+        kafka_default=str(getattr(_GROUP_DEFAULTS, attr)),
+        checks=(_at_least(0),),
+        fields=(GROUP_PREFIX + attr,),
+    )
+
+
+def _unlimited(value: int | None) -> str:
+    return "2147483647" if value is None else str(value)
+
+
 # One row per broker setting, in the order DescribeConfigs lists them. Names Kafka has are
 # Kafka's; settings Kafka lacks carry the `odradek.` prefix.
 REGISTRY: dict[str, ConfigDef] = {
@@ -405,6 +428,51 @@ REGISTRY: dict[str, ConfigDef] = {
             parse=_rate_value,
             show=_rate,
         ),
+        setting(
+            "connections.max.idle.ms",
+            LONG,
+            "connections_max_idle_ms",
+            kafka_default="600000",
+            checks=(_at_least(1),),
+        ),
+        setting(
+            "max.connections.per.ip",
+            INT,
+            "max_connections_per_ip",
+            kafka_default="2147483647",
+            checks=(_at_least(1),),
+            show=_unlimited,
+        ),
+        setting(
+            "odradek.request.body.timeout.ms",
+            LONG,
+            "request_body_timeout_ms",
+            kafka_default="30000",
+            checks=(_at_least(1),),
+        ),
+        # None = derived from the open-files limit at start (logstore.server.resources).
+        setting(
+            "odradek.max.broker.partitions",
+            INT,
+            "max_broker_partitions",
+            kafka_default="",
+            checks=(_at_least(1),),
+        ),
+        setting(
+            "odradek.max.partitions.per.topic",
+            INT,
+            "max_partitions_per_topic",
+            kafka_default="",
+            checks=(_at_least(1),),
+        ),
+        setting(
+            "odradek.max.open.segment.files",
+            INT,
+            "max_open_segment_files",
+            kafka_default="",
+            checks=(_at_least(1),),
+        ),
+        *(_group_setting(name, attr) for name, attr in kafka_names().items()),
         setting(
             "odradek.fsync.policy",
             STRING,

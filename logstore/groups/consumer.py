@@ -6,12 +6,20 @@ server-side assignor, and each member's current assignment. A partition moves to
 owner only after its previous owner has stopped reporting it (revoke before assign), so
 two members never consume the same partition at once.
 
+A member may subscribe by regular expression (SubscribedTopicRegex): it is matched
+against the whole name of every existing non-internal topic on each heartbeat, so topics
+created later join the assignment. Kafka compiles it with RE2/J; Python's `re` is used
+here, which agrees on the common subset (classes, alternation, repetition, anchors) but
+also accepts back-references and look-arounds, which Kafka refuses.
+
 It never awaits, never reads a clock and never touches sockets or files: the coordinator
-passes the current time and a resolver from topic names to (topic id, partition count).
+passes the current time, a resolver from topic names to (topic id, partition count) and
+the list of topic names.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +29,8 @@ from logstore.groups.assignor import ASSIGNORS, Assignment, assign
 
 # topic name -> (topic id, partitions) or None when the topic does not exist
 Resolver = Callable[[str], "tuple[uuid.UUID, int] | None"]
+# Kafka's internal topics, which a regular expression never matches.
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 
 LEAVE_EPOCH = -1
 STATIC_LEAVE_EPOCH = -2
@@ -35,6 +45,9 @@ class ConsumerMember:
     client_host: str = ""
     rebalance_timeout_ms: int = 300_000
     subscribed: list[str] = field(default_factory=list)
+    regex: str | None = None
+    # Topics the regex matched when last resolved.
+    regex_topics: list[str] = field(default_factory=list)
     server_assignor: str | None = None
     epoch: int = 0
     previous_epoch: int = 0
@@ -45,6 +58,12 @@ class ConsumerMember:
     # Set while the member still owns partitions it was told to give up; past it, the
     # member is fenced so the partitions can move (Kafka's rebalance timeout).
     revoke_deadline_ms: int | None = None
+
+    def topics(self) -> list[str]:
+        """Subscribed topic names: listed ones and those the regex matched."""
+        if not self.regex_topics:
+            return self.subscribed
+        return sorted(set(self.subscribed) | set(self.regex_topics))
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,8 @@ class HeartbeatRequest:
     rack_id: str | None = None
     rebalance_timeout_ms: int = -1
     subscribed: list[str] | None = None
+    # None = unchanged; "" = no longer subscribed by regex.
+    subscribed_regex: str | None = None
     server_assignor: str | None = None
     owned: Assignment | None = None
     client_id: str = ""
@@ -75,7 +96,9 @@ class HeartbeatRequest:
 class ConsumerGroup:
     group_id: str
     session_timeout_ms: int = 45_000
-    heartbeat_interval_ms: int = 2_000
+    heartbeat_interval_ms: int = 5_000
+    # Kafka's group.consumer.max.size
+    max_size: int = 2**31 - 1
     group_epoch: int = 0
     assignment_epoch: int = 0
     members: dict[str, ConsumerMember] = field(default_factory=dict)
@@ -97,7 +120,13 @@ class ConsumerGroup:
             return "Reconciling"
         return "Stable"
 
-    def heartbeat(self, req: HeartbeatRequest, resolve: Resolver, now_ms: int) -> HeartbeatResult:
+    def heartbeat(
+        self,
+        req: HeartbeatRequest,
+        resolve: Resolver,
+        now_ms: int,
+        topic_names: Callable[[], Iterable[str]] = tuple,
+    ) -> HeartbeatResult:
         if self.dead:
             return HeartbeatResult(err.COORDINATOR_NOT_AVAILABLE)
         if req.member_epoch in (LEAVE_EPOCH, STATIC_LEAVE_EPOCH):
@@ -106,11 +135,24 @@ class ConsumerGroup:
             return HeartbeatResult(
                 err.UNSUPPORTED_ASSIGNOR, f"unknown assignor {req.server_assignor!r}"
             )
+        if req.subscribed_regex:
+            try:
+                re.compile(req.subscribed_regex)
+            except re.error as exc:
+                return HeartbeatResult(
+                    err.INVALID_REGULAR_EXPRESSION,
+                    f"SubscribedTopicRegex {req.subscribed_regex!r} is not valid: {exc}",
+                )
         member = self.members.get(req.member_id) if req.member_id else None
         if req.member_epoch == 0:
-            if not req.subscribed and (member is None or not member.subscribed):
+            subscribes = bool(req.subscribed) or bool(req.subscribed_regex)
+            if not subscribes and (member is None or not (member.subscribed or member.regex)):
                 return HeartbeatResult(err.INVALID_REQUEST, "a joining member must subscribe")
             if member is None:
+                if len(self.members) >= self.max_size:
+                    return HeartbeatResult(
+                        err.GROUP_MAX_SIZE_REACHED, f"the group has reached {self.max_size} members"
+                    )
                 member = ConsumerMember(member_id=req.member_id or str(uuid.uuid4()))
                 self.members[member.member_id] = member
                 self.group_epoch += 1
@@ -127,6 +169,7 @@ class ConsumerGroup:
             )
         member.last_heartbeat_ms = now_ms
         self._update(member, req)
+        self._resolve_regexes(topic_names)
         self._refresh_target(resolve)
         return self._reconcile(member, now_ms, force=req.member_epoch == 0 or req.owned is not None)
 
@@ -144,11 +187,27 @@ class ConsumerGroup:
         if req.subscribed is not None and sorted(req.subscribed) != sorted(member.subscribed):
             member.subscribed = sorted(req.subscribed)
             self.group_epoch += 1
+        if req.subscribed_regex is not None and (req.subscribed_regex or None) != member.regex:
+            member.regex = req.subscribed_regex or None
+            member.regex_topics = []
+            self.group_epoch += 1
         if req.owned is not None:
             member.owned = req.owned
 
+    def _resolve_regexes(self, topic_names: Callable[[], Iterable[str]]) -> None:
+        regexes = {m.regex for m in self.members.values() if m.regex}
+        if not regexes:
+            return
+        names = [n for n in topic_names() if n not in INTERNAL_TOPICS]
+        matched = {r: sorted(n for n in names if re.fullmatch(r, n)) for r in regexes}
+        for m in self.members.values():
+            found = matched[m.regex] if m.regex else []
+            if found != m.regex_topics:
+                m.regex_topics = found
+                self.group_epoch += 1
+
     def _refresh_target(self, resolve: Resolver) -> None:
-        names = sorted({t for m in self.members.values() for t in m.subscribed})
+        names = sorted(self.subscribed_topics())
         metadata = {}
         for name in names:
             found = resolve(name)
@@ -160,9 +219,7 @@ class ConsumerGroup:
         if self.assignment_epoch == self.group_epoch:
             return
         subs = {
-            m.member_id: [
-                self.topic_metadata[t][0] for t in m.subscribed if t in self.topic_metadata
-            ]
+            m.member_id: [self.topic_metadata[t][0] for t in m.topics() if t in self.topic_metadata]
             for m in self.members.values()
         }
         counts = dict(self.topic_metadata.values())
@@ -238,7 +295,7 @@ class ConsumerGroup:
         return min(deadlines, default=None)
 
     def subscribed_topics(self) -> set[str]:
-        return {t for m in self.members.values() for t in m.subscribed}
+        return {t for m in self.members.values() for t in m.topics()}
 
 
 def to_assignment(pairs: Iterable[tuple[uuid.UUID, Iterable[int]]]) -> Assignment:

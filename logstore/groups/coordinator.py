@@ -5,8 +5,11 @@ by id, the futures that park JoinGroup/SyncGroup requests until their group can 
 the periodic tick that lets session and rebalance timeouts fire, and the committed-offset
 table, which it persists to the compacted internal topic `__consumer_offsets` (through
 `LogManager`, one batch per commit, durable before the commit is acknowledged) and replays
-on start. It must never parse or build wire messages (handlers do) and never decide a
-state transition itself (the state modules do).
+on start. Group metadata goes to the same topic (what to write: `groups/journal.py`)
+before the replies that depend on it, so members keep their generation or epoch across a
+broker restart as they do on Kafka; committed offsets expire after
+`offsets.retention.minutes` by Kafka's rules. It must never parse or build wire messages
+(handlers do) and never decide a state transition itself (the state modules do).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 from logstore.clock import Clock, SystemClock
 from logstore.groups import errors as err
 from logstore.groups.consumer import ConsumerGroup, HeartbeatRequest, HeartbeatResult
+from logstore.groups.journal import GroupJournal
 from logstore.groups.offsets import (
     OFFSETS_TOPIC,
     OFFSETS_TOPIC_CONFIGS,
@@ -30,6 +34,7 @@ from logstore.groups.offsets import (
     OffsetTable,
     records_for,
 )
+from logstore.groups.settings import GroupSettings
 from logstore.groups.state import (
     ClassicGroup,
     GroupState,
@@ -58,25 +63,16 @@ class GroupSummary:
     group_type: str  # "classic" or "consumer"
 
 
-# Kafka's offsets.retention.check.interval.ms: how often empty groups are cleaned up.
-GROUP_CLEANUP_INTERVAL_MS = 600_000
-
-
 class GroupCoordinator:
     def __init__(
         self,
         logs: Any,
         clock: Clock | None = None,
-        *,
-        initial_rebalance_delay_ms: int = 0,
-        consumer_session_timeout_ms: int = 45_000,
-        consumer_heartbeat_interval_ms: int = 2_000,
+        settings: GroupSettings | None = None,
     ) -> None:
         self._logs = logs
         self.clock: Clock = clock or SystemClock()
-        self.initial_rebalance_delay_ms = initial_rebalance_delay_ms
-        self.consumer_session_timeout_ms = consumer_session_timeout_ms
-        self.consumer_heartbeat_interval_ms = consumer_heartbeat_interval_ms
+        self.settings = settings or GroupSettings()
         self.classic: dict[str, ClassicGroup] = {}
         self.consumer: dict[str, ConsumerGroup] = {}
         self.offsets = OffsetTable()
@@ -84,17 +80,46 @@ class GroupCoordinator:
         self._task: asyncio.Task[None] | None = None
         # group id -> when it was first seen empty with nothing committed
         self._empty_since: dict[str, int] = {}
+        self._journal = GroupJournal()
+        self._next_retention_check = 0
+
+    @property
+    def consumer_heartbeat_interval_ms(self) -> int:
+        return self.settings.consumer_heartbeat_interval_ms
 
     # -- lifecycle --------------------------------------------------------------------
 
     def load(self) -> None:
-        """Create `__consumer_offsets` if needed and replay it into the offset table."""
+        """Create `__consumer_offsets` if needed and replay it: committed offsets into the
+        offset table, group metadata into the groups a restart brings back."""
         if self._logs.topic(OFFSETS_TOPIC) is None:
             self._logs.create_topic(OFFSETS_TOPIC, 1, dict(OFFSETS_TOPIC_CONFIGS))
         info = self._logs.topic(OFFSETS_TOPIC)
         for partition in range(info.partitions):
             plog = self._logs.log(OFFSETS_TOPIC, partition)
-            self.offsets.replay(_records(plog))
+            self.offsets.replay(self._journal.take_group_records(_records(plog)))
+        now = self.now()
+        classic, consumer = self._journal.restore(
+            self._new_classic, self._new_consumer, now, self.clock.now_ms()
+        )
+        self.classic.update(classic)
+        self.consumer.update(consumer)
+        self._next_retention_check = now + self.settings.offsets_retention_check_interval_ms
+
+    def _new_consumer(self, group_id: str) -> ConsumerGroup:
+        return ConsumerGroup(
+            group_id,
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
+            max_size=self.settings.consumer_max_size,
+        )
+
+    def _new_classic(self, group_id: str) -> ClassicGroup:
+        return ClassicGroup(
+            group_id,
+            initial_rebalance_delay_ms=self.settings.initial_rebalance_delay_ms,
+            max_size=self.settings.max_size,
+        )
 
     async def start(self) -> None:
         self.load()
@@ -106,6 +131,10 @@ class GroupCoordinator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+            try:
+                await self.persist_groups()
+            except Exception:
+                log.exception("could not write group metadata on stop")
         for fut in self._parked.values():
             if not fut.done():
                 fut.cancel()
@@ -118,10 +147,17 @@ class GroupCoordinator:
             ticks += 1
             try:
                 self.tick()
+                await self.run_due_checks()
                 if ticks % PRUNE_EVERY_TICKS == 0:
                     await self.prune_deleted_topics()
             except Exception:  # a bug in one tick must not stop every timer
                 log.exception("group coordinator tick failed")
+
+    async def run_due_checks(self) -> None:
+        """Write changed group metadata; run the retention pass when its interval is due."""
+        await self.persist_groups()
+        if self.now() >= self._next_retention_check:
+            await self.expire_offsets()
 
     def now(self) -> int:
         return self.clock.monotonic_ms()
@@ -130,14 +166,20 @@ class GroupCoordinator:
         """Fire due session/rebalance timeouts in every group."""
         now = self.now()
         for group in list(self.classic.values()):
+            before = (group.state, group.generation_id, len(group.members))
             self._deliver(group.group_id, group.tick(now))
+            if before != (group.state, group.generation_id, len(group.members)):
+                self._journal.touch(group.group_id)
             if self._expired(group.group_id, self._forgettable(group), now):
                 del self.classic[group.group_id]
+                self._journal.touch(group.group_id)
         for cgroup in list(self.consumer.values()):
-            cgroup.tick(now)
+            if cgroup.tick(now):
+                self._journal.touch_consumer(cgroup.group_id)
             idle = not cgroup.members and not self.offsets.has_group(cgroup.group_id)
             if self._expired(cgroup.group_id, idle, now):
                 del self.consumer[cgroup.group_id]
+                self._journal.touch_consumer(cgroup.group_id)
 
     def _expired(self, group_id: str, forgettable: bool, now: int) -> bool:
         """Kafka's periodic group cleanup: an empty group with nothing committed stays
@@ -147,7 +189,7 @@ class GroupCoordinator:
             self._empty_since.pop(group_id, None)
             return False
         since = self._empty_since.setdefault(group_id, now)
-        if now - since < GROUP_CLEANUP_INTERVAL_MS:
+        if now - since < self.settings.offsets_retention_check_interval_ms:
             return False
         del self._empty_since[group_id]
         return True
@@ -200,22 +242,52 @@ class GroupCoordinator:
     def _classic(self, group_id: str, create: bool) -> ClassicGroup | None:
         group = self.classic.get(group_id)
         if group is None and create:
-            group = ClassicGroup(
-                group_id, initial_rebalance_delay_ms=self.initial_rebalance_delay_ms
-            )
+            group = self._new_classic(group_id)
             self.classic[group_id] = group
         return group
+
+    def _wall(self, monotonic_ms: int) -> int:
+        """The wall-clock time of a monotonic instant (persisted state timestamps)."""
+        return self.clock.now_ms() - (self.now() - monotonic_ms)
+
+    async def persist_groups(self) -> None:
+        """Write what changed in the touched groups (metadata of settled classic groups,
+        KIP-848 groups, tombstones of groups that are gone); durable before it returns."""
+        records = self._journal.pending(self.classic, self.consumer, self._wall)
+        if not records:
+            return
+        try:
+            await self._append(records)
+        except BaseException:
+            self._journal.failed()
+            raise
+        self._journal.written()
+
+    async def persist_quietly(self, group_id: str) -> None:
+        """`persist_groups` before a reply that goes out either way: if the write fails,
+        the member only loses its place across a restart (it rejoins then)."""
+        try:
+            await self.persist_groups()
+        except Exception:
+            log.exception("could not write the metadata of group %s", group_id)
 
     async def join(self, group_id: str, req: JoinRequest) -> JoinReply:
         if not group_id:
             return JoinReply(req.member_id, err.INVALID_GROUP_ID)
         if group_id in self.consumer and self.consumer[group_id].members:
             return JoinReply(req.member_id, err.INCONSISTENT_GROUP_PROTOCOL)
+        low, high = self.settings.min_session_timeout_ms, self.settings.max_session_timeout_ms
+        if not low <= req.session_timeout_ms <= high:
+            return JoinReply(req.member_id, err.INVALID_SESSION_TIMEOUT)
         group = self._classic(group_id, create=True)
         assert group is not None
         if req.member_id:
             self._displace(group_id, "join", req.member_id)
         replies = group.join(req, self.now())
+        self._journal.touch(group_id)
+        if group.state is GroupState.STABLE:
+            # A static member took over its old place: durable before it is told so.
+            await self.persist_quietly(group_id)
         unclaimed = self._deliver(group_id, replies)
         mine = unclaimed.pop(("join", req.member_id), None)
         if isinstance(mine, JoinReply):
@@ -238,6 +310,10 @@ class GroupCoordinator:
             return SyncReply(member_id, err.UNKNOWN_MEMBER_ID)
         self._displace(group_id, "sync", member_id)
         replies = group.sync(member_id, generation_id, assignments, self.now(), group_instance_id)
+        if replies:
+            # Kafka makes the assignment durable before any member learns it.
+            self._journal.touch(group_id)
+            await self.persist_quietly(group_id)
         unclaimed = self._deliver(group_id, replies)
         mine = unclaimed.pop(("sync", member_id), None)
         if isinstance(mine, SyncReply):
@@ -261,6 +337,7 @@ class GroupCoordinator:
         if group is None:
             return err.NONE, [err.UNKNOWN_MEMBER_ID for _ in leavers]
         errors, replies = group.leave(leavers, self.now())
+        self._journal.touch(group_id)
         self._deliver(group_id, replies)
         return err.NONE, errors
 
@@ -278,13 +355,13 @@ class GroupCoordinator:
         if group is None:
             if req.member_epoch != 0:
                 return HeartbeatResult(err.UNKNOWN_MEMBER_ID, f"unknown member {req.member_id!r}")
-            group = ConsumerGroup(
-                group_id,
-                session_timeout_ms=self.consumer_session_timeout_ms,
-                heartbeat_interval_ms=self.consumer_heartbeat_interval_ms,
-            )
+            group = self._new_consumer(group_id)
             self.consumer[group_id] = group
-        return group.heartbeat(req, self._resolve_topic, self.now())
+        self._journal.touch_consumer(group_id)
+        return group.heartbeat(req, self._resolve_topic, self.now(), self._topic_names)
+
+    def _topic_names(self) -> list[str]:
+        return [info.name for info in self._logs.topics()]
 
     def _resolve_topic(self, name: str) -> tuple[uuid.UUID, int] | None:
         info = self._logs.topic(name)
@@ -439,7 +516,61 @@ class GroupCoordinator:
         await self.commit(group_id, entries)
         self.classic.pop(group_id, None)
         self.consumer.pop(group_id, None)
+        self._journal.touch(group_id)
+        self._journal.touch_consumer(group_id)
+        await self.persist_groups()
         return err.NONE
+
+    # -- offset retention -------------------------------------------------------------
+
+    def _expiry_rule(self, group_id: str) -> tuple[int | None, set[str]] | None:
+        """Kafka's offset expiration condition for a group: (the time every offset's
+        retention counts from, or None for each offset's commit time; topics whose
+        offsets are kept regardless), or None when no offset of the group may expire."""
+        cgroup = self.consumer.get(group_id)
+        if cgroup is not None and cgroup.members:
+            return None, cgroup.subscribed_topics()
+        group = self.classic.get(group_id)
+        if group is None or group.protocol_type is None:
+            return None, set()  # standalone commits: from each commit
+        if group.state is GroupState.EMPTY:
+            return self._wall(group.state_since_ms), set()
+        if group.state is GroupState.STABLE and group.protocol_type == "consumer":
+            return None, self.subscribed_topics(group_id) or set()
+        return None
+
+    async def expire_offsets(self) -> list[tuple[str, str, int]]:
+        """One retention pass: tombstone (durably) every committed offset older than
+        `offsets.retention.minutes` by Kafka's rules, then forget groups left with no
+        members and no offsets. Returns the (group, topic, partition) keys expired."""
+        now_wall = self.clock.now_ms()
+        self._next_retention_check = self.now() + self.settings.offsets_retention_check_interval_ms
+        retention = self.settings.offsets_retention_ms
+        expired: list[tuple[str, str, int]] = []
+        for group_id in self.offsets.groups():
+            rule = self._expiry_rule(group_id)
+            if rule is None:
+                continue
+            since, kept = rule
+            for (topic, partition), value in self.offsets.group(group_id).items():
+                base = value.commit_timestamp if since is None else since
+                if topic not in kept and now_wall - base >= retention:
+                    expired.append((group_id, topic, partition))
+        by_group: dict[str, list[tuple[str, int, CommittedOffset | None]]] = {}
+        for group_id, topic, partition in expired:
+            by_group.setdefault(group_id, []).append((topic, partition, None))
+        for group_id, entries in by_group.items():
+            await self.commit(group_id, entries)
+            group = self.classic.get(group_id)
+            if group is not None and self._forgettable(group):
+                del self.classic[group_id]
+                self._journal.touch(group_id)
+            cgroup = self.consumer.get(group_id)
+            if cgroup is not None and not cgroup.members and not self.offsets.has_group(group_id):
+                del self.consumer[group_id]
+                self._journal.touch_consumer(group_id)
+        await self.persist_groups()
+        return expired
 
     async def prune_deleted_topics(self) -> list[str]:
         """Tombstone every group's offsets of topics that no longer exist (the broker

@@ -23,7 +23,7 @@ _tasks: dict[int, asyncio.Task[None]] = {}
 
 async def attach(broker: Any) -> None:
     """Fill `broker.groups` and `broker.producers` (call after storage is open)."""
-    coordinator = GroupCoordinator(broker.logs, broker.clock)
+    coordinator = GroupCoordinator(broker.logs, broker.clock, broker.config.groups)
     await coordinator.start()
     broker.groups = coordinator
     producers = ProducerManager(broker.logs, broker.clock)

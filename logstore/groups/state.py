@@ -112,6 +112,8 @@ class JoinRequest:
     protocols: list[tuple[str, bytes]]
     # JoinGroup v4+ asks unknown dynamic members to come back with an assigned id.
     require_known_member_id: bool = True
+    # JoinGroup v9+ can tell a returning static leader to skip the assignment.
+    supports_skip_assignment: bool = True
 
 
 @dataclass
@@ -120,6 +122,8 @@ class ClassicGroup:
     # Kafka's group.initial.rebalance.delay.ms: lets a burst of first joiners share one
     # generation instead of each forcing a rebalance.
     initial_rebalance_delay_ms: int = 0
+    # Kafka's group.max.size: members (and dynamic members on their way in) at most.
+    max_size: int = 2**31 - 1
     state: GroupState = GroupState.EMPTY
     generation_id: int = 0
     protocol_type: str | None = None
@@ -132,6 +136,10 @@ class ClassicGroup:
     rebalance_deadline_ms: int = 0
     # While a fresh group waits out the initial delay, a full house does not end the join.
     hold_until_ms: int = 0
+    # Kafka extends the initial delay by another delay while newcomers keep arriving,
+    # until the rebalance timeout is spent.
+    hold_budget_end_ms: int = 0
+    new_member_added: bool = False
     state_since_ms: int = 0
 
     # -- transitions ------------------------------------------------------------------
@@ -194,6 +202,8 @@ class ClassicGroup:
             return [JoinReply(req.member_id, err.COORDINATOR_NOT_AVAILABLE)]
         if not self._supports(req):
             return [JoinReply(req.member_id, err.INCONSISTENT_GROUP_PROTOCOL)]
+        if self._full(req):
+            return [JoinReply(req.member_id, err.GROUP_MAX_SIZE_REACHED)]
         if req.group_instance_id is not None:
             return self._join_static(req, now_ms)
         if not req.member_id:
@@ -211,6 +221,15 @@ class ClassicGroup:
         if member is None:
             return [JoinReply(req.member_id, err.UNKNOWN_MEMBER_ID)]
         return self._rejoin(member, req, now_ms)
+
+    def _full(self, req: JoinRequest) -> bool:
+        """A newcomer (not a known member, pending member or known static instance) is
+        refused once the group holds `max_size` members."""
+        if req.member_id in self.members or req.member_id in self.pending_members:
+            return False
+        if req.group_instance_id is not None and req.group_instance_id in self.static_members:
+            return False
+        return len(self.members) + len(self.pending_members) >= self.max_size
 
     def _join_static(self, req: JoinRequest, now_ms: int) -> list[Reply]:
         assert req.group_instance_id is not None
@@ -250,18 +269,26 @@ class ClassicGroup:
         if self.leader_id == known:
             self.leader_id = new_id
         req.member_id = new_id
-        unchanged = old.protocols == req.protocols
+        # Kafka compares what matters to the assignment: the chosen protocol's metadata
+        # (a group reloaded after a restart remembers only that one).
+        chosen = self.protocol_name or ""
+        unchanged = any(n == chosen and md == old.metadata_for(chosen) for n, md in req.protocols)
         if self.state is GroupState.STABLE and unchanged:
+            old.protocols = list(req.protocols)
+            # The leader already assigned this generation: it must not redo it. JoinGroup
+            # v9+ says so (skip_assignment); older versions name the old member id as
+            # leader, so the returning leader acts as a follower (KIP-814).
+            leads = self.leader_id == new_id
+            skip = leads and req.supports_skip_assignment
             replies.append(
                 JoinReply(
                     new_id,
                     generation_id=self.generation_id,
                     protocol_type=self.protocol_type,
                     protocol_name=self.protocol_name,
-                    leader=self.leader_id or "",
-                    # The leader already assigned this generation: it must not redo it.
-                    skip_assignment=self.leader_id == new_id,
-                    members=self._member_list() if self.leader_id == new_id else (),
+                    leader=known if leads and not skip else self.leader_id or "",
+                    skip_assignment=skip,
+                    members=self._member_list() if skip else (),
                 )
             )
             return replies
@@ -292,6 +319,8 @@ class ClassicGroup:
             self.static_members[req.group_instance_id] = member.member_id
         if self.leader_id is None:
             self.leader_id = member.member_id
+        if self.state is GroupState.PREPARING_REBALANCE and now_ms < self.hold_until_ms:
+            self.new_member_added = True
         return self._prepare_rebalance(now_ms, f"member {member.member_id} joined")
 
     def _rejoin(self, member: Member, req: JoinRequest, now_ms: int) -> list[Reply]:
@@ -335,6 +364,8 @@ class ClassicGroup:
             # otherwise members get the full rebalance timeout to rejoin.
             self.rebalance_deadline_ms = now_ms + (min(delay, timeout) if was_empty else timeout)
             self.hold_until_ms = self.rebalance_deadline_ms if was_empty else 0
+            self.hold_budget_end_ms = now_ms + timeout if was_empty else 0
+            self.new_member_added = False
         replies.extend(self._maybe_complete_join(now_ms))
         return replies
 
@@ -521,6 +552,11 @@ class ClassicGroup:
         if expired:
             replies.extend(self._after_removal(now_ms))
         if self.state is GroupState.PREPARING_REBALANCE:
+            held = self.hold_until_ms and now_ms >= self.hold_until_ms
+            if held and self.new_member_added and now_ms < self.hold_budget_end_ms:
+                delay = min(self.initial_rebalance_delay_ms, self.hold_budget_end_ms - now_ms)
+                self.hold_until_ms = self.rebalance_deadline_ms = now_ms + delay
+                self.new_member_added = False
             if now_ms >= self.rebalance_deadline_ms:
                 replies.extend(self._complete_join(now_ms))
             else:

@@ -30,8 +30,10 @@ async def serve(config: BrokerConfig) -> None:
 def run(config: BrokerConfig) -> int:
     """Serve until SIGINT/SIGTERM; return the process exit code."""
     from logstore.logconfig import configure
+    from logstore.server.resources import raise_nofile_limit
 
     configure(config.log_level, config.log_format)
+    raise_nofile_limit()
     try:
         import uvloop
     except ImportError:

@@ -1,19 +1,24 @@
 """One client connection: read frames, answer them in order, close on protocol errors.
 
 Owns the per-connection pipeline and its rules: the length prefix is checked before the
-body is read (never allocating a hostile size); up to PIPELINE_DEPTH requests are handled
-concurrently but answered strictly in arrival order; and a frame that cannot be trusted
-closes this connection only. Handlers start in arrival order and Produce appends before
-its first await, so appends keep the order the client sent them in, while acks=all
-requests from one producer can share an fsync (group commit). It must never interpret
-requests.
+body is read (never allocating a hostile size); the body is charged to the shared byte
+budget as it arrives and given back once the request was handled; the body must arrive
+within the body deadline, and a connection with nothing in flight closes after
+connections.max.idle.ms of silence (both judged by `expired`, which the listener's sweep
+calls); up to PIPELINE_DEPTH requests are handled concurrently but answered strictly in
+arrival order; and a frame that cannot be trusted closes this connection only. Handlers
+start in arrival order and Produce appends before its first await, so appends keep the
+order the client sent them in, while acks=all requests from one producer can share an
+fsync (group commit). It must never interpret requests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections.abc import Callable
 
 from logstore.broker.context import Broker
 from logstore.broker.dispatch import Reply, handle_frame
@@ -27,7 +32,9 @@ log = logging.getLogger("logstore.server")
 # Requests read ahead of the oldest unanswered one (Kafka itself handles one at a time).
 PIPELINE_DEPTH = 128
 
-_Pending = tuple["asyncio.Task[Reply]", int]
+
+def _give_back(release: Callable[[int], None], length: int, _task: object) -> None:
+    release(length)
 
 
 class Connection:
@@ -46,10 +53,15 @@ class Connection:
         self.client_host = str(peer[0]) if peer else "unknown"
         self.replies = ReplyWriter(writer)
         # Unbounded queue, bounded by the slots: the end marker can always be queued.
-        self._pending: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._pending: asyncio.Queue[asyncio.Task[Reply] | None] = asyncio.Queue()
         self._slots = asyncio.Semaphore(PIPELINE_DEPTH)
         self._at_boundary = True  # waiting for a frame's first byte: safe to stop reading
         self._reading: asyncio.Task[None] | None = None
+        self._in_flight = 0  # requests read and not yet answered
+        self.last_active = asyncio.get_running_loop().time()  # last frame read or reply sent
+        self._body_since: float | None = None  # when the current frame's prefix arrived
+        self._body_length = self._body_arrived = 0
+        self._expired: str | None = None
 
     @property
     def idle(self) -> bool:
@@ -81,8 +93,7 @@ class Connection:
             while not self._pending.empty():
                 item = self._pending.get_nowait()
                 if item is not None:
-                    item[0].cancel()
-                    await self.budget.release(item[1])
+                    item.cancel()  # its done-callback gives its bytes back
             self.writer.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(self.writer.wait_closed(), 1.0)
@@ -103,43 +114,100 @@ class Connection:
 
     async def _read_frames(self) -> None:
         max_bytes = self.broker.config.max_request_bytes
+        loop = asyncio.get_running_loop()
+        reader = self.reader
+        release = self.budget.release
         try:
             while True:
                 self._at_boundary = True
                 await self._slots.acquire()
                 try:
-                    prefix = await self.reader.readexactly(LENGTH_PREFIX_BYTES)
+                    prefix = await reader.readexactly(LENGTH_PREFIX_BYTES)
                 except asyncio.IncompleteReadError as exc:
                     if exc.partial:
                         raise
                     return  # the client closed between frames
                 self._at_boundary = False
+                self.last_active = self._body_since = loop.time()
                 length = parse_length(prefix, max_bytes)
-                await self.budget.acquire(length)
-                try:
-                    body = await self.reader.readexactly(length)
-                except BaseException:
-                    await self.budget.release(length)
-                    raise
+                body = await self._read_body(length)
+                self._body_since = None
                 task = asyncio.create_task(handle_frame(self.broker, body, self.client_host))
                 del body
-                self._pending.put_nowait((task, length))
+                # Handled (or cancelled), the body is no longer held: its bytes go back
+                # then, not when the answer is sent, so a client that stops reading its
+                # answers holds nothing.
+                task.add_done_callback(functools.partial(_give_back, release, length))
+                self._in_flight += 1
+                self._pending.put_nowait(task)
         except asyncio.CancelledError:
-            pass  # stop_reading(): fall through to the end-of-requests marker
+            # stop_reading() or expire(): fall through to the end-of-requests marker.
+            if self._expired is not None:
+                log.info("closing connection from %s: %s", self.client_host, self._expired)
         finally:
             self._at_boundary = True
+            self._body_since = None
             self._pending.put_nowait(None)
+
+    async def _read_body(self, length: int) -> bytes:
+        """`length` body bytes, charged to the shared budget as they arrive (waiting here
+        stops reading this connection until others drain)."""
+        self._body_length = length
+        self._body_arrived = 0
+        chunk = await self.reader.read(length)
+        if len(chunk) == length and self.budget.try_acquire(length):
+            return chunk  # the whole body had arrived: the common case, one copy
+        chunks: list[bytes] = []
+        try:
+            while chunk:
+                await self.budget.acquire(len(chunk))
+                chunks.append(chunk)
+                self._body_arrived += len(chunk)
+                if self._body_arrived == length:
+                    break
+                chunk = await self.reader.read(length - self._body_arrived)
+            else:
+                raise asyncio.IncompleteReadError(b"".join(chunks), length)
+        except BaseException:
+            self.budget.release(sum(len(c) for c in chunks))
+            raise
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def expired(self, now: float) -> str | None:
+        """Why this connection must close at loop time `now`, if it must: a body that did
+        not arrive within its deadline, or silence past connections.max.idle.ms with
+        nothing in flight. Checked by the listener's sweep, so a frame pays no timer."""
+        config = self.broker.config
+        since = self._body_since
+        if since is not None:
+            if (now - since) * 1000 > config.request_body_timeout_ms:
+                return (
+                    f"{self._body_arrived} of {self._body_length} body bytes arrived within "
+                    f"{config.request_body_timeout_ms} ms"
+                )
+        elif (
+            self._at_boundary
+            and not self._in_flight
+            and (now - self.last_active) * 1000 > config.connections_max_idle_ms
+        ):
+            return f"idle for more than {config.connections_max_idle_ms} ms"
+        return None
+
+    def expire(self, reason: str) -> None:
+        """Stop reading (mid-frame too, giving back its charge) and close once the requests
+        already read are answered."""
+        if self._reading is not None and not self._reading.done() and self._expired is None:
+            self._expired = reason
+            self._reading.cancel()
 
     async def _answer(self) -> None:
         while True:
             item = await self._pending.get()
             if item is None:
                 return
-            task, length = item
-            try:
-                reply = await task
-            finally:
-                await self.budget.release(length)
+            reply = await item
             if reply is not None:
                 await self.replies.send(reply)
+            self._in_flight -= 1
+            self.last_active = asyncio.get_running_loop().time()
             self._slots.release()

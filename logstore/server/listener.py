@@ -1,4 +1,4 @@
-"""The TCP listener: accepts connections, enforces the connection cap, shuts down gracefully.
+"""The TCP listener: accepts connections, enforces the connection caps, shuts down gracefully.
 
 Owns the Broker's lifetime (open storage, serve, close storage with its clean marker) and
 the periodic storage maintenance tick. It must never parse frames (connection.py) nor
@@ -19,12 +19,16 @@ from logstore.broker.broker_configs import DynamicBrokerConfigs, topic_defaults
 from logstore.broker.context import Broker
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
+from logstore.server.admission import Admission
 from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
+from logstore.server.resources import current_nofile, plan
 
 log = logging.getLogger("logstore.server")
 
 MAINTENANCE_INTERVAL_S = 0.5
+# The deadline sweep runs this many times per shortest deadline (at most once a second).
+SWEEPS_PER_DEADLINE = 8
 SHUTDOWN_GRACE_S = 10.0
 
 
@@ -36,7 +40,10 @@ class BrokerServer:
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], Connection] = {}
         self._budget = ByteBudget(config.max_inflight_bytes)
+        self.plan = plan(config, current_nofile())
+        self._admission = Admission(self.clock, config.max_connections_per_ip)
         self._maintenance: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self.broker: Broker | None = None
         self.metrics: Any = None  # logstore.metrics.endpoint.MetricsEndpoint when enabled
 
@@ -53,7 +60,36 @@ class BrokerServer:
             cleaner_io_max_bytes_per_second=self.config.cleaner_io_max_bytes_per_second,
             retention_check_interval_ms=self.config.log_retention_check_interval_ms,
             topic_defaults=topic_defaults(self.config),
+            max_open_files=self.plan.open_segment_files,
+            max_read_slices=self.plan.read_slices,
+            max_partitions_per_topic=self.plan.max_partitions_per_topic,
+            max_broker_partitions=self.plan.max_broker_partitions,
         )
+        log.info(
+            "open-files limit %d: %d segment files, %d fetch slices, %d connections; "
+            "at most %d partitions, %d per topic",
+            self.plan.nofile,
+            self.plan.open_segment_files,
+            self.plan.read_slices,
+            self.plan.connections,
+            self.plan.max_broker_partitions,
+            self.plan.max_partitions_per_topic,
+        )
+        if self.plan.overcommitted:
+            log.warning(
+                "open-files limit %d is below what --max-open-segment-files %d and %d "
+                "connections may use: raise the limit (ulimit -n)",
+                self.plan.nofile,
+                self.plan.open_segment_files,
+                self.plan.connections,
+            )
+        if self.plan.connections < self.config.max_connections:
+            log.warning(
+                "open-files limit %d leaves room for %d connections, not --max-connections %d",
+                self.plan.nofile,
+                self.plan.connections,
+                self.config.max_connections,
+            )
         logs.open()
         self.broker = Broker(config=self.config, logs=logs, clock=self.clock)
         self.broker.dynamic_configs = DynamicBrokerConfigs(self.config, logs)
@@ -85,6 +121,7 @@ class BrokerServer:
         self.broker.advertised_host = self.config.advertised_host or _advertisable(self.config.host)
         self.broker.advertised_port = self.config.advertised_port or self.port
         self._maintenance = asyncio.create_task(self._maintain())
+        self._sweeper = asyncio.create_task(self._sweep())
         # Thousands of long-lived objects (kio schemas, catalogue) would otherwise be walked
         # by every full collection, a latency spike on the request path.
         gc.freeze()
@@ -107,18 +144,25 @@ class BrokerServer:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self.broker is not None
-        limit = self.broker.dynamic_configs.max_connections
-        if len(self._connections) >= limit or self.broker.shutting_down:
-            writer.close()
+        peer = writer.get_extra_info("peername")
+        host = str(peer[0]) if peer else "unknown"
+        # The descriptor plan's cap (max_connections lowered to what the open-files limit
+        # leaves room for), or a lower dynamic max.connections.
+        limit = min(self.plan.connections, self.broker.dynamic_configs.max_connections)
+        if self.broker.shutting_down or not self._admission.admit(host, limit):
+            writer.close()  # refused: closed at once, as Kafka does
             return
-        conn = Connection(self.broker, reader, writer, self._budget)
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections[task] = conn
         try:
-            await conn.run()
+            conn = Connection(self.broker, reader, writer, self._budget)
+            task = asyncio.current_task()
+            assert task is not None
+            self._connections[task] = conn
+            try:
+                await conn.run()
+            finally:
+                self._connections.pop(task, None)
         finally:
-            self._connections.pop(task, None)
+            self._admission.release(host)
 
     async def _maintain(self) -> None:
         assert self.broker is not None
@@ -135,6 +179,20 @@ class BrokerServer:
                         self.broker.maintenance.add(result)
             except Exception:
                 log.exception("storage maintenance failed")
+
+    async def _sweep(self) -> None:
+        """Close connections past their body deadline or idle limit (`Connection.expired`):
+        one timer for the broker instead of one per frame."""
+        shortest = min(self.config.request_body_timeout_ms, self.config.connections_max_idle_ms)
+        interval = min(max(shortest / 1000 / SWEEPS_PER_DEADLINE, 0.01), 1.0)
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            for conn in list(self._connections.values()):
+                reason = conn.expired(now)
+                if reason is not None:
+                    conn.expire(reason)
 
     async def shutdown(self) -> None:
         """Stop accepting, let in-flight requests finish, close storage cleanly."""
@@ -154,10 +212,11 @@ class BrokerServer:
                 task.cancel()
             if still:
                 await asyncio.wait(still, timeout=1.0)
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
+        for timer in (self._maintenance, self._sweeper):
+            if timer is not None:
+                timer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await timer
         from logstore.groups.service import detach  # groups helper (issue 6)
 
         await detach(self.broker)

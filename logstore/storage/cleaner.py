@@ -212,17 +212,33 @@ def _read(fd: int, n: int, pos: int, job: CleanJob) -> bytes:
     return os.pread(fd, n, pos)
 
 
-def _key_map(job: CleanJob, fds: list[int]) -> tuple[dict[bytes, int], int]:
+@contextlib.contextmanager
+def _opened(segment: Segment) -> Iterator[int]:
+    """A read descriptor for one segment at a time, so a job over thousands of segments
+    holds one file open; a segment retention removed meanwhile cancels the job (the
+    install step would refuse it anyway)."""
+    try:
+        fd = os.open(segment.log_path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise CleaningCancelled() from None
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _key_map(job: CleanJob) -> tuple[dict[bytes, int], int]:
     """Latest offset of every key, and how many of the job's segments it covers."""
     latest: dict[bytes, int] = {}
     covered = 0
-    for fd, size in zip(fds, job.sizes, strict=True):
-        for header, raw in _batches(fd, size, job):
-            if header.is_control:
-                continue
-            for record in decode_records(raw):
-                if record.key is not None:
-                    latest[record.key] = record.offset
+    for segment, size in zip(job.segments, job.sizes, strict=True):
+        with _opened(segment) as fd:
+            for header, raw in _batches(fd, size, job):
+                if header.is_control:
+                    continue
+                for record in decode_records(raw):
+                    if record.key is not None:
+                        latest[record.key] = record.offset
         covered += 1
         if len(latest) >= MAX_KEYS:
             break
@@ -296,20 +312,13 @@ def build(job: CleanJob) -> BuiltClean:
     """Write cleaned copies of the job's segments (worker thread). On any error or
     cancellation the partial files are removed and the exception propagates."""
     built = BuiltClean(job, [])
-    fds: list[int] = []
     if job.cancel.is_set():  # e.g. the topic was deleted while the job waited its turn
         raise CleaningCancelled()
     try:
-        # Opened up front: a segment retention unlinks meanwhile stays readable, and the
-        # install step notices it is gone.
-        for segment in job.segments:
-            try:
-                fds.append(os.open(segment.log_path, os.O_RDONLY))
-            except FileNotFoundError:  # retention or deletion got there first
-                raise CleaningCancelled() from None
-        latest, covered = _key_map(job, fds)
+        latest, covered = _key_map(job)
         for i in range(covered):
-            built.cleaned.append(_rewrite(job, job.segments[i], fds[i], job.sizes[i], latest))
+            with _opened(job.segments[i]) as fd:
+                built.cleaned.append(_rewrite(job, job.segments[i], fd, job.sizes[i], latest))
     except BaseException:
         built.discard()
         for segment in job.segments[len(built.cleaned) : len(built.cleaned) + 1]:
@@ -318,9 +327,6 @@ def build(job: CleanJob) -> BuiltClean:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
         raise
-    finally:
-        for fd in fds:
-            os.close(fd)
     return built
 
 

@@ -2,8 +2,8 @@
 
 Producers call `wait(log, offset)` after appending. Every waiter that arrives before the
 next fsync round starts (the same loop turn, or while the previous fsync was running) is
-served by one fsync per touched partition; the fsyncs run in a thread on duplicated
-descriptors, so a roll or deletion on the loop thread cannot close them underneath. The
+served by one fsync per touched partition; the fsyncs run in a thread, each opening its
+file by path, so a round holds one descriptor at a time however many partitions it covers. The
 same machinery runs the "interval" policy's periodic flush in the background.
 
 Owns the waiter queue and the flush rounds. It must never write data, decide the fsync
@@ -17,7 +17,7 @@ import bisect
 import time
 from collections.abc import Iterable
 
-from logstore.storage.files import fsync_and_close
+from logstore.storage.files import fsync_paths
 from logstore.storage.partition import PartitionLog
 
 # Upper bounds in seconds of the fsync-round latency histogram.
@@ -52,11 +52,11 @@ class GroupCommit:
         if not jobs:
             return
         self.stats["flush_rounds"] += 1
-        self.stats["fsyncs"] += sum(len(fds) for _, (fds, _) in jobs)
+        self.stats["fsyncs"] += sum(len(paths) for _, (paths, _) in jobs)
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         await loop.run_in_executor(
-            None, fsync_and_close, [fd for _, (fds, _) in jobs for fd in fds]
+            None, fsync_paths, [path for _, (paths, _) in jobs for path in paths]
         )
         elapsed = time.perf_counter() - started
         self.round_buckets[bisect.bisect_left(FSYNC_BUCKETS, elapsed)] += 1

@@ -47,6 +47,13 @@ class InvalidPartitionsError(StorageError):
     code = 37
 
 
+class PolicyViolationError(StorageError):
+    """A request the broker's limits refuse, e.g. more partitions than it may hold
+    (POLICY_VIOLATION, as Kafka answers requests over its own limits)."""
+
+    code = 44
+
+
 class InvalidConfigError(StorageError):
     """An unknown topic config name or a bad value (INVALID_CONFIG)."""
 

@@ -1,6 +1,6 @@
-"""Small file-system helpers: atomic writes, directory fsync, and an LRU of read handles.
+"""Small file-system helpers: atomic writes, fsyncs by path, and the LRU of segment descriptors.
 
-Owns how we make a file appear atomically and how many read descriptors stay open. It must
+Owns how we make a file appear atomically and how many segment descriptors stay open. It must
 never know about batches, offsets or topics.
 """
 
@@ -10,16 +10,6 @@ import contextlib
 import os
 from collections import OrderedDict
 from pathlib import Path
-
-
-def fsync_and_close(fds: list[int]) -> None:
-    """fsync every descriptor, then close them all (even when an fsync fails)."""
-    try:
-        for fd in fds:
-            os.fsync(fd)
-    finally:
-        for fd in fds:
-            os.close(fd)
 
 
 def fsync_dir(path: Path) -> None:
@@ -51,39 +41,91 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
         fsync_dir(path.parent)
 
 
-class HandleCache:
-    """Read-only descriptors for closed segment files, least recently used closed first.
+def fsync_paths(paths: list[Path]) -> None:
+    """fsync each file or directory by path, one descriptor at a time (worker threads).
 
-    Bounds open files with thousands of partitions. Callers that must outlive eviction (a
-    ReadSlice being sent) take `os.dup` of the descriptor.
+    A path that is gone was retired or deleted meanwhile: its data no longer needs to be
+    durable. Linux writes back every dirty page of the inode, whichever descriptor wrote it.
+    """
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class HandleCache:
+    """Every segment descriptor the storage keeps open, least recently used closed first.
+
+    Active segments get read-write descriptors, closed ones read-only; both share one
+    capacity, so open files stay bounded however many partitions exist, and whatever is
+    evicted is reopened by path on its next use. Eviction only happens inside `get`, on
+    the owning thread, between whole writes: nothing is ever closed mid-write, and fsyncs
+    open their own descriptors (`fsync_paths`).
+
+    It also counts the duplicates handed to read slices (`take_dup`), so a fetch across
+    thousands of partitions falls back to copying bytes instead of running out of files.
     """
 
-    def __init__(self, capacity: int = 256) -> None:
-        self.capacity = capacity
-        self._fds: OrderedDict[Path, int] = OrderedDict()
+    def __init__(self, capacity: int = 256, slice_capacity: int = 256) -> None:
+        self.capacity = max(1, capacity)
+        self.slice_capacity = slice_capacity
+        self.slices = 0  # duplicates held by live read slices
+        self._fds: OrderedDict[Path, tuple[int, bool]] = OrderedDict()
+        self.opened = 0  # descriptors opened so far (tests, benches)
 
-    def get(self, path: Path) -> int:
-        """An open read-only descriptor for `path` (FileNotFoundError if it is gone)."""
-        fd = self._fds.get(path)
-        if fd is not None:
+    def get(self, path: Path, writable: bool = False) -> int:
+        """An open descriptor for `path`, read-write if `writable` (FileNotFoundError if
+        the file is gone; only `open_new` creates files)."""
+        entry = self._fds.get(path)
+        if entry is not None and (entry[1] or not writable):
             self._fds.move_to_end(path)
-            return fd
-        fd = os.open(path, os.O_RDONLY)
-        self._fds[path] = fd
+            return entry[0]
+        return self._open(path, os.O_RDWR if writable else os.O_RDONLY, writable)
+
+    def open_new(self, path: Path) -> int:
+        """A read-write descriptor for `path`, creating the file if needed."""
+        return self._open(path, os.O_RDWR | os.O_CREAT, True)
+
+    def _open(self, path: Path, flags: int, writable: bool) -> int:
+        self.evict(path)
+        fd = os.open(path, flags, 0o644)
+        self.opened += 1
+        self._fds[path] = (fd, writable)
         while len(self._fds) > self.capacity:
-            _, old = self._fds.popitem(last=False)
+            _, (old, _) = self._fds.popitem(last=False)
             os.close(old)
         return fd
 
     def evict(self, path: Path) -> None:
         """Close the descriptor of a file about to be deleted, renamed or rewritten."""
-        fd = self._fds.pop(path, None)
-        if fd is not None:
-            os.close(fd)
+        entry = self._fds.pop(path, None)
+        if entry is not None:
+            os.close(entry[0])
+
+    def take_dup(self, fd: int) -> int | None:
+        """A private duplicate of `fd` for a read slice, None when slices already hold
+        `slice_capacity` of them (the caller copies the bytes instead)."""
+        if self.slices >= self.slice_capacity:
+            return None
+        try:
+            dup = os.dup(fd)
+        except OSError:  # out of descriptors after all: copying still answers the fetch
+            return None
+        self.slices += 1
+        return dup
+
+    def give_back(self) -> None:
+        """A read slice closed its duplicate."""
+        self.slices -= 1
 
     def clear(self) -> None:
         """Close every cached descriptor (shutdown)."""
-        for fd in self._fds.values():
+        for fd, _ in self._fds.values():
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds.clear()

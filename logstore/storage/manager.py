@@ -54,10 +54,11 @@ from logstore.storage.errors import (
     InvalidConfigError,
     InvalidPartitionsError,
     InvalidTopicError,
+    PolicyViolationError,
     TopicExistsError,
     UnknownTopicOrPartitionError,
 )
-from logstore.storage.files import HandleCache, fsync_and_close, fsync_dir, write_atomic
+from logstore.storage.files import HandleCache, fsync_dir, fsync_paths, write_atomic
 from logstore.storage.index import IndexLru
 from logstore.storage.partition import PartitionLog
 from logstore.storage.recovery import RecoveryResult
@@ -74,6 +75,16 @@ def _holds_only_segments(path: Path) -> bool:
 
 
 _SEGMENT_SUFFIXES = {".log", ".index", ".timeindex", ".cleaned", ".tmp", ".deleted"}
+
+
+def _doomed_name(topic: str, partition: int) -> str:
+    """A deleted partition's directory name, inside the 255-byte file-name limit.
+
+    A topic name may be 249 characters, so appending a unique suffix to the partition's
+    directory name can overflow; like Kafka, shorten the topic part instead.
+    """
+    suffix = f"-{partition}.{uuid.uuid4().hex}-delete"
+    return topic[: 255 - len(suffix)] + suffix
 
 
 def _unlink_all(paths: Iterable[Path]) -> None:
@@ -98,6 +109,9 @@ class LogManager:
         fsync: str = "always",
         fsync_interval_ms: int = 1000,
         max_open_files: int = 256,
+        max_read_slices: int = 256,
+        max_partitions_per_topic: int = MAX_PARTITIONS,
+        max_broker_partitions: int = MAX_PARTITIONS,
         max_loaded_indexes: int = 512,
         checkpoint_interval_ms: int = 5000,
         retention_check_interval_ms: int = RETENTION_CHECK_INTERVAL_MS,
@@ -112,8 +126,12 @@ class LogManager:
         `retention_check_interval_ms` is Kafka's log.retention.check.interval.ms: how
         often `tick` applies retention (0 = every tick). The
         executors default to one worker thread each; tests inject their own, and an `rng`
-        for segment.jitter.ms. `topic_defaults` are the broker's defaults of topic configs
-        (server.properties' log.retention.ms and the like, as topic config names)."""
+        for segment.jitter.ms. `max_open_files` bounds every segment descriptor held
+        (active ones included) and `max_read_slices` the duplicates lent to fetches, so
+        the files open do not grow with the partition count; the partition limits refuse
+        layouts beyond what this broker agreed to hold (PolicyViolationError).
+        `topic_defaults` are the broker's defaults of topic configs (server.properties'
+        log.retention.ms and the like, as topic config names)."""
         if fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}")
         self.data_dir = Path(data_dir)
@@ -126,7 +144,9 @@ class LogManager:
             raise ValueError("the retention check interval cannot be negative")
         self._retention_interval_ms = retention_check_interval_ms
         self._next_retention_mono = 0
-        self._handles = HandleCache(max_open_files)
+        self._handles = HandleCache(max_open_files, max_read_slices)
+        self.max_partitions_per_topic = min(max_partitions_per_topic, MAX_PARTITIONS)
+        self.max_broker_partitions = max_broker_partitions
         self._lru = IndexLru(max_loaded_indexes)
         self._topics: dict[str, TopicInfo] = {}
         self._by_id: dict[uuid.UUID, TopicInfo] = {}
@@ -316,17 +336,19 @@ class LogManager:
     ) -> TopicInfo:
         """Create a topic with `partitions` empty partitions and config overrides.
 
-        Raises InvalidTopicError, TopicExistsError, InvalidPartitionsError or
-        InvalidConfigError; with validate_only nothing is created.
+        Raises InvalidTopicError, TopicExistsError, InvalidPartitionsError,
+        PolicyViolationError (over the partition limits) or InvalidConfigError; with
+        validate_only nothing is created.
         """
         validate_topic_name(name)
         if name in self._topics:
             raise TopicExistsError(f"Topic '{name}' already exists.")
         self._check_collision(name)
-        if not 1 <= partitions <= MAX_PARTITIONS:
+        if partitions < 1:
             raise InvalidPartitionsError(
                 f"Number of partitions must be at least 1, got {partitions}"
             )
+        self._check_limits(name, partitions, partitions)
         overrides = validate_configs(configs or {})
         info = TopicInfo(name, uuid.uuid4(), partitions, overrides)
         if validate_only:
@@ -337,6 +359,25 @@ class LogManager:
         self._save()
         self._create_partitions(info, 0, partitions)
         return info
+
+    def partition_count(self) -> int:
+        """Partitions on this broker, internal topics included."""
+        return len(self._logs)
+
+    def _check_limits(self, name: str, total: int, added: int) -> None:
+        """Refuse a topic of `total` partitions (`added` of them new) beyond the limits."""
+        if total > self.max_partitions_per_topic:
+            raise PolicyViolationError(
+                f"Topic '{name}' would have {total} partitions; this broker allows at most "
+                f"{self.max_partitions_per_topic} per topic (--max-partitions-per-topic)."
+            )
+        held = self.partition_count()
+        if held + added > self.max_broker_partitions:
+            raise PolicyViolationError(
+                f"Adding {added} partitions would bring this broker to {held + added}; it "
+                f"holds at most {self.max_broker_partitions} (max.broker.partitions), "
+                f"{held} already exist."
+            )
 
     def _check_collision(self, name: str) -> None:
         """Kafka refuses names equal to an existing one up to '.' vs '_' (metric names)."""
@@ -356,9 +397,10 @@ class LogManager:
     def _create_partitions(self, info: TopicInfo, start: int, stop: int) -> None:
         for p in range(start, stop):
             log = self._make_log(info.name, p)
-            if log.directory.exists():  # leftovers of an earlier topic with this name
+            replaced = log.directory.exists()  # leftovers of an earlier topic, this name
+            if replaced:
                 shutil.rmtree(log.directory)
-            log.create(sync=self.fsync != "never")
+            log.create(sync=self.fsync != "never", replaced=replaced)
             log.flushed_offset = 0
             self._logs[(info.name, p)] = log
 
@@ -386,24 +428,26 @@ class LogManager:
             self._compaction.cancel_for(log)
             self._group_commit.fail(log, UnknownTopicOrPartitionError(f"{name} was deleted"))
             log.detach()  # its retired files go with the directory
-            doomed = log.directory.with_name(f"{log.directory.name}.{uuid.uuid4().hex}-delete")
+            doomed = log.directory.with_name(_doomed_name(name, p))
             with contextlib.suppress(FileNotFoundError):
                 os.rename(log.directory, doomed)
             # A crash before this runs leaves a `-delete` directory, removed at open.
             remove = functools.partial(shutil.rmtree, doomed, ignore_errors=True)
             self.background.run_io(remove, what=f"removal of {doomed}")
 
-    def add_partitions(self, name: str, total: int) -> TopicInfo:
-        """Grow a topic to `total` partitions (InvalidPartitionsError unless it increases)."""
+    def add_partitions(self, name: str, total: int, *, validate_only: bool = False) -> TopicInfo:
+        """Grow a topic to `total` partitions (InvalidPartitionsError unless it increases,
+        PolicyViolationError beyond the limits); with validate_only nothing changes."""
         info = self._require(name)
         if total <= info.partitions:
             raise InvalidPartitionsError(
                 f"Topic currently has {info.partitions} partitions, which is higher than or "
                 f"equal to the requested {total}."
             )
-        if total > MAX_PARTITIONS:
-            raise InvalidPartitionsError(f"Too many partitions: {total}")
+        self._check_limits(name, total, total - info.partitions)
         new = TopicInfo(info.name, info.topic_id, total, info.configs)
+        if validate_only:
+            return new
         self._topics[name] = new
         self._by_id[new.topic_id] = new
         self._save()
@@ -616,9 +660,9 @@ class LogManager:
         job = log.begin_flush()
         if job is None:
             return
-        fds, end = job
+        paths, end = job
         self.background.run_io(
-            lambda: fsync_and_close(fds),
+            lambda: fsync_paths(paths),
             then=lambda _: log.finish_flush(end),
             what=f"flush.ms of {log.name}",
         )

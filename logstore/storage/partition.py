@@ -5,14 +5,13 @@ reads of whole batches, timestamp lookups, the log start offset and the flushed 
 (recovery point). It must never decode records on append or read (except to check keys
 on compacted topics and to apply a topic-level compression.type), never await, and never
 fsync on its own for durability policy: the LogManager schedules fsyncs (a roll only
-queues the old segment's descriptor for the next flush round).
+queues the old segment's path for the next flush round).
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
-import os
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +28,7 @@ from logstore.storage.errors import (
     OffsetOutOfRangeError,
     UnknownTopicOrPartitionError,
 )
-from logstore.storage.files import HandleCache, fsync_and_close, fsync_dir
+from logstore.storage.files import HandleCache, fsync_dir, fsync_paths
 from logstore.storage.index import IndexLru
 from logstore.storage.readslice import ReadSlice
 from logstore.storage.recompress import recompress
@@ -39,7 +38,6 @@ from logstore.storage.segment import Segment
 from logstore.storage.validation import check_batches
 
 _MAX_RELATIVE = 2**31 - 1
-_DIRECTORY = -1  # in PartitionLog._unsynced: the partition directory, not a descriptor
 _HEADER_SIZE = HEADER.size
 _unpack_header = HEADER.unpack_from
 _pack_prefix = struct.Struct(">qii").pack  # baseOffset, batchLength, partitionLeaderEpoch
@@ -85,12 +83,11 @@ class PartitionLog:
         self._on_log_start_change = on_log_start_change
         self._jitter = jitter
         # What a roll left to fsync, each with the end offset a flush round must reach
-        # to cover it: the rolled segment (a dup'd descriptor, since the file may be
-        # renamed or replaced meanwhile and it is this inode's data that must be
-        # durable), and the new segment's directory entry (_DIRECTORY: opened by the
-        # round, which then started after the roll). The next round fsyncs them with the
-        # active segment, off the event loop.
-        self._unsynced: list[tuple[int, int]] = []
+        # to cover it: the rolled segment's file and the partition directory (the new
+        # segment's entry). Paths, not descriptors, so thousands of partitions rolling at
+        # once hold no files open; the next round fsyncs them with the active segment,
+        # off the event loop (a path gone by then was retired: nothing to keep).
+        self._unsynced: list[tuple[Path, int]] = []
         self.last_flush_mono = 0  # when the LogManager last fsynced it for flush.ms
         self.segments: list[Segment] = []
         self._bases: list[int] = []
@@ -165,15 +162,24 @@ class PartitionLog:
         self._bases = [s.base_offset for s in segments]
         self._closed_size = sum(s.size for s in segments[:-1])
 
-    def create(self, *, sync: bool) -> None:
-        """Make the directory and an empty first segment for a brand-new partition."""
+    def create(self, *, sync: bool, replaced: bool = False) -> None:
+        """Make the directory and an empty first segment for a brand-new partition.
+
+        The new directory entries are fsynced by the first flush round that has data to
+        make durable (until then a crash loses nothing: opening recreates an empty
+        partition the catalogue lists), so creating thousands of partitions costs no
+        fsync on the caller's thread. Only a directory that `replaced` leftovers of an
+        earlier topic is fsynced at once, so those can never come back.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         segment = self._new_segment(0)
         self._activate(segment)
         self._set_segments([segment])
-        if sync:
+        if sync and replaced:
             fsync_dir(self.directory)
             fsync_dir(self.directory.parent)
+        elif sync:
+            self._unsynced = [(self.directory.parent, 1), (self.directory, 1)]
 
     def load(self, *, clean: bool, recovery_point: int, log_start: int) -> RecoveryResult:
         """Open existing segments (see `recovery.open_segments`); never raises for damage,
@@ -205,17 +211,15 @@ class PartitionLog:
         if not self.segments:
             return
         active = self.active
-        if active.fd is not None:
-            if sync:
-                for fd, _ in self._unsynced:
-                    if fd == _DIRECTORY:
-                        fsync_dir(self.directory)
-                    else:
-                        os.fsync(fd)
-                os.fsync(active.fd)
+        if active.writable:
+            # Nothing past the flushed offset: every file and entry it needs is durable.
+            dirty = sync and self.log_end_offset > self.flushed_offset
+            if dirty:
+                fsync_paths([path for path, _ in self._unsynced])
+            active.close_active(sync=dirty)
+            if dirty:
                 self.flushed_offset = self.log_end_offset
-            active.close_active(sync=False)
-        self._close_unsynced(None)
+        self._unsynced = []
         for segment in self.segments:
             segment.flush_indexes()
             self._handles.evict(segment.log_path)
@@ -341,15 +345,15 @@ class PartitionLog:
         old = self.active
         if old.size == 0:
             return old
-        if self._sync_on_roll and old.fd is not None:
+        if self._sync_on_roll and old.writable:
             # Not fsynced here (a roll can happen inside an append or a tick, on the event
             # loop): the next flush round does it, and flushed_offset waits for that.
-            self._unsynced.append((os.dup(old.fd), old.next_offset))
+            self._unsynced.append((old.log_path, old.next_offset))
         old.close_active(sync=False)
         segment = self._new_segment(old.next_offset)
         self._activate(segment)
         if self._sync_on_roll:
-            self._unsynced.append((_DIRECTORY, segment.base_offset + 1))
+            self._unsynced.append((self.directory, segment.base_offset + 1))
         self.segments.append(segment)
         self._bases.append(segment.base_offset)
         self._closed_size += old.size
@@ -368,45 +372,32 @@ class PartitionLog:
         return False
 
     # -- durability ------------------------------------------------------------------------
-    def begin_flush(self) -> tuple[list[int], int] | None:
-        """(dup'd descriptors, end offset) to fsync off the event loop, in order, before
-        calling `finish_flush(end)`; None if everything is on disk. The caller closes the
-        descriptors."""
+    def begin_flush(self) -> tuple[list[Path], int] | None:
+        """(paths, end offset) to fsync off the event loop with `fsync_paths`, in order,
+        before calling `finish_flush(end)`; None if everything is on disk."""
         end = self.log_end_offset
-        if end <= self.flushed_offset or self.active.fd is None:
+        active = self.active
+        if end <= self.flushed_offset or not active.writable:
             return None
         # No index write here: indexes need no durability (rebuilt after a crash,
         # written at close), and writing them for every partition each round would be
         # file I/O on the event loop.
-        fds = [os.dup(fd) for fd, _ in self._unsynced if fd != _DIRECTORY]
-        if any(fd == _DIRECTORY for fd, _ in self._unsynced):
-            fds.append(os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY))
-        fds.append(os.dup(self.active.fd))
-        return fds, end
+        paths = list(dict.fromkeys(path for path, _ in self._unsynced))
+        paths.append(active.log_path)
+        return paths, end
 
     def finish_flush(self, end_offset: int) -> None:
         """Record that everything below end_offset is on disk."""
         self.flushed_offset = max(self.flushed_offset, end_offset)
-        self._close_unsynced(end_offset)
-
-    def _close_unsynced(self, end_offset: int | None) -> None:
-        """Drop descriptors whose data is durable up to end_offset (None: all of them)."""
-        keep = []
-        for fd, end in self._unsynced:
-            if end_offset is None or end <= end_offset:
-                if fd != _DIRECTORY:
-                    os.close(fd)
-            else:
-                keep.append((fd, end))
-        self._unsynced = keep
+        self._unsynced = [item for item in self._unsynced if item[1] > end_offset]
 
     def flush(self) -> None:
         """fsync now (blocking)."""
         job = self.begin_flush()
         if job is None:
             return
-        fds, end = job
-        fsync_and_close(fds)
+        paths, end = job
+        fsync_paths(paths)
         self.finish_flush(end)
 
     # -- reading ---------------------------------------------------------------------------
@@ -433,7 +424,7 @@ class PartitionLog:
             found = segment.read_range(offset, max(0, max_bytes))
             if found is not None:
                 start, stop, next_offset = found
-                return ReadSlice(segment.read_fd(), start, stop - start, next_offset)
+                return ReadSlice(segment.read_fd(), start, stop - start, next_offset, self._handles)
             i += 1  # a gap left by compaction: the next batch is in a later segment
         return ReadSlice()
 
@@ -573,11 +564,9 @@ class PartitionLog:
         raise UnknownTopicOrPartitionError for callers still holding this object."""
         self.log_start_offset = self.log_end_offset
         self._closed_size = 0
-        self._close_unsynced(None)
+        self._unsynced = []
         for segment in self.segments:
-            if segment.fd is not None:
-                os.close(segment.fd)
-                segment.fd = None
+            segment.writable = False
             self._handles.evict(segment.log_path)
             segment.index.forget()
             segment.timeindex.forget()

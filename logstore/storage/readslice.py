@@ -1,29 +1,46 @@
 """`ReadSlice`: a byte range of whole batches inside one segment file, ready to send as-is.
 
 Owns a private duplicate of the segment's descriptor (closed by `close()` or when
-garbage-collected), so the slice stays readable even if
-retention or compaction unlinks the file right after the read. It must never parse or copy
-batches except in `to_bytes()`, which exists for callers that cannot use sendfile.
+garbage-collected), so the slice stays readable even if retention or compaction unlinks the
+file right after the read. When the descriptor cache says enough duplicates are already
+out, the slice copies its bytes at once instead (a fetch across thousands of partitions
+must not run the process out of files). It must never parse or copy batches otherwise,
+except in `to_bytes()`, which exists for callers that cannot use sendfile.
 """
 
 from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from logstore.storage.files import HandleCache
 
 
 class ReadSlice:
     """`size` bytes at `position` of `file`; `size == 0` means nothing to return."""
 
-    __slots__ = ("_fd", "_file", "next_offset", "position", "size")
+    __slots__ = ("_copy", "_fd", "_file", "_handles", "next_offset", "position", "size")
 
     def __init__(
-        self, fd: int | None = None, position: int = 0, size: int = 0, next_offset: int = -1
+        self,
+        fd: int | None = None,
+        position: int = 0,
+        size: int = 0,
+        next_offset: int = -1,
+        handles: HandleCache | None = None,
     ) -> None:
         # A raw dup'd descriptor: a file object costs microseconds per fetch, so it is
         # made only when asked for (`file`, for loop.sendfile) and then owns the descriptor.
-        self._fd: int | None = os.dup(fd) if fd is not None and size else None
+        self._fd: int | None = None
+        self._copy: bytes | None = None
+        self._handles = handles
+        if fd is not None and size:
+            self._fd = os.dup(fd) if handles is None else handles.take_dup(fd)
+            if self._fd is None:
+                self._handles = None
+                self._copy = _pread_all(fd, position, size)
         self._file: BinaryIO | None = None
         self.position = position
         self.size = size
@@ -38,26 +55,20 @@ class ReadSlice:
         return self._file
 
     def fileno(self) -> int:
-        """The descriptor to hand to `os.sendfile` / `loop.sendfile` (ValueError if empty)."""
+        """The descriptor to hand to `os.sendfile` / `loop.sendfile` (ValueError if empty
+        or already copied into memory)."""
         if self._fd is None:
-            raise ValueError("empty read slice has no file")
+            raise ValueError("read slice has no file")
         return self._fd
 
     def to_bytes(self) -> bytes:
         """The slice's bytes (one pread; a copy, so prefer sendfile on plain TCP)."""
+        if self._copy is not None:
+            return self._copy
         fd = self._fd
         if fd is None:
             return b""
-        parts = []
-        pos, remaining = self.position, self.size
-        while remaining:
-            chunk = os.pread(fd, remaining, pos)
-            if not chunk:
-                raise OSError(f"segment shorter than the slice at {pos}")
-            parts.append(chunk)
-            pos += len(chunk)
-            remaining -= len(chunk)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return _pread_all(fd, self.position, self.size)
 
     def close(self) -> None:
         """Release the duplicated descriptor (idempotent)."""
@@ -65,8 +76,11 @@ class ReadSlice:
             self._file.close()
         elif self._fd is not None:
             os.close(self._fd)
+        if self._fd is not None and self._handles is not None:
+            self._handles.give_back()
         self._file = None
         self._fd = None
+        self._copy = None
 
     def __del__(self) -> None:
         # Slices dropped without close() (an error mid-fetch) must not leak descriptors.
@@ -88,3 +102,16 @@ class ReadSlice:
 
     def __repr__(self) -> str:
         return f"ReadSlice(position={self.position}, size={self.size})"
+
+
+def _pread_all(fd: int, position: int, size: int) -> bytes:
+    parts = []
+    pos, remaining = position, size
+    while remaining:
+        chunk = os.pread(fd, remaining, pos)
+        if not chunk:
+            raise OSError(f"segment shorter than the slice at {pos}")
+        parts.append(chunk)
+        pos += len(chunk)
+        remaining -= len(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)

@@ -57,7 +57,9 @@ class Segment:
         self.first_append_ms: int | None = None  # drives segment.ms rolls
         self.roll_jitter_ms = 0  # subtracted from segment.ms (segment.jitter.ms)
         self._bytes_since_index = 0
-        self.fd: int | None = None  # read-write descriptor while this is the active segment
+        # Whether this is the active segment (appends go here). Its read-write descriptor
+        # lives in the shared cache like every other and is reopened if evicted.
+        self.writable = False
         # (offset, position) of the batch right after the last slice read: a consumer's
         # next fetch starts there, so it needs no index lookup or header walk.
         self._read_hint: tuple[int, int] | None = None
@@ -66,11 +68,16 @@ class Segment:
         return f"Segment({self.base_offset}, size={self.size}, next={self.next_offset})"
 
     # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def fd(self) -> int | None:
+        """The read-write descriptor while this is the active segment, else None."""
+        return self._handles.get(self.log_path, True) if self.writable else None
+
     def open_active(self) -> None:
-        """Become the segment appends go to: keep a descriptor and the indexes loaded."""
-        if self.fd is None:
-            self._handles.evict(self.log_path)
-            self.fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Become the segment appends go to (creating its file) with the indexes loaded."""
+        if not self.writable:
+            self._handles.open_new(self.log_path)
+            self.writable = True
         self.index.pin()
         self.timeindex.pin()
 
@@ -79,11 +86,11 @@ class Segment:
         self.seal_time_index()
         self.index.unpin(self._lru)
         self.timeindex.unpin(self._lru)
-        if self.fd is not None:
+        if self.writable:
             if sync:
-                os.fsync(self.fd)
-            os.close(self.fd)
-            self.fd = None
+                os.fsync(self._handles.get(self.log_path, True))
+            self._handles.evict(self.log_path)
+            self.writable = False
 
     def seal_time_index(self) -> None:
         """Record the segment's max timestamp as the last time-index entry (as Kafka does)."""
@@ -98,15 +105,13 @@ class Segment:
         self.timeindex.flush()
 
     def read_fd(self) -> int:
-        """A descriptor to read from (the active one's own, else from the LRU)."""
-        return self.fd if self.fd is not None else self._handles.get(self.log_path)
+        """A descriptor to read from (the active one's own, else a read-only one)."""
+        return self._handles.get(self.log_path, self.writable)
 
     def retire(self) -> list[Path]:
         """Stop using the segment and rename its files `<file>.deleted` (cheap: the
         unlink of a big file is left to a worker); returns the renamed paths."""
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+        self.writable = False
         self._handles.evict(self.log_path)
         self.index.forget()
         self.timeindex.forget()
@@ -122,9 +127,7 @@ class Segment:
 
     def delete(self) -> None:
         """Remove the segment's files (an open ReadSlice keeps its own descriptor)."""
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+        self.writable = False
         self._handles.evict(self.log_path)
         try:
             os.unlink(self.log_path)
@@ -145,23 +148,25 @@ class Segment:
 
         On an I/O error the file is cut back to its previous size and the error re-raised.
         """
-        assert self.fd is not None, "only the active segment takes appends"
+        assert self.writable, "only the active segment takes appends"
+        # One descriptor for the whole write: nothing can evict it between these calls.
+        fd = self._handles.get(self.log_path, True)
         start = self.size
         pos = start
         try:
             for i in range(0, len(chunks), _IOV_MAX):
                 group = list(chunks[i : i + _IOV_MAX])
                 total = sum(len(c) for c in group)
-                written = os.pwritev(self.fd, group, pos)
+                written = os.pwritev(fd, group, pos)
                 if written < total:  # short write: finish it the slow way
                     rest = b"".join(bytes(c) for c in group)[written:]
                     while rest:
-                        n = os.pwrite(self.fd, rest, pos + written)
+                        n = os.pwrite(fd, rest, pos + written)
                         written += n
                         rest = rest[n:]
                 pos += total
         except OSError:
-            os.ftruncate(self.fd, start)
+            os.ftruncate(fd, start)
             raise
         if self.first_append_ms is None:
             self.first_append_ms = now_ms
@@ -182,8 +187,8 @@ class Segment:
     ) -> None:
         """Write one batch whose first 16 bytes are replaced by `prefix` (the patched
         baseOffset, batchLength, epoch), in one pwritev and without copying the batch."""
-        fd = self.fd
-        assert fd is not None, "only the active segment takes appends"
+        assert self.writable, "only the active segment takes appends"
+        fd = self._handles.get(self.log_path, True)
         start = self.size
         try:
             written = os.pwritev(fd, (prefix, batch[16:]), start)
@@ -355,7 +360,7 @@ class Segment:
     def adopt(self, scratch: Segment) -> None:
         """Put a scratch segment's files in place of this (closed) one's and take its
         summary: three atomic renames, no reading (the cleaner's install step)."""
-        assert self.fd is None, "the active segment is never rewritten"
+        assert not self.writable, "the active segment is never rewritten"
         self._handles.evict(self.log_path)
         self._read_hint = None
         os.replace(scratch.log_path, self.log_path)

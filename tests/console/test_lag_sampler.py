@@ -98,6 +98,7 @@ def test_samples_are_stored_and_commit_moves_noticed(cluster: Cluster) -> None:
     assert history.trend("test", group, 3, T0 + timedelta(minutes=5)) == "down"
 
 
+@override_settings(ODRADEK_WEBHOOK_ALLOW_PRIVATE=True)  # the receiver listens on loopback
 def test_alert_raises_then_clears_with_webhook_and_audit(
     cluster: Cluster, receiver: Receiver
 ) -> None:
@@ -139,6 +140,7 @@ def test_alert_raises_then_clears_with_webhook_and_audit(
     assert cleared.after["firing"] is False
 
 
+@override_settings(ODRADEK_WEBHOOK_ALLOW_PRIVATE=True)
 def test_alert_in_time_and_a_failing_webhook_is_kept_not_raised(cluster: Cluster) -> None:
     topic = h.make_topic(cluster.bootstrap, partitions=1)
     old = int(time.time() * 1000) - 3_600_000

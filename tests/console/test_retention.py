@@ -170,7 +170,7 @@ def test_member_cannot_exceed_team_max_retention(
     response = client.post(
         f"/clusters/local/retention/{name}/", {"retention": "forever"}, follow=True
     )
-    assert b"at most 1 day" in response.content
+    assert b"max retention (1 day)" in response.content
     done = client.post(f"/clusters/local/retention/{name}/", {"retention": "12 h"}, follow=True)
     assert b"now keeps records for 12 h" in done.content, done.content.decode()[-3000:]
     configs = {c.name: c.value for c in admin.describe_topic_configs(local_cluster(), name)}

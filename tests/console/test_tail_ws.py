@@ -62,7 +62,7 @@ def communicator(
 ) -> WebsocketCommunicator:
     from console.asgi import application
 
-    headers = [(b"origin", origin)]
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1")]
     if cookie:
         headers.append((b"cookie", cookie))
     path = f"/ws/clusters/local/topics/{topic}/tail/" + (f"?{query}" if query else "")

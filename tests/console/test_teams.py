@@ -207,14 +207,17 @@ def test_admin_manages_teams(client: Client, admin_user: Any, viewer_user: Any) 
 
 
 def test_policy_rules_in_words() -> None:
+    from console.quota import Shape
+
     team = Team(
         name="t", topic_prefix="t.", max_partitions=4, max_retention_ms=1000, max_total_bytes=10_000
     )
-    assert policy_violations(team, "t.a", 2, 1000, 1000, team_bytes_now=5000) == []
-    problems = policy_violations(team, "x.a", 5, -1, None, team_bytes_now=0)
+    others = [Shape("t.old", 2, 1000, 2500)]  # may grow to 5,000 bytes, whatever it holds now
+    assert policy_violations(team, "t.a", 2, 1000, 1000, others=others) == []
+    problems = policy_violations(team, "x.a", 5, -1, None, others=[])
     assert len(problems) == 4
     assert "prefix" in problems[0]
-    assert policy_violations(team, "t.a", 2, 1000, 3000, team_bytes_now=5000) == [
+    assert policy_violations(team, "t.a", 2, 1000, 3000, others=others) == [
         "The size cap would take the team over its byte budget."
     ]
 

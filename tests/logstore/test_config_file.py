@@ -31,7 +31,22 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "num.partitions": ("3", "3"),
     "auto.create.topics.enable": ("false", "false"),
     "socket.request.max.bytes": ("1048576", "1048576"),
-    "queued.max.request.bytes": ("1000000", "1000000"),
+    "queued.max.request.bytes": ("2000000", "2000000"),
+    "connections.max.idle.ms": ("300000", "300000"),
+    "max.connections.per.ip": ("20", "20"),
+    "odradek.request.body.timeout.ms": ("10000", "10000"),
+    "odradek.max.broker.partitions": ("5000", "5000"),
+    "odradek.max.partitions.per.topic": ("1000", "1000"),
+    "odradek.max.open.segment.files": ("500", "500"),
+    "group.initial.rebalance.delay.ms": ("0", "0"),
+    "group.min.session.timeout.ms": ("5000", "5000"),
+    "group.max.session.timeout.ms": ("600000", "600000"),
+    "group.max.size": ("100", "100"),
+    "group.consumer.session.timeout.ms": ("30000", "30000"),
+    "group.consumer.heartbeat.interval.ms": ("3000", "3000"),
+    "group.consumer.max.size": ("50", "50"),
+    "offsets.retention.minutes": ("1440", "1440"),
+    "offsets.retention.check.interval.ms": ("300000", "300000"),
     "default.replication.factor": ("1", "1"),
     "offsets.topic.replication.factor": ("1", "1"),
     "log.retention.check.interval.ms": ("60000", "60000"),
@@ -78,6 +93,8 @@ BAD: dict[str, tuple[str, str]] = {
     "auto.create.topics.enable": ("yes", "either true or false"),
     "socket.request.max.bytes": ("lots", "Not a number of type INT"),
     "queued.max.request.bytes": ("0", "Value must be at least 1"),
+    "max.connections.per.ip": ("0", "Value must be at least 1"),
+    "group.max.size": ("-1", "Value must be at least 0"),
     "log.retention.check.interval.ms": ("0", "Value must be at least 1"),
     "default.replication.factor": ("3", "a single node holds one replica"),
     "offsets.topic.replication.factor": ("2", "a single node holds one replica"),
@@ -141,9 +158,13 @@ def test_properties_syntax() -> None:
 def test_every_key_is_read_and_described_with_its_source(tmp_path: Path) -> None:
     # broker.id and node.id are one setting; the rest take each sample.
     lines = [f"{name}={raw}" for name, (raw, _) in SAMPLES.items()]
-    settings = load_config_file(_write(tmp_path, "\n".join(lines) + "\n"))
-    assert settings.names == frozenset(SAMPLES)
-    config = BrokerConfig(**settings.values, explicit=settings.names)
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    assert load_config_file(path).names == frozenset(SAMPLES)
+    config = _config("--config", str(path))
+    assert config.explicit == frozenset(SAMPLES)
+    assert config.groups.offsets_retention_minutes == 1440
+    assert config.groups.initial_rebalance_delay_ms == 0
+    assert (config.max_connections_per_ip, config.connections_max_idle_ms) == (20, 300000)
     assert config.data_dir == Path("/srv/odradek")
     assert (config.host, config.port) == ("127.0.0.1", 19092)
     assert (config.advertised_host, config.advertised_port) == ("kafka.example", 29092)

@@ -119,6 +119,7 @@ async def join_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         protocol_type=request.protocol_type,
         protocols=[(p.name, bytes(p.metadata)) for p in request.protocols],
         require_known_member_id=ctx.api_version >= 4,
+        supports_skip_assignment=ctx.api_version >= 9,
     )
     reply = await coord.join(request.group_id, req)
     if reply.error:
@@ -322,21 +323,15 @@ async def consumer_group_heartbeat(broker: Broker, ctx: RequestContext, request:
             if request.subscribed_topic_names is not None
             else None
         ),
+        subscribed_regex=getattr(request, "subscribed_topic_regex", None),
         server_assignor=request.server_assignor,
         owned=owned,
         client_id=ctx.client_id or "",
         client_host=_host(ctx),
     )
-    if getattr(request, "subscribed_topic_regex", None):
-        return make(
-            ctx.response_class,
-            throttle_time=0,
-            error_code=err.INVALID_REQUEST,
-            error_message="regular-expression subscriptions are not supported",
-            member_epoch=-1,
-            heartbeat_interval=0,
-        )
     result = coord.consumer_heartbeat(request.group_id, req)
+    # Kafka makes epochs and assignments durable before the member hears of them.
+    await coord.persist_quietly(request.group_id)
     assignment = None
     if result.assignment is not None:
         assignment = make(
@@ -419,7 +414,7 @@ async def consumer_group_describe(broker: Broker, ctx: RequestContext, request: 
                         client_id=m.client_id,
                         client_host=m.client_host,
                         subscribed_topic_names=tuple(m.subscribed),
-                        subscribed_topic_regex=None,
+                        subscribed_topic_regex=m.regex,
                         assignment=_topic_partitions(coord, schema, m.assigned),
                         target_assignment=_topic_partitions(
                             coord, schema, cgroup.target.get(m.member_id, {})

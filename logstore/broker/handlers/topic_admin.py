@@ -2,7 +2,10 @@
 
 Owns how admin requests map onto the storage catalogue: replication factor must be 1 or
 -1 (a single node), -1 partitions means the broker default, `validate_only` changes
-nothing. It must never touch files itself.
+nothing, and one request creates at most MAX_PARTITIONS_PER_REQUEST partitions (as Kafka's
+controller: POLICY_VIOLATION for every topic of a request over it). The per-topic and
+per-broker limits are the storage's (PolicyViolationError). It must never touch files
+itself.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
+    INVALID_PARTITIONS,
     INVALID_REPLICATION_FACTOR,
+    POLICY_VIOLATION,
     UNKNOWN_TOPIC_ID,
     UNKNOWN_TOPIC_OR_PARTITION,
     code_of,
@@ -25,6 +30,12 @@ from logstore.broker.handlers.configs import SOURCE_CODES
 from logstore.protocol.api_keys import ApiKey
 
 log = logging.getLogger("logstore.topics")
+
+# Kafka's controller refuses a request that would create more partitions than this at
+# once (MAX_PARTITIONS_PER_BATCH / MAX_RECORDS_PER_USER_OP), with these messages.
+MAX_PARTITIONS_PER_REQUEST = 10_000
+TOO_MANY_FOR_CREATE_TOPICS = "Excessively large number of partitions per request."
+TOO_MANY_FOR_CREATE_PARTITIONS = "Excessively large number of additional partitions per request."
 
 
 def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: bool) -> Any:
@@ -94,9 +105,36 @@ def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: 
     return make(schema.CreatableTopicResult, **result)
 
 
+def _requested_partitions(broker: Broker, topic: Any) -> int:
+    """What one CreatableTopic asks for, counted as Kafka's controller counts it."""
+    if topic.assignments:
+        return len(topic.assignments)
+    if topic.num_partitions == -1:
+        return broker.config.default_partitions
+    return max(topic.num_partitions, 0)
+
+
+def _refused(ctx: RequestContext, topic: Any) -> Any:
+    return make(
+        ctx.schema.CreatableTopicResult,
+        name=topic.name,
+        topic_id=uuid.UUID(int=0),
+        error_code=POLICY_VIOLATION,
+        error_message=TOO_MANY_FOR_CREATE_TOPICS,
+        topic_config_error_code=0,
+        num_partitions=-1,
+        replication_factor=-1,
+        configs=() if ctx.api_version >= 5 else None,
+    )
+
+
 @handles(ApiKey.CREATE_TOPICS, min_version=2, max_version=7)
 async def create_topics(broker: Broker, ctx: RequestContext, request: Any) -> Any:
-    results = tuple(_create_one(broker, ctx, t, request.validate_only) for t in request.topics)
+    total = sum(_requested_partitions(broker, t) for t in request.topics)
+    if total > MAX_PARTITIONS_PER_REQUEST:
+        results = tuple(_refused(ctx, t) for t in request.topics)
+    else:
+        results = tuple(_create_one(broker, ctx, t, request.validate_only) for t in request.topics)
     return make(ctx.response_class, throttle_time=0, topics=results)
 
 
@@ -161,17 +199,24 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
 async def create_partitions(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
     results = []
+    added = 0
+    for t in request.topics:
+        info = broker.logs.topic(t.name)
+        if info is not None and t.count > info.partitions:
+            added += t.count - info.partitions
     for t in request.topics:
         error, message = 0, None
         info = broker.logs.topic(t.name)
-        if info is None:
+        if added > MAX_PARTITIONS_PER_REQUEST:
+            error, message = POLICY_VIOLATION, TOO_MANY_FOR_CREATE_PARTITIONS
+        elif info is None:
             error, message = UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {t.name!r}"
         elif t.count <= info.partitions:
-            error = 37
+            error = INVALID_PARTITIONS
             message = f"topic has {info.partitions} partitions; the count must grow"
-        elif not request.validate_only:
+        else:
             try:
-                broker.logs.add_partitions(t.name, t.count)
+                broker.logs.add_partitions(t.name, t.count, validate_only=request.validate_only)
             except Exception as exc:
                 error, message = code_of(exc), message_of(exc)
         results.append(

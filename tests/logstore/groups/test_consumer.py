@@ -106,3 +106,47 @@ def test_member_that_never_revokes_is_fenced_after_rebalance_timeout() -> None:
     assert group.tick(5_030) == ["a"]
     b2 = hb(group, "b", b.member_epoch, now=5_031)
     assert parts(b2) == set(range(6))
+
+
+def test_regex_subscription_follows_matching_topics_including_new_ones() -> None:
+    topics = {"orders-eu": (uuid.UUID(int=1), 2), "payments": (uuid.UUID(int=2), 2)}
+
+    def beat(member_id, epoch, **fields):
+        return group.heartbeat(
+            HeartbeatRequest(member_id=member_id, member_epoch=epoch, **fields),
+            topics.get,
+            0,
+            lambda: [*topics, "__consumer_offsets"],
+        )
+
+    group = ConsumerGroup("g")
+    first = beat("a", 0, subscribed=[], subscribed_regex="orders-.*")
+    assert first.error == err.NONE
+    assert first.assignment == {uuid.UUID(int=1): {0, 1}}
+    topics["orders-us"] = (uuid.UUID(int=3), 1)  # created later, matches
+    topics["xorders-eu"] = (uuid.UUID(int=4), 1)  # matches only partially: not taken
+    later = beat("a", first.member_epoch)
+    assert later.member_epoch > first.member_epoch
+    assert later.assignment == {uuid.UUID(int=1): {0, 1}, uuid.UUID(int=3): {0}}
+    assert group.subscribed_topics() == {"orders-eu", "orders-us"}
+    cleared = beat("a", later.member_epoch, subscribed=["payments"], subscribed_regex="")
+    assert group.subscribed_topics() == {"payments"}
+    assert cleared.error == err.NONE
+
+
+def test_invalid_regex_is_refused_with_kafkas_error() -> None:
+    group = ConsumerGroup("g")
+    result = group.heartbeat(
+        HeartbeatRequest(member_id="a", member_epoch=0, subscribed=[], subscribed_regex="(a"),
+        resolve,
+        0,
+    )
+    assert result.error == err.INVALID_REGULAR_EXPRESSION
+    assert not group.members
+
+
+def test_group_max_size_refuses_a_new_member() -> None:
+    group = ConsumerGroup("g", max_size=1)
+    assert hb(group, "a", 0).error == err.NONE
+    assert hb(group, "b", 0).error == err.GROUP_MAX_SIZE_REACHED
+    assert list(group.members) == ["a"]

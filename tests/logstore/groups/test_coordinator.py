@@ -8,10 +8,15 @@ import pytest
 
 from logstore.clock import ManualClock
 from logstore.groups import errors as err
-from logstore.groups.coordinator import GROUP_CLEANUP_INTERVAL_MS, GroupCoordinator
+from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.offsets import CommittedOffset
+from logstore.groups.settings import GroupSettings
 from logstore.groups.state import JoinRequest
 from logstore.storage import LogManager
+
+# Joins answer at once (Kafka's 3 s initial delay is tested on its own).
+FAST = GroupSettings(initial_rebalance_delay_ms=0)
+GROUP_CLEANUP_INTERVAL_MS = FAST.offsets_retention_check_interval_ms
 
 
 @pytest.fixture
@@ -42,7 +47,7 @@ async def joined(coord: GroupCoordinator, group: str) -> str:
 
 async def test_second_joiner_parks_until_everyone_rejoins(logs) -> None:
     clock = ManualClock()
-    coord = GroupCoordinator(logs, clock)
+    coord = GroupCoordinator(logs, clock, FAST)
     coord.load()
     a = await joined(coord, "g")
     first = await coord.join("g", join_req(a))
@@ -69,15 +74,15 @@ async def test_second_joiner_parks_until_everyone_rejoins(logs) -> None:
 
 async def test_session_timeout_fires_on_tick(logs) -> None:
     clock = ManualClock()
-    coord = GroupCoordinator(logs, clock)
+    coord = GroupCoordinator(logs, clock, FAST)
     coord.load()
     a = await joined(coord, "g")
-    await coord.join("g", join_req(a, session=1000))
+    await coord.join("g", join_req(a, session=6000))
     await coord.sync("g", a, 1, {})
-    clock.advance(999)
+    clock.advance(5999)
     coord.tick()
     assert coord.heartbeat("g", a, 1) == err.NONE
-    clock.advance(1000)
+    clock.advance(6000)
     coord.tick()
     assert coord.heartbeat("g", a, 1) == err.UNKNOWN_MEMBER_ID
     # Empty with nothing committed: still listed until Kafka's periodic cleanup finds it.
@@ -92,7 +97,7 @@ async def test_session_timeout_fires_on_tick(logs) -> None:
 
 async def test_cleanup_clock_restarts_when_an_empty_group_commits_again(logs) -> None:
     clock = ManualClock()
-    coord = GroupCoordinator(logs, clock)
+    coord = GroupCoordinator(logs, clock, FAST)
     coord.load()
     a = await joined(coord, "g")
     assert coord.leave("g", [(a, None)])[0] == err.NONE
@@ -111,7 +116,7 @@ async def test_cleanup_clock_restarts_when_an_empty_group_commits_again(logs) ->
 
 async def test_offsets_survive_reload_and_active_group_refuses_admin_commit(tmp_path) -> None:
     logs = LogManager(tmp_path, fsync="always").open()
-    coord = GroupCoordinator(logs, ManualClock())
+    coord = GroupCoordinator(logs, ManualClock(), FAST)
     coord.load()
     await coord.commit("g", [("t", 0, CommittedOffset(5, 0, "m", 1)), ("t", 1, CommittedOffset(9))])
     await coord.commit("g", [("t", 1, None)])
@@ -130,16 +135,21 @@ async def test_offsets_survive_reload_and_active_group_refuses_admin_commit(tmp_
     logs.close()
 
     logs = LogManager(tmp_path, fsync="always").open()
-    again = GroupCoordinator(logs, ManualClock())
+    clock = ManualClock()
+    again = GroupCoordinator(logs, clock, FAST)
     again.load()
     assert again.committed("g", "t", 0) == CommittedOffset(5, 0, "m", 1)
     assert again.committed("g", "t", 1) is None
+    # As on Kafka, the member comes back with the group and gets a session to return in.
+    assert [(g.group_id, g.state) for g in again.list_groups()] == [("g", "Stable")]
+    clock.advance(10_000)
+    again.tick()
     assert [(g.group_id, g.state) for g in again.list_groups()] == [("g", "Empty")]
     assert await again.delete_group("g") == err.NONE
     assert await again.delete_group("g") == err.GROUP_ID_NOT_FOUND
     logs.close()
     logs = LogManager(tmp_path).open()
-    third = GroupCoordinator(logs, ManualClock())
+    third = GroupCoordinator(logs, ManualClock(), FAST)
     third.load()
     assert third.list_groups() == []
     logs.close()
@@ -149,7 +159,7 @@ async def test_offsets_of_deleted_topics_are_pruned_durably(tmp_path) -> None:
     logs = LogManager(tmp_path, fsync="never").open()
     logs.create_topic("keep", 1)
     logs.create_topic("drop", 1)
-    coord = GroupCoordinator(logs, ManualClock())
+    coord = GroupCoordinator(logs, ManualClock(), FAST)
     coord.load()
     await coord.commit("g", [("keep", 0, CommittedOffset(1)), ("drop", 0, CommittedOffset(2))])
     assert await coord.prune_deleted_topics() == []
@@ -158,7 +168,7 @@ async def test_offsets_of_deleted_topics_are_pruned_durably(tmp_path) -> None:
     assert coord.committed("g", "drop", 0) is None
     logs.close()
     logs = LogManager(tmp_path, fsync="never").open()
-    again = GroupCoordinator(logs, ManualClock())
+    again = GroupCoordinator(logs, ManualClock(), FAST)
     again.load()
     assert again.committed_all("g") == {("keep", 0): CommittedOffset(1)}
     logs.close()
@@ -166,7 +176,7 @@ async def test_offsets_of_deleted_topics_are_pruned_durably(tmp_path) -> None:
 
 async def test_empty_groups_without_offsets_are_forgotten(logs) -> None:
     clock = ManualClock()
-    coord = GroupCoordinator(logs, clock)
+    coord = GroupCoordinator(logs, clock, FAST)
     coord.load()
     a = await joined(coord, "throwaway")
     await coord.join("throwaway", join_req(a))
@@ -177,3 +187,12 @@ async def test_empty_groups_without_offsets_are_forgotten(logs) -> None:
     coord.tick()
     assert [g.group_id for g in coord.list_groups()] == ["kept"]
     assert "throwaway" not in coord.classic
+
+
+@pytest.mark.parametrize("session", [5_999, 1_800_001])
+async def test_session_timeout_outside_the_brokers_bounds_is_refused(logs, session) -> None:
+    coord = GroupCoordinator(logs, ManualClock(), FAST)
+    coord.load()
+    reply = await coord.join("g", join_req(session=session))
+    assert reply.error == err.INVALID_SESSION_TIMEOUT
+    assert "g" not in coord.classic

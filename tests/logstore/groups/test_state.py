@@ -227,9 +227,45 @@ def test_initial_rebalance_delay_gathers_joiners() -> None:
     b = join_new(group, now=100)
     assert group.join(req(b), 100) == []
     assert group.next_deadline_ms() == 3000
-    replies = group.tick(3000)
+    # A newcomer arrived within the delay: Kafka waits another delay for more.
+    assert group.tick(3000) == []
+    assert group.next_deadline_ms() == 6000
+    replies = group.tick(6000)
     assert {r.member_id for r in replies} == {a, b}
     assert group.generation_id == 1
+
+
+def test_initial_rebalance_delay_ends_when_nobody_new_arrives() -> None:
+    group = ClassicGroup("g", initial_rebalance_delay_ms=3000)
+    a = join_new(group)
+    assert group.join(req(a), 0) == []
+    assert group.tick(2999) == []
+    (reply,) = group.tick(3000)
+    assert reply.member_id == a
+    assert reply.generation_id == 1
+
+
+def test_initial_rebalance_delay_extensions_stop_at_the_rebalance_timeout() -> None:
+    group = ClassicGroup("g", initial_rebalance_delay_ms=20_000)  # rebalance timeout: 30 s
+    a = join_new(group)
+    group.join(req(a), 0)
+    b = join_new(group, now=10)
+    group.join(req(b), 10)
+    assert group.tick(20_000) == []
+    assert group.next_deadline_ms() == 30_000  # 10 s left of the 30 s budget, not 20 s
+    assert len(group.tick(30_000)) == 2
+
+
+def test_group_max_size_refuses_newcomers_only() -> None:
+    group = ClassicGroup("g", max_size=1)
+    a = join_new(group)
+    (full,) = group.join(req(), 0)
+    assert full.error == err.GROUP_MAX_SIZE_REACHED
+    (static,) = group.join(req(instance="i-1"), 0)
+    assert static.error == err.GROUP_MAX_SIZE_REACHED
+    (joined,) = group.join(req(a), 0)
+    assert joined.error == err.NONE
+    assert joined.generation_id == 1
 
 
 def test_dead_group_refuses() -> None:
@@ -237,3 +273,30 @@ def test_dead_group_refuses() -> None:
     group.mark_dead(0)
     (reply,) = group.join(req(), 0)
     assert reply.error == err.COORDINATOR_NOT_AVAILABLE
+
+
+@pytest.mark.parametrize("v9", [True, False], ids=["joingroup-v9", "joingroup-v5"])
+def test_returning_static_leader_does_not_redo_the_assignment(v9: bool) -> None:
+    group = ClassicGroup("g")
+    (first,) = group.join(req(instance="i-1"), 0)
+    old = first.member_id
+    group.sync(old, 1, {old: b"a"}, 0)
+    restarted = req(instance="i-1")
+    restarted.supports_skip_assignment = v9
+    (reply,) = group.join(restarted, 10)
+    assert isinstance(reply, JoinReply)
+    assert (reply.error, reply.generation_id) == (err.NONE, 1)
+    assert group.state is GroupState.STABLE
+    assert group.leader_id == reply.member_id != old
+    if v9:
+        assert reply.skip_assignment
+        assert reply.leader == reply.member_id
+        assert [m[0] for m in reply.members] == [reply.member_id]
+    else:
+        # Older clients would assign again if named leader: Kafka names the old id.
+        assert not reply.skip_assignment
+        assert reply.leader == old
+        assert reply.members == ()
+    (sync,) = group.sync(reply.member_id, 1, {}, 20)
+    assert isinstance(sync, SyncReply)
+    assert sync.assignment == b"a"

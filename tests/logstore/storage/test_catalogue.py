@@ -143,6 +143,17 @@ def test_delete_topic_removes_files_and_name_can_be_reused(manager: LogManager) 
     assert manager.log("t", 0).log_end_offset == 0
 
 
+def test_a_topic_with_the_longest_allowed_name_can_be_deleted(manager: LogManager) -> None:
+    name = "t" * 249
+    manager.create_topic(name, 11)
+    manager.log(name, 10).append(batch(3))
+    directories = [manager.log(name, p).directory for p in range(11)]
+    manager.delete_topic(name)
+    assert not any(d.exists() for d in directories)
+    assert not [p for p in manager.data_dir.iterdir() if p.name.endswith("-delete")]
+    assert manager.topic(name) is None
+
+
 def test_a_stale_handle_to_a_deleted_partition_refuses_work(manager: LogManager) -> None:
     manager.create_topic("t", 1)
     stale = manager.log("t", 0)

@@ -26,11 +26,16 @@ async def test_concurrent_producers_share_one_fsync_per_partition(tmp_path: Path
         offsets = await asyncio.gather(*(produce(mgr, logs[i % 2]) for i in range(50)))
         assert sorted(offsets) == sorted(list(range(25)) * 2)
         assert mgr.stats["flush_rounds"] == 1
-        assert mgr.stats["fsyncs"] == 2
+        # A new partition's first round also makes its directory entries durable (the
+        # data dir's and its own): 3 fsyncs each; later rounds fsync the log alone.
+        assert mgr.stats["fsyncs"] == 2 * 3
         assert [log.flushed_offset for log in logs] == [25, 25]
         # Already durable: no new fsync.
         await mgr.wait_durable(logs[0], 10)
         assert mgr.stats["flush_rounds"] == 1
+        await asyncio.gather(*(produce(mgr, logs[i % 2]) for i in range(10)))
+        assert mgr.stats["flush_rounds"] == 2
+        assert mgr.stats["fsyncs"] == 2 * 3 + 2
 
 
 async def test_producers_arriving_during_an_fsync_join_the_next_round(tmp_path: Path) -> None:
@@ -117,8 +122,9 @@ async def test_a_roll_leaves_its_fsync_to_the_next_flush_round(
         assert log.flushed_offset == 0
         await mgr.wait_durable(log, 4)
         assert log.flushed_offset == 5
-        # One round: the two rolled segments, the directory once, then the active one.
-        assert (mgr.stats["flush_rounds"], mgr.stats["fsyncs"]) == (1, 4)
+        # One round: the data dir (the new partition's entry), the two rolled segments,
+        # the partition directory once, then the active one.
+        assert (mgr.stats["flush_rounds"], mgr.stats["fsyncs"]) == (1, 5)
         log.append(batch(1))
         await mgr.wait_durable(log, 5)
-        assert (mgr.stats["flush_rounds"], mgr.stats["fsyncs"]) == (2, 5)
+        assert (mgr.stats["flush_rounds"], mgr.stats["fsyncs"]) == (2, 6)
