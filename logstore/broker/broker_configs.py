@@ -320,15 +320,22 @@ def _topic_default(
 
 def topic_defaults(
     config: BrokerConfig, overrides: Mapping[str, str] | None = None
-) -> dict[str, str]:
+) -> tuple[dict[str, str], frozenset[str]]:
     """Topic config name -> the broker-wide default the config file gave it, or a dynamic
-    override of the same broker name (which wins per name; ms > minutes > hours after)."""
-    given = {**dict(config.topic_defaults), **(overrides or {})}
+    override of the same broker name (which wins per name; ms > minutes > hours after);
+    and the topic config names whose value came from a dynamic override."""
+    dynamic = overrides or {}
+    given = {**dict(config.topic_defaults), **dynamic}
     out: dict[str, str] = {}
+    from_dynamic: set[str] = set()
     for name, (topic, factor) in TOPIC_DEFAULTS.items():
         if name in given:
             out[topic] = str(int(given[name]) * factor) if factor != 1 else given[name]
-    return out
+            if name in dynamic:
+                from_dynamic.add(topic)
+            else:  # a later (stronger) static name took over
+                from_dynamic.discard(topic)
+    return out, frozenset(from_dynamic)
 
 
 # `BrokerConfig.groups` is one GroupSettings value: its rows (and flags) name the field
@@ -622,9 +629,9 @@ class DynamicBrokerConfigs:
         self.max_connections = int(self.effective("max.connections"))
         rate = float(self.effective("log.cleaner.io.max.bytes.per.second"))
         self.logs.cleaner_io_max_bytes_per_second = None if rate >= 1.7976931348623157e308 else rate
-        defaults = topic_defaults(self.config, self.overrides)
-        if defaults != self.logs.topic_defaults:
-            self.logs.set_topic_defaults(defaults)
+        defaults, dynamic = topic_defaults(self.config, self.overrides)
+        if (defaults, dynamic) != (self.logs.topic_defaults, self.logs.dynamic_topic_defaults):
+            self.logs.set_topic_defaults(defaults, dynamic)
 
     def rows(self, keys: frozenset[str] | None, synonyms: bool) -> list[Row]:
         """DescribeConfigs entries of the BROKER resource."""

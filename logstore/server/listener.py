@@ -59,7 +59,7 @@ class BrokerServer:
             fsync_interval_ms=self.config.fsync_interval_ms,
             cleaner_io_max_bytes_per_second=self.config.cleaner_io_max_bytes_per_second,
             retention_check_interval_ms=self.config.log_retention_check_interval_ms,
-            topic_defaults=topic_defaults(self.config),
+            topic_defaults=topic_defaults(self.config)[0],
             max_open_files=self.plan.open_segment_files,
             max_read_slices=self.plan.read_slices,
             max_partitions_per_topic=self.plan.max_partitions_per_topic,

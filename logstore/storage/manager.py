@@ -136,6 +136,7 @@ class LogManager:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}")
         self.data_dir = Path(data_dir)
         self.topic_defaults = validate_configs(topic_defaults or {})
+        self.dynamic_topic_defaults: frozenset[str] = frozenset()
         self.clock: Clock = clock or SystemClock()
         self.fsync = fsync
         self.fsync_interval_ms = fsync_interval_ms
@@ -476,10 +477,14 @@ class LogManager:
             self._logs[(name, p)].config = config
         return new
 
-    def set_topic_defaults(self, defaults: Mapping[str, str]) -> None:
+    def set_topic_defaults(
+        self, defaults: Mapping[str, str], dynamic: frozenset[str] = frozenset()
+    ) -> None:
         """New broker-wide topic defaults (a dynamic broker config changed): every topic
-        without its own value follows from its next append or tick."""
+        without its own value follows from its next append or tick. `dynamic` names the
+        defaults set at runtime (described as DYNAMIC_BROKER_CONFIG)."""
         self.topic_defaults = validate_configs(defaults)
+        self.dynamic_topic_defaults = dynamic
         for name, info in self._topics.items():
             config = TopicConfig.from_overrides(info.configs, self.topic_defaults)
             self._configs[name] = config
@@ -490,7 +495,9 @@ class LogManager:
 
     def describe_configs(self, name: str) -> list[ConfigEntry]:
         """Every known topic config with its value and whether it is a default."""
-        return describe(self._require(name).configs, self.topic_defaults)
+        return describe(
+            self._require(name).configs, self.topic_defaults, self.dynamic_topic_defaults
+        )
 
     def topic_config(self, name: str) -> TopicConfig:
         """The parsed effective config of a topic."""

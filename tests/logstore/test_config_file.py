@@ -181,7 +181,7 @@ def test_every_key_is_read_and_described_with_its_source(tmp_path: Path) -> None
         ("default.replication.factor", "1", DEFAULT_CONFIG),
     )
     # Kafka's precedence among the retention names: ms over minutes over hours.
-    assert topic_defaults(config)["retention.ms"] == "3600000"
+    assert topic_defaults(config)[0]["retention.ms"] == "3600000"
 
 
 def test_unset_keys_are_kafka_defaults(tmp_path: Path) -> None:
@@ -252,7 +252,7 @@ def test_topic_defaults_reach_storage_and_describe(tmp_path: Path) -> None:
         "log.cleanup.policy=compact\n",
     )
     config = _config("--config", str(path))
-    with LogManager(config.data_dir, topic_defaults=topic_defaults(config)) as logs:
+    with LogManager(config.data_dir, topic_defaults=topic_defaults(config)[0]) as logs:
         logs.create_topic("t", 1, {"segment.bytes": "1048576"})
         topic = logs.topic_config("t")
         assert (topic.retention_ms, topic.segment_bytes, topic.compact) == (

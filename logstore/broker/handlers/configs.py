@@ -78,6 +78,7 @@ def _topic_rows(
     keys: frozenset[str] | None,
     synonyms: bool,
     defaults: tuple[tuple[str, str], ...] = (),
+    dynamic: frozenset[str] = frozenset(),
 ) -> tuple[ConfigRow, ...]:
     """The described entries of a topic with these overrides (a pure function of them:
     most topics share their overrides, so a console asking about 1,000 topics builds a
@@ -85,7 +86,7 @@ def _topic_rows(
     from logstore.storage.configs import describe
 
     rows: list[ConfigRow] = []
-    for e in describe(dict(overrides), dict(defaults)):
+    for e in describe(dict(overrides), dict(defaults), dynamic):
         if keys is not None and e.name not in keys:
             continue
         source = SOURCE_CODES.get(e.source, 5)
@@ -113,7 +114,8 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
             return UNKNOWN_TOPIC_OR_PARTITION, message, res.resource_type, res.resource_name, []
         overrides = tuple(sorted(info.configs.items()))
         defaults = tuple(sorted(getattr(broker.logs, "topic_defaults", {}).items()))
-        rows = _topic_rows(overrides, keys, synonyms, defaults)
+        dynamic: frozenset[str] = getattr(broker.logs, "dynamic_topic_defaults", frozenset())
+        rows = _topic_rows(overrides, keys, synonyms, defaults, dynamic)
         return 0, None, res.resource_type, res.resource_name, rows
     if res.resource_type == BROKER:
         entries = list(_dynamic(broker).rows(keys, synonyms))
