@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     for kafka_name, attr in kafka_names().items():
         serve.add_argument(
             "--" + kafka_name.replace(".", "-"),
-            dest=f"group_{attr}",  # broker_configs.GROUP_PREFIX
+            dest=f"group_{attr}",  # broker_settings.GROUP_PREFIX
             type=int,
             metavar="MS" if kafka_name.endswith(".ms") else "N",
             help=f"Kafka's {kafka_name} (default {getattr(defaults, attr)})",
@@ -137,7 +137,7 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
 
 def config_from_args(args: argparse.Namespace) -> BrokerConfig:
     """Flags over the config file over defaults; raises ValueError with a readable message."""
-    from logstore.broker.broker_configs import GROUP_PREFIX
+    from logstore.broker.broker_settings import GROUP_PREFIX
     from logstore.config_file import load_config_file, names_setting
 
     values: dict[str, Any] = {}

@@ -66,7 +66,7 @@ class BrokerConfig:
     metrics_listen: tuple[str, int] | None = None
     # Broker-wide defaults of topic configs, as (broker config name, value) pairs in file
     # order: `log.retention.hours=48`, `log.segment.bytes=...` (resolved to topic config
-    # names by logstore.broker.broker_configs.topic_defaults).
+    # names by logstore.broker.broker_settings.topic_defaults).
     topic_defaults: tuple[tuple[str, str], ...] = ()
     # Broker config names set by the config file or a flag: DescribeConfigs reports them
     # as STATIC_BROKER_CONFIG even when they equal Kafka's default, as Kafka does.

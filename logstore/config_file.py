@@ -3,7 +3,7 @@
 Owns reading a Java properties file (comments `#`/`!`, `key=value`, `key: value` or
 `key value`, backslash continuations and escapes) and turning each line into `BrokerConfig`
 keyword arguments through the one table of broker settings
-(`logstore.broker.broker_configs.REGISTRY`). An unknown key or a bad value is refused with
+(`logstore.broker.broker_settings.REGISTRY`). An unknown key or a bad value is refused with
 the file, line and key named. It must never start anything, nor know the command line
 (the CLI merges flags over what this returns).
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from logstore.broker.broker_configs import REGISTRY, BrokerConfigRefused
+from logstore.broker.broker_settings import REGISTRY, BrokerConfigRefused
 
 
 class ConfigFileError(ValueError):

@@ -15,7 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from logstore.broker.broker_configs import DynamicBrokerConfigs, topic_defaults
+from logstore.broker.broker_configs import DynamicBrokerConfigs
+from logstore.broker.broker_settings import topic_defaults
 from logstore.broker.context import Broker
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig

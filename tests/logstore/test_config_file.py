@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from logstore.__main__ import build_parser, config_from_args, main
-from logstore.broker.broker_configs import (
+from logstore.broker.broker_configs import DynamicBrokerConfigs
+from logstore.broker.broker_settings import (
     DEFAULT_CONFIG,
     REGISTRY,
     STATIC_BROKER_CONFIG,
-    DynamicBrokerConfigs,
     topic_defaults,
 )
 from logstore.config import BrokerConfig

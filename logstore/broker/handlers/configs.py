@@ -1,8 +1,8 @@
 """DescribeConfigs (v1–4), AlterConfigs (v0–2), IncrementalAlterConfigs (v0–1).
 
 Owns the mapping between storage's topic config entries and Kafka's config sources and
-types, and routing BROKER resources to `logstore.broker.broker_configs` (the registry of
-broker configs and their dynamic overrides). Topic overrides live in the storage
+types, and routing BROKER resources to `logstore.broker.broker_configs` (their dynamic
+overrides over the table of `logstore.broker.broker_settings`). Topic overrides live in the storage
 catalogue; this module must never keep its own copy of either. DescribeConfigs answers are
 packed by `logstore.protocol.admin_replies`: a console asks for three keys of every topic
 at once, and kio objects per entry cost more than the lookups.
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from logstore.broker.api import RequestContext, handles
-from logstore.broker.broker_configs import BrokerConfigRefused, DynamicBrokerConfigs
+from logstore.broker.broker_configs import DynamicBrokerConfigs
+from logstore.broker.broker_settings import BrokerConfigRefused
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
