@@ -1,7 +1,9 @@
-"""Command-line entry point: `python -m logstore serve --data-dir DIR --listen HOST:PORT`.
+"""Command-line entry point: `python -m logstore serve [--config FILE] [flags]`.
 
 Owns argument parsing and process-level concerns (signals, exit codes, readable errors).
-It must never contain broker logic: it builds a `BrokerConfig` and hands it to the server.
+Precedence is flags > config file > defaults: a flag given on the command line wins over
+the file's line for the same setting. It must never contain broker logic: it builds a
+`BrokerConfig` and hands it to the server.
 """
 
 from __future__ import annotations
@@ -11,47 +13,65 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from logstore.config import BrokerConfig, parse_listen
+from logstore.config import LOG_FORMATS, LOG_LEVELS, BrokerConfig, parse_listen
 from logstore.groups.settings import GroupSettings, kafka_names
 from logstore.storage.durability import FSYNC_POLICIES
+
+# Flags default to "not given" so the config file can fill what the command line left out.
+_UNSET = argparse.SUPPRESS
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m logstore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the broker")
-    serve.add_argument("--data-dir", type=Path, required=True, help="where partitions live")
-    serve.add_argument("--listen", default="127.0.0.1:9092", help="HOST:PORT (port 0 = any)")
-    serve.add_argument("--advertised-host", default=None, help="host named in Metadata")
-    serve.add_argument("--fsync", choices=FSYNC_POLICIES, default="always")
-    serve.add_argument("--fsync-interval-ms", type=int, default=1000)
-    serve.add_argument("--default-partitions", type=int, default=1)
+    serve = sub.add_parser("serve", help="run the broker", argument_default=_UNSET)
+    serve.add_argument(
+        "--config",
+        type=Path,
+        help="a server.properties file (Kafka's names; docs/operations.md lists them)",
+    )
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where partitions live (log.dirs); required unless the config file sets it",
+    )
+    serve.add_argument(
+        "--listen", help="HOST:PORT (port 0 = any; listeners); default 127.0.0.1:9092"
+    )
+    serve.add_argument("--advertised-host", help="host named in Metadata")
+    serve.add_argument("--fsync", choices=FSYNC_POLICIES, help="default always")
+    serve.add_argument("--fsync-interval-ms", type=int, help="default 1000")
+    serve.add_argument("--default-partitions", type=int, help="num.partitions; default 1")
     serve.add_argument("--no-auto-create-topics", dest="auto_create_topics", action="store_false")
-    serve.add_argument("--max-connections", type=int, default=1000)
+    serve.add_argument("--max-connections", type=int, help="default 1000")
     serve.add_argument(
         "--cleaner-io-max-bytes-per-second",
         type=float,
-        default=None,
         help="compaction's disk budget (Kafka's log.cleaner.io.max.bytes.per.second); "
         "default unlimited",
     )
     serve.add_argument(
         "--log-retention-check-interval-ms",
         type=int,
-        default=300_000,
         help="how often retention deletes expired segments (Kafka's "
         "log.retention.check.interval.ms); default 300000",
     )
-    serve.add_argument("--port-file", type=Path, default=None, help="write the bound port here")
+    serve.add_argument("--log-level", choices=LOG_LEVELS, help="default INFO")
+    serve.add_argument(
+        "--log-format", choices=LOG_FORMATS, help="text (default) or json, one object a line"
+    )
+    serve.add_argument(
+        "--metrics-listen", help="HOST:PORT of the Prometheus /metrics endpoint; default off"
+    )
+    serve.add_argument("--port-file", type=Path, help="write the bound port here")
     defaults = GroupSettings()
     for kafka_name, attr in kafka_names().items():
         serve.add_argument(
             "--" + kafka_name.replace(".", "-"),
-            dest=f"group_{attr}",
+            dest=f"group_{attr}",  # broker_settings.GROUP_PREFIX
             type=int,
             metavar="MS" if kafka_name.endswith(".ms") else "N",
-            default=getattr(defaults, attr),
-            help=f"Kafka's {kafka_name} (default %(default)s)",
+            help=f"Kafka's {kafka_name} (default {getattr(defaults, attr)})",
         )
     _add_limit_flags(serve)
     return parser
@@ -63,11 +83,13 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
     flag = limits.add_argument
     flag(
         "--socket-request-max-bytes",
+        dest="max_request_bytes",
         type=int,
         help="largest request accepted (Kafka's socket.request.max.bytes; default 104857600)",
     )
     flag(
         "--queued-max-request-bytes",
+        dest="max_inflight_bytes",
         type=int,
         help="request bytes held in memory across connections (Kafka's "
         "queued.max.request.bytes; default 268435456)",
@@ -104,52 +126,45 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
     )
 
 
-def _limit_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The limit flags given on the command line (the others keep BrokerConfig's defaults)."""
-    fields = {
-        "socket_request_max_bytes": "max_request_bytes",
-        "queued_max_request_bytes": "max_inflight_bytes",
+def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
+    """BrokerConfig keyword arguments for the flags given on the command line."""
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
+    if "listen" in given:
+        given["host"], given["port"] = parse_listen(given.pop("listen"))
+    if "metrics_listen" in given:
+        given["metrics_listen"] = parse_listen(given["metrics_listen"])
+    return given
+
+
+def config_from_args(args: argparse.Namespace) -> BrokerConfig:
+    """Flags over the config file over defaults; raises ValueError with a readable message."""
+    from logstore.broker.broker_settings import GROUP_PREFIX
+    from logstore.config_file import load_config_file, names_setting
+
+    values: dict[str, Any] = {}
+    explicit: frozenset[str] = frozenset()
+    path = getattr(args, "config", None)
+    if path is not None:
+        settings = load_config_file(path)
+        values.update(settings.values)
+        explicit = settings.names
+    flags = _flag_values(args)
+    values.update(flags)
+    if "data_dir" not in values:
+        raise ValueError("--data-dir (or log.dirs in the --config file) is required")
+    explicit |= names_setting(set(flags) - {"port_file"})
+    groups = {
+        name.removeprefix(GROUP_PREFIX): values.pop(name)
+        for name in list(values)
+        if name.startswith(GROUP_PREFIX)
     }
-    names = (
-        "socket_request_max_bytes",
-        "queued_max_request_bytes",
-        "connections_max_idle_ms",
-        "request_body_timeout_ms",
-        "max_connections_per_ip",
-        "max_broker_partitions",
-        "max_partitions_per_topic",
-        "max_open_segment_files",
-    )
-    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    return {fields.get(name, name): value for name, value in given.items()}
-
-
-def group_settings(args: argparse.Namespace) -> GroupSettings:
-    return GroupSettings(
-        **{attr: getattr(args, f"group_{attr}") for attr in kafka_names().values()}
-    )
+    return BrokerConfig(**values, groups=GroupSettings(**groups), explicit=explicit)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        host, port = parse_listen(args.listen)
-        config = BrokerConfig(
-            data_dir=args.data_dir,
-            host=host,
-            port=port,
-            advertised_host=args.advertised_host,
-            fsync=args.fsync,
-            fsync_interval_ms=args.fsync_interval_ms,
-            default_partitions=args.default_partitions,
-            auto_create_topics=args.auto_create_topics,
-            port_file=args.port_file,
-            max_connections=args.max_connections,
-            cleaner_io_max_bytes_per_second=args.cleaner_io_max_bytes_per_second,
-            log_retention_check_interval_ms=args.log_retention_check_interval_ms,
-            **_limit_settings(args),
-            groups=group_settings(args),
-        )
+        config = config_from_args(args)
     except ValueError as exc:
         print(f"logstore: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,9 @@ from pathlib import Path
 from logstore.groups.settings import GroupSettings
 from logstore.storage.durability import FSYNC_POLICIES
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
+
 
 @dataclass(frozen=True)
 class BrokerConfig:
@@ -20,6 +23,8 @@ class BrokerConfig:
     port: int = 9092
     # The address clients are told to connect to (Metadata); defaults to the bound one.
     advertised_host: str | None = None
+    # The port clients are told (advertised.listeners behind NAT); None = the bound one.
+    advertised_port: int | None = None
     node_id: int = 0
     cluster_id: str = "odradek-local"
     fsync: str = "always"
@@ -55,6 +60,17 @@ class BrokerConfig:
     max_open_segment_files: int | None = None
     # The group coordinator's settings (Kafka's group.* and offsets.retention.*).
     groups: GroupSettings = field(default_factory=GroupSettings)
+    log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object per line
+    # Where Prometheus scrapes /metrics; None = no metrics endpoint.
+    metrics_listen: tuple[str, int] | None = None
+    # Broker-wide defaults of topic configs, as (broker config name, value) pairs in file
+    # order: `log.retention.hours=48`, `log.segment.bytes=...` (resolved to topic config
+    # names by logstore.broker.broker_settings.topic_defaults).
+    topic_defaults: tuple[tuple[str, str], ...] = ()
+    # Broker config names set by the config file or a flag: DescribeConfigs reports them
+    # as STATIC_BROKER_CONFIG even when they equal Kafka's default, as Kafka does.
+    explicit: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.fsync not in FSYNC_POLICIES:
@@ -69,6 +85,10 @@ class BrokerConfig:
             raise ValueError("the cleaner's byte rate must be positive")
         if self.log_retention_check_interval_ms < 1:
             raise ValueError("the retention check interval must be at least 1 ms")
+        if self.log_level not in LOG_LEVELS:
+            raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}")
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}")
         if self.default_partitions < 1:
             raise ValueError("default partitions must be at least 1")
         self._check_limits()

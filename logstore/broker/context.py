@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from logstore.broker.stats import MaintenanceStats, RequestStats, TopicTraffic
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
 
@@ -112,3 +113,7 @@ class Broker:
     # Runtime overrides of broker configs (logstore.broker.broker_configs); None until the
     # server loaded them.
     dynamic_configs: Any = None
+    # Counters behind the metrics endpoint and the request log (logstore.broker.stats).
+    requests: RequestStats = field(default_factory=RequestStats)
+    traffic: TopicTraffic = field(default_factory=TopicTraffic)
+    maintenance: MaintenanceStats = field(default_factory=MaintenanceStats)

@@ -7,6 +7,8 @@ sockets: it returns bytes, a `RawReply`, or None (no answer).
 
 from __future__ import annotations
 
+from time import perf_counter
+
 from logstore.broker.api import RawReply, RequestContext, is_supported, registration
 from logstore.broker.context import Broker
 from logstore.broker.handlers.api_versions import unsupported_version_frame
@@ -19,6 +21,7 @@ Reply = bytes | RawReply | None
 
 async def handle_frame(broker: Broker, body: bytes, client_host: str) -> Reply:
     """Answer one request frame body (length prefix already stripped)."""
+    started = perf_counter()
     api_key, api_version, correlation_id = codec.peek_header(body)
     if not is_supported(api_key, api_version):
         if api_key == ApiKey.API_VERSIONS:
@@ -32,6 +35,7 @@ async def handle_frame(broker: Broker, body: bytes, client_host: str) -> Reply:
     header, request = codec.decode_request(body)
     ctx = RequestContext(api_key, api_version, correlation_id, header.client_id, client_host)
     response = await reg.handler(broker, ctx, request)
+    broker.requests.done(ctx, started, response)  # metrics and the request log
     if response is None or isinstance(response, RawReply | bytes):
         return response
     return codec.encode_response(api_key, api_version, correlation_id, response)

@@ -8,11 +8,14 @@ clients ask Metadata first). It must never touch files
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from logstore.broker.context import Broker
 from logstore.broker.errors import UNKNOWN_TOPIC_OR_PARTITION, code_of
 from logstore.storage import validate_topic_name
+
+log = logging.getLogger("logstore.topics")
 
 
 def find_or_create(broker: Broker, name: str, *, allow_create: bool) -> tuple[Any, int]:
@@ -31,8 +34,15 @@ def find_or_create(broker: Broker, name: str, *, allow_create: bool) -> tuple[An
     if not (allow_create and broker.config.auto_create_topics) or name.startswith("__"):
         return None, UNKNOWN_TOPIC_OR_PARTITION
     try:
-        return broker.logs.create_topic(name, broker.config.default_partitions), 0
+        info = broker.logs.create_topic(name, broker.config.default_partitions)
     except Exception as exc:
         if code_of(exc) == 36:  # created concurrently: fine
             return broker.logs.topic(name), 0
         return None, code_of(exc)
+    log.info(
+        "created topic %s with %d partition(s): auto-created on a client's request "
+        "(auto.create.topics.enable=true)",
+        name,
+        broker.config.default_partitions,
+    )
+    return info, 0

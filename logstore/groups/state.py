@@ -15,11 +15,14 @@ rebalance timeouts fire.
 from __future__ import annotations
 
 import enum
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from logstore.groups import errors as err
+
+log = logging.getLogger("logstore.groups")
 
 
 class GroupState(enum.Enum):
@@ -245,6 +248,13 @@ class ClassicGroup:
         # when nothing it declares has changed (KIP-345), fencing the old member id.
         replies: list[Reply] = []
         new_id = _new_member_id(req.group_instance_id)
+        log.info(
+            "group %s: static member %s fenced member id %s (now %s)",
+            self.group_id,
+            req.group_instance_id,
+            known,
+            new_id,
+        )
         if old.awaiting_join:
             replies.append(JoinReply(old.member_id, err.FENCED_INSTANCE_ID))
         if old.awaiting_sync:
@@ -284,7 +294,9 @@ class ClassicGroup:
             return replies
         _update_member(old, req)
         old.awaiting_join = True
-        replies.extend(self._prepare_rebalance(now_ms))
+        replies.extend(
+            self._prepare_rebalance(now_ms, f"static member {req.group_instance_id} changed")
+        )
         return replies
 
     def _add_member(self, req: JoinRequest, now_ms: int) -> list[Reply]:
@@ -309,7 +321,7 @@ class ClassicGroup:
             self.leader_id = member.member_id
         if self.state is GroupState.PREPARING_REBALANCE and now_ms < self.hold_until_ms:
             self.new_member_added = True
-        return self._prepare_rebalance(now_ms)
+        return self._prepare_rebalance(now_ms, f"member {member.member_id} joined")
 
     def _rejoin(self, member: Member, req: JoinRequest, now_ms: int) -> list[Reply]:
         member.last_heartbeat_ms = now_ms
@@ -324,11 +336,12 @@ class ClassicGroup:
         if self.state is GroupState.STABLE and not changed and member.member_id != self.leader_id:
             return [self._join_reply(member)]
         member.awaiting_join = True
-        return self._prepare_rebalance(now_ms)
+        why = "changed its protocols" if changed else "rejoined"
+        return self._prepare_rebalance(now_ms, f"member {member.member_id} {why}")
 
     # -- rebalance --------------------------------------------------------------------
 
-    def _prepare_rebalance(self, now_ms: int) -> list[Reply]:
+    def _prepare_rebalance(self, now_ms: int, reason: str) -> list[Reply]:
         replies: list[Reply] = []
         if self.state is GroupState.COMPLETING_REBALANCE:
             # Members waiting on a SyncGroup of the abandoned generation must rejoin.
@@ -338,6 +351,12 @@ class ClassicGroup:
                     replies.append(SyncReply(m.member_id, err.REBALANCE_IN_PROGRESS))
         if self.state is not GroupState.PREPARING_REBALANCE:
             was_empty = self.state is GroupState.EMPTY
+            log.info(
+                "group %s rebalancing after generation %d: %s",
+                self.group_id,
+                self.generation_id,
+                reason,
+            )
             self._transition(GroupState.PREPARING_REBALANCE, now_ms)
             timeout = max((m.rebalance_timeout_ms for m in self.members.values()), default=0)
             delay = self.initial_rebalance_delay_ms if was_empty else 0
@@ -486,7 +505,7 @@ class ClassicGroup:
 
     def _after_removal(self, now_ms: int) -> list[Reply]:
         if self.state in (GroupState.STABLE, GroupState.COMPLETING_REBALANCE):
-            return self._prepare_rebalance(now_ms)
+            return self._prepare_rebalance(now_ms, "a member left or its session expired")
         if self.state is GroupState.PREPARING_REBALANCE:
             if not self.members:
                 return self._complete_join(now_ms)

@@ -57,6 +57,11 @@ class ProducerManager:
 
     # -- InitProducerId -----------------------------------------------------------------
 
+    def producer_id_count(self) -> int:
+        """Producer ids with state, summed over the partitions loaded (Kafka's
+        ReplicaManager ProducerIdCount)."""
+        return sum(len(state.entries) for state in self._parts.values())
+
     def init_producer(self, producer_id: int = -1, epoch: int = -1) -> tuple[int, int]:
         """A fresh (id, 0), or with KIP-360 the presented id at the next epoch."""
         if producer_id >= 0 and epoch >= 0:
@@ -67,6 +72,12 @@ class ProducerManager:
                     f"producer {producer_id} epoch {epoch} is not the current {current}",
                 )
             if epoch + 1 < MAX_EPOCH:
+                log.info(
+                    "producer id %d: epoch %d fenced by InitProducerId, now epoch %d",
+                    producer_id,
+                    epoch,
+                    epoch + 1,
+                )
                 self._epochs[producer_id] = epoch + 1
                 return producer_id, epoch + 1
         pid = self._ids.allocate()

@@ -7,7 +7,6 @@ Owns sockets and the process's event loop. It must never decide what a request m
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 
@@ -30,11 +29,10 @@ async def serve(config: BrokerConfig) -> None:
 
 def run(config: BrokerConfig) -> int:
     """Serve until SIGINT/SIGTERM; return the process exit code."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from logstore.logconfig import configure
     from logstore.server.resources import raise_nofile_limit
 
+    configure(config.log_level, config.log_format)
     raise_nofile_limit()
     try:
         import uvloop

@@ -13,8 +13,10 @@ import gc
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from logstore.broker.broker_configs import DynamicBrokerConfigs
+from logstore.broker.broker_settings import topic_defaults
 from logstore.broker.context import Broker
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
@@ -44,6 +46,7 @@ class BrokerServer:
         self._maintenance: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.broker: Broker | None = None
+        self.metrics: Any = None  # logstore.metrics.endpoint.MetricsEndpoint when enabled
 
     async def start(self) -> None:
         import logstore.broker.handlers  # noqa: F401  (registers every handler)
@@ -57,6 +60,7 @@ class BrokerServer:
             fsync_interval_ms=self.config.fsync_interval_ms,
             cleaner_io_max_bytes_per_second=self.config.cleaner_io_max_bytes_per_second,
             retention_check_interval_ms=self.config.log_retention_check_interval_ms,
+            topic_defaults=topic_defaults(self.config)[0],
             max_open_files=self.plan.open_segment_files,
             max_read_slices=self.plan.read_slices,
             max_partitions_per_topic=self.plan.max_partitions_per_topic,
@@ -100,10 +104,13 @@ class BrokerServer:
 
         await attach(self.broker)
         try:
+            self._start_metrics()
             self._server = await asyncio.start_server(
                 self._accept, self.config.host, self.config.port, limit=1 << 20, backlog=512
             )
         except OSError:
+            if self.metrics is not None:
+                self.metrics.stop()
             # Nothing was served: put storage back the way a clean stop leaves it.
             from logstore.groups.service import detach
 
@@ -113,7 +120,7 @@ class BrokerServer:
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
         self.broker.advertised_host = self.config.advertised_host or _advertisable(self.config.host)
-        self.broker.advertised_port = self.port
+        self.broker.advertised_port = self.config.advertised_port or self.port
         self._maintenance = asyncio.create_task(self._maintain())
         self._sweeper = asyncio.create_task(self._sweep())
         # Thousands of long-lived objects (kio schemas, catalogue) would otherwise be walked
@@ -124,6 +131,17 @@ class BrokerServer:
         log.info(
             "listening on %s:%d (data dir %s)", self.config.host, self.port, self.config.data_dir
         )
+
+    def _start_metrics(self) -> None:
+        if self.config.metrics_listen is None:
+            return
+        from logstore.metrics.endpoint import start_metrics
+
+        host, port = self.config.metrics_listen
+        try:
+            self.metrics = start_metrics(self.broker, host, port, lambda: len(self._connections))
+        except OSError as exc:
+            raise OSError(exc.errno, f"metrics on {host}:{port}: {exc.strerror}") from exc
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self.broker is not None
@@ -157,7 +175,9 @@ class BrokerServer:
                 if tick is not None:
                     result = tick(self.clock.now_ms())
                     if asyncio.iscoroutine(result):
-                        await result
+                        result = await result
+                    if isinstance(result, dict):
+                        self.broker.maintenance.add(result)
             except Exception:
                 log.exception("storage maintenance failed")
 
@@ -181,6 +201,8 @@ class BrokerServer:
         self.broker.shutting_down = True
         if self._server is not None:
             self._server.close()
+        if self.metrics is not None:
+            self.metrics.stop()
         self.broker.appends.notify_all()
         for conn in list(self._connections.values()):
             conn.stop_reading()

@@ -99,6 +99,15 @@ class CompactionScheduler:
             self.stats["abandoned"] += 1
             return 0
         self.stats["installed"] += 1
+        log.info(
+            "compacted %s: %d segments, %d -> %d bytes, %d records removed "
+            "(cleanup.policy=compact, dirty ratio reached)",
+            job.log.name,
+            result.segments,
+            result.bytes_before,
+            result.bytes_after,
+            result.records_removed,
+        )
         return 1
 
     def cancel_for(self, partition: PartitionLog) -> None:

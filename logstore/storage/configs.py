@@ -153,14 +153,23 @@ def validate_configs(configs: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def describe(overrides: Mapping[str, str]) -> list[ConfigEntry]:
-    """Every known config with its effective value and where it comes from."""
+def describe(
+    overrides: Mapping[str, str],
+    defaults: Mapping[str, str] | None = None,
+    dynamic: frozenset[str] = frozenset(),
+) -> list[ConfigEntry]:
+    """Every known config with its effective value and where it comes from (`defaults`:
+    the broker-wide defaults, from its config file (STATIC_BROKER_CONFIG) or, for the
+    names in `dynamic`, set at runtime (DYNAMIC_BROKER_CONFIG))."""
     entries = []
     for d in _DEFS:
         if d.internal:
             continue
         if d.name in overrides:
             entries.append(ConfigEntry(d.name, overrides[d.name], False, "DYNAMIC_TOPIC_CONFIG"))
+        elif defaults and d.name in defaults:
+            source = "DYNAMIC_BROKER_CONFIG" if d.name in dynamic else "STATIC_BROKER_CONFIG"
+            entries.append(ConfigEntry(d.name, defaults[d.name], False, source, d.read_only))
         else:
             entries.append(ConfigEntry(d.name, d.default, True, "DEFAULT_CONFIG", d.read_only))
     return entries
@@ -217,11 +226,15 @@ class TopicConfig:
         object.__setattr__(self, "plain_appends", plain)
 
     @classmethod
-    def from_overrides(cls, overrides: Mapping[str, str]) -> TopicConfig:
-        """Parse validated overrides on top of Kafka's defaults."""
+    def from_overrides(
+        cls, overrides: Mapping[str, str], defaults: Mapping[str, str] | None = None
+    ) -> TopicConfig:
+        """Parse validated overrides on top of the broker's `defaults` (validated topic
+        config values), then Kafka's."""
+        fallback = defaults or {}
 
         def get(name: str) -> str:
-            value = overrides.get(name, CONFIG_DEFS[name].default)
+            value = overrides.get(name, fallback.get(name, CONFIG_DEFS[name].default))
             assert value is not None
             return value
 

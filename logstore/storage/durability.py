@@ -13,6 +13,8 @@ policy (the LogManager does) or block the event loop.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import time
 from collections.abc import Iterable
 
 from logstore.storage.files import fsync_paths
@@ -21,6 +23,8 @@ from logstore.storage.partition import PartitionLog
 # When appended bytes reach the disk: before acks=all is answered, every N ms, or when the
 # OS decides. Storage owns the choice; the broker's settings only name it.
 FSYNC_POLICIES = ("always", "interval", "never")
+# Upper bounds in seconds of the fsync-round latency histogram.
+FSYNC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 
 
 class GroupCommit:
@@ -28,8 +32,11 @@ class GroupCommit:
         self._waiters: list[tuple[PartitionLog, int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self._background: asyncio.Task[None] | None = None
-        # Counters for tests and benches: flush rounds and descriptors fsynced.
+        # Counters for tests, benches and metrics: flush rounds and descriptors fsynced.
         self.stats = {"flush_rounds": 0, "fsyncs": 0}
+        # How long rounds took: counts per FSYNC_BUCKETS bound (+ one past the last), total.
+        self.round_buckets = [0] * (len(FSYNC_BUCKETS) + 1)
+        self.round_seconds = 0.0
 
     async def wait(self, log: PartitionLog, offset: int) -> None:
         """Return once `offset` of `log` is fsynced, sharing the fsync with other waiters."""
@@ -50,9 +57,13 @@ class GroupCommit:
         self.stats["flush_rounds"] += 1
         self.stats["fsyncs"] += sum(len(paths) for _, (paths, _) in jobs)
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         await loop.run_in_executor(
             None, fsync_paths, [path for _, (paths, _) in jobs for path in paths]
         )
+        elapsed = time.perf_counter() - started
+        self.round_buckets[bisect.bisect_left(FSYNC_BUCKETS, elapsed)] += 1
+        self.round_seconds += elapsed
         for log, (_, end) in jobs:
             log.finish_flush(end)
 

@@ -118,6 +118,7 @@ class LogManager:
         cleaner_executor: Executor | None = None,
         io_executor: Executor | None = None,
         rng: random.Random | None = None,
+        topic_defaults: Mapping[str, str] | None = None,
     ) -> None:
         """`cleaner_io_max_bytes_per_second` bounds the compaction worker's reads plus
         writes (Kafka's log.cleaner.io.max.bytes.per.second; None = unlimited).
@@ -127,10 +128,14 @@ class LogManager:
         for segment.jitter.ms. `max_open_files` bounds every segment descriptor held
         (active ones included) and `max_read_slices` the duplicates lent to fetches, so
         the files open do not grow with the partition count; the partition limits refuse
-        layouts beyond what this broker agreed to hold (PolicyViolationError)."""
+        layouts beyond what this broker agreed to hold (PolicyViolationError).
+        `topic_defaults` are the broker's defaults of topic configs (server.properties'
+        log.retention.ms and the like, as topic config names)."""
         if fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}")
         self.data_dir = Path(data_dir)
+        self.topic_defaults = validate_configs(topic_defaults or {})
+        self.dynamic_topic_defaults: frozenset[str] = frozenset()
         self.clock: Clock = clock or SystemClock()
         self.fsync = fsync
         self.fsync_interval_ms = fsync_interval_ms
@@ -198,7 +203,7 @@ class LogManager:
         self._log_starts = read_offsets(self.data_dir / LOG_START_OFFSETS)
         self._remove_orphans()
         for info in self._topics.values():
-            self._configs[info.name] = TopicConfig.from_overrides(info.configs)
+            self._configs[info.name] = TopicConfig.from_overrides(info.configs, self.topic_defaults)
             for p in range(info.partitions):
                 log = self._make_log(info.name, p)
                 log.load(
@@ -350,7 +355,7 @@ class LogManager:
             return info
         self._topics[name] = info
         self._by_id[info.topic_id] = info
-        self._configs[name] = TopicConfig.from_overrides(overrides)
+        self._configs[name] = TopicConfig.from_overrides(overrides, self.topic_defaults)
         self._save()
         self._create_partitions(info, 0, partitions)
         return info
@@ -461,7 +466,7 @@ class LogManager:
                 raise InvalidConfigError(f"Unknown topic config name: {key}")
         overrides = {k: v for k, v in info.configs.items() if k not in removals}
         overrides.update(updates)
-        config = TopicConfig.from_overrides(overrides)
+        config = TopicConfig.from_overrides(overrides, self.topic_defaults)
         new = TopicInfo(info.name, info.topic_id, info.partitions, overrides)
         self._topics[name] = new
         self._by_id[new.topic_id] = new
@@ -471,9 +476,27 @@ class LogManager:
             self._logs[(name, p)].config = config
         return new
 
+    def set_topic_defaults(
+        self, defaults: Mapping[str, str], dynamic: frozenset[str] = frozenset()
+    ) -> None:
+        """New broker-wide topic defaults (a dynamic broker config changed): every topic
+        without its own value follows from its next append or tick. `dynamic` names the
+        defaults set at runtime (described as DYNAMIC_BROKER_CONFIG)."""
+        self.topic_defaults = validate_configs(defaults)
+        self.dynamic_topic_defaults = dynamic
+        for name, info in self._topics.items():
+            config = TopicConfig.from_overrides(info.configs, self.topic_defaults)
+            self._configs[name] = config
+            for p in range(info.partitions):
+                log = self._logs.get((name, p))
+                if log is not None:
+                    log.config = config
+
     def describe_configs(self, name: str) -> list[ConfigEntry]:
         """Every known topic config with its value and whether it is a default."""
-        return describe(self._require(name).configs)
+        return describe(
+            self._require(name).configs, self.topic_defaults, self.dynamic_topic_defaults
+        )
 
     def topic_config(self, name: str) -> TopicConfig:
         """The parsed effective config of a topic."""
@@ -586,6 +609,11 @@ class LogManager:
             self._last_checkpoint_ms = mono
         self.background.collect()  # whatever already finished (always, inline executors)
         return done
+
+    def fsync_latency(self) -> tuple[list[int], float]:
+        """Group-commit rounds so far: counts per `durability.FSYNC_BUCKETS` bound (and one
+        past the last), and their total seconds."""
+        return list(self._group_commit.round_buckets), self._group_commit.round_seconds
 
     @property
     def cleaner_io_max_bytes_per_second(self) -> float | None:

@@ -11,6 +11,7 @@ queues the old segment's path for the next flush round).
 from __future__ import annotations
 
 import bisect
+import logging
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,8 @@ _MAX_RELATIVE = 2**31 - 1
 _HEADER_SIZE = HEADER.size
 _unpack_header = HEADER.unpack_from
 _pack_prefix = struct.Struct(">qii").pack  # baseOffset, batchLength, partitionLeaderEpoch
+
+log = logging.getLogger("logstore.storage")
 
 
 class AppendResult(NamedTuple):
@@ -519,7 +522,18 @@ class PartitionLog:
         if self.recovery_error is not None or not self.config.delete:
             return 0
         count = expired_segments(self.segments, self.size_bytes, self.config, now_ms)
-        return self._delete_first_segments(count)
+        deleted = self._delete_first_segments(count)
+        if deleted:
+            log.info(
+                "retention deleted %d segment(s) of %s (retention.ms=%d, retention.bytes=%d); "
+                "log start offset now %d",
+                deleted,
+                self.name,
+                self.config.retention_ms,
+                self.config.retention_bytes,
+                self.log_start_offset,
+            )
+        return deleted
 
     def upkeep_due(self, now_ms: int) -> bool:
         """Could `maybe_roll` or `apply_retention` do anything now? A cheap necessary

@@ -1,8 +1,8 @@
 """DescribeConfigs (v1–4), AlterConfigs (v0–2), IncrementalAlterConfigs (v0–1).
 
 Owns the mapping between storage's topic config entries and Kafka's config sources and
-types, and routing BROKER resources to `logstore.broker.broker_configs` (the registry of
-broker configs and their dynamic overrides). Topic overrides live in the storage
+types, and routing BROKER resources to `logstore.broker.broker_configs` (their dynamic
+overrides over the table of `logstore.broker.broker_settings`). Topic overrides live in the storage
 catalogue; this module must never keep its own copy of either. DescribeConfigs answers are
 packed by `logstore.protocol.admin_replies`: a console asks for three keys of every topic
 at once, and kio objects per entry cost more than the lookups.
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from logstore.broker.api import RequestContext, handles
-from logstore.broker.broker_configs import BrokerConfigRefused, DynamicBrokerConfigs
+from logstore.broker.broker_configs import DynamicBrokerConfigs
+from logstore.broker.broker_settings import BrokerConfigRefused
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
@@ -74,7 +75,11 @@ def _dynamic(broker: Broker) -> DynamicBrokerConfigs:
 
 @functools.lru_cache(maxsize=1024)
 def _topic_rows(
-    overrides: tuple[tuple[str, str], ...], keys: frozenset[str] | None, synonyms: bool
+    overrides: tuple[tuple[str, str], ...],
+    keys: frozenset[str] | None,
+    synonyms: bool,
+    defaults: tuple[tuple[str, str], ...] = (),
+    dynamic: frozenset[str] = frozenset(),
 ) -> tuple[ConfigRow, ...]:
     """The described entries of a topic with these overrides (a pure function of them:
     most topics share their overrides, so a console asking about 1,000 topics builds a
@@ -82,7 +87,7 @@ def _topic_rows(
     from logstore.storage.configs import describe
 
     rows: list[ConfigRow] = []
-    for e in describe(dict(overrides)):
+    for e in describe(dict(overrides), dict(defaults), dynamic):
         if keys is not None and e.name not in keys:
             continue
         source = SOURCE_CODES.get(e.source, 5)
@@ -109,7 +114,10 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
             message = f"unknown topic {res.resource_name!r}"
             return UNKNOWN_TOPIC_OR_PARTITION, message, res.resource_type, res.resource_name, []
         overrides = tuple(sorted(info.configs.items()))
-        return 0, None, res.resource_type, res.resource_name, _topic_rows(overrides, keys, synonyms)
+        defaults = tuple(sorted(getattr(broker.logs, "topic_defaults", {}).items()))
+        dynamic: frozenset[str] = getattr(broker.logs, "dynamic_topic_defaults", frozenset())
+        rows = _topic_rows(overrides, keys, synonyms, defaults, dynamic)
+        return 0, None, res.resource_type, res.resource_name, rows
     if res.resource_type == BROKER:
         entries = list(_dynamic(broker).rows(keys, synonyms))
         return 0, None, res.resource_type, res.resource_name, entries

@@ -110,5 +110,20 @@ async def fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         if not await broker.appends.wait_any(keys, left):
             topics, found, slices = _read_all(broker, request)
             break
+    _account(broker, topics)
     parts, total = encode_fetch_response(ctx.api_version, ctx.correlation_id, topics)
     return RawReply(parts, total)
+
+
+def _account(broker: Broker, topics: list[FetchTopicOut]) -> None:
+    """Bytes sent per topic and partition errors, for metrics (per partition, not record)."""
+    errors = broker.requests.errors_of(ApiKey.FETCH)
+    for t in topics:
+        size = 0
+        for po in t.partitions:
+            if po.records:
+                size += sum(r.size for r in po.records)
+            if po.error_code:
+                errors[po.error_code] += 1
+        if size:
+            broker.traffic.fetched(t.topic, size)

@@ -105,6 +105,7 @@ def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcom
                 hook.record(log, header, base)
             base += header.last_offset_delta + 1
     broker.appends.notify(topic, partition)
+    broker.traffic.produced(topic, len(data), result.last_offset - result.base_offset + 1)
     out = _Outcome()
     out.base_offset = result.base_offset
     out.last_offset = result.last_offset
@@ -126,6 +127,11 @@ async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
             else:
                 parts.append((pdata.index, _append(broker, topic.name, pdata.index, pdata.records)))
         outcomes.append((topic.name, parts))
+    errors = broker.requests.errors_of(ApiKey.PRODUCE)
+    for _, parts in outcomes:
+        for _, outcome in parts:
+            if outcome.error:
+                errors[outcome.error] += 1
     if acks == 0:
         return None
     if acks == -1:

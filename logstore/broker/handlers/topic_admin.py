@@ -10,6 +10,7 @@ itself.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -27,6 +28,8 @@ from logstore.broker.errors import (
 )
 from logstore.broker.handlers.configs import SOURCE_CODES
 from logstore.protocol.api_keys import ApiKey
+
+log = logging.getLogger("logstore.topics")
 
 # Kafka's controller refuses a request that would create more partitions than this at
 # once (MAX_PARTITIONS_PER_BATCH / MAX_RECORDS_PER_USER_OP), with these messages.
@@ -73,6 +76,15 @@ def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: 
         result.update(error_code=code_of(exc), error_message=message_of(exc))
         return make(schema.CreatableTopicResult, **result)
     result.update(num_partitions=partitions, replication_factor=1)
+    if not validate_only:
+        log.info(
+            "created topic %s with %d partition(s): CreateTopics from %s (client id %r)%s",
+            topic.name,
+            partitions,
+            ctx.client_host,
+            ctx.client_id,
+            f", configs {configs}" if configs else "",
+        )
     if info is not None and getattr(info, "topic_id", None) is not None and not validate_only:
         result["topic_id"] = info.topic_id
     if ctx.api_version >= 5 and not validate_only:
@@ -160,6 +172,13 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
         if info is not None:
             try:
                 broker.logs.delete_topic(info.name)
+                log.info(
+                    "deleted topic %s: DeleteTopics from %s (client id %r)",
+                    info.name,
+                    ctx.client_host,
+                    ctx.client_id,
+                )
+                broker.traffic.forget(info.name)
                 broker.appends.notify_all()
                 await _forget(broker, info.name)
             except Exception as exc:

@@ -18,7 +18,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from logstore.broker.broker_configs import java_double
+from logstore.broker.broker_settings import java_double
 from logstore.config import BrokerConfig
 from logstore.server.listener import BrokerServer
 from tests.broker_fixture import BrokerProcess

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from logstore.__main__ import build_parser, group_settings, main
+from logstore.__main__ import build_parser, config_from_args, main
 from logstore.config import BrokerConfig
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.settings import GroupSettings, kafka_names
@@ -44,7 +44,7 @@ def test_flags_are_named_after_kafkas_settings() -> None:
             "1000",
         ]
     )
-    settings = group_settings(args)
+    settings = config_from_args(args).groups
     assert settings == GroupSettings(
         initial_rebalance_delay_ms=0,
         offsets_retention_minutes=5,
