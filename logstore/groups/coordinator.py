@@ -94,6 +94,8 @@ class GroupCoordinator:
         info = self._logs.topic(OFFSETS_TOPIC)
         for partition in range(info.partitions):
             plog = self._logs.log(OFFSETS_TOPIC, partition)
+            if plog.recovery_error is not None:
+                continue  # unreadable: the group handlers answer COORDINATOR_NOT_AVAILABLE
             self.offsets.replay(_records(plog))
 
     async def start(self) -> None:

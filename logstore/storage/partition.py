@@ -32,7 +32,7 @@ from logstore.storage.files import HandleCache, fsync_and_close, fsync_dir
 from logstore.storage.index import IndexLru
 from logstore.storage.readslice import ReadSlice
 from logstore.storage.recompress import recompress
-from logstore.storage.recovery import RecoveryResult, open_segments
+from logstore.storage.recovery import RecoveryResult, open_segments, report_offline
 from logstore.storage.retention import expired_segments
 from logstore.storage.segment import Segment
 from logstore.storage.validation import check_batches
@@ -139,6 +139,18 @@ class PartitionLog:
         """The offset to checkpoint: flushed data, or the old point while damaged."""
         return self._recovery_point_at_open if self.recovery_error else self.flushed_offset
 
+    @property
+    def offline(self) -> bool:
+        """True while the partition is not served (damage found at open or since)."""
+        return self.recovery_error is not None
+
+    def take_offline(self, reason: str) -> None:
+        """Stop serving the partition (every call then raises KafkaStorageError) until a
+        restart finds its files sound; logged once."""
+        if self.recovery_error is None:
+            report_offline(self.name, reason)
+            self.recovery_error = reason
+
     def _check_usable(self) -> None:
         if not self.segments:
             raise UnknownTopicOrPartitionError(f"{self.name} was deleted")
@@ -182,6 +194,7 @@ class PartitionLog:
             clean=clean,
             recovery_point=recovery_point,
             interval=self.config.index_interval_bytes,
+            name=self.name,
         )
         if not segments:
             segments = [self._new_segment(max(log_start, recovery_point if clean else 0))]

@@ -1,0 +1,118 @@
+"""What recovery tells an operator: each truncation once at WARNING (partition, offset of
+the cut, bytes dropped, why), each partition left offline once at ERROR (partition, why),
+and nothing at all after a stop that needed no repair."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from logstore.clock import ManualClock
+from logstore.storage import KafkaStorageError, LogManager
+from logstore.storage.checkpoints import CLEAN_SHUTDOWN
+
+from .test_recovery import BATCH, crash, fill, flip, segment_file
+
+LOGGER = "logstore.storage.recovery"
+
+
+def records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == LOGGER]
+
+
+def test_a_torn_tail_is_reported_once(
+    tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(tmp_path, clock)
+    os.truncate(segment_file(tmp_path, 4), BATCH + 7)  # the last batch cut short
+    crash(tmp_path, 0)
+    with caplog.at_level(logging.INFO, LOGGER), LogManager(tmp_path, clock=clock) as mgr:
+        assert mgr.log("t", 0).log_end_offset == 5
+    (record,) = records(caplog)
+    assert record.levelno == logging.WARNING
+    message = record.getMessage()
+    assert message.startswith("partition t-0: truncated at offset 5, 7 bytes dropped")
+    assert "torn batch header" in message
+    assert "00000000000000000004.log" in message
+    caplog.clear()
+    with caplog.at_level(logging.INFO, LOGGER), LogManager(tmp_path, clock=clock):
+        pass
+    assert records(caplog) == [], "a repaired partition is not reported again"
+
+
+def test_a_cut_that_drops_later_segments_counts_their_bytes(
+    tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(tmp_path, clock)
+    flip(segment_file(tmp_path, 2), BATCH + 30)  # past the recovery point 3
+    crash(tmp_path, 3)
+    with caplog.at_level(logging.INFO, LOGGER), LogManager(tmp_path, clock=clock) as mgr:
+        assert mgr.log("t", 0).log_end_offset == 3
+    (record,) = records(caplog)
+    assert record.levelno == logging.WARNING
+    # The second batch of segment 2 plus the whole of segment 4 (two batches).
+    assert f"truncated at offset 3, {3 * BATCH} bytes dropped (1 later segments" in (
+        record.getMessage()
+    )
+    assert "CRC" in record.getMessage()
+
+
+def test_damage_below_the_recovery_point_is_an_error_naming_the_partition(
+    tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(tmp_path, clock)
+    flip(segment_file(tmp_path, 2), 40)
+    crash(tmp_path, 6)
+    with caplog.at_level(logging.INFO, LOGGER), LogManager(tmp_path, clock=clock) as mgr:
+        assert mgr.log("t", 0).offline
+        assert not mgr.log("t", 1).offline
+    (record,) = records(caplog)
+    assert record.levelno == logging.ERROR
+    message = record.getMessage()
+    assert message.startswith("partition t-0 is offline: corrupt data below the recovery point")
+    assert "00000000000000000002.log at offset 2" in message
+    assert "(recovery point 6)" in message
+    assert "KAFKA_STORAGE_ERROR (56)" in message
+
+
+def test_a_clean_stop_with_a_damaged_older_segment_is_an_error_too(
+    tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(tmp_path, clock)
+    # A clean stop trusts the indexes; a missing one forces this segment's scan.
+    segment_file(tmp_path, 0, "index").unlink()
+    flip(segment_file(tmp_path, 0), 40)
+    assert (tmp_path / CLEAN_SHUTDOWN).exists()
+    with caplog.at_level(logging.INFO, LOGGER), LogManager(tmp_path, clock=clock) as mgr:
+        assert mgr.log("t", 0).offline
+    (record,) = records(caplog)
+    assert record.levelno == logging.ERROR
+    assert "partition t-0 is offline" in record.getMessage()
+
+
+def test_an_undamaged_unclean_stop_logs_nothing(
+    tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(tmp_path, clock)
+    crash(tmp_path, None)
+    with caplog.at_level(logging.INFO, LOGGER), LogManager(tmp_path, clock=clock):
+        pass
+    assert records(caplog) == []
+
+
+def test_taking_a_running_partition_offline_is_logged_once(
+    tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(tmp_path, clock)
+    with caplog.at_level(logging.INFO, LOGGER), LogManager(tmp_path, clock=clock) as mgr:
+        log = mgr.log("t", 1)
+        log.take_offline("an I/O error swapping segment files")
+        log.take_offline("a second failure")
+        with pytest.raises(KafkaStorageError):
+            log.read(0, 100)
+    (record,) = records(caplog)
+    assert record.levelno == logging.ERROR
+    assert "partition t-1 is offline: an I/O error swapping segment files" in record.getMessage()
