@@ -14,6 +14,7 @@ anything else.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shutil
 import signal
@@ -254,32 +255,75 @@ def start_kafka(
         config_path.write_text(
             server_properties(run_dir, port, controller_port, extra_config or {})
         )
-        log_path = run_dir / "kafka.log"
         _format_storage(config_path, run_dir / "format.log")
-        with log_path.open("wb") as log:
-            # A new session makes the JVM a process-group leader, so stop() reaches every
-            # child it might spawn, and Ctrl-C on pytest does not kill it mid-write.
-            process = subprocess.Popen(
-                java_command("kafka.Kafka", [str(config_path)], jvm_flags),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                cwd=run_dir,
-            )
-        broker = KafkaBroker(run_dir, port, controller_port, process, log_path)
-        deadline = time.monotonic() + startup_timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                break
-            if _accepts(port) and _answers(broker.bootstrap):
-                return broker
-            time.sleep(0.2)  # polling a starting JVM, not waiting for time to pass
-        broker.stop(timeout=10)
-        failure = (
-            f"Apache Kafka did not answer on {broker.bootstrap} within {startup_timeout:.0f}s "
-            f"(exit code {process.returncode}); log tail:\n{broker.log_tail()}"
-        )
+        broker, failure = _launch(run_dir, port, controller_port, jvm_flags, startup_timeout)
+        if broker is not None:
+            return broker
         if "Address already in use" not in failure:
             break
     raise KafkaUnavailable(failure)
+
+
+def _launch(
+    run_dir: Path,
+    port: int,
+    controller_port: int,
+    jvm_flags: Sequence[str],
+    startup_timeout: float,
+) -> tuple[KafkaBroker | None, str]:
+    """Start the JVM on a formatted `run_dir`: (the broker, "") once it answers, else
+    (None, why) with the process stopped."""
+    log_path = run_dir / "kafka.log"
+    with log_path.open("ab") as log:
+        # A new session makes the JVM a process-group leader, so stop() reaches every
+        # child it might spawn, and Ctrl-C on pytest does not kill it mid-write.
+        process = subprocess.Popen(
+            java_command("kafka.Kafka", [str(run_dir / "server.properties")], jvm_flags),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=run_dir,
+        )
+    broker = KafkaBroker(run_dir, port, controller_port, process, log_path)
+    deadline = time.monotonic() + startup_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        if _accepts(port) and _answers(broker.bootstrap):
+            return broker, ""
+        time.sleep(0.2)  # polling a starting JVM, not waiting for time to pass
+    broker.stop(timeout=10)
+    return None, (
+        f"Apache Kafka did not answer on {broker.bootstrap} within {startup_timeout:.0f}s "
+        f"(exit code {process.returncode}); log tail:\n{broker.log_tail()}"
+    )
+
+
+def crash_kafka(broker: KafkaBroker) -> None:
+    """SIGKILL the broker's process group: no controlled shutdown, no final checkpoints."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(broker.process.pid, signal.SIGKILL)
+    broker.process.wait(timeout=30)
+
+
+def restart_kafka(
+    broker: KafkaBroker,
+    *,
+    kill: bool = False,
+    jvm_flags: Sequence[str] = TEST_JVM_FLAGS,
+    startup_timeout: float = 90.0,
+) -> KafkaBroker:
+    """Stop `broker` if it runs and start it again on the same data dir, ports and config
+    (the log file is appended to). `kill` stops it as `crash_kafka` does. Raises
+    KafkaUnavailable if it does not come back."""
+    if kill:
+        crash_kafka(broker)
+    else:
+        broker.stop()
+    restarted, failure = _launch(
+        broker.data_dir, broker.port, broker.controller_port, jvm_flags, startup_timeout
+    )
+    if restarted is None:
+        raise KafkaUnavailable(failure)
+    return restarted
