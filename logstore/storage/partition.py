@@ -11,6 +11,7 @@ queues the old segment's descriptor for the next flush round).
 from __future__ import annotations
 
 import bisect
+import logging
 import os
 import struct
 from collections.abc import Callable
@@ -36,6 +37,8 @@ from logstore.storage.recovery import RecoveryResult, open_segments, report_offl
 from logstore.storage.retention import expired_segments
 from logstore.storage.segment import Segment
 from logstore.storage.validation import check_batches
+
+log = logging.getLogger(__name__)
 
 _MAX_RELATIVE = 2**31 - 1
 _DIRECTORY = -1  # in PartitionLog._unsynced: the partition directory, not a descriptor
@@ -102,6 +105,7 @@ class PartitionLog:
         # LogManager unlinks them after file.delete.delay.ms, off the event loop.
         self.retired: list[Path] = []
         self._closed_size = 0  # bytes in all segments but the active one
+        self._write_failing = False  # the last append hit an I/O error (e.g. disk full)
 
     def __repr__(self) -> str:
         return (
@@ -241,7 +245,12 @@ class PartitionLog:
         """
         now = self._clock.now_ms() if now_ms is None else now_ms
         config = self.config
-        if not config.plain_appends or not self.segments or self.recovery_error is not None:
+        if (
+            not config.plain_appends
+            or not self.segments
+            or self.recovery_error is not None
+            or self._write_failing
+        ):
             return self._append_general(data, now)
         # The produce hot path, inline because a batch of 100-byte records is written in
         # tens of microseconds and every Python call shows: exactly one valid batch that
@@ -276,7 +285,7 @@ class PartitionLog:
                 config.index_interval_bytes, now,
             )  # fmt: skip
         except OSError as exc:
-            raise KafkaStorageError(f"write to {self.name} failed: {exc}") from exc
+            raise self._write_failed(exc) from exc
         self.last_append_ms = now
         return AppendResult(first, last, -1, self.log_start_offset)
 
@@ -316,6 +325,9 @@ class PartitionLog:
             offset = last + 1
         self._write(chunks, batches, now)
         self.last_append_ms = now
+        if self._write_failing:
+            self._write_failing = False
+            log.warning("partition %s: appends succeed again", self.name)
         return AppendResult(
             first, offset - 1, now if config.log_append_time else -1, self.log_start_offset
         )
@@ -326,7 +338,19 @@ class PartitionLog:
         try:
             self.active.write(chunks, batches, self.config.index_interval_bytes, now)
         except OSError as exc:
-            raise KafkaStorageError(f"write to {self.name} failed: {exc}") from exc
+            raise self._write_failed(exc) from exc
+
+    def _write_failed(self, exc: OSError) -> KafkaStorageError:
+        """The error to raise for a failed write (disk full, I/O error), logged once until
+        an append succeeds again; the segment was cut back, so nothing half-written stays."""
+        if not self._write_failing:
+            self._write_failing = True
+            log.warning(
+                "partition %s: append failed (%s); appends are answered KAFKA_STORAGE_ERROR "
+                "(56) until one succeeds, everything acknowledged before is kept",
+                self.name, exc,
+            )  # fmt: skip
+        return KafkaStorageError(f"write to {self.name} failed: {exc}")
 
     def _should_roll(self, size: int, last_offset: int, now: int) -> bool:
         active = self.active
