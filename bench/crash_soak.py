@@ -12,7 +12,8 @@ which must be at least every commit the consumer saw acknowledged. At the end th
 read from offset 0: every acknowledged value must be there exactly once.
 
 Prints acked / lost / duplicated records, delivery failures, committed offsets that went
-backwards, and the time taken. Exits 1 if anything was lost, duplicated or went backwards.
+backwards, torn tails the broker logged as truncated, partitions it took offline, and the
+time taken. Exits 1 if anything was lost, duplicated, went backwards or went offline.
 Talks to 127.0.0.1 only; bounded by --cycles and --max-seconds.
 
     .venv/bin/python bench/crash_soak.py [--cycles 200] [--partitions 3] [--seed 1]
@@ -262,10 +263,16 @@ def soak(
     print(f"consumer: {committed.consumed} records read, {committed.commits} commits acked, "
           f"errors {dict(committed.errors) or 0}")  # fmt: skip
     print(f"committed went backwards:  {len(backwards)}")
+    log = broker.log_path.read_text(errors="replace")
+    offline = [line for line in log.splitlines() if "is offline" in line]
+    print(f"torn tails truncated:      {log.count(': truncated at offset ')} (broker log)")
+    print(f"partitions taken offline:  {len(offline)}")
     print(f"offset checks unanswered:  {unanswered}")
-    for line in (backwards + [f"lost {v}" for v in lost[:10]])[:20]:
+    for line in (backwards + offline + [f"lost {v}" for v in lost[:10]])[:20]:
         print("   ", line)
-    bad = lost or duplicated or misplaced or backwards or produced.error or committed.error
+    bad = (
+        lost or duplicated or misplaced or backwards or offline or produced.error or committed.error
+    )
     return 1 if bad else 0
 
 

@@ -25,9 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from logstore.records.header import BatchHeader
 from logstore.storage.segment import Segment
 
 log = logging.getLogger(__name__)
+
+_MAX_RELATIVE = 2**31 - 1  # relative offsets in .index entries are 32-bit
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,11 @@ def scan_segments(segments: list[Segment], recovery_point: int, interval: int) -
         fd = os.open(segment.log_path, os.O_RDWR)
         try:
             bad_pos: int | None = None
+            limit = segments[i + 1].base_offset if i + 1 < len(segments) else _NO_LIMIT
             for pos, header, problem in segment.scan(fd):
-                if header is None:
+                if header is not None:
+                    problem = _out_of_sequence(header, segment, limit, pos)
+                if header is None or problem:
                     bad_pos, reason = pos, problem or "invalid batch"
                     break
                 segment.add_scanned(header, interval)
@@ -165,3 +171,22 @@ def scan_segments(segments: list[Segment], recovery_point: int, interval: int) -
         if bad_pos is not None:
             break
     return RecoveryResult(scanned, truncated, deleted, None, cut_at, reason)
+
+
+_NO_LIMIT = 2**63 - 1
+
+
+def _out_of_sequence(header: BatchHeader, segment: Segment, limit: int, pos: int) -> str | None:
+    """Why a batch whose CRC holds still cannot be where it is, or None.
+
+    baseOffset lies outside the CRC, so a flipped bit there passes the CRC check. Offsets
+    only grow (compaction leaves gaps, never reorders), stay in their segment (below the
+    next segment's base) and within 2^31 of the segment's base (relative index entries).
+    """
+    base = header.base_offset
+    if base < segment.next_offset:
+        return f"batch base offset {base} below the expected {segment.next_offset} (file position {pos})"
+    last = header.last_offset
+    if last >= limit or last - segment.base_offset > _MAX_RELATIVE:
+        return f"batch offsets {base}-{last} beyond the segment's range (file position {pos})"
+    return None

@@ -14,6 +14,7 @@ from logstore.clock import ManualClock
 from logstore.storage import KafkaStorageError, LogManager
 from logstore.storage.checkpoints import CLEAN_SHUTDOWN
 
+from .helpers import batch
 from .test_recovery import BATCH, crash, fill, flip, segment_file
 
 LOGGER = "logstore.storage.recovery"
@@ -116,3 +117,48 @@ def test_taking_a_running_partition_offline_is_logged_once(
     (record,) = records(caplog)
     assert record.levelno == logging.ERROR
     assert "partition t-1 is offline: an I/O error swapping segment files" in record.getMessage()
+
+
+def set_base_offset(path: Path, position: int, value: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[position : position + 8] = value.to_bytes(8, "big", signed=True)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("base", "why"),
+    [
+        (0, "below the expected 3"),  # moved back: offsets would repeat
+        (2**62 + 3, "beyond the segment's range"),  # a high bit flipped
+        (5, "beyond the segment's range"),  # into the next segment's offsets
+    ],
+)
+def test_a_wrong_base_offset_passes_the_crc_but_not_the_scan(
+    tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture, base: int, why: str
+) -> None:
+    """baseOffset lies outside the CRC: the scan checks it against its neighbours."""
+    fill(tmp_path, clock)
+    set_base_offset(segment_file(tmp_path, 2), BATCH, base)  # the batch at offset 3
+    crash(tmp_path, 6)
+    with caplog.at_level(logging.INFO, LOGGER), LogManager(tmp_path, clock=clock) as mgr:
+        log = mgr.log("t", 0)
+        assert log.offline
+        assert why in (log.recovery_error or "")
+        assert "at offset 3" in (log.recovery_error or "")
+    (record,) = records(caplog)
+    assert record.levelno == logging.ERROR
+
+
+def test_a_wrong_base_offset_past_the_recovery_point_is_cut_there(
+    tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(tmp_path, clock)
+    set_base_offset(segment_file(tmp_path, 4), BATCH, 2**40)
+    crash(tmp_path, 4)
+    with caplog.at_level(logging.INFO, LOGGER), LogManager(tmp_path, clock=clock) as mgr:
+        log = mgr.log("t", 0)
+        assert not log.offline
+        assert log.log_end_offset == 5
+        assert log.append(batch(1)).base_offset == 5
+    (record,) = records(caplog)
+    assert "truncated at offset 5" in record.getMessage()
