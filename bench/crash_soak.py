@@ -51,11 +51,16 @@ class Produced:
         self.acked: dict[int, int] = {}
         self.failed: Counter[str] = Counter()
         self.sent = 0
+        self.last_ack = time.monotonic()
+        self.longest_gap = 0.0  # seconds between two acknowledgements, at most
         self.stop = threading.Event()
         self.error: BaseException | None = None
 
     def on_delivery(self, err: KafkaError | None, msg) -> None:  # type: ignore[no-untyped-def]
         if err is None:
+            now = time.monotonic()
+            self.longest_gap = max(self.longest_gap, now - self.last_ack)
+            self.last_ack = now
             self.acked[int(msg.value())] = msg.partition()
         else:
             self.failed[err.name()] += 1
@@ -260,6 +265,7 @@ def soak(
     print(f"duplicated:                {len(duplicated)}")
     print(f"misplaced:                 {len(misplaced)}")
     print(f"delivery failures:         {dict(produced.failed) or 0}")
+    print(f"longest wait for an ack:   {produced.longest_gap:.1f} s")
     print(f"consumer: {committed.consumed} records read, {committed.commits} commits acked, "
           f"errors {dict(committed.errors) or 0}")  # fmt: skip
     print(f"committed went backwards:  {len(backwards)}")
