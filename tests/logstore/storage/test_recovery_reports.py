@@ -162,3 +162,40 @@ def test_a_wrong_base_offset_past_the_recovery_point_is_cut_there(
         assert log.append(batch(1)).base_offset == 5
     (record,) = records(caplog)
     assert "truncated at offset 5" in record.getMessage()
+
+
+def test_repair_by_giving_up_the_damaged_segment_and_older_ones(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """The first procedure in docs/reliability.md: offsets are never reused."""
+    fill(tmp_path, clock)
+    flip(segment_file(tmp_path, 2), 40)
+    crash(tmp_path, 6)
+    with LogManager(tmp_path, clock=clock) as mgr:
+        assert mgr.log("t", 0).offline
+    for base in (0, 2):
+        for ext in ("log", "index", "timeindex"):
+            segment_file(tmp_path, base, ext).unlink(missing_ok=True)
+    with LogManager(tmp_path, clock=clock) as mgr:
+        log = mgr.log("t", 0)
+        assert not log.offline
+        assert (log.log_start_offset, log.log_end_offset) == (4, 6)
+        assert log.append(batch(1)).base_offset == 6
+
+
+def test_repair_by_cutting_the_last_segment_at_the_reported_position(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """The second procedure: the damaged segment is the last one."""
+    fill(tmp_path, clock)
+    flip(segment_file(tmp_path, 4), BATCH + 40)
+    crash(tmp_path, 6)
+    with LogManager(tmp_path, clock=clock) as mgr:
+        reason = mgr.log("t", 0).recovery_error or ""
+    position = int(reason.rsplit("file position ", 1)[1].rstrip(")"))
+    assert position == BATCH
+    os.truncate(segment_file(tmp_path, 4), position)
+    with LogManager(tmp_path, clock=clock) as mgr:
+        log = mgr.log("t", 0)
+        assert not log.offline
+        assert (log.log_start_offset, log.log_end_offset) == (0, 5)
