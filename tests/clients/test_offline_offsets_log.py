@@ -39,7 +39,7 @@ def test_damaged_offsets_log_makes_the_coordinator_unavailable(broker: BrokerPro
     segment.write_bytes(bytes(data))
 
     broker.start()
-    lines = [line for line in broker.log().splitlines() if "is offline" in line]
+    lines = [line for line in broker.log_path.read_text().splitlines() if "is offline" in line]
     assert len(lines) == 1
     assert "partition __consumer_offsets-0 is offline" in lines[0]
 
@@ -61,7 +61,7 @@ def test_damaged_offsets_log_makes_the_coordinator_unavailable(broker: BrokerPro
         ),
     )
     assert fetched.error_code == COORDINATOR_NOT_AVAILABLE
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 3.0  # at once, not after a client timeout
     wire.close()
 
     # Everything that needs no group keeps working.

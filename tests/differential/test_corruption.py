@@ -158,7 +158,7 @@ def odradek_seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dic
         flip_byte_in_older_segment(broker.data_dir / f"{TOPIC}-0")
         broker.start()
         seen = observe(broker.bootstrap)
-        yield seen, broker.log()
+        yield seen, broker.log_path.read_text()
     finally:
         if broker.running:
             broker.stop()
