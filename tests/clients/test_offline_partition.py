@@ -41,6 +41,7 @@ from kio.schema.offset_fetch.v7.request import OffsetFetchRequest, OffsetFetchRe
 from kio.schema.produce.v9.request import PartitionProduceData, ProduceRequest, TopicProduceData
 
 from logstore.broker.build import make
+from logstore.protocol import codec
 from logstore.protocol.api_keys import ApiKey
 from logstore.records import build_batch
 from tests.broker_fixture import BrokerProcess, start_broker
@@ -312,3 +313,25 @@ def test_kafka_python_sees_no_leader_and_uses_the_rest(damaged) -> None:
         assert cluster.leader_for_partition(kafka.TopicPartition(DAMAGED, 1)) == 0
     finally:
         producer.close(5)
+
+
+@pytest.mark.parametrize("version", range(13))
+def test_metadata_every_version_shows_it_leaderless(wire: Wire, version: int) -> None:
+    cls = codec.request_class(ApiKey.METADATA, version)
+    assert cls is not None
+    request = make(
+        cls,
+        topics=() if version == 0 else None,  # every topic
+        allow_auto_topic_creation=False,
+        include_cluster_authorized_operations=False,
+        include_topic_authorized_operations=False,
+    )
+    response = wire.call(ApiKey.METADATA, version, request)
+    node = response.brokers[0].node_id
+    topics = {t.name: t for t in response.topics}
+    rows = {p.partition_index: p for p in topics[DAMAGED].partitions}
+    assert (rows[0].error_code, rows[0].leader_id) == (LEADER_NOT_AVAILABLE, -1)
+    assert (rows[1].error_code, rows[1].leader_id) == (0, node)
+    assert all(p.leader_id == node for p in topics[HEALTHY].partitions)
+    if version >= 5:
+        assert tuple(rows[0].offline_replicas) == (node,)
