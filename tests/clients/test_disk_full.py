@@ -13,8 +13,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import kafka
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from kio.schema.delete_records.v2.request import (
     DeleteRecordsPartition,
@@ -109,6 +110,30 @@ def read_values(broker: BrokerProcess, start: int, end: int) -> list[int]:
     return got
 
 
+def real_clients_see_56(broker: BrokerProcess) -> bool:
+    """With retries off, both clients report the broker's error itself, at once (with
+    retries on they retry it until their delivery timeout: 56 is retriable)."""
+    reports: list[KafkaError | None] = []
+    producer = Producer(
+        {"bootstrap.servers": broker.bootstrap, "acks": "all", "retries": 0, "log_level": 3}
+    )
+    producer.produce(TOPIC, b"v" * VALUE, partition=0, on_delivery=lambda e, m: reports.append(e))
+    start = time.monotonic()
+    assert producer.flush(10) == 0
+    assert reports[0] is not None
+    assert reports[0].code() == KafkaError.KAFKA_STORAGE_ERROR
+    del producer  # librdkafka's handle closes with the object
+    sender = kafka.KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", retries=0)
+    try:
+        future = sender.send(TOPIC, b"v" * VALUE, partition=0)
+        with pytest.raises(kafka.errors.KafkaStorageError):
+            future.get(10)
+    finally:
+        sender.close(5)
+    assert time.monotonic() - start < 10
+    return True
+
+
 def test_a_full_disk_refuses_appends_loses_nothing_and_recovers(
     small_disk: Path, tmp_path: Path
 ) -> None:
@@ -134,6 +159,7 @@ def test_a_full_disk_refuses_appends_loses_nothing_and_recovers(
         # A second refusal, and nothing half-written left behind: reads see only acks.
         assert produce(wire, 10_000)[0] == KAFKA_STORAGE_ERROR
         assert read_values(broker, 0, len(acked)) == acked
+        assert real_clients_see_56(broker)
 
         # Free space the Kafka way: move the log start forward; whole segments go.
         assert delete_records(wire, len(acked) // 2) == len(acked) // 2
