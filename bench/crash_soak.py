@@ -53,13 +53,15 @@ class Produced:
         self.sent = 0
         self.last_ack = time.monotonic()
         self.longest_gap = 0.0  # seconds between two acknowledgements, at most
+        self.gap_ended = 0.0
         self.stop = threading.Event()
         self.error: BaseException | None = None
 
     def on_delivery(self, err: KafkaError | None, msg) -> None:  # type: ignore[no-untyped-def]
         if err is None:
             now = time.monotonic()
-            self.longest_gap = max(self.longest_gap, now - self.last_ack)
+            if now - self.last_ack > self.longest_gap:
+                self.longest_gap, self.gap_ended = now - self.last_ack, now
             self.last_ack = now
             self.acked[int(msg.value())] = msg.partition()
         else:
@@ -265,7 +267,11 @@ def soak(
     print(f"duplicated:                {len(duplicated)}")
     print(f"misplaced:                 {len(misplaced)}")
     print(f"delivery failures:         {dict(produced.failed) or 0}")
-    print(f"longest wait for an ack:   {produced.longest_gap:.1f} s")
+    print(
+        f"longest wait for an ack:   {produced.longest_gap:.1f} s "
+        f"(ended {produced.gap_ended - started:.0f} s into the run, at "
+        f"{time.strftime('%H:%M:%S', time.localtime(time.time() - time.monotonic() + produced.gap_ended))})"
+    )
     print(f"consumer: {committed.consumed} records read, {committed.commits} commits acked, "
           f"errors {dict(committed.errors) or 0}")  # fmt: skip
     print(f"committed went backwards:  {len(backwards)}")

@@ -3,11 +3,11 @@ an unclean one.
 
 After a clean shutdown each segment's summary comes from its indexes plus a short header
 walk; a segment whose indexes are missing or inconsistent is scanned instead. After an
-unclean stop every segment is scanned batch by batch (length, magic 2, CRC-32C) and its
-indexes rebuilt. Damage at or past the recovery point is a torn write: the segment is cut
-at the first invalid byte and later segments are deleted. Damage below the recovery
-point means acknowledged data is bad: nothing is truncated, and the partition reports the
-error instead of serving it.
+unclean stop every segment is scanned batch by batch (length, magic 2, CRC-32C, base
+offset in sequence) and its indexes rebuilt. Damage at or past the recovery point is a
+torn write: the segment is cut at the first invalid byte and later segments are deleted.
+Damage below the recovery point means acknowledged data is bad: nothing is truncated, and
+the partition reports the error instead of serving it.
 
 Every decision an operator must know about is logged once, here: each truncation at
 WARNING (partition, offset of the cut, bytes dropped, why), each partition left offline at
@@ -77,8 +77,8 @@ def report(name: str, result: RecoveryResult, recovery_point: int) -> None:
 def report_offline(name: str, reason: str) -> None:
     """Log that `name` stops being served, at start or while running."""
     log.error(
-        "partition %s is offline: %s; every request for it is answered "
-        "KAFKA_STORAGE_ERROR (56) and its files are left as they are",
+        "partition %s is offline: %s; Metadata shows it without a leader, requests for it "
+        "are answered KAFKA_STORAGE_ERROR (56), and its files are left as they are",
         name, reason,
     )  # fmt: skip
 
