@@ -54,8 +54,14 @@ class Produced:
         self.last_ack = time.monotonic()
         self.longest_gap = 0.0  # seconds between two acknowledgements, at most
         self.gap_ended = 0.0
+        self.first_after_mark: float | None = 0.0  # first ack since `mark()` (None: none yet)
         self.stop = threading.Event()
         self.error: BaseException | None = None
+
+    def mark(self) -> float:
+        """Start watching for the next acknowledgement; returns the time it started."""
+        self.first_after_mark = None
+        return time.monotonic()
 
     def on_delivery(self, err: KafkaError | None, msg) -> None:  # type: ignore[no-untyped-def]
         if err is None:
@@ -63,6 +69,8 @@ class Produced:
             if now - self.last_ack > self.longest_gap:
                 self.longest_gap, self.gap_ended = now - self.last_ack, now
             self.last_ack = now
+            if self.first_after_mark is None:
+                self.first_after_mark = now
             self.acked[int(msg.value())] = msg.partition()
         else:
             self.failed[err.name()] += 1
@@ -211,6 +219,9 @@ def soak(
     for t in threads:
         t.start()
     backwards: list[str] = []
+    resumed: list[float] = []  # seconds from a restart to the producer's next ack
+    stuck = 0
+    ready = produced.mark()
     unanswered = 0
     started = time.monotonic()
     done_cycles = 0
@@ -221,12 +232,22 @@ def soak(
                 break
             if produced.error or committed.error:
                 break
-            # A random moment: anywhere from mid-request to well after a group rejoin.
+            # Kill only a producer that is producing again (else a run of kills lands
+            # while the client is still reconnecting, and tests nothing), then at a random
+            # moment: anywhere from mid-request to well after a group rejoin.
+            deadline = ready + 60
+            while produced.first_after_mark is None and time.monotonic() < deadline:
+                time.sleep(0.01)  # watching the producer thread's progress
+            if produced.first_after_mark is None:
+                stuck += 1
+            else:
+                resumed.append(produced.first_after_mark - ready)
             time.sleep(rng.uniform(0.05, 1.5))
             with committed.lock:
                 expected = dict(committed.acked)
             broker.kill9()
             broker.restart(same_port=True)
+            ready = produced.mark()
             done_cycles += 1
             now = committed_now(broker.bootstrap, partitions)
             if now is None:
@@ -267,6 +288,12 @@ def soak(
     print(f"duplicated:                {len(duplicated)}")
     print(f"misplaced:                 {len(misplaced)}")
     print(f"delivery failures:         {dict(produced.failed) or 0}")
+    if resumed:
+        resumed.sort()
+        print(
+            f"first ack after a restart: median {resumed[len(resumed) // 2]:.2f} s, "
+            f"max {resumed[-1]:.2f} s; none within 60 s: {stuck}"
+        )
     print(
         f"longest wait for an ack:   {produced.longest_gap:.1f} s "
         f"(ended {produced.gap_ended - started:.0f} s into the run, at "
