@@ -256,42 +256,25 @@ def start_kafka(
             server_properties(run_dir, port, controller_port, extra_config or {})
         )
         _format_storage(config_path, run_dir / "format.log")
-        broker = _launch(run_dir, port, controller_port, jvm_flags, "wb")
-        failure = _wait_until_answers(broker, startup_timeout)
-        if not failure:
+        broker, failure = _launch(run_dir, port, controller_port, jvm_flags, startup_timeout)
+        if broker is not None:
             return broker
         if "Address already in use" not in failure:
             break
     raise KafkaUnavailable(failure)
 
 
-def restart_kafka(
-    broker: KafkaBroker,
-    *,
-    kill: bool = False,
-    jvm_flags: Sequence[str] = TEST_JVM_FLAGS,
-    startup_timeout: float = 90.0,
-) -> KafkaBroker:
-    """Stop `broker` (controlled shutdown, or SIGKILL with `kill`) and start it again on
-    the same storage and ports, without formatting. Returns the new process."""
-    if kill:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(broker.process.pid, signal.SIGKILL)
-        broker.process.wait(timeout=10)
-    broker.stop()
-    again = _launch(broker.data_dir, broker.port, broker.controller_port, jvm_flags, "ab")
-    failure = _wait_until_answers(again, startup_timeout)
-    if failure:
-        raise KafkaUnavailable(failure)
-    return again
-
-
 def _launch(
-    run_dir: Path, port: int, controller_port: int, jvm_flags: Sequence[str], log_mode: str
-) -> KafkaBroker:
-    """Start the JVM on the formatted storage and `server.properties` in `run_dir`."""
+    run_dir: Path,
+    port: int,
+    controller_port: int,
+    jvm_flags: Sequence[str],
+    startup_timeout: float,
+) -> tuple[KafkaBroker | None, str]:
+    """Start the JVM on a formatted `run_dir`: (the broker, "") once it answers, else
+    (None, why) with the process stopped."""
     log_path = run_dir / "kafka.log"
-    with log_path.open(log_mode) as log:
+    with log_path.open("ab") as log:
         # A new session makes the JVM a process-group leader, so stop() reaches every
         # child it might spawn, and Ctrl-C on pytest does not kill it mid-write.
         process = subprocess.Popen(
@@ -302,20 +285,45 @@ def _launch(
             start_new_session=True,
             cwd=run_dir,
         )
-    return KafkaBroker(run_dir, port, controller_port, process, log_path)
-
-
-def _wait_until_answers(broker: KafkaBroker, startup_timeout: float) -> str:
-    """An empty string once clients get Metadata; else stop the broker and say why."""
+    broker = KafkaBroker(run_dir, port, controller_port, process, log_path)
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
-        if broker.process.poll() is not None:
+        if process.poll() is not None:
             break
-        if _accepts(broker.port) and _answers(broker.bootstrap):
-            return ""
+        if _accepts(port) and _answers(broker.bootstrap):
+            return broker, ""
         time.sleep(0.2)  # polling a starting JVM, not waiting for time to pass
     broker.stop(timeout=10)
-    return (
+    return None, (
         f"Apache Kafka did not answer on {broker.bootstrap} within {startup_timeout:.0f}s "
-        f"(exit code {broker.process.returncode}); log tail:\n{broker.log_tail()}"
+        f"(exit code {process.returncode}); log tail:\n{broker.log_tail()}"
     )
+
+
+def crash_kafka(broker: KafkaBroker) -> None:
+    """SIGKILL the broker's process group: no controlled shutdown, no final checkpoints."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(broker.process.pid, signal.SIGKILL)
+    broker.process.wait(timeout=30)
+
+
+def restart_kafka(
+    broker: KafkaBroker,
+    *,
+    kill: bool = False,
+    jvm_flags: Sequence[str] = TEST_JVM_FLAGS,
+    startup_timeout: float = 90.0,
+) -> KafkaBroker:
+    """Stop `broker` if it runs and start it again on the same data dir, ports and config
+    (the log file is appended to). `kill` stops it as `crash_kafka` does. Raises
+    KafkaUnavailable if it does not come back."""
+    if kill:
+        crash_kafka(broker)
+    else:
+        broker.stop()
+    restarted, failure = _launch(
+        broker.data_dir, broker.port, broker.controller_port, jvm_flags, startup_timeout
+    )
+    if restarted is None:
+        raise KafkaUnavailable(failure)
+    return restarted

@@ -97,6 +97,8 @@ class GroupCoordinator:
         info = self._logs.topic(OFFSETS_TOPIC)
         for partition in range(info.partitions):
             plog = self._logs.log(OFFSETS_TOPIC, partition)
+            if plog.recovery_error is not None:
+                continue  # unreadable: the group handlers answer COORDINATOR_NOT_AVAILABLE
             self.offsets.replay(self._journal.take_group_records(_records(plog)))
         now = self.now()
         classic, consumer = self._journal.restore(

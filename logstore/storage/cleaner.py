@@ -372,7 +372,7 @@ def install(
             # A segment's files may now disagree with each other: stop serving the
             # partition (as Kafka takes a failed log dir offline); the next start is
             # unclean for it and rebuilds its indexes from the files.
-            log.recovery_error = f"compaction swap of {piece.original.log_path.name} failed: {exc}"
+            log.take_offline(f"compaction swap of {piece.original.log_path.name} failed: {exc}")
             BuiltClean(job, built.cleaned[i:]).discard()
             raise
         after += piece.original.size

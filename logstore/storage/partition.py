@@ -32,17 +32,17 @@ from logstore.storage.files import HandleCache, fsync_dir, fsync_paths
 from logstore.storage.index import IndexLru
 from logstore.storage.readslice import ReadSlice
 from logstore.storage.recompress import recompress
-from logstore.storage.recovery import RecoveryResult, open_segments
+from logstore.storage.recovery import RecoveryResult, open_segments, report_offline
 from logstore.storage.retention import expired_segments
 from logstore.storage.segment import Segment
 from logstore.storage.validation import check_batches
+
+log = logging.getLogger(__name__)
 
 _MAX_RELATIVE = 2**31 - 1
 _HEADER_SIZE = HEADER.size
 _unpack_header = HEADER.unpack_from
 _pack_prefix = struct.Struct(">qii").pack  # baseOffset, batchLength, partitionLeaderEpoch
-
-log = logging.getLogger("logstore.storage")
 
 
 class AppendResult(NamedTuple):
@@ -102,6 +102,7 @@ class PartitionLog:
         # LogManager unlinks them after file.delete.delay.ms, off the event loop.
         self.retired: list[Path] = []
         self._closed_size = 0  # bytes in all segments but the active one
+        self._write_failing = False  # the last append hit an I/O error (e.g. disk full)
 
     def __repr__(self) -> str:
         return (
@@ -138,6 +139,18 @@ class PartitionLog:
     def recovery_point(self) -> int:
         """The offset to checkpoint: flushed data, or the old point while damaged."""
         return self._recovery_point_at_open if self.recovery_error else self.flushed_offset
+
+    @property
+    def offline(self) -> bool:
+        """True while the partition is not served (damage found at open or since)."""
+        return self.recovery_error is not None
+
+    def take_offline(self, reason: str) -> None:
+        """Stop serving the partition (every call then raises KafkaStorageError) until a
+        restart finds its files sound; logged once."""
+        if self.recovery_error is None:
+            report_offline(self.name, reason)
+            self.recovery_error = reason
 
     def _check_usable(self) -> None:
         if not self.segments:
@@ -191,6 +204,7 @@ class PartitionLog:
             clean=clean,
             recovery_point=recovery_point,
             interval=self.config.index_interval_bytes,
+            name=self.name,
         )
         if not segments:
             segments = [self._new_segment(max(log_start, recovery_point if clean else 0))]
@@ -235,7 +249,12 @@ class PartitionLog:
         """
         now = self._clock.now_ms() if now_ms is None else now_ms
         config = self.config
-        if not config.plain_appends or not self.segments or self.recovery_error is not None:
+        if (
+            not config.plain_appends
+            or not self.segments
+            or self.recovery_error is not None
+            or self._write_failing
+        ):
             return self._append_general(data, now)
         # The produce hot path, inline because a batch of 100-byte records is written in
         # tens of microseconds and every Python call shows: exactly one valid batch that
@@ -270,7 +289,7 @@ class PartitionLog:
                 config.index_interval_bytes, now,
             )  # fmt: skip
         except OSError as exc:
-            raise KafkaStorageError(f"write to {self.name} failed: {exc}") from exc
+            raise self._write_failed(exc) from exc
         self.last_append_ms = now
         return AppendResult(first, last, -1, self.log_start_offset)
 
@@ -310,6 +329,9 @@ class PartitionLog:
             offset = last + 1
         self._write(chunks, batches, now)
         self.last_append_ms = now
+        if self._write_failing:
+            self._write_failing = False
+            log.warning("partition %s: appends succeed again", self.name)
         return AppendResult(
             first, offset - 1, now if config.log_append_time else -1, self.log_start_offset
         )
@@ -320,7 +342,19 @@ class PartitionLog:
         try:
             self.active.write(chunks, batches, self.config.index_interval_bytes, now)
         except OSError as exc:
-            raise KafkaStorageError(f"write to {self.name} failed: {exc}") from exc
+            raise self._write_failed(exc) from exc
+
+    def _write_failed(self, exc: OSError) -> KafkaStorageError:
+        """The error to raise for a failed write (disk full, I/O error), logged once until
+        an append succeeds again; the segment was cut back, so nothing half-written stays."""
+        if not self._write_failing:
+            self._write_failing = True
+            log.warning(
+                "partition %s: append failed (%s); appends are answered KAFKA_STORAGE_ERROR "
+                "(56) until one succeeds, everything acknowledged before is kept",
+                self.name, exc,
+            )  # fmt: skip
+        return KafkaStorageError(f"write to {self.name} failed: {exc}")
 
     def _should_roll(self, size: int, last_offset: int, now: int) -> bool:
         active = self.active

@@ -104,7 +104,15 @@ async def fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     while True:
         topics, found, slices = _read_all(broker, request)
         left = deadline - time.monotonic()
-        if found >= request.min_bytes or left <= 0 or not keys or broker.shutting_down:
+        if (
+            found >= request.min_bytes
+            or left <= 0
+            or not keys
+            or broker.shutting_down
+            # As Kafka's delayed fetch: a partition error (offline, out of range) is
+            # answered at once, not after max_wait_ms.
+            or any(po.error_code for t in topics for po in t.partitions)
+        ):
             break
         _close(slices)
         if not await broker.appends.wait_any(keys, left):

@@ -16,6 +16,7 @@ from logstore.broker.context import Broker
 from logstore.groups import errors as err
 from logstore.groups.consumer import HeartbeatRequest, to_assignment
 from logstore.groups.coordinator import GroupCoordinator
+from logstore.groups.offsets import OFFSETS_TOPIC
 from logstore.groups.state import JoinRequest
 from logstore.protocol.api_keys import ApiKey
 
@@ -32,8 +33,18 @@ def _host(ctx: RequestContext) -> str:
 
 
 def coordinator_of(broker: Broker) -> GroupCoordinator | None:
+    """The coordinator, or None while it cannot serve (not attached, or its offsets log
+    offline: as Kafka, whose coordinator for a leaderless `__consumer_offsets` partition is
+    not available, rather than answering as if nothing had been committed)."""
     groups = broker.groups
-    return groups if isinstance(groups, GroupCoordinator) else None
+    if not isinstance(groups, GroupCoordinator):
+        return None
+    info = broker.logs.topic(OFFSETS_TOPIC)
+    if info is not None and any(
+        broker.logs.log(OFFSETS_TOPIC, p).recovery_error is not None for p in range(info.partitions)
+    ):
+        return None
+    return groups
 
 
 # -- FindCoordinator ----------------------------------------------------------------------
