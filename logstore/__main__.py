@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often retention deletes expired segments (Kafka's "
         "log.retention.check.interval.ms); default 300000",
     )
+    serve.add_argument(
+        "--max-incremental-fetch-session-cache-slots",
+        type=int,
+        default=1000,
+        help="fetch sessions the broker keeps (Kafka's "
+        "max.incremental.fetch.session.cache.slots; 0 = none); default 1000",
+    )
     serve.add_argument("--port-file", type=Path, default=None, help="write the bound port here")
     return parser
 
@@ -60,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             max_connections=args.max_connections,
             cleaner_io_max_bytes_per_second=args.cleaner_io_max_bytes_per_second,
             log_retention_check_interval_ms=args.log_retention_check_interval_ms,
+            max_incremental_fetch_session_cache_slots=args.max_incremental_fetch_session_cache_slots,
         )
     except ValueError as exc:
         print(f"logstore: {exc}", file=sys.stderr)

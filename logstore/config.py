@@ -35,6 +35,8 @@ class BrokerConfig:
     # Retention and dynamic broker configs (Kafka's log.retention.check.interval.ms:
     # how often retention deletes expired segments).
     log_retention_check_interval_ms: int = 300_000
+    # Kafka's max.incremental.fetch.session.cache.slots: fetch sessions kept (0 = none).
+    max_incremental_fetch_session_cache_slots: int = 1000
     # Written once the listener is bound (useful with port 0); None = don't write.
     port_file: Path | None = None
 
@@ -51,6 +53,8 @@ class BrokerConfig:
             raise ValueError("the cleaner's byte rate must be positive")
         if self.log_retention_check_interval_ms < 1:
             raise ValueError("the retention check interval must be at least 1 ms")
+        if self.max_incremental_fetch_session_cache_slots < 0:
+            raise ValueError("the fetch session cache slots cannot be negative")
         if self.default_partitions < 1:
             raise ValueError("default partitions must be at least 1")
 

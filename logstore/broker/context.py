@@ -112,3 +112,5 @@ class Broker:
     # Runtime overrides of broker configs (logstore.broker.broker_configs); None until the
     # server loaded them.
     dynamic_configs: Any = None
+    # Incremental fetch sessions (logstore.broker.fetch_sessions); made by the first Fetch.
+    fetch_sessions: Any = None
