@@ -62,13 +62,16 @@ def _read_all(
     found = 0
     slices: list[Any] = []
     answers: list[Read] = []
+    # Like Kafka, partitions unknown to the metadata are answered after all the others.
+    unknown: list[Read] = []
     for p in wanted:
         po = FetchPartitionOut(p.partition, aborted=() if committed else None)
-        answers.append((p, po))
         info = broker.logs.topic(p.topic)
         if info is None or not 0 <= p.partition < info.partitions:
             po.error_code = UNKNOWN_TOPIC_OR_PARTITION
+            unknown.append((p, po))
             continue
+        answers.append((p, po))
         try:
             log = broker.logs.log(p.topic, p.partition)
         except Exception as exc:
@@ -102,7 +105,7 @@ def _read_all(
             slices.append(piece)
             found += piece.size
             remaining -= piece.size
-    return answers, found, slices
+    return answers + unknown, found, slices
 
 
 def _sessions(broker: Broker) -> FetchSessionCache:
