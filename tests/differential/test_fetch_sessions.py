@@ -11,11 +11,20 @@ import datetime
 from typing import Any
 
 import pytest
+from confluent_kafka import TopicPartition
 from kio.index import load_payload_module
 from kio.static.constants import EntityType
 
 from tests.clusters import Cluster
-from tests.differential.harness import assert_same, create_topic, observe, produce, unique_topic
+from tests.differential.harness import (
+    TIMEOUT,
+    admin,
+    assert_same,
+    create_topic,
+    observe,
+    produce,
+    unique_topic,
+)
 from tests.differential.wire import decode, encode, exchange, frame
 
 pytestmark = pytest.mark.kafka
@@ -159,3 +168,30 @@ def test_full_requests_close_the_session_they_name(clusters: tuple[Cluster, ...]
         return seen
 
     assert_same(observe(clusters, scenario))
+
+
+def test_a_moved_log_start_is_reported_and_an_out_of_range_offset_each_time(
+    clusters: tuple[Cluster, ...],
+) -> None:
+    def scenario(cluster: Cluster) -> list[Any]:
+        topic = unique_topic("sessions-start")
+        create_topic(cluster, topic)
+        fill(cluster, topic, 0, 5)
+        s = Session(cluster, topic)
+        seen = []
+        sid = s.fetch(0, 0, {0: 5}).session_id
+        seen.append(view(s.fetch(sid, 1, {}), sid))
+        # DeleteRecords moves the log start: the caught-up partition is sent again.
+        client = admin(cluster)  # kept alive until its future resolves
+        futures = client.delete_records([TopicPartition(topic, 0, 3)], request_timeout=TIMEOUT)
+        next(iter(futures.values())).result(timeout=TIMEOUT)
+        seen.append(view(s.fetch(sid, 2, {}), sid))
+        seen.append(view(s.fetch(sid, 3, {}), sid))
+        # An offset below the new start: the error comes back on every fetch.
+        seen.append(view(s.fetch(sid, 4, {0: 1}), sid))
+        seen.append(view(s.fetch(sid, 5, {}), sid))
+        return seen
+
+    seen = observe(clusters, scenario)
+    assert_same(seen)
+    assert seen["kafka"][1] == (0, "same", [(0, 0, 5, 3, False)])
