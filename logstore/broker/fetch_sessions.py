@@ -3,10 +3,11 @@
 Owns the session cache with Kafka's rules: a full request (epoch 0) may open a session
 when a slot is free or a less valuable session can be evicted; an incremental request
 (epoch > 0) names only partitions that changed and `forgotten` ones; the reply leaves out
-partitions with nothing new. Eviction follows Kafka's `FetchSessionCache`: first a stale
-session (unused for `eviction_ms`), otherwise the smallest evictable one if the new
-session is at least as large; a session is evictable by consumers only once it is older
-than `eviction_ms`. Time comes from the injected clock.
+partitions with nothing new. The slots are split into shards as Kafka 4 splits them, and
+eviction follows its `FetchSessionCacheShard`: first the shard's stale session (unused
+for `eviction_ms`), otherwise its smallest evictable one if the new session holds more
+partitions; a session is evictable by consumers only once it is older than
+`eviction_ms`. Time comes from the injected clock.
 
 It must never read storage or touch the network: the fetch handler asks it what to read
 and tells it what it answered.
@@ -26,6 +27,9 @@ FINAL_EPOCH = -1
 # Kafka's MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS: how long a session is protected.
 EVICTION_MS = 120_000
 DEFAULT_CACHE_SLOTS = 1000
+# Kafka splits the cache into 8 shards, each with slots/8 places and its own id range.
+SHARDS = 8
+MAX_SESSION_ID = 2**31 - 1
 
 FETCH_SESSION_ID_NOT_FOUND = 70
 INVALID_FETCH_SESSION_EPOCH = 71
@@ -115,22 +119,14 @@ class FetchPlan:
     expected_epoch: int = 0
 
 
-class FetchSessionCache:
-    """At most `max_entries` sessions, keyed by id (a random positive int32)."""
+class CacheShard:
+    """One shard: at most `max_entries` sessions whose ids lie in [`low`, `high`)."""
 
-    def __init__(
-        self,
-        max_entries: int,
-        clock: Clock,
-        *,
-        eviction_ms: int = EVICTION_MS,
-        rng: random.Random | None = None,
-    ) -> None:
+    def __init__(self, max_entries: int, eviction_ms: int, low: int, high: int) -> None:
         self.max_entries = max_entries
         self.eviction_ms = eviction_ms
-        self._clock = clock
-        self._rng = rng or random.Random()
-        self._sessions: dict[int, FetchSession] = {}
+        self.low, self.high = max(low, 1), high
+        self.sessions: dict[int, FetchSession] = {}
         # Sessions a consumer may evict / a follower may evict (a single node has no
         # followers, but the privileged flag keeps Kafka's ordering intact).
         self._evictable_by_all: set[int] = set()
@@ -138,41 +134,33 @@ class FetchSessionCache:
         self.total_partitions = 0
         self.evictions = 0
 
-    def __len__(self) -> int:
-        return len(self._sessions)
-
-    def get(self, session_id: int) -> FetchSession | None:
-        return self._sessions.get(session_id)
-
-    def _new_id(self) -> int:
-        while True:
-            candidate = self._rng.randint(1, 2**31 - 2)
-            if candidate not in self._sessions:
-                return candidate
-
-    def maybe_create(
+    def create(
         self,
         privileged: bool,
         size: int,
         partitions: Callable[[], dict[PartitionKey, CachedPartition]],
+        now: int,
+        rng: random.Random,
     ) -> int:
         """Open a session if there is room (evicting if allowed); its id, or 0."""
-        now = self._clock.monotonic_ms()
-        if len(self._sessions) >= self.max_entries and not self._try_evict(
+        if len(self.sessions) >= self.max_entries and not self._try_evict(
             privileged, (privileged, size, 0), now
         ):
             return INVALID_SESSION_ID
+        session_id = rng.randrange(self.low, self.high)
+        while session_id in self.sessions:
+            session_id = rng.randrange(self.low, self.high)
         session = FetchSession(
-            self._new_id(), privileged, partitions(), now, now, next_epoch(INITIAL_EPOCH)
+            session_id, privileged, partitions(), now, now, next_epoch(INITIAL_EPOCH)
         )
-        self._sessions[session.id] = session
+        self.sessions[session.id] = session
         self.touch(session, now)
         return session.id
 
     def _try_evict(self, privileged: bool, key: tuple[bool, int, int], now: int) -> bool:
-        if not self._sessions:
+        if not self.sessions:
             return False
-        oldest = min(self._sessions.values(), key=lambda s: (s.last_used_ms, s.id))
+        oldest = min(self.sessions.values(), key=lambda s: (s.last_used_ms, s.id))
         if now - oldest.last_used_ms > self.eviction_ms:
             self.remove(oldest.id)
             self.evictions += 1
@@ -180,7 +168,7 @@ class FetchSessionCache:
         pool = self._evictable_by_privileged if privileged else self._evictable_by_all
         if not pool:
             return False
-        cheapest = min((self._sessions[i] for i in pool), key=FetchSession.evictable_key)
+        cheapest = min((self.sessions[i] for i in pool), key=FetchSession.evictable_key)
         if key < cheapest.evictable_key():
             return False
         self.remove(cheapest.id)
@@ -188,7 +176,7 @@ class FetchSessionCache:
         return True
 
     def remove(self, session_id: int) -> FetchSession | None:
-        session = self._sessions.pop(session_id, None)
+        session = self.sessions.pop(session_id, None)
         if session is not None:
             self._evictable_by_all.discard(session_id)
             self._evictable_by_privileged.discard(session_id)
@@ -207,6 +195,70 @@ class FetchSessionCache:
         _place(self._evictable_by_privileged, session.id, not session.privileged or old)
         _place(self._evictable_by_all, session.id, old)
 
+
+class FetchSessionCache:
+    """`slots` sessions split, as Kafka splits them, over `shards` shards of equal size.
+
+    A session's id says which shard holds it; a new session goes to a shard picked at
+    random, and eviction only ever looks inside that shard. With fewer slots than
+    shards, no shard has room and no session is ever opened (as in Kafka).
+    """
+
+    def __init__(
+        self,
+        slots: int,
+        clock: Clock,
+        *,
+        shards: int = SHARDS,
+        eviction_ms: int = EVICTION_MS,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._range = MAX_SESSION_ID // shards
+        self.shards = [
+            CacheShard(slots // shards, eviction_ms, n * self._range, (n + 1) * self._range)
+            for n in range(shards)
+        ]
+
+    def __len__(self) -> int:
+        return sum(len(shard.sessions) for shard in self.shards)
+
+    @property
+    def total_partitions(self) -> int:
+        return sum(shard.total_partitions for shard in self.shards)
+
+    @property
+    def evictions(self) -> int:
+        return sum(shard.evictions for shard in self.shards)
+
+    def _shard(self, session_id: int) -> CacheShard | None:
+        index = session_id // self._range
+        return self.shards[index] if session_id > 0 and index < len(self.shards) else None
+
+    def get(self, session_id: int) -> FetchSession | None:
+        shard = self._shard(session_id)
+        return shard.sessions.get(session_id) if shard is not None else None
+
+    def remove(self, session_id: int) -> FetchSession | None:
+        shard = self._shard(session_id)
+        return shard.remove(session_id) if shard is not None else None
+
+    def touch(self, session: FetchSession, now: int) -> None:
+        shard = self._shard(session.id)
+        assert shard is not None  # ids are only ever made inside a shard's range
+        shard.touch(session, now)
+
+    def maybe_create(
+        self,
+        privileged: bool,
+        size: int,
+        partitions: Callable[[], dict[PartitionKey, CachedPartition]],
+    ) -> int:
+        """Open a session in a randomly chosen shard; its id, or 0 if that shard is full."""
+        shard = self.shards[self._rng.randrange(len(self.shards))]
+        return shard.create(privileged, size, partitions, self._clock.monotonic_ms(), self._rng)
+
     def plan(
         self,
         session_id: int,
@@ -222,7 +274,7 @@ class FetchSessionCache:
                 # A full request closes the session it names.
                 self.remove(session_id)
             return FetchPlan(list(requested), may_cache=epoch == INITIAL_EPOCH)
-        session = self._sessions.get(session_id)
+        session = self.get(session_id)
         if session is None:
             return FetchPlan(error=FETCH_SESSION_ID_NOT_FOUND)
         if session.epoch != epoch:
