@@ -173,8 +173,8 @@ def _reply(broker: Broker, plan: FetchPlan, answers: list[Read]) -> tuple[list[R
     if session is None:
         opened = cache.open_for(plan, [(w, _answered(po)) for w, po in answers])
         return answers, 0, opened
-    if session.epoch != plan.expected_epoch or cache.get(session.id) is not session:
-        # Another request on this session got in while this one waited.
+    if session.epoch != plan.expected_epoch:
+        # Another request on this session got in while this one waited (Kafka's check).
         return [], INVALID_FETCH_SESSION_EPOCH, session.id
     chosen = select(session, [(w, _answered(po)) for w, po in answers])
     return [answers[i] for i in chosen], 0, session.id
