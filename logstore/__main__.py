@@ -42,9 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-incremental-fetch-session-cache-slots",
         type=int,
+        metavar="N",
         default=1000,
         help="fetch sessions the broker keeps (Kafka's "
-        "max.incremental.fetch.session.cache.slots; 0 = none); default 1000",
+        "max.incremental.fetch.session.cache.slots, split over 8 shards: under 8 = none); "
+        "default 1000",
     )
     serve.add_argument("--port-file", type=Path, default=None, help="write the bound port here")
     return parser

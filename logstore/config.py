@@ -35,7 +35,7 @@ class BrokerConfig:
     # Retention and dynamic broker configs (Kafka's log.retention.check.interval.ms:
     # how often retention deletes expired segments).
     log_retention_check_interval_ms: int = 300_000
-    # Kafka's max.incremental.fetch.session.cache.slots: fetch sessions kept (0 = none).
+    # Kafka's max.incremental.fetch.session.cache.slots: fetch sessions kept (< 8 = none).
     max_incremental_fetch_session_cache_slots: int = 1000
     # Written once the listener is bound (useful with port 0); None = don't write.
     port_file: Path | None = None
