@@ -1,6 +1,6 @@
 """Real consumers over many partitions while fetch sessions are in play.
 
-kafka-python (like Kafka's Java consumer) keeps an incremental fetch session per broker;
+kafka-python and Kafka's Java consumer keep an incremental fetch session per broker;
 librdkafka always sends sessionless requests. Both must read every record exactly once
 when data arrives on a few partitions at a time (incremental replies then leave the
 others out), and kafka-python must really be inside a session by the end.
@@ -18,6 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from tests.broker_fixture import BrokerProcess
 from tests.clients.messages import unique_topic
+from tests.java.verifiable import named, verifiable_consumer
 
 PARTITIONS = 40
 TIMEOUT_S = 30.0
@@ -98,3 +99,18 @@ def test_librdkafka_reads_every_record_once_across_many_partitions(
     finally:
         consumer.close()
     assert len(set(seen)) == len(seen) == PARTITIONS * 5 + 6
+
+
+def test_java_consumer_reads_every_record_once_across_many_partitions(
+    shared_broker: BrokerProcess,
+) -> None:
+    """Kafka's own consumer (VerifiableConsumer, in a group) keeps a fetch session."""
+    bootstrap = shared_broker.bootstrap
+    topic = unique_topic("sessions-java")
+    _create(bootstrap, topic)
+    _produce(bootstrap, topic, range(PARTITIONS), 5, "a")
+    events = verifiable_consumer(bootstrap, topic, unique_topic("sessions-group"), PARTITIONS * 5)
+    assert named(events, "unparsed") == []
+    records = [(r["partition"], r["offset"]) for r in named(events, "record_data")]
+    assert len(set(records)) == len(records) == PARTITIONS * 5
+    assert Counter(p for p, _ in records) == Counter({p: 5 for p in range(PARTITIONS)})
