@@ -63,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--metrics-listen", help="HOST:PORT of the Prometheus /metrics endpoint; default off"
     )
+    serve.add_argument(
+        "--max-incremental-fetch-session-cache-slots",
+        type=int,
+        metavar="N",
+        help="fetch sessions the broker keeps (Kafka's "
+        "max.incremental.fetch.session.cache.slots, split over 8 shards: under 8 = none); "
+        "default 1000",
+    )
     serve.add_argument("--port-file", type=Path, help="write the bound port here")
     defaults = GroupSettings()
     for kafka_name, attr in kafka_names().items():

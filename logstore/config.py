@@ -41,6 +41,8 @@ class BrokerConfig:
     # Retention and dynamic broker configs (Kafka's log.retention.check.interval.ms:
     # how often retention deletes expired segments).
     log_retention_check_interval_ms: int = 300_000
+    # Kafka's max.incremental.fetch.session.cache.slots: fetch sessions kept (< 8 = none).
+    max_incremental_fetch_session_cache_slots: int = 1000
     # Written once the listener is bound (useful with port 0); None = don't write.
     port_file: Path | None = None
     # -- slow and idle clients, descriptors, partition limits ------------------------------
@@ -89,6 +91,8 @@ class BrokerConfig:
             raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}")
         if self.log_format not in LOG_FORMATS:
             raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}")
+        if self.max_incremental_fetch_session_cache_slots < 0:
+            raise ValueError("the fetch session cache slots cannot be negative")
         if self.default_partitions < 1:
             raise ValueError("default partitions must be at least 1")
         self._check_limits()

@@ -403,6 +403,13 @@ REGISTRY: dict[str, ConfigDef] = {
             checks=(_at_least(1),),
         ),
         setting(
+            "max.incremental.fetch.session.cache.slots",
+            INT,
+            "max_incremental_fetch_session_cache_slots",
+            kafka_default="1000",
+            checks=(_at_least(0),),
+        ),
+        setting(
             "max.connections",
             INT,
             "max_connections",

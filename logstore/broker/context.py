@@ -117,3 +117,5 @@ class Broker:
     requests: RequestStats = field(default_factory=RequestStats)
     traffic: TopicTraffic = field(default_factory=TopicTraffic)
     maintenance: MaintenanceStats = field(default_factory=MaintenanceStats)
+    # Incremental fetch sessions (logstore.broker.fetch_sessions); made by the first Fetch.
+    fetch_sessions: Any = None

@@ -50,6 +50,7 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "default.replication.factor": ("1", "1"),
     "offsets.topic.replication.factor": ("1", "1"),
     "log.retention.check.interval.ms": ("60000", "60000"),
+    "max.incremental.fetch.session.cache.slots": ("16", "16"),
     "max.connections": ("50", "50"),
     "log.cleaner.io.max.bytes.per.second": ("5000000", "5000000.0"),
     "odradek.fsync.policy": ("interval", "interval"),

@@ -2,24 +2,35 @@
 
 Owns the fetch rules: per-partition and per-response byte limits (the first batch is
 always returned whole, KIP-74), offset-out-of-range answers, `max_wait_ms`/`min_bytes`
-long polling, no fetch sessions (we always answer session 0, so clients send full
-requests). Records are never decoded: the reply carries storage's read slices, which the
-server sends from the segment file. It must never read or copy record bytes itself.
+long polling, and serving fetch sessions (KIP-227, v7+) through
+`logstore.broker.fetch_sessions`, which decides what to read and what an incremental reply
+may leave out. Records are never decoded: the reply carries storage's read slices, which
+the server sends from the segment file. It must never read or copy record bytes itself.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from logstore.broker.api import RawReply, RequestContext, handles
 from logstore.broker.build import millis
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
-    FETCH_SESSION_ID_NOT_FOUND,
     KAFKA_STORAGE_ERROR,
     UNKNOWN_TOPIC_OR_PARTITION,
     code_of,
+)
+from logstore.broker.fetch_sessions import (
+    FINAL_EPOCH,
+    INVALID_FETCH_SESSION_EPOCH,
+    INVALID_SESSION_ID,
+    Answered,
+    FetchPlan,
+    FetchSessionCache,
+    Wanted,
+    select,
 )
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.fetch_response import (
@@ -29,6 +40,10 @@ from logstore.protocol.fetch_response import (
 )
 
 READ_COMMITTED = 1
+# Requests before v7 carry no session fields: Kafka treats them as sessionless.
+FIRST_SESSION_VERSION = 7
+
+Read = tuple[Wanted, FetchPartitionOut]
 
 
 def _close(slices: list[Any]) -> None:
@@ -38,88 +53,180 @@ def _close(slices: list[Any]) -> None:
             close()
 
 
-def _read_all(broker: Broker, request: Any) -> tuple[list[FetchTopicOut], int, list[Any]]:
-    """One pass over the requested partitions: (topics, bytes found, slices to release)."""
+def _read_all(
+    broker: Broker, request: Any, wanted: Sequence[Wanted]
+) -> tuple[list[Read], int, list[Any]]:
+    """One pass over the partitions to read: (answers, bytes found, slices to release)."""
     remaining = request.max_bytes if request.max_bytes > 0 else 2**31 - 1
     committed = getattr(request, "isolation_level", 0) == READ_COMMITTED
     found = 0
     slices: list[Any] = []
+    answers: list[Read] = []
+    # Like Kafka, partitions unknown to the metadata are answered after all the others.
+    unknown: list[Read] = []
+    for p in wanted:
+        po = FetchPartitionOut(p.partition, aborted=() if committed else None)
+        info = broker.logs.topic(p.topic)
+        if info is None or not 0 <= p.partition < info.partitions:
+            po.error_code = UNKNOWN_TOPIC_OR_PARTITION
+            unknown.append((p, po))
+            continue
+        answers.append((p, po))
+        try:
+            log = broker.logs.log(p.topic, p.partition)
+        except Exception as exc:
+            po.error_code = code_of(exc)
+            continue
+        if getattr(log, "recovery_error", None):
+            po.error_code = KAFKA_STORAGE_ERROR
+            continue
+        po.high_watermark = po.last_stable_offset = log.log_end_offset
+        po.log_start_offset = log.log_start_offset
+        # KIP-74: each partition gets at most what the response has left; storage still
+        # returns one whole batch to the first partition with data, however large.
+        limit = max(min(p.max_bytes, remaining), 0)
+        if (found and limit == 0) or p.fetch_offset == log.log_end_offset:
+            continue
+        try:
+            piece = log.read(p.fetch_offset, limit)
+        except Exception as exc:
+            # Like Kafka, an errored partition carries no offsets: librdkafka would
+            # take a log start offset >= 0 here as the place to reset to.
+            po.error_code = code_of(exc)
+            po.high_watermark = po.last_stable_offset = po.log_start_offset = -1
+            continue
+        if found and piece.size > limit:
+            # Storage always returns at least one batch; only the first partition with
+            # data may exceed the limits that way (KIP-74), later ones come back empty.
+            piece.close()
+            continue
+        if piece.size:
+            po.records = (piece,)
+            slices.append(piece)
+            found += piece.size
+            remaining -= piece.size
+    return answers + unknown, found, slices
+
+
+def _sessions(broker: Broker) -> FetchSessionCache:
+    cache = broker.fetch_sessions
+    if cache is None:
+        slots = broker.config.max_incremental_fetch_session_cache_slots
+        cache = broker.fetch_sessions = FetchSessionCache(slots, broker.clock)
+    return cache
+
+
+def _plan(broker: Broker, version: int, request: Any) -> FetchPlan:
+    requested = [
+        Wanted(t.topic, p.partition, p.fetch_offset, p.partition_max_bytes)
+        for t in request.topics
+        for p in t.partitions
+    ]
+    if version < FIRST_SESSION_VERSION:
+        return _sessions(broker).plan(INVALID_SESSION_ID, FINAL_EPOCH, requested, ())
+    forgotten = [
+        (t.topic, p) for t in getattr(request, "forgotten_topics_data", ()) for p in t.partitions
+    ]
+    return _sessions(broker).plan(request.session_id, request.session_epoch, requested, forgotten)
+
+
+def _to_read(broker: Broker, plan: FetchPlan) -> list[Wanted]:
+    """What this pass must read: in a session, partitions with nothing to say are skipped.
+
+    A cached partition that is caught up (fetch offset at the log end), whose watermark
+    and log start offset are what the client was last told, and that has no error would be
+    read only to be left out of the reply; skipping it here is what makes an idle
+    session's Fetch cost little more than the request itself.
+    """
+    session = plan.session
+    if session is None:
+        return plan.wanted
+    logs = broker.logs
+    out = []
+    for cached in session.partitions.values():
+        w = cached.wanted
+        try:
+            log = logs.log(w.topic, w.partition)
+        except Exception:
+            out.append(w)  # answered with its error by the read pass
+            continue
+        end = log.log_end_offset
+        if (
+            w.fetch_offset != end
+            or cached.high_watermark != end
+            or cached.log_start_offset != log.log_start_offset
+            or getattr(log, "recovery_error", None)
+        ):
+            out.append(w)
+    return out
+
+
+def _answered(po: FetchPartitionOut) -> Answered:
+    size = sum(r.size for r in po.records)
+    return Answered(po.error_code, po.high_watermark, po.log_start_offset, size)
+
+
+def _reply(broker: Broker, plan: FetchPlan, answers: list[Read]) -> tuple[list[Read], int, int]:
+    """(answers to send, top-level error, session id) once the reads are done."""
+    cache = _sessions(broker)
+    session = plan.session
+    if session is None:
+        opened = cache.open_for(plan, [(w, _answered(po)) for w, po in answers])
+        return answers, 0, opened
+    if session.epoch != plan.expected_epoch:
+        # Another request on this session got in while this one waited (Kafka's check).
+        return [], INVALID_FETCH_SESSION_EPOCH, session.id
+    chosen = select(session, [(w, _answered(po)) for w, po in answers])
+    return [answers[i] for i in chosen], 0, session.id
+
+
+def _group(answers: list[Read]) -> list[FetchTopicOut]:
+    """Consecutive partitions of one topic share a topic entry, in reply order."""
     topics: list[FetchTopicOut] = []
-    for t in request.topics:
-        out = FetchTopicOut(t.topic)
-        topics.append(out)
-        info = broker.logs.topic(t.topic)
-        for p in t.partitions:
-            po = FetchPartitionOut(p.partition, aborted=() if committed else None)
-            out.partitions.append(po)
-            if info is None or not 0 <= p.partition < info.partitions:
-                po.error_code = UNKNOWN_TOPIC_OR_PARTITION
-                continue
-            try:
-                log = broker.logs.log(t.topic, p.partition)
-            except Exception as exc:
-                po.error_code = code_of(exc)
-                continue
-            if getattr(log, "recovery_error", None):
-                po.error_code = KAFKA_STORAGE_ERROR
-                continue
-            po.high_watermark = po.last_stable_offset = log.log_end_offset
-            po.log_start_offset = log.log_start_offset
-            # KIP-74: each partition gets at most what the response has left; storage still
-            # returns one whole batch to the first partition with data, however large.
-            limit = max(min(p.partition_max_bytes, remaining), 0)
-            if (found and limit == 0) or p.fetch_offset == log.log_end_offset:
-                continue
-            try:
-                piece = log.read(p.fetch_offset, limit)
-            except Exception as exc:
-                # Like Kafka, an errored partition carries no offsets: librdkafka would
-                # take a log start offset >= 0 here as the place to reset to.
-                po.error_code = code_of(exc)
-                po.high_watermark = po.last_stable_offset = po.log_start_offset = -1
-                continue
-            if found and piece.size > limit:
-                # Storage always returns at least one batch; only the first partition with
-                # data may exceed the limits that way (KIP-74), later ones come back empty.
-                piece.close()
-                continue
-            if piece.size:
-                po.records = (piece,)
-                slices.append(piece)
-                found += piece.size
-                remaining -= piece.size
-    return topics, found, slices
+    for w, po in answers:
+        if not topics or topics[-1].topic != w.topic:
+            topics.append(FetchTopicOut(w.topic))
+        topics[-1].partitions.append(po)
+    return topics
 
 
 @handles(ApiKey.FETCH, min_version=4, max_version=12)
 async def fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
-    if getattr(request, "session_id", 0) != 0:
+    plan = _plan(broker, ctx.api_version, request)
+    if plan.error:
         parts, total = encode_fetch_response(
-            ctx.api_version, ctx.correlation_id, [], error_code=FETCH_SESSION_ID_NOT_FOUND
+            ctx.api_version, ctx.correlation_id, [], error_code=plan.error
         )
         return RawReply(parts, total)
     max_wait_s = max(millis(request.max_wait), 0) / 1000.0
     deadline = time.monotonic() + max_wait_s
-    keys = [(t.topic, p.partition) for t in request.topics for p in t.partitions]
     while True:
-        topics, found, slices = _read_all(broker, request)
+        answers, found, slices = _read_all(broker, request, _to_read(broker, plan))
         left = deadline - time.monotonic()
         if (
             found >= request.min_bytes
             or left <= 0
-            or not keys
+            or not plan.wanted
             or broker.shutting_down
             # As Kafka's delayed fetch: a partition error (offline, out of range) is
             # answered at once, not after max_wait_ms.
-            or any(po.error_code for t in topics for po in t.partitions)
+            or any(po.error_code for _, po in answers)
         ):
             break
         _close(slices)
+        keys = [(w.topic, w.partition) for w in plan.wanted]
         if not await broker.appends.wait_any(keys, left):
-            topics, found, slices = _read_all(broker, request)
+            answers, found, slices = _read_all(broker, request, _to_read(broker, plan))
             break
-    _account(broker, topics)
-    parts, total = encode_fetch_response(ctx.api_version, ctx.correlation_id, topics)
+    sent, error, session_id = _reply(broker, plan, answers)
+    if len(sent) != len(answers):
+        kept = {id(po) for _, po in sent}
+        _close([r for _, po in answers if id(po) not in kept for r in po.records])
+    topics = _group(sent)
+    _account(broker, topics)  # only what is sent counts as bytes out
+    parts, total = encode_fetch_response(
+        ctx.api_version, ctx.correlation_id, topics, error_code=error, session_id=session_id
+    )
     return RawReply(parts, total)
 
 

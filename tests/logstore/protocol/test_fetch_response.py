@@ -26,13 +26,19 @@ def _join(parts: list) -> bytes:
     return b"".join(p if isinstance(p, bytes) else p.data for p in parts)
 
 
-def _kio_frame(version: int, correlation_id: int, topics: list[FetchTopicOut]) -> bytes:
+def _kio_frame(
+    version: int,
+    correlation_id: int,
+    topics: list[FetchTopicOut],
+    error_code: int = 0,
+    session_id: int = 0,
+) -> bytes:
     schema = codec.response_module(1, version)
     body = make(
         codec.response_class(1, version),
         throttle_time=0,
-        error_code=0,
-        session_id=0,
+        error_code=error_code,
+        session_id=session_id,
         responses=tuple(
             make(
                 schema.FetchableTopicResponse,
@@ -81,6 +87,18 @@ def test_envelope_matches_kio(version: int) -> None:
     wire = _join(parts)
     assert len(wire) == total
     assert wire == _kio_frame(version, 77, topics)
+
+
+@pytest.mark.parametrize("version", range(7, 13))
+@pytest.mark.parametrize(("error_code", "session_id"), [(0, 123456789), (71, 0), (70, 0)])
+def test_session_fields_match_kio(version: int, error_code: int, session_id: int) -> None:
+    topics = [FetchTopicOut("t", [FetchPartitionOut(0, 0, 3, 3, 0)])] if not error_code else []
+    parts, total = encode_fetch_response(
+        version, 9, topics, error_code=error_code, session_id=session_id
+    )
+    wire = _join(parts)
+    assert len(wire) == total
+    assert wire == _kio_frame(version, 9, topics, error_code, session_id)
 
 
 def test_record_parts_are_passed_through_not_copied() -> None:
