@@ -46,7 +46,8 @@ from kio.serial._introspect import (
 from logstore.protocol.errors import MalformedFrameError
 
 # A step reads one field at `pos` from `buf` (never past `end`) and returns the new pos.
-Step = Callable[[bytes, int, int], int]
+Frame = bytes | bytearray | memoryview
+Step = Callable[[Frame, int, int], int]
 
 _FIXED_SIZES = {
     "int8": 1,
@@ -79,7 +80,7 @@ def _refuse(what: str, pos: int) -> HostileFrameError:
     return HostileFrameError(f"{what} at byte {pos}")
 
 
-def read_uvarint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
+def read_uvarint(buf: Frame, pos: int, end: int) -> tuple[int, int]:
     """(value, new pos) of an unsigned varint of at most 5 bytes that fits in 32 bits."""
     if pos >= end:
         raise _refuse("truncated varint", pos)
@@ -106,11 +107,11 @@ def read_uvarint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
     return value, pos
 
 
-def _int16(buf: bytes, pos: int) -> int:
+def _int16(buf: Frame, pos: int) -> int:
     return int(_I16.unpack_from(buf, pos)[0])
 
 
-def _int32(buf: bytes, pos: int) -> int:
+def _int32(buf: Frame, pos: int) -> int:
     return int(_I32.unpack_from(buf, pos)[0])
 
 
@@ -124,7 +125,7 @@ class Walker:
 
 
 def _fixed(size: int, name: str) -> Walker:
-    def step(buf: bytes, pos: int, end: int) -> int:
+    def step(buf: Frame, pos: int, end: int) -> int:
         pos += size
         if pos > end:
             raise _refuse(f"{name}: truncated", pos - size)
@@ -137,7 +138,7 @@ def _blob(name: str, flexible: bool, nullable: bool, wide: bool) -> Walker:
     """A string or bytes field: length prefix, then that many bytes, never read."""
     if flexible:
 
-        def compact(buf: bytes, pos: int, end: int) -> int:
+        def compact(buf: Frame, pos: int, end: int) -> int:
             n, after = read_uvarint(buf, pos, end)
             if n == 0:
                 if not nullable:
@@ -153,7 +154,7 @@ def _blob(name: str, flexible: bool, nullable: bool, wide: bool) -> Walker:
     width = 4 if wide else 2
     read = _int32 if wide else _int16
 
-    def legacy(buf: bytes, pos: int, end: int) -> int:
+    def legacy(buf: Frame, pos: int, end: int) -> int:
         if pos + width > end:
             raise _refuse(f"{name}: truncated length", pos)
         n = read(buf, pos)
@@ -175,7 +176,7 @@ def _array(name: str, inner: Walker, flexible: bool, nullable: bool) -> Walker:
     item_step = inner.step
     item_fixed = inner.fixed
 
-    def count(buf: bytes, pos: int, end: int) -> tuple[int | None, int]:
+    def count(buf: Frame, pos: int, end: int) -> tuple[int | None, int]:
         if flexible:
             raw, after = read_uvarint(buf, pos, end)
             n = None if raw == 0 else raw - 1
@@ -197,13 +198,13 @@ def _array(name: str, inner: Walker, flexible: bool, nullable: bool) -> Walker:
 
     if item_fixed is not None:
 
-        def fixed_items(buf: bytes, pos: int, end: int) -> int:
+        def fixed_items(buf: Frame, pos: int, end: int) -> int:
             n, pos = count(buf, pos, end)
             return pos if n is None else pos + n * item_fixed  # count() bounded it
 
         return Walker(fixed_items, 1 if flexible else 4)
 
-    def items(buf: bytes, pos: int, end: int) -> int:
+    def items(buf: Frame, pos: int, end: int) -> int:
         n, pos = count(buf, pos, end)
         for _ in range(n or 0):
             pos = item_step(buf, pos, end)
@@ -215,7 +216,7 @@ def _array(name: str, inner: Walker, flexible: bool, nullable: bool) -> Walker:
 def _nullable_struct(name: str, inner: Walker) -> Walker:
     inner_step = inner.step
 
-    def step(buf: bytes, pos: int, end: int) -> int:
+    def step(buf: Frame, pos: int, end: int) -> int:
         if pos >= end:
             raise _refuse(f"{name}: truncated null marker", pos)
         marker = buf[pos]
@@ -281,7 +282,7 @@ def _merge_fixed(walkers: list[Walker]) -> list[Walker]:
 
 
 def _tagged_section(name: str, tags: dict[int, Walker]) -> Step:
-    def step(buf: bytes, pos: int, end: int) -> int:
+    def step(buf: Frame, pos: int, end: int) -> int:
         if pos < end and buf[pos] == 0:  # the usual case: no tagged fields
             return pos + 1
         n, pos = read_uvarint(buf, pos, end)
@@ -336,13 +337,13 @@ def _sequence(steps: list[Step]) -> Step:
     if len(steps) == 2:
         first, second = steps
 
-        def two(buf: bytes, pos: int, end: int) -> int:
+        def two(buf: Frame, pos: int, end: int) -> int:
             return second(buf, first(buf, pos, end), end)
 
         return two
     frozen = tuple(steps)
 
-    def many(buf: bytes, pos: int, end: int) -> int:
+    def many(buf: Frame, pos: int, end: int) -> int:
         for step in frozen:
             pos = step(buf, pos, end)
         return pos
@@ -356,7 +357,7 @@ def frame_walker(header_cls: type, request_cls: type) -> Step:
     return _sequence([entity_walker(header_cls).step, entity_walker(request_cls).step])
 
 
-def check_request(body: bytes, header_cls: type, request_cls: type) -> int:
+def check_request(body: Frame, header_cls: type, request_cls: type) -> int:
     """Raise HostileFrameError unless kio can read `body` without trusting any length.
 
     Returns where the request ends (kio ignores trailing bytes, and so do we).
