@@ -122,6 +122,8 @@ class Walker:
     step: Step
     min_size: int
     fixed: int | None = None
+    # A flexible struct of fixed-size fields: that size, then its tagged-field section.
+    fixed_then_tags: int | None = None
 
 
 def _fixed(size: int, name: str) -> Walker:
@@ -203,6 +205,24 @@ def _array(name: str, inner: Walker, flexible: bool, nullable: bool) -> Walker:
             return pos if n is None else pos + n * item_fixed  # count() bounded it
 
         return Walker(fixed_items, 1 if flexible else 4)
+
+    if inner.fixed_then_tags is not None:
+        stride = inner.fixed_then_tags + 1
+
+        def strided_items(buf: Frame, pos: int, end: int) -> int:
+            # Flexible fixed-size structs almost never carry tagged fields: check every
+            # element's empty tag section at once, and walk one by one only if one has tags.
+            n, pos = count(buf, pos, end)
+            if not n:
+                return pos
+            stop = pos + n * stride
+            if stop <= end and bytes(buf[pos + stride - 1 : stop : stride]).count(0) == n:
+                return stop
+            for _ in range(n):
+                pos = item_step(buf, pos, end)
+            return pos
+
+        return Walker(strided_items, 1 if flexible else 4)
 
     def items(buf: Frame, pos: int, end: int) -> int:
         n, pos = count(buf, pos, end)
@@ -328,7 +348,10 @@ def entity_walker(entity: type) -> Walker:
     steps = [w.step for w in _merge_fixed(plain)]
     if flexible:
         steps.append(_tagged_section(entity.__name__, tags))
-    return Walker(_sequence(steps), min_size)
+    all_fixed = (
+        sum(w.fixed or 0 for w in plain) if all(w.fixed is not None for w in plain) else None
+    )
+    return Walker(_sequence(steps), min_size, fixed_then_tags=all_fixed if flexible else None)
 
 
 def _sequence(steps: list[Step]) -> Step:
