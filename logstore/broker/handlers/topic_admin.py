@@ -82,8 +82,40 @@ def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: 
     return make(schema.CreatableTopicResult, **result)
 
 
+# Kafka's controller refuses a request that would add more than this many partitions (or
+# metadata records) at once; for us the limit also bounds the storage work one request does.
+MAX_PARTITIONS_PER_REQUEST = 10_000
+POLICY_VIOLATION = 44
+
+
+def _too_large(broker: Broker, topics: Any) -> str | None:
+    partitions = records = 0
+    for t in topics:
+        n = len(t.assignments) if t.assignments else t.num_partitions
+        n = broker.config.default_partitions if n == -1 else max(n, 0)
+        partitions += n
+        records += 1 + n + len(t.configs)
+    if partitions > MAX_PARTITIONS_PER_REQUEST:
+        return "Excessively large number of partitions per request."
+    if records > MAX_PARTITIONS_PER_REQUEST:
+        return "Unable to perform excessively large batch operation."
+    return None
+
+
 @handles(ApiKey.CREATE_TOPICS, min_version=2, max_version=7)
 async def create_topics(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    refusal = _too_large(broker, request.topics)
+    if refusal is not None:
+        results = tuple(
+            make(
+                ctx.schema.CreatableTopicResult,
+                name=t.name, topic_id=uuid.UUID(int=0), error_code=POLICY_VIOLATION,
+                error_message=refusal, topic_config_error_code=0, num_partitions=-1,
+                replication_factor=-1, configs=None,
+            )
+            for t in request.topics
+        )  # fmt: skip
+        return make(ctx.response_class, throttle_time=0, topics=results)
     results = tuple(_create_one(broker, ctx, t, request.validate_only) for t in request.topics)
     return make(ctx.response_class, throttle_time=0, topics=results)
 
@@ -142,10 +174,16 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
 async def create_partitions(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
     results = []
+    existing = {t.name: broker.logs.topic(t.name) for t in request.topics}
+    additional = sum(max(t.count - (i.partitions if i else 0), 0) for t, i in
+                     zip(request.topics, existing.values(), strict=False))  # fmt: skip
     for t in request.topics:
         error, message = 0, None
-        info = broker.logs.topic(t.name)
-        if info is None:
+        info = existing[t.name]
+        if additional > MAX_PARTITIONS_PER_REQUEST:
+            error = POLICY_VIOLATION
+            message = "Excessively large number of additional partitions per request."
+        elif info is None:
             error, message = UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {t.name!r}"
         elif t.count <= info.partitions:
             error = 37

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,7 @@ class Recorder:
         self.upstream = upstream
         self.frames: list[tuple[str, bytes]] = []
         self.source = "?"
+        self.recording = True
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -74,7 +76,8 @@ class Recorder:
             while True:
                 head = await reader.readexactly(4)
                 body = await reader.readexactly(int.from_bytes(head, "big", signed=True))
-                self.frames.append((self.source, body))
+                if self.recording:
+                    self.frames.append((self.source, body))
                 up_writer.write(head + body)
         up_writer.close()
         back.cancel()
@@ -94,7 +97,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _kcat(bootstrap: str) -> None:
+def _kcat(bootstrap: str, recorder: Recorder) -> None:
     topic = "corpus-kcat"
     run = {"timeout": 60, "check": False, "capture_output": True}
     subprocess.run(["kcat", "-b", bootstrap, "-L"], **run)  # type: ignore[call-overload]
@@ -108,7 +111,7 @@ def _kcat(bootstrap: str) -> None:
     )  # type: ignore[call-overload]
 
 
-def _confluent(bootstrap: str) -> None:
+def _confluent(bootstrap: str, recorder: Recorder) -> None:
     from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
     from confluent_kafka.admin import (
         AdminClient,
@@ -122,8 +125,13 @@ def _confluent(bootstrap: str) -> None:
 
     topic = "corpus-confluent"
     admin = AdminClient({"bootstrap.servers": bootstrap})
+    # Recorded with validate_only: a fuzzed copy must not create thousands of partitions.
+    for future in admin.create_topics([NewTopic(topic, 2, 1)], validate_only=True).values():
+        future.result(10)
+    recorder.recording = False
     for future in admin.create_topics([NewTopic(topic, 2, 1)]).values():
         future.result(10)
+    recorder.recording = True
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
     for future in admin.describe_configs([resource]).values():
         future.result(10)
@@ -155,7 +163,7 @@ def _confluent(bootstrap: str) -> None:
         lambda: admin.describe_consumer_groups([group]).values(),
         lambda: admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)]).values(),
         lambda: admin.describe_cluster(),
-        lambda: admin.create_partitions([NewPartitions(topic, 3)]).values(),
+        lambda: admin.create_partitions([NewPartitions(topic, 3)], validate_only=True).values(),
         lambda: admin.delete_records([TopicPartition(topic, 0, 1)]).values(),
         lambda: admin.delete_consumer_groups([group]).values(),
         lambda: admin.delete_topics([topic]).values(),
@@ -167,7 +175,7 @@ def _confluent(bootstrap: str) -> None:
                 future.result(10)
 
 
-def _kafka_python(bootstrap: str) -> None:
+def _kafka_python(bootstrap: str, recorder: Recorder) -> None:
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
     topic = "corpus-kafka-python"
@@ -195,7 +203,7 @@ def _kafka_python(bootstrap: str) -> None:
     admin.close()
 
 
-def _aiokafka(bootstrap: str) -> None:
+def _aiokafka(bootstrap: str, recorder: Recorder) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     async def work() -> None:
@@ -218,7 +226,7 @@ def _aiokafka(bootstrap: str) -> None:
     asyncio.run(work())
 
 
-def _java(bootstrap: str) -> None:
+def _java(bootstrap: str, recorder: Recorder) -> None:
     from tests.java.verifiable import verifiable_consumer, verifiable_producer
 
     verifiable_producer(bootstrap, "corpus-java", 20)
@@ -246,7 +254,7 @@ def capture(java: bool) -> list[tuple[str, bytes]]:
                 for client in clients:
                     recorder.source = client.__name__.strip("_")
                     try:
-                        client(bootstrap)
+                        client(bootstrap, recorder)
                     except Exception as exc:  # one client failing still leaves the others
                         print(f"{recorder.source}: {type(exc).__name__}: {exc}", file=sys.stderr)
                 return list(recorder.frames)
@@ -264,6 +272,17 @@ def _wait_listening(address: tuple[str, int]) -> None:
     raise RuntimeError("broker did not start")
 
 
+def _legacy_produce(version: int) -> bytes:
+    """Produce v0-2 (no kio schema): acks, timeout, one topic, one empty message set."""
+    assert version <= 2, version
+    name = b"corpus-legacy"
+    return (
+        struct.pack(">hhih", 0, version, 1, 6) + b"legacy"
+        + struct.pack(">hii", -1, 10_000, 1) + struct.pack(">h", len(name)) + name
+        + struct.pack(">iii", 1, 0, 0)
+    )  # fmt: skip
+
+
 def select(frames: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     """Up to PER_VERSION distinct small frames per (api, version), then synth for the rest."""
     import logstore.broker.handlers  # noqa: F401  (registers every handler)
@@ -278,7 +297,10 @@ def select(frames: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
             bucket.append((source, body))
     for api_key, lo, hi in supported_ranges():
         for version in range(lo, hi + 1):
-            if kept.get((api_key, version)) or codec.request_class(api_key, version) is None:
+            if kept.get((api_key, version)):
+                continue
+            if codec.request_class(api_key, version) is None:
+                kept[(api_key, version)].append(("legacy", _legacy_produce(version)))
                 continue
             for nulls in (False, True):
                 body = synth.frame(api_key, version, nulls=nulls)[4:]

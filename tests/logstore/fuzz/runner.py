@@ -23,6 +23,7 @@ from tests.logstore.fuzz.mutate import Mutator
 
 CORPUS = Path(__file__).with_name("corpus.hex")
 REPLY_WAIT_S = 0.5  # a silent frame (acks=0, long poll, a prefix that lies) is abandoned
+CONNECT_WAIT_S = 2.0
 _API_VERSIONS_V0 = struct.pack(">ihhih", 10, 18, 0, 0x7FFF0000, -1)
 
 
@@ -73,8 +74,10 @@ async def _worker(
                 return
             if writer is None:
                 try:
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                except OSError:
+                    reader, writer = await asyncio.wait_for(
+                        asyncio.open_connection("127.0.0.1", port), CONNECT_WAIT_S
+                    )
+                except (OSError, TimeoutError):
                     stats.connect_errors += 1
                     await asyncio.sleep(0.05)  # the listener is saturated: back off a moment
                     continue
