@@ -163,3 +163,23 @@ def test_tagged_fields_must_be_known_and_fit() -> None:
     many = body[:-1] + b"\xff\xff\xff\xff\x0f"
     with pytest.raises(guard.HostileFrameError, match="cannot fit"):
         guard.check_request(many, header_cls, request_cls)
+
+
+def _describe_groups_v5(n: int) -> bytes:
+    """DescribeGroups v5 naming `n` empty group ids: one byte per array element."""
+    header = struct.pack(">hhih", 15, 5, 1, -1) + b"\x00"
+    count = n + 1
+    varint = bytearray()
+    while count >= 0x80:
+        varint.append((count & 0x7F) | 0x80)
+        count >>= 7
+    varint.append(count)
+    return header + bytes(varint) + b"\x01" * n + b"\x00\x00"
+
+
+def test_a_frame_holds_at_most_a_million_array_elements() -> None:
+    header_cls, request_cls = _classes(15, 5)
+    at_limit = _describe_groups_v5(guard.MAX_ELEMENTS)
+    assert guard.check_request(at_limit, header_cls, request_cls) == len(at_limit)
+    with pytest.raises(guard.HostileFrameError, match="more than 1000000 array elements"):
+        codec.decode_request(_describe_groups_v5(guard.MAX_ELEMENTS + 1))
