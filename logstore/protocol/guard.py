@@ -33,6 +33,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+# kio's own field introspection, so the walk can never disagree with what kio reads.
 from kio.serial._introspect import (
     EntityField,
     EntityTupleField,
@@ -50,7 +51,7 @@ from logstore.protocol.errors import MalformedFrameError
 Frame = bytes | bytearray | memoryview
 Step = Callable[[Frame, int, int, "Budget"], int]
 
-_FIXED_SIZES = {
+FIXED_SIZES = {
     "int8": 1,
     "uint8": 1,
     "bool": 1,
@@ -294,7 +295,7 @@ def _field(owner: type, field: dataclasses.Field[Any], flexible: bool, tagged: b
 
 
 def _primitive(name: str, kafka_type: str, flexible: bool, nullable: bool) -> Walker:
-    size = _FIXED_SIZES.get(kafka_type)
+    size = FIXED_SIZES.get(kafka_type)
     if size is not None:
         return _fixed(size, name)
     if kafka_type in ("string", "bytes", "records"):
@@ -302,7 +303,7 @@ def _primitive(name: str, kafka_type: str, flexible: bool, nullable: bool) -> Wa
     raise TypeError(f"{name}: kafka type {kafka_type!r} has no guard rule")
 
 
-def _merge_fixed(walkers: list[Walker]) -> list[Walker]:
+def _merge_fixed(walkers: list[Walker], name: str) -> list[Walker]:
     """Collapse runs of fixed-size fields into one bounds check."""
     out: list[Walker] = []
     run = 0
@@ -311,11 +312,11 @@ def _merge_fixed(walkers: list[Walker]) -> list[Walker]:
             run += w.fixed
             continue
         if run:
-            out.append(_fixed(run, "fields"))
+            out.append(_fixed(run, f"{name} fixed fields"))
             run = 0
         out.append(w)
     if run:
-        out.append(_fixed(run, "fields"))
+        out.append(_fixed(run, f"{name} fixed fields"))
     return out
 
 
@@ -363,7 +364,7 @@ def entity_walker(entity: type) -> Walker:
         fixed_total = sum(w.fixed or 0 for w in plain)
         if all(w.fixed is not None for w in plain):
             return _fixed(fixed_total, entity.__name__)
-    steps = [w.step for w in _merge_fixed(plain)]
+    steps = [w.step for w in _merge_fixed(plain, entity.__name__)]
     if flexible:
         steps.append(_tagged_section(entity.__name__, tags))
     all_fixed = (

@@ -26,7 +26,7 @@ from kio.serial._introspect import (
 )
 
 from logstore.protocol import codec
-from logstore.protocol.guard import _FIXED_SIZES
+from logstore.protocol.guard import FIXED_SIZES
 
 
 class Kind(enum.Enum):
@@ -128,8 +128,8 @@ class _Walk:
             return self.entity(kind.type_, pos)
         assert isinstance(kind, PrimitiveField | PrimitiveTupleField)
         kafka_type = get_schema_field_type(field)
-        if kafka_type in _FIXED_SIZES:
-            return pos + _FIXED_SIZES[kafka_type]
+        if kafka_type in FIXED_SIZES:
+            return pos + FIXED_SIZES[kafka_type]
         width = 2 if kafka_type == "string" else 4
         return self.blob(pos, flexible, nullable, width)
 
