@@ -41,19 +41,23 @@ _VALUES: dict[str, Any] = {
 }
 
 
-def entity(cls: type, *, nulls: bool) -> Any:
-    """An instance of `cls` with every field filled (nullable ones null when `nulls`)."""
+def entity(cls: type, *, nulls: bool, null_arrays: bool = True) -> Any:
+    """An instance of `cls` with every field filled.
+
+    With `nulls`, nullable fields are null — arrays too unless `null_arrays` is False, which
+    keeps them filled so the nullable fields nested inside them are reached as null.
+    """
     values: dict[str, Any] = {}
     for field in dataclasses.fields(cls):
-        if nulls and is_optional(field):
+        kind = classify_field(field)
+        if nulls and is_optional(field) and (null_arrays or not kind.is_array):
             values[field.name] = None
             continue
-        kind = classify_field(field)
         match kind:
             case EntityField(inner):
-                value = entity(inner, nulls=nulls)
+                value = entity(inner, nulls=nulls, null_arrays=null_arrays)
             case EntityTupleField(inner):
-                value = (entity(inner, nulls=nulls),)
+                value = (entity(inner, nulls=nulls, null_arrays=null_arrays),)
             case _ if field.name == "validate_only":
                 value = True  # fuzzing must not grow the broker's partitions without bound
             case _:
@@ -64,9 +68,11 @@ def entity(cls: type, *, nulls: bool) -> Any:
     return cls(**values)
 
 
-def frame(api_key: int, version: int, *, nulls: bool, correlation_id: int = 1) -> bytes:
+def frame(
+    api_key: int, version: int, *, nulls: bool, null_arrays: bool = True, correlation_id: int = 1
+) -> bytes:
     """A complete, length-prefixed request frame of this API version."""
     cls = codec.request_class(api_key, version)
     assert cls is not None, (api_key, version)
     header = codec.RequestHeader(api_key, version, correlation_id, None if nulls else "fuzz")
-    return codec.encode_request(header, entity(cls, nulls=nulls))
+    return codec.encode_request(header, entity(cls, nulls=nulls, null_arrays=null_arrays))

@@ -29,14 +29,22 @@ def _versions() -> list[tuple[int, int]]:
     ]
 
 
-@pytest.mark.parametrize("nulls", [True, False], ids=["nulls", "filled"])
+@pytest.mark.parametrize(
+    ("nulls", "null_arrays"),
+    [(True, True), (True, False), (False, False)],
+    ids=["all-nulls", "nulls-inside-arrays", "filled"],
+)
 def test_every_version_answers_with_nulls_and_without(
-    shared_broker: BrokerProcess, nulls: bool
+    shared_broker: BrokerProcess, nulls: bool, null_arrays: bool
 ) -> None:
     failures = []
     for correlation_id, (api_key, version) in enumerate(_versions(), start=1):
         with Wire(shared_broker.bootstrap) as w:
-            w.send_raw(synth.frame(api_key, version, nulls=nulls, correlation_id=correlation_id))
+            raw = synth.frame(
+                api_key, version, nulls=nulls, null_arrays=null_arrays,
+                correlation_id=correlation_id,
+            )  # fmt: skip
+            w.send_raw(raw)
             try:
                 (answered,) = struct.unpack_from(">i", w.read_frame())
             except OSError as exc:  # ConnectionError included: the broker hung up
