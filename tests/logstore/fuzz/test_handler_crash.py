@@ -15,9 +15,18 @@ import pytest
 
 from logstore.broker import api
 from logstore.broker.dispatch import HandlerCrashError, handle_frame
+from logstore.protocol import codec
 from tests.logstore.fuzz import synth
 
-DESCRIBE_ACLS = 29  # an API no handler serves, so registering it here disturbs nobody
+
+def _unserved_api() -> int:
+    """An API kio parses but no handler serves: registering it here disturbs nobody."""
+    import logstore.broker.handlers  # noqa: F401  (registers every handler)
+
+    return next(k for k in range(100) if api.registration(k) is None and codec.can_parse(k, 1))
+
+
+UNSERVED = _unserved_api()
 
 
 class FakePanic(BaseException):
@@ -26,21 +35,21 @@ class FakePanic(BaseException):
 
 @pytest.fixture
 def panicking_handler() -> Iterator[None]:
-    assert api.registration(DESCRIBE_ACLS) is None
+    assert api.registration(UNSERVED) is None
 
-    @api.handles(DESCRIBE_ACLS, min_version=1, max_version=1)
+    @api.handles(UNSERVED, min_version=1, max_version=1)
     async def panics(broker: Any, ctx: api.RequestContext, request: Any) -> Any:
         raise FakePanic("called `Option::unwrap()` on a `None` value")
 
     try:
         yield
     finally:
-        api._REGISTRY.pop(DESCRIBE_ACLS)
+        api._REGISTRY.pop(UNSERVED)
 
 
 @pytest.mark.usefixtures("panicking_handler")
 def test_a_native_panic_becomes_an_ordinary_error() -> None:
-    body = synth.frame(DESCRIBE_ACLS, 1, nulls=False)[4:]
+    body = synth.frame(UNSERVED, 1, nulls=False)[4:]
     with pytest.raises(HandlerCrashError, match="FakePanic: called `Option::unwrap"):
         asyncio.run(handle_frame(None, body, "127.0.0.1"))  # type: ignore[arg-type]
 
