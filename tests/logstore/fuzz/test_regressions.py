@@ -8,6 +8,7 @@ same request with an empty array gets a real answer, and both brokers agree on i
 
 from __future__ import annotations
 
+import socket
 import struct
 import time
 from collections.abc import Callable
@@ -17,13 +18,15 @@ import pytest
 
 from logstore.broker.build import make
 from logstore.protocol import codec
+from logstore.records import build_batch
 from tests.broker_fixture import BrokerProcess
 from tests.clusters import Cluster
 from tests.differential.wire import exchange
-from tests.logstore.broker.wire import Wire
+from tests.logstore.broker.wire import Wire, schema
 from tests.logstore.protocol.test_guard import METADATA_BOMB
 
-API_VERSIONS, METADATA, OFFSET_COMMIT, FIND_COORDINATOR, JOIN_GROUP = 18, 3, 8, 10, 11
+PRODUCE, FETCH, API_VERSIONS, METADATA = 0, 1, 18, 3
+OFFSET_COMMIT, FIND_COORDINATOR, JOIN_GROUP = 8, 10, 11
 NOT_READY = {14, 15, 16}  # coordinator loading / not available / not coordinator
 
 
@@ -138,3 +141,50 @@ def test_offset_commit_with_null_topics(cluster: Cluster, version: int) -> None:
     assert null == "closed"
     empty = _answer(cluster, _offset_commit(version, null_topics=False), OFFSET_COMMIT, version)
     assert empty.topics == ()
+
+
+def _produce_megabytes(w: Wire, topic: str, megabytes: int) -> None:
+    s = schema(PRODUCE, 9)
+    for _ in range(megabytes):
+        batch = build_batch([(None, b"x" * 1000)] * 1000, timestamp=int(time.time() * 1000))
+        response = w.request(
+            PRODUCE, 9, transactional_id=None, acks=1, timeout=5000,
+            topic_data=(make(s.TopicProduceData, name=topic, partition_data=(
+                make(s.PartitionProduceData, index=0, records=batch),)),),
+        )  # fmt: skip
+        assert response.responses[0].partition_responses[0].error_code == 0
+
+
+@pytest.mark.xfail(
+    strict=False,  # a race: the reset must land while the broker waits in drain()
+    reason="server/send.py restores write-buffer limits on a transport uvloop already closed "
+    "(RuntimeError logged as an unexpected error); the fix belongs to the server's owner",
+)
+def test_reset_during_a_zero_copy_fetch_logs_no_traceback(broker: BrokerProcess) -> None:
+    """Found by bench/fuzz.py: a client that resets while a large Fetch is being sent."""
+    topic = f"reset-{time.monotonic_ns()}"
+    with Wire(broker.bootstrap) as w:
+        w.request(METADATA, 12, topics=(make(schema(METADATA, 12).MetadataRequestTopic,
+                  name=topic, topic_id=None),), allow_auto_topic_creation=True,
+                  include_topic_authorized_operations=False)  # fmt: skip
+        _produce_megabytes(w, topic, 8)
+    for _ in range(10):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the reply must queue
+        sock.connect(("127.0.0.1", broker.port))
+        s = schema(FETCH, 12)
+        fetch = make(
+            codec.request_class(FETCH, 12), replica_id=-1, max_wait=0, min_bytes=1,
+            max_bytes=64 << 20, isolation_level=0, session_id=0, session_epoch=-1,
+            topics=(make(s.FetchTopic, topic=topic, partitions=(make(
+                s.FetchPartition, partition=0, fetch_offset=0, partition_max_bytes=64 << 20,
+            ),)),),
+            forgotten_topics_data=(), rack_id="",
+        )  # fmt: skip
+        sock.sendall(_frame(FETCH, 12, fetch))
+        sock.recv(4096)  # the reply has started; the rest is stuck in the broker's buffers
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # RST, mid-reply
+    with Wire(broker.bootstrap) as w:  # served on
+        assert w.request(API_VERSIONS, 0).error_code == 0
+    assert "Traceback" not in broker.log_path.read_text(errors="replace")
