@@ -175,8 +175,10 @@ async def create_partitions(broker: Broker, ctx: RequestContext, request: Any) -
     schema = ctx.schema
     results = []
     existing = {t.name: broker.logs.topic(t.name) for t in request.topics}
-    additional = sum(max(t.count - (i.partitions if i else 0), 0) for t, i in
-                     zip(request.topics, existing.values(), strict=False))  # fmt: skip
+    additional = 0
+    for t in request.topics:
+        info = existing[t.name]
+        additional += max(t.count - (info.partitions if info else 0), 0)
     for t in request.topics:
         error, message = 0, None
         info = existing[t.name]
