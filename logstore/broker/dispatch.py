@@ -1,12 +1,17 @@
 """From a frame body to a reply: version checks, decoding, the handler call, encoding.
 
 Owns the routing rules (unknown ApiVersions version -> KIP-511 answer; any other
-unregistered key/version -> close the connection, as Kafka does). It must never touch
-sockets: it returns bytes, a `RawReply`, or None (no answer).
+unregistered key/version -> close the connection, as Kafka does) and the promise that a
+request can cost at most its own connection: a frame the codec's guard or kio refuses raises
+a ProtocolError, and anything a handler or native code raises leaves here as an ordinary
+Exception (a native panic is a BaseException that would otherwise escape asyncio and stop
+the event loop). The server closes that one connection and logs it once. It must never
+touch sockets: it returns bytes, a `RawReply`, or None (no answer).
 """
 
 from __future__ import annotations
 
+import asyncio
 from time import perf_counter
 
 from logstore.broker.api import RawReply, RequestContext, is_supported, registration
@@ -19,8 +24,21 @@ from logstore.protocol.errors import UnsupportedVersionError
 Reply = bytes | RawReply | None
 
 
+class HandlerCrashError(RuntimeError):
+    """Native code under a request panicked; only this request's connection pays for it."""
+
+
 async def handle_frame(broker: Broker, body: bytes, client_host: str) -> Reply:
     """Answer one request frame body (length prefix already stripped)."""
+    try:
+        return await _handle(broker, body, client_host)
+    except (Exception, asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # e.g. pyo3's PanicException from a native library
+        raise HandlerCrashError(f"{type(exc).__name__}: {exc}") from exc
+
+
+async def _handle(broker: Broker, body: bytes, client_host: str) -> Reply:
     started = perf_counter()
     api_key, api_version, correlation_id = codec.peek_header(body)
     if not is_supported(api_key, api_version):

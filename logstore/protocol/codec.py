@@ -24,6 +24,7 @@ from kio.serial import entity_reader, entity_writer
 from kio.static.constants import EntityType
 from kio.static.primitive import i16, i32
 
+from logstore.protocol import guard
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.errors import MalformedFrameError, UnsupportedVersionError
 from logstore.protocol.framing import MIN_REQUEST_BYTES
@@ -126,7 +127,8 @@ def decode_request(body: bytes | memoryview) -> tuple[RequestHeader, Any]:
     """Parse a frame body into its header and kio request object.
 
     Raises UnsupportedVersionError when kio has no schema for the pair (the caller decides
-    whether to answer or close) and MalformedFrameError when the bytes do not parse.
+    whether to answer or close) and MalformedFrameError when the bytes do not parse. The
+    structural guard walks the frame first: kio never sees a length it could not satisfy.
     """
     api_key, api_version, correlation_id = peek_header(body)
     cls = request_class(api_key, api_version)
@@ -135,6 +137,7 @@ def decode_request(body: bytes | memoryview) -> tuple[RequestHeader, Any]:
     header_cls = (
         RequestHeaderV2 if request_header_is_flexible(api_key, api_version) else RequestHeaderV1
     )
+    guard.check_request(body, header_cls, cls)
     try:
         kio_header, used = _reader(header_cls)(body, 0)
         request, _ = _reader(cls)(body, used)

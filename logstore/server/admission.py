@@ -3,7 +3,8 @@ logging that cannot flood the log.
 
 Owns the per-address counts and the decision for a new connection. A refused connection is
 closed at once (as Kafka does); each address's refusals are logged at most once per
-LOG_INTERVAL_MS, with a count of those not logged. It must never read or write sockets.
+LOG_INTERVAL_MS, with a count of those not logged (`lograte`). It must never read or write
+sockets.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ import logging
 from collections import Counter
 
 from logstore.clock import Clock
+from logstore.server.lograte import ThrottledLog
 
 log = logging.getLogger("logstore.server")
 
 LOG_INTERVAL_MS = 60_000
-# Addresses remembered for rate limiting; beyond this the oldest are forgotten.
-MAX_REMEMBERED = 4096
 
 
 class Admission:
@@ -26,8 +26,9 @@ class Admission:
         self.max_per_ip = max_per_ip
         self.open: Counter[str] = Counter()
         self.total = 0
-        self._last_logged: dict[str, int] = {}
-        self._unlogged: Counter[str] = Counter()
+        self._log_refusal = ThrottledLog(
+            log, logging.WARNING, clock, LOG_INTERVAL_MS, held_back="more refused"
+        )
 
     def admit(self, host: str, max_connections: int) -> bool:
         """Count a new connection from `host` in, or refuse it (False, logged) when the
@@ -55,17 +56,4 @@ class Admission:
             del self.open[host]
 
     def _refused(self, host: str, why: str) -> None:
-        now = self._clock.monotonic_ms()
-        last = self._last_logged.get(host)
-        if last is not None and now - last < LOG_INTERVAL_MS:
-            self._unlogged[host] += 1
-            return
-        skipped = self._unlogged.pop(host, 0)
-        more = f" ({skipped} more refused since the last message)" if skipped else ""
-        log.warning("refused a connection from %s: %s%s", host, why, more)
-        self._last_logged.pop(host, None)
-        self._last_logged[host] = now
-        while len(self._last_logged) > MAX_REMEMBERED:
-            oldest = next(iter(self._last_logged))
-            del self._last_logged[oldest]
-            self._unlogged.pop(oldest, None)
+        self._log_refusal(host, "refused a connection from %s: %s", host, why)

@@ -25,6 +25,7 @@ from logstore.broker.dispatch import Reply, handle_frame
 from logstore.protocol.errors import ProtocolError
 from logstore.protocol.framing import LENGTH_PREFIX_BYTES, parse_length
 from logstore.server.budget import ByteBudget
+from logstore.server.lograte import ThrottledLog
 from logstore.server.send import ReplyWriter
 
 log = logging.getLogger("logstore.server")
@@ -44,11 +45,17 @@ class Connection:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         budget: ByteBudget,
+        closing_log: ThrottledLog | None = None,
     ) -> None:
         self.broker = broker
         self.reader = reader
         self.writer = writer
         self.budget = budget
+        # Why a connection was closed, per client address and kind of reason, at a rate a
+        # flood of bad frames cannot turn into a disk-filling log.
+        self._closing_log = closing_log or ThrottledLog(
+            log, logging.INFO, broker.clock, 60_000, held_back="more closed"
+        )
         peer = writer.get_extra_info("peername")
         self.client_host = str(peer[0]) if peer else "unknown"
         self.replies = ReplyWriter(writer)
@@ -101,9 +108,18 @@ class Connection:
     def _log_end(self, exc: BaseException) -> None:
         if isinstance(exc, asyncio.IncompleteReadError):
             if exc.partial:
-                log.info("connection from %s ended mid-frame", self.client_host)
+                self._closing_log(
+                    f"{self.client_host} mid-frame",
+                    "connection from %s ended mid-frame",
+                    self.client_host,
+                )
         elif isinstance(exc, ProtocolError | ConnectionError):
-            log.info("closing connection from %s: %s", self.client_host, exc)
+            self._closing_log(
+                f"{self.client_host} {type(exc).__name__}",
+                "closing connection from %s: %s",
+                self.client_host,
+                exc,
+            )
         else:
             # A handler bug must cost one connection, never the broker.
             log.error(
@@ -143,7 +159,12 @@ class Connection:
         except asyncio.CancelledError:
             # stop_reading() or expire(): fall through to the end-of-requests marker.
             if self._expired is not None:
-                log.info("closing connection from %s: %s", self.client_host, self._expired)
+                self._closing_log(
+                    f"{self.client_host} {self._expired}",
+                    "closing connection from %s: %s",
+                    self.client_host,
+                    self._expired,
+                )
         finally:
             self._at_boundary = True
             self._body_since = None

@@ -20,9 +20,10 @@ from logstore.broker.broker_settings import topic_defaults
 from logstore.broker.context import Broker
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
-from logstore.server.admission import Admission
+from logstore.server.admission import LOG_INTERVAL_MS, Admission
 from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
+from logstore.server.lograte import ThrottledLog
 from logstore.server.resources import current_nofile, plan
 
 log = logging.getLogger("logstore.server")
@@ -43,6 +44,9 @@ class BrokerServer:
         self._budget = ByteBudget(config.max_inflight_bytes)
         self.plan = plan(config, current_nofile())
         self._admission = Admission(self.clock, config.max_connections_per_ip)
+        self._closing_log = ThrottledLog(
+            log, logging.INFO, self.clock, LOG_INTERVAL_MS, held_back="more closed"
+        )
         self._maintenance: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.broker: Broker | None = None
@@ -154,7 +158,7 @@ class BrokerServer:
             writer.close()  # refused: closed at once, as Kafka does
             return
         try:
-            conn = Connection(self.broker, reader, writer, self._budget)
+            conn = Connection(self.broker, reader, writer, self._budget, self._closing_log)
             task = asyncio.current_task()
             assert task is not None
             self._connections[task] = conn

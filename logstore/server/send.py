@@ -108,4 +108,7 @@ class ReplyWriter:
                 sent += len(chunk)
                 self.copied_bytes += len(chunk)
         finally:
-            transport.set_write_buffer_limits(high=high)
+            # A client that resets mid-reply leaves a closed transport, which refuses any
+            # call; there is nothing to restore then.
+            if not transport.is_closing():
+                transport.set_write_buffer_limits(high=high)
