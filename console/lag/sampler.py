@@ -7,12 +7,19 @@ it. It must never change a group; time comes in as an argument so tests choose i
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from console.clusters import ClusterConfig
 from console.lag import alerts, measure
 from console.lag.arithmetic import GroupLag
 from console.lag.models import CommitSeen, GroupSample, PartitionSample
+
+log = logging.getLogger(__name__)
+
+# Longer group ids (Kafka allows them) do not fit the sample tables; such a group's lag is
+# still shown live on its page, only its history is not kept.
+STORED_ID_MAX = GroupSample._meta.get_field("group").max_length or 255
 
 
 def sample_cluster(
@@ -23,7 +30,15 @@ def sample_cluster(
 ) -> list[GroupLag]:
     """Measure every group once, store the samples, and raise or clear alerts."""
     lags = measure.all_groups_lag(cluster, now_ms=int(now.timestamp() * 1000))
-    store(cluster.slug, lags, now)
+    storable = [g for g in lags if len(g.description.group_id) <= STORED_ID_MAX]
+    if len(storable) < len(lags):
+        log.info(
+            "cluster %s: %d group(s) with ids over %d characters are not sampled",
+            cluster.slug,
+            len(lags) - len(storable),
+            STORED_ID_MAX,
+        )
+    store(cluster.slug, storable, now)
     alerts.evaluate(
         cluster.slug, {g.description.group_id: g for g in lags}, now, timeout=webhook_timeout
     )

@@ -8,6 +8,8 @@ never apply offsets a person has not previewed: apply takes the signed preview i
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +39,26 @@ from console.views.group_detail import detail_context
 PLAN_SALT = "console.groups.reset-plan"
 PLAN_MAX_AGE = 15 * 60  # seconds a preview stays valid for applying
 HISTORY = timedelta(hours=24)
+
+
+# Changes are recorded (audit log, reset history, alerts) in columns of this width; a
+# longer group id, which Kafka allows, can be viewed but not changed from the console.
+RECORDED_ID_MAX = LagAlert._meta.get_field("group").max_length or 255
+
+
+def _recordable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+        if len(group) > RECORDED_ID_MAX:
+            messages.error(
+                request,
+                f"This group id is {len(group)} characters long; the console records changes "
+                f"only for ids of up to {RECORDED_ID_MAX}. Use Kafka's tools for this group.",
+            )
+            return redirect("groups_detail", cluster=cluster, group=group)
+        return view(request, cluster, group)
+
+    return wrapper
 
 
 def _now_ms() -> int:
@@ -155,6 +177,7 @@ def group_reset(request: HtmxHttpRequest, cluster: str, group: str) -> HttpRespo
 
 
 @require_POST
+@_recordable
 def group_reset_apply(request: HtmxHttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
     try:
@@ -241,6 +264,7 @@ def _reset_error(
 
 
 @require_POST
+@_recordable
 def group_delete_offsets(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
     topic = request.POST.get("topic", "").strip()
@@ -285,6 +309,7 @@ def _may_not_manage(request: HttpRequest, cfg: ClusterConfig, group: str) -> Htt
 
 
 @require_POST
+@_recordable
 def group_delete(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
     try:
@@ -317,6 +342,7 @@ def group_delete(request: HttpRequest, cluster: str, group: str) -> HttpResponse
 
 
 @require_POST
+@_recordable
 def group_alert(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
     denied = _may_not_manage(request, cfg, group)

@@ -263,3 +263,20 @@ def test_history_charts_draw_after_two_samples(
 def test_make_run_supervises_the_sampler() -> None:
     names = {name: argv for name, argv in children()}
     assert names["lag-sampler"][-1] == "sample_lag"
+
+
+def test_groups_with_ids_longer_than_the_tables_hold_are_not_sampled(cluster: Cluster) -> None:
+    """Kafka allows group ids of any length; the sample tables hold 255 characters.
+    Sampling goes on for the other groups."""
+    topic = h.make_topic(cluster.bootstrap, partitions=1)
+    h.produce(cluster.bootstrap, topic, 0, [int(time.time() * 1000)] * 4)
+    short = h.unique("grp-short")
+    long = h.unique("grp-long-") + "x" * 300
+    h.consume_to(cluster.bootstrap, short, topic, {0: 1})
+    h.consume_to(cluster.bootstrap, long, topic, {0: 2})
+
+    lags = sample_cluster(_cfg(cluster), T0)
+
+    assert {short, long} <= {g.description.group_id for g in lags}
+    assert GroupSample.objects.filter(group=short).count() == 1
+    assert not GroupSample.objects.filter(group__startswith="grp-long-").exists()

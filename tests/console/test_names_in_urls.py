@@ -193,3 +193,32 @@ def test_longest_topic_name_works_on_every_topic_page(
     deleted = client.post(f"{base}delete/", {"confirm": name})
     assert deleted.status_code == 302
     assert deleted["Location"] == "/clusters/local/topics/"
+
+
+@pytest.mark.django_db
+def test_changes_to_a_group_id_longer_than_the_console_records_are_refused_in_words(
+    client: Client, admin_user: Any, on_cluster: Cluster
+) -> None:
+    """Kafka allows longer group ids than the console's audit and alert columns hold: the
+    page still shows such a group, and every change is refused before it happens."""
+    from console.lag.models import LagAlert
+
+    topic = h.make_topic(on_cluster.bootstrap, partitions=1)
+    h.produce(on_cluster.bootstrap, topic, 0, [0] * 3)
+    group = h.unique("grp-long-") + "y" * 300
+    commit(on_cluster.bootstrap, group, topic, {0: 1})
+    client.force_login(admin_user)
+    detail_url = reverse("groups_detail", kwargs={"cluster": "local", "group": group})
+    assert client.get(detail_url).status_code == 200
+    for action, form in [
+        ("groups_alert", {"max_lag_messages": "5"}),
+        ("groups_delete", {}),
+        ("groups_delete_offsets", {"topic": topic}),
+        ("groups_reset_apply", {"plan": "x"}),
+    ]:
+        url = reverse(action, kwargs={"cluster": "local", "group": group})
+        response = client.post(url, form, follow=True)
+        assert response.status_code == 200, action
+        assert "records changes only for ids of up to 255" in response.content.decode(), action
+    assert not LagAlert.objects.filter(group=group).exists()
+    assert kg.committed_offsets(h.cluster(on_cluster.bootstrap), [group])[group]  # untouched
