@@ -16,6 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from console.clusters import local_cluster
 from console.lag.sampler import sample_cluster
 from console.models import Cluster as ClusterRow
+from tests.broker_fixture import BrokerProcess
+from tests.clients.offline import DAMAGED, RECORDS, make_damaged
 from tests.clusters import Cluster
 from tests.console import groups_helpers as h
 from tests.console.metrics_helpers import MINUTE, lagging_group, scrape, value
@@ -201,3 +203,21 @@ def test_a_stale_sampler_pass_is_measured_again(on_cluster: Cluster) -> None:
     g = {"cluster": "local", "consumergroup": lag.group, "topic": lag.topic, "partition": "0"}
     assert value(series, "kafka_consumergroup_lag", **g) == 12
     assert value(series, "odradek_consumergroup_lag_age_seconds", cluster="local") == 0
+
+
+def test_an_offline_partition_has_leader_minus_one(broker: BrokerProcess) -> None:
+    make_damaged(broker)
+    with override_settings(
+        ODRADEK_LOCAL_BOOTSTRAP=broker.bootstrap,
+        ODRADEK_CLUSTER_TIMEOUT=10,
+        ODRADEK_METRICS_TOKEN="",
+    ):
+        series = scrape()
+    offline = {"cluster": "local", "topic": DAMAGED, "partition": "0"}
+    online = {"cluster": "local", "topic": DAMAGED, "partition": "1"}
+    assert value(series, "odradek_cluster_up", cluster="local") == 1
+    assert value(series, "kafka_topic_partition_leader", **offline) == -1
+    assert value(series, "kafka_topic_partition_leader", **online) >= 0
+    # Its offsets cannot be read: no figure rather than a made-up one.
+    assert not [s for s in series["kafka_topic_partition_current_offset"] if s[0] == offline]
+    assert value(series, "kafka_topic_partition_current_offset", **online) == RECORDS
