@@ -13,6 +13,7 @@ must never let one unreachable cluster fail the scrape (that cluster reports
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,6 +31,7 @@ from console.views.shell import SAMPLES_FRESH_FOR
 
 GROUP_LABELS = ("cluster", "consumergroup", "topic", "partition")
 PARTITION_LABELS = ("cluster", "topic", "partition")
+MAX_PARALLEL = 8  # clusters read at once by one scrape
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,13 @@ def _sampled(slug: str, now: datetime) -> tuple[list[Row], float] | None:
     return rows, (now - latest).total_seconds()
 
 
-def gather(cluster: ClusterConfig, now: datetime) -> ClusterFigures:
-    """Read one cluster; a `ClusterError` anywhere marks it down instead of raising."""
+def gather(
+    cluster: ClusterConfig, now: datetime, sampled: tuple[list[Row], float] | None
+) -> ClusterFigures:
+    """Read one cluster (`sampled`: the lag sampler's fresh pass, if any); a `ClusterError`
+    anywhere marks it down instead of raising. Touches no database, so it can run in a
+    worker thread."""
     figures = ClusterFigures(cluster.slug)
-    sampled = _sampled(cluster.slug, now)
     try:
         figures.snapshot = snapshot(cluster)
         if sampled is not None:
@@ -217,4 +222,9 @@ class ConsoleCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = datetime.now(UTC)
-        yield from families(gather(c, now) for c in all_clusters())
+        clusters = all_clusters()
+        sampled = {c.slug: _sampled(c.slug, now) for c in clusters}
+        # In parallel, so unreachable clusters cost one cluster timeout, not one each.
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(clusters))) as pool:
+            every = list(pool.map(lambda c: gather(c, now, sampled[c.slug]), clusters))
+        yield from families(every)
