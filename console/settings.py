@@ -153,7 +153,8 @@ if ODRADEK_HTTPS:
         # console that sent "preload" unasked would let anyone submit its domain.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # Only behind a proxy that sets (and strips from clients) X-Forwarded-Proto.
-if os.environ.get("ODRADEK_BEHIND_TLS_PROXY", "0") == "1":
+ODRADEK_BEHIND_TLS_PROXY = os.environ.get("ODRADEK_BEHIND_TLS_PROXY", "0") == "1"
+if ODRADEK_BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # Every login would come from the proxy's address: throttle by the client's instead.
     AXES_CLIENT_IP_CALLABLE = "console.client_address.client_address"
@@ -183,6 +184,8 @@ ODRADEK_CONSOLE_LISTEN = os.environ.get("ODRADEK_CONSOLE_LISTEN", "127.0.0.1:800
 ODRADEK_EXTRA_PROCESSES: list[tuple[str, list[str]]] = [
     ("lag-sampler", [sys.executable, str(BASE_DIR / "manage.py"), "sample_lag"]),
 ]
+# `/metrics` asks for this bearer token; unset, it answers loopback clients only.
+ODRADEK_METRICS_TOKEN = os.environ.get("ODRADEK_METRICS_TOKEN", "")
 # Seconds a cluster call may take before a page shows the "unreachable" banner instead.
 ODRADEK_CLUSTER_TIMEOUT = float(os.environ.get("ODRADEK_CLUSTER_TIMEOUT", "3"))
 

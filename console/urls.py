@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from console.views import shell
+from console.views import metrics, shell
 
 # Password resets go by mail: without a configured mail server the reset form would fail,
 # or hand reset links to whatever listens on localhost:25. So the pages exist only with mail.
@@ -28,6 +28,7 @@ accounts = [
 urlpatterns = [
     path("", shell.root, name="root"),
     path("healthz", shell.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path(
         "accounts/",
         include("django.contrib.auth.urls" if settings.ODRADEK_PASSWORD_RESET else accounts),
