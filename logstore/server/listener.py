@@ -11,8 +11,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
-from pathlib import Path
 from typing import Any
 
 from logstore.broker.broker_configs import DynamicBrokerConfigs
@@ -20,6 +18,7 @@ from logstore.broker.broker_settings import topic_defaults
 from logstore.broker.context import Broker
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
+from logstore.durable import write_atomic
 from logstore.server.admission import Admission
 from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
@@ -127,7 +126,7 @@ class BrokerServer:
         # by every full collection, a latency spike on the request path.
         gc.freeze()
         if self.config.port_file is not None:
-            _write_atomically(self.config.port_file, f"{self.port}\n")
+            write_atomic(self.config.port_file, f"{self.port}\n".encode(), durable=False)
         log.info(
             "listening on %s:%d (data dir %s)", self.config.host, self.port, self.config.data_dir
         )
@@ -227,9 +226,3 @@ class BrokerServer:
 
 def _advertisable(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
