@@ -28,17 +28,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from logstore.broker.stats import MaintenanceStats, RequestStats, TopicTraffic
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
+from logstore.producers.state import DuplicateBatch
 
 if TYPE_CHECKING:
     from logstore.storage import LogManager
-
-
-@dataclass(frozen=True, slots=True)
-class DuplicateBatch:
-    """What an already-appended batch was given; returned instead of appending again."""
-
-    base_offset: int
-    log_append_time: int = -1
 
 
 class ProducerStateHook(Protocol):

@@ -16,13 +16,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from logstore.broker.context import DuplicateBatch
 from logstore.clock import Clock, SystemClock
 from logstore.durable import write_atomic
 from logstore.groups import errors as err
 from logstore.producers.ids import ProducerIdAllocator
 from logstore.producers.state import (
     BatchMeta,
+    DuplicateBatch,
     PartitionProducers,
     ProducerStateError,
     last_seq_of,
