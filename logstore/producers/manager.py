@@ -1,6 +1,6 @@
 """The broker's producer-idempotence hook: per-partition producer state, loaded and saved.
 
-Owns `ProducerManager`, which implements `logstore.broker.context.ProducerStateHook`
+Owns `ProducerManager`, which the Produce handler consults around every append (see `logstore.broker.context`)
 (`check` before an append, `record` after it), the lazy per-partition rebuild of producer
 state (the last snapshot, then the batch headers appended since), and periodic snapshots
 under `LogManager.state_dir("producers")` so a retry after a restart -- even after

@@ -13,7 +13,7 @@ import gc
 import logging
 from typing import Any
 
-from logstore.broker.broker_configs import DynamicBrokerConfigs
+from logstore.broker.assembly import close_broker, open_broker
 from logstore.broker.broker_settings import topic_defaults
 from logstore.broker.context import Broker
 from logstore.clock import Clock, SystemClock
@@ -91,17 +91,11 @@ class BrokerServer:
                 self.config.max_connections,
             )
         logs.open()
-        self.broker = Broker(config=self.config, logs=logs, clock=self.clock)
-        self.broker.dynamic_configs = DynamicBrokerConfigs(self.config, logs)
         try:
-            self.broker.dynamic_configs.load()
+            self.broker = await open_broker(self.config, logs, self.clock)
         except BaseException:
             logs.close()  # nothing was served: leave storage as a clean stop does
             raise
-        # Group coordinator + producer state (groups helper, issue 6).
-        from logstore.groups.service import attach
-
-        await attach(self.broker)
         try:
             self._start_metrics()
             self._server = await asyncio.start_server(
@@ -111,9 +105,7 @@ class BrokerServer:
             if self.metrics is not None:
                 self.metrics.stop()
             # Nothing was served: put storage back the way a clean stop leaves it.
-            from logstore.groups.service import detach
-
-            await detach(self.broker)
+            await close_broker(self.broker)
             logs.close()
             raise
         sock = self._server.sockets[0]
@@ -217,9 +209,7 @@ class BrokerServer:
                 timer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await timer
-        from logstore.groups.service import detach  # groups helper (issue 6)
-
-        await detach(self.broker)
+        await close_broker(self.broker)
         self.broker.logs.close()
         log.info("shut down cleanly")
 

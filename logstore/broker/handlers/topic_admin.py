@@ -139,13 +139,9 @@ async def create_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
 
 
 async def _forget(broker: Broker, topic: str) -> None:
-    """Tell the producer-state and group services a topic is gone (when they listen)."""
-    forget = getattr(broker.producers, "forget_topic", None)
-    if forget is not None:
-        forget(topic)
-    forget_offsets = getattr(broker.groups, "forget_topic", None)
-    if forget_offsets is not None:
-        await forget_offsets(topic)
+    """Tell the producer-state and group services a topic is gone."""
+    broker.producers.forget_topic(topic)
+    await broker.groups.forget_topic(topic)
 
 
 @handles(ApiKey.DELETE_TOPICS, min_version=1, max_version=6)
