@@ -1,19 +1,17 @@
-"""The broker's shared state, handed to every handler: config, storage, clock and hooks.
+"""The broker's shared state, handed to every handler: config, storage, clock and services.
 
-Owns the `Broker` object and the small contracts other packages plug into it:
+Owns the `Broker` object (built by `logstore.broker.assembly`) and the `AppendNotifier` that
+wakes long-polling Fetch requests when a partition grows.
 
-* `ProducerStateHook` — idempotence / transactions (filled by `logstore.producers` via the
-  groups helper). The Produce handler calls, for every batch whose `producer_id >= 0`:
+The producer-state service (`logstore.producers.manager.ProducerManager`) is called by the
+Produce handler for every batch whose `producer_id >= 0`:
 
-  1. `hook.check(log, header)` BEFORE appending. Return None to append normally, or a
-     `DuplicateBatch` (the offsets the earlier identical batch got) to acknowledge without
-     appending. Raise an exception carrying a Kafka `.code` (e.g. 45 out-of-order
-     sequence, 47 invalid producer epoch) to reject that partition's data.
-  2. `hook.record(log, header, base_offset)` AFTER a successful append, with the offset
-     the batch was given.
-
-  `log` is the `logstore.storage.PartitionLog`; `header` the `logstore.records.BatchHeader`.
-* `AppendNotifier` — wakes long-polling Fetch requests when a partition grows.
+1. `check(log, header)` BEFORE appending. None means append normally; a `DuplicateBatch`
+   (the offsets the earlier identical batch got) means acknowledge without appending; an
+   exception carrying a Kafka `.code` (e.g. 45 out-of-order sequence, 47 invalid producer
+   epoch) rejects that partition's data.
+2. `record(log, header, base_offset)` AFTER a successful append, with the offset the batch
+   was given.
 
 It must never do I/O itself nor know about sockets or wire formats.
 """
@@ -23,32 +21,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from logstore.broker.stats import MaintenanceStats, RequestStats, TopicTraffic
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
 
 if TYPE_CHECKING:
+    from logstore.broker.broker_configs import DynamicBrokerConfigs
+    from logstore.broker.fetch_sessions import FetchSessionCache
+    from logstore.groups.coordinator import GroupCoordinator
+    from logstore.producers.manager import ProducerManager
     from logstore.storage import LogManager
-
-
-@dataclass(frozen=True, slots=True)
-class DuplicateBatch:
-    """What an already-appended batch was given; returned instead of appending again."""
-
-    base_offset: int
-    log_append_time: int = -1
-
-
-class ProducerStateHook(Protocol):
-    def check(self, log: Any, header: Any) -> DuplicateBatch | None:
-        """Vet a batch before it is appended (see module docstring)."""
-        ...
-
-    def record(self, log: Any, header: Any, base_offset: int) -> None:
-        """Remember a batch after it was appended at `base_offset`."""
-        ...
 
 
 PartitionKey = tuple[str, int]
@@ -95,27 +79,26 @@ class AppendNotifier:
 
 @dataclass
 class Broker:
-    """Everything a handler may use. Built once by the server, shared by all connections."""
+    """Everything a handler may use. Built once by `assembly.open_broker`, shared by all
+    connections."""
 
     config: BrokerConfig
     logs: LogManager
+    groups: GroupCoordinator
+    # Idempotent producer state, consulted around every append (see module docstring).
+    producers: ProducerManager
+    # Runtime overrides of broker configs (logstore.broker.broker_configs).
+    dynamic_configs: DynamicBrokerConfigs
+    # Incremental fetch sessions (logstore.broker.fetch_sessions).
+    fetch_sessions: FetchSessionCache
     clock: Clock = field(default_factory=SystemClock)
-    # Filled by logstore.groups (group coordinator) when it lands; None = not available.
-    groups: Any = None
-    # Idempotent/transactional producer state; None = accept every batch as is.
-    producers: ProducerStateHook | None = None
     appends: AppendNotifier = field(default_factory=AppendNotifier)
     # Where clients should connect (Metadata, FindCoordinator): set once the port is bound.
     advertised_host: str = "127.0.0.1"
     advertised_port: int = 9092
     # Set during graceful shutdown so long polls return promptly.
     shutting_down: bool = False
-    # Runtime overrides of broker configs (logstore.broker.broker_configs); None until the
-    # server loaded them.
-    dynamic_configs: Any = None
     # Counters behind the metrics endpoint and the request log (logstore.broker.stats).
     requests: RequestStats = field(default_factory=RequestStats)
     traffic: TopicTraffic = field(default_factory=TopicTraffic)
     maintenance: MaintenanceStats = field(default_factory=MaintenanceStats)
-    # Incremental fetch sessions (logstore.broker.fetch_sessions); made by the first Fetch.
-    fetch_sessions: Any = None

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from logstore.clock import Clock
+from logstore.error_codes import FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH
 
 INVALID_SESSION_ID = 0
 INITIAL_EPOCH = 0
@@ -31,8 +32,6 @@ DEFAULT_CACHE_SLOTS = 1000
 SHARDS = 8
 MAX_SESSION_ID = 2**31 - 1
 
-FETCH_SESSION_ID_NOT_FOUND = 70
-INVALID_FETCH_SESSION_EPOCH = 71
 
 PartitionKey = tuple[str, int]
 

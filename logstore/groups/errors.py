@@ -1,40 +1,99 @@
 """Kafka error codes the group coordinator and producer-state code answer with.
 
-Owns the numeric codes (as Kafka numbers them) so the sans-I/O modules need not import the
-protocol layer. It must never hold behaviour: handlers turn these into kio `ErrorCode`s.
+Re-exports the codes of `logstore.error_codes` the coordinator and producer state use, so
+the sans-I/O modules need not import the protocol layer. It must never hold behaviour:
+handlers turn these into kio `ErrorCode`s.
 """
 
 from __future__ import annotations
 
-NONE = 0
-UNKNOWN_TOPIC_OR_PARTITION = 3
-COORDINATOR_NOT_AVAILABLE = 15
-NOT_COORDINATOR = 16
-ILLEGAL_GENERATION = 22
-INCONSISTENT_GROUP_PROTOCOL = 23
-INVALID_GROUP_ID = 24
-UNKNOWN_MEMBER_ID = 25
-INVALID_SESSION_TIMEOUT = 26
-REBALANCE_IN_PROGRESS = 27
-INVALID_COMMIT_OFFSET_SIZE = 28
-UNSUPPORTED_VERSION = 35
-INVALID_REQUEST = 42
-OUT_OF_ORDER_SEQUENCE_NUMBER = 45
-DUPLICATE_SEQUENCE_NUMBER = 46
-INVALID_PRODUCER_EPOCH = 47
-NON_EMPTY_GROUP = 68
-GROUP_ID_NOT_FOUND = 69
-MEMBER_ID_REQUIRED = 79
-FENCED_INSTANCE_ID = 82
-GROUP_SUBSCRIBED_TO_TOPIC = 86
-UNSTABLE_OFFSET_COMMIT = 88
-UNKNOWN_SERVER_ERROR = -1
-FENCED_MEMBER_EPOCH = 110
-UNRELEASED_INSTANCE_ID = 111
-UNSUPPORTED_ASSIGNOR = 112
-STALE_MEMBER_EPOCH = 113
-GROUP_MAX_SIZE_REACHED = 81
-INVALID_REGULAR_EXPRESSION = 128
+from logstore.error_codes import (
+    COORDINATOR_NOT_AVAILABLE as COORDINATOR_NOT_AVAILABLE,
+)
+from logstore.error_codes import (
+    DUPLICATE_SEQUENCE_NUMBER as DUPLICATE_SEQUENCE_NUMBER,
+)
+from logstore.error_codes import (
+    FENCED_INSTANCE_ID as FENCED_INSTANCE_ID,
+)
+from logstore.error_codes import (
+    FENCED_MEMBER_EPOCH as FENCED_MEMBER_EPOCH,
+)
+from logstore.error_codes import (
+    GROUP_ID_NOT_FOUND as GROUP_ID_NOT_FOUND,
+)
+from logstore.error_codes import (
+    GROUP_MAX_SIZE_REACHED as GROUP_MAX_SIZE_REACHED,
+)
+from logstore.error_codes import (
+    GROUP_SUBSCRIBED_TO_TOPIC as GROUP_SUBSCRIBED_TO_TOPIC,
+)
+from logstore.error_codes import (
+    ILLEGAL_GENERATION as ILLEGAL_GENERATION,
+)
+from logstore.error_codes import (
+    INCONSISTENT_GROUP_PROTOCOL as INCONSISTENT_GROUP_PROTOCOL,
+)
+from logstore.error_codes import (
+    INVALID_COMMIT_OFFSET_SIZE as INVALID_COMMIT_OFFSET_SIZE,
+)
+from logstore.error_codes import (
+    INVALID_GROUP_ID as INVALID_GROUP_ID,
+)
+from logstore.error_codes import (
+    INVALID_PRODUCER_EPOCH as INVALID_PRODUCER_EPOCH,
+)
+from logstore.error_codes import (
+    INVALID_REGULAR_EXPRESSION as INVALID_REGULAR_EXPRESSION,
+)
+from logstore.error_codes import (
+    INVALID_REQUEST as INVALID_REQUEST,
+)
+from logstore.error_codes import (
+    INVALID_SESSION_TIMEOUT as INVALID_SESSION_TIMEOUT,
+)
+from logstore.error_codes import (
+    MEMBER_ID_REQUIRED as MEMBER_ID_REQUIRED,
+)
+from logstore.error_codes import (
+    NON_EMPTY_GROUP as NON_EMPTY_GROUP,
+)
+from logstore.error_codes import (
+    NONE as NONE,
+)
+from logstore.error_codes import (
+    NOT_COORDINATOR as NOT_COORDINATOR,
+)
+from logstore.error_codes import (
+    OUT_OF_ORDER_SEQUENCE_NUMBER as OUT_OF_ORDER_SEQUENCE_NUMBER,
+)
+from logstore.error_codes import (
+    REBALANCE_IN_PROGRESS as REBALANCE_IN_PROGRESS,
+)
+from logstore.error_codes import (
+    STALE_MEMBER_EPOCH as STALE_MEMBER_EPOCH,
+)
+from logstore.error_codes import (
+    UNKNOWN_MEMBER_ID as UNKNOWN_MEMBER_ID,
+)
+from logstore.error_codes import (
+    UNKNOWN_SERVER_ERROR as UNKNOWN_SERVER_ERROR,
+)
+from logstore.error_codes import (
+    UNKNOWN_TOPIC_OR_PARTITION as UNKNOWN_TOPIC_OR_PARTITION,
+)
+from logstore.error_codes import (
+    UNRELEASED_INSTANCE_ID as UNRELEASED_INSTANCE_ID,
+)
+from logstore.error_codes import (
+    UNSTABLE_OFFSET_COMMIT as UNSTABLE_OFFSET_COMMIT,
+)
+from logstore.error_codes import (
+    UNSUPPORTED_ASSIGNOR as UNSUPPORTED_ASSIGNOR,
+)
+from logstore.error_codes import (
+    UNSUPPORTED_VERSION as UNSUPPORTED_VERSION,
+)
 
 
 class GroupError(Exception):

@@ -70,12 +70,10 @@ def take_snapshot(broker: Any, connections: Callable[[], int]) -> Snapshot:
                 len(log.segments),
             )
         )
-    if broker.groups is not None:
-        for group in broker.groups.list_groups():
-            key = (group.group_type, group.state)
-            snap.groups[key] = snap.groups.get(key, 0) + 1
-    counter = getattr(broker.producers, "producer_id_count", None)
-    snap.producer_ids = counter() if counter is not None else 0
+    for group in broker.groups.list_groups():
+        key = (group.group_type, group.state)
+        snap.groups[key] = snap.groups.get(key, 0) + 1
+    snap.producer_ids = broker.producers.producer_id_count()
     snap.fsync_buckets, snap.fsync_seconds = broker.logs.fsync_latency()
     snap.maintenance = dict(broker.maintenance.totals)
     return snap

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from logstore.producers.manager import _atomic_write
+from logstore.durable import write_atomic
 
 BLOCK = 1000
 ID_FILE = "next-producer-id"
@@ -30,7 +30,8 @@ class ProducerIdAllocator:
     def allocate(self) -> int:
         if self._next >= self._reserved_until:
             self._reserved_until = self._next + self._block
-            _atomic_write(self._path, str(self._reserved_until).encode())
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self._path, str(self._reserved_until).encode())
         pid = self._next
         self._next += 1
         return pid

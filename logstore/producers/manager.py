@@ -1,6 +1,6 @@
 """The broker's producer-idempotence hook: per-partition producer state, loaded and saved.
 
-Owns `ProducerManager`, which implements `logstore.broker.context.ProducerStateHook`
+Owns `ProducerManager`, which the Produce handler consults around every append (see `logstore.broker.context`)
 (`check` before an append, `record` after it), the lazy per-partition rebuild of producer
 state (the last snapshot, then the batch headers appended since), and periodic snapshots
 under `LogManager.state_dir("producers")` so a retry after a restart -- even after
@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
-from logstore.broker.context import DuplicateBatch
 from logstore.clock import Clock, SystemClock
+from logstore.durable import write_atomic
 from logstore.groups import errors as err
+from logstore.producers.ids import ProducerIdAllocator
 from logstore.producers.state import (
     BatchMeta,
+    DuplicateBatch,
     PartitionProducers,
     ProducerStateError,
     last_seq_of,
@@ -49,8 +50,6 @@ class ProducerManager:
         # Serialises snapshot writes: the periodic one runs in a thread, the last one at
         # shutdown on the loop, and both use the same temporary file.
         self._write_lock = threading.Lock()
-        from logstore.producers.ids import ProducerIdAllocator
-
         self._ids = ProducerIdAllocator(self._dir)
         # Epochs handed out since start, so a bump from a stale epoch can be refused.
         self._epochs: dict[int, int] = {}
@@ -214,7 +213,8 @@ class ProducerManager:
         """Serialise and durably replace the snapshot file (safe from any thread)."""
         try:
             with self._write_lock:
-                _atomic_write(self._dir / SNAPSHOT_FILE, json.dumps(data).encode())
+                self._dir.mkdir(parents=True, exist_ok=True)
+                write_atomic(self._dir / SNAPSHOT_FILE, json.dumps(data).encode())
         except BaseException:
             self._dirty = True  # try again at the next snapshot
             raise
@@ -240,18 +240,3 @@ def _meta(header: Any, base_offset: int) -> BatchMeta:
 
 def _key(topic: str, partition: int) -> str:
     return f"{topic}/{partition}"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

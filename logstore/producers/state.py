@@ -28,6 +28,14 @@ class ProducerStateError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class DuplicateBatch:
+    """What an already-appended batch was given; returned instead of appending again."""
+
+    base_offset: int
+    log_append_time: int = -1
+
+
+@dataclass(frozen=True, slots=True)
 class BatchMeta:
     first_seq: int
     last_seq: int

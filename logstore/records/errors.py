@@ -6,32 +6,34 @@ the broker reads `.code` and builds the response.
 
 from __future__ import annotations
 
+from logstore import error_codes as codes
+
 
 class RecordError(Exception):
     """Base class: something is wrong with the record bytes a client sent or we stored."""
 
-    code: int = -1
+    code: int = codes.UNKNOWN_SERVER_ERROR
 
 
 class CorruptRecordError(RecordError):
     """Bad length, magic other than 2, CRC-32C mismatch, or a torn batch (CORRUPT_MESSAGE)."""
 
-    code = 2
+    code = codes.CORRUPT_MESSAGE
 
 
 class InvalidRecordError(RecordError):
     """A well-formed batch the topic refuses, e.g. a record without a key on a compacted topic."""
 
-    code = 87
+    code = codes.INVALID_RECORD
 
 
 class RecordTooLargeError(RecordError):
     """A batch larger than the topic's `max.message.bytes` (MESSAGE_TOO_LARGE)."""
 
-    code = 10
+    code = codes.MESSAGE_TOO_LARGE
 
 
 class InvalidTimestampError(RecordError):
     """A timestamp outside `message.timestamp.before.max.ms` / `after.max.ms`."""
 
-    code = 32
+    code = codes.INVALID_TIMESTAMP

@@ -11,15 +11,14 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
-from pathlib import Path
 from typing import Any
 
-from logstore.broker.broker_configs import DynamicBrokerConfigs
+from logstore.broker.assembly import close_broker, open_broker
 from logstore.broker.broker_settings import topic_defaults
 from logstore.broker.context import Broker
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
+from logstore.durable import write_atomic
 from logstore.server.admission import LOG_INTERVAL_MS, Admission
 from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
@@ -96,17 +95,11 @@ class BrokerServer:
                 self.config.max_connections,
             )
         logs.open()
-        self.broker = Broker(config=self.config, logs=logs, clock=self.clock)
-        self.broker.dynamic_configs = DynamicBrokerConfigs(self.config, logs)
         try:
-            self.broker.dynamic_configs.load()
+            self.broker = await open_broker(self.config, logs, self.clock)
         except BaseException:
             logs.close()  # nothing was served: leave storage as a clean stop does
             raise
-        # Group coordinator + producer state (groups helper, issue 6).
-        from logstore.groups.service import attach
-
-        await attach(self.broker)
         try:
             self._start_metrics()
             self._server = await asyncio.start_server(
@@ -116,9 +109,7 @@ class BrokerServer:
             if self.metrics is not None:
                 self.metrics.stop()
             # Nothing was served: put storage back the way a clean stop leaves it.
-            from logstore.groups.service import detach
-
-            await detach(self.broker)
+            await close_broker(self.broker)
             logs.close()
             raise
         sock = self._server.sockets[0]
@@ -131,7 +122,7 @@ class BrokerServer:
         # by every full collection, a latency spike on the request path.
         gc.freeze()
         if self.config.port_file is not None:
-            _write_atomically(self.config.port_file, f"{self.port}\n")
+            write_atomic(self.config.port_file, f"{self.port}\n".encode(), durable=False)
         log.info(
             "listening on %s:%d (data dir %s)", self.config.host, self.port, self.config.data_dir
         )
@@ -222,18 +213,10 @@ class BrokerServer:
                 timer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await timer
-        from logstore.groups.service import detach  # groups helper (issue 6)
-
-        await detach(self.broker)
+        await close_broker(self.broker)
         self.broker.logs.close()
         log.info("shut down cleanly")
 
 
 def _advertisable(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

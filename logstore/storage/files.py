@@ -11,34 +11,9 @@ import os
 from collections import OrderedDict
 from pathlib import Path
 
+from logstore.durable import fsync_dir, write_atomic
 
-def fsync_dir(path: Path) -> None:
-    """Make a directory entry change (create, rename, unlink) durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Write `data` to `path` so readers see the old or the new file, never a mix.
-
-    Writes a temporary sibling, fsyncs it, renames it over `path`, then fsyncs the directory.
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    if durable:
-        fsync_dir(path.parent)
+__all__ = ["HandleCache", "fsync_dir", "fsync_paths", "write_atomic"]
 
 
 def fsync_paths(paths: list[Path]) -> None:

@@ -100,6 +100,9 @@ def test_describe_topic_partitions(clusters: tuple[Cluster, ...]) -> None:
             "limit_3": describe(cluster, [a, b], aliases, limit=3),
             "from_b": describe(cluster, [a, b], aliases, cursor=(b, 0)),
             "cursor_not_listed": describe(cluster, [a], aliases, cursor=(b, 0)),
+            # Found by fuzzing: a negative partition index in the cursor.
+            "cursor_negative": describe(cluster, [a, b], aliases, cursor=(a, -5)),
+            "cursor_negative_all": describe(cluster, [], aliases, cursor=(a, -1)),
         }
 
     seen = observe(clusters, scenario)

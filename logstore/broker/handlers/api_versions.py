@@ -15,10 +15,9 @@ from kio.schema.api_versions.v0.response import ApiVersionsResponse as ApiVersio
 from logstore.broker.api import RequestContext, handles, supported_ranges
 from logstore.broker.build import make
 from logstore.broker.context import Broker
+from logstore.error_codes import UNSUPPORTED_VERSION
 from logstore.protocol import codec
 from logstore.protocol.api_keys import ApiKey
-
-UNSUPPORTED_VERSION = 35
 
 
 @handles(ApiKey.API_VERSIONS, min_version=0, max_version=4)

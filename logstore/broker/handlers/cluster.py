@@ -15,11 +15,11 @@ from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION, code_of
+from logstore.error_codes import UNKNOWN_LEADER_EPOCH
 from logstore.protocol.admin_replies import LogDirRow, describe_log_dirs_frame
 from logstore.protocol.api_keys import ApiKey
 
 _NO_OPS = -(2**31)
-UNKNOWN_LEADER_EPOCH = 76
 
 
 @handles(ApiKey.DESCRIBE_CLUSTER, min_version=0, max_version=1)

@@ -66,11 +66,7 @@ def config_type(name: str, value: str | None) -> int:
 
 
 def _dynamic(broker: Broker) -> DynamicBrokerConfigs:
-    if broker.dynamic_configs is None:
-        # A Broker built without the server (tests, tools): static values only.
-        broker.dynamic_configs = DynamicBrokerConfigs(broker.config, broker.logs)
-    dynamic: DynamicBrokerConfigs = broker.dynamic_configs
-    return dynamic
+    return broker.dynamic_configs
 
 
 @functools.lru_cache(maxsize=1024)

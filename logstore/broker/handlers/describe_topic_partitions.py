@@ -79,20 +79,22 @@ async def describe_topic_partitions(broker: Broker, ctx: RequestContext, request
         names = sorted(info.name for info in broker.logs.topics() if info.name >= start_topic)
     else:
         names = sorted({t.name for t in request.topics if t.name >= start_topic})
-        if cursor is not None and cursor.topic_name not in names:
-            # Kafka refuses the request: every requested topic carries the error.
-            refused = tuple(
-                make(
-                    schema.DescribeTopicPartitionsResponseTopic,
-                    error_code=INVALID_REQUEST,
-                    name=t.name,
-                    topic_id=_ZERO_UUID,
-                    is_internal=False,
-                    partitions=(),
-                )
-                for t in request.topics
+    if cursor is not None and (
+        cursor.partition_index < 0 or (not every_topic and cursor.topic_name not in names)
+    ):
+        # Kafka refuses the request: every requested topic carries the error.
+        refused = tuple(
+            make(
+                schema.DescribeTopicPartitionsResponseTopic,
+                error_code=INVALID_REQUEST,
+                name=t.name,
+                topic_id=_ZERO_UUID,
+                is_internal=False,
+                partitions=(),
             )
-            return make(ctx.response_class, throttle_time=0, topics=refused, next_cursor=None)
+            for t in request.topics
+        )
+        return make(ctx.response_class, throttle_time=0, topics=refused, next_cursor=None)
     remaining = min(MAX_PARTITIONS_PER_RESPONSE, request.response_partition_limit)
     topics: list[Any] = []
     next_cursor = None

@@ -109,11 +109,7 @@ def _read_all(
 
 
 def _sessions(broker: Broker) -> FetchSessionCache:
-    cache = broker.fetch_sessions
-    if cache is None:
-        slots = broker.config.max_incremental_fetch_session_cache_slots
-        cache = broker.fetch_sessions = FetchSessionCache(slots, broker.clock)
-    return cache
+    return broker.fetch_sessions
 
 
 def _plan(broker: Broker, version: int, request: Any) -> FetchPlan:

@@ -16,12 +16,12 @@ from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.handlers.groups import coordinator_of
+from logstore.error_codes import OFFSET_METADATA_TOO_LARGE
 from logstore.groups import errors as err
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.offsets import CommittedOffset
 from logstore.protocol.api_keys import ApiKey
 
-OFFSET_METADATA_TOO_LARGE = 12
 MAX_METADATA_BYTES = 4096
 
 

@@ -13,7 +13,7 @@ import asyncio
 from typing import Any
 
 from logstore.broker.api import RequestContext, handles
-from logstore.broker.context import Broker, DuplicateBatch
+from logstore.broker.context import Broker
 from logstore.broker.errors import (
     INVALID_RECORD,
     INVALID_REQUIRED_ACKS,
@@ -23,6 +23,7 @@ from logstore.broker.errors import (
     code_of,
     message_of,
 )
+from logstore.producers.state import DuplicateBatch
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.legacy_produce import refuse_legacy_produce
 from logstore.protocol.produce_response import PartitionResult, encode_produce_response

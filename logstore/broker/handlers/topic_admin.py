@@ -35,6 +35,7 @@ log = logging.getLogger("logstore.topics")
 # once (MAX_PARTITIONS_PER_BATCH / MAX_RECORDS_PER_USER_OP), with these messages.
 MAX_PARTITIONS_PER_REQUEST = 10_000
 TOO_MANY_FOR_CREATE_TOPICS = "Excessively large number of partitions per request."
+TOO_MANY_RECORDS = "Unable to perform excessively large batch operation."
 TOO_MANY_FOR_CREATE_PARTITIONS = "Excessively large number of additional partitions per request."
 
 
@@ -114,13 +115,13 @@ def _requested_partitions(broker: Broker, topic: Any) -> int:
     return max(topic.num_partitions, 0)
 
 
-def _refused(ctx: RequestContext, topic: Any) -> Any:
+def _refused(ctx: RequestContext, topic: Any, message: str) -> Any:
     return make(
         ctx.schema.CreatableTopicResult,
         name=topic.name,
         topic_id=uuid.UUID(int=0),
         error_code=POLICY_VIOLATION,
-        error_message=TOO_MANY_FOR_CREATE_TOPICS,
+        error_message=message,
         topic_config_error_code=0,
         num_partitions=-1,
         replication_factor=-1,
@@ -131,21 +132,22 @@ def _refused(ctx: RequestContext, topic: Any) -> Any:
 @handles(ApiKey.CREATE_TOPICS, min_version=2, max_version=7)
 async def create_topics(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     total = sum(_requested_partitions(broker, t) for t in request.topics)
+    # Kafka's controller also counts the metadata records the request would write: one per
+    # topic, one per partition, one per config.
+    records = total + sum(1 + len(t.configs) for t in request.topics)
     if total > MAX_PARTITIONS_PER_REQUEST:
-        results = tuple(_refused(ctx, t) for t in request.topics)
+        results = tuple(_refused(ctx, t, TOO_MANY_FOR_CREATE_TOPICS) for t in request.topics)
+    elif records > MAX_PARTITIONS_PER_REQUEST:
+        results = tuple(_refused(ctx, t, TOO_MANY_RECORDS) for t in request.topics)
     else:
         results = tuple(_create_one(broker, ctx, t, request.validate_only) for t in request.topics)
     return make(ctx.response_class, throttle_time=0, topics=results)
 
 
 async def _forget(broker: Broker, topic: str) -> None:
-    """Tell the producer-state and group services a topic is gone (when they listen)."""
-    forget = getattr(broker.producers, "forget_topic", None)
-    if forget is not None:
-        forget(topic)
-    forget_offsets = getattr(broker.groups, "forget_topic", None)
-    if forget_offsets is not None:
-        await forget_offsets(topic)
+    """Tell the producer-state and group services a topic is gone."""
+    broker.producers.forget_topic(topic)
+    await broker.groups.forget_topic(topic)
 
 
 @handles(ApiKey.DELETE_TOPICS, min_version=1, max_version=6)

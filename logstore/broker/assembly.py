@@ -1,0 +1,71 @@
+"""Building and tearing down a `Broker`: the one place its services are wired together.
+
+Owns the start/stop order against storage: runtime configs, the group coordinator and the
+producer-state manager come up after `LogManager.open()` and go down before
+`LogManager.close()` (with a last producer snapshot), plus the periodic producer snapshot
+task. It must never open or close storage (the server does) nor serve requests (handlers do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from logstore.broker.broker_configs import DynamicBrokerConfigs
+from logstore.broker.context import Broker
+from logstore.broker.fetch_sessions import FetchSessionCache
+from logstore.clock import Clock
+from logstore.config import BrokerConfig
+from logstore.groups.coordinator import GroupCoordinator
+from logstore.producers.manager import ProducerManager
+from logstore.storage import LogManager
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_INTERVAL_S = 1.0
+_tasks: dict[int, asyncio.Task[None]] = {}
+
+
+async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> Broker:
+    """A broker with every service running, over storage the caller has opened."""
+    dynamic = DynamicBrokerConfigs(config, logs)
+    dynamic.load()
+    coordinator = GroupCoordinator(logs, clock, config.groups)
+    await coordinator.start()
+    producers = ProducerManager(logs, clock)
+    broker = Broker(
+        config=config,
+        logs=logs,
+        groups=coordinator,
+        producers=producers,
+        dynamic_configs=dynamic,
+        fetch_sessions=FetchSessionCache(config.max_incremental_fetch_session_cache_slots, clock),
+        clock=clock,
+    )
+    _tasks[id(broker)] = asyncio.create_task(_snapshots(producers), name="producer-snapshots")
+    return broker
+
+
+async def close_broker(broker: Broker) -> None:
+    """Stop timers and write the last producer snapshot (call before closing storage)."""
+    task = _tasks.pop(id(broker), None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await broker.groups.stop()
+    broker.producers.snapshot()
+
+
+async def _snapshots(producers: ProducerManager) -> None:
+    # Bounds how much of the log a restart after kill -9 rescans for producer state.
+    while True:
+        await asyncio.sleep(SNAPSHOT_INTERVAL_S)
+        try:
+            data = producers.prepare_snapshot()
+            if data is not None:
+                # fsync off the event loop: a slow disk must not delay requests.
+                await asyncio.to_thread(producers.write_snapshot, data)
+        except Exception:
+            log.exception("producer snapshot failed")
