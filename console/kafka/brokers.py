@@ -9,6 +9,8 @@ config it was asked to; a broker's refusal becomes `Refused` with Kafka's own se
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ConfigSource
@@ -79,9 +81,9 @@ def _settled(cluster: ClusterConfig, node_id: int, name: str, value: str | None)
         time.sleep(0.05)
 
 
-def _answer(cluster: ClusterConfig, future: object, what: str) -> dict[str, ConfigEntry]:
+def _answer(cluster: ClusterConfig, future: Future[Any], what: str) -> Any:
     try:
-        return future.result(timeout=cluster.timeout_s + 1)  # type: ignore[attr-defined,no-any-return]
+        return future.result(timeout=cluster.timeout_s + 1)
     except KafkaException as exc:
         err = exc.args[0] if exc.args else None
         code = err.code() if isinstance(err, KafkaError) else None

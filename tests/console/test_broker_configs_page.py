@@ -66,7 +66,7 @@ def test_page_lists_configs_with_their_sources(client: Client, viewer_user: Any,
     static_only = client.get(_url(node) + "?source=static")
     assert {c.origin for c in static_only.context["configs"]} == {"static"}
     assert STATIC in {c.name for c in static_only.context["configs"]}
-    named = client.get(_url(node) + "?q=cleaner.io")
+    named = client.get(_url(node) + "?q=cleaner.io.max")
     assert [c.name for c in named.context["configs"]] == [DYNAMIC]
 
 
