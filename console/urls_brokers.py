@@ -7,6 +7,7 @@ from django.urls import path
 from console.views import brokers
 
 urlpatterns = [
+    path("clusters/<slug:cluster>/brokers/", brokers.broker_index, name="broker_index"),
     path(
         "clusters/<slug:cluster>/brokers/<int:node_id>/configs/",
         brokers.broker_configs,

@@ -33,6 +33,23 @@ ROW = "console/brokers/_config_row.html"
 
 
 @require_GET
+def broker_index(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
+    """The configs of the cluster's first broker (the page links to the others)."""
+    config = cluster_or_404(cluster)
+    try:
+        ids = brokers.broker_ids(config)
+    except ClusterError as exc:
+        return render(
+            request,
+            "console/brokers/configs.html",
+            {"cluster": config, "cluster_error": str(exc), "configs": [], "origins": []},
+        )
+    if not ids:
+        raise Http404(f"Cluster {cluster} lists no brokers.")
+    return redirect("broker_configs", cluster=cluster, node_id=ids[0])
+
+
+@require_GET
 def broker_configs(request: HtmxHttpRequest, cluster: str, node_id: int) -> HttpResponse:
     config = cluster_or_404(cluster)
     origin = request.GET.get("source", "")

@@ -161,3 +161,16 @@ def test_unknown_broker_and_config_are_not_found(
     client.force_login(admin_user)
     assert client.get(_url(node + 1000)).status_code == 404
     assert client.post(_url(node, "no.such.config"), {"value": "1"}).status_code == 404
+
+
+def test_the_brokers_nav_item_leads_to_the_first_brokers_configs(
+    client: Client, viewer_user: Any, node: int
+) -> None:
+    client.force_login(viewer_user)
+    page = client.get(_url(node))
+    nav = {item["key"]: item for item in page.context["nav_items"]}
+    assert nav["broker"]["active"]
+    assert nav["broker"]["href"] == "/clusters/local/brokers/"
+    response = client.get("/clusters/local/brokers/")
+    assert response.status_code == 302
+    assert response["Location"] == _url(min(brokers.broker_ids(local_cluster())))
