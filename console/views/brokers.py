@@ -90,8 +90,8 @@ def broker_configs(request: HtmxHttpRequest, cluster: str, node_id: int) -> Http
 
 @require_http_methods(["GET", "POST"])
 def broker_config(request: HtmxHttpRequest, cluster: str, node_id: int, name: str) -> HttpResponse:
-    """GET (htmx): the inline editor for one config. POST: set it at runtime, or remove
-    the runtime value when the value is empty or `revert` is sent."""
+    """GET (htmx): the inline editor for one config. POST: set it at runtime to `value`,
+    or remove its runtime value when `revert` is sent."""
     config = cluster_or_404(cluster)
     if not is_admin(request.user):
         return forbidden(request, f"Only administrators change the configs of broker {node_id}.")
@@ -116,8 +116,19 @@ def broker_config(request: HtmxHttpRequest, cluster: str, node_id: int, name: st
     if request.method == "GET":
         return render(request, ROW, {**context, "c": item, "editing": True})
     raw = request.POST.get("value", "").strip()
+    revert = "revert" in request.POST
+    if not raw and not revert:
+        # An empty box is no answer: a sensitive value is never shown, so its box starts
+        # empty, and saving it untouched must not remove anything.
+        return _refusal(
+            request,
+            config,
+            node_id,
+            item,
+            f"{name} unchanged: type its new value, or press Revert to remove its runtime value.",
+        )
     try:
-        value = None if "revert" in request.POST else parse_config(name, raw) or None
+        value = None if revert else parse_config(name, raw)
         after = brokers.alter(config, node_id, name, value)
     except (InputError, ClusterError) as exc:
         return _refusal(request, config, node_id, item, f"{name} unchanged: {exc}")
@@ -128,6 +139,7 @@ def broker_config(request: HtmxHttpRequest, cluster: str, node_id: int, name: st
         f"broker {node_id}",
         before=_audited(item),
         after=_audited(after),
+        detail="runtime value removed" if revert else "",
     )
     if request.htmx:
         return render(request, ROW, {**context, "c": after, "saved": True})

@@ -108,6 +108,7 @@ def test_admin_changes_a_dynamic_config_and_reverts_it(
     assert float(entries[0].after[DYNAMIC]) == 1048576
     assert entries[1].before["source"] == "DYNAMIC_BROKER_CONFIG"
     assert entries[1].after["source"] == "DEFAULT_CONFIG"
+    assert entries[1].detail == "runtime value removed"
 
 
 def test_a_refused_value_is_shown_in_kafkas_words(
@@ -120,6 +121,9 @@ def test_a_refused_value_is_shown_in_kafkas_words(
     assert b'role="alert"' in response.content
     assert f"{DYNAMIC} unchanged".encode() in response.content
     assert b"fast" in response.content
+    assert _config(node, DYNAMIC) == before
+    empty = client.post(_url(node, DYNAMIC), {"value": " "}, HTTP_HX_REQUEST="true")
+    assert b"type its new value, or press Revert" in empty.content
     assert _config(node, DYNAMIC) == before
     assert not AuditEntry.objects.filter(action="broker.config").exists()
 
