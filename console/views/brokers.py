@@ -130,8 +130,10 @@ def broker_config(request: HtmxHttpRequest, cluster: str, node_id: int, name: st
     try:
         value = None if revert else parse_config(name, raw)
         after = brokers.alter(config, node_id, name, value)
-    except (InputError, ClusterError) as exc:
+    except InputError as exc:
         return _refusal(request, config, node_id, item, f"{name} unchanged: {exc}")
+    except ClusterError as exc:
+        return _refusal(request, config, node_id, item, str(exc))
     audit.record(
         request.user,
         "broker.config",
