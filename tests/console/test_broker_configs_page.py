@@ -15,6 +15,7 @@ from django.test import Client
 
 from console.clusters import local_cluster
 from console.kafka import brokers
+from console.kafka.errors import NotFound, Refused
 from console.kafka.model import BrokerConfig
 from console.models import AuditEntry
 from tests.console.topics_helpers import console_on
@@ -86,6 +87,7 @@ def test_admin_changes_a_dynamic_config_and_reverts_it(
     assert editor.status_code == 200
     assert b'name="value"' in editor.content
 
+    default = _config(node, DYNAMIC)
     changed = client.post(_url(node, DYNAMIC), {"value": "1048576"}, HTTP_HX_REQUEST="true")
     assert changed.status_code == 200
     assert b"changed at runtime" in changed.content
@@ -93,6 +95,7 @@ def test_admin_changes_a_dynamic_config_and_reverts_it(
     assert now.origin == "dynamic"
     assert now.value is not None
     assert float(now.value) == 1048576
+    assert now.fallback == default.value
     page = client.get(_url(node) + "?source=dynamic")
     assert DYNAMIC in {c.name for c in page.context["configs"]}
 
@@ -180,3 +183,11 @@ def test_the_brokers_nav_item_leads_to_the_first_brokers_configs(
     response = client.get("/clusters/local/brokers/")
     assert response.status_code == 302
     assert response["Location"] == _url(min(brokers.broker_ids(local_cluster())))
+
+
+def test_gateway_maps_the_clusters_refusals(node: int) -> None:
+    # Past the view's read-only check, the cluster itself refuses, in its own words.
+    with pytest.raises(Refused, match="dynamically"):
+        brokers.alter(local_cluster(), node, STATIC, "/tmp/elsewhere")
+    with pytest.raises(NotFound, match="no broker"):
+        brokers.describe(local_cluster(), node + 1000)
