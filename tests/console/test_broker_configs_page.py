@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from console.clusters import local_cluster
 from console.kafka import brokers
@@ -191,3 +191,17 @@ def test_gateway_maps_the_clusters_refusals(node: int) -> None:
         brokers.alter(local_cluster(), node, STATIC, "/tmp/elsewhere")
     with pytest.raises(NotFound, match="no broker"):
         brokers.describe(local_cluster(), node + 1000)
+
+
+@override_settings(ODRADEK_LOCAL_BOOTSTRAP="127.0.0.1:1", ODRADEK_CLUSTER_TIMEOUT=1)
+def test_an_unreachable_cluster_gives_a_banner_not_an_error(
+    client: Client, admin_user: Any
+) -> None:
+    client.force_login(admin_user)
+    for url in ("/clusters/local/brokers/", "/clusters/local/brokers/0/configs/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert b"is unreachable" in response.content
+    refused = client.post("/clusters/local/brokers/0/configs/max.connections/", {"value": "5"})
+    assert refused.status_code == 302
+    assert not AuditEntry.objects.filter(action="broker.config").exists()
