@@ -73,7 +73,8 @@ def _settled(cluster: ClusterConfig, node_id: int, name: str, value: str | None)
         if found is None:
             raise NotFound(f"Broker {node_id} has no config called {name!r}.")
         if value is None:
-            applied = found.origin != "dynamic"
+            # A cluster-wide runtime default (DYNAMIC_DEFAULT_BROKER_CONFIG) may remain.
+            applied = found.source != "DYNAMIC_BROKER_CONFIG"
         else:
             applied = found.origin == "dynamic" and _same(found.value, value)
         if applied or time.monotonic() >= deadline:

@@ -36,7 +36,7 @@ def node(cluster: Any) -> Iterator[int]:
         try:
             yield node_id
         finally:
-            if _config(node_id, DYNAMIC).origin == "dynamic":
+            if _config(node_id, DYNAMIC).source == "DYNAMIC_BROKER_CONFIG":
                 brokers.alter(local_cluster(), node_id, DYNAMIC, None)
 
 

@@ -51,5 +51,5 @@ def test_admin_edits_and_reverts_a_broker_config_inline(
             assert found.origin == "default"
         finally:
             found = brokers.config_of(local_cluster(), node, NAME)
-            if found is not None and found.origin == "dynamic":
+            if found is not None and found.source == "DYNAMIC_BROKER_CONFIG":
                 brokers.alter(local_cluster(), node, NAME, None)
