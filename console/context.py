@@ -14,6 +14,7 @@ NAV_ITEMS = [
     ("topics", "Topics", "topics/"),
     ("groups", "Consumer groups", "groups/"),
     ("retention", "Retention", "retention/"),
+    ("broker", "Brokers", "brokers/"),
     ("tail", "Live tail", "tail/"),
 ]
 

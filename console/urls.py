@@ -38,4 +38,5 @@ urlpatterns = [
     path("", include("console.urls_topics")),
     path("", include("console.urls_groups")),
     path("", include("console.urls_messages")),
+    path("", include("console.urls_brokers")),
 ]

@@ -2,7 +2,7 @@
 
 Owns `PartitionInfo`, `TopicInfo` (with the derived figures pages show: messages, size,
 oldest and newest record, retention settings), `Snapshot` (a whole cluster at one moment),
-`ConfigItem`, consumer groups as described (`GroupListing`, `Member`,
+`ConfigItem`, a broker's own configs (`BrokerConfig`), consumer groups as described (`GroupListing`, `Member`,
 `GroupDescription`), and a record as the console sees it (`Record`, `Produced`). It must never
 call a cluster; the gateway's modules fill these in.
 """
@@ -111,6 +111,41 @@ class ConfigItem:
     is_default: bool
     read_only: bool
     sensitive: bool
+
+
+# Where a broker's config value comes from, in the words its page groups them by.
+BROKER_ORIGINS = {
+    "DEFAULT_CONFIG": "default",
+    "STATIC_BROKER_CONFIG": "static",
+    "DYNAMIC_BROKER_CONFIG": "dynamic",
+    "DYNAMIC_DEFAULT_BROKER_CONFIG": "dynamic",
+    "DYNAMIC_BROKER_LOGGER_CONFIG": "dynamic",
+}
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    """One config of one broker as DescribeConfigs reports it. `source` is Kafka's name
+    (`STATIC_BROKER_CONFIG`...); `synonyms` are the (source, value) pairs it overrides,
+    strongest first."""
+
+    name: str
+    value: str | None
+    source: str
+    read_only: bool
+    sensitive: bool
+    synonyms: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def origin(self) -> str:
+        """ "default", "static" (the broker's file or command line), "dynamic" (changed
+        at runtime) or "unknown"."""
+        return BROKER_ORIGINS.get(self.source, "unknown")
+
+    @property
+    def fallback(self) -> str | None:
+        """The value this config returns to when its runtime change is removed."""
+        return next((v for s, v in self.synonyms if BROKER_ORIGINS.get(s) != "dynamic"), None)
 
 
 @dataclass(frozen=True)
