@@ -10,11 +10,11 @@ from logstore.broker.handlers import (  # noqa: F401
     delete_records,
     describe_topic_partitions,
     fetch,
-    groups,  # groups helper (issue 6)
+    groups,
     list_offsets,
     metadata,
-    offsets,  # groups helper (issue 6)
+    offsets,
     produce,
-    producers,  # groups helper (issue 6)
+    producers,
     topic_admin,
 )
