@@ -189,15 +189,7 @@ async def alter_configs(broker: Broker, ctx: RequestContext, request: Any) -> An
             )
         else:
             error, message = _apply(broker, res, set_, delete, request.validate_only)
-        responses.append(
-            make(
-                schema.AlterConfigsResourceResponse,
-                error_code=error,
-                error_message=message,
-                resource_type=res.resource_type,
-                resource_name=res.resource_name,
-            )
-        )
+        responses.append(_altered(schema, res, error, message))
     return make(ctx.response_class, throttle_time=0, responses=tuple(responses))
 
 
@@ -257,13 +249,16 @@ async def incremental_alter_configs(broker: Broker, ctx: RequestContext, request
                 )
             else:
                 error, message = _apply(broker, res, set_, delete, request.validate_only)
-        responses.append(
-            make(
-                schema.AlterConfigsResourceResponse,
-                error_code=error,
-                error_message=message,
-                resource_type=res.resource_type,
-                resource_name=res.resource_name,
-            )
-        )
+        responses.append(_altered(schema, res, error, message))
     return make(ctx.response_class, throttle_time=0, responses=tuple(responses))
+
+
+def _altered(schema: Any, res: Any, error: int, message: str | None) -> Any:
+    """One resource's answer to AlterConfigs or IncrementalAlterConfigs."""
+    return make(
+        schema.AlterConfigsResourceResponse,
+        error_code=error,
+        error_message=message,
+        resource_type=res.resource_type,
+        resource_name=res.resource_name,
+    )
