@@ -133,16 +133,7 @@ def python_replay(count: int, settings: dict[str, str]) -> Load:
             **settings,
         }
         consumer = Consumer(conf)
-        consumer.assign([TopicPartition(topic, 0, 0)])
-        got = 0
-        start = time.perf_counter()
-        deadline = start + LOAD_TIMEOUT
-        while got < count and time.perf_counter() < deadline:
-            got += len(consumer.consume(10_000, 1.0))
-        elapsed = time.perf_counter() - start
-        consumer.close()
-        assert got >= count, f"consumed {got} of {count}"
-        return elapsed
+        return _drain(consumer, topic, count)
 
     return run
 
@@ -239,18 +230,23 @@ def python_consume(count: int) -> Load:
                 "max.partition.fetch.bytes": 10_485_760,
             }
         )
-        consumer.assign([TopicPartition(topic, 0, 0)])
-        got = 0
-        start = time.perf_counter()
-        deadline = start + LOAD_TIMEOUT
-        while got < count and time.perf_counter() < deadline:
-            got += len(consumer.consume(10_000, 1.0))
-        elapsed = time.perf_counter() - start
-        consumer.close()
-        assert got >= count, f"consumed {got} of {count}"
-        return elapsed
+        return _drain(consumer, topic, count)
 
     return run
+
+
+def _drain(consumer: Consumer, topic: str, count: int) -> float:
+    """Seconds for `consumer` to read `count` records of partition 0 from the start."""
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    got = 0
+    start = time.perf_counter()
+    deadline = start + LOAD_TIMEOUT
+    while got < count and time.perf_counter() < deadline:
+        got += len(consumer.consume(10_000, 1.0))
+    elapsed = time.perf_counter() - start
+    consumer.close()
+    assert got >= count, f"consumed {got} of {count}"
+    return elapsed
 
 
 def producer_performance(count: int, size: int) -> Load:
