@@ -3,7 +3,7 @@ nothing acknowledged is lost, reads keep working, and once space is freed (Delet
 here) appends resume at the next offset, also after a `kill -9`.
 
 The data dir is a small tmpfs mounted for the test (needs root, as on this project's
-machines and CI; elsewhere the test is skipped with the reason).
+machines and CI; elsewhere it fails with the reason, like every missing test dependency).
 """
 
 from __future__ import annotations
