@@ -33,18 +33,15 @@ def _host(ctx: RequestContext) -> str:
 
 
 def coordinator_of(broker: Broker) -> GroupCoordinator | None:
-    """The coordinator, or None while it cannot serve (not attached, or its offsets log
-    offline: as Kafka, whose coordinator for a leaderless `__consumer_offsets` partition is
-    not available, rather than answering as if nothing had been committed)."""
-    groups = broker.groups
-    if not isinstance(groups, GroupCoordinator):
-        return None
+    """The coordinator, or None while it cannot serve (its offsets log offline: as Kafka,
+    whose coordinator for a leaderless `__consumer_offsets` partition is not available,
+    rather than answering as if nothing had been committed)."""
     info = broker.logs.topic(OFFSETS_TOPIC)
     if info is not None and any(
         broker.logs.log(OFFSETS_TOPIC, p).recovery_error is not None for p in range(info.partitions)
     ):
         return None
-    return groups
+    return broker.groups
 
 
 # -- FindCoordinator ----------------------------------------------------------------------

@@ -14,7 +14,6 @@ from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.groups import errors as err
-from logstore.producers.manager import ProducerManager
 from logstore.protocol.api_keys import ApiKey
 
 
@@ -31,8 +30,6 @@ async def init_producer_id(broker: Broker, ctx: RequestContext, request: Any) ->
             producer_epoch=epoch,
         )
 
-    if not isinstance(manager, ProducerManager):
-        return answer(err.COORDINATOR_NOT_AVAILABLE)
     if request.transactional_id is not None:
         return answer(err.COORDINATOR_NOT_AVAILABLE)
     pid = getattr(request, "producer_id", -1)
