@@ -28,6 +28,9 @@ class RequestContext:
     correlation_id: int
     client_id: str | None
     client_host: str
+    # Who sent the request, in Kafka's "User:name" form: the authenticated SASL or TLS
+    # identity, ANONYMOUS on a PLAINTEXT listener. The authorizer decides by it.
+    principal: str = "User:ANONYMOUS"
 
     @property
     def response_class(self) -> type:
