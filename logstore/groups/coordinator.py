@@ -584,12 +584,14 @@ class GroupCoordinator:
         )
         result = plog.append(batch)
         self._record_producer(plog, parse_header(batch), result.base_offset)
-        await self._logs.wait_durable(plog, result.last_offset)
+        # Pending from the moment they are in the log, as a replay would find them: an
+        # EndTxn arriving during the wait below then writes the marker they need.
         for i, (topic, p, value) in enumerate(entries):
             key = (group_id, topic, p)
             self.pending.add(
                 producer_id, producer_epoch, partition, key, value, result.base_offset + i
             )
+        await self._logs.wait_durable(plog, result.last_offset)
 
     def has_pending_offsets(self, producer_id: int) -> bool:
         """Whether the producer's open transaction holds offsets here (it needs a marker)."""
