@@ -66,8 +66,11 @@ _MAX_PARK_S = 600.0
 # state of that partition) and of every marker (long-polling fetchers wake up).
 RecordProducer = Callable[[Any, BatchHeader, int], None]
 NotifyAppend = Callable[[str, int], None]
-# (transactional id, producer id, producer epoch, `__consumer_offsets` partition) -> a Kafka
-# error code: whether that partition is in the producer's ongoing transaction.
+# (transactional id, producer id, producer epoch, `__consumer_offsets` partition) -> the
+# transaction coordinator's verification, as Kafka's answers it: NONE, or
+# INVALID_PRODUCER_ID_MAPPING (unknown id or producer), PRODUCER_FENCED (another epoch),
+# CONCURRENT_TRANSACTIONS (it is completing), TRANSACTION_ABORTABLE (the partition is not in
+# the ongoing transaction: no AddOffsetsToTxn). The handler words it for its API version.
 TransactionVerifier = Callable[[str, int, int, int], Awaitable[int]]
 
 
@@ -544,13 +547,13 @@ class GroupCoordinator:
     async def verify_transaction(
         self, group_id: str, transactional_id: str, producer_id: int, producer_epoch: int
     ) -> int:
-        """Whether the producer may write offsets in its transaction now (an error code):
-        the transaction coordinator's word when one is attached, and never with an epoch
-        older than the one its pending offsets already carry (fenced, as Kafka's log
-        refuses it)."""
+        """Whether the producer may write offsets in its transaction now (an error code,
+        see `TransactionVerifier`): the transaction coordinator's word when one is
+        attached, and never with an epoch older than the one its pending offsets already
+        carry (fenced, as Kafka's log refuses it)."""
         epoch = self.pending.epoch(producer_id)
         if epoch is not None and producer_epoch < epoch:
-            return err.INVALID_PRODUCER_EPOCH
+            return err.PRODUCER_FENCED
         if self.transaction_verifier is None:
             return err.NONE
         return await self.transaction_verifier(

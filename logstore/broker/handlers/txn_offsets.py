@@ -3,8 +3,9 @@
 Owns the request's checks in Kafka's order: unknown topics and partitions answered per
 partition first (they never reach the coordinator), then for the rest the coordinator's
 availability, the group id, the transaction (the producer's epoch and, when a transaction
-coordinator is attached, that the group's offsets partition is in its transaction), the
-group's generation and member (v3+), metadata size per partition; what passes is written
+coordinator is attached, that the group's offsets partition is in its transaction, its
+answer worded for the request's version), the group's generation and member (v3+),
+metadata size per partition; what passes is written
 as pending transactional offsets. Version 5 (transactions v2, an implicit
 AddOffsetsToTxn) is not served. It must never touch `__consumer_offsets` itself.
 """
@@ -21,7 +22,13 @@ from logstore.broker.handlers.offsets import (
     commit_response,
     partition_error,
 )
-from logstore.error_codes import OFFSET_METADATA_TOO_LARGE
+from logstore.error_codes import (
+    INVALID_PRODUCER_EPOCH,
+    INVALID_TXN_STATE,
+    OFFSET_METADATA_TOO_LARGE,
+    PRODUCER_FENCED,
+    TRANSACTION_ABORTABLE,
+)
 from logstore.groups import errors as err
 from logstore.groups.offsets import CommittedOffset
 from logstore.protocol.api_keys import ApiKey
@@ -40,7 +47,7 @@ async def txn_offset_commit(broker: Broker, ctx: RequestContext, request: Any) -
             if not code:
                 valid.append((topic.name, p))
     if valid:
-        await _commit(broker, request, valid, results)
+        await _commit(broker, ctx.api_version, request, valid, results)
     order = dict.fromkeys(t.name for t in request.topics)
     return commit_response(
         ctx,
@@ -49,8 +56,19 @@ async def txn_offset_commit(broker: Broker, ctx: RequestContext, request: Any) -
     )
 
 
+def _for_version(code: int, version: int) -> int:
+    """A verification error as Kafka answers it: a fenced producer is INVALID_PRODUCER_EPOCH
+    at every version; "not in the transaction" is TRANSACTION_ABORTABLE only from v4 (the
+    version that knows it), INVALID_TXN_STATE before."""
+    if code == PRODUCER_FENCED:
+        return INVALID_PRODUCER_EPOCH
+    if code == TRANSACTION_ABORTABLE and version < 4:
+        return INVALID_TXN_STATE
+    return code
+
+
 async def _commit(
-    broker: Broker, request: Any, valid: list[tuple[str, Any]], results: Results
+    broker: Broker, version: int, request: Any, valid: list[tuple[str, Any]], results: Results
 ) -> None:
     """Decide and write the partitions that exist; every outcome lands in `results`."""
     coord = coordinator_of(broker)
@@ -59,9 +77,10 @@ async def _commit(
     elif not request.group_id:
         code = err.INVALID_GROUP_ID
     else:
-        code = await coord.verify_transaction(
+        verified = await coord.verify_transaction(
             request.group_id, request.transactional_id, request.producer_id, request.producer_epoch
-        ) or coord.validate_txn_commit(
+        )
+        code = _for_version(verified, version) or coord.validate_txn_commit(
             request.group_id,
             getattr(request, "member_id", ""),
             getattr(request, "generation_id", -1),

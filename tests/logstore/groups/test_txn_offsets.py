@@ -10,17 +10,23 @@ from pathlib import Path
 
 import pytest
 
+from logstore.broker.api import RequestContext
+from logstore.broker.assembly import close_broker, open_broker
 from logstore.broker.context import AppendNotifier
+from logstore.broker.handlers.txn_offsets import txn_offset_commit
 from logstore.clock import ManualClock
+from logstore.config import BrokerConfig
 from logstore.groups import errors as err
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.offsets import OFFSETS_TOPIC, CommittedOffset
 from logstore.groups.settings import GroupSettings
 from logstore.producers.manager import ProducerManager
+from logstore.protocol.api_keys import ApiKey
 from logstore.records import iter_headers
 from logstore.records.control import ABORT, COMMIT, control_type
 from logstore.storage import LogManager
 from logstore.storage.cleaner import clean_log
+from tests.clients.test_groups_wire import nested, request
 from tests.logstore.groups.helpers import join_request
 
 FAST = GroupSettings(initial_rebalance_delay_ms=0)
@@ -187,7 +193,7 @@ async def test_a_fenced_epoch_cannot_add_to_the_transaction(tmp_path) -> None:
     coord = node.coord
     await txn_commit(coord, ("t", 0, 10))
     assert await coord.verify_transaction("g", "tx", PID, EPOCH) == err.NONE
-    assert await coord.verify_transaction("g", "tx", PID, EPOCH - 1) == err.INVALID_PRODUCER_EPOCH
+    assert await coord.verify_transaction("g", "tx", PID, EPOCH - 1) == err.PRODUCER_FENCED
     assert await coord.verify_transaction("g", "tx", PID + 1, 0) == err.NONE
     node.close()
 
@@ -324,3 +330,64 @@ async def test_transactional_offsets_survive_compaction(tmp_path) -> None:
     await coord.complete_transaction(2, EPOCH, commit=True)
     assert coord.committed("g", "t", 1) == offset(20)
     again.close()
+
+
+async def test_handler_words_the_transaction_coordinators_answer_per_version(tmp_path) -> None:
+    """TxnOffsetCommit through the real handler on a real broker assembly: "not in the
+    transaction" is INVALID_TXN_STATE before v4 and TRANSACTION_ABORTABLE from v4; a fenced
+    producer is INVALID_PRODUCER_EPOCH at every version; nothing is written then."""
+    clock = ManualClock()
+    logs = LogManager(tmp_path, fsync="always").open()
+    logs.create_topic("t", 1, {})
+    broker = await open_broker(BrokerConfig(data_dir=tmp_path, port=0), logs, clock)
+    answer = {"code": err.NONE}
+
+    async def verifier(txn_id: str, pid: int, epoch: int, partition: int) -> int:
+        return answer["code"]
+
+    broker.groups.transaction_verifier = verifier
+
+    async def send(version: int) -> int:
+        part = nested(
+            ApiKey.TXN_OFFSET_COMMIT,
+            version,
+            "TxnOffsetCommitRequestPartition",
+            partition_index=0,
+            committed_offset=3,
+            committed_metadata=None,
+        )
+        topic = nested(
+            ApiKey.TXN_OFFSET_COMMIT,
+            version,
+            "TxnOffsetCommitRequestTopic",
+            name="t",
+            partitions=(part,),
+        )
+        req = request(
+            ApiKey.TXN_OFFSET_COMMIT,
+            version,
+            transactional_id="tx",
+            group_id="g",
+            producer_id=PID,
+            producer_epoch=EPOCH,
+            topics=(topic,),
+        )
+        ctx = RequestContext(ApiKey.TXN_OFFSET_COMMIT, version, 1, "c", "127.0.0.1")
+        response = await txn_offset_commit(broker, ctx, req)
+        return int(response.topics[0].partitions[0].error_code)
+
+    try:
+        for code, by_version in (
+            (120, [48, 48, 48, 48, 120]),  # TRANSACTION_ABORTABLE: no AddOffsetsToTxn
+            (90, [47] * 5),  # PRODUCER_FENCED
+            (49, [49] * 5),  # INVALID_PRODUCER_ID_MAPPING
+        ):
+            answer["code"] = code
+            assert [await send(v) for v in range(5)] == by_version
+            assert not broker.groups.has_pending_offsets(PID)
+        answer["code"] = err.NONE
+        assert await send(4) == err.NONE
+        assert broker.groups.has_pending("g", "t", 0)
+    finally:
+        await close_broker(broker)
+        logs.close()

@@ -5,13 +5,14 @@ transaction ends, and pending offsets that survive a `kill -9`."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from logstore.protocol.api_keys import ApiKey
 from tests.clients.test_groups_wire import join, nested, request
 from tests.clients.test_idempotence_wire import WireClient
+from tests.clients.txn_wire import offset_fetch as fetch
+from tests.clients.txn_wire import txn_offset_commit
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
 OFFSET_METADATA_TOO_LARGE = 12
@@ -21,116 +22,6 @@ UNKNOWN_MEMBER_ID = 25
 INVALID_PRODUCER_EPOCH = 47
 UNSTABLE_OFFSET_COMMIT = 88
 MEMBER_ID_REQUIRED = 79
-
-
-def txn_commit(
-    client: WireClient,
-    version: int,
-    group: str,
-    offsets: dict[str, list[tuple[int, int]]],
-    *,
-    pid: int = 1000,
-    epoch: int = 0,
-    metadata: str = "m",
-    **fields: Any,
-) -> list[tuple[str, int, int]]:
-    """Send TxnOffsetCommit; (topic, partition, error) of the answer."""
-
-    def part(p: int, o: int) -> Any:
-        return nested(
-            ApiKey.TXN_OFFSET_COMMIT,
-            version,
-            "TxnOffsetCommitRequestPartition",
-            partition_index=p,
-            committed_offset=o,
-            committed_metadata=metadata,
-        )
-
-    topics = tuple(
-        nested(
-            ApiKey.TXN_OFFSET_COMMIT,
-            version,
-            "TxnOffsetCommitRequestTopic",
-            name=name,
-            partitions=tuple(part(p, o) for p, o in parts),
-        )
-        for name, parts in offsets.items()
-    )
-    response = client.call(
-        ApiKey.TXN_OFFSET_COMMIT,
-        version,
-        request(
-            ApiKey.TXN_OFFSET_COMMIT,
-            version,
-            transactional_id="tx",
-            group_id=group,
-            producer_id=pid,
-            producer_epoch=epoch,
-            topics=topics,
-            **fields,
-        ),
-    )
-    return [
-        (t.name, p.partition_index, p.error_code) for t in response.topics for p in t.partitions
-    ]
-
-
-def fetch(
-    client: WireClient, version: int, group: str, topic: str | None, stable: bool
-) -> list[tuple[str, int, int, int]]:
-    """OffsetFetch one group (topic None: all); (topic, partition, offset, error)."""
-    extra = {"require_stable": stable} if version >= 7 else {}
-    if version >= 8:
-        topics = (
-            None
-            if topic is None
-            else (
-                nested(
-                    ApiKey.OFFSET_FETCH,
-                    version,
-                    "OffsetFetchRequestTopics",
-                    name=topic,
-                    partition_indexes=(0, 1),
-                ),
-            )
-        )
-        group_req = nested(
-            ApiKey.OFFSET_FETCH, version, "OffsetFetchRequestGroup", group_id=group, topics=topics
-        )
-        response = client.call(
-            ApiKey.OFFSET_FETCH,
-            version,
-            request(ApiKey.OFFSET_FETCH, version, groups=(group_req,), **extra),
-        )
-        (answer,) = response.groups
-        assert answer.error_code == 0
-        found = answer.topics
-    else:
-        topics = (
-            None
-            if topic is None
-            else (
-                nested(
-                    ApiKey.OFFSET_FETCH,
-                    version,
-                    "OffsetFetchRequestTopic",
-                    name=topic,
-                    partition_indexes=(0, 1),
-                ),
-            )
-        )
-        response = client.call(
-            ApiKey.OFFSET_FETCH,
-            version,
-            request(ApiKey.OFFSET_FETCH, version, group_id=group, topics=topics, **extra),
-        )
-        assert getattr(response, "error_code", 0) == 0  # v1 has no group-level error
-        found = response.topics
-    return sorted(
-        (t.name, p.partition_index, p.committed_offset, p.error_code)
-        for t in found
-        for p in t.partitions
-    )
 
 
 def plain_commit(client: WireClient, group: str, topic: str, partition: int, offset: int) -> None:
@@ -179,28 +70,35 @@ def test_txn_offset_commit_errors_per_partition_and_version(shared_broker) -> No
     run = uuid.uuid4().hex[:8]
     for version in range(5):
         group = f"g-{run}-v{version}"
-        assert txn_commit(
+        assert txn_offset_commit(
             client,
             version,
             group,
             {topic: [(0, 5), (7, 5)], "no-such-topic": [(0, 1)]},
-            pid=100 + version,
+            producer_id=100 + version,
         ) == [
             (topic, 0, 0),
             (topic, 7, UNKNOWN_TOPIC_OR_PARTITION),
             ("no-such-topic", 0, UNKNOWN_TOPIC_OR_PARTITION),
         ]
         # The group check comes after the partitions' own: unknown ones keep their error.
-        assert txn_commit(client, version, "", {topic: [(1, 5)], "no-such-topic": [(0, 1)]}) == [
+        assert txn_offset_commit(
+            client, version, "", {topic: [(1, 5)], "no-such-topic": [(0, 1)]}
+        ) == [
             (topic, 1, INVALID_GROUP_ID),
             ("no-such-topic", 0, UNKNOWN_TOPIC_OR_PARTITION),
         ]
-        assert txn_commit(
-            client, version, group, {topic: [(1, 5)]}, pid=100 + version, metadata="x" * 5000
+        assert txn_offset_commit(
+            client,
+            version,
+            group,
+            {topic: [(1, 5)]},
+            producer_id=100 + version,
+            metadata="x" * 5000,
         ) == [(topic, 1, OFFSET_METADATA_TOO_LARGE)]
 
     # v3 carries the member: a generation of a group that does not exist, a stranger.
-    assert txn_commit(client, 3, f"none-{run}", {topic: [(0, 1)]}, generation_id=1) == [
+    assert txn_offset_commit(client, 3, f"none-{run}", {topic: [(0, 1)]}, generation_id=1) == [
         (topic, 0, ILLEGAL_GENERATION)
     ]
     group = f"members-{run}"
@@ -209,22 +107,24 @@ def test_txn_offset_commit_errors_per_partition_and_version(shared_broker) -> No
     joined = join(client, 5, group, first.member_id)
     assert joined.error_code == 0
     member, generation = joined.member_id, joined.generation_id
-    assert txn_commit(
+    assert txn_offset_commit(
         client, 3, group, {topic: [(0, 1)]}, generation_id=generation, member_id="stranger"
     ) == [(topic, 0, UNKNOWN_MEMBER_ID)]
-    assert txn_commit(
+    assert txn_offset_commit(
         client, 3, group, {topic: [(0, 1)]}, generation_id=generation + 1, member_id=member
     ) == [(topic, 0, ILLEGAL_GENERATION)]
-    assert txn_commit(
+    assert txn_offset_commit(
         client, 3, group, {topic: [(0, 1)]}, generation_id=generation, member_id=member
     ) == [(topic, 0, 0)]
     # v2 names no member: accepted while the group has members.
-    assert txn_commit(client, 2, group, {topic: [(1, 1)]}, pid=2) == [(topic, 1, 0)]
+    assert txn_offset_commit(client, 2, group, {topic: [(1, 1)]}, producer_id=2) == [(topic, 1, 0)]
 
     # A fenced producer (an older epoch than its pending offsets carry) is refused.
     fenced = f"fenced-{run}"
-    assert txn_commit(client, 0, fenced, {topic: [(0, 1)]}, pid=77, epoch=3) == [(topic, 0, 0)]
-    assert txn_commit(client, 0, fenced, {topic: [(0, 2)]}, pid=77, epoch=2) == [
+    assert txn_offset_commit(client, 0, fenced, {topic: [(0, 1)]}, producer_id=77, epoch=3) == [
+        (topic, 0, 0)
+    ]
+    assert txn_offset_commit(client, 0, fenced, {topic: [(0, 2)]}, producer_id=77, epoch=2) == [
         (topic, 0, INVALID_PRODUCER_EPOCH)
     ]
     client.close()
@@ -238,7 +138,9 @@ def test_require_stable_answers_unstable_while_a_transaction_holds_the_offset(
     group = f"stable-{uuid.uuid4().hex[:8]}"
     plain_commit(client, group, topic, 0, 5)
     plain_commit(client, group, topic, 1, 6)
-    assert txn_commit(client, 1, group, {topic: [(0, 50)]}, pid=555) == [(topic, 0, 0)]
+    assert txn_offset_commit(client, 1, group, {topic: [(0, 50)]}, producer_id=555) == [
+        (topic, 0, 0)
+    ]
 
     for version in (7, 8, 9):
         assert fetch(client, version, group, topic, stable=True) == [
@@ -262,7 +164,9 @@ def test_pending_offsets_survive_kill_9(broker) -> None:
     client = WireClient(broker.port)
     topic = new_topic(broker.bootstrap)
     plain_commit(client, "g", topic, 0, 5)
-    assert txn_commit(client, 3, "g", {topic: [(0, 50), (1, 60)]}, pid=9, epoch=1) == [
+    assert txn_offset_commit(
+        client, 3, "g", {topic: [(0, 50), (1, 60)]}, producer_id=9, epoch=1
+    ) == [
         (topic, 0, 0),
         (topic, 1, 0),
     ]
@@ -276,7 +180,7 @@ def test_pending_offsets_survive_kill_9(broker) -> None:
     ]
     assert fetch(client, 8, "g", topic, stable=False) == [(topic, 0, 5, 0), (topic, 1, -1, 0)]
     # The producer's epoch came back with its offsets: an older one is still fenced.
-    assert txn_commit(client, 3, "g", {topic: [(0, 1)]}, pid=9, epoch=0) == [
+    assert txn_offset_commit(client, 3, "g", {topic: [(0, 1)]}, producer_id=9, epoch=0) == [
         (topic, 0, INVALID_PRODUCER_EPOCH)
     ]
     client.close()
