@@ -548,12 +548,17 @@ class GroupCoordinator:
         self, group_id: str, transactional_id: str, producer_id: int, producer_epoch: int
     ) -> int:
         """Whether the producer may write offsets in its transaction now (an error code,
-        see `TransactionVerifier`): the transaction coordinator's word when one is
-        attached, and never with an epoch older than the one its pending offsets already
-        carry (fenced, as Kafka's log refuses it)."""
+        see `TransactionVerifier`): never with an epoch older than the one its pending
+        offsets already carry (fenced, as Kafka's log refuses it); without the transaction
+        coordinator's word while its transaction is open here at that epoch; otherwise
+        the transaction coordinator's word when one is attached."""
         epoch = self.pending.epoch(producer_id)
         if epoch is not None and producer_epoch < epoch:
             return err.PRODUCER_FENCED
+        if epoch == producer_epoch:
+            # Its transaction is already open on this partition: Kafka's log skips the
+            # verification then (whatever transactional id the request names).
+            return err.NONE
         if self.transaction_verifier is None:
             return err.NONE
         return await self.transaction_verifier(

@@ -209,6 +209,11 @@ async def test_the_transaction_coordinator_decides_when_attached(tmp_path) -> No
     node.coord.transaction_verifier = verifier
     assert await node.coord.verify_transaction("g", "tx", PID, EPOCH) == 48
     assert asked == [("tx", PID, EPOCH, 0)]
+    # Once its transaction is open here at that epoch, Kafka's log asks no more.
+    await txn_commit(node.coord, ("t", 0, 1))
+    assert await node.coord.verify_transaction("g", "other-id", PID, EPOCH) == err.NONE
+    assert await node.coord.verify_transaction("g", "tx", PID, EPOCH + 1) == 48
+    assert len(asked) == 2
     node.close()
 
 

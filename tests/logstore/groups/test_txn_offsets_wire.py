@@ -76,17 +76,17 @@ def test_txn_offset_commit_errors_per_partition_and_version(shared_broker) -> No
             group,
             {topic: [(0, 5), (7, 5)], "no-such-topic": [(0, 1)]},
             producer_id=100 + version,
-        ) == [
-            (topic, 0, 0),
+        ) == [  # Kafka's order: what is refused before the coordinator comes first
             (topic, 7, UNKNOWN_TOPIC_OR_PARTITION),
+            (topic, 0, 0),
             ("no-such-topic", 0, UNKNOWN_TOPIC_OR_PARTITION),
         ]
         # The group check comes after the partitions' own: unknown ones keep their error.
         assert txn_offset_commit(
             client, version, "", {topic: [(1, 5)], "no-such-topic": [(0, 1)]}
         ) == [
-            (topic, 1, INVALID_GROUP_ID),
             ("no-such-topic", 0, UNKNOWN_TOPIC_OR_PARTITION),
+            (topic, 1, INVALID_GROUP_ID),
         ]
         assert txn_offset_commit(
             client,
