@@ -699,7 +699,7 @@ class GroupCoordinator:
     def list_groups(self) -> list[GroupSummary]:
         out: dict[str, GroupSummary] = {}
         for gid in self.offsets.groups() + self.pending.groups():
-            out[gid] = GroupSummary(gid, "consumer", "Empty", "classic")
+            out[gid] = GroupSummary(gid, "", "Empty", "classic")  # Kafka's "simple" group
         for gid, group in self.classic.items():
             if group.state is GroupState.DEAD:
                 continue

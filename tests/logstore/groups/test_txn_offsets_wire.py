@@ -151,6 +151,24 @@ def test_require_stable_answers_unstable_while_a_transaction_holds_the_offset(
             (topic, 0, -1, UNSTABLE_OFFSET_COMMIT),
             (topic, 1, 6, 0),
         ]
+    # A group of commits only is Kafka's "simple" group: Empty, no protocol type.
+    pending_only = f"pending-only-{uuid.uuid4().hex[:8]}"
+    assert txn_offset_commit(client, 1, pending_only, {topic: [(1, 1)]}, producer_id=556) == [
+        (topic, 1, 0)
+    ]
+    for listed in (group, pending_only):
+        req = request(
+            ApiKey.DESCRIBE_GROUPS, 5, groups=(listed,), include_authorized_operations=False
+        )
+        (found,) = client.call(ApiKey.DESCRIBE_GROUPS, 5, req).groups
+        assert (found.error_code, found.group_state, found.protocol_type) == (0, "Empty", "")
+    req = request(ApiKey.LIST_GROUPS, 5, states_filter=(), types_filter=())
+    listed_groups = client.call(ApiKey.LIST_GROUPS, 5, req).groups
+    assert sorted(
+        (g.group_id, g.protocol_type, g.group_state)
+        for g in listed_groups
+        if g.group_id in (group, pending_only)
+    ) == sorted([(group, "", "Empty"), (pending_only, "", "Empty")])
     # Without require_stable (and before v7, which cannot ask) the last committed offset.
     for version in (1, 6, 7, 8):
         assert fetch(client, version, group, topic, stable=False) == [
