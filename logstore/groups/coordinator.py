@@ -514,7 +514,11 @@ class GroupCoordinator:
         carry no member, so a commit without one is taken whatever the group's state;
         a member's stale epoch is ILLEGAL_GENERATION (the API knows no other)."""
         cgroup = self.consumer.get(group_id)
-        if cgroup is not None and cgroup.members:
+        if cgroup is not None and (cgroup.members or group_id not in self.classic):
+            if generation < 0 and not cgroup.members:
+                return err.NONE
+            if generation == -1 and not member_id and instance_id is None:
+                return err.NONE
             member = cgroup.members.get(member_id)
             if member is None:
                 return err.UNKNOWN_MEMBER_ID

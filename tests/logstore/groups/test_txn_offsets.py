@@ -17,6 +17,7 @@ from logstore.broker.handlers.txn_offsets import txn_offset_commit
 from logstore.clock import ManualClock
 from logstore.config import BrokerConfig
 from logstore.groups import errors as err
+from logstore.groups.consumer import HeartbeatRequest
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.offsets import OFFSETS_TOPIC, CommittedOffset
 from logstore.groups.settings import GroupSettings
@@ -239,6 +240,31 @@ async def test_txn_commit_member_rules(tmp_path) -> None:
     await coord.commit("only-offsets", [("t", 0, offset(1))])
     assert check("only-offsets", "m", 1, None) == err.UNKNOWN_MEMBER_ID
     assert check("only-offsets", "", -1, None) == err.NONE
+    node.close()
+
+
+async def test_txn_commit_member_rules_of_a_consumer_protocol_group(tmp_path) -> None:
+    """KIP-848 groups as Kafka 4.4 checks them: no member named (before v3) is accepted
+    while members are in; a named member must be in with its exact epoch; a stale epoch is
+    ILLEGAL_GENERATION, the only epoch error TxnOffsetCommit knows."""
+    node = Node(tmp_path, ManualClock())
+    coord = node.coord
+    check = coord.validate_txn_commit
+    joined = coord.consumer_heartbeat(
+        "cg", HeartbeatRequest(member_id="m-1", member_epoch=0, subscribed=["t"])
+    )
+    assert joined.error == err.NONE
+    epoch = joined.member_epoch
+    assert check("cg", "", -1, None) == err.NONE
+    assert check("cg", "stranger", 1, None) == err.UNKNOWN_MEMBER_ID
+    assert check("cg", "m-1", epoch, None) == err.NONE
+    assert check("cg", "m-1", epoch - 1, None) == err.ILLEGAL_GENERATION
+    assert check("cg", "m-1", epoch + 1, None) == err.ILLEGAL_GENERATION
+    assert check("cg", "m-1", -1, None) == err.ILLEGAL_GENERATION
+    left = coord.consumer_heartbeat("cg", HeartbeatRequest(member_id="m-1", member_epoch=-1))
+    assert left.error == err.NONE
+    assert check("cg", "x", 1, None) == err.UNKNOWN_MEMBER_ID
+    assert check("cg", "x", -1, None) == err.NONE
     node.close()
 
 
