@@ -6,13 +6,14 @@ the periodic tick that lets session and rebalance timeouts fire, and the committ
 table, which it persists to the compacted internal topic `__consumer_offsets` (through
 `LogManager`, one batch per commit, durable before the commit is acknowledged) and replays
 on start. Transactional offsets (TxnOffsetCommit) go to the same topic in a transactional
-batch and stay pending, invisible to OffsetFetch, until `complete_transaction` writes the
-producer's marker after them (commit: they become committed; abort: they are dropped); a
-replay applies markers the same way. Group metadata goes to the same topic (what to write: `groups/journal.py`)
-before the replies that depend on it, so members keep their generation or epoch across a
-broker restart as they do on Kafka; committed offsets expire after
-`offsets.retention.minutes` by Kafka's rules. It must never parse or build wire messages
-(handlers do) and never decide a state transition itself (the state modules do).
+batch and stay pending (`groups/pending.py`), invisible to OffsetFetch, until
+`complete_transaction` writes the producer's marker after them (commit: they become
+committed; abort: they are dropped); a replay applies markers the same way. Group metadata
+goes to the same topic (what to write: `groups/journal.py`) before the replies that depend
+on it, so members keep their generation or epoch across a broker restart as they do on
+Kafka; committed offsets expire after `offsets.retention.minutes` by Kafka's rules. It must
+never parse or build wire messages (handlers do) and never decide a state transition
+itself (the state modules do).
 """
 
 from __future__ import annotations
