@@ -1,0 +1,254 @@
+"""read_committed over a real broker process: Fetch, ListOffsets, restarts, refused markers.
+
+The partition is written beforehand through a real LogManager and ProducerManager (the way
+the broker appends: `log.append`, then the producer hook), then served by a real broker
+process and read with real clients at both isolation levels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from logstore.broker.build import make
+from logstore.clock import ManualClock
+from logstore.producers.manager import SNAPSHOT_FILE, ProducerManager
+from logstore.protocol.api_keys import ApiKey
+from logstore.records import build_batch, decode_records, iter_headers, parse_header
+from logstore.records.control import build_control_batch
+from logstore.storage import LogManager
+from tests.broker_fixture import BrokerProcess
+from tests.logstore.broker.wire import Wire, schema
+
+TOPIC = "txn"
+INVALID_RECORD = 87
+# What the partition holds (offsets):
+#   0-2 plain; 3-4 txn pid 10; 5-6 txn pid 11; 7 COMMIT 10; 8 ABORT 11;
+#   9-10 txn pid 12 (left open); 11 plain.
+COMMITTED = [b"plain-0", b"plain-1", b"plain-2", b"p10-0", b"p10-1"]
+EVERYTHING = [*COMMITTED, b"p11-0", b"p11-1", b"p12-0", b"p12-1", b"plain-late"]
+LSO = 9
+END = 12
+
+
+def _write(data_dir: Path) -> None:
+    clock = ManualClock()
+    logs = LogManager(data_dir, fsync="always", clock=clock).open()
+    logs.create_topic(TOPIC, 1)
+    manager = ProducerManager(logs, clock)
+    plog = logs.log(TOPIC, 0)
+    now = clock.now_ms()
+
+    def append(batch: bytes) -> None:
+        result = plog.append(batch)
+        manager.record(plog, parse_header(batch), result.base_offset)
+
+    def txn(pid: int) -> None:
+        values = [(None, f"p{pid}-{i}".encode()) for i in range(2)]
+        append(
+            build_batch(
+                values,
+                producer_id=pid,
+                producer_epoch=0,
+                base_sequence=0,
+                transactional=True,
+                timestamp=now,
+            )
+        )
+
+    append(build_batch([(None, f"plain-{i}".encode()) for i in range(3)], timestamp=now))
+    txn(10)
+    txn(11)
+    append(build_control_batch(10, 0, commit=True, timestamp=now))
+    append(build_control_batch(11, 0, commit=False, timestamp=now))
+    txn(12)
+    append(build_batch([(None, b"plain-late")], timestamp=now))
+    assert plog.log_end_offset == END
+    manager.snapshot()
+    logs.close()
+
+
+@pytest.fixture
+def txn_broker(tmp_path: Path):
+    data = tmp_path / "data"
+    _write(data)
+    proc = BrokerProcess(data)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def _consume_confluent(bootstrap: str, isolation: str, expect: int) -> list[bytes]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"g-{isolation}",
+            "isolation.level": isolation,
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    consumer.assign([TopicPartition(TOPIC, 0, 0)])
+    got: list[bytes] = []
+    try:
+        for _ in range(100):
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error():
+                if got or expect == 0:
+                    break
+                continue
+            got.append(msg.value())
+        low, high = consumer.get_watermark_offsets(TopicPartition(TOPIC, 0), timeout=10)
+    finally:
+        consumer.close()
+    assert low == 0
+    assert high == (LSO if isolation == "read_committed" else END)
+    return got
+
+
+def _consume_kafka_python(bootstrap: str, isolation: str) -> tuple[list[bytes], int]:
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as KTP
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        isolation_level=isolation,
+        enable_auto_commit=False,
+        consumer_timeout_ms=3000,
+    )
+    tp = KTP(TOPIC, 0)
+    consumer.assign([tp])
+    consumer.seek(tp, 0)
+    got = [m.value for m in consumer]
+    end = consumer.end_offsets([tp])[tp]
+    consumer.close()
+    return got, end
+
+
+async def _consume_aiokafka(bootstrap: str, isolation: str, expect: int) -> list[bytes]:
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka import TopicPartition as ATP
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level=isolation)
+    await consumer.start()
+    try:
+        tp = ATP(TOPIC, 0)
+        consumer.assign([tp])
+        consumer.seek(tp, 0)
+        got: list[bytes] = []
+        for _ in range(10):
+            batch = await consumer.getmany(tp, timeout_ms=500)
+            got += [m.value for m in batch.get(tp, [])]
+            if len(got) >= expect:
+                break
+        return got
+    finally:
+        await consumer.stop()
+
+
+def _check_clients(bootstrap: str) -> None:
+    assert _consume_confluent(bootstrap, "read_committed", len(COMMITTED)) == COMMITTED
+    assert _consume_confluent(bootstrap, "read_uncommitted", len(EVERYTHING)) == EVERYTHING
+    assert _consume_kafka_python(bootstrap, "read_committed") == (COMMITTED, LSO)
+    assert _consume_kafka_python(bootstrap, "read_uncommitted") == (EVERYTHING, END)
+    committed = asyncio.run(_consume_aiokafka(bootstrap, "read_committed", len(COMMITTED)))
+    assert committed == COMMITTED
+
+
+def _fetch(wire: Wire, version: int, isolation: int, offset: int) -> object:
+    fetch = schema(ApiKey.FETCH, version)
+    fields: dict = {}
+    if version >= 7:
+        fields = {"session_id": 0, "session_epoch": -1, "forgotten_topics_data": ()}
+    part: dict = {"partition": 0, "fetch_offset": offset, "partition_max_bytes": 1 << 20}
+    if version >= 5:
+        part["log_start_offset"] = -1
+    if version >= 9:
+        part["current_leader_epoch"] = -1
+    topic = make(fetch.FetchTopic, topic=TOPIC, partitions=(make(fetch.FetchPartition, **part),))
+    if version >= 11:
+        fields["rack_id"] = ""
+    response = wire.request(
+        ApiKey.FETCH,
+        version,
+        replica_id=-1,
+        max_wait=0,
+        min_bytes=0,
+        max_bytes=1 << 20,
+        isolation_level=isolation,
+        topics=(topic,),
+        **fields,
+    )
+    return response.responses[0].partitions[0]
+
+
+def _offsets(records: bytes) -> list[int]:
+    return [h.base_offset for _, h in iter_headers(records)]
+
+
+def _check_wire(bootstrap: str) -> None:
+    with Wire(bootstrap) as wire:
+        for version in (4, 11, 12):
+            p = _fetch(wire, version, 1, 0)
+            assert (p.high_watermark, p.last_stable_offset) == (END, LSO)
+            assert [(a.producer_id, a.first_offset) for a in p.aborted_transactions] == [(11, 5)]
+            # Every batch below the LSO, markers included; nothing of the open one.
+            assert _offsets(p.records) == [0, 3, 5, 7, 8]
+            p = _fetch(wire, version, 1, 9)
+            assert p.records in (b"", None)
+            assert list(p.aborted_transactions) == []
+            p = _fetch(wire, version, 1, 7)
+            assert [(a.producer_id, a.first_offset) for a in p.aborted_transactions] == [(11, 5)]
+            p = _fetch(wire, version, 0, 0)
+            assert p.last_stable_offset == LSO
+            assert p.aborted_transactions is None
+            assert _offsets(p.records) == [0, 3, 5, 7, 8, 9, 11]
+
+
+def test_read_committed_clients_and_wire(txn_broker: BrokerProcess) -> None:
+    _check_wire(txn_broker.bootstrap)
+    _check_clients(txn_broker.bootstrap)
+
+
+def test_transaction_state_survives_kill9_with_and_without_snapshot(
+    txn_broker: BrokerProcess,
+) -> None:
+    txn_broker.kill9()
+    txn_broker.start()
+    _check_wire(txn_broker.bootstrap)
+    txn_broker.kill9()
+    for snapshot in txn_broker.data_dir.rglob(SNAPSHOT_FILE):
+        snapshot.unlink()
+    txn_broker.start()
+    _check_wire(txn_broker.bootstrap)
+    assert _consume_confluent(txn_broker.bootstrap, "read_committed", 5) == COMMITTED
+
+
+def test_client_control_batch_is_refused_and_nothing_stored(txn_broker: BrokerProcess) -> None:
+    produce = schema(ApiKey.PRODUCE, 9)
+    marker = build_control_batch(12, 0, commit=True, timestamp=0)
+    with Wire(txn_broker.bootstrap) as wire:
+        response = wire.request(
+            ApiKey.PRODUCE,
+            9,
+            transactional_id=None,
+            acks=-1,
+            timeout=10_000,
+            topic_data=(
+                make(
+                    produce.TopicProduceData,
+                    name=TOPIC,
+                    partition_data=(make(produce.PartitionProduceData, index=0, records=marker),),
+                ),
+            ),
+        )
+        assert response.responses[0].partition_responses[0].error_code == INVALID_RECORD
+        p = _fetch(wire, 12, 1, 0)
+        assert (p.high_watermark, p.last_stable_offset) == (END, LSO)
+        assert _offsets(p.records) == [0, 3, 5, 7, 8]
+        assert [r.value for r in decode_records(p.records)] == [b"plain-0", b"plain-1", b"plain-2"]
