@@ -8,6 +8,7 @@ process and read with real clients at both isolation levels.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from tests.logstore.broker.wire import Wire, schema
 
 TOPIC = "txn"
 INVALID_RECORD = 87
+UNKNOWN_TOPIC_OR_PARTITION = 3
 # What the partition holds (offsets):
 #   0-2 plain; 3-4 txn pid 10; 5-6 txn pid 11; 7 COMMIT 10; 8 ABORT 11;
 #   9-10 txn pid 12 (left open); 11 plain.
@@ -252,3 +254,52 @@ def test_client_control_batch_is_refused_and_nothing_stored(txn_broker: BrokerPr
         assert (p.high_watermark, p.last_stable_offset) == (END, LSO)
         assert _offsets(p.records) == [0, 3, 5, 7, 8]
         assert [r.value for r in decode_records(p.records)] == [b"plain-0", b"plain-1", b"plain-2"]
+
+
+def test_describe_producers_over_the_wire(txn_broker: BrokerProcess) -> None:
+    request = schema(ApiKey.DESCRIBE_PRODUCERS, 0)
+    with Wire(txn_broker.bootstrap) as wire:
+        response = wire.request(
+            ApiKey.DESCRIBE_PRODUCERS,
+            0,
+            topics=(
+                make(request.TopicRequest, name=TOPIC, partition_indexes=(0, 5)),
+                make(request.TopicRequest, name="missing", partition_indexes=(0,)),
+            ),
+        )
+    [known, missing] = response.topics
+    assert [p.error_code for p in missing.partitions] == [UNKNOWN_TOPIC_OR_PARTITION]
+    part, beyond = known.partitions
+    assert beyond.error_code == UNKNOWN_TOPIC_OR_PARTITION
+    assert part.error_code == 0
+    rows = sorted(
+        (s.producer_id, s.producer_epoch, s.last_sequence, s.coordinator_epoch,
+         s.current_txn_start_offset)
+        for s in part.active_producers
+    )  # fmt: skip
+    # pid 10 committed and pid 11 aborted at coordinator epoch 0; pid 12 is still open.
+    assert rows == [(10, 0, 1, 0, -1), (11, 0, 1, 0, -1), (12, 0, 1, -1, 9)]
+
+
+def test_kafka_transactions_tool_describes_producers(txn_broker: BrokerProcess) -> None:
+    from reference.launcher import java_command
+
+    done = subprocess.run(
+        java_command(
+            "org.apache.kafka.tools.TransactionsCommand",
+            ["--bootstrap-server", txn_broker.bootstrap, "describe-producers",
+             "--topic", TOPIC, "--partition", "0"],
+        ),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line.split() for line in done.stdout.splitlines() if line.strip()]
+    header = lines[0]
+    assert header[:2] == ["ProducerId", "ProducerEpoch"]
+    by_pid = {int(row[0]): dict(zip(header, row, strict=True)) for row in lines[1:]}
+    assert set(by_pid) == {10, 11, 12}
+    assert by_pid[12]["CurrentTransactionStartOffset"] == "9"
+    assert by_pid[10]["CurrentTransactionStartOffset"] == "None"
