@@ -13,7 +13,7 @@ import contextlib
 import logging
 
 from logstore.broker.broker_configs import DynamicBrokerConfigs
-from logstore.broker.context import Broker
+from logstore.broker.context import AppendNotifier, Broker
 from logstore.broker.fetch_sessions import FetchSessionCache
 from logstore.clock import Clock
 from logstore.config import BrokerConfig
@@ -31,9 +31,14 @@ async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> B
     """A broker with every service running, over storage the caller has opened."""
     dynamic = DynamicBrokerConfigs(config, logs)
     dynamic.load()
-    coordinator = GroupCoordinator(logs, clock, config.groups)
-    await coordinator.start()
     producers = ProducerManager(logs, clock)
+    appends = AppendNotifier()
+    # Markers and transactional offsets the coordinator appends reach the same producer
+    # state and fetch waiters as Produce's batches.
+    coordinator = GroupCoordinator(
+        logs, clock, config.groups, record_producer=producers.record, notify_append=appends.notify
+    )
+    await coordinator.start()
     broker = Broker(
         config=config,
         logs=logs,
@@ -42,6 +47,7 @@ async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> B
         dynamic_configs=dynamic,
         fetch_sessions=FetchSessionCache(config.max_incremental_fetch_session_cache_slots, clock),
         clock=clock,
+        appends=appends,
     )
     _tasks[id(broker)] = asyncio.create_task(_snapshots(producers), name="producer-snapshots")
     return broker

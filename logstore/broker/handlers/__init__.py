@@ -18,4 +18,5 @@ from logstore.broker.handlers import (  # noqa: F401
     produce,
     producers,
     topic_admin,
+    txn_offsets,
 )
