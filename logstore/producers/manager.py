@@ -151,6 +151,16 @@ class ProducerManager:
             txns.truncate_before(plog.log_start_offset)
         return txns.aborted_between(fetch_offset, upper_offset)
 
+    def aborted_ranges(self, plog: Any, start: int, end: int) -> list[tuple[int, int, int]]:
+        """(producer id, first offset, marker offset) of aborted transactions overlapping
+        [start, end): what compaction removes."""
+        txns = self._state(plog).txns
+        return [
+            (a.producer_id, a.first_offset, a.last_offset)
+            for a in txns.aborted
+            if a.last_offset >= start and a.first_offset < end
+        ]
+
     def ongoing_transaction(self, plog: Any, producer_id: int) -> int | None:
         """First offset of `producer_id`'s open transaction on this partition, or None."""
         return self._state(plog).txns.ongoing.get(producer_id)

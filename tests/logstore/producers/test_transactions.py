@@ -7,52 +7,8 @@ from pathlib import Path
 from logstore.clock import ManualClock
 from logstore.producers.manager import ProducerManager
 from logstore.records import build_batch, parse_header
-from logstore.records.control import build_control_batch
 from logstore.storage import LogManager
-
-
-class Writer:
-    """Appends like the broker does: log.append, then the producer hook."""
-
-    def __init__(self, manager: ProducerManager, plog, clock: ManualClock) -> None:
-        self.manager = manager
-        self.plog = plog
-        self.clock = clock
-        self.seqs: dict[int, int] = {}
-
-    def _append(self, batch: bytes) -> int:
-        header = parse_header(batch)
-        result = self.plog.append(batch)
-        self.manager.record(self.plog, header, result.base_offset)
-        return result.base_offset
-
-    def data(self, pid: int, n: int = 2, *, epoch: int = 0, txn: bool = True) -> int:
-        seq = self.seqs.get(pid, 0)
-        self.seqs[pid] = seq + n
-        return self._append(
-            build_batch(
-                [(None, b"v")] * n,
-                producer_id=pid,
-                producer_epoch=epoch,
-                base_sequence=seq,
-                transactional=txn,
-                timestamp=self.clock.now_ms(),
-            )
-        )
-
-    def plain(self, n: int = 1) -> int:
-        return self._append(build_batch([(None, b"p")] * n, timestamp=self.clock.now_ms()))
-
-    def marker(self, pid: int, *, commit: bool, epoch: int = 0, coordinator_epoch: int = 3) -> int:
-        return self._append(
-            build_control_batch(
-                pid,
-                epoch,
-                commit=commit,
-                coordinator_epoch=coordinator_epoch,
-                timestamp=self.clock.now_ms(),
-            )
-        )
+from tests.logstore.producers.txn_writer import Writer
 
 
 def open_logs(path: Path, clock: ManualClock) -> LogManager:
