@@ -52,6 +52,7 @@ class ProducerManager:
         self._dir: Path = Path(logs.state_dir("producers"))
         self._parts: dict[tuple[str, int], PartitionProducers] = {}
         self._snapshot: dict[str, Any] = self._load_snapshot()
+        self._drop_snapshots_past_log_end()
         self._dirty = False
         # Serialises snapshot writes: the periodic one runs in a thread, the last one at
         # shutdown on the loop, and both use the same temporary file.
@@ -251,6 +252,20 @@ class ProducerManager:
             log.warning("ignoring producer snapshot %s: %s", path, exc)
             return {}
         return data if isinstance(data, dict) else {}
+
+    def _drop_snapshots_past_log_end(self) -> None:
+        """Forget now what recovery made stale: a partition truncated below its snapshot
+        could be appended to again (by a producer without an id, which loads no state)
+        before its state is first loaded, and would then look consistent with it."""
+        for name in list(self._snapshot):
+            entry = self._snapshot[name]
+            topic, _, partition = name.rpartition("/")
+            try:
+                end = self._logs.log(topic, int(partition)).log_end_offset
+            except Exception:
+                continue  # the topic is gone: prepare_snapshot forgets it
+            if not isinstance(entry, dict) or int(entry.get("offset", -1)) > end:
+                del self._snapshot[name]
 
     def snapshot(self) -> None:
         """Write the state of every loaded partition (atomically); cheap when nothing changed."""

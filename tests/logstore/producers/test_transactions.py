@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from logstore.clock import ManualClock
 from logstore.producers.manager import ProducerManager
 from logstore.records import build_batch, parse_header
 from logstore.storage import LogManager
+from logstore.storage.checkpoints import CLEAN_SHUTDOWN, RECOVERY_POINTS, write_offsets
 from tests.logstore.producers.txn_writer import Writer
 
 
@@ -177,4 +179,32 @@ def test_abort_marker_with_new_epoch_restarts_sequences(tmp_path) -> None:
     assert manager.check(plog, parse_header(batch)) is None
     [view] = manager.producers(plog)
     assert (view.producer_epoch, view.last_sequence) == (1, -1)
+    logs.close()
+
+
+def test_snapshot_past_a_truncated_log_end_is_not_trusted(tmp_path) -> None:
+    """A torn tail cut by recovery, then new appends before the state is loaded: the
+    snapshot taken over the lost tail must not be used."""
+    clock = ManualClock()
+    logs = open_logs(tmp_path, clock)
+    logs.create_topic("t", 1)
+    manager = ProducerManager(logs, clock)
+    plog = logs.log("t", 0)
+    w = Writer(manager, plog, clock)
+    w.plain()  # 0
+    w.data(7)  # 1-2: open when the snapshot is taken, then lost with the tail
+    manager.snapshot()
+    segment = plog.segments[-1].log_path
+    logs.close()
+    (tmp_path / CLEAN_SHUTDOWN).unlink()
+    write_offsets(tmp_path / RECOVERY_POINTS, [("t", 0, 0)])
+    os.truncate(segment, len(build_batch([(None, b"p")], timestamp=clock.now_ms())) + 5)
+
+    logs = open_logs(tmp_path, clock)
+    plog = logs.log("t", 0)
+    assert plog.log_end_offset == 1
+    again = ProducerManager(logs, clock)
+    plog.append(build_batch([(None, b"x")] * 3))  # 1-3, no producer id: loads no state
+    assert again.last_stable_offset(plog) == 4
+    assert again.ongoing_transaction(plog, 7) is None
     logs.close()
