@@ -468,6 +468,18 @@ class PartitionLog:
             i += 1  # a gap left by compaction: the next batch is in a later segment
         return ReadSlice()
 
+    def fetch_upper_bound(self, piece: ReadSlice) -> int:
+        """An offset past what `piece` holds, as coarse as Kafka's: the first indexed
+        offset after it in its segment, else the next segment's base or the log end.
+        A read_committed fetch lists the aborted transactions that start below it."""
+        i = self._segment_index(piece.next_offset - 1)
+        found = self.segments[i].index.upper_bound(piece.position + piece.size)
+        if found is not None:
+            return self.segments[i].base_offset + found
+        if i + 1 < len(self.segments):
+            return self.segments[i + 1].base_offset
+        return self.log_end_offset
+
     @staticmethod
     def _cut(segment: Segment, start: int, max_offset: int) -> tuple[int, int]:
         """(stop position, next offset) of a read from `start` that ends at `max_offset`."""

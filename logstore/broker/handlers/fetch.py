@@ -110,7 +110,7 @@ def _read_all(
             po.records = (piece,)
             if committed:
                 found_aborted = broker.producers.aborted_transactions(
-                    log, p.fetch_offset, piece.next_offset
+                    log, p.fetch_offset, log.fetch_upper_bound(piece)
                 )
                 po.aborted = tuple(found_aborted)
             slices.append(piece)

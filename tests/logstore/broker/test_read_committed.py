@@ -29,11 +29,16 @@ INVALID_RECORD = 87
 UNKNOWN_TOPIC_OR_PARTITION = 3
 # What the partition holds (offsets):
 #   0-2 plain; 3-4 txn pid 10; 5-6 txn pid 11; 7 COMMIT 10; 8 ABORT 11;
-#   9-10 txn pid 12 (left open); 11 plain.
+#   9-10 txn pid 12 (left open); 11 plain; 12-13 txn pid 13; 14 ABORT 13.
+# Like Kafka, a read_committed fetch lists aborted transactions up to a coarse bound past
+# the data it returns (here the log end), so pid 13's abort is listed from offset 0 on.
 COMMITTED = [b"plain-0", b"plain-1", b"plain-2", b"p10-0", b"p10-1"]
-EVERYTHING = [*COMMITTED, b"p11-0", b"p11-1", b"p12-0", b"p12-1", b"plain-late"]
+EVERYTHING = [
+    *COMMITTED, b"p11-0", b"p11-1", b"p12-0", b"p12-1", b"plain-late", b"p13-0", b"p13-1"
+]  # fmt: skip
 LSO = 9
-END = 12
+END = 15
+ABORTED = [(11, 5), (13, 12)]
 
 
 def _write(data_dir: Path) -> None:
@@ -68,6 +73,8 @@ def _write(data_dir: Path) -> None:
     append(build_control_batch(11, 0, commit=False, timestamp=now))
     txn(12)
     append(build_batch([(None, b"plain-late")], timestamp=now))
+    txn(13)
+    append(build_control_batch(13, 0, commit=False, timestamp=now))
     assert plog.log_end_offset == END
     manager.snapshot()
     logs.close()
@@ -198,18 +205,18 @@ def _check_wire(bootstrap: str) -> None:
         for version in (4, 11, 12):
             p = _fetch(wire, version, 1, 0)
             assert (p.high_watermark, p.last_stable_offset) == (END, LSO)
-            assert [(a.producer_id, a.first_offset) for a in p.aborted_transactions] == [(11, 5)]
+            assert [(a.producer_id, a.first_offset) for a in p.aborted_transactions] == ABORTED
             # Every batch below the LSO, markers included; nothing of the open one.
             assert _offsets(p.records) == [0, 3, 5, 7, 8]
             p = _fetch(wire, version, 1, 9)
             assert p.records in (b"", None)
             assert list(p.aborted_transactions) == []
             p = _fetch(wire, version, 1, 7)
-            assert [(a.producer_id, a.first_offset) for a in p.aborted_transactions] == [(11, 5)]
+            assert [(a.producer_id, a.first_offset) for a in p.aborted_transactions] == ABORTED
             p = _fetch(wire, version, 0, 0)
             assert p.last_stable_offset == LSO
             assert p.aborted_transactions is None
-            assert _offsets(p.records) == [0, 3, 5, 7, 8, 9, 11]
+            assert _offsets(p.records) == [0, 3, 5, 7, 8, 9, 11, 12, 14]
 
 
 def test_read_committed_clients_and_wire(txn_broker: BrokerProcess) -> None:
@@ -278,7 +285,7 @@ def test_describe_producers_over_the_wire(txn_broker: BrokerProcess) -> None:
         for s in part.active_producers
     )  # fmt: skip
     # pid 10 committed and pid 11 aborted at coordinator epoch 0; pid 12 is still open.
-    assert rows == [(10, 0, 1, 0, -1), (11, 0, 1, 0, -1), (12, 0, 1, -1, 9)]
+    assert rows == [(10, 0, 1, 0, -1), (11, 0, 1, 0, -1), (12, 0, 1, -1, 9), (13, 0, 1, 0, -1)]
 
 
 def test_kafka_transactions_tool_describes_producers(txn_broker: BrokerProcess) -> None:
@@ -300,6 +307,6 @@ def test_kafka_transactions_tool_describes_producers(txn_broker: BrokerProcess) 
     header = lines[0]
     assert header[:2] == ["ProducerId", "ProducerEpoch"]
     by_pid = {int(row[0]): dict(zip(header, row, strict=True)) for row in lines[1:]}
-    assert set(by_pid) == {10, 11, 12}
+    assert set(by_pid) == {10, 11, 12, 13}
     assert by_pid[12]["CurrentTransactionStartOffset"] == "9"
     assert by_pid[10]["CurrentTransactionStartOffset"] == "None"
