@@ -22,6 +22,7 @@ from logstore.records import build_batch, decode_records, iter_headers, parse_he
 from logstore.records.control import build_control_batch
 from logstore.storage import LogManager
 from tests.broker_fixture import BrokerProcess
+from tests.logstore.broker.fetch_wire import fetch_partition, list_offset
 from tests.logstore.broker.wire import Wire, schema
 
 TOPIC = "txn"
@@ -37,12 +38,13 @@ EVERYTHING = [
     *COMMITTED, b"p11-0", b"p11-1", b"p12-0", b"p12-1", b"plain-late", b"p13-0", b"p13-1"
 ]  # fmt: skip
 LSO = 9
+NOW = 1_700_000_000_000
 END = 15
 ABORTED = [(11, 5), (13, 12)]
 
 
 def _write(data_dir: Path) -> None:
-    clock = ManualClock()
+    clock = ManualClock(NOW)
     logs = LogManager(data_dir, fsync="always", clock=clock).open()
     logs.create_topic(TOPIC, 1)
     manager = ProducerManager(logs, clock)
@@ -72,7 +74,7 @@ def _write(data_dir: Path) -> None:
     append(build_control_batch(10, 0, commit=True, timestamp=now))
     append(build_control_batch(11, 0, commit=False, timestamp=now))
     txn(12)
-    append(build_batch([(None, b"plain-late")], timestamp=now))
+    append(build_batch([(None, b"plain-late")], timestamp=now + 1000))
     txn(13)
     append(build_control_batch(13, 0, commit=False, timestamp=now))
     assert plog.log_end_offset == END
@@ -169,33 +171,6 @@ def _check_clients(bootstrap: str) -> None:
     assert committed == COMMITTED
 
 
-def _fetch(wire: Wire, version: int, isolation: int, offset: int) -> object:
-    fetch = schema(ApiKey.FETCH, version)
-    fields: dict = {}
-    if version >= 7:
-        fields = {"session_id": 0, "session_epoch": -1, "forgotten_topics_data": ()}
-    part: dict = {"partition": 0, "fetch_offset": offset, "partition_max_bytes": 1 << 20}
-    if version >= 5:
-        part["log_start_offset"] = -1
-    if version >= 9:
-        part["current_leader_epoch"] = -1
-    topic = make(fetch.FetchTopic, topic=TOPIC, partitions=(make(fetch.FetchPartition, **part),))
-    if version >= 11:
-        fields["rack_id"] = ""
-    response = wire.request(
-        ApiKey.FETCH,
-        version,
-        replica_id=-1,
-        max_wait=0,
-        min_bytes=0,
-        max_bytes=1 << 20,
-        isolation_level=isolation,
-        topics=(topic,),
-        **fields,
-    )
-    return response.responses[0].partitions[0]
-
-
 def _offsets(records: bytes) -> list[int]:
     return [h.base_offset for _, h in iter_headers(records)]
 
@@ -203,20 +178,28 @@ def _offsets(records: bytes) -> list[int]:
 def _check_wire(bootstrap: str) -> None:
     with Wire(bootstrap) as wire:
         for version in (4, 11, 12):
-            p = _fetch(wire, version, 1, 0)
+            p = fetch_partition(wire, TOPIC, version, 1, 0)
             assert (p.high_watermark, p.last_stable_offset) == (END, LSO)
             assert [(a.producer_id, a.first_offset) for a in p.aborted_transactions] == ABORTED
             # Every batch below the LSO, markers included; nothing of the open one.
             assert _offsets(p.records) == [0, 3, 5, 7, 8]
-            p = _fetch(wire, version, 1, 9)
+            p = fetch_partition(wire, TOPIC, version, 1, 9)
             assert p.records in (b"", None)
             assert list(p.aborted_transactions) == []
-            p = _fetch(wire, version, 1, 7)
+            p = fetch_partition(wire, TOPIC, version, 1, 7)
             assert [(a.producer_id, a.first_offset) for a in p.aborted_transactions] == ABORTED
-            p = _fetch(wire, version, 0, 0)
+            p = fetch_partition(wire, TOPIC, version, 0, 0)
             assert p.last_stable_offset == LSO
             assert p.aborted_transactions is None
             assert _offsets(p.records) == [0, 3, 5, 7, 8, 9, 11, 12, 14]
+        assert list_offset(wire, TOPIC, -1, 1) == (0, LSO, -1)
+        assert list_offset(wire, TOPIC, -1, 0) == (0, END, -1)
+        # A timestamp answer past the LSO is no answer to read_committed (as Kafka).
+        assert list_offset(wire, TOPIC, -3, 1) == (0, -1, -1)
+        assert list_offset(wire, TOPIC, -3, 0) == (0, 11, NOW + 1000)
+        assert list_offset(wire, TOPIC, NOW + 1, 1) == (0, -1, -1)
+        assert list_offset(wire, TOPIC, NOW + 1, 0) == (0, 11, NOW + 1000)
+        assert list_offset(wire, TOPIC, 0, 1) == (0, 0, NOW)
 
 
 def test_read_committed_clients_and_wire(txn_broker: BrokerProcess) -> None:
@@ -257,7 +240,7 @@ def test_client_control_batch_is_refused_and_nothing_stored(txn_broker: BrokerPr
             ),
         )
         assert response.responses[0].partition_responses[0].error_code == INVALID_RECORD
-        p = _fetch(wire, 12, 1, 0)
+        p = fetch_partition(wire, TOPIC, 12, 1, 0)
         assert (p.high_watermark, p.last_stable_offset) == (END, LSO)
         assert _offsets(p.records) == [0, 3, 5, 7, 8]
         assert [r.value for r in decode_records(p.records)] == [b"plain-0", b"plain-1", b"plain-2"]
