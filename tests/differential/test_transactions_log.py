@@ -78,7 +78,12 @@ def _settled(wire: Wire, topic: str, markers: int) -> list[tuple[int, bool, int]
         time.sleep(0.05)
 
 
-def _look(wire: Wire, topic: str, markers: int) -> dict[str, Any]:
+def _stamp(ts: int, base: int) -> int | str:
+    """Data timestamps relative to the scenario's base; markers carry the broker's clock."""
+    return ts - base if base <= ts < base + 100_000 else ("none" if ts < 0 else "marker")
+
+
+def _look(wire: Wire, topic: str, markers: int, base: int) -> dict[str, Any]:
     batches = _settled(wire, topic, markers)
     order: dict[int, int] = {}
     for _, _, pid in batches:
@@ -103,11 +108,12 @@ def _look(wire: Wire, topic: str, markers: int) -> dict[str, Any]:
                     [h.base_offset for _, h in iter_headers(p.records or b"")],
                 )
     for isolation in (COMMITTED, UNCOMMITTED):
-        for ts in (LATEST, MAX_TIMESTAMP, 1500, 3500, 4500):
+        for ts in (LATEST, MAX_TIMESTAMP, 500, 1500, 3500, 4500, 9000):
             for version in (2, 7):
-                seen[f"list_offsets v{version} iso{isolation} ts{ts}"] = list_offset(
-                    wire, topic, ts, isolation, version
-                )
+                at = ts if ts < 0 else base + ts
+                error, offset, stamp = list_offset(wire, topic, at, isolation, version)
+                key = f"list_offsets v{version} iso{isolation} ts{ts}"
+                seen[key] = (error, offset, _stamp(stamp, base))
     return seen
 
 
@@ -118,23 +124,24 @@ def _scenario(cluster: Cluster) -> list[dict[str, Any]]:
     second = _txn_producer(cluster)
     plain = Producer({"bootstrap.servers": cluster.bootstrap, **QUIET})
     host = cluster.bootstrap
+    base = int(time.time() * 1000) - 3_600_000  # recent: no segment.ms roll, no rejection
     first.begin_transaction()
-    _send(first, topic, [(b"c0", 1000), (b"c1", 1001), (b"c2", 1002)])
+    _send(first, topic, [(b"c0", base + 1000), (b"c1", base + 1001), (b"c2", base + 1002)])
     first.commit_transaction(TIMEOUT)
     first.begin_transaction()
-    _send(first, topic, [(b"a0", 2000), (b"a1", 2001)])
+    _send(first, topic, [(b"a0", base + 2000), (b"a1", base + 2001)])
     first.abort_transaction(TIMEOUT)
     second.begin_transaction()
-    _send(second, topic, [(b"o0", 3000), (b"o1", 3001)])  # left open for now
-    _send(plain, topic, [(b"p0", 4000)])
+    _send(second, topic, [(b"o0", base + 3000), (b"o1", base + 3001)])  # left open for now
+    _send(plain, topic, [(b"p0", base + 4000)])
     first.begin_transaction()
-    _send(first, topic, [(b"late-abort", 5000)])
+    _send(first, topic, [(b"late-abort", base + 5000)])
     first.abort_transaction(TIMEOUT)
     with Wire(host) as wire:
-        open_view = _look(wire, topic, 3)
+        open_view = _look(wire, topic, 3, base)
     second.commit_transaction(TIMEOUT)
     with Wire(host) as wire:
-        closed_view = _look(wire, topic, 4)
+        closed_view = _look(wire, topic, 4, base)
     return [open_view, closed_view]
 
 

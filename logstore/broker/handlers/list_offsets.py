@@ -13,7 +13,12 @@ from typing import Any
 
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.context import Broker
-from logstore.broker.errors import KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION, code_of
+from logstore.broker.errors import (
+    KAFKA_STORAGE_ERROR,
+    UNKNOWN_TOPIC_OR_PARTITION,
+    UNSUPPORTED_VERSION,
+    code_of,
+)
 from logstore.protocol.admin_replies import ListOffsetsRow, list_offsets_frame
 from logstore.protocol.api_keys import ApiKey
 
@@ -21,6 +26,7 @@ LATEST = -1
 EARLIEST = -2
 MAX_TIMESTAMP = -3
 READ_COMMITTED = 1
+FIRST_MAX_TIMESTAMP_VERSION = 7  # KIP-734: older versions answer -3 as unsupported
 
 
 def _lookup(
@@ -55,6 +61,9 @@ async def list_offsets(broker: Broker, ctx: RequestContext, request: Any) -> byt
     for t in request.topics:
         rows: list[ListOffsetsRow] = []
         for p in t.partitions:
+            if p.timestamp == MAX_TIMESTAMP and ctx.api_version < FIRST_MAX_TIMESTAMP_VERSION:
+                rows.append((p.partition_index, UNSUPPORTED_VERSION, -1, -1, -1))
+                continue
             error, offset, timestamp = _lookup(
                 broker, t.name, p.partition_index, p.timestamp, committed
             )

@@ -28,6 +28,7 @@ from tests.logstore.broker.wire import Wire, schema
 TOPIC = "txn"
 INVALID_RECORD = 87
 UNKNOWN_TOPIC_OR_PARTITION = 3
+UNSUPPORTED_VERSION = 35
 # What the partition holds (offsets):
 #   0-2 plain; 3-4 txn pid 10; 5-6 txn pid 11; 7 COMMIT 10; 8 ABORT 11;
 #   9-10 txn pid 12 (left open); 11 plain; 12-13 txn pid 13; 14 ABORT 13.
@@ -197,6 +198,7 @@ def _check_wire(bootstrap: str) -> None:
         # A timestamp answer past the LSO is no answer to read_committed (as Kafka).
         assert list_offset(wire, TOPIC, -3, 1) == (0, -1, -1)
         assert list_offset(wire, TOPIC, -3, 0) == (0, 11, NOW + 1000)
+        assert list_offset(wire, TOPIC, -3, 0, version=6) == (UNSUPPORTED_VERSION, -1, -1)
         assert list_offset(wire, TOPIC, NOW + 1, 1) == (0, -1, -1)
         assert list_offset(wire, TOPIC, NOW + 1, 0) == (0, 11, NOW + 1000)
         assert list_offset(wire, TOPIC, 0, 1) == (0, 0, NOW)
