@@ -339,6 +339,10 @@ async def test_deleted_topic_takes_its_pending_offsets_along(tmp_path) -> None:
 
 
 async def test_transactional_offsets_survive_compaction(tmp_path) -> None:
+    """The cleaner as the broker runs it (seeing the offsets topic's transactions): a
+    committed transaction's offsets stay, an aborted one's go without taking the offsets
+    committed before it along, and an open one's stay pending with the committed offset
+    it would replace kept too (nothing at or past the LSO is cleaned)."""
     clock = ManualClock()
     node = Node(tmp_path, clock)
     coord = node.coord
@@ -346,10 +350,13 @@ async def test_transactional_offsets_survive_compaction(tmp_path) -> None:
         await coord.commit("g", [("t", 0, offset(n)), ("t", 1, offset(n))])
     await txn_commit(coord, ("t", 0, 10), pid=1)
     await coord.complete_transaction(1, EPOCH, commit=True)
-    await txn_commit(coord, ("t", 1, 20), pid=2)  # still open
+    await txn_commit(coord, ("t", 0, 15), pid=2)
+    await coord.complete_transaction(2, EPOCH, commit=False)
     plog = node.logs.log(OFFSETS_TOPIC, 0)
+    plog.roll()  # everything so far lies below the LSO, in a cleanable segment
+    await txn_commit(coord, ("t", 1, 20), pid=3)  # still open
     plog.roll()
-    result = clean_log(plog, clock.now_ms(), force=True)
+    result = clean_log(plog, clock.now_ms(), force=True, transactions=node.producers)
     assert result is not None
     assert result.records_removed > 0
     node.close()
@@ -357,8 +364,9 @@ async def test_transactional_offsets_survive_compaction(tmp_path) -> None:
     again = Node(tmp_path, clock)
     coord = again.coord
     assert coord.committed("g", "t", 0) == offset(10)
+    assert coord.committed("g", "t", 1) == offset(2)
     assert coord.has_pending("g", "t", 1)
-    await coord.complete_transaction(2, EPOCH, commit=True)
+    await coord.complete_transaction(3, EPOCH, commit=True)
     assert coord.committed("g", "t", 1) == offset(20)
     again.close()
 
