@@ -9,6 +9,7 @@ partitions fail, the others are not attempted). It must never decide transaction
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from logstore import error_codes as ec
@@ -115,6 +116,12 @@ async def end_txn(broker: Broker, ctx: RequestContext, request: Any) -> Any:
 
 
 _BY_TITLE = {s.title: s for s in TxnState}
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _instant(ms: int) -> datetime.datetime:
+    """A timestamp field that may be Kafka's -1 ("none"), which kio has no None for."""
+    return _EPOCH + datetime.timedelta(milliseconds=ms)
 
 
 @handles(ApiKey.LIST_TRANSACTIONS, min_version=0, max_version=1)
@@ -171,7 +178,7 @@ async def describe_transactions(broker: Broker, ctx: RequestContext, request: An
             transactional_id=tid,
             transaction_state="",
             transaction_timeout=0,
-            transaction_start_time=-1,
+            transaction_start_time=_instant(-1),
             producer_id=-1,
             producer_epoch=-1,
             topics=(),
@@ -187,7 +194,9 @@ async def describe_transactions(broker: Broker, ctx: RequestContext, request: An
             fields.update(
                 transaction_state=meta.state.title,
                 transaction_timeout=meta.timeout_ms,
-                transaction_start_time=meta.start_ms if meta.state is TxnState.ONGOING else -1,
+                transaction_start_time=_instant(
+                    meta.start_ms if meta.state is TxnState.ONGOING else -1
+                ),
                 producer_id=meta.producer_id,
                 producer_epoch=meta.producer_epoch,
                 topics=tuple(
