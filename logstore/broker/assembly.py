@@ -35,6 +35,7 @@ async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> B
     dynamic = DynamicBrokerConfigs(config, logs)
     dynamic.load()
     producers = ProducerManager(logs, clock)
+    logs.lend_transactions(producers)
     appends = AppendNotifier()
     # Markers and transactional offsets the coordinator appends reach the same producer
     # state and fetch waiters as Produce's batches.

@@ -8,6 +8,7 @@ from logstore.broker.handlers import (  # noqa: F401
     cluster,
     configs,
     delete_records,
+    describe_producers,
     describe_topic_partitions,
     fetch,
     groups,

@@ -94,6 +94,9 @@ def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcom
             from logstore.records import iter_headers
 
             headers = [h for _, h in iter_headers(data)]
+            if any(h.is_control for h in headers):
+                # Only the transaction coordinator writes markers (Kafka's refusal).
+                return _Outcome(INVALID_RECORD, "control batches cannot be produced by clients")
             for header in headers:
                 if header.producer_id < 0:
                     continue
