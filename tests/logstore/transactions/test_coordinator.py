@@ -14,7 +14,7 @@ from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.offsets import OFFSETS_TOPIC, CommittedOffset
 from logstore.groups.settings import GroupSettings
 from logstore.producers.manager import ProducerManager
-from logstore.records import build_batch, iter_headers
+from logstore.records import build_batch, iter_headers, parse_header
 from logstore.records.control import ABORT, COMMIT, control_type
 from logstore.storage import LogManager
 from logstore.transactions.coordinator import TransactionCoordinator, TxnSettings
@@ -53,31 +53,38 @@ class Node:
         )
         self.txns.load()
         self.groups.transaction_verifier = self.txns.verify
+        self.sequences: dict[tuple[int, int], int] = {}
 
     def markers(self, topic: str = "t", partition: int = 0) -> list[tuple[int, int, int]]:
         """(producer id, epoch, ABORT/COMMIT) of every marker in a partition."""
         plog = self.logs.log(topic, partition)
-        data = plog.read(plog.log_start_offset, 1 << 24).to_bytes()
-        return [
-            (h.producer_id, h.producer_epoch, control_type(data[pos : pos + h.size]))
-            for pos, h in iter_headers(data)
-            if h.is_control
-        ]
+        found = []
+        offset = plog.log_start_offset
+        while offset < plog.log_end_offset:  # a read stops at a segment's end
+            data = plog.read(offset, 1 << 24).to_bytes()
+            for pos, h in iter_headers(data):
+                if h.is_control:
+                    found.append(
+                        (h.producer_id, h.producer_epoch, control_type(data[pos : pos + h.size]))
+                    )
+                offset = h.last_offset + 1
+        return found
 
     def produce(self, pid: int, epoch: int, partition: int = 0) -> int:
         """The KIP-890 check's answer, and the batch appended when it passes."""
         code = self.txns.check_produce(pid, epoch, "t", partition)
         if code == 0:
             plog = self.logs.log("t", partition)
-            plog.append(
-                build_batch(
-                    [(None, b"v")],
-                    producer_id=pid,
-                    producer_epoch=epoch,
-                    base_sequence=0,
-                    transactional=True,
-                )
+            batch = build_batch(
+                [(None, b"v")],
+                producer_id=pid,
+                producer_epoch=epoch,
+                base_sequence=self.sequences.get((pid, partition), 0),
+                transactional=True,
             )
+            self.sequences[(pid, partition)] = self.sequences.get((pid, partition), 0) + 1
+            result = plog.append(batch)
+            self.producers.record(plog, parse_header(batch), result.base_offset)
         return code
 
     def close(self) -> None:
@@ -214,18 +221,25 @@ async def test_state_survives_a_restart_and_a_decided_commit_completes_on_start(
     txns = node.txns
     pid = (await txns.init_producer("tx", 30_000)).producer_id
     await txns.init_producer("tx", 30_000)
-    assert await txns.add_partitions("tx", pid, 1, [("t", 0)]) == 0
-    # The commit is decided and durable, then the broker stops before any marker.
+    assert await txns.add_partitions("tx", pid, 1, [("t", 0), ("t", 1)]) == 0
+    assert node.produce(pid, 1, 0) == 0
+    assert node.produce(pid, 1, 1) == 0
+    # The commit is decided and durable, then the broker stops after the marker of t/1
+    # only.
     meta = txns.get("tx")
-    await txns._persist(txns._next(meta, S.PREPARE_COMMIT))
+    prepared = txns._next(meta, S.PREPARE_COMMIT)
+    await txns._persist(prepared)
+    await txns._write_marker(prepared, "t", 1, True, False)
     node.close()
     node = Node(tmp_path, clock)
     meta = node.txns.get("tx")
     assert (meta.state, meta.producer_id, meta.producer_epoch) == (S.PREPARE_COMMIT, pid, 1)
-    assert meta.partitions == {("t", 0)}
+    assert meta.partitions == {("t", 0), ("t", 1)}
     await node.txns.recover()
     assert node.txns.get("tx").state is S.COMPLETE_COMMIT
     assert node.markers("t", 0) == [(pid, 1, COMMIT)]
+    assert node.markers("t", 1) == [(pid, 1, COMMIT)]  # not written twice
+    assert node.producers.last_stable_offset(node.logs.log("t", 0)) == 2
     assert await node.txns.end_txn("tx", pid, 1, True) == 0
     assert node.logs.topic(TRANSACTION_TOPIC).partitions == 1
     node.close()
