@@ -194,9 +194,8 @@ async def describe_transactions(broker: Broker, ctx: RequestContext, request: An
             fields.update(
                 transaction_state=meta.state.title,
                 transaction_timeout=meta.timeout_ms,
-                transaction_start_time=_instant(
-                    meta.start_ms if meta.state is TxnState.ONGOING else -1
-                ),
+                # As Kafka: the last transaction's start, kept once it has ended.
+                transaction_start_time=_instant(meta.start_ms),
                 producer_id=meta.producer_id,
                 producer_epoch=meta.producer_epoch,
                 topics=tuple(
