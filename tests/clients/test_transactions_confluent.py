@@ -1,7 +1,8 @@
 """confluent-kafka (librdkafka) transactions against a real broker: a committed
 transaction visible to read_committed and an aborted one not (read_uncommitted sees
 both), offsets sent with `send_offsets_to_transaction` committed only with it, and a
-second producer with the same `transactional.id` fencing the first."""
+second producer with the same `transactional.id` fencing the first, and a transaction
+left open past its timeout aborted by the broker."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from tests.broker_fixture import start_broker
 from tests.clients.messages import unique_topic
+from tests.clients.txn_wire import TxnWire
+from tests.logstore.transactions.test_txn_wire import SWEEP_ARGS, wait_for_state
 
 TIMEOUT_S = 20.0
 
@@ -134,3 +138,25 @@ def test_a_second_producer_fences_the_first(shared_broker) -> None:
     second.produce(topic, value=b"live", partition=0)
     second.commit_transaction(TIMEOUT_S)
     assert values(bootstrap, topic, "read_committed") == ["live"]
+
+
+def test_a_transaction_past_its_timeout_is_aborted_by_the_broker(tmp_path) -> None:
+    broker = start_broker(tmp_path / "data", SWEEP_ARGS)
+    try:
+        bootstrap = broker.bootstrap
+        topic = unique_topic("txn-ck-timeout")
+        create_topic(bootstrap, topic)
+        tid = f"{topic}-tx"
+        p = producer(bootstrap, tid, **{"transaction.timeout.ms": 1000})
+        p.begin_transaction()
+        p.produce(topic, value=b"late", partition=0)
+        p.flush(TIMEOUT_S)
+        watcher = TxnWire(bootstrap, tid)
+        assert wait_for_state(watcher, "CompleteAbort") == "CompleteAbort"
+        watcher.close()
+        with pytest.raises(KafkaException):
+            p.commit_transaction(TIMEOUT_S)
+        assert values(bootstrap, topic, "read_committed") == []
+        assert values(bootstrap, topic, "read_uncommitted") == ["late"]
+    finally:
+        broker.stop()
