@@ -10,6 +10,7 @@ import time
 import uuid
 from typing import Any
 
+import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from logstore import error_codes as ec
@@ -249,6 +250,37 @@ def test_state_survives_graceful_restart_and_kill9(broker: BrokerProcess) -> Non
     broker.restart()
     wire = TxnWire(broker.bootstrap, "durable")
     assert state_of(wire) == "CompleteCommit"
+    assert wire.init() == 0
+    assert (wire.producer_id, wire.epoch) == (pid, 1)
+    wire.close()
+
+
+@pytest.mark.parametrize("state", ["Empty", "Ongoing", "CompleteCommit", "CompleteAbort"])
+def test_kill9_in_each_settled_state_keeps_it(broker: BrokerProcess, state: str) -> None:
+    """(PrepareCommit/PrepareAbort last only while markers are written: their recovery is
+    tested in-process, tests/logstore/transactions/test_coordinator.py.)"""
+    topic = topic_of(broker.bootstrap)
+    wire = TxnWire(broker.bootstrap, "k9")
+    assert wire.init() == 0
+    if state != "Empty":
+        assert add_partitions(wire, 3, {topic: [0]}) == [(topic, 0, 0)]
+        assert produce(wire, topic, 0) == 0
+    if state.startswith("Complete"):
+        assert wire.end(commit=state == "CompleteCommit") == 0
+    assert state_of(wire) == state
+    pid = wire.producer_id
+    wire.close()
+    broker.kill9()
+    broker.start()
+    wire = TxnWire(broker.bootstrap, "k9")
+    wire.producer_id, wire.epoch = pid, 0
+    assert state_of(wire) == state
+    if state == "Ongoing":
+        assert produce(wire, topic, 0, seq=1) == 0  # still in the transaction
+        assert wire.end(commit=False) == 0
+    elif state.startswith("Complete"):
+        assert wire.end(commit=state == "CompleteCommit") == 0  # a retry after the crash
+    # The next incarnation continues the same producer at the next epoch.
     assert wire.init() == 0
     assert (wire.producer_id, wire.epoch) == (pid, 1)
     wire.close()
