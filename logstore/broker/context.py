@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from logstore.groups.coordinator import GroupCoordinator
     from logstore.producers.manager import ProducerManager
     from logstore.storage import LogManager
+    from logstore.transactions.coordinator import TransactionCoordinator
 
 
 PartitionKey = tuple[str, int]
@@ -92,6 +93,8 @@ class Broker:
     # Incremental fetch sessions (logstore.broker.fetch_sessions).
     fetch_sessions: FetchSessionCache
     clock: Clock = field(default_factory=SystemClock)
+    # The transaction coordinator (None in brokers assembled without one).
+    transactions: TransactionCoordinator | None = None
     appends: AppendNotifier = field(default_factory=AppendNotifier)
     # Where clients should connect (Metadata, FindCoordinator): set once the port is bound.
     advertised_host: str = "127.0.0.1"

@@ -66,6 +66,10 @@ class ProducerManager:
         ReplicaManager ProducerIdCount)."""
         return sum(len(state.entries) for state in self._parts.values())
 
+    def new_producer_id(self) -> int:
+        """A never-used producer id (the transaction coordinator's InitProducerId)."""
+        return self._ids.allocate()
+
     def init_producer(self, producer_id: int = -1, epoch: int = -1) -> tuple[int, int]:
         """A fresh (id, 0), or with KIP-360 the presented id at the next epoch."""
         if producer_id >= 0 and epoch >= 0:

@@ -18,5 +18,6 @@ from logstore.broker.handlers import (  # noqa: F401
     produce,
     producers,
     topic_admin,
+    transactions,
     txn_offsets,
 )

@@ -5,14 +5,15 @@ transaction ends, and pending offsets that survive a `kill -9`."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from logstore.protocol.api_keys import ApiKey
 from tests.clients.test_groups_wire import join, nested, request
 from tests.clients.test_idempotence_wire import WireClient
+from tests.clients.txn_wire import TxnWire, txn_offset_commit
 from tests.clients.txn_wire import offset_fetch as fetch
-from tests.clients.txn_wire import txn_offset_commit
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
 OFFSET_METADATA_TOO_LARGE = 12
@@ -57,6 +58,21 @@ def plain_commit(client: WireClient, group: str, topic: str, partition: int, off
     assert response.topics[0].partitions[0].error_code == 0
 
 
+def in_transaction(bootstrap: str, group: str, *, epochs: int = 1) -> dict[str, Any]:
+    """A producer whose open transaction holds `group`'s offsets (AddOffsetsToTxn), as
+    TxnOffsetCommit's fields; `epochs` InitProducerIds give it epoch `epochs - 1`."""
+    wire = TxnWire(bootstrap, f"tx-{uuid.uuid4().hex[:8]}")
+    for _ in range(epochs):
+        assert wire.init() == 0
+    assert wire.add_offsets(group) == 0
+    wire.close()
+    return {
+        "transactional_id": wire.transactional_id,
+        "producer_id": wire.producer_id,
+        "epoch": wire.epoch,
+    }
+
+
 def new_topic(bootstrap: str) -> str:
     topic = f"txo-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -70,12 +86,13 @@ def test_txn_offset_commit_errors_per_partition_and_version(shared_broker) -> No
     run = uuid.uuid4().hex[:8]
     for version in range(5):
         group = f"g-{run}-v{version}"
+        producer = in_transaction(shared_broker.bootstrap, group)
         assert txn_offset_commit(
             client,
             version,
             group,
             {topic: [(0, 5), (7, 5)], "no-such-topic": [(0, 1)]},
-            producer_id=100 + version,
+            **producer,
         ) == [  # Kafka's order: what is refused before the coordinator comes first
             (topic, 7, UNKNOWN_TOPIC_OR_PARTITION),
             (topic, 0, 0),
@@ -93,38 +110,54 @@ def test_txn_offset_commit_errors_per_partition_and_version(shared_broker) -> No
             version,
             group,
             {topic: [(1, 5)]},
-            producer_id=100 + version,
             metadata="x" * 5000,
+            **producer,
         ) == [(topic, 1, OFFSET_METADATA_TOO_LARGE)]
 
     # v3 carries the member: a generation of a group that does not exist, a stranger.
-    assert txn_offset_commit(client, 3, f"none-{run}", {topic: [(0, 1)]}, generation_id=1) == [
+    none = f"none-{run}"
+    producer = in_transaction(shared_broker.bootstrap, none)
+    assert txn_offset_commit(client, 3, none, {topic: [(0, 1)]}, generation_id=1, **producer) == [
         (topic, 0, ILLEGAL_GENERATION)
     ]
     group = f"members-{run}"
+    producer = in_transaction(shared_broker.bootstrap, group)
     first = join(client, 5, group)
     assert first.error_code == MEMBER_ID_REQUIRED
     joined = join(client, 5, group, first.member_id)
     assert joined.error_code == 0
     member, generation = joined.member_id, joined.generation_id
     assert txn_offset_commit(
-        client, 3, group, {topic: [(0, 1)]}, generation_id=generation, member_id="stranger"
+        client,
+        3,
+        group,
+        {topic: [(0, 1)]},
+        generation_id=generation,
+        member_id="stranger",
+        **producer,
     ) == [(topic, 0, UNKNOWN_MEMBER_ID)]
     assert txn_offset_commit(
-        client, 3, group, {topic: [(0, 1)]}, generation_id=generation + 1, member_id=member
+        client,
+        3,
+        group,
+        {topic: [(0, 1)]},
+        generation_id=generation + 1,
+        member_id=member,
+        **producer,
     ) == [(topic, 0, ILLEGAL_GENERATION)]
     assert txn_offset_commit(
-        client, 3, group, {topic: [(0, 1)]}, generation_id=generation, member_id=member
+        client, 3, group, {topic: [(0, 1)]}, generation_id=generation, member_id=member, **producer
     ) == [(topic, 0, 0)]
     # v2 names no member: accepted while the group has members.
-    assert txn_offset_commit(client, 2, group, {topic: [(1, 1)]}, producer_id=2) == [(topic, 1, 0)]
+    assert txn_offset_commit(client, 2, group, {topic: [(1, 1)]}, **producer) == [(topic, 1, 0)]
 
-    # A fenced producer (an older epoch than its pending offsets carry) is refused.
+    # A fenced producer (an older epoch than the coordinator's) is refused, as
+    # INVALID_PRODUCER_EPOCH at every version.
     fenced = f"fenced-{run}"
-    assert txn_offset_commit(client, 0, fenced, {topic: [(0, 1)]}, producer_id=77, epoch=3) == [
-        (topic, 0, 0)
-    ]
-    assert txn_offset_commit(client, 0, fenced, {topic: [(0, 2)]}, producer_id=77, epoch=2) == [
+    producer = in_transaction(shared_broker.bootstrap, fenced, epochs=2)
+    assert txn_offset_commit(client, 0, fenced, {topic: [(0, 1)]}, **producer) == [(topic, 0, 0)]
+    producer["epoch"] -= 1
+    assert txn_offset_commit(client, 0, fenced, {topic: [(0, 2)]}, **producer) == [
         (topic, 0, INVALID_PRODUCER_EPOCH)
     ]
     client.close()
@@ -138,9 +171,8 @@ def test_require_stable_answers_unstable_while_a_transaction_holds_the_offset(
     group = f"stable-{uuid.uuid4().hex[:8]}"
     plain_commit(client, group, topic, 0, 5)
     plain_commit(client, group, topic, 1, 6)
-    assert txn_offset_commit(client, 1, group, {topic: [(0, 50)]}, producer_id=555) == [
-        (topic, 0, 0)
-    ]
+    producer = in_transaction(shared_broker.bootstrap, group)
+    assert txn_offset_commit(client, 1, group, {topic: [(0, 50)]}, **producer) == [(topic, 0, 0)]
 
     for version in (7, 8, 9):
         assert fetch(client, version, group, topic, stable=True) == [
@@ -182,9 +214,8 @@ def test_pending_offsets_survive_kill_9(broker) -> None:
     client = WireClient(broker.port)
     topic = new_topic(broker.bootstrap)
     plain_commit(client, "g", topic, 0, 5)
-    assert txn_offset_commit(
-        client, 3, "g", {topic: [(0, 50), (1, 60)]}, producer_id=9, epoch=1
-    ) == [
+    producer = in_transaction(broker.bootstrap, "g", epochs=2)
+    assert txn_offset_commit(client, 3, "g", {topic: [(0, 50), (1, 60)]}, **producer) == [
         (topic, 0, 0),
         (topic, 1, 0),
     ]
@@ -197,8 +228,9 @@ def test_pending_offsets_survive_kill_9(broker) -> None:
         (topic, 1, -1, UNSTABLE_OFFSET_COMMIT),
     ]
     assert fetch(client, 8, "g", topic, stable=False) == [(topic, 0, 5, 0), (topic, 1, -1, 0)]
-    # The producer's epoch came back with its offsets: an older one is still fenced.
-    assert txn_offset_commit(client, 3, "g", {topic: [(0, 1)]}, producer_id=9, epoch=0) == [
+    # The producer's epoch came back with its transaction: an older one is still fenced.
+    producer["epoch"] -= 1
+    assert txn_offset_commit(client, 3, "g", {topic: [(0, 1)]}, **producer) == [
         (topic, 0, INVALID_PRODUCER_EPOCH)
     ]
     client.close()
