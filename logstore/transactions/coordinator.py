@@ -186,11 +186,14 @@ class TransactionCoordinator:
                 return InitResult(ec.NONE, new.producer_id, 0)
             if meta.completing or meta.state is S.PREPARE_EPOCH_FENCE:
                 return InitResult(ec.CONCURRENT_TRANSACTIONS)
-            if producer_id >= 0 and (producer_id, producer_epoch) != (
-                meta.producer_id,
-                meta.producer_epoch,
-            ):
-                return InitResult(ec.PRODUCER_FENCED)
+            if producer_id >= 0:
+                if producer_id != meta.producer_id:
+                    return InitResult(ec.PRODUCER_FENCED)
+                if producer_epoch == meta.last_epoch >= 0 and meta.state is S.EMPTY:
+                    # A retry of the bump that already happened: the same answer.
+                    return InitResult(ec.NONE, meta.producer_id, meta.producer_epoch)
+                if producer_epoch != meta.producer_epoch:
+                    return InitResult(ec.PRODUCER_FENCED)
             if meta.state is S.ONGOING:
                 # The open transaction of the previous incarnation is aborted under a
                 # bumped epoch; the client retries once it has completed.
@@ -201,7 +204,12 @@ class TransactionCoordinator:
             else:
                 pid, epoch = meta.producer_id, meta.producer_epoch + 1
             new = self._next(
-                meta, S.EMPTY, producer_id=pid, producer_epoch=epoch, timeout_ms=timeout_ms
+                meta,
+                S.EMPTY,
+                producer_id=pid,
+                producer_epoch=epoch,
+                timeout_ms=timeout_ms,
+                last_epoch=meta.producer_epoch if producer_id >= 0 and pid == producer_id else -1,
             )
             new.partitions.clear()
             new.has_offsets = False
