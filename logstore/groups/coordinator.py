@@ -6,13 +6,14 @@ the periodic tick that lets session and rebalance timeouts fire, and the committ
 table, which it persists to the compacted internal topic `__consumer_offsets` (through
 `LogManager`, one batch per commit, durable before the commit is acknowledged) and replays
 on start. Transactional offsets (TxnOffsetCommit) go to the same topic in a transactional
-batch and stay pending, invisible to OffsetFetch, until `complete_transaction` writes the
-producer's marker after them (commit: they become committed; abort: they are dropped); a
-replay applies markers the same way. Group metadata goes to the same topic (what to write: `groups/journal.py`)
-before the replies that depend on it, so members keep their generation or epoch across a
-broker restart as they do on Kafka; committed offsets expire after
-`offsets.retention.minutes` by Kafka's rules. It must never parse or build wire messages
-(handlers do) and never decide a state transition itself (the state modules do).
+batch and stay pending (`groups/pending.py`), invisible to OffsetFetch, until
+`complete_transaction` writes the producer's marker after them (commit: they become
+committed; abort: they are dropped); a replay applies markers the same way. Group metadata
+goes to the same topic (what to write: `groups/journal.py`) before the replies that depend
+on it, so members keep their generation or epoch across a broker restart as they do on
+Kafka; committed offsets expire after `offsets.retention.minutes` by Kafka's rules. It must
+never parse or build wire messages (handlers do) and never decide a state transition
+itself (the state modules do).
 """
 
 from __future__ import annotations
@@ -514,7 +515,11 @@ class GroupCoordinator:
         carry no member, so a commit without one is taken whatever the group's state;
         a member's stale epoch is ILLEGAL_GENERATION (the API knows no other)."""
         cgroup = self.consumer.get(group_id)
-        if cgroup is not None and cgroup.members:
+        if cgroup is not None and (cgroup.members or group_id not in self.classic):
+            if generation < 0 and not cgroup.members:
+                return err.NONE
+            if generation == -1 and not member_id and instance_id is None:
+                return err.NONE
             member = cgroup.members.get(member_id)
             if member is None:
                 return err.UNKNOWN_MEMBER_ID
@@ -548,12 +553,17 @@ class GroupCoordinator:
         self, group_id: str, transactional_id: str, producer_id: int, producer_epoch: int
     ) -> int:
         """Whether the producer may write offsets in its transaction now (an error code,
-        see `TransactionVerifier`): the transaction coordinator's word when one is
-        attached, and never with an epoch older than the one its pending offsets already
-        carry (fenced, as Kafka's log refuses it)."""
+        see `TransactionVerifier`): never with an epoch older than the one its pending
+        offsets already carry (fenced, as Kafka's log refuses it); without the transaction
+        coordinator's word while its transaction is open here at that epoch; otherwise
+        the transaction coordinator's word when one is attached."""
         epoch = self.pending.epoch(producer_id)
         if epoch is not None and producer_epoch < epoch:
             return err.PRODUCER_FENCED
+        if epoch == producer_epoch:
+            # Its transaction is already open on this partition: Kafka's log skips the
+            # verification then (whatever transactional id the request names).
+            return err.NONE
         if self.transaction_verifier is None:
             return err.NONE
         return await self.transaction_verifier(
@@ -694,7 +704,7 @@ class GroupCoordinator:
     def list_groups(self) -> list[GroupSummary]:
         out: dict[str, GroupSummary] = {}
         for gid in self.offsets.groups() + self.pending.groups():
-            out[gid] = GroupSummary(gid, "consumer", "Empty", "classic")
+            out[gid] = GroupSummary(gid, "", "Empty", "classic")  # Kafka's "simple" group
         for gid, group in self.classic.items():
             if group.state is GroupState.DEAD:
                 continue

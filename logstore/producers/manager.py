@@ -31,14 +31,12 @@ from logstore.producers.state import (
     ProducerStateError,
     last_seq_of,
 )
-from logstore.records import iter_headers
 from logstore.records.control import COMMIT, read_marker
 from logstore.records.errors import CorruptRecordError
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_FILE = "producer-state.json"
-_SCAN_CHUNK = 4 * 1024 * 1024
 MAX_EPOCH = 32767  # epochs are int16; past this a producer gets a new id
 PRODUCER_ID_EXPIRATION_MS = 86_400_000  # Kafka's producer.id.expiration.ms default
 
@@ -210,34 +208,21 @@ class ProducerManager:
         return state
 
     def _scan(self, plog: Any, offset: int, state: PartitionProducers) -> None:
-        """Replay the headers of batches from `offset` to the end into `state`."""
-        end = plog.log_end_offset
-        while offset < end:
-            chunk = plog.read(offset, _SCAN_CHUNK)
-            data = chunk.to_bytes()
-            if not data:
-                break
-            last = offset
-            for pos, header in iter_headers(data):
-                if header.last_offset < offset:
-                    continue
-                last = header.last_offset + 1
-                if header.producer_id < 0:
-                    continue
-                if header.is_control:
-                    if header.is_transactional:
-                        batch = data[pos : pos + header.size]
-                        _apply(state, header, header.base_offset, batch)
-                    continue
+        """Replay the headers of batches from `offset` to the end into `state` (the one
+        record of a transaction marker is read too)."""
+        for header, read in plog.walk_headers(offset):
+            if header.last_offset < offset or header.producer_id < 0:
+                continue
+            if header.is_control:
                 if header.is_transactional:
-                    state.txns.data(header.producer_id, header.base_offset)
-                if header.base_sequence >= 0:
-                    state.record(
-                        header.producer_id, header.producer_epoch, _meta(header, header.base_offset)
-                    )
-            if last <= offset:
-                break
-            offset = last
+                    _apply(state, header, header.base_offset, read())
+                continue
+            if header.is_transactional:
+                state.txns.data(header.producer_id, header.base_offset)
+            if header.base_sequence >= 0:
+                state.record(
+                    header.producer_id, header.producer_epoch, _meta(header, header.base_offset)
+                )
 
     def _topic_id(self, topic: str) -> str | None:
         info = self._logs.topic(topic)

@@ -3,7 +3,9 @@
 Owns the de-duplication rules Kafka applies to a batch carrying a producer id: a retry of
 one of the producer's last five batches is a duplicate (acknowledged with its original
 offset, not appended again), a lower epoch is fenced, a gap in sequence numbers is out of
-order, and a new epoch must restart at sequence 0. It is pure data: it never awaits,
+order, and a new epoch must restart at sequence 0; a transaction marker ends the
+producer's transaction (kept in `producers/transactions.py`) and may start a new epoch.
+It is pure data: it never awaits,
 never reads files and never touches sockets; loading and snapshots live in
 `producers/manager.py`.
 """

@@ -11,9 +11,10 @@ queues the old segment's path for the next flush round).
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,7 +22,13 @@ from crc32c import crc32c
 
 from logstore.clock import Clock
 from logstore.records import RecordTooLargeError, record_stamps, set_log_append_time
-from logstore.records.header import CRC_START, HEADER, MIN_BATCH_LENGTH, encode_prefix
+from logstore.records.header import (
+    CRC_START,
+    HEADER,
+    MIN_BATCH_LENGTH,
+    BatchHeader,
+    encode_prefix,
+)
 from logstore.storage.configs import TopicConfig
 from logstore.storage.errors import (
     KafkaStorageError,
@@ -491,6 +498,15 @@ class PartitionLog:
             # Not a batch boundary: stop before the batch holding it.
             return pos, header.base_offset
         return pos, max_offset
+
+    def walk_headers(self, offset: int) -> Iterator[tuple[BatchHeader, Callable[[], bytes]]]:
+        """Every batch's header from the one holding `offset` to the log end, with a
+        function returning that batch's bytes, for the rare ones a caller must read.
+        Record bodies are not read, so a scan of a long log costs little I/O."""
+        self._check_usable()
+        for segment in self.segments[self._segment_index(offset) :]:
+            for pos, header in segment.headers_from(offset):
+                yield header, functools.partial(segment.read_batch, pos, header.size)
 
     def read_batches(self, offset: int, max_bytes: int) -> bytes:
         """Convenience: the bytes of `read` (copies; the broker should prefer sendfile)."""

@@ -4,7 +4,8 @@ Real confluent-kafka transactional producers write committed, aborted and open
 transactions into one partition of each cluster; raw Fetch and ListOffsets then compare
 what Kafka and Odradek say at both isolation levels: high watermark and last stable
 offset, the aborted-transaction list (Kafka's coarse bound included), where the markers
-sit, and ListOffsets latest / by timestamp / max timestamp. Producer ids differ between
+sit, ListOffsets latest / by timestamp / max timestamp, and DescribeProducers (without
+its wall-clock LastTimestamp). Producer ids differ between
 clusters, so they are replaced by their order of first appearance in the log.
 """
 
@@ -27,7 +28,12 @@ from tests.differential.harness import (
     observe,
     unique_topic,
 )
-from tests.logstore.broker.fetch_wire import aborted, fetch_partition, list_offset
+from tests.logstore.broker.fetch_wire import (
+    aborted,
+    describe_producers,
+    fetch_partition,
+    list_offset,
+)
 from tests.logstore.broker.wire import Wire
 
 pytestmark = pytest.mark.kafka
@@ -107,6 +113,11 @@ def _look(wire: Wire, topic: str, markers: int, base: int) -> dict[str, Any]:
                     names(aborted(p)),
                     [h.base_offset for _, h in iter_headers(p.records or b"")],
                 )
+    seen["describe_producers"] = sorted(
+        (order.get(s.producer_id, -1), s.producer_epoch, s.last_sequence,
+         s.coordinator_epoch, s.current_txn_start_offset)
+        for s in describe_producers(wire, topic)
+    )  # fmt: skip
     for isolation in (COMMITTED, UNCOMMITTED):
         for ts in (LATEST, MAX_TIMESTAMP, 500, 1500, 3500, 4500, 9000):
             for version in (2, 7):

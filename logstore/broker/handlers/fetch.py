@@ -161,9 +161,9 @@ def _to_read(broker: Broker, plan: FetchPlan) -> list[Wanted]:
         if (
             w.fetch_offset != end
             or cached.high_watermark != end
-            or cached.last_stable_offset != broker.producers.last_stable_offset(log)
             or cached.log_start_offset != log.log_start_offset
             or getattr(log, "recovery_error", None)
+            or cached.last_stable_offset != broker.producers.last_stable_offset(log)
         ):
             out.append(w)
     return out

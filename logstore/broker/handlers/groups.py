@@ -283,9 +283,11 @@ async def describe_groups(broker: Broker, ctx: RequestContext, request: Any) -> 
                         for m in group.members.values()
                     ),
                 )
+            elif group_id in coord.consumer:
+                fields.update(group_state=coord.consumer[group_id].state, protocol_type="consumer")
             elif coord.group_exists(group_id):
-                state = coord.consumer[group_id].state if group_id in coord.consumer else "Empty"
-                fields.update(group_state=state, protocol_type="consumer")
+                # Offsets only (commits without membership): Kafka's "simple" group.
+                fields.update(group_state="Empty")
         out.append(make(schema.DescribedGroup, **fields))
     return make(ctx.response_class, throttle_time=0, groups=tuple(out))
 

@@ -38,22 +38,24 @@ Results = dict[tuple[str, int], int]
 
 @handles(ApiKey.TXN_OFFSET_COMMIT, min_version=0, max_version=4)
 async def txn_offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> Any:
-    results: Results = {}
+    # Kafka's order: the partitions refused before the coordinator first (per topic, in
+    # request order), then the coordinator's answers appended to their topics.
+    refused: Results = {}
     valid: list[tuple[str, Any]] = []
     for topic in request.topics:
         for p in topic.partitions:
             code = partition_error(broker, topic.name, p.partition_index)
-            results[(topic.name, p.partition_index)] = code
-            if not code:
+            if code:
+                refused[(topic.name, p.partition_index)] = code
+            else:
                 valid.append((topic.name, p))
+    results: Results = {}
     if valid:
         await _commit(broker, ctx.api_version, request, valid, results)
-    order = dict.fromkeys(t.name for t in request.topics)
-    return commit_response(
-        ctx,
-        "TxnOffsetCommit",
-        [(name, [(i, c) for (t, i), c in results.items() if t == name]) for name in order],
-    )
+    by_topic: dict[str, list[tuple[int, int]]] = {}
+    for (name, i), code in [*refused.items(), *results.items()]:
+        by_topic.setdefault(name, []).append((i, code))
+    return commit_response(ctx, "TxnOffsetCommit", list(by_topic.items()))
 
 
 def _for_version(code: int, version: int) -> int:
@@ -97,6 +99,7 @@ async def _commit(
         if metadata is not None and len(metadata.encode()) > MAX_METADATA_BYTES:
             results[(name, p.partition_index)] = OFFSET_METADATA_TOO_LARGE
             continue
+        results[(name, p.partition_index)] = err.NONE
         epoch = getattr(p, "committed_leader_epoch", -1)
         entries.append(
             (name, p.partition_index, CommittedOffset(p.committed_offset, epoch, metadata, now))
@@ -106,6 +109,7 @@ async def _commit(
             request.group_id, request.producer_id, request.producer_epoch, entries
         )
     except Exception:
-        # Not durable, nothing pending: the producer retries or aborts.
+        # Not acknowledged: the producer retries or aborts (whatever reached the log is
+        # pending and ends with the transaction's marker).
         for name, partition, _ in entries:
             results[(name, partition)] = err.UNKNOWN_SERVER_ERROR

@@ -70,3 +70,16 @@ def list_offset(wire: Wire, topic: str, timestamp: int, isolation: int, version:
     )
     p = response.topics[0].partitions[0]
     return p.error_code, p.offset, p.timestamp
+
+
+def describe_producers(wire: Wire, topic: str) -> Any:
+    """The active producers DescribeProducers (v0) lists for partition 0."""
+    req = schema(ApiKey.DESCRIBE_PRODUCERS, 0)
+    response = wire.request(
+        ApiKey.DESCRIBE_PRODUCERS,
+        0,
+        topics=(make(req.TopicRequest, name=topic, partition_indexes=(0,)),),
+    )
+    part = response.topics[0].partitions[0]
+    assert part.error_code == 0, part
+    return part.active_producers

@@ -295,3 +295,28 @@ def test_kafka_transactions_tool_describes_producers(txn_broker: BrokerProcess) 
     assert set(by_pid) == {10, 11, 12, 13}
     assert by_pid[12]["CurrentTransactionStartOffset"] == "9"
     assert by_pid[10]["CurrentTransactionStartOffset"] == "None"
+
+
+def test_java_console_consumer_reads_committed_only(txn_broker: BrokerProcess) -> None:
+    from reference.launcher import java_command
+
+    def read(isolation: str, count: int, wait_ms: int = 20_000) -> list[str]:
+        done = subprocess.run(
+            java_command(
+                "org.apache.kafka.tools.consumer.ConsoleConsumer",
+                ["--bootstrap-server", txn_broker.bootstrap, "--topic", TOPIC,
+                 "--partition", "0", "--offset", "earliest", "--max-messages", str(count),
+                 "--timeout-ms", str(wait_ms), "--isolation-level", isolation],
+            ),
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.split()
+
+    # One more than there is to read: it must time out having seen only the committed ones.
+    committed = read("read_committed", len(COMMITTED) + 1, wait_ms=4000)
+    assert committed == [v.decode() for v in COMMITTED]
+    assert read("read_uncommitted", len(EVERYTHING)) == [v.decode() for v in EVERYTHING]

@@ -17,6 +17,7 @@ from logstore.broker.handlers.txn_offsets import txn_offset_commit
 from logstore.clock import ManualClock
 from logstore.config import BrokerConfig
 from logstore.groups import errors as err
+from logstore.groups.consumer import HeartbeatRequest
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.offsets import OFFSETS_TOPIC, CommittedOffset
 from logstore.groups.settings import GroupSettings
@@ -209,6 +210,11 @@ async def test_the_transaction_coordinator_decides_when_attached(tmp_path) -> No
     node.coord.transaction_verifier = verifier
     assert await node.coord.verify_transaction("g", "tx", PID, EPOCH) == 48
     assert asked == [("tx", PID, EPOCH, 0)]
+    # Once its transaction is open here at that epoch, Kafka's log asks no more.
+    await txn_commit(node.coord, ("t", 0, 1))
+    assert await node.coord.verify_transaction("g", "other-id", PID, EPOCH) == err.NONE
+    assert await node.coord.verify_transaction("g", "tx", PID, EPOCH + 1) == 48
+    assert len(asked) == 2
     node.close()
 
 
@@ -234,6 +240,31 @@ async def test_txn_commit_member_rules(tmp_path) -> None:
     await coord.commit("only-offsets", [("t", 0, offset(1))])
     assert check("only-offsets", "m", 1, None) == err.UNKNOWN_MEMBER_ID
     assert check("only-offsets", "", -1, None) == err.NONE
+    node.close()
+
+
+async def test_txn_commit_member_rules_of_a_consumer_protocol_group(tmp_path) -> None:
+    """KIP-848 groups as Kafka 4.4 checks them: no member named (before v3) is accepted
+    while members are in; a named member must be in with its exact epoch; a stale epoch is
+    ILLEGAL_GENERATION, the only epoch error TxnOffsetCommit knows."""
+    node = Node(tmp_path, ManualClock())
+    coord = node.coord
+    check = coord.validate_txn_commit
+    joined = coord.consumer_heartbeat(
+        "cg", HeartbeatRequest(member_id="m-1", member_epoch=0, subscribed=["t"])
+    )
+    assert joined.error == err.NONE
+    epoch = joined.member_epoch
+    assert check("cg", "", -1, None) == err.NONE
+    assert check("cg", "stranger", 1, None) == err.UNKNOWN_MEMBER_ID
+    assert check("cg", "m-1", epoch, None) == err.NONE
+    assert check("cg", "m-1", epoch - 1, None) == err.ILLEGAL_GENERATION
+    assert check("cg", "m-1", epoch + 1, None) == err.ILLEGAL_GENERATION
+    assert check("cg", "m-1", -1, None) == err.ILLEGAL_GENERATION
+    left = coord.consumer_heartbeat("cg", HeartbeatRequest(member_id="m-1", member_epoch=-1))
+    assert left.error == err.NONE
+    assert check("cg", "x", 1, None) == err.UNKNOWN_MEMBER_ID
+    assert check("cg", "x", -1, None) == err.NONE
     node.close()
 
 
@@ -308,6 +339,10 @@ async def test_deleted_topic_takes_its_pending_offsets_along(tmp_path) -> None:
 
 
 async def test_transactional_offsets_survive_compaction(tmp_path) -> None:
+    """The cleaner as the broker runs it (seeing the offsets topic's transactions): a
+    committed transaction's offsets stay, an aborted one's go without taking the offsets
+    committed before it along, and an open one's stay pending with the committed offset
+    it would replace kept too (nothing at or past the LSO is cleaned)."""
     clock = ManualClock()
     node = Node(tmp_path, clock)
     coord = node.coord
@@ -315,10 +350,13 @@ async def test_transactional_offsets_survive_compaction(tmp_path) -> None:
         await coord.commit("g", [("t", 0, offset(n)), ("t", 1, offset(n))])
     await txn_commit(coord, ("t", 0, 10), pid=1)
     await coord.complete_transaction(1, EPOCH, commit=True)
-    await txn_commit(coord, ("t", 1, 20), pid=2)  # still open
+    await txn_commit(coord, ("t", 0, 15), pid=2)
+    await coord.complete_transaction(2, EPOCH, commit=False)
     plog = node.logs.log(OFFSETS_TOPIC, 0)
+    plog.roll()  # everything so far lies below the LSO, in a cleanable segment
+    await txn_commit(coord, ("t", 1, 20), pid=3)  # still open
     plog.roll()
-    result = clean_log(plog, clock.now_ms(), force=True)
+    result = clean_log(plog, clock.now_ms(), force=True, transactions=node.producers)
     assert result is not None
     assert result.records_removed > 0
     node.close()
@@ -326,8 +364,9 @@ async def test_transactional_offsets_survive_compaction(tmp_path) -> None:
     again = Node(tmp_path, clock)
     coord = again.coord
     assert coord.committed("g", "t", 0) == offset(10)
+    assert coord.committed("g", "t", 1) == offset(2)
     assert coord.has_pending("g", "t", 1)
-    await coord.complete_transaction(2, EPOCH, commit=True)
+    await coord.complete_transaction(3, EPOCH, commit=True)
     assert coord.committed("g", "t", 1) == offset(20)
     again.close()
 

@@ -93,17 +93,17 @@ def test_txn_offset_commit_errors_per_partition_and_version(shared_broker) -> No
             group,
             {topic: [(0, 5), (7, 5)], "no-such-topic": [(0, 1)]},
             **producer,
-        ) == [
-            (topic, 0, 0),
+        ) == [  # Kafka's order: what is refused before the coordinator comes first
             (topic, 7, UNKNOWN_TOPIC_OR_PARTITION),
+            (topic, 0, 0),
             ("no-such-topic", 0, UNKNOWN_TOPIC_OR_PARTITION),
         ]
         # The group check comes after the partitions' own: unknown ones keep their error.
         assert txn_offset_commit(
             client, version, "", {topic: [(1, 5)], "no-such-topic": [(0, 1)]}
         ) == [
-            (topic, 1, INVALID_GROUP_ID),
             ("no-such-topic", 0, UNKNOWN_TOPIC_OR_PARTITION),
+            (topic, 1, INVALID_GROUP_ID),
         ]
         assert txn_offset_commit(
             client,
@@ -183,6 +183,24 @@ def test_require_stable_answers_unstable_while_a_transaction_holds_the_offset(
             (topic, 0, -1, UNSTABLE_OFFSET_COMMIT),
             (topic, 1, 6, 0),
         ]
+    # A group of commits only is Kafka's "simple" group: Empty, no protocol type.
+    pending_only = f"pending-only-{uuid.uuid4().hex[:8]}"
+    assert txn_offset_commit(client, 1, pending_only, {topic: [(1, 1)]}, producer_id=556) == [
+        (topic, 1, 0)
+    ]
+    for listed in (group, pending_only):
+        req = request(
+            ApiKey.DESCRIBE_GROUPS, 5, groups=(listed,), include_authorized_operations=False
+        )
+        (found,) = client.call(ApiKey.DESCRIBE_GROUPS, 5, req).groups
+        assert (found.error_code, found.group_state, found.protocol_type) == (0, "Empty", "")
+    req = request(ApiKey.LIST_GROUPS, 5, states_filter=(), types_filter=())
+    listed_groups = client.call(ApiKey.LIST_GROUPS, 5, req).groups
+    assert sorted(
+        (g.group_id, g.protocol_type, g.group_state)
+        for g in listed_groups
+        if g.group_id in (group, pending_only)
+    ) == sorted([(group, "", "Empty"), (pending_only, "", "Empty")])
     # Without require_stable (and before v7, which cannot ask) the last committed offset.
     for version in (1, 6, 7, 8):
         assert fetch(client, version, group, topic, stable=False) == [

@@ -1,4 +1,5 @@
-"""Compaction of transactional data: stop at the LSO, drop aborted data, keep markers."""
+"""Transactions under compaction and retention: stop at the LSO, drop aborted data, keep
+markers; retention moves the log start past aborts and the LSO with it."""
 
 from __future__ import annotations
 
@@ -94,3 +95,27 @@ def test_nothing_at_or_past_the_lso_is_cleaned(manager: LogManager, clock: Manua
         (4, b"tail"),
     ]
     assert _markers(log) == [5]
+
+
+def test_retention_drops_old_aborts_and_keeps_the_lso_at_the_log_start(
+    manager: LogManager, clock: ManualClock
+) -> None:
+    manager.create_topic("r", 1, {"retention.bytes": "0"})
+    producers = ProducerManager(manager, clock)
+    log = manager.log("r", 0)
+    w = Writer(producers, log, clock)
+    w.data(1)  # 0-1
+    w.marker(1, commit=False)  # 2
+    w.data(2)  # 3-4: still open when its segment goes
+    log.roll()
+    w.data(3, txn=False)  # 5-6
+    log.roll()
+    w.data(3, txn=False)  # 7-8, in the active segment
+    assert producers.aborted_transactions(log, 0, 9) == [(1, 0)]
+    assert manager.tick()["deleted_segments"] == 2
+    assert log.log_start_offset == 7
+    assert producers.aborted_transactions(log, 0, 9) == []
+    assert producers.last_stable_offset(log) == 7  # never below the log start
+    assert producers.ongoing_transaction(log, 2) == 3
+    w.marker(2, commit=True)
+    assert producers.last_stable_offset(log) == log.log_end_offset == 10
