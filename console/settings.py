@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "axes",
     "console",
     "console.lag",
+    "console.registry",
 ]
 
 MIDDLEWARE = [
