@@ -40,4 +40,5 @@ urlpatterns = [
     path("", include("console.urls_messages")),
     path("", include("console.urls_brokers")),
     path("schema-registry/", include("console.registry.urls")),
+    path("", include("console.registry.page_urls")),
 ]

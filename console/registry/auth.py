@@ -11,6 +11,7 @@ import base64
 import binascii
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import check_password, make_password
@@ -55,6 +56,11 @@ def caller(request: HttpRequest) -> Caller | None:
     if user is None or not user.is_active:
         return None
     return Caller(username, permissions.is_admin(user), permissions.user_teams(user))
+
+
+def of_user(user: Any) -> Caller:
+    """A console session's user as a registry caller (the pages use the API's rule)."""
+    return Caller(user.get_username(), permissions.is_admin(user), permissions.user_teams(user))
 
 
 def topic_of(subject: str) -> str | None:
