@@ -101,7 +101,8 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "status", "state": "error", "error": str(exc)})
             return
         self.floor = {p: high for p, (_, high) in page.watermarks.items()}
-        html = "".join(tail_row_html(r) for r in page.records)
+        # Rendering may look schemas up in the database, which the event loop may not do.
+        html = await asyncio.to_thread(lambda: "".join(tail_row_html(r) for r in page.records))
         await self.send_json(
             {"type": "rows", "html": html, "rows": len(page.records), "seen": len(page.records),
              "skipped": 0, "filtered_out": 0, "backfill": True}

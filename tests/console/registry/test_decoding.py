@@ -15,6 +15,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from google.type import date_pb2
 
 from console import decoders
+from console.kafka.model import Record
+from console.message_rows import export_row, tail_row_html
 from console.registry import decoding, wire
 from tests.console.registry.test_serializers import ORDER, USER, registry
 
@@ -69,3 +71,16 @@ def test_message_index_paths() -> None:
     assert wire.message_indexes(b"\x04\x02\x00rest") == ([1, 0], b"rest")
     with pytest.raises(ValueError, match="truncated"):
         wire.message_indexes(b"\x04\x82")
+
+
+def test_export_and_live_tail_rows_use_the_schema(live_server: Any, admin_user: Any) -> None:
+    raw = AvroSerializer(registry(live_server), json.dumps(USER))(
+        {"name": "ada", "age": 36}, context("people")
+    )
+    record = Record(0, 3, 1_700_000_000_000, "CreateTime", None, raw)
+    row = export_row(record, decoders.AUTO, decoders.AUTO)
+    assert (row["value"], row["value_format"]) == ({"name": "ada", "age": 36}, "avro")
+    tail = tail_row_html(record)
+    assert "fmt-avro" in tail
+    assert "&quot;ada&quot;" in tail
+    assert "people-value v1" in tail
