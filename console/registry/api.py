@@ -108,6 +108,12 @@ def _version_doc(row: SubjectVersion) -> dict[str, Any]:
     )
 
 
+@endpoint("GET", "POST", "PUT", "DELETE")
+def unknown(request: HttpRequest, who: auth.Caller, body: Any, rest: str) -> Any:
+    """Paths Confluent's registry has and this one does not (contexts, exporters, DEKs…)."""
+    raise errors.RegistryError(40400, "HTTP 404 Not Found")
+
+
 @endpoint("GET")
 def root(request: HttpRequest, who: auth.Caller, body: Any) -> Any:
     return {}

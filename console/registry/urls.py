@@ -33,4 +33,6 @@ urlpatterns = [
     re_path(rf"^config/{S}$", api.subject_config),
     path("mode", api.global_mode),
     re_path(rf"^mode/{S}$", api.subject_mode),
+    # Last: a JSON 404 with an error code, which clients parse, instead of an HTML page.
+    re_path(r"^(?P<rest>.+)$", api.unknown),
 ]

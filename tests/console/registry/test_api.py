@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+
+from google.protobuf import descriptor_pb2
 
 from tests.console.registry.conftest import Api, avro_record
 
@@ -252,3 +255,43 @@ def test_content_types_the_clients_send(api: Api) -> None:
         **api._headers(),
     )
     assert response.status_code == 415
+
+
+def test_unknown_paths_answer_json_404(api: Api) -> None:
+    assert api.get("contexts/x/y") == (404, {"error_code": 40400, "message": "HTTP 404 Not Found"})
+    assert api.call("PATCH", "subjects")[0] == 405
+
+
+def _proto(fields: list[tuple[str, int, int]], *, extra_message: bool = True) -> str:
+    """A base64 FileDescriptorProto as confluent-kafka registers one."""
+    proto = descriptor_pb2.FileDescriptorProto(name="t.proto", package="t", syntax="proto3")
+    message = proto.message_type.add(name="M")
+    for name, number, kind in fields:
+        message.field.add(name=name, number=number, type=kind, label=1)
+    if extra_message:
+        proto.message_type.add(name="Other")
+    return base64.b64encode(proto.SerializeToString()).decode()
+
+
+def test_protobuf_compatibility(api: Api) -> None:
+    string, int64 = 9, 3
+    v1 = _proto([("a", 1, string)])
+    status, body = api.post("subjects/pb-value/versions", {"schemaType": "PROTOBUF", "schema": v1})
+    assert status == 200
+    assert api.get(f"schemas/ids/{body['id']}")[1]["schemaType"] == "PROTOBUF"
+    added = _proto([("a", 1, string), ("b", 2, int64)])
+    assert (
+        api.post("subjects/pb-value/versions", {"schemaType": "PROTOBUF", "schema": added})[0]
+        == 200
+    )
+    retyped = _proto([("a", 1, int64), ("b", 2, int64)])
+    status, body = api.post(
+        "subjects/pb-value/versions", {"schemaType": "PROTOBUF", "schema": retyped}
+    )
+    assert (status, body["error_code"]) == (409, 409)
+    assert "t.M field 1 (a) changed type" in body["message"]
+    dropped = _proto([("a", 1, string), ("b", 2, int64)], extra_message=False)
+    status, body = api.post(
+        "subjects/pb-value/versions", {"schemaType": "PROTOBUF", "schema": dropped}
+    )
+    assert "message t.Other removed" in body["message"]
