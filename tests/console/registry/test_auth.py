@@ -3,10 +3,13 @@ only the subjects of their own topics; only admins change global settings."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 
 from console.models import Team
@@ -62,3 +65,14 @@ def test_members_write_their_team_subjects_viewers_only_read(
     assert as_viewer.post("subjects/pay.x-value/versions", SCHEMA)[0] == 403
     assert as_viewer.delete("subjects/pay.x-value")[0] == 403
     assert as_viewer.delete("subjects/pay.x-value/versions/1")[0] == 403
+
+
+def test_registry_key_command(team: Team, api: Api) -> None:
+    out = io.StringIO()
+    call_command("registry_key", "Payments", stdout=out)
+    lines = dict(line.split(": ", 1) for line in out.getvalue().splitlines()[:2])
+    as_team = Api(Client(), lines["key"], lines["secret"])
+    assert as_team.post("subjects/pay.cli-value/versions", SCHEMA)[0] == 200
+    with pytest.raises(CommandError, match="no team named 'Nobody'") as refused:
+        call_command("registry_key", "Nobody")
+    assert refused.value.returncode == 2
