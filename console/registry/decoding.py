@@ -1,15 +1,19 @@
 """The message browser's "schema registry" decoder for records in Confluent's wire format.
 
-Owns turning a framed record into readable JSON with the built-in registry's schemas
-(Avro by fastavro, Protobuf by protobuf's descriptor pool, JSON Schema as JSON), and the
+Owns turning a framed record into readable JSON with the schemas of the cluster's registry
+(the built-in one, or the external one an admin chose for the cluster): Avro by fastavro, Protobuf by protobuf's descriptor pool, JSON Schema as JSON; and the
 "schema <id> · <subject> v<version>" note shown beside it. It must never reach a cluster;
-schemas come from the console's database, looked up once per id (ids never change meaning).
+schemas come from the console's database or `console.registry.client`, looked up once per
+id (ids never change meaning).
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +23,8 @@ from google.protobuf import descriptor_pool, json_format, message_factory
 
 from console import decoders
 from console.registry import formats, wire
-from console.registry.models import Schema
+from console.registry.client import RegistryClient, RegistryUnavailable
+from console.registry.models import RegistrySource, Schema
 
 
 @dataclass(frozen=True)
@@ -46,28 +51,94 @@ def _known(row: Schema) -> Known:
     return Known(row.pk, row.schema_type, row.text, tuple(refs), f"schema {row.pk}{where}")
 
 
-_CACHE: dict[int, Known] = {}
+_CACHE: dict[tuple[str, int], Known] = {}
 _CACHE_LIMIT = 1024
+_SOURCES: dict[str, RegistryClient | None] = {}
+# The cluster whose records are being decoded: its registry may be an external one.
+_CLUSTER: ContextVar[str] = ContextVar("registry_cluster", default="")
+
+
+@contextmanager
+def for_cluster(slug: str) -> Iterator[None]:
+    token = _CLUSTER.set(slug)
+    try:
+        yield
+    finally:
+        _CLUSTER.reset(token)
+
+
+def use_cluster(slug: str) -> None:
+    """Decode with `slug`'s registry from here on in this context (one request)."""
+    _CLUSTER.set(slug)
+
+
+def bound(slug: str, render: Callable[[Any], str]) -> Callable[[Any], str]:
+    """`render` decoding with `slug`'s registry, for threads that do not carry the context."""
+
+    def rendered(record: Any) -> str:
+        with for_cluster(slug):
+            return render(record)
+
+    return rendered
+
+
+def _client() -> RegistryClient | None:
+    """The external registry of the current cluster, or None for the built-in one."""
+    slug = _CLUSTER.get()
+    if not slug:
+        return None
+    if slug not in _SOURCES:
+        row = RegistrySource.objects.filter(cluster=slug).first()
+        _SOURCES[slug] = (
+            RegistryClient(row.url, row.username, row.password) if row is not None else None
+        )
+    return _SOURCES[slug]
+
+
+def _remote(client: RegistryClient, schema_id: int, answer: dict[str, Any]) -> Known:
+    refs = tuple(
+        _remote(client, int(found["id"]), found)
+        for found in (
+            client.version(r["subject"], int(r["version"])) for r in answer.get("references") or []
+        )
+    )
+    note = f"schema {schema_id}"
+    try:
+        uses = client.versions_of(schema_id)
+    except RegistryUnavailable:
+        uses = []
+    if uses:
+        note += f" · {uses[0]['subject']} v{uses[0]['version']}"
+    kind = answer.get("schemaType") or formats.AVRO
+    return Known(schema_id, kind, answer["schema"], refs, f"{note} ({client.url})")
 
 
 def known(schema_id: int) -> Known | None:
-    """The schema with this id, or None when the registry has none (or cannot ask here).
+    """The schema with this id in the current cluster's registry, or None when it has none
+    (or cannot be asked from here).
 
     Only hits are kept: a record may arrive before its schema is looked at again.
     """
-    found = _CACHE.get(schema_id)
-    if found is not None:
-        return found
     try:
-        row = Schema.objects.filter(pk=schema_id).first()
-        found = _known(row) if row is not None else None
+        client = _client()
+        key = (client.url if client is not None else "", schema_id)
+        found = _CACHE.get(key)
+        if found is not None:
+            return found
+        if client is not None:
+            found = _remote(client, schema_id, client.schema(schema_id))
+        else:
+            row = Schema.objects.filter(pk=schema_id).first()
+            found = _known(row) if row is not None else None
     except SynchronousOnlyOperation:
         # An event loop thread may not query; the record then reads as other bytes.
+        return None
+    except RegistryUnavailable:
         return None
     if found is not None:
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
-        _CACHE[schema_id] = found
+        _CACHE[key] = found
     return found
 
 
@@ -145,5 +216,7 @@ def install() -> None:
 
 
 def forget() -> None:
-    """Drop cached schemas (a test database, or a hard delete, may reuse an id)."""
+    """Drop cached schemas and sources (a test database, or a hard delete, may reuse an id;
+    an admin may point a cluster at another registry)."""
     _CACHE.clear()
+    _SOURCES.clear()

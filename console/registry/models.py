@@ -72,3 +72,16 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.team})"
+
+
+class RegistrySource(models.Model):
+    """The registry a cluster's records are decoded with, when not the built-in one."""
+
+    cluster = models.SlugField(max_length=50, unique=True)
+    url = models.URLField(max_length=500, help_text="e.g. https://registry.example.com")
+    username = models.CharField(max_length=200, blank=True)
+    # Stored as given: the console needs the secret itself to ask. Protect the database.
+    password = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.cluster}: {self.url}"

@@ -2,7 +2,8 @@
 compatibility level, the cluster's topics that use each subject, and registering a new
 version with the compatibility check shown before saving.
 
-Owns the page side of the built-in registry. It must never hold registry rules (the store
+Owns the page side of the built-in registry, and the admin's choice of registry per cluster
+(built-in, or an existing one by URL) that decoding uses. It must never hold registry rules (the store
 does) and reaches the cluster only through `console.views.clusters` (its topic snapshot).
 """
 
@@ -14,9 +15,11 @@ from typing import Any
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
-from console.registry import auth, errors, formats, store
+from console.permissions import is_admin
+from console.registry import auth, decoding, errors, formats, store
+from console.registry.models import RegistrySource
 from console.views import HtmxHttpRequest
 from console.views.clusters import ClusterView, cluster_view, forbidden
 
@@ -37,9 +40,17 @@ def _topic_in(view: ClusterView, subject: str) -> str | None:
     return topic if topic in known else None
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def schema_list(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
     view = cluster_view(cluster)
+    source = RegistrySource.objects.filter(cluster=cluster).first()
+    source_error = ""
+    if request.method == "POST":
+        if not is_admin(request.user):
+            return forbidden(request, "Only administrators choose a cluster's schema registry.")
+        source, source_error = _choose_source(cluster, request.POST, source)
+        if not source_error:
+            return redirect("schemas", cluster=cluster)
     rows = []
     for subject in store.subjects():
         found = store.versions(subject)
@@ -55,8 +66,36 @@ def schema_list(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
     return render(
         request,
         "console/schemas/list.html",
-        {"cluster": view.cluster, "rows": rows, "topics_error": view.error},
+        {
+            "cluster": view.cluster,
+            "rows": rows,
+            "topics_error": view.error,
+            "source": source,
+            "source_error": source_error,
+            "can_choose": is_admin(request.user),
+        },
     )
+
+
+def _choose_source(
+    cluster: str, post: Any, current: RegistrySource | None
+) -> tuple[RegistrySource | None, str]:
+    """Apply the registry form: the built-in registry, or an external URL with its login."""
+    if post.get("registry") != "external":
+        RegistrySource.objects.filter(cluster=cluster).delete()
+        decoding.forget()
+        return None, ""
+    url = post.get("url", "").strip()
+    if not url.startswith(("http://", "https://")):
+        return current, "The registry URL starts with http:// or https://."
+    source = current or RegistrySource(cluster=cluster)
+    source.url, source.username = url, post.get("username", "").strip()
+    # An empty password field keeps the stored one: the page never shows it.
+    if post.get("password") or not source.username:
+        source.password = post.get("password", "")
+    source.save()
+    decoding.forget()
+    return source, ""
 
 
 def _check(subject: str, schema_type: str, text: str) -> tuple[list[str], str]:
