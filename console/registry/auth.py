@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from console import permissions
@@ -52,8 +53,14 @@ def caller(request: HttpRequest) -> Caller | None:
             if check_password(password, key.secret_hash)
             else None
         )
-    user = authenticate(request, username=username, password=password)
+    try:
+        user = authenticate(request, username=username, password=password)
+    except PermissionDenied:
+        user = None
     if user is None or not user.is_active:
+        # A lockout (django-axes) gets the same answer as a wrong password, in JSON: the
+        # lockout stays recorded, only axes' HTML page is skipped, which clients cannot read.
+        request.axes_locked_out = False  # type: ignore[attr-defined]
         return None
     return Caller(username, permissions.is_admin(user), permissions.user_teams(user))
 

@@ -76,3 +76,11 @@ def test_registry_key_command(team: Team, api: Api) -> None:
     with pytest.raises(CommandError, match="no team named 'Nobody'") as refused:
         call_command("registry_key", "Nobody")
     assert refused.value.returncode == 2
+
+
+def test_guessing_a_password_locks_the_user_out(api: Api, settings: Any) -> None:
+    guesser = Api(Client(), "admin", "guess")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        assert guesser.get("subjects")[0] == 401
+    # Locked out: even the right password is refused for a while, with the same answer.
+    assert api.get("subjects") == (401, {"error_code": 40101, "message": "Unauthorized"})
