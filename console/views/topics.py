@@ -16,10 +16,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console import audit
+from console import audit, replication
 from console.forms import TopicCreateForm, topic_name_problems
 from console.inputs import InputError, parse_config
 from console.kafka import admin
+from console.kafka.model import int_or_none
 from console.models import Team, TopicRequest
 from console.permissions import (
     can_change_topic,
@@ -192,6 +193,11 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
     except admin.ClusterError as exc:
         error = str(exc)
     team = team_for_topic(topic)
+    replication_note, multi_broker = "", False
+    if info is not None:
+        min_isr = next((c.value for c in configs if c.name == "min.insync.replicas"), None)
+        replication_note = replication.topic_summary(info, int_or_none(min_isr) or 1)
+        multi_broker = any(len(p.replicas) > 1 for p in info.partitions) or _brokers(config) > 1
     return render(
         request,
         "console/topic_detail.html",
@@ -203,8 +209,18 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
             "configs": configs,
             "team": team,
             "can_change": can_change_topic(request.user, cluster, topic),
+            "is_admin": is_admin(request.user),
+            "replication": replication_note,
+            "multi_broker": multi_broker,
         },
     )
+
+
+def _brokers(config: Any) -> int:
+    try:
+        return len(admin.snapshot(config).brokers)
+    except admin.ClusterError:
+        return 0
 
 
 def _config_value(config: Any, topic: str, name: str) -> admin.ConfigItem | None:
