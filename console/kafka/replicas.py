@@ -42,10 +42,12 @@ def elect_preferred(cluster: ClusterConfig, partitions: Sequence[TP] | None) -> 
     """
     asked = None if partitions is None else [TopicPartition(t, p) for t, p in partitions]
     try:
+        # No timeout keywords: confluent-kafka 2.16's binding rejects them for this call;
+        # the future's own wait bounds it instead.
         result = (
             clients.of(cluster)
             .admin()
-            .elect_leaders(ElectionType.PREFERRED, asked, request_timeout=cluster.timeout_s)
+            .elect_leaders(ElectionType.PREFERRED, asked)
             .result(timeout=cluster.timeout_s + 1)
         )
     except KafkaException as exc:
@@ -54,8 +56,13 @@ def elect_preferred(cluster: ClusterConfig, partitions: Sequence[TP] | None) -> 
         raise ClusterError(f"Could not elect preferred leaders: {readable(exc)}") from exc
     out: dict[TP, str] = {}
     for tp, err in result.items():
-        ok = err is None or err.code() == KafkaError.ELECTION_NOT_NEEDED
-        out[(tp.topic, tp.partition)] = "" if ok else err.str()
+        # Each answer is None, a KafkaError, or a KafkaException holding one.
+        if isinstance(err, KafkaException) and err.args:
+            err = err.args[0]
+        ok = err is None or (
+            isinstance(err, KafkaError) and err.code() == KafkaError.ELECTION_NOT_NEEDED
+        )
+        out[(tp.topic, tp.partition)] = "" if ok else _said(err)
     return out
 
 
@@ -110,6 +117,10 @@ def in_progress(cluster: ClusterConfig) -> list[Moving]:
         ),
         key=lambda m: (m.topic, m.partition),
     )
+
+
+def _said(err: Any) -> str:
+    return err.str() if isinstance(err, KafkaError) else str(err)
 
 
 def _ask(cluster: ClusterConfig, request: Any, what: str) -> Any:

@@ -79,14 +79,16 @@ def test_every_page_shows_a_stopped_broker_and_recovers_when_it_returns(
     down = 3
     with console_on(kafka_cluster.bootstrap):
         healthy = client.get("/clusters/local/health/").context["health"]
-        assert healthy.healthy and healthy.missing_brokers == []
+        assert healthy.healthy
+        assert healthy.missing_brokers == []
         with degraded_node(kafka_cluster, down):
             health = _until(
                 "the health page counts the stopped broker's partitions",
                 lambda: (
                     h
-                    if (h := client.get("/clusters/local/health/").context["health"])
-                    .under_replicated
+                    if (
+                        h := client.get("/clusters/local/health/").context["health"]
+                    ).under_replicated
                     >= 3
                     and h.under_min_isr >= 3
                     else None
@@ -107,12 +109,15 @@ def test_every_page_shows_a_stopped_broker_and_recovers_when_it_returns(
             page = client.get("/clusters/local/health/").content.decode()
             assert "1 copy of 3 is behind" in page
             overview = client.get("/clusters/local/").content.decode()
-            assert "under-replicated" in overview and "under min ISR" in overview
+            assert "under-replicated" in overview
+            assert "under min ISR" in overview
             topic_page = client.get(f"/clusters/local/topics/{strict}/").content.decode()
-            assert "copies behind" in topic_page and "(3 copies, 2 in sync)" in topic_page
+            assert "copies behind" in topic_page
+            assert "(3 copies, 2 in sync)" in topic_page
             brokers = client.get("/clusters/local/brokers/")
             stopped = next(v for v in brokers.context["brokers"] if v.node_id == down)
-            assert not stopped.reachable and stopped.log_dirs == []
+            assert not stopped.reachable
+            assert stopped.log_dirs == []
             assert "1 broker not reachable: broker 3" in brokers.content.decode()
         recovered = _until(
             "the health page is healthy again after the broker returned",
@@ -158,7 +163,8 @@ def test_operations_are_for_admins_only_and_audited(
         started = client.post(url, {"broker": ["1", "2"], "factor": "2"})
         assert started.status_code == 302
         entry = AuditEntry.objects.get(action="replicas.reassign")
-        assert entry.user == admin_user and entry.target == f"topic {topic}"
+        assert entry.user == admin_user
+        assert entry.target == f"topic {topic}"
 
         def placed() -> bool:
             info = admin.partition_details(local_cluster(), topic)
@@ -183,7 +189,9 @@ def test_pages_on_the_single_node_bundled_broker(
         brokers = client.get("/clusters/local/brokers/")
         assert brokers.status_code == 200
         views = brokers.context["brokers"]
-        assert len(views) == 1 and views[0].reachable and views[0].controller
+        assert len(views) == 1
+        assert views[0].reachable
+        assert views[0].controller
         assert b"A single broker: every partition has one copy" in brokers.content
         health = client.get("/clusters/local/health/")
         assert health.status_code == 200
