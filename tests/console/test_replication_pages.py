@@ -203,3 +203,41 @@ def test_pages_on_the_single_node_bundled_broker(
         assert "Reassign partitions" not in page
         overview = client.get("/clusters/local/").content.decode()
         assert "all in sync" in overview
+        form = client.get("/clusters/local/new-topic/").content.decode()
+        assert "This cluster has 1 broker" in form
+        assert "With a single broker every partition has one copy." in form
+
+
+@pytest.mark.kafka_cluster
+def test_topic_creation_asks_for_copies_and_explains_min_insync_replicas(
+    client: Client, admin_user: Any, kafka_cluster: KafkaCluster
+) -> None:
+    client.force_login(admin_user)
+    name = unique("two-copies-")
+    with console_on(kafka_cluster.bootstrap):
+        form = client.get("/clusters/local/new-topic/")
+        text = form.content.decode()
+        assert "This cluster has 3 brokers; new topics get 3 copies of each partition" in text
+        assert "min.insync.replicas</code> is 1" in text
+        assert "up to 2 brokers down" in text
+        created = client.post(
+            "/clusters/local/new-topic/",
+            {
+                "name": name,
+                "partitions": "2",
+                "replication_factor": "2",
+                "cleanup_policy": "delete",
+            },
+        )
+        assert created.status_code == 302
+        info = admin.partition_details(local_cluster(), name)
+        assert [len(p.replicas) for p in info.partitions] == [2, 2]
+        entry = AuditEntry.objects.get(action="topic.create", target=name)
+        assert entry.after["replication_factor"] == 2
+        default = unique("default-copies-")
+        client.post(
+            "/clusters/local/new-topic/",
+            {"name": default, "partitions": "1", "cleanup_policy": "delete"},
+        )
+        info = admin.partition_details(local_cluster(), default)
+        assert len(info.partitions[0].replicas) == 3
