@@ -2,8 +2,8 @@
 
 A real Odradek (the source), the real three-node Apache Kafka cluster (the target), Kafka's
 own MirrorMaker 2 run with the configuration the console's "Move to another cluster" page
-shows, and a real confluent-kafka consumer that switches only its bootstrap servers and
-must continue with no record lost or repeated.
+shows, that page's comparison of both sides, and a real confluent-kafka consumer that
+switches only its bootstrap servers and must continue with no record lost or repeated.
 """
 
 from __future__ import annotations
@@ -11,17 +11,20 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from django.test import Client
 
-from console.mirror_config import MirrorPlan, properties
+from console.models import Cluster
 from reference.cluster import KafkaCluster
 from reference.mirror import MirrorMakerProcess, start_mirror_maker
 from tests.broker_fixture import BrokerProcess
+from tests.console.topics_helpers import console_on
 
-pytestmark = [pytest.mark.kafka_cluster, pytest.mark.slow]
+pytestmark = [pytest.mark.kafka_cluster, pytest.mark.slow, pytest.mark.django_db]
 
 PARTITIONS = 3
 
@@ -111,8 +114,20 @@ def _group_offsets(bootstrap: str, group: str, topic: str) -> list[int]:
         consumer.close()
 
 
+def _move_page(client: Client, topic: str, group: str) -> Any:
+    response = client.get(
+        "/clusters/local/move/", {"target": "three", "topic": topic, "group": group}
+    )
+    assert response.status_code == 200
+    return response.context
+
+
 def test_consumer_continues_on_the_cluster_without_loss_or_repeats(
-    broker: BrokerProcess, kafka_cluster: KafkaCluster, tmp_path: Path
+    broker: BrokerProcess,
+    kafka_cluster: KafkaCluster,
+    tmp_path: Path,
+    client: Client,
+    django_user_model: Any,
 ) -> None:
     topic, group = f"moving-{uuid.uuid4().hex[:8]}", f"movers-{uuid.uuid4().hex[:8]}"
     source = AdminClient({"bootstrap.servers": broker.bootstrap})
@@ -127,9 +142,38 @@ def test_consumer_continues_on_the_cluster_without_loss_or_repeats(
     consumer.close()
     assert len(first) == 300
 
-    plan = MirrorPlan(broker.bootstrap, kafka_cluster.bootstrap, [topic], [group], 3)
-    config = tmp_path / "mm2.properties"
-    config.write_text(properties(plan))
+    Cluster.objects.create(
+        slug="three", name="Three nodes", bootstrap_servers=kafka_cluster.bootstrap
+    )
+    # A plain user: the page changes nothing, so it needs no admin rights.
+    client.force_login(django_user_model.objects.create_user("mover", "", "mover-pass-123"))
+    with console_on(broker.bootstrap):
+        before = _move_page(client, topic, group)
+        assert before["copies"] == 3
+        assert not before["comparison"].matches
+        assert {r.target for r in before["comparison"].records} == {None}
+        config = tmp_path / "mm2.properties"
+        config.write_text(before["mirror_properties"])
+        _mirror(broker, kafka_cluster, topic, group, config)
+        after = _move_page(client, topic, group)
+        assert after["comparison"].matches
+        assert sum(r.target or 0 for r in after["comparison"].positions[group]) == 300
+    _check_target(kafka_cluster, topic)
+
+    moved = _consumer(kafka_cluster.bootstrap, group, topic)
+    try:
+        rest = _drain(moved)
+    finally:
+        moved.close()
+    assert sorted(rest, key=lambda v: int(v.split("-")[1])) == [
+        f"record-{n}" for n in range(300, 500)
+    ]
+
+
+def _mirror(
+    broker: BrokerProcess, kafka_cluster: KafkaCluster, topic: str, group: str, config: Path
+) -> None:
+    """Run MirrorMaker until the group's position and then every record are on the target."""
     mm2 = start_mirror_maker(config)
     try:
         _until(
@@ -154,6 +198,8 @@ def test_consumer_continues_on_the_cluster_without_loss_or_repeats(
     finally:
         mm2.stop()
 
+
+def _check_target(kafka_cluster: KafkaCluster, topic: str) -> None:
     target = AdminClient({"bootstrap.servers": kafka_cluster.bootstrap})
     metadata = target.list_topics(topic, timeout=10).topics[topic]
     assert len(metadata.partitions) == PARTITIONS
@@ -161,12 +207,3 @@ def test_consumer_continues_on_the_cluster_without_loss_or_repeats(
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
     configs = target.describe_configs([resource])[resource].result(timeout=10)
     assert configs["retention.ms"].value == "604800000"
-
-    moved = _consumer(kafka_cluster.bootstrap, group, topic)
-    try:
-        rest = _drain(moved)
-    finally:
-        moved.close()
-    assert sorted(rest, key=lambda v: int(v.split("-")[1])) == [
-        f"record-{n}" for n in range(300, 500)
-    ]
