@@ -70,10 +70,26 @@ def _plan_and_compare(
             _topics(source, topics),
             _topics(target, topics),
             groups.committed_offsets(source, group_ids),
-            groups.committed_offsets(target, group_ids),
+            _positions(target, group_ids),
         )
     except ClusterError as exc:
         out["target_error"] = str(exc)
+    return out
+
+
+def _positions(cluster: ClusterConfig, group_ids: list[str]) -> dict[str, dict[Any, int]]:
+    """Each group's positions on the target; none for a group not there yet (Kafka 4
+    answers GROUP_ID_NOT_FOUND for it rather than an empty list)."""
+    out: dict[str, dict[Any, int]] = {}
+    for group in group_ids:
+        try:
+            out |= groups.committed_offsets(cluster, [group])
+        except NotFound:
+            out[group] = {}
+        except ClusterError as exc:
+            if "GROUP_ID_NOT_FOUND" not in str(exc):
+                raise
+            out[group] = {}
     return out
 
 

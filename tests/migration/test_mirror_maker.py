@@ -149,6 +149,7 @@ def test_consumer_continues_on_the_cluster_without_loss_or_repeats(
     client.force_login(django_user_model.objects.create_user("mover", "", "mover-pass-123"))
     with console_on(broker.bootstrap):
         before = _move_page(client, topic, group)
+        assert "target_error" not in before, before["target_error"]
         assert before["copies"] == 3
         assert not before["comparison"].matches
         assert {r.target for r in before["comparison"].records} == {None}
