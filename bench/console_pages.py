@@ -377,10 +377,6 @@ def bench_group_page(partitions: int = 1000, runs: int = 10) -> None:
             kafka.stop()
 
 
-if __name__ == "__main__":
-    main()
-
-
 # --- a three-node Kafka cluster: topics, a topic page and the replication health page ---
 
 
@@ -435,3 +431,7 @@ def bench_three_nodes(
         admin.reset()
     finally:
         cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
