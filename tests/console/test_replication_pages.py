@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
-from django.test import Client
+from django.test import Client, override_settings
 
 from console.clusters import local_cluster
 from console.kafka import admin
@@ -241,3 +241,29 @@ def test_topic_creation_asks_for_copies_and_explains_min_insync_replicas(
         )
         info = admin.partition_details(local_cluster(), default)
         assert len(info.partitions[0].replicas) == 3
+
+
+@override_settings(ODRADEK_LOCAL_BOOTSTRAP="127.0.0.1:1", ODRADEK_CLUSTER_TIMEOUT=1)
+def test_an_unreachable_cluster_gives_a_banner_on_every_new_page(
+    client: Client, admin_user: Any
+) -> None:
+    admin.reset()
+    client.force_login(admin_user)
+    for url in ("/clusters/local/brokers/", "/clusters/local/health/", "/clusters/local/move/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b"is unreachable" in response.content, url
+    refused = client.post("/clusters/local/health/elect/", {"topic": "t"})
+    assert refused.status_code in (302, 404)
+    assert not AuditEntry.objects.filter(action__startswith="replicas.").exists()
+
+
+def test_the_move_page_asks_for_a_target_cluster_first(
+    client: Client, viewer_user: Any, shared_broker: Any
+) -> None:
+    client.force_login(viewer_user)
+    with console_on(shared_broker.bootstrap):
+        page = client.get("/clusters/local/move/")
+    assert page.status_code == 200
+    assert b"Add the target cluster" in page.content
+    assert "mirror_properties" not in page.context
