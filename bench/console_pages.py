@@ -80,7 +80,9 @@ def start_odradek(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"127.0.0.1:{port_file.read_text().strip()}"
 
 
-def populate(bootstrap: str, topics: int, partitions: int, replicas: int = 1) -> list[str]:
+def populate(
+    bootstrap: str, topics: int, partitions: int, replicas: int = 1, flush_s: float = 120
+) -> list[str]:
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -98,7 +100,7 @@ def populate(bootstrap: str, topics: int, partitions: int, replicas: int = 1) ->
         for p in range(partitions):
             producer.produce(name, value=b"x" * 200, partition=p)
         producer.poll(0)
-    if producer.flush(120):
+    if producer.flush(flush_s):
         raise SystemExit("records were not acknowledged")
     return names
 
@@ -393,7 +395,8 @@ def bench_three_nodes(
     cluster = start_cluster(scratch / "cluster3")
     try:
         started = time.perf_counter()
-        names = populate(cluster.bootstrap, topics, partitions, replicas=3)
+        # Three small JVMs elect leaders for every new partition before it takes writes.
+        names = populate(cluster.bootstrap, topics, partitions, replicas=3, flush_s=600)
         print(
             f"created {topics} topics x {partitions} partitions x 3 copies on 3 brokers "
             f"with one record each in {time.perf_counter() - started:.1f} s"

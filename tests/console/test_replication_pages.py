@@ -198,6 +198,8 @@ def test_pages_on_the_single_node_bundled_broker(
         assert health.context["health"].healthy
         assert b"This cluster has a single broker" in health.content
         assert b"Elect preferred leaders" not in health.content
+        assert health.context["moving"] == []
+        assert "moving_error" not in health.context
         page = client.get(f"/clusters/local/topics/{topic}/").content.decode()
         assert "Each partition has 1 copy: nothing to fall back on" in page
         assert "Reassign partitions" not in page
