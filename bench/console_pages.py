@@ -417,8 +417,9 @@ def bench_three_nodes(
 
         def get(url: str) -> None:
             response = client.get(url)
-            if response.status_code != 200 or b"is unreachable" in response.content:
-                raise SystemExit(f"{url}: {response.status_code}")
+            error = (response.context or {}).get("cluster_error") if response.context else ""
+            if response.status_code != 200 or error:
+                raise SystemExit(f"{url}: {response.status_code} {error}")
 
         admin.reset()
         print(f"\nthree-node Apache Kafka ({cluster.bootstrap})")
