@@ -199,7 +199,9 @@ def sizes_from(answers: dict[Any, Any], warnings: list[str]) -> dict[TP, int]:
             for topic in result.topics:
                 for part in topic.partitions:
                     tp = (topic.name, part.partition_index)
-                    sizes[tp] = sizes.get(tp, 0) + part.partition_size
+                    # Every broker holding a copy reports it: a partition's size is its
+                    # largest copy, not their sum (retention.bytes applies per copy).
+                    sizes[tp] = max(sizes.get(tp, 0), part.partition_size)
     return sizes
 
 

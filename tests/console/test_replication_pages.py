@@ -53,6 +53,10 @@ def test_brokers_page_lists_three_brokers_with_racks_disks_and_the_controller(
     produce(kafka_cluster.bootstrap, topic, 20, size=1000)
     with console_on(kafka_cluster.bootstrap):
         response = client.get("/clusters/local/brokers/")
+        # A topic's size is one copy's, not the sum over the three brokers holding it.
+        size = admin.partition_details(local_cluster(), topic).size
+    assert size is not None
+    assert 20_000 <= size < 40_000
     assert response.status_code == 200
     views = response.context["brokers"]
     assert [v.node_id for v in views] == [1, 2, 3]
