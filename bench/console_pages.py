@@ -390,9 +390,9 @@ def bench_three_nodes(
     from django.test import Client
 
     from console.kafka import admin
-    from reference.cluster import start_cluster
+    from reference.cluster import BENCH_CLUSTER_JVM_FLAGS, start_cluster
 
-    cluster = start_cluster(scratch / "cluster3")
+    cluster = start_cluster(scratch / "cluster3", jvm_flags=BENCH_CLUSTER_JVM_FLAGS)
     try:
         started = time.perf_counter()
         # Three small JVMs elect leaders for every new partition before it takes writes.
