@@ -19,6 +19,7 @@ from logstore.clock import Clock
 from logstore.config import BrokerConfig
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.producers.manager import ProducerManager
+from logstore.shares.coordinator import ShareCoordinator
 from logstore.storage import LogManager
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> B
         producers=producers,
         dynamic_configs=dynamic,
         fetch_sessions=FetchSessionCache(config.max_incremental_fetch_session_cache_slots, clock),
+        shares=ShareCoordinator(logs, clock, config.groups),
         clock=clock,
     )
     _tasks[id(broker)] = asyncio.create_task(_snapshots(producers), name="producer-snapshots")

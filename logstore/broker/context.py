@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from logstore.broker.fetch_sessions import FetchSessionCache
     from logstore.groups.coordinator import GroupCoordinator
     from logstore.producers.manager import ProducerManager
+    from logstore.shares.coordinator import ShareCoordinator
     from logstore.storage import LogManager
 
 
@@ -91,6 +92,8 @@ class Broker:
     dynamic_configs: DynamicBrokerConfigs
     # Incremental fetch sessions (logstore.broker.fetch_sessions).
     fetch_sessions: FetchSessionCache
+    # Share groups (logstore.shares.coordinator).
+    shares: ShareCoordinator
     clock: Clock = field(default_factory=SystemClock)
     appends: AppendNotifier = field(default_factory=AppendNotifier)
     # Where clients should connect (Metadata, FindCoordinator): set once the port is bound.

@@ -16,5 +16,6 @@ from logstore.broker.handlers import (  # noqa: F401
     offsets,
     produce,
     producers,
+    shares,
     topic_admin,
 )
