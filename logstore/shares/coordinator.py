@@ -35,6 +35,11 @@ class ShareGroupState:
     configs: dict[str, str] = field(default_factory=dict)
     partitions: dict[PartitionId, SharePartition] = field(default_factory=dict)
 
+    @property
+    def exists(self) -> bool:
+        """A group with configs only (set before anyone joined) is not listed, as in Kafka."""
+        return bool(self.group.members or self.partitions)
+
 
 def _key(pid: PartitionId) -> str:
     return f"{pid[0]}:{pid[1]}"
@@ -71,9 +76,13 @@ class ShareCoordinator:
             state = self.groups[group_id] = ShareGroupState(ShareGroup(group_id))
         return state
 
-    def _resolve(self, topic: str) -> tuple[uuid.UUID, int] | None:
+    def resolve(self, topic: str) -> tuple[uuid.UUID, int] | None:
         info = self.logs.topic(topic)
         return None if info is None else (info.topic_id, info.partitions)
+
+    def topic_name(self, topic_id: uuid.UUID) -> str:
+        info = self.logs.topic_by_id(topic_id)
+        return "" if info is None else info.name
 
     def heartbeat(
         self,
@@ -86,6 +95,11 @@ class ShareCoordinator:
         rack_id: str | None,
     ) -> tuple[ShareHeartbeatResult, int]:
         """The heartbeat's result and the heartbeat interval to tell the member."""
+        known = self.groups.get(group_id)
+        if member_epoch != 0 and member_id and (known is None or not known.exists):
+            return ShareHeartbeatResult(
+                GROUP_ID_NOT_FOUND, f"Group {group_id} not found."
+            ), self.config(group_id).heartbeat_interval_ms
         state = self.state(group_id)
         self.reap(group_id)
         result = state.group.heartbeat(
@@ -93,7 +107,7 @@ class ShareCoordinator:
             member_epoch,
             subscribed,
             self.clock.monotonic_ms(),
-            self._resolve,
+            self.resolve,
             self.settings.share_max_size,
             client_id,
             client_host,
@@ -118,6 +132,12 @@ class ShareCoordinator:
         limit = self.config(state.group.group_id).delivery_limit
         for part in state.partitions.values():
             part.release_member(member_id, limit)
+
+    def listed(self) -> list[ShareGroupState]:
+        """Share groups that exist, by id."""
+        for group_id in list(self.groups):
+            self.reap(group_id)
+        return [s for _, s in sorted(self.groups.items()) if s.exists]
 
     def is_member(self, group_id: str, member_id: str) -> bool:
         state = self.groups.get(group_id)
@@ -203,7 +223,7 @@ class ShareCoordinator:
 
     async def delete_group(self, group_id: str) -> int:
         state = self.groups.get(group_id)
-        if state is None:
+        if state is None or not state.exists:
             return GROUP_ID_NOT_FOUND
         self.reap(group_id)
         if state.group.members:

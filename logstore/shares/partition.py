@@ -135,8 +135,12 @@ class SharePartition:
                 raise AckRefused(INVALID_REQUEST, "malformed acknowledgement batch")
             if any(t not in (GAP, ACCEPT, RELEASE, REJECT) for t in types):
                 raise AckRefused(INVALID_REQUEST, "unknown acknowledge type")
-            if first < self.spso or last >= self.end_offset:
-                raise AckRefused(INVALID_RECORD_STATE, "records are not in flight")
+            if last >= self.end_offset:
+                raise AckRefused(INVALID_REQUEST, "acknowledged offsets are not in flight")
+            # Offsets below SPSO are settled already: Kafka lets such acks pass.
+            first = max(first, self.spso)
+            if first > last:
+                continue
             i = self._index(first)
             while i < len(self.spans) and self.spans[i].first <= last:
                 span = self.spans[i]
@@ -153,12 +157,16 @@ class SharePartition:
         self.check_acks(member, batches)
         for first, last, types in batches:
             if len(types) == 1:
-                self._settle(first, last, types[0], delivery_limit)
+                if last >= self.spso:
+                    self._settle(max(first, self.spso), last, types[0], delivery_limit)
                 continue
             run = first
             for offset in range(first + 1, last + 2):
                 if offset > last or types[offset - first] != types[run - first]:
-                    self._settle(run, offset - 1, types[run - first], delivery_limit)
+                    if offset - 1 >= self.spso:
+                        self._settle(
+                            max(run, self.spso), offset - 1, types[run - first], delivery_limit
+                        )
                     run = offset
         self._compact()
 

@@ -1,4 +1,5 @@
-"""Share-group APIs: ShareGroupHeartbeat (76), ShareFetch (78) and ShareAcknowledge (79), v1.
+"""Share-group APIs, v1: ShareGroupHeartbeat (76), ShareGroupDescribe (77), ShareFetch (78)
+and ShareAcknowledge (79).
 
 Owns the translation between kio's messages and `logstore.shares.coordinator`: session
 checks first, then acknowledgements (atomic per partition), forgotten partitions, and only
@@ -17,6 +18,7 @@ from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make, millis
 from logstore.broker.context import Broker
 from logstore.error_codes import (
+    GROUP_ID_NOT_FOUND,
     INVALID_REQUEST,
     KAFKA_STORAGE_ERROR,
     UNKNOWN_MEMBER_ID,
@@ -25,7 +27,12 @@ from logstore.error_codes import (
 )
 from logstore.protocol.api_keys import ApiKey
 from logstore.shares.coordinator import AckBatches, PartitionId, ShareCoordinator
-from logstore.shares.sessions import FINAL_EPOCH, INITIAL_EPOCH, SessionRefused
+from logstore.shares.sessions import (
+    FINAL_EPOCH,
+    INITIAL_EPOCH,
+    INVALID_SHARE_SESSION_EPOCH,
+    SessionRefused,
+)
 
 DEFAULT_MAX_RECORDS = 500
 
@@ -43,6 +50,17 @@ async def share_group_heartbeat(broker: Broker, ctx: RequestContext, request: An
             throttle_time=0,
             error_code=INVALID_REQUEST,
             error_message="GroupId can't be empty.",
+            member_id=None,
+            member_epoch=0,
+            heartbeat_interval=0,
+            assignment=None,
+        )
+    if broker.groups.group_type(request.group_id) is not None:
+        return make(
+            ctx.response_class,
+            throttle_time=0,
+            error_code=GROUP_ID_NOT_FOUND,
+            error_message=f"Group {request.group_id} is not a share group.",
             member_id=None,
             member_epoch=0,
             heartbeat_interval=0,
@@ -326,6 +344,9 @@ async def share_acknowledge(broker: Broker, ctx: RequestContext, request: Any) -
         for p in t.partitions
     }
     try:
+        if epoch == INITIAL_EPOCH:
+            # Only ShareFetch opens sessions: Kafka refuses the initial epoch here.
+            raise SessionRefused(INVALID_SHARE_SESSION_EPOCH, "The share session epoch is invalid.")
         shares.sessions.check(group_id, member_id or "", epoch, True)
     except SessionRefused as exc:
         return make(
@@ -356,3 +377,69 @@ async def share_acknowledge(broker: Broker, ctx: RequestContext, request: Any) -
         ),
         node_endpoints=(),
     )
+
+
+@handles(ApiKey.SHARE_GROUP_DESCRIBE, min_version=1, max_version=1)
+async def share_group_describe(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    schema = ctx.schema
+    shares = broker.shares
+    out = []
+    for group_id in request.group_ids:
+        base: dict[str, Any] = dict(
+            group_id=group_id,
+            error_code=0,
+            error_message=None,
+            group_state="",
+            group_epoch=-1,
+            assignment_epoch=-1,
+            assignor_name="",
+            members=(),
+            authorized_operations=-2147483648,
+        )
+        shares.reap(group_id)
+        state = shares.groups.get(group_id)
+        if state is None or not state.exists:
+            known = broker.groups.group_type(group_id) is not None
+            message = f"Group {group_id} is not a share group." if known else None
+            base.update(
+                error_code=GROUP_ID_NOT_FOUND,
+                error_message=message or f"Group {group_id} not found.",
+            )
+            out.append(make(schema.DescribedGroup, **base))
+            continue
+        group = state.group
+        members = []
+        for m in group.members.values():
+            assigned = group.assignment_of(m, shares.resolve)
+            members.append(
+                make(
+                    schema.Member,
+                    member_id=m.member_id,
+                    rack_id=m.rack_id,
+                    member_epoch=m.epoch,
+                    client_id=m.client_id,
+                    client_host=m.client_host,
+                    subscribed_topic_names=tuple(m.subscribed),
+                    assignment=make(
+                        schema.Assignment,
+                        topic_partitions=tuple(
+                            make(
+                                schema.TopicPartitions,
+                                topic_id=tid,
+                                topic_name=shares.topic_name(tid),
+                                partitions=tuple(parts),
+                            )
+                            for tid, parts in assigned.items()
+                        ),
+                    ),
+                )
+            )
+        base.update(
+            group_state=group.state,
+            group_epoch=group.group_epoch,
+            assignment_epoch=group.group_epoch,
+            assignor_name="simple",
+            members=tuple(members),
+        )
+        out.append(make(schema.DescribedGroup, **base))
+    return make(ctx.response_class, throttle_time=0, groups=tuple(out))

@@ -78,7 +78,7 @@ def test_acks_for_records_another_member_holds_change_nothing() -> None:
         ((3, 2, [ACCEPT]), INVALID_REQUEST),
         ((0, 2, [ACCEPT, ACCEPT]), INVALID_REQUEST),
         ((0, 0, [9]), INVALID_REQUEST),
-        ((8, 20, [ACCEPT]), INVALID_RECORD_STATE),
+        ((8, 20, [ACCEPT]), INVALID_REQUEST),
     ],
 )
 def test_malformed_or_foreign_acks_get_kafkas_codes(
@@ -89,6 +89,17 @@ def test_malformed_or_foreign_acks_get_kafkas_codes(
     with pytest.raises(AckRefused) as refused:
         part.acknowledge("a", [batch], LIMIT)
     assert refused.value.code == code
+
+
+def test_acks_below_the_start_offset_are_already_settled() -> None:
+    part = SharePartition(0)
+    part.acquire("a", 0, 10, now=0, lock_ms=LOCK, max_records=500)
+    part.acknowledge("a", [(0, 4, [ACCEPT])], LIMIT)
+    part.acknowledge("a", [(0, 6, [ACCEPT])], LIMIT)
+    assert part.spso == 7
+    with pytest.raises(AckRefused) as refused:
+        part.acknowledge("b", [(0, 7, [ACCEPT])], LIMIT)
+    assert refused.value.code == INVALID_RECORD_STATE
 
 
 def test_max_records_limits_one_acquisition() -> None:
