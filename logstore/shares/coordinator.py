@@ -114,7 +114,7 @@ class ShareCoordinator:
             rack_id,
         )
         if result.error == 0 and member_epoch == -1:
-            self._forget_member(state, member_id)
+            self._forget_member(state, member_id, timed_out=False)
         return result, self.config(group_id).heartbeat_interval_ms
 
     def reap(self, group_id: str) -> None:
@@ -125,10 +125,15 @@ class ShareCoordinator:
         timeout = self.config(group_id).session_timeout_ms
         for member_id in state.group.expired(self.clock.monotonic_ms(), timeout):
             state.group.remove(member_id)
-            self._forget_member(state, member_id)
+            self._forget_member(state, member_id, timed_out=True)
 
-    def _forget_member(self, state: ShareGroupState, member_id: str) -> None:
-        self.sessions.close(state.group.group_id, member_id)
+    def _forget_member(self, state: ShareGroupState, member_id: str, *, timed_out: bool) -> None:
+        group_id = state.group.group_id
+        if not timed_out and self.sessions.get(group_id, member_id) is not None:
+            # A leaving client still sends its last acknowledgements (ShareAcknowledge,
+            # epoch -1) after the leave heartbeat; closing that session releases the rest.
+            return
+        self.sessions.close(group_id, member_id)
         limit = self.config(state.group.group_id).delivery_limit
         for part in state.partitions.values():
             part.release_member(member_id, limit)
