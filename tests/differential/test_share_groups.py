@@ -1,5 +1,6 @@
 """Differential: share-group misuse answered with Apache Kafka's error codes.
 
+Kafka's console share consumer and `kafka-share-groups.sh --describe` see the same on both.
 Raw ShareGroupHeartbeat, ShareFetch, ShareAcknowledge and ShareGroupDescribe (all v1) over
 fresh connections (share sessions belong to the broker, not to a connection), and group
 configs through the admin client. Observations keep error codes, member epochs only as
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime
 import socket
 import struct
+import subprocess
 import time
 import uuid
 from typing import Any
@@ -20,6 +22,7 @@ from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
 from kio.index import load_payload_module
 from kio.static.constants import EntityType
 
+from reference.launcher import java_command
 from tests.clusters import Cluster
 from tests.differential.harness import (
     TIMEOUT,
@@ -309,3 +312,46 @@ def scenario(cluster: Cluster) -> dict[str, Any]:
 
 def test_share_group_misuse_gets_kafkas_error_codes(clusters: tuple[Cluster, Cluster]) -> None:
     assert_same(observe(clusters, scenario))
+
+
+def _java_tool(main_class: str, args: list[str]) -> str:
+    result = subprocess.run(
+        java_command(main_class, args), capture_output=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
+    return result.stdout.decode()
+
+
+def java_scenario(cluster: Cluster) -> dict[str, Any]:
+    """Kafka's own console share consumer reads every record once; `kafka-share-groups.sh
+    --describe` then prints the start offset and lag."""
+    topic = unique_topic("share-java")
+    create_topic(cluster, topic)
+    produce(cluster, topic, [{"value": b"%d" % i, "partition": 0} for i in range(5)])
+    group = f"diff-share-java-{uuid.uuid4().hex[:8]}"
+    _wait_coordinator(cluster, group)
+    set_group_config(cluster, group, "share.auto.offset.reset", "earliest")
+    consumed = _java_tool(
+        "org.apache.kafka.tools.consumer.ConsoleShareConsumer",
+        [
+            *("--bootstrap-server", cluster.bootstrap, "--topic", topic, "--group", group),
+            *("--max-messages", "5", "--timeout-ms", "20000"),
+        ],
+    )
+    described = _java_tool(
+        "org.apache.kafka.tools.consumer.group.ShareGroupCommand",
+        ["--bootstrap-server", cluster.bootstrap, "--describe", "--group", group],
+    )
+    # Columns after GROUP and TOPIC: PARTITION, START-OFFSET, LAG. Kafka's start offset is
+    # what its share coordinator last persisted, which trails the acknowledgements by a
+    # write or more (0 here right after the run): only partition and lag are compared.
+    rows = [
+        (cols[2], cols[4])
+        for line in described.splitlines()
+        if line.startswith(group) and len(cols := line.split()) >= 5
+    ]
+    return {"values": sorted(consumed.split()), "describe": rows}
+
+
+def test_kafkas_share_consumer_and_share_group_tool(clusters: tuple[Cluster, Cluster]) -> None:
+    assert_same(observe(clusters, java_scenario))

@@ -16,6 +16,7 @@ from logstore.broker.handlers import (  # noqa: F401
     offsets,
     produce,
     producers,
+    share_admin,
     shares,
     topic_admin,
 )
