@@ -4,7 +4,8 @@ One and three consumers read every record exactly once when all accept; RELEASE 
 with the delivery count raised; REJECT and the delivery limit archive; a record whose lock
 lapses, or whose consumer is killed, goes to another consumer; acknowledged records stay
 acknowledged across a clean restart and a `kill -9`, and held ones come back with their
-delivery counts.
+delivery counts. ListGroups shows share groups by type, and DeleteGroups removes one only
+once it is empty.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import AcknowledgeType
 
+from logstore.protocol.api_keys import ApiKey
 from tests.broker_fixture import BrokerProcess, start_broker
 from tests.clients.group_topics import create_topic
 from tests.clients.share_groups import (
@@ -30,6 +32,8 @@ from tests.clients.share_groups import (
     share_consumer,
     values,
 )
+from tests.clients.test_groups_wire import GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, request
+from tests.clients.test_idempotence_wire import WireClient
 
 ACCEPT, RELEASE, REJECT = AcknowledgeType.ACCEPT, AcknowledgeType.RELEASE, AcknowledgeType.REJECT
 # Short locks are allowed here so lapsed locks are seen within a test.
@@ -193,3 +197,37 @@ def test_acknowledged_records_never_return_after_a_restart(tmp_path: Path, how: 
     finally:
         if broker.running:
             broker.stop()
+
+
+def test_share_groups_are_listed_by_type_and_deleted_once_empty(
+    share_broker: BrokerProcess,
+) -> None:
+    bs = share_broker.bootstrap
+    topic = create_topic(bs, 1)
+    group = configure_group(bs)
+    produce_values(bs, topic, range(3), 1)
+    consumer = share_consumer(bs, group, topic)
+    wire = WireClient(share_broker.port)
+
+    def listed(types: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+        reply = wire.call(ApiKey.LIST_GROUPS, 5, request(ApiKey.LIST_GROUPS, 5,
+                          states_filter=(), types_filter=types))  # fmt: skip
+        return {g.group_id: (g.group_type, g.group_state) for g in reply.groups}
+
+    def delete() -> int:
+        reply = wire.call(ApiKey.DELETE_GROUPS, 2,
+                          request(ApiKey.DELETE_GROUPS, 2, groups_names=(group,)))  # fmt: skip
+        return int(reply.results[0].error_code)
+
+    try:
+        consume_until([consumer], lambda m: ACCEPT, lambda s: len(s) >= 3)
+        assert listed(("share",))[group] == ("share", "Stable")
+        assert group not in listed(("consumer", "classic"))
+        assert delete() == NON_EMPTY_GROUP
+        consumer.close()
+        assert listed(())[group] == ("share", "Empty")
+        assert delete() == 0
+        assert group not in listed(())
+        assert delete() == GROUP_ID_NOT_FOUND
+    finally:
+        wire.close()
