@@ -20,6 +20,7 @@ from logstore.clock import Clock
 from logstore.config import BrokerConfig
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.producers.manager import ProducerManager
+from logstore.shares.coordinator import ShareCoordinator
 from logstore.storage import LogManager
 from logstore.transactions.coordinator import TransactionCoordinator, TxnSettings
 
@@ -65,6 +66,7 @@ async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> B
         producers=producers,
         dynamic_configs=dynamic,
         fetch_sessions=FetchSessionCache(config.max_incremental_fetch_session_cache_slots, clock),
+        shares=ShareCoordinator(logs, clock, config.groups),
         clock=clock,
         appends=appends,
         transactions=transactions,

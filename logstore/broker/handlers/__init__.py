@@ -17,6 +17,8 @@ from logstore.broker.handlers import (  # noqa: F401
     offsets,
     produce,
     producers,
+    share_admin,
+    shares,
     topic_admin,
     transactions,
     txn_offsets,
