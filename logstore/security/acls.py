@@ -145,6 +145,7 @@ class AclStore:
     (the authorizer's cache key)."""
 
     def __init__(self, directory: Path) -> None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
         self._path = Path(directory) / STATE_FILE
         self._acls: dict[AclBinding, None] = {}
         self.version = 0
