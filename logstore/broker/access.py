@@ -32,6 +32,9 @@ REFUSED: dict[ResourceType, int] = {
     TRANSACTIONAL_ID: TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
 }
 
+# Kafka's message with a refused resource in a per-resource result.
+DENIED = "Authorization failed."
+
 # Kafka's "not asked for" value of an authorized-operations field.
 NOT_REQUESTED = -(2**31)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.context import Broker
 from logstore.broker.errors import KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION, code_of
 from logstore.protocol.admin_replies import ListOffsetsRow, list_offsets_frame
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 
 LATEST = -1
 EARLIEST = -2
@@ -47,8 +49,11 @@ async def list_offsets(broker: Broker, ctx: RequestContext, request: Any) -> byt
     topics: list[tuple[str, list[ListOffsetsRow]]] = []
     for t in request.topics:
         rows: list[ListOffsetsRow] = []
+        refused = access.refusal(broker, ctx, Operation.DESCRIBE, access.TOPIC, t.name)
         for p in t.partitions:
-            error, offset, timestamp = _lookup(broker, t.name, p.partition_index, p.timestamp)
+            error, offset, timestamp = refused, -1, -1
+            if not refused:
+                error, offset, timestamp = _lookup(broker, t.name, p.partition_index, p.timestamp)
             epoch = 0 if error == 0 and offset >= 0 else -1
             rows.append((p.partition_index, error, timestamp, offset, epoch))
         topics.append((t.name, rows))

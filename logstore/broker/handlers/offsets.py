@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
@@ -21,6 +22,7 @@ from logstore.groups import errors as err
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.offsets import CommittedOffset
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 
 MAX_METADATA_BYTES = 4096
 
@@ -50,10 +52,14 @@ async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> An
     now = broker.clock.now_ms()
     results: list[tuple[str, list[tuple[int, int]]]] = []
     entries: list[tuple[str, int, CommittedOffset | None]] = []
+    group_refused = access.refusal(broker, ctx, Operation.READ, access.GROUP, request.group_id)
     for topic in request.topics:
         parts = []
+        refused = group_refused or access.refusal(
+            broker, ctx, Operation.READ, access.TOPIC, topic.name
+        )
         for p in topic.partitions:
-            code = group_error or _partition_error(broker, topic.name, p.partition_index)
+            code = refused or group_error or _partition_error(broker, topic.name, p.partition_index)
             metadata = p.committed_metadata
             if not code and metadata is not None and len(metadata.encode()) > MAX_METADATA_BYTES:
                 code = OFFSET_METADATA_TOO_LARGE
@@ -95,38 +101,54 @@ async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> An
     )
 
 
+# A partition's committed offset, or the code it is refused with (topic not describable).
+Committed = CommittedOffset | int | None
+
+
 def _fetch_group(
-    broker: Broker, coord: GroupCoordinator, group_id: str, topics: Any
-) -> list[tuple[str, list[tuple[int, CommittedOffset | None]]]]:
-    """(topic, [(partition, committed or None)]); `topics` None means every committed one."""
+    broker: Broker, ctx: RequestContext, coord: GroupCoordinator, group_id: str, topics: Any
+) -> list[tuple[str, list[tuple[int, Committed]]]]:
+    """(topic, [(partition, committed or None)]); `topics` None means every committed one
+    the principal may describe (as Kafka, the others are left out silently)."""
     if topics is None:
-        by_topic: dict[str, list[tuple[int, CommittedOffset | None]]] = {}
+        by_topic: dict[str, list[tuple[int, Committed]]] = {}
         for (t, p), value in sorted(coord.committed_all(group_id).items()):
-            by_topic.setdefault(t, []).append((p, value))
+            if access.allowed(broker, ctx, Operation.DESCRIBE, access.TOPIC, t):
+                by_topic.setdefault(t, []).append((p, value))
         return list(by_topic.items())
-    out = []
+    out: list[tuple[str, list[tuple[int, Committed]]]] = []
     for topic in topics:
+        refused = access.refusal(broker, ctx, Operation.DESCRIBE, access.TOPIC, topic.name)
         out.append(
             (
                 topic.name,
-                [(p, coord.committed(group_id, topic.name, p)) for p in topic.partition_indexes],
+                [
+                    (p, refused or coord.committed(group_id, topic.name, p))
+                    for p in topic.partition_indexes
+                ],
             )
         )
     return out
 
 
-def _partitions(schema_cls: type, parts: list[tuple[int, CommittedOffset | None]]) -> tuple:
+def _partitions(schema_cls: type, parts: list[tuple[int, Committed]]) -> tuple:
     return tuple(
         make(
             schema_cls,
             partition_index=p,
-            committed_offset=v.offset if v else -1,
-            committed_leader_epoch=v.leader_epoch if v else -1,
-            metadata=(v.metadata if v else "") or "",
-            error_code=0,
+            committed_offset=v.offset if isinstance(v, CommittedOffset) else -1,
+            committed_leader_epoch=v.leader_epoch if isinstance(v, CommittedOffset) else -1,
+            metadata=(v.metadata if isinstance(v, CommittedOffset) else "") or "",
+            error_code=v if isinstance(v, int) else 0,
         )
         for p, v in parts
     )
+
+
+def _group_code(broker: Broker, ctx: RequestContext, coord: Any, group_id: str) -> int:
+    if coord is None:
+        return err.COORDINATOR_NOT_AVAILABLE
+    return access.refusal(broker, ctx, Operation.DESCRIBE, access.GROUP, group_id)
 
 
 @handles(ApiKey.OFFSET_FETCH, min_version=1, max_version=9)
@@ -136,8 +158,12 @@ async def offset_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any
     if ctx.api_version >= 8:
         groups = []
         for g in request.groups:
-            code = err.COORDINATOR_NOT_AVAILABLE if coord is None else err.NONE
-            found = [] if coord is None else _fetch_group(broker, coord, g.group_id, g.topics)
+            code = _group_code(broker, ctx, coord, g.group_id)
+            found = (
+                []
+                if code or coord is None
+                else _fetch_group(broker, ctx, coord, g.group_id, g.topics)
+            )
             groups.append(
                 make(
                     schema.OffsetFetchResponseGroup,
@@ -154,8 +180,12 @@ async def offset_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any
                 )
             )
         return make(ctx.response_class, throttle_time=0, groups=tuple(groups))
-    code = err.COORDINATOR_NOT_AVAILABLE if coord is None else err.NONE
-    found = [] if coord is None else _fetch_group(broker, coord, request.group_id, request.topics)
+    code = _group_code(broker, ctx, coord, request.group_id)
+    found = (
+        []
+        if code or coord is None
+        else _fetch_group(broker, ctx, coord, request.group_id, request.topics)
+    )
     return make(
         ctx.response_class,
         throttle_time=0,
