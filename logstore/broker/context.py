@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from logstore.producers.manager import ProducerManager
     from logstore.security.authorizer import Authorizer
     from logstore.storage import LogManager
+    from logstore.transactions.coordinator import TransactionCoordinator
 
 
 PartitionKey = tuple[str, int]
@@ -93,6 +94,8 @@ class Broker:
     # Incremental fetch sessions (logstore.broker.fetch_sessions).
     fetch_sessions: FetchSessionCache
     clock: Clock = field(default_factory=SystemClock)
+    # The transaction coordinator (None in brokers assembled without one).
+    transactions: TransactionCoordinator | None = None
     appends: AppendNotifier = field(default_factory=AppendNotifier)
     # Where clients should connect (Metadata, FindCoordinator): set once the port is bound.
     advertised_host: str = "127.0.0.1"

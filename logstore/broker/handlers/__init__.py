@@ -9,6 +9,7 @@ from logstore.broker.handlers import (  # noqa: F401
     cluster,
     configs,
     delete_records,
+    describe_producers,
     describe_topic_partitions,
     fetch,
     groups,
@@ -18,4 +19,6 @@ from logstore.broker.handlers import (  # noqa: F401
     produce,
     producers,
     topic_admin,
+    transactions,
+    txn_offsets,
 )

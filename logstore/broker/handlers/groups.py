@@ -53,7 +53,9 @@ def _locate(broker: Broker, key_type: int) -> tuple[int, str]:
     if key_type == GROUP_KEY and coordinator_of(broker) is not None:
         return err.NONE, ""
     if key_type == TRANSACTION_KEY:
-        return err.COORDINATOR_NOT_AVAILABLE, "transactions are not supported by this broker"
+        if broker.transactions is not None:
+            return err.NONE, ""
+        return err.COORDINATOR_NOT_AVAILABLE, "the transaction coordinator is not available"
     return err.COORDINATOR_NOT_AVAILABLE, "the group coordinator is not available"
 
 
@@ -319,9 +321,11 @@ async def describe_groups(broker: Broker, ctx: RequestContext, request: Any) -> 
                         for m in group.members.values()
                     ),
                 )
+            elif group_id in coord.consumer:
+                fields.update(group_state=coord.consumer[group_id].state, protocol_type="consumer")
             elif coord.group_exists(group_id):
-                state = coord.consumer[group_id].state if group_id in coord.consumer else "Empty"
-                fields.update(group_state=state, protocol_type="consumer")
+                # Offsets only (commits without membership): Kafka's "simple" group.
+                fields.update(group_state="Empty")
         out.append(make(schema.DescribedGroup, **fields))
     return make(ctx.response_class, throttle_time=0, groups=tuple(out))
 

@@ -1,10 +1,12 @@
-"""Committed-offset APIs: OffsetCommit (v2–9), OffsetFetch (v1–9, incl. multi-group v8+),
-OffsetDelete (v0).
+"""Committed-offset APIs: OffsetCommit (v2–9), OffsetFetch (v1–9, incl. multi-group v8+,
+`require_stable` v7+), OffsetDelete (v0).
 
 Owns the translation between kio's versioned messages and the coordinator's offset calls:
 who may commit (members of the current generation, or anyone while the group is empty —
 the path AdminClient's `alter_consumer_group_offsets` takes), per-partition checks
-(unknown topic, metadata too large) and the version differences in error placement. It
+(unknown topic, metadata too large), UNSTABLE_OFFSET_COMMIT for a partition an open
+transaction holds an offset of when the fetch requires stable offsets (otherwise the last
+committed offset is answered), and the version differences in error placement. It
 must never touch `__consumer_offsets` directly.
 """
 
@@ -17,7 +19,7 @@ from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.handlers.groups import coordinator_of
-from logstore.error_codes import OFFSET_METADATA_TOO_LARGE
+from logstore.error_codes import OFFSET_METADATA_TOO_LARGE, UNSTABLE_OFFSET_COMMIT
 from logstore.groups import errors as err
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.offsets import CommittedOffset
@@ -27,7 +29,7 @@ from logstore.security.acls import Operation
 MAX_METADATA_BYTES = 4096
 
 
-def _partition_error(broker: Broker, topic: str, partition: int) -> int:
+def partition_error(broker: Broker, topic: str, partition: int) -> int:
     info = broker.logs.topic(topic)
     if info is None or not 0 <= partition < info.partitions:
         return err.UNKNOWN_TOPIC_OR_PARTITION
@@ -37,7 +39,6 @@ def _partition_error(broker: Broker, topic: str, partition: int) -> int:
 @handles(ApiKey.OFFSET_COMMIT, min_version=2, max_version=9)
 async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
-    schema = ctx.schema
     generation = request.generation_id_or_member_epoch
     group_error = (
         err.COORDINATOR_NOT_AVAILABLE
@@ -59,7 +60,7 @@ async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> An
             broker, ctx, Operation.READ, access.TOPIC, topic.name
         )
         for p in topic.partitions:
-            code = refused or group_error or _partition_error(broker, topic.name, p.partition_index)
+            code = refused or group_error or partition_error(broker, topic.name, p.partition_index)
             metadata = p.committed_metadata
             if not code and metadata is not None and len(metadata.encode()) > MAX_METADATA_BYTES:
                 code = OFFSET_METADATA_TOO_LARGE
@@ -84,16 +85,25 @@ async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> An
         except Exception:
             # Not durable: nothing was acknowledged, the client retries.
             results = [(t, [(i, err.UNKNOWN_SERVER_ERROR) for i, _ in ps]) for t, ps in results]
+    return commit_response(ctx, "OffsetCommit", results)
+
+
+def commit_response(
+    ctx: RequestContext, api: str, results: list[tuple[str, list[tuple[int, int]]]]
+) -> Any:
+    """An (Txn)OffsetCommit response: per topic, each partition's error code."""
+    schema = ctx.schema
+    topic_cls = getattr(schema, f"{api}ResponseTopic")
+    partition_cls = getattr(schema, f"{api}ResponsePartition")
     return make(
         ctx.response_class,
         throttle_time=0,
         topics=tuple(
             make(
-                schema.OffsetCommitResponseTopic,
+                topic_cls,
                 name=name,
                 partitions=tuple(
-                    make(schema.OffsetCommitResponsePartition, partition_index=i, error_code=c)
-                    for i, c in parts
+                    make(partition_cls, partition_index=i, error_code=c) for i, c in parts
                 ),
             )
             for name, parts in results
@@ -101,47 +111,53 @@ async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> An
     )
 
 
-# A partition's committed offset, or the code it is refused with (topic not describable).
-Committed = CommittedOffset | int | None
+Fetched = list[tuple[str, list[tuple[int, CommittedOffset | None, int]]]]
 
 
 def _fetch_group(
-    broker: Broker, ctx: RequestContext, coord: GroupCoordinator, group_id: str, topics: Any
-) -> list[tuple[str, list[tuple[int, Committed]]]]:
-    """(topic, [(partition, committed or None)]); `topics` None means every committed one
-    the principal may describe (as Kafka, the others are left out silently)."""
+    broker: Broker,
+    ctx: RequestContext,
+    coord: GroupCoordinator,
+    group_id: str,
+    topics: Any,
+    stable: bool,
+) -> Fetched:
+    """(topic, [(partition, committed or None, error)]); `topics` None means every
+    committed one the principal may describe (as Kafka, others are left out silently).
+    With `stable`, a partition with a pending transactional offset is
+    UNSTABLE_OFFSET_COMMIT (Kafka's placement: per partition, at every version)."""
+
+    def answer(topic: str, p: int) -> tuple[int, CommittedOffset | None, int]:
+        refused = access.refusal(broker, ctx, Operation.DESCRIBE, access.TOPIC, topic)
+        if refused:
+            return p, None, refused
+        if stable and coord.has_pending(group_id, topic, p):
+            return p, None, UNSTABLE_OFFSET_COMMIT
+        return p, coord.committed(group_id, topic, p), err.NONE
+
     if topics is None:
-        by_topic: dict[str, list[tuple[int, Committed]]] = {}
-        for (t, p), value in sorted(coord.committed_all(group_id).items()):
-            if access.allowed(broker, ctx, Operation.DESCRIBE, access.TOPIC, t):
-                by_topic.setdefault(t, []).append((p, value))
+        by_topic: dict[str, list[tuple[int, CommittedOffset | None, int]]] = {}
+        for t, p in sorted(coord.committed_all(group_id)):
+            if not access.allowed(broker, ctx, Operation.DESCRIBE, access.TOPIC, t):
+                continue
+            by_topic.setdefault(t, []).append(answer(t, p))
         return list(by_topic.items())
-    out: list[tuple[str, list[tuple[int, Committed]]]] = []
-    for topic in topics:
-        refused = access.refusal(broker, ctx, Operation.DESCRIBE, access.TOPIC, topic.name)
-        out.append(
-            (
-                topic.name,
-                [
-                    (p, refused or coord.committed(group_id, topic.name, p))
-                    for p in topic.partition_indexes
-                ],
-            )
-        )
-    return out
+    return [
+        (topic.name, [answer(topic.name, p) for p in topic.partition_indexes]) for topic in topics
+    ]
 
 
-def _partitions(schema_cls: type, parts: list[tuple[int, Committed]]) -> tuple:
+def _partitions(schema_cls: type, parts: list[tuple[int, CommittedOffset | None, int]]) -> tuple:
     return tuple(
         make(
             schema_cls,
             partition_index=p,
-            committed_offset=v.offset if isinstance(v, CommittedOffset) else -1,
-            committed_leader_epoch=v.leader_epoch if isinstance(v, CommittedOffset) else -1,
-            metadata=(v.metadata if isinstance(v, CommittedOffset) else "") or "",
-            error_code=v if isinstance(v, int) else 0,
+            committed_offset=v.offset if v else -1,
+            committed_leader_epoch=v.leader_epoch if v else -1,
+            metadata=(v.metadata if v else "") or "",
+            error_code=code,
         )
-        for p, v in parts
+        for p, v, code in parts
     )
 
 
@@ -155,6 +171,7 @@ def _group_code(broker: Broker, ctx: RequestContext, coord: Any, group_id: str) 
 async def offset_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
     schema = ctx.schema
+    stable = bool(getattr(request, "require_stable", False))
     if ctx.api_version >= 8:
         groups = []
         for g in request.groups:
@@ -162,7 +179,7 @@ async def offset_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any
             found = (
                 []
                 if code or coord is None
-                else _fetch_group(broker, ctx, coord, g.group_id, g.topics)
+                else _fetch_group(broker, ctx, coord, g.group_id, g.topics, stable)
             )
             groups.append(
                 make(
@@ -184,7 +201,7 @@ async def offset_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any
     found = (
         []
         if code or coord is None
-        else _fetch_group(broker, ctx, coord, request.group_id, request.topics)
+        else _fetch_group(broker, ctx, coord, request.group_id, request.topics, stable)
     )
     return make(
         ctx.response_class,
