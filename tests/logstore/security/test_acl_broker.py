@@ -8,15 +8,23 @@ principal.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    Producer,
+)
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
     AclOperation,
     AclPermissionType,
     AdminClient,
+    ConfigResource,
     NewTopic,
     ResourcePatternType,
     ResourceType,
@@ -164,3 +172,28 @@ def test_acl_apis_without_an_authorizer_say_security_disabled(broker: BrokerProc
     with pytest.raises(KafkaException) as refused:
         next(iter(futures.values())).result(10)
     assert refused.value.args[0].code() == KafkaError.SECURITY_DISABLED
+
+
+def _outcome(future: Any) -> int:
+    try:
+        future.result(10)
+    except KafkaException as exc:
+        return int(exc.args[0].code())
+    return 0
+
+
+def test_admin_requests_are_checked_per_resource(secured: BrokerProcess) -> None:
+    admin = _admin(secured)
+    refused_topic = KafkaError.TOPIC_AUTHORIZATION_FAILED
+    # Cluster ALL grants CREATE on the cluster, not DELETE on a topic outside the prefix.
+    created = admin.create_topics([NewTopic("fresh", 1, 1)])
+    assert _outcome(created["fresh"]) == 0
+    deleted = admin.delete_topics(["other", "team-locked"])
+    assert _outcome(deleted["other"]) == refused_topic
+    assert _outcome(deleted["team-locked"]) == 0
+    configs = admin.describe_configs([ConfigResource("topic", "other")])
+    assert _outcome(next(iter(configs.values()))) == refused_topic
+    granted = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions("team-g")])
+    assert _outcome(next(iter(granted.values()))) == 0
+    other = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions("other-g")])
+    assert _outcome(next(iter(other.values()))) == KafkaError.GROUP_AUTHORIZATION_FAILED
