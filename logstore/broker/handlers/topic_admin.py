@@ -157,6 +157,18 @@ async def _forget(broker: Broker, topic: str) -> None:
     await broker.groups.forget_topic(topic)
 
 
+def _delete_refused(broker: Broker, ctx: RequestContext, name: str | None) -> int:
+    """As Kafka's controller: DELETE on the cluster covers every topic; otherwise a topic
+    not describable is refused before its existence is told, then DELETE on it is needed."""
+    if name is None or access.allowed(broker, ctx, Operation.DELETE, access.CLUSTER):
+        return 0
+    return access.refusal(broker, ctx, Operation.DESCRIBE, access.TOPIC, name) or (
+        access.refusal(broker, ctx, Operation.DELETE, access.TOPIC, name)
+        if broker.logs.topic(name) is not None
+        else 0
+    )
+
+
 @handles(ApiKey.DELETE_TOPICS, min_version=1, max_version=6)
 async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
@@ -178,11 +190,10 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
                 error, message = UNKNOWN_TOPIC_ID, "unknown topic id"
         elif info is None:
             error, message = UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {name!r}"
-        if info is not None and not access.allowed(
-            broker, ctx, Operation.DELETE, access.TOPIC, info.name
-        ):
-            error, message = access.REFUSED[access.TOPIC], access.DENIED
-        elif info is not None:
+        refused = _delete_refused(broker, ctx, info.name if info is not None else name)
+        if refused:
+            info, error, message = None, refused, access.DENIED
+        if info is not None:
             try:
                 broker.logs.delete_topic(info.name)
                 log.info(

@@ -72,9 +72,9 @@ def _produce_error(broker: BrokerProcess, topic: str) -> int:
 
 @pytest.fixture
 def secured(tmp_path: Path) -> BrokerProcess:
-    """A broker with ACLs on: the cluster, `team-` topics (prefixed) and group `team-g`
-    granted to ANONYMOUS, writing to `team-locked` denied; then restarted with
-    allow.everyone.if.no.acl.found=false so only those grants count."""
+    """A broker with ACLs on: cluster ALTER, DESCRIBE and CREATE, `team-` topics
+    (prefixed) and group `team-g` granted to ANONYMOUS, writing to `team-locked` denied;
+    then restarted with allow.everyone.if.no.acl.found=false so only those grants count."""
     config = _config(tmp_path / "server.properties", allow_if_no_acl=True)
     broker = start_broker(tmp_path / "data", ["--config", str(config), "--no-auto-create-topics"])
     admin = _admin(broker)
@@ -83,7 +83,11 @@ def secured(tmp_path: Path) -> BrokerProcess:
     ).values():
         future.result(10)
     bindings = [
-        _grant(ResourceType.BROKER, "kafka-cluster", AclOperation.ALL),
+        # Not ALL: DELETE on the cluster would let it delete every topic, as in Kafka.
+        *(
+            _grant(ResourceType.BROKER, "kafka-cluster", op)
+            for op in (AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.CREATE)
+        ),
         _grant(ResourceType.TOPIC, "team-", AclOperation.ALL, pattern=ResourcePatternType.PREFIXED),
         _grant(ResourceType.TOPIC, "team-locked", AclOperation.WRITE, AclPermissionType.DENY),
         _grant(ResourceType.GROUP, "team-g", AclOperation.READ),
@@ -102,7 +106,10 @@ def test_acls_are_listed_after_a_restart(secured: BrokerProcess) -> None:
         10
     )
     assert {(b.restype, b.name, b.resource_pattern_type, b.operation) for b in listed} == {
-        (ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL, AclOperation.ALL),
+        *(
+            (ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL, op)
+            for op in (AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.CREATE)
+        ),
         (ResourceType.TOPIC, "team-", ResourcePatternType.PREFIXED, AclOperation.ALL),
         (ResourceType.TOPIC, "team-locked", ResourcePatternType.LITERAL, AclOperation.WRITE),
         (ResourceType.GROUP, "team-g", ResourcePatternType.LITERAL, AclOperation.READ),
@@ -185,7 +192,7 @@ def _outcome(future: Any) -> int:
 def test_admin_requests_are_checked_per_resource(secured: BrokerProcess) -> None:
     admin = _admin(secured)
     refused_topic = KafkaError.TOPIC_AUTHORIZATION_FAILED
-    # Cluster ALL grants CREATE on the cluster, not DELETE on a topic outside the prefix.
+    # CREATE on the cluster covers every new topic; deleting needs DELETE on the topic.
     created = admin.create_topics([NewTopic("fresh", 1, 1)])
     assert _outcome(created["fresh"]) == 0
     deleted = admin.delete_topics(["other", "team-locked"])
