@@ -65,6 +65,15 @@ def refusal(
     return REFUSED[resource_type]
 
 
+def may_write_idempotently(broker: Broker, ctx: RequestContext) -> bool:
+    """Kafka's check for an idempotent InitProducerId: IDEMPOTENT_WRITE on the cluster, or
+    WRITE allowed on some topic."""
+    authorizer = broker.authorizer
+    if authorizer is None or allowed(broker, ctx, Operation.IDEMPOTENT_WRITE, CLUSTER):
+        return True
+    return authorizer.allows_any(ctx.principal, ctx.client_host, Operation.WRITE, TOPIC)
+
+
 def authorized_operations(
     broker: Broker, ctx: RequestContext, resource_type: ResourceType, name: str = CLUSTER_NAME
 ) -> int:

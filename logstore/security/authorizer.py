@@ -149,6 +149,34 @@ class Authorizer:
                 allowed = True
         return allowed if found else self.allow_if_no_acl
 
+    def allows_any(
+        self, principal: str, host: str, operation: Operation, resource_type: ResourceType
+    ) -> bool:
+        """Whether some resource of the type may be used so (Kafka's authorizeByResourceType,
+        simplified: an ALLOW binding for the principal that no DENY of the same pattern
+        cancels, or no binding of the type at all with allow.everyone.if.no.acl.found)."""
+        if principal in self.super_users:
+            return True
+        acls = [a for a in self.store.all() if a.resource_type == resource_type]
+        if not acls:
+            return self.allow_if_no_acl
+        mine = [
+            a
+            for a in acls
+            if a.principal in (principal, WILDCARD_PRINCIPAL) and a.host in (host, WILDCARD)
+        ]
+        denied = {
+            (a.resource_name, a.pattern_type)
+            for a in mine
+            if a.permission == Permission.DENY and a.operation in (Operation.ALL, operation)
+        }
+        return any(
+            a.permission == Permission.ALLOW
+            and _grants(a.operation, operation)
+            and (a.resource_name, a.pattern_type) not in denied
+            for a in mine
+        )
+
     def authorized_operations(
         self, principal: str, host: str, resource_type: ResourceType, name: str
     ) -> int:

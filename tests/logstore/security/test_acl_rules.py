@@ -156,3 +156,19 @@ def test_filters_any_and_match(tmp_path: Path) -> None:
     assert select(by_principal) == [prefixed, literal, other]
     by_pattern = AclFilter(TOPIC, None, PRE, None, None, any_op, any_perm)
     assert select(by_pattern) == [prefixed]
+
+
+def test_allows_any_resource_of_a_type(tmp_path: Path) -> None:
+    # Kafka's idempotent InitProducerId asks: may this principal WRITE to some topic?
+    empty = authorizer(tmp_path / "a", allow_if_no_acl=True)
+    assert empty.allows_any(ALICE, "h", Operation.WRITE, TOPIC)
+    auth = authorizer(
+        tmp_path / "b",
+        acl(TOPIC, "team-", Operation.WRITE, pattern=PRE),
+        acl(TOPIC, "x", Operation.READ, principal=BOB),
+        acl(TOPIC, "y", Operation.ALL, principal=BOB),
+        acl(TOPIC, "y", Operation.WRITE, DENY, principal=BOB),
+    )
+    assert auth.allows_any(ALICE, "h", Operation.WRITE, TOPIC)
+    assert not auth.allows_any(BOB, "h", Operation.WRITE, TOPIC)
+    assert not auth.allows_any(ALICE, "h", Operation.WRITE, GROUP)
