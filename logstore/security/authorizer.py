@@ -76,14 +76,6 @@ def _grants(acl_op: Operation, wanted: Operation) -> bool:
     return wanted == Operation.DESCRIBE_CONFIGS and acl_op in _IMPLIES_DESCRIBE_CONFIGS
 
 
-def _applies(acl: AclBinding, resource_type: ResourceType, name: str) -> bool:
-    if acl.resource_type != resource_type:
-        return False
-    if acl.pattern_type == PatternType.LITERAL:
-        return acl.resource_name in (name, WILDCARD)
-    return acl.pattern_type == PatternType.PREFIXED and name.startswith(acl.resource_name)
-
-
 class Authorizer:
     """Decisions over an `AclStore`, with the broker's super users and no-ACL default."""
 
@@ -94,7 +86,11 @@ class Authorizer:
         self.super_users = frozenset(super_users)
         self.allow_if_no_acl = allow_if_no_acl
         self._cache: dict[_Key, bool] = {}
-        self._cache_version = store.version
+        self._cache_version = -1
+        # (resource type, name, pattern) -> bindings: a decision looks up the resource's
+        # literal name, `*`, and each prefix of the name, never scans every binding.
+        self._index: dict[tuple[ResourceType, str, PatternType], list[AclBinding]] = {}
+        self._refresh()
 
     @classmethod
     def open(
@@ -111,8 +107,7 @@ class Authorizer:
         name: str,
     ) -> bool:
         if self._cache_version != self.store.version:
-            self._cache.clear()
-            self._cache_version = self.store.version
+            self._refresh()
         key = (principal, host, operation, resource_type, name)
         decision = self._cache.get(key)
         if decision is None:
@@ -121,6 +116,24 @@ class Authorizer:
                 self._cache.clear()
             self._cache[key] = decision
         return decision
+
+    def _refresh(self) -> None:
+        self._cache.clear()
+        self._index = {}
+        for acl in self.store.all():
+            key = (acl.resource_type, acl.resource_name, acl.pattern_type)
+            self._index.setdefault(key, []).append(acl)
+        self._cache_version = self.store.version
+
+    def _candidates(self, resource_type: ResourceType, name: str) -> list[AclBinding]:
+        """The bindings that apply to the resource: its name, `*`, every prefix of it."""
+        index = self._index
+        found = list(index.get((resource_type, name, PatternType.LITERAL), ()))
+        if name != WILDCARD:
+            found += index.get((resource_type, WILDCARD, PatternType.LITERAL), ())
+        for end in range(1, len(name) + 1):
+            found += index.get((resource_type, name[:end], PatternType.PREFIXED), ())
+        return found
 
     def _decide(
         self,
@@ -132,12 +145,12 @@ class Authorizer:
     ) -> bool:
         if principal in self.super_users:
             return True
-        found = False
+        if self._cache_version != self.store.version:
+            self._refresh()
+        candidates = self._candidates(resource_type, name)
+        found = bool(candidates)
         allowed = False
-        for acl in self.store.all():
-            if not _applies(acl, resource_type, name):
-                continue
-            found = True
+        for acl in candidates:
             if acl.principal not in (principal, WILDCARD_PRINCIPAL):
                 continue
             if acl.host not in (host, WILDCARD):
