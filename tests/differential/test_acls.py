@@ -40,6 +40,7 @@ from tests.differential.harness import (
     outcome,
 )
 from tests.differential.own_pair import clusters_of
+from tests.java.test_admin_tools import tool
 
 pytestmark = pytest.mark.kafka
 
@@ -154,3 +155,36 @@ def test_acl_scenario_matches_kafka(acl_clusters: tuple[Cluster, Cluster]) -> No
     assert ours["produce"]["acl-team-locked"] == KafkaError(refused).name()
     assert ours["visible"] == ["acl-team-a", "acl-team-locked"]
     assert ours["produce after unlock"] == "OK"
+
+
+def _blocks(lines: list[str]) -> list[list[str]]:
+    """AclCommand's listing as its per-resource blocks, sorted: the tool groups bindings in
+    a hash map, so the order of resources is not part of the answer."""
+    blocks: list[list[str]] = []
+    for line in lines:
+        if line.startswith(("Current ACLs", "Adding ACLs")) or not blocks:
+            blocks.append([])
+        blocks[-1].append(line)
+    return sorted(sorted(block) for block in blocks)
+
+
+def test_kafka_acls_tool_prints_the_same(acl_clusters: tuple[Cluster, Cluster]) -> None:
+    """`kafka-acls.sh --add` then `--list` (Kafka's AclCommand) on both brokers."""
+
+    def run(cluster: Cluster) -> list[list[list[str]]]:
+        base = ("--bootstrap-server", cluster.bootstrap)
+        add = (
+            "--add", "--allow-principal", "User:bob", "--operation", "Read",
+            "--operation", "Describe", "--topic", "acl-tool-",
+            "--resource-pattern-type", "prefixed", "--group", "acl-tool-g",
+        )  # fmt: skip
+        return [
+            _blocks(tool("AclCommand", *base, *add)[1]),
+            _blocks(tool("AclCommand", *base, "--list", "--topic", "acl-tool-",
+                         "--resource-pattern-type", "prefixed")[1]),
+            _blocks(tool("AclCommand", *base, "--list", "--principal", "User:bob")[1]),
+        ]  # fmt: skip
+
+    seen = observe(acl_clusters, run)
+    assert_same(seen)
+    assert any("User:bob" in line for block in seen["odradek"][1] for line in block)
