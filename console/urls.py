@@ -39,4 +39,6 @@ urlpatterns = [
     path("", include("console.urls_groups")),
     path("", include("console.urls_messages")),
     path("", include("console.urls_brokers")),
+    path("schema-registry/", include("console.registry.urls")),
+    path("", include("console.registry.page_urls")),
 ]

@@ -107,6 +107,16 @@ class BrokerConfig:
             raise ValueError("the fetch session cache slots cannot be negative")
         if self.default_partitions < 1:
             raise ValueError("default partitions must be at least 1")
+        for flag, value in (
+            ("transaction-max-timeout-ms", self.transaction_max_timeout_ms),
+            ("transactional-id-expiration-ms", self.transactional_id_expiration_ms),
+            (
+                "transaction-abort-timed-out-transaction-cleanup-interval-ms",
+                self.transaction_cleanup_interval_ms,
+            ),
+        ):
+            if value < 1:
+                raise ValueError(f"{flag} must be at least 1")
         self._check_limits()
 
     def _check_limits(self) -> None:

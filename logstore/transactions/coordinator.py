@@ -87,6 +87,11 @@ class TransactionCoordinator:
         if self._logs.topic(TRANSACTION_TOPIC) is None:
             self._logs.create_topic(TRANSACTION_TOPIC, 1, dict(TRANSACTION_TOPIC_CONFIGS))
         plog = self._logs.log(TRANSACTION_TOPIC, 0)
+        if plog.recovery_error is not None:
+            # Unreadable: every transaction API answers COORDINATOR_NOT_AVAILABLE rather
+            # than forgetting the transactions it holds.
+            log.error("__transaction_state is offline: the transaction coordinator is not")
+            return
         for item in read_log(plog):
             if not isinstance(item, Entry) or item.key is None:
                 continue
@@ -100,6 +105,11 @@ class TransactionCoordinator:
                 self._put(decode_value(tid, item.value))
             except (ValueError, IndexError) as exc:
                 log.warning("skipping unreadable transaction record for %r: %s", tid, exc)
+
+    @property
+    def available(self) -> bool:
+        """False while `__transaction_state` is offline (damaged below its recovery point)."""
+        return self._logs.log(TRANSACTION_TOPIC, 0).recovery_error is None
 
     async def recover(self) -> None:
         """Finish what a stop interrupted: decided transactions get their markers (once:
@@ -161,6 +171,8 @@ class TransactionCoordinator:
         producer_id: int = NO_PRODUCER,
         producer_epoch: int = -1,
     ) -> InitResult:
+        if not self.available:
+            return InitResult(ec.COORDINATOR_NOT_AVAILABLE)
         if not tid:
             return InitResult(ec.INVALID_REQUEST)
         if not 0 < timeout_ms <= self.settings.max_timeout_ms:
@@ -174,11 +186,14 @@ class TransactionCoordinator:
                 return InitResult(ec.NONE, new.producer_id, 0)
             if meta.completing or meta.state is S.PREPARE_EPOCH_FENCE:
                 return InitResult(ec.CONCURRENT_TRANSACTIONS)
-            if producer_id >= 0 and (producer_id, producer_epoch) != (
-                meta.producer_id,
-                meta.producer_epoch,
-            ):
-                return InitResult(ec.PRODUCER_FENCED)
+            if producer_id >= 0:
+                if producer_id != meta.producer_id:
+                    return InitResult(ec.PRODUCER_FENCED)
+                if producer_epoch == meta.last_epoch >= 0 and meta.state is S.EMPTY:
+                    # A retry of the bump that already happened: the same answer.
+                    return InitResult(ec.NONE, meta.producer_id, meta.producer_epoch)
+                if producer_epoch != meta.producer_epoch:
+                    return InitResult(ec.PRODUCER_FENCED)
             if meta.state is S.ONGOING:
                 # The open transaction of the previous incarnation is aborted under a
                 # bumped epoch; the client retries once it has completed.
@@ -189,7 +204,12 @@ class TransactionCoordinator:
             else:
                 pid, epoch = meta.producer_id, meta.producer_epoch + 1
             new = self._next(
-                meta, S.EMPTY, producer_id=pid, producer_epoch=epoch, timeout_ms=timeout_ms
+                meta,
+                S.EMPTY,
+                producer_id=pid,
+                producer_epoch=epoch,
+                timeout_ms=timeout_ms,
+                last_epoch=meta.producer_epoch if producer_id >= 0 and pid == producer_id else -1,
             )
             new.partitions.clear()
             new.has_offsets = False
@@ -199,6 +219,8 @@ class TransactionCoordinator:
     # -- AddPartitionsToTxn / AddOffsetsToTxn -----------------------------------------
 
     def _check_producer(self, meta: TxnMetadata | None, pid: int, epoch: int) -> int:
+        if not self.available:
+            return ec.COORDINATOR_NOT_AVAILABLE
         if meta is None or meta.producer_id != pid:
             return ec.INVALID_PRODUCER_ID_MAPPING
         if meta.producer_epoch != epoch:
@@ -247,6 +269,8 @@ class TransactionCoordinator:
         """TxnOffsetCommit's check: the producer is current and its open transaction holds
         the group's offsets partition (else TRANSACTION_ABORTABLE)."""
         meta = self._txns.get(tid)
+        if not self.available:
+            return ec.COORDINATOR_NOT_AVAILABLE
         if meta is None or meta.producer_id != pid:
             return ec.INVALID_PRODUCER_ID_MAPPING
         if epoch != meta.producer_epoch:
@@ -273,6 +297,8 @@ class TransactionCoordinator:
     async def end_txn(self, tid: str, pid: int, epoch: int, commit: bool) -> int:
         async with self._lock(tid):
             meta = self._txns.get(tid)
+            if not self.available:
+                return ec.COORDINATOR_NOT_AVAILABLE
             if meta is None or meta.producer_id != pid:
                 return ec.INVALID_PRODUCER_ID_MAPPING
             if meta.producer_epoch != epoch:
@@ -349,6 +375,8 @@ class TransactionCoordinator:
     async def sweep(self) -> None:
         """Abort (and fence) transactions past their timeout, retry completions that
         failed, expire ids idle past `transactional.id.expiration.ms`."""
+        if not self.available:
+            return
         now = self._clock.now_ms()
         for meta in list(self._txns.values()):
             tid = meta.transactional_id

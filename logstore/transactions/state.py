@@ -76,6 +76,9 @@ class TxnMetadata:
     has_offsets: bool = False
     last_update_ms: int = 0
     start_ms: int = -1
+    # The epoch before the last KIP-360 bump, so a retried InitProducerId presenting it
+    # gets the bumped epoch again instead of being fenced (kept in memory only, as Kafka).
+    last_epoch: int = -1
 
     def move(self, target: TxnState, now_ms: int) -> None:
         if not can_move(self.state, target):

@@ -53,7 +53,7 @@ def _locate(broker: Broker, key_type: int) -> tuple[int, str]:
     if key_type == GROUP_KEY and coordinator_of(broker) is not None:
         return err.NONE, ""
     if key_type == TRANSACTION_KEY:
-        if broker.transactions is not None:
+        if broker.transactions is not None and broker.transactions.available:
             return err.NONE, ""
         return err.COORDINATOR_NOT_AVAILABLE, "the transaction coordinator is not available"
     return err.COORDINATOR_NOT_AVAILABLE, "the group coordinator is not available"

@@ -149,7 +149,7 @@ def _instant(ms: int) -> datetime.datetime:
 @handles(ApiKey.LIST_TRANSACTIONS, min_version=0, max_version=1)
 async def list_transactions(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = broker.transactions
-    if coord is None:
+    if coord is None or not coord.available:
         return make(
             ctx.response_class,
             throttle_time=0,
@@ -205,7 +205,7 @@ async def describe_transactions(broker: Broker, ctx: RequestContext, request: An
             producer_epoch=-1,
             topics=(),
         )
-        if coord is None:
+        if coord is None or not coord.available:
             fields["error_code"] = ec.COORDINATOR_NOT_AVAILABLE
         elif meta is None:
             fields["error_code"] = ec.TRANSACTIONAL_ID_NOT_FOUND

@@ -320,3 +320,26 @@ def test_java_console_consumer_reads_committed_only(txn_broker: BrokerProcess) -
     committed = read("read_committed", len(COMMITTED) + 1, wait_ms=4000)
     assert committed == [v.decode() for v in COMMITTED]
     assert read("read_uncommitted", len(EVERYTHING)) == [v.decode() for v in EVERYTHING]
+
+
+def test_kafka_transactions_tool_finds_the_hanging_transaction(txn_broker: BrokerProcess) -> None:
+    """pid 12's transaction is open in the log with no coordinator behind it, and its
+    last batch is years old: `find-hanging` reports it from DescribeProducers."""
+    from reference.launcher import java_command
+
+    done = subprocess.run(
+        java_command(
+            "org.apache.kafka.tools.TransactionsCommand",
+            ["--bootstrap-server", txn_broker.bootstrap, "find-hanging", "--topic", TOPIC],
+        ),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    header, *rows = [line.split() for line in done.stdout.splitlines() if line.strip()]
+    found = [dict(zip(header, row, strict=True)) for row in rows]
+    assert [(r["ProducerId"], r["StartOffset"], r["LastTimestamp"]) for r in found] == [
+        ("12", str(LSO), str(NOW))
+    ]

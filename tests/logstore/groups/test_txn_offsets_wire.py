@@ -185,9 +185,8 @@ def test_require_stable_answers_unstable_while_a_transaction_holds_the_offset(
         ]
     # A group of commits only is Kafka's "simple" group: Empty, no protocol type.
     pending_only = f"pending-only-{uuid.uuid4().hex[:8]}"
-    assert txn_offset_commit(client, 1, pending_only, {topic: [(1, 1)]}, producer_id=556) == [
-        (topic, 1, 0)
-    ]
+    other = in_transaction(shared_broker.bootstrap, pending_only)
+    assert txn_offset_commit(client, 1, pending_only, {topic: [(1, 1)]}, **other) == [(topic, 1, 0)]
     for listed in (group, pending_only):
         req = request(
             ApiKey.DESCRIBE_GROUPS, 5, groups=(listed,), include_authorized_operations=False

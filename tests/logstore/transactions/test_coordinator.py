@@ -143,6 +143,9 @@ async def test_misuse_answers_kafkas_codes(tmp_path) -> None:
     assert (await txns.init_producer("tx", 1000, pid, 5)).error == ec.PRODUCER_FENCED
     bumped = await txns.init_producer("tx", 1000, pid, 0)
     assert (bumped.error, bumped.producer_id, bumped.producer_epoch) == (0, pid, 1)
+    # Its retry (the answer was lost) is answered the same, without another bump.
+    retried = await txns.init_producer("tx", 1000, pid, 0)
+    assert (retried.error, retried.producer_id, retried.producer_epoch) == (0, pid, 1)
     assert node.produce(pid, 1) == ec.INVALID_TXN_STATE
     assert await txns.add_partitions("tx", pid, 1, [("t", 0)]) == 0
     assert node.produce(pid, 0) == ec.INVALID_PRODUCER_EPOCH  # the old epoch is fenced

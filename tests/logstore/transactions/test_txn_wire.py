@@ -284,3 +284,30 @@ def test_kill9_in_each_settled_state_keeps_it(broker: BrokerProcess, state: str)
     assert wire.init() == 0
     assert (wire.producer_id, wire.epoch) == (pid, 1)
     wire.close()
+
+
+def test_damaged_transaction_log_makes_the_coordinator_unavailable(broker: BrokerProcess) -> None:
+    wire = TxnWire(broker.bootstrap, "kept")
+    for _ in range(20):
+        assert wire.init() == 0
+    wire.close()
+    broker.restart()  # a clean open checkpoints the recovery point at the log end
+    broker.kill9()
+    (segment,) = (broker.data_dir / "__transaction_state-0").glob("*.log")
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0x55  # inside one of the twenty records' batches
+    segment.write_bytes(bytes(data))
+    broker.start()
+    wire = TxnWire(broker.bootstrap, "kept")
+    api = ApiKey.FIND_COORDINATOR
+    found = wire.client.call(api, 3, request(api, 3, key="kept", key_type=1))
+    assert (found.error_code, found.node_id) == (ec.COORDINATOR_NOT_AVAILABLE, -1)
+    api = ApiKey.INIT_PRODUCER_ID
+    init = wire.client.call(
+        api, 1, request(api, 1, transactional_id="kept", transaction_timeout=60_000)
+    )
+    assert init.error_code == ec.COORDINATOR_NOT_AVAILABLE
+    api = ApiKey.LIST_TRANSACTIONS
+    answer = wire.client.call(api, 0, request(api, 0, state_filters=(), producer_id_filters=()))
+    assert answer.error_code == ec.COORDINATOR_NOT_AVAILABLE
+    wire.close()
