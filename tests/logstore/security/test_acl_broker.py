@@ -204,3 +204,24 @@ def test_admin_requests_are_checked_per_resource(secured: BrokerProcess) -> None
     assert _outcome(next(iter(granted.values()))) == 0
     other = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions("other-g")])
     assert _outcome(next(iter(other.values()))) == KafkaError.GROUP_AUTHORIZATION_FAILED
+
+
+def test_a_consumer_in_a_group_it_may_not_read_is_refused(secured: BrokerProcess) -> None:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": secured.bootstrap,
+            "group.id": "other-g",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        consumer.subscribe(["team-a"])
+        errors: list[int] = []
+        for _ in range(40):
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is not None:
+                errors.append(message.error().code())
+                break
+        assert errors == [KafkaError.GROUP_AUTHORIZATION_FAILED]
+    finally:
+        consumer.close()
