@@ -76,6 +76,12 @@ class BrokerConfig:
     # order: `log.retention.hours=48`, `log.segment.bytes=...` (resolved to topic config
     # names by logstore.broker.broker_settings.topic_defaults).
     topic_defaults: tuple[tuple[str, str], ...] = ()
+    # -- authorization ----------------------------------------------------------------------
+    # Kafka's authorizer.class.name: empty = no checks; Kafka's authorizer classes = ACLs.
+    authorizer_class: str = ""
+    # Kafka's super.users ("User:a;User:b") and allow.everyone.if.no.acl.found.
+    super_users: tuple[str, ...] = ()
+    allow_everyone_if_no_acl_found: bool = False
     # Broker config names set by the config file or a flag: DescribeConfigs reports them
     # as STATIC_BROKER_CONFIG even when they equal Kafka's default, as Kafka does.
     explicit: frozenset[str] = frozenset()

@@ -20,6 +20,8 @@ from logstore.clock import Clock
 from logstore.config import BrokerConfig
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.producers.manager import ProducerManager
+from logstore.security import acls
+from logstore.security.authorizer import Authorizer
 from logstore.shares.coordinator import ShareCoordinator
 from logstore.storage import LogManager
 from logstore.transactions.coordinator import TransactionCoordinator, TxnSettings
@@ -29,6 +31,14 @@ log = logging.getLogger(__name__)
 SNAPSHOT_INTERVAL_S = 1.0
 _tasks: dict[int, asyncio.Task[None]] = {}
 _sweeps: dict[int, asyncio.Task[None]] = {}
+
+
+def _authorizer(config: BrokerConfig, logs: LogManager) -> Authorizer | None:
+    if not config.authorizer_class:
+        return None
+    return Authorizer.open(
+        logs.state_dir(acls.STATE_NAME), config.super_users, config.allow_everyone_if_no_acl_found
+    )
 
 
 async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> Broker:
@@ -70,6 +80,7 @@ async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> B
         clock=clock,
         appends=appends,
         transactions=transactions,
+        authorizer=_authorizer(config, logs),
     )
     _tasks[id(broker)] = asyncio.create_task(_snapshots(producers), name="producer-snapshots")
     _sweeps[id(broker)] = asyncio.create_task(_sweep(transactions), name="transaction-sweep")

@@ -262,6 +262,23 @@ def _rate(value: float | None) -> str:
     return JAVA_DOUBLE_MAX if value is None else java_double(value)
 
 
+def _authorizer_class(raw: str) -> str:
+    from logstore.security.authorizer import AUTHORIZER_CLASSES
+
+    name = raw.strip()
+    if name and name not in AUTHORIZER_CLASSES:
+        raise _refuse("authorizer.class.name", raw, f"Class {name} cannot be found.")
+    return name
+
+
+def _users(raw: str) -> tuple[str, ...]:
+    users = tuple(u.strip() for u in raw.split(";") if u.strip())
+    for user in users:
+        if ":" not in user:
+            raise _refuse("super.users", raw, f"expected a principal like User:name, got {user}")
+    return users
+
+
 LONG_MAX = str(2**63 - 1)
 # Broker names of topic-config defaults: (topic config, factor to its unit), lowest
 # precedence first (Kafka: log.retention.ms over .minutes over .hours).
@@ -528,6 +545,22 @@ REGISTRY: dict[str, ConfigDef] = {
             kafka_default="",
             parse=_listen_or_none,
             show=_listen_text,
+        ),
+        setting(
+            "authorizer.class.name",
+            STRING,
+            "authorizer_class",
+            kafka_default="",
+            parse=_authorizer_class,
+        ),
+        setting(
+            "super.users", STRING, "super_users", kafka_default="", parse=_users, show=";".join
+        ),
+        setting(
+            "allow.everyone.if.no.acl.found",
+            BOOLEAN,
+            "allow_everyone_if_no_acl_found",
+            kafka_default="false",
         ),
         _topic_default("log.retention.hours", INT, "retention.ms", "168", 3_600_000),
         _topic_default("log.retention.minutes", INT, "retention.ms", None, 60_000),

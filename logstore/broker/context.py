@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from logstore.broker.fetch_sessions import FetchSessionCache
     from logstore.groups.coordinator import GroupCoordinator
     from logstore.producers.manager import ProducerManager
+    from logstore.security.authorizer import Authorizer
     from logstore.shares.coordinator import ShareCoordinator
     from logstore.storage import LogManager
     from logstore.transactions.coordinator import TransactionCoordinator
@@ -108,3 +109,5 @@ class Broker:
     requests: RequestStats = field(default_factory=RequestStats)
     traffic: TopicTraffic = field(default_factory=TopicTraffic)
     maintenance: MaintenanceStats = field(default_factory=MaintenanceStats)
+    # ACL checks (logstore.broker.access); None = authorizer.class.name empty, all allowed.
+    authorizer: Authorizer | None = None

@@ -4,6 +4,7 @@ Owns nothing but that list. It must never define handlers itself.
 """
 
 from logstore.broker.handlers import (  # noqa: F401
+    acls,
     api_versions,
     cluster,
     configs,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
@@ -41,7 +42,12 @@ async def describe_cluster(broker: Broker, ctx: RequestContext, request: Any) ->
         cluster_id=broker.config.cluster_id,
         controller_id=broker.config.node_id,
         brokers=(node,),
-        cluster_authorized_operations=_NO_OPS,
+        cluster_authorized_operations=(
+            access.authorized_operations(broker, ctx, access.CLUSTER)
+            if broker.authorizer is not None
+            and getattr(request, "include_cluster_authorized_operations", False)
+            else _NO_OPS
+        ),
     )
 
 

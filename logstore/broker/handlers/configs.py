@@ -14,6 +14,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.broker_configs import DynamicBrokerConfigs
 from logstore.broker.broker_settings import BrokerConfigRefused
@@ -28,6 +29,7 @@ from logstore.broker.errors import (
 )
 from logstore.protocol.admin_replies import ConfigResult, ConfigRow, describe_configs_frame
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 from logstore.shares.group_configs import AUTO_OFFSET_RESET, GroupConfigRefused
 
 TOPIC = 2
@@ -133,10 +135,25 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
     return INVALID_REQUEST, message, res.resource_type, res.resource_name, []
 
 
+def _refused(broker: Broker, ctx: RequestContext, res: Any, operation: Operation) -> int:
+    """Kafka's check of a config resource: a topic by name, a broker as the cluster."""
+    if res.resource_type == TOPIC:
+        return access.refusal(broker, ctx, operation, access.TOPIC, res.resource_name)
+    if res.resource_type == BROKER:
+        return access.refusal(broker, ctx, operation, access.CLUSTER)
+    return 0
+
+
 @handles(ApiKey.DESCRIBE_CONFIGS, min_version=1, max_version=4)
 async def describe_configs(broker: Broker, ctx: RequestContext, request: Any) -> bytes:
     synonyms = bool(getattr(request, "include_synonyms", False))
-    results = [_describe_one(broker, r, synonyms) for r in request.resources]
+    results: list[ConfigResult] = []
+    for r in request.resources:
+        refused = _refused(broker, ctx, r, Operation.DESCRIBE_CONFIGS)
+        if refused:
+            results.append((refused, access.DENIED, r.resource_type, r.resource_name, []))
+        else:
+            results.append(_describe_one(broker, r, synonyms))
     return describe_configs_frame(ctx.api_version, ctx.correlation_id, results)
 
 
@@ -188,6 +205,8 @@ def _apply(
 async def alter_configs(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
     responses = []
+    error: int
+    message: str | None
     for res in request.resources:
         set_ = {c.name: c.value for c in res.configs if c.value is not None}
         delete = [c.name for c in res.configs if c.value is None]
@@ -195,7 +214,10 @@ async def alter_configs(broker: Broker, ctx: RequestContext, request: Any) -> An
         info = broker.logs.topic(res.resource_name) if res.resource_type == TOPIC else None
         if info is not None:
             delete += [name for name in info.configs if name not in set_]
-        if res.resource_type == BROKER:
+        refused = _refused(broker, ctx, res, Operation.ALTER_CONFIGS)
+        if refused:
+            error, message = refused, access.DENIED
+        elif res.resource_type == BROKER:
             error, message = _apply_broker(
                 broker, res, set_, [], replace=True, validate_only=request.validate_only
             )
@@ -265,7 +287,10 @@ async def incremental_alter_configs(broker: Broker, ctx: RequestContext, request
         changes = _incremental_changes(broker, res)
         error: int
         message: str | None
-        if isinstance(changes, _Refused):
+        refused = _refused(broker, ctx, res, Operation.ALTER_CONFIGS)
+        if refused:
+            error, message = refused, access.DENIED
+        elif isinstance(changes, _Refused):
             error, message = changes.error, changes.message
         else:
             set_, delete = changes

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import UNKNOWN_TOPIC_OR_PARTITION, code_of
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 
 
 def _delete(broker: Broker, topic: str, partition: int, offset: int) -> tuple[int, int]:
@@ -31,8 +33,11 @@ async def delete_records(broker: Broker, ctx: RequestContext, request: Any) -> A
     topics = []
     for t in request.topics:
         rows = []
+        refused = access.refusal(broker, ctx, Operation.DELETE, access.TOPIC, t.name)
         for p in t.partitions:
-            error, low = _delete(broker, t.name, p.partition_index, p.offset)
+            error, low = refused, -1
+            if not refused:
+                error, low = _delete(broker, t.name, p.partition_index, p.offset)
             rows.append(
                 make(
                     schema.DeleteRecordsPartitionResult,

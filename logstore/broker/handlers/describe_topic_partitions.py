@@ -16,12 +16,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import INVALID_REQUEST, UNKNOWN_TOPIC_OR_PARTITION, code_of
 from logstore.broker.handlers.metadata import _partition_errors
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 from logstore.storage import validate_topic_name
 
 # Kafka's max.request.partition.size.limit default.
@@ -76,7 +78,12 @@ async def describe_topic_partitions(broker: Broker, ctx: RequestContext, request
     start_topic = cursor.topic_name if cursor is not None else ""
     every_topic = not request.topics
     if every_topic:
-        names = sorted(info.name for info in broker.logs.topics() if info.name >= start_topic)
+        names = sorted(
+            info.name
+            for info in broker.logs.topics()
+            if info.name >= start_topic
+            and access.allowed(broker, ctx, Operation.DESCRIBE, access.TOPIC, info.name)
+        )
     else:
         names = sorted({t.name for t in request.topics if t.name >= start_topic})
     if cursor is not None and (
@@ -103,6 +110,19 @@ async def describe_topic_partitions(broker: Broker, ctx: RequestContext, request
             if remaining == 0:
                 next_cursor = make(schema.Cursor, topic_name=name, partition_index=0)
             break
+        denied = access.refusal(broker, ctx, Operation.DESCRIBE, access.TOPIC, name)
+        if denied:
+            topics.append(
+                make(
+                    schema.DescribeTopicPartitionsResponseTopic,
+                    error_code=denied,
+                    name=name,
+                    topic_id=_ZERO_UUID,
+                    is_internal=False,
+                    partitions=(),
+                )
+            )
+            continue
         info = broker.logs.topic(name)
         if info is None:
             if not every_topic:
@@ -118,7 +138,11 @@ async def describe_topic_partitions(broker: Broker, ctx: RequestContext, request
                 topic_id=info.topic_id,
                 is_internal=info.internal,
                 partitions=partitions,
-                topic_authorized_operations=TOPIC_OPERATIONS,
+                topic_authorized_operations=(
+                    TOPIC_OPERATIONS
+                    if broker.authorizer is None
+                    else access.authorized_operations(broker, ctx, access.TOPIC, name)
+                ),
             )
         )
         following = first + len(partitions)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RawReply, RequestContext, handles
 from logstore.broker.build import millis
 from logstore.broker.context import Broker
@@ -38,6 +39,7 @@ from logstore.protocol.fetch_response import (
     FetchTopicOut,
     encode_fetch_response,
 )
+from logstore.security.acls import Operation
 
 READ_COMMITTED = 1
 # Requests before v7 carry no session fields: Kafka treats them as sessionless.
@@ -54,7 +56,7 @@ def _close(slices: list[Any]) -> None:
 
 
 def _read_all(
-    broker: Broker, request: Any, wanted: Sequence[Wanted]
+    broker: Broker, ctx: RequestContext, request: Any, wanted: Sequence[Wanted]
 ) -> tuple[list[Read], int, list[Any]]:
     """One pass over the partitions to read: (answers, bytes found, slices to release)."""
     remaining = request.max_bytes if request.max_bytes > 0 else 2**31 - 1
@@ -66,6 +68,12 @@ def _read_all(
     unknown: list[Read] = []
     for p in wanted:
         po = FetchPartitionOut(p.partition, aborted=() if committed else None)
+        refused = access.refusal(broker, ctx, Operation.READ, access.TOPIC, p.topic)
+        if refused:
+            po.error_code = refused
+            po.high_watermark = po.last_stable_offset = po.log_start_offset = -1
+            answers.append((p, po))
+            continue
         info = broker.logs.topic(p.topic)
         if info is None or not 0 <= p.partition < info.partitions:
             po.error_code = UNKNOWN_TOPIC_OR_PARTITION
@@ -211,7 +219,7 @@ async def fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     max_wait_s = max(millis(request.max_wait), 0) / 1000.0
     deadline = time.monotonic() + max_wait_s
     while True:
-        answers, found, slices = _read_all(broker, request, _to_read(broker, plan))
+        answers, found, slices = _read_all(broker, ctx, request, _to_read(broker, plan))
         left = deadline - time.monotonic()
         if (
             found >= request.min_bytes
@@ -226,7 +234,7 @@ async def fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         _close(slices)
         keys = [(w.topic, w.partition) for w in plan.wanted]
         if not await broker.appends.wait_any(keys, left):
-            answers, found, slices = _read_all(broker, request, _to_read(broker, plan))
+            answers, found, slices = _read_all(broker, ctx, request, _to_read(broker, plan))
             break
     sent, error, session_id = _reply(broker, plan, answers)
     if len(sent) != len(answers):

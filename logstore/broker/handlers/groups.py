@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make, millis
 from logstore.broker.context import Broker
@@ -19,6 +20,7 @@ from logstore.groups.coordinator import GroupCoordinator, GroupSummary
 from logstore.groups.offsets import OFFSETS_TOPIC
 from logstore.groups.state import JoinRequest
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 
 GROUP_KEY, TRANSACTION_KEY = 0, 1
 CONSUMER_GROUP_HEARTBEAT = 68
@@ -57,6 +59,19 @@ def _locate(broker: Broker, key_type: int) -> tuple[int, str]:
     return err.COORDINATOR_NOT_AVAILABLE, "the group coordinator is not available"
 
 
+def _find(broker: Broker, ctx: RequestContext, key_type: int, key: str) -> tuple[int, str]:
+    resource = access.GROUP if key_type == GROUP_KEY else access.TRANSACTIONAL_ID
+    refused = access.refusal(broker, ctx, Operation.DESCRIBE, resource, key)
+    if refused:
+        return refused, access.DENIED
+    return _locate(broker, key_type)
+
+
+def _group_refusal(broker: Broker, ctx: RequestContext, group_id: str) -> int:
+    """Kafka's check for a member's requests: READ on the group."""
+    return access.refusal(broker, ctx, Operation.READ, access.GROUP, group_id)
+
+
 @handles(ApiKey.FIND_COORDINATOR, min_version=0, max_version=4)
 async def find_coordinator(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     node = broker.config.node_id
@@ -65,7 +80,7 @@ async def find_coordinator(broker: Broker, ctx: RequestContext, request: Any) ->
     if ctx.api_version >= 4:
         coordinators = []
         for key in request.coordinator_keys:
-            code, message = _locate(broker, key_type)
+            code, message = _find(broker, ctx, key_type, key)
             coordinators.append(
                 make(
                     ctx.schema.Coordinator,
@@ -78,7 +93,7 @@ async def find_coordinator(broker: Broker, ctx: RequestContext, request: Any) ->
                 )
             )
         return make(ctx.response_class, throttle_time=0, coordinators=tuple(coordinators))
-    code, message = _locate(broker, key_type)
+    code, message = _find(broker, ctx, key_type, request.key)
     return make(
         ctx.response_class,
         throttle_time=0,
@@ -113,6 +128,9 @@ async def join_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
 
     if coord is None:
         return fail(err.COORDINATOR_NOT_AVAILABLE, request.member_id)
+    refused = _group_refusal(broker, ctx, request.group_id)
+    if refused:
+        return fail(refused, request.member_id)
     session = millis(request.session_timeout)
     rebalance = (
         millis(request.rebalance_timeout) if ctx.api_version >= 1 else V0_REBALANCE_TIMEOUT_MS
@@ -162,6 +180,9 @@ async def sync_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
             error_code=err.COORDINATOR_NOT_AVAILABLE,
             assignment=b"",
         )
+    refused = _group_refusal(broker, ctx, request.group_id)
+    if refused:
+        return make(ctx.response_class, throttle_time=0, error_code=refused, assignment=b"")
     assignments = {a.member_id: bytes(a.assignment) for a in request.assignments}
     reply = await coord.sync(
         request.group_id,
@@ -183,7 +204,7 @@ async def sync_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
 @handles(ApiKey.HEARTBEAT, min_version=0, max_version=4)
 async def heartbeat(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
-    code = (
+    code = _group_refusal(broker, ctx, request.group_id) or (
         err.COORDINATOR_NOT_AVAILABLE
         if coord is None
         else coord.heartbeat(
@@ -210,6 +231,9 @@ async def leave_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
             error_code=err.COORDINATOR_NOT_AVAILABLE,
             members=(),
         )
+    refused = _group_refusal(broker, ctx, request.group_id)
+    if refused:
+        return make(ctx.response_class, throttle_time=0, error_code=refused, members=())
     top, errors = coord.leave(request.group_id, leavers)
     if ctx.api_version < 3:
         return make(ctx.response_class, throttle_time=0, error_code=errors[0] if errors else top)
@@ -240,6 +264,9 @@ async def list_groups(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         )
     states = {s.lower() for s in getattr(request, "states_filter", ()) or ()}
     types = {t.lower() for t in getattr(request, "types_filter", ()) or ()}
+    # As Kafka: DESCRIBE on the cluster lists every group, else those the principal may
+    # describe.
+    every = access.allowed(broker, ctx, Operation.DESCRIBE, access.CLUSTER)
     groups = tuple(
         make(
             ctx.schema.ListedGroup,
@@ -249,7 +276,9 @@ async def list_groups(broker: Broker, ctx: RequestContext, request: Any) -> Any:
             group_type=g.group_type,
         )
         for g in _with_share_groups(broker, coord.list_groups())
-        if (not states or g.state.lower() in states) and (not types or g.group_type in types)
+        if (not states or g.state.lower() in states)
+        and (not types or g.group_type in types)
+        and (every or access.allowed(broker, ctx, Operation.DESCRIBE, access.GROUP, g.group_id))
     )
     return make(ctx.response_class, throttle_time=0, error_code=0, groups=groups)
 
@@ -269,9 +298,18 @@ async def describe_groups(broker: Broker, ctx: RequestContext, request: Any) -> 
             members=(),
             authorized_operations=-2147483648,
         )
-        if coord is None:
+        refused = access.refusal(broker, ctx, Operation.DESCRIBE, access.GROUP, group_id)
+        if refused:
+            fields.update(error_code=refused, group_state="")
+        elif coord is None:
             fields["error_code"] = err.COORDINATOR_NOT_AVAILABLE
         else:
+            if broker.authorizer is not None and getattr(
+                request, "include_authorized_operations", False
+            ):
+                fields["authorized_operations"] = access.authorized_operations(
+                    broker, ctx, access.GROUP, group_id
+                )
             group = coord.classic.get(group_id)
             if group is not None:
                 fields.update(
@@ -300,19 +338,22 @@ async def describe_groups(broker: Broker, ctx: RequestContext, request: Any) -> 
     return make(ctx.response_class, throttle_time=0, groups=tuple(out))
 
 
+async def _delete_group(broker: Broker, coord: Any, group_id: str) -> int:
+    if group_id in broker.shares.groups and broker.shares.groups[group_id].exists:
+        return await broker.shares.delete_group(group_id)
+    if coord is None:
+        return err.COORDINATOR_NOT_AVAILABLE
+    return int(await coord.delete_group(group_id))
+
+
 @handles(ApiKey.DELETE_GROUPS, min_version=0, max_version=2)
 async def delete_groups(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
     results = []
     for group_id in request.groups_names:
-        if group_id in broker.shares.groups and broker.shares.groups[group_id].exists:
-            code = await broker.shares.delete_group(group_id)
-        else:
-            code = (
-                err.COORDINATOR_NOT_AVAILABLE
-                if coord is None
-                else await coord.delete_group(group_id)
-            )
+        code = access.refusal(broker, ctx, Operation.DELETE, access.GROUP, group_id)
+        if not code:
+            code = await _delete_group(broker, coord, group_id)
         results.append(make(ctx.schema.DeletableGroupResult, group_id=group_id, error_code=code))
     return make(ctx.response_class, throttle_time=0, results=tuple(results))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
@@ -21,6 +22,7 @@ from logstore.broker.errors import (
 )
 from logstore.protocol.admin_replies import ListOffsetsRow, list_offsets_frame
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 
 LATEST = -1
 EARLIEST = -2
@@ -60,7 +62,11 @@ async def list_offsets(broker: Broker, ctx: RequestContext, request: Any) -> byt
     committed = getattr(request, "isolation_level", 0) == READ_COMMITTED
     for t in request.topics:
         rows: list[ListOffsetsRow] = []
+        refused = access.refusal(broker, ctx, Operation.DESCRIBE, access.TOPIC, t.name)
         for p in t.partitions:
+            if refused:
+                rows.append((p.partition_index, refused, -1, -1, -1))
+                continue
             if p.timestamp == MAX_TIMESTAMP and ctx.api_version < FIRST_MAX_TIMESTAMP_VERSION:
                 rows.append((p.partition_index, UNSUPPORTED_VERSION, -1, -1, -1))
                 continue

@@ -14,13 +14,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_ID
 from logstore.broker.topics import find_or_create
+from logstore.error_codes import TOPIC_AUTHORIZATION_FAILED
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.metadata_reply import MetadataTopic, metadata_frame
+from logstore.security.acls import Operation
 
 _ZERO_UUID = uuid.UUID(int=0)
 
@@ -42,6 +45,16 @@ def _topic(broker: Broker, info: Any, error: int = 0, name: str | None = None) -
     return (0, info.name, info.topic_id, info.internal, _partition_errors(broker, info))
 
 
+def _may_create(broker: Broker, ctx: RequestContext, name: str) -> bool:
+    return access.allowed(broker, ctx, Operation.CREATE, access.CLUSTER) or access.allowed(
+        broker, ctx, Operation.CREATE, access.TOPIC, name
+    )
+
+
+def _describable(broker: Broker, ctx: RequestContext, name: str) -> bool:
+    return access.allowed(broker, ctx, Operation.DESCRIBE, access.TOPIC, name)
+
+
 @handles(ApiKey.METADATA, min_version=0, max_version=12)
 async def metadata(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     # v0: an empty list means "all topics"; v1+: null means all, empty means none.
@@ -49,8 +62,16 @@ async def metadata(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     all_topics = wanted is None or (ctx.api_version == 0 and not wanted)
     allow_create = getattr(request, "allow_auto_topic_creation", True)
     topics: list[MetadataTopic] = []
+    # As Kafka: topics refused are listed after the others (those refused Describe last),
+    # and an all-topics request silently leaves out what the principal may not describe.
+    refused_create: list[MetadataTopic] = []
+    refused_describe: list[MetadataTopic] = []
     if all_topics:
-        topics = [_topic(broker, info) for info in broker.logs.topics()]
+        topics = [
+            _topic(broker, info)
+            for info in broker.logs.topics()
+            if _describable(broker, ctx, info.name)
+        ]
     else:
         for item in wanted:
             name = item.name
@@ -59,13 +80,34 @@ async def metadata(broker: Broker, ctx: RequestContext, request: Any) -> Any:
                 info = broker.logs.topic_by_id(topic_id) if topic_id else None
                 if info is None:
                     topics.append(_topic(broker, None, UNKNOWN_TOPIC_ID))
+                elif not _describable(broker, ctx, info.name):
+                    refused_describe.append(_topic(broker, None, TOPIC_AUTHORIZATION_FAILED))
                 else:
                     topics.append(_topic(broker, info))
                 continue
-            info, error = find_or_create(broker, name, allow_create=allow_create)
+            if not _describable(broker, ctx, name):
+                refused_describe.append(_topic(broker, None, TOPIC_AUTHORIZATION_FAILED, name))
+                continue
+            create = allow_create
+            if (
+                create
+                and broker.authorizer is not None
+                and broker.logs.topic(name) is None
+                and broker.config.auto_create_topics
+                and not _may_create(broker, ctx, name)
+            ):
+                refused_create.append(_topic(broker, None, TOPIC_AUTHORIZATION_FAILED, name))
+                continue
+            info, error = find_or_create(broker, name, allow_create=create)
             topics.append(_topic(broker, info, error, name))
+    topics += refused_create + refused_describe
+    if broker.authorizer is not None and (
+        getattr(request, "include_topic_authorized_operations", False)
+        or getattr(request, "include_cluster_authorized_operations", False)
+    ):
+        return _with_kio(broker, ctx, topics, request)
     if any(any(errors) for *_, errors in topics):
-        return _with_offline_partitions(broker, ctx, topics)
+        return _with_kio(broker, ctx, topics)
     return metadata_frame(
         ctx.api_version,
         ctx.correlation_id,
@@ -77,12 +119,22 @@ async def metadata(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     )
 
 
-def _with_offline_partitions(
-    broker: Broker, ctx: RequestContext, topics: list[MetadataTopic]
+def _with_kio(
+    broker: Broker, ctx: RequestContext, topics: list[MetadataTopic], request: Any = None
 ) -> Any:
+    """The answer built with kio: for offline partitions and authorized-operations fields."""
     node = broker.config.node_id
     schema = ctx.schema
-    no_ops = -(2**31)
+    no_ops = access.NOT_REQUESTED
+
+    def topic_ops(error: int, name: str | None) -> int:
+        if error or name is None or not getattr(request, "include_topic_authorized_operations", 0):
+            return no_ops
+        return access.authorized_operations(broker, ctx, access.TOPIC, name)
+
+    cluster_ops = no_ops
+    if getattr(request, "include_cluster_authorized_operations", False):
+        cluster_ops = access.authorized_operations(broker, ctx, access.CLUSTER)
     return make(
         ctx.response_class,
         throttle_time=0,
@@ -104,7 +156,7 @@ def _with_offline_partitions(
                 name=name,
                 topic_id=topic_id,
                 is_internal=internal,
-                topic_authorized_operations=no_ops,
+                topic_authorized_operations=topic_ops(error, name),
                 partitions=tuple(
                     make(
                         schema.MetadataResponsePartition,
@@ -121,5 +173,5 @@ def _with_offline_partitions(
             )
             for error, name, topic_id, internal, errors in topics
         ),
-        cluster_authorized_operations=no_ops,
+        cluster_authorized_operations=cluster_ops,
     )

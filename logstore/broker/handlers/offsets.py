@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
@@ -23,6 +24,7 @@ from logstore.groups import errors as err
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.offsets import CommittedOffset
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 
 MAX_METADATA_BYTES = 4096
 
@@ -51,10 +53,14 @@ async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> An
     now = broker.clock.now_ms()
     results: list[tuple[str, list[tuple[int, int]]]] = []
     entries: list[tuple[str, int, CommittedOffset | None]] = []
+    group_refused = access.refusal(broker, ctx, Operation.READ, access.GROUP, request.group_id)
     for topic in request.topics:
         parts = []
+        refused = group_refused or access.refusal(
+            broker, ctx, Operation.READ, access.TOPIC, topic.name
+        )
         for p in topic.partitions:
-            code = group_error or partition_error(broker, topic.name, p.partition_index)
+            code = refused or group_error or partition_error(broker, topic.name, p.partition_index)
             metadata = p.committed_metadata
             if not code and metadata is not None and len(metadata.encode()) > MAX_METADATA_BYTES:
                 code = OFFSET_METADATA_TOO_LARGE
@@ -108,12 +114,23 @@ def commit_response(
 Fetched = list[tuple[str, list[tuple[int, CommittedOffset | None, int]]]]
 
 
-def _fetch_group(coord: GroupCoordinator, group_id: str, topics: Any, stable: bool) -> Fetched:
+def _fetch_group(
+    broker: Broker,
+    ctx: RequestContext,
+    coord: GroupCoordinator,
+    group_id: str,
+    topics: Any,
+    stable: bool,
+) -> Fetched:
     """(topic, [(partition, committed or None, error)]); `topics` None means every
-    committed one. With `stable`, a partition with a pending transactional offset is
+    committed one the principal may describe (as Kafka, others are left out silently).
+    With `stable`, a partition with a pending transactional offset is
     UNSTABLE_OFFSET_COMMIT (Kafka's placement: per partition, at every version)."""
 
     def answer(topic: str, p: int) -> tuple[int, CommittedOffset | None, int]:
+        refused = access.refusal(broker, ctx, Operation.DESCRIBE, access.TOPIC, topic)
+        if refused:
+            return p, None, refused
         if stable and coord.has_pending(group_id, topic, p):
             return p, None, UNSTABLE_OFFSET_COMMIT
         return p, coord.committed(group_id, topic, p), err.NONE
@@ -121,6 +138,8 @@ def _fetch_group(coord: GroupCoordinator, group_id: str, topics: Any, stable: bo
     if topics is None:
         by_topic: dict[str, list[tuple[int, CommittedOffset | None, int]]] = {}
         for t, p in sorted(coord.committed_all(group_id)):
+            if not access.allowed(broker, ctx, Operation.DESCRIBE, access.TOPIC, t):
+                continue
             by_topic.setdefault(t, []).append(answer(t, p))
         return list(by_topic.items())
     return [
@@ -142,6 +161,12 @@ def _partitions(schema_cls: type, parts: list[tuple[int, CommittedOffset | None,
     )
 
 
+def _group_code(broker: Broker, ctx: RequestContext, coord: Any, group_id: str) -> int:
+    if coord is None:
+        return err.COORDINATOR_NOT_AVAILABLE
+    return access.refusal(broker, ctx, Operation.DESCRIBE, access.GROUP, group_id)
+
+
 @handles(ApiKey.OFFSET_FETCH, min_version=1, max_version=9)
 async def offset_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
@@ -150,8 +175,12 @@ async def offset_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any
     if ctx.api_version >= 8:
         groups = []
         for g in request.groups:
-            code = err.COORDINATOR_NOT_AVAILABLE if coord is None else err.NONE
-            found = [] if coord is None else _fetch_group(coord, g.group_id, g.topics, stable)
+            code = _group_code(broker, ctx, coord, g.group_id)
+            found = (
+                []
+                if code or coord is None
+                else _fetch_group(broker, ctx, coord, g.group_id, g.topics, stable)
+            )
             groups.append(
                 make(
                     schema.OffsetFetchResponseGroup,
@@ -168,8 +197,12 @@ async def offset_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any
                 )
             )
         return make(ctx.response_class, throttle_time=0, groups=tuple(groups))
-    code = err.COORDINATOR_NOT_AVAILABLE if coord is None else err.NONE
-    found = [] if coord is None else _fetch_group(coord, request.group_id, request.topics, stable)
+    code = _group_code(broker, ctx, coord, request.group_id)
+    found = (
+        []
+        if code or coord is None
+        else _fetch_group(broker, ctx, coord, request.group_id, request.topics, stable)
+    )
     return make(
         ctx.response_class,
         throttle_time=0,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
@@ -28,6 +29,7 @@ from logstore.producers.state import DuplicateBatch
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.legacy_produce import refuse_legacy_produce
 from logstore.protocol.produce_response import PartitionResult, encode_produce_response
+from logstore.security.acls import Operation
 
 
 def _legacy(ctx: RequestContext, body: bytes) -> bytes:
@@ -136,10 +138,21 @@ def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcom
 async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     acks = request.acks
     outcomes: list[tuple[str, list[tuple[int, _Outcome]]]] = []
+    transactional_id = getattr(request, "transactional_id", None)
+    refused = 0
+    if transactional_id is not None:
+        refused = access.refusal(
+            broker, ctx, Operation.WRITE, access.TRANSACTIONAL_ID, transactional_id
+        )
     for topic in request.topic_data:
         parts = []
+        topic_refused = refused or access.refusal(
+            broker, ctx, Operation.WRITE, access.TOPIC, topic.name
+        )
         for pdata in topic.partition_data:
-            if acks not in (0, 1, -1):
+            if topic_refused:
+                parts.append((pdata.index, _Outcome(topic_refused)))
+            elif acks not in (0, 1, -1):
                 parts.append((pdata.index, _Outcome(INVALID_REQUIRED_ACKS)))
             else:
                 parts.append((pdata.index, _append(broker, topic.name, pdata.index, pdata.records)))

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make, millis
 from logstore.broker.context import Broker
 from logstore.broker.handlers.transactions import worded
 from logstore.groups import errors as err
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 
 
 @handles(ApiKey.INIT_PRODUCER_ID, min_version=0, max_version=4)
@@ -35,6 +37,11 @@ async def init_producer_id(broker: Broker, ctx: RequestContext, request: Any) ->
     pid = getattr(request, "producer_id", -1)
     epoch = getattr(request, "producer_epoch", -1)
     if request.transactional_id is not None:
+        refused = access.refusal(
+            broker, ctx, Operation.WRITE, access.TRANSACTIONAL_ID, request.transactional_id
+        )
+        if refused:
+            return answer(refused)
         coord = broker.transactions
         if coord is None:
             return answer(err.COORDINATOR_NOT_AVAILABLE)
@@ -43,6 +50,8 @@ async def init_producer_id(broker: Broker, ctx: RequestContext, request: Any) ->
         )
         code = worded(result.error, ApiKey.INIT_PRODUCER_ID, ctx.api_version)
         return answer(code, result.producer_id, result.producer_epoch)
+    if not access.may_write_idempotently(broker, ctx):
+        return answer(access.REFUSED[access.CLUSTER])
     try:
         new_pid, new_epoch = manager.init_producer(pid, epoch)
     except Exception as exc:

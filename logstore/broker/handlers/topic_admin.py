@@ -14,6 +14,7 @@ import logging
 import uuid
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
@@ -28,6 +29,7 @@ from logstore.broker.errors import (
 )
 from logstore.broker.handlers.configs import SOURCE_CODES
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 
 log = logging.getLogger("logstore.topics")
 
@@ -51,6 +53,11 @@ def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: 
         replication_factor=-1,
         configs=None,
     )
+    if not access.allowed(broker, ctx, Operation.CREATE, access.CLUSTER) and not access.allowed(
+        broker, ctx, Operation.CREATE, access.TOPIC, topic.name
+    ):
+        result.update(error_code=access.REFUSED[access.TOPIC], error_message=access.DENIED)
+        return make(schema.CreatableTopicResult, **result)
     partitions = topic.num_partitions
     if topic.assignments:
         partitions = len(topic.assignments)
@@ -150,6 +157,18 @@ async def _forget(broker: Broker, topic: str) -> None:
     await broker.groups.forget_topic(topic)
 
 
+def _delete_refused(broker: Broker, ctx: RequestContext, name: str | None) -> int:
+    """As Kafka's controller: DELETE on the cluster covers every topic; otherwise a topic
+    not describable is refused before its existence is told, then DELETE on it is needed."""
+    if name is None or access.allowed(broker, ctx, Operation.DELETE, access.CLUSTER):
+        return 0
+    return access.refusal(broker, ctx, Operation.DESCRIBE, access.TOPIC, name) or (
+        access.refusal(broker, ctx, Operation.DELETE, access.TOPIC, name)
+        if broker.logs.topic(name) is not None
+        else 0
+    )
+
+
 @handles(ApiKey.DELETE_TOPICS, min_version=1, max_version=6)
 async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
@@ -171,6 +190,9 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
                 error, message = UNKNOWN_TOPIC_ID, "unknown topic id"
         elif info is None:
             error, message = UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {name!r}"
+        refused = _delete_refused(broker, ctx, info.name if info is not None else name)
+        if refused:
+            info, error, message = None, refused, access.DENIED
         if info is not None:
             try:
                 broker.logs.delete_topic(info.name)
@@ -209,7 +231,9 @@ async def create_partitions(broker: Broker, ctx: RequestContext, request: Any) -
     for t in request.topics:
         error, message = 0, None
         info = broker.logs.topic(t.name)
-        if added > MAX_PARTITIONS_PER_REQUEST:
+        if not access.allowed(broker, ctx, Operation.ALTER, access.TOPIC, t.name):
+            error, message = access.REFUSED[access.TOPIC], access.DENIED
+        elif added > MAX_PARTITIONS_PER_REQUEST:
             error, message = POLICY_VIOLATION, TOO_MANY_FOR_CREATE_PARTITIONS
         elif info is None:
             error, message = UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {t.name!r}"

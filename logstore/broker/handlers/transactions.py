@@ -13,10 +13,12 @@ import datetime
 from typing import Any
 
 from logstore import error_codes as ec
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 from logstore.transactions.state import TxnState
 
 # The first version of each API that may carry PRODUCER_FENCED.
@@ -41,9 +43,19 @@ async def add_partitions_to_txn(broker: Broker, ctx: RequestContext, request: An
     for topic in request.v3_and_below_topics:
         wanted.extend((topic.name, p) for p in topic.partitions)
     codes: dict[tuple[str, int], int] = {}
+    txn_refused = access.refusal(
+        broker,
+        ctx,
+        Operation.WRITE,
+        access.TRANSACTIONAL_ID,
+        request.v3_and_below_transactional_id,
+    )
     for name, p in wanted:
         info = broker.logs.topic(name)
-        if info is None or not 0 <= p < info.partitions:
+        refused = txn_refused or access.refusal(broker, ctx, Operation.WRITE, access.TOPIC, name)
+        if refused:
+            codes[(name, p)] = refused
+        elif info is None or not 0 <= p < info.partitions:
             codes[(name, p)] = ec.UNKNOWN_TOPIC_OR_PARTITION
     coord = broker.transactions
     if codes:
@@ -89,6 +101,11 @@ async def add_partitions_to_txn(broker: Broker, ctx: RequestContext, request: An
 @handles(ApiKey.ADD_OFFSETS_TO_TXN, min_version=0, max_version=4)
 async def add_offsets_to_txn(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = broker.transactions
+    refused = access.refusal(
+        broker, ctx, Operation.WRITE, access.TRANSACTIONAL_ID, request.transactional_id
+    ) or access.refusal(broker, ctx, Operation.READ, access.GROUP, request.group_id)
+    if refused:
+        return make(ctx.response_class, throttle_time=0, error_code=refused)
     if coord is None:
         code = ec.COORDINATOR_NOT_AVAILABLE
     else:
@@ -102,6 +119,11 @@ async def add_offsets_to_txn(broker: Broker, ctx: RequestContext, request: Any) 
 @handles(ApiKey.END_TXN, min_version=0, max_version=4)
 async def end_txn(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = broker.transactions
+    refused = access.refusal(
+        broker, ctx, Operation.WRITE, access.TRANSACTIONAL_ID, request.transactional_id
+    )
+    if refused:
+        return make(ctx.response_class, throttle_time=0, error_code=refused)
     if coord is None:
         code = ec.COORDINATOR_NOT_AVAILABLE
     else:

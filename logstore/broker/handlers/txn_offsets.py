@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.context import Broker
 from logstore.broker.handlers.groups import coordinator_of
@@ -32,6 +33,7 @@ from logstore.error_codes import (
 from logstore.groups import errors as err
 from logstore.groups.offsets import CommittedOffset
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 
 Results = dict[tuple[str, int], int]
 
@@ -42,9 +44,16 @@ async def txn_offset_commit(broker: Broker, ctx: RequestContext, request: Any) -
     # request order), then the coordinator's answers appended to their topics.
     refused: Results = {}
     valid: list[tuple[str, Any]] = []
+    # Kafka's authorization order: the transactional id, the group, then each topic.
+    denied = access.refusal(
+        broker, ctx, Operation.WRITE, access.TRANSACTIONAL_ID, request.transactional_id
+    ) or access.refusal(broker, ctx, Operation.READ, access.GROUP, request.group_id)
     for topic in request.topics:
+        topic_denied = denied or access.refusal(
+            broker, ctx, Operation.READ, access.TOPIC, topic.name
+        )
         for p in topic.partitions:
-            code = partition_error(broker, topic.name, p.partition_index)
+            code = topic_denied or partition_error(broker, topic.name, p.partition_index)
             if code:
                 refused[(topic.name, p.partition_index)] = code
             else:

@@ -1,0 +1,190 @@
+"""Differential: ACLs on Apache Kafka (StandardAuthorizer) and Odradek, same scenario.
+
+Both brokers run `authorizer.class.name=...StandardAuthorizer` with
+`allow.everyone.if.no.acl.found=true` (Kafka's own broker principal needs no grant then);
+every client is User:ANONYMOUS over PLAINTEXT. The scenario grants ANONYMOUS a topic
+prefix, denies it writes on one topic inside the prefix, and names two resources for
+another principal only, then compares what clients see: produce outcomes, Metadata
+filtering, topic deletion, group offsets, the ACL listing, and DeleteAcls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, Producer
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    ResourcePatternType,
+    ResourceType,
+)
+
+from reference.launcher import KafkaUnavailable, start_kafka
+from tests.broker_fixture import start_broker
+from tests.clusters import Cluster
+from tests.differential.harness import (
+    QUIET,
+    TIMEOUT,
+    admin,
+    assert_same,
+    create_topic,
+    error_name,
+    observe,
+    outcome,
+)
+from tests.differential.own_pair import clusters_of
+from tests.java.test_admin_tools import tool
+
+pytestmark = pytest.mark.kafka
+
+SETTINGS = {
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "allow.everyone.if.no.acl.found": "true",
+}
+ME, ALICE = "User:ANONYMOUS", "User:alice"
+TOPICS = ("acl-team-a", "acl-team-locked", "acl-other")
+LIT, PRE = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
+ALLOW, DENY = AclPermissionType.ALLOW, AclPermissionType.DENY
+BINDINGS = [
+    AclBinding(ResourceType.TOPIC, "acl-team-", PRE, ME, "*", AclOperation.ALL, ALLOW),
+    AclBinding(ResourceType.TOPIC, "acl-team-locked", LIT, ME, "*", AclOperation.WRITE, DENY),
+    AclBinding(ResourceType.TOPIC, "acl-other", LIT, ALICE, "*", AclOperation.READ, ALLOW),
+    AclBinding(ResourceType.GROUP, "acl-alice-g", LIT, ALICE, "*", AclOperation.READ, ALLOW),
+]
+EVERY_ACL = AclBindingFilter(
+    ResourceType.ANY,
+    None,
+    ResourcePatternType.ANY,
+    None,
+    None,
+    AclOperation.ANY,
+    AclPermissionType.ANY,
+)
+
+
+@pytest.fixture(scope="module")
+def acl_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, Cluster]]:
+    try:
+        kafka = start_kafka(tmp_path_factory.mktemp("kafka-acls"), extra_config=SETTINGS)
+    except KafkaUnavailable as exc:
+        pytest.fail(f"reference Apache Kafka unavailable: {exc}", pytrace=False)
+    odradek = None
+    try:
+        data = tmp_path_factory.mktemp("odradek-acls")
+        config = Path(data) / "server.properties"
+        config.write_text("".join(f"{k}={v}\n" for k, v in SETTINGS.items()))
+        odradek = start_broker(data / "data", ["--config", str(config)])
+        yield clusters_of(kafka, odradek)
+    finally:
+        if odradek is not None and odradek.running:
+            odradek.stop()
+        kafka.stop()
+
+
+def _listing(client: Any) -> list[tuple[Any, ...]]:
+    found = client.describe_acls(EVERY_ACL).result(TIMEOUT)
+    return sorted(
+        (b.restype.name, b.name, b.resource_pattern_type.name, b.principal, b.host,
+         b.operation.name, b.permission_type.name)
+        for b in found
+    )  # fmt: skip
+
+
+def _produce(cluster: Cluster, topic: str) -> str:
+    reports: list[str] = []
+    producer = Producer(
+        {"bootstrap.servers": cluster.bootstrap, "message.timeout.ms": 10_000, **QUIET}
+    )
+    producer.produce(
+        topic, b"v", on_delivery=lambda err, _m: reports.append(err.name() if err else "OK")
+    )
+    producer.flush(TIMEOUT)
+    return reports[0] if reports else "UNDELIVERED"
+
+
+def _scenario(cluster: Cluster) -> dict[str, Any]:
+    client = admin(cluster)
+    for topic in TOPICS:
+        create_topic(cluster, topic)
+    for future in client.create_acls(BINDINGS).values():
+        future.result(TIMEOUT)
+    # Kafka applies new ACLs through its metadata log: wait until its authorizer lists them.
+    deadline = time.monotonic() + TIMEOUT
+    while len(_listing(client)) < len(BINDINGS) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    seen: dict[str, Any] = {"acls": _listing(client)}
+    seen["produce"] = {topic: _produce(cluster, topic) for topic in TOPICS}
+    everything = client.list_topics(timeout=TIMEOUT).topics
+    seen["visible"] = sorted(t for t in everything if t.startswith("acl-"))
+    one = client.list_topics("acl-other", timeout=TIMEOUT).topics["acl-other"]
+    seen["describe other"] = one.error.name() if one.error else "OK"
+    offsets = client.list_consumer_group_offsets([ConsumerGroupTopicPartitions("acl-alice-g")])
+    seen["alice's group"] = outcome(next(iter(offsets.values())))
+    seen["delete other"] = outcome(client.delete_topics(["acl-other"])["acl-other"])
+    unlock = AclBindingFilter(
+        ResourceType.TOPIC, "acl-team-locked", LIT, None, None, AclOperation.ANY,
+        AclPermissionType.ANY,
+    )  # fmt: skip
+    futures = client.delete_acls([unlock])
+    try:
+        deleted = [b.name for f in futures.values() for b in f.result(TIMEOUT)]
+    except Exception as exc:
+        deleted = [error_name(exc)]
+    seen["deleted"] = deleted
+    deadline = time.monotonic() + TIMEOUT
+    while len(_listing(client)) > len(BINDINGS) - 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    seen["produce after unlock"] = _produce(cluster, "acl-team-locked")
+    return seen
+
+
+def test_acl_scenario_matches_kafka(acl_clusters: tuple[Cluster, Cluster]) -> None:
+    seen = observe(acl_clusters, _scenario)
+    assert_same(seen)
+    # And the scenario means something: refusals happened where the ACLs say.
+    ours = seen["odradek"]
+    refused = KafkaError.TOPIC_AUTHORIZATION_FAILED
+    assert ours["produce"]["acl-team-a"] == "OK"
+    assert ours["produce"]["acl-team-locked"] == KafkaError(refused).name()
+    assert ours["visible"] == ["acl-team-a", "acl-team-locked"]
+    assert ours["produce after unlock"] == "OK"
+
+
+def _blocks(lines: list[str]) -> list[list[str]]:
+    """AclCommand's listing as its per-resource blocks, sorted: the tool groups bindings in
+    a hash map, so the order of resources is not part of the answer."""
+    blocks: list[list[str]] = []
+    for line in lines:
+        if line.startswith(("Current ACLs", "Adding ACLs")) or not blocks:
+            blocks.append([])
+        blocks[-1].append(line)
+    return sorted(sorted(block) for block in blocks)
+
+
+def test_kafka_acls_tool_prints_the_same(acl_clusters: tuple[Cluster, Cluster]) -> None:
+    """`kafka-acls.sh --add` then `--list` (Kafka's AclCommand) on both brokers."""
+
+    def run(cluster: Cluster) -> list[list[list[str]]]:
+        base = ("--bootstrap-server", cluster.bootstrap)
+        add = (
+            "--add", "--allow-principal", "User:bob", "--operation", "Read",
+            "--operation", "Describe", "--topic", "acl-tool-",
+            "--resource-pattern-type", "prefixed", "--group", "acl-tool-g",
+        )  # fmt: skip
+        return [
+            _blocks(tool("AclCommand", *base, *add)[1]),
+            _blocks(tool("AclCommand", *base, "--list", "--topic", "acl-tool-",
+                         "--resource-pattern-type", "prefixed")[1]),
+            _blocks(tool("AclCommand", *base, "--list", "--principal", "User:bob")[1]),
+        ]  # fmt: skip
+
+    seen = observe(acl_clusters, run)
+    assert_same(seen)
+    assert any("User:bob" in line for block in seen["odradek"][1] for line in block)
