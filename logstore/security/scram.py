@@ -31,10 +31,15 @@ class ScramAuthenticationFailed(Exception):
     """Wrong password, unknown user or a broken exchange: the client sees only Kafka's sentence."""
 
     def __init__(self, mechanism: str) -> None:
-        super().__init__(
-            "Authentication failed during authentication due to invalid credentials "
-            f"with SASL mechanism {mechanism}"
-        )
+        super().__init__(invalid_credentials(mechanism))
+
+
+def invalid_credentials(mechanism: str) -> str:
+    """The sentence Kafka sends for any failure whose reason it keeps from the client."""
+    return (
+        "Authentication failed during authentication due to invalid credentials "
+        f"with SASL mechanism {mechanism}"
+    )
 
 
 @dataclass(frozen=True)
