@@ -20,9 +20,13 @@ the cluster calls and the template; no network between browser and server). Prin
   through the console (the snapshot is patched, not rebuilt), and the change itself.
 
 Target: <= 300 ms each with the bundled broker. `--kafka` runs the same against the
-reference Apache Kafka for comparison.
+reference Apache Kafka for comparison. `--cluster3` runs instead against a three-node
+Apache Kafka cluster (reference/cluster.py) with every partition on all three brokers,
+timing the topics list, a topic page and the replication health page, warm (from the
+snapshot; target <= 300 ms) and cold (target <= 1 s).
 
     .venv/bin/python bench/console_pages.py [--topics 1000] [--partitions 3] [--kafka]
+    .venv/bin/python bench/console_pages.py --cluster3 [--topics 1000]
 
 Other features append their own bench function at the end of this file and call it
 from `main()`'s list of extra benches.
@@ -76,7 +80,9 @@ def start_odradek(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"127.0.0.1:{port_file.read_text().strip()}"
 
 
-def populate(bootstrap: str, topics: int, partitions: int) -> list[str]:
+def populate(
+    bootstrap: str, topics: int, partitions: int, replicas: int = 1, flush_s: float = 120
+) -> list[str]:
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -84,7 +90,7 @@ def populate(bootstrap: str, topics: int, partitions: int) -> list[str]:
     names = [f"bench.topic-{i:04d}" for i in range(topics)]
     for start in range(0, topics, 100):
         chunk = [
-            NewTopic(n, num_partitions=partitions, replication_factor=1)
+            NewTopic(n, num_partitions=partitions, replication_factor=replicas)
             for n in names[start : start + 100]
         ]
         for future in client.create_topics(chunk, request_timeout=60).values():
@@ -94,7 +100,7 @@ def populate(bootstrap: str, topics: int, partitions: int) -> list[str]:
         for p in range(partitions):
             producer.produce(name, value=b"x" * 200, partition=p)
         producer.poll(0)
-    if producer.flush(120):
+    if producer.flush(flush_s):
         raise SystemExit("records were not acknowledged")
     return names
 
@@ -213,6 +219,11 @@ def main() -> None:
     parser.add_argument("--kafka", action="store_true", help="also run against Apache Kafka")
     parser.add_argument("--topics-only", action="store_true", help="skip the other features")
     parser.add_argument(
+        "--cluster3",
+        action="store_true",
+        help="only the replication pages, on a three-node Kafka cluster, 3 copies each",
+    )
+    parser.add_argument(
         "--bootstrap", help="use this running, already populated cluster (127.0.0.1 only)"
     )
     args = parser.parse_args()
@@ -234,6 +245,9 @@ def main() -> None:
 
 
 def _run(args: argparse.Namespace, scratch: Path) -> None:
+    if args.cluster3:
+        bench_three_nodes(scratch, args.topics, args.partitions, args.cold_runs, args.warm_runs)
+        return
     if args.bootstrap:
         if not args.bootstrap.startswith("127.0.0.1:"):
             raise SystemExit("--bootstrap must be a 127.0.0.1 address")
@@ -363,6 +377,64 @@ def bench_group_page(partitions: int = 1000, runs: int = 10) -> None:
             run(kafka.bootstrap, "Apache Kafka (reference)")
         finally:
             kafka.stop()
+
+
+# --- a three-node Kafka cluster: topics, a topic page and the replication health page ---
+
+
+def bench_three_nodes(
+    scratch: Path, topics: int, partitions: int, cold_runs: int, warm_runs: int
+) -> None:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from console.kafka import admin
+    from reference.cluster import BENCH_CLUSTER_JVM_FLAGS, start_cluster
+
+    cluster = start_cluster(scratch / "cluster3", jvm_flags=BENCH_CLUSTER_JVM_FLAGS)
+    try:
+        started = time.perf_counter()
+        # Three small JVMs elect leaders for every new partition before it takes writes.
+        names = populate(cluster.bootstrap, topics, partitions, replicas=3, flush_s=600)
+        print(
+            f"created {topics} topics x {partitions} partitions x 3 copies on 3 brokers "
+            f"with one record each in {time.perf_counter() - started:.1f} s"
+        )
+        settings.ODRADEK_LOCAL_BOOTSTRAP = cluster.bootstrap
+        settings.ODRADEK_CLUSTER_TIMEOUT = 30
+        client = Client(HTTP_HOST="127.0.0.1")
+        user, _ = get_user_model().objects.get_or_create(
+            username="bench3", defaults={"is_superuser": True, "is_staff": True}
+        )
+        client.force_login(user)
+        pages = {
+            "topics list": "/clusters/local/topics/",
+            "topic page": f"/clusters/local/topics/{names[len(names) // 2]}/",
+            "health page": "/clusters/local/health/",
+            "brokers page": "/clusters/local/brokers/",
+        }
+
+        def get(url: str) -> None:
+            response = client.get(url)
+            error = (response.context or {}).get("cluster_error") if response.context else ""
+            if response.status_code != 200 or error:
+                raise SystemExit(f"{url}: {response.status_code} {error}")
+
+        admin.reset()
+        print(f"\nthree-node Apache Kafka ({cluster.bootstrap})")
+        print(f"{'page':<34} {'median':>11} {'max':>11} {'p95':>11}")
+        for name, url in pages.items():
+            cold = []
+            for _ in range(cold_runs):
+                admin.expire()
+                cold.append(timed(partial(get, url)))
+            print(_row(f"{name}, cold", cold))
+            warm = [timed(partial(get, url)) for _ in range(warm_runs)]
+            print(_row(f"{name}, warm", warm))
+        admin.reset()
+    finally:
+        cluster.stop()
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from console.kafka import tail as tails
 from console.kafka.config import ClusterConfig
 from console.kafka.errors import ClusterError
 from console.message_rows import tail_row_html
+from console.registry import decoding
 
 MAX_BACK = 500
 READY_TIMEOUT = 15.0
@@ -77,8 +78,9 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "status", "state": "error", "error": str(exc)})
             await self.close(code=BAD_REQUEST)
             return
+        render = decoding.bound(self.cluster_slug, tail_row_html)
         self.tail = await tails.join(
-            config, self.topic, tail_row_html, publish=self.channel_layer.group_send
+            config, self.topic, render, publish=self.channel_layer.group_send
         )
         await self.channel_layer.group_add(self.tail.group, self.channel_name)
         if not await self.tail.wait_ready(READY_TIMEOUT):
@@ -101,7 +103,9 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "status", "state": "error", "error": str(exc)})
             return
         self.floor = {p: high for p, (_, high) in page.watermarks.items()}
-        html = "".join(tail_row_html(r) for r in page.records)
+        # Rendering may look schemas up in the database, which the event loop may not do.
+        render = decoding.bound(self.cluster_slug, tail_row_html)
+        html = await asyncio.to_thread(lambda: "".join(render(r) for r in page.records))
         await self.send_json(
             {"type": "rows", "html": html, "rows": len(page.records), "seen": len(page.records),
              "skipped": 0, "filtered_out": 0, "backfill": True}

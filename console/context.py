@@ -16,6 +16,7 @@ NAV_ITEMS = [
     ("retention", "Retention", "retention/"),
     ("broker", "Brokers", "brokers/"),
     ("tail", "Live tail", "tail/"),
+    ("schema", "Schemas", "schemas/"),
 ]
 
 

@@ -30,6 +30,8 @@ class Decoded:
     size: int
     data: Any = None
     error: str = ""
+    # Which registry schema read the bytes ("schema 3 · users-value v2"), when one did.
+    schema: str = ""
 
     @property
     def is_null(self) -> bool:
@@ -117,7 +119,11 @@ def decode(raw: bytes | None, mode: str = AUTO) -> Decoded:
         for name in DETECTION_ORDER:
             decoder = DECODERS[name]
             if decoder.accepts(raw):
-                return decoder.decode(raw)
+                try:
+                    return decoder.decode(raw)
+                except (ValueError, UnicodeDecodeError):
+                    # Framed bytes that still do not read: let the next decoder try.
+                    continue
     if mode not in DECODERS:
         raise ValueError(f"unknown decoder {mode!r}; choose one of {', '.join(DECODERS)}")
     decoder = DECODERS[mode]

@@ -168,6 +168,13 @@ class ClusterEditForm(ClusterForm):
 class TopicCreateForm(forms.Form):
     name = forms.CharField(max_length=TOPIC_MAX_LENGTH + 50)
     partitions = forms.IntegerField(min_value=1, max_value=10_000, initial=3)
+    replication_factor = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=32,
+        label="Copies of each partition (replication factor)",
+        help_text="Each copy is on a different broker. Empty: the cluster's default.",
+    )
     retention = DurationField(
         required=False, help_text="How long records stay, e.g. '7 days'. Empty: cluster default."
     )

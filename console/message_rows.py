@@ -110,6 +110,11 @@ EXPORT_COLUMNS = (
 )
 
 
+def _structured(shown: decoders.Decoded) -> bool:
+    """Exported as a document, not a string: JSON, and whatever a registry schema read."""
+    return shown.kind == "json" or bool(shown.schema)
+
+
 def export_row(record: browsing.Record, key_mode: str, value_mode: str) -> dict[str, Any]:
     key, value = browsing.decoded(record, key_mode, value_mode)
     return {
@@ -117,9 +122,9 @@ def export_row(record: browsing.Record, key_mode: str, value_mode: str) -> dict[
         "offset": record.offset,
         "timestamp": record.timestamp,
         "timestamp_type": record.timestamp_type,
-        "key": None if key.is_null else (key.data if key.kind == "json" else key.text),
+        "key": None if key.is_null else (key.data if _structured(key) else key.text),
         "key_format": key.kind,
-        "value": None if value.is_null else (value.data if value.kind == "json" else value.text),
+        "value": None if value.is_null else (value.data if _structured(value) else value.text),
         "value_format": value.kind,
         "headers": {name: _header_text(v) for name, v in record.headers},
         "size": record.size,
@@ -149,6 +154,17 @@ def _tail_text(raw: bytes | None, limit: int) -> tuple[str, str]:
     """
     if raw is None:
         return "null", "<em>null</em>"
+    framed = decoders.DECODERS.get("schema-registry")
+    if raw[:1] == b"\x00" and framed is not None and framed.accepts(raw):
+        try:
+            shown = framed.decode(raw)
+        except ValueError:
+            pass
+        else:
+            line = json.dumps(shown.data, ensure_ascii=False, default=str)
+            more = "…" if len(line) > limit else ""
+            note = f' <small class="muted schema-note">{html.escape(shown.schema)}</small>'
+            return shown.kind, html.escape(line[:limit]) + more + note
     head = raw[: limit * 4]
     try:
         text = head.decode("utf-8")

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "axes",
     "console",
     "console.lag",
+    "console.registry",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "console.registry.middleware.ClusterRegistryMiddleware",
     # Last, as django-axes asks: turns a lockout into the "too many attempts" page.
     "axes.middleware.AxesMiddleware",
 ]

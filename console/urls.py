@@ -39,4 +39,7 @@ urlpatterns = [
     path("", include("console.urls_groups")),
     path("", include("console.urls_messages")),
     path("", include("console.urls_brokers")),
+    path("", include("console.urls_health")),
+    path("schema-registry/", include("console.registry.urls")),
+    path("", include("console.registry.page_urls")),
 ]

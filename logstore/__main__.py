@@ -71,6 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
         "max.incremental.fetch.session.cache.slots, split over 8 shards: under 8 = none); "
         "default 1000",
     )
+    for flag, default, about in (
+        ("--transaction-max-timeout-ms", 900_000, "longest transaction timeout accepted"),
+        ("--transactional-id-expiration-ms", 604_800_000, "idle transactional ids expire"),
+        (
+            "--transaction-abort-timed-out-transaction-cleanup-interval-ms",
+            10_000,
+            "how often timed-out transactions are aborted",
+        ),
+    ):
+        serve.add_argument(
+            flag,
+            dest=_TXN_FLAGS[flag],
+            type=int,
+            metavar="MS",
+            help=f"{about} (Kafka's {flag[2:].replace('-', '.')}; default {default})",
+        )
     serve.add_argument("--port-file", type=Path, help="write the bound port here")
     defaults = GroupSettings()
     for kafka_name, attr in kafka_names().items():
@@ -113,6 +129,15 @@ def add_scram(data_dir: Path, specs: list[str]) -> int:
         store.upsert(user, credential)
         print(f"stored {credential.mechanism} credential for {user}")
     return 0
+
+
+_TXN_FLAGS = {
+    "--transaction-max-timeout-ms": "transaction_max_timeout_ms",
+    "--transactional-id-expiration-ms": "transactional_id_expiration_ms",
+    "--transaction-abort-timed-out-transaction-cleanup-interval-ms": (
+        "transaction_cleanup_interval_ms"
+    ),
+}
 
 
 def _add_limit_flags(serve: argparse.ArgumentParser) -> None:

@@ -43,6 +43,12 @@ class BrokerConfig:
     log_retention_check_interval_ms: int = 300_000
     # Kafka's max.incremental.fetch.session.cache.slots: fetch sessions kept (< 8 = none).
     max_incremental_fetch_session_cache_slots: int = 1000
+    # The transaction coordinator (Kafka's names): the longest transaction.timeout.ms a
+    # producer may ask for, how long an idle transactional id is kept, and how often
+    # timed-out transactions are aborted.
+    transaction_max_timeout_ms: int = 900_000
+    transactional_id_expiration_ms: int = 604_800_000
+    transaction_cleanup_interval_ms: int = 10_000
     # Written once the listener is bound (useful with port 0); None = don't write.
     port_file: Path | None = None
     # -- slow and idle clients, descriptors, partition limits ------------------------------
@@ -95,6 +101,16 @@ class BrokerConfig:
             raise ValueError("the fetch session cache slots cannot be negative")
         if self.default_partitions < 1:
             raise ValueError("default partitions must be at least 1")
+        for flag, value in (
+            ("transaction-max-timeout-ms", self.transaction_max_timeout_ms),
+            ("transactional-id-expiration-ms", self.transactional_id_expiration_ms),
+            (
+                "transaction-abort-timed-out-transaction-cleanup-interval-ms",
+                self.transaction_cleanup_interval_ms,
+            ),
+        ):
+            if value < 1:
+                raise ValueError(f"{flag} must be at least 1")
         self._check_limits()
 
     def _check_limits(self) -> None:

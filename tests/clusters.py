@@ -2,7 +2,10 @@
 
 Owns the mapping from a parameter id to a running cluster: "odradek" is the session's
 real `python -m logstore serve` (`shared_broker`, tests/broker_fixture.py), "kafka" is
-the reference broker (`kafka_broker`, tests/kafka_reference.py). It must never start
+the reference broker (`kafka_broker`, tests/kafka_reference.py), "kafka3" the three-node
+Kafka cluster (`kafka_cluster`, tests/kafka_cluster.py). A module runs its tests on the
+three-node cluster too by importing `cluster_or_three_nodes`, which overrides `cluster`
+there (the whole console suite on three JVMs is too slow for this machine). It must never start
 brokers itself nor hide a missing one: both sides fail loudly when they cannot run.
 """
 
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-CLUSTER_KINDS = ("odradek", "kafka")
+CLUSTER_KINDS = ("odradek", "kafka", "kafka3")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class Cluster:
 
 def cluster_for(request: pytest.FixtureRequest, kind: str) -> Cluster:
     """The running cluster of `kind`, starting its session fixture on first use."""
+    if kind == "kafka3":
+        three = request.getfixturevalue("kafka_cluster")
+        return Cluster(name=kind, bootstrap=three.bootstrap, kind="kafka")
     if kind == "kafka":
         broker = request.getfixturevalue("kafka_broker")
     elif kind == "odradek":
@@ -46,4 +52,16 @@ def cluster_for(request: pytest.FixtureRequest, kind: str) -> Cluster:
     ]
 )
 def cluster(request: pytest.FixtureRequest) -> Cluster:
+    return cluster_for(request, request.param)
+
+
+@pytest.fixture(
+    name="cluster",
+    params=[
+        pytest.param("odradek", id="odradek"),
+        pytest.param("kafka", id="kafka", marks=pytest.mark.kafka),
+        pytest.param("kafka3", id="kafka3", marks=pytest.mark.kafka_cluster),
+    ],
+)
+def cluster_or_three_nodes(request: pytest.FixtureRequest) -> Cluster:
     return cluster_for(request, request.param)

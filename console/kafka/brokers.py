@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -19,7 +20,7 @@ from console.kafka import clients
 from console.kafka.config import ClusterConfig
 from console.kafka.errors import ClusterError, NotFound, Refused, Timeout, kafka_reason
 from console.kafka.metadata import cluster_metadata
-from console.kafka.model import BrokerConfig
+from console.kafka.model import BrokerConfig, int_or_none
 
 
 def broker_ids(cluster: ClusterConfig) -> list[int]:
@@ -128,4 +129,33 @@ def _item(entry: ConfigEntry) -> BrokerConfig:
         read_only=bool(entry.is_read_only),
         sensitive=bool(entry.is_sensitive),
         synonyms=synonyms,
+    )
+
+
+@dataclass(frozen=True)
+class ReplicationDefaults:
+    brokers: int
+    replication_factor: int | None  # default.replication.factor; None: not readable
+    min_insync: int | None
+
+    @property
+    def tolerated(self) -> int | None:
+        """Brokers that may be down while acks=all writes still succeed."""
+        if self.replication_factor is None or self.min_insync is None:
+            return None
+        return max(0, self.replication_factor - self.min_insync)
+
+
+def replication_defaults(cluster: ClusterConfig) -> ReplicationDefaults | None:
+    """The cluster's defaults for new topics, read from its first broker; None when the
+    cluster does not answer (a form must still show)."""
+    try:
+        ids = broker_ids(cluster)
+        items = {c.name: c.value for c in describe(cluster, ids[0])} if ids else {}
+    except ClusterError:
+        return None
+    return ReplicationDefaults(
+        brokers=len(ids),
+        replication_factor=int_or_none(items.get("default.replication.factor")),
+        min_insync=int_or_none(items.get("min.insync.replicas")),
     )

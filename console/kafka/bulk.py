@@ -20,7 +20,7 @@ from typing import Any
 from console.kafka.errors import Unreachable, readable
 from console.kafka.model import PartitionInfo, TopicInfo
 
-SNAPSHOT_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy")
+SNAPSHOT_CONFIGS = ("retention.ms", "retention.bytes", "cleanup.policy", "min.insync.replicas")
 EARLIEST, LATEST, MAX_TIMESTAMP = -2, -1, -3
 _TOPIC_RESOURCE = 2
 _UNKNOWN_TOPIC = 3
@@ -67,7 +67,13 @@ def layout_from(answer: Any) -> Layout:
         topics[t.name] = TopicInfo(
             t.name,
             [
-                PartitionInfo(partition=p.partition_index, leader=p.leader_id)
+                PartitionInfo(
+                    partition=p.partition_index,
+                    leader=p.leader_id,
+                    replicas=tuple(p.replica_nodes),
+                    isr=tuple(p.isr_nodes),
+                    offline=tuple(getattr(p, "offline_replicas", None) or ()),
+                )
                 for p in sorted(t.partitions, key=lambda p: p.partition_index)
             ],
             topic_id="" if topic_id in (None, _NO_ID) else str(topic_id),
@@ -193,7 +199,9 @@ def sizes_from(answers: dict[Any, Any], warnings: list[str]) -> dict[TP, int]:
             for topic in result.topics:
                 for part in topic.partitions:
                     tp = (topic.name, part.partition_index)
-                    sizes[tp] = sizes.get(tp, 0) + part.partition_size
+                    # Every broker holding a copy reports it: a partition's size is its
+                    # largest copy, not their sum (retention.bytes applies per copy).
+                    sizes[tp] = max(sizes.get(tp, 0), part.partition_size)
     return sizes
 
 

@@ -29,6 +29,12 @@ class PartitionInfo:
     oldest_ts: int | None = None
     newest_ts: int | None = None
     recent_start: int | None = None  # offset of the first record of the last minute
+    # Node ids holding a copy, those in sync with the leader, and those whose broker is
+    # down; empty when the cluster did not say (the order of `replicas` is Kafka's: the
+    # first is the preferred leader).
+    replicas: tuple[int, ...] = ()
+    isr: tuple[int, ...] = ()
+    offline: tuple[int, ...] = ()
 
     @property
     def messages(self) -> int:

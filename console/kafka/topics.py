@@ -59,10 +59,15 @@ def _apply(
 
 
 def create_topic(
-    cluster: ClusterConfig, name: str, partitions: int, configs: dict[str, str] | None = None
+    cluster: ClusterConfig,
+    name: str,
+    partitions: int,
+    configs: dict[str, str] | None = None,
+    replication_factor: int | None = None,
 ) -> None:
     # replication_factor -1: the cluster's default (1 on the bundled broker).
-    new = NewTopic(name, num_partitions=partitions, replication_factor=-1, config=configs or {})
+    rf = replication_factor or -1
+    new = NewTopic(name, num_partitions=partitions, replication_factor=rf, config=configs or {})
     futures = clients.of(cluster).admin().create_topics([new], request_timeout=cluster.timeout_s)
     _apply(cluster, name, lambda: wait(cluster, futures[name], f"create topic {name}"), True)
 

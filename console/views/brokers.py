@@ -1,4 +1,4 @@
-"""Broker configuration pages: every config of one broker by source, and runtime changes.
+"""Broker pages: the list of brokers, every config of one broker by source, runtime changes.
 
 Owns the request/response side of a broker's configs: filtering by source and name, the
 inline editor, the admin check before each change, refusing read-only configs before
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from console import audit
 from console.inputs import InputError, parse_config
-from console.kafka import brokers
+from console.kafka import brokers, cluster_info
 from console.kafka.errors import ClusterError, NotFound
 from console.kafka.model import BrokerConfig
 from console.permissions import is_admin
@@ -34,19 +34,21 @@ ROW = "console/brokers/_config_row.html"
 
 @require_GET
 def broker_index(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
-    """The configs of the cluster's first broker (the page links to the others)."""
+    """Every broker: address, rack, controller, partitions led and held, disk use per log
+    directory, and whether it answers; each links to its configs."""
     config = cluster_or_404(cluster)
+    error = ""
+    views: list[cluster_info.BrokerView] = []
     try:
-        ids = brokers.broker_ids(config)
+        views = cluster_info.brokers(config)
     except ClusterError as exc:
-        return render(
-            request,
-            "console/brokers/configs.html",
-            {"cluster": config, "cluster_error": str(exc), "configs": [], "origins": []},
-        )
-    if not ids:
-        raise Http404(f"Cluster {cluster} lists no brokers.")
-    return redirect("broker_configs", cluster=cluster, node_id=ids[0])
+        error = str(exc)
+    down = [v for v in views if not v.reachable]
+    return render(
+        request,
+        "console/brokers/index.html",
+        {"cluster": config, "cluster_error": error, "brokers": views, "down": down},
+    )
 
 
 @require_GET

@@ -34,6 +34,7 @@ from console.clusters import ClusterConfig
 from console.kafka import metadata, records
 from console.kafka.errors import ClusterError, NotFound
 from console.message_rows import csv_lines, export_row, present
+from console.registry import encoding
 from console.views import HtmxHttpRequest
 from console.views.clusters import cluster_or_404
 from console.views.message_query import (
@@ -169,6 +170,7 @@ def produce(request: HtmxHttpRequest, cluster: str, topic: str) -> HttpResponse:
         "form": request.POST if request.method == "POST" else {"value_format": "text"},
         "errors": [],
         "produced": None,
+        "schema_subjects": encoding.subjects_for(topic),
     }
     template = (
         "console/messages/_produce_form.html" if request.htmx else "console/messages/produce.html"
@@ -210,7 +212,10 @@ def produce(request: HtmxHttpRequest, cluster: str, topic: str) -> HttpResponse:
         + "?"
         + urlencode({"p": str(produced.partition), "start": "offset", "at": str(produced.offset)})
     )
-    context["form"] = {"value_format": request.POST.get("value_format", "text")}
+    context["form"] = {
+        "value_format": request.POST.get("value_format", "text"),
+        "value_schema": request.POST.get("value_schema", ""),
+    }
     return render(request, template, context)
 
 
@@ -233,6 +238,11 @@ def _produce_fields(post: QueryDict) -> tuple[list[str], dict[str, Any]]:
         errors.append(f"Headers: {exc}.")
     if post.get("null_value"):
         fields["value"] = None
+    elif post.get("value_schema"):
+        try:
+            fields["value"] = encoding.encode(post.get("value_schema", ""), post.get("value", ""))
+        except ValueError as exc:
+            errors.append(f"Value: {exc}.")
     else:
         try:
             fields["value"] = browsing.encode_value(

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from console import replication
 from console.clusters import ClusterConfig, local_cluster
 from console.kafka.metadata import ping
 from console.lag import measure
@@ -122,6 +123,7 @@ def overview(request: HttpRequest, cluster: str) -> HttpResponse:
             "retention_warnings": warned[:5],
             "retention_warning_count": len(warned),
             "groups_with_lag": groups_with_lag(view.cluster),
+            "health": replication.assess(snap.brokers, snap.topics),
         }
     return render(request, "console/overview.html", context)
 

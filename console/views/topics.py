@@ -2,7 +2,7 @@
 
 Owns the request/response side of topics: filtering, sorting, paging, permission checks
 before each change, the audit entry after it. It must never talk to Kafka except through
-`console.kafka.admin`, and never trust hidden buttons: every change asks
+`console.kafka`, and never trust hidden buttons: every change asks
 `console.permissions` again.
 """
 
@@ -16,10 +16,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console import audit
+from console import audit, replication
 from console.forms import TopicCreateForm, topic_name_problems
 from console.inputs import InputError, parse_config
-from console.kafka import admin
+from console.kafka import admin, brokers
+from console.kafka.model import int_or_none
 from console.models import Team, TopicRequest
 from console.permissions import (
     can_change_topic,
@@ -113,8 +114,9 @@ def topic_new(request: HttpRequest, cluster: str) -> HttpResponse:
                 # Without an explicit retention, use the longest the team may keep.
                 data["retention"] = team.max_retention_ms
             configs = form.configs()
+            rf = data.get("replication_factor")
             if is_admin(request.user):
-                return _create_now(request, config, data["name"], data["partitions"], configs)
+                return _create_now(request, config, data["name"], data["partitions"], configs, rf)
             assert team is not None
             problems = policy_violations(
                 team,
@@ -126,7 +128,7 @@ def topic_new(request: HttpRequest, cluster: str) -> HttpResponse:
                 cleanup_policy=data["cleanup_policy"],
             )
             if not problems:
-                return _create_now(request, config, data["name"], data["partitions"], configs)
+                return _create_now(request, config, data["name"], data["partitions"], configs, rf)
             req = TopicRequest.objects.create(
                 cluster=cluster,
                 team=team,
@@ -154,16 +156,27 @@ def topic_new(request: HttpRequest, cluster: str) -> HttpResponse:
     return render(
         request,
         "console/topic_new.html",
-        {"cluster": config, "form": form, "teams": teams, "admin": is_admin(request.user)},
+        {
+            "cluster": config,
+            "form": form,
+            "teams": teams,
+            "admin": is_admin(request.user),
+            "defaults": brokers.replication_defaults(config),
+        },
         status=400 if request.method == "POST" else 200,
     )
 
 
 def _create_now(
-    request: HttpRequest, config: Any, name: str, partitions: int, configs: dict[str, str]
+    request: HttpRequest,
+    config: Any,
+    name: str,
+    partitions: int,
+    configs: dict[str, str],
+    replication_factor: int | None = None,
 ) -> HttpResponse:
     try:
-        admin.create_topic(config, name, partitions, configs)
+        admin.create_topic(config, name, partitions, configs, replication_factor)
     except admin.ClusterError as exc:
         messages.error(request, str(exc))
         return redirect("topics_new", cluster=config.slug)
@@ -172,7 +185,11 @@ def _create_now(
         "topic.create",
         config.slug,
         name,
-        after={"partitions": partitions, "configs": configs},
+        after={
+            "partitions": partitions,
+            "configs": configs,
+            "replication_factor": replication_factor or "cluster default",
+        },
     )
     messages.success(request, f"Topic {name} created with {partitions} partitions.")
     return redirect("topics_detail", cluster=config.slug, topic=name)
@@ -192,6 +209,11 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
     except admin.ClusterError as exc:
         error = str(exc)
     team = team_for_topic(topic)
+    replication_note, multi_broker = "", False
+    if info is not None:
+        min_isr = next((c.value for c in configs if c.name == "min.insync.replicas"), None)
+        replication_note = replication.topic_summary(info, int_or_none(min_isr) or 1)
+        multi_broker = any(len(p.replicas) > 1 for p in info.partitions) or _brokers(config) > 1
     return render(
         request,
         "console/topic_detail.html",
@@ -203,8 +225,18 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
             "configs": configs,
             "team": team,
             "can_change": can_change_topic(request.user, cluster, topic),
+            "is_admin": is_admin(request.user),
+            "replication": replication_note,
+            "multi_broker": multi_broker,
         },
     )
+
+
+def _brokers(config: Any) -> int:
+    try:
+        return len(admin.snapshot(config).brokers)
+    except admin.ClusterError:
+        return 0
 
 
 def _config_value(config: Any, topic: str, name: str) -> admin.ConfigItem | None:

@@ -1,9 +1,10 @@
 """Building and tearing down a `Broker`: the one place its services are wired together.
 
 Owns the start/stop order against storage: runtime configs, the group coordinator and the
-producer-state manager come up after `LogManager.open()` and go down before
+producer-state manager and the transaction coordinator (replayed, its interrupted
+completions finished) come up after `LogManager.open()` and go down before
 `LogManager.close()` (with a last producer snapshot), plus the periodic producer snapshot
-task. It must never open or close storage (the server does) nor serve requests (handlers do).
+and transaction sweep tasks. It must never open or close storage (the server does) nor serve requests (handlers do).
 """
 
 from __future__ import annotations
@@ -13,27 +14,51 @@ import contextlib
 import logging
 
 from logstore.broker.broker_configs import DynamicBrokerConfigs
-from logstore.broker.context import Broker
+from logstore.broker.context import AppendNotifier, Broker
 from logstore.broker.fetch_sessions import FetchSessionCache
 from logstore.clock import Clock
 from logstore.config import BrokerConfig
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.producers.manager import ProducerManager
+from logstore.shares.coordinator import ShareCoordinator
 from logstore.storage import LogManager
+from logstore.transactions.coordinator import TransactionCoordinator, TxnSettings
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_INTERVAL_S = 1.0
 _tasks: dict[int, asyncio.Task[None]] = {}
+_sweeps: dict[int, asyncio.Task[None]] = {}
 
 
 async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> Broker:
     """A broker with every service running, over storage the caller has opened."""
     dynamic = DynamicBrokerConfigs(config, logs)
     dynamic.load()
-    coordinator = GroupCoordinator(logs, clock, config.groups)
-    await coordinator.start()
     producers = ProducerManager(logs, clock)
+    logs.lend_transactions(producers)
+    appends = AppendNotifier()
+    # Markers and transactional offsets the coordinator appends reach the same producer
+    # state and fetch waiters as Produce's batches.
+    coordinator = GroupCoordinator(
+        logs, clock, config.groups, record_producer=producers.record, notify_append=appends.notify
+    )
+    await coordinator.start()
+    transactions = TransactionCoordinator(
+        logs,
+        producers,
+        coordinator,
+        clock,
+        TxnSettings(
+            max_timeout_ms=config.transaction_max_timeout_ms,
+            id_expiration_ms=config.transactional_id_expiration_ms,
+            cleanup_interval_ms=config.transaction_cleanup_interval_ms,
+        ),
+        notify_append=appends.notify,
+    )
+    transactions.load()
+    await transactions.recover()
+    coordinator.transaction_verifier = transactions.verify
     broker = Broker(
         config=config,
         logs=logs,
@@ -41,19 +66,24 @@ async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> B
         producers=producers,
         dynamic_configs=dynamic,
         fetch_sessions=FetchSessionCache(config.max_incremental_fetch_session_cache_slots, clock),
+        shares=ShareCoordinator(logs, clock, config.groups),
         clock=clock,
+        appends=appends,
+        transactions=transactions,
     )
     _tasks[id(broker)] = asyncio.create_task(_snapshots(producers), name="producer-snapshots")
+    _sweeps[id(broker)] = asyncio.create_task(_sweep(transactions), name="transaction-sweep")
     return broker
 
 
 async def close_broker(broker: Broker) -> None:
     """Stop timers and write the last producer snapshot (call before closing storage)."""
-    task = _tasks.pop(id(broker), None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    for tasks in (_sweeps, _tasks):
+        task = tasks.pop(id(broker), None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     await broker.groups.stop()
     broker.producers.snapshot()
 
@@ -69,3 +99,13 @@ async def _snapshots(producers: ProducerManager) -> None:
                 await asyncio.to_thread(producers.write_snapshot, data)
         except Exception:
             log.exception("producer snapshot failed")
+
+
+async def _sweep(transactions: TransactionCoordinator) -> None:
+    # Real time paces the sweep; what is due is decided on the injected clock.
+    while True:
+        await asyncio.sleep(transactions.settings.cleanup_interval_ms / 1000)
+        try:
+            await transactions.sweep()
+        except Exception:
+            log.exception("transaction sweep failed")

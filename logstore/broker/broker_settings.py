@@ -403,6 +403,27 @@ REGISTRY: dict[str, ConfigDef] = {
             checks=(_at_least(1),),
         ),
         setting(
+            "transaction.max.timeout.ms",
+            INT,
+            "transaction_max_timeout_ms",
+            kafka_default="900000",
+            checks=(_at_least(1),),
+        ),
+        setting(
+            "transactional.id.expiration.ms",
+            INT,
+            "transactional_id_expiration_ms",
+            kafka_default="604800000",
+            checks=(_at_least(1),),
+        ),
+        setting(
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+            INT,
+            "transaction_cleanup_interval_ms",
+            kafka_default="10000",
+            checks=(_at_least(1),),
+        ),
+        setting(
             "max.incremental.fetch.session.cache.slots",
             INT,
             "max_incremental_fetch_session_cache_slots",

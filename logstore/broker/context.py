@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from logstore.broker.fetch_sessions import FetchSessionCache
     from logstore.groups.coordinator import GroupCoordinator
     from logstore.producers.manager import ProducerManager
+    from logstore.shares.coordinator import ShareCoordinator
     from logstore.storage import LogManager
+    from logstore.transactions.coordinator import TransactionCoordinator
 
 
 PartitionKey = tuple[str, int]
@@ -91,7 +93,11 @@ class Broker:
     dynamic_configs: DynamicBrokerConfigs
     # Incremental fetch sessions (logstore.broker.fetch_sessions).
     fetch_sessions: FetchSessionCache
+    # Share groups (logstore.shares.coordinator).
+    shares: ShareCoordinator
     clock: Clock = field(default_factory=SystemClock)
+    # The transaction coordinator (None in brokers assembled without one).
+    transactions: TransactionCoordinator | None = None
     appends: AppendNotifier = field(default_factory=AppendNotifier)
     # Where clients should connect (Metadata, FindCoordinator): set once the port is bound.
     advertised_host: str = "127.0.0.1"

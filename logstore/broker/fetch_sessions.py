@@ -61,6 +61,7 @@ class Answered:
     high_watermark: int
     log_start_offset: int
     records_size: int
+    last_stable_offset: int = -1
 
 
 @dataclass(slots=True)
@@ -69,6 +70,7 @@ class CachedPartition:
     # What the client was last told; -1 until the first answer (so it is always sent).
     high_watermark: int = -1
     log_start_offset: int = -1
+    last_stable_offset: int = -1
 
     def must_respond(self, answer: Answered) -> bool:
         """Whether the client needs this partition in the reply; remembers what it sends."""
@@ -79,6 +81,9 @@ class CachedPartition:
         if self.log_start_offset != answer.log_start_offset:
             respond = True
             self.log_start_offset = answer.log_start_offset
+        if self.last_stable_offset != answer.last_stable_offset:
+            respond = True
+            self.last_stable_offset = answer.last_stable_offset
         if answer.error_code:
             # Forget the watermark so the partition is sent again once the error clears.
             self.high_watermark = -1
@@ -306,7 +311,9 @@ class FetchSessionCache:
 
         def partitions() -> dict[PartitionKey, CachedPartition]:
             return {
-                (w.topic, w.partition): CachedPartition(w, a.high_watermark, a.log_start_offset)
+                (w.topic, w.partition): CachedPartition(
+                    w, a.high_watermark, a.log_start_offset, a.last_stable_offset
+                )
                 for w, a in answers
             }
 

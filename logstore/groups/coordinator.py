@@ -5,11 +5,15 @@ by id, the futures that park JoinGroup/SyncGroup requests until their group can 
 the periodic tick that lets session and rebalance timeouts fire, and the committed-offset
 table, which it persists to the compacted internal topic `__consumer_offsets` (through
 `LogManager`, one batch per commit, durable before the commit is acknowledged) and replays
-on start. Group metadata goes to the same topic (what to write: `groups/journal.py`)
-before the replies that depend on it, so members keep their generation or epoch across a
-broker restart as they do on Kafka; committed offsets expire after
-`offsets.retention.minutes` by Kafka's rules. It must never parse or build wire messages
-(handlers do) and never decide a state transition itself (the state modules do).
+on start. Transactional offsets (TxnOffsetCommit) go to the same topic in a transactional
+batch and stay pending (`groups/pending.py`), invisible to OffsetFetch, until
+`complete_transaction` writes the producer's marker after them (commit: they become
+committed; abort: they are dropped); a replay applies markers the same way. Group metadata
+goes to the same topic (what to write: `groups/journal.py`) before the replies that depend
+on it, so members keep their generation or epoch across a broker restart as they do on
+Kafka; committed offsets expire after `offsets.retention.minutes` by Kafka's rules. It must
+never parse or build wire messages (handlers do) and never decide a state transition
+itself (the state modules do).
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ import contextlib
 import logging
 import struct
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from logstore.clock import Clock, SystemClock
 from logstore.groups import errors as err
+from logstore.groups import offsets_log
 from logstore.groups.consumer import ConsumerGroup, HeartbeatRequest, HeartbeatResult
 from logstore.groups.journal import GroupJournal
 from logstore.groups.offsets import (
@@ -32,8 +37,11 @@ from logstore.groups.offsets import (
     OFFSETS_TOPIC_CONFIGS,
     CommittedOffset,
     OffsetTable,
+    decode_key,
+    decode_value,
     records_for,
 )
+from logstore.groups.pending import PendingOffsets, ProducerOffsets
 from logstore.groups.settings import GroupSettings
 from logstore.groups.state import (
     ClassicGroup,
@@ -43,16 +51,36 @@ from logstore.groups.state import (
     Reply,
     SyncReply,
 )
-from logstore.records import build_batch, decode_records, iter_headers
+from logstore.records import BatchHeader, build_batch, parse_header
+from logstore.records.control import build_control_batch
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1
 # How often committed offsets of deleted topics are looked for and tombstoned.
 PRUNE_EVERY_TICKS = 50
-_READ_CHUNK = 4 * 1024 * 1024
 # A parked JoinGroup/SyncGroup never outlives this (the client has given up by then).
 _MAX_PARK_S = 600.0
+
+
+# Told of every batch appended to `__consumer_offsets` with a producer id (the producer
+# state of that partition) and of every marker (long-polling fetchers wake up).
+RecordProducer = Callable[[Any, BatchHeader, int], None]
+NotifyAppend = Callable[[str, int], None]
+# (transactional id, producer id, producer epoch, `__consumer_offsets` partition) -> the
+# transaction coordinator's verification, as Kafka's answers it: NONE, or
+# INVALID_PRODUCER_ID_MAPPING (unknown id or producer), PRODUCER_FENCED (another epoch),
+# CONCURRENT_TRANSACTIONS (it is completing), TRANSACTION_ABORTABLE (the partition is not in
+# the ongoing transaction: no AddOffsetsToTxn). The handler words it for its API version.
+TransactionVerifier = Callable[[str, int, int, int], Awaitable[int]]
+
+
+def _ignore_record(plog: Any, header: BatchHeader, base_offset: int) -> None:
+    return None
+
+
+def _ignore_append(topic: str, partition: int) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -69,13 +97,22 @@ class GroupCoordinator:
         logs: Any,
         clock: Clock | None = None,
         settings: GroupSettings | None = None,
+        *,
+        record_producer: RecordProducer = _ignore_record,
+        notify_append: NotifyAppend = _ignore_append,
     ) -> None:
         self._logs = logs
+        self._record_producer = record_producer
+        self._notify_append = notify_append
+        # Set by whoever runs the transaction coordinator; without it TxnOffsetCommit is
+        # not checked against the transaction (Kafka without partition verification).
+        self.transaction_verifier: TransactionVerifier | None = None
         self.clock: Clock = clock or SystemClock()
         self.settings = settings or GroupSettings()
         self.classic: dict[str, ClassicGroup] = {}
         self.consumer: dict[str, ConsumerGroup] = {}
         self.offsets = OffsetTable()
+        self.pending = PendingOffsets()
         self._parked: dict[tuple[str, str, str], asyncio.Future[Reply]] = {}
         self._task: asyncio.Task[None] | None = None
         # group id -> when it was first seen empty with nothing committed
@@ -99,7 +136,7 @@ class GroupCoordinator:
             plog = self._logs.log(OFFSETS_TOPIC, partition)
             if plog.recovery_error is not None:
                 continue  # unreadable: the group handlers answer COORDINATOR_NOT_AVAILABLE
-            self.offsets.replay(self._journal.take_group_records(_records(plog)))
+            self._replay(partition, plog)
         now = self.now()
         classic, consumer = self._journal.restore(
             self._new_classic, self._new_consumer, now, self.clock.now_ms()
@@ -107,6 +144,35 @@ class GroupCoordinator:
         self.classic.update(classic)
         self.consumer.update(consumer)
         self._next_retention_check = now + self.settings.offsets_retention_check_interval_ms
+
+    def _replay(self, partition: int, plog: Any) -> None:
+        """Apply one partition's records, oldest first: group records to the journal,
+        plain offsets to the table, transactional ones to `pending` until their marker."""
+        for item in offsets_log.read(plog):
+            if isinstance(item, offsets_log.Marker):
+                self._end_transaction(
+                    item.producer_id, item.commit, self.pending.take(item.producer_id)
+                )
+                continue
+            if item.key is None or self._journal.take(item.key, item.value):
+                continue
+            key = decode_key(item.key)
+            if key is None:
+                continue
+            if item.value is None:
+                self._tombstone(*key)
+            elif item.producer_id >= 0:
+                value = decode_value(item.value)
+                self.pending.add(
+                    item.producer_id, item.producer_epoch, partition, key, value, item.offset
+                )
+            else:
+                self.offsets.put(*key, decode_value(item.value), item.offset)
+
+    def _tombstone(self, group_id: str, topic: str, partition: int) -> None:
+        """A tombstone removes the committed offset and every open transaction's one."""
+        self.offsets.put(group_id, topic, partition, None)
+        self.pending.discard(group_id, topic, partition)
 
     def _new_consumer(self, group_id: str) -> ConsumerGroup:
         return ConsumerGroup(
@@ -178,7 +244,7 @@ class GroupCoordinator:
         for cgroup in list(self.consumer.values()):
             if cgroup.tick(now):
                 self._journal.touch_consumer(cgroup.group_id)
-            idle = not cgroup.members and not self.offsets.has_group(cgroup.group_id)
+            idle = not cgroup.members and not self._has_offsets(cgroup.group_id)
             if self._expired(cgroup.group_id, idle, now):
                 del self.consumer[cgroup.group_id]
                 self._journal.touch_consumer(cgroup.group_id)
@@ -202,7 +268,7 @@ class GroupCoordinator:
             group.state is GroupState.EMPTY
             and not group.members
             and not group.pending_members
-            and not self.offsets.has_group(group.group_id)
+            and not self._has_offsets(group.group_id)
             and not any(key[0] == group.group_id for key in self._parked)
         )
 
@@ -425,15 +491,172 @@ class GroupCoordinator:
         """Persist then apply offsets (None = delete); durable before it returns."""
         if not entries:
             return
-        await self._append(list(records_for(group_id, entries)))
-        for topic, partition, value in entries:
-            self.offsets.put(group_id, topic, partition, value)
+        base = await self._append(list(records_for(group_id, entries)))
+        for i, (topic, partition, value) in enumerate(entries):
+            if value is None:
+                self._tombstone(group_id, topic, partition)
+            else:
+                self.offsets.put(group_id, topic, partition, value, base + i)
 
-    async def _append(self, records: list[tuple[bytes, bytes | None]]) -> None:
+    async def _append(self, records: list[tuple[bytes, bytes | None]]) -> int:
+        """Append one batch of records, durable before it returns; its base offset."""
         plog = self._logs.log(OFFSETS_TOPIC, 0)
         batch = build_batch(records, timestamp=self.clock.now_ms())
         result = plog.append(batch)
         await self._logs.wait_durable(plog, result.last_offset)
+        return result.base_offset
+
+    # -- transactional offsets --------------------------------------------------------
+
+    def validate_txn_commit(
+        self, group_id: str, member_id: str, generation: int, instance_id: str | None
+    ) -> int:
+        """Kafka's rules for TxnOffsetCommit: like OffsetCommit, but versions before 3
+        carry no member, so a commit without one is taken whatever the group's state;
+        a member's stale epoch is ILLEGAL_GENERATION (the API knows no other)."""
+        cgroup = self.consumer.get(group_id)
+        if cgroup is not None and (cgroup.members or group_id not in self.classic):
+            if generation < 0 and not cgroup.members:
+                return err.NONE
+            if generation == -1 and not member_id and instance_id is None:
+                return err.NONE
+            member = cgroup.members.get(member_id)
+            if member is None:
+                return err.UNKNOWN_MEMBER_ID
+            return err.NONE if generation == member.epoch else err.ILLEGAL_GENERATION
+        group = self.classic.get(group_id)
+        if group is None:
+            if generation < 0:
+                return err.NONE
+            if not self._has_offsets(group_id):
+                return err.ILLEGAL_GENERATION
+            return err.UNKNOWN_MEMBER_ID  # a group of commits only: it has no members
+        if group.state is GroupState.DEAD:
+            return err.COORDINATOR_NOT_AVAILABLE
+        if generation < 0 and group.state is GroupState.EMPTY:
+            return err.NONE
+        if generation < 0 and not member_id and instance_id is None:
+            return err.NONE
+        if instance_id is not None:
+            known = group.static_members.get(instance_id)
+            if known is None:
+                return err.UNKNOWN_MEMBER_ID
+            if known != member_id:
+                return err.FENCED_INSTANCE_ID
+        if member_id not in group.members:
+            return err.UNKNOWN_MEMBER_ID
+        if generation != group.generation_id:
+            return err.ILLEGAL_GENERATION
+        return err.NONE
+
+    async def verify_transaction(
+        self, group_id: str, transactional_id: str, producer_id: int, producer_epoch: int
+    ) -> int:
+        """Whether the producer may write offsets in its transaction now (an error code,
+        see `TransactionVerifier`): never with an epoch older than the one its pending
+        offsets already carry (fenced, as Kafka's log refuses it); without the transaction
+        coordinator's word while its transaction is open here at that epoch; otherwise
+        the transaction coordinator's word when one is attached."""
+        epoch = self.pending.epoch(producer_id)
+        if epoch is not None and producer_epoch < epoch:
+            return err.PRODUCER_FENCED
+        if epoch == producer_epoch:
+            # Its transaction is already open on this partition: Kafka's log skips the
+            # verification then (whatever transactional id the request names).
+            return err.NONE
+        if self.transaction_verifier is None:
+            return err.NONE
+        return await self.transaction_verifier(
+            transactional_id, producer_id, producer_epoch, self.offsets_partition(group_id)
+        )
+
+    def offsets_partition(self, group_id: str) -> int:
+        """The `__consumer_offsets` partition a group's records go to."""
+        return 0
+
+    async def commit_transactional(
+        self,
+        group_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        entries: list[tuple[str, int, CommittedOffset]],
+    ) -> None:
+        """Write offsets as part of the producer's transaction (a transactional batch in
+        `__consumer_offsets`), durable before it returns; they stay pending, invisible to
+        OffsetFetch, until `complete_transaction`."""
+        if not entries:
+            return
+        partition = self.offsets_partition(group_id)
+        plog = self._logs.log(OFFSETS_TOPIC, partition)
+        batch = build_batch(
+            list(records_for(group_id, entries)),
+            timestamp=self.clock.now_ms(),
+            producer_id=producer_id,
+            producer_epoch=producer_epoch,
+            transactional=True,
+        )
+        result = plog.append(batch)
+        self._record_producer(plog, parse_header(batch), result.base_offset)
+        # Pending from the moment they are in the log, as a replay would find them: an
+        # EndTxn arriving during the wait below then writes the marker they need.
+        for i, (topic, p, value) in enumerate(entries):
+            key = (group_id, topic, p)
+            self.pending.add(
+                producer_id, producer_epoch, partition, key, value, result.base_offset + i
+            )
+        await self._logs.wait_durable(plog, result.last_offset)
+
+    def has_pending_offsets(self, producer_id: int) -> bool:
+        """Whether the producer's open transaction holds offsets here (it needs a marker)."""
+        return self.pending.has_producer(producer_id)
+
+    def has_pending(self, group_id: str, topic: str, partition: int) -> bool:
+        """Whether an open transaction holds an offset of this partition for the group."""
+        return self.pending.has(group_id, topic, partition)
+
+    async def complete_transaction(
+        self, producer_id: int, producer_epoch: int, *, commit: bool, coordinator_epoch: int = 0
+    ) -> None:
+        """End the producer's transaction here: its marker into every `__consumer_offsets`
+        partition holding its pending offsets, durable, then those offsets committed
+        (where newer than what is committed) or dropped. Nothing to do without pending
+        offsets; a failed write leaves them pending for the retry."""
+        entry = self.pending.take(producer_id)
+        if entry is None:
+            return
+        try:
+            for partition in sorted(entry.partitions):
+                plog = self._logs.log(OFFSETS_TOPIC, partition)
+                marker = build_control_batch(
+                    producer_id,
+                    producer_epoch,
+                    commit=commit,
+                    coordinator_epoch=coordinator_epoch,
+                    timestamp=self.clock.now_ms(),
+                )
+                result = plog.append(marker)
+                self._record_producer(plog, parse_header(marker), result.base_offset)
+                await self._logs.wait_durable(plog, result.last_offset)
+                self._notify_append(OFFSETS_TOPIC, partition)
+        except BaseException:
+            self.pending.restore(producer_id, entry)
+            raise
+        self._end_transaction(producer_id, commit, entry)
+
+    def _end_transaction(
+        self, producer_id: int, commit: bool, entry: ProducerOffsets | None
+    ) -> None:
+        """Apply a marker to what `pending.take` returned: a commit makes each offset
+        committed unless a later record (a plain commit after it) already is."""
+        if entry is None or not commit:
+            return
+        for (group_id, topic, partition), pending in entry.offsets.items():
+            if pending.record_offset > self.offsets.record_offset(group_id, topic, partition):
+                self.offsets.put(group_id, topic, partition, pending.value, pending.record_offset)
+
+    def _has_offsets(self, group_id: str) -> bool:
+        """Committed or pending offsets keep a group in existence."""
+        return self.offsets.has_group(group_id) or self.pending.has_group(group_id)
 
     def committed(self, group_id: str, topic: str, partition: int) -> CommittedOffset | None:
         return self.offsets.get(group_id, topic, partition)
@@ -466,7 +689,9 @@ class GroupCoordinator:
                 errors[(topic, partition)] = err.GROUP_SUBSCRIBED_TO_TOPIC
             else:
                 errors[(topic, partition)] = err.NONE
-                if self.offsets.get(group_id, topic, partition) is not None:
+                if self.offsets.get(group_id, topic, partition) is not None or self.has_pending(
+                    group_id, topic, partition
+                ):
                     to_delete.append((topic, partition, None))
         await self.commit(group_id, to_delete)
         return errors
@@ -474,20 +699,16 @@ class GroupCoordinator:
     # -- admin ------------------------------------------------------------------------
 
     def group_exists(self, group_id: str) -> bool:
-        return (
-            group_id in self.classic
-            or group_id in self.consumer
-            or self.offsets.has_group(group_id)
-        )
+        return group_id in self.classic or group_id in self.consumer or self._has_offsets(group_id)
 
     def list_groups(self) -> list[GroupSummary]:
         out: dict[str, GroupSummary] = {}
-        for gid in self.offsets.groups():
-            out[gid] = GroupSummary(gid, "consumer", "Empty", "classic")
+        for gid in self.offsets.groups() + self.pending.groups():
+            out[gid] = GroupSummary(gid, "", "Empty", "classic")  # Kafka's "simple" group
         for gid, group in self.classic.items():
             if group.state is GroupState.DEAD:
                 continue
-            if not group.members and not self.offsets.has_group(gid) and gid in self.consumer:
+            if not group.members and not self._has_offsets(gid) and gid in self.consumer:
                 continue
             out[gid] = GroupSummary(
                 gid, group.protocol_type or "consumer", group.state.value, "classic"
@@ -501,7 +722,7 @@ class GroupCoordinator:
         cgroup = self.consumer.get(group_id)
         if cgroup is not None and (cgroup.members or group_id not in self.classic):
             return "consumer"
-        if group_id in self.classic or self.offsets.has_group(group_id):
+        if group_id in self.classic or self._has_offsets(group_id):
             return "classic"
         return None
 
@@ -512,8 +733,10 @@ class GroupCoordinator:
         cgroup = self.consumer.get(group_id)
         if (group is not None and group.members) or (cgroup is not None and cgroup.members):
             return err.NON_EMPTY_GROUP
+        # Kafka deletes the open transactions' offsets of the group too.
+        keys = set(self.offsets.group(group_id)) | self.pending.keys_of(group_id)
         entries: list[tuple[str, int, CommittedOffset | None]] = [
-            (t, p, None) for (t, p) in self.offsets.group(group_id)
+            (t, p, None) for (t, p) in sorted(keys)
         ]
         await self.commit(group_id, entries)
         self.classic.pop(group_id, None)
@@ -556,7 +779,12 @@ class GroupCoordinator:
             since, kept = rule
             for (topic, partition), value in self.offsets.group(group_id).items():
                 base = value.commit_timestamp if since is None else since
-                if topic not in kept and now_wall - base >= retention:
+                # An offset an open transaction is about to replace is kept until it ends.
+                if (
+                    topic not in kept
+                    and now_wall - base >= retention
+                    and not self.has_pending(group_id, topic, partition)
+                ):
                     expired.append((group_id, topic, partition))
         by_group: dict[str, list[tuple[str, int, CommittedOffset | None]]] = {}
         for group_id, topic, partition in expired:
@@ -568,7 +796,7 @@ class GroupCoordinator:
                 del self.classic[group_id]
                 self._journal.touch(group_id)
             cgroup = self.consumer.get(group_id)
-            if cgroup is not None and not cgroup.members and not self.offsets.has_group(group_id):
+            if cgroup is not None and not cgroup.members and not self._has_offsets(group_id):
                 del self.consumer[group_id]
                 self._journal.touch_consumer(group_id)
         await self.persist_groups()
@@ -578,7 +806,10 @@ class GroupCoordinator:
         """Tombstone every group's offsets of topics that no longer exist (the broker
         deletes topics without telling us); returns the topics pruned."""
         gone = sorted(
-            {t for g in self.offsets.groups() for (t, _) in self.offsets.group(g)}
+            (
+                {t for g in self.offsets.groups() for (t, _) in self.offsets.group(g)}
+                | {t for g in self.pending.groups() for (t, _) in self.pending.keys_of(g)}
+            )
             - {info.name for info in self._logs.topics()}
         )
         for topic in gone:
@@ -587,33 +818,11 @@ class GroupCoordinator:
 
     async def forget_topic(self, topic: str) -> None:
         """A topic was deleted: drop (durably) every group's offsets for it."""
-        by_group: dict[str, list[tuple[str, int, CommittedOffset | None]]] = {}
-        for group_id, t, p in self.offsets.forget_topic(topic):
-            by_group.setdefault(group_id, []).append((t, p, None))
+        by_group: dict[str, set[tuple[str, int, CommittedOffset | None]]] = {}
+        for group_id, t, p in self.offsets.forget_topic(topic) + self.pending.discard_topic(topic):
+            by_group.setdefault(group_id, set()).add((t, p, None))
         for group_id, entries in by_group.items():
-            await self._append(list(records_for(group_id, entries)))
-
-
-def _records(plog: Any) -> Iterable[tuple[bytes | None, bytes | None]]:
-    """(key, value) of every record of a partition, oldest first (load path only)."""
-    offset = plog.log_start_offset
-    end = plog.log_end_offset
-    while offset < end:
-        data = plog.read(offset, _READ_CHUNK).to_bytes()
-        if not data:
-            return
-        nxt = offset
-        for pos, header in iter_headers(data):
-            if header.last_offset < offset or header.is_control:
-                nxt = max(nxt, header.last_offset + 1)
-                continue
-            for rec in decode_records(memoryview(data)[pos : pos + header.size]):
-                if rec.offset >= offset:
-                    yield rec.key, rec.value
-            nxt = header.last_offset + 1
-        if nxt <= offset:
-            return
-        offset = nxt
+            await self._append(list(records_for(group_id, sorted(entries, key=lambda e: e[1]))))
 
 
 def _subscription_topics(metadata: bytes) -> set[str]:

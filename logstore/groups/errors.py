@@ -68,6 +68,9 @@ from logstore.error_codes import (
     OUT_OF_ORDER_SEQUENCE_NUMBER as OUT_OF_ORDER_SEQUENCE_NUMBER,
 )
 from logstore.error_codes import (
+    PRODUCER_FENCED as PRODUCER_FENCED,
+)
+from logstore.error_codes import (
     REBALANCE_IN_PROGRESS as REBALANCE_IN_PROGRESS,
 )
 from logstore.error_codes import (

@@ -14,7 +14,7 @@ groups, the time and a monotonic-to-wall conversion, appends the records and the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
 from logstore.groups import consumer_metadata
@@ -106,27 +106,20 @@ class GroupJournal:
 
     # -- loading --------------------------------------------------------------------------
 
-    def take_group_records(
-        self, records: Iterable[tuple[bytes | None, bytes | None]]
-    ) -> Iterator[tuple[bytes | None, bytes | None]]:
-        """Keep the group records of a replay; pass the rest (committed offsets) on."""
-        for key, value in records:
-            if key is None:
-                continue
-            consumer_id = consumer_metadata.decode_key(key)
-            if consumer_id is not None:
-                self._loaded_consumer[consumer_id] = value
-                continue
-            group_id = classic_metadata.decode_key(key)
-            if group_id is None:
-                yield key, value
-                continue
-            try:
-                self._loaded[group_id] = (
-                    None if value is None else classic_metadata.decode_value(value)
-                )
-            except (ValueError, UnicodeDecodeError):
-                log.warning("skipping an unreadable metadata record of group %r", group_id)
+    def take(self, key: bytes, value: bytes | None) -> bool:
+        """Keep a replayed record if it is a group record (True); offsets are not."""
+        consumer_id = consumer_metadata.decode_key(key)
+        if consumer_id is not None:
+            self._loaded_consumer[consumer_id] = value
+            return True
+        group_id = classic_metadata.decode_key(key)
+        if group_id is None:
+            return False
+        try:
+            self._loaded[group_id] = None if value is None else classic_metadata.decode_value(value)
+        except (ValueError, UnicodeDecodeError):
+            log.warning("skipping an unreadable metadata record of group %r", group_id)
+        return True
 
     def restore(
         self,

@@ -1,7 +1,8 @@
 """Committed offsets: the in-memory table and its records in `__consumer_offsets`.
 
 Owns the committed-offset table ((group, topic, partition) -> offset, leader epoch,
-metadata, commit time) and the key/value encoding of its records, laid out like Kafka's
+metadata, commit time, and the offset of the record that wrote it, which decides between a
+transaction's offsets and a later plain commit) and the key/value encoding of its records, laid out like Kafka's
 OffsetCommitKey v1 / OffsetCommitValue v3 so a reader of the internal topic sees familiar
 bytes; a null value is a tombstone. Replaying the topic's records in order rebuilds the
 table. It must never append or read files itself (the coordinator does, through
@@ -94,6 +95,7 @@ class OffsetTable:
 
     def __init__(self) -> None:
         self._groups: dict[str, dict[tuple[str, int], CommittedOffset]] = {}
+        self._record_offsets: dict[Key, int] = {}
 
     def get(self, group: str, topic: str, partition: int) -> CommittedOffset | None:
         return self._groups.get(group, {}).get((topic, partition))
@@ -107,24 +109,27 @@ class OffsetTable:
     def has_group(self, group: str) -> bool:
         return bool(self._groups.get(group))
 
-    def put(self, group: str, topic: str, partition: int, value: CommittedOffset | None) -> None:
+    def record_offset(self, group: str, topic: str, partition: int) -> int:
+        """Where in `__consumer_offsets` the committed offset was written (-1: unknown)."""
+        return self._record_offsets.get((group, topic, partition), -1)
+
+    def put(
+        self,
+        group: str,
+        topic: str,
+        partition: int,
+        value: CommittedOffset | None,
+        record_offset: int = -1,
+    ) -> None:
         offsets = self._groups.setdefault(group, {})
         if value is None:
             offsets.pop((topic, partition), None)
+            self._record_offsets.pop((group, topic, partition), None)
             if not offsets:
                 del self._groups[group]
         else:
             offsets[(topic, partition)] = value
-
-    def replay(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> None:
-        """Apply (key, value) records from the internal topic, oldest first."""
-        for key, value in records:
-            if key is None:
-                continue
-            decoded = decode_key(key)
-            if decoded is None:
-                continue
-            self.put(*decoded, None if value is None else decode_value(value))
+            self._record_offsets[(group, topic, partition)] = record_offset
 
     def forget_topic(self, topic: str) -> list[Key]:
         """Drop every group's offsets of a deleted topic; returns the keys removed."""

@@ -34,6 +34,22 @@ class GroupSettings:
     offsets_retention_check_interval_ms: int = _kafka(
         "offsets.retention.check.interval.ms", 600_000
     )
+    # Share groups (KIP-932): the broker-wide defaults and bounds of the group configs.
+    share_session_timeout_ms: int = _kafka("group.share.session.timeout.ms", 45_000)
+    share_heartbeat_interval_ms: int = _kafka("group.share.heartbeat.interval.ms", 5000)
+    share_max_size: int = _kafka("group.share.max.size", 200)
+    share_record_lock_duration_ms: int = _kafka("group.share.record.lock.duration.ms", 30_000)
+    share_min_record_lock_duration_ms: int = _kafka(
+        "group.share.min.record.lock.duration.ms", 15_000
+    )
+    share_max_record_lock_duration_ms: int = _kafka(
+        "group.share.max.record.lock.duration.ms", 60_000
+    )
+    share_delivery_count_limit: int = _kafka("group.share.delivery.count.limit", 5)
+    share_min_delivery_count_limit: int = _kafka("group.share.min.delivery.count.limit", 2)
+    share_max_delivery_count_limit: int = _kafka("group.share.max.delivery.count.limit", 10)
+    # Records in flight per share-partition before acquisition of new ones pauses.
+    share_partition_max_record_locks: int = _kafka("group.share.partition.max.record.locks", 2000)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -50,6 +66,25 @@ class GroupSettings:
             raise ValueError(
                 "group.consumer.heartbeat.interval.ms must be below "
                 "group.consumer.session.timeout.ms"
+            )
+
+        if not (
+            self.share_min_record_lock_duration_ms
+            <= self.share_record_lock_duration_ms
+            <= self.share_max_record_lock_duration_ms
+        ):
+            raise ValueError(
+                "group.share.record.lock.duration.ms must lie between "
+                "group.share.min.record.lock.duration.ms and group.share.max.record.lock.duration.ms"
+            )
+        if not (
+            self.share_min_delivery_count_limit
+            <= self.share_delivery_count_limit
+            <= self.share_max_delivery_count_limit
+        ):
+            raise ValueError(
+                "group.share.delivery.count.limit must lie between "
+                "group.share.min.delivery.count.limit and group.share.max.delivery.count.limit"
             )
 
     def as_kafka(self) -> list[tuple[str, str]]:

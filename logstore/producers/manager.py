@@ -1,11 +1,14 @@
-"""The broker's producer-idempotence hook: per-partition producer state, loaded and saved.
+"""The broker's producer hook: per-partition producer and transaction state, loaded and saved.
 
 Owns `ProducerManager`, which the Produce handler consults around every append (see `logstore.broker.context`)
 (`check` before an append, `record` after it), the lazy per-partition rebuild of producer
 state (the last snapshot, then the batch headers appended since), and periodic snapshots
 under `LogManager.state_dir("producers")` so a retry after a restart -- even after
 `kill -9` -- is acknowledged with its original offset instead of being appended twice.
-It must never decode records (headers only) nor touch sockets.
+It also answers the log side of transactions from that state: the last stable offset, the
+aborted transactions a read_committed fetch is told about, each producer's open
+transaction. It must never decode records (headers only, except the one record of a rare
+transaction marker) nor touch sockets.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +31,12 @@ from logstore.producers.state import (
     ProducerStateError,
     last_seq_of,
 )
-from logstore.records import iter_headers
+from logstore.records.control import COMMIT, read_marker
+from logstore.records.errors import CorruptRecordError
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_FILE = "producer-state.json"
-_SCAN_CHUNK = 4 * 1024 * 1024
 MAX_EPOCH = 32767  # epochs are int16; past this a producer gets a new id
 PRODUCER_ID_EXPIRATION_MS = 86_400_000  # Kafka's producer.id.expiration.ms default
 
@@ -46,6 +50,7 @@ class ProducerManager:
         self._dir: Path = Path(logs.state_dir("producers"))
         self._parts: dict[tuple[str, int], PartitionProducers] = {}
         self._snapshot: dict[str, Any] = self._load_snapshot()
+        self._drop_snapshots_past_log_end()
         self._dirty = False
         # Serialises snapshot writes: the periodic one runs in a thread, the last one at
         # shutdown on the loop, and both use the same temporary file.
@@ -60,6 +65,10 @@ class ProducerManager:
         """Producer ids with state, summed over the partitions loaded (Kafka's
         ReplicaManager ProducerIdCount)."""
         return sum(len(state.entries) for state in self._parts.values())
+
+    def new_producer_id(self) -> int:
+        """A never-used producer id (the transaction coordinator's InitProducerId)."""
+        return self._ids.allocate()
 
     def init_producer(self, producer_id: int = -1, epoch: int = -1) -> tuple[int, int]:
         """A fresh (id, 0), or with KIP-360 the presented id at the next epoch."""
@@ -101,12 +110,79 @@ class ProducerManager:
         return DuplicateBatch(base_offset=dup.base_offset)
 
     def record(self, plog: Any, header: Any, base_offset: int) -> None:
-        if header.producer_id < 0 or header.is_control or header.base_sequence < 0:
+        """After an append: remember the batch (a marker is read back from the log)."""
+        if header.producer_id < 0:
             return
-        self._state(plog).record(
-            header.producer_id, header.producer_epoch, _meta(header, base_offset)
-        )
+        if (plog.topic, plog.partition) not in self._parts:
+            # Loading now scans up to the log end, this batch included.
+            self._state(plog)
+            self._dirty = True
+            return
+        state = self._state(plog)
+        if header.is_control:
+            if header.is_transactional:
+                with plog.read(base_offset, header.size) as piece:
+                    _apply(state, header, base_offset, piece.to_bytes())
+                self._dirty = True
+            return
+        if header.is_transactional:
+            state.txns.data(header.producer_id, base_offset)
+            self._dirty = True
+        if header.base_sequence < 0:
+            return
+        state.record(header.producer_id, header.producer_epoch, _meta(header, base_offset))
         self._dirty = True
+
+    # -- transactions, as the log side sees them ---------------------------------------
+
+    def last_stable_offset(self, plog: Any) -> int:
+        """The first offset of the oldest open transaction, else the log end (never below
+        the log start: retention may remove the start of a transaction still open)."""
+        state = self._state(plog)
+        first = state.txns.first_unstable_offset()
+        if first is None:
+            return int(plog.log_end_offset)
+        return max(first, plog.log_start_offset)
+
+    def aborted_transactions(
+        self, plog: Any, fetch_offset: int, upper_offset: int
+    ) -> list[tuple[int, int]]:
+        """(producer id, first offset) of aborted transactions overlapping
+        [fetch_offset, upper_offset)."""
+        txns = self._state(plog).txns
+        if plog.log_start_offset > 0:
+            txns.truncate_before(plog.log_start_offset)
+        return txns.aborted_between(fetch_offset, upper_offset)
+
+    def aborted_ranges(self, plog: Any, start: int, end: int) -> list[tuple[int, int, int]]:
+        """(producer id, first offset, marker offset) of aborted transactions overlapping
+        [start, end): what compaction removes."""
+        txns = self._state(plog).txns
+        return [
+            (a.producer_id, a.first_offset, a.last_offset)
+            for a in txns.aborted
+            if a.last_offset >= start and a.first_offset < end
+        ]
+
+    def ongoing_transaction(self, plog: Any, producer_id: int) -> int | None:
+        """First offset of `producer_id`'s open transaction on this partition, or None."""
+        return self._state(plog).txns.ongoing.get(producer_id)
+
+    def producers(self, plog: Any) -> list[ProducerView]:
+        """Every producer with state on this partition (DescribeProducers)."""
+        state = self._state(plog)
+        txns = state.txns
+        return [
+            ProducerView(
+                producer_id=e.producer_id,
+                producer_epoch=e.epoch,
+                last_sequence=e.last_seq,
+                last_timestamp=e.last_timestamp,
+                coordinator_epoch=txns.coordinator_epochs.get(e.producer_id, -1),
+                current_txn_start_offset=txns.ongoing.get(e.producer_id, -1),
+            )
+            for e in state.entries.values()
+        ]
 
     # -- loading ----------------------------------------------------------------------
 
@@ -126,31 +202,27 @@ class ProducerManager:
             snap_offset = int(snap["offset"])
             # A snapshot past the log end means the log was truncated (recovery): rescan.
             if plog.log_start_offset <= snap_offset <= plog.log_end_offset:
-                state = PartitionProducers.from_json(snap["producers"])
+                state = PartitionProducers.from_json(snap["producers"], snap.get("txns"))
                 start = snap_offset
         self._scan(plog, start, state)
         return state
 
     def _scan(self, plog: Any, offset: int, state: PartitionProducers) -> None:
-        """Replay the headers of batches from `offset` to the end into `state`."""
-        end = plog.log_end_offset
-        while offset < end:
-            chunk = plog.read(offset, _SCAN_CHUNK)
-            data = chunk.to_bytes()
-            if not data:
-                break
-            last = offset
-            for _, header in iter_headers(data):
-                if header.last_offset < offset:
-                    continue
-                if header.producer_id >= 0 and not header.is_control and header.base_sequence >= 0:
-                    state.record(
-                        header.producer_id, header.producer_epoch, _meta(header, header.base_offset)
-                    )
-                last = header.last_offset + 1
-            if last <= offset:
-                break
-            offset = last
+        """Replay the headers of batches from `offset` to the end into `state` (the one
+        record of a transaction marker is read too)."""
+        for header, read in plog.walk_headers(offset):
+            if header.last_offset < offset or header.producer_id < 0:
+                continue
+            if header.is_control:
+                if header.is_transactional:
+                    _apply(state, header, header.base_offset, read())
+                continue
+            if header.is_transactional:
+                state.txns.data(header.producer_id, header.base_offset)
+            if header.base_sequence >= 0:
+                state.record(
+                    header.producer_id, header.producer_epoch, _meta(header, header.base_offset)
+                )
 
     def _topic_id(self, topic: str) -> str | None:
         info = self._logs.topic(topic)
@@ -169,6 +241,20 @@ class ProducerManager:
             log.warning("ignoring producer snapshot %s: %s", path, exc)
             return {}
         return data if isinstance(data, dict) else {}
+
+    def _drop_snapshots_past_log_end(self) -> None:
+        """Forget now what recovery made stale: a partition truncated below its snapshot
+        could be appended to again (by a producer without an id, which loads no state)
+        before its state is first loaded, and would then look consistent with it."""
+        for name in list(self._snapshot):
+            entry = self._snapshot[name]
+            topic, _, partition = name.rpartition("/")
+            try:
+                end = self._logs.log(topic, int(partition)).log_end_offset
+            except Exception:
+                continue  # the topic is gone: prepare_snapshot forgets it
+            if not isinstance(entry, dict) or int(entry.get("offset", -1)) > end:
+                del self._snapshot[name]
 
     def snapshot(self) -> None:
         """Write the state of every loaded partition (atomically); cheap when nothing changed."""
@@ -197,10 +283,13 @@ class ProducerManager:
                 data.pop(_key(topic, partition), None)
                 gone.append((topic, partition))
                 continue
+            if plog.log_start_offset > 0:
+                state.txns.truncate_before(plog.log_start_offset)
             data[_key(topic, partition)] = {
                 "topic_id": self._topic_id(topic),
                 "offset": plog.log_end_offset,
                 "producers": state.to_json(),
+                "txns": state.txns.to_json(),
             }
         for key in gone:
             del self._parts[key]
@@ -226,6 +315,35 @@ class ProducerManager:
         for name in [k for k in self._snapshot if k.rsplit("/", 1)[0] == topic]:
             del self._snapshot[name]
         self._dirty = True
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerView:
+    """One producer's state on one partition, as DescribeProducers shows it."""
+
+    producer_id: int
+    producer_epoch: int
+    last_sequence: int
+    last_timestamp: int
+    coordinator_epoch: int
+    current_txn_start_offset: int
+
+
+def _apply(state: PartitionProducers, header: Any, offset: int, batch: Any) -> None:
+    """Apply the marker `batch` at `offset`; a control batch that is no marker is skipped."""
+    try:
+        kind, coordinator_epoch = read_marker(batch)
+    except CorruptRecordError as exc:
+        log.warning("control batch at offset %d is no transaction marker: %s", offset, exc)
+        return
+    state.record_marker(
+        header.producer_id,
+        header.producer_epoch,
+        offset,
+        commit=kind == COMMIT,
+        coordinator_epoch=coordinator_epoch,
+        timestamp=header.max_timestamp,
+    )
 
 
 def _meta(header: Any, base_offset: int) -> BatchMeta:

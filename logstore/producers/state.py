@@ -3,7 +3,9 @@
 Owns the de-duplication rules Kafka applies to a batch carrying a producer id: a retry of
 one of the producer's last five batches is a duplicate (acknowledged with its original
 offset, not appended again), a lower epoch is fenced, a gap in sequence numbers is out of
-order, and a new epoch must restart at sequence 0. It is pure data: it never awaits,
+order, and a new epoch must restart at sequence 0; a transaction marker ends the
+producer's transaction (kept in `producers/transactions.py`) and may start a new epoch.
+It is pure data: it never awaits,
 never reads files and never touches sockets; loading and snapshots live in
 `producers/manager.py`.
 """
@@ -14,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from logstore.groups import errors as err
+from logstore.producers.transactions import PartitionTransactions
 
 MAX_BATCHES = 5  # Kafka keeps the metadata of the last five batches per producer
 INT32_MAX = 2**31 - 1
@@ -49,10 +52,15 @@ class ProducerEntry:
     producer_id: int
     epoch: int
     batches: deque[BatchMeta] = field(default_factory=lambda: deque(maxlen=MAX_BATCHES))
+    marker_timestamp: int = -1  # of the last transaction marker written for it
 
     @property
     def last_seq(self) -> int:
         return self.batches[-1].last_seq if self.batches else -1
+
+    @property
+    def last_timestamp(self) -> int:
+        return max(self.batches[-1].timestamp if self.batches else -1, self.marker_timestamp)
 
 
 def next_seq(seq: int, delta: int = 1) -> int:
@@ -66,9 +74,10 @@ def last_seq_of(base_seq: int, last_offset_delta: int) -> int:
 
 @dataclass
 class PartitionProducers:
-    """Producer entries of one partition, keyed by producer id."""
+    """Producer entries of one partition, keyed by producer id, and its transactions."""
 
     entries: dict[int, ProducerEntry] = field(default_factory=dict)
+    txns: PartitionTransactions = field(default_factory=PartitionTransactions)
 
     def check(
         self, producer_id: int, epoch: int, first_seq: int, last_seq: int
@@ -111,16 +120,36 @@ class PartitionProducers:
             self.entries[producer_id] = entry
         entry.batches.append(meta)
 
+    def record_marker(
+        self,
+        producer_id: int,
+        epoch: int,
+        offset: int,
+        *,
+        commit: bool,
+        coordinator_epoch: int,
+        timestamp: int,
+    ) -> None:
+        """A COMMIT/ABORT marker: ends the transaction; a newer epoch restarts sequences."""
+        entry = self.entries.get(producer_id)
+        if entry is None or epoch > entry.epoch:
+            entry = ProducerEntry(producer_id, epoch)
+            self.entries[producer_id] = entry
+        entry.marker_timestamp = max(entry.marker_timestamp, timestamp)
+        self.txns.marker(producer_id, offset, commit=commit, coordinator_epoch=coordinator_epoch)
+
     def expire(self, before_ms: int) -> int:
         """Forget producers whose last batch is older than `before_ms` (Kafka's
         producer.id.expiration.ms), so the table stays bounded; returns how many."""
+        ongoing = self.txns.ongoing
         old = [
             pid
             for pid, e in self.entries.items()
-            if e.batches and e.batches[-1].timestamp < before_ms
+            if e.last_timestamp < before_ms and pid not in ongoing
         ]
         for pid in old:
             del self.entries[pid]
+            self.txns.coordinator_epochs.pop(pid, None)
         return len(old)
 
     def to_json(self) -> list[list[int | list[list[int]]]]:
@@ -132,16 +161,19 @@ class PartitionProducers:
                     [b.first_seq, b.last_seq, b.base_offset, b.last_offset, b.timestamp]
                     for b in e.batches
                 ],
+                e.marker_timestamp,
             ]
             for e in self.entries.values()
         ]
 
     @classmethod
-    def from_json(cls, data: list) -> PartitionProducers:
-        out = cls()
-        for pid, epoch, batches in data:
+    def from_json(cls, data: list, txns: dict | None = None) -> PartitionProducers:
+        out = cls(txns=PartitionTransactions.from_json(txns))
+        for pid, epoch, batches, *rest in data:
             entry = ProducerEntry(int(pid), int(epoch))
             for b in batches:
                 entry.batches.append(BatchMeta(*(int(x) for x in b)))
+            if rest:
+                entry.marker_timestamp = int(rest[0])
             out.entries[entry.producer_id] = entry
         return out

@@ -52,6 +52,11 @@ def control_type(batch: Buffer) -> int:
     Kafka's readers take the type from the key of the batch's first record; any other
     control type (KRaft's) is not a transaction marker and is refused here.
     """
+    return read_marker(batch)[0]
+
+
+def read_marker(batch: Buffer) -> tuple[int, int]:
+    """(ABORT or COMMIT, coordinator epoch) of a marker; CorruptRecordError if not one."""
     header = parse_header(batch)
     if not header.is_control:
         raise CorruptRecordError("not a control batch")
@@ -61,4 +66,6 @@ def control_type(batch: Buffer) -> int:
     _version, kind = _KEY.unpack_from(records[0].key)
     if kind not in (ABORT, COMMIT):
         raise CorruptRecordError(f"control type {kind} is not a transaction marker")
-    return kind
+    value = records[0].value
+    epoch = _VALUE.unpack_from(value)[1] if value is not None and len(value) >= _VALUE.size else -1
+    return kind, epoch

@@ -24,8 +24,13 @@ unclean stop.
 
 Kept batches keep their base offset, last offset delta, producer fields and codec, so
 offsets never change; batches whose records all survive are copied byte for byte. Control
-batches are kept as they are. Tombstones (null values) are dropped once their batch is
-older than `delete.retention.ms`.
+batches (transaction markers) are kept as they are. Tombstones (null values) are dropped
+once their batch is older than `delete.retention.ms`.
+
+Transactions, as Kafka cleans them: nothing at or past the last stable offset is cleaned
+(an open transaction may still abort), and the data batches of aborted transactions are
+removed and never count as a key's latest value. Storage knows nothing of producers: the
+broker lends it a `TransactionView` that answers the LSO and the aborted ranges.
 
 Owns record-level rewriting of segment files. It must never run on the produce or fetch
 path, never touch the active segment, never change an offset, and (in `build`) never touch
@@ -41,12 +46,24 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from logstore.records import HEADER_SIZE, BatchHeader, RecordEntry, decode_records, encode_batch
 from logstore.records.header import parse_header
 from logstore.storage.files import fsync_dir
 from logstore.storage.partition import PartitionLog
 from logstore.storage.segment import Segment
+
+
+class TransactionView(Protocol):
+    """What compaction needs to know about a partition's transactions."""
+
+    def last_stable_offset(self, log: PartitionLog) -> int: ...
+
+    def aborted_ranges(
+        self, log: PartitionLog, start: int, end: int
+    ) -> list[tuple[int, int, int]]: ...
+
 
 # Bounds the key map's memory; segments beyond it wait for the next run.
 MAX_KEYS = 1_000_000
@@ -108,6 +125,17 @@ class CleanJob:
     index_interval_bytes: int
     cancel: threading.Event = field(default_factory=threading.Event)
     throttle: Throttle | None = None
+    # producer id -> (first offset, marker offset) of its aborted transactions in range
+    aborted: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def is_aborted(self, header: BatchHeader) -> bool:
+        """A data batch of an aborted transaction (to be removed)."""
+        if not header.is_transactional or header.is_control:
+            return False
+        ranges = self.aborted.get(header.producer_id)
+        return ranges is not None and any(
+            first <= header.base_offset < last for first, last in ranges
+        )
 
 
 @dataclass
@@ -164,16 +192,30 @@ def needs_cleaning(log: PartitionLog, now_ms: int) -> bool:
     return dirty / total >= log.config.min_cleanable_dirty_ratio
 
 
-def plan(log: PartitionLog, now_ms: int, *, force: bool = False) -> CleanJob | None:
+def plan(
+    log: PartitionLog,
+    now_ms: int,
+    *,
+    force: bool = False,
+    transactions: TransactionView | None = None,
+) -> CleanJob | None:
     """A job for the log's cleanable segments, or None if there is nothing worth doing."""
     if not log.config.compact or log.recovery_error is not None or not log.segments:
         return None
     if not force and not needs_cleaning(log, now_ms):
         return None
     segments = _cleanable(log, now_ms)
+    aborted: dict[int, list[tuple[int, int]]] = {}
+    if transactions is not None and segments:
+        stable = transactions.last_stable_offset(log)
+        segments = [s for s in segments if s.next_offset <= stable]
+        if segments:
+            start, end = segments[0].base_offset, segments[-1].next_offset
+            for pid, first, last in transactions.aborted_ranges(log, start, end):
+                aborted.setdefault(pid, []).append((first, last))
     if not segments:
         return None
-    return CleanJob(
+    job = CleanJob(
         log,
         segments,
         [s.size for s in segments],
@@ -181,6 +223,8 @@ def plan(log: PartitionLog, now_ms: int, *, force: bool = False) -> CleanJob | N
         log.config.delete_retention_ms,
         log.config.index_interval_bytes,
     )
+    job.aborted = aborted
+    return job
 
 
 # -- step 2: build (worker thread; files only) -----------------------------------------------
@@ -234,7 +278,7 @@ def _key_map(job: CleanJob) -> tuple[dict[bytes, int], int]:
     for segment, size in zip(job.segments, job.sizes, strict=True):
         with _opened(segment) as fd:
             for header, raw in _batches(fd, size, job):
-                if header.is_control:
+                if header.is_control or job.is_aborted(header):
                     continue
                 for record in decode_records(raw):
                     if record.key is not None:
@@ -258,6 +302,9 @@ def _rewrite(
     try:
         for header, raw in _batches(fd, size, job):
             data: bytes | memoryview = raw
+            if job.is_aborted(header):
+                removed += header.records_count
+                continue
             if not header.is_control:
                 records = decode_records(raw)
                 drop_tombstones = header.max_timestamp < horizon
@@ -384,10 +431,16 @@ def install(
     return CleanResult(len(built.cleaned), before, after, removed)
 
 
-def clean_log(log: PartitionLog, now_ms: int, *, force: bool = False) -> CleanResult | None:
+def clean_log(
+    log: PartitionLog,
+    now_ms: int,
+    *,
+    force: bool = False,
+    transactions: TransactionView | None = None,
+) -> CleanResult | None:
     """Plan, build and install on this thread (tests and tools; the LogManager runs
     `build` in its cleaner thread instead)."""
-    job = plan(log, now_ms, force=force)
+    job = plan(log, now_ms, force=force, transactions=transactions)
     if job is None:
         return None
     return install(build(job), log)

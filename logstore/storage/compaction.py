@@ -22,6 +22,7 @@ from logstore.storage.cleaner import (
     CleaningCancelled,
     CleanJob,
     Throttle,
+    TransactionView,
     build,
     install,
     plan,
@@ -38,6 +39,7 @@ class CompactionScheduler:
         self.rate = rate  # bytes per second for the worker's I/O; None = unlimited
         self.running: tuple[CleanJob, Future[BuiltClean]] | None = None
         self._cursor = 0
+        self.transactions: TransactionView | None = None  # lent by the broker
         # Outcomes, for tests and logs.
         self.stats = {"started": 0, "installed": 0, "abandoned": 0, "failed": 0}
 
@@ -63,7 +65,8 @@ class CompactionScheduler:
             return
         start = self._cursor % len(candidates)
         for i in range(len(candidates)):
-            job = plan(candidates[(start + i) % len(candidates)], now_ms)
+            candidate = candidates[(start + i) % len(candidates)]
+            job = plan(candidate, now_ms, transactions=self.transactions)
             if job is None:
                 continue
             self._cursor = start + i + 1

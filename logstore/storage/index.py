@@ -210,6 +210,12 @@ class OffsetIndex(SparseIndex):
         i = self._floor(relative_offset, 0)
         return 0 if i < 0 else self.entry(i)[1]
 
+    def upper_bound(self, position: int) -> int | None:
+        """Relative offset of the first entry at or past `position` (Kafka's
+        fetchUpperBoundOffset), None if there is none."""
+        i = self._floor(position, 1, strict=True) + 1
+        return self.entry(i)[0] if i < len(self) else None
+
     def lookup_position(self, position: int) -> tuple[int, int] | None:
         """The last entry whose position is <= position, as (relative offset, position)."""
         i = self._floor(position, 1)

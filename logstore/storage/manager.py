@@ -39,6 +39,7 @@ from logstore.storage.checkpoints import (
     read_offsets,
     write_offsets,
 )
+from logstore.storage.cleaner import TransactionView
 from logstore.storage.compaction import CompactionScheduler
 from logstore.storage.configs import (
     CONFIG_DEFS,
@@ -646,6 +647,11 @@ class LogManager:
         if first:
             delay = min(delay, RETENTION_INITIAL_DELAY_MS)
         self._next_retention_mono = self.clock.monotonic_ms() + delay
+
+    def lend_transactions(self, view: TransactionView) -> None:
+        """Let compaction see the partitions' transactions (stop at the LSO, drop
+        aborted data); without it compacted topics are cleaned as if none existed."""
+        self._compaction.transactions = view
 
     def cleaner_idle(self, timeout: float | None = None) -> bool:
         """Wait until no compaction is being built (a later tick installs it); False on

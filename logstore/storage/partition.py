@@ -11,9 +11,10 @@ queues the old segment's path for the next flush round).
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,7 +22,13 @@ from crc32c import crc32c
 
 from logstore.clock import Clock
 from logstore.records import RecordTooLargeError, record_stamps, set_log_append_time
-from logstore.records.header import CRC_START, HEADER, MIN_BATCH_LENGTH, encode_prefix
+from logstore.records.header import (
+    CRC_START,
+    HEADER,
+    MIN_BATCH_LENGTH,
+    BatchHeader,
+    encode_prefix,
+)
 from logstore.storage.configs import TopicConfig
 from logstore.storage.errors import (
     KafkaStorageError,
@@ -438,11 +445,13 @@ class PartitionLog:
     def _segment_index(self, offset: int) -> int:
         return max(0, bisect.bisect_right(self._bases, offset) - 1)
 
-    def read(self, offset: int, max_bytes: int) -> ReadSlice:
+    def read(self, offset: int, max_bytes: int, *, max_offset: int | None = None) -> ReadSlice:
         """Whole batches from the one containing `offset`, up to max_bytes (at least one).
 
         Empty at the log end; OffsetOutOfRangeError below the log start or past the end.
         A slice never spans two segments: call again from the next offset for more.
+        With `max_offset` (a batch boundary, such as the last stable offset) nothing at or
+        past it is returned.
         """
         self._check_usable()
         end = self.log_end_offset
@@ -458,9 +467,46 @@ class PartitionLog:
             found = segment.read_range(offset, max(0, max_bytes))
             if found is not None:
                 start, stop, next_offset = found
+                if max_offset is not None and next_offset > max_offset:
+                    stop, next_offset = self._cut(segment, start, max_offset)
+                    if stop <= start:
+                        return ReadSlice()
                 return ReadSlice(segment.read_fd(), start, stop - start, next_offset, self._handles)
             i += 1  # a gap left by compaction: the next batch is in a later segment
         return ReadSlice()
+
+    def fetch_upper_bound(self, piece: ReadSlice) -> int:
+        """An offset past what `piece` holds, as coarse as Kafka's: the first indexed
+        offset after it in its segment, else the next segment's base or the log end.
+        A read_committed fetch lists the aborted transactions that start below it."""
+        i = self._segment_index(piece.next_offset - 1)
+        found = self.segments[i].index.upper_bound(piece.position + piece.size)
+        if found is not None:
+            return self.segments[i].base_offset + found
+        if i + 1 < len(self.segments):
+            return self.segments[i + 1].base_offset
+        return self.log_end_offset
+
+    @staticmethod
+    def _cut(segment: Segment, start: int, max_offset: int) -> tuple[int, int]:
+        """(stop position, next offset) of a read from `start` that ends at `max_offset`."""
+        at = segment.find(max_offset)
+        if at is None:
+            return segment.size, segment.next_offset
+        pos, header = at
+        if header.base_offset < max_offset:
+            # Not a batch boundary: stop before the batch holding it.
+            return pos, header.base_offset
+        return pos, max_offset
+
+    def walk_headers(self, offset: int) -> Iterator[tuple[BatchHeader, Callable[[], bytes]]]:
+        """Every batch's header from the one holding `offset` to the log end, with a
+        function returning that batch's bytes, for the rare ones a caller must read.
+        Record bodies are not read, so a scan of a long log costs little I/O."""
+        self._check_usable()
+        for segment in self.segments[self._segment_index(offset) :]:
+            for pos, header in segment.headers_from(offset):
+                yield header, functools.partial(segment.read_batch, pos, header.size)
 
     def read_batches(self, offset: int, max_bytes: int) -> bytes:
         """Convenience: the bytes of `read` (copies; the broker should prefer sendfile)."""

@@ -28,6 +28,9 @@ from logstore.storage.files import HandleCache
 from logstore.storage.index import IndexLru, OffsetIndex, TimeIndex
 
 SCAN_CHUNK = 1 << 20
+# Header walks read this much at a time: several small batches per read, while a large
+# batch's body is skipped instead of read.
+HEADER_CHUNK = 1 << 16
 DELETED_SUFFIX = ".deleted"  # retired segment files waiting for file.delete.delay.ms
 _IOV_MAX = 512
 
@@ -230,6 +233,27 @@ class Segment:
         stop = self.size if end is None else end
         while pos < stop:
             header = self.header_at(fd, pos)
+            yield pos, header
+            pos += header.size
+
+    def headers_from(self, offset: int) -> Iterator[tuple[int, BatchHeader]]:
+        """(position, header) of every batch from the one holding `offset` to the end,
+        reading headers in chunks and skipping the bodies of large batches unread."""
+        found = self.find(offset)
+        if found is None:
+            return
+        pos = found[0]
+        fd = self.read_fd()
+        stop = self.size
+        buf = b""
+        buf_pos = pos
+        while pos < stop:
+            rel = pos - buf_pos
+            if rel + HEADER_SIZE > len(buf):
+                buf, buf_pos, rel = os.pread(fd, min(HEADER_CHUNK, stop - pos), pos), pos, 0
+                if len(buf) < HEADER_SIZE:
+                    return
+            header = parse_header(buf, rel)
             yield pos, header
             pos += header.size
 

@@ -1,8 +1,6 @@
 """Share groups (KIP-932) appear on the groups page apart from consumer groups.
 
-Apache Kafka 4.4 runs share groups; a share group is made there with Kafka's own console
-share consumer. The bundled broker does not implement share groups yet, so on it the
-test checks the page still lists its consumer groups and shows no share group.
+A share group is made on both clusters with Kafka's own console share consumer.
 """
 
 from __future__ import annotations
@@ -40,17 +38,13 @@ def test_share_groups_are_listed_apart(cluster: Cluster, client: Client, admin_u
     classic = h.unique("grp-classic")
     h.consume_to(cluster.bootstrap, classic, topic, {0: 1})
     share = h.unique("grp-share")
-    if cluster.is_kafka:
-        _make_share_group(cluster.bootstrap, topic, share)
+    _make_share_group(cluster.bootstrap, topic, share)
 
     shares = {g.group_id: g for g in kg.list_share_groups(h.cluster(cluster.bootstrap))}
 
     assert classic not in shares
-    if cluster.is_kafka:
-        assert shares[share].type == "SHARE"
-        assert shares[share].state == "EMPTY"
-    else:
-        assert shares == {}
+    assert shares[share].type == "SHARE"
+    assert shares[share].state == "EMPTY"
     client.force_login(admin_user)
     with override_settings(ODRADEK_LOCAL_BOOTSTRAP=cluster.bootstrap, ODRADEK_CLUSTER_TIMEOUT=10):
         page = client.get("/clusters/local/groups/").content.decode()
@@ -58,4 +52,4 @@ def test_share_groups_are_listed_apart(cluster: Cluster, client: Client, admin_u
     consumer_table = page[: page.index('id="share-groups"')]
     assert classic in consumer_table
     assert classic not in shares_table
-    assert (share in shares_table) == cluster.is_kafka
+    assert share in shares_table

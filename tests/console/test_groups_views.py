@@ -15,7 +15,10 @@ from django.test import Client, override_settings
 from console.kafka import groups as kg
 from console.lag.models import LagAlert, ResetRecord
 from console.models import AuditEntry
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 
 pytestmark = pytest.mark.django_db

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,8 @@ def record(value: bytes | None, key: bytes | None = b"k", headers: tuple = ()) -
         (b"", "text"),
     ],
 )
-def test_auto_detection(raw: bytes, kind: str) -> None:
+def test_auto_detection(raw: bytes, kind: str, db: Any) -> None:
+    # `db`: bytes that start like Confluent's wire format make the registry look the id up.
     assert decoders.decode(raw).kind == kind
 
 
@@ -57,7 +59,13 @@ def test_forced_decoder_that_cannot_read_falls_back_to_hex_and_says_why() -> Non
 
 def test_choices_start_with_auto() -> None:
     assert decoders.choices()[0] == ("auto", "Auto-detect")
-    assert {name for name, _ in decoders.choices()} == {"auto", "json", "text", "hex"}
+    assert {name for name, _ in decoders.choices()} == {
+        "auto",
+        "schema-registry",
+        "json",
+        "text",
+        "hex",
+    }
 
 
 @pytest.mark.parametrize(

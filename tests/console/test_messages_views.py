@@ -15,7 +15,10 @@ from console.browse import Query
 from console.kafka.config import bare
 from console.message_pages import browse
 from console.models import AuditEntry
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console.messages_data import KNOWN, create_topic, known_topic
 
 pytestmark = pytest.mark.django_db

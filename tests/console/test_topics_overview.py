@@ -12,6 +12,7 @@ from django.test import Client, override_settings
 from console.clusters import local_cluster
 from console.lag.models import GroupSample
 from console.views import shell
+from tests.clusters import cluster_or_three_nodes  # noqa: F401 (this module's `cluster`)
 from tests.console.topics_helpers import commit, console_on, make_topic, produce, unique
 
 pytestmark = pytest.mark.django_db

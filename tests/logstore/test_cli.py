@@ -18,6 +18,11 @@ from logstore.server.listener import BrokerServer
         (["--default-partitions", "0"], "default partitions must be at least 1"),
         (["--cleaner-io-max-bytes-per-second", "0"], "byte rate must be positive"),
         (["--log-retention-check-interval-ms", "0"], "retention check interval must be at least"),
+        (["--transaction-max-timeout-ms", "0"], "transaction-max-timeout-ms must be at least 1"),
+        (
+            ["--transaction-abort-timed-out-transaction-cleanup-interval-ms", "-1"],
+            "cleanup-interval-ms must be at least 1",
+        ),
         (["--connections-max-idle-ms", "0"], "connections-max-idle-ms must be at least 1"),
         (["--socket-request-max-bytes", "10"], "socket-request-max-bytes must be at least 64"),
         (

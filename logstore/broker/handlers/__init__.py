@@ -8,6 +8,7 @@ from logstore.broker.handlers import (  # noqa: F401
     cluster,
     configs,
     delete_records,
+    describe_producers,
     describe_topic_partitions,
     fetch,
     groups,
@@ -16,5 +17,9 @@ from logstore.broker.handlers import (  # noqa: F401
     offsets,
     produce,
     producers,
+    share_admin,
+    shares,
     topic_admin,
+    transactions,
+    txn_offsets,
 )

@@ -28,9 +28,12 @@ from logstore.broker.errors import (
 )
 from logstore.protocol.admin_replies import ConfigResult, ConfigRow, describe_configs_frame
 from logstore.protocol.api_keys import ApiKey
+from logstore.shares.group_configs import AUTO_OFFSET_RESET, GroupConfigRefused
 
 TOPIC = 2
 BROKER = 4
+GROUP = 32
+GROUP_CONFIG_SOURCE = 8
 SOURCE_CODES = {
     "DYNAMIC_TOPIC_CONFIG": 1,
     "DYNAMIC_BROKER_CONFIG": 2,
@@ -116,6 +119,15 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
         return 0, None, res.resource_type, res.resource_name, rows
     if res.resource_type == BROKER:
         entries = list(_dynamic(broker).rows(keys, synonyms))
+        return 0, None, res.resource_type, res.resource_name, entries
+    if res.resource_type == GROUP:
+        for name, value, override in broker.shares.describe_configs(res.resource_name):
+            if keys is not None and name not in keys:
+                continue
+            source = GROUP_CONFIG_SOURCE if override else SOURCE_CODES["DEFAULT_CONFIG"]
+            synonym = ((name, value, source),) if synonyms else ()
+            ctype = _STRING if name == AUTO_OFFSET_RESET else _INT
+            entries.append((name, value, False, source, False, synonym, ctype))
         return 0, None, res.resource_type, res.resource_name, entries
     message = f"resource type {res.resource_type} is not supported"
     return INVALID_REQUEST, message, res.resource_type, res.resource_name, []
@@ -231,6 +243,20 @@ def _incremental_changes(broker: Broker, res: Any) -> tuple[dict[str, str], list
     return set_, delete
 
 
+async def _apply_group(
+    broker: Broker, group_id: str, set_: dict[str, str], delete: list[str], validate_only: bool
+) -> tuple[int, str | None]:
+    """Share-group configs: validated against the broker's bounds, stored with the group."""
+    try:
+        if validate_only:
+            broker.shares.validate_configs(set_, delete)
+        else:
+            await broker.shares.alter_configs(group_id, set_, delete)
+    except GroupConfigRefused as exc:
+        return exc.code, str(exc)
+    return 0, None
+
+
 @handles(ApiKey.INCREMENTAL_ALTER_CONFIGS, min_version=0, max_version=1)
 async def incremental_alter_configs(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
@@ -246,6 +272,10 @@ async def incremental_alter_configs(broker: Broker, ctx: RequestContext, request
             if res.resource_type == BROKER:
                 error, message = _apply_broker(
                     broker, res, set_, delete, replace=False, validate_only=request.validate_only
+                )
+            elif res.resource_type == GROUP:
+                error, message = await _apply_group(
+                    broker, res.resource_name, set_, delete, request.validate_only
                 )
             else:
                 error, message = _apply(broker, res, set_, delete, request.validate_only)

@@ -80,15 +80,21 @@ def _read_all(
         if getattr(log, "recovery_error", None):
             po.error_code = KAFKA_STORAGE_ERROR
             continue
-        po.high_watermark = po.last_stable_offset = log.log_end_offset
+        end = po.high_watermark = log.log_end_offset
+        po.last_stable_offset = broker.producers.last_stable_offset(log)
         po.log_start_offset = log.log_start_offset
         # KIP-74: each partition gets at most what the response has left; storage still
         # returns one whole batch to the first partition with data, however large.
         limit = max(min(p.max_bytes, remaining), 0)
-        if (found and limit == 0) or p.fetch_offset == log.log_end_offset:
+        if (found and limit == 0) or p.fetch_offset == end:
+            continue
+        # read_committed sees nothing at or past the LSO (Kafka answers such a fetch
+        # empty, without an error, as long as the offset is within the log).
+        stop = po.last_stable_offset if committed else None
+        if stop is not None and stop <= p.fetch_offset <= end:
             continue
         try:
-            piece = log.read(p.fetch_offset, limit)
+            piece = log.read(p.fetch_offset, limit, max_offset=stop)
         except Exception as exc:
             # Like Kafka, an errored partition carries no offsets: librdkafka would
             # take a log start offset >= 0 here as the place to reset to.
@@ -102,6 +108,11 @@ def _read_all(
             continue
         if piece.size:
             po.records = (piece,)
+            if committed:
+                found_aborted = broker.producers.aborted_transactions(
+                    log, p.fetch_offset, log.fetch_upper_bound(piece)
+                )
+                po.aborted = tuple(found_aborted)
             slices.append(piece)
             found += piece.size
             remaining -= piece.size
@@ -152,6 +163,7 @@ def _to_read(broker: Broker, plan: FetchPlan) -> list[Wanted]:
             or cached.high_watermark != end
             or cached.log_start_offset != log.log_start_offset
             or getattr(log, "recovery_error", None)
+            or cached.last_stable_offset != broker.producers.last_stable_offset(log)
         ):
             out.append(w)
     return out
@@ -159,7 +171,9 @@ def _to_read(broker: Broker, plan: FetchPlan) -> list[Wanted]:
 
 def _answered(po: FetchPartitionOut) -> Answered:
     size = sum(r.size for r in po.records)
-    return Answered(po.error_code, po.high_watermark, po.log_start_offset, size)
+    return Answered(
+        po.error_code, po.high_watermark, po.log_start_offset, size, po.last_stable_offset
+    )
 
 
 def _reply(broker: Broker, plan: FetchPlan, answers: list[Read]) -> tuple[list[Read], int, int]:

@@ -15,7 +15,7 @@ from logstore.broker.build import make, millis
 from logstore.broker.context import Broker
 from logstore.groups import errors as err
 from logstore.groups.consumer import HeartbeatRequest, to_assignment
-from logstore.groups.coordinator import GroupCoordinator
+from logstore.groups.coordinator import GroupCoordinator, GroupSummary
 from logstore.groups.offsets import OFFSETS_TOPIC
 from logstore.groups.state import JoinRequest
 from logstore.protocol.api_keys import ApiKey
@@ -51,7 +51,9 @@ def _locate(broker: Broker, key_type: int) -> tuple[int, str]:
     if key_type == GROUP_KEY and coordinator_of(broker) is not None:
         return err.NONE, ""
     if key_type == TRANSACTION_KEY:
-        return err.COORDINATOR_NOT_AVAILABLE, "transactions are not supported by this broker"
+        if broker.transactions is not None and broker.transactions.available:
+            return err.NONE, ""
+        return err.COORDINATOR_NOT_AVAILABLE, "the transaction coordinator is not available"
     return err.COORDINATOR_NOT_AVAILABLE, "the group coordinator is not available"
 
 
@@ -221,6 +223,14 @@ async def leave_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
 # -- admin --------------------------------------------------------------------------------
 
 
+def _with_share_groups(broker: Broker, groups: list[GroupSummary]) -> list[GroupSummary]:
+    shares = [
+        GroupSummary(s.group.group_id, "share", s.group.state, "share")
+        for s in broker.shares.listed()
+    ]
+    return sorted(groups + shares, key=lambda g: g.group_id)
+
+
 @handles(ApiKey.LIST_GROUPS, min_version=0, max_version=5)
 async def list_groups(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
@@ -238,7 +248,7 @@ async def list_groups(broker: Broker, ctx: RequestContext, request: Any) -> Any:
             group_state=g.state,
             group_type=g.group_type,
         )
-        for g in coord.list_groups()
+        for g in _with_share_groups(broker, coord.list_groups())
         if (not states or g.state.lower() in states) and (not types or g.group_type in types)
     )
     return make(ctx.response_class, throttle_time=0, error_code=0, groups=groups)
@@ -281,9 +291,11 @@ async def describe_groups(broker: Broker, ctx: RequestContext, request: Any) -> 
                         for m in group.members.values()
                     ),
                 )
+            elif group_id in coord.consumer:
+                fields.update(group_state=coord.consumer[group_id].state, protocol_type="consumer")
             elif coord.group_exists(group_id):
-                state = coord.consumer[group_id].state if group_id in coord.consumer else "Empty"
-                fields.update(group_state=state, protocol_type="consumer")
+                # Offsets only (commits without membership): Kafka's "simple" group.
+                fields.update(group_state="Empty")
         out.append(make(schema.DescribedGroup, **fields))
     return make(ctx.response_class, throttle_time=0, groups=tuple(out))
 
@@ -293,9 +305,14 @@ async def delete_groups(broker: Broker, ctx: RequestContext, request: Any) -> An
     coord = coordinator_of(broker)
     results = []
     for group_id in request.groups_names:
-        code = (
-            err.COORDINATOR_NOT_AVAILABLE if coord is None else await coord.delete_group(group_id)
-        )
+        if group_id in broker.shares.groups and broker.shares.groups[group_id].exists:
+            code = await broker.shares.delete_group(group_id)
+        else:
+            code = (
+                err.COORDINATOR_NOT_AVAILABLE
+                if coord is None
+                else await coord.delete_group(group_id)
+            )
         results.append(make(ctx.schema.DeletableGroupResult, group_id=group_id, error_code=code))
     return make(ctx.response_class, throttle_time=0, results=tuple(results))
 

@@ -1,6 +1,7 @@
 """ListOffsets (key 2, v1–7): earliest, latest, by timestamp, max timestamp.
 
-Owns the meaning of the special timestamps (-2 earliest, -1 latest, -3 max timestamp).
+Owns the meaning of the special timestamps (-2 earliest, -1 latest, -3 max timestamp) and
+of isolation levels: read_committed sees the log up to the last stable offset only.
 It must never scan records: storage answers timestamps from its time index. The answer is
 packed by `logstore.protocol.admin_replies` (a console asks about thousands of partitions
 at once; building kio objects for them cost more than the lookups).
@@ -12,16 +13,25 @@ from typing import Any
 
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.context import Broker
-from logstore.broker.errors import KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION, code_of
+from logstore.broker.errors import (
+    KAFKA_STORAGE_ERROR,
+    UNKNOWN_TOPIC_OR_PARTITION,
+    UNSUPPORTED_VERSION,
+    code_of,
+)
 from logstore.protocol.admin_replies import ListOffsetsRow, list_offsets_frame
 from logstore.protocol.api_keys import ApiKey
 
 LATEST = -1
 EARLIEST = -2
 MAX_TIMESTAMP = -3
+READ_COMMITTED = 1
+FIRST_MAX_TIMESTAMP_VERSION = 7  # KIP-734: older versions answer -3 as unsupported
 
 
-def _lookup(broker: Broker, topic: str, partition: int, ts: int) -> tuple[int, int, int]:
+def _lookup(
+    broker: Broker, topic: str, partition: int, ts: int, committed: bool
+) -> tuple[int, int, int]:
     """(error, offset, timestamp) for one partition."""
     info = broker.logs.topic(topic)
     if info is None or not 0 <= partition < info.partitions:
@@ -30,14 +40,16 @@ def _lookup(broker: Broker, topic: str, partition: int, ts: int) -> tuple[int, i
         log = broker.logs.log(topic, partition)
         if getattr(log, "recovery_error", None):
             return KAFKA_STORAGE_ERROR, -1, -1
-        if ts == LATEST:
-            return 0, log.log_end_offset, -1
         if ts == EARLIEST:
             return 0, log.log_start_offset, -1
+        fetchable = broker.producers.last_stable_offset(log) if committed else log.log_end_offset
+        if ts == LATEST:
+            return 0, fetchable, -1
         found = log.max_timestamp() if ts == MAX_TIMESTAMP else log.offset_for_timestamp(ts)
     except Exception as exc:
         return code_of(exc), -1, -1
-    if found is None:
+    # As Kafka: an answer a consumer of this isolation level could not read is no answer.
+    if found is None or found[0] >= fetchable:
         return 0, -1, -1
     return 0, found[0], found[1]
 
@@ -45,10 +57,16 @@ def _lookup(broker: Broker, topic: str, partition: int, ts: int) -> tuple[int, i
 @handles(ApiKey.LIST_OFFSETS, min_version=1, max_version=7)
 async def list_offsets(broker: Broker, ctx: RequestContext, request: Any) -> bytes:
     topics: list[tuple[str, list[ListOffsetsRow]]] = []
+    committed = getattr(request, "isolation_level", 0) == READ_COMMITTED
     for t in request.topics:
         rows: list[ListOffsetsRow] = []
         for p in t.partitions:
-            error, offset, timestamp = _lookup(broker, t.name, p.partition_index, p.timestamp)
+            if p.timestamp == MAX_TIMESTAMP and ctx.api_version < FIRST_MAX_TIMESTAMP_VERSION:
+                rows.append((p.partition_index, UNSUPPORTED_VERSION, -1, -1, -1))
+                continue
+            error, offset, timestamp = _lookup(
+                broker, t.name, p.partition_index, p.timestamp, committed
+            )
             epoch = 0 if error == 0 and offset >= 0 else -1
             rows.append((p.partition_index, error, timestamp, offset, epoch))
         topics.append((t.name, rows))

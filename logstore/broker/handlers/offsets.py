@@ -1,10 +1,12 @@
-"""Committed-offset APIs: OffsetCommit (v2–9), OffsetFetch (v1–9, incl. multi-group v8+),
-OffsetDelete (v0).
+"""Committed-offset APIs: OffsetCommit (v2–9), OffsetFetch (v1–9, incl. multi-group v8+,
+`require_stable` v7+), OffsetDelete (v0).
 
 Owns the translation between kio's versioned messages and the coordinator's offset calls:
 who may commit (members of the current generation, or anyone while the group is empty —
 the path AdminClient's `alter_consumer_group_offsets` takes), per-partition checks
-(unknown topic, metadata too large) and the version differences in error placement. It
+(unknown topic, metadata too large), UNSTABLE_OFFSET_COMMIT for a partition an open
+transaction holds an offset of when the fetch requires stable offsets (otherwise the last
+committed offset is answered), and the version differences in error placement. It
 must never touch `__consumer_offsets` directly.
 """
 
@@ -16,7 +18,7 @@ from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.handlers.groups import coordinator_of
-from logstore.error_codes import OFFSET_METADATA_TOO_LARGE
+from logstore.error_codes import OFFSET_METADATA_TOO_LARGE, UNSTABLE_OFFSET_COMMIT
 from logstore.groups import errors as err
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.offsets import CommittedOffset
@@ -25,7 +27,7 @@ from logstore.protocol.api_keys import ApiKey
 MAX_METADATA_BYTES = 4096
 
 
-def _partition_error(broker: Broker, topic: str, partition: int) -> int:
+def partition_error(broker: Broker, topic: str, partition: int) -> int:
     info = broker.logs.topic(topic)
     if info is None or not 0 <= partition < info.partitions:
         return err.UNKNOWN_TOPIC_OR_PARTITION
@@ -35,7 +37,6 @@ def _partition_error(broker: Broker, topic: str, partition: int) -> int:
 @handles(ApiKey.OFFSET_COMMIT, min_version=2, max_version=9)
 async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
-    schema = ctx.schema
     generation = request.generation_id_or_member_epoch
     group_error = (
         err.COORDINATOR_NOT_AVAILABLE
@@ -53,7 +54,7 @@ async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> An
     for topic in request.topics:
         parts = []
         for p in topic.partitions:
-            code = group_error or _partition_error(broker, topic.name, p.partition_index)
+            code = group_error or partition_error(broker, topic.name, p.partition_index)
             metadata = p.committed_metadata
             if not code and metadata is not None and len(metadata.encode()) > MAX_METADATA_BYTES:
                 code = OFFSET_METADATA_TOO_LARGE
@@ -78,16 +79,25 @@ async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> An
         except Exception:
             # Not durable: nothing was acknowledged, the client retries.
             results = [(t, [(i, err.UNKNOWN_SERVER_ERROR) for i, _ in ps]) for t, ps in results]
+    return commit_response(ctx, "OffsetCommit", results)
+
+
+def commit_response(
+    ctx: RequestContext, api: str, results: list[tuple[str, list[tuple[int, int]]]]
+) -> Any:
+    """An (Txn)OffsetCommit response: per topic, each partition's error code."""
+    schema = ctx.schema
+    topic_cls = getattr(schema, f"{api}ResponseTopic")
+    partition_cls = getattr(schema, f"{api}ResponsePartition")
     return make(
         ctx.response_class,
         throttle_time=0,
         topics=tuple(
             make(
-                schema.OffsetCommitResponseTopic,
+                topic_cls,
                 name=name,
                 partitions=tuple(
-                    make(schema.OffsetCommitResponsePartition, partition_index=i, error_code=c)
-                    for i, c in parts
+                    make(partition_cls, partition_index=i, error_code=c) for i, c in parts
                 ),
             )
             for name, parts in results
@@ -95,27 +105,30 @@ async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> An
     )
 
 
-def _fetch_group(
-    broker: Broker, coord: GroupCoordinator, group_id: str, topics: Any
-) -> list[tuple[str, list[tuple[int, CommittedOffset | None]]]]:
-    """(topic, [(partition, committed or None)]); `topics` None means every committed one."""
+Fetched = list[tuple[str, list[tuple[int, CommittedOffset | None, int]]]]
+
+
+def _fetch_group(coord: GroupCoordinator, group_id: str, topics: Any, stable: bool) -> Fetched:
+    """(topic, [(partition, committed or None, error)]); `topics` None means every
+    committed one. With `stable`, a partition with a pending transactional offset is
+    UNSTABLE_OFFSET_COMMIT (Kafka's placement: per partition, at every version)."""
+
+    def answer(topic: str, p: int) -> tuple[int, CommittedOffset | None, int]:
+        if stable and coord.has_pending(group_id, topic, p):
+            return p, None, UNSTABLE_OFFSET_COMMIT
+        return p, coord.committed(group_id, topic, p), err.NONE
+
     if topics is None:
-        by_topic: dict[str, list[tuple[int, CommittedOffset | None]]] = {}
-        for (t, p), value in sorted(coord.committed_all(group_id).items()):
-            by_topic.setdefault(t, []).append((p, value))
+        by_topic: dict[str, list[tuple[int, CommittedOffset | None, int]]] = {}
+        for t, p in sorted(coord.committed_all(group_id)):
+            by_topic.setdefault(t, []).append(answer(t, p))
         return list(by_topic.items())
-    out = []
-    for topic in topics:
-        out.append(
-            (
-                topic.name,
-                [(p, coord.committed(group_id, topic.name, p)) for p in topic.partition_indexes],
-            )
-        )
-    return out
+    return [
+        (topic.name, [answer(topic.name, p) for p in topic.partition_indexes]) for topic in topics
+    ]
 
 
-def _partitions(schema_cls: type, parts: list[tuple[int, CommittedOffset | None]]) -> tuple:
+def _partitions(schema_cls: type, parts: list[tuple[int, CommittedOffset | None, int]]) -> tuple:
     return tuple(
         make(
             schema_cls,
@@ -123,9 +136,9 @@ def _partitions(schema_cls: type, parts: list[tuple[int, CommittedOffset | None]
             committed_offset=v.offset if v else -1,
             committed_leader_epoch=v.leader_epoch if v else -1,
             metadata=(v.metadata if v else "") or "",
-            error_code=0,
+            error_code=code,
         )
-        for p, v in parts
+        for p, v, code in parts
     )
 
 
@@ -133,11 +146,12 @@ def _partitions(schema_cls: type, parts: list[tuple[int, CommittedOffset | None]
 async def offset_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
     schema = ctx.schema
+    stable = bool(getattr(request, "require_stable", False))
     if ctx.api_version >= 8:
         groups = []
         for g in request.groups:
             code = err.COORDINATOR_NOT_AVAILABLE if coord is None else err.NONE
-            found = [] if coord is None else _fetch_group(broker, coord, g.group_id, g.topics)
+            found = [] if coord is None else _fetch_group(coord, g.group_id, g.topics, stable)
             groups.append(
                 make(
                     schema.OffsetFetchResponseGroup,
@@ -155,7 +169,7 @@ async def offset_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any
             )
         return make(ctx.response_class, throttle_time=0, groups=tuple(groups))
     code = err.COORDINATOR_NOT_AVAILABLE if coord is None else err.NONE
-    found = [] if coord is None else _fetch_group(broker, coord, request.group_id, request.topics)
+    found = [] if coord is None else _fetch_group(coord, request.group_id, request.topics, stable)
     return make(
         ctx.response_class,
         throttle_time=0,

@@ -2,7 +2,8 @@
 
 Owns the append path: resolve the partition (an unknown topic is error 3, never created
 here, as in Apache Kafka), give
-idempotent batches to the producer-state hook (see `logstore.broker.context`), append the
+idempotent batches to the producer-state hook (see `logstore.broker.context`) and
+transactional ones to the transaction coordinator's check (KIP-890), append the
 client's bytes as they are (compression untouched), wake long-polling fetchers, and for
 acks=-1 wait until storage says the data is durable. It must never decode records.
 """
@@ -61,6 +62,15 @@ class _Outcome:
         self.log: Any = None
 
 
+def _outside_transaction(broker: Broker, header: Any, topic: str, partition: int) -> int:
+    """KIP-890's check: a transactional batch belongs to its producer's open transaction
+    on this very partition (INVALID_TXN_STATE otherwise, a stale epoch fenced)."""
+    coord = broker.transactions
+    if coord is None or not header.is_transactional or header.is_control:
+        return 0
+    return coord.check_produce(header.producer_id, header.producer_epoch, topic, partition)
+
+
 def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcome:
     info = broker.logs.topic(topic)
     if info is None:
@@ -84,9 +94,15 @@ def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcom
             from logstore.records import iter_headers
 
             headers = [h for _, h in iter_headers(data)]
+            if any(h.is_control for h in headers):
+                # Only the transaction coordinator writes markers (Kafka's refusal).
+                return _Outcome(INVALID_RECORD, "control batches cannot be produced by clients")
             for header in headers:
                 if header.producer_id < 0:
                     continue
+                refused = _outside_transaction(broker, header, topic, partition)
+                if refused:
+                    return _Outcome(refused, "the partition is not in the producer's transaction")
                 duplicate = hook.check(log, header)
                 if isinstance(duplicate, DuplicateBatch):
                     out = _Outcome()

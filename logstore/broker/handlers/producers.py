@@ -2,8 +2,9 @@
 
 Owns the mapping from the request onto `logstore.producers`: a fresh id at epoch 0, or
 with KIP-360 (v3+) the same id at the next epoch when the producer presents its current
-id/epoch (a new id once the epoch would overflow). Transactional ids are refused: this
-broker has no transaction coordinator yet. It must never touch partition state.
+id/epoch (a new id once the epoch would overflow). A transactional id goes to the
+transaction coordinator, its PRODUCER_FENCED worded as INVALID_PRODUCER_EPOCH before v4.
+It must never touch partition state.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from logstore.broker.api import RequestContext, handles
-from logstore.broker.build import make
+from logstore.broker.build import make, millis
 from logstore.broker.context import Broker
+from logstore.broker.handlers.transactions import worded
 from logstore.groups import errors as err
 from logstore.protocol.api_keys import ApiKey
 
@@ -30,10 +32,17 @@ async def init_producer_id(broker: Broker, ctx: RequestContext, request: Any) ->
             producer_epoch=epoch,
         )
 
-    if request.transactional_id is not None:
-        return answer(err.COORDINATOR_NOT_AVAILABLE)
     pid = getattr(request, "producer_id", -1)
     epoch = getattr(request, "producer_epoch", -1)
+    if request.transactional_id is not None:
+        coord = broker.transactions
+        if coord is None:
+            return answer(err.COORDINATOR_NOT_AVAILABLE)
+        result = await coord.init_producer(
+            request.transactional_id, millis(request.transaction_timeout), pid, epoch
+        )
+        code = worded(result.error, ApiKey.INIT_PRODUCER_ID, ctx.api_version)
+        return answer(code, result.producer_id, result.producer_epoch)
     try:
         new_pid, new_epoch = manager.init_producer(pid, epoch)
     except Exception as exc:

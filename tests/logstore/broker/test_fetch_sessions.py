@@ -175,3 +175,14 @@ def test_slots_are_split_over_eight_shards_by_session_id() -> None:
 def test_fewer_slots_than_shards_means_no_sessions() -> None:
     cache = FetchSessionCache(7, ManualClock())
     assert [open_session(cache, 0) for _ in range(20)] == [0] * 20
+
+
+def test_a_moved_last_stable_offset_alone_puts_the_partition_in_the_reply() -> None:
+    cache = FetchSessionCache(10, ManualClock(), shards=1)
+    session = cache.get(open_session(cache, 0, hw=10))
+    assert session is not None
+    held = Answered(0, 10, 0, 0, 4)  # a transaction holds the LSO at 4
+    assert select(session, [(wanted(0)[0], held)]) == [0]
+    assert select(session, [(wanted(0)[0], held)]) == []
+    # The LSO moving under an unchanged watermark is enough.
+    assert select(session, [(wanted(0)[0], Answered(0, 10, 0, 0, 10))]) == [0]

@@ -156,6 +156,7 @@ def _confluent(bootstrap: str, recorder: Recorder) -> None:
             seen += 1
     consumer.commit(asynchronous=False)
     consumer.close()
+    _share_consumer(bootstrap, topic)
     parts = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
     calls = [
         lambda: admin.list_offsets({p: OffsetSpec.latest() for p in parts}).values(),
@@ -173,6 +174,39 @@ def _confluent(bootstrap: str, recorder: Recorder) -> None:
         for future in result if not hasattr(result, "result") else [result]:
             with contextlib.suppress(Exception):
                 future.result(10)
+
+
+def _share_consumer(bootstrap: str, topic: str) -> None:
+    """ShareGroupHeartbeat, ShareFetch and ShareAcknowledge as librdkafka sends them."""
+    from confluent_kafka import AcknowledgeType, ShareConsumer
+    from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+    from confluent_kafka.admin import ResourceType as AdminResource
+
+    group = "corpus-share-group"
+    entry = ConfigEntry(
+        "share.auto.offset.reset", "earliest", incremental_operation=AlterConfigOpType.SET
+    )
+    resource = ConfigResource(AdminResource.GROUP, group, incremental_configs=[entry])
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(10)
+    consumer = ShareConsumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "share.acknowledgement.mode": "explicit",
+        }
+    )
+    consumer.subscribe([topic])
+    deadline = time.monotonic() + 15
+    seen = 0
+    while seen < 20 and time.monotonic() < deadline:
+        for msg in consumer.poll(0.5) or []:
+            if msg.error() is None:
+                seen += 1
+                consumer.acknowledge(msg, AcknowledgeType.ACCEPT)
+        consumer.commit_sync()
+    consumer.close()
 
 
 def _kafka_python(bootstrap: str, recorder: Recorder) -> None:

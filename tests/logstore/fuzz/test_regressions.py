@@ -195,5 +195,12 @@ def test_a_flood_of_bad_frames_writes_a_bounded_log(broker: BrokerProcess) -> No
             assert sock.recv(16) == b""  # closed by the broker, nothing answered
     with Wire(broker.bootstrap) as w:
         assert w.request(API_VERSIONS, 0).error_code == 0
-    grown = broker.log_path.read_text(errors="replace")[before:]
-    assert grown.count("closing connection from 127.0.0.1") == 1
+    grown = broker.log_path.read_text(errors="replace")[before:].splitlines()
+    # The fixture's readiness probe may have its reset logged (a kind of its own) after
+    # `before` was measured: only the refused frames' kind is counted.
+    refused = [
+        line
+        for line in grown
+        if "closing connection from 127.0.0.1" in line and "Connection reset" not in line
+    ]
+    assert len(refused) == 1, grown

@@ -24,20 +24,18 @@ def test_key_and_value_round_trip() -> None:
     assert decode_value(raw) == null_meta
 
 
-def test_replay_applies_latest_and_tombstones() -> None:
+def test_puts_keep_the_latest_value_and_where_it_was_written() -> None:
     table = OffsetTable()
-    table.replay(
-        [
-            *records_for("g", [("t", 0, CommittedOffset(5)), ("t", 1, CommittedOffset(7))]),
-            *records_for("g", [("t", 0, CommittedOffset(9))]),
-            *records_for("g", [("t", 1, None)]),
-            (b"\x00\x02\x00\x01g", None),  # a group-metadata key: ignored
-        ]
-    )
+    table.put("g", "t", 0, CommittedOffset(5), 10)
+    table.put("g", "t", 1, CommittedOffset(7), 11)
+    table.put("g", "t", 0, CommittedOffset(9), 12)
+    table.put("g", "t", 1, None)
     assert table.get("g", "t", 0) == CommittedOffset(9)
+    assert table.record_offset("g", "t", 0) == 12
     assert table.get("g", "t", 1) is None
+    assert table.record_offset("g", "t", 1) == -1
     assert table.groups() == ["g"]
-    table.replay(records_for("g", [("t", 0, None)]))
+    table.put("g", "t", 0, None)
     assert not table.has_group("g")
 
 

@@ -1,0 +1,445 @@
+"""Share-group APIs, v1: ShareGroupHeartbeat (76), ShareGroupDescribe (77), ShareFetch (78)
+and ShareAcknowledge (79).
+
+Owns the translation between kio's messages and `logstore.shares.coordinator`: session
+checks first, then acknowledgements (atomic per partition), forgotten partitions, and only
+then acquisition of records read from the log. Changed state is on disk before the answer
+leaves. Record bytes are copied out of the log here (kio encodes ShareFetch), one read per
+partition. It must never decide record states itself.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from logstore.broker.api import RequestContext, handles
+from logstore.broker.build import make, millis
+from logstore.broker.context import Broker
+from logstore.error_codes import (
+    GROUP_ID_NOT_FOUND,
+    INVALID_REQUEST,
+    KAFKA_STORAGE_ERROR,
+    UNKNOWN_MEMBER_ID,
+    UNKNOWN_TOPIC_ID,
+    UNKNOWN_TOPIC_OR_PARTITION,
+)
+from logstore.protocol.api_keys import ApiKey
+from logstore.shares.coordinator import AckBatches, PartitionId, ShareCoordinator
+from logstore.shares.sessions import (
+    FINAL_EPOCH,
+    INITIAL_EPOCH,
+    INVALID_SHARE_SESSION_EPOCH,
+    SessionRefused,
+)
+
+DEFAULT_MAX_RECORDS = 500
+
+
+def _host(ctx: RequestContext) -> str:
+    return ctx.client_host if ctx.client_host.startswith("/") else "/" + ctx.client_host
+
+
+@handles(ApiKey.SHARE_GROUP_HEARTBEAT, min_version=1, max_version=1)
+async def share_group_heartbeat(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    shares = broker.shares
+    if not request.group_id:
+        return make(
+            ctx.response_class,
+            throttle_time=0,
+            error_code=INVALID_REQUEST,
+            error_message="GroupId can't be empty.",
+            member_id=None,
+            member_epoch=0,
+            heartbeat_interval=0,
+            assignment=None,
+        )
+    if broker.groups.group_type(request.group_id) is not None:
+        return make(
+            ctx.response_class,
+            throttle_time=0,
+            error_code=GROUP_ID_NOT_FOUND,
+            error_message=f"Group {request.group_id} is not a share group.",
+            member_id=None,
+            member_epoch=0,
+            heartbeat_interval=0,
+            assignment=None,
+        )
+    subscribed = request.subscribed_topic_names
+    result, interval = shares.heartbeat(
+        request.group_id,
+        request.member_id,
+        request.member_epoch,
+        None if subscribed is None else list(subscribed),
+        ctx.client_id or "",
+        _host(ctx),
+        request.rack_id,
+    )
+    assignment = None
+    if result.error == 0 and result.assignment is not None:
+        schema = ctx.schema
+        assignment = make(
+            schema.Assignment,
+            topic_partitions=tuple(
+                make(schema.TopicPartitions, topic_id=tid, partitions=tuple(parts))
+                for tid, parts in result.assignment.items()
+            ),
+        )
+    if result.error == 0 and request.member_epoch == FINAL_EPOCH:
+        await shares.persist(request.group_id)
+    return make(
+        ctx.response_class,
+        throttle_time=0,
+        error_code=result.error,
+        error_message=result.message,
+        member_id=result.member_id or None,
+        member_epoch=result.member_epoch,
+        heartbeat_interval=interval,
+        assignment=assignment,
+    )
+
+
+def _ack_batches(partition: Any) -> AckBatches:
+    return [
+        (b.first_offset, b.last_offset, list(b.acknowledge_types))
+        for b in partition.acknowledgement_batches
+    ]
+
+
+def _log_of(broker: Broker, pid: PartitionId) -> tuple[Any, str, int]:
+    """(log, topic name, error) for a share-partition."""
+    info = broker.logs.topic_by_id(pid[0])
+    if info is None:
+        return None, "", UNKNOWN_TOPIC_ID
+    if not 0 <= pid[1] < info.partitions:
+        return None, info.name, UNKNOWN_TOPIC_OR_PARTITION
+    log = broker.logs.log(info.name, pid[1])
+    if getattr(log, "recovery_error", None):
+        return None, info.name, KAFKA_STORAGE_ERROR
+    return log, info.name, 0
+
+
+class _Answer:
+    """One partition's part of a ShareFetch/ShareAcknowledge answer."""
+
+    __slots__ = ("ack_error", "ack_message", "acquired", "error", "records")
+
+    def __init__(self) -> None:
+        self.error = 0
+        self.ack_error = 0
+        self.ack_message: str | None = None
+        self.records = b""
+        self.acquired: list[tuple[int, int, int]] = []
+
+
+def _acknowledge(
+    broker: Broker, group_id: str, member_id: str, acks: dict[PartitionId, AckBatches]
+) -> dict[PartitionId, _Answer]:
+    answers: dict[PartitionId, _Answer] = {}
+    for pid, batches in acks.items():
+        answer = answers[pid] = _Answer()
+        _, _, error = _log_of(broker, pid)
+        if error:
+            answer.ack_error = error
+            continue
+        answer.ack_error, answer.ack_message = broker.shares.acknowledge(
+            group_id, member_id, pid, batches
+        )
+    return answers
+
+
+def _acquire(
+    broker: Broker,
+    shares: ShareCoordinator,
+    group_id: str,
+    member_id: str,
+    pids: list[PartitionId],
+    max_bytes: int,
+    max_records: int,
+    answers: dict[PartitionId, _Answer],
+) -> int:
+    """Acquire records on each partition in turn; returns how many were acquired."""
+    cfg = shares.config(group_id)
+    cap = shares.settings.share_partition_max_record_locks
+    now = shares.clock.monotonic_ms()
+    total = 0
+    for pid in pids:
+        if total >= max_records or max_bytes <= 0:
+            break
+        log, _, error = _log_of(broker, pid)
+        answer = answers.setdefault(pid, _Answer())
+        if error:
+            answer.error = error
+            continue
+        part = shares.partition(group_id, pid, log)
+        start = part.next_available()
+        if start is None:
+            if part.in_flight >= cap or part.end_offset >= log.log_end_offset:
+                continue
+            start = part.end_offset
+        try:
+            piece = log.read(start, max_bytes)
+        except Exception as exc:
+            answer.error = getattr(exc, "code", KAFKA_STORAGE_ERROR)
+            continue
+        with piece:
+            if not piece.size:
+                continue
+            stop = piece.next_offset
+            if part.in_flight >= cap:
+                stop = min(stop, part.end_offset)
+            acquired = part.acquire(
+                member_id, start, stop, now, cfg.lock_duration_ms, max_records - total
+            )
+            if not acquired:
+                continue
+            answer.records = piece.to_bytes()
+        answer.acquired = acquired
+        total += sum(last - first + 1 for first, last, _ in acquired)
+        max_bytes -= len(answer.records)
+    return total
+
+
+def _partition_reply(schema: Any, broker: Broker, index: int, answer: _Answer) -> Any:
+    return make(
+        schema.PartitionData,
+        partition_index=index,
+        error_code=answer.error,
+        error_message=None,
+        acknowledge_error_code=answer.ack_error,
+        acknowledge_error_message=answer.ack_message,
+        current_leader=make(
+            schema.LeaderIdAndEpoch, leader_id=broker.config.node_id, leader_epoch=0
+        ),
+        records=answer.records,
+        acquired_records=tuple(
+            make(schema.AcquiredRecords, first_offset=f, last_offset=la, delivery_count=c)
+            for f, la, c in answer.acquired
+        ),
+    )
+
+
+def _topics_reply(
+    schema: Any, broker: Broker, topic_cls: Any, answers: dict[PartitionId, _Answer], fetch: bool
+) -> tuple[Any, ...]:
+    by_topic: dict[uuid.UUID, list[Any]] = {}
+    for (tid, index), answer in answers.items():
+        if fetch:
+            part = _partition_reply(schema, broker, index, answer)
+        else:
+            part = make(
+                schema.PartitionData,
+                partition_index=index,
+                error_code=answer.ack_error,
+                error_message=answer.ack_message,
+                current_leader=make(
+                    schema.LeaderIdAndEpoch, leader_id=broker.config.node_id, leader_epoch=0
+                ),
+            )
+        by_topic.setdefault(tid, []).append(part)
+    return tuple(
+        make(topic_cls, topic_id=tid, partitions=tuple(parts)) for tid, parts in by_topic.items()
+    )
+
+
+def _refused(ctx: RequestContext, code: int, message: str | None) -> Any:
+    return make(
+        ctx.response_class,
+        throttle_time=0,
+        error_code=code,
+        error_message=message,
+        acquisition_lock_timeout=0,
+        responses=(),
+        node_endpoints=(),
+    )
+
+
+def _session_partitions(
+    broker: Broker, group_id: str, member_id: str, epoch: int, request: Any
+) -> list[PartitionId]:
+    """Open, update or close the member's share session; the partitions to fetch from."""
+    sessions = broker.shares.sessions
+    requested = [(t.topic_id, p.partition_index) for t in request.topics for p in t.partitions]
+    forgotten = {
+        (t.topic_id, index) for t in request.forgotten_topics_data or () for index in t.partitions
+    }
+    if epoch == FINAL_EPOCH:
+        closed = sessions.close(group_id, member_id)
+        if closed is not None:
+            broker.shares.release_session(group_id, member_id, closed.partitions)
+        return []
+    session = sessions.get(group_id, member_id)
+    if epoch == INITIAL_EPOCH or session is None:
+        session = sessions.open(group_id, member_id)
+    else:
+        session.advance()
+    session.partitions.update(requested)
+    session.partitions.difference_update(forgotten)
+    if forgotten:
+        broker.shares.release_session(group_id, member_id, forgotten)
+    ordered = [pid for pid in requested if pid in session.partitions]
+    return ordered + sorted(set(session.partitions) - set(ordered), key=str)
+
+
+@handles(ApiKey.SHARE_FETCH, min_version=1, max_version=1)
+async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    shares = broker.shares
+    group_id, member_id, epoch = request.group_id, request.member_id, request.share_session_epoch
+    acks = {
+        (t.topic_id, p.partition_index): _ack_batches(p)
+        for t in request.topics
+        for p in t.partitions
+        if p.acknowledgement_batches
+    }
+    try:
+        shares.sessions.check(group_id, member_id or "", epoch, bool(acks))
+    except SessionRefused as exc:
+        return _refused(ctx, exc.code, str(exc))
+    shares.reap(group_id)
+    if epoch == INITIAL_EPOCH and not shares.is_member(group_id, member_id or ""):
+        return _refused(ctx, UNKNOWN_MEMBER_ID, f"Member {member_id} is not in the share group.")
+    answers = _acknowledge(broker, group_id, member_id, acks)
+    pids = _session_partitions(broker, group_id, member_id, epoch, request)
+    max_records = request.max_records if request.max_records > 0 else DEFAULT_MAX_RECORDS
+    max_bytes = request.max_bytes if request.max_bytes > 0 else 2**31 - 1
+    got = _acquire(broker, shares, group_id, member_id, pids, max_bytes, max_records, answers)
+    deadline = time.monotonic() + max(millis(request.max_wait), 0) / 1000.0
+    while not got and not acks and pids and not broker.shutting_down:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        keys = [(name, pid[1]) for pid in pids if (name := _log_of(broker, pid)[1])]
+        # Locks lapse on the clock, not on appends: look again at least every 100 ms.
+        await broker.appends.wait_any(keys, min(left, 0.1))
+        if shares.sessions.get(group_id, member_id) is None:
+            break
+        got = _acquire(broker, shares, group_id, member_id, pids, max_bytes, max_records, answers)
+    if acks or got or epoch == FINAL_EPOCH:
+        await shares.persist(group_id)
+    # Partitions with nothing to say are left out, as Kafka's incremental answers do.
+    sent = {
+        pid: a for pid, a in answers.items() if a.acquired or a.error or pid in acks or a.ack_error
+    }
+    return make(
+        ctx.response_class,
+        throttle_time=0,
+        error_code=0,
+        error_message=None,
+        acquisition_lock_timeout=shares.config(group_id).lock_duration_ms,
+        responses=_topics_reply(
+            ctx.schema, broker, ctx.schema.ShareFetchableTopicResponse, sent, fetch=True
+        ),
+        node_endpoints=(),
+    )
+
+
+@handles(ApiKey.SHARE_ACKNOWLEDGE, min_version=1, max_version=1)
+async def share_acknowledge(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    shares = broker.shares
+    group_id, member_id, epoch = request.group_id, request.member_id, request.share_session_epoch
+    acks = {
+        (t.topic_id, p.partition_index): _ack_batches(p)
+        for t in request.topics
+        for p in t.partitions
+    }
+    try:
+        if epoch == INITIAL_EPOCH:
+            # Only ShareFetch opens sessions: Kafka refuses the initial epoch here.
+            raise SessionRefused(INVALID_SHARE_SESSION_EPOCH, "The share session epoch is invalid.")
+        shares.sessions.check(group_id, member_id or "", epoch, True)
+    except SessionRefused as exc:
+        return make(
+            ctx.response_class,
+            throttle_time=0,
+            error_code=exc.code,
+            error_message=str(exc),
+            responses=(),
+            node_endpoints=(),
+        )
+    answers = _acknowledge(broker, group_id, member_id, acks)
+    if epoch == FINAL_EPOCH:
+        closed = shares.sessions.close(group_id, member_id)
+        if closed is not None:
+            shares.release_session(group_id, member_id, closed.partitions)
+    else:
+        session = shares.sessions.get(group_id, member_id)
+        if session is not None:
+            session.advance()
+    await shares.persist(group_id)
+    return make(
+        ctx.response_class,
+        throttle_time=0,
+        error_code=0,
+        error_message=None,
+        responses=_topics_reply(
+            ctx.schema, broker, ctx.schema.ShareAcknowledgeTopicResponse, answers, fetch=False
+        ),
+        node_endpoints=(),
+    )
+
+
+@handles(ApiKey.SHARE_GROUP_DESCRIBE, min_version=1, max_version=1)
+async def share_group_describe(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    schema = ctx.schema
+    shares = broker.shares
+    out = []
+    for group_id in request.group_ids:
+        base: dict[str, Any] = dict(
+            group_id=group_id,
+            error_code=0,
+            error_message=None,
+            group_state="",
+            group_epoch=-1,
+            assignment_epoch=-1,
+            assignor_name="",
+            members=(),
+            authorized_operations=-2147483648,
+        )
+        shares.reap(group_id)
+        state = shares.groups.get(group_id)
+        if state is None or not state.exists:
+            known = broker.groups.group_type(group_id) is not None
+            message = f"Group {group_id} is not a share group." if known else None
+            base.update(
+                error_code=GROUP_ID_NOT_FOUND,
+                error_message=message or f"Group {group_id} not found.",
+            )
+            out.append(make(schema.DescribedGroup, **base))
+            continue
+        group = state.group
+        members = []
+        for m in group.members.values():
+            assigned = group.assignment_of(m, shares.resolve)
+            members.append(
+                make(
+                    schema.Member,
+                    member_id=m.member_id,
+                    rack_id=m.rack_id,
+                    member_epoch=m.epoch,
+                    client_id=m.client_id,
+                    client_host=m.client_host,
+                    subscribed_topic_names=tuple(m.subscribed),
+                    assignment=make(
+                        schema.Assignment,
+                        topic_partitions=tuple(
+                            make(
+                                schema.TopicPartitions,
+                                topic_id=tid,
+                                topic_name=shares.topic_name(tid),
+                                partitions=tuple(parts),
+                            )
+                            for tid, parts in assigned.items()
+                        ),
+                    ),
+                )
+            )
+        base.update(
+            group_state=group.state,
+            group_epoch=group.group_epoch,
+            assignment_epoch=group.group_epoch,
+            assignor_name="simple",
+            members=tuple(members),
+        )
+        out.append(make(schema.DescribedGroup, **base))
+    return make(ctx.response_class, throttle_time=0, groups=tuple(out))

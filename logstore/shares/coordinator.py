@@ -1,0 +1,239 @@
+"""The share coordinator: share groups, their share-partitions, sessions and configs.
+
+Owns the wiring of `membership`, `partition`, `sessions` and `group_configs` for every share
+group on this broker, reads the injected clock (locks, member sessions) and persists each
+changed group through `store` before the caller answers. It never touches sockets and never
+reads record bytes: the ShareFetch handler reads the log and tells it which offsets it read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from logstore.clock import Clock
+from logstore.groups.settings import GroupSettings
+from logstore.shares import group_configs
+from logstore.shares.membership import ShareGroup, ShareHeartbeatResult
+from logstore.shares.partition import AckRefused, SharePartition
+from logstore.shares.sessions import ShareSessions
+from logstore.shares.store import ShareStateStore
+from logstore.storage import LogManager
+
+PartitionId = tuple[uuid.UUID, int]
+AckBatches = list[tuple[int, int, list[int]]]
+INVALID_GROUP_ID = 24
+GROUP_ID_NOT_FOUND = 69
+NON_EMPTY_GROUP = 68
+
+
+@dataclass
+class ShareGroupState:
+    group: ShareGroup
+    configs: dict[str, str] = field(default_factory=dict)
+    partitions: dict[PartitionId, SharePartition] = field(default_factory=dict)
+
+    @property
+    def exists(self) -> bool:
+        """A group with configs only (set before anyone joined) is not listed, as in Kafka."""
+        return bool(self.group.members or self.partitions)
+
+
+def _key(pid: PartitionId) -> str:
+    return f"{pid[0]}:{pid[1]}"
+
+
+def _pid(key: str) -> PartitionId:
+    topic_id, _, index = key.rpartition(":")
+    return uuid.UUID(topic_id), int(index)
+
+
+class ShareCoordinator:
+    def __init__(self, logs: LogManager, clock: Clock, settings: GroupSettings) -> None:
+        self.logs = logs
+        self.clock = clock
+        self.settings = settings
+        self.sessions = ShareSessions()
+        self.groups: dict[str, ShareGroupState] = {}
+        self._store = ShareStateStore(logs)
+        self._write_lock = asyncio.Lock()
+        for group_id, data in self._store.load_all().items():
+            state = ShareGroupState(ShareGroup(group_id), dict(data.get("configs", {})))
+            for key, snap in data.get("partitions", {}).items():
+                state.partitions[_pid(key)] = SharePartition.restore(snap)
+            self.groups[group_id] = state
+
+    # -- groups ----------------------------------------------------------------------------
+    def config(self, group_id: str) -> group_configs.EffectiveConfig:
+        state = self.groups.get(group_id)
+        return group_configs.effective(self.settings, state.configs if state else {})
+
+    def state(self, group_id: str) -> ShareGroupState:
+        state = self.groups.get(group_id)
+        if state is None:
+            state = self.groups[group_id] = ShareGroupState(ShareGroup(group_id))
+        return state
+
+    def resolve(self, topic: str) -> tuple[uuid.UUID, int] | None:
+        info = self.logs.topic(topic)
+        return None if info is None else (info.topic_id, info.partitions)
+
+    def topic_name(self, topic_id: uuid.UUID) -> str:
+        info = self.logs.topic_by_id(topic_id)
+        return "" if info is None else info.name
+
+    def heartbeat(
+        self,
+        group_id: str,
+        member_id: str,
+        member_epoch: int,
+        subscribed: list[str] | None,
+        client_id: str,
+        client_host: str,
+        rack_id: str | None,
+    ) -> tuple[ShareHeartbeatResult, int]:
+        """The heartbeat's result and the heartbeat interval to tell the member."""
+        known = self.groups.get(group_id)
+        if member_epoch != 0 and member_id and (known is None or not known.exists):
+            return ShareHeartbeatResult(
+                GROUP_ID_NOT_FOUND, f"Group {group_id} not found."
+            ), self.config(group_id).heartbeat_interval_ms
+        state = self.state(group_id)
+        self.reap(group_id)
+        result = state.group.heartbeat(
+            member_id,
+            member_epoch,
+            subscribed,
+            self.clock.monotonic_ms(),
+            self.resolve,
+            self.settings.share_max_size,
+            client_id,
+            client_host,
+            rack_id,
+        )
+        if result.error == 0 and member_epoch == -1:
+            self._forget_member(state, member_id, timed_out=False)
+        return result, self.config(group_id).heartbeat_interval_ms
+
+    def reap(self, group_id: str) -> None:
+        """Members past their session timeout leave; their records become available."""
+        state = self.groups.get(group_id)
+        if state is None:
+            return
+        timeout = self.config(group_id).session_timeout_ms
+        for member_id in state.group.expired(self.clock.monotonic_ms(), timeout):
+            state.group.remove(member_id)
+            self._forget_member(state, member_id, timed_out=True)
+
+    def _forget_member(self, state: ShareGroupState, member_id: str, *, timed_out: bool) -> None:
+        group_id = state.group.group_id
+        if not timed_out and self.sessions.get(group_id, member_id) is not None:
+            # A leaving client still sends its last acknowledgements (ShareAcknowledge,
+            # epoch -1) after the leave heartbeat; closing that session releases the rest.
+            return
+        self.sessions.close(group_id, member_id)
+        limit = self.config(state.group.group_id).delivery_limit
+        for part in state.partitions.values():
+            part.release_member(member_id, limit)
+
+    def listed(self) -> list[ShareGroupState]:
+        """Share groups that exist, by id."""
+        for group_id in list(self.groups):
+            self.reap(group_id)
+        return [s for _, s in sorted(self.groups.items()) if s.exists]
+
+    def is_member(self, group_id: str, member_id: str) -> bool:
+        state = self.groups.get(group_id)
+        return state is not None and member_id in state.group.members
+
+    # -- share-partitions ------------------------------------------------------------------
+    def partition(self, group_id: str, pid: PartitionId, log: Any) -> SharePartition:
+        """The share-partition, initialised from `share.auto.offset.reset` on first use and
+        moved past records the log no longer holds."""
+        state = self.state(group_id)
+        part = state.partitions.get(pid)
+        if part is None:
+            reset = self.config(group_id).auto_offset_reset
+            start = log.log_start_offset if reset == "earliest" else log.log_end_offset
+            part = state.partitions[pid] = SharePartition(start)
+        part.move_start(log.log_start_offset)
+        part.expire(self.clock.monotonic_ms(), self.config(group_id).delivery_limit)
+        return part
+
+    def acknowledge(
+        self, group_id: str, member_id: str, pid: PartitionId, batches: AckBatches
+    ) -> tuple[int, str | None]:
+        state = self.groups.get(group_id)
+        part = state.partitions.get(pid) if state else None
+        if part is None:
+            return AckRefused(121, "").code, "the share-partition has no records in flight"
+        cfg = self.config(group_id)
+        part.expire(self.clock.monotonic_ms(), cfg.delivery_limit)
+        try:
+            part.acknowledge(member_id, batches, cfg.delivery_limit)
+        except AckRefused as exc:
+            return exc.code, str(exc)
+        return 0, None
+
+    def release_session(self, group_id: str, member_id: str, pids: set[PartitionId]) -> None:
+        """A closed session's acquisitions return to the others."""
+        state = self.groups.get(group_id)
+        if state is None:
+            return
+        limit = self.config(group_id).delivery_limit
+        for pid in pids:
+            part = state.partitions.get(pid)
+            if part is not None:
+                part.release_member(member_id, limit)
+
+    # -- configs ---------------------------------------------------------------------------
+    def validate_configs(self, set_: dict[str, str], delete: list[str]) -> None:
+        for name, value in set_.items():
+            group_configs.validate(self.settings, name, value)
+        for name in delete:
+            if name not in group_configs.NAMES:
+                raise group_configs.GroupConfigRefused(f"Unknown group config name: {name}")
+
+    async def alter_configs(self, group_id: str, set_: dict[str, str], delete: list[str]) -> None:
+        self.validate_configs(set_, delete)
+        state = self.state(group_id)
+        for name in delete:
+            state.configs.pop(name, None)
+        state.configs.update(set_)
+        await self.persist(group_id)
+
+    def describe_configs(self, group_id: str) -> list[tuple[str, str, bool]]:
+        """(name, value, is_override) of every group config."""
+        state = self.groups.get(group_id)
+        overrides = state.configs if state else {}
+        return [
+            (name, overrides.get(name, default), name in overrides)
+            for name, default in group_configs.defaults(self.settings).items()
+        ]
+
+    # -- persistence -----------------------------------------------------------------------
+    async def persist(self, group_id: str) -> None:
+        """Write the group's state; returns once it is on disk."""
+        async with self._write_lock:
+            state = self.groups.get(group_id)
+            if state is None:
+                return
+            data = {
+                "configs": dict(state.configs),
+                "partitions": {_key(pid): p.snapshot() for pid, p in state.partitions.items()},
+            }
+            await asyncio.to_thread(self._store.write, group_id, data)
+
+    async def delete_group(self, group_id: str) -> int:
+        state = self.groups.get(group_id)
+        if state is None or not state.exists:
+            return GROUP_ID_NOT_FOUND
+        self.reap(group_id)
+        if state.group.members:
+            return NON_EMPTY_GROUP
+        del self.groups[group_id]
+        async with self._write_lock:
+            await asyncio.to_thread(self._store.delete, group_id)
+        return 0

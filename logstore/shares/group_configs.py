@@ -1,0 +1,99 @@
+"""Share-group configs (the GROUP config resource): names, defaults and Kafka's checks.
+
+Owns which `share.*` keys a group accepts, how their text values are validated against the
+broker-wide bounds (`GroupSettings`), and the effective value of each for one group. It
+must never store anything: the coordinator keeps each group's overrides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from logstore.groups.settings import GroupSettings
+
+INVALID_CONFIG = 40
+AUTO_OFFSET_RESET = "share.auto.offset.reset"
+LOCK_DURATION = "share.record.lock.duration.ms"
+DELIVERY_LIMIT = "share.delivery.count.limit"
+SESSION_TIMEOUT = "share.session.timeout.ms"
+HEARTBEAT_INTERVAL = "share.heartbeat.interval.ms"
+ISOLATION_LEVEL = "share.isolation.level"
+NAMES = (AUTO_OFFSET_RESET, LOCK_DURATION, DELIVERY_LIMIT, SESSION_TIMEOUT, HEARTBEAT_INTERVAL)
+
+
+class GroupConfigRefused(Exception):
+    def __init__(self, message: str, code: int = INVALID_CONFIG) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class EffectiveConfig:
+    auto_offset_reset: str
+    lock_duration_ms: int
+    delivery_limit: int
+    session_timeout_ms: int
+    heartbeat_interval_ms: int
+
+
+def defaults(settings: GroupSettings) -> dict[str, str]:
+    """Each config's value when a group does not override it."""
+    return {
+        AUTO_OFFSET_RESET: "latest",
+        LOCK_DURATION: str(settings.share_record_lock_duration_ms),
+        DELIVERY_LIMIT: str(settings.share_delivery_count_limit),
+        SESSION_TIMEOUT: str(settings.share_session_timeout_ms),
+        HEARTBEAT_INTERVAL: str(settings.share_heartbeat_interval_ms),
+    }
+
+
+def _bounded(name: str, raw: str, low: int, high: int) -> None:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise GroupConfigRefused(
+            f"Invalid value {raw} for configuration {name}: Not a number of type INT"
+        ) from None
+    if not low <= value <= high:
+        raise GroupConfigRefused(
+            f"Invalid value {value} for configuration {name}: "
+            f"Value must be between {low} and {high}"
+        )
+
+
+def validate(settings: GroupSettings, name: str, value: str) -> None:
+    """Raise GroupConfigRefused (Kafka's INVALID_CONFIG) for an unknown key or bad value."""
+    if name == AUTO_OFFSET_RESET:
+        ok = value in ("earliest", "latest") or value.startswith("by_duration:")
+        if not ok:
+            raise GroupConfigRefused(
+                f"Invalid value {value} for configuration {name}: "
+                "[earliest, latest, by_duration:PnDTnHnMn.nS]"
+            )
+    elif name == LOCK_DURATION:
+        low, high = (
+            settings.share_min_record_lock_duration_ms,
+            (settings.share_max_record_lock_duration_ms),
+        )
+        _bounded(name, value, low, high)
+    elif name == DELIVERY_LIMIT:
+        low, high = (
+            settings.share_min_delivery_count_limit,
+            (settings.share_max_delivery_count_limit),
+        )
+        _bounded(name, value, low, high)
+    elif name in (SESSION_TIMEOUT, HEARTBEAT_INTERVAL):
+        _bounded(name, value, 1, 2**31 - 1)
+    else:
+        raise GroupConfigRefused(f"Unknown group config name: {name}")
+
+
+def effective(settings: GroupSettings, overrides: dict[str, str]) -> EffectiveConfig:
+    values = defaults(settings) | overrides
+    return EffectiveConfig(
+        auto_offset_reset=values[AUTO_OFFSET_RESET],
+        lock_duration_ms=int(values[LOCK_DURATION]),
+        delivery_limit=int(values[DELIVERY_LIMIT]),
+        session_timeout_ms=int(values[SESSION_TIMEOUT]),
+        heartbeat_interval_ms=int(values[HEARTBEAT_INTERVAL]),
+    )

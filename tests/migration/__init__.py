@@ -1,0 +1,1 @@
+"""Moving a team's data from the bundled broker to an Apache Kafka cluster."""
