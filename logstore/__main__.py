@@ -98,7 +98,37 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"Kafka's {kafka_name} (default {getattr(defaults, attr)})",
         )
     _add_limit_flags(serve)
+    scram = sub.add_parser(
+        "add-scram",
+        help="store a SCRAM credential (kafka-storage format --add-scram's syntax)",
+    )
+    scram.add_argument("--data-dir", type=Path, required=True, help="the broker's log.dirs")
+    scram.add_argument(
+        "specs",
+        nargs="+",
+        metavar="SPEC",
+        help="SCRAM-SHA-256=[name=USER,password=SECRET] (or iterations=, salt=, "
+        "saltedpassword=); SCRAM-SHA-512 likewise",
+    )
     return parser
+
+
+def add_scram(data_dir: Path, specs: list[str]) -> int:
+    """Store each credential (all parsed before any is written); 2 on a malformed one."""
+    from logstore.security.credentials import STATE_NAME, CredentialStore
+    from logstore.security.scram import ScramError, parse_add_scram
+    from logstore.storage.manager import STATE_DIR
+
+    try:
+        parsed = [parse_add_scram(spec) for spec in specs]
+    except ScramError as exc:
+        print(f"logstore: {exc}", file=sys.stderr)
+        return 2
+    store = CredentialStore(data_dir / STATE_DIR / STATE_NAME)
+    for user, credential in parsed:
+        store.upsert(user, credential)
+        print(f"stored {credential.mechanism} credential for {user}")
+    return 0
 
 
 _TXN_FLAGS = {
@@ -196,6 +226,8 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "add-scram":
+        return add_scram(args.data_dir, args.specs)
     try:
         config = config_from_args(args)
     except ValueError as exc:

@@ -1,1 +1,1 @@
-"""Security: who a client is (listeners, SASL, TLS) and what it may do (ACLs)."""
+"""Security: who a client is (SCRAM credentials, SASL exchanges) and what it may do (ACLs)."""

@@ -1,0 +1,89 @@
+"""The durable store of SCRAM credentials: one JSON file of salts and derived keys.
+
+Owns loading, upserting, deleting and atomically rewriting `scram-credentials.json` in the
+security state directory. It must never hold or write a password, and never know about
+connections: the SASL code asks it for a user's credential.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from logstore.durable import write_atomic
+from logstore.security.scram import MECHANISMS, ScramCredential
+
+FILENAME = "scram-credentials.json"
+STATE_NAME = "security"  # the LogManager.state_dir name
+
+
+def _encode(credential: ScramCredential) -> dict[str, object]:
+    return {
+        "salt": base64.b64encode(credential.salt).decode(),
+        "iterations": credential.iterations,
+        "stored_key": base64.b64encode(credential.stored_key).decode(),
+        "server_key": base64.b64encode(credential.server_key).decode(),
+    }
+
+
+def _decode(mechanism: str, entry: dict[str, object]) -> ScramCredential:
+    return ScramCredential(
+        mechanism=mechanism,
+        salt=base64.b64decode(str(entry["salt"])),
+        iterations=int(str(entry["iterations"])),
+        stored_key=base64.b64decode(str(entry["stored_key"])),
+        server_key=base64.b64decode(str(entry["server_key"])),
+    )
+
+
+class CredentialStore:
+    """Users' SCRAM credentials by mechanism, rewritten atomically on every change."""
+
+    def __init__(self, directory: Path) -> None:
+        self._path = directory / FILENAME
+        self._users: dict[str, dict[str, ScramCredential]] = {}
+        if self._path.exists():
+            raw = json.loads(self._path.read_bytes())
+            for user, mechanisms in raw.get("users", {}).items():
+                self._users[user] = {
+                    mech: _decode(mech, entry)
+                    for mech, entry in mechanisms.items()
+                    if mech in MECHANISMS
+                }
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def get(self, user: str, mechanism: str) -> ScramCredential | None:
+        return self._users.get(user, {}).get(mechanism)
+
+    def users(self) -> dict[str, dict[str, ScramCredential]]:
+        """A copy: user -> mechanism -> credential."""
+        return {user: dict(mechs) for user, mechs in self._users.items()}
+
+    def upsert(self, user: str, credential: ScramCredential) -> None:
+        self._users.setdefault(user, {})[credential.mechanism] = credential
+        self._save()
+
+    def delete(self, user: str, mechanism: str) -> bool:
+        """Remove one credential; False when there was none."""
+        mechanisms = self._users.get(user)
+        if mechanisms is None or mechanisms.pop(mechanism, None) is None:
+            return False
+        if not mechanisms:
+            del self._users[user]
+        self._save()
+        return True
+
+    def _save(self) -> None:
+        body = {
+            "version": 1,
+            "users": {
+                user: {mech: _encode(cred) for mech, cred in sorted(mechs.items())}
+                for user, mechs in sorted(self._users.items())
+            },
+        }
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self._path, json.dumps(body, indent=1).encode() + b"\n")
