@@ -1,0 +1,75 @@
+"""console.kafka.transactions against real clusters (Odradek and Kafka): a transaction
+confluent-kafka leaves open is listed with its producer, partitions and timeout, and the
+partitions it writes show the last stable offset behind the log end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+
+from console.kafka import transactions as kt
+from tests.clusters import Cluster
+from tests.console import groups_helpers as h
+
+
+@pytest.fixture
+def open_txn(cluster: Cluster) -> Iterator[tuple[str, str, str]]:
+    """A topic with 2 committed records on partition 0, then an open transaction that
+    wrote 3 more to partition 0 and 1 to partition 1."""
+    topic = h.make_topic(cluster.bootstrap, partitions=2)
+    plain = Producer({**h.conf(cluster.bootstrap), "enable.idempotence": True})
+    for i in range(2):
+        plain.produce(topic, value=f"c{i}".encode(), partition=0)
+    assert plain.flush(10) == 0
+    tid = h.unique("txn")
+    producer = Producer(
+        {**h.conf(cluster.bootstrap), "transactional.id": tid, "transaction.timeout.ms": 60_000}
+    )
+    producer.init_transactions(10)
+    producer.begin_transaction()
+    for i in range(3):
+        producer.produce(topic, value=f"t{i}".encode(), partition=0)
+    producer.produce(topic, value=b"t", partition=1)
+    assert producer.flush(10) == 0
+    yield cluster.bootstrap, topic, tid
+    producer.abort_transaction(10)
+
+
+def test_an_open_transaction_is_listed_with_its_lso_gap(open_txn: tuple[str, str, str]) -> None:
+    bootstrap, topic, tid = open_txn
+    view = kt.open_transactions(h.cluster(bootstrap))
+
+    mine = [t for t in view.transactions if t.transactional_id == tid]
+    assert len(mine) == 1, view
+    txn = mine[0]
+    assert txn.state == "Ongoing"
+    assert txn.timeout_ms == 60_000
+    assert txn.producer_id >= 0
+    assert txn.producer_epoch >= 0
+    assert txn.start_ms > 0
+    assert txn.partitions == ((topic, 0), (topic, 1))
+    assert view.offsets[(topic, 0)] == kt.StableOffsets(stable=2, end=5)
+    assert view.offsets[(topic, 0)].held_back == 3
+    assert view.offsets[(topic, 1)] == kt.StableOffsets(stable=0, end=1)
+
+
+def test_a_committed_transaction_is_no_longer_listed(cluster: Cluster) -> None:
+    topic = h.make_topic(cluster.bootstrap, partitions=1)
+    tid = h.unique("txn-done")
+    producer = Producer({**h.conf(cluster.bootstrap), "transactional.id": tid})
+    producer.init_transactions(10)
+    producer.begin_transaction()
+    producer.produce(topic, value=b"x", partition=0)
+    producer.commit_transaction(10)
+
+    view = kt.open_transactions(h.cluster(cluster.bootstrap))
+
+    assert tid not in {t.transactional_id for t in view.transactions}
+    leader = AdminClient(h.conf(cluster.bootstrap)).list_topics(topic, timeout=10)
+    leaders = {(topic, 0): leader.topics[topic].partitions[0].leader}
+    assert kt.stable_offsets(h.cluster(cluster.bootstrap), leaders) == {
+        (topic, 0): kt.StableOffsets(stable=2, end=2)  # the record and its commit marker
+    }
