@@ -39,4 +39,5 @@ urlpatterns = [
     path("", include("console.urls_groups")),
     path("", include("console.urls_messages")),
     path("", include("console.urls_brokers")),
+    path("", include("console.urls_transactions")),
 ]

@@ -13,29 +13,13 @@ from confluent_kafka.admin import AdminClient
 from console.kafka import transactions as kt
 from tests.clusters import Cluster
 from tests.console import groups_helpers as h
+from tests.console import txn_helpers
 
 
 @pytest.fixture
 def open_txn(cluster: Cluster) -> Iterator[tuple[str, str, str]]:
-    """A topic with 2 committed records on partition 0, then an open transaction that
-    wrote 3 more to partition 0 and 1 to partition 1."""
-    topic = h.make_topic(cluster.bootstrap, partitions=2)
-    plain = Producer({**h.conf(cluster.bootstrap), "enable.idempotence": True})
-    for i in range(2):
-        plain.produce(topic, value=f"c{i}".encode(), partition=0)
-    assert plain.flush(10) == 0
-    tid = h.unique("txn")
-    producer = Producer(
-        {**h.conf(cluster.bootstrap), "transactional.id": tid, "transaction.timeout.ms": 60_000}
-    )
-    producer.init_transactions(10)
-    producer.begin_transaction()
-    for i in range(3):
-        producer.produce(topic, value=f"t{i}".encode(), partition=0)
-    producer.produce(topic, value=b"t", partition=1)
-    assert producer.flush(10) == 0
-    yield cluster.bootstrap, topic, tid
-    producer.abort_transaction(10)
+    with txn_helpers.open_transaction(cluster.bootstrap) as (topic, tid):
+        yield cluster.bootstrap, topic, tid
 
 
 def test_an_open_transaction_is_listed_with_its_lso_gap(open_txn: tuple[str, str, str]) -> None:
