@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from console import names  # noqa: F401 (registers <kafka:...>)
 from console.views import transactions
 
 urlpatterns = [
@@ -11,5 +12,10 @@ urlpatterns = [
         "clusters/<slug:cluster>/transactions/",
         transactions.transaction_list,
         name="transactions",
+    ),
+    path(
+        "clusters/<slug:cluster>/topics/<kafka:topic>/stable/",
+        transactions.topic_stable,
+        name="transactions_topic_stable",
     ),
 ]

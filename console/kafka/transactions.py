@@ -75,6 +75,17 @@ def stable_offsets(cluster: ClusterConfig, leaders: dict[TP, int]) -> dict[TP, S
     return wire.run(cluster, "read the last stable offsets", read)
 
 
+def topic_stable_offsets(cluster: ClusterConfig, topic: str) -> dict[TP, StableOffsets]:
+    """Last stable and end offsets of every partition of `topic`: one Metadata, then one
+    ListOffsets per leader and isolation level."""
+
+    async def read(manager: Any) -> dict[TP, StableOffsets]:
+        leaders = await _leaders(manager, [topic], cluster.timeout_s)
+        return await _offsets(manager, leaders, cluster.timeout_s, [])
+
+    return wire.run(cluster, f"read the last stable offsets of {topic}", read)
+
+
 async def _read(manager: Any, limit_s: float) -> TransactionsView:
     from kafka.protocol.admin import DescribeTransactionsRequest, ListTransactionsRequest
 

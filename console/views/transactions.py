@@ -43,3 +43,30 @@ def transaction_list(request: HttpRequest, cluster: str) -> HttpResponse:
             "warnings": view.warnings,
         },
     )
+
+
+@require_GET
+def topic_stable(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
+    """The topic page's fragment: partitions whose last stable offset is behind the end.
+    The open transactions are read only when some partition is held back, for their age."""
+    config = cluster_or_404(cluster)
+    notes: dict[kt.TP, str] = {}
+    offsets: dict[kt.TP, kt.StableOffsets] = {}
+    error = ""
+    try:
+        offsets = kt.topic_stable_offsets(config, topic)
+        if any(o.held_back for o in offsets.values()):
+            view = kt.open_transactions(config)
+            mine = [t for t in view.transactions if any(tp[0] == topic for tp in t.partitions)]
+            notes = txn_state.partition_notes(offsets, mine, int(time.time() * 1000))
+    except ClusterError as exc:
+        error = str(exc)
+    return render(
+        request,
+        "console/transactions/_topic_stable.html",
+        {
+            "cluster": config,
+            "error": error,
+            "rows": [(tp[1], offsets[tp], note) for tp, note in notes.items()],
+        },
+    )

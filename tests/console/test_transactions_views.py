@@ -12,6 +12,7 @@ import pytest
 from django.test import Client, override_settings
 
 from tests.clusters import Cluster
+from tests.console import groups_helpers as h
 from tests.console import txn_helpers
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +54,33 @@ def test_the_overview_links_to_the_page(client: Client, viewer_user: Any, open_t
 def test_an_unknown_cluster_is_404(client: Client, viewer_user: Any) -> None:
     client.force_login(viewer_user)
     assert client.get("/clusters/nowhere/transactions/").status_code == 404
+
+
+def test_the_topic_page_says_what_read_committed_consumers_cannot_see(
+    client: Client, viewer_user: Any, open_txn: Any
+) -> None:
+    topic, _ = open_txn
+    client.force_login(viewer_user)
+
+    page = client.get(f"/clusters/local/topics/{topic}/").content.decode()
+    assert f'hx-get="/clusters/local/topics/{topic}/stable/"' in page
+    fragment = client.get(f"/clusters/local/topics/{topic}/stable/").content.decode()
+
+    assert re.search(
+        r"Partition 0: last stable offset 2, end 5\. 3 records not yet visible to "
+        r"read_committed consumers: transaction open \d+",
+        fragment,
+    )
+    assert "Partition 1: last stable offset 0, end 1. 1 record not yet visible" in fragment
+
+
+def test_the_topic_fragment_is_empty_once_everything_is_committed(
+    client: Client, viewer_user: Any, cluster: Cluster
+) -> None:
+    topic = h.make_topic(cluster.bootstrap, partitions=1)
+    h.produce(cluster.bootstrap, topic, 0, [1_700_000_000_000])
+    client.force_login(viewer_user)
+    with override_settings(ODRADEK_LOCAL_BOOTSTRAP=cluster.bootstrap, ODRADEK_CLUSTER_TIMEOUT=10):
+        fragment = client.get(f"/clusters/local/topics/{topic}/stable/").content.decode()
+    assert "not yet visible" not in fragment
+    assert "Could not" not in fragment
