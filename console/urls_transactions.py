@@ -14,6 +14,11 @@ urlpatterns = [
         name="transactions",
     ),
     path(
+        "clusters/<slug:cluster>/transactions/<kafka:transactional_id>/abort/",
+        transactions.transaction_abort,
+        name="transactions_abort",
+    ),
+    path(
         "clusters/<slug:cluster>/topics/<kafka:topic>/stable/",
         transactions.topic_stable,
         name="transactions_topic_stable",

@@ -80,7 +80,7 @@ def topic_stable_offsets(cluster: ClusterConfig, topic: str) -> dict[TP, StableO
     ListOffsets per leader and isolation level."""
 
     async def read(manager: Any) -> dict[TP, StableOffsets]:
-        leaders = await _leaders(manager, [topic], cluster.timeout_s)
+        leaders = await leaders_of(manager, [topic], cluster.timeout_s)
         return await _offsets(manager, leaders, cluster.timeout_s, [])
 
     return wire.run(cluster, f"read the last stable offsets of {topic}", read)
@@ -152,7 +152,7 @@ async def _read(manager: Any, limit_s: float) -> TransactionsView:
     )
     tps = {tp for t in view.transactions for tp in t.partitions}
     if tps:
-        leaders = await _leaders(manager, sorted({t for t, _ in tps}), limit_s)
+        leaders = await leaders_of(manager, sorted({t for t, _ in tps}), limit_s)
         view.offsets = await _offsets(
             manager, {tp: leaders[tp] for tp in tps if tp in leaders}, limit_s, view.warnings
         )
@@ -169,7 +169,7 @@ async def _brokers(manager: Any, limit_s: float) -> list[int]:
     return sorted(bulk.layout_from(answer).brokers)
 
 
-async def _leaders(manager: Any, topics: list[str], limit_s: float) -> dict[TP, int]:
+async def leaders_of(manager: Any, topics: list[str], limit_s: float) -> dict[TP, int]:
     request = bulk.metadata_request(existing=topics)
     answer = (await wire.gather(manager, [("md", request, manager.least_loaded_node())], limit_s))[
         "md"

@@ -4,6 +4,7 @@ partitions it writes show the last stable offset behind the log end."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -49,9 +50,18 @@ def test_a_committed_transaction_is_no_longer_listed(cluster: Cluster) -> None:
     producer.produce(topic, value=b"x", partition=0)
     producer.commit_transaction(10)
 
-    view = kt.open_transactions(h.cluster(cluster.bootstrap))
+    # The commit call returns once the coordinator decided (PrepareCommit); Kafka writes
+    # the markers just after, and until then the transaction is rightly listed.
+    deadline = time.monotonic() + 10
+    while True:
+        view = kt.open_transactions(h.cluster(cluster.bootstrap))
+        listed = [t.state for t in view.transactions if t.transactional_id == tid]
+        if not listed or time.monotonic() > deadline:
+            break
+        assert listed == ["PrepareCommit"]
+        time.sleep(0.05)
 
-    assert tid not in {t.transactional_id for t in view.transactions}
+    assert not listed
     leader = AdminClient(h.conf(cluster.bootstrap)).list_topics(topic, timeout=10)
     leaders = {(topic, 0): leader.topics[topic].partitions[0].leader}
     assert kt.stable_offsets(h.cluster(cluster.bootstrap), leaders) == {
