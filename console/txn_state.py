@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from console.kafka.transactions import OpenTransaction, StableOffsets
+from console.kafka.model import OpenTransaction, StableOffsets
 from console.templatetags.odradek import human_age
 
 TP = tuple[str, int]

@@ -16,37 +16,12 @@ from typing import Any
 from console.kafka import bulk, wire
 from console.kafka.config import ClusterConfig
 from console.kafka.errors import readable
+from console.kafka.model import OpenTransaction, StableOffsets
 
 TP = tuple[str, int]
 # A transaction is open from its first write until its markers are written.
 OPEN_STATES = ("Ongoing", "PrepareCommit", "PrepareAbort")
 _READ_UNCOMMITTED, _READ_COMMITTED = 0, 1
-
-
-@dataclass(frozen=True)
-class OpenTransaction:
-    """One transaction as its coordinator describes it."""
-
-    transactional_id: str
-    producer_id: int
-    producer_epoch: int
-    state: str
-    timeout_ms: int
-    start_ms: int  # -1 when the coordinator has no start time
-    partitions: tuple[TP, ...]
-
-
-@dataclass(frozen=True)
-class StableOffsets:
-    """A partition's last stable offset (what read_committed consumers may read up to)
-    and its log end."""
-
-    stable: int
-    end: int
-
-    @property
-    def held_back(self) -> int:
-        return max(0, self.end - self.stable)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.kafka.transactions import OpenTransaction, StableOffsets
+from console.kafka.model import OpenTransaction, StableOffsets
 from console.txn_state import held_back_sentence, is_hanging, partition_notes, rows
 
 MIN = 60_000
