@@ -51,7 +51,13 @@ def abort(
         described = await wire.gather(
             manager,
             [
-                (n, DescribeProducersRequest(topics=_topics(tps, "partition_indexes")), n)
+                (
+                    n,
+                    DescribeProducersRequest(
+                        topics=_topics(tps, DescribeProducersRequest.TopicRequest)
+                    ),
+                    n,
+                )
                 for n, tps in by_leader.items()
             ],
             limit,
@@ -74,7 +80,6 @@ def abort(
                     transaction_result=False,
                     topics=_topics(
                         tps,
-                        "partition_indexes",
                         WriteTxnMarkersRequest.WritableTxnMarker.WritableTxnMarkerTopic,
                     ),
                     coordinator_epoch=epochs.get(node, 0),
@@ -101,11 +106,10 @@ def abort(
     return wire.run(cluster, "abort the transaction", write)
 
 
-def _topics(tps: list[TP], field: str, cls: Any = None) -> list[Any]:
-    from kafka.protocol.admin import DescribeProducersRequest
-
-    cls = cls or DescribeProducersRequest.TopicRequest
+def _topics(tps: list[TP], cls: Any) -> list[Any]:
+    """`tps` grouped by topic as `cls(name=..., partition_indexes=[...])` entries (both
+    requests name their partitions that way)."""
     by_topic: dict[str, list[int]] = defaultdict(list)
     for t, p in tps:
         by_topic[t].append(p)
-    return [cls(name=t, **{field: ps}) for t, ps in sorted(by_topic.items())]
+    return [cls(name=t, partition_indexes=ps) for t, ps in sorted(by_topic.items())]
