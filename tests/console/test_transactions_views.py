@@ -1,6 +1,6 @@
 """The Transactions page through Django's test client, against both clusters: an open
 transaction is listed with its partitions' last stable and end offsets and the sentence
-of records held back; the overview links to it."""
+of records held back; the main navigation links to it."""
 
 from __future__ import annotations
 
@@ -45,10 +45,13 @@ def test_the_page_lists_an_open_transaction(
     assert "Hanging" not in row  # open seconds, timeout one minute
 
 
-def test_the_overview_links_to_the_page(client: Client, viewer_user: Any, open_txn: Any) -> None:
+def test_the_main_navigation_links_to_the_page(client: Client, viewer_user: Any) -> None:
     client.force_login(viewer_user)
     overview = client.get("/clusters/local/").content.decode()
-    assert 'href="/clusters/local/transactions/"' in overview
+    assert '<a href="/clusters/local/transactions/">Transactions</a>' in overview
+    page = client.get("/clusters/local/transactions/")
+    nav = {item["key"]: item for item in page.context["nav_items"]}
+    assert nav["transactions"]["active"]
 
 
 def test_an_unknown_cluster_is_404(client: Client, viewer_user: Any) -> None:
