@@ -5,12 +5,17 @@ of records held back; the main navigation links to it."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.template.loader import render_to_string
 from django.test import Client, override_settings
 
+from console import txn_state
+from console.kafka.config import ClusterConfig
+from console.kafka.model import OpenTransaction, StableOffsets
 from tests.clusters import Cluster
 from tests.console import groups_helpers as h
 from tests.console import txn_helpers
@@ -87,3 +92,26 @@ def test_the_topic_fragment_is_empty_once_everything_is_committed(
         fragment = client.get(f"/clusters/local/topics/{topic}/stable/").content.decode()
     assert "not yet visible" not in fragment
     assert "Could not" not in fragment
+
+
+def test_hanging_transactions_are_flagged_on_the_page() -> None:
+    now = int(time.time() * 1000)
+    stuck = OpenTransaction("stuck", 9, 2, "Ongoing", 60_000, now - 10 * 60_000, (("t", 0),))
+    offsets = {("t", 0): StableOffsets(stable=3, end=315)}
+    rows = txn_state.rows([stuck], offsets, now)
+
+    html = render_to_string(
+        "console/transactions/list.html",
+        {
+            "cluster": ClusterConfig(slug="local", name="local", bootstrap="127.0.0.1:1"),
+            "rows": [(r, [("t", 0, offsets[("t", 0)])]) for r in rows],
+            "hanging": 1,
+        },
+    )
+
+    assert "1 transaction has been open longer than its timeout" in html
+    row = html[html.index("<code>stuck</code>") :].split("</tr>")[0]
+    assert '<strong class="error">Hanging</strong>' in row
+    assert "312 records not yet visible to read_committed consumers: transaction open 10 min" in row
+    assert "past its 1 min timeout: it hangs" in row
+    assert html.count('<tr class="hanging">') == 1
