@@ -15,6 +15,7 @@ NAV_ITEMS = [
     ("groups", "Consumer groups", "groups/"),
     ("retention", "Retention", "retention/"),
     ("broker", "Brokers", "brokers/"),
+    ("transactions", "Transactions", "transactions/"),
     ("tail", "Live tail", "tail/"),
     ("schema", "Schemas", "schemas/"),
 ]

@@ -211,3 +211,29 @@ class GroupDescription:
     @property
     def is_active(self) -> bool:
         return bool(self.members) or self.state not in IDLE_STATES
+
+
+@dataclass(frozen=True)
+class OpenTransaction:
+    """One transaction as its coordinator describes it."""
+
+    transactional_id: str
+    producer_id: int
+    producer_epoch: int
+    state: str
+    timeout_ms: int
+    start_ms: int  # -1 when the coordinator has no start time
+    partitions: tuple[TP, ...]
+
+
+@dataclass(frozen=True)
+class StableOffsets:
+    """A partition's last stable offset (what read_committed consumers may read up to)
+    and its log end."""
+
+    stable: int
+    end: int
+
+    @property
+    def held_back(self) -> int:
+        return max(0, self.end - self.stable)
