@@ -39,11 +39,8 @@ urlpatterns = [
     path("", include("console.urls_groups")),
     path("", include("console.urls_messages")),
     path("", include("console.urls_brokers")),
-<<<<<<< HEAD
     path("", include("console.urls_health")),
     path("schema-registry/", include("console.registry.urls")),
     path("", include("console.registry.page_urls")),
-=======
     path("", include("console.urls_transactions")),
->>>>>>> txn-console
 ]
