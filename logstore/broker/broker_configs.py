@@ -123,7 +123,7 @@ class DynamicBrokerConfigs:
         """DescribeConfigs entries of the BROKER resource."""
         rows: list[Row] = []
         for name, definition in REGISTRY.items():
-            if keys is not None and name not in keys:
+            if not definition.described or (keys is not None and name not in keys):
                 continue
             static = definition.static(self.config)
             static_source = (

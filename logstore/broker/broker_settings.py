@@ -134,6 +134,9 @@ class ConfigDef:
     parse: Callable[[str], dict[str, Any]] | None = None
     # A check of the whole text (for values whose rules are not numeric bounds).
     validate: Callable[[str], None] | None = None
+    # False for settings Kafka reads outside its KafkaConfig (the authorizer's own), which
+    # its DescribeConfigs never lists.
+    described: bool = True
 
     def normalise(self, raw: str) -> str:
         """The value as Kafka reports it after parsing; raises BrokerConfigRefused."""
@@ -174,6 +177,7 @@ def setting(
     checks: tuple[Callable[[str, float | int], None], ...] = (),
     parse: Callable[[str], Any] | None = None,
     show: Callable[[Any], str] = _text,
+    described: bool = True,
 ) -> ConfigDef:
     """The usual row: one Kafka name for one `BrokerConfig` field."""
     return ConfigDef(
@@ -185,6 +189,7 @@ def setting(
         checks=checks,
         fields=(field,),
         parse=None if parse is None else (lambda raw: {field: parse(raw)}),
+        described=described,
     )
 
 
@@ -554,13 +559,20 @@ REGISTRY: dict[str, ConfigDef] = {
             parse=_authorizer_class,
         ),
         setting(
-            "super.users", STRING, "super_users", kafka_default="", parse=_users, show=";".join
+            "super.users",
+            STRING,
+            "super_users",
+            kafka_default="",
+            parse=_users,
+            show=";".join,
+            described=False,
         ),
         setting(
             "allow.everyone.if.no.acl.found",
             BOOLEAN,
             "allow_everyone_if_no_acl_found",
             kafka_default="false",
+            described=False,
         ),
         _topic_default("log.retention.hours", INT, "retention.ms", "168", 3_600_000),
         _topic_default("log.retention.minutes", INT, "retention.ms", None, 60_000),
