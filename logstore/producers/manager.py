@@ -168,6 +168,25 @@ class ProducerManager:
         """First offset of `producer_id`'s open transaction on this partition, or None."""
         return self._state(plog).txns.ongoing.get(producer_id)
 
+    def marker_epochs(self, plog: Any, producer_id: int) -> tuple[int, int] | None:
+        """(producer epoch, coordinator epoch of its last marker, -1 if none) a marker for
+        `producer_id` is checked against here; None when the partition does not know it."""
+        state = self._state(plog)
+        entry = state.entries.get(producer_id)
+        if entry is None:
+            return None
+        return entry.epoch, state.txns.coordinator_epochs.get(producer_id, -1)
+
+    def ended_since(self, plog: Any, producer_id: int, since_ms: int) -> bool:
+        """True when `producer_id` has no open transaction here and a marker for it was
+        written after `since_ms` (its transaction here was ended by someone else). Strictly
+        after: the previous transaction's marker may share the millisecond it started in."""
+        state = self._state(plog)
+        if producer_id in state.txns.ongoing:
+            return False
+        entry = state.entries.get(producer_id)
+        return entry is not None and entry.marker_timestamp > since_ms
+
     def producers(self, plog: Any) -> list[ProducerView]:
         """Every producer with state on this partition (DescribeProducers)."""
         state = self._state(plog)

@@ -24,8 +24,8 @@ from logstore.groups.offsets import OFFSETS_TOPIC
 from logstore.groups.offsets_log import Entry
 from logstore.groups.offsets_log import read as read_log
 from logstore.producers.manager import MAX_EPOCH
-from logstore.records import build_batch, parse_header
-from logstore.records.control import build_control_batch
+from logstore.records import build_batch
+from logstore.transactions.markers import append_marker
 from logstore.transactions.state import TxnMetadata, TxnState
 from logstore.transactions.txn_log import (
     TRANSACTION_TOPIC,
@@ -356,19 +356,21 @@ class TransactionCoordinator:
         if info is None or not 0 <= partition < info.partitions:
             return  # deleted since: nothing left to end
         plog = self._logs.log(topic, partition)
-        ongoing = getattr(self._producers, "ongoing_transaction", None)
-        if recovering and ongoing is not None and ongoing(plog, meta.producer_id) is None:
+        if recovering and self._producers.ongoing_transaction(plog, meta.producer_id) is None:
             return  # the marker made it before the stop
-        batch = build_control_batch(
+        if self._producers.ended_since(plog, meta.producer_id, meta.start_ms):
+            return  # already ended here by WriteTxnMarkers (an admin's abort)
+        await append_marker(
+            self._logs,
+            self._producers,
+            plog,
             meta.producer_id,
             meta.producer_epoch,
             commit=commit,
-            timestamp=self._clock.now_ms(),
+            coordinator_epoch=0,
+            now_ms=self._clock.now_ms(),
+            notify=self._notify,
         )
-        result = plog.append(batch)
-        self._producers.record(plog, parse_header(batch), result.base_offset)
-        await self._logs.wait_durable(plog, result.last_offset)
-        self._notify(topic, partition)
 
     # -- timers -----------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Kafka's `kafka-transactions.sh` (TransactionsCommand) lists and describes an open and a
-committed transaction the same way for Odradek as for Apache Kafka (producer ids, node
-ids and times replaced: they are per cluster)."""
+committed transaction, and aborts a hanging one, the same way for Odradek as for Apache
+Kafka (producer ids, node ids and times replaced: they are per cluster)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,21 @@ import re
 import uuid
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import IsolationLevel, Producer, TopicPartition
+from confluent_kafka.admin import OffsetSpec
 
 from tests.clusters import Cluster, cluster_for
-from tests.differential.harness import QUIET, TIMEOUT, assert_same, create_topic, observe
+from tests.differential.harness import (
+    QUIET,
+    TIMEOUT,
+    admin,
+    assert_same,
+    create_topic,
+    observe,
+    produce,
+    read_partition,
+    watermarks,
+)
 from tests.java.test_admin_tools import tool
 
 pytestmark = pytest.mark.kafka
@@ -76,3 +87,72 @@ def test_list_and_describe(clusters: tuple[Cluster, Cluster]) -> None:
         return seen
 
     assert_same(observe(clusters, scenario))
+
+
+def _stable_offset(cluster: Cluster, topic: str) -> int:
+    """ListOffsets latest with read_committed: the last stable offset of partition 0."""
+    tp = TopicPartition(topic, 0)
+    client = admin(cluster)  # kept: the futures need their client alive
+    futures = client.list_offsets(
+        {tp: OffsetSpec.latest()}, isolation_level=IsolationLevel.READ_COMMITTED
+    )
+    return int(futures[tp].result(TIMEOUT).offset)
+
+
+def test_abort_ends_a_hanging_transaction(clusters: tuple[Cluster, Cluster]) -> None:
+    ends_after_producer_abort: dict[str, int] = {}
+
+    def scenario(cluster: Cluster) -> dict[str, object]:
+        run = uuid.uuid4().hex[:8]
+        topic = f"txabort-{run}"
+        create_topic(cluster, topic, partitions=1)
+        hanging = Producer(
+            {
+                "bootstrap.servers": cluster.bootstrap,
+                "transactional.id": f"hang-{run}",
+                "transaction.timeout.ms": 60_000,
+                **QUIET,
+            }
+        )
+        hanging.init_transactions(TIMEOUT)
+        hanging.begin_transaction()
+        hanging.produce(topic, b"hanging", partition=0)
+        assert hanging.flush(TIMEOUT) == 0
+        produce(cluster, topic, [{"value": b"after-1", "partition": 0}])
+        produce(cluster, topic, [{"value": b"after-2", "partition": 0}])
+        committed = {"isolation.level": "read_committed"}
+        seen: dict[str, object] = {
+            "before": read_partition(cluster, topic, 0, 0, 3, **committed),
+            "lso before": _stable_offset(cluster, topic),
+        }
+        code, lines = tool(
+            "TransactionsCommand",
+            "--bootstrap-server",
+            cluster.bootstrap,
+            "abort",
+            "--topic",
+            topic,
+            "--partition",
+            "0",
+            "--start-offset",
+            "0",
+        )
+        seen["abort"] = [str(code), *_normalise(lines, {topic: "<topic>"})]
+        records, errors = read_partition(cluster, topic, 0, 0, 3, **committed)
+        seen["after"] = ([r[3] for r in records], errors)
+        seen["lso after"] = _stable_offset(cluster, topic)
+        seen["end after"] = watermarks(cluster, topic)[1]
+        hanging.abort_transaction(TIMEOUT)
+        ends_after_producer_abort[cluster.name] = watermarks(cluster, topic)[1]
+        return seen
+
+    seen = observe(clusters, scenario)
+    assert_same(seen)
+    kafka = seen["kafka"]
+    assert kafka["before"] == ([], [])
+    assert kafka["lso before"] == 0
+    assert kafka["lso after"] == kafka["end after"] == 4
+    assert kafka["after"] == ([b"after-1", b"after-2"], [])
+    # The producer's own abort afterwards: Kafka writes a second marker, Odradek none
+    # (docs/compatibility.md, WriteTxnMarkers).
+    assert ends_after_producer_abort == {"kafka": 5, "odradek": 4}

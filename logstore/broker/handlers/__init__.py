@@ -23,4 +23,5 @@ from logstore.broker.handlers import (  # noqa: F401
     topic_admin,
     transactions,
     txn_offsets,
+    write_txn_markers,
 )

@@ -18,6 +18,7 @@ from logstore.records import build_batch, iter_headers, parse_header
 from logstore.records.control import ABORT, COMMIT, control_type
 from logstore.storage import LogManager
 from logstore.transactions.coordinator import TransactionCoordinator, TxnSettings
+from logstore.transactions.markers import append_marker, marker_refusal
 from logstore.transactions.state import TxnState
 from logstore.transactions.txn_log import TRANSACTION_TOPIC
 
@@ -245,4 +246,54 @@ async def test_state_survives_a_restart_and_a_decided_commit_completes_on_start(
     assert node.producers.last_stable_offset(node.logs.log("t", 0)) == 2
     assert await node.txns.end_txn("tx", pid, 1, True) == 0
     assert node.logs.topic(TRANSACTION_TOPIC).partitions == 1
+    node.close()
+
+
+async def test_partitions_ended_by_write_txn_markers_get_no_second_marker(tmp_path) -> None:
+    clock = ManualClock()
+    node = Node(tmp_path, clock)
+    txns = node.txns
+    pid = (await txns.init_producer("tx", 5_000)).producer_id
+    assert await txns.add_partitions("tx", pid, 0, [("t", 0), ("t", 1)]) == 0
+    assert node.produce(pid, 0, partition=0) == 0
+    assert node.produce(pid, 0, partition=1) == 0
+    clock.advance(10)
+
+    async def admin_abort(partition: int, epoch: int = 0, coordinator_epoch: int = 0) -> int:
+        plog = node.logs.log("t", partition)
+        refused = marker_refusal(node.producers, plog, pid, epoch, coordinator_epoch)
+        if not refused:
+            await append_marker(
+                node.logs,
+                node.producers,
+                plog,
+                pid,
+                epoch,
+                commit=False,
+                coordinator_epoch=coordinator_epoch,
+                now_ms=clock.now_ms(),
+                notify=node.appends.notify,
+            )
+        return refused
+
+    assert await admin_abort(0, coordinator_epoch=3) == 0
+    assert node.producers.last_stable_offset(node.logs.log("t", 0)) == 2
+    # The partition now knows coordinator epoch 3: an older coordinator is fenced.
+    assert await admin_abort(0, coordinator_epoch=2) == ec.TRANSACTION_COORDINATOR_FENCED
+    # The transaction times out: partition 1 gets its abort, partition 0 no second one.
+    clock.advance(5_000)
+    await txns.sweep()
+    assert txns.get("tx").state is S.COMPLETE_ABORT
+    assert node.markers("t", 0) == [(pid, 0, ABORT)]
+    assert node.markers("t", 1) == [(pid, 1, ABORT)]
+    # The bumped epoch is now the partition's: a marker from the old epoch is refused.
+    assert await admin_abort(1, epoch=0) == ec.INVALID_PRODUCER_EPOCH
+    # A transaction completed by its producer after an admin's abort: the same.
+    assert (await txns.init_producer("tx", 5_000, pid, 1)).error == 0
+    assert await txns.add_partitions("tx", pid, 2, [("t", 0)]) == 0
+    assert node.produce(pid, 2, partition=0) == 0
+    clock.advance(10)
+    assert await admin_abort(0, epoch=2, coordinator_epoch=3) == 0
+    assert await txns.end_txn("tx", pid, 2, True) == 0
+    assert node.markers("t", 0) == [(pid, 0, ABORT), (pid, 2, ABORT)]
     node.close()
