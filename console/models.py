@@ -89,6 +89,9 @@ class TopicRequest(models.Model):
     )
     topic = models.CharField(max_length=249)
     partitions = models.PositiveIntegerField()
+    replication_factor = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="copies of each partition; empty: the cluster's default"
+    )
     configs = models.JSONField(default=dict, blank=True)
     violations = models.JSONField(default=list, blank=True)
     note = models.TextField(blank=True, help_text="why the requester needs it")
@@ -109,6 +112,14 @@ class TopicRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} ({self.status})"
+
+    def audit_shape(self) -> dict[str, Any]:
+        """The topic asked for, as the audit trail records it."""
+        return {
+            "partitions": self.partitions,
+            "configs": self.configs,
+            "replication_factor": self.replication_factor or "cluster default",
+        }
 
 
 class AuditEntry(models.Model):

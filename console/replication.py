@@ -27,6 +27,18 @@ def _copies(n: int) -> str:
     return f"{n} cop{'y' if n == 1 else 'ies'}"
 
 
+def factor_problem(replication_factor: int | None, brokers: int) -> str | None:
+    """Why a topic cannot get `replication_factor` copies on `brokers` brokers, or None
+    when it can (None asks for the cluster's default, which the cluster checks itself)."""
+    if replication_factor is None or replication_factor <= brokers:
+        return None
+    have = f"{brokers} broker{'' if brokers == 1 else 's'}"
+    return (
+        f"{_copies(replication_factor)} of each partition need {replication_factor} brokers "
+        f"(each copy is on a different one); this cluster has {have}."
+    )
+
+
 @dataclass(frozen=True)
 class PartitionHealth:
     topic: str

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console import audit
+from console import audit, replication
 from console.forms import TeamForm
 from console.kafka import admin
 from console.models import Team, TopicRequest
@@ -105,9 +105,18 @@ def request_approve(request: HttpRequest, request_id: int) -> HttpResponse:
         return redirect("teams")
     config = cluster_or_404(req.cluster)
     try:
-        admin.create_topic(config, req.topic, req.partitions, req.configs)
+        # The cluster may have shrunk since the request was made.
+        failure = replication.factor_problem(
+            req.replication_factor, len(admin.snapshot(config).brokers)
+        )
+        if failure is None:
+            admin.create_topic(
+                config, req.topic, req.partitions, req.configs, req.replication_factor
+            )
     except admin.ClusterError as exc:
-        messages.error(request, f"Approval failed, the request stays open: {exc}")
+        failure = str(exc)
+    if failure:
+        messages.error(request, f"Approval failed, the request stays open: {failure}")
         return redirect("teams")
     req.status = TopicRequest.APPROVED
     req.decided_by = request.user  # type: ignore[assignment]
@@ -119,7 +128,7 @@ def request_approve(request: HttpRequest, request_id: int) -> HttpResponse:
         "request.approve",
         req.cluster,
         req.topic,
-        after={"partitions": req.partitions, "configs": req.configs},
+        after=req.audit_shape(),
         detail=f"requested by {req.requested_by}; outside policy: {'; '.join(req.violations)}",
     )
     audit.record(
@@ -127,7 +136,7 @@ def request_approve(request: HttpRequest, request_id: int) -> HttpResponse:
         "topic.create",
         req.cluster,
         req.topic,
-        after={"partitions": req.partitions, "configs": req.configs},
+        after=req.audit_shape(),
         detail=f"approved request #{req.pk}",
     )
     messages.success(request, f"Approved: topic {req.topic} created.")

@@ -104,10 +104,17 @@ def topic_new(request: HttpRequest, cluster: str) -> HttpResponse:
         )
     teams = user_teams(request.user)
     form = TopicCreateForm(request.POST or None, teams=teams)
+    defaults = brokers.replication_defaults(config)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         team: Team | None = data.get("team") or (teams[0] if len(teams) == 1 else None)
-        if team is None and not is_admin(request.user):
+        # Unreadable broker count: the cluster's own refusal says it when creating.
+        too_many = defaults and replication.factor_problem(
+            data.get("replication_factor"), defaults.brokers
+        )
+        if too_many:
+            form.add_error("replication_factor", too_many)
+        elif team is None and not is_admin(request.user):
             form.add_error("team", "Pick the team this topic is for.")
         else:
             if team and data.get("retention") is None and team.max_retention_ms is not None:
@@ -135,6 +142,7 @@ def topic_new(request: HttpRequest, cluster: str) -> HttpResponse:
                 requested_by=request.user,  # type: ignore[misc]
                 topic=data["name"],
                 partitions=data["partitions"],
+                replication_factor=rf,
                 configs=configs,
                 violations=problems,
                 note=data.get("note", ""),
@@ -144,7 +152,7 @@ def topic_new(request: HttpRequest, cluster: str) -> HttpResponse:
                 "request.create",
                 cluster,
                 data["name"],
-                after={"partitions": req.partitions, "configs": configs},
+                after=req.audit_shape(),
                 detail="; ".join(problems),
             )
             messages.info(
@@ -161,7 +169,7 @@ def topic_new(request: HttpRequest, cluster: str) -> HttpResponse:
             "form": form,
             "teams": teams,
             "admin": is_admin(request.user),
-            "defaults": brokers.replication_defaults(config),
+            "defaults": defaults,
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -5,11 +5,18 @@ broker, where they must still make sense."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
 from django.test import Client, override_settings
 
 from console.clusters import local_cluster
@@ -181,6 +188,92 @@ def test_operations_are_for_admins_only_and_audited(
         info = admin.partition_details(local_cluster(), topic)
         assert all(p.leader == p.replicas[0] for p in info.partitions)
         assert client.get("/clusters/local/health/").context["moving"] == []
+
+
+THROTTLE_RATES = ("leader.replication.throttled.rate", "follower.replication.throttled.rate")
+
+
+@contextmanager
+def throttled_replication(bootstrap: str, node_ids: Sequence[int], rate: int) -> Iterator[None]:
+    """Every broker copies throttled partitions at `rate` bytes/s for the block; the rates
+    are deleted (back to unbounded) after it, whatever happened."""
+    client = AdminClient({"bootstrap.servers": bootstrap})
+
+    def alter(operation: AlterConfigOpType) -> None:
+        value = str(rate) if operation == AlterConfigOpType.SET else None
+        entries = [ConfigEntry(n, value, incremental_operation=operation) for n in THROTTLE_RATES]
+        # One broker per request: a broker's dynamic configs are altered by that broker.
+        for node in node_ids:
+            resource = ConfigResource(
+                ConfigResource.Type.BROKER, str(node), incremental_configs=entries
+            )
+            for future in client.incremental_alter_configs([resource]).values():
+                future.result(timeout=30)
+
+    try:
+        alter(AlterConfigOpType.SET)
+        yield
+    finally:
+        alter(AlterConfigOpType.DELETE)
+
+
+@pytest.mark.kafka_cluster
+def test_a_slow_reassignment_shows_its_progress_then_done(
+    client: Client, admin_user: Any, kafka_cluster: KafkaCluster
+) -> None:
+    topic = unique("slow-move-")
+    # One copy on broker 1, with every copy of the topic subject to the brokers' throttle.
+    throttled = {f"{side}.replication.throttled.replicas": "*" for side in ("leader", "follower")}
+    creator = AdminClient({"bootstrap.servers": kafka_cluster.bootstrap})
+    creating = creator.create_topics(
+        [NewTopic(topic, 1, replica_assignment=[[1]], config=throttled)]
+    )
+    creating[topic].result(timeout=30)
+    # Several times a follower's 1 MiB fetch: the throttle holds back the rest.
+    produce(kafka_cluster.bootstrap, topic, 400, size=10_000)
+    url = f"/clusters/local/topics/{topic}/reassign/"
+    client.force_login(admin_user)
+    with console_on(kafka_cluster.bootstrap):
+        with throttled_replication(kafka_cluster.bootstrap, [1, 2, 3], 10_000):
+            started = client.post(url, {"broker": ["2", "3"], "factor": "2"})
+            assert started.status_code == 302
+            admin.reset()
+            health = client.get("/clusters/local/health/")
+            (moving,) = [m for m in health.context["moving"] if m.topic == topic]
+            assert (moving.partition, set(moving.adding), moving.removing) == (0, {2, 3}, (1,))
+            assert set(moving.replicas) == {1, 2, 3}
+            row = f'<tr><td>{topic}</td><td class="num">0</td>'
+            assert row in health.content.decode()
+            # Unthrottled, this move is over within about a second here; held back, the
+            # page keeps showing it, with only the old copy in sync.
+            deadline = time.monotonic() + 4.0
+            while time.monotonic() < deadline:
+                admin.reset()
+                again = client.get("/clusters/local/health/").context["moving"]
+                assert [m.topic for m in again if m.topic == topic] == [topic]
+                assert admin.partition_details(local_cluster(), topic).partitions[0].isr == (1,)
+        # Well before the throttle would let the rest through (a chunk per 11 s quota
+        # window), so this also shows the rates were lifted.
+        _until(
+            "the reassignment finished once the throttle was lifted",
+            lambda: (
+                not [
+                    m
+                    for m in client.get("/clusters/local/health/").context["moving"]
+                    if m.topic == topic
+                ]
+            ),
+            limit_s=20,
+        )
+
+        def placed() -> bool:
+            # The brokers' metadata follows the controller's within a moment.
+            moved = admin.partition_details(local_cluster(), topic).partitions[0]
+            return set(moved.replicas) == set(moved.isr) == {2, 3}
+
+        _until("the topic's copies are on brokers 2 and 3, both in sync", placed, limit_s=20)
+        page = client.get("/clusters/local/health/").content.decode()
+        assert f"<tr><td>{topic}</td>" not in page
 
 
 def test_pages_on_the_single_node_bundled_broker(
