@@ -45,6 +45,7 @@ class Registry(Protocol):
 
     def subjects(self) -> list[str]: ...
     def versions(self, subject: str) -> list[Version]: ...
+    def latest(self, subject: str) -> tuple[int, Version | None]: ...
     def level(self, subject: str) -> str: ...
     def problems(self, subject: str, schema_type: str, text: str) -> list[str]: ...
     def register(self, subject: str, schema_type: str, text: str) -> int: ...
@@ -71,6 +72,11 @@ class Builtin:
             )
             for row in store.versions(subject)
         ]
+
+    def latest(self, subject: str) -> tuple[int, Version | None]:
+        """(how many live versions, the newest) without reading every version's schema."""
+        found = self.versions(subject)
+        return len(found), found[-1] if found else None
 
     def level(self, subject: str) -> str:
         return store.compatibility_level(subject)
@@ -121,6 +127,17 @@ class External:
                 return []
             raise
         return [self._version(subject, int(n)) for n in sorted(numbers)]
+
+    def latest(self, subject: str) -> tuple[int, Version | None]:
+        try:
+            numbers = self.client.get(f"{subject_path(subject)}/versions")
+        except RegistryRefused as exc:
+            if exc.error_code == SUBJECT_NOT_FOUND:
+                return 0, None
+            raise
+        if not numbers:
+            return 0, None
+        return len(numbers), self._version(subject, max(int(n) for n in numbers))
 
     def level(self, subject: str) -> str:
         doc = self.client.get(f"config/{quote(subject, safe='')}?defaultToGlobal=true")

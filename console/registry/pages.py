@@ -56,14 +56,14 @@ def schema_list(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
     rows, unreachable = [], ""
     try:
         for subject in registry.subjects():
-            found = registry.versions(subject)
-            if not found:
+            count, latest = registry.latest(subject)
+            if latest is None:
                 continue
             rows.append(
                 {
                     "subject": subject,
-                    "latest": found[-1],
-                    "count": len(found),
+                    "latest": latest,
+                    "count": count,
                     "level": registry.level(subject),
                     "topic": _topic_in(view, subject),
                 }
