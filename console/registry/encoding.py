@@ -1,8 +1,9 @@
 """Producing from the console with a registry schema: validate, encode, frame.
 
 Owns turning a JSON document typed on the produce form into Confluent wire-format bytes
-with the latest version of a chosen subject (Avro by fastavro, JSON Schema as JSON). It
-must never send anything: the produce view does, through `console.kafka`.
+with the latest version of a chosen subject of the cluster's registry (Avro by fastavro,
+JSON Schema as JSON). It must never send anything: the produce view does, through
+`console.kafka`.
 """
 
 from __future__ import annotations
@@ -12,33 +13,45 @@ import json
 
 import fastavro
 
-from console.registry import errors, formats, store, wire
+from console.registry import formats, wire
+from console.registry.chosen import Refused, Registry, RegistryUnavailable
 
 
-def subjects_for(topic: str) -> list[str]:
-    """Subjects a person may pick for `topic`'s values: its own `-value` subject first."""
-    names = store.subjects()
+def subjects_for(registry: Registry, topic: str) -> list[str]:
+    """Subjects a person may pick for `topic`'s values: its own `-value` subject first.
+
+    None when the registry does not answer: producing as text still works then.
+    """
+    try:
+        names = registry.subjects()
+    except RegistryUnavailable:
+        return []
     own = f"{topic}-value"
     return ([own] if own in names else []) + [n for n in names if n != own]
 
 
-def encode(subject: str, text: str) -> bytes:
+def encode(registry: Registry, subject: str, text: str) -> bytes:
     """`text` (JSON) checked against and encoded with `subject`'s latest schema.
 
     Raises ValueError with the reasons a person can act on.
     """
     try:
-        row = store.version(subject, store.LATEST)
-    except errors.RegistryError as exc:
-        raise ValueError(exc.message) from exc
+        found = registry.versions(subject)
+        if not found:
+            raise ValueError(f"Subject '{subject}' not found.")
+        latest = found[-1]
+        parsed = registry.parsed(latest)
+    except RegistryUnavailable as exc:
+        raise ValueError(f"the schema registry did not answer ({exc})") from exc
+    except Refused as exc:
+        raise ValueError(str(exc)) from exc
     try:
         document = json.loads(text)
     except ValueError as exc:
         raise ValueError(f"a schema needs a JSON document ({exc})") from exc
-    parsed = store.parsed_of(row.schema)
     problems = formats.validate_document(parsed, document)
     if problems:
-        raise ValueError(f"does not fit {subject} v{row.version}: " + "; ".join(problems))
+        raise ValueError(f"does not fit {subject} v{latest.version}: " + "; ".join(problems))
     if parsed.schema_type == formats.AVRO:
         out = io.BytesIO()
         fastavro.schemaless_writer(
@@ -47,4 +60,4 @@ def encode(subject: str, text: str) -> bytes:
         payload = out.getvalue()
     else:
         payload = json.dumps(document, ensure_ascii=False).encode()
-    return wire.frame(row.schema_id, payload)
+    return wire.frame(latest.schema_id, payload)

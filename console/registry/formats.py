@@ -5,7 +5,8 @@ registrations are the same schema. The parsing itself is the libraries' (avro, j
 protobuf); this module must never touch the database or judge compatibility.
 
 Protobuf schemas are accepted as base64 FileDescriptorProto, the form confluent-kafka's
-Python serializer registers; `.proto` source text is refused with a readable message.
+Python serializer registers, or as `.proto` source text, the form Java's serializer
+registers (read by `proto_text`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import jsonschema
 import jsonschema.exceptions
 from google.protobuf import descriptor_pb2
 from google.protobuf.message import DecodeError
+
+from console.registry import proto_text
 
 AVRO, JSON, PROTOBUF = "AVRO", "JSON", "PROTOBUF"
 TYPES = (AVRO, JSON, PROTOBUF)
@@ -91,11 +94,13 @@ def _parse_protobuf(text: str) -> Parsed:
     try:
         raw = base64.b64decode(text.strip(), validate=True)
         proto = descriptor_pb2.FileDescriptorProto.FromString(raw)
-    except (binascii.Error, ValueError, DecodeError) as exc:
-        raise InvalidSchema(
-            "Invalid schema: Protobuf schemas are accepted as a base64 FileDescriptorProto "
-            f"(as confluent-kafka sends them); .proto source is not parsed here ({exc})"
-        ) from exc
+    except (binascii.Error, ValueError, DecodeError):
+        try:
+            proto = proto_text.parse(text)
+        except ValueError as exc:
+            raise InvalidSchema(
+                f"Invalid schema: neither a base64 FileDescriptorProto nor .proto text ({exc})"
+            ) from exc
     if not proto.name:
         raise InvalidSchema("Invalid schema: the FileDescriptorProto has no file name")
     # Deterministic serialization is the canonical form: equal descriptors, equal bytes.

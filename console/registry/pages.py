@@ -2,9 +2,10 @@
 compatibility level, the cluster's topics that use each subject, and registering a new
 version with the compatibility check shown before saving.
 
-Owns the page side of the built-in registry, and the admin's choice of registry per cluster
-(built-in, or an existing one by URL) that decoding uses. It must never hold registry rules (the store
-does) and reaches the cluster only through `console.views.clusters` (its topic snapshot).
+Owns the page side of the cluster's registry (the built-in one, or an existing one by URL,
+reached through `console.registry.chosen`), and the admin's choice of it. It must never
+hold registry rules (the registry does) and reaches the cluster only through
+`console.views.clusters` (its topic snapshot).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from console.permissions import is_admin
-from console.registry import auth, decoding, errors, formats, store
+from console.registry import auth, chosen, decoding, formats
 from console.registry.models import RegistrySource
 from console.views import HtmxHttpRequest
 from console.views.clusters import ClusterView, cluster_view, forbidden
@@ -51,18 +52,24 @@ def schema_list(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
         source, source_error = _choose_source(cluster, request.POST, source)
         if not source_error:
             return redirect("schemas", cluster=cluster)
-    rows = []
-    for subject in store.subjects():
-        found = store.versions(subject)
-        rows.append(
-            {
-                "subject": subject,
-                "latest": found[-1],
-                "count": len(found),
-                "level": store.compatibility_level(subject),
-                "topic": _topic_in(view, subject),
-            }
-        )
+    registry = chosen.of_cluster(cluster)
+    rows, unreachable = [], ""
+    try:
+        for subject in registry.subjects():
+            count, latest = registry.latest(subject)
+            if latest is None:
+                continue
+            rows.append(
+                {
+                    "subject": subject,
+                    "latest": latest,
+                    "count": count,
+                    "level": registry.level(subject),
+                    "topic": _topic_in(view, subject),
+                }
+            )
+    except chosen.RegistryUnavailable as exc:
+        rows, unreachable = [], str(exc)
     return render(
         request,
         "console/schemas/list.html",
@@ -72,6 +79,7 @@ def schema_list(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
             "topics_error": view.error,
             "source": source,
             "source_error": source_error,
+            "unreachable": unreachable,
             "can_choose": is_admin(request.user),
         },
     )
@@ -98,50 +106,67 @@ def _choose_source(
     return source, ""
 
 
-def _check(subject: str, schema_type: str, text: str) -> tuple[list[str], str]:
+def _check(
+    registry: chosen.Registry, subject: str, schema_type: str, text: str
+) -> tuple[list[str], str]:
     """(compatibility problems, invalid-schema message) for a schema typed on the page."""
     try:
-        parsed = store.parse(store.Candidate(schema_type, text, []))
-    except errors.RegistryError as exc:
-        return [], exc.message
-    return store.problems(subject, parsed), ""
+        return registry.problems(subject, schema_type, text), ""
+    except chosen.Refused as exc:
+        return [], str(exc)
 
 
 @require_http_methods(["GET", "POST"])
 def schema_subject(request: HtmxHttpRequest, cluster: str, subject: str) -> HttpResponse:
     view = cluster_view(cluster)
-    rows = store.versions(subject)
+    registry = chosen.of_cluster(cluster)
+    try:
+        rows, level = registry.versions(subject), registry.level(subject)
+    except chosen.RegistryUnavailable as exc:
+        return render(
+            request,
+            "console/schemas/subject.html",
+            {"cluster": view.cluster, "subject": subject, "unreachable": str(exc), "rows": []},
+            status=502,
+        )
     allowed = auth.may_write(auth.of_user(request.user), subject)
     context: dict[str, Any] = {
         "cluster": view.cluster,
         "subject": subject,
+        "where": registry.where,
         "rows": rows,
         "allowed": allowed,
-        "level": store.compatibility_level(subject),
+        "level": level,
         "problems": None,
         "invalid": "",
         "draft": "",
-        "draft_type": rows[-1].schema.schema_type if rows else formats.AVRO,
+        "draft_type": rows[-1].schema_type if rows else formats.AVRO,
     }
     if request.method == "POST":
         if not allowed:
             return forbidden(request, f"You may not register schemas for subject {subject}.")
         draft_type = request.POST.get("schema_type", formats.AVRO)
         draft = request.POST.get("schema", "")
-        problems, invalid = _check(subject, draft_type, draft)
+        try:
+            problems, invalid = _check(registry, subject, draft_type, draft)
+        except chosen.RegistryUnavailable as exc:
+            problems, invalid, context["unreachable"] = [], "", str(exc)
         context |= {
             "draft": draft,
             "draft_type": draft_type,
             "problems": problems,
             "invalid": invalid,
         }
-        if request.POST.get("action") == "register" and not problems and not invalid:
+        ready = not problems and not invalid and not context.get("unreachable")
+        if request.POST.get("action") == "register" and ready:
             try:
-                row = store.register(subject, store.Candidate(draft_type, draft, []))
-            except errors.RegistryError as exc:
-                context["invalid"] = exc.message
+                number = registry.register(subject, draft_type, draft)
+            except chosen.Refused as exc:
+                context["invalid"] = str(exc)
+            except chosen.RegistryUnavailable as exc:
+                context["unreachable"] = str(exc)
             else:
-                return redirect(f"{request.path}?v={row.version}", permanent=False)
+                return redirect(f"{request.path}?v={number}", permanent=False)
         if request.htmx:
             return render(request, "console/schemas/_check.html", context)
     elif not rows:
@@ -152,7 +177,7 @@ def schema_subject(request: HtmxHttpRequest, cluster: str, subject: str) -> Http
         other = by_number.get(_int(request.GET.get("diff")))
         context |= {
             "shown": shown,
-            "shown_text": _pretty(shown.schema.text, shown.schema.schema_type),
+            "shown_text": _pretty(shown.text, shown.schema_type),
             "other": other,
             "diff": _diff(other, shown) if other is not None else [],
         }
@@ -168,9 +193,9 @@ def _int(raw: str | None) -> int:
         return 0
 
 
-def _diff(old: Any, new: Any) -> list[str]:
-    before = _pretty(old.schema.text, old.schema.schema_type).splitlines()
-    after = _pretty(new.schema.text, new.schema.schema_type).splitlines()
+def _diff(old: chosen.Version, new: chosen.Version) -> list[str]:
+    before = _pretty(old.text, old.schema_type).splitlines()
+    after = _pretty(new.text, new.schema_type).splitlines()
     return list(
         difflib.unified_diff(before, after, f"v{old.version}", f"v{new.version}", lineterm="")
     )

@@ -34,7 +34,7 @@ from console.clusters import ClusterConfig
 from console.kafka import metadata, records
 from console.kafka.errors import ClusterError, NotFound
 from console.message_rows import csv_lines, export_row, present
-from console.registry import encoding
+from console.registry import chosen, encoding
 from console.views import HtmxHttpRequest
 from console.views.clusters import cluster_or_404
 from console.views.message_query import (
@@ -163,6 +163,7 @@ def record_value(
 def produce(request: HtmxHttpRequest, cluster: str, topic: str) -> HttpResponse:
     config = cluster_or_404(cluster)
     allowed = permissions.can_change_topic(request.user, cluster, topic)
+    registry = chosen.of_cluster(cluster)
     context: dict[str, Any] = {
         "cluster": config,
         "topic": topic,
@@ -170,7 +171,7 @@ def produce(request: HtmxHttpRequest, cluster: str, topic: str) -> HttpResponse:
         "form": request.POST if request.method == "POST" else {"value_format": "text"},
         "errors": [],
         "produced": None,
-        "schema_subjects": encoding.subjects_for(topic),
+        "schema_subjects": encoding.subjects_for(registry, topic),
     }
     template = (
         "console/messages/_produce_form.html" if request.htmx else "console/messages/produce.html"
@@ -183,7 +184,7 @@ def produce(request: HtmxHttpRequest, cluster: str, topic: str) -> HttpResponse:
         )
     # htmx swaps only 2xx answers, so the form with its errors comes back as 200 to htmx.
     refused = 200 if request.htmx else 400
-    errors, fields = _produce_fields(request.POST)
+    errors, fields = _produce_fields(request.POST, registry)
     if errors:
         context["errors"] = errors
         return render(request, template, context, status=refused)
@@ -219,7 +220,7 @@ def produce(request: HtmxHttpRequest, cluster: str, topic: str) -> HttpResponse:
     return render(request, template, context)
 
 
-def _produce_fields(post: QueryDict) -> tuple[list[str], dict[str, Any]]:
+def _produce_fields(post: QueryDict, registry: chosen.Registry) -> tuple[list[str], dict[str, Any]]:
     errors: list[str] = []
     fields: dict[str, Any] = {"partition": None, "headers": [], "key": None, "value": None}
     partition = post.get("partition", "").strip()
@@ -240,7 +241,9 @@ def _produce_fields(post: QueryDict) -> tuple[list[str], dict[str, Any]]:
         fields["value"] = None
     elif post.get("value_schema"):
         try:
-            fields["value"] = encoding.encode(post.get("value_schema", ""), post.get("value", ""))
+            fields["value"] = encoding.encode(
+                registry, post.get("value_schema", ""), post.get("value", "")
+            )
         except ValueError as exc:
             errors.append(f"Value: {exc}.")
     else:

@@ -229,10 +229,10 @@ def test_json_schema_compatibility(api: Api) -> None:
     assert api.post("subjects/j-value/versions", invalid)[1]["error_code"] == 42201
 
 
-def test_protobuf_needs_a_descriptor(api: Api) -> None:
+def test_protobuf_needs_a_descriptor_or_proto_text(api: Api) -> None:
     status, body = api.post(
         "subjects/p-value/versions",
-        {"schemaType": "PROTOBUF", "schema": 'syntax = "proto3"; message M { string a = 1; }'},
+        {"schemaType": "PROTOBUF", "schema": 'syntax = "proto3"; message M { string a = 1 }'},
     )
     assert (status, body["error_code"]) == (422, 42201)
     assert "FileDescriptorProto" in body["message"]
