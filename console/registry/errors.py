@@ -120,3 +120,7 @@ def unauthorized() -> RegistryError:
 
 def forbidden(subject: str) -> RegistryError:
     return RegistryError(40301, f"User is denied operation Write on Subject: {subject}")
+
+
+def store_error(message: str) -> RegistryError:
+    return RegistryError(50001, f"Error in the backend data store - {message}")

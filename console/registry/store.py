@@ -188,12 +188,28 @@ def lookup(subject: str, given: Candidate, deleted: bool = False) -> SubjectVers
     raise errors.schema_not_found()
 
 
+_REGISTER_ATTEMPTS = 5
+
+
 def register(subject: str, given: Candidate) -> SubjectVersion:
     """Store `given` as the next version of `subject` unless an identical live one exists."""
     if mode(subject) == READONLY:
         raise errors.operation_not_permitted(f"Subject {subject} is in read-only mode")
     parsed = parse(given)
     fingerprint = _fingerprint(parsed, given.references)
+    for _ in range(_REGISTER_ATTEMPTS):
+        try:
+            return _register_once(subject, given, parsed, fingerprint)
+        except IntegrityError:
+            # Another request took the same version number first: decide again on what
+            # is stored now (it may even be this very schema).
+            continue
+    raise errors.store_error(f"subject {subject} kept changing while registering")
+
+
+def _register_once(
+    subject: str, given: Candidate, parsed: formats.Parsed, fingerprint: str
+) -> SubjectVersion:
     with transaction.atomic():
         for row in versions(subject):
             if row.schema.fingerprint == fingerprint:
