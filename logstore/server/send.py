@@ -43,6 +43,16 @@ class ReplyWriter:
         self.copied_bytes = 0
 
     async def send(self, reply: bytes | RawReply) -> None:
+        try:
+            await self._send(reply)
+        except RuntimeError as exc:
+            # uvloop refuses any write to a transport the client has already closed with a
+            # RuntimeError; that is a client leaving, not a broker fault.
+            if not self._transport.is_closing():
+                raise
+            raise ConnectionResetError("the client closed the connection mid-reply") from exc
+
+    async def _send(self, reply: bytes | RawReply) -> None:
         if isinstance(reply, bytes):
             self._writer.write(reply)
         else:
