@@ -36,7 +36,7 @@ test: test-deps lint typecheck pytest
 
 # The console's tests alone (CI runs them a second time on the embedded SQLite default).
 test-console: $(STAMP)
-	$(VENV)/bin/pytest tests/console $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/console -m "not kafka and not kafka_cluster" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -29,6 +29,8 @@ def test_admin_edits_and_reverts_a_broker_config_inline(
             login(page, base, "admin", "admin-pass-123")
             page.wait_for_url(f"{base}/clusters/local/")
             page.get_by_role("link", name="Brokers").click()
+            page.wait_for_url(f"{base}/clusters/local/brokers/")
+            page.get_by_role("link", name="configuration").first.click()
             page.wait_for_url(f"{base}/clusters/local/brokers/{node}/configs/")
             row = page.locator(ROW)
             assert "default" in row.inner_text()
