@@ -105,7 +105,11 @@ def test_every_page_shows_a_stopped_broker_and_recovers_when_it_returns(
                     else None
                 ),
             )
-            assert health.offline == 0
+            # Other tests' single-copy topics on the stopped broker may go offline; these
+            # three-copy ones never do.
+            assert not [
+                p for p in health.problems if p.topic in (relaxed, strict) and p.state == "offline"
+            ]
             assert health.missing_brokers == [down]
             mine = {(p.topic, p.partition): p for p in health.problems}
             relaxed_0 = mine[(relaxed, 0)]
