@@ -34,7 +34,8 @@ pytest: $(STAMP)
 
 test: test-deps lint typecheck pytest
 
-# The console's tests alone (CI runs them a second time on the embedded SQLite default).
+# The console's tests on the bundled broker (CI runs them a second time on the embedded SQLite
+# default; the ones against Kafka clusters exercise no database difference).
 test-console: $(STAMP)
 	$(VENV)/bin/pytest tests/console -m "not kafka and not kafka_cluster" $(PYTEST_ARGS)
 
