@@ -1,0 +1,1 @@
+"""The registry's `manage.py` commands, one module each."""
