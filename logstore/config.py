@@ -16,6 +16,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
 
 
+# Security protocols a listener can serve today.
+SERVED_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT")
+
+
 @dataclass(frozen=True)
 class BrokerConfig:
     data_dir: Path
@@ -82,6 +86,17 @@ class BrokerConfig:
     # Kafka's super.users ("User:a;User:b") and allow.everyone.if.no.acl.found.
     super_users: tuple[str, ...] = ()
     allow_everyone_if_no_acl_found: bool = False
+    # -- authentication ---------------------------------------------------------------------
+    # The listener's name (`listeners=NAME://HOST:PORT`) and Kafka's
+    # listener.security.protocol.map, which gives that name its security protocol.
+    listener_name: str = "PLAINTEXT"
+    security_protocol_map: tuple[tuple[str, str], ...] = (
+        ("PLAINTEXT", "PLAINTEXT"),
+        ("SSL", "SSL"),
+        ("SASL_PLAINTEXT", "SASL_PLAINTEXT"),
+        ("SASL_SSL", "SASL_SSL"),
+    )
+    sasl_enabled_mechanisms: tuple[str, ...] = ("GSSAPI",)
     # Broker config names set by the config file or a flag: DescribeConfigs reports them
     # as STATIC_BROKER_CONFIG even when they equal Kafka's default, as Kafka does.
     explicit: frozenset[str] = frozenset()
@@ -118,6 +133,24 @@ class BrokerConfig:
             if value < 1:
                 raise ValueError(f"{flag} must be at least 1")
         self._check_limits()
+        self._check_listener()
+
+    @property
+    def security_protocol(self) -> str:
+        """The listener's security protocol, resolved through the protocol map."""
+        return dict(self.security_protocol_map).get(self.listener_name, "")
+
+    def _check_listener(self) -> None:
+        protocol = self.security_protocol
+        if not protocol:
+            raise ValueError(
+                f"listener name {self.listener_name} has no entry in listener.security.protocol.map"
+            )
+        if protocol not in SERVED_PROTOCOLS:
+            raise ValueError(
+                f"security protocol {protocol} is not served; use one of "
+                f"{', '.join(SERVED_PROTOCOLS)}"
+            )
 
     def _check_limits(self) -> None:
         if self.max_inflight_bytes < self.max_request_bytes:

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from logstore.broker.context import Broker
 
 
+# The principal of a client that did not authenticate (Kafka's KafkaPrincipal.ANONYMOUS).
+ANONYMOUS = "User:ANONYMOUS"
+
+
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     api_key: int
@@ -30,7 +34,7 @@ class RequestContext:
     client_host: str
     # Who sent the request, in Kafka's "User:name" form: the authenticated SASL or TLS
     # identity, ANONYMOUS on a PLAINTEXT listener. The authorizer decides by it.
-    principal: str = "User:ANONYMOUS"
+    principal: str = ANONYMOUS
 
     @property
     def response_class(self) -> type:

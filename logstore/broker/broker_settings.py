@@ -199,27 +199,35 @@ def _refuse(name: str, raw: str, why: str) -> BrokerConfigRefused:
     )
 
 
+def _listener_name(scheme: str) -> str | None:
+    name = scheme.strip().upper()
+    return name if name and name.replace("_", "").isalnum() else None
+
+
 def _listeners(raw: str) -> dict[str, Any]:
-    """`PLAINTEXT://HOST:PORT`: one plaintext listener is what this broker serves."""
+    """`NAME://HOST:PORT`: one listener, its protocol given by the protocol map."""
     items = [item.strip() for item in raw.split(",") if item.strip()]
     if len(items) != 1:
         raise _refuse("listeners", raw, "exactly one listener is supported")
     scheme, sep, address = items[0].partition("://")
-    if not sep or scheme.upper() != "PLAINTEXT":
-        raise _refuse("listeners", raw, "expected PLAINTEXT://HOST:PORT")
+    name = _listener_name(scheme)
+    if not sep or name is None:
+        raise _refuse("listeners", raw, "expected NAME://HOST:PORT, e.g. PLAINTEXT://HOST:PORT")
+    if name in ("SSL", "SASL_SSL"):
+        raise _refuse("listeners", raw, f"{name} is not served; use PLAINTEXT or SASL_PLAINTEXT")
     try:
         host, port = parse_listen(address)
     except ValueError as exc:
         raise _refuse("listeners", raw, str(exc)) from None
     if not address.rpartition(":")[0]:
         host = "0.0.0.0"  # Kafka: an empty host binds every interface
-    return {"host": host, "port": port}
+    return {"host": host, "port": port, "listener_name": name}
 
 
 def _advertised(raw: str) -> dict[str, Any]:
     scheme, sep, address = raw.strip().partition("://")
-    if not sep or scheme.upper() != "PLAINTEXT" or "," in address:
-        raise _refuse("advertised.listeners", raw, "expected PLAINTEXT://HOST:PORT")
+    if not sep or _listener_name(scheme) is None or "," in address:
+        raise _refuse("advertised.listeners", raw, "expected NAME://HOST:PORT")
     try:
         host, port = parse_listen(address)
     except ValueError as exc:
@@ -227,6 +235,30 @@ def _advertised(raw: str) -> dict[str, Any]:
     if not address.rpartition(":")[0].strip("[]"):
         raise _refuse("advertised.listeners", raw, "a host clients can reach is required")
     return {"advertised_host": host, "advertised_port": port}
+
+
+def _protocol_map(raw: str) -> tuple[tuple[str, str], ...]:
+    """`NAME:PROTOCOL,...` as Kafka's listener.security.protocol.map."""
+    pairs = []
+    for item in (i.strip() for i in raw.split(",") if i.strip()):
+        name, sep, protocol = item.partition(":")
+        protocol = protocol.strip().upper()
+        if not sep or _listener_name(name) is None or protocol not in SECURITY_PROTOCOLS:
+            raise _refuse(
+                "listener.security.protocol.map",
+                raw,
+                f"expected NAME:PROTOCOL with PROTOCOL one of {', '.join(SECURITY_PROTOCOLS)}",
+            )
+        pairs.append((name.strip().upper(), protocol))
+    return tuple(pairs)
+
+
+def _mechanisms(raw: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in raw.split(",") if m.strip())
+
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+DEFAULT_PROTOCOL_MAP = ",".join(f"{p}:{p}" for p in SECURITY_PROTOCOLS)
 
 
 def _log_dirs(raw: str) -> Path:
@@ -378,21 +410,37 @@ REGISTRY: dict[str, ConfigDef] = {
         ConfigDef(
             "listeners",
             STRING,
-            lambda c: f"PLAINTEXT://{c.host}:{c.port}",
+            lambda c: f"{c.listener_name}://{c.host}:{c.port}",
             kafka_default="PLAINTEXT://:9092",
-            fields=("host", "port"),
+            fields=("host", "port", "listener_name"),
             parse=_listeners,
         ),
         ConfigDef(
             "advertised.listeners",
             STRING,
             lambda c: (
-                f"PLAINTEXT://{c.advertised_host}:{c.advertised_port or c.port}"
+                f"{c.listener_name}://{c.advertised_host}:{c.advertised_port or c.port}"
                 if c.advertised_host
                 else ""
             ),
             fields=("advertised_host", "advertised_port"),
             parse=_advertised,
+        ),
+        setting(
+            "listener.security.protocol.map",
+            STRING,
+            "security_protocol_map",
+            kafka_default=DEFAULT_PROTOCOL_MAP,
+            parse=_protocol_map,
+            show=lambda pairs: ",".join(f"{n}:{p}" for n, p in pairs),
+        ),
+        setting(
+            "sasl.enabled.mechanisms",
+            LIST,
+            "sasl_enabled_mechanisms",
+            kafka_default="GSSAPI",
+            parse=_mechanisms,
+            show=",".join,
         ),
         setting(
             "num.partitions", INT, "default_partitions", kafka_default="1", checks=(_at_least(1),)

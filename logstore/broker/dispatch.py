@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from time import perf_counter
 
-from logstore.broker.api import RawReply, RequestContext, is_supported, registration
+from logstore.broker.api import ANONYMOUS, RawReply, RequestContext, is_supported, registration
 from logstore.broker.context import Broker
 from logstore.broker.handlers.api_versions import unsupported_version_frame
 from logstore.protocol import codec
@@ -28,17 +28,19 @@ class HandlerCrashError(RuntimeError):
     """Native code under a request panicked; only this request's connection pays for it."""
 
 
-async def handle_frame(broker: Broker, body: bytes, client_host: str) -> Reply:
-    """Answer one request frame body (length prefix already stripped)."""
+async def handle_frame(
+    broker: Broker, body: bytes, client_host: str, principal: str = ANONYMOUS
+) -> Reply:
+    """Answer one request frame body (length prefix already stripped) from `principal`."""
     try:
-        return await _handle(broker, body, client_host)
+        return await _handle(broker, body, client_host, principal)
     except (Exception, asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # e.g. pyo3's PanicException from a native library
         raise HandlerCrashError(f"{type(exc).__name__}: {exc}") from exc
 
 
-async def _handle(broker: Broker, body: bytes, client_host: str) -> Reply:
+async def _handle(broker: Broker, body: bytes, client_host: str, principal: str) -> Reply:
     started = perf_counter()
     api_key, api_version, correlation_id = codec.peek_header(body)
     if not is_supported(api_key, api_version):
@@ -48,10 +50,12 @@ async def _handle(broker: Broker, body: bytes, client_host: str) -> Reply:
     reg = registration(api_key)
     assert reg is not None  # is_supported() said so
     if reg.legacy is not None and not codec.can_parse(api_key, api_version):
-        ctx = RequestContext(api_key, api_version, correlation_id, None, client_host)
+        ctx = RequestContext(api_key, api_version, correlation_id, None, client_host, principal)
         return reg.legacy(ctx, body)
     header, request = codec.decode_request(body)
-    ctx = RequestContext(api_key, api_version, correlation_id, header.client_id, client_host)
+    ctx = RequestContext(
+        api_key, api_version, correlation_id, header.client_id, client_host, principal
+    )
     response = await reg.handler(broker, ctx, request)
     broker.requests.done(ctx, started, response)  # metrics and the request log
     if response is None or isinstance(response, RawReply | bytes):

@@ -20,8 +20,12 @@ import functools
 import logging
 from collections.abc import Callable
 
+from logstore.broker.api import ANONYMOUS
 from logstore.broker.context import Broker
 from logstore.broker.dispatch import Reply, handle_frame
+from logstore.broker.sasl_gate import SaslGate
+from logstore.protocol import codec
+from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.errors import ProtocolError
 from logstore.protocol.framing import LENGTH_PREFIX_BYTES, parse_length
 from logstore.server.budget import ByteBudget
@@ -32,10 +36,17 @@ log = logging.getLogger("logstore.server")
 
 # Requests read ahead of the oldest unanswered one (Kafka itself handles one at a time).
 PIPELINE_DEPTH = 128
+# Kafka's connection.failed.authentication.delay.ms: a failed login waits this long before
+# its connection closes, so passwords cannot be tried fast.
+FAILED_AUTHENTICATION_DELAY_S = 0.1
 
 
 def _give_back(release: Callable[[int], None], length: int, _task: object) -> None:
     release(length)
+
+
+async def _ready(reply: Reply) -> Reply:
+    return reply
 
 
 class Connection:
@@ -46,8 +57,12 @@ class Connection:
         writer: asyncio.StreamWriter,
         budget: ByteBudget,
         closing_log: ThrottledLog | None = None,
+        gate: SaslGate | None = None,
     ) -> None:
         self.broker = broker
+        # A SASL listener's exchange; requests are served as `principal` once it succeeded.
+        self._gate = gate
+        self.principal = ANONYMOUS
         self.reader = reader
         self.writer = writer
         self.budget = budget
@@ -134,6 +149,9 @@ class Connection:
         reader = self.reader
         release = self.budget.release
         try:
+            if self._gate is not None and not await self._authenticate(self._gate):
+                return
+            principal = self.principal
             while True:
                 self._at_boundary = True
                 await self._slots.acquire()
@@ -148,7 +166,9 @@ class Connection:
                 length = parse_length(prefix, max_bytes)
                 body = await self._read_body(length)
                 self._body_since = None
-                task = asyncio.create_task(handle_frame(self.broker, body, self.client_host))
+                task = asyncio.create_task(
+                    handle_frame(self.broker, body, self.client_host, principal)
+                )
                 del body
                 # Handled (or cancelled), the body is no longer held: its bytes go back
                 # then, not when the answer is sent, so a client that stops reading its
@@ -169,6 +189,43 @@ class Connection:
             self._at_boundary = True
             self._body_since = None
             self._pending.put_nowait(None)
+
+    async def _authenticate(self, gate: SaslGate) -> bool:
+        """Serve ApiVersions and the SASL exchange, one frame at a time, until the client
+        authenticated (True) or the connection must close (False); any other request
+        raises, closing it as Kafka does."""
+        loop = asyncio.get_running_loop()
+        while gate.principal is None:
+            self._at_boundary = True
+            await self._slots.acquire()
+            try:
+                prefix = await self.reader.readexactly(LENGTH_PREFIX_BYTES)
+            except asyncio.IncompleteReadError as exc:
+                if exc.partial:
+                    raise
+                return False
+            self._at_boundary = False
+            self.last_active = self._body_since = loop.time()
+            length = parse_length(prefix, self.broker.config.max_request_bytes)
+            body = await self._read_body(length)
+            self._body_since = None
+            close = False
+            try:
+                api_key = -1 if gate.raw_tokens else codec.peek_header(body)[0]
+                if api_key == ApiKey.API_VERSIONS:
+                    reply = await handle_frame(self.broker, body, self.client_host)
+                else:
+                    step = gate.raw(body) if api_key < 0 else gate.answer(api_key, body)
+                    reply, close = step.reply, step.close
+            finally:
+                self.budget.release(length)
+            self._in_flight += 1
+            self._pending.put_nowait(asyncio.create_task(_ready(reply)))
+            if close:
+                await asyncio.sleep(FAILED_AUTHENTICATION_DELAY_S)
+                return False
+        self.principal = gate.principal
+        return True
 
     async def _read_body(self, length: int) -> bytes:
         """`length` body bytes, charged to the shared budget as they arrive (waiting here

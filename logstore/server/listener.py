@@ -16,14 +16,17 @@ from typing import Any
 from logstore.broker.assembly import close_broker, open_broker
 from logstore.broker.broker_settings import topic_defaults
 from logstore.broker.context import Broker
+from logstore.broker.sasl_gate import SaslGate
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
 from logstore.durable import write_atomic
+from logstore.security.credentials import STATE_NAME, CredentialStore
 from logstore.server.admission import LOG_INTERVAL_MS, Admission
 from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
 from logstore.server.lograte import ThrottledLog
 from logstore.server.resources import current_nofile, plan
+from logstore.storage.manager import STATE_DIR
 
 log = logging.getLogger("logstore.server")
 
@@ -49,6 +52,7 @@ class BrokerServer:
         self._maintenance: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.broker: Broker | None = None
+        self._credentials: CredentialStore | None = None  # on a SASL listener
         self.metrics: Any = None  # logstore.metrics.endpoint.MetricsEndpoint when enabled
 
     async def start(self) -> None:
@@ -94,6 +98,8 @@ class BrokerServer:
                 self.plan.connections,
                 self.config.max_connections,
             )
+        if self.config.security_protocol == "SASL_PLAINTEXT":
+            self._credentials = CredentialStore(self.config.data_dir / STATE_DIR / STATE_NAME)
         logs.open()
         try:
             self.broker = await open_broker(self.config, logs, self.clock)
@@ -138,6 +144,12 @@ class BrokerServer:
         except OSError as exc:
             raise OSError(exc.errno, f"metrics on {host}:{port}: {exc.strerror}") from exc
 
+    def _new_gate(self) -> SaslGate | None:
+        """A new connection's SASL exchange; None on a PLAINTEXT listener."""
+        if self._credentials is None:
+            return None
+        return SaslGate(self.config.sasl_enabled_mechanisms, self._credentials.get)
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self.broker is not None
         peer = writer.get_extra_info("peername")
@@ -149,7 +161,9 @@ class BrokerServer:
             writer.close()  # refused: closed at once, as Kafka does
             return
         try:
-            conn = Connection(self.broker, reader, writer, self._budget, self._closing_log)
+            conn = Connection(
+                self.broker, reader, writer, self._budget, self._closing_log, self._new_gate()
+            )
             task = asyncio.current_task()
             assert task is not None
             self._connections[task] = conn

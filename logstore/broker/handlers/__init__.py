@@ -18,6 +18,7 @@ from logstore.broker.handlers import (  # noqa: F401
     offsets,
     produce,
     producers,
+    sasl,
     share_admin,
     shares,
     topic_admin,
