@@ -20,8 +20,9 @@ from logstore.clock import Clock
 from logstore.config import BrokerConfig
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.producers.manager import ProducerManager
-from logstore.security import acls
+from logstore.security import acls, credentials
 from logstore.security.authorizer import Authorizer
+from logstore.security.credentials import CredentialStore
 from logstore.shares.coordinator import ShareCoordinator
 from logstore.storage import LogManager
 from logstore.transactions.coordinator import TransactionCoordinator, TxnSettings
@@ -81,6 +82,7 @@ async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> B
         appends=appends,
         transactions=transactions,
         authorizer=_authorizer(config, logs),
+        credentials=CredentialStore(logs.state_dir(credentials.STATE_NAME)),
     )
     _tasks[id(broker)] = asyncio.create_task(_snapshots(producers), name="producer-snapshots")
     _sweeps[id(broker)] = asyncio.create_task(_sweep(transactions), name="transaction-sweep")

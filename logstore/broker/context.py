@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from logstore.groups.coordinator import GroupCoordinator
     from logstore.producers.manager import ProducerManager
     from logstore.security.authorizer import Authorizer
+    from logstore.security.credentials import CredentialStore
     from logstore.shares.coordinator import ShareCoordinator
     from logstore.storage import LogManager
     from logstore.transactions.coordinator import TransactionCoordinator
@@ -111,3 +112,5 @@ class Broker:
     maintenance: MaintenanceStats = field(default_factory=MaintenanceStats)
     # ACL checks (logstore.broker.access); None = authorizer.class.name empty, all allowed.
     authorizer: Authorizer | None = None
+    # SCRAM users (SASL logins, Describe/AlterUserScramCredentials); set by open_broker.
+    credentials: CredentialStore | None = None

@@ -20,13 +20,12 @@ from logstore.broker.sasl_gate import SaslGate
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
 from logstore.durable import write_atomic
-from logstore.security.credentials import STATE_NAME, CredentialStore
+from logstore.security.credentials import CredentialStore
 from logstore.server.admission import LOG_INTERVAL_MS, Admission
 from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
 from logstore.server.lograte import ThrottledLog
 from logstore.server.resources import current_nofile, plan
-from logstore.storage.manager import STATE_DIR
 
 log = logging.getLogger("logstore.server")
 
@@ -98,11 +97,12 @@ class BrokerServer:
                 self.plan.connections,
                 self.config.max_connections,
             )
-        if self.config.security_protocol == "SASL_PLAINTEXT":
-            self._credentials = CredentialStore(self.config.data_dir / STATE_DIR / STATE_NAME)
         logs.open()
         try:
             self.broker = await open_broker(self.config, logs, self.clock)
+            if self.config.security_protocol == "SASL_PLAINTEXT":
+                # The broker's own store: AlterUserScramCredentials changes reach logins.
+                self._credentials = self.broker.credentials
         except BaseException:
             logs.close()  # nothing was served: leave storage as a clean stop does
             raise

@@ -6,6 +6,7 @@ Owns nothing but that list. It must never define handlers itself.
 from logstore.broker.handlers import (  # noqa: F401
     acls,
     api_versions,
+    client_quotas,
     cluster,
     configs,
     delete_records,
@@ -19,6 +20,7 @@ from logstore.broker.handlers import (  # noqa: F401
     produce,
     producers,
     sasl,
+    scram_users,
     share_admin,
     shares,
     topic_admin,
