@@ -1,6 +1,9 @@
-"""The TCP listener: accepts connections, enforces the connection caps, shuts down gracefully.
+"""The listeners: accept connections, enforce the connection caps, shut down gracefully.
 
-Owns the Broker's lifetime (open storage, serve, close storage with its clean marker) and
+Each of `listeners` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) is its own server socket;
+a connection knows which one it came in on, so Metadata and FindCoordinator answer with
+that listener's advertised address. TLS handshakes happen before a connection is admitted
+and must finish within odradek.request.body.timeout.ms. Owns the Broker's lifetime (open storage, serve, close storage with its clean marker) and
 the periodic storage maintenance tick. It must never parse frames (connection.py) nor
 decide what requests mean (logstore.broker).
 """
@@ -9,23 +12,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
+import ssl
 from typing import Any
 
+from logstore.broker.api import ANONYMOUS
 from logstore.broker.assembly import close_broker, open_broker
 from logstore.broker.broker_settings import topic_defaults
 from logstore.broker.context import Broker
 from logstore.broker.sasl_gate import SaslGate
 from logstore.clock import Clock, SystemClock
-from logstore.config import BrokerConfig
+from logstore.config import TLS_PROTOCOLS, BrokerConfig
 from logstore.durable import write_atomic
 from logstore.security.credentials import STATE_NAME, CredentialStore
+from logstore.security.ssl_principal import Rule, parse_rules
 from logstore.server.admission import LOG_INTERVAL_MS, Admission
 from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
 from logstore.server.lograte import ThrottledLog
 from logstore.server.resources import current_nofile, plan
+from logstore.server.tls import peer_principal, server_context
 from logstore.storage.manager import STATE_DIR
 
 log = logging.getLogger("logstore.server")
@@ -40,8 +48,11 @@ class BrokerServer:
     def __init__(self, config: BrokerConfig, *, clock: Clock | None = None) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.port = 0
-        self._server: asyncio.Server | None = None
+        self.port = 0  # the first listener's bound port
+        self.ports: dict[str, int] = {}  # every listener's bound port, by listener name
+        self._servers: list[asyncio.Server] = []
+        self._tls: ssl.SSLContext | None = None
+        self._mapping_rules: tuple[Rule, ...] = ()
         self._connections: dict[asyncio.Task[None], Connection] = {}
         self._budget = ByteBudget(config.max_inflight_bytes)
         self.plan = plan(config, current_nofile())
@@ -52,13 +63,17 @@ class BrokerServer:
         self._maintenance: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.broker: Broker | None = None
-        self._credentials: CredentialStore | None = None  # on a SASL listener
+        self._credentials: CredentialStore | None = None  # with a SASL listener
         self.metrics: Any = None  # logstore.metrics.endpoint.MetricsEndpoint when enabled
 
     async def start(self) -> None:
         import logstore.broker.handlers  # noqa: F401  (registers every handler)
         from logstore.storage import LogManager
 
+        if self.config.serves_tls:
+            # Before anything is opened: bad TLS settings refuse to start (TlsConfigError).
+            self._tls = server_context(self.config)
+            self._mapping_rules = parse_rules(self.config.ssl_principal_mapping_rules)
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         logs = LogManager(
             self.config.data_dir,
@@ -98,7 +113,7 @@ class BrokerServer:
                 self.plan.connections,
                 self.config.max_connections,
             )
-        if self.config.security_protocol == "SASL_PLAINTEXT":
+        if any(self.config.protocol_of(n).startswith("SASL_") for n, _, _ in self.config.listeners):
             self._credentials = CredentialStore(self.config.data_dir / STATE_DIR / STATE_NAME)
         logs.open()
         try:
@@ -108,30 +123,59 @@ class BrokerServer:
             raise
         try:
             self._start_metrics()
-            self._server = await asyncio.start_server(
-                self._accept, self.config.host, self.config.port, limit=1 << 20, backlog=512
-            )
+            await self._listen()
         except OSError:
             if self.metrics is not None:
                 self.metrics.stop()
+            for server in self._servers:
+                server.close()
             # Nothing was served: put storage back the way a clean stop leaves it.
             await close_broker(self.broker)
             logs.close()
             raise
-        sock = self._server.sockets[0]
-        self.port = sock.getsockname()[1]
-        self.broker.advertised_host = self.config.advertised_host or _advertisable(self.config.host)
-        self.broker.advertised_port = self.config.advertised_port or self.port
+        for name, host, _ in self.config.listeners:
+            advertised_host, advertised_port = self.config.advertised(name)
+            self.broker.listener_addresses[name] = (
+                advertised_host or _advertisable(host),
+                advertised_port or self.ports[name],
+            )
+        first = self.config.listener_name
+        self.broker.advertised_host, self.broker.advertised_port = self.broker.listener_addresses[
+            first
+        ]
         self._maintenance = asyncio.create_task(self._maintain())
         self._sweeper = asyncio.create_task(self._sweep())
         # Thousands of long-lived objects (kio schemas, catalogue) would otherwise be walked
         # by every full collection, a latency spike on the request path.
         gc.freeze()
         if self.config.port_file is not None:
-            write_atomic(self.config.port_file, f"{self.port}\n".encode(), durable=False)
-        log.info(
-            "listening on %s:%d (data dir %s)", self.config.host, self.port, self.config.data_dir
-        )
+            # The first listener's port; with several, then NAME=PORT for each of them.
+            text = f"{self.port}\n"
+            if len(self.ports) > 1:
+                text += "".join(f"{name}={port}\n" for name, port in self.ports.items())
+            write_atomic(self.config.port_file, text.encode(), durable=False)
+        log.info("data dir %s", self.config.data_dir)
+
+    async def _listen(self) -> None:
+        handshake_s = self.config.request_body_timeout_ms / 1000
+        for name, host, port in self.config.listeners:
+            protocol = self.config.protocol_of(name)
+            tls = self._tls if protocol in TLS_PROTOCOLS else None
+            server = await asyncio.start_server(
+                functools.partial(self._accept, name, protocol),
+                host,
+                port,
+                limit=1 << 20,
+                backlog=512,
+                ssl=tls,
+                ssl_handshake_timeout=handshake_s if tls is not None else None,
+            )
+            self._servers.append(server)
+            bound = server.sockets[0].getsockname()[1]
+            self.ports[name] = bound
+            if not self.port:
+                self.port = bound
+            log.info("listening on %s:%d (%s, %s)", host, bound, name, protocol)
 
     def _start_metrics(self) -> None:
         if self.config.metrics_listen is None:
@@ -144,16 +188,36 @@ class BrokerServer:
         except OSError as exc:
             raise OSError(exc.errno, f"metrics on {host}:{port}: {exc.strerror}") from exc
 
-    def _new_gate(self) -> SaslGate | None:
-        """A new connection's SASL exchange; None on a PLAINTEXT listener."""
-        if self._credentials is None:
+    def _new_gate(self, protocol: str) -> SaslGate | None:
+        """A new connection's SASL exchange; None on a PLAINTEXT or SSL listener."""
+        if self._credentials is None or not protocol.startswith("SASL_"):
             return None
         return SaslGate(self.config.sasl_enabled_mechanisms, self._credentials.get)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _tls_principal(self, writer: asyncio.StreamWriter, host: str) -> str | None:
+        """The client certificate's principal; None when no mapping rule names it (Kafka
+        fails that client's authentication)."""
+        try:
+            return peer_principal(writer.get_extra_info("ssl_object"), self._mapping_rules)
+        except ValueError as exc:
+            self._closing_log(f"{host} principal", "closing TLS connection from %s: %s", host, exc)
+            return None
+
+    async def _accept(
+        self,
+        listener: str,
+        protocol: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
         assert self.broker is not None
         peer = writer.get_extra_info("peername")
         host = str(peer[0]) if peer else "unknown"
+        tls = protocol in TLS_PROTOCOLS
+        principal = self._tls_principal(writer, host) if tls else ANONYMOUS
+        if principal is None:
+            writer.close()
+            return
         # The descriptor plan's cap (max_connections lowered to what the open-files limit
         # leaves room for), or a lower dynamic max.connections.
         limit = min(self.plan.connections, self.broker.dynamic_configs.max_connections)
@@ -162,7 +226,15 @@ class BrokerServer:
             return
         try:
             conn = Connection(
-                self.broker, reader, writer, self._budget, self._closing_log, self._new_gate()
+                self.broker,
+                reader,
+                writer,
+                self._budget,
+                self._closing_log,
+                self._new_gate(protocol),
+                listener=listener,
+                principal=principal,
+                zero_copy=not tls,  # sendfile would bypass the TLS layer
             )
             task = asyncio.current_task()
             assert task is not None
@@ -208,8 +280,8 @@ class BrokerServer:
         """Stop accepting, let in-flight requests finish, close storage cleanly."""
         assert self.broker is not None
         self.broker.shutting_down = True
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         if self.metrics is not None:
             self.metrics.stop()
         self.broker.appends.notify_all()
