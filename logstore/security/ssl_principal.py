@@ -28,16 +28,17 @@ _KEYWORDS = {
     NameOID.DOMAIN_COMPONENT: "DC",
     NameOID.USER_ID: "UID",
 }
-_SPECIAL = ',+"\\<>;'
+# Java escapes these anywhere in a value (RFC 2253's set plus `=` and `#`).
+_SPECIAL = ',=+<>#;"\\'
 
 
 def _escape(value: str) -> str:
-    out = "".join("\\" + c if c in _SPECIAL else c for c in value)
-    if out.startswith(("#", " ")):
-        out = "\\" + out
-    if out.endswith(" ") and not out.endswith("\\ "):
-        out = out[:-1] + "\\ "
-    return out
+    """A value as Java writes it: specials and NUL escaped, then leading and trailing
+    whitespace."""
+    out = "".join("\\" + c if c in _SPECIAL else "\\00" if c == "\0" else c for c in value)
+    lead = len(out) - len(out.lstrip())
+    end = len(out.rstrip()) if out.strip() else lead
+    return "".join("\\" + c if i < lead or i >= end else c for i, c in enumerate(out))
 
 
 def _der_hex(attribute: x509.NameAttribute[str]) -> str:
