@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.broker_fixture import BrokerProcess, start_broker
-from tests.logstore.security.test_sasl_clients import alice_data
+from tests.logstore.security.test_sasl_clients import PASSWORD, USER, alice_data
 
 APP1, APP2, ADMIN = "CN=app1,OU=eng", "CN=app2,OU=eng", "CN=admin,OU=ops"
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -69,7 +69,11 @@ def tls_lines(certs: Certs, client_auth: str = "none") -> str:
 
 
 def tls_broker(
-    tmp_path: Path, certs: Certs, extra: str = "", client_auth: str = "none"
+    tmp_path: Path,
+    certs: Certs,
+    extra: str = "",
+    client_auth: str = "none",
+    mechanisms: tuple[str, ...] = MECHANISMS,
 ) -> BrokerProcess:
     """PLAINTEXT (first: the fixture's readiness probe), SSL and SASL_SSL listeners; the
     SASL user alice has SCRAM credentials (PLAIN checks the same)."""
@@ -77,6 +81,37 @@ def tls_broker(
     config = tmp_path / "server.properties"
     config.write_text(
         "listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,SASL_SSL://127.0.0.1:0\n"
-        f"sasl.enabled.mechanisms={','.join(MECHANISMS)}\n" + tls_lines(certs, client_auth) + extra
+        f"sasl.enabled.mechanisms={','.join(mechanisms)}\n" + tls_lines(certs, client_auth) + extra
     )
     return start_broker(data, ["--config", str(config)])
+
+
+def kafka_sasl_ssl_config(certs: Certs, mechanisms: tuple[str, ...] = MECHANISMS) -> dict[str, str]:
+    """Apache Kafka's settings for a SASL_SSL listener like `tls_broker`'s: the same PEM
+    files; SCRAM users from `kafka-storage format --add-scram` (KAFKA_SCRAM_ARGS); PLAIN,
+    which Kafka checks against its JAAS file rather than the SCRAM store, given the same
+    user and password."""
+    prefix = "listener.name.sasl_ssl"
+    return {
+        "sasl.enabled.mechanisms": ",".join(mechanisms),
+        f"{prefix}.plain.sasl.jaas.config": (
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'user_{USER}="{PASSWORD}";'
+        ),
+        **{
+            f"{prefix}.{m.lower()}.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            )
+            for m in mechanisms
+            if m.startswith("SCRAM-")
+        },
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": str(certs.server),
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(certs.ca),
+    }
+
+
+KAFKA_SCRAM_ARGS = tuple(
+    arg for m in MECHANISMS[1:] for arg in ("--add-scram", f"{m}=[name={USER},password={PASSWORD}]")
+)
