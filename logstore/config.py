@@ -6,8 +6,10 @@ hold per-topic configuration (that lives in the storage catalogue) nor open sock
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from logstore.groups.settings import GroupSettings
 from logstore.storage.durability import FSYNC_POLICIES
@@ -117,6 +119,9 @@ class BrokerConfig:
     ssl_client_auth: str = "none"
     ssl_enabled_protocols: tuple[str, ...] = ("TLSv1.2", "TLSv1.3")
     ssl_principal_mapping_rules: str = "DEFAULT"
+    # Kafka's `listener.name.<listener>.ssl.*` (and sasl.enabled.mechanisms): (listener,
+    # field, value) overriding the broker-wide value on that listener (`for_listener`).
+    listener_overrides: tuple[tuple[str, str, Any], ...] = ()
     # Broker config names set by the config file or a flag: DescribeConfigs reports them
     # as STATIC_BROKER_CONFIG even when they equal Kafka's default, as Kafka does.
     explicit: frozenset[str] = frozenset()
@@ -170,8 +175,13 @@ class BrokerConfig:
         return ((self.listener_name, self.host, self.port), *self.extra_listeners)
 
     @property
-    def serves_tls(self) -> bool:
-        return any(self.protocol_of(name) in TLS_PROTOCOLS for name, _, _ in self.listeners)
+    def tls_listeners(self) -> tuple[str, ...]:
+        return tuple(n for n, _, _ in self.listeners if self.protocol_of(n) in TLS_PROTOCOLS)
+
+    def for_listener(self, listener: str) -> BrokerConfig:
+        """These settings as `listener` sees them, its own overrides applied."""
+        own = {f: v for name, f, v in self.listener_overrides if name == listener}
+        return dataclasses.replace(self, **own) if own else self
 
     def advertised(self, listener: str) -> tuple[str | None, int | None]:
         """The address to announce for `listener`; None parts = the bound ones."""
@@ -207,6 +217,12 @@ class BrokerConfig:
                 )
         if self.ssl_client_auth not in SSL_CLIENT_AUTH:
             raise ValueError(f"ssl.client.auth must be one of {', '.join(SSL_CLIENT_AUTH)}")
+        for name, _, _ in self.listener_overrides:
+            if name not in names:
+                raise ValueError(
+                    f"listener.name.{name.lower()}.* names a listener that is not among the "
+                    f"listeners ({','.join(names)})"
+                )
 
     def _check_limits(self) -> None:
         if self.max_inflight_bytes < self.max_request_bytes:

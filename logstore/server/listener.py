@@ -33,7 +33,7 @@ from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
 from logstore.server.lograte import ThrottledLog
 from logstore.server.resources import current_nofile, plan
-from logstore.server.tls import peer_principal, server_context
+from logstore.server.tls import TlsConfigError, peer_principal, server_context
 from logstore.storage.manager import STATE_DIR
 
 log = logging.getLogger("logstore.server")
@@ -51,8 +51,9 @@ class BrokerServer:
         self.port = 0  # the first listener's bound port
         self.ports: dict[str, int] = {}  # every listener's bound port, by listener name
         self._servers: list[asyncio.Server] = []
-        self._tls: ssl.SSLContext | None = None
-        self._mapping_rules: tuple[Rule, ...] = ()
+        # Per TLS listener (each may have its own listener.name.<name>.ssl.* settings).
+        self._tls: dict[str, ssl.SSLContext] = {}
+        self._mapping_rules: dict[str, tuple[Rule, ...]] = {}
         self._connections: dict[asyncio.Task[None], Connection] = {}
         self._budget = ByteBudget(config.max_inflight_bytes)
         self.plan = plan(config, current_nofile())
@@ -70,10 +71,14 @@ class BrokerServer:
         import logstore.broker.handlers  # noqa: F401  (registers every handler)
         from logstore.storage import LogManager
 
-        if self.config.serves_tls:
+        for name in self.config.tls_listeners:
             # Before anything is opened: bad TLS settings refuse to start (TlsConfigError).
-            self._tls = server_context(self.config)
-            self._mapping_rules = parse_rules(self.config.ssl_principal_mapping_rules)
+            own = self.config.for_listener(name)
+            try:
+                self._tls[name] = server_context(own)
+            except TlsConfigError as exc:
+                raise TlsConfigError(f"listener {name}: {exc}") from None
+            self._mapping_rules[name] = parse_rules(own.ssl_principal_mapping_rules)
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         logs = LogManager(
             self.config.data_dir,
@@ -160,7 +165,7 @@ class BrokerServer:
         handshake_s = self.config.request_body_timeout_ms / 1000
         for name, host, port in self.config.listeners:
             protocol = self.config.protocol_of(name)
-            tls = self._tls if protocol in TLS_PROTOCOLS else None
+            tls = self._tls.get(name)
             server = await asyncio.start_server(
                 functools.partial(self._accept, name, protocol),
                 host,
@@ -188,17 +193,19 @@ class BrokerServer:
         except OSError as exc:
             raise OSError(exc.errno, f"metrics on {host}:{port}: {exc.strerror}") from exc
 
-    def _new_gate(self, protocol: str) -> SaslGate | None:
+    def _new_gate(self, listener: str, protocol: str) -> SaslGate | None:
         """A new connection's SASL exchange; None on a PLAINTEXT or SSL listener."""
         if self._credentials is None or not protocol.startswith("SASL_"):
             return None
-        return SaslGate(self.config.sasl_enabled_mechanisms, self._credentials.get)
+        mechanisms = self.config.for_listener(listener).sasl_enabled_mechanisms
+        return SaslGate(mechanisms, self._credentials.get)
 
-    def _tls_principal(self, writer: asyncio.StreamWriter, host: str) -> str | None:
+    def _tls_principal(self, listener: str, writer: asyncio.StreamWriter, host: str) -> str | None:
         """The client certificate's principal; None when no mapping rule names it (Kafka
         fails that client's authentication)."""
         try:
-            return peer_principal(writer.get_extra_info("ssl_object"), self._mapping_rules)
+            rules = self._mapping_rules[listener]
+            return peer_principal(writer.get_extra_info("ssl_object"), rules)
         except ValueError as exc:
             self._closing_log(f"{host} principal", "closing TLS connection from %s: %s", host, exc)
             return None
@@ -214,7 +221,7 @@ class BrokerServer:
         peer = writer.get_extra_info("peername")
         host = str(peer[0]) if peer else "unknown"
         tls = protocol in TLS_PROTOCOLS
-        principal = self._tls_principal(writer, host) if tls else ANONYMOUS
+        principal = self._tls_principal(listener, writer, host) if tls else ANONYMOUS
         if principal is None:
             writer.close()
             return
@@ -231,7 +238,7 @@ class BrokerServer:
                 writer,
                 self._budget,
                 self._closing_log,
-                self._new_gate(protocol),
+                self._new_gate(listener, protocol),
                 listener=listener,
                 principal=principal,
                 zero_copy=not tls,  # sendfile would bypass the TLS layer

@@ -31,29 +31,10 @@ from confluent_kafka.admin import (
 
 from tests.broker_fixture import BrokerProcess
 from tests.logstore.security.test_sasl_clients import PASSWORD, USER
-from tests.logstore.security.tls_setup import ADMIN, APP1, APP2, Certs, dev_ca, tls_broker
+from tests.logstore.security.tls_setup import ADMIN, APP1, Certs, tls_broker
 
 MODES = ("SSL", "SASL_SSL-PLAIN", "SASL_SSL-SCRAM-SHA-256", "SASL_SSL-SCRAM-SHA-512", "mTLS")
 JS_DIR = Path(__file__).resolve().parents[2] / "clients" / "js"
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return dev_ca(tmp_path_factory.mktemp("ca") / "ca", APP1, APP2, ADMIN)
-
-
-@pytest.fixture(scope="module")
-def other_ca(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return dev_ca(tmp_path_factory.mktemp("other") / "ca", APP1)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterator[BrokerProcess]:
-    broker = tls_broker(tmp_path_factory.mktemp("tls"), certs, client_auth="requested")
-    try:
-        yield broker
-    finally:
-        broker.stop()
 
 
 @pytest.fixture(scope="module")

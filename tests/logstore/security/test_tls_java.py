@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from reference.launcher import java_command
 from tests.broker_fixture import BrokerProcess
 from tests.logstore.security.test_sasl_clients import PASSWORD, USER
-from tests.logstore.security.tls_setup import APP1, Certs, dev_ca, tls_broker
+from tests.logstore.security.tls_setup import Certs
 
 MODES = ["SSL", "SASL_SSL-PLAIN", "SASL_SSL-SCRAM-SHA-256", "SASL_SSL-SCRAM-SHA-512", "mTLS"]
 LOGIN_MODULES = {
@@ -24,20 +23,6 @@ LOGIN_MODULES = {
     "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
 }
 TOOL_TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return dev_ca(tmp_path_factory.mktemp("ca") / "ca", APP1)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterator[BrokerProcess]:
-    broker = tls_broker(tmp_path_factory.mktemp("tls"), certs, client_auth="requested")
-    try:
-        yield broker
-    finally:
-        broker.stop()
 
 
 def java_client_config(certs: Certs, mode: str) -> str:

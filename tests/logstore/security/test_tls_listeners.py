@@ -20,14 +20,9 @@ import pytest
 
 from tests.broker_fixture import BrokerProcess, start_broker
 from tests.logstore.broker.wire import Wire
-from tests.logstore.security.tls_setup import Certs, dev_ca, tls_broker
+from tests.logstore.security.tls_setup import Certs, tls_broker
 
 API_VERSIONS, METADATA, FIND_COORDINATOR, DESCRIBE_CLUSTER = 18, 3, 10, 60
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return dev_ca(tmp_path_factory.mktemp("ca") / "ca", "app1")
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +206,47 @@ def test_inline_pem_keystore_serves(tmp_path: Path, certs: Certs) -> None:
         _still_serves(inline, certs)
     finally:
         inline.stop()
+
+
+def test_listener_prefixed_settings_apply_to_that_listener_only(
+    tmp_path: Path, certs: Certs
+) -> None:
+    """`listener.name.mtls.ssl.client.auth=required` on a second SSL listener: the first
+    serves clients without a certificate, the second refuses them."""
+    path = tmp_path / "two-ssl.properties"
+    path.write_text(
+        "listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,MTLS://127.0.0.1:0\n"
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL\n"
+        "ssl.keystore.type=PEM\n"
+        f"ssl.keystore.location={certs.server}\n"
+        "ssl.truststore.type=PEM\n"
+        f"listener.name.mtls.ssl.truststore.location={certs.ca}\n"
+        "listener.name.mtls.ssl.client.auth=required\n"
+    )
+    broker = start_broker(tmp_path / "data", ["--config", str(path)])
+    try:
+        _still_serves(broker, certs)  # the SSL listener, no client certificate
+        mtls = f"127.0.0.1:{broker.ports['MTLS']}"
+        # ssl.SSLError and ConnectionError are OSErrors.
+        with pytest.raises(OSError), Wire(mtls, tls=certs.context()) as anonymous:
+            anonymous.request(API_VERSIONS, 0)
+        with Wire(mtls, tls=certs.context("app1")) as known:
+            assert known.request(API_VERSIONS, 0).error_code == 0
+    finally:
+        broker.stop()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("listener.name.ssl.ssl.client.auth=maybe", ":3: listener.name.ssl.ssl.client.auth"),
+        ("listener.name.nope.ssl.client.auth=required", "names a listener that is not among"),
+    ],
+)
+def test_bad_listener_prefixed_settings_refuse_to_start(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    result = _serve(tmp_path, line + "\n")
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
