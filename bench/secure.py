@@ -26,8 +26,8 @@ from tests.logstore.security.tls_setup import (  # noqa: E402
     tls_broker,
 )
 
-# PLAIN: kcat's librdkafka (Debian 2.0.2) fails SCRAM against Odradek (not a TLS matter);
-# the mechanism only costs the login, once per connection.
+# PLAIN: kcat's librdkafka (Debian's 2.0.2) repeats its client nonce in the SCRAM
+# client-final message, which the broker refuses; the mechanism only costs the login.
 MECHANISM = "PLAIN"
 
 
