@@ -175,6 +175,11 @@ class BrokerConfig:
         return ((self.listener_name, self.host, self.port), *self.extra_listeners)
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """Every listener's name, the first one first."""
+        return tuple(name for name, _, _ in self.listeners)
+
+    @property
     def tls_listeners(self) -> tuple[str, ...]:
         return tuple(n for n, _, _ in self.listeners if self.protocol_of(n) in TLS_PROTOCOLS)
 

@@ -54,6 +54,7 @@ class BrokerServer:
         # Per TLS listener (each may have its own listener.name.<name>.ssl.* settings).
         self._tls: dict[str, ssl.SSLContext] = {}
         self._mapping_rules: dict[str, tuple[Rule, ...]] = {}
+        self._mechanisms = {n: config.for_listener(n).sasl_enabled_mechanisms for n in config.names}
         self._connections: dict[asyncio.Task[None], Connection] = {}
         self._budget = ByteBudget(config.max_inflight_bytes)
         self.plan = plan(config, current_nofile())
@@ -197,8 +198,7 @@ class BrokerServer:
         """A new connection's SASL exchange; None on a PLAINTEXT or SSL listener."""
         if self._credentials is None or not protocol.startswith("SASL_"):
             return None
-        mechanisms = self.config.for_listener(listener).sasl_enabled_mechanisms
-        return SaslGate(mechanisms, self._credentials.get)
+        return SaslGate(self._mechanisms[listener], self._credentials.get)
 
     def _tls_principal(self, listener: str, writer: asyncio.StreamWriter, host: str) -> str | None:
         """The client certificate's principal; None when no mapping rule names it (Kafka
