@@ -2,8 +2,9 @@
 
 Each of `listeners` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) is its own server socket;
 a connection knows which one it came in on, so Metadata and FindCoordinator answer with
-that listener's advertised address. TLS handshakes happen before a connection is admitted
-and must finish within odradek.request.body.timeout.ms. Owns the Broker's lifetime (open storage, serve, close storage with its clean marker) and
+that listener's advertised address. The event loop runs a TLS handshake before the
+connection reaches the caps here, so it must finish within odradek.request.body.timeout.ms.
+Owns the Broker's lifetime (open storage, serve, close storage with its clean marker) and
 the periodic storage maintenance tick. It must never parse frames (connection.py) nor
 decide what requests mean (logstore.broker).
 """
