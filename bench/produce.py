@@ -5,9 +5,12 @@ linger.ms=5, large batch.size) and with a confluent-kafka producer, at acks=1 an
 alternating the two targets each round, and the Odradek/mock ratio. Odradek writes to disk
 (a fresh data dir, fsync policy from --fsync); the mock keeps everything in memory.
 
+With `--sasl-ssl` the second target is Odradek's own SASL_SSL listener (PLAIN, a
+throwaway CA) instead of the mock, and the ratio is TLS/plaintext.
+
 Also the home of the helpers the other bench scripts share (targets, kcat, timing).
 
-    .venv/bin/python bench/produce.py [--records N] [--rounds R] [--fsync always]
+    .venv/bin/python bench/produce.py [--records N] [--rounds R] [--fsync always] [--sasl-ssl]
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ if str(REPO) not in sys.path:
 from confluent_kafka import Producer  # noqa: E402
 
 from tests.broker_fixture import BrokerProcess, start_broker  # noqa: E402
+
+# Client settings per bootstrap address (the SASL_SSL listener's); none for PLAINTEXT.
+SECURITY: dict[str, dict[str, str]] = {}
 
 
 class MockCluster:
@@ -96,6 +102,7 @@ def kcat_produce(
         "-X", "linger.ms=5", "-X", "batch.size=1000000", "-X", f"acks={acks}",
         "-X", "queue.buffering.max.messages=2000000",
         "-X", "queue.buffering.max.kbytes=2097151",
+        *(a for k, v in SECURITY.get(bootstrap, {}).items() for a in ("-X", f"{k}={v}")),
     ]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(cmd, check=True, timeout=600)
@@ -112,6 +119,7 @@ def python_produce(bootstrap: str, topic: str, count: int, size: int, acks: str)
             "acks": acks,
             "queue.buffering.max.messages": 2_000_000,
             "queue.buffering.max.kbytes": 2_097_151,
+            **SECURITY.get(bootstrap, {}),
         }
     )
     value = b"x" * size
@@ -126,12 +134,21 @@ def python_produce(bootstrap: str, topic: str, count: int, size: int, acks: str)
     return time.perf_counter() - start
 
 
-def report(label: str, count: int, size: int, ours: list[float], mock: list[float]) -> None:
+def report(
+    label: str,
+    count: int,
+    size: int,
+    ours: list[float],
+    mock: list[float],
+    names: tuple[str, str] = ("odradek", "mock"),
+) -> None:
+    """Medians of both; the ratio is the first target's rate over the second's."""
     o, m = statistics.median(ours), statistics.median(mock)
     o_rps, m_rps = count / o, count / m
     print(
-        f"{label:<34} odradek {o_rps:>12,.0f} rec/s {o_rps * size / 1e6:>8.1f} MB/s | "
-        f"mock {m_rps:>12,.0f} rec/s {m_rps * size / 1e6:>8.1f} MB/s | ratio {o_rps / m_rps:5.0%}",
+        f"{label:<34} {names[0]} {o_rps:>12,.0f} rec/s {o_rps * size / 1e6:>8.1f} MB/s | "
+        f"{names[1]} {m_rps:>12,.0f} rec/s {m_rps * size / 1e6:>8.1f} MB/s | "
+        f"ratio {o_rps / m_rps:5.0%}",
         flush=True,
     )
 
@@ -163,19 +180,40 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000, help="100-byte records per run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--fsync", default="always")
+    parser.add_argument("--sasl-ssl", action="store_true", help="TLS vs plaintext (see above)")
     args = parser.parse_args()
-    mock = MockCluster()
-    with odradek(args.fsync) as broker, tempfile.TemporaryDirectory() as tmp:
-        print(f"odradek at {broker.bootstrap} (fsync={args.fsync}), mock at {mock.bootstrap}")
-        for size, count in ((100, args.records), (1024, max(args.records // 8, 1000))):
-            path = record_file(Path(tmp), count, size)
-            for acks in ("1", "all"):
-                kcat_run = functools.partial(_kcat_run, path=path, acks=acks)
-                ours, theirs = alternate(args.rounds, kcat_run, broker.bootstrap, mock.bootstrap)
-                report(f"kcat {size}B acks={acks}", count, size, ours, theirs)
-                py_run = functools.partial(_py_run, count=count, size=size, acks=acks)
-                ours, theirs = alternate(args.rounds, py_run, broker.bootstrap, mock.bootstrap)
-                report(f"confluent-kafka {size}B acks={acks}", count, size, ours, theirs)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.sasl_ssl:
+            from bench.secure import Secure, make_certs, odradek_sasl_ssl
+
+            secure = Secure(make_certs(Path(tmp) / "ca"))
+            broker = odradek_sasl_ssl(Path(tmp) / "odradek", secure.certs, args.fsync)
+            tls = secure.add(f"127.0.0.1:{broker.ports['SASL_SSL']}", Path(tmp))
+            SECURITY.update(secure.librdkafka)
+            print(f"odradek at {broker.bootstrap}, SASL_SSL at {tls} (fsync={args.fsync})")
+            try:
+                _loads(args, Path(tmp), (broker.bootstrap, tls), ("plain", "TLS"))
+            finally:
+                broker.stop()
+            return
+        mock = MockCluster()
+        with odradek(args.fsync) as broker:
+            print(f"odradek at {broker.bootstrap} (fsync={args.fsync}), mock at {mock.bootstrap}")
+            _loads(args, Path(tmp), (broker.bootstrap, mock.bootstrap), ("odradek", "mock"))
+
+
+def _loads(
+    args: argparse.Namespace, tmp: Path, targets: tuple[str, str], names: tuple[str, str]
+) -> None:
+    for size, count in ((100, args.records), (1024, max(args.records // 8, 1000))):
+        path = record_file(tmp, count, size)
+        for acks in ("1", "all"):
+            kcat_run = functools.partial(_kcat_run, path=path, acks=acks)
+            a, b = alternate(args.rounds, kcat_run, *targets)
+            report(f"kcat {size}B acks={acks}", count, size, b, a, names[::-1])
+            py_run = functools.partial(_py_run, count=count, size=size, acks=acks)
+            a, b = alternate(args.rounds, py_run, *targets)
+            report(f"confluent-kafka {size}B acks={acks}", count, size, b, a, names[::-1])
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ fsync. Run with `--fsync never` for the like-for-like figure; both are worth kno
     .venv/bin/python bench/vs_kafka.py [--records 200000] [--size 100] [--rounds 2]
                                        [--fsync always|interval|never]
 
+`--sasl-ssl` runs the same loads over SASL_SSL (PLAIN, a throwaway CA) as well as
+over PLAINTEXT, on each broker's two listeners, and prints Odradek/Kafka over TLS and each
+broker's TLS/plaintext ratio.
+
 `--replay` runs only catch-up replays instead, for each of `--sizes` (default 100 and
 1024 B): one kcat fill per broker, then kcat and confluent-kafka reads from the beginning
 with the clients' default settings and with large local queues
@@ -43,6 +47,7 @@ if str(REPO) not in sys.path:
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
+from bench.secure import Secure, kafka_settings, make_certs, odradek_sasl_ssl  # noqa: E402
 from reference.launcher import BENCH_JVM_FLAGS, java_command, start_kafka  # noqa: E402
 from tests.broker_fixture import start_broker  # noqa: E402
 
@@ -52,10 +57,28 @@ LOAD_TIMEOUT = 300.0
 # A load takes (bootstrap, topic) and returns elapsed seconds for the whole load; a
 # "fill" load must run first on a topic the consume loads then read.
 Load = Callable[[str, str], float]
+# SASL_SSL addresses and their client settings (--sasl-ssl); PLAINTEXT ones have none.
+SECURE: Secure | None = None
+
+
+def client_settings(bootstrap: str) -> dict[str, str]:
+    return SECURE.settings(bootstrap) if SECURE is not None else {}
+
+
+def kcat_security(bootstrap: str) -> list[str]:
+    return SECURE.kcat_args(bootstrap) if SECURE is not None else []
+
+
+def java_security(bootstrap: str) -> list[str]:
+    if SECURE is None or bootstrap not in SECURE.java:
+        return []
+    return ["--command-config", str(SECURE.java[bootstrap])]
 
 
 def create_topic(bootstrap: str, topic: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
+    admin = AdminClient(
+        {"bootstrap.servers": bootstrap, "log_level": 3, **client_settings(bootstrap)}
+    )
     futures = admin.create_topics([NewTopic(topic, 1, 1)], operation_timeout=30)
     futures[topic].result(timeout=30)
 
@@ -73,7 +96,7 @@ def kcat_produce(path: Path) -> Load:
             "kcat", "-P", "-b", bootstrap, "-t", topic, "-p", "0", "-l", str(path),
             "-X", "linger.ms=5", "-X", "batch.size=1000000", "-X", "acks=all",
             "-X", "queue.buffering.max.messages=2000000",
-            "-X", "queue.buffering.max.kbytes=2097151",
+            "-X", "queue.buffering.max.kbytes=2097151", *kcat_security(bootstrap),
         ]  # fmt: skip
         start = time.perf_counter()
         subprocess.run(cmd, check=True, timeout=LOAD_TIMEOUT, capture_output=True)
@@ -86,7 +109,7 @@ def kcat_consume(count: int) -> Load:
     def run(bootstrap: str, topic: str) -> float:
         cmd = [
             "kcat", "-C", "-b", bootstrap, "-t", topic, "-p", "0", "-o", "beginning",
-            "-e", "-q", "-c", str(count), "-f", "%o\\n",
+            "-e", "-q", "-c", str(count), "-f", "%o\\n", *kcat_security(bootstrap),
         ]  # fmt: skip
         start = time.perf_counter()
         done = subprocess.run(cmd, check=True, timeout=LOAD_TIMEOUT, capture_output=True)
@@ -109,6 +132,7 @@ def kcat_replay(count: int, settings: dict[str, str], backoffs: list[int]) -> Lo
         cmd = [
             "kcat", "-C", "-b", bootstrap, "-t", topic, "-p", "0", "-o", "beginning",
             "-e", "-q", "-c", str(count), "-f", "%o\\n", "-d", "fetch", *extra,
+            *kcat_security(bootstrap),
         ]  # fmt: skip
         start = time.perf_counter()
         done = subprocess.run(cmd, check=True, timeout=LOAD_TIMEOUT, capture_output=True)
@@ -131,6 +155,7 @@ def python_replay(count: int, settings: dict[str, str]) -> Load:
             "enable.auto.commit": False,
             "log_level": 3,
             **settings,
+            **client_settings(bootstrap),
         }
         consumer = Consumer(conf)
         return _drain(consumer, topic, count)
@@ -204,6 +229,7 @@ def python_produce(count: int, size: int) -> Load:
                 "batch.size": 1_000_000,
                 "queue.buffering.max.messages": 2_000_000,
                 "queue.buffering.max.kbytes": 2_097_151,
+                **client_settings(bootstrap),
             }
         )
         value = b"v" * size
@@ -228,6 +254,7 @@ def python_consume(count: int) -> Load:
                 "enable.auto.commit": False,
                 "fetch.max.bytes": 52_428_800,
                 "max.partition.fetch.bytes": 10_485_760,
+                **client_settings(bootstrap),
             }
         )
         return _drain(consumer, topic, count)
@@ -254,7 +281,7 @@ def producer_performance(count: int, size: int) -> Load:
         args = [
             "--topic", topic, "--num-records", str(count), "--record-size", str(size),
             "--throughput", "-1", "--producer-props", f"bootstrap.servers={bootstrap}",
-            "acks=all", "linger.ms=5", "batch.size=1000000",
+            "acks=all", "linger.ms=5", "batch.size=1000000", *java_security(bootstrap),
         ]  # fmt: skip
         cmd = java_command("org.apache.kafka.tools.ProducerPerformance", args, TOOL_FLAGS)
         done = subprocess.run(cmd, check=True, timeout=LOAD_TIMEOUT, capture_output=True, text=True)
@@ -274,6 +301,7 @@ def consumer_performance(count: int) -> Load:
         args = [
             "--bootstrap-server", bootstrap, "--topic", topic, "--messages", str(count),
             "--timeout", "30000", "--group", f"perf-{uuid.uuid4().hex[:6]}",
+            *java_security(bootstrap),
         ]  # fmt: skip
         cmd = java_command("org.apache.kafka.tools.ConsumerPerformance", args, TOOL_FLAGS)
         done = subprocess.run(cmd, check=True, timeout=LOAD_TIMEOUT, capture_output=True, text=True)
@@ -289,6 +317,20 @@ def consumer_performance(count: int) -> Load:
     return run
 
 
+def _print_tls(results: dict[str, dict[str, list[float]]], count: int, size: int) -> None:
+    print(f"\nover SASL_SSL (PLAIN, TLS 1.3): {count} records of {size} B")
+    print(f"{'load':34} {'Kafka rec/s':>12} {'Odradek rec/s':>14} {'O/K':>6} "
+          f"{'K TLS/plain':>12} {'O TLS/plain':>12}")  # fmt: skip
+    for name, by_kind in results.items():
+        rate = {kind: count / min(times) for kind, times in by_kind.items()}
+        print(
+            f"{name:34} {rate['kafka TLS']:12,.0f} {rate['odradek TLS']:14,.0f} "
+            f"{rate['odradek TLS'] / rate['kafka TLS']:6.2f} "
+            f"{rate['kafka TLS'] / rate['kafka']:12.0%} "
+            f"{rate['odradek TLS'] / rate['odradek']:12.0%}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
@@ -296,6 +338,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--fsync", default="always", choices=("always", "interval", "never"))
     parser.add_argument("--replay", action="store_true", help="replay loads only (see above)")
+    parser.add_argument("--sasl-ssl", action="store_true", help="also over SASL_SSL (see above)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1024])
     args = parser.parse_args()
     if args.replay:
@@ -306,9 +349,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vs-kafka-") as tmp:
         work = Path(tmp)
         path = record_file(work, count, size)
-        kafka = start_kafka(work / "kafka", jvm_flags=BENCH_JVM_FLAGS)
-        odradek = start_broker(work / "odradek", args=("--fsync", args.fsync))
+        if args.sasl_ssl:
+            global SECURE
+            SECURE = Secure(make_certs(work / "ca"))
+            config, listeners, format_args = kafka_settings(SECURE.certs)
+            kafka = start_kafka(
+                work / "kafka",
+                jvm_flags=BENCH_JVM_FLAGS,
+                extra_config=config,
+                extra_listeners=listeners,
+                format_args=format_args,
+            )
+            odradek = odradek_sasl_ssl(work / "odradek", SECURE.certs, args.fsync)
+        else:
+            kafka = start_kafka(work / "kafka", jvm_flags=BENCH_JVM_FLAGS)
+            odradek = start_broker(work / "odradek", args=("--fsync", args.fsync))
         targets = {"kafka": kafka.bootstrap, "odradek": odradek.bootstrap}
+        if SECURE is not None:
+            targets["kafka TLS"] = SECURE.add(f"127.0.0.1:{kafka.ports['SASL_SSL']}", work)
+            targets["odradek TLS"] = SECURE.add(f"127.0.0.1:{odradek.ports['SASL_SSL']}", work)
         try:
             # (label, producing load, consuming loads reading what it wrote)
             suites: list[tuple[str, Load, list[tuple[str, Load]]]] = [
@@ -326,7 +385,7 @@ def main() -> None:
             ]
             results: dict[str, dict[str, list[float]]] = {}
             for round_no in range(args.rounds):
-                order = ["kafka", "odradek"] if round_no % 2 == 0 else ["odradek", "kafka"]
+                order = list(targets)[:: 1 if round_no % 2 == 0 else -1]
                 for label, produce_load, consume_loads in suites:
                     for kind in order:
                         topic = f"bench-{label.lower()}-{uuid.uuid4().hex[:8]}"
@@ -354,6 +413,8 @@ def main() -> None:
                     f"{mb / min(by_kind['kafka']):8.1f} {mb / min(by_kind['odradek']):8.1f} "
                     f"{o_rate / k_rate:6.2f}"
                 )
+            if SECURE is not None:
+                _print_tls(results, count, size)
             spread = {
                 name: {k: statistics.pstdev(v) / statistics.mean(v) for k, v in d.items()}
                 for name, d in results.items()

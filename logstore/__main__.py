@@ -110,7 +110,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="SCRAM-SHA-256=[name=USER,password=SECRET] (or iterations=, salt=, "
         "saltedpassword=); SCRAM-SHA-512 likewise",
     )
+    dev_ca = sub.add_parser(
+        "dev-ca",
+        help="write a throwaway CA, server and client certificates and a SASL_SSL config",
+    )
+    dev_ca.add_argument("dir", type=Path, help="an empty directory to write into")
+    dev_ca.add_argument(
+        "--host",
+        action="append",
+        dest="hosts",
+        metavar="NAME_OR_IP",
+        help="a name or address the server certificate is valid for (repeatable; "
+        "default localhost and 127.0.0.1)",
+    )
+    dev_ca.add_argument(
+        "--client",
+        action="append",
+        dest="clients",
+        metavar="NAME",
+        help="a client certificate to issue: a common name or a DN such as CN=app1,OU=eng "
+        "(repeatable; default client)",
+    )
     return parser
+
+
+def dev_ca(directory: Path, hosts: list[str] | None, clients: list[str] | None) -> int:
+    """Write the development CA and configs; 2 when DIR already holds one or a name is bad."""
+    from logstore.security.dev_ca import create
+
+    try:
+        written = create(
+            directory, tuple(hosts or ("localhost", "127.0.0.1")), tuple(clients or ("client",))
+        )
+    except (FileExistsError, ValueError) as exc:
+        print(f"logstore: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    return 0
 
 
 def add_scram(data_dir: Path, specs: list[str]) -> int:
@@ -228,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "add-scram":
         return add_scram(args.data_dir, args.specs)
+    if args.command == "dev-ca":
+        return dev_ca(args.dir, args.hosts, args.clients)
     try:
         config = config_from_args(args)
     except ValueError as exc:

@@ -6,8 +6,10 @@ hold per-topic configuration (that lives in the storage catalogue) nor open sock
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from logstore.groups.settings import GroupSettings
 from logstore.storage.durability import FSYNC_POLICIES
@@ -16,8 +18,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
 
 
-# Security protocols a listener can serve today.
-SERVED_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT")
+# Security protocols a listener can serve.
+SERVED_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+TLS_PROTOCOLS = ("SSL", "SASL_SSL")
+SSL_CLIENT_AUTH = ("none", "requested", "required")
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,28 @@ class BrokerConfig:
         ("SASL_PLAINTEXT", "SASL_PLAINTEXT"),
         ("SASL_SSL", "SASL_SSL"),
     )
+    # Listeners after the first (`listeners=A://h:p,B://h:p`): (name, host, port) each.
+    extra_listeners: tuple[tuple[str, str, int], ...] = ()
+    # advertised.listeners as (name, host, port); a listener not named is advertised at its
+    # bound address (the first one at advertised_host/advertised_port when those are set).
+    advertised_listeners: tuple[tuple[str, str, int], ...] = ()
     sasl_enabled_mechanisms: tuple[str, ...] = ("GSSAPI",)
+    # -- TLS (Kafka's ssl.* names; PEM keystores only) -------------------------------------
+    ssl_keystore_type: str = "JKS"
+    ssl_keystore_location: str = ""
+    # PEM text given in the file itself instead of a keystore file (Kafka's names).
+    ssl_keystore_certificate_chain: str = ""
+    ssl_keystore_key: str = ""
+    ssl_key_password: str = ""
+    ssl_truststore_type: str = "JKS"
+    ssl_truststore_location: str = ""
+    ssl_truststore_certificates: str = ""
+    ssl_client_auth: str = "none"
+    ssl_enabled_protocols: tuple[str, ...] = ("TLSv1.2", "TLSv1.3")
+    ssl_principal_mapping_rules: str = "DEFAULT"
+    # Kafka's `listener.name.<listener>.ssl.*` (and sasl.enabled.mechanisms): (listener,
+    # field, value) overriding the broker-wide value on that listener (`for_listener`).
+    listener_overrides: tuple[tuple[str, str, Any], ...] = ()
     # Broker config names set by the config file or a flag: DescribeConfigs reports them
     # as STATIC_BROKER_CONFIG even when they equal Kafka's default, as Kafka does.
     explicit: frozenset[str] = frozenset()
@@ -137,20 +162,72 @@ class BrokerConfig:
 
     @property
     def security_protocol(self) -> str:
-        """The listener's security protocol, resolved through the protocol map."""
-        return dict(self.security_protocol_map).get(self.listener_name, "")
+        """The first listener's security protocol, resolved through the protocol map."""
+        return self.protocol_of(self.listener_name)
+
+    def protocol_of(self, listener: str) -> str:
+        """A listener name's security protocol ("" when the map lacks it)."""
+        return dict(self.security_protocol_map).get(listener, "")
+
+    @property
+    def listeners(self) -> tuple[tuple[str, str, int], ...]:
+        """Every listener as (name, host, port), the first one (`--listen`) first."""
+        return ((self.listener_name, self.host, self.port), *self.extra_listeners)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every listener's name, the first one first."""
+        return tuple(name for name, _, _ in self.listeners)
+
+    @property
+    def tls_listeners(self) -> tuple[str, ...]:
+        return tuple(n for n, _, _ in self.listeners if self.protocol_of(n) in TLS_PROTOCOLS)
+
+    def for_listener(self, listener: str) -> BrokerConfig:
+        """These settings as `listener` sees them, its own overrides applied."""
+        own = {f: v for name, f, v in self.listener_overrides if name == listener}
+        return dataclasses.replace(self, **own) if own else self
+
+    def advertised(self, listener: str) -> tuple[str | None, int | None]:
+        """The address to announce for `listener`; None parts = the bound ones."""
+        host, port = None, None
+        for name, a_host, a_port in self.advertised_listeners:
+            if name == listener:
+                host, port = a_host, a_port
+        if listener == self.listener_name:
+            host = self.advertised_host or host
+            port = self.advertised_port or port
+        return host, port
 
     def _check_listener(self) -> None:
-        protocol = self.security_protocol
-        if not protocol:
-            raise ValueError(
-                f"listener name {self.listener_name} has no entry in listener.security.protocol.map"
-            )
-        if protocol not in SERVED_PROTOCOLS:
-            raise ValueError(
-                f"security protocol {protocol} is not served; use one of "
-                f"{', '.join(SERVED_PROTOCOLS)}"
-            )
+        names = [name for name, _, _ in self.listeners]
+        if len(set(names)) != len(names):
+            raise ValueError(f"each listener needs its own name, got {','.join(names)}")
+        for name in names:
+            protocol = self.protocol_of(name)
+            if not protocol:
+                raise ValueError(
+                    f"listener name {name} has no entry in listener.security.protocol.map"
+                )
+            if protocol not in SERVED_PROTOCOLS:
+                raise ValueError(
+                    f"security protocol {protocol} is not served; use one of "
+                    f"{', '.join(SERVED_PROTOCOLS)}"
+                )
+        for name, _, _ in self.advertised_listeners:
+            if name not in names:
+                raise ValueError(
+                    f"advertised.listeners names {name}, which is not among the listeners "
+                    f"({','.join(names)})"
+                )
+        if self.ssl_client_auth not in SSL_CLIENT_AUTH:
+            raise ValueError(f"ssl.client.auth must be one of {', '.join(SSL_CLIENT_AUTH)}")
+        for name, _, _ in self.listener_overrides:
+            if name not in names:
+                raise ValueError(
+                    f"listener.name.{name.lower()}.* names a listener that is not among the "
+                    f"listeners ({','.join(names)})"
+                )
 
     def _check_limits(self) -> None:
         if self.max_inflight_bytes < self.max_request_bytes:

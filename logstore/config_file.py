@@ -3,7 +3,8 @@
 Owns reading a Java properties file (comments `#`/`!`, `key=value`, `key: value` or
 `key value`, backslash continuations and escapes) and turning each line into `BrokerConfig`
 keyword arguments through the one table of broker settings
-(`logstore.broker.broker_settings.REGISTRY`). An unknown key or a bad value is refused with
+(`logstore.broker.broker_settings.REGISTRY`); Kafka's per-listener forms of the TLS and SASL
+settings (`listener.name.<listener>.ssl.client.auth=required`) become listener overrides. An unknown key or a bad value is refused with
 the file, line and key named. It must never start anything, nor know the command line
 (the CLI merges flags over what this returns).
 """
@@ -31,6 +32,8 @@ class FileSettings:
 
 
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
+# `listener.name.<listener>.<setting>`: a setting for that listener only.
+_PER_LISTENER = re.compile(r"listener\.name\.([A-Za-z0-9_]+)\.(ssl\..+|sasl\.enabled\.mechanisms)")
 _SEPARATOR = re.compile(r"(?<!\\)(?:\s*[=:]\s*|\s+)")
 
 
@@ -92,6 +95,18 @@ def load_config_file(path: Path) -> FileSettings:
     values: dict[str, Any] = {}
     names: dict[str, int] = {}
     for number, key, raw in read_properties(text):
+        per_listener = _PER_LISTENER.fullmatch(key)
+        if per_listener is not None and per_listener.group(2) in REGISTRY:
+            listener, name = per_listener.group(1).upper(), per_listener.group(2)
+            try:
+                parsed = REGISTRY[name].field_values(raw)
+            except BrokerConfigRefused as exc:
+                raise ConfigFileError(f"{path}:{number}: {key}: {exc}") from None
+            values["listener_overrides"] = (
+                *values.get("listener_overrides", ()),
+                *((listener, field, value) for field, value in parsed.items()),
+            )
+            continue
         definition = REGISTRY.get(key)
         if definition is None:
             raise ConfigFileError(f"{path}:{number}: unknown broker config {key!r}")

@@ -132,6 +132,8 @@ class KafkaBroker:
     process: subprocess.Popen[bytes]
     log_path: Path
     kind: str = field(default="kafka", init=False)
+    # Listeners besides PLAINTEXT (start_kafka's extra_listeners): name -> port.
+    ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def bootstrap(self) -> str:
@@ -167,16 +169,27 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None
 
 
 def server_properties(
-    data_dir: Path, port: int, controller_port: int, extra: Mapping[str, str]
+    data_dir: Path,
+    port: int,
+    controller_port: int,
+    extra: Mapping[str, str],
+    extra_listeners: Mapping[str, tuple[str, int]] | None = None,
 ) -> str:
+    """`extra_listeners`: name -> (security protocol, port), beside PLAINTEXT (which stays
+    the inter-broker listener and the one readiness is checked on)."""
+    more = extra_listeners or {}
+    listeners = "".join(f",{name}://127.0.0.1:{p}" for name, (_, p) in more.items())
+    protocols = "".join(f",{name}:{protocol}" for name, (protocol, _) in more.items())
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": (
+            f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}{listeners}"
+        ),
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}{listeners}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": (f"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT{protocols}"),
         "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
         "log.dirs": str(data_dir / "logs"),
         **TEST_BROKER_CONFIG,
@@ -185,7 +198,7 @@ def server_properties(
     return "".join(f"{key}={value}\n" for key, value in props.items())
 
 
-def _format_storage(config_path: Path, log_path: Path) -> None:
+def _format_storage(config_path: Path, log_path: Path, format_args: Sequence[str] = ()) -> None:
     # A Kafka cluster id is a UUID in URL-safe base64 without padding (what
     # `kafka-storage random-uuid` prints); making it here saves a JVM start.
     # Like Kafka's Uuid.randomUuid, never start with "-": the tool's argument parser
@@ -193,7 +206,7 @@ def _format_storage(config_path: Path, log_path: Path) -> None:
     cluster_id = "-"
     while cluster_id.startswith("-"):
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-    args = ["format", "--standalone", "-t", cluster_id, "-c", str(config_path)]
+    args = ["format", "--standalone", "-t", cluster_id, "-c", str(config_path), *format_args]
     formatted = subprocess.run(
         java_command("kafka.tools.StorageTool", args),
         capture_output=True,
@@ -237,9 +250,14 @@ def start_kafka(
     jvm_flags: Sequence[str] = TEST_JVM_FLAGS,
     startup_timeout: float = 90.0,
     attempts: int = 3,
+    extra_listeners: Mapping[str, str] | None = None,
+    format_args: Sequence[str] = (),
 ) -> KafkaBroker:
     """Format `data_dir` and start a broker there; returns once clients get Metadata.
 
+    `extra_listeners`: name -> security protocol of listeners besides PLAINTEXT (their
+    ports land in `KafkaBroker.ports`); `format_args`: more `kafka-storage format`
+    arguments, e.g. `--add-scram SCRAM-SHA-256=[name=alice,password=secret]`.
     Raises KafkaUnavailable with the broker's own log when it does not come up.
     """
     java_binary()
@@ -251,13 +269,15 @@ def start_kafka(
         port, controller_port = free_port(), free_port()
         while controller_port == port:
             controller_port = free_port()
+        more = {name: (protocol, free_port()) for name, protocol in (extra_listeners or {}).items()}
         config_path = run_dir / "server.properties"
         config_path.write_text(
-            server_properties(run_dir, port, controller_port, extra_config or {})
+            server_properties(run_dir, port, controller_port, extra_config or {}, more)
         )
-        _format_storage(config_path, run_dir / "format.log")
+        _format_storage(config_path, run_dir / "format.log", format_args)
         broker, failure = _launch(run_dir, port, controller_port, jvm_flags, startup_timeout)
         if broker is not None:
+            broker.ports = {name: p for name, (_, p) in more.items()}
             return broker
         if "Address already in use" not in failure:
             break

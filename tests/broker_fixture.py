@@ -61,6 +61,8 @@ class BrokerProcess:
         self.args = list(args)
         self.preexec_fn = preexec_fn
         self.port = 0
+        # Every listener's port by name, when the broker has several (`listeners=`).
+        self.ports: dict[str, int] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}.broker.log"
         self.port_file = data_dir.parent / f"{data_dir.name}.port"
@@ -99,9 +101,11 @@ class BrokerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"broker exited with {self.proc.returncode}:\n{self.log()}")
             if self.port_file.exists():
-                text = self.port_file.read_text().strip()
-                if text.isdigit() and _api_versions_ok(int(text)):
-                    self.port = int(text)
+                # The first listener's port, then NAME=PORT lines with several listeners.
+                first, *others = self.port_file.read_text().split() or [""]
+                if first.isdigit() and _api_versions_ok(int(first)):
+                    self.port = int(first)
+                    self.ports = {n: int(p) for n, _, p in (o.partition("=") for o in others)}
                     return
             time.sleep(0.05)  # polling a subprocess's readiness, not waiting for time to pass
         self.kill9()

@@ -35,6 +35,9 @@ class RequestContext:
     # Who sent the request, in Kafka's "User:name" form: the authenticated SASL or TLS
     # identity, ANONYMOUS on a PLAINTEXT listener. The authorizer decides by it.
     principal: str = ANONYMOUS
+    # The listener the request came in on ("" = the first one): addresses in answers
+    # are that listener's advertised ones.
+    listener: str = ""
 
     @property
     def response_class(self) -> type:

@@ -204,37 +204,61 @@ def _listener_name(scheme: str) -> str | None:
     return name if name and name.replace("_", "").isalnum() else None
 
 
-def _listeners(raw: str) -> dict[str, Any]:
-    """`NAME://HOST:PORT`: one listener, its protocol given by the protocol map."""
-    items = [item.strip() for item in raw.split(",") if item.strip()]
-    if len(items) != 1:
-        raise _refuse("listeners", raw, "exactly one listener is supported")
-    scheme, sep, address = items[0].partition("://")
-    name = _listener_name(scheme)
-    if not sep or name is None:
-        raise _refuse("listeners", raw, "expected NAME://HOST:PORT, e.g. PLAINTEXT://HOST:PORT")
-    if name in ("SSL", "SASL_SSL"):
-        raise _refuse("listeners", raw, f"{name} is not served; use PLAINTEXT or SASL_PLAINTEXT")
+def _address(name: str, raw: str, item: str) -> tuple[str, str, int]:
+    """One `NAME://HOST:PORT` entry of `listeners` or `advertised.listeners`."""
+    scheme, sep, address = item.partition("://")
+    listener = _listener_name(scheme)
+    if not sep or listener is None:
+        raise _refuse(name, raw, "expected NAME://HOST:PORT, e.g. PLAINTEXT://HOST:PORT")
     try:
         host, port = parse_listen(address)
     except ValueError as exc:
-        raise _refuse("listeners", raw, str(exc)) from None
-    if not address.rpartition(":")[0]:
-        host = "0.0.0.0"  # Kafka: an empty host binds every interface
-    return {"host": host, "port": port, "listener_name": name}
+        raise _refuse(name, raw, str(exc)) from None
+    return listener, host, port
+
+
+def _entries(name: str, raw: str) -> list[tuple[str, str, int]]:
+    entries = [_address(name, raw, i.strip()) for i in raw.split(",") if i.strip()]
+    if not entries:
+        raise _refuse(name, raw, "expected NAME://HOST:PORT, e.g. PLAINTEXT://HOST:PORT")
+    names = [listener for listener, _, _ in entries]
+    if len(set(names)) != len(names):
+        raise _refuse(name, raw, "Each listener must have a different name")
+    return entries
+
+
+def _listeners(raw: str) -> dict[str, Any]:
+    """`NAME://HOST:PORT,...`: each listener's protocol is given by the protocol map; the
+    first one is the one `--listen` overrides."""
+    entries = []
+    for item, (name, host, port) in zip(
+        (i.strip() for i in raw.split(",") if i.strip()), _entries("listeners", raw), strict=True
+    ):
+        if not item.partition("://")[2].rpartition(":")[0]:
+            host = "0.0.0.0"  # Kafka: an empty host binds every interface
+        entries.append((name, host, port))
+    (name, host, port), *extra = entries
+    return {"host": host, "port": port, "listener_name": name, "extra_listeners": tuple(extra)}
 
 
 def _advertised(raw: str) -> dict[str, Any]:
-    scheme, sep, address = raw.strip().partition("://")
-    if not sep or _listener_name(scheme) is None or "," in address:
-        raise _refuse("advertised.listeners", raw, "expected NAME://HOST:PORT")
-    try:
-        host, port = parse_listen(address)
-    except ValueError as exc:
-        raise _refuse("advertised.listeners", raw, str(exc)) from None
-    if not address.rpartition(":")[0].strip("[]"):
-        raise _refuse("advertised.listeners", raw, "a host clients can reach is required")
-    return {"advertised_host": host, "advertised_port": port}
+    entries = _entries("advertised.listeners", raw)
+    for item in (i.strip() for i in raw.split(",") if i.strip()):
+        if not item.partition("://")[2].rpartition(":")[0].strip("[]"):
+            raise _refuse("advertised.listeners", raw, "a host clients can reach is required")
+    return {"advertised_listeners": tuple(entries)}
+
+
+def _listeners_text(c: BrokerConfig) -> str:
+    return ",".join(f"{name}://{host}:{port}" for name, host, port in c.listeners)
+
+
+def _advertised_text(c: BrokerConfig) -> str:
+    entries = {name: (host, port) for name, host, port in c.advertised_listeners}
+    if c.advertised_host or c.advertised_port:  # --advertised-host over the file
+        host, port = c.advertised(c.listener_name)
+        entries[c.listener_name] = (host or c.host, port or c.port)
+    return ",".join(f"{name}://{host}:{port}" for name, (host, port) in entries.items())
 
 
 def _protocol_map(raw: str) -> tuple[tuple[str, str], ...]:
@@ -314,6 +338,77 @@ def _users(raw: str) -> tuple[str, ...]:
         if ":" not in user:
             raise _refuse("super.users", raw, f"expected a principal like User:name, got {user}")
     return users
+
+
+TLS_VERSIONS = ("TLSv1.2", "TLSv1.3")
+
+
+def _tls_versions(raw: str) -> tuple[str, ...]:
+    versions = tuple(v.strip() for v in raw.split(",") if v.strip())
+    unknown = [v for v in versions if v not in TLS_VERSIONS]
+    if unknown or not versions:
+        raise _refuse(
+            "ssl.enabled.protocols", raw, f"supported protocols are {', '.join(TLS_VERSIONS)}"
+        )
+    return versions
+
+
+def _mapping_rules(raw: str) -> str:
+    from logstore.security.ssl_principal import parse_rules
+
+    try:
+        parse_rules(raw)
+    except ValueError as exc:
+        raise _refuse("ssl.principal.mapping.rules", raw, str(exc)) from None
+    return raw.strip()
+
+
+def _ssl_settings() -> tuple[ConfigDef, ...]:
+    """Kafka's ssl.* names (PEM keystores only: logstore.server.tls reads them). PEM text
+    and passwords are never listed by DescribeConfigs (Kafka shows them as sensitive)."""
+    client_auth = ("none", "requested", "required")
+    return (
+        setting("ssl.keystore.type", STRING, "ssl_keystore_type", kafka_default="JKS"),
+        setting("ssl.keystore.location", STRING, "ssl_keystore_location", kafka_default=""),
+        setting(
+            "ssl.keystore.certificate.chain",
+            STRING,
+            "ssl_keystore_certificate_chain",
+            described=False,
+        ),
+        setting("ssl.keystore.key", STRING, "ssl_keystore_key", described=False),
+        setting("ssl.key.password", STRING, "ssl_key_password", described=False),
+        setting("ssl.truststore.type", STRING, "ssl_truststore_type", kafka_default="JKS"),
+        setting("ssl.truststore.location", STRING, "ssl_truststore_location", kafka_default=""),
+        setting(
+            "ssl.truststore.certificates",
+            STRING,
+            "ssl_truststore_certificates",
+            described=False,
+        ),
+        setting(
+            "ssl.client.auth",
+            STRING,
+            "ssl_client_auth",
+            kafka_default="none",
+            parse=_choice("ssl.client.auth", client_auth),
+        ),
+        setting(
+            "ssl.enabled.protocols",
+            LIST,
+            "ssl_enabled_protocols",
+            kafka_default="TLSv1.2,TLSv1.3",
+            parse=_tls_versions,
+            show=",".join,
+        ),
+        setting(
+            "ssl.principal.mapping.rules",
+            STRING,
+            "ssl_principal_mapping_rules",
+            kafka_default="DEFAULT",
+            parse=_mapping_rules,
+        ),
+    )
 
 
 LONG_MAX = str(2**63 - 1)
@@ -410,20 +505,16 @@ REGISTRY: dict[str, ConfigDef] = {
         ConfigDef(
             "listeners",
             STRING,
-            lambda c: f"{c.listener_name}://{c.host}:{c.port}",
+            _listeners_text,
             kafka_default="PLAINTEXT://:9092",
-            fields=("host", "port", "listener_name"),
+            fields=("host", "port", "listener_name", "extra_listeners"),
             parse=_listeners,
         ),
         ConfigDef(
             "advertised.listeners",
             STRING,
-            lambda c: (
-                f"{c.listener_name}://{c.advertised_host}:{c.advertised_port or c.port}"
-                if c.advertised_host
-                else ""
-            ),
-            fields=("advertised_host", "advertised_port"),
+            _advertised_text,
+            fields=("advertised_listeners",),
             parse=_advertised,
         ),
         setting(
@@ -442,6 +533,7 @@ REGISTRY: dict[str, ConfigDef] = {
             parse=_mechanisms,
             show=",".join,
         ),
+        *_ssl_settings(),
         setting(
             "num.partitions", INT, "default_partitions", kafka_default="1", checks=(_at_least(1),)
         ),

@@ -102,8 +102,10 @@ class Broker:
     transactions: TransactionCoordinator | None = None
     appends: AppendNotifier = field(default_factory=AppendNotifier)
     # Where clients should connect (Metadata, FindCoordinator): set once the port is bound.
+    # The first listener's address; `listener_addresses` holds every listener's by name.
     advertised_host: str = "127.0.0.1"
     advertised_port: int = 9092
+    listener_addresses: dict[str, tuple[str, int]] = field(default_factory=dict)
     # Set during graceful shutdown so long polls return promptly.
     shutting_down: bool = False
     # Counters behind the metrics endpoint and the request log (logstore.broker.stats).
@@ -114,3 +116,7 @@ class Broker:
     authorizer: Authorizer | None = None
     # SCRAM users (SASL logins, Describe/AlterUserScramCredentials); set by open_broker.
     credentials: CredentialStore | None = None
+
+    def address(self, listener: str) -> tuple[str, int]:
+        """The (host, port) clients of `listener` are told to connect to."""
+        return self.listener_addresses.get(listener, (self.advertised_host, self.advertised_port))

@@ -28,9 +28,10 @@ async def serve(config: BrokerConfig) -> None:
 
 
 def run(config: BrokerConfig) -> int:
-    """Serve until SIGINT/SIGTERM; return the process exit code."""
+    """Serve until SIGINT/SIGTERM; return the process exit code (2: unusable TLS settings)."""
     from logstore.logconfig import configure
     from logstore.server.resources import raise_nofile_limit
+    from logstore.server.tls import TlsConfigError
 
     configure(config.log_level, config.log_format)
     raise_nofile_limit()
@@ -42,6 +43,9 @@ def run(config: BrokerConfig) -> int:
         runner = uvloop.run
     try:
         runner(serve(config))
+    except TlsConfigError as exc:
+        print(f"logstore: cannot serve TLS: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         # Port in use, permission denied, unwritable data dir: say so, no traceback.
         print(f"logstore: cannot serve on {config.host}:{config.port}: {exc}", file=sys.stderr)

@@ -58,11 +58,19 @@ class Connection:
         budget: ByteBudget,
         closing_log: ThrottledLog | None = None,
         gate: SaslGate | None = None,
+        *,
+        listener: str = "",
+        principal: str = ANONYMOUS,
+        zero_copy: bool = True,
     ) -> None:
         self.broker = broker
-        # A SASL listener's exchange; requests are served as `principal` once it succeeded.
+        # A SASL listener's exchange; requests are served as its principal once it
+        # succeeded. Before that (and without SASL), `principal`: the TLS client
+        # certificate's, or ANONYMOUS.
         self._gate = gate
-        self.principal = ANONYMOUS
+        self.principal = principal
+        # The listener it came in on: Metadata answers with that listener's address.
+        self.listener = listener
         self.reader = reader
         self.writer = writer
         self.budget = budget
@@ -73,7 +81,7 @@ class Connection:
         )
         peer = writer.get_extra_info("peername")
         self.client_host = str(peer[0]) if peer else "unknown"
-        self.replies = ReplyWriter(writer)
+        self.replies = ReplyWriter(writer, zero_copy=zero_copy)
         # Unbounded queue, bounded by the slots: the end marker can always be queued.
         self._pending: asyncio.Queue[asyncio.Task[Reply] | None] = asyncio.Queue()
         self._slots = asyncio.Semaphore(PIPELINE_DEPTH)
@@ -151,7 +159,7 @@ class Connection:
         try:
             if self._gate is not None and not await self._authenticate(self._gate):
                 return
-            principal = self.principal
+            principal, listener = self.principal, self.listener
             while True:
                 self._at_boundary = True
                 await self._slots.acquire()
@@ -167,7 +175,7 @@ class Connection:
                 body = await self._read_body(length)
                 self._body_since = None
                 task = asyncio.create_task(
-                    handle_frame(self.broker, body, self.client_host, principal)
+                    handle_frame(self.broker, body, self.client_host, principal, listener)
                 )
                 del body
                 # Handled (or cancelled), the body is no longer held: its bytes go back
@@ -213,7 +221,9 @@ class Connection:
             try:
                 api_key = -1 if gate.raw_tokens else codec.peek_header(body)[0]
                 if api_key == ApiKey.API_VERSIONS:
-                    reply = await handle_frame(self.broker, body, self.client_host)
+                    reply = await handle_frame(
+                        self.broker, body, self.client_host, listener=self.listener
+                    )
                 else:
                     step = gate.raw(body) if api_key < 0 else gate.answer(api_key, body)
                     reply, close = step.reply, step.close

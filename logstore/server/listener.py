@@ -1,5 +1,9 @@
-"""The TCP listener: accepts connections, enforces the connection caps, shuts down gracefully.
+"""The listeners: accept connections, enforce the connection caps, shut down gracefully.
 
+Each of `listeners` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) is its own server socket;
+a connection knows which one it came in on, so Metadata and FindCoordinator answer with
+that listener's advertised address. The event loop runs a TLS handshake before the
+connection reaches the caps here, so it must finish within odradek.request.body.timeout.ms.
 Owns the Broker's lifetime (open storage, serve, close storage with its clean marker) and
 the periodic storage maintenance tick. It must never parse frames (connection.py) nor
 decide what requests mean (logstore.broker).
@@ -9,23 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
+import ssl
 from typing import Any
 
+from logstore.broker.api import ANONYMOUS
 from logstore.broker.assembly import close_broker, open_broker
 from logstore.broker.broker_settings import topic_defaults
 from logstore.broker.context import Broker
 from logstore.broker.sasl_gate import SaslGate
 from logstore.clock import Clock, SystemClock
-from logstore.config import BrokerConfig
+from logstore.config import TLS_PROTOCOLS, BrokerConfig
 from logstore.durable import write_atomic
 from logstore.security.credentials import CredentialStore
+from logstore.security.ssl_principal import Rule, parse_rules
 from logstore.server.admission import LOG_INTERVAL_MS, Admission
 from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
 from logstore.server.lograte import ThrottledLog
 from logstore.server.resources import current_nofile, plan
+from logstore.server.tls import TlsConfigError, peer_principal, server_context
 
 log = logging.getLogger("logstore.server")
 
@@ -39,8 +48,13 @@ class BrokerServer:
     def __init__(self, config: BrokerConfig, *, clock: Clock | None = None) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.port = 0
-        self._server: asyncio.Server | None = None
+        self.port = 0  # the first listener's bound port
+        self.ports: dict[str, int] = {}  # every listener's bound port, by listener name
+        self._servers: list[asyncio.Server] = []
+        # Per TLS listener (each may have its own listener.name.<name>.ssl.* settings).
+        self._tls: dict[str, ssl.SSLContext] = {}
+        self._mapping_rules: dict[str, tuple[Rule, ...]] = {}
+        self._mechanisms = {n: config.for_listener(n).sasl_enabled_mechanisms for n in config.names}
         self._connections: dict[asyncio.Task[None], Connection] = {}
         self._budget = ByteBudget(config.max_inflight_bytes)
         self.plan = plan(config, current_nofile())
@@ -51,13 +65,21 @@ class BrokerServer:
         self._maintenance: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.broker: Broker | None = None
-        self._credentials: CredentialStore | None = None  # on a SASL listener
+        self._credentials: CredentialStore | None = None  # the broker's, once open
         self.metrics: Any = None  # logstore.metrics.endpoint.MetricsEndpoint when enabled
 
     async def start(self) -> None:
         import logstore.broker.handlers  # noqa: F401  (registers every handler)
         from logstore.storage import LogManager
 
+        for name in self.config.tls_listeners:
+            # Before anything is opened: bad TLS settings refuse to start (TlsConfigError).
+            own = self.config.for_listener(name)
+            try:
+                self._tls[name] = server_context(own)
+            except TlsConfigError as exc:
+                raise TlsConfigError(f"listener {name}: {exc}") from None
+            self._mapping_rules[name] = parse_rules(own.ssl_principal_mapping_rules)
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         logs = LogManager(
             self.config.data_dir,
@@ -100,38 +122,66 @@ class BrokerServer:
         logs.open()
         try:
             self.broker = await open_broker(self.config, logs, self.clock)
-            if self.config.security_protocol == "SASL_PLAINTEXT":
-                # The broker's own store: AlterUserScramCredentials changes reach logins.
-                self._credentials = self.broker.credentials
+            # The broker's own store: AlterUserScramCredentials changes reach logins.
+            self._credentials = self.broker.credentials
         except BaseException:
             logs.close()  # nothing was served: leave storage as a clean stop does
             raise
         try:
             self._start_metrics()
-            self._server = await asyncio.start_server(
-                self._accept, self.config.host, self.config.port, limit=1 << 20, backlog=512
-            )
+            await self._listen()
         except OSError:
             if self.metrics is not None:
                 self.metrics.stop()
+            for server in self._servers:
+                server.close()
             # Nothing was served: put storage back the way a clean stop leaves it.
             await close_broker(self.broker)
             logs.close()
             raise
-        sock = self._server.sockets[0]
-        self.port = sock.getsockname()[1]
-        self.broker.advertised_host = self.config.advertised_host or _advertisable(self.config.host)
-        self.broker.advertised_port = self.config.advertised_port or self.port
+        for name, host, _ in self.config.listeners:
+            advertised_host, advertised_port = self.config.advertised(name)
+            self.broker.listener_addresses[name] = (
+                advertised_host or _advertisable(host),
+                advertised_port or self.ports[name],
+            )
+        first = self.config.listener_name
+        self.broker.advertised_host, self.broker.advertised_port = self.broker.listener_addresses[
+            first
+        ]
         self._maintenance = asyncio.create_task(self._maintain())
         self._sweeper = asyncio.create_task(self._sweep())
         # Thousands of long-lived objects (kio schemas, catalogue) would otherwise be walked
         # by every full collection, a latency spike on the request path.
         gc.freeze()
         if self.config.port_file is not None:
-            write_atomic(self.config.port_file, f"{self.port}\n".encode(), durable=False)
-        log.info(
-            "listening on %s:%d (data dir %s)", self.config.host, self.port, self.config.data_dir
-        )
+            # The first listener's port; with several, then NAME=PORT for each of them.
+            text = f"{self.port}\n"
+            if len(self.ports) > 1:
+                text += "".join(f"{name}={port}\n" for name, port in self.ports.items())
+            write_atomic(self.config.port_file, text.encode(), durable=False)
+        log.info("data dir %s", self.config.data_dir)
+
+    async def _listen(self) -> None:
+        handshake_s = self.config.request_body_timeout_ms / 1000
+        for name, host, port in self.config.listeners:
+            protocol = self.config.protocol_of(name)
+            tls = self._tls.get(name)
+            server = await asyncio.start_server(
+                functools.partial(self._accept, name, protocol),
+                host,
+                port,
+                limit=1 << 20,
+                backlog=512,
+                ssl=tls,
+                ssl_handshake_timeout=handshake_s if tls is not None else None,
+            )
+            self._servers.append(server)
+            bound = server.sockets[0].getsockname()[1]
+            self.ports[name] = bound
+            if not self.port:
+                self.port = bound
+            log.info("listening on %s:%d (%s, %s)", host, bound, name, protocol)
 
     def _start_metrics(self) -> None:
         if self.config.metrics_listen is None:
@@ -144,16 +194,37 @@ class BrokerServer:
         except OSError as exc:
             raise OSError(exc.errno, f"metrics on {host}:{port}: {exc.strerror}") from exc
 
-    def _new_gate(self) -> SaslGate | None:
-        """A new connection's SASL exchange; None on a PLAINTEXT listener."""
-        if self._credentials is None:
+    def _new_gate(self, listener: str, protocol: str) -> SaslGate | None:
+        """A new connection's SASL exchange; None on a PLAINTEXT or SSL listener."""
+        if self._credentials is None or not protocol.startswith("SASL_"):
             return None
-        return SaslGate(self.config.sasl_enabled_mechanisms, self._credentials.get)
+        return SaslGate(self._mechanisms[listener], self._credentials.get)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _tls_principal(self, listener: str, writer: asyncio.StreamWriter, host: str) -> str | None:
+        """The client certificate's principal; None when no mapping rule names it (Kafka
+        fails that client's authentication)."""
+        try:
+            rules = self._mapping_rules[listener]
+            return peer_principal(writer.get_extra_info("ssl_object"), rules)
+        except ValueError as exc:
+            self._closing_log(f"{host} principal", "closing TLS connection from %s: %s", host, exc)
+            return None
+
+    async def _accept(
+        self,
+        listener: str,
+        protocol: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
         assert self.broker is not None
         peer = writer.get_extra_info("peername")
         host = str(peer[0]) if peer else "unknown"
+        tls = protocol in TLS_PROTOCOLS
+        principal = self._tls_principal(listener, writer, host) if tls else ANONYMOUS
+        if principal is None:
+            writer.close()
+            return
         # The descriptor plan's cap (max_connections lowered to what the open-files limit
         # leaves room for), or a lower dynamic max.connections.
         limit = min(self.plan.connections, self.broker.dynamic_configs.max_connections)
@@ -162,7 +233,15 @@ class BrokerServer:
             return
         try:
             conn = Connection(
-                self.broker, reader, writer, self._budget, self._closing_log, self._new_gate()
+                self.broker,
+                reader,
+                writer,
+                self._budget,
+                self._closing_log,
+                self._new_gate(listener, protocol),
+                listener=listener,
+                principal=principal,
+                zero_copy=not tls,  # sendfile would bypass the TLS layer
             )
             task = asyncio.current_task()
             assert task is not None
@@ -208,8 +287,8 @@ class BrokerServer:
         """Stop accepting, let in-flight requests finish, close storage cleanly."""
         assert self.broker is not None
         self.broker.shutting_down = True
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         if self.metrics is not None:
             self.metrics.stop()
         self.broker.appends.notify_all()

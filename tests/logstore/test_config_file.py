@@ -26,13 +26,30 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "broker.id": ("0", "0"),
     "node.id": ("0", "0"),
     "log.dirs": ("/srv/odradek", "/srv/odradek"),
-    "listeners": ("PLAINTEXT://127.0.0.1:19092", "PLAINTEXT://127.0.0.1:19092"),
+    "listeners": (
+        "PLAINTEXT://127.0.0.1:19092, INTERNAL://127.0.0.1:19093",
+        "PLAINTEXT://127.0.0.1:19092,INTERNAL://127.0.0.1:19093",
+    ),
     "advertised.listeners": ("PLAINTEXT://kafka.example:29092", "PLAINTEXT://kafka.example:29092"),
     "listener.security.protocol.map": (
         "PLAINTEXT:PLAINTEXT,INTERNAL:SASL_PLAINTEXT",
         "PLAINTEXT:PLAINTEXT,INTERNAL:SASL_PLAINTEXT",
     ),
     "sasl.enabled.mechanisms": ("PLAIN,SCRAM-SHA-512", "PLAIN,SCRAM-SHA-512"),
+    "ssl.keystore.type": ("PEM", "PEM"),
+    "ssl.keystore.location": ("/etc/odradek/server.pem", "/etc/odradek/server.pem"),
+    "ssl.keystore.certificate.chain": ("-----BEGIN CERTIFICATE-----", ""),
+    "ssl.keystore.key": ("-----BEGIN PRIVATE KEY-----", ""),
+    "ssl.key.password": ("key-secret", ""),
+    "ssl.truststore.type": ("PEM", "PEM"),
+    "ssl.truststore.location": ("/etc/odradek/ca.pem", "/etc/odradek/ca.pem"),
+    "ssl.truststore.certificates": ("-----BEGIN CERTIFICATE-----", ""),
+    "ssl.client.auth": ("required", "required"),
+    "ssl.enabled.protocols": ("TLSv1.3", "TLSv1.3"),
+    "ssl.principal.mapping.rules": (
+        "RULE:^CN=(.*?),OU=eng$/$1/L,DEFAULT",
+        "RULE:^CN=(.*?),OU=eng$/$1/L,DEFAULT",
+    ),
     "num.partitions": ("3", "3"),
     "auto.create.topics.enable": ("false", "false"),
     "socket.request.max.bytes": ("1048576", "1048576"),
@@ -112,7 +129,10 @@ BAD: dict[str, tuple[str, str]] = {
     "broker.id": ("x", "Not a number of type INT"),
     "node.id": ("-2", "Value must be at least 0"),
     "log.dirs": ("/a,/b", "exactly one directory"),
-    "listeners": ("SSL://:9093", "SSL is not served"),
+    "listeners": ("SSL://:9093,ssl://:9094", "Each listener must have a different name"),
+    "ssl.client.auth": ("maybe", "String must be one of: none, requested, required"),
+    "ssl.enabled.protocols": ("SSLv3", "supported protocols are TLSv1.2, TLSv1.3"),
+    "ssl.principal.mapping.rules": ("RULE:^CN=(.*/x/", "Invalid rule pattern"),
     "listener.security.protocol.map": ("INTERNAL:TLS", "expected NAME:PROTOCOL"),
     "advertised.listeners": ("PLAINTEXT://:9092", "a host clients can reach is required"),
     "num.partitions": ("0", "Value must be at least 1"),
@@ -196,12 +216,17 @@ def test_every_key_is_read_and_described_with_its_source(tmp_path: Path) -> None
     assert (config.max_connections_per_ip, config.connections_max_idle_ms) == (20, 300000)
     assert config.data_dir == Path("/srv/odradek")
     assert (config.host, config.port) == ("127.0.0.1", 19092)
-    assert (config.advertised_host, config.advertised_port) == ("kafka.example", 29092)
+    assert config.advertised("PLAINTEXT") == ("kafka.example", 29092)
+    assert config.advertised("INTERNAL") == (None, None)
+    assert config.extra_listeners == (("INTERNAL", "127.0.0.1", 19093),)
+    assert (config.ssl_key_password, config.ssl_client_auth) == ("key-secret", "required")
     assert config.metrics_listen == ("127.0.0.1", 9404)
     assert config.cleaner_io_max_bytes_per_second == 5e6
     rows = {row[0]: row for row in DynamicBrokerConfigs(config, None).rows(None, True)}  # type: ignore[arg-type]
     # The authorizer's own settings are read but, as in Kafka, never described.
     assert not {"super.users", "allow.everyone.if.no.acl.found"} & set(rows)
+    # Secrets and PEM text are never listed (Kafka reports them as sensitive).
+    assert not {"ssl.key.password", "ssl.keystore.key", "ssl.truststore.certificates"} & set(rows)
     assert config.super_users == ("User:admin", "User:ops")
     assert config.allow_everyone_if_no_acl_found is True
     for name, (_, shown) in SAMPLES.items():

@@ -26,11 +26,12 @@ _NO_OPS = -(2**31)
 @handles(ApiKey.DESCRIBE_CLUSTER, min_version=0, max_version=1)
 async def describe_cluster(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
+    host, port = broker.address(ctx.listener)
     node = make(
         schema.DescribeClusterBroker,
         broker_id=broker.config.node_id,
-        host=broker.advertised_host,
-        port=broker.advertised_port,
+        host=host,
+        port=port,
         rack=None,
     )
     return make(

@@ -75,7 +75,7 @@ def _group_refusal(broker: Broker, ctx: RequestContext, group_id: str) -> int:
 @handles(ApiKey.FIND_COORDINATOR, min_version=0, max_version=4)
 async def find_coordinator(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     node = broker.config.node_id
-    host, port = broker.advertised_host, broker.advertised_port
+    host, port = broker.address(ctx.listener)
     key_type = getattr(request, "key_type", GROUP_KEY)
     if ctx.api_version >= 4:
         coordinators = []

@@ -108,12 +108,13 @@ async def metadata(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         return _with_kio(broker, ctx, topics, request)
     if any(any(errors) for *_, errors in topics):
         return _with_kio(broker, ctx, topics)
+    host, port = broker.address(ctx.listener)
     return metadata_frame(
         ctx.api_version,
         ctx.correlation_id,
         node_id=broker.config.node_id,
-        host=broker.advertised_host,
-        port=broker.advertised_port,
+        host=host,
+        port=port,
         cluster_id=broker.config.cluster_id,
         topics=topics,
     )
@@ -132,6 +133,7 @@ def _with_kio(
             return no_ops
         return access.authorized_operations(broker, ctx, access.TOPIC, name)
 
+    host, port = broker.address(ctx.listener)
     cluster_ops = no_ops
     if getattr(request, "include_cluster_authorized_operations", False):
         cluster_ops = access.authorized_operations(broker, ctx, access.CLUSTER)
@@ -142,8 +144,8 @@ def _with_kio(
             make(
                 schema.MetadataResponseBroker,
                 node_id=node,
-                host=broker.advertised_host,
-                port=broker.advertised_port,
+                host=host,
+                port=port,
                 rack=None,
             ),
         ),

@@ -6,6 +6,7 @@ Owns only the test-side socket plumbing. It must never connect anywhere but 127.
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 from typing import Any
 
@@ -14,10 +15,14 @@ from logstore.protocol import codec
 
 
 class Wire:
-    def __init__(self, bootstrap: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, bootstrap: str, timeout: float = 10.0, tls: ssl.SSLContext | None = None
+    ) -> None:
+        """`tls`: speak through TLS with this client context (an SSL listener)."""
         host, port = bootstrap.rsplit(":", 1)
         assert host == "127.0.0.1"
-        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+        sock = socket.create_connection((host, int(port)), timeout=timeout)
+        self.sock = sock if tls is None else tls.wrap_socket(sock, server_hostname=host)
         self.correlation = 0
 
     def close(self) -> None:

@@ -32,7 +32,8 @@ def add_scram(data_dir: Path, *specs: str) -> None:
     )
 
 
-def sasl_broker(tmp_path: Path, extra: str = "") -> BrokerProcess:
+def alice_data(tmp_path: Path) -> Path:
+    """A data dir whose stored users are alice, with both SCRAM mechanisms."""
     data = tmp_path / "data"
     data.mkdir(parents=True, exist_ok=True)
     add_scram(
@@ -40,6 +41,11 @@ def sasl_broker(tmp_path: Path, extra: str = "") -> BrokerProcess:
         f"SCRAM-SHA-256=[name={USER},password={PASSWORD}]",
         f"SCRAM-SHA-512=[name={USER},password={PASSWORD}]",
     )
+    return data
+
+
+def sasl_broker(tmp_path: Path, extra: str = "") -> BrokerProcess:
+    data = alice_data(tmp_path)
     config = tmp_path / "server.properties"
     config.write_text(
         "listeners=SASL_PLAINTEXT://127.0.0.1:0\n"
