@@ -34,11 +34,13 @@ class ShareGroupState:
     group: ShareGroup
     configs: dict[str, str] = field(default_factory=dict)
     partitions: dict[PartitionId, SharePartition] = field(default_factory=dict)
+    # Someone joined once: the group stays (Empty) after its members and offsets are gone.
+    created: bool = False
 
     @property
     def exists(self) -> bool:
         """A group with configs only (set before anyone joined) is not listed, as in Kafka."""
-        return bool(self.group.members or self.partitions)
+        return bool(self.created or self.group.members or self.partitions)
 
 
 def _key(pid: PartitionId) -> str:
@@ -61,6 +63,7 @@ class ShareCoordinator:
         self._write_lock = asyncio.Lock()
         for group_id, data in self._store.load_all().items():
             state = ShareGroupState(ShareGroup(group_id), dict(data.get("configs", {})))
+            state.created = bool(data.get("created", False))
             for key, snap in data.get("partitions", {}).items():
                 state.partitions[_pid(key)] = SharePartition.restore(snap)
             self.groups[group_id] = state
@@ -115,6 +118,8 @@ class ShareCoordinator:
         )
         if result.error == 0 and member_epoch == -1:
             self._forget_member(state, member_id, timed_out=False)
+        elif result.error == 0:
+            state.created = True
         return result, self.config(group_id).heartbeat_interval_ms
 
     def reap(self, group_id: str) -> None:
@@ -188,6 +193,41 @@ class ShareCoordinator:
             if part is not None:
                 part.release_member(member_id, limit)
 
+    # -- start offsets (admin) -------------------------------------------------------------
+    def offsets_refusal(self, group_id: str, *, create: bool) -> tuple[int, str | None]:
+        """Why the group's start offsets may not be changed now (0 when they may): it must
+        have no members, and exist unless `create` (Kafka's AlterShareGroupOffsets makes
+        an unknown group; its DeleteShareGroupOffsets does not)."""
+        state = self.groups.get(group_id)
+        if state is None or not state.exists:
+            return (0, None) if create else (GROUP_ID_NOT_FOUND, f"Group {group_id} not found.")
+        self.reap(group_id)
+        if state.group.members:
+            return NON_EMPTY_GROUP, "The group is not empty."
+        return 0, None
+
+    async def reset_start(self, group_id: str, offsets: dict[PartitionId, int]) -> None:
+        """Each share-partition starts afresh at its new offset, nothing in flight; a
+        negative offset leaves it to `share.auto.offset.reset` on the next fetch."""
+        state = self.state(group_id)
+        state.created = True
+        for pid, offset in offsets.items():
+            if offset < 0:
+                state.partitions.pop(pid, None)
+            else:
+                state.partitions[pid] = SharePartition(offset)
+        await self.persist(group_id)
+
+    async def delete_offsets(self, group_id: str, topic_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Forget the group's state for these topics; the topics that had some."""
+        state = self.state(group_id)
+        had = {pid for pid in state.partitions if pid[0] in topic_ids}
+        for pid in had:
+            del state.partitions[pid]
+        if had:
+            await self.persist(group_id)
+        return {pid[0] for pid in had}
+
     # -- configs ---------------------------------------------------------------------------
     def validate_configs(self, set_: dict[str, str], delete: list[str]) -> None:
         for name, value in set_.items():
@@ -221,6 +261,7 @@ class ShareCoordinator:
             if state is None:
                 return
             data = {
+                "created": state.created,
                 "configs": dict(state.configs),
                 "partitions": {_key(pid): p.snapshot() for pid, p in state.partitions.items()},
             }

@@ -109,16 +109,23 @@ def _produce(cluster: Cluster, topic: str) -> str:
     return reports[0] if reports else "UNDELIVERED"
 
 
-def _scenario(cluster: Cluster) -> dict[str, Any]:
+def _install(cluster: Cluster, topics: tuple[str, ...], bindings: list[AclBinding]) -> Any:
+    """Create the topics and ACLs; the admin client, once the ACLs are listed."""
     client = admin(cluster)
-    for topic in TOPICS:
+    before = len(_listing(client))
+    for topic in topics:
         create_topic(cluster, topic)
-    for future in client.create_acls(BINDINGS).values():
+    for future in client.create_acls(bindings).values():
         future.result(TIMEOUT)
     # Kafka applies new ACLs through its metadata log: wait until its authorizer lists them.
     deadline = time.monotonic() + TIMEOUT
-    while len(_listing(client)) < len(BINDINGS) and time.monotonic() < deadline:
+    while len(_listing(client)) < before + len(bindings) and time.monotonic() < deadline:
         time.sleep(0.1)
+    return client
+
+
+def _scenario(cluster: Cluster) -> dict[str, Any]:
+    client = _install(cluster, TOPICS, BINDINGS)
     seen: dict[str, Any] = {"acls": _listing(client)}
     seen["produce"] = {topic: _produce(cluster, topic) for topic in TOPICS}
     everything = client.list_topics(timeout=TIMEOUT).topics
@@ -188,3 +195,35 @@ def test_kafka_acls_tool_prints_the_same(acl_clusters: tuple[Cluster, Cluster]) 
     seen = observe(acl_clusters, run)
     assert_same(seen)
     assert any("User:bob" in line for block in seen["odradek"][1] for line in block)
+
+
+SHARE_TOPICS = ("acl-share-open", "acl-share-closed")
+SHARE_BINDINGS = [
+    AclBinding(ResourceType.TOPIC, "acl-share-closed", LIT, ALICE, "*", AclOperation.READ, ALLOW),
+    # READ but not DELETE on this group: its offsets may be reset, not deleted.
+    AclBinding(ResourceType.GROUP, "acl-share-g", LIT, ME, "*", AclOperation.READ, ALLOW),
+    AclBinding(ResourceType.GROUP, "acl-share-alice", LIT, ALICE, "*", AclOperation.ALL, ALLOW),
+]
+
+
+def _share_offsets_scenario(cluster: Cluster) -> dict[str, Any]:
+    from tests.differential.test_share_group_offsets import alter_offsets, delete_offsets
+    from tests.differential.test_share_groups import wait_coordinator
+
+    _install(cluster, SHARE_TOPICS, SHARE_BINDINGS)
+    for group in ("acl-share-g", "acl-share-free"):
+        wait_coordinator(cluster, group)
+    both = [("acl-share-open", [(0, 0)]), ("acl-share-closed", [(0, 0)])]
+    return {
+        "alter, group refused": alter_offsets(cluster, "acl-share-alice", both),
+        "alter, one topic refused": alter_offsets(cluster, "acl-share-g", both),
+        "alter, no ACLs": alter_offsets(cluster, "acl-share-free", both),
+        "delete, group refused": delete_offsets(cluster, "acl-share-g", list(SHARE_TOPICS)),
+        "delete, one topic refused": delete_offsets(cluster, "acl-share-free", list(SHARE_TOPICS)),
+    }
+
+
+def test_share_group_offsets_follow_acls(acl_clusters: tuple[Cluster, Cluster]) -> None:
+    seen = observe(acl_clusters, _share_offsets_scenario)
+    assert_same(seen)
+    assert seen["odradek"]["alter, group refused"][0] == KafkaError.GROUP_AUTHORIZATION_FAILED

@@ -217,7 +217,7 @@ def set_group_config(cluster: Cluster, group: str, name: str, value: str) -> str
     return "NONE"
 
 
-def _wait_coordinator(cluster: Cluster, group: str) -> None:
+def wait_coordinator(cluster: Cluster, group: str) -> None:
     """A fresh Kafka creates its offsets topic on first use: wait until the coordinator
     answers (Odradek answers at once)."""
     deadline = time.monotonic() + ACQUIRE_DEADLINE_S
@@ -277,7 +277,7 @@ def scenario(cluster: Cluster) -> dict[str, Any]:
     produce(cluster, topic, [{"value": b"v%d" % i, "partition": 0} for i in range(5)])
     tid = topic_id(cluster, topic)
     group = f"diff-share-{uuid.uuid4().hex[:8]}"
-    _wait_coordinator(cluster, group)
+    wait_coordinator(cluster, group)
     out: dict[str, Any] = {
         "config earliest": set_group_config(cluster, group, "share.auto.offset.reset", "earliest"),
         "config limit 1": set_group_config(cluster, group, "share.delivery.count.limit", "1"),
@@ -329,7 +329,7 @@ def java_scenario(cluster: Cluster) -> dict[str, Any]:
     create_topic(cluster, topic)
     produce(cluster, topic, [{"value": b"%d" % i, "partition": 0} for i in range(5)])
     group = f"diff-share-java-{uuid.uuid4().hex[:8]}"
-    _wait_coordinator(cluster, group)
+    wait_coordinator(cluster, group)
     set_group_config(cluster, group, "share.auto.offset.reset", "earliest")
     consumed = _java_tool(
         "org.apache.kafka.tools.consumer.ConsoleShareConsumer",

@@ -20,6 +20,7 @@ from logstore.broker.handlers import (  # noqa: F401
     producers,
     sasl,
     share_admin,
+    share_offsets,
     shares,
     topic_admin,
     transactions,

@@ -67,6 +67,8 @@ async def share_group_heartbeat(broker: Broker, ctx: RequestContext, request: An
             assignment=None,
         )
     subscribed = request.subscribed_topic_names
+    known = shares.groups.get(request.group_id)
+    was_created = known is not None and known.created
     result, interval = shares.heartbeat(
         request.group_id,
         request.member_id,
@@ -86,7 +88,8 @@ async def share_group_heartbeat(broker: Broker, ctx: RequestContext, request: An
                 for tid, parts in result.assignment.items()
             ),
         )
-    if result.error == 0 and request.member_epoch == FINAL_EPOCH:
+    if result.error == 0 and (request.member_epoch == FINAL_EPOCH or not was_created):
+        # The first join makes the group exist for good (Empty once everyone leaves).
         await shares.persist(request.group_id)
     return make(
         ctx.response_class,
