@@ -35,6 +35,9 @@ class RequestContext:
     # Who sent the request, in Kafka's "User:name" form: the authenticated SASL or TLS
     # identity, ANONYMOUS on a PLAINTEXT listener. The authorizer decides by it.
     principal: str = ANONYMOUS
+    # Which client connection sent it (0: none, e.g. a request made up inside the broker):
+    # state Kafka ties to a connection (share sessions) ends when that connection does.
+    connection: int = 0
 
     @property
     def response_class(self) -> type:

@@ -111,3 +111,9 @@ class Broker:
     maintenance: MaintenanceStats = field(default_factory=MaintenanceStats)
     # ACL checks (logstore.broker.access); None = authorizer.class.name empty, all allowed.
     authorizer: Authorizer | None = None
+
+    async def connection_closed(self, connection: int) -> None:
+        """A client connection ended: what Kafka ties to it ends too. Not while shutting
+        down: held records then come back after the restart with their delivery counts."""
+        if not self.shutting_down:
+            await self.shares.connection_closed(connection)

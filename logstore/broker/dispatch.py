@@ -29,18 +29,20 @@ class HandlerCrashError(RuntimeError):
 
 
 async def handle_frame(
-    broker: Broker, body: bytes, client_host: str, principal: str = ANONYMOUS
+    broker: Broker, body: bytes, client_host: str, principal: str = ANONYMOUS, connection: int = 0
 ) -> Reply:
     """Answer one request frame body (length prefix already stripped) from `principal`."""
     try:
-        return await _handle(broker, body, client_host, principal)
+        return await _handle(broker, body, client_host, principal, connection)
     except (Exception, asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # e.g. pyo3's PanicException from a native library
         raise HandlerCrashError(f"{type(exc).__name__}: {exc}") from exc
 
 
-async def _handle(broker: Broker, body: bytes, client_host: str, principal: str) -> Reply:
+async def _handle(
+    broker: Broker, body: bytes, client_host: str, principal: str, connection: int
+) -> Reply:
     started = perf_counter()
     api_key, api_version, correlation_id = codec.peek_header(body)
     if not is_supported(api_key, api_version):
@@ -50,11 +52,13 @@ async def _handle(broker: Broker, body: bytes, client_host: str, principal: str)
     reg = registration(api_key)
     assert reg is not None  # is_supported() said so
     if reg.legacy is not None and not codec.can_parse(api_key, api_version):
-        ctx = RequestContext(api_key, api_version, correlation_id, None, client_host, principal)
+        ctx = RequestContext(
+            api_key, api_version, correlation_id, None, client_host, principal, connection
+        )
         return reg.legacy(ctx, body)
     header, request = codec.decode_request(body)
     ctx = RequestContext(
-        api_key, api_version, correlation_id, header.client_id, client_host, principal
+        api_key, api_version, correlation_id, header.client_id, client_host, principal, connection
     )
     response = await reg.handler(broker, ctx, request)
     broker.requests.done(ctx, started, response)  # metrics and the request log

@@ -228,6 +228,17 @@ class ShareCoordinator:
             await self.persist(group_id)
         return {pid[0] for pid in had}
 
+    async def connection_closed(self, connection: int) -> None:
+        """Sessions opened on a closed connection end: their members' acquired records
+        are available to others at once, not when their locks lapse (the delivery still
+        counts, as in Kafka)."""
+        touched = set()
+        for session in self.sessions.close_connection(connection):
+            self.release_session(session.group_id, session.member_id, session.partitions)
+            touched.add(session.group_id)
+        for group_id in sorted(touched):
+            await self.persist(group_id)
+
     # -- configs ---------------------------------------------------------------------------
     def validate_configs(self, set_: dict[str, str], delete: list[str]) -> None:
         for name, value in set_.items():

@@ -355,3 +355,33 @@ def java_scenario(cluster: Cluster) -> dict[str, Any]:
 
 def test_kafkas_share_consumer_and_share_group_tool(clusters: tuple[Cluster, Cluster]) -> None:
     assert_same(observe(clusters, java_scenario))
+
+
+def disconnect_scenario(cluster: Cluster) -> dict[str, Any]:
+    """A member's connection ends mid-batch: its share session ends with it and another
+    member acquires the records long before their lock (30 s) lapses."""
+    topic = unique_topic("share-drop")
+    create_topic(cluster, topic)
+    produce(cluster, topic, [{"value": b"v%d" % i, "partition": 0} for i in range(5)])
+    tid = topic_id(cluster, topic)
+    group = f"diff-share-drop-{uuid.uuid4().hex[:8]}"
+    wait_coordinator(cluster, group)
+    set_group_config(cluster, group, "share.auto.offset.reset", "earliest")
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    _join(cluster, group, a, topic)
+    _join(cluster, group, b, topic)
+    conn_a = Conn(cluster)
+    _, held = _open_and_acquire(conn_a, group, a, tid)
+    conn_a.close()
+    conn_b = Conn(cluster)
+    try:
+        _, taken = _open_and_acquire(conn_b, group, b, tid)
+    finally:
+        conn_b.close()
+    return {"held": held, "taken over": taken}
+
+
+def test_a_closed_connection_ends_its_share_session(clusters: tuple[Cluster, Cluster]) -> None:
+    seen = observe(clusters, disconnect_scenario)
+    assert_same(seen)
+    assert seen["odradek"]["taken over"] == [(0, 4, 2)]

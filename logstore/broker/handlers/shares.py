@@ -259,7 +259,7 @@ def _refused(ctx: RequestContext, code: int, message: str | None) -> Any:
 
 
 def _session_partitions(
-    broker: Broker, group_id: str, member_id: str, epoch: int, request: Any
+    broker: Broker, ctx: RequestContext, group_id: str, member_id: str, epoch: int, request: Any
 ) -> list[PartitionId]:
     """Open, update or close the member's share session; the partitions to fetch from."""
     sessions = broker.shares.sessions
@@ -274,7 +274,7 @@ def _session_partitions(
         return []
     session = sessions.get(group_id, member_id)
     if epoch == INITIAL_EPOCH or session is None:
-        session = sessions.open(group_id, member_id)
+        session = sessions.open(group_id, member_id, ctx.connection)
     else:
         session.advance()
     session.partitions.update(requested)
@@ -303,7 +303,7 @@ async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     if epoch == INITIAL_EPOCH and not shares.is_member(group_id, member_id or ""):
         return _refused(ctx, UNKNOWN_MEMBER_ID, f"Member {member_id} is not in the share group.")
     answers = _acknowledge(broker, group_id, member_id, acks)
-    pids = _session_partitions(broker, group_id, member_id, epoch, request)
+    pids = _session_partitions(broker, ctx, group_id, member_id, epoch, request)
     max_records = request.max_records if request.max_records > 0 else DEFAULT_MAX_RECORDS
     max_bytes = request.max_bytes if request.max_bytes > 0 else 2**31 - 1
     got = _acquire(broker, shares, group_id, member_id, pids, max_bytes, max_records, answers)
