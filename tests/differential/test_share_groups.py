@@ -271,13 +271,19 @@ def _sessions(
     return out
 
 
-def scenario(cluster: Cluster) -> dict[str, Any]:
-    topic = unique_topic("share")
+def five_records(cluster: Cluster, label: str) -> tuple[str, uuid.UUID, str]:
+    """A fresh one-partition topic holding five records, its id, and a fresh group id whose
+    coordinator answers."""
+    topic = unique_topic(label)
     create_topic(cluster, topic)
     produce(cluster, topic, [{"value": b"v%d" % i, "partition": 0} for i in range(5)])
-    tid = topic_id(cluster, topic)
-    group = f"diff-share-{uuid.uuid4().hex[:8]}"
+    group = f"diff-{label}-{uuid.uuid4().hex[:8]}"
     wait_coordinator(cluster, group)
+    return topic, topic_id(cluster, topic), group
+
+
+def scenario(cluster: Cluster) -> dict[str, Any]:
+    topic, tid, group = five_records(cluster, "share")
     out: dict[str, Any] = {
         "config earliest": set_group_config(cluster, group, "share.auto.offset.reset", "earliest"),
         "config limit 1": set_group_config(cluster, group, "share.delivery.count.limit", "1"),
@@ -360,12 +366,7 @@ def test_kafkas_share_consumer_and_share_group_tool(clusters: tuple[Cluster, Clu
 def disconnect_scenario(cluster: Cluster) -> dict[str, Any]:
     """A member's connection ends mid-batch: its share session ends with it and another
     member acquires the records long before their lock (30 s) lapses."""
-    topic = unique_topic("share-drop")
-    create_topic(cluster, topic)
-    produce(cluster, topic, [{"value": b"v%d" % i, "partition": 0} for i in range(5)])
-    tid = topic_id(cluster, topic)
-    group = f"diff-share-drop-{uuid.uuid4().hex[:8]}"
-    wait_coordinator(cluster, group)
+    topic, tid, group = five_records(cluster, "share-drop")
     set_group_config(cluster, group, "share.auto.offset.reset", "earliest")
     a, b = str(uuid.uuid4()), str(uuid.uuid4())
     _join(cluster, group, a, topic)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from logstore.clock import ManualClock
 from logstore.groups.settings import GroupSettings
-from logstore.shares.coordinator import ShareCoordinator
+from logstore.shares.coordinator import PartitionId, ShareCoordinator
 from logstore.shares.partition import ACQUIRED, AVAILABLE, RELEASE
 from logstore.storage import LogManager
 
@@ -24,12 +24,16 @@ def _coordinator(path: Path, clock: ManualClock) -> tuple[LogManager, ShareCoord
     return logs, ShareCoordinator(logs, clock, GroupSettings())
 
 
+def _pid(logs: LogManager) -> PartitionId:
+    info = logs.topic("t")
+    assert info is not None
+    return info.topic_id, 0
+
+
 def test_closing_the_connection_releases_its_sessions_records_at_once(tmp_path: Path) -> None:
     clock = ManualClock()
     logs, shares = _coordinator(tmp_path, clock)
-    info = logs.topic("t")
-    assert info is not None
-    pid = (info.topic_id, 0)
+    pid = _pid(logs)
     for member in ("a", "b"):
         result, _ = shares.heartbeat(GROUP, member, 0, ["t"], "c", "/h", None)
         assert result.error == 0
@@ -65,9 +69,7 @@ def test_the_release_is_on_disk(tmp_path: Path) -> None:
     """At the delivery limit the released records are archived, and that is written."""
     clock = ManualClock()
     logs, shares = _coordinator(tmp_path, clock)
-    info = logs.topic("t")
-    assert info is not None
-    pid = (info.topic_id, 0)
+    pid = _pid(logs)
     asyncio.run(shares.alter_configs(GROUP, {"share.delivery.count.limit": "2"}, []))
     shares.heartbeat(GROUP, "a", 0, ["t"], "c", "/h", None)
     part = shares.partition(GROUP, pid, logs.log("t", 0))
