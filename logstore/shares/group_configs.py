@@ -18,7 +18,15 @@ DELIVERY_LIMIT = "share.delivery.count.limit"
 SESSION_TIMEOUT = "share.session.timeout.ms"
 HEARTBEAT_INTERVAL = "share.heartbeat.interval.ms"
 ISOLATION_LEVEL = "share.isolation.level"
-NAMES = (AUTO_OFFSET_RESET, LOCK_DURATION, DELIVERY_LIMIT, SESSION_TIMEOUT, HEARTBEAT_INTERVAL)
+NAMES = (
+    AUTO_OFFSET_RESET,
+    LOCK_DURATION,
+    DELIVERY_LIMIT,
+    SESSION_TIMEOUT,
+    HEARTBEAT_INTERVAL,
+    ISOLATION_LEVEL,
+)
+READ_UNCOMMITTED, READ_COMMITTED = "read_uncommitted", "read_committed"
 
 
 class GroupConfigRefused(Exception):
@@ -34,6 +42,8 @@ class EffectiveConfig:
     delivery_limit: int
     session_timeout_ms: int
     heartbeat_interval_ms: int
+    # read_committed: acquisition stops at the last stable offset and skips aborted data.
+    read_committed: bool = False
 
 
 def defaults(settings: GroupSettings) -> dict[str, str]:
@@ -44,6 +54,7 @@ def defaults(settings: GroupSettings) -> dict[str, str]:
         DELIVERY_LIMIT: str(settings.share_delivery_count_limit),
         SESSION_TIMEOUT: str(settings.share_session_timeout_ms),
         HEARTBEAT_INTERVAL: str(settings.share_heartbeat_interval_ms),
+        ISOLATION_LEVEL: READ_UNCOMMITTED,
     }
 
 
@@ -82,6 +93,12 @@ def validate(settings: GroupSettings, name: str, value: str) -> None:
             (settings.share_max_delivery_count_limit),
         )
         _bounded(name, value, low, high)
+    elif name == ISOLATION_LEVEL:
+        if value not in (READ_COMMITTED, READ_UNCOMMITTED):
+            raise GroupConfigRefused(
+                f"Invalid value {value} for configuration {name}: "
+                f"String must be one of: {READ_COMMITTED}, {READ_UNCOMMITTED}"
+            )
     elif name in (SESSION_TIMEOUT, HEARTBEAT_INTERVAL):
         _bounded(name, value, 1, 2**31 - 1)
     else:
@@ -96,4 +113,5 @@ def effective(settings: GroupSettings, overrides: dict[str, str]) -> EffectiveCo
         delivery_limit=int(values[DELIVERY_LIMIT]),
         session_timeout_ms=int(values[SESSION_TIMEOUT]),
         heartbeat_interval_ms=int(values[HEARTBEAT_INTERVAL]),
+        read_committed=values[ISOLATION_LEVEL] == READ_COMMITTED,
     )

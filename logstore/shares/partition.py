@@ -127,6 +127,25 @@ class SharePartition:
         self._compact()
         return _merge_ranges(out)
 
+    def archive_acquired(
+        self, member: str, ranges: list[tuple[int, int]], acquired: list[tuple[int, int, int]]
+    ) -> list[tuple[int, int, int]]:
+        """Archive what `member` just acquired inside `ranges` (records it must never be
+        given, such as aborted transactions' data); the rest of `acquired`."""
+        if not ranges:
+            return acquired
+        for first, last in ranges:
+            self._split(first)
+            self._split(last + 1)
+            i = self._index(first)
+            while i < len(self.spans) and self.spans[i].first <= last:
+                span = self.spans[i]
+                if span.first >= first and span.state == ACQUIRED and span.owner == member:
+                    span.state, span.owner, span.deadline = ARCHIVED, "", 0
+                i += 1
+        self._compact()
+        return _subtract(acquired, ranges)
+
     # -- acknowledgement -------------------------------------------------------------------
     def check_acks(self, member: str, batches: list[tuple[int, int, list[int]]]) -> None:
         """Raise AckRefused unless every batch acknowledges records `member` holds."""
@@ -259,6 +278,26 @@ class SharePartition:
         part = cls(spso, [Span(int(f), int(la), int(st), int(dc)) for f, la, st, dc in spans_data])
         part._compact()
         return part
+
+
+def _subtract(
+    acquired: list[tuple[int, int, int]], ranges: list[tuple[int, int]]
+) -> list[tuple[int, int, int]]:
+    """`acquired` (first, last, count) without the offsets inside `ranges` (both sorted)."""
+    out: list[tuple[int, int, int]] = []
+    for first, last, count in acquired:
+        cursor = first
+        for r_first, r_last in ranges:
+            if r_last < cursor or r_first > last:
+                continue
+            if r_first > cursor:
+                out.append((cursor, r_first - 1, count))
+            cursor = r_last + 1
+            if cursor > last:
+                break
+        if cursor <= last:
+            out.append((cursor, last, count))
+    return out
 
 
 def _merge_ranges(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:

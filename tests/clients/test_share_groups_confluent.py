@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import AcknowledgeType
+from confluent_kafka import AcknowledgeType, Producer
 
 from logstore.protocol.api_keys import ApiKey
 from tests.broker_fixture import BrokerProcess, start_broker
@@ -234,3 +234,29 @@ def test_share_groups_are_listed_by_type_and_deleted_once_empty(
         assert delete() == GROUP_ID_NOT_FOUND
     finally:
         wire.close()
+
+
+def test_a_read_committed_share_group_never_sees_aborted_records(
+    share_broker: BrokerProcess,
+) -> None:
+    bs = share_broker.bootstrap
+    topic = create_topic(bs, 1)
+    group = configure_group(bs, share_isolation_level="read_committed")
+    producer = Producer({"bootstrap.servers": bs, "transactional.id": f"t-{topic}"})
+    producer.init_transactions(10)
+    for values_, commit in ((range(0, 5), True), (range(100, 105), False), (range(5, 10), True)):
+        producer.begin_transaction()
+        for i in values_:
+            producer.produce(topic, value=str(i).encode())
+        producer.flush(10)
+        if commit:
+            producer.commit_transaction(10)
+        else:
+            producer.abort_transaction(10)
+    consumer = share_consumer(bs, group, topic)
+    try:
+        seen = consume_until([consumer], lambda m: ACCEPT, lambda s: len(s) >= 10)
+        seen += quiet_for([consumer], 1.0)
+        assert values(seen) == list(range(10))
+    finally:
+        consumer.close()

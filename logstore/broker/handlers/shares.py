@@ -26,6 +26,7 @@ from logstore.error_codes import (
     UNKNOWN_TOPIC_OR_PARTITION,
 )
 from logstore.protocol.api_keys import ApiKey
+from logstore.shares.aborted import aborted_batches
 from logstore.shares.coordinator import AckBatches, PartitionId, ShareCoordinator
 from logstore.shares.sessions import (
     FINAL_EPOCH,
@@ -164,6 +165,7 @@ def _acquire(
 ) -> int:
     """Acquire records on each partition in turn; returns how many were acquired."""
     cfg = shares.config(group_id)
+    committed = cfg.read_committed
     cap = shares.settings.share_partition_max_record_locks
     now = shares.clock.monotonic_ms()
     total = 0
@@ -176,13 +178,15 @@ def _acquire(
             answer.error = error
             continue
         part = shares.partition(group_id, pid, log)
+        # read_committed: nothing at or past the last stable offset is acquired yet.
+        upper = broker.producers.last_stable_offset(log) if committed else log.log_end_offset
         start = part.next_available()
         if start is None:
-            if part.in_flight >= cap or part.end_offset >= log.log_end_offset:
+            if part.in_flight >= cap or part.end_offset >= upper:
                 continue
             start = part.end_offset
         try:
-            piece = log.read(start, max_bytes)
+            piece = log.read(start, max_bytes, max_offset=upper if committed else None)
         except Exception as exc:
             answer.error = getattr(exc, "code", KAFKA_STORAGE_ERROR)
             continue
@@ -198,6 +202,14 @@ def _acquire(
             if not acquired:
                 continue
             answer.records = piece.to_bytes()
+        if committed:
+            skipped = aborted_batches(
+                answer.records, broker.producers.aborted_transactions(log, start, stop)
+            )
+            acquired = part.archive_acquired(member_id, skipped, acquired)
+            if not acquired:
+                answer.records = b""
+                continue
         answer.acquired = acquired
         total += sum(last - first + 1 for first, last, _ in acquired)
         max_bytes -= len(answer.records)
