@@ -168,16 +168,23 @@ class ShareCoordinator:
         return part
 
     def acknowledge(
-        self, group_id: str, member_id: str, pid: PartitionId, batches: AckBatches
+        self,
+        group_id: str,
+        member_id: str,
+        pid: PartitionId,
+        batches: AckBatches,
+        renew: bool = False,
     ) -> tuple[int, str | None]:
         state = self.groups.get(group_id)
         part = state.partitions.get(pid) if state else None
         if part is None:
             return AckRefused(121, "").code, "the share-partition has no records in flight"
         cfg = self.config(group_id)
-        part.expire(self.clock.monotonic_ms(), cfg.delivery_limit)
+        now = self.clock.monotonic_ms()
+        part.expire(now, cfg.delivery_limit)
+        renewed = now + cfg.lock_duration_ms if renew else None
         try:
-            part.acknowledge(member_id, batches, cfg.delivery_limit)
+            part.acknowledge(member_id, batches, cfg.delivery_limit, renewed)
         except AckRefused as exc:
             return exc.code, str(exc)
         return 0, None

@@ -1,5 +1,6 @@
-"""Share-group APIs, v1: ShareGroupHeartbeat (76), ShareGroupDescribe (77), ShareFetch (78)
-and ShareAcknowledge (79).
+"""Share-group APIs: ShareGroupHeartbeat (76) and ShareGroupDescribe (77) v1, ShareFetch (78)
+and ShareAcknowledge (79) v1–2 (v2: RENEW acknowledgements under IsRenewAck, which fetch
+nothing, and ShareFetch's acquire mode, where record_limit never exceeds MaxRecords).
 
 Owns the translation between kio's messages and `logstore.shares.coordinator`: session
 checks first, then acknowledgements (atomic per partition), forgotten partitions, and only
@@ -22,6 +23,7 @@ from logstore.error_codes import (
     INVALID_REQUEST,
     KAFKA_STORAGE_ERROR,
     UNKNOWN_MEMBER_ID,
+    UNKNOWN_SERVER_ERROR,
     UNKNOWN_TOPIC_ID,
     UNKNOWN_TOPIC_OR_PARTITION,
 )
@@ -36,6 +38,8 @@ from logstore.shares.sessions import (
 )
 
 DEFAULT_MAX_RECORDS = 500
+# ShareFetch v2's ShareAcquireMode.
+BATCH_OPTIMIZED, RECORD_LIMIT = 0, 1
 
 
 def _host(ctx: RequestContext) -> str:
@@ -138,7 +142,11 @@ class _Answer:
 
 
 def _acknowledge(
-    broker: Broker, group_id: str, member_id: str, acks: dict[PartitionId, AckBatches]
+    broker: Broker,
+    group_id: str,
+    member_id: str,
+    acks: dict[PartitionId, AckBatches],
+    renew: bool = False,
 ) -> dict[PartitionId, _Answer]:
     answers: dict[PartitionId, _Answer] = {}
     for pid, batches in acks.items():
@@ -148,7 +156,7 @@ def _acknowledge(
             answer.ack_error = error
             continue
         answer.ack_error, answer.ack_message = broker.shares.acknowledge(
-            group_id, member_id, pid, batches
+            group_id, member_id, pid, batches, renew
         )
     return answers
 
@@ -162,6 +170,7 @@ def _acquire(
     max_bytes: int,
     max_records: int,
     answers: dict[PartitionId, _Answer],
+    record_limit: bool = False,
 ) -> int:
     """Acquire records on each partition in turn; returns how many were acquired."""
     cfg = shares.config(group_id)
@@ -197,7 +206,13 @@ def _acquire(
             if part.in_flight >= cap:
                 stop = min(stop, part.end_offset)
             acquired = part.acquire(
-                member_id, start, stop, now, cfg.lock_duration_ms, max_records - total
+                member_id,
+                start,
+                stop,
+                now,
+                cfg.lock_duration_ms,
+                max_records - total,
+                record_limit=record_limit,
             )
             if not acquired:
                 continue
@@ -297,16 +312,32 @@ def _session_partitions(
     return ordered + sorted(set(session.partitions) - set(ordered), key=str)
 
 
-@handles(ApiKey.SHARE_FETCH, min_version=1, max_version=1)
+def _renew_refusal(request: Any) -> Any:
+    """Kafka's top-level refusals of v2's fields: a renewing fetch must ask for nothing,
+    and the acquire mode must be one it knows (an unknown one fails as a server error)."""
+    mode = getattr(request, "share_acquire_mode", BATCH_OPTIMIZED)
+    if mode not in (BATCH_OPTIMIZED, RECORD_LIMIT):
+        return UNKNOWN_SERVER_ERROR, f"Unknown share acquire mode {mode}"
+    asks = (request.max_bytes, request.min_bytes, request.max_records, millis(request.max_wait))
+    if getattr(request, "is_renew_ack", False) and any(asks):
+        return INVALID_REQUEST, "Fetch parameters must be 0 in a renew acknowledgement request."
+    return None
+
+
+@handles(ApiKey.SHARE_FETCH, min_version=1, max_version=2)
 async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     shares = broker.shares
     group_id, member_id, epoch = request.group_id, request.member_id, request.share_session_epoch
+    renew = bool(getattr(request, "is_renew_ack", False))
     acks = {
         (t.topic_id, p.partition_index): _ack_batches(p)
         for t in request.topics
         for p in t.partitions
         if p.acknowledgement_batches
     }
+    refused = _renew_refusal(request)
+    if refused is not None:
+        return _refused(ctx, *refused)
     try:
         shares.sessions.check(group_id, member_id or "", epoch, bool(acks))
     except SessionRefused as exc:
@@ -314,11 +345,21 @@ async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     shares.reap(group_id)
     if epoch == INITIAL_EPOCH and not shares.is_member(group_id, member_id or ""):
         return _refused(ctx, UNKNOWN_MEMBER_ID, f"Member {member_id} is not in the share group.")
-    answers = _acknowledge(broker, group_id, member_id, acks)
+    answers = _acknowledge(broker, group_id, member_id, acks, renew)
     pids = _session_partitions(broker, ctx, group_id, member_id, epoch, request)
+    if renew:
+        # Renewing keeps what the member holds and fetches nothing new.
+        pids = []
     max_records = request.max_records if request.max_records > 0 else DEFAULT_MAX_RECORDS
     max_bytes = request.max_bytes if request.max_bytes > 0 else 2**31 - 1
-    got = _acquire(broker, shares, group_id, member_id, pids, max_bytes, max_records, answers)
+    limit = getattr(request, "share_acquire_mode", BATCH_OPTIMIZED) == RECORD_LIMIT
+
+    def acquire() -> int:
+        return _acquire(
+            broker, shares, group_id, member_id, pids, max_bytes, max_records, answers, limit
+        )
+
+    got = acquire()
     deadline = time.monotonic() + max(millis(request.max_wait), 0) / 1000.0
     while not got and not acks and pids and not broker.shutting_down:
         left = deadline - time.monotonic()
@@ -329,12 +370,18 @@ async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         await broker.appends.wait_any(keys, min(left, 0.1))
         if shares.sessions.get(group_id, member_id) is None:
             break
-        got = _acquire(broker, shares, group_id, member_id, pids, max_bytes, max_records, answers)
+        got = acquire()
     if acks or got or epoch == FINAL_EPOCH:
         await shares.persist(group_id)
-    # Partitions with nothing to say are left out, as Kafka's incremental answers do.
+    # A session's first answer names every partition in it; later ones leave out those
+    # with nothing to say, as Kafka's incremental answers do.
+    if epoch == INITIAL_EPOCH:
+        for pid in pids:
+            answers.setdefault(pid, _Answer())
     sent = {
-        pid: a for pid, a in answers.items() if a.acquired or a.error or pid in acks or a.ack_error
+        pid: a
+        for pid, a in answers.items()
+        if epoch == INITIAL_EPOCH or a.acquired or a.error or pid in acks or a.ack_error
     }
     return make(
         ctx.response_class,
@@ -349,9 +396,10 @@ async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     )
 
 
-@handles(ApiKey.SHARE_ACKNOWLEDGE, min_version=1, max_version=1)
+@handles(ApiKey.SHARE_ACKNOWLEDGE, min_version=1, max_version=2)
 async def share_acknowledge(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     shares = broker.shares
+    renew = bool(getattr(request, "is_renew_ack", False))
     group_id, member_id, epoch = request.group_id, request.member_id, request.share_session_epoch
     acks = {
         (t.topic_id, p.partition_index): _ack_batches(p)
@@ -369,10 +417,11 @@ async def share_acknowledge(broker: Broker, ctx: RequestContext, request: Any) -
             throttle_time=0,
             error_code=exc.code,
             error_message=str(exc),
+            acquisition_lock_timeout=0,
             responses=(),
             node_endpoints=(),
         )
-    answers = _acknowledge(broker, group_id, member_id, acks)
+    answers = _acknowledge(broker, group_id, member_id, acks, renew)
     if epoch == FINAL_EPOCH:
         closed = shares.sessions.close(group_id, member_id)
         if closed is not None:
@@ -387,6 +436,7 @@ async def share_acknowledge(broker: Broker, ctx: RequestContext, request: Any) -
         throttle_time=0,
         error_code=0,
         error_message=None,
+        acquisition_lock_timeout=shares.config(group_id).lock_duration_ms,
         responses=_topics_reply(
             ctx.schema, broker, ctx.schema.ShareAcknowledgeTopicResponse, answers, fetch=False
         ),
