@@ -28,6 +28,7 @@ from logstore.error_codes import (
     UNKNOWN_TOPIC_OR_PARTITION,
 )
 from logstore.protocol.api_keys import ApiKey
+from logstore.records.header import iter_headers
 from logstore.shares.aborted import aborted_batches
 from logstore.shares.coordinator import AckBatches, PartitionId, ShareCoordinator
 from logstore.shares.sessions import (
@@ -202,9 +203,11 @@ def _acquire(
         with piece:
             if not piece.size:
                 continue
-            stop = piece.next_offset
-            if part.in_flight >= cap:
-                stop = min(stop, part.end_offset)
+            data = piece.to_bytes()
+            # New records: whole batches until MaxRecords (and the in-flight cap) is reached,
+            # the batch crossing it included, as Kafka's batch-optimized acquisition does.
+            want = min(max_records - total, cap - part.in_flight)
+            stop, cut = _batch_stop(data, part.end_offset, want, piece.next_offset)
             acquired = part.acquire(
                 member_id,
                 start,
@@ -216,7 +219,7 @@ def _acquire(
             )
             if not acquired:
                 continue
-            answer.records = piece.to_bytes()
+            answer.records = data[:cut]
         if committed:
             skipped = aborted_batches(
                 answer.records, broker.producers.aborted_transactions(log, start, stop)
@@ -229,6 +232,18 @@ def _acquire(
         total += sum(last - first + 1 for first, last, _ in acquired)
         max_bytes -= len(answer.records)
     return total
+
+
+def _batch_stop(data: bytes, first_new: int, want: int, read_stop: int) -> tuple[int, int]:
+    """(stop offset, bytes to send) of `data` (whole batches read from the log) so that new
+    records from `first_new` on end with the batch where `want` of them are reached."""
+    if want <= 0:
+        return first_new, len(data)
+    target = first_new + want - 1
+    for pos, header in iter_headers(data):
+        if header.last_offset >= target:
+            return header.next_offset, pos + header.size
+    return read_stop, len(data)
 
 
 def _partition_reply(schema: Any, broker: Broker, index: int, answer: _Answer) -> Any:
