@@ -9,15 +9,14 @@ known.
 
 from __future__ import annotations
 
-import datetime
 import uuid
-from typing import Any
 
 from logstore.broker.build import make
 from logstore.protocol.api_keys import ApiKey
 from logstore.records.builder import build_batch
 from tests.broker_fixture import BrokerProcess
 from tests.clients.share_groups import configure_group
+from tests.logstore.broker.share_wire import Member
 from tests.logstore.broker.wire import Wire, schema
 
 BATCH = 1000
@@ -39,48 +38,6 @@ def _topic_with_three_batches(wire: Wire, topic: str) -> None:
                 make(produce.PartitionProduceData, index=0, records=batch),)),),
         )  # fmt: skip
         assert reply.responses[0].partition_responses[0].error_code == 0
-
-
-class Member:
-    def __init__(self, wire: Wire, group: str, topic: str) -> None:
-        self.wire, self.group, self.id, self.epoch = wire, group, str(uuid.uuid4()), 0
-        hb = wire.request(
-            ApiKey.SHARE_GROUP_HEARTBEAT, 1, group_id=group, member_id=self.id, member_epoch=0,
-            rack_id=None, subscribed_topic_names=(topic,),
-        )  # fmt: skip
-        assert hb.error_code == 0
-        meta = wire.request(
-            ApiKey.METADATA, 12, allow_auto_topic_creation=False,
-            include_topic_authorized_operations=False,
-            topics=(make(schema(ApiKey.METADATA, 12).MetadataRequestTopic,
-                         topic_id=uuid.UUID(int=0), name=topic),),
-        )  # fmt: skip
-        self.tid = meta.topics[0].topic_id
-
-    def fetch(
-        self, max_records: int, mode: int = 0, acks: tuple[int, int] | None = None
-    ) -> list[tuple[int, int]]:
-        s = schema(ApiKey.SHARE_FETCH, 2)
-        batches = () if acks is None else (
-            make(s.AcknowledgementBatch, first_offset=acks[0], last_offset=acks[1],
-                 acknowledge_types=(1,)),
-        )  # fmt: skip
-        reply: Any = self.wire.request(
-            ApiKey.SHARE_FETCH, 2, group_id=self.group, member_id=self.id,
-            share_session_epoch=self.epoch, max_wait=datetime.timedelta(milliseconds=50),
-            min_bytes=1, max_bytes=1 << 24, max_records=max_records, batch_size=max_records,
-            share_acquire_mode=mode, is_renew_ack=False, forgotten_topics_data=(),
-            topics=(make(s.FetchTopic, topic_id=self.tid, partitions=(
-                make(s.FetchPartition, partition_index=0, acknowledgement_batches=batches),)),),
-        )  # fmt: skip
-        assert reply.error_code == 0
-        self.epoch += 1
-        return [
-            (int(a.first_offset), int(a.last_offset))
-            for t in reply.responses
-            for p in t.partitions
-            for a in p.acquired_records
-        ]
 
 
 def test_acquisition_follows_batches_max_records_and_the_in_flight_cap(
