@@ -15,13 +15,16 @@ import time
 import uuid
 from typing import Any
 
+from logstore.broker import access, share_access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make, millis
 from logstore.broker.context import Broker
 from logstore.error_codes import (
+    GROUP_AUTHORIZATION_FAILED,
     GROUP_ID_NOT_FOUND,
     INVALID_REQUEST,
     KAFKA_STORAGE_ERROR,
+    TOPIC_AUTHORIZATION_FAILED,
     UNKNOWN_MEMBER_ID,
     UNKNOWN_SERVER_ERROR,
     UNKNOWN_TOPIC_ID,
@@ -29,6 +32,7 @@ from logstore.error_codes import (
 )
 from logstore.protocol.api_keys import ApiKey
 from logstore.records.header import iter_headers
+from logstore.security.acls import Operation
 from logstore.shares.aborted import aborted_batches
 from logstore.shares.coordinator import AckBatches, PartitionId, ShareCoordinator
 from logstore.shares.sessions import (
@@ -39,6 +43,7 @@ from logstore.shares.sessions import (
 )
 
 DEFAULT_MAX_RECORDS = 500
+GROUP_DENIED = "Group authorization failed."
 # ShareFetch v2's ShareAcquireMode.
 BATCH_OPTIMIZED, RECORD_LIMIT = 0, 1
 
@@ -50,29 +55,28 @@ def _host(ctx: RequestContext) -> str:
 @handles(ApiKey.SHARE_GROUP_HEARTBEAT, min_version=1, max_version=1)
 async def share_group_heartbeat(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     shares = broker.shares
-    if not request.group_id:
-        return make(
-            ctx.response_class,
-            throttle_time=0,
-            error_code=INVALID_REQUEST,
-            error_message="GroupId can't be empty.",
-            member_id=None,
-            member_epoch=0,
-            heartbeat_interval=0,
-            assignment=None,
-        )
-    if broker.groups.group_type(request.group_id) is not None:
-        return make(
-            ctx.response_class,
-            throttle_time=0,
-            error_code=GROUP_ID_NOT_FOUND,
-            error_message=f"Group {request.group_id} is not a share group.",
-            member_id=None,
-            member_epoch=0,
-            heartbeat_interval=0,
-            assignment=None,
-        )
     subscribed = request.subscribed_topic_names
+
+    def refused(code: int, message: str | None) -> Any:
+        return make(
+            ctx.response_class,
+            throttle_time=0,
+            error_code=code,
+            error_message=message,
+            member_id=None,
+            member_epoch=0,
+            heartbeat_interval=0,
+            assignment=None,
+        )
+
+    if share_access.group_refused(broker, ctx, request.group_id):
+        return refused(GROUP_AUTHORIZATION_FAILED, GROUP_DENIED)
+    if share_access.subscription_refused(broker, ctx, subscribed):
+        return refused(TOPIC_AUTHORIZATION_FAILED, None)
+    if not request.group_id:
+        return refused(INVALID_REQUEST, "GroupId can't be empty.")
+    if broker.groups.group_type(request.group_id) is not None:
+        return refused(GROUP_ID_NOT_FOUND, f"Group {request.group_id} is not a share group.")
     known = shares.groups.get(request.group_id)
     was_created = known is not None and known.created
     result, interval = shares.heartbeat(
@@ -147,12 +151,15 @@ def _acknowledge(
     group_id: str,
     member_id: str,
     acks: dict[PartitionId, AckBatches],
-    renew: bool = False,
+    renew: bool,
+    denied: set[PartitionId],
 ) -> dict[PartitionId, _Answer]:
     answers: dict[PartitionId, _Answer] = {}
     for pid, batches in acks.items():
         answer = answers[pid] = _Answer()
         _, _, error = _log_of(broker, pid)
+        if pid in denied:
+            error = TOPIC_AUTHORIZATION_FAILED
         if error:
             answer.ack_error = error
             continue
@@ -171,7 +178,8 @@ def _acquire(
     max_bytes: int,
     max_records: int,
     answers: dict[PartitionId, _Answer],
-    record_limit: bool = False,
+    record_limit: bool,
+    denied: set[PartitionId],
 ) -> int:
     """Acquire records on each partition in turn; returns how many were acquired."""
     cfg = shares.config(group_id)
@@ -184,6 +192,8 @@ def _acquire(
             break
         log, _, error = _log_of(broker, pid)
         answer = answers.setdefault(pid, _Answer())
+        if pid in denied:
+            error = TOPIC_AUTHORIZATION_FAILED
         if error:
             answer.error = error
             continue
@@ -289,6 +299,7 @@ def _topics_reply(
 
 
 def _refused(ctx: RequestContext, code: int, message: str | None) -> Any:
+    """A ShareFetch or ShareAcknowledge refused as a whole (fields a version lacks drop)."""
     return make(
         ctx.response_class,
         throttle_time=0,
@@ -350,6 +361,8 @@ async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         for p in t.partitions
         if p.acknowledgement_batches
     }
+    if share_access.group_refused(broker, ctx, group_id):
+        return _refused(ctx, GROUP_AUTHORIZATION_FAILED, GROUP_DENIED)
     refused = _renew_refusal(request)
     if refused is not None:
         return _refused(ctx, *refused)
@@ -360,8 +373,10 @@ async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     shares.reap(group_id)
     if epoch == INITIAL_EPOCH and not shares.is_member(group_id, member_id or ""):
         return _refused(ctx, UNKNOWN_MEMBER_ID, f"Member {member_id} is not in the share group.")
-    answers = _acknowledge(broker, group_id, member_id, acks, renew)
+    denied = share_access.unreadable(broker, ctx, list(acks))
+    answers = _acknowledge(broker, group_id, member_id, acks, renew, denied)
     pids = _session_partitions(broker, ctx, group_id, member_id, epoch, request)
+    denied = share_access.unreadable(broker, ctx, pids)
     if renew:
         # Renewing keeps what the member holds and fetches nothing new.
         pids = []
@@ -371,8 +386,9 @@ async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
 
     def acquire() -> int:
         return _acquire(
-            broker, shares, group_id, member_id, pids, max_bytes, max_records, answers, limit
-        )
+            broker, shares, group_id, member_id, pids, max_bytes, max_records, answers, limit,
+            denied,
+        )  # fmt: skip
 
     got = acquire()
     deadline = time.monotonic() + max(millis(request.max_wait), 0) / 1000.0
@@ -421,22 +437,17 @@ async def share_acknowledge(broker: Broker, ctx: RequestContext, request: Any) -
         for t in request.topics
         for p in t.partitions
     }
+    if share_access.group_refused(broker, ctx, group_id):
+        return _refused(ctx, GROUP_AUTHORIZATION_FAILED, GROUP_DENIED)
     try:
         if epoch == INITIAL_EPOCH:
             # Only ShareFetch opens sessions: Kafka refuses the initial epoch here.
             raise SessionRefused(INVALID_SHARE_SESSION_EPOCH, "The share session epoch is invalid.")
         shares.sessions.check(group_id, member_id or "", epoch, True)
     except SessionRefused as exc:
-        return make(
-            ctx.response_class,
-            throttle_time=0,
-            error_code=exc.code,
-            error_message=str(exc),
-            acquisition_lock_timeout=0,
-            responses=(),
-            node_endpoints=(),
-        )
-    answers = _acknowledge(broker, group_id, member_id, acks, renew)
+        return _refused(ctx, exc.code, str(exc))
+    denied = share_access.unreadable(broker, ctx, list(acks))
+    answers = _acknowledge(broker, group_id, member_id, acks, renew, denied)
     if epoch == FINAL_EPOCH:
         closed = shares.sessions.close(group_id, member_id)
         if closed is not None:
@@ -474,8 +485,12 @@ async def share_group_describe(broker: Broker, ctx: RequestContext, request: Any
             assignment_epoch=-1,
             assignor_name="",
             members=(),
-            authorized_operations=-2147483648,
+            authorized_operations=access.NOT_REQUESTED,
         )
+        if not access.allowed(broker, ctx, Operation.DESCRIBE, access.GROUP, group_id):
+            base.update(error_code=GROUP_AUTHORIZATION_FAILED)
+            out.append(make(schema.DescribedGroup, **base))
+            continue
         shares.reap(group_id)
         state = shares.groups.get(group_id)
         if state is None or not state.exists:
@@ -521,5 +536,22 @@ async def share_group_describe(broker: Broker, ctx: RequestContext, request: Any
             assignor_name="simple",
             members=tuple(members),
         )
+        if getattr(request, "include_authorized_operations", False):
+            base["authorized_operations"] = access.authorized_operations(
+                broker, ctx, access.GROUP, group_id
+            )
+        if broker.authorizer is not None and not all(
+            access.allowed(broker, ctx, Operation.DESCRIBE, access.TOPIC, shares.topic_name(tid))
+            for m in group.members.values()
+            for tid in group.assignment_of(m, shares.resolve)
+        ):
+            base.update(
+                error_code=TOPIC_AUTHORIZATION_FAILED,
+                error_message=(
+                    "The group has described topic(s) that the client is not authorized "
+                    "to describe."
+                ),
+                members=(),
+            )
         out.append(make(schema.DescribedGroup, **base))
     return make(ctx.response_class, throttle_time=0, groups=tuple(out))
