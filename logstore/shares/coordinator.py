@@ -149,6 +149,19 @@ class ShareCoordinator:
             self.reap(group_id)
         return [s for _, s in sorted(self.groups.items()) if s.exists]
 
+    def assigned(self, group_id: str) -> set[PartitionId]:
+        """Every share-partition some member of the group is assigned now."""
+        state = self.groups.get(group_id)
+        if state is None:
+            return set()
+        group = state.group
+        return {
+            (tid, index)
+            for m in group.members.values()
+            for tid, indexes in group.assignment_of(m, self.resolve).items()
+            for index in indexes
+        }
+
     def is_member(self, group_id: str, member_id: str) -> bool:
         state = self.groups.get(group_id)
         return state is not None and member_id in state.group.members

@@ -386,3 +386,53 @@ def test_a_closed_connection_ends_its_share_session(clusters: tuple[Cluster, Clu
     seen = observe(clusters, disconnect_scenario)
     assert_same(seen)
     assert seen["odradek"]["taken over"] == [(0, 4, 2)]
+
+
+def _start_offsets(cluster: Cluster, group: str) -> list[tuple[int, int, int]]:
+    """(partition, start offset, lag) of every share-partition DescribeShareGroupOffsets
+    lists for the group."""
+    from kio.schema.describe_share_group_offsets.v1 import request as req
+
+    reply = _call(
+        cluster, 90, 1, "DescribeShareGroupOffsetsRequest",
+        groups=(req.DescribeShareGroupOffsetsRequestGroup(group_id=group, topics=None),),
+    )  # fmt: skip
+    return sorted(
+        (int(p.partition_index), int(p.start_offset), int(p.lag))
+        for g in reply.groups
+        for t in g.topics
+        for p in t.partitions
+    )
+
+
+def _until(cluster: Cluster, group: str, ready: Any) -> list[tuple[int, int, int]]:
+    deadline = time.monotonic() + ACQUIRE_DEADLINE_S
+    starts = _start_offsets(cluster, group)
+    while not ready(starts) and time.monotonic() < deadline:
+        time.sleep(0.2)  # polling the reference's background initialization
+        starts = _start_offsets(cluster, group)
+    return starts
+
+
+def assigned_scenario(cluster: Cluster) -> dict[str, Any]:
+    """A member's assigned share-partitions are listed by DescribeShareGroupOffsets before
+    anyone fetched from them, with an unknown start offset and lag (Kafka initializes them
+    in the background; Odradek when they are first fetched from)."""
+    topic = unique_topic("share-assigned")
+    create_topic(cluster, topic, partitions=2)
+    produce(cluster, topic, [{"value": b"v%d" % i, "partition": 0} for i in range(3)])
+    group = f"diff-share-assigned-{uuid.uuid4().hex[:8]}"
+    wait_coordinator(cluster, group)
+    member = str(uuid.uuid4())
+    _join(cluster, group, member, topic)
+    listed = _until(cluster, group, lambda s: len(s) == 2)
+    assert heartbeat(cluster, group, member, -1, None).error_code == 0
+    return {"assigned, not fetched": listed}
+
+
+def test_assigned_partitions_are_listed_before_any_fetch(
+    clusters: tuple[Cluster, Cluster],
+) -> None:
+    seen = observe(clusters, assigned_scenario)
+    assert_same(seen)
+    assert [p for p, _, _ in seen["odradek"]["assigned, not fetched"]] == [0, 1]

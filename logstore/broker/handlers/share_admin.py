@@ -85,7 +85,10 @@ async def describe_share_group_offsets(broker: Broker, ctx: RequestContext, requ
         wanted: list[tuple[str, list[int]]] = []
         if req_group.topics is None:
             by_name: dict[str, list[int]] = {}
-            for tid, index in sorted(state.partitions, key=str):
+            # Assigned share-partitions not fetched from yet are listed too, start unknown,
+            # as Kafka lists the ones it has not initialized.
+            every = set(state.partitions) | shares.assigned(req_group.group_id)
+            for tid, index in sorted(every, key=str):
                 info = broker.logs.topic_by_id(tid)
                 if info is not None and access.allowed(
                     broker, ctx, Operation.DESCRIBE, access.TOPIC, info.name
