@@ -173,12 +173,23 @@ class ShareCoordinator:
         state = self.state(group_id)
         part = state.partitions.get(pid)
         if part is None:
-            reset = self.config(group_id).auto_offset_reset
-            start = log.log_start_offset if reset == "earliest" else log.log_end_offset
-            part = state.partitions[pid] = SharePartition(start)
+            part = state.partitions[pid] = SharePartition(self._reset_offset(group_id, log))
         part.move_start(log.log_start_offset)
         part.expire(self.clock.monotonic_ms(), self.config(group_id).delivery_limit)
         return part
+
+    def _reset_offset(self, group_id: str, log: Any) -> int:
+        """Where `share.auto.offset.reset` starts a new share-partition: the log start, the
+        log end, or the first record at most the configured duration old."""
+        reset = self.config(group_id).auto_offset_reset
+        if reset == "earliest":
+            return int(log.log_start_offset)
+        ago = group_configs.by_duration_ms(reset)
+        if ago is not None:
+            found = log.offset_for_timestamp(self.clock.now_ms() - ago)
+            if found is not None:
+                return int(found[0])
+        return int(log.log_end_offset)
 
     def acknowledge(
         self,

@@ -7,6 +7,7 @@ must never store anything: the coordinator keeps each group's overrides.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from logstore.groups.settings import GroupSettings
@@ -27,6 +28,11 @@ NAMES = (
     ISOLATION_LEVEL,
 )
 READ_UNCOMMITTED, READ_COMMITTED = "read_uncommitted", "read_committed"
+BY_DURATION = "by_duration:"
+# Java's Duration.parse subset Kafka documents for by_duration: PnDTnHnMn.nS.
+_DURATION = re.compile(
+    r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", re.IGNORECASE
+)
 
 
 class GroupConfigRefused(Exception):
@@ -75,7 +81,7 @@ def _bounded(name: str, raw: str, low: int, high: int) -> None:
 def validate(settings: GroupSettings, name: str, value: str) -> None:
     """Raise GroupConfigRefused (Kafka's INVALID_CONFIG) for an unknown key or bad value."""
     if name == AUTO_OFFSET_RESET:
-        ok = value in ("earliest", "latest") or value.startswith("by_duration:")
+        ok = value in ("earliest", "latest") or by_duration_ms(value) is not None
         if not ok:
             raise GroupConfigRefused(
                 f"Invalid value {value} for configuration {name}: "
@@ -103,6 +109,20 @@ def validate(settings: GroupSettings, name: str, value: str) -> None:
         _bounded(name, value, 1, 2**31 - 1)
     else:
         raise GroupConfigRefused(f"Unknown group config name: {name}")
+
+
+def by_duration_ms(value: str) -> int | None:
+    """The duration of a `by_duration:PnDTnHnMn.nS` reset in ms, None if it is not one."""
+    if not value.lower().startswith(BY_DURATION):
+        return None
+    text = value[len(BY_DURATION) :]
+    match = _DURATION.fullmatch(text)
+    if match is None or not any(match.groups()) or text.upper().endswith("T"):
+        return None
+    days, hours, minutes, seconds = (g or "0" for g in match.groups())
+    return round(
+        ((int(days) * 24 + int(hours)) * 60 + int(minutes)) * 60_000 + float(seconds) * 1000
+    )
 
 
 def effective(settings: GroupSettings, overrides: dict[str, str]) -> EffectiveConfig:
