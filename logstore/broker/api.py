@@ -38,6 +38,9 @@ class RequestContext:
     # The listener the request came in on ("" = the first one): addresses in answers
     # are that listener's advertised ones.
     listener: str = ""
+    # Which client connection sent it (0: none, e.g. a request made up inside the broker):
+    # state Kafka ties to a connection (share sessions) ends when that connection does.
+    connection: int = 0
 
     @property
     def response_class(self) -> type:

@@ -120,3 +120,9 @@ class Broker:
     def address(self, listener: str) -> tuple[str, int]:
         """The (host, port) clients of `listener` are told to connect to."""
         return self.listener_addresses.get(listener, (self.advertised_host, self.advertised_port))
+
+    async def connection_closed(self, connection: int) -> None:
+        """A client connection ended: what Kafka ties to it ends too. Not while shutting
+        down: held records then come back after the restart with their delivery counts."""
+        if not self.shutting_down:
+            await self.shares.connection_closed(connection)

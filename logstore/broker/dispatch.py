@@ -34,11 +34,12 @@ async def handle_frame(
     client_host: str,
     principal: str = ANONYMOUS,
     listener: str = "",
+    connection: int = 0,
 ) -> Reply:
     """Answer one request frame body (length prefix already stripped) from `principal`,
     received on `listener`."""
     try:
-        return await _handle(broker, body, client_host, principal, listener)
+        return await _handle(broker, body, client_host, principal, listener, connection)
     except (Exception, asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # e.g. pyo3's PanicException from a native library
@@ -46,7 +47,12 @@ async def handle_frame(
 
 
 async def _handle(
-    broker: Broker, body: bytes, client_host: str, principal: str, listener: str
+    broker: Broker,
+    body: bytes,
+    client_host: str,
+    principal: str,
+    listener: str,
+    connection: int,
 ) -> Reply:
     started = perf_counter()
     api_key, api_version, correlation_id = codec.peek_header(body)
@@ -58,12 +64,19 @@ async def _handle(
     assert reg is not None  # is_supported() said so
     if reg.legacy is not None and not codec.can_parse(api_key, api_version):
         ctx = RequestContext(
-            api_key, api_version, correlation_id, None, client_host, principal, listener
+            api_key, api_version, correlation_id, None, client_host, principal, listener, connection
         )
         return reg.legacy(ctx, body)
     header, request = codec.decode_request(body)
     ctx = RequestContext(
-        api_key, api_version, correlation_id, header.client_id, client_host, principal, listener
+        api_key,
+        api_version,
+        correlation_id,
+        header.client_id,
+        client_host,
+        principal,
+        listener,
+        connection,
     )
     response = await reg.handler(broker, ctx, request)
     broker.requests.done(ctx, started, response)  # metrics and the request log

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 from collections.abc import Callable
 
@@ -39,6 +40,7 @@ PIPELINE_DEPTH = 128
 # Kafka's connection.failed.authentication.delay.ms: a failed login waits this long before
 # its connection closes, so passwords cannot be tried fast.
 FAILED_AUTHENTICATION_DELAY_S = 0.1
+_NUMBERS = itertools.count(1)
 
 
 def _give_back(release: Callable[[int], None], length: int, _task: object) -> None:
@@ -64,6 +66,8 @@ class Connection:
         zero_copy: bool = True,
     ) -> None:
         self.broker = broker
+        # Names this connection to the broker, which ends what Kafka ties to a connection.
+        self.number = next(_NUMBERS)
         # A SASL listener's exchange; requests are served as its principal once it
         # succeeded. Before that (and without SASL), `principal`: the TLS client
         # certificate's, or ANONYMOUS.
@@ -126,6 +130,8 @@ class Connection:
                     item.cancel()  # its done-callback gives its bytes back
             self.writer.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self.broker.connection_closed(self.number)
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(self.writer.wait_closed(), 1.0)
 
     def _log_end(self, exc: BaseException) -> None:
@@ -175,7 +181,9 @@ class Connection:
                 body = await self._read_body(length)
                 self._body_since = None
                 task = asyncio.create_task(
-                    handle_frame(self.broker, body, self.client_host, principal, listener)
+                    handle_frame(
+                        self.broker, body, self.client_host, principal, listener, self.number
+                    )
                 )
                 del body
                 # Handled (or cancelled), the body is no longer held: its bytes go back

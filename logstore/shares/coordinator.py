@@ -34,11 +34,13 @@ class ShareGroupState:
     group: ShareGroup
     configs: dict[str, str] = field(default_factory=dict)
     partitions: dict[PartitionId, SharePartition] = field(default_factory=dict)
+    # Someone joined once: the group stays (Empty) after its members and offsets are gone.
+    created: bool = False
 
     @property
     def exists(self) -> bool:
         """A group with configs only (set before anyone joined) is not listed, as in Kafka."""
-        return bool(self.group.members or self.partitions)
+        return bool(self.created or self.group.members or self.partitions)
 
 
 def _key(pid: PartitionId) -> str:
@@ -61,6 +63,7 @@ class ShareCoordinator:
         self._write_lock = asyncio.Lock()
         for group_id, data in self._store.load_all().items():
             state = ShareGroupState(ShareGroup(group_id), dict(data.get("configs", {})))
+            state.created = bool(data.get("created", False))
             for key, snap in data.get("partitions", {}).items():
                 state.partitions[_pid(key)] = SharePartition.restore(snap)
             self.groups[group_id] = state
@@ -115,6 +118,8 @@ class ShareCoordinator:
         )
         if result.error == 0 and member_epoch == -1:
             self._forget_member(state, member_id, timed_out=False)
+        elif result.error == 0:
+            state.created = True
         return result, self.config(group_id).heartbeat_interval_ms
 
     def reap(self, group_id: str) -> None:
@@ -144,6 +149,19 @@ class ShareCoordinator:
             self.reap(group_id)
         return [s for _, s in sorted(self.groups.items()) if s.exists]
 
+    def assigned(self, group_id: str) -> set[PartitionId]:
+        """Every share-partition some member of the group is assigned now."""
+        state = self.groups.get(group_id)
+        if state is None:
+            return set()
+        group = state.group
+        return {
+            (tid, index)
+            for m in group.members.values()
+            for tid, indexes in group.assignment_of(m, self.resolve).items()
+            for index in indexes
+        }
+
     def is_member(self, group_id: str, member_id: str) -> bool:
         state = self.groups.get(group_id)
         return state is not None and member_id in state.group.members
@@ -155,24 +173,42 @@ class ShareCoordinator:
         state = self.state(group_id)
         part = state.partitions.get(pid)
         if part is None:
-            reset = self.config(group_id).auto_offset_reset
-            start = log.log_start_offset if reset == "earliest" else log.log_end_offset
-            part = state.partitions[pid] = SharePartition(start)
+            part = state.partitions[pid] = SharePartition(self._reset_offset(group_id, log))
         part.move_start(log.log_start_offset)
         part.expire(self.clock.monotonic_ms(), self.config(group_id).delivery_limit)
         return part
 
+    def _reset_offset(self, group_id: str, log: Any) -> int:
+        """Where `share.auto.offset.reset` starts a new share-partition: the log start, the
+        log end, or the first record at most the configured duration old."""
+        reset = self.config(group_id).auto_offset_reset
+        if reset == "earliest":
+            return int(log.log_start_offset)
+        ago = group_configs.by_duration_ms(reset)
+        if ago is not None:
+            found = log.offset_for_timestamp(self.clock.now_ms() - ago)
+            if found is not None:
+                return int(found[0])
+        return int(log.log_end_offset)
+
     def acknowledge(
-        self, group_id: str, member_id: str, pid: PartitionId, batches: AckBatches
+        self,
+        group_id: str,
+        member_id: str,
+        pid: PartitionId,
+        batches: AckBatches,
+        renew: bool = False,
     ) -> tuple[int, str | None]:
         state = self.groups.get(group_id)
         part = state.partitions.get(pid) if state else None
         if part is None:
             return AckRefused(121, "").code, "the share-partition has no records in flight"
         cfg = self.config(group_id)
-        part.expire(self.clock.monotonic_ms(), cfg.delivery_limit)
+        now = self.clock.monotonic_ms()
+        part.expire(now, cfg.delivery_limit)
+        renewed = now + cfg.lock_duration_ms if renew else None
         try:
-            part.acknowledge(member_id, batches, cfg.delivery_limit)
+            part.acknowledge(member_id, batches, cfg.delivery_limit, renewed)
         except AckRefused as exc:
             return exc.code, str(exc)
         return 0, None
@@ -187,6 +223,52 @@ class ShareCoordinator:
             part = state.partitions.get(pid)
             if part is not None:
                 part.release_member(member_id, limit)
+
+    # -- start offsets (admin) -------------------------------------------------------------
+    def offsets_refusal(self, group_id: str, *, create: bool) -> tuple[int, str | None]:
+        """Why the group's start offsets may not be changed now (0 when they may): it must
+        have no members, and exist unless `create` (Kafka's AlterShareGroupOffsets makes
+        an unknown group; its DeleteShareGroupOffsets does not)."""
+        state = self.groups.get(group_id)
+        if state is None or not state.exists:
+            return (0, None) if create else (GROUP_ID_NOT_FOUND, f"Group {group_id} not found.")
+        self.reap(group_id)
+        if state.group.members:
+            return NON_EMPTY_GROUP, "The group is not empty."
+        return 0, None
+
+    async def reset_start(self, group_id: str, offsets: dict[PartitionId, int]) -> None:
+        """Each share-partition starts afresh at its new offset, nothing in flight; a
+        negative offset leaves it to `share.auto.offset.reset` on the next fetch."""
+        state = self.state(group_id)
+        state.created = True
+        for pid, offset in offsets.items():
+            if offset < 0:
+                state.partitions.pop(pid, None)
+            else:
+                state.partitions[pid] = SharePartition(offset)
+        await self.persist(group_id)
+
+    async def delete_offsets(self, group_id: str, topic_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Forget the group's state for these topics; the topics that had some."""
+        state = self.state(group_id)
+        had = {pid for pid in state.partitions if pid[0] in topic_ids}
+        for pid in had:
+            del state.partitions[pid]
+        if had:
+            await self.persist(group_id)
+        return {pid[0] for pid in had}
+
+    async def connection_closed(self, connection: int) -> None:
+        """Sessions opened on a closed connection end: their members' acquired records
+        are available to others at once, not when their locks lapse (the delivery still
+        counts, as in Kafka)."""
+        touched = set()
+        for session in self.sessions.close_connection(connection):
+            self.release_session(session.group_id, session.member_id, session.partitions)
+            touched.add(session.group_id)
+        for group_id in sorted(touched):
+            await self.persist(group_id)
 
     # -- configs ---------------------------------------------------------------------------
     def validate_configs(self, set_: dict[str, str], delete: list[str]) -> None:
@@ -221,6 +303,7 @@ class ShareCoordinator:
             if state is None:
                 return
             data = {
+                "created": state.created,
                 "configs": dict(state.configs),
                 "partitions": {_key(pid): p.snapshot() for pid, p in state.partitions.items()},
             }

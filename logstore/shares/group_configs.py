@@ -7,6 +7,7 @@ must never store anything: the coordinator keeps each group's overrides.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from logstore.groups.settings import GroupSettings
@@ -18,7 +19,20 @@ DELIVERY_LIMIT = "share.delivery.count.limit"
 SESSION_TIMEOUT = "share.session.timeout.ms"
 HEARTBEAT_INTERVAL = "share.heartbeat.interval.ms"
 ISOLATION_LEVEL = "share.isolation.level"
-NAMES = (AUTO_OFFSET_RESET, LOCK_DURATION, DELIVERY_LIMIT, SESSION_TIMEOUT, HEARTBEAT_INTERVAL)
+NAMES = (
+    AUTO_OFFSET_RESET,
+    LOCK_DURATION,
+    DELIVERY_LIMIT,
+    SESSION_TIMEOUT,
+    HEARTBEAT_INTERVAL,
+    ISOLATION_LEVEL,
+)
+READ_UNCOMMITTED, READ_COMMITTED = "read_uncommitted", "read_committed"
+BY_DURATION = "by_duration:"
+# Java's Duration.parse subset Kafka documents for by_duration: PnDTnHnMn.nS.
+_DURATION = re.compile(
+    r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", re.IGNORECASE
+)
 
 
 class GroupConfigRefused(Exception):
@@ -34,6 +48,8 @@ class EffectiveConfig:
     delivery_limit: int
     session_timeout_ms: int
     heartbeat_interval_ms: int
+    # read_committed: acquisition stops at the last stable offset and skips aborted data.
+    read_committed: bool = False
 
 
 def defaults(settings: GroupSettings) -> dict[str, str]:
@@ -44,6 +60,7 @@ def defaults(settings: GroupSettings) -> dict[str, str]:
         DELIVERY_LIMIT: str(settings.share_delivery_count_limit),
         SESSION_TIMEOUT: str(settings.share_session_timeout_ms),
         HEARTBEAT_INTERVAL: str(settings.share_heartbeat_interval_ms),
+        ISOLATION_LEVEL: READ_UNCOMMITTED,
     }
 
 
@@ -64,7 +81,7 @@ def _bounded(name: str, raw: str, low: int, high: int) -> None:
 def validate(settings: GroupSettings, name: str, value: str) -> None:
     """Raise GroupConfigRefused (Kafka's INVALID_CONFIG) for an unknown key or bad value."""
     if name == AUTO_OFFSET_RESET:
-        ok = value in ("earliest", "latest") or value.startswith("by_duration:")
+        ok = value in ("earliest", "latest") or by_duration_ms(value) is not None
         if not ok:
             raise GroupConfigRefused(
                 f"Invalid value {value} for configuration {name}: "
@@ -82,10 +99,30 @@ def validate(settings: GroupSettings, name: str, value: str) -> None:
             (settings.share_max_delivery_count_limit),
         )
         _bounded(name, value, low, high)
+    elif name == ISOLATION_LEVEL:
+        if value not in (READ_COMMITTED, READ_UNCOMMITTED):
+            raise GroupConfigRefused(
+                f"Invalid value {value} for configuration {name}: "
+                f"String must be one of: {READ_COMMITTED}, {READ_UNCOMMITTED}"
+            )
     elif name in (SESSION_TIMEOUT, HEARTBEAT_INTERVAL):
         _bounded(name, value, 1, 2**31 - 1)
     else:
         raise GroupConfigRefused(f"Unknown group config name: {name}")
+
+
+def by_duration_ms(value: str) -> int | None:
+    """The duration of a `by_duration:PnDTnHnMn.nS` reset in ms, None if it is not one."""
+    if not value.lower().startswith(BY_DURATION):
+        return None
+    text = value[len(BY_DURATION) :]
+    match = _DURATION.fullmatch(text)
+    if match is None or not any(match.groups()) or text.upper().endswith("T"):
+        return None
+    days, hours, minutes, seconds = (g or "0" for g in match.groups())
+    return round(
+        ((int(days) * 24 + int(hours)) * 60 + int(minutes)) * 60_000 + float(seconds) * 1000
+    )
 
 
 def effective(settings: GroupSettings, overrides: dict[str, str]) -> EffectiveConfig:
@@ -96,4 +133,5 @@ def effective(settings: GroupSettings, overrides: dict[str, str]) -> EffectiveCo
         delivery_limit=int(values[DELIVERY_LIMIT]),
         session_timeout_ms=int(values[SESSION_TIMEOUT]),
         heartbeat_interval_ms=int(values[HEARTBEAT_INTERVAL]),
+        read_committed=values[ISOLATION_LEVEL] == READ_COMMITTED,
     )

@@ -15,8 +15,9 @@ import bisect
 from dataclasses import dataclass
 
 AVAILABLE, ACQUIRED, ACKNOWLEDGED, ARCHIVED = 0, 1, 2, 4
-# Acknowledge types on the wire (ShareFetch/ShareAcknowledge).
-GAP, ACCEPT, RELEASE, REJECT = 0, 1, 2, 3
+# Acknowledge types on the wire (ShareFetch/ShareAcknowledge); RENEW from v2 on, with the
+# request's IsRenewAck set: the member keeps the records and their lock starts again.
+GAP, ACCEPT, RELEASE, REJECT, RENEW = 0, 1, 2, 3, 4
 _FINAL = {GAP: ARCHIVED, ACCEPT: ACKNOWLEDGED, REJECT: ARCHIVED}
 
 INVALID_REQUEST = 42
@@ -94,10 +95,19 @@ class SharePartition:
 
     # -- acquisition -----------------------------------------------------------------------
     def acquire(
-        self, member: str, start: int, stop: int, now: int, lock_ms: int, max_records: int
+        self,
+        member: str,
+        start: int,
+        stop: int,
+        now: int,
+        lock_ms: int,
+        max_records: int,
+        *,
+        record_limit: bool = False,
     ) -> list[tuple[int, int, int]]:
         """Acquire offsets in [start, stop) for `member`: available in-flight spans, then new
-        records past `end_offset`. Returns (first, last, delivery_count) ranges."""
+        records past `end_offset` (as far as `stop`, or only up to `max_records` in all with
+        `record_limit`). Returns (first, last, delivery_count) ranges."""
         out: list[tuple[int, int, int]] = []
         budget = max_records
         stop = max(stop, start)
@@ -121,19 +131,42 @@ class SharePartition:
         first_new = max(end, start)
         if budget > 0 and stop > first_new and first_new == end:
             # Records never delivered: acquired whole, as the batches they arrived in.
-            last = stop - 1
+            last = min(stop, first_new + budget) - 1 if record_limit else stop - 1
             self.spans.append(Span(first_new, last, ACQUIRED, 1, member, deadline))
             out.append((first_new, last, 1))
         self._compact()
         return _merge_ranges(out)
 
+    def archive_acquired(
+        self, member: str, ranges: list[tuple[int, int]], acquired: list[tuple[int, int, int]]
+    ) -> list[tuple[int, int, int]]:
+        """Archive what `member` just acquired inside `ranges` (records it must never be
+        given, such as aborted transactions' data); the rest of `acquired`."""
+        if not ranges:
+            return acquired
+        for first, last in ranges:
+            self._split(first)
+            self._split(last + 1)
+            i = self._index(first)
+            while i < len(self.spans) and self.spans[i].first <= last:
+                span = self.spans[i]
+                if span.first >= first and span.state == ACQUIRED and span.owner == member:
+                    span.state, span.owner, span.deadline = ARCHIVED, "", 0
+                i += 1
+        self._compact()
+        return _subtract(acquired, ranges)
+
     # -- acknowledgement -------------------------------------------------------------------
-    def check_acks(self, member: str, batches: list[tuple[int, int, list[int]]]) -> None:
-        """Raise AckRefused unless every batch acknowledges records `member` holds."""
+    def check_acks(
+        self, member: str, batches: list[tuple[int, int, list[int]]], renew: bool = False
+    ) -> None:
+        """Raise AckRefused unless every batch acknowledges records `member` holds (RENEW
+        only where the request said `renew`)."""
+        known = (GAP, ACCEPT, RELEASE, REJECT, RENEW) if renew else (GAP, ACCEPT, RELEASE, REJECT)
         for first, last, types in batches:
             if last < first or (len(types) != 1 and len(types) != last - first + 1):
                 raise AckRefused(INVALID_REQUEST, "malformed acknowledgement batch")
-            if any(t not in (GAP, ACCEPT, RELEASE, REJECT) for t in types):
+            if any(t not in known for t in types):
                 raise AckRefused(INVALID_REQUEST, "unknown acknowledge type")
             if last >= self.end_offset:
                 raise AckRefused(INVALID_REQUEST, "acknowledged offsets are not in flight")
@@ -151,32 +184,44 @@ class SharePartition:
                 i += 1
 
     def acknowledge(
-        self, member: str, batches: list[tuple[int, int, list[int]]], delivery_limit: int
+        self,
+        member: str,
+        batches: list[tuple[int, int, list[int]]],
+        delivery_limit: int,
+        renew_deadline: int | None = None,
     ) -> None:
-        """Apply acknowledgements atomically: all of them, or none (AckRefused)."""
-        self.check_acks(member, batches)
+        """Apply acknowledgements atomically: all of them, or none (AckRefused). RENEW is
+        accepted only with `renew_deadline`, the renewed locks' new expiry."""
+        self.check_acks(member, batches, renew_deadline is not None)
+        deadline = renew_deadline or 0
         for first, last, types in batches:
             if len(types) == 1:
                 if last >= self.spso:
-                    self._settle(max(first, self.spso), last, types[0], delivery_limit)
+                    self._settle(max(first, self.spso), last, types[0], delivery_limit, deadline)
                 continue
             run = first
             for offset in range(first + 1, last + 2):
                 if offset > last or types[offset - first] != types[run - first]:
                     if offset - 1 >= self.spso:
                         self._settle(
-                            max(run, self.spso), offset - 1, types[run - first], delivery_limit
+                            max(run, self.spso),
+                            offset - 1,
+                            types[run - first],
+                            delivery_limit,
+                            deadline,
                         )
                     run = offset
         self._compact()
 
-    def _settle(self, first: int, last: int, ack: int, delivery_limit: int) -> None:
+    def _settle(self, first: int, last: int, ack: int, delivery_limit: int, deadline: int) -> None:
         self._split(first)
         self._split(last + 1)
         i = self._index(first)
         while i < len(self.spans) and self.spans[i].first <= last:
             span = self.spans[i]
-            if ack == RELEASE:
+            if ack == RENEW:
+                span.deadline = deadline
+            elif ack == RELEASE:
                 self._return(span, delivery_limit)
             else:
                 span.state, span.owner, span.deadline = _FINAL[ack], "", 0
@@ -259,6 +304,26 @@ class SharePartition:
         part = cls(spso, [Span(int(f), int(la), int(st), int(dc)) for f, la, st, dc in spans_data])
         part._compact()
         return part
+
+
+def _subtract(
+    acquired: list[tuple[int, int, int]], ranges: list[tuple[int, int]]
+) -> list[tuple[int, int, int]]:
+    """`acquired` (first, last, count) without the offsets inside `ranges` (both sorted)."""
+    out: list[tuple[int, int, int]] = []
+    for first, last, count in acquired:
+        cursor = first
+        for r_first, r_last in ranges:
+            if r_last < cursor or r_first > last:
+                continue
+            if r_first > cursor:
+                out.append((cursor, r_first - 1, count))
+            cursor = r_last + 1
+            if cursor > last:
+                break
+        if cursor <= last:
+            out.append((cursor, last, count))
+    return out
 
 
 def _merge_ranges(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:

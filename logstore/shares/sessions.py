@@ -3,7 +3,8 @@ epoch its next ShareFetch/ShareAcknowledge must carry.
 
 Owns Kafka's session rules: epoch 0 opens (or replaces) a session and may carry no
 acknowledgements, a positive epoch needs an open session with exactly that epoch, -1 closes
-it. It never reads a clock and never touches files or sockets.
+it. A session belongs to the connection that opened it and ends with it, as in Kafka. It
+never reads a clock and never touches files or sockets.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class ShareSession:
     member_id: str
     epoch: int = 1
     partitions: set[PartitionId] = field(default_factory=set)
+    # The client connection that opened it (0: not tied to one).
+    connection: int = 0
 
     def advance(self) -> None:
         self.epoch = 1 if self.epoch == INT32_MAX else self.epoch + 1
@@ -60,13 +63,20 @@ class ShareSessions:
         if epoch != FINAL_EPOCH and epoch != session.epoch:
             raise SessionRefused(INVALID_SHARE_SESSION_EPOCH, "The share session epoch is invalid.")
 
-    def open(self, group_id: str, member_id: str) -> ShareSession:
-        session = ShareSession(group_id, member_id)
+    def open(self, group_id: str, member_id: str, connection: int = 0) -> ShareSession:
+        session = ShareSession(group_id, member_id, connection=connection)
         self._sessions[(group_id, member_id)] = session
         return session
 
     def close(self, group_id: str, member_id: str) -> ShareSession | None:
         return self._sessions.pop((group_id, member_id), None)
+
+    def close_connection(self, connection: int) -> list[ShareSession]:
+        """Close every session this connection opened; the closed ones."""
+        if not connection:
+            return []
+        gone = [key for key, s in self._sessions.items() if s.connection == connection]
+        return [self._sessions.pop(key) for key in gone]
 
     def of_group(self, group_id: str) -> list[ShareSession]:
         return [s for (g, _), s in self._sessions.items() if g == group_id]

@@ -2,7 +2,8 @@
 
 One and three consumers read every record exactly once when all accept; RELEASE redelivers
 with the delivery count raised; REJECT and the delivery limit archive; a record whose lock
-lapses, or whose consumer is killed, goes to another consumer; acknowledged records stay
+lapses goes to another consumer, and so do those of a consumer killed mid-batch, at once
+(its connection's end closes its share session); acknowledged records stay
 acknowledged across a clean restart and a `kill -9`, and held ones come back with their
 delivery counts. ListGroups shows share groups by type, and DeleteGroups removes one only
 once it is empty.
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import AcknowledgeType
+from confluent_kafka import AcknowledgeType, Producer
 
 from logstore.protocol.api_keys import ApiKey
 from tests.broker_fixture import BrokerProcess, start_broker
@@ -142,7 +143,9 @@ def test_a_consumer_killed_mid_batch_leaves_its_records_to_the_others(
 ) -> None:
     bs = share_broker.bootstrap
     topic = create_topic(bs, 2)
-    group = configure_group(bs, share_record_lock_duration_ms="1000")
+    # Locks and the member's session outlast the test's deadline: only the end of the
+    # killed consumer's connection can hand its records over in time.
+    group = configure_group(bs, share_record_lock_duration_ms="60000")
     produce_values(bs, topic, range(40), 2)
     root = Path(__file__).resolve().parents[2]
     holder = subprocess.Popen(
@@ -231,3 +234,29 @@ def test_share_groups_are_listed_by_type_and_deleted_once_empty(
         assert delete() == GROUP_ID_NOT_FOUND
     finally:
         wire.close()
+
+
+def test_a_read_committed_share_group_never_sees_aborted_records(
+    share_broker: BrokerProcess,
+) -> None:
+    bs = share_broker.bootstrap
+    topic = create_topic(bs, 1)
+    group = configure_group(bs, share_isolation_level="read_committed")
+    producer = Producer({"bootstrap.servers": bs, "transactional.id": f"t-{topic}"})
+    producer.init_transactions(10)
+    for values_, commit in ((range(0, 5), True), (range(100, 105), False), (range(5, 10), True)):
+        producer.begin_transaction()
+        for i in values_:
+            producer.produce(topic, value=str(i).encode())
+        producer.flush(10)
+        if commit:
+            producer.commit_transaction(10)
+        else:
+            producer.abort_transaction(10)
+    consumer = share_consumer(bs, group, topic)
+    try:
+        seen = consume_until([consumer], lambda m: ACCEPT, lambda s: len(s) >= 10)
+        seen += quiet_for([consumer], 1.0)
+        assert values(seen) == list(range(10))
+    finally:
+        consumer.close()

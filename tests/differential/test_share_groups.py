@@ -217,7 +217,7 @@ def set_group_config(cluster: Cluster, group: str, name: str, value: str) -> str
     return "NONE"
 
 
-def _wait_coordinator(cluster: Cluster, group: str) -> None:
+def wait_coordinator(cluster: Cluster, group: str) -> None:
     """A fresh Kafka creates its offsets topic on first use: wait until the coordinator
     answers (Odradek answers at once)."""
     deadline = time.monotonic() + ACQUIRE_DEADLINE_S
@@ -271,13 +271,19 @@ def _sessions(
     return out
 
 
-def scenario(cluster: Cluster) -> dict[str, Any]:
-    topic = unique_topic("share")
+def five_records(cluster: Cluster, label: str) -> tuple[str, uuid.UUID, str]:
+    """A fresh one-partition topic holding five records, its id, and a fresh group id whose
+    coordinator answers."""
+    topic = unique_topic(label)
     create_topic(cluster, topic)
     produce(cluster, topic, [{"value": b"v%d" % i, "partition": 0} for i in range(5)])
-    tid = topic_id(cluster, topic)
-    group = f"diff-share-{uuid.uuid4().hex[:8]}"
-    _wait_coordinator(cluster, group)
+    group = f"diff-{label}-{uuid.uuid4().hex[:8]}"
+    wait_coordinator(cluster, group)
+    return topic, topic_id(cluster, topic), group
+
+
+def scenario(cluster: Cluster) -> dict[str, Any]:
+    topic, tid, group = five_records(cluster, "share")
     out: dict[str, Any] = {
         "config earliest": set_group_config(cluster, group, "share.auto.offset.reset", "earliest"),
         "config limit 1": set_group_config(cluster, group, "share.delivery.count.limit", "1"),
@@ -329,7 +335,7 @@ def java_scenario(cluster: Cluster) -> dict[str, Any]:
     create_topic(cluster, topic)
     produce(cluster, topic, [{"value": b"%d" % i, "partition": 0} for i in range(5)])
     group = f"diff-share-java-{uuid.uuid4().hex[:8]}"
-    _wait_coordinator(cluster, group)
+    wait_coordinator(cluster, group)
     set_group_config(cluster, group, "share.auto.offset.reset", "earliest")
     consumed = _java_tool(
         "org.apache.kafka.tools.consumer.ConsoleShareConsumer",
@@ -355,3 +361,78 @@ def java_scenario(cluster: Cluster) -> dict[str, Any]:
 
 def test_kafkas_share_consumer_and_share_group_tool(clusters: tuple[Cluster, Cluster]) -> None:
     assert_same(observe(clusters, java_scenario))
+
+
+def disconnect_scenario(cluster: Cluster) -> dict[str, Any]:
+    """A member's connection ends mid-batch: its share session ends with it and another
+    member acquires the records long before their lock (30 s) lapses."""
+    topic, tid, group = five_records(cluster, "share-drop")
+    set_group_config(cluster, group, "share.auto.offset.reset", "earliest")
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    _join(cluster, group, a, topic)
+    _join(cluster, group, b, topic)
+    conn_a = Conn(cluster)
+    _, held = _open_and_acquire(conn_a, group, a, tid)
+    conn_a.close()
+    conn_b = Conn(cluster)
+    try:
+        _, taken = _open_and_acquire(conn_b, group, b, tid)
+    finally:
+        conn_b.close()
+    return {"held": held, "taken over": taken}
+
+
+def test_a_closed_connection_ends_its_share_session(clusters: tuple[Cluster, Cluster]) -> None:
+    seen = observe(clusters, disconnect_scenario)
+    assert_same(seen)
+    assert seen["odradek"]["taken over"] == [(0, 4, 2)]
+
+
+def _start_offsets(cluster: Cluster, group: str) -> list[tuple[int, int, int]]:
+    """(partition, start offset, lag) of every share-partition DescribeShareGroupOffsets
+    lists for the group."""
+    from kio.schema.describe_share_group_offsets.v1 import request as req
+
+    reply = _call(
+        cluster, 90, 1, "DescribeShareGroupOffsetsRequest",
+        groups=(req.DescribeShareGroupOffsetsRequestGroup(group_id=group, topics=None),),
+    )  # fmt: skip
+    return sorted(
+        (int(p.partition_index), int(p.start_offset), int(p.lag))
+        for g in reply.groups
+        for t in g.topics
+        for p in t.partitions
+    )
+
+
+def _until(cluster: Cluster, group: str, ready: Any) -> list[tuple[int, int, int]]:
+    deadline = time.monotonic() + ACQUIRE_DEADLINE_S
+    starts = _start_offsets(cluster, group)
+    while not ready(starts) and time.monotonic() < deadline:
+        time.sleep(0.2)  # polling the reference's background initialization
+        starts = _start_offsets(cluster, group)
+    return starts
+
+
+def assigned_scenario(cluster: Cluster) -> dict[str, Any]:
+    """A member's assigned share-partitions are listed by DescribeShareGroupOffsets before
+    anyone fetched from them, with an unknown start offset and lag (Kafka initializes them
+    in the background; Odradek when they are first fetched from)."""
+    topic = unique_topic("share-assigned")
+    create_topic(cluster, topic, partitions=2)
+    produce(cluster, topic, [{"value": b"v%d" % i, "partition": 0} for i in range(3)])
+    group = f"diff-share-assigned-{uuid.uuid4().hex[:8]}"
+    wait_coordinator(cluster, group)
+    member = str(uuid.uuid4())
+    _join(cluster, group, member, topic)
+    listed = _until(cluster, group, lambda s: len(s) == 2)
+    assert heartbeat(cluster, group, member, -1, None).error_code == 0
+    return {"assigned, not fetched": listed}
+
+
+def test_assigned_partitions_are_listed_before_any_fetch(
+    clusters: tuple[Cluster, Cluster],
+) -> None:
+    seen = observe(clusters, assigned_scenario)
+    assert_same(seen)
+    assert [p for p, _, _ in seen["odradek"]["assigned, not fetched"]] == [0, 1]

@@ -22,6 +22,7 @@ from logstore.broker.handlers import (  # noqa: F401
     sasl,
     scram_users,
     share_admin,
+    share_offsets,
     shares,
     topic_admin,
     transactions,

@@ -3,7 +3,9 @@ Java admin client and `kafka-share-groups.sh --describe` ask for them.
 
 Owns the translation from `logstore.shares.coordinator` state to the answer: SPSO as the
 start offset (-1 where the group has no state for the partition), and the lag as the
-records from SPSO to the log end not yet acknowledged or archived. It must never change
+records from SPSO to the log end not yet acknowledged or archived. As in Kafka, a group the
+client may not DESCRIBE is refused, a named topic it may not DESCRIBE is refused per
+partition, and such topics are left out when all are asked for. It must never change
 share state.
 """
 
@@ -11,18 +13,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
-from logstore.error_codes import GROUP_ID_NOT_FOUND
+from logstore.error_codes import (
+    GROUP_AUTHORIZATION_FAILED,
+    GROUP_ID_NOT_FOUND,
+    TOPIC_AUTHORIZATION_FAILED,
+)
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 from logstore.shares.partition import ACKNOWLEDGED, ARCHIVED
 
 UNKNOWN = -1
 
 
-def _partition(schema: Any, broker: Broker, state: Any, info: Any, index: int) -> Any:
+def _partition(schema: Any, broker: Broker, state: Any, info: Any, index: int, denied: bool) -> Any:
     part = state.partitions.get((info.topic_id, index)) if info is not None else None
+    if denied:
+        return make(
+            schema.DescribeShareGroupOffsetsResponsePartition,
+            partition_index=index,
+            start_offset=UNKNOWN,
+            leader_epoch=UNKNOWN,
+            lag=UNKNOWN,
+            error_code=TOPIC_AUTHORIZATION_FAILED,
+            error_message="Topic authorization failed.",
+        )
     start, lag = UNKNOWN, UNKNOWN
     if part is not None:
         start = part.spso
@@ -47,23 +65,34 @@ async def describe_share_group_offsets(broker: Broker, ctx: RequestContext, requ
     groups = []
     for req_group in request.groups:
         state = shares.groups.get(req_group.group_id)
-        if state is None or not state.exists:
+        refused: tuple[int, str] | None = None
+        if access.refusal(broker, ctx, Operation.DESCRIBE, access.GROUP, req_group.group_id):
+            refused = GROUP_AUTHORIZATION_FAILED, "Group authorization failed."
+        elif state is None or not state.exists:
+            refused = GROUP_ID_NOT_FOUND, f"Group {req_group.group_id} not found."
+        if refused is not None:
             groups.append(
                 make(
                     schema.DescribeShareGroupOffsetsResponseGroup,
                     group_id=req_group.group_id,
                     topics=(),
-                    error_code=GROUP_ID_NOT_FOUND,
-                    error_message=f"Group {req_group.group_id} not found.",
+                    error_code=refused[0],
+                    error_message=refused[1],
                 )
             )
             continue
+        assert state is not None
         wanted: list[tuple[str, list[int]]] = []
         if req_group.topics is None:
             by_name: dict[str, list[int]] = {}
-            for tid, index in sorted(state.partitions, key=str):
+            # Assigned share-partitions not fetched from yet are listed too, start unknown,
+            # as Kafka lists the ones it has not initialized.
+            every = set(state.partitions) | shares.assigned(req_group.group_id)
+            for tid, index in sorted(every, key=str):
                 info = broker.logs.topic_by_id(tid)
-                if info is not None:
+                if info is not None and access.allowed(
+                    broker, ctx, Operation.DESCRIBE, access.TOPIC, info.name
+                ):
                     by_name.setdefault(info.name, []).append(index)
             wanted = sorted(by_name.items())
         else:
@@ -71,13 +100,14 @@ async def describe_share_group_offsets(broker: Broker, ctx: RequestContext, requ
         topics = []
         for name, indexes in wanted:
             info = broker.logs.topic(name)
+            denied = not access.allowed(broker, ctx, Operation.DESCRIBE, access.TOPIC, name)
             topics.append(
                 make(
                     schema.DescribeShareGroupOffsetsResponseTopic,
                     topic_name=name,
                     topic_id=info.topic_id if info is not None else None,
                     partitions=tuple(
-                        _partition(schema, broker, state, info, i) for i in sorted(indexes)
+                        _partition(schema, broker, state, info, i, denied) for i in sorted(indexes)
                     ),
                 )
             )

@@ -1,5 +1,6 @@
-"""Share-group APIs, v1: ShareGroupHeartbeat (76), ShareGroupDescribe (77), ShareFetch (78)
-and ShareAcknowledge (79).
+"""Share-group APIs: ShareGroupHeartbeat (76) and ShareGroupDescribe (77) v1, ShareFetch (78)
+and ShareAcknowledge (79) v1–2 (v2: RENEW acknowledgements under IsRenewAck, which fetch
+nothing, and ShareFetch's acquire mode, where record_limit never exceeds MaxRecords).
 
 Owns the translation between kio's messages and `logstore.shares.coordinator`: session
 checks first, then acknowledgements (atomic per partition), forgotten partitions, and only
@@ -14,18 +15,25 @@ import time
 import uuid
 from typing import Any
 
+from logstore.broker import access, share_access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make, millis
 from logstore.broker.context import Broker
 from logstore.error_codes import (
+    GROUP_AUTHORIZATION_FAILED,
     GROUP_ID_NOT_FOUND,
     INVALID_REQUEST,
     KAFKA_STORAGE_ERROR,
+    TOPIC_AUTHORIZATION_FAILED,
     UNKNOWN_MEMBER_ID,
+    UNKNOWN_SERVER_ERROR,
     UNKNOWN_TOPIC_ID,
     UNKNOWN_TOPIC_OR_PARTITION,
 )
 from logstore.protocol.api_keys import ApiKey
+from logstore.records.header import iter_headers
+from logstore.security.acls import Operation
+from logstore.shares.aborted import aborted_batches
 from logstore.shares.coordinator import AckBatches, PartitionId, ShareCoordinator
 from logstore.shares.sessions import (
     FINAL_EPOCH,
@@ -35,6 +43,9 @@ from logstore.shares.sessions import (
 )
 
 DEFAULT_MAX_RECORDS = 500
+GROUP_DENIED = "Group authorization failed."
+# ShareFetch v2's ShareAcquireMode.
+BATCH_OPTIMIZED, RECORD_LIMIT = 0, 1
 
 
 def _host(ctx: RequestContext) -> str:
@@ -44,29 +55,30 @@ def _host(ctx: RequestContext) -> str:
 @handles(ApiKey.SHARE_GROUP_HEARTBEAT, min_version=1, max_version=1)
 async def share_group_heartbeat(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     shares = broker.shares
-    if not request.group_id:
-        return make(
-            ctx.response_class,
-            throttle_time=0,
-            error_code=INVALID_REQUEST,
-            error_message="GroupId can't be empty.",
-            member_id=None,
-            member_epoch=0,
-            heartbeat_interval=0,
-            assignment=None,
-        )
-    if broker.groups.group_type(request.group_id) is not None:
-        return make(
-            ctx.response_class,
-            throttle_time=0,
-            error_code=GROUP_ID_NOT_FOUND,
-            error_message=f"Group {request.group_id} is not a share group.",
-            member_id=None,
-            member_epoch=0,
-            heartbeat_interval=0,
-            assignment=None,
-        )
     subscribed = request.subscribed_topic_names
+
+    def refused(code: int, message: str | None) -> Any:
+        return make(
+            ctx.response_class,
+            throttle_time=0,
+            error_code=code,
+            error_message=message,
+            member_id=None,
+            member_epoch=0,
+            heartbeat_interval=0,
+            assignment=None,
+        )
+
+    if share_access.group_refused(broker, ctx, request.group_id):
+        return refused(GROUP_AUTHORIZATION_FAILED, GROUP_DENIED)
+    if share_access.subscription_refused(broker, ctx, subscribed):
+        return refused(TOPIC_AUTHORIZATION_FAILED, None)
+    if not request.group_id:
+        return refused(INVALID_REQUEST, "GroupId can't be empty.")
+    if broker.groups.group_type(request.group_id) is not None:
+        return refused(GROUP_ID_NOT_FOUND, f"Group {request.group_id} is not a share group.")
+    known = shares.groups.get(request.group_id)
+    was_created = known is not None and known.created
     result, interval = shares.heartbeat(
         request.group_id,
         request.member_id,
@@ -86,7 +98,8 @@ async def share_group_heartbeat(broker: Broker, ctx: RequestContext, request: An
                 for tid, parts in result.assignment.items()
             ),
         )
-    if result.error == 0 and request.member_epoch == FINAL_EPOCH:
+    if result.error == 0 and (request.member_epoch == FINAL_EPOCH or not was_created):
+        # The first join makes the group exist for good (Empty once everyone leaves).
         await shares.persist(request.group_id)
     return make(
         ctx.response_class,
@@ -134,17 +147,24 @@ class _Answer:
 
 
 def _acknowledge(
-    broker: Broker, group_id: str, member_id: str, acks: dict[PartitionId, AckBatches]
+    broker: Broker,
+    group_id: str,
+    member_id: str,
+    acks: dict[PartitionId, AckBatches],
+    renew: bool,
+    denied: set[PartitionId],
 ) -> dict[PartitionId, _Answer]:
     answers: dict[PartitionId, _Answer] = {}
     for pid, batches in acks.items():
         answer = answers[pid] = _Answer()
         _, _, error = _log_of(broker, pid)
+        if pid in denied:
+            error = TOPIC_AUTHORIZATION_FAILED
         if error:
             answer.ack_error = error
             continue
         answer.ack_error, answer.ack_message = broker.shares.acknowledge(
-            group_id, member_id, pid, batches
+            group_id, member_id, pid, batches, renew
         )
     return answers
 
@@ -158,9 +178,12 @@ def _acquire(
     max_bytes: int,
     max_records: int,
     answers: dict[PartitionId, _Answer],
+    record_limit: bool,
+    denied: set[PartitionId],
 ) -> int:
     """Acquire records on each partition in turn; returns how many were acquired."""
     cfg = shares.config(group_id)
+    committed = cfg.read_committed
     cap = shares.settings.share_partition_max_record_locks
     now = shares.clock.monotonic_ms()
     total = 0
@@ -169,36 +192,68 @@ def _acquire(
             break
         log, _, error = _log_of(broker, pid)
         answer = answers.setdefault(pid, _Answer())
+        if pid in denied:
+            error = TOPIC_AUTHORIZATION_FAILED
         if error:
             answer.error = error
             continue
         part = shares.partition(group_id, pid, log)
+        # read_committed: nothing at or past the last stable offset is acquired yet.
+        upper = broker.producers.last_stable_offset(log) if committed else log.log_end_offset
         start = part.next_available()
         if start is None:
-            if part.in_flight >= cap or part.end_offset >= log.log_end_offset:
+            if part.in_flight >= cap or part.end_offset >= upper:
                 continue
             start = part.end_offset
         try:
-            piece = log.read(start, max_bytes)
+            piece = log.read(start, max_bytes, max_offset=upper if committed else None)
         except Exception as exc:
             answer.error = getattr(exc, "code", KAFKA_STORAGE_ERROR)
             continue
         with piece:
             if not piece.size:
                 continue
-            stop = piece.next_offset
-            if part.in_flight >= cap:
-                stop = min(stop, part.end_offset)
+            data = piece.to_bytes()
+            # New records: whole batches until MaxRecords (and the in-flight cap) is reached,
+            # the batch crossing it included, as Kafka's batch-optimized acquisition does.
+            want = min(max_records - total, cap - part.in_flight)
+            stop, cut = _batch_stop(data, part.end_offset, want, piece.next_offset)
             acquired = part.acquire(
-                member_id, start, stop, now, cfg.lock_duration_ms, max_records - total
+                member_id,
+                start,
+                stop,
+                now,
+                cfg.lock_duration_ms,
+                max_records - total,
+                record_limit=record_limit,
             )
             if not acquired:
                 continue
-            answer.records = piece.to_bytes()
+            answer.records = data[:cut]
+        if committed:
+            skipped = aborted_batches(
+                answer.records, broker.producers.aborted_transactions(log, start, stop)
+            )
+            acquired = part.archive_acquired(member_id, skipped, acquired)
+            if not acquired:
+                answer.records = b""
+                continue
         answer.acquired = acquired
         total += sum(last - first + 1 for first, last, _ in acquired)
         max_bytes -= len(answer.records)
     return total
+
+
+def _batch_stop(data: bytes, first_new: int, want: int, read_stop: int) -> tuple[int, int]:
+    """(stop offset, bytes to send) of `data` (whole batches read from the log) so that new
+    records from `first_new` on end with the batch where `want` of them are reached."""
+    if want <= 0:
+        return first_new, len(data)
+    target = first_new + want - 1
+    for pos, header in iter_headers(data):
+        if header.last_offset >= target:
+            return header.next_offset, pos + header.size
+    return read_stop, len(data)
 
 
 def _partition_reply(schema: Any, broker: Broker, index: int, answer: _Answer) -> Any:
@@ -244,6 +299,7 @@ def _topics_reply(
 
 
 def _refused(ctx: RequestContext, code: int, message: str | None) -> Any:
+    """A ShareFetch or ShareAcknowledge refused as a whole (fields a version lacks drop)."""
     return make(
         ctx.response_class,
         throttle_time=0,
@@ -256,7 +312,7 @@ def _refused(ctx: RequestContext, code: int, message: str | None) -> Any:
 
 
 def _session_partitions(
-    broker: Broker, group_id: str, member_id: str, epoch: int, request: Any
+    broker: Broker, ctx: RequestContext, group_id: str, member_id: str, epoch: int, request: Any
 ) -> list[PartitionId]:
     """Open, update or close the member's share session; the partitions to fetch from."""
     sessions = broker.shares.sessions
@@ -271,7 +327,7 @@ def _session_partitions(
         return []
     session = sessions.get(group_id, member_id)
     if epoch == INITIAL_EPOCH or session is None:
-        session = sessions.open(group_id, member_id)
+        session = sessions.open(group_id, member_id, ctx.connection)
     else:
         session.advance()
     session.partitions.update(requested)
@@ -282,16 +338,34 @@ def _session_partitions(
     return ordered + sorted(set(session.partitions) - set(ordered), key=str)
 
 
-@handles(ApiKey.SHARE_FETCH, min_version=1, max_version=1)
+def _renew_refusal(request: Any) -> Any:
+    """Kafka's top-level refusals of v2's fields: a renewing fetch must ask for nothing,
+    and the acquire mode must be one it knows (an unknown one fails as a server error)."""
+    mode = getattr(request, "share_acquire_mode", BATCH_OPTIMIZED)
+    if mode not in (BATCH_OPTIMIZED, RECORD_LIMIT):
+        return UNKNOWN_SERVER_ERROR, f"Unknown share acquire mode {mode}"
+    asks = (request.max_bytes, request.min_bytes, request.max_records, millis(request.max_wait))
+    if getattr(request, "is_renew_ack", False) and any(asks):
+        return INVALID_REQUEST, "Fetch parameters must be 0 in a renew acknowledgement request."
+    return None
+
+
+@handles(ApiKey.SHARE_FETCH, min_version=1, max_version=2)
 async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     shares = broker.shares
     group_id, member_id, epoch = request.group_id, request.member_id, request.share_session_epoch
+    renew = bool(getattr(request, "is_renew_ack", False))
     acks = {
         (t.topic_id, p.partition_index): _ack_batches(p)
         for t in request.topics
         for p in t.partitions
         if p.acknowledgement_batches
     }
+    if share_access.group_refused(broker, ctx, group_id):
+        return _refused(ctx, GROUP_AUTHORIZATION_FAILED, GROUP_DENIED)
+    refused = _renew_refusal(request)
+    if refused is not None:
+        return _refused(ctx, *refused)
     try:
         shares.sessions.check(group_id, member_id or "", epoch, bool(acks))
     except SessionRefused as exc:
@@ -299,11 +373,24 @@ async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     shares.reap(group_id)
     if epoch == INITIAL_EPOCH and not shares.is_member(group_id, member_id or ""):
         return _refused(ctx, UNKNOWN_MEMBER_ID, f"Member {member_id} is not in the share group.")
-    answers = _acknowledge(broker, group_id, member_id, acks)
-    pids = _session_partitions(broker, group_id, member_id, epoch, request)
+    denied = share_access.unreadable(broker, ctx, list(acks))
+    answers = _acknowledge(broker, group_id, member_id, acks, renew, denied)
+    pids = _session_partitions(broker, ctx, group_id, member_id, epoch, request)
+    denied = share_access.unreadable(broker, ctx, pids)
+    if renew:
+        # Renewing keeps what the member holds and fetches nothing new.
+        pids = []
     max_records = request.max_records if request.max_records > 0 else DEFAULT_MAX_RECORDS
     max_bytes = request.max_bytes if request.max_bytes > 0 else 2**31 - 1
-    got = _acquire(broker, shares, group_id, member_id, pids, max_bytes, max_records, answers)
+    limit = getattr(request, "share_acquire_mode", BATCH_OPTIMIZED) == RECORD_LIMIT
+
+    def acquire() -> int:
+        return _acquire(
+            broker, shares, group_id, member_id, pids, max_bytes, max_records, answers, limit,
+            denied,
+        )  # fmt: skip
+
+    got = acquire()
     deadline = time.monotonic() + max(millis(request.max_wait), 0) / 1000.0
     while not got and not acks and pids and not broker.shutting_down:
         left = deadline - time.monotonic()
@@ -314,12 +401,18 @@ async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         await broker.appends.wait_any(keys, min(left, 0.1))
         if shares.sessions.get(group_id, member_id) is None:
             break
-        got = _acquire(broker, shares, group_id, member_id, pids, max_bytes, max_records, answers)
+        got = acquire()
     if acks or got or epoch == FINAL_EPOCH:
         await shares.persist(group_id)
-    # Partitions with nothing to say are left out, as Kafka's incremental answers do.
+    # A session's first answer names every partition in it; later ones leave out those
+    # with nothing to say, as Kafka's incremental answers do.
+    if epoch == INITIAL_EPOCH:
+        for pid in pids:
+            answers.setdefault(pid, _Answer())
     sent = {
-        pid: a for pid, a in answers.items() if a.acquired or a.error or pid in acks or a.ack_error
+        pid: a
+        for pid, a in answers.items()
+        if epoch == INITIAL_EPOCH or a.acquired or a.error or pid in acks or a.ack_error
     }
     return make(
         ctx.response_class,
@@ -334,30 +427,27 @@ async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     )
 
 
-@handles(ApiKey.SHARE_ACKNOWLEDGE, min_version=1, max_version=1)
+@handles(ApiKey.SHARE_ACKNOWLEDGE, min_version=1, max_version=2)
 async def share_acknowledge(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     shares = broker.shares
+    renew = bool(getattr(request, "is_renew_ack", False))
     group_id, member_id, epoch = request.group_id, request.member_id, request.share_session_epoch
     acks = {
         (t.topic_id, p.partition_index): _ack_batches(p)
         for t in request.topics
         for p in t.partitions
     }
+    if share_access.group_refused(broker, ctx, group_id):
+        return _refused(ctx, GROUP_AUTHORIZATION_FAILED, GROUP_DENIED)
     try:
         if epoch == INITIAL_EPOCH:
             # Only ShareFetch opens sessions: Kafka refuses the initial epoch here.
             raise SessionRefused(INVALID_SHARE_SESSION_EPOCH, "The share session epoch is invalid.")
         shares.sessions.check(group_id, member_id or "", epoch, True)
     except SessionRefused as exc:
-        return make(
-            ctx.response_class,
-            throttle_time=0,
-            error_code=exc.code,
-            error_message=str(exc),
-            responses=(),
-            node_endpoints=(),
-        )
-    answers = _acknowledge(broker, group_id, member_id, acks)
+        return _refused(ctx, exc.code, str(exc))
+    denied = share_access.unreadable(broker, ctx, list(acks))
+    answers = _acknowledge(broker, group_id, member_id, acks, renew, denied)
     if epoch == FINAL_EPOCH:
         closed = shares.sessions.close(group_id, member_id)
         if closed is not None:
@@ -372,6 +462,7 @@ async def share_acknowledge(broker: Broker, ctx: RequestContext, request: Any) -
         throttle_time=0,
         error_code=0,
         error_message=None,
+        acquisition_lock_timeout=shares.config(group_id).lock_duration_ms,
         responses=_topics_reply(
             ctx.schema, broker, ctx.schema.ShareAcknowledgeTopicResponse, answers, fetch=False
         ),
@@ -394,8 +485,12 @@ async def share_group_describe(broker: Broker, ctx: RequestContext, request: Any
             assignment_epoch=-1,
             assignor_name="",
             members=(),
-            authorized_operations=-2147483648,
+            authorized_operations=access.NOT_REQUESTED,
         )
+        if not access.allowed(broker, ctx, Operation.DESCRIBE, access.GROUP, group_id):
+            base.update(error_code=GROUP_AUTHORIZATION_FAILED)
+            out.append(make(schema.DescribedGroup, **base))
+            continue
         shares.reap(group_id)
         state = shares.groups.get(group_id)
         if state is None or not state.exists:
@@ -441,5 +536,22 @@ async def share_group_describe(broker: Broker, ctx: RequestContext, request: Any
             assignor_name="simple",
             members=tuple(members),
         )
+        if getattr(request, "include_authorized_operations", False):
+            base["authorized_operations"] = access.authorized_operations(
+                broker, ctx, access.GROUP, group_id
+            )
+        if broker.authorizer is not None and not all(
+            access.allowed(broker, ctx, Operation.DESCRIBE, access.TOPIC, shares.topic_name(tid))
+            for m in group.members.values()
+            for tid in group.assignment_of(m, shares.resolve)
+        ):
+            base.update(
+                error_code=TOPIC_AUTHORIZATION_FAILED,
+                error_message=(
+                    "The group has described topic(s) that the client is not authorized "
+                    "to describe."
+                ),
+                members=(),
+            )
         out.append(make(schema.DescribedGroup, **base))
     return make(ctx.response_class, throttle_time=0, groups=tuple(out))

@@ -15,6 +15,7 @@ from logstore.shares.partition import (
     INVALID_REQUEST,
     REJECT,
     RELEASE,
+    RENEW,
     AckRefused,
     SharePartition,
 )
@@ -129,3 +130,29 @@ def test_a_hundred_thousand_records_in_flight_stay_a_handful_of_ranges() -> None
         part.acquire("a", start, start + 500, now=0, lock_ms=LOCK, max_records=500)
     assert part.in_flight == 100_000
     assert len(part.spans) == 1  # same owner, count and lock: merged
+
+
+def test_renew_restarts_the_lock_and_keeps_the_records() -> None:
+    part = SharePartition(0)
+    part.acquire("a", 0, 10, now=0, lock_ms=1000, max_records=500)
+    with pytest.raises(AckRefused) as refused:
+        part.acknowledge("a", [(0, 9, [RENEW])], LIMIT)  # RENEW needs the request's flag
+    assert refused.value.code == INVALID_REQUEST
+    part.acknowledge("a", [(0, 4, [RENEW])], LIMIT, renew_deadline=1900)
+    assert not part.expire(999, LIMIT)
+    assert part.expire(1000, LIMIT)  # 5-9 lapse on their first lock
+    assert part.counts() == {AVAILABLE: 5, ACQUIRED: 5, ACKNOWLEDGED: 0, ARCHIVED: 0}
+    assert part.expire(1900, LIMIT)
+    assert part.counts()[AVAILABLE] == 10
+    with pytest.raises(AckRefused) as refused:
+        part.acknowledge("a", [(0, 0, [RENEW])], LIMIT, renew_deadline=5000)
+    assert refused.value.code == INVALID_RECORD_STATE
+
+
+def test_record_limit_acquires_no_more_than_asked() -> None:
+    part = SharePartition(0)
+    assert part.acquire("a", 0, 10, now=0, lock_ms=LOCK, max_records=3, record_limit=True) == [
+        (0, 2, 1)
+    ]
+    # Batch-optimized takes the rest of the batch, whatever the limit.
+    assert part.acquire("a", 0, 10, now=0, lock_ms=LOCK, max_records=3) == [(3, 9, 1)]
