@@ -43,4 +43,5 @@ urlpatterns = [
     path("schema-registry/", include("console.registry.urls")),
     path("", include("console.registry.page_urls")),
     path("", include("console.urls_transactions")),
+    path("", include("console.urls_security")),
 ]

@@ -131,11 +131,19 @@ class KafkaBroker:
     controller_port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    # The SASL_PLAINTEXT listener's port (SCRAM-SHA-256/512), when started with one.
+    sasl_port: int | None = None
     kind: str = field(default="kafka", init=False)
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def sasl_bootstrap(self) -> str:
+        if self.sasl_port is None:
+            raise KafkaUnavailable("this broker was started without a SASL_PLAINTEXT listener")
+        return f"127.0.0.1:{self.sasl_port}"
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -166,9 +174,31 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None
         process.wait(timeout=10)
 
 
+def sasl_listener_properties(port: int, sasl_port: int, controller_port: int) -> dict[str, str]:
+    """A SASL_PLAINTEXT listener with SCRAM beside the PLAINTEXT one (which stays the
+    inter-broker listener, so the broker's own principal is User:ANONYMOUS)."""
+    scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    return {
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port},"
+        f"CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port},"
+        f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,"
+        "CONTROLLER:PLAINTEXT",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-256,SCRAM-SHA-512",
+        "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": scram,
+        "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": scram,
+    }
+
+
 def server_properties(
-    data_dir: Path, port: int, controller_port: int, extra: Mapping[str, str]
+    data_dir: Path,
+    port: int,
+    controller_port: int,
+    extra: Mapping[str, str],
+    sasl_port: int | None = None,
 ) -> str:
+    sasl = {} if sasl_port is None else sasl_listener_properties(port, sasl_port, controller_port)
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -180,6 +210,7 @@ def server_properties(
         "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
         "log.dirs": str(data_dir / "logs"),
         **TEST_BROKER_CONFIG,
+        **sasl,
         **extra,
     }
     return "".join(f"{key}={value}\n" for key, value in props.items())
@@ -237,8 +268,10 @@ def start_kafka(
     jvm_flags: Sequence[str] = TEST_JVM_FLAGS,
     startup_timeout: float = 90.0,
     attempts: int = 3,
+    sasl_listener: bool = False,
 ) -> KafkaBroker:
     """Format `data_dir` and start a broker there; returns once clients get Metadata.
+    `sasl_listener` adds a SASL_PLAINTEXT listener with SCRAM (`KafkaBroker.sasl_bootstrap`).
 
     Raises KafkaUnavailable with the broker's own log when it does not come up.
     """
@@ -251,13 +284,17 @@ def start_kafka(
         port, controller_port = free_port(), free_port()
         while controller_port == port:
             controller_port = free_port()
+        sasl_port = None
+        while sasl_listener and sasl_port in (None, port, controller_port):
+            sasl_port = free_port()
         config_path = run_dir / "server.properties"
         config_path.write_text(
-            server_properties(run_dir, port, controller_port, extra_config or {})
+            server_properties(run_dir, port, controller_port, extra_config or {}, sasl_port)
         )
         _format_storage(config_path, run_dir / "format.log")
         broker, failure = _launch(run_dir, port, controller_port, jvm_flags, startup_timeout)
         if broker is not None:
+            broker.sasl_port = sasl_port
             return broker
         if "Address already in use" not in failure:
             break

@@ -2,14 +2,28 @@
 
 Owns the one `ClusterError` hierarchy every gateway call raises — `Unreachable` (no
 answer at all), `NotFound` (a topic or group that is not there), `Refused` (the cluster,
-or the console's own safety rule, said no), `Timeout` — and turning confluent-kafka and
+or the console's own safety rule, said no; `NotAuthorized` when the cluster's authorizer
+refused the console's principal, naming the operation and resource), `Timeout` — and turning confluent-kafka and
 kafka-python exceptions into text a person can act on. It must never log or swallow:
 callers decide whether an error is a banner or a form message.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from typing import TypeVar
+
 from confluent_kafka import KafkaError, KafkaException
+
+T = TypeVar("T")
+
+# Kafka's authorization error codes and the resource type each one is about.
+AUTHORIZATION_FAILURES = {
+    KafkaError.TOPIC_AUTHORIZATION_FAILED: "TOPIC",
+    KafkaError.GROUP_AUTHORIZATION_FAILED: "GROUP",
+    KafkaError.CLUSTER_AUTHORIZATION_FAILED: "CLUSTER",
+    KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED: "TRANSACTIONAL_ID",
+}
 
 
 class ClusterError(Exception):
@@ -36,6 +50,52 @@ class TopicNotFound(NotFound):
 
 class Refused(ClusterError):
     """The change may not happen now (active group members, a refused record…)."""
+
+
+class NotAuthorized(Refused):
+    """The cluster's authorizer refused the console's own principal; names what is missing."""
+
+    def __init__(self, operation: str, resource: str, what: str = "") -> None:
+        needed = f" (needed to {what})" if what else ""
+        super().__init__(
+            f"The console's credentials lack the {operation} permission on {resource}{needed}. "
+            "A cluster administrator can grant it with an ACL."
+        )
+        self.operation = operation
+        self.resource = resource
+
+
+def _code(exc: BaseException) -> int | None:
+    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+        return int(exc.args[0].code())
+    return None
+
+
+def authorization_failure(exc: BaseException) -> str | None:
+    """The resource type an authorization error is about ("TOPIC", "GROUP", ...), or None
+    when `exc` is no authorization error."""
+    code = _code(exc)
+    return None if code is None else AUTHORIZATION_FAILURES.get(code)
+
+
+def refusal(exc: BaseException, what: str, operation: str, resource: str) -> ClusterError:
+    """The `ClusterError` for a failed call that needed `operation` on `resource`."""
+    if authorization_failure(exc) is not None:
+        return NotAuthorized(operation, resource, what)
+    if _code(exc) == KafkaError.SECURITY_DISABLED:
+        return Refused(
+            f"Could not {what}: the cluster runs without an authorizer, so it keeps no "
+            "ACLs (Kafka: set authorizer.class.name)."
+        )
+    return ClusterError(f"Could not {what}: {readable(exc)}")
+
+
+def answer(timeout_s: float, future: Future[T], what: str, operation: str, resource: str) -> T:
+    """The result of one admin call that needs `operation` on `resource`, or its refusal."""
+    try:
+        return future.result(timeout=timeout_s + 1)
+    except Exception as exc:
+        raise refusal(exc, what, operation, resource) from exc
 
 
 def readable(exc: BaseException) -> str:

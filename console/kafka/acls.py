@@ -1,0 +1,215 @@
+"""A cluster's ACLs: list (with filters), create, delete — DescribeAcls, CreateAcls,
+DeleteAcls through the cluster's AdminClient.
+
+Owns `Acl` (one binding in Kafka's words: resource type, name, pattern type, principal,
+host, operation, permission) and its translation to and from confluent-kafka's enums.
+After a change it waits until the cluster lists it (Kafka applies ACLs through its
+metadata log, a moment later), so the next page shows it. It must never decide who may
+change ACLs (the views ask `console.permissions`) nor touch anything but ACLs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    ResourcePatternType,
+    ResourceType,
+)
+
+from console.kafka import clients
+from console.kafka.config import ClusterConfig
+from console.kafka.errors import ClusterError, Timeout, answer
+
+# Kafka calls it CLUSTER; librdkafka calls the same resource type (code 4) BROKER.
+RESOURCE_TYPES = {
+    "TOPIC": ResourceType.TOPIC,
+    "GROUP": ResourceType.GROUP,
+    "CLUSTER": ResourceType.BROKER,
+    "TRANSACTIONAL_ID": ResourceType.TRANSACTIONAL_ID,
+}
+PATTERN_TYPES = {"LITERAL": ResourcePatternType.LITERAL, "PREFIXED": ResourcePatternType.PREFIXED}
+OPERATIONS = {
+    op.name: op for op in AclOperation if op not in (AclOperation.UNKNOWN, AclOperation.ANY)
+}
+PERMISSIONS = {"ALLOW": AclPermissionType.ALLOW, "DENY": AclPermissionType.DENY}
+CLUSTER_RESOURCE = "kafka-cluster"
+
+
+@dataclass(frozen=True, order=True)
+class Acl:
+    """One ACL binding; every field is Kafka's name ("TOPIC", "PREFIXED", "READ", ...)."""
+
+    resource_type: str
+    resource_name: str
+    pattern_type: str
+    principal: str
+    host: str
+    operation: str
+    permission: str
+
+    def _parts(self) -> tuple[Any, ...]:
+        return (
+            RESOURCE_TYPES[self.resource_type],
+            self.resource_name,
+            PATTERN_TYPES[self.pattern_type],
+            self.principal,
+            self.host,
+            OPERATIONS[self.operation],
+            PERMISSIONS[self.permission],
+        )
+
+    def binding(self) -> AclBinding:
+        return AclBinding(*self._parts())
+
+    def exact_filter(self) -> AclBindingFilter:
+        return AclBindingFilter(*self._parts())
+
+    def describe(self) -> str:
+        """One line for messages and the audit trail."""
+        return (
+            f"{self.permission} {self.principal} {self.operation} on {self.resource_type} "
+            f"{self.pattern_type.lower()} {self.resource_name!r} from host {self.host}"
+        )
+
+
+def is_valid(acl: Acl) -> bool:
+    """Every field present and each enum field one Kafka knows."""
+    return (
+        all(vars(acl).values())
+        and acl.resource_type in RESOURCE_TYPES
+        and acl.pattern_type in PATTERN_TYPES
+        and acl.operation in OPERATIONS
+        and acl.permission in PERMISSIONS
+    )
+
+
+def _type_name(restype: ResourceType) -> str:
+    return "CLUSTER" if restype == ResourceType.BROKER else restype.name
+
+
+def _from_binding(b: AclBinding) -> Acl:
+    return Acl(
+        resource_type=_type_name(ResourceType(b.restype)),
+        resource_name=b.name,
+        pattern_type=ResourcePatternType(b.resource_pattern_type).name,
+        principal=b.principal,
+        host=b.host,
+        operation=AclOperation(b.operation).name,
+        permission=AclPermissionType(b.permission_type).name,
+    )
+
+
+def for_principal(principal: str) -> AclBindingFilter:
+    """Every ACL naming `principal` (a service account's, before it is deleted)."""
+    return _any_filter(ResourceType.ANY, None, principal)
+
+
+def _any_filter(restype: ResourceType, name: str | None, principal: str | None) -> Any:
+    # None means "any" for the name, principal and host (the stubs say str only).
+    return AclBindingFilter(
+        restype,
+        name,  # type: ignore[arg-type]
+        ResourcePatternType.ANY,
+        principal,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        AclOperation.ANY,
+        AclPermissionType.ANY,
+    )
+
+
+def list_acls(
+    cluster: ClusterConfig,
+    resource_type: str = "",
+    resource_name: str = "",
+    principal: str = "",
+) -> list[Acl]:
+    """Every ACL matching the filters (empty = any), sorted. A name filter matches the
+    resource exactly, as `kafka-acls.sh --list --topic NAME` without `--resource-pattern-type`
+    matches literal and prefixed bindings of that exact name."""
+    wanted = _any_filter(
+        RESOURCE_TYPES.get(resource_type, ResourceType.ANY),
+        resource_name or None,
+        principal or None,
+    )
+    admin = clients.of(cluster).admin()
+    future = admin.describe_acls(wanted, request_timeout=cluster.timeout_s)
+    found = answer(cluster.timeout_s, future, "list the ACLs", "DESCRIBE", "the cluster")
+    return sorted(_from_binding(b) for b in found)
+
+
+def create_acls(cluster: ClusterConfig, wanted: Iterable[Acl]) -> None:
+    """Create every binding; returns once the cluster lists them all."""
+    todo = list(wanted)
+    if not todo:
+        return
+    admin = clients.of(cluster).admin()
+    futures = admin.create_acls([a.binding() for a in todo], request_timeout=cluster.timeout_s)
+    for acl, future in zip(todo, futures.values(), strict=True):
+        answer(
+            cluster.timeout_s, future, f"create the ACL {acl.describe()}", "ALTER", "the cluster"
+        )
+    _await_listing(cluster, todo, present=True)
+
+
+def delete_acls(cluster: ClusterConfig, gone: Iterable[Acl]) -> list[Acl]:
+    """Delete exactly these bindings; returns what the cluster deleted."""
+    todo = list(gone)
+    if not todo:
+        return []
+    return _delete(cluster, [a.exact_filter() for a in todo], todo)
+
+
+def delete_acls_of(cluster: ClusterConfig, principal: str) -> list[Acl]:
+    """Delete every ACL naming `principal`; returns what was deleted."""
+    return _delete(cluster, [for_principal(principal)], [])
+
+
+def _delete(cluster: ClusterConfig, filters: list[AclBindingFilter], known: list[Acl]) -> list[Acl]:
+    admin = clients.of(cluster).admin()
+    futures = admin.delete_acls(filters, request_timeout=cluster.timeout_s)
+    deleted: list[Acl] = []
+    for future in futures.values():
+        found = answer(cluster.timeout_s, future, "delete ACLs", "ALTER", "the cluster")
+        deleted += [_from_binding(b) for b in found]
+    _await_listing(cluster, known or deleted, present=False)
+    return sorted(deleted)
+
+
+def _await_listing(cluster: ClusterConfig, acls: list[Acl], present: bool) -> None:
+    """Poll DescribeAcls until `acls` are (or are no longer) listed, within the timeout."""
+    principals = {a.principal for a in acls}
+    deadline = time.monotonic() + cluster.timeout_s
+    while True:
+        listed: set[Acl] = set()
+        for principal in principals:
+            listed |= set(list_acls(cluster, principal=principal))
+        if all((a in listed) == present for a in acls):
+            return
+        if time.monotonic() > deadline:
+            raise Timeout(
+                "The cluster accepted the ACL change but does not list it yet; reload in a moment."
+            )
+        time.sleep(0.05)  # waiting for the cluster's metadata log, not for time to pass
+
+
+__all__ = [
+    "CLUSTER_RESOURCE",
+    "OPERATIONS",
+    "PATTERN_TYPES",
+    "PERMISSIONS",
+    "RESOURCE_TYPES",
+    "Acl",
+    "ClusterError",
+    "create_acls",
+    "delete_acls",
+    "delete_acls_of",
+    "list_acls",
+]
