@@ -1,4 +1,5 @@
-"""Forms of the Users and ACLs pages: a new SCRAM user, a new ACL, the ACL list's filters.
+"""Forms of the Users and ACLs pages (a new SCRAM user, a new ACL, the ACL list's filters)
+and of teams' service accounts (a new account, more rights for one).
 
 Owns validating what an administrator types, with the checks of `console.acl_terms`. It
 must never call a cluster nor decide who may submit it (`console.permissions` does).
@@ -12,6 +13,7 @@ from django import forms
 
 from console import acl_terms
 from console.kafka.scram import DEFAULT_ITERATIONS, MAX_ITERATIONS, MIN_ITERATIONS
+from console.models import ServiceAccount
 
 
 class ScramUserForm(forms.Form):
@@ -44,6 +46,20 @@ class ScramUserForm(forms.Form):
         return password
 
 
+def checked_resource(form: forms.Form) -> dict[str, Any]:
+    """The form's cleaned data with its resource name stripped and checked for its type
+    and pattern (the error goes on the name's field)."""
+    data: dict[str, Any] = forms.Form.clean(form) or {}
+    name = (data.get("resource_name") or "").strip()
+    problem = acl_terms.resource_name_problem(
+        data.get("resource_type", ""), data.get("pattern_type", ""), name
+    )
+    if problem:
+        form.add_error("resource_name", problem)
+    data["resource_name"] = name
+    return data
+
+
 class AclForm(forms.Form):
     principal = forms.CharField(max_length=300, initial="User:")
     resource_type = forms.ChoiceField(choices=acl_terms.RESOURCE_TYPE_CHOICES)
@@ -61,14 +77,7 @@ class AclForm(forms.Form):
         return principal
 
     def clean(self) -> dict[str, Any]:
-        data: dict[str, Any] = super().clean() or {}
-        name = (data.get("resource_name") or "").strip()
-        problem = acl_terms.resource_name_problem(
-            data.get("resource_type", ""), data.get("pattern_type", ""), name
-        )
-        if problem:
-            self.add_error("resource_name", problem)
-        data["resource_name"] = name
+        data = checked_resource(self)
         data["host"] = (data.get("host") or "*").strip() or "*"
         return data
 
@@ -79,3 +88,30 @@ class AclFilterForm(forms.Form):
     )
     resource_name = forms.CharField(required=False)
     principal = forms.CharField(required=False)
+
+
+class ServiceAccountForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="the application's name; the account is called PREFIX + name"
+    )
+    access = forms.ChoiceField(choices=ServiceAccount.ACCESS, initial=ServiceAccount.BOTH)
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"].strip()
+        problem = acl_terms.user_name_problem(name)
+        if problem:
+            raise forms.ValidationError(problem)
+        return name
+
+
+class AccessForm(forms.Form):
+    """More rights for an account: inside the team's prefix granted at once, else asked."""
+
+    resource_type = forms.ChoiceField(choices=[("TOPIC", "topics"), ("GROUP", "consumer groups")])
+    pattern_type = forms.ChoiceField(choices=acl_terms.PATTERN_TYPE_CHOICES)
+    resource_name = forms.CharField(max_length=249)
+    access = forms.ChoiceField(choices=ServiceAccount.ACCESS, initial=ServiceAccount.READ)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self) -> dict[str, Any]:
+        return checked_resource(self)

@@ -44,4 +44,5 @@ urlpatterns = [
     path("", include("console.registry.page_urls")),
     path("", include("console.urls_transactions")),
     path("", include("console.urls_security")),
+    path("", include("console.urls_accounts")),
 ]

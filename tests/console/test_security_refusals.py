@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client, override_settings
 
-from console.models import AuditEntry, Team
+from console.models import AccessRequest, AuditEntry, ServiceAccount, Team
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +66,43 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client: Client) -> None:
         response = getattr(client, method)(url, data)
         assert response.status_code == 302
         assert "/accounts/login/" in response["Location"]
+
+
+@override_settings(ODRADEK_LOCAL_BOOTSTRAP="127.0.0.1:1", ODRADEK_CLUSTER_TIMEOUT=1)
+@pytest.mark.parametrize("who", ["viewer_user", "member_user"])
+def test_another_teams_accounts_refuse_non_members(
+    client: Client, who: str, request: pytest.FixtureRequest, django_user_model: Any
+) -> None:
+    user = request.getfixturevalue(who)
+    group = Group.objects.create(name="team:billing")
+    billing = Team.objects.create(name="billing", group=group, topic_prefix="billing.")
+    account = ServiceAccount.objects.create(
+        cluster="local", team=billing, name="billing.app", access="both"
+    )
+    asked = AccessRequest.objects.create(
+        account=account, resource_type="TOPIC", pattern_type="LITERAL",
+        resource_name="payments.x", access="read",
+    )  # fmt: skip
+    client.force_login(user)
+    paths = [
+        ("get", f"/clusters/local/teams/{billing.pk}/accounts/", {}),
+        ("post", f"/clusters/local/teams/{billing.pk}/accounts/", {"name": "x", "access": "read"}),
+        ("post", f"/clusters/local/accounts/{account.pk}/rotate/", {}),
+        ("post", f"/clusters/local/accounts/{account.pk}/delete/", {}),
+        ("post", f"/clusters/local/accounts/{account.pk}/access/", {
+            "resource_type": "TOPIC", "pattern_type": "PREFIXED", "resource_name": "billing.",
+            "access": "read"}),
+        ("post", f"/teams/access-requests/{asked.pk}/approve/", {}),
+        ("post", f"/teams/access-requests/{asked.pk}/reject/", {"reason": "no"}),
+    ]  # fmt: skip
+    for method, url, data in paths:
+        for htmx in ({}, {"HTTP_HX_REQUEST": "true"}):
+            response = getattr(client, method)(url, data, **htmx)
+            assert response.status_code == 403, (method, url)
+    assert ServiceAccount.objects.filter(pk=account.pk).exists()
+    asked.refresh_from_db()
+    assert asked.status == AccessRequest.PENDING
+    assert not AuditEntry.objects.exists()
+    # An account is reached only under its own cluster.
+    client.force_login(request.getfixturevalue("admin_user"))
+    assert client.post(f"/clusters/other/accounts/{account.pk}/rotate/").status_code == 404
