@@ -24,7 +24,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from console.kafka import clients
+from console.kafka import clients, cluster_rights
 from console.kafka.config import ClusterConfig
 from console.kafka.errors import ClusterError, Timeout, answer
 
@@ -134,6 +134,13 @@ def list_acls(
     """Every ACL matching the filters (empty = any), sorted. A name filter matches the
     resource exactly, as `kafka-acls.sh --list --topic NAME` without `--resource-pattern-type`
     matches literal and prefixed bindings of that exact name."""
+    cluster_rights.require(cluster, "DESCRIBE", "list the ACLs")
+    return _describe(cluster, resource_type, resource_name, principal)
+
+
+def _describe(
+    cluster: ClusterConfig, resource_type: str = "", resource_name: str = "", principal: str = ""
+) -> list[Acl]:
     wanted = _any_filter(
         RESOURCE_TYPES.get(resource_type, ResourceType.ANY),
         resource_name or None,
@@ -150,6 +157,7 @@ def create_acls(cluster: ClusterConfig, wanted: Iterable[Acl]) -> None:
     todo = list(wanted)
     if not todo:
         return
+    cluster_rights.require(cluster, "ALTER", "create ACLs")
     admin = clients.of(cluster).admin()
     futures = admin.create_acls([a.binding() for a in todo], request_timeout=cluster.timeout_s)
     for acl, future in zip(todo, futures.values(), strict=True):
@@ -173,6 +181,7 @@ def delete_acls_of(cluster: ClusterConfig, principal: str) -> list[Acl]:
 
 
 def _delete(cluster: ClusterConfig, filters: list[AclBindingFilter], known: list[Acl]) -> list[Acl]:
+    cluster_rights.require(cluster, "ALTER", "delete ACLs")
     admin = clients.of(cluster).admin()
     futures = admin.delete_acls(filters, request_timeout=cluster.timeout_s)
     deleted: list[Acl] = []
@@ -190,7 +199,7 @@ def _await_listing(cluster: ClusterConfig, acls: list[Acl], present: bool) -> No
     while True:
         listed: set[Acl] = set()
         for principal in principals:
-            listed |= set(list_acls(cluster, principal=principal))
+            listed |= set(_describe(cluster, principal=principal))
         if all((a in listed) == present for a in acls):
             return
         if time.monotonic() > deadline:

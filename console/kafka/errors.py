@@ -52,14 +52,20 @@ class Refused(ClusterError):
     """The change may not happen now (active group members, a refused record…)."""
 
 
+# Every authorization refusal's text holds this, so a banner given only the text says
+# "refused" rather than "unreachable" (`refused_text`).
+NOT_AUTHORIZED = "the console's credentials lack"
+_ASK_FOR_IT = "A cluster administrator can grant it with an ACL."
+
+
 class NotAuthorized(Refused):
     """The cluster's authorizer refused the console's own principal; names what is missing."""
 
     def __init__(self, operation: str, resource: str, what: str = "") -> None:
         needed = f" (needed to {what})" if what else ""
         super().__init__(
-            f"The console's credentials lack the {operation} permission on {resource}{needed}. "
-            "A cluster administrator can grant it with an ACL."
+            f"Not authorized: {NOT_AUTHORIZED} the {operation} permission on {resource}{needed}. "
+            + _ASK_FOR_IT
         )
         self.operation = operation
         self.resource = resource
@@ -78,10 +84,25 @@ def authorization_failure(exc: BaseException) -> str | None:
     return None if code is None else AUTHORIZATION_FAILURES.get(code)
 
 
+def refused_text(text: str) -> bool:
+    """Whether an error's text is an authorization refusal (the cluster answered)."""
+    return NOT_AUTHORIZED in text
+
+
+def _unnamed_refusal(code: int, name: str) -> str:
+    kind = AUTHORIZATION_FAILURES[code].lower().replace("_", " ")
+    return (
+        f"not authorized ({name}): {NOT_AUTHORIZED} a permission Kafka requires on "
+        f"this {kind}. {_ASK_FOR_IT}"
+    )
+
+
 def refusal(exc: BaseException, what: str, operation: str, resource: str) -> ClusterError:
     """The `ClusterError` for a failed call that needed `operation` on `resource`."""
     if authorization_failure(exc) is not None:
         return NotAuthorized(operation, resource, what)
+    if _code(exc) == KafkaError._UNSUPPORTED_FEATURE:
+        return Refused(f"Could not {what}: the cluster does not support it ({readable(exc)}).")
     if _code(exc) == KafkaError.SECURITY_DISABLED:
         return Refused(
             f"Could not {what}: the cluster runs without an authorizer, so it keeps no "
@@ -102,6 +123,8 @@ def readable(exc: BaseException) -> str:
     """What went wrong, in words (client exceptions carry codes and class names)."""
     if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
         err: KafkaError = exc.args[0]
+        if err.code() in AUTHORIZATION_FAILURES:
+            return _unnamed_refusal(err.code(), err.name())
         text = err.str() or err.name()
         if err.code() in (KafkaError._TRANSPORT, KafkaError._TIMED_OUT):
             return f"the cluster did not answer in time ({text})"
@@ -109,6 +132,10 @@ def readable(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "the cluster did not answer in time"
     from kafka import errors as kp_errors
+
+    errno = getattr(exc, "errno", None)
+    if isinstance(exc, kp_errors.BrokerResponseError) and errno in AUTHORIZATION_FAILURES:
+        return _unnamed_refusal(errno, type(exc).__name__)
 
     if isinstance(exc, kp_errors.KafkaTimeoutError | kp_errors.RequestTimedOutError):
         return "the cluster did not answer in time"
@@ -121,5 +148,7 @@ def kafka_reason(exc: KafkaException) -> str:
     """librdkafka's own sentence for a failed call, without the timeout rewording."""
     err = exc.args[0] if exc.args else None
     if isinstance(err, KafkaError):
+        if err.code() in AUTHORIZATION_FAILURES:
+            return _unnamed_refusal(err.code(), err.name())
         return err.str() or err.name()
     return str(exc)

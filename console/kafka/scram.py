@@ -23,7 +23,7 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
-from console.kafka import clients
+from console.kafka import clients, cluster_rights
 from console.kafka.config import ClusterConfig
 from console.kafka.errors import Timeout, answer
 
@@ -52,6 +52,11 @@ def _mechanism_name(mechanism: ScramMechanism) -> str:
 
 def list_users(cluster: ClusterConfig) -> list[ScramUser]:
     """Every user with at least one SCRAM credential, by name."""
+    cluster_rights.require(cluster, "DESCRIBE", "list the SCRAM users")
+    return _describe(cluster)
+
+
+def _describe(cluster: ClusterConfig) -> list[ScramUser]:
     admin = clients.of(cluster).admin()
     future: Future[dict[str, Any]] = admin.describe_user_scram_credentials(  # type: ignore[assignment]
         request_timeout=cluster.timeout_s
@@ -80,6 +85,7 @@ def set_password(
 ) -> None:
     """Create `name`, or replace its password, for each of `mechanisms` (the cluster salts
     and hashes it: librdkafka sends a fresh random salt with the salted password)."""
+    cluster_rights.require(cluster, "ALTER", f"set the password of {name}")
     # Kafka refuses two alterations of one user in one request: one request per mechanism.
     for m in mechanisms:
         info = ScramCredentialInfo(MECHANISMS[m], iterations)
@@ -90,6 +96,7 @@ def set_password(
 
 def delete_user(cluster: ClusterConfig, name: str, mechanisms: list[str]) -> None:
     """Remove every listed SCRAM credential of `name` (all of them: the user is gone)."""
+    cluster_rights.require(cluster, "ALTER", f"delete the SCRAM user {name}")
     for m in mechanisms:
         _alter(cluster, UserScramCredentialDeletion(name, MECHANISMS[m]), f"delete {m} of {name}")
     _await(cluster, name, lambda u: u is None or not set(mechanisms) & set(u.mechanisms))
@@ -105,7 +112,7 @@ def _alter(cluster: ClusterConfig, change: UserScramCredentialAlteration, what: 
 def _await(cluster: ClusterConfig, name: str, done: Callable[[ScramUser | None], bool]) -> None:
     deadline = time.monotonic() + cluster.timeout_s
     while True:
-        user = next((u for u in list_users(cluster) if u.name == name), None)
+        user = next((u for u in _describe(cluster) if u.name == name), None)
         if done(user):
             return
         if time.monotonic() > deadline:

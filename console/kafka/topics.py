@@ -22,18 +22,23 @@ from confluent_kafka.admin import (
 
 from console.kafka import clients
 from console.kafka.config import ClusterConfig
-from console.kafka.errors import ClusterError, readable
+from console.kafka.errors import ClusterError, NotAuthorized, authorization_failure, readable
 from console.kafka.metadata import await_topic
 from console.kafka.snapshot import drop_topics, invalidate, refresh_topics
 
 T = TypeVar("T")
 
 
-def wait(cluster: ClusterConfig, future: Future[T], what: str) -> T:
-    """The answer of one admin call, or `ClusterError("Could not <what>: ...")`."""
+def wait(
+    cluster: ClusterConfig, future: Future[T], what: str, needs: tuple[str, str] | None = None
+) -> T:
+    """The answer of one admin call, or `ClusterError("Could not <what>: ...")`; `needs`
+    (operation, resource) names the permission an authorization failure lacks."""
     try:
         return future.result(timeout=cluster.timeout_s + 1)
     except Exception as exc:
+        if needs is not None and authorization_failure(exc):
+            raise NotAuthorized(*needs, what) from exc
         raise ClusterError(f"Could not {what}: {readable(exc)}") from exc
 
 

@@ -31,9 +31,11 @@ from reference.launcher import KafkaUnavailable, start_kafka
 from tests.broker_fixture import start_broker
 
 ADMIN, ADMIN_PASSWORD = "admin", "admin-secret"
+# A user with no rights but those a test grants it (the console's limited credentials).
+LIMITED, LIMITED_PASSWORD = "limited", "limited-secret"
 MECHANISM = "SCRAM-SHA-256"
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
-SLUG = "secure"
+SLUG, LIMITED_SLUG = "secure", "limited"
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,16 @@ class SecureCluster:
 def _secure_odradek(tmp: Path) -> Iterator[SecureCluster]:
     data = tmp / "data"
     data.mkdir(parents=True)
-    spec = f"[name={ADMIN},password={ADMIN_PASSWORD}]"
+    specs = [
+        f"{mechanism}=[name={name},password={password}]"
+        for name, password in ((ADMIN, ADMIN_PASSWORD), (LIMITED, LIMITED_PASSWORD))
+        for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512")
+    ]
     subprocess.run(
-        [sys.executable, "-m", "logstore", "add-scram", "--data-dir", str(data),
-         f"SCRAM-SHA-256={spec}", f"SCRAM-SHA-512={spec}"],
+        [sys.executable, "-m", "logstore", "add-scram", "--data-dir", str(data), *specs],
         check=True,
         capture_output=True,
-    )  # fmt: skip
+    )
     config = tmp / "server.properties"
     config.write_text(
         "listeners=SASL_PLAINTEXT://127.0.0.1:0\n"
@@ -89,9 +94,10 @@ def _secure_kafka(tmp: Path) -> Iterator[SecureCluster]:
         # The PLAINTEXT listener's ANONYMOUS is a super user: it creates the admin.
         plain = AdminClient({"bootstrap.servers": kafka.bootstrap, "log_level": 0})
         info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096)
-        upsert = UserScramCredentialUpsertion(ADMIN, info, ADMIN_PASSWORD.encode())
-        for future in plain.alter_user_scram_credentials([upsert]).values():
-            future.result(15)
+        for name, password in ((ADMIN, ADMIN_PASSWORD), (LIMITED, LIMITED_PASSWORD)):
+            upsert = UserScramCredentialUpsertion(name, info, password.encode())
+            for future in plain.alter_user_scram_credentials([upsert]).values():
+                future.result(15)
         secure = SecureCluster("kafka", kafka.sasl_bootstrap)
         deadline = time.monotonic() + 15
         while True:  # the credential reaches the SASL listener through the metadata log
@@ -121,21 +127,28 @@ def secure(
     yield from start(tmp)
 
 
-@pytest.fixture
-def console_cluster(secure: SecureCluster, db: Any) -> Iterator[str]:
-    """The secured cluster as the console's `secure` cluster, reached as `admin`."""
-    from console.kafka import admin
+def _console_row(secure: SecureCluster, slug: str, user: str, password: str) -> None:
     from console.models import Cluster
 
     Cluster.objects.create(
-        slug=SLUG,
-        name=f"Secured {secure.kind}",
+        slug=slug,
+        name=f"Secured {secure.kind} as {user}",
         bootstrap_servers=secure.bootstrap,
         security_protocol="SASL_PLAINTEXT",
         sasl_mechanism=MECHANISM,
-        sasl_username=ADMIN,
-        sasl_password=ADMIN_PASSWORD,
+        sasl_username=user,
+        sasl_password=password,
     )
+
+
+@pytest.fixture
+def console_cluster(secure: SecureCluster, db: Any) -> Iterator[str]:
+    """The secured cluster as the console's `secure` cluster, reached as `admin`, and as
+    its `limited` cluster, reached as the user with no rights of its own."""
+    from console.kafka import admin
+
+    _console_row(secure, SLUG, ADMIN, ADMIN_PASSWORD)
+    _console_row(secure, LIMITED_SLUG, LIMITED, LIMITED_PASSWORD)
     admin.reset()
     yield SLUG
     admin.reset()
