@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console import audit, replication
+from console.clusters import all_clusters
 from console.forms import TeamForm
 from console.kafka import admin
 from console.models import AccessRequest, Team, TopicRequest
@@ -44,6 +45,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
             "pending": [r for r in requests if r.status == TopicRequest.PENDING],
             "decided": [r for r in requests if r.status != TopicRequest.PENDING][:50],
             "access_pending": list(access),
+            "clusters": all_clusters(),
             "is_admin": admin_user,
             "form": TeamForm() if admin_user else None,
         },
