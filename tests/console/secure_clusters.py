@@ -11,6 +11,7 @@ grant anything beyond `super.users`: the tests create every other right themselv
 
 from __future__ import annotations
 
+import atexit
 import subprocess
 import sys
 import time
@@ -78,6 +79,7 @@ def _secure_odradek(tmp: Path) -> Iterator[SecureCluster]:
         f"super.users=User:{ADMIN}\n"
     )
     broker = start_broker(data, ["--config", str(config)])
+    atexit.register(broker.stop)  # an interrupted session may skip the finalizer
     try:
         yield SecureCluster("odradek", broker.bootstrap)
     finally:
@@ -90,6 +92,8 @@ def _secure_kafka(tmp: Path) -> Iterator[SecureCluster]:
         kafka = start_kafka(tmp, extra_config=settings, sasl_listener=True)
     except KafkaUnavailable as exc:
         pytest.fail(f"reference Apache Kafka unavailable: {exc}", pytrace=False)
+    # An interrupted session may skip the finalizer; a stray JVM holds 512 MB.
+    atexit.register(kafka.stop, 10.0)
     try:
         # The PLAINTEXT listener's ANONYMOUS is a super user: it creates the admin.
         plain = AdminClient({"bootstrap.servers": kafka.bootstrap, "log_level": 0})
