@@ -1,9 +1,7 @@
-"""A cluster's ACLs: list (with filters), create, delete — DescribeAcls, CreateAcls,
-DeleteAcls through the cluster's AdminClient.
+"""A cluster's ACLs: list (with filters), create, delete — CreateAcls and DeleteAcls
+through the cluster's AdminClient, DescribeAcls through `console.kafka.acl_reads`.
 
-Owns `Acl` (one binding in Kafka's words: resource type, name, pattern type, principal,
-host, operation, permission) and its translation to and from confluent-kafka's enums.
-After a change it waits until the cluster lists it (Kafka applies ACLs through its
+Owns the calls; `Acl` lives in `console.kafka.acl_model`. After a change it waits until the cluster lists it (Kafka applies ACLs through its
 metadata log, a moment later), so the next page shows it. It must never decide who may
 change ACLs (the views ask `console.permissions`) nor touch anything but ACLs.
 """
@@ -12,11 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka.admin import (
-    AclBinding,
     AclBindingFilter,
     AclOperation,
     AclPermissionType,
@@ -24,87 +20,19 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from console.kafka import clients, cluster_rights
+from console.kafka import acl_reads, clients, cluster_rights
+from console.kafka.acl_model import (
+    CLUSTER_RESOURCE,
+    OPERATIONS,
+    PATTERN_TYPES,
+    PERMISSIONS,
+    RESOURCE_TYPES,
+    Acl,
+    from_binding,
+    is_valid,
+)
 from console.kafka.config import ClusterConfig
-from console.kafka.errors import ClusterError, Timeout, answer
-
-# Kafka calls it CLUSTER; librdkafka calls the same resource type (code 4) BROKER.
-RESOURCE_TYPES = {
-    "TOPIC": ResourceType.TOPIC,
-    "GROUP": ResourceType.GROUP,
-    "CLUSTER": ResourceType.BROKER,
-    "TRANSACTIONAL_ID": ResourceType.TRANSACTIONAL_ID,
-}
-PATTERN_TYPES = {"LITERAL": ResourcePatternType.LITERAL, "PREFIXED": ResourcePatternType.PREFIXED}
-OPERATIONS = {
-    op.name: op for op in AclOperation if op not in (AclOperation.UNKNOWN, AclOperation.ANY)
-}
-PERMISSIONS = {"ALLOW": AclPermissionType.ALLOW, "DENY": AclPermissionType.DENY}
-CLUSTER_RESOURCE = "kafka-cluster"
-
-
-@dataclass(frozen=True, order=True)
-class Acl:
-    """One ACL binding; every field is Kafka's name ("TOPIC", "PREFIXED", "READ", ...)."""
-
-    resource_type: str
-    resource_name: str
-    pattern_type: str
-    principal: str
-    host: str
-    operation: str
-    permission: str
-
-    def _parts(self) -> tuple[Any, ...]:
-        return (
-            RESOURCE_TYPES[self.resource_type],
-            self.resource_name,
-            PATTERN_TYPES[self.pattern_type],
-            self.principal,
-            self.host,
-            OPERATIONS[self.operation],
-            PERMISSIONS[self.permission],
-        )
-
-    def binding(self) -> AclBinding:
-        return AclBinding(*self._parts())
-
-    def exact_filter(self) -> AclBindingFilter:
-        return AclBindingFilter(*self._parts())
-
-    def describe(self) -> str:
-        """One line for messages and the audit trail."""
-        return (
-            f"{self.permission} {self.principal} {self.operation} on {self.resource_type} "
-            f"{self.pattern_type.lower()} {self.resource_name!r} from host {self.host}"
-        )
-
-
-def is_valid(acl: Acl) -> bool:
-    """Every field present and each enum field one Kafka knows."""
-    return (
-        all(vars(acl).values())
-        and acl.resource_type in RESOURCE_TYPES
-        and acl.pattern_type in PATTERN_TYPES
-        and acl.operation in OPERATIONS
-        and acl.permission in PERMISSIONS
-    )
-
-
-def _type_name(restype: ResourceType) -> str:
-    return "CLUSTER" if restype == ResourceType.BROKER else restype.name
-
-
-def _from_binding(b: AclBinding) -> Acl:
-    return Acl(
-        resource_type=_type_name(ResourceType(b.restype)),
-        resource_name=b.name,
-        pattern_type=ResourcePatternType(b.resource_pattern_type).name,
-        principal=b.principal,
-        host=b.host,
-        operation=AclOperation(b.operation).name,
-        permission=AclPermissionType(b.permission_type).name,
-    )
+from console.kafka.errors import ClusterError, Timeout, answer, refusal
 
 
 def for_principal(principal: str) -> AclBindingFilter:
@@ -141,15 +69,12 @@ def list_acls(
 def _describe(
     cluster: ClusterConfig, resource_type: str = "", resource_name: str = "", principal: str = ""
 ) -> list[Acl]:
-    wanted = _any_filter(
-        RESOURCE_TYPES.get(resource_type, ResourceType.ANY),
-        resource_name or None,
-        principal or None,
-    )
-    admin = clients.of(cluster).admin()
-    future = admin.describe_acls(wanted, request_timeout=cluster.timeout_s)
-    found = answer(cluster.timeout_s, future, "list the ACLs", "DESCRIBE", "the cluster")
-    return sorted(_from_binding(b) for b in found)
+    try:
+        return acl_reads.describe(cluster, resource_type, resource_name, principal)
+    except ClusterError:
+        raise
+    except Exception as exc:
+        raise refusal(exc, "list the ACLs", "DESCRIBE", "the cluster") from exc
 
 
 def create_acls(cluster: ClusterConfig, wanted: Iterable[Acl]) -> None:
@@ -187,7 +112,7 @@ def _delete(cluster: ClusterConfig, filters: list[AclBindingFilter], known: list
     deleted: list[Acl] = []
     for future in futures.values():
         found = answer(cluster.timeout_s, future, "delete ACLs", "ALTER", "the cluster")
-        deleted += [_from_binding(b) for b in found]
+        deleted += [from_binding(b) for b in found]
     _await_listing(cluster, known or deleted, present=False)
     return sorted(deleted)
 
@@ -220,5 +145,6 @@ __all__ = [
     "create_acls",
     "delete_acls",
     "delete_acls_of",
+    "is_valid",
     "list_acls",
 ]

@@ -17,9 +17,15 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AclOperation
 
-from console.kafka import clients
+from console.kafka import acl_reads, clients
 from console.kafka.config import ClusterConfig
-from console.kafka.errors import NotAuthorized, refusal
+from console.kafka.errors import (
+    ClusterError,
+    NotAuthorized,
+    authorization_failure,
+    refusal,
+    security_disabled,
+)
 
 
 def operations(cluster: ClusterConfig) -> set[str] | None:
@@ -48,4 +54,22 @@ def require(cluster: ClusterConfig, operation: str, what: str) -> None:
     allowed = operations(cluster)
     if allowed is None or allowed & {operation, "ALL"}:
         return
+    if not allowed and not _has_authorizer(cluster):
+        return  # no authorizer, so nothing is refused (the bundled broker lists no operation)
     raise NotAuthorized(operation, "the cluster", what)
+
+
+def _has_authorizer(cluster: ClusterConfig) -> bool:
+    """DescribeAcls tells: SECURITY_DISABLED without an authorizer, a refusal or a list
+    with one."""
+    try:
+        acl_reads.describe(cluster, "CLUSTER")
+    except Exception as exc:
+        if security_disabled(exc):
+            return False
+        if authorization_failure(exc) is not None:
+            return True
+        if isinstance(exc, ClusterError):
+            raise
+        raise refusal(exc, "list the ACLs", "DESCRIBE", "the cluster") from exc
+    return True

@@ -72,8 +72,15 @@ class NotAuthorized(Refused):
 
 
 def _code(exc: BaseException) -> int | None:
+    """Kafka's error code of a confluent-kafka or kafka-python exception (their codes are
+    Kafka's own, negative ones librdkafka's)."""
     if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
         return int(exc.args[0].code())
+    from kafka import errors as kp_errors
+
+    errno = getattr(exc, "errno", None)
+    if isinstance(exc, kp_errors.BrokerResponseError) and isinstance(errno, int):
+        return errno
     return None
 
 
@@ -82,6 +89,11 @@ def authorization_failure(exc: BaseException) -> str | None:
     when `exc` is no authorization error."""
     code = _code(exc)
     return None if code is None else AUTHORIZATION_FAILURES.get(code)
+
+
+def security_disabled(exc: BaseException) -> bool:
+    """Whether the cluster answered that it has no authorizer."""
+    return _code(exc) == KafkaError.SECURITY_DISABLED
 
 
 def refused_text(text: str) -> bool:
