@@ -11,6 +11,8 @@ through `console.kafka`.
 
 from __future__ import annotations
 
+import contextlib
+
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -83,18 +85,21 @@ def account_list(request: HtmxHttpRequest, cluster: str, team_id: int) -> HttpRe
 
 
 def _create(config: ClusterConfig, team: Team, name: str, access: str, password: str) -> None:
-    """The SCRAM user and its ACLs; nothing is left behind when either fails."""
-    if ServiceAccount.objects.filter(cluster=config.slug, name=name).exists() or any(
-        u.name == name for u in scram.list_users(config)
+    """The SCRAM user and its ACLs; nothing is left behind when either fails. A name the
+    cluster already knows (a user, or a principal some ACL names) is never taken over."""
+    principal = f"User:{name}"
+    if (
+        ServiceAccount.objects.filter(cluster=config.slug, name=name).exists()
+        or any(u.name == name for u in scram.list_users(config))
+        or acls.list_acls(config, principal=principal)
     ):
         raise Refused(f"A user called {name} already exists on this cluster; choose another name.")
     scram.set_password(config, name, password)
     try:
-        acls.create_acls(
-            config, account_grants.team_grants(f"User:{name}", team.topic_prefix, access)
-        )
+        acls.create_acls(config, account_grants.team_grants(principal, team.topic_prefix, access))
     except ClusterError:
-        acls.delete_acls_of(config, f"User:{name}")
+        with contextlib.suppress(ClusterError):  # the first failure is the one to show
+            acls.delete_acls_of(config, principal)
         scram.delete_user(config, name, list(scram.MECHANISMS))
         raise
 

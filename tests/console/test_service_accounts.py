@@ -229,5 +229,14 @@ def test_an_existing_user_is_never_taken_over(
     assert b"already exists on this cluster" in refused.content
     still = AdminClient({**secure.client_config(taken, "original-secret")})
     still.list_topics(timeout=10)
+    # A principal that only ACLs name (a PLAIN or certificate user, say) is taken too.
+    from console.kafka import acls
+
+    granted = acls.Acl("TOPIC", "elsewhere", "LITERAL", f"User:{teams.mine.topic_prefix}granted",
+                       "*", "READ", "ALLOW")  # fmt: skip
+    acls.create_acls(get_cluster(SLUG), [granted])
+    named = client.post(_base(teams.mine), {"name": "granted", "access": "read"})
+    assert named.status_code == 400
+    assert b"already exists on this cluster" in named.content
     assert not ServiceAccount.objects.exists()
     assert not AuditEntry.objects.exists()
