@@ -102,3 +102,24 @@ def test_the_same_pages_work_with_the_admins_credentials(
             )
             continue
         assert _banner(response) == "", page
+
+
+def test_refused_changes_name_the_missing_permission(
+    client: Client, admin_user: Any, names: dict[str, str]
+) -> None:
+    client.force_login(admin_user)
+    base = f"/clusters/{LIMITED_SLUG}"
+    new = f"{names['seen']}-new"
+    made = client.post(
+        base + "/new-topic/",
+        {"name": new, "partitions": "1", "cleanup_policy": "delete"},
+        follow=True,
+    )
+    text = html.unescape(made.content.decode())
+    assert f"lack the CREATE permission on topic {new}" in text
+    gone = client.post(
+        base + f"/topics/{names['seen']}/delete/", {"confirm": names["seen"]}, follow=True
+    )
+    text = html.unescape(gone.content.decode())
+    assert f"lack the DELETE permission on topic {names['seen']}" in text
+    assert "Traceback" not in text
