@@ -9,6 +9,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from console.permissions import is_admin
+
 NAV_ITEMS = [
     ("overview", "Overview", ""),
     ("topics", "Topics", "topics/"),
@@ -34,6 +36,15 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         }
         for key, label, path in NAV_ITEMS
     ]
+    if is_admin(getattr(request, "user", None)):
+        items.append(
+            {
+                "key": "security",
+                "label": "Security",
+                "href": f"/clusters/{slug}/users/",
+                "active": section.startswith(("scram_users", "acls")),
+            }
+        )
     items += [
         {
             "key": "teams",

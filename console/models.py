@@ -1,5 +1,5 @@
 """Console models: clusters added in the UI, teams and their topic policy, topic requests,
-and the audit trail.
+teams' service accounts and their access requests, and the audit trail.
 
 Owns persistent console state only. It must never talk to a cluster: anything that needs
 Kafka goes through `console.kafka`. The bundled broker (`local`) has no row here; it comes
@@ -144,3 +144,73 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.target}"
+
+
+class ServiceAccount(models.Model):
+    """A SCRAM user a team made for one application, with ACLs on the team's prefix."""
+
+    READ, WRITE, BOTH = "read", "write", "both"
+    ACCESS = [(READ, "read (consume)"), (WRITE, "write (produce)"), (BOTH, "read and write")]
+
+    cluster = models.SlugField(max_length=50)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="service_accounts")
+    # The SCRAM user name: always the team's prefix and the name the member chose.
+    name = models.CharField(max_length=200)
+    access = models.CharField(max_length=5, choices=ACCESS)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "name"], name="one_account_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.cluster})"
+
+    @property
+    def principal(self) -> str:
+        return f"User:{self.name}"
+
+
+class AccessRequest(models.Model):
+    """Rights a team asked for one of its service accounts outside the team's prefix,
+    waiting for an admin (granted as ACLs on approval)."""
+
+    PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+    STATUSES = [(s, s) for s in (PENDING, APPROVED, REJECTED)]
+
+    account = models.ForeignKey(ServiceAccount, on_delete=models.CASCADE, related_name="requests")
+    resource_type = models.CharField(max_length=20)  # TOPIC or GROUP
+    pattern_type = models.CharField(max_length=10)  # LITERAL or PREFIXED
+    resource_name = models.CharField(max_length=249)
+    access = models.CharField(max_length=5, choices=ServiceAccount.ACCESS)
+    note = models.TextField(blank=True, help_text="why the application needs it")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=STATUSES, default=PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.account.name}: {self.access} {self.resource_type} {self.resource_name}"
+
+    def audit_shape(self) -> dict[str, Any]:
+        return {
+            "resource_type": self.resource_type,
+            "pattern_type": self.pattern_type,
+            "resource_name": self.resource_name,
+            "access": self.access,
+        }

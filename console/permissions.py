@@ -14,7 +14,7 @@ from console.models import Team
 
 
 def is_admin(user: Any) -> bool:
-    return bool(user.is_authenticated and (user.is_superuser or user.is_staff))
+    return bool(user is not None and user.is_authenticated and (user.is_superuser or user.is_staff))
 
 
 def team_for_topic(topic: str, teams: list[Team] | None = None) -> Team | None:

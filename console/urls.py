@@ -43,4 +43,6 @@ urlpatterns = [
     path("schema-registry/", include("console.registry.urls")),
     path("", include("console.registry.page_urls")),
     path("", include("console.urls_transactions")),
+    path("", include("console.urls_security")),
+    path("", include("console.urls_accounts")),
 ]

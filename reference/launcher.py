@@ -131,6 +131,8 @@ class KafkaBroker:
     controller_port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    # The SASL_PLAINTEXT listener's port (SCRAM-SHA-256/512), when started with one.
+    sasl_port: int | None = None
     kind: str = field(default="kafka", init=False)
     # Listeners besides PLAINTEXT (start_kafka's extra_listeners): name -> port.
     ports: dict[str, int] = field(default_factory=dict)
@@ -138,6 +140,12 @@ class KafkaBroker:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def sasl_bootstrap(self) -> str:
+        if self.sasl_port is None:
+            raise KafkaUnavailable("this broker was started without a SASL_PLAINTEXT listener")
+        return f"127.0.0.1:{self.sasl_port}"
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -168,18 +176,37 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None
         process.wait(timeout=10)
 
 
+def sasl_listener_properties(port: int, sasl_port: int, controller_port: int) -> dict[str, str]:
+    """A SASL_PLAINTEXT listener with SCRAM beside the PLAINTEXT one (which stays the
+    inter-broker listener, so the broker's own principal is User:ANONYMOUS)."""
+    scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    return {
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port},"
+        f"CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port},"
+        f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,"
+        "CONTROLLER:PLAINTEXT",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-256,SCRAM-SHA-512",
+        "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": scram,
+        "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": scram,
+    }
+
+
 def server_properties(
     data_dir: Path,
     port: int,
     controller_port: int,
     extra: Mapping[str, str],
     extra_listeners: Mapping[str, tuple[str, int]] | None = None,
+    sasl_port: int | None = None,
 ) -> str:
     """`extra_listeners`: name -> (security protocol, port), beside PLAINTEXT (which stays
     the inter-broker listener and the one readiness is checked on)."""
     more = extra_listeners or {}
     listeners = "".join(f",{name}://127.0.0.1:{p}" for name, (_, p) in more.items())
     protocols = "".join(f",{name}:{protocol}" for name, (protocol, _) in more.items())
+    sasl = {} if sasl_port is None else sasl_listener_properties(port, sasl_port, controller_port)
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -193,6 +220,7 @@ def server_properties(
         "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
         "log.dirs": str(data_dir / "logs"),
         **TEST_BROKER_CONFIG,
+        **sasl,
         **extra,
     }
     return "".join(f"{key}={value}\n" for key, value in props.items())
@@ -252,8 +280,10 @@ def start_kafka(
     attempts: int = 3,
     extra_listeners: Mapping[str, str] | None = None,
     format_args: Sequence[str] = (),
+    sasl_listener: bool = False,
 ) -> KafkaBroker:
     """Format `data_dir` and start a broker there; returns once clients get Metadata.
+    `sasl_listener` adds a SASL_PLAINTEXT listener with SCRAM (`KafkaBroker.sasl_bootstrap`).
 
     `extra_listeners`: name -> security protocol of listeners besides PLAINTEXT (their
     ports land in `KafkaBroker.ports`); `format_args`: more `kafka-storage format`
@@ -270,14 +300,18 @@ def start_kafka(
         while controller_port == port:
             controller_port = free_port()
         more = {name: (protocol, free_port()) for name, protocol in (extra_listeners or {}).items()}
+        sasl_port = None
+        while sasl_listener and sasl_port in (None, port, controller_port):
+            sasl_port = free_port()
         config_path = run_dir / "server.properties"
         config_path.write_text(
-            server_properties(run_dir, port, controller_port, extra_config or {}, more)
+            server_properties(run_dir, port, controller_port, extra_config or {}, more, sasl_port)
         )
         _format_storage(config_path, run_dir / "format.log", format_args)
         broker, failure = _launch(run_dir, port, controller_port, jvm_flags, startup_timeout)
         if broker is not None:
             broker.ports = {name: p for name, (_, p) in more.items()}
+            broker.sasl_port = sasl_port
             return broker
         if "Address already in use" not in failure:
             break

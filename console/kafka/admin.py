@@ -133,7 +133,10 @@ def describe_topic_configs(cluster: ClusterConfig, topic: str) -> list[ConfigIte
     admin = clients.of(cluster).admin()
     futures = admin.describe_configs([resource], request_timeout=cluster.timeout_s)
     entries: dict[str, ConfigEntry] = wait(
-        cluster, futures[resource], f"read the configs of {topic}"
+        cluster,
+        futures[resource],
+        f"read the configs of {topic}",
+        needs=("DESCRIBE_CONFIGS", f"topic {topic}"),
     )
     items = []
     for name, e in sorted(entries.items()):

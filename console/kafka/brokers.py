@@ -18,7 +18,15 @@ from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
 
 from console.kafka import clients
 from console.kafka.config import ClusterConfig
-from console.kafka.errors import ClusterError, NotFound, Refused, Timeout, kafka_reason
+from console.kafka.errors import (
+    ClusterError,
+    NotAuthorized,
+    NotFound,
+    Refused,
+    Timeout,
+    authorization_failure,
+    kafka_reason,
+)
 from console.kafka.metadata import cluster_metadata
 from console.kafka.model import BrokerConfig, int_or_none
 
@@ -37,7 +45,7 @@ def describe(cluster: ClusterConfig, node_id: int) -> list[BrokerConfig]:
         clients.of(cluster).admin().describe_configs([resource], request_timeout=cluster.timeout_s)
     )
     entries: dict[str, ConfigEntry] = _answer(
-        cluster, futures[resource], f"read the configs of broker {node_id}"
+        cluster, futures[resource], f"read the configs of broker {node_id}", "DESCRIBE_CONFIGS"
     )
     return [_item(e) for _, e in sorted(entries.items())]
 
@@ -58,7 +66,12 @@ def alter(cluster: ClusterConfig, node_id: int, name: str, value: str | None) ->
         .admin()
         .incremental_alter_configs([resource], request_timeout=cluster.timeout_s)
     )
-    _answer(cluster, next(iter(futures.values())), f"change {name} of broker {node_id}")
+    _answer(
+        cluster,
+        next(iter(futures.values())),
+        f"change {name} of broker {node_id}",
+        "ALTER_CONFIGS",
+    )
     return _settled(cluster, node_id, name, value)
 
 
@@ -83,10 +96,13 @@ def _settled(cluster: ClusterConfig, node_id: int, name: str, value: str | None)
         time.sleep(0.05)
 
 
-def _answer(cluster: ClusterConfig, future: Future[Any], what: str) -> Any:
+def _answer(cluster: ClusterConfig, future: Future[Any], what: str, operation: str) -> Any:
+    """The answer, or the refusal; `operation` on the cluster is what a refusal lacks."""
     try:
         return future.result(timeout=cluster.timeout_s + 1)
     except KafkaException as exc:
+        if authorization_failure(exc):
+            raise NotAuthorized(operation, "the cluster", what) from exc
         err = exc.args[0] if exc.args else None
         code = err.code() if isinstance(err, KafkaError) else None
         if code in (KafkaError._TRANSPORT, KafkaError._TIMED_OUT):

@@ -17,7 +17,15 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicP
 
 from console.kafka import clients
 from console.kafka.config import ClusterConfig
-from console.kafka.errors import ClusterError, NotFound, Refused, Timeout, kafka_reason
+from console.kafka.errors import (
+    ClusterError,
+    NotAuthorized,
+    NotFound,
+    Refused,
+    Timeout,
+    authorization_failure,
+    kafka_reason,
+)
 from console.kafka.model import IDLE_STATES, TP, GroupDescription, GroupListing, Member
 
 __all__ = [
@@ -37,10 +45,14 @@ __all__ = [
 ]
 
 
-def _wait(cluster: ClusterConfig, future: Future[Any], what: str) -> Any:
+def _wait(
+    cluster: ClusterConfig, future: Future[Any], what: str, group_id: str | None = None
+) -> Any:
     try:
         return future.result(timeout=cluster.timeout_s + 1)
     except KafkaException as exc:
+        if group_id is not None and authorization_failure(exc) == "GROUP":
+            raise NotAuthorized("DESCRIBE", f"group {group_id!r}") from exc
         raise ClusterError(f"{what}: {kafka_reason(exc)}") from exc
     except TimeoutError as exc:
         raise Timeout(f"{what}: the cluster did not answer within {cluster.timeout_s:g} s") from exc
@@ -108,7 +120,7 @@ def describe_groups(
     futures = admin.describe_consumer_groups(list(group_ids), request_timeout=cluster.timeout_s)
     out: dict[str, GroupDescription] = {}
     for group_id, future in futures.items():
-        d = _wait(cluster, future, f"describing group {group_id!r}")
+        d = _wait(cluster, future, f"describing group {group_id!r}", group_id)
         members = tuple(
             Member(
                 member_id=m.member_id,

@@ -22,18 +22,23 @@ from confluent_kafka.admin import (
 
 from console.kafka import clients
 from console.kafka.config import ClusterConfig
-from console.kafka.errors import ClusterError, readable
+from console.kafka.errors import ClusterError, NotAuthorized, authorization_failure, readable
 from console.kafka.metadata import await_topic
 from console.kafka.snapshot import drop_topics, invalidate, refresh_topics
 
 T = TypeVar("T")
 
 
-def wait(cluster: ClusterConfig, future: Future[T], what: str) -> T:
-    """The answer of one admin call, or `ClusterError("Could not <what>: ...")`."""
+def wait(
+    cluster: ClusterConfig, future: Future[T], what: str, needs: tuple[str, str] | None = None
+) -> T:
+    """The answer of one admin call, or `ClusterError("Could not <what>: ...")`; `needs`
+    (operation, resource) names the permission an authorization failure lacks."""
     try:
         return future.result(timeout=cluster.timeout_s + 1)
     except Exception as exc:
+        if needs is not None and authorization_failure(exc):
+            raise NotAuthorized(*needs, what) from exc
         raise ClusterError(f"Could not {what}: {readable(exc)}") from exc
 
 
@@ -69,12 +74,22 @@ def create_topic(
     rf = replication_factor or -1
     new = NewTopic(name, num_partitions=partitions, replication_factor=rf, config=configs or {})
     futures = clients.of(cluster).admin().create_topics([new], request_timeout=cluster.timeout_s)
-    _apply(cluster, name, lambda: wait(cluster, futures[name], f"create topic {name}"), True)
+    _apply(
+        cluster,
+        name,
+        lambda: wait(cluster, futures[name], f"create topic {name}", ("CREATE", f"topic {name}")),
+        True,
+    )
 
 
 def delete_topic(cluster: ClusterConfig, name: str) -> None:
     futures = clients.of(cluster).admin().delete_topics([name], request_timeout=cluster.timeout_s)
-    _apply(cluster, name, lambda: wait(cluster, futures[name], f"delete topic {name}"), False)
+    _apply(
+        cluster,
+        name,
+        lambda: wait(cluster, futures[name], f"delete topic {name}", ("DELETE", f"topic {name}")),
+        False,
+    )
 
 
 def alter_topic_configs(cluster: ClusterConfig, topic: str, changes: dict[str, str | None]) -> None:
@@ -96,7 +111,13 @@ def alter_topic_configs(cluster: ClusterConfig, topic: str, changes: dict[str, s
         .incremental_alter_configs([resource], request_timeout=cluster.timeout_s)
     )
     future = next(iter(futures.values()))
-    _apply(cluster, topic, lambda: wait(cluster, future, f"change the configs of {topic}"))
+    _apply(
+        cluster,
+        topic,
+        lambda: wait(
+            cluster, future, f"change the configs of {topic}", ("ALTER_CONFIGS", f"topic {topic}")
+        ),
+    )
 
 
 def add_partitions(cluster: ClusterConfig, topic: str, new_total: int) -> None:
@@ -105,7 +126,13 @@ def add_partitions(cluster: ClusterConfig, topic: str, new_total: int) -> None:
         .admin()
         .create_partitions([NewPartitions(topic, new_total)], request_timeout=cluster.timeout_s)
     )
-    _apply(cluster, topic, lambda: wait(cluster, futures[topic], f"add partitions to {topic}"))
+    _apply(
+        cluster,
+        topic,
+        lambda: wait(
+            cluster, futures[topic], f"add partitions to {topic}", ("ALTER", f"topic {topic}")
+        ),
+    )
 
 
 def delete_records(cluster: ClusterConfig, topic: str, before: dict[int, int]) -> dict[int, int]:
@@ -116,7 +143,12 @@ def delete_records(cluster: ClusterConfig, topic: str, before: dict[int, int]) -
         cluster,
         topic,
         lambda: {
-            tp.partition: wait(cluster, f, f"delete records of {topic}[{tp.partition}]")
+            tp.partition: wait(
+                cluster,
+                f,
+                f"delete records of {topic}[{tp.partition}]",
+                ("DELETE", f"topic {topic}"),
+            )
             for tp, f in futures.items()
         },
     )

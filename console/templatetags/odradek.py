@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from console import inputs
+from console.kafka.errors import refused_text
 
 register = template.Library()
 
@@ -94,6 +95,12 @@ def _hover(value: int | float | None, span: str, words: Callable[[float], str]) 
     if value is None:
         return UNKNOWN
     return format_html(span, f"{int(value):,}", words(value))
+
+
+@register.filter
+def refused(error: str) -> bool:
+    """Whether a cluster error is the cluster refusing the console (not unreachable)."""
+    return refused_text(str(error))
 
 
 @register.filter

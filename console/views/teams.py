@@ -1,6 +1,7 @@
 """Teams and self-service: teams with their prefix and quotas, and topic requests.
 
-Owns the team pages and the approve/reject flow. Admins create teams and decide requests;
+Owns the team pages (with the service-account requests waiting for a decision) and the
+topic requests' approve/reject flow. Admins create teams and decide requests;
 members see their teams and their own requests. It must never create a topic without an
 approval by an admin (outside the policy) and always records the decision in the audit log.
 """
@@ -16,9 +17,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console import audit, replication
+from console.clusters import all_clusters
 from console.forms import TeamForm
 from console.kafka import admin
-from console.models import Team, TopicRequest
+from console.models import AccessRequest, Team, TopicRequest
 from console.permissions import is_admin, user_teams
 from console.templatetags.odradek import duration_in, size_in
 from console.views.clusters import cluster_or_404, forbidden
@@ -28,8 +30,12 @@ from console.views.clusters import cluster_or_404, forbidden
 def team_list(request: HttpRequest) -> HttpResponse:
     admin_user = is_admin(request.user)
     requests = TopicRequest.objects.select_related("team", "requested_by", "decided_by")
+    access = AccessRequest.objects.filter(status=AccessRequest.PENDING).select_related(
+        "account__team", "requested_by"
+    )
     if not admin_user:
         requests = requests.filter(requested_by=request.user.pk)
+        access = access.filter(requested_by=request.user.pk)
     return render(
         request,
         "console/teams.html",
@@ -38,6 +44,8 @@ def team_list(request: HttpRequest) -> HttpResponse:
             "mine": {t.pk for t in user_teams(request.user)},
             "pending": [r for r in requests if r.status == TopicRequest.PENDING],
             "decided": [r for r in requests if r.status != TopicRequest.PENDING][:50],
+            "access_pending": list(access),
+            "clusters": all_clusters(),
             "is_admin": admin_user,
             "form": TeamForm() if admin_user else None,
         },

@@ -57,3 +57,6 @@ def login(page: Any, base_url: str, username: str, password: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
+
+
+from tests.console.secure_clusters import console_cluster, secure  # noqa: E402, F401
