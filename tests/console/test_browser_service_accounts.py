@@ -39,8 +39,6 @@ def test_member_creates_a_service_account_and_its_config_works(
     live_server: Any, page: Any, django_user_model: Any, secure: SecureCluster,
     console_cluster: str,
 ) -> None:  # fmt: skip
-    if secure.kind == "odradek":
-        pytest.xfail("the bundled broker lacks AlterUserScramCredentials until sec-scram lands")
     tag = uuid.uuid4().hex[:6]
     member = django_user_model.objects.create_user("member", "", "member-pass-123")
     teams = []

@@ -124,8 +124,6 @@ def test_a_malformed_acl_is_refused_with_reasons(
 def test_admin_creates_users_and_their_passwords_work(
     client: Client, admin_user: Any, secure: SecureCluster, console_cluster: str
 ) -> None:
-    if secure.kind == "odradek":
-        pytest.xfail("the bundled broker lacks AlterUserScramCredentials until sec-scram lands")
     client.force_login(admin_user)
     base = f"/clusters/{SLUG}/users/"
     typed, generated = f"typed-{uuid.uuid4().hex[:6]}", f"gen-{uuid.uuid4().hex[:6]}"

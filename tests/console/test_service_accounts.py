@@ -36,8 +36,6 @@ class Teams:
 
 @pytest.fixture
 def teams(django_user_model: Any, secure: SecureCluster, console_cluster: str) -> Teams:
-    if secure.kind == "odradek":
-        pytest.xfail("the bundled broker lacks AlterUserScramCredentials until sec-scram lands")
     tag = uuid.uuid4().hex[:6]
     member = django_user_model.objects.create_user("member", "", "member-pass-123")
     made = []
