@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from console import audit, replication
 from console.forms import TopicCreateForm, topic_name_problems
 from console.inputs import InputError, parse_config
-from console.kafka import admin, brokers
+from console.kafka import admin, brokers, replicas
 from console.kafka.model import int_or_none
 from console.models import Team, TopicRequest
 from console.permissions import (
@@ -218,10 +218,18 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
         error = str(exc)
     team = team_for_topic(topic)
     replication_note, multi_broker = "", False
+    moving: list[dict[str, Any]] = []
+    moving_error = ""
     if info is not None:
         min_isr = next((c.value for c in configs if c.name == "min.insync.replicas"), None)
         replication_note = replication.topic_summary(info, int_or_none(min_isr) or 1)
         multi_broker = any(len(p.replicas) > 1 for p in info.partitions) or _brokers(config) > 1
+        if multi_broker:
+            # A single broker has nowhere to move copies to, and is not asked.
+            try:
+                moving = _moving(config, topic, info)
+            except admin.ClusterError as exc:
+                moving_error = str(exc)
     return render(
         request,
         "console/topic_detail.html",
@@ -236,8 +244,26 @@ def topic_detail(request: HttpRequest, cluster: str, topic: str) -> HttpResponse
             "is_admin": is_admin(request.user),
             "replication": replication_note,
             "multi_broker": multi_broker,
+            "moving": moving,
+            "moving_error": moving_error,
         },
     )
+
+
+def _moving(config: Any, topic: str, info: Any) -> list[dict[str, Any]]:
+    """This topic's partitions being reassigned, with the new copies already in sync."""
+    isr = {p.partition: set(p.isr) for p in info.partitions}
+    return [
+        {
+            "partition": m.partition,
+            "replicas": m.replicas,
+            "adding": m.adding,
+            "removing": m.removing,
+            "caught_up": tuple(b for b in m.adding if b in isr.get(m.partition, set())),
+        }
+        for m in replicas.in_progress(config)
+        if m.topic == topic
+    ]
 
 
 def _brokers(config: Any) -> int:

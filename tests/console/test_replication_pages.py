@@ -248,6 +248,16 @@ def test_a_slow_reassignment_shows_its_progress_then_done(
             assert set(moving.replicas) == {1, 2, 3}
             row = f'<tr><td>{topic}</td><td class="num">0</td>'
             assert row in health.content.decode()
+            # The topic's own page says the same, with how far the new copies have come.
+            page = client.get(f"/clusters/local/topics/{topic}/")
+            (shown,) = page.context["moving"]
+            assert (shown["partition"], set(shown["adding"]), shown["removing"]) == (
+                0,
+                {2, 3},
+                (1,),
+            )
+            assert set(shown["caught_up"]) < {2, 3}, "throttled: not every new copy caught up"
+            assert b"Reassignment in progress" in page.content
             # Unthrottled, this move is over within about a second here; held back, the
             # page keeps showing it, with only the old copy in sync.
             deadline = time.monotonic() + 4.0
@@ -278,6 +288,9 @@ def test_a_slow_reassignment_shows_its_progress_then_done(
         _until("the topic's copies are on brokers 2 and 3, both in sync", placed, limit_s=20)
         page = client.get("/clusters/local/health/").content.decode()
         assert f"<tr><td>{topic}</td>" not in page
+        after = client.get(f"/clusters/local/topics/{topic}/")
+        assert after.context["moving"] == []
+        assert b"Reassignment in progress" not in after.content
 
 
 def test_pages_on_the_single_node_bundled_broker(
