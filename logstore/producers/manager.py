@@ -288,8 +288,13 @@ class ProducerManager:
         and may run in a thread, because an fsync there would stall every request.
         """
         cutoff = self._clock.now_ms() - PRODUCER_ID_EXPIRATION_MS
-        for state in self._parts.values():
+        for (topic, partition), state in self._parts.items():
             if state.expire(cutoff):
+                self._dirty = True
+            # Retention or DeleteRecords alone changes nothing here, yet the saved aborted
+            # list must shrink with the log start or it grows with every abort.
+            start = self._log_start(topic, partition)
+            if start > 0 and state.txns.truncate_before(start):
                 self._dirty = True
         if not self._dirty:
             return None
@@ -302,8 +307,6 @@ class ProducerManager:
                 data.pop(_key(topic, partition), None)
                 gone.append((topic, partition))
                 continue
-            if plog.log_start_offset > 0:
-                state.txns.truncate_before(plog.log_start_offset)
             data[_key(topic, partition)] = {
                 "topic_id": self._topic_id(topic),
                 "offset": plog.log_end_offset,
@@ -316,6 +319,12 @@ class ProducerManager:
         self._dirty = False
         # A copy: `forget_topic` may edit `self._snapshot` while a thread serialises this.
         return dict(data)
+
+    def _log_start(self, topic: str, partition: int) -> int:
+        try:
+            return int(self._logs.log(topic, partition).log_start_offset)
+        except Exception:  # the topic was deleted: the snapshot forgets it
+            return 0
 
     def write_snapshot(self, data: dict[str, Any]) -> None:
         """Serialise and durably replace the snapshot file (safe from any thread)."""

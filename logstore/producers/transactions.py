@@ -70,12 +70,14 @@ class PartitionTransactions:
             if a.first_offset < upper_offset
         ]
 
-    def truncate_before(self, log_start: int) -> None:
-        """Forget aborted transactions that end before the log start (their data is gone)."""
+    def truncate_before(self, log_start: int) -> bool:
+        """Forget aborted transactions that end before the log start (their data is gone);
+        True when some were forgotten."""
         i = bisect.bisect_left(self._last_offsets, log_start)
         if i:
             del self.aborted[:i]
             del self._last_offsets[:i]
+        return i > 0
 
     def to_json(self) -> dict[str, list[list[int]]]:
         return {

@@ -1,5 +1,6 @@
 """Transactions under compaction and retention: stop at the LSO, drop aborted data, keep
-markers; retention moves the log start past aborts and the LSO with it."""
+markers; retention and DeleteRecords move the log start past aborts (and the saved
+aborted list shrinks with it) and the LSO with it."""
 
 from __future__ import annotations
 
@@ -119,3 +120,27 @@ def test_retention_drops_old_aborts_and_keeps_the_lso_at_the_log_start(
     assert producers.ongoing_transaction(log, 2) == 3
     w.marker(2, commit=True)
     assert producers.last_stable_offset(log) == log.log_end_offset == 10
+
+
+def test_delete_records_past_aborts_drops_them_from_the_saved_state(
+    manager: LogManager, clock: ManualClock
+) -> None:
+    manager.create_topic("d", 1)
+    producers = ProducerManager(manager, clock)
+    log = manager.log("d", 0)
+    w = Writer(producers, log, clock)
+    for pid in (1, 2, 3):
+        w.data(pid)  # 2 records each
+        w.marker(pid, commit=False)
+    # 0-1 abort@2, 3-4 abort@5, 6-7 abort@8
+    saved = producers.prepare_snapshot()
+    assert saved is not None
+    assert len(saved["d/0"]["txns"]["aborted"]) == 3
+    assert producers.prepare_snapshot() is None  # nothing changed since
+
+    log.delete_records(6)  # nothing else happens: the log start alone moved
+    saved = producers.prepare_snapshot()
+    assert saved is not None
+    assert saved["d/0"]["txns"]["aborted"] == [[3, 6, 8]]
+    assert producers.aborted_transactions(log, 0, 9) == [(3, 6)]
+    assert producers.prepare_snapshot() is None
