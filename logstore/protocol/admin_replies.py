@@ -69,15 +69,22 @@ def describe_log_dirs_frame(
     topics: Sequence[tuple[str, Sequence[LogDirRow]]],
     total_bytes: int,
     usable_bytes: int,
+    error_code: int = 0,
 ) -> bytes:
-    """A DescribeLogDirs response frame for one healthy log dir (offset lag 0, no futures)."""
+    """A DescribeLogDirs response frame for one healthy log dir (offset lag 0, no futures);
+    with `error_code` (a refusal), no log dir at all, the code at the top from v3."""
     if not 1 <= version <= 4:
         raise ValueError(f"DescribeLogDirs v{version} is not encoded here")
     flexible = version >= 2
     row = _LOG_DIR_ROW[2 if flexible else 1]
     out = [_I32.pack(0)]  # throttle time
     if version >= 3:
-        out.append(_I16.pack(0))
+        out.append(_I16.pack(error_code))
+    if error_code:
+        out.append(length(0, flexible))
+        if flexible:
+            out.append(b"\x00")
+        return frame(correlation_id, flexible, out)
     out += [length(1, flexible), _I16.pack(0), string(log_dir, flexible)]
     out.append(length(len(topics), flexible))
     for name, rows in topics:

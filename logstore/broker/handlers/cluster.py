@@ -19,6 +19,7 @@ from logstore.broker.errors import KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITI
 from logstore.error_codes import UNKNOWN_LEADER_EPOCH
 from logstore.protocol.admin_replies import LogDirRow, describe_log_dirs_frame
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
 
 _NO_OPS = -(2**31)
 
@@ -54,6 +55,12 @@ async def describe_cluster(broker: Broker, ctx: RequestContext, request: Any) ->
 
 @handles(ApiKey.DESCRIBE_LOG_DIRS, min_version=1, max_version=4)
 async def describe_log_dirs(broker: Broker, ctx: RequestContext, request: Any) -> bytes:
+    usage = shutil.disk_usage(broker.config.data_dir)
+    refused = access.refusal(broker, ctx, Operation.DESCRIBE, access.CLUSTER)
+    if refused:
+        return describe_log_dirs_frame(
+            ctx.api_version, ctx.correlation_id, "", [], usage.total, usage.free, refused
+        )
     if request.topics is None:
         wanted = [(t.name, list(range(t.partitions))) for t in broker.logs.topics()]
     else:
@@ -69,7 +76,6 @@ async def describe_log_dirs(broker: Broker, ctx: RequestContext, request: Any) -
             if 0 <= index < info.partitions
         ]
         topics.append((name, rows))
-    usage = shutil.disk_usage(broker.config.data_dir)
     return describe_log_dirs_frame(
         ctx.api_version,
         ctx.correlation_id,

@@ -10,11 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION, code_of
 from logstore.protocol.api_keys import ApiKey
+from logstore.security.acls import Operation
+
+
+def _refused(schema: Any, index: int, code: int) -> Any:
+    return make(
+        schema.PartitionResponse,
+        partition_index=index,
+        error_code=code,
+        error_message=None,
+        active_producers=(),
+    )
 
 
 def _partition(broker: Broker, schema: Any, topic: str, index: int) -> Any:
@@ -62,7 +74,10 @@ async def describe_producers(broker: Broker, ctx: RequestContext, request: Any) 
             schema.TopicResponse,
             name=t.name,
             partitions=tuple(
-                _partition(broker, schema, t.name, index) for index in t.partition_indexes
+                _refused(schema, index, refused)
+                if (refused := access.refusal(broker, ctx, Operation.READ, access.TOPIC, t.name))
+                else _partition(broker, schema, t.name, index)
+                for index in t.partition_indexes
             ),
         )
         for t in request.topics

@@ -373,6 +373,16 @@ async def consumer_group_heartbeat(broker: Broker, ctx: RequestContext, request:
             member_epoch=-1,
             heartbeat_interval=0,
         )
+    refused = access.refusal(broker, ctx, Operation.READ, access.GROUP, request.group_id)
+    if refused:
+        return make(
+            ctx.response_class,
+            throttle_time=0,
+            error_code=refused,
+            error_message="Group authorization failed.",
+            member_epoch=-1,
+            heartbeat_interval=0,
+        )
     owned = None
     if request.topic_partitions is not None:
         owned = to_assignment(
@@ -452,7 +462,10 @@ async def consumer_group_describe(broker: Broker, ctx: RequestContext, request: 
             authorized_operations=-2147483648,
         )
         cgroup = coord.consumer.get(group_id) if coord is not None else None
-        if coord is None:
+        refused = access.refusal(broker, ctx, Operation.DESCRIBE, access.GROUP, group_id)
+        if refused:
+            base.update(error_code=refused)
+        elif coord is None:
             base.update(error_code=err.COORDINATOR_NOT_AVAILABLE)
         elif cgroup is None or coord.group_type(group_id) != "consumer":
             # librdkafka falls back to DescribeGroups on exactly this error.

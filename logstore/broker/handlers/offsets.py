@@ -222,11 +222,29 @@ async def offset_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any
 async def offset_delete(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
     schema = ctx.schema
+    refused = access.refusal(broker, ctx, Operation.DELETE, access.GROUP, request.group_id)
+    if refused:
+        return make(ctx.response_class, error_code=refused, throttle_time=0, topics=())
     if coord is None or not coord.group_exists(request.group_id):
         code = err.COORDINATOR_NOT_AVAILABLE if coord is None else err.GROUP_ID_NOT_FOUND
         return make(ctx.response_class, error_code=code, throttle_time=0, topics=())
-    wanted = [(t.name, p.partition_index) for t in request.topics for p in t.partitions]
+    # As Kafka: a topic the principal may not READ is refused, the others go ahead.
+    unreadable = {
+        t.name
+        for t in request.topics
+        if not access.allowed(broker, ctx, Operation.READ, access.TOPIC, t.name)
+    }
+    wanted = [
+        (t.name, p.partition_index)
+        for t in request.topics
+        if t.name not in unreadable
+        for p in t.partitions
+    ]
     errors = await coord.delete_offsets(request.group_id, wanted)
+    for t in request.topics:
+        if t.name in unreadable:
+            for p in t.partitions:
+                errors[(t.name, p.partition_index)] = access.REFUSED[access.TOPIC]
     return make(
         ctx.response_class,
         error_code=0,

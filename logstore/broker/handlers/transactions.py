@@ -171,6 +171,11 @@ async def list_transactions(broker: Broker, ctx: RequestContext, request: Any) -
             continue
         if duration >= 0 and (meta.state is not TxnState.ONGOING or now - meta.start_ms < duration):
             continue
+        # As Kafka: only the transactional ids the principal may describe are listed.
+        if not access.allowed(
+            broker, ctx, Operation.DESCRIBE, access.TRANSACTIONAL_ID, meta.transactional_id
+        ):
+            continue
         listed.append(
             make(
                 ctx.schema.TransactionState,
@@ -205,14 +210,19 @@ async def describe_transactions(broker: Broker, ctx: RequestContext, request: An
             producer_epoch=-1,
             topics=(),
         )
-        if coord is None or not coord.available:
+        refused = access.refusal(broker, ctx, Operation.DESCRIBE, access.TRANSACTIONAL_ID, tid)
+        if refused:
+            fields["error_code"] = refused
+        elif coord is None or not coord.available:
             fields["error_code"] = ec.COORDINATOR_NOT_AVAILABLE
         elif meta is None:
             fields["error_code"] = ec.TRANSACTIONAL_ID_NOT_FOUND
         else:
             by_topic: dict[str, list[int]] = {}
             for topic, p in sorted(meta.partitions):
-                by_topic.setdefault(topic, []).append(p)
+                # As Kafka: topics the principal may not describe are left out.
+                if access.allowed(broker, ctx, Operation.DESCRIBE, access.TOPIC, topic):
+                    by_topic.setdefault(topic, []).append(p)
             fields.update(
                 transaction_state=meta.state.title,
                 transaction_timeout=meta.timeout_ms,
