@@ -9,9 +9,12 @@ from django.urls import path, re_path
 
 from console.registry import api
 
-# Subjects may hold any character but "/" (Confluent url-encodes them); versions are
-# numbers, -1 or "latest", checked by the view so a bad one gets 42202, not a 404.
-S = r"(?P<subject>[^/]+)"
+# Subjects may hold any character, "/" included: clients url-encode it as %2F, which the
+# server decodes before routing, so a subject is everything up to the fixed tail of its
+# path (the longest tails come first; a subject ending in "/versions" itself is the one
+# name that cannot be addressed). Versions are numbers, -1 or "latest", checked by the
+# view so a bad one gets 42202, not a 404.
+S = r"(?P<subject>.+?)"
 V = r"(?P<version>[^/]+)"
 
 urlpatterns = [
@@ -22,11 +25,11 @@ urlpatterns = [
     path("schemas/ids/<int:schema_id>/schema", api.schema_text),
     path("schemas/ids/<int:schema_id>/versions", api.schema_versions),
     path("schemas/ids/<int:schema_id>/subjects", api.schema_subjects),
-    re_path(rf"^subjects/{S}$", api.subject),
-    re_path(rf"^subjects/{S}/versions$", api.subject_versions),
-    re_path(rf"^subjects/{S}/versions/{V}$", api.subject_version),
     re_path(rf"^subjects/{S}/versions/{V}/schema$", api.subject_version_schema),
     re_path(rf"^subjects/{S}/versions/{V}/referencedby$", api.referenced_by),
+    re_path(rf"^subjects/{S}/versions/{V}$", api.subject_version),
+    re_path(rf"^subjects/{S}/versions$", api.subject_versions),
+    re_path(rf"^subjects/{S}$", api.subject),
     re_path(rf"^compatibility/subjects/{S}/versions/{V}$", api.compatible_with_version),
     re_path(rf"^compatibility/subjects/{S}/versions$", api.compatible_with_subject),
     path("config", api.global_config),
