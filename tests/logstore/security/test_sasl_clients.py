@@ -159,9 +159,10 @@ def test_kafka_python_refused(
     import kafka
     import kafka.errors
 
-    # kafka-python retries the bootstrap until max_block_ms and logs each refusal.
+    # kafka-python retries the bootstrap until max_block_ms and logs each refusal; on a
+    # busy machine its first attempt alone can take a couple of seconds.
     with pytest.raises(kafka.errors.KafkaTimeoutError):
-        kafka.KafkaProducer(**kp_config(sasl, mechanism, user, password), max_block_ms=2000)
+        kafka.KafkaProducer(**kp_config(sasl, mechanism, user, password), max_block_ms=6000)
     refusals = [
         r.getMessage() for r in caplog.records if "SaslAuthenticationFailed" in r.getMessage()
     ]
