@@ -237,13 +237,10 @@ class Connection:
                     reply, close = step.reply, step.close
             finally:
                 self.budget.release(length)
-            if close:
-                # The failure itself is answered late (KIP-306), so a client learns of a
-                # wrong password no faster than this: guessing is slowed, nobody else waits.
-                await asyncio.sleep(FAILED_AUTHENTICATION_DELAY_S)
             self._in_flight += 1
             self._pending.put_nowait(asyncio.create_task(_ready(reply)))
             if close:
+                await asyncio.sleep(FAILED_AUTHENTICATION_DELAY_S)
                 return False
         self.principal = gate.principal
         return True
