@@ -180,3 +180,27 @@ def test_kip848_group_apis_refuse_a_closed_group(guarded: BrokerProcess) -> None
         topic_partitions=(),
     )
     assert beat.error_code == GROUP_AUTHORIZATION_FAILED
+
+
+def test_offset_delete_refuses_only_the_unreadable_topic(guarded: BrokerProcess) -> None:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": guarded.bootstrap, "group.id": "open-group"})
+    consumer.commit(offsets=[TopicPartition("open-topic", 0, 0)], asynchronous=False)
+    consumer.close()
+    s = schema(ApiKey.OFFSET_DELETE, 0)
+    answer = _request(
+        guarded,
+        ApiKey.OFFSET_DELETE,
+        0,
+        group_id="open-group",
+        topics=tuple(
+            s.OffsetDeleteRequestTopic(
+                name=n, partitions=(s.OffsetDeleteRequestPartition(partition_index=0),)
+            )
+            for n in ("open-topic", "closed-topic")
+        ),
+    )
+    assert answer.error_code == 0
+    codes = {t.name: [p.error_code for p in t.partitions] for t in answer.topics}
+    assert codes == {"open-topic": [0], "closed-topic": [TOPIC_AUTHORIZATION_FAILED]}
