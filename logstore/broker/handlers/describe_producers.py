@@ -19,17 +19,7 @@ from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import Operation
 
 
-def _refused(schema: Any, index: int, code: int) -> Any:
-    return make(
-        schema.PartitionResponse,
-        partition_index=index,
-        error_code=code,
-        error_message=None,
-        active_producers=(),
-    )
-
-
-def _partition(broker: Broker, schema: Any, topic: str, index: int) -> Any:
+def _partition(broker: Broker, schema: Any, topic: str, index: int, refused: int) -> Any:
     def answer(code: int, producers: tuple[Any, ...] = ()) -> Any:
         return make(
             schema.PartitionResponse,
@@ -39,6 +29,8 @@ def _partition(broker: Broker, schema: Any, topic: str, index: int) -> Any:
             active_producers=producers,
         )
 
+    if refused:
+        return answer(refused)
     info = broker.logs.topic(topic)
     if info is None or not 0 <= index < info.partitions:
         return answer(UNKNOWN_TOPIC_OR_PARTITION)
@@ -69,14 +61,17 @@ def _partition(broker: Broker, schema: Any, topic: str, index: int) -> Any:
 @handles(ApiKey.DESCRIBE_PRODUCERS, min_version=0, max_version=0)
 async def describe_producers(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
+    # As Kafka: READ on each topic, checked once per topic.
+    refusals = {
+        t.name: access.refusal(broker, ctx, Operation.READ, access.TOPIC, t.name)
+        for t in request.topics
+    }
     topics = tuple(
         make(
             schema.TopicResponse,
             name=t.name,
             partitions=tuple(
-                _refused(schema, index, refused)
-                if (refused := access.refusal(broker, ctx, Operation.READ, access.TOPIC, t.name))
-                else _partition(broker, schema, t.name, index)
+                _partition(broker, schema, t.name, index, refusals[t.name])
                 for index in t.partition_indexes
             ),
         )

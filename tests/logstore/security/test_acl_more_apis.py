@@ -1,5 +1,5 @@
 """The admin and KIP-848 APIs answer an ACL refusal with Kafka's codes: OffsetDelete,
-DescribeLogDirs, DescribeProducers, DescribeTransactions, ListTransactions,
+DescribeLogDirs, DescribeClientQuotas, DescribeProducers, DescribeTransactions, ListTransactions,
 ConsumerGroupDescribe and ConsumerGroupHeartbeat, on a real broker with DENY ACLs for the
 only principal a PLAINTEXT client has (User:ANONYMOUS)."""
 
@@ -103,6 +103,8 @@ def test_describe_log_dirs_needs_describe_on_the_cluster(tmp_path: Path) -> None
         assert (v3.error_code, v3.results) == (CLUSTER_AUTHORIZATION_FAILED, ())
         v1 = _request(broker, ApiKey.DESCRIBE_LOG_DIRS, 1, topics=None)
         assert v1.results == ()
+        quotas = _request(broker, ApiKey.DESCRIBE_CLIENT_QUOTAS, 1, components=(), strict=False)
+        assert (quotas.error_code, quotas.entries) == (CLUSTER_AUTHORIZATION_FAILED, None)
     finally:
         broker.stop()
     open_broker = start_broker(tmp_path / "data2", [])
