@@ -7,6 +7,7 @@ against Kafka.
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 import uuid
@@ -159,10 +160,17 @@ def test_kafka_python_refused(
     import kafka
     import kafka.errors
 
-    # kafka-python retries the bootstrap until max_block_ms and logs each refusal; on a
-    # busy machine its first attempt alone can take a couple of seconds.
+    # The console's gateway silences the "kafka" logger when it is imported, which an
+    # earlier test in the same run may have done.
+    caplog.set_level(logging.INFO, logger="kafka")
+    # kafka-python retries the bootstrap until bootstrap_timeout_ms (30 s by default) and
+    # logs each refusal; on a busy machine its first attempt alone can take a few seconds.
     with pytest.raises(kafka.errors.KafkaTimeoutError):
-        kafka.KafkaProducer(**kp_config(sasl, mechanism, user, password), max_block_ms=6000)
+        kafka.KafkaProducer(
+            **kp_config(sasl, mechanism, user, password),
+            bootstrap_timeout_ms=8000,
+            max_block_ms=8000,
+        )
     refusals = [
         r.getMessage() for r in caplog.records if "SaslAuthenticationFailed" in r.getMessage()
     ]
