@@ -14,9 +14,10 @@ but the console says who is still reading), and holds no arithmetic: lag and age
 from __future__ import annotations
 
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka.admin import (
@@ -60,6 +61,7 @@ _SOURCES = {
 class ShareGroupState:
     description: GroupDescription
     starts: dict[TP, ShareStart]
+    topic_ids: dict[str, uuid.UUID] = field(default_factory=dict)  # as the cluster named them
 
 
 def _error_name(code: int) -> str:
@@ -227,7 +229,9 @@ def _state(group_id: str, described: Any, offsets: Any) -> ShareGroupState:
         for m in d.members
     )
     starts: dict[TP, ShareStart] = {}
+    ids = {t.topic_name: t.topic_id for m in d.members for t in m.assignment.topic_partitions}
     for t in o.topics:
+        ids[t.topic_name] = t.topic_id
         for p in t.partitions:
             if p.error_code:
                 continue  # a topic the console may not describe: left out, as Kafka does
@@ -244,7 +248,7 @@ def _state(group_id: str, described: Any, offsets: Any) -> ShareGroupState:
         coordinator="",
         members=members,
     )
-    return ShareGroupState(description=desc, starts=starts)
+    return ShareGroupState(description=desc, starts=starts, topic_ids=ids)
 
 
 def describe_one(cluster: ClusterConfig, group_id: str) -> ShareGroupState:

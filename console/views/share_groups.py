@@ -37,7 +37,12 @@ from console.views.groups import (
     save_alert,
     signed_plan,
 )
-from console.views.share_detail import detail_context, may_manage, share_topics
+from console.views.share_detail import (
+    detail_context,
+    in_flight_context,
+    may_manage,
+    share_topics,
+)
 
 DETAIL = "share_groups_detail"
 PLAN_SALT = "console.share-groups.reset-plan"
@@ -80,6 +85,7 @@ def share_group_detail(request: HtmxHttpRequest, cluster: str, group: str) -> Ht
     )
     context["configs"] = []
     if "lag" in context:
+        context["in_flight"] = in_flight_context(cfg, group, context["lag"])
         try:
             found = shares.configs(cfg, group)
         except ClusterError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
 from confluent_kafka import AcknowledgeType, ShareConsumer
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
@@ -19,6 +20,7 @@ from confluent_kafka.admin import ResourceType as AdminResource
 
 from console.kafka import shares
 from console.kafka.errors import NotFound
+from console.kafka.model import ShareStart
 from tests.console import groups_helpers as h
 
 # Kafka starts delivering to a new share group only after its first assignment round.
@@ -84,9 +86,35 @@ def consume_to(bootstrap: str, group: str, topic: str, accept_below: int) -> Non
     wait_for_start(bootstrap, group, topic, accept_below)
 
 
-def wait_for_start(bootstrap: str, group: str, topic: str, start: int) -> None:
-    """Until the coordinator reports `start` as the start offset of partition 0 (Kafka's
-    share coordinator persists acknowledgements a moment after answering them)."""
+def acknowledge_each(
+    bootstrap: str, group: str, topic: str, count: int, decide: Callable[[int], AcknowledgeType]
+) -> None:
+    """Acknowledge each of offsets 0..count-1 of partition 0 once as `decide(offset)` says;
+    a record delivered again is released again. Then close."""
+    consumer = member(bootstrap, group, topic)
+    seen: set[int] = set()
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while len(seen) < count and time.monotonic() < deadline:
+            got = [m for m in consumer.poll(0.5) or [] if not m.error()]
+            for msg in got:
+                offset = msg.offset() or 0
+                first = offset not in seen
+                seen.add(offset)
+                consumer.acknowledge(msg, decide(offset) if first else AcknowledgeType.RELEASE)
+            if got:
+                consumer.commit_sync()
+        assert len(seen) == count, f"{group} saw {len(seen)} of {count} records in time"
+    finally:
+        consumer.close()
+
+
+def wait_for_start(
+    bootstrap: str, group: str, topic: str, start: int | None, lag: int | None = None
+) -> ShareStart:
+    """Until the coordinator reports `start` as the start offset of partition 0 (any, when
+    None) and `lag` records waiting (when given), with no member left (Kafka's share
+    coordinator persists acknowledgements a moment after answering them)."""
     deadline = time.monotonic() + h.TIMEOUT
     found = None
     while time.monotonic() < deadline:
@@ -95,10 +123,16 @@ def wait_for_start(bootstrap: str, group: str, topic: str, start: int) -> None:
         except NotFound:
             state = None
         found = state.starts.get((topic, 0)) if state else None
-        if found is not None and found.start == start and not state.description.members:  # type: ignore[union-attr]
-            return
+        if (
+            state is not None
+            and found is not None
+            and not state.description.members
+            and (start is None or found.start == start)
+            and (lag is None or found.lag == lag)
+        ):
+            return found
         time.sleep(0.2)
-    raise AssertionError(f"start offset of {group} stayed {found}, not {start}")
+    raise AssertionError(f"start offset of {group} stayed {found}, not {start} (lag {lag})")
 
 
 def join(bootstrap: str, group: str, topic: str) -> ShareConsumer:

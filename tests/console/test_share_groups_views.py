@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from confluent_kafka import AcknowledgeType
 from django.test import Client, override_settings
 
 from console.kafka import shares
@@ -30,6 +31,7 @@ from tests.console import share_helpers as s
 
 pytestmark = pytest.mark.django_db
 MINUTE = 60_000
+ACCEPT, RELEASE, REJECT = AcknowledgeType.ACCEPT, AcknowledgeType.RELEASE, AcknowledgeType.REJECT
 
 
 @pytest.fixture
@@ -279,3 +281,34 @@ def test_unknown_share_group_page_says_so(
     page = client.get("/clusters/local/share-groups/no-such-share-group/").content.decode()
     assert 'id="missing"' in page
     assert "There is no share group called" in page
+
+
+def test_records_in_flight_where_the_cluster_persists_them(
+    client: Client, admin_user: Any, on_cluster: Cluster
+) -> None:
+    """Accept 0, 1 and 5, reject 2 and 7, release the rest: Kafka's persisted state shows
+    them by state, with 7 archived; the bundled broker says why it cannot."""
+    topic = h.make_topic(on_cluster.bootstrap, partitions=1)
+    h.produce(on_cluster.bootstrap, topic, 0, [int(time.time() * 1000)] * 10)
+    group = s.unique_group("share-flight")
+    s.configure(on_cluster.bootstrap, group)
+    rule = {0: ACCEPT, 1: ACCEPT, 5: ACCEPT, 2: REJECT, 7: REJECT}
+    s.acknowledge_each(on_cluster.bootstrap, group, topic, 10, lambda o: rule.get(o, RELEASE))
+    # Odradek moves the start offset past 0-2 at once; Kafka on its next acquisition.
+    start = s.wait_for_start(on_cluster.bootstrap, group, topic, None, lag=5).start
+    client.force_login(admin_user)
+
+    page = client.get(f"/clusters/local/share-groups/{group}/").content.decode()
+
+    if not on_cluster.is_kafka:
+        assert "This cluster has no <code>__share_group_state</code> topic" in page
+        return
+    totals = page[page.index('id="in-flight-totals"') :].split("</dl>")[0]
+    acknowledged, archived_n = (1, 1) if start == 3 else (3, 2)
+    assert re.findall(r'title="(\d+)"', totals) == [str(acknowledged), "5", str(archived_n), "0"]
+    archived = page[page.index('id="archived"') :].split("</ul>")[0]
+    assert "offset 7, delivered 1 time" in archived
+    assert f"/clusters/local/topics/{topic}/messages/?p=0&amp;start=offset&amp;at=7" in archived
+    histogram = page[page.index('id="delivery-histogram"') :].split("</table>")[0]
+    counts = re.findall(r'<td class="num">(\d+)</td><td class="num">(\d+)</td>', histogram)
+    assert sum(int(n) for _, n in counts) == 10 - (start or 0)  # all delivered once or more
