@@ -37,6 +37,7 @@ urlpatterns = [
     path("clusters/<slug:cluster>/", shell.overview, name="overview"),
     path("", include("console.urls_topics")),
     path("", include("console.urls_groups")),
+    path("", include("console.urls_share_groups")),
     path("", include("console.urls_messages")),
     path("", include("console.urls_brokers")),
     path("", include("console.urls_health")),

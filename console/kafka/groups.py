@@ -172,13 +172,14 @@ def committed_offsets(cluster: ClusterConfig, group_ids: Sequence[str]) -> dict[
 # --- changing --------------------------------------------------------------------------
 
 
-def _active_reason(desc: GroupDescription) -> str:
+def active_reason(desc: GroupDescription, kind: str = "group", readers: str = "consumers") -> str:
+    """Why a change waits: who is still reading, in words."""
     clients_seen = sorted({f"{m.client_id}@{m.host}" for m in desc.members})
     n = len(desc.members)
     word = "member" if n == 1 else "members"
     return (
-        f"group {desc.group_id!r} has {n} active {word} ({', '.join(clients_seen)}); "
-        "stop its consumers first, then try again"
+        f"{kind} {desc.group_id!r} has {n} active {word} ({', '.join(clients_seen)}); "
+        f"stop its {readers} first, then try again"
     )
 
 
@@ -186,7 +187,7 @@ def delete_group(cluster: ClusterConfig, group_id: str) -> None:
     """Delete an empty group (its committed offsets go with it)."""
     desc = describe_group(cluster, group_id)
     if desc.members:
-        raise Refused(_active_reason(desc))
+        raise Refused(active_reason(desc))
     admin = clients.of(cluster).admin()
     futures = admin.delete_consumer_groups([group_id], request_timeout=cluster.timeout_s)
     _wait(cluster, futures[group_id], f"deleting group {group_id!r}")
@@ -229,7 +230,7 @@ def alter_offsets(cluster: ClusterConfig, group_id: str, offsets: dict[TP, int])
     """Commit `offsets` for an idle group; refuses while the group has active members."""
     desc = describe_group(cluster, group_id)
     if desc.members:
-        raise Refused(_active_reason(desc))
+        raise Refused(active_reason(desc))
     if desc.state not in IDLE_STATES:
         raise Refused(f"group {group_id!r} is {desc.state.lower()}; wait until it is empty")
     request = ConsumerGroupTopicPartitions(

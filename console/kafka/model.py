@@ -3,7 +3,7 @@
 Owns `PartitionInfo`, `TopicInfo` (with the derived figures pages show: messages, size,
 oldest and newest record, retention settings), `Snapshot` (a whole cluster at one moment),
 `ConfigItem`, a broker's own configs (`BrokerConfig`), consumer groups as described (`GroupListing`, `Member`,
-`GroupDescription`), and a record as the console sees it (`Record`, `Produced`). It must never
+`GroupDescription`, a share-partition's `ShareStart`), and a record as the console sees it (`Record`, `Produced`). It must never
 call a cluster; the gateway's modules fill these in.
 """
 
@@ -211,6 +211,15 @@ class GroupDescription:
     @property
     def is_active(self) -> bool:
         return bool(self.members) or self.state not in IDLE_STATES
+
+
+@dataclass(frozen=True)
+class ShareStart:
+    """A share-partition's start offset (SPSO) and lag as the coordinator reports them;
+    None where it does not know (not initialized yet, or a v0 answer without lag)."""
+
+    start: int | None
+    lag: int | None
 
 
 @dataclass(frozen=True)

@@ -49,13 +49,17 @@ def read_reset(
     topic: str | None,
     partitions: list[int] | None,
     when_ms: int | None,
+    topics: list[str] | None = None,
 ) -> ResetFacts:
-    """Committed offsets of `group_ids`; the partitions of `topic`, or of every topic the
-    first group has committed offsets for when `topic` is None, and the offsets of those
-    among them in `partitions` (all when None)."""
+    """Committed offsets of `group_ids`; the partitions of `topic`, or when `topic` is
+    None of `topics` (if given; a share group's, which has no committed offsets) or of
+    every topic the first group has committed offsets for, and the offsets of those among
+    them in `partitions` (all when None)."""
 
     async def read(manager: Any) -> ResetFacts:
-        return await _read(manager, group_ids, topic, partitions, when_ms, cluster.timeout_s)
+        return await _read(
+            manager, group_ids, topic, partitions, when_ms, cluster.timeout_s, topics=topics
+        )
 
     return wire.run(cluster, "read the group's offsets", read)
 
@@ -78,6 +82,7 @@ async def _read(
     when_ms: int | None,
     limit_s: float,
     with_offsets: bool = True,
+    topics: list[str] | None = None,
 ) -> ResetFacts:
     from kafka.protocol.metadata import FindCoordinatorRequest
 
@@ -100,12 +105,12 @@ async def _read(
                 wanted.append((("coord", g), request, manager.least_loaded_node()))
             else:
                 wanted.append((("committed", g), _offset_fetch(g), node))
-        topics = [topic] if topic is not None else None
-        if topics is None and group_ids[0] in facts.committed:
-            topics = sorted({t for t, _ in facts.committed[group_ids[0]]})
+        chosen = [topic] if topic is not None else topics
+        if chosen is None and group_ids and group_ids[0] in facts.committed:
+            chosen = sorted({t for t, _ in facts.committed[group_ids[0]]})
         asked: dict[tuple[str, int], list[TP]] = {}
-        if layout is not None and topics is not None and not listed:
-            for t in topics:
+        if layout is not None and chosen is not None and not listed:
+            for t in chosen:
                 info = layout.topics.get(t)
                 if info is None or info.error or not info.partitions:
                     raise NotFound(f"topic {t!r} does not exist on this cluster")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,13 +52,15 @@ def evaluate(
     now: datetime,
     *,
     timeout: float = WEBHOOK_TIMEOUT,
+    unmeasured: Collection[str] = (),
 ) -> list[Transition]:
     """Judge every alert of `cluster` against this measurement; act on state changes.
 
-    A group missing from `lags` (deleted, or no longer known) counts as not lagging.
+    A group missing from `lags` (deleted, or no longer known) counts as not lagging,
+    except the `unmeasured` ones (known, but not measured this time): their alerts stay.
     """
     changes = []
-    for alert in LagAlert.objects.filter(cluster=cluster):
+    for alert in LagAlert.objects.filter(cluster=cluster).exclude(group__in=unmeasured):
         g = lags.get(alert.group)
         lag = g.total_lag if g else 0
         lag_ms = g.max_lag_ms if g else None

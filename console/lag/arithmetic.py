@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from console.kafka.model import TP, GroupDescription, Member
+from console.kafka.model import TP, GroupDescription, Member, ShareStart
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,19 @@ class GroupLag:
     @property
     def topics(self) -> list[str]:
         return sorted({p.topic for p in self.partitions})
+
+    @property
+    def is_share(self) -> bool:
+        return self.description.type == "SHARE"
+
+    @property
+    def done_sum(self) -> int:
+        """Records the group is through with, summed: committed offsets for a consumer
+        group; for a share group the records before the log end that wait no more
+        (acknowledged or archived), whose growth is its acknowledgement rate."""
+        if self.is_share:
+            return sum(max(p.end, 0) - p.lag for p in self.partitions if p.lag is not None)
+        return sum(p.committed or 0 for p in self.partitions)
 
 
 def partitions_of(desc: GroupDescription, committed: dict[TP, int]) -> list[TP]:
@@ -98,4 +111,47 @@ def group_lag(
         else:
             lag_ms = None
         rows.append(PartitionLag(tp[0], tp[1], c, end, lag, lag_ms, owner.get(tp)))
+    return GroupLag(description=desc, partitions=rows, measured_at_ms=now_ms)
+
+
+def share_partitions_of(desc: GroupDescription, starts: dict[TP, ShareStart]) -> list[TP]:
+    """A share group's partitions: with share-partition state, or assigned to a member."""
+    return sorted(set(starts) | {tp for m in desc.members for tp in m.assignment})
+
+
+def share_waiting_from(starts: dict[TP, ShareStart], ends: dict[TP, int]) -> dict[TP, int]:
+    """The start offset (SPSO) of each share-partition with records waiting: the record
+    there is the oldest one not yet acknowledged."""
+    return {
+        tp: s.start
+        for tp, s in starts.items()
+        if s.start is not None and ends.get(tp, -1) > s.start and s.lag != 0
+    }
+
+
+def share_group_lag(
+    desc: GroupDescription,
+    starts: dict[TP, ShareStart],
+    ends: dict[TP, int],
+    stamps: dict[TP, int | None],
+    now_ms: int,
+) -> GroupLag:
+    """Per share-partition: start offset (as `committed`), log end, records waiting (the
+    coordinator's lag, or end - SPSO from a broker that reports none) and the age of the
+    oldest record not yet acknowledged."""
+    rows = []
+    for tp in share_partitions_of(desc, starts):
+        found = starts.get(tp)
+        start = found.start if found else None
+        end = ends.get(tp, -1)
+        lag = found.lag if found else None
+        if lag is None and start is not None and end >= 0:
+            lag = max(0, end - start)
+        stamp = stamps.get(tp)
+        lag_ms: int | None = None
+        if lag == 0:
+            lag_ms = 0
+        elif stamp is not None:
+            lag_ms = max(0, now_ms - stamp)
+        rows.append(PartitionLag(tp[0], tp[1], start, end, lag, lag_ms))
     return GroupLag(description=desc, partitions=rows, measured_at_ms=now_ms)

@@ -136,9 +136,12 @@ def plan_reset(
     topic: str | None,
     partitions: list[int] | None,
     now_ms: int,
+    share_starts: dict[TP, int] | None = None,
 ) -> Plan:
     """Per-partition preview. `topic=None` means every topic the group has offsets for;
-    `partitions=None` means all partitions of the chosen topic(s).
+    `partitions=None` means all partitions of the chosen topic(s). For a share group,
+    `share_starts` holds its share-partition start offsets, which stand for the
+    committed offsets (it has none).
 
     Gathers, then computes, then peeks: one batched read of everything the targets depend
     on, the targets themselves without the cluster, and one read of the records there.
@@ -149,20 +152,21 @@ def plan_reset(
             "topic the group reads is reset."
         )
     source = spec.value.strip() if spec.mode == "group" else ""
+    asked = [group_id] if share_starts is None else []
     facts = resets.read_reset(
         cluster,
-        list(dict.fromkeys([group_id, source] if source else [group_id])),
+        list(dict.fromkeys([*asked, source] if source else asked)),
         topic,
         partitions,
         spec.time_ms(now_ms),
+        topics=sorted({t for t, _ in share_starts}) if share_starts is not None else None,
     )
-    committed = facts.committed[group_id]
+    committed = facts.committed[group_id] if share_starts is None else share_starts
     if source and not facts.committed[source]:
         raise InputError(f"Group {source!r} has no committed offsets to copy.")
     if not facts.partitions:
-        raise InputError(
-            f"Group {group_id!r} has no committed offsets yet; choose a topic to reset."
-        )
+        what = "committed offsets" if share_starts is None else "share-partition state"
+        raise InputError(f"Group {group_id!r} has no {what} yet; choose a topic to reset.")
     tps: list[TP] = []
     for t, known in sorted(facts.partitions.items()):
         chosen = known if partitions is None else sorted(set(partitions))

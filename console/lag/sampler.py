@@ -11,6 +11,8 @@ import logging
 from datetime import datetime
 
 from console.clusters import ClusterConfig
+from console.kafka import groups
+from console.kafka.errors import ClusterError
 from console.lag import alerts, measure
 from console.lag.arithmetic import GroupLag
 from console.lag.models import CommitSeen, GroupSample, PartitionSample
@@ -28,8 +30,18 @@ def sample_cluster(
     *,
     webhook_timeout: float = alerts.WEBHOOK_TIMEOUT,
 ) -> list[GroupLag]:
-    """Measure every group once, store the samples, and raise or clear alerts."""
-    lags = measure.all_groups_lag(cluster, now_ms=int(now.timestamp() * 1000))
+    """Measure every group (share groups too) once, store the samples, and raise or clear
+    alerts."""
+    now_ms = int(now.timestamp() * 1000)
+    lags = measure.all_groups_lag(cluster, now_ms=now_ms)
+    unmeasured: set[str] = set()
+    try:
+        lags += measure.all_share_groups_lag(cluster, now_ms=now_ms)
+    except ClusterError as exc:
+        # Consumer groups are still worth sampling when share groups cannot be described
+        # (an ACL on one of them); the share groups' alerts keep their last state.
+        log.warning("cluster %s: share groups not sampled: %s", cluster.slug, exc)
+        unmeasured = {g.group_id for g in groups.list_share_groups(cluster)}
     storable = [g for g in lags if len(g.description.group_id) <= STORED_ID_MAX]
     if len(storable) < len(lags):
         log.info(
@@ -40,7 +52,11 @@ def sample_cluster(
         )
     store(cluster.slug, storable, now)
     alerts.evaluate(
-        cluster.slug, {g.description.group_id: g for g in lags}, now, timeout=webhook_timeout
+        cluster.slug,
+        {g.description.group_id: g for g in lags},
+        now,
+        timeout=webhook_timeout,
+        unmeasured=unmeasured,
     )
     return lags
 
@@ -56,7 +72,7 @@ def store(slug: str, lags: list[GroupLag], now: datetime) -> None:
                 at=now,
                 lag=g.total_lag,
                 lag_ms=g.max_lag_ms,
-                committed_sum=sum(p.committed or 0 for p in g.partitions),
+                committed_sum=g.done_sum,
                 end_sum=sum(max(p.end, 0) for p in g.partitions),
                 partitions=len(g.partitions),
             )

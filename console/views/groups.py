@@ -46,19 +46,28 @@ HISTORY = timedelta(hours=24)
 RECORDED_ID_MAX = LagAlert._meta.get_field("group").max_length or 255
 
 
-def _recordable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
-        if len(group) > RECORDED_ID_MAX:
-            messages.error(
-                request,
-                f"This group id is {len(group)} characters long; the console records changes "
-                f"only for ids of up to {RECORDED_ID_MAX}. Use Kafka's tools for this group.",
-            )
-            return redirect("groups_detail", cluster=cluster, group=group)
-        return view(request, cluster, group)
+def recordable(detail: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Refuse changes to a group whose id is too long to record; back to page `detail`."""
 
-    return wrapper
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+            if len(group) > RECORDED_ID_MAX:
+                messages.error(
+                    request,
+                    f"This group id is {len(group)} characters long; the console records "
+                    f"changes only for ids of up to {RECORDED_ID_MAX}. Use Kafka's tools for "
+                    "this group.",
+                )
+                return redirect(detail, cluster=cluster, group=group)
+            return view(request, cluster, group)
+
+        return wrapper
+
+    return decorate
+
+
+_recordable = recordable("groups_detail")
 
 
 def _now_ms() -> int:
@@ -75,20 +84,14 @@ def group_list(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
         lags = measure.all_groups_lag(cfg)
     except ClusterError as exc:
         error = str(exc)
-    shares: list[kg.GroupListing] = []
-    if not error:
-        try:
-            shares = kg.list_share_groups(cfg)
-        except ClusterError as exc:
-            error = str(exc)
-    states = sorted({g.description.state for g in lags} | {g.state for g in shares})
+    shares, share_error = ([], "") if error else _share_rows(cfg)
+    states = sorted({g.description.state for g in lags} | {r["state"] for r in shares})
     if query:
         lags = [g for g in lags if query.lower() in g.description.group_id.lower()]
+        shares = [r for r in shares if query.lower() in r["group_id"].lower()]
     if state:
         lags = [g for g in lags if g.description.state == state]
-        shares = [g for g in shares if g.state == state]
-    if query:
-        shares = [g for g in shares if query.lower() in g.group_id.lower()]
+        shares = [r for r in shares if r["state"] == state]
     now = timezone.now()
     firing = set(
         LagAlert.objects.filter(cluster=cfg.slug, firing=True).values_list("group", flat=True)
@@ -101,11 +104,16 @@ def group_list(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
         }
         for g in lags
     ]
+    for r in shares:
+        r["alert"] = r["group_id"] in firing
+        if r["lag"] is not None:
+            r["trend"] = history.trend(cfg.slug, r["group_id"], r["lag"].total_lag, now)
     context = {
         "cluster": cfg,
         "cluster_error": error,
         "rows": rows,
         "shares": shares,
+        "share_error": share_error,
         "q": query,
         "state": state,
         "states": states,
@@ -121,17 +129,44 @@ def group_detail(request: HtmxHttpRequest, cluster: str, group: str) -> HttpResp
     if request.htmx and request.GET.get("part") == "lag":
         # The auto-refreshing part: lag table and replay progress, nothing that is slow.
         return render(request, "console/groups/_lag.html", context)
-    lag_s, consume_s, produce_s = history.series(cfg.slug, group, timezone.now() - HISTORY)
-    context["lag_chart"] = line_chart(
-        [("lag (messages)", lag_s)], title="Lag over the last 24 hours"
-    )
-    context["rate_chart"] = line_chart(
-        [("consumed /s", consume_s), ("produced /s", produce_s)],
-        title="Consume and produce rates over the last 24 hours",
-        unit="/s",
-    )
-    context["resets"] = ResetRecord.objects.filter(cluster=cfg.slug, group=group)[:5]
+    context |= history_context(cfg, group, ("Lag", "lag (messages)"), ("Consume", "consumed"))
     return render(request, "console/groups/detail.html", context)
+
+
+def history_context(
+    cfg: ClusterConfig, group: str, backlog: tuple[str, str], done: tuple[str, str]
+) -> dict[str, Any]:
+    """The 24-hour charts (backlog, then done and produced per second) and recent resets;
+    `backlog` and `done` are (title word, series label)."""
+    lag_s, done_s, produce_s = history.series(cfg.slug, group, timezone.now() - HISTORY)
+    return {
+        "lag_chart": line_chart(
+            [(backlog[1], lag_s)], title=f"{backlog[0]} over the last 24 hours"
+        ),
+        "rate_chart": line_chart(
+            [(f"{done[1]} /s", done_s), ("produced /s", produce_s)],
+            title=f"{done[0]} and produce rates over the last 24 hours",
+            unit="/s",
+        ),
+        "resets": ResetRecord.objects.filter(cluster=cfg.slug, group=group)[:5],
+    }
+
+
+def _share_rows(cfg: ClusterConfig) -> tuple[list[dict[str, Any]], str]:
+    """One row per share group with its backlog; when describing them fails (an ACL, a
+    broker that lists but cannot describe), the bare listing and why."""
+    try:
+        return [
+            {"group_id": g.description.group_id, "state": g.description.state, "lag": g}
+            for g in measure.all_share_groups_lag(cfg)
+        ], ""
+    except ClusterError as exc:
+        error = str(exc)
+    try:
+        listed = kg.list_share_groups(cfg)
+    except ClusterError:
+        listed = []
+    return [{"group_id": g.group_id, "state": g.state, "lag": None} for g in listed], error
 
 
 # --- reset: form -> preview -> apply ---------------------------------------------------
@@ -180,16 +215,9 @@ def group_reset(request: HtmxHttpRequest, cluster: str, group: str) -> HttpRespo
 @_recordable
 def group_reset_apply(request: HtmxHttpRequest, cluster: str, group: str) -> HttpResponse:
     cfg = cluster_or_404(cluster)
-    try:
-        plan = Plan.from_json(
-            signing.loads(request.POST.get("plan", ""), salt=PLAN_SALT, max_age=PLAN_MAX_AGE)
-        )
-    except signing.SignatureExpired:
-        return _reset_error(request, cfg, group, "The preview is too old; preview again.")
-    except (signing.BadSignature, KeyError, TypeError, InputError):
-        return _reset_error(request, cfg, group, "The preview was not recognised; preview again.")
-    if plan.group_id != group:
-        return _reset_error(request, cfg, group, "That preview belongs to another group.")
+    plan = signed_plan(request, group, PLAN_SALT)
+    if isinstance(plan, str):
+        return _reset_error(request, cfg, group, plan)
     denied = [t for t in plan.topics if not can_change_topic(request.user, cfg.slug, t)]
     if denied:
         return forbidden(
@@ -205,6 +233,38 @@ def group_reset_apply(request: HtmxHttpRequest, cluster: str, group: str) -> Htt
         kg.alter_offsets(cfg, group, offsets)
     except ClusterError as exc:
         return _reset_error(request, cfg, group, f"Not applied: {exc}")
+    changed = record_reset(
+        request,
+        cfg,
+        plan,
+        "group.reset_offsets",
+        f"{plan.spec.describe()}: {plan.replayed:,} records to replay, {plan.skipped:,} skipped",
+    )
+    messages.success(
+        request, f"Offsets of {group} reset {plan.spec.describe()} on {changed} partitions."
+    )
+    return applied(request, "groups_detail", cfg, group)
+
+
+def signed_plan(request: HttpRequest, group: str, salt: str) -> Plan | str:
+    """The previewed plan the apply form carries, or why it cannot be applied."""
+    try:
+        plan = Plan.from_json(
+            signing.loads(request.POST.get("plan", ""), salt=salt, max_age=PLAN_MAX_AGE)
+        )
+    except signing.SignatureExpired:
+        return "The preview is too old; preview again."
+    except (signing.BadSignature, KeyError, TypeError, InputError):
+        return "The preview was not recognised; preview again."
+    if plan.group_id != group:
+        return "That preview belongs to another group."
+    return plan
+
+
+def record_reset(
+    request: HttpRequest, cfg: ClusterConfig, plan: Plan, action: str, detail: str
+) -> int:
+    """Keep an applied reset (for the replay progress) and audit it; partitions changed."""
     rows: list[dict[str, Any]] = [
         {
             "topic": r.topic,
@@ -218,7 +278,7 @@ def group_reset_apply(request: HtmxHttpRequest, cluster: str, group: str) -> Htt
     ]
     ResetRecord.objects.create(
         cluster=cfg.slug,
-        group=group,
+        group=plan.group_id,
         at=timezone.now(),
         user=request.user if request.user.is_authenticated else None,
         description=plan.spec.describe(),
@@ -227,18 +287,19 @@ def group_reset_apply(request: HtmxHttpRequest, cluster: str, group: str) -> Htt
     )
     audit.record(
         request.user,
-        "group.reset_offsets",
+        action,
         cfg.slug,
-        f"group:{group}",
+        f"group:{plan.group_id}",
         before={f"{r['topic']}[{r['partition']}]": r["before"] for r in rows},
         after={f"{r['topic']}[{r['partition']}]": r["after"] for r in rows},
-        detail=f"{plan.spec.describe()}: {plan.replayed:,} records to replay, {plan.skipped:,} skipped",
+        detail=detail,
     )
-    messages.success(
-        request,
-        f"Offsets of {group} reset {plan.spec.describe()} on {len(rows)} partitions.",
-    )
-    response = redirect("groups_detail", cluster=cfg.slug, group=group)
+    return len(rows)
+
+
+def applied(request: HtmxHttpRequest, detail: str, cfg: ClusterConfig, group: str) -> HttpResponse:
+    """Back to the group's page after a change (htmx follows HX-Redirect)."""
+    response = redirect(detail, cluster=cfg.slug, group=group)
     if request.htmx:
         return HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
     return response
@@ -348,6 +409,12 @@ def group_alert(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     denied = _may_not_manage(request, cfg, group)
     if denied:
         return denied
+    return save_alert(request, cfg, group, "groups_detail")
+
+
+def save_alert(request: HttpRequest, cfg: ClusterConfig, group: str, detail: str) -> HttpResponse:
+    """Save or remove the group's lag alert from the form (the caller checked the user may
+    manage the group), audited; back to page `detail`."""
     alert = LagAlert.objects.filter(cluster=cfg.slug, group=group).first()
     before = _alert_json(alert)
     if request.POST.get("delete"):
@@ -357,23 +424,23 @@ def group_alert(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
                 request.user, "lag_alert.delete", cfg.slug, f"group:{group}", before=before
             )
             messages.success(request, "Lag alert removed.")
-        return redirect("groups_detail", cluster=cfg.slug, group=group)
+        return redirect(detail, cluster=cfg.slug, group=group)
     try:
         max_msgs = parse_threshold(request.POST.get("max_lag_messages", ""), "messages")
         max_secs = parse_threshold(request.POST.get("max_lag_minutes", ""), "minutes")
     except InputError as exc:
         messages.error(request, str(exc))
-        return redirect("groups_detail", cluster=cfg.slug, group=group)
+        return redirect(detail, cluster=cfg.slug, group=group)
     webhook = request.POST.get("webhook_url", "").strip()
     if max_msgs is None and max_secs is None:
         messages.error(request, "Give a threshold in messages, in minutes, or both.")
-        return redirect("groups_detail", cluster=cfg.slug, group=group)
+        return redirect(detail, cluster=cfg.slug, group=group)
     if webhook:
         try:
             webhooks.check(webhook)
         except webhooks.WebhookRefused as exc:
             messages.error(request, f"Lag alert not saved: {exc}")
-            return redirect("groups_detail", cluster=cfg.slug, group=group)
+            return redirect(detail, cluster=cfg.slug, group=group)
     alert = alert or LagAlert(cluster=cfg.slug, group=group)
     alert.max_lag_messages = max_msgs
     alert.max_lag_seconds = max_secs * 60 if max_secs is not None else None
@@ -383,7 +450,7 @@ def group_alert(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
         request.user, "lag_alert.configure", cfg.slug, f"group:{group}", before, _alert_json(alert)
     )
     messages.success(request, "Lag alert saved; the sampler checks it every interval.")
-    return redirect("groups_detail", cluster=cfg.slug, group=group)
+    return redirect(detail, cluster=cfg.slug, group=group)
 
 
 def _alert_json(alert: LagAlert | None) -> dict[str, Any] | None:
@@ -402,7 +469,8 @@ def _alert_json(alert: LagAlert | None) -> dict[str, Any] | None:
 
 @require_GET
 def topic_consumers(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
-    """Fragment for the topic page: every group with offsets on (or members reading) `topic`."""
+    """Fragment for the topic page: every consumer group with offsets on (or members
+    reading) `topic`, and every share group with state on it or members assigned to it."""
     cfg = cluster_or_404(cluster)
     context: dict[str, Any] = {"cluster": cfg, "topic": topic, "rows": [], "error": ""}
     try:
@@ -410,6 +478,8 @@ def topic_consumers(request: HttpRequest, cluster: str, topic: str) -> HttpRespo
     except ClusterError as exc:
         context["error"] = str(exc)
         return render(request, "console/groups/_topic_consumers.html", context)
+    shares, context["share_error"] = _share_rows(cfg)
+    lags += [r["lag"] for r in shares if r["lag"] is not None]
     teams = list(Team.objects.all())
     for g in lags:
         parts = [p for p in g.partitions if p.topic == topic]
@@ -419,6 +489,7 @@ def topic_consumers(request: HttpRequest, cluster: str, topic: str) -> HttpRespo
         context["rows"].append(
             {
                 "group": g.description.group_id,
+                "share": g.is_share,
                 "state": g.description.state,
                 "members": len(g.description.members),
                 "lag": sum(p.lag or 0 for p in parts),
