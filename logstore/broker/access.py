@@ -84,3 +84,9 @@ def authorized_operations(
 
         return sum(1 << op for op in OPERATIONS.get(resource_type, ()))
     return authorizer.authorized_operations(ctx.principal, ctx.client_host, resource_type, name)
+
+
+def subscription_refused(broker: Broker, ctx: RequestContext, topics: list[str] | None) -> bool:
+    """Some subscribed topic may not be described: Kafka refuses the whole heartbeat
+    (consumer and share groups alike) rather than leave the topic out."""
+    return any(not allowed(broker, ctx, Operation.DESCRIBE, TOPIC, t) for t in topics or ())

@@ -1,9 +1,9 @@
 """What the share-group APIs ask the authorizer, at the points Kafka's `KafkaApis` asks.
 
 Owns the share side of authorization: READ on the group for ShareGroupHeartbeat, ShareFetch
-and ShareAcknowledge (the whole request is refused), DESCRIBE on every subscribed topic for
-a heartbeat, and READ on each topic a ShareFetch or ShareAcknowledge touches (refused per
-partition). With no authorizer configured everything is allowed. It must never decide a
+and ShareAcknowledge (the whole request is refused), and READ on each topic a ShareFetch or
+ShareAcknowledge touches (refused per partition); a heartbeat's subscribed topics are
+`access.subscription_refused`'s, shared with consumer groups. With no authorizer configured everything is allowed. It must never decide a
 rule itself (that is `logstore.security.authorizer`) nor touch share state.
 """
 
@@ -23,13 +23,6 @@ if TYPE_CHECKING:
 def group_refused(broker: Broker, ctx: RequestContext, group_id: str | None) -> bool:
     """The member may not READ this group: Kafka refuses the whole request."""
     return not access.allowed(broker, ctx, Operation.READ, access.GROUP, group_id or "")
-
-
-def subscription_refused(broker: Broker, ctx: RequestContext, topics: list[str] | None) -> bool:
-    """Some subscribed topic may not be described: Kafka refuses the heartbeat."""
-    return any(
-        not access.allowed(broker, ctx, Operation.DESCRIBE, access.TOPIC, t) for t in topics or ()
-    )
 
 
 def unreadable(broker: Broker, ctx: RequestContext, pids: list[PartitionId]) -> set[PartitionId]:

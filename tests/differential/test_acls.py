@@ -210,6 +210,19 @@ SHARE_BINDINGS = [
 ]
 
 
+def _consumer_heartbeat(cluster: Cluster, group: str, *topics: str) -> tuple[int, Any, int]:
+    """A KIP-848 consumer's first heartbeat: (error, message, member epoch)."""
+    from tests.differential import test_share_groups as sg
+
+    reply = sg._call(
+        cluster, 68, 0, "ConsumerGroupHeartbeatRequest",
+        group_id=group, member_id=str(uuid.uuid4()), member_epoch=0, instance_id=None,
+        rack_id=None, rebalance_timeout=datetime.timedelta(seconds=30),
+        subscribed_topic_names=topics, server_assignor=None, topic_partitions=(),
+    )  # fmt: skip
+    return int(reply.error_code), reply.error_message, int(reply.member_epoch)
+
+
 def _share_apis(cluster: Cluster) -> dict[str, Any]:
     """Heartbeat, ShareFetch, ShareAcknowledge, ShareGroupDescribe and
     DescribeShareGroupOffsets where the group or a topic is refused."""
@@ -228,6 +241,10 @@ def _share_apis(cluster: Cluster) -> dict[str, Any]:
             sg.heartbeat(cluster, free, member, 0, ["acl-share-closed"]).error_code
         ),
         "hb joins": int(sg.heartbeat(cluster, free, member, 0, ["acl-share-open"]).error_code),
+        "consumer hb group refused": _consumer_heartbeat(cluster, alice, "acl-share-open"),
+        "consumer hb topic refused": _consumer_heartbeat(
+            cluster, "acl-consumer-free", "acl-share-open", "acl-share-closed"
+        ),
     }
     tids = [sg.topic_id(cluster, t) for t in SHARE_TOPICS]
     conn = sg.Conn(cluster)

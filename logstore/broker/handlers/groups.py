@@ -14,6 +14,7 @@ from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make, millis
 from logstore.broker.context import Broker
+from logstore.error_codes import TOPIC_AUTHORIZATION_FAILED
 from logstore.groups import errors as err
 from logstore.groups.consumer import HeartbeatRequest, to_assignment
 from logstore.groups.coordinator import GroupCoordinator, GroupSummary
@@ -373,14 +374,19 @@ async def consumer_group_heartbeat(broker: Broker, ctx: RequestContext, request:
             member_epoch=-1,
             heartbeat_interval=0,
         )
+    # Kafka answers both refusals with its generic error response: no message, epoch 0.
     refused = access.refusal(broker, ctx, Operation.READ, access.GROUP, request.group_id)
+    subscribed = request.subscribed_topic_names
+    if not refused and access.subscription_refused(
+        broker, ctx, list(subscribed) if subscribed else None
+    ):
+        refused = TOPIC_AUTHORIZATION_FAILED
     if refused:
         return make(
             ctx.response_class,
             throttle_time=0,
             error_code=refused,
-            error_message="Group authorization failed.",
-            member_epoch=-1,
+            member_epoch=0,
             heartbeat_interval=0,
         )
     owned = None

@@ -71,7 +71,7 @@ async def share_group_heartbeat(broker: Broker, ctx: RequestContext, request: An
 
     if share_access.group_refused(broker, ctx, request.group_id):
         return refused(GROUP_AUTHORIZATION_FAILED, GROUP_DENIED)
-    if share_access.subscription_refused(broker, ctx, subscribed):
+    if access.subscription_refused(broker, ctx, subscribed):
         return refused(TOPIC_AUTHORIZATION_FAILED, None)
     if not request.group_id:
         return refused(INVALID_REQUEST, "GroupId can't be empty.")

@@ -184,6 +184,32 @@ def test_kip848_group_apis_refuse_a_closed_group(guarded: BrokerProcess) -> None
     assert beat.error_code == GROUP_AUTHORIZATION_FAILED
 
 
+def test_consumer_heartbeat_refuses_a_subscription_to_an_undescribable_topic(
+    guarded: BrokerProcess,
+) -> None:
+    def beat(member: str, *topics: str) -> Any:
+        return _request(
+            guarded,
+            ApiKey.CONSUMER_GROUP_HEARTBEAT,
+            0,
+            group_id="open-group-848",
+            member_id=member,
+            member_epoch=0,
+            instance_id=None,
+            rack_id=None,
+            rebalance_timeout=30000,
+            subscribed_topic_names=topics,
+            server_assignor=None,
+            topic_partitions=(),
+        )
+
+    refused = beat("m-closed", "open-topic", "closed-topic")
+    assert (refused.error_code, refused.member_epoch) == (TOPIC_AUTHORIZATION_FAILED, 0)
+    joined = beat("m-open", "open-topic")
+    assert joined.error_code == 0, joined
+    assert joined.member_epoch > 0, joined
+
+
 def test_offset_delete_refuses_only_the_unreadable_topic(guarded: BrokerProcess) -> None:
     from confluent_kafka import Consumer, TopicPartition
 
