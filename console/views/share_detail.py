@@ -4,7 +4,8 @@ the group's configs, acknowledgement and produce rates.
 
 Owns turning a measured share group (`console.lag.measure.share_lag`) and the lag history
 into the share detail template's context. It must never change a group, and reaches the
-cluster only through `console.lag.measure` and `console.kafka.shares`.
+cluster only through `console.lag.measure` and `console.kafka` (shares, the share-state
+topic, ReadShareGroupState).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.utils import timezone
 from console import share_state
 from console.browse import Budget
 from console.clusters import ClusterConfig
-from console.kafka import shares
+from console.kafka import share_state_rpc, shares
 from console.kafka.errors import ClusterError, NotFound
 from console.kafka.share_state_topic import state_records
 from console.lag import history, measure
@@ -111,27 +112,64 @@ def detail_context(request: HttpRequest, cfg: ClusterConfig, group: str) -> dict
     return context
 
 
-def in_flight_context(cfg: ClusterConfig, group: str, lag: GroupLag) -> dict[str, Any]:
-    """Records in flight by persisted state, the delivery-count histogram and archived
-    ranges, from Kafka's `__share_group_state`; `available` False (with the reason) where
-    the cluster has no such topic or it cannot be read."""
-    budget = Budget(STATE_BYTES, STATE_SECONDS, time.monotonic)
-    try:
-        read = state_records(cfg, budget)
-        ids = shares.describe_one(cfg, group).topic_ids if read is not None else {}
-    except ClusterError as exc:
-        return {"available": False, "reason": f"Could not read the share-state topic: {exc}"}
+def _persisted_by_topic(
+    cfg: ClusterConfig, group: str, budget: Budget
+) -> tuple[dict[tuple[Any, int], share_state.Persisted], dict[str, Any], bool, int] | None:
+    """Each share-partition's persisted state, the group's topic ids, whether everything
+    was read and how many records could not be decoded, from Kafka's `__share_group_state`;
+    None when the cluster has no such topic."""
+    read = state_records(cfg, budget)
     if read is None:
-        return {"available": False, "reason": "no-topic"}
+        return None
+    ids = shares.describe_one(cfg, group).topic_ids
     found, complete = read
     replayed = share_state.replay(found, group)
+    return replayed.partitions, ids, complete, replayed.unreadable
+
+
+def _persisted_by_request(
+    cfg: ClusterConfig, group: str, lag: GroupLag
+) -> tuple[dict[tuple[Any, int], share_state.Persisted], dict[str, Any]] | None:
+    """The same through ReadShareGroupState, for a cluster without the topic (the bundled
+    broker); None when the cluster serves neither."""
+    ids = shares.describe_one(cfg, group).topic_ids
+    wanted = [(ids[p.topic], p.partition) for p in lag.partitions if p.topic in ids]
+    answered = share_state_rpc.read(cfg, group, wanted)
+    if answered is None:
+        return None
+    persisted = {
+        key: share_state.Persisted(start, [share_state.Span(*b) for b in batches])
+        for key, (start, batches) in answered.items()
+        if start >= 0
+    }
+    return persisted, ids
+
+
+def in_flight_context(cfg: ClusterConfig, group: str, lag: GroupLag) -> dict[str, Any]:
+    """Records in flight by persisted state, the delivery-count histogram and archived
+    ranges, from Kafka's `__share_group_state` or, where the cluster has no such topic,
+    from ReadShareGroupState; `available` False (with the reason) where neither can be read."""
+    budget = Budget(STATE_BYTES, STATE_SECONDS, time.monotonic)
+    complete, unreadable, source = True, 0, "topic"
+    try:
+        by_topic = _persisted_by_topic(cfg, group, budget)
+        if by_topic is not None:
+            persisted_all, ids, complete, unreadable = by_topic
+        else:
+            by_request = _persisted_by_request(cfg, group, lag)
+            if by_request is None:
+                return {"available": False, "reason": "no-topic"}
+            persisted_all, ids = by_request
+            source = "request"
+    except ClusterError as exc:
+        return {"available": False, "reason": f"Could not read the share group's state: {exc}"}
     rows: list[dict[str, Any]] = []
     histogram: dict[int, int] = {}
     archived: list[tuple[str, int, share_state.Span]] = []
     totals = {"acknowledged": 0, "archived": 0, "redelivery": 0, "untracked": 0}
     for p in sorted(lag.partitions, key=lambda p: (p.topic, p.partition)):
         topic_id = ids.get(p.topic)
-        persisted = replayed.partitions.get((topic_id, p.partition)) if topic_id else None
+        persisted = persisted_all.get((topic_id, p.partition)) if topic_id else None
         if persisted is None or p.end < 0:
             continue
         f = share_state.in_flight(persisted, p.end)
@@ -143,8 +181,9 @@ def in_flight_context(cfg: ClusterConfig, group: str, lag: GroupLag) -> dict[str
         archived += [(p.topic, p.partition, s) for s in f.archived_spans]
     return {
         "available": True,
+        "source": source,
         "complete": complete,
-        "unreadable": replayed.unreadable,
+        "unreadable": unreadable,
         "rows": rows,
         "totals": totals,
         "histogram": sorted(histogram.items()),

@@ -162,6 +162,18 @@ class ShareCoordinator:
             for index in indexes
         }
 
+    def persisted(self, group_id: str, pid: PartitionId) -> tuple[int, list[list[int]]] | None:
+        """(start offset, [first, last, state, deliveries] spans) as last written to disk,
+        or None when the share-partition has no state (never fetched from)."""
+        state = self.groups.get(group_id)
+        part = state.partitions.get(pid) if state is not None else None
+        if part is None:
+            return None
+        snap = part.snapshot()
+        spans = snap["spans"]
+        assert isinstance(spans, list)
+        return part.spso, spans
+
     def is_member(self, group_id: str, member_id: str) -> bool:
         state = self.groups.get(group_id)
         return state is not None and member_id in state.group.members

@@ -117,3 +117,70 @@ def test_refused_changes_name_the_missing_permission(
     text = html.unescape(gone.content.decode())
     assert f"lack the DELETE permission on topic {names['seen']}" in text
     assert "Traceback" not in text
+
+
+def test_share_state_without_cluster_action_says_so(
+    client: Client, admin_user: Any, names: dict[str, str], secure: SecureCluster
+) -> None:
+    """The records-in-flight section reads ReadShareGroupState where the console cannot see
+    a `__share_group_state` topic (always on the bundled broker; on Kafka for a principal
+    the topic is hidden from), which needs CLUSTER_ACTION: the console's `limited`
+    principal, allowed the group and the topic but not that, gets a sentence naming it
+    instead of empty figures, on both brokers."""
+    from confluent_kafka import AcknowledgeType, Producer, ShareConsumer
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
+
+    topic, group = names["seen"], f"{names['group']}-share"
+    admin = secure.admin()
+    earliest = ConfigEntry("share.auto.offset.reset", "earliest",
+                           incremental_operation=AlterConfigOpType.SET)  # fmt: skip
+    resource = ConfigResource(ResourceType.GROUP, group, incremental_configs=[earliest])
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(15)
+    grants = [
+        AclBinding(
+            rtype,
+            name,
+            ResourcePatternType.LITERAL,
+            f"User:{LIMITED}",
+            "*",
+            op,
+            AclPermissionType.ALLOW,
+        )
+        for rtype, name, op in [
+            (ResourceType.TOPIC, topic, AclOperation.READ),
+            (ResourceType.GROUP, group, AclOperation.DESCRIBE),
+            (ResourceType.GROUP, group, AclOperation.READ),
+        ]
+    ]
+    for future in admin.create_acls(grants).values():
+        future.result(15)
+    producer = Producer(secure.client_config())
+    producer.produce(topic, b"x")
+    assert producer.flush(15) == 0
+    consumer = ShareConsumer(
+        {**secure.client_config(), "group.id": group, "share.acknowledgement.mode": "explicit"}
+    )
+    consumer.subscribe([topic])
+    try:
+        for _ in range(60):
+            got = [m for m in consumer.poll(0.5) or [] if not m.error()]
+            if got:
+                consumer.acknowledge(got[0], AcknowledgeType.ACCEPT)
+                consumer.commit_sync()
+                break
+        else:
+            pytest.fail("the share consumer got nothing")
+    finally:
+        consumer.close()
+
+    client.force_login(admin_user)
+    mine = html.unescape(client.get(f"/clusters/secure/share-groups/{group}/").content.decode())
+    source = "__share_group_state" if secure.kind == "kafka" else "ReadShareGroupState"
+    assert source in mine[mine.index('id="in-flight-note"') :].split("</p>")[0]
+    page = client.get(f"/clusters/{LIMITED_SLUG}/share-groups/{group}/")
+    assert page.status_code == 200
+    text = " ".join(html.unescape(page.content.decode()).split())
+    note = text[text.index('id="in-flight-note"') :].split("</p>")[0]
+    assert "lack the CLUSTER_ACTION permission on the cluster" in note, note
+    assert "read share-partition state" in note

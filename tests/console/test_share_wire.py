@@ -220,3 +220,63 @@ def test_delete_share_group_offsets() -> None:
     )
     read = w.DeleteShareGroupOffsetsResponse.decode(encode(answer), version=0)
     assert (read.error_code, read.error_message, list(read.responses)) == (69, "gone", [])
+
+
+def test_read_share_group_state_request_and_response() -> None:
+    from kio.schema.read_share_group_state.v0 import request as read_req
+    from kio.schema.read_share_group_state.v0 import response as read_resp
+    from kio.static.primitive import i8, i16
+
+    topic_cls = w.ReadShareGroupStateRequest.ReadStateData
+    ours = w.ReadShareGroupStateRequest(
+        group_id="g/ü",
+        topics=[
+            topic_cls(
+                topic_id=TOPIC_ID,
+                partitions=[topic_cls.PartitionData(partition=p, leader_epoch=-1) for p in (0, 3)],
+            )
+        ],
+    )
+    kio = read_req.ReadShareGroupStateRequest(
+        group_id="g/ü",
+        topics=(
+            read_req.ReadStateData(
+                topic_id=TOPIC_ID,
+                partitions=tuple(
+                    read_req.PartitionData(partition=i32(p), leader_epoch=i32(-1)) for p in (0, 3)
+                ),
+            ),
+        ),
+    )
+    assert ours.encode(version=0) == encode(kio)
+
+    answer = read_resp.ReadShareGroupStateResponse(
+        results=(
+            read_resp.ReadStateResult(
+                topic_id=TOPIC_ID,
+                partitions=(
+                    read_resp.PartitionResult(
+                        partition=i32(3),
+                        error_code=NO_ERROR,
+                        error_message=None,
+                        state_epoch=i32(0),
+                        start_offset=i64(25),
+                        state_batches=(
+                            read_resp.StateBatch(
+                                first_offset=i64(25),
+                                last_offset=i64(30),
+                                delivery_state=i8(4),
+                                delivery_count=i16(2),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    )
+    read = w.ReadShareGroupStateResponse.decode(encode(answer), version=0)
+    part = read.results[0].partitions[0]
+    assert (read.results[0].topic_id, part.partition, part.start_offset) == (TOPIC_ID, 3, 25)
+    batch = part.state_batches[0]
+    assert (batch.first_offset, batch.last_offset, batch.delivery_state) == (25, 30, 4)
+    assert batch.delivery_count == 2

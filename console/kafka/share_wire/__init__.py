@@ -1,9 +1,9 @@
 """Share-group admin messages (KIP-932) for kafka-python's network thread.
 
-kafka-python 3 knows no share-group APIs, so this package describes the four the console
+kafka-python 3 knows no share-group APIs, so this package describes the five the console
 sends in its own JSON files, in the form its message loader reads: ShareGroupDescribe (77,
-v1), DescribeShareGroupOffsets (90, v0-1), AlterShareGroupOffsets (91, v0) and
-DeleteShareGroupOffsets (92, v0). It owns the wire shapes only and must never send
+v1), DescribeShareGroupOffsets (90, v0-1), AlterShareGroupOffsets (91, v0),
+DeleteShareGroupOffsets (92, v0) and ReadShareGroupState (84, v0). It owns the wire shapes only and must never send
 anything: `console.kafka.shares` does.
 """
 
@@ -30,3 +30,5 @@ AlterShareGroupOffsetsRequest = _message("AlterShareGroupOffsetsRequest")
 AlterShareGroupOffsetsResponse = _message("AlterShareGroupOffsetsResponse")
 DeleteShareGroupOffsetsRequest = _message("DeleteShareGroupOffsetsRequest")
 DeleteShareGroupOffsetsResponse = _message("DeleteShareGroupOffsetsResponse")
+ReadShareGroupStateRequest = _message("ReadShareGroupStateRequest")
+ReadShareGroupStateResponse = _message("ReadShareGroupStateResponse")

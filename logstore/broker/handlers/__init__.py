@@ -23,6 +23,7 @@ from logstore.broker.handlers import (  # noqa: F401
     scram_users,
     share_admin,
     share_offsets,
+    share_state,
     shares,
     topic_admin,
     transactions,
