@@ -2,8 +2,9 @@
 
 Producers call `wait(log, offset)` after appending. Every waiter that arrives before the
 next fsync round starts (the same loop turn, or while the previous fsync was running) is
-served by one fsync per touched partition; the fsyncs run in a thread, each opening its
-file by path, so a round holds one descriptor at a time however many partitions it covers. The
+served by one fsync per touched partition; the fsyncs run off the loop, each opening its
+file by path (`fsync_paths`: up to eight at once), so a round holds a
+bounded number of descriptors however many partitions it covers. The
 same machinery runs the "interval" policy's periodic flush in the background.
 
 Owns the waiter queue and the flush rounds. It must never write data, decide the fsync
