@@ -2,20 +2,30 @@
 tests drive them) against each cluster: it copies a partition in transactions of 50,
 aborting some at random and retrying them, sending its consumed offsets with each
 transaction; a read_committed reader then finds every input exactly once in the output,
-and the group's committed offset is the input's end."""
+and the group's committed offset is the input's end. On the bundled broker it also copies
+exactly once while the broker is killed with SIGKILL a few times mid-copy."""
 
 from __future__ import annotations
 
+import json
+import queue
+import subprocess
+import threading
 import uuid
+from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
+from reference.launcher import java_command
+from tests.broker_fixture import start_broker
 from tests.clients.test_transactions_confluent import values
 from tests.clusters import Cluster
 from tests.differential.harness import create_topic, produce
-from tests.java.verifiable import run_tool
+from tests.java.verifiable import TOOLS, run_tool
 
 COUNT = 500
+COPY_TIMEOUT_S = 60.0
 
 
 def test_copier_copies_exactly_once_with_random_aborts(cluster: Cluster) -> None:
@@ -49,3 +59,74 @@ def test_copier_copies_exactly_once_with_random_aborts(cluster: Cluster) -> None
     (tp,) = consumer.committed([TopicPartition(source, 0)], timeout=10)
     consumer.close()
     assert tp.offset == COUNT
+
+
+KILLS = 3
+KILL_COUNT = 3000
+
+
+def test_copier_copies_exactly_once_across_broker_kill9(tmp_path: Path) -> None:
+    """The copier keeps copying while the bundled broker is killed with SIGKILL three times
+    mid-copy and restarted on its port: every input record is in the output exactly once
+    for read_committed readers, nothing from aborted or interrupted transactions."""
+    broker = start_broker(tmp_path / "data")
+    try:
+        run = uuid.uuid4().hex[:8]
+        source, target, group = f"kill-in-{run}", f"kill-out-{run}", f"kill-{run}"
+        here = Cluster("odradek", broker.bootstrap, "odradek")
+        create_topic(here, source, partitions=1)
+        create_topic(here, target, partitions=1)
+        produce(
+            here, source, [{"value": f"v{i}".encode(), "partition": 0} for i in range(KILL_COUNT)]
+        )
+        command = java_command(
+            TOOLS + "TransactionalMessageCopier",
+            [
+                "--broker-list", broker.bootstrap,
+                "--input-topic", source,
+                "--input-partition", "0",
+                "--output-topic", target,
+                "--consumer-group", group,
+                "--transactional-id", f"killed-{run}",
+                "--transaction-size", "50",
+                "--use-group-metadata",
+            ],
+        )  # fmt: skip
+        copier = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        progress: queue.Queue[dict[str, Any]] = queue.Queue()
+
+        def read() -> None:
+            assert copier.stdout is not None
+            for line in copier.stdout:
+                if line.startswith("{"):
+                    progress.put(json.loads(line))
+
+        threading.Thread(target=read, daemon=True).start()
+        try:
+            last: dict[str, Any] = {}
+            for kill in range(KILLS):
+                # Kill once the copier has committed a further tenth of the input.
+                goal = (kill + 1) * KILL_COUNT // (KILLS + 2)
+                while int(last.get("consumed", 0)) < goal:
+                    last = progress.get(timeout=COPY_TIMEOUT_S)
+                # Mid-copy: the copier still runs with records left to copy.
+                assert copier.poll() is None
+                assert int(last["remaining"]) > 0, last
+                broker.kill9()
+                broker.restart(same_port=True)
+            assert copier.wait(COPY_TIMEOUT_S * 4) == 0
+        finally:
+            if copier.poll() is None:
+                copier.kill()
+        assert values(broker.bootstrap, target, "read_committed", partitions=1) == sorted(
+            f"v{i}" for i in range(KILL_COUNT)
+        )
+        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group})
+        (tp,) = consumer.committed([TopicPartition(source, 0)], timeout=10)
+        consumer.close()
+        assert tp.offset == KILL_COUNT
+    finally:
+        if broker.running:
+            broker.stop()
