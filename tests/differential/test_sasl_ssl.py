@@ -105,6 +105,8 @@ def _kafka_python(bootstrap: str, certs: Certs, mechanism: str, user: str, passw
             sasl_plain_username=user,
             sasl_plain_password=password,
             max_block_ms=10_000,
+            # A refused login retries the bootstrap until this (30 s by default).
+            bootstrap_timeout_ms=8_000,
         )
     except kafka.errors.KafkaError as exc:
         return type(exc).__name__
