@@ -164,6 +164,21 @@ class ProducerManager:
             if a.last_offset >= start and a.first_offset < end
         ]
 
+    def last_batches(self, plog: Any) -> dict[int, tuple[int | None, int]]:
+        """Producer id -> (last offset of its last data batch, None when a marker with a
+        newer epoch came after it; its epoch): the batches compaction must keep so that a
+        rescan of the log finds every live producer's sequence and epoch."""
+        return {
+            pid: (e.batches[-1].last_offset if e.batches else None, e.epoch)
+            for pid, e in self._state(plog).entries.items()
+        }
+
+    def forget_aborted(self, plog: Any, gone: list[tuple[int, int, int]]) -> None:
+        """Compaction removed every data batch of these aborted transactions: a
+        read_committed fetch is no longer told about them (their markers may go later)."""
+        if self._state(plog).txns.forget(gone):
+            self._dirty = True
+
     def ongoing_transaction(self, plog: Any, producer_id: int) -> int | None:
         """First offset of `producer_id`'s open transaction on this partition, or None."""
         return self._state(plog).txns.ongoing.get(producer_id)
@@ -359,6 +374,9 @@ class ProducerView:
 
 def _apply(state: PartitionProducers, header: Any, offset: int, batch: Any) -> None:
     """Apply the marker `batch` at `offset`; a control batch that is no marker is skipped."""
+    if header.records_count == 0:
+        state.emptied_marker(header.producer_id, header.producer_epoch, header.max_timestamp)
+        return
     try:
         kind, coordinator_epoch = read_marker(batch)
     except CorruptRecordError as exc:
