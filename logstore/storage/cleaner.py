@@ -23,8 +23,10 @@ A crash leaves either the old or the new `.log` of each segment, both valid; str
 unclean stop.
 
 Kept batches keep their base offset, last offset delta, producer fields and codec, so
-offsets never change; batches whose records all survive are copied byte for byte.
-Tombstones (null values) are dropped once their batch is older than `delete.retention.ms`.
+offsets never change; batches whose records all survive are copied byte for byte unless
+they need a delete horizon. Tombstones (null values) live `delete.retention.ms` past the
+first pass that keeps them, as in Kafka (KIP-534): that pass writes the horizon (now +
+`delete.retention.ms`) into the batch header, a pass after it drops them.
 
 Transactions, as Kafka cleans them: nothing at or past the last stable offset is cleaned
 (an open transaction may still abort), and the data batches of aborted transactions are
@@ -401,7 +403,7 @@ def _cleaned_batch(
             header, records, codec=header.compression, delete_horizon_ms=horizon
         ), 0
     records = decode_records(raw)
-    drop_tombstones = header.max_timestamp < job.now_ms - job.delete_retention_ms
+    drop_tombstones = horizon is not None and horizon <= job.now_ms
     keep = [
         r
         for r in records
@@ -412,7 +414,9 @@ def _cleaned_batch(
     removed = len(records) - len(keep)
     if not keep:
         return (rebuild_batch(header, [], codec=0) if keep_empty else None), removed
-    if not removed:
+    if horizon is None and any(r.value is None for r in keep):
+        horizon = job.now_ms + job.delete_retention_ms  # the tombstones' wait starts now
+    elif not removed:
         return raw, 0
     return rebuild_batch(header, keep, codec=header.compression, delete_horizon_ms=horizon), removed
 
