@@ -1,8 +1,8 @@
 """Differential: transaction markers and aborted data under compaction.
 
 On a compacted topic (`delete.retention.ms=0`, `segment.ms=100`, dirty ratio 0.01) two
-confluent-kafka transactional producers write committed and aborted transactions; then a
-plain producer appends one filler record at a time (always the same key, past the
+confluent-kafka transactional producers write committed and aborted transactions and a
+plain producer a value and its tombstone; then the plain producer appends one filler record at a time (always the same key, past the
 scripted offsets) so segments roll and the cleaner runs again and again. Once the
 scripted part reaches the shape Kafka's rules give (or the time is up), what each broker
 keeps of it is compared: every batch's offset, control flag, producer (by order of
@@ -51,10 +51,11 @@ CONFIG = {
     "min.cleanable.dirty.ratio": "0.01",
     "retention.ms": "-1",
 }
-SCRIPTED = 8  # offsets the transactions take; fillers come after
+SCRIPTED = 10  # offsets the transactions and a tombstone take; fillers come after
 # Kafka's rules: t's first two transactions are gone (data superseded or aborted, then
 # their markers after the horizon); t's last data batch and its marker stay; u's aborted
-# data is u's last batch, so it stays emptied, and its abort marker with it.
+# data is u's last batch, so it stays emptied, and its abort marker with it; k9's value
+# and then its tombstone (after the horizon) are gone.
 SETTLED = [
     (4, False, 0, 1, False),
     (5, True, 0, 1, False),
@@ -165,6 +166,9 @@ def _scenario(cluster: Cluster) -> dict[str, Any]:
         _txn(wire, t, topic, b"k2", b"x", commit=False)  # 2, marker 3
         _txn(wire, t, topic, b"k1", b"b", commit=True)  # 4, marker 5
         _txn(wire, u, topic, b"k3", b"y", commit=False)  # 6, marker 7
+        for value in (b"v", None):  # 8, 9
+            plain.produce(topic, key=b"k9", value=value, partition=0)
+            assert plain.flush(TIMEOUT) == 0
         first = _batches(wire, topic, SCRIPTED)
         deadline = time.monotonic() + 90
         while True:
@@ -197,6 +201,7 @@ def test_markers_and_aborted_data_under_compaction(clusters: tuple[Cluster, ...]
     kafka = seen["kafka"]
     # The reference settled as the scenario says (else the comparison proves little).
     assert kafka["after"] == SETTLED
+    assert kafka["before"][-2:] == [(8, False, -1, 1, False), (9, False, -1, 1, False)]
     assert kafka["aborted"] == [(1, 6)]
     assert kafka["markers before"] == [(1, 1, 0), (3, 0, 0), (5, 1, 0), (7, 0, 0)]
     assert_same(seen)
