@@ -85,11 +85,11 @@ def _fast_cleaner(cluster: Cluster) -> Iterator[None]:
         alter(None, AlterConfigOpType.DELETE)
 
 
-def _txn_producer(cluster: Cluster) -> Producer:
+def txn_producer(cluster: Cluster, transactional_id: str | None = None) -> Producer:
     producer = Producer(
         {
             "bootstrap.servers": cluster.bootstrap,
-            "transactional.id": f"diff-compact-{uuid.uuid4().hex[:8]}",
+            "transactional.id": transactional_id or f"diff-txn-{uuid.uuid4().hex[:8]}",
             "linger.ms": 0,
             **QUIET,
         }
@@ -98,7 +98,7 @@ def _txn_producer(cluster: Cluster) -> Producer:
     return producer
 
 
-def _batches(wire: Wire, topic: str, end: int) -> list[tuple[Any, bytes]]:
+def batches_below(wire: Wire, topic: str, end: int) -> list[tuple[Any, bytes]]:
     """(header, bytes) of every batch below `end`, read_uncommitted."""
     out: list[tuple[Any, bytes]] = []
     offset = 0
@@ -112,12 +112,12 @@ def _batches(wire: Wire, topic: str, end: int) -> list[tuple[Any, bytes]]:
     return out
 
 
-def _txn(
+def one_record_txn(
     wire: Wire, producer: Producer, topic: str, key: bytes, value: bytes, commit: bool
 ) -> None:
     """One transaction of one record; returns once its marker is in the log (Kafka
     writes markers after answering EndTxn, and the next step must come after it)."""
-    markers = sum(1 for h, _ in _batches(wire, topic, 1 << 62) if h.is_control)
+    markers = sum(1 for h, _ in batches_below(wire, topic, 1 << 62) if h.is_control)
     producer.begin_transaction()
     producer.produce(topic, key=key, value=value, partition=0)
     assert producer.flush(TIMEOUT) == 0  # an abort would otherwise drop it unsent
@@ -126,7 +126,7 @@ def _txn(
     else:
         producer.abort_transaction(TIMEOUT)
     deadline = time.monotonic() + TIMEOUT
-    while sum(1 for h, _ in _batches(wire, topic, 1 << 62) if h.is_control) <= markers:
+    while sum(1 for h, _ in batches_below(wire, topic, 1 << 62) if h.is_control) <= markers:
         assert time.monotonic() < deadline, "the transaction marker never arrived"
         time.sleep(0.05)  # polling for the broker's marker write
 
@@ -148,7 +148,7 @@ def _shape(batches: list[tuple[Any, bytes]]) -> list[tuple[int, bool, int, int, 
     ]
 
 
-def _markers(batches: list[tuple[Any, bytes]]) -> list[tuple[int, int, int]]:
+def markers_of(batches: list[tuple[Any, bytes]]) -> list[tuple[int, int, int]]:
     """(offset, ABORT 0 / COMMIT 1, coordinator epoch) of every marker with its record:
     Kafka writes the `__transaction_state` partition's leader epoch there."""
     return [
@@ -159,22 +159,22 @@ def _markers(batches: list[tuple[Any, bytes]]) -> list[tuple[int, int, int]]:
 def _scenario(cluster: Cluster) -> dict[str, Any]:
     topic = unique_topic("txncompact")
     create_topic(cluster, topic, config=CONFIG)
-    t, u = _txn_producer(cluster), _txn_producer(cluster)
+    t, u = txn_producer(cluster), txn_producer(cluster)
     plain = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 0, **QUIET})
     with _fast_cleaner(cluster), Wire(cluster.bootstrap) as wire:
-        _txn(wire, t, topic, b"k1", b"a", commit=True)  # 0, marker 1
-        _txn(wire, t, topic, b"k2", b"x", commit=False)  # 2, marker 3
-        _txn(wire, t, topic, b"k1", b"b", commit=True)  # 4, marker 5
-        _txn(wire, u, topic, b"k3", b"y", commit=False)  # 6, marker 7
+        one_record_txn(wire, t, topic, b"k1", b"a", commit=True)  # 0, marker 1
+        one_record_txn(wire, t, topic, b"k2", b"x", commit=False)  # 2, marker 3
+        one_record_txn(wire, t, topic, b"k1", b"b", commit=True)  # 4, marker 5
+        one_record_txn(wire, u, topic, b"k3", b"y", commit=False)  # 6, marker 7
         for value in (b"v", None):  # 8, 9
             plain.produce(topic, key=b"k9", value=value, partition=0)
             assert plain.flush(TIMEOUT) == 0
-        first = _batches(wire, topic, SCRIPTED)
+        first = batches_below(wire, topic, SCRIPTED)
         deadline = time.monotonic() + 90
         while True:
             plain.produce(topic, key=b"filler", value=b"f", partition=0)
             assert plain.flush(TIMEOUT) == 0
-            batches = _batches(wire, topic, SCRIPTED)
+            batches = batches_below(wire, topic, SCRIPTED)
             if _shape(batches) == SETTLED or time.monotonic() > deadline:
                 break
             time.sleep(0.3)  # real segment.ms rolls and cleaner runs on both brokers
@@ -182,8 +182,8 @@ def _scenario(cluster: Cluster) -> dict[str, Any]:
     names = {pid: i for i, pid in enumerate(dict.fromkeys(h.producer_id for h, _ in batches))}
     return {
         "before": _shape(first),
-        "markers before": _markers(first),
-        "markers after": _markers(batches),
+        "markers before": markers_of(first),
+        "markers after": markers_of(batches),
         "after": _shape(batches),
         "records": [
             (r.offset, r.key, r.value)
