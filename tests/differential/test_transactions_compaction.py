@@ -131,7 +131,7 @@ def one_record_txn(
         time.sleep(0.05)  # polling for the broker's marker write
 
 
-def _shape(batches: list[tuple[Any, bytes]]) -> list[tuple[int, bool, int, int, bool]]:
+def shape_of(batches: list[tuple[Any, bytes]]) -> list[tuple[int, bool, int, int, bool]]:
     order: dict[int, int] = {}
     for h, _ in batches:
         if h.producer_id >= 0:
@@ -156,7 +156,9 @@ def markers_of(batches: list[tuple[Any, bytes]]) -> list[tuple[int, int, int]]:
     ]
 
 
-def _scenario(cluster: Cluster) -> dict[str, Any]:
+def compacted_history(cluster: Cluster) -> tuple[str, list[Any], list[Any]]:
+    """Write the scripted history to a new compacted topic, then fillers until it settles:
+    (topic, its batches below SCRIPTED before the first cleaning, and once settled)."""
     topic = unique_topic("txncompact")
     create_topic(cluster, topic, config=CONFIG)
     t, u = txn_producer(cluster), txn_producer(cluster)
@@ -175,16 +177,21 @@ def _scenario(cluster: Cluster) -> dict[str, Any]:
             plain.produce(topic, key=b"filler", value=b"f", partition=0)
             assert plain.flush(TIMEOUT) == 0
             batches = batches_below(wire, topic, SCRIPTED)
-            if _shape(batches) == SETTLED or time.monotonic() > deadline:
-                break
+            if shape_of(batches) == SETTLED or time.monotonic() > deadline:
+                return topic, first, batches
             time.sleep(0.3)  # real segment.ms rolls and cleaner runs on both brokers
+
+
+def _scenario(cluster: Cluster) -> dict[str, Any]:
+    topic, first, batches = compacted_history(cluster)
+    with Wire(cluster.bootstrap) as wire:
         fetched = fetch_partition(wire, topic, 12, COMMITTED, 0)
     names = {pid: i for i, pid in enumerate(dict.fromkeys(h.producer_id for h, _ in batches))}
     return {
-        "before": _shape(first),
+        "before": shape_of(first),
         "markers before": markers_of(first),
         "markers after": markers_of(batches),
-        "after": _shape(batches),
+        "after": shape_of(batches),
         "records": [
             (r.offset, r.key, r.value)
             for h, raw in batches
