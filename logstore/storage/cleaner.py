@@ -395,6 +395,8 @@ def _cleaned_batch(
     if discard:
         return rebuild_batch(header, [], codec=0), header.records_count
     if header.is_control:
+        if not header.records_count:  # emptied by an earlier pass: nothing left to guard
+            return (raw if keep_empty else None), 0
         if not stamp:
             return raw, 0
         records = decode_records(raw)

@@ -204,3 +204,10 @@ def test_a_fencing_marker_without_data_after_it_stays_empty(
     rescanned = ProducerManager(manager, clock)
     assert rescanned.last_batches(log)[1] == (None, 1)
     assert rescanned.last_stable_offset(log) == 4
+    # Once the producer writes again, the emptied marker holds nothing: the next pass
+    # drops it.
+    w.data(1, records=[(b"n", b"new")], epoch=1, txn=False)  # 4
+    log.roll()
+    w.data(2, records=[(b"k", b"x")], txn=False)  # 5
+    _clean(log, producers, clock)
+    assert [h.base_offset for h, _ in _batches(log) if h.producer_id == 1] == [4]
