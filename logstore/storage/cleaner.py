@@ -38,7 +38,8 @@ holding a live producer's last sequence (or, if it has none, its last marker) an
 last batch of the pass are never dropped, only emptied of records, so producer state and
 offsets stay rebuildable from the log. Storage knows nothing of producers: the broker
 lends it a `TransactionView` that answers the LSO, the aborted ranges and each
-producer's last batch, and forgets the aborted transactions a pass found without data.
+producer's last batch, and forgets the aborted transactions a pass found without data;
+an abort's marker stays while the view still lists it (until the forgetting is saved).
 
 Owns record-level rewriting of segment files. It must never run on the produce or fetch
 path, never touch the active segment, never change an offset, and (in `build`) never touch
@@ -152,6 +153,7 @@ class CleanJob:
     # producer id -> (first offset, marker offset) of its aborted transactions in range
     aborted: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     aborted_ranges: list[AbortedRange] = field(default_factory=list)
+    listed_aborts: set[tuple[int, int]] = field(default_factory=set)  # (pid, marker offset)
     # producer id -> (last data offset or None, epoch); see TransactionView.last_batches
     last_batches: dict[int, tuple[int | None, int]] = field(default_factory=dict)
     transactions: TransactionView | None = None
@@ -267,6 +269,7 @@ def plan(
         job.aborted.setdefault(pid, []).append((first, last))
     if transactions is not None:
         job.aborted_ranges = ranges
+        job.listed_aborts = {(pid, last) for pid, _, last in ranges}
         job.last_batches = transactions.last_batches(log)
         job.transactions = transactions
     return job
@@ -383,7 +386,14 @@ def _cleaned_batch(
     horizon = header.delete_horizon_ms
     if header.is_control:
         removable = tracker.marker(header, raw)
-        discard = removable and horizon is not None and horizon <= job.now_ms
+        # A marker still listed as an aborted transaction's end (its forgetting is not
+        # saved yet) stays: a crash would otherwise list an abort whose marker is gone.
+        discard = (
+            removable
+            and horizon is not None
+            and horizon <= job.now_ms
+            and (header.producer_id, header.base_offset) not in job.listed_aborts
+        )
         stamp = removable and horizon is None
     else:
         discard = tracker.data(header)

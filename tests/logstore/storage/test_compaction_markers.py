@@ -48,7 +48,9 @@ def _markers(log: PartitionLog) -> dict[int, int | None]:
 
 
 def _clean(log: PartitionLog, producers: ProducerManager, clock: ManualClock) -> None:
+    """One pass, then the producer snapshot the broker writes every second."""
     assert clean_log(log, clock.now_ms(), force=True, transactions=producers) is not None
+    producers.snapshot()
 
 
 def _setup(manager: LogManager, clock: ManualClock) -> tuple[ProducerManager, Writer]:
@@ -211,3 +213,29 @@ def test_a_fencing_marker_without_data_after_it_stays_empty(
     w.data(2, records=[(b"k", b"x")], txn=False)  # 5
     _clean(log, producers, clock)
     assert [h.base_offset for h, _ in _batches(log) if h.producer_id == 1] == [4]
+
+
+def test_an_abort_marker_outlives_its_unsaved_forgetting(
+    manager: LogManager, clock: ManualClock
+) -> None:
+    """A marker goes only once the aborted list without its transaction is saved: a crash
+    before that reloads the old list, and the marker it names is still in the log."""
+    producers, w = _setup(manager, clock)
+    log = w.plog
+    _write_history(w)
+    producers.snapshot()
+    for _ in range(2):  # the data goes, then the abort is forgotten (not saved)
+        assert clean_log(log, clock.now_ms(), force=True, transactions=producers)
+    assert producers.aborted_transactions(log, 0, 8) == []
+    clock.advance(RETENTION)
+    assert clean_log(log, clock.now_ms(), force=True, transactions=producers)
+    assert set(_markers(log)) == {1, 5}  # the commit's goes; the abort's waits
+
+    # A crash now: the saved state still lists the abort, and its marker is there.
+    reloaded = ProducerManager(manager, clock)
+    assert reloaded.aborted_transactions(log, 0, 8) == [(1, 0)]
+    assert 1 in _markers(log)
+
+    producers.snapshot()
+    assert clean_log(log, clock.now_ms(), force=True, transactions=producers)
+    assert set(_markers(log)) == {5}
