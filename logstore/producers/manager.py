@@ -52,6 +52,11 @@ class ProducerManager:
         self._snapshot: dict[str, Any] = self._load_snapshot()
         self._drop_snapshots_past_log_end()
         self._dirty = False
+        # Aborted transactions forgotten (compaction found their data gone) but not yet in
+        # a written snapshot, by partition: until they are, compaction must not remove
+        # their markers, or a crash would bring back an entry without its marker.
+        self._unsaved_forgets: dict[tuple[str, int], set[tuple[int, int, int]]] = {}
+        self._saving_forgets: dict[tuple[str, int], set[tuple[int, int, int]]] = {}
         # Serialises snapshot writes: the periodic one runs in a thread, the last one at
         # shutdown on the loop, and both use the same temporary file.
         self._write_lock = threading.Lock()
@@ -156,13 +161,31 @@ class ProducerManager:
 
     def aborted_ranges(self, plog: Any, start: int, end: int) -> list[tuple[int, int, int]]:
         """(producer id, first offset, marker offset) of aborted transactions overlapping
-        [start, end): what compaction removes."""
+        [start, end): what compaction removes. Forgotten ones stay listed here until a
+        snapshot without them is written (their markers must stay until then)."""
         txns = self._state(plog).txns
-        return [
-            (a.producer_id, a.first_offset, a.last_offset)
-            for a in txns.aborted
-            if a.last_offset >= start and a.first_offset < end
-        ]
+        key = (plog.topic, plog.partition)
+        unsaved = self._unsaved_forgets.get(key, set()) | self._saving_forgets.get(key, set())
+        listed = {(a.producer_id, a.first_offset, a.last_offset) for a in txns.aborted}
+        return sorted(
+            (e for e in listed | unsaved if e[2] >= start and e[1] < end), key=lambda e: e[2]
+        )
+
+    def last_batches(self, plog: Any) -> dict[int, tuple[int | None, int]]:
+        """Producer id -> (last offset of its last data batch, None when a marker with a
+        newer epoch came after it; its epoch): the batches compaction must keep so that a
+        rescan of the log finds every live producer's sequence and epoch."""
+        return {
+            pid: (e.batches[-1].last_offset if e.batches else None, e.epoch)
+            for pid, e in self._state(plog).entries.items()
+        }
+
+    def forget_aborted(self, plog: Any, gone: list[tuple[int, int, int]]) -> None:
+        """Compaction removed every data batch of these aborted transactions: a
+        read_committed fetch is no longer told about them (their markers may go later)."""
+        if self._state(plog).txns.forget(gone):
+            self._dirty = True
+            self._unsaved_forgets.setdefault((plog.topic, plog.partition), set()).update(gone)
 
     def ongoing_transaction(self, plog: Any, producer_id: int) -> int | None:
         """First offset of `producer_id`'s open transaction on this partition, or None."""
@@ -317,6 +340,9 @@ class ProducerManager:
             del self._parts[key]
         self._snapshot = data
         self._dirty = False
+        for key, forgotten in self._unsaved_forgets.items():
+            self._saving_forgets.setdefault(key, set()).update(forgotten)
+        self._unsaved_forgets = {}
         # A copy: `forget_topic` may edit `self._snapshot` while a thread serialises this.
         return dict(data)
 
@@ -335,11 +361,15 @@ class ProducerManager:
         except BaseException:
             self._dirty = True  # try again at the next snapshot
             raise
+        self._saving_forgets = {}
 
     def forget_topic(self, topic: str) -> None:
         """Drop state of a deleted topic so a recreated one starts clean."""
         for key in [k for k in self._parts if k[0] == topic]:
             del self._parts[key]
+        for forgets in (self._unsaved_forgets, self._saving_forgets):
+            for key in [k for k in forgets if k[0] == topic]:
+                del forgets[key]
         for name in [k for k in self._snapshot if k.rsplit("/", 1)[0] == topic]:
             del self._snapshot[name]
         self._dirty = True
@@ -359,6 +389,9 @@ class ProducerView:
 
 def _apply(state: PartitionProducers, header: Any, offset: int, batch: Any) -> None:
     """Apply the marker `batch` at `offset`; a control batch that is no marker is skipped."""
+    if header.records_count == 0:
+        state.emptied_marker(header.producer_id, header.producer_epoch, header.max_timestamp)
+        return
     try:
         kind, coordinator_epoch = read_marker(batch)
     except CorruptRecordError as exc:

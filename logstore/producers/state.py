@@ -120,6 +120,15 @@ class PartitionProducers:
             self.entries[producer_id] = entry
         entry.batches.append(meta)
 
+    def emptied_marker(self, producer_id: int, epoch: int, timestamp: int) -> None:
+        """A marker compaction emptied of its record: its transaction is long over, but
+        the epoch it carries still fences older producers (why Kafka's cleaner keeps it)."""
+        entry = self.entries.get(producer_id)
+        if entry is None or epoch > entry.epoch:
+            entry = ProducerEntry(producer_id, epoch)
+            self.entries[producer_id] = entry
+        entry.marker_timestamp = max(entry.marker_timestamp, timestamp)
+
     def record_marker(
         self,
         producer_id: int,

@@ -79,6 +79,17 @@ class PartitionTransactions:
             del self._last_offsets[:i]
         return i > 0
 
+    def forget(self, gone: list[tuple[int, int, int]]) -> bool:
+        """Stop listing these aborted transactions (compaction found their data gone);
+        True when some were listed."""
+        drop = set(gone)
+        kept = [a for a in self.aborted if tuple(a) not in drop]
+        if len(kept) == len(self.aborted):
+            return False
+        self.aborted = kept
+        self._last_offsets = [a.last_offset for a in kept]
+        return True
+
     def to_json(self) -> dict[str, list[list[int]]]:
         return {
             "ongoing": [[pid, first] for pid, first in self.ongoing.items()],

@@ -40,6 +40,7 @@ from logstore.records.record import (
     decode_records,
     encode_batch,
     encode_varint,
+    rebuild_batch,
     record_stamps,
 )
 
@@ -68,6 +69,7 @@ __all__ = [
     "encode_varint",
     "iter_headers",
     "parse_header",
+    "rebuild_batch",
     "record_stamps",
     "set_base_offset",
     "set_log_append_time",

@@ -12,6 +12,7 @@ Layout (big-endian), as in Kafka's DefaultRecordBatch:
    16  magic                 int8       always 2
    17  crc                   uint32     CRC-32C of bytes 21..end
    21  attributes            int16      codec:3 | timestampType:1 | transactional:1 | control:1
+                                        | deleteHorizon:1 (KIP-534: baseTimestamp is the horizon)
    23  lastOffsetDelta       int32
    27  baseTimestamp         int64
    35  maxTimestamp          int64
@@ -42,6 +43,7 @@ ATTR_COMPRESSION_MASK = 0x07
 ATTR_TIMESTAMP_TYPE = 0x08
 ATTR_TRANSACTIONAL = 0x10
 ATTR_CONTROL = 0x20
+ATTR_DELETE_HORIZON = 0x40
 
 _PREFIX = struct.Struct(">qii")  # baseOffset, batchLength, partitionLeaderEpoch
 _OFFSET = struct.Struct(">q")
@@ -85,6 +87,12 @@ class BatchHeader(NamedTuple):
     def is_control(self) -> bool:
         """A control batch (transaction commit/abort marker)."""
         return bool(self.attributes & ATTR_CONTROL)
+
+    @property
+    def delete_horizon_ms(self) -> int | None:
+        """When the cleaner may drop this batch's tombstones or this marker (KIP-534: set by
+        the cleaner, stored in baseTimestamp so it survives restarts), None if not set."""
+        return self.base_timestamp if self.attributes & ATTR_DELETE_HORIZON else None
 
     @property
     def last_offset(self) -> int:

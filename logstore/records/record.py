@@ -17,12 +17,14 @@ from logstore.records.codecs import compress, decompress
 from logstore.records.errors import CorruptRecordError
 from logstore.records.header import (
     ATTR_CONTROL,
+    ATTR_DELETE_HORIZON,
     ATTR_TIMESTAMP_TYPE,
     ATTR_TRANSACTIONAL,
     CRC_START,
     HEADER,
     HEADER_SIZE,
     LOG_OVERHEAD,
+    BatchHeader,
     Buffer,
     parse_header,
 )
@@ -180,9 +182,12 @@ def encode_batch(
     max_timestamp: int | None = None,
     partition_leader_epoch: int = 0,
     level: int | None = None,
+    delete_horizon_ms: int | None = None,
 ) -> bytes:
     """Encode a RecordBatch v2 from explicit entries (offset deltas need not be contiguous);
-    `level` is the compression level (None: the codec's default)."""
+    `level` is the compression level (None: the codec's default). A `delete_horizon_ms`
+    takes baseTimestamp's place (as Kafka's cleaner writes it): record timestamps keep
+    their values as deltas from it."""
     if entries:
         base_ts = entries[0].timestamp
         max_ts = max(e.timestamp for e in entries)
@@ -190,6 +195,10 @@ def encode_batch(
     else:
         base_ts = max_ts = -1
         last_delta = 0
+    if delete_horizon_ms is not None:
+        base_ts = delete_horizon_ms
+    elif not entries and max_timestamp is not None:
+        base_ts = max_timestamp  # an emptied batch, as Kafka's cleaner writes its header
     if last_offset_delta is not None:
         last_delta = last_offset_delta
     if max_timestamp is not None:
@@ -207,6 +216,8 @@ def encode_batch(
         attributes |= ATTR_TRANSACTIONAL
     if control:
         attributes |= ATTR_CONTROL
+    if delete_horizon_ms is not None:
+        attributes |= ATTR_DELETE_HORIZON
     batch_length = HEADER_SIZE - LOG_OVERHEAD + len(body)
     head = bytearray(
         HEADER.pack(
@@ -229,6 +240,37 @@ def encode_batch(
     crc = crc32c.crc32c(body, crc)
     struct.pack_into(">I", head, 17, crc)
     return bytes(head) + body
+
+
+def rebuild_batch(
+    header: BatchHeader,
+    records: Sequence[Record],
+    *,
+    codec: int,
+    level: int | None = None,
+    delete_horizon_ms: int | None = None,
+) -> bytes:
+    """The batch `header` describes holding only `records` (decoded from it), in `codec`:
+    its offsets, producer fields, timestamp type and max timestamp unchanged."""
+    return encode_batch(
+        [
+            RecordEntry(r.offset - header.base_offset, r.timestamp, r.key, r.value, r.headers)
+            for r in records
+        ],
+        base_offset=header.base_offset,
+        last_offset_delta=header.last_offset_delta,
+        codec=codec,
+        producer_id=header.producer_id,
+        producer_epoch=header.producer_epoch,
+        base_sequence=header.base_sequence,
+        transactional=header.is_transactional,
+        control=header.is_control,
+        timestamp_type=header.timestamp_type,
+        max_timestamp=header.max_timestamp,
+        partition_leader_epoch=header.partition_leader_epoch,
+        level=level,
+        delete_horizon_ms=delete_horizon_ms,
+    )
 
 
 RecordInput = tuple[bytes | None, bytes | None] | tuple[bytes | None, bytes | None, Headers]

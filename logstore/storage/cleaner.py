@@ -23,14 +23,23 @@ A crash leaves either the old or the new `.log` of each segment, both valid; str
 unclean stop.
 
 Kept batches keep their base offset, last offset delta, producer fields and codec, so
-offsets never change; batches whose records all survive are copied byte for byte. Control
-batches (transaction markers) are kept as they are. Tombstones (null values) are dropped
-once their batch is older than `delete.retention.ms`.
+offsets never change; batches whose records all survive are copied byte for byte unless
+they need a delete horizon. Tombstones (null values) live `delete.retention.ms` past the
+first pass that keeps them, as in Kafka (KIP-534): that pass writes the horizon (now +
+`delete.retention.ms`) into the batch header, a pass after it drops them.
 
 Transactions, as Kafka cleans them: nothing at or past the last stable offset is cleaned
 (an open transaction may still abort), and the data batches of aborted transactions are
-removed and never count as a key's latest value. Storage knows nothing of producers: the
-broker lends it a `TransactionView` that answers the LSO and the aborted ranges.
+removed and never count as a key's latest value. A COMMIT/ABORT marker goes once none of
+its transaction's data is left and its delete horizon has passed (`marker_cleaning`); the
+first pass that finds it removable rewrites it with the horizon (now +
+`delete.retention.ms`) in its header, so a restart keeps the wait. As in Kafka, a batch
+holding a live producer's last sequence (or, if it has none, its last marker) and the
+last batch of the pass are never dropped, only emptied of records, so producer state and
+offsets stay rebuildable from the log. Storage knows nothing of producers: the broker
+lends it a `TransactionView` that answers the LSO, the aborted ranges and each
+producer's last batch, and forgets the aborted transactions a pass found without data;
+an abort's marker stays while the view still lists it (until the forgetting is saved).
 
 Owns record-level rewriting of segment files. It must never run on the produce or fetch
 path, never touch the active segment, never change an offset, and (in `build`) never touch
@@ -48,9 +57,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from logstore.records import HEADER_SIZE, BatchHeader, RecordEntry, decode_records, encode_batch
+from logstore.records import (
+    HEADER_SIZE,
+    BatchHeader,
+    decode_records,
+    rebuild_batch,
+)
 from logstore.records.header import parse_header
 from logstore.storage.files import fsync_dir
+from logstore.storage.marker_cleaning import AbortedRange, MarkerTracker
 from logstore.storage.partition import PartitionLog
 from logstore.storage.segment import Segment
 
@@ -63,6 +78,15 @@ class TransactionView(Protocol):
     def aborted_ranges(
         self, log: PartitionLog, start: int, end: int
     ) -> list[tuple[int, int, int]]: ...
+
+    def last_batches(self, log: PartitionLog) -> dict[int, tuple[int | None, int]]:
+        """Producer id -> (last offset of its last data batch, or None when its last
+        batch is a marker; its epoch), for every producer the partition still tracks."""
+        ...
+
+    def forget_aborted(self, log: PartitionLog, gone: list[tuple[int, int, int]]) -> None:
+        """These aborted transactions have no data left: stop listing them."""
+        ...
 
 
 # Bounds the key map's memory; segments beyond it wait for the next run.
@@ -120,6 +144,7 @@ class CleanJob:
     log: PartitionLog
     segments: list[Segment]
     sizes: list[int]
+    ends: list[int]
     now_ms: int
     delete_retention_ms: int
     index_interval_bytes: int
@@ -127,6 +152,22 @@ class CleanJob:
     throttle: Throttle | None = None
     # producer id -> (first offset, marker offset) of its aborted transactions in range
     aborted: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    aborted_ranges: list[AbortedRange] = field(default_factory=list)
+    listed_aborts: set[tuple[int, int]] = field(default_factory=set)  # (pid, marker offset)
+    # producer id -> (last data offset or None, epoch); see TransactionView.last_batches
+    last_batches: dict[int, tuple[int | None, int]] = field(default_factory=dict)
+    transactions: TransactionView | None = None
+
+    def holds_producer_state(self, header: BatchHeader) -> bool:
+        """The batch Kafka keeps (at least empty) for a live producer: the one ending at its
+        last data offset, or its last marker when it has no data batch since."""
+        last = self.last_batches.get(header.producer_id) if header.producer_id >= 0 else None
+        if last is None:
+            return False
+        data_offset, epoch = last
+        if data_offset is not None:
+            return header.last_offset == data_offset
+        return header.is_control and header.producer_epoch == epoch
 
     def is_aborted(self, header: BatchHeader) -> bool:
         """A data batch of an aborted transaction (to be removed)."""
@@ -157,6 +198,7 @@ class BuiltClean:
 
     job: CleanJob
     cleaned: list[CleanedSegment]
+    data_gone: list[AbortedRange] = field(default_factory=list)
 
     def discard(self) -> None:
         """Remove the cleaned files (the job was abandoned)."""
@@ -205,25 +247,31 @@ def plan(
     if not force and not needs_cleaning(log, now_ms):
         return None
     segments = _cleanable(log, now_ms)
-    aborted: dict[int, list[tuple[int, int]]] = {}
+    ranges: list[AbortedRange] = []
     if transactions is not None and segments:
         stable = transactions.last_stable_offset(log)
         segments = [s for s in segments if s.next_offset <= stable]
         if segments:
             start, end = segments[0].base_offset, segments[-1].next_offset
-            for pid, first, last in transactions.aborted_ranges(log, start, end):
-                aborted.setdefault(pid, []).append((first, last))
+            ranges = transactions.aborted_ranges(log, start, end)
     if not segments:
         return None
     job = CleanJob(
         log,
         segments,
         [s.size for s in segments],
+        [s.next_offset for s in segments],
         now_ms,
         log.config.delete_retention_ms,
         log.config.index_interval_bytes,
     )
-    job.aborted = aborted
+    for pid, first, last in ranges:
+        job.aborted.setdefault(pid, []).append((first, last))
+    if transactions is not None:
+        job.aborted_ranges = ranges
+        job.listed_aborts = {(pid, last) for pid, _, last in ranges}
+        job.last_batches = transactions.last_batches(log)
+        job.transactions = transactions
     return job
 
 
@@ -290,57 +338,26 @@ def _key_map(job: CleanJob) -> tuple[dict[bytes, int], int]:
 
 
 def _rewrite(
-    job: CleanJob, segment: Segment, fd: int, size: int, latest: dict[bytes, int]
+    job: CleanJob,
+    segment: Segment,
+    fd: int,
+    size: int,
+    latest: dict[bytes, int],
+    tracker: MarkerTracker,
+    round_end: int,
 ) -> CleanedSegment:
     """Write one segment's survivors and indexes to `.cleaned` files (fsyncing the log)."""
     scratch = Segment.scratch_for(segment, ".cleaned")
     scratch.index.reset()
     scratch.timeindex.reset()
     removed = 0
-    horizon = job.now_ms - job.delete_retention_ms
     out_fd = os.open(scratch.log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         for header, raw in _batches(fd, size, job):
-            data: bytes | memoryview = raw
-            if job.is_aborted(header):
-                removed += header.records_count
+            data, dropped = _cleaned_batch(job, header, raw, latest, tracker, round_end)
+            removed += dropped
+            if data is None:
                 continue
-            if not header.is_control:
-                records = decode_records(raw)
-                drop_tombstones = header.max_timestamp < horizon
-                keep = [
-                    r
-                    for r in records
-                    if r.key is not None
-                    and latest.get(r.key) == r.offset
-                    and not (r.value is None and drop_tombstones)
-                ]
-                removed += len(records) - len(keep)
-                if not keep:
-                    continue
-                if len(keep) < len(records):
-                    data = encode_batch(
-                        [
-                            RecordEntry(
-                                r.offset - header.base_offset,
-                                r.timestamp,
-                                r.key,
-                                r.value,
-                                r.headers,
-                            )
-                            for r in keep
-                        ],
-                        base_offset=header.base_offset,
-                        last_offset_delta=header.last_offset_delta,
-                        codec=header.compression,
-                        producer_id=header.producer_id,
-                        producer_epoch=header.producer_epoch,
-                        base_sequence=header.base_sequence,
-                        transactional=header.is_transactional,
-                        timestamp_type=header.timestamp_type,
-                        max_timestamp=header.max_timestamp,
-                        partition_leader_epoch=header.partition_leader_epoch,
-                    )
             written = 0
             while written < len(data):
                 written += os.pwrite(out_fd, data[written:], scratch.size + written)
@@ -355,6 +372,67 @@ def _rewrite(
     return CleanedSegment(segment, scratch, removed)
 
 
+def _cleaned_batch(
+    job: CleanJob,
+    header: BatchHeader,
+    raw: bytes | memoryview,
+    latest: dict[bytes, int],
+    tracker: MarkerTracker,
+    round_end: int,
+) -> tuple[bytes | memoryview | None, int]:
+    """What one batch becomes (None: dropped) and how many records it lost, by Kafka's
+    rules: markers per `marker_cleaning`, aborted data removed, the latest record per key
+    kept, and a batch a live producer's state needs (or the pass's last) kept empty."""
+    horizon = header.delete_horizon_ms
+    if header.is_control:
+        removable = tracker.marker(header, raw)
+        # A marker still listed as an aborted transaction's end (its forgetting is not
+        # saved yet) stays: a crash would otherwise list an abort whose marker is gone.
+        discard = (
+            removable
+            and horizon is not None
+            and horizon <= job.now_ms
+            and (header.producer_id, header.base_offset) not in job.listed_aborts
+        )
+        stamp = removable and horizon is None
+    else:
+        discard = tracker.data(header)
+        stamp = False
+    keep_empty = job.holds_producer_state(header) or header.next_offset == round_end
+    if discard and not keep_empty:
+        return None, header.records_count
+    # An emptied batch is its header alone, uncompressed, as Kafka writes one.
+    if discard:
+        return rebuild_batch(header, [], codec=0), header.records_count
+    if header.is_control:
+        if not header.records_count:  # emptied by an earlier pass: nothing left to guard
+            return (raw if keep_empty else None), 0
+        if not stamp:
+            return raw, 0
+        records = decode_records(raw)
+        horizon = job.now_ms + job.delete_retention_ms
+        return rebuild_batch(
+            header, records, codec=header.compression, delete_horizon_ms=horizon
+        ), 0
+    records = decode_records(raw)
+    drop_tombstones = horizon is not None and horizon <= job.now_ms
+    keep = [
+        r
+        for r in records
+        if r.key is not None
+        and latest.get(r.key) == r.offset
+        and not (r.value is None and drop_tombstones)
+    ]
+    removed = len(records) - len(keep)
+    if not keep:
+        return (rebuild_batch(header, [], codec=0) if keep_empty else None), removed
+    if horizon is None and any(r.value is None for r in keep):
+        horizon = job.now_ms + job.delete_retention_ms  # the tombstones' wait starts now
+    elif not removed:
+        return raw, 0
+    return rebuild_batch(header, keep, codec=header.compression, delete_horizon_ms=horizon), removed
+
+
 def build(job: CleanJob) -> BuiltClean:
     """Write cleaned copies of the job's segments (worker thread). On any error or
     cancellation the partial files are removed and the exception propagates."""
@@ -363,9 +441,14 @@ def build(job: CleanJob) -> BuiltClean:
         raise CleaningCancelled()
     try:
         latest, covered = _key_map(job)
+        tracker = MarkerTracker.over(job.aborted_ranges)
+        round_end = job.ends[covered - 1] if covered else 0
         for i in range(covered):
             with _opened(job.segments[i]) as fd:
-                built.cleaned.append(_rewrite(job, job.segments[i], fd, job.sizes[i], latest))
+                built.cleaned.append(
+                    _rewrite(job, job.segments[i], fd, job.sizes[i], latest, tracker, round_end)
+                )
+        built.data_gone = tracker.data_gone
     except BaseException:
         built.discard()
         for segment in job.segments[len(built.cleaned) : len(built.cleaned) + 1]:
@@ -428,6 +511,8 @@ def install(
         sync_dir(log.directory)
         log.segments_resized()
         log.cleaned_offset = built.cleaned[-1].original.next_offset
+        if built.data_gone and job.transactions is not None:
+            job.transactions.forget_aborted(log, built.data_gone)
     return CleanResult(len(built.cleaned), before, after, removed)
 
 

@@ -12,7 +12,7 @@ free of record work) and never change offsets or producer fields. The topic's
 
 from __future__ import annotations
 
-from logstore.records import BatchHeader, RecordEntry, decode_records, encode_batch, parse_header
+from logstore.records import BatchHeader, decode_records, parse_header, rebuild_batch
 
 
 def recompress(
@@ -30,27 +30,7 @@ def recompress(
         if header.is_control or header.compression == codec:
             parts.append(batch)
             continue
-        parts.append(
-            encode_batch(
-                [
-                    RecordEntry(
-                        r.offset - header.base_offset, r.timestamp, r.key, r.value, r.headers
-                    )
-                    for r in decode_records(batch)
-                ],
-                base_offset=header.base_offset,
-                last_offset_delta=header.last_offset_delta,
-                codec=codec,
-                producer_id=header.producer_id,
-                producer_epoch=header.producer_epoch,
-                base_sequence=header.base_sequence,
-                transactional=header.is_transactional,
-                timestamp_type=header.timestamp_type,
-                max_timestamp=header.max_timestamp,
-                partition_leader_epoch=header.partition_leader_epoch,
-                level=level,
-            )
-        )
+        parts.append(rebuild_batch(header, decode_records(batch), codec=codec, level=level))
     data = memoryview(b"".join(parts))
     out: list[tuple[int, BatchHeader]] = []
     pos = 0

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from logstore import error_codes as ec
@@ -25,6 +26,7 @@ from logstore.groups.offsets_log import Entry
 from logstore.groups.offsets_log import read as read_log
 from logstore.producers.manager import MAX_EPOCH
 from logstore.records import build_batch
+from logstore.transactions.epoch import epoch_at_start
 from logstore.transactions.markers import append_marker
 from logstore.transactions.state import TxnMetadata, TxnState
 from logstore.transactions.txn_log import (
@@ -78,6 +80,7 @@ class TransactionCoordinator:
         self._txns: dict[str, TxnMetadata] = {}
         self._by_producer: dict[int, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self.epoch = 0  # written into markers: see transactions/epoch.py
 
     # -- start ------------------------------------------------------------------------
 
@@ -92,6 +95,8 @@ class TransactionCoordinator:
             # than forgetting the transactions it holds.
             log.error("__transaction_state is offline: the transaction coordinator is not")
             return
+        directory = Path(self._logs.state_dir("transactions"))
+        self.epoch = epoch_at_start(directory, in_use=plog.log_end_offset > 0)
         for item in read_log(plog):
             if not isinstance(item, Entry) or item.key is None:
                 continue
@@ -338,7 +343,7 @@ class TransactionCoordinator:
                     continue
                 await self._write_marker(meta, topic, partition, commit, recovering)
             await self._groups.complete_transaction(
-                meta.producer_id, meta.producer_epoch, commit=commit
+                meta.producer_id, meta.producer_epoch, commit=commit, coordinator_epoch=self.epoch
             )
         except Exception:
             log.exception("transaction %r: writing markers failed", meta.transactional_id)
@@ -367,7 +372,7 @@ class TransactionCoordinator:
             meta.producer_id,
             meta.producer_epoch,
             commit=commit,
-            coordinator_epoch=0,
+            coordinator_epoch=self.epoch,
             now_ms=self._clock.now_ms(),
             notify=self._notify,
         )

@@ -5,6 +5,7 @@ not, and offsets sent to a transaction commit with it."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka import TopicPartition as AioTopicPartition
@@ -56,6 +57,29 @@ def test_kafka_python_commit_abort_and_offsets(shared_broker) -> None:
     grouped.close()
 
 
+async def aiokafka_read_all(bootstrap: str, topic: str, isolation: str) -> list[Any]:
+    """Every record of partition 0 an aiokafka consumer reads under `isolation`, from the
+    beginning until a second passes without any."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        isolation_level=isolation,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        consumer.assign([AioTopicPartition(topic, 0)])
+        await consumer.seek_to_beginning()
+        got: list[Any] = []
+        batch = await consumer.getmany(timeout_ms=3000)
+        while batch:
+            got.extend(m for msgs in batch.values() for m in msgs)
+            batch = await consumer.getmany(timeout_ms=1000)
+        return got
+    finally:
+        await consumer.stop()
+
+
 async def _aiokafka(bootstrap: str, topic: str) -> tuple[list[bytes], list[bytes]]:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"{topic}-tx")
     await producer.start()
@@ -72,24 +96,7 @@ async def _aiokafka(bootstrap: str, topic: str) -> tuple[list[bytes], list[bytes
         await producer.stop()
     seen = {}
     for isolation in ("read_committed", "read_uncommitted"):
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            isolation_level=isolation,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        try:
-            consumer.assign([AioTopicPartition(topic, 0)])
-            await consumer.seek_to_beginning()
-            got: list[bytes] = []
-            batch = await consumer.getmany(timeout_ms=3000)
-            while batch:
-                got.extend(m.value for msgs in batch.values() for m in msgs)
-                batch = await consumer.getmany(timeout_ms=1000)
-            seen[isolation] = got
-        finally:
-            await consumer.stop()
+        seen[isolation] = [m.value for m in await aiokafka_read_all(bootstrap, topic, isolation)]
     return seen["read_committed"], seen["read_uncommitted"]
 
 

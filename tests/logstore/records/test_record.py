@@ -75,3 +75,29 @@ def test_record_stamps_agree_with_full_decoding(items, codec: int, timestamp_typ
         timestamp_type=timestamp_type,
     )
     assert list(record_stamps(raw)) == [(r.offset, r.timestamp) for r in decode_records(raw)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=2**41), min_size=1, max_size=5),
+    st.integers(min_value=0, max_value=2**42),
+    st.sampled_from([0, 1, 4]),
+)
+def test_a_delete_horizon_takes_the_base_timestamp_and_keeps_record_times(
+    stamps: list[int], horizon: int, codec: int
+) -> None:
+    entries = [RecordEntry(i, ts, b"k", None) for i, ts in enumerate(stamps)]
+    raw = encode_batch(entries, codec=codec, delete_horizon_ms=horizon)
+    header = validate_batch(raw)
+    assert header.attributes & 0x40  # Kafka's delete-horizon attribute bit
+    assert header.base_timestamp == header.delete_horizon_ms == horizon
+    assert [r.timestamp for r in decode_records(raw)] == stamps
+    assert validate_batch(encode_batch(entries)).delete_horizon_ms is None
+
+
+def test_an_emptied_batch_keeps_its_offsets_and_time() -> None:
+    raw = encode_batch([], base_offset=7, last_offset_delta=3, max_timestamp=1234, producer_id=5)
+    header = validate_batch(raw)
+    assert (header.records_count, header.next_offset, header.producer_id) == (0, 11, 5)
+    assert header.base_timestamp == header.max_timestamp == 1234
+    assert decode_records(raw) == []

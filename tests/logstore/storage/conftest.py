@@ -22,13 +22,18 @@ def manager(tmp_path: Path, clock: ManualClock) -> Iterator[LogManager]:
     # Background steps run inline, so one tick does what it starts; tests of the
     # threads themselves build their own manager. Retention is checked on every tick
     # (Kafka's default waits 5 minutes between checks) so a tick shows its effect.
-    mgr = LogManager(
-        tmp_path / "data",
+    mgr = open_inline(tmp_path / "data", clock)
+    yield mgr
+    mgr.close()
+
+
+def open_inline(path: Path, clock: ManualClock) -> LogManager:
+    """A LogManager whose background steps run inline (reopened by restart tests)."""
+    return LogManager(
+        path,
         clock=clock,
         fsync="never",
         retention_check_interval_ms=0,
         cleaner_executor=InlineExecutor(),
         io_executor=InlineExecutor(),
     ).open()
-    yield mgr
-    mgr.close()

@@ -9,10 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logstore.clock import ManualClock
-from logstore.records import ZSTD, build_batch
+from logstore.records import ZSTD, build_batch, parse_header
 from logstore.storage import LogManager
 from logstore.storage.cleaner import clean_log
 
+from .conftest import open_inline
 from .helpers import read_all
 
 COMPACT = {
@@ -81,6 +82,39 @@ def test_tombstones_expire_after_delete_retention(manager: LogManager, clock: Ma
     clock.advance(2000)
     clean_log(log, clock.now_ms(), force=True)
     assert [r for r in read_all(log) if r.key == b"gone"] == []
+
+
+@pytest.mark.parametrize("codec", [0, ZSTD])
+def test_a_tombstone_waits_delete_retention_from_the_first_pass_that_keeps_it(
+    tmp_path: Path, clock: ManualClock, codec: int
+) -> None:
+    manager = open_inline(tmp_path / "data", clock)
+    manager.create_topic("c", 1, {**COMPACT, "delete.retention.ms": "1000"})
+    log = manager.log("c", 0)
+    clock.advance(10**9)
+    put(log, b"gone", None, 5, codec)  # written long before delete.retention.ms
+    put(log, b"kept", b"v", 6, codec)
+    for i in range(8):
+        put(log, b"filler%d" % i, b"x" * 40, clock.now_ms())
+    start = clock.now_ms()
+    clean_log(log, start, force=True)
+    # As in Kafka, the wait starts at the first pass, not at the record's timestamp.
+    assert [(r.key, r.value, r.timestamp) for r in read_all(log)][:2] == [
+        (b"gone", None, 5),
+        (b"kept", b"v", 6),
+    ]
+    first = parse_header(log.read_batches(0, 1 << 20))
+    assert (first.delete_horizon_ms, first.compression) == (start + 1000, codec)
+    clock.advance(999)
+    clean_log(log, clock.now_ms(), force=True)
+    assert read_all(log)[0].key == b"gone"
+    manager.close()  # the horizon is in the batch header: a restart keeps it
+    manager = open_inline(tmp_path / "data", clock)
+    log = manager.log("c", 0)
+    clock.advance(1)
+    clean_log(log, clock.now_ms(), force=True)
+    assert [r.key for r in read_all(log)][:1] == [b"kept"]
+    manager.close()
 
 
 def test_active_segment_and_young_segments_are_untouched(
@@ -153,9 +187,10 @@ def test_compaction_never_changes_what_the_latest_value_is(
         model: dict[int, tuple[bytes, bytes | None]] = {}
         for key, value in puts:
             model[put(log, key, value, clock.now_ms())] = (key, value)
-        if tombstones_expired:
-            clock.advance(10**9)
         clean_log(log, clock.now_ms(), force=True)
+        if tombstones_expired:  # a second pass past the first one's delete horizon
+            clock.advance(10**9)
+            clean_log(log, clock.now_ms(), force=True)
         records = read_all(log)
         offsets = [r.offset for r in records]
         assert offsets == sorted(set(offsets))

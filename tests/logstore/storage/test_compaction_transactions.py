@@ -1,5 +1,5 @@
 """Transactions under compaction and retention: stop at the LSO, drop aborted data, keep
-markers; retention and DeleteRecords move the log start past aborts (and the saved
+markers while their data is there; retention and DeleteRecords move the log start past aborts (and the saved
 aborted list shrinks with it) and the LSO with it."""
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def test_aborted_data_is_removed_and_never_shadows_committed_values(
         6: (b"b", b"b-newer"),
         7: (b"z", b"z"),
     }
-    # Markers stay (their removal after delete.retention.ms is not done here).
+    # Markers stay: this pass still found their transactions' data
+    # (tests/logstore/storage/test_compaction_markers.py follows them further).
     assert _markers(log) == [2, 5]
     # The aborted index still answers for what remains.
     assert producers.aborted_transactions(log, 0, 8) == [(2, 3)]

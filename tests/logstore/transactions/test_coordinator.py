@@ -297,3 +297,25 @@ async def test_partitions_ended_by_write_txn_markers_get_no_second_marker(tmp_pa
     assert await txns.end_txn("tx", pid, 2, True) == 0
     assert node.markers("t", 0) == [(pid, 0, ABORT), (pid, 2, ABORT)]
     node.close()
+
+
+async def test_markers_carry_kafkas_coordinator_epoch_across_restarts(tmp_path) -> None:
+    """0 until `__transaction_state` is in use, then two more per restart (what a
+    single-node Kafka's `__transaction_state` leader epoch does, clean stop or kill)."""
+    clock = ManualClock()
+    node = Node(tmp_path, clock)
+    node.close()
+    node = Node(tmp_path, clock)  # a restart before any transaction counts nothing
+    assert node.txns.epoch == 0
+    epochs: list[int] = []
+    for _ in range(3):
+        pid = (await node.txns.init_producer("tx", 30_000)).producer_id
+        epoch = node.txns.get("tx").producer_epoch
+        assert await node.txns.add_partitions("tx", pid, epoch, [("t", 0)]) == 0
+        assert await node.txns.end_txn("tx", pid, epoch, True) == 0
+        epochs.append(node.producers.marker_epochs(node.logs.log("t", 0), pid)[1])
+        node.close()
+        node = Node(tmp_path, clock)
+    assert epochs == [0, 2, 4]
+    assert node.txns.epoch == 6
+    node.close()
