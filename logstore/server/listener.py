@@ -198,7 +198,9 @@ class BrokerServer:
         """A new connection's SASL exchange; None on a PLAINTEXT or SSL listener."""
         if self._credentials is None or not protocol.startswith("SASL_"):
             return None
-        return SaslGate(self._mechanisms[listener], self._credentials.get)
+        mechanisms = self._mechanisms[listener]
+        lifetimes = {m: self.config.reauth_ms(listener, m) for m in mechanisms}
+        return SaslGate(mechanisms, self._credentials.get, self.clock, lifetimes)
 
     def _tls_principal(self, listener: str, writer: asyncio.StreamWriter, host: str) -> str | None:
         """The client certificate's principal; None when no mapping rule names it (Kafka
