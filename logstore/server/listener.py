@@ -58,6 +58,11 @@ class BrokerServer:
         self._tls: dict[str, ssl.SSLContext] = {}
         self._mapping_rules: dict[str, tuple[Rule, ...]] = {}
         self._mechanisms = {n: config.for_listener(n).sasl_enabled_mechanisms for n in config.names}
+        # Each listener's SASL session lifetime per mechanism (connections.max.reauth.ms).
+        self._lifetimes = {
+            n: {m: config.reauth_ms(n, m) for m in mechanisms}
+            for n, mechanisms in self._mechanisms.items()
+        }
         self._connections: dict[asyncio.Task[None], Connection] = {}
         self._budget = ByteBudget(config.max_inflight_bytes)
         self.plan = plan(config, current_nofile())
@@ -216,9 +221,12 @@ class BrokerServer:
         """A new connection's SASL exchange; None on a PLAINTEXT or SSL listener."""
         if self._credentials is None or not protocol.startswith("SASL_"):
             return None
-        mechanisms = self._mechanisms[listener]
-        lifetimes = {m: self.config.reauth_ms(listener, m) for m in mechanisms}
-        return SaslGate(mechanisms, self._credentials.get, self.clock, lifetimes)
+        return SaslGate(
+            self._mechanisms[listener],
+            self._credentials.get,
+            self.clock,
+            self._lifetimes[listener],
+        )
 
     def _admit(self, host: str) -> bool:
         """Count a new connection from `host` in, or refuse it."""
