@@ -106,6 +106,12 @@ class BrokerConfig:
     # bound address (the first one at advertised_host/advertised_port when those are set).
     advertised_listeners: tuple[tuple[str, str, int], ...] = ()
     sasl_enabled_mechanisms: tuple[str, ...] = ("GSSAPI",)
+    # Kafka's connections.max.reauth.ms (KIP-368): a SASL session's lifetime, after which a
+    # connection that did not re-authenticate is closed at its next request; 0 = forever.
+    connections_max_reauth_ms: int = 0
+    # Kafka's `listener.name.<listener>.<mechanism>.connections.max.reauth.ms`:
+    # (listener, mechanism, ms), over the listener's or broker-wide value (`reauth_ms`).
+    mechanism_reauth_ms: tuple[tuple[str, str, int], ...] = ()
     # -- TLS (Kafka's ssl.* names; PEM keystores only) -------------------------------------
     ssl_keystore_type: str = "JKS"
     ssl_keystore_location: str = ""
@@ -188,6 +194,13 @@ class BrokerConfig:
         own = {f: v for name, f, v in self.listener_overrides if name == listener}
         return dataclasses.replace(self, **own) if own else self
 
+    def reauth_ms(self, listener: str, mechanism: str) -> int:
+        """The session lifetime a `mechanism` login on `listener` gets (0 = unlimited)."""
+        for name, own_mechanism, ms in reversed(self.mechanism_reauth_ms):
+            if name == listener and own_mechanism == mechanism:
+                return ms
+        return self.for_listener(listener).connections_max_reauth_ms
+
     def advertised(self, listener: str) -> tuple[str | None, int | None]:
         """The address to announce for `listener`; None parts = the bound ones."""
         host, port = None, None
@@ -222,7 +235,7 @@ class BrokerConfig:
                 )
         if self.ssl_client_auth not in SSL_CLIENT_AUTH:
             raise ValueError(f"ssl.client.auth must be one of {', '.join(SSL_CLIENT_AUTH)}")
-        for name, _, _ in self.listener_overrides:
+        for name, _, _ in (*self.listener_overrides, *self.mechanism_reauth_ms):
             if name not in names:
                 raise ValueError(
                     f"listener.name.{name.lower()}.* names a listener that is not among the "

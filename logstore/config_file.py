@@ -4,9 +4,11 @@ Owns reading a Java properties file (comments `#`/`!`, `key=value`, `key: value`
 `key value`, backslash continuations and escapes) and turning each line into `BrokerConfig`
 keyword arguments through the one table of broker settings
 (`logstore.broker.broker_settings.REGISTRY`); Kafka's per-listener forms of the TLS and SASL
-settings (`listener.name.<listener>.ssl.client.auth=required`) become listener overrides. An unknown key or a bad value is refused with
-the file, line and key named. It must never start anything, nor know the command line
-(the CLI merges flags over what this returns).
+settings (`listener.name.<listener>.ssl.client.auth=required`) become listener overrides, and
+`listener.name.<listener>.<mechanism>.connections.max.reauth.ms` a per-mechanism session
+lifetime. An unknown key or a bad value is refused with the file, line and key named. It
+must never start anything, nor know the command line (the CLI merges flags over what this
+returns).
 """
 
 from __future__ import annotations
@@ -33,7 +35,14 @@ class FileSettings:
 
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
 # `listener.name.<listener>.<setting>`: a setting for that listener only.
-_PER_LISTENER = re.compile(r"listener\.name\.([A-Za-z0-9_]+)\.(ssl\..+|sasl\.enabled\.mechanisms)")
+_PER_LISTENER = re.compile(
+    r"listener\.name\.([A-Za-z0-9_]+)\."
+    r"(ssl\..+|sasl\.enabled\.mechanisms|connections\.max\.reauth\.ms)"
+)
+# `listener.name.<listener>.<mechanism in lower case>.connections.max.reauth.ms`.
+_PER_MECHANISM = re.compile(
+    r"listener\.name\.([A-Za-z0-9_]+)\.([a-z0-9-]+)\.connections\.max\.reauth\.ms"
+)
 _SEPARATOR = re.compile(r"(?<!\\)(?:\s*[=:]\s*|\s+)")
 
 
@@ -95,6 +104,18 @@ def load_config_file(path: Path) -> FileSettings:
     values: dict[str, Any] = {}
     names: dict[str, int] = {}
     for number, key, raw in read_properties(text):
+        per_mechanism = _PER_MECHANISM.fullmatch(key)
+        if per_mechanism is not None:
+            try:
+                parsed = REGISTRY["connections.max.reauth.ms"].field_values(raw)
+            except BrokerConfigRefused as exc:
+                raise ConfigFileError(f"{path}:{number}: {key}: {exc}") from None
+            listener, mechanism = per_mechanism.group(1).upper(), per_mechanism.group(2).upper()
+            values["mechanism_reauth_ms"] = (
+                *values.get("mechanism_reauth_ms", ()),
+                (listener, mechanism, parsed["connections_max_reauth_ms"]),
+            )
+            continue
         per_listener = _PER_LISTENER.fullmatch(key)
         if per_listener is not None and per_listener.group(2) in REGISTRY:
             listener, name = per_listener.group(1).upper(), per_listener.group(2)

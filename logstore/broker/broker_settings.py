@@ -533,6 +533,8 @@ REGISTRY: dict[str, ConfigDef] = {
             parse=_mechanisms,
             show=",".join,
         ),
+        # Kafka checks no bounds: zero or less leaves sessions unlimited.
+        setting("connections.max.reauth.ms", LONG, "connections_max_reauth_ms", kafka_default="0"),
         *_ssl_settings(),
         setting(
             "num.partitions", INT, "default_partitions", kafka_default="1", checks=(_at_least(1),)

@@ -23,7 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from logstore.broker.stats import MaintenanceStats, RequestStats, TopicTraffic
+from logstore.broker.stats import (
+    AuthenticationStats,
+    MaintenanceStats,
+    RequestStats,
+    TopicTraffic,
+)
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
 
@@ -112,6 +117,7 @@ class Broker:
     requests: RequestStats = field(default_factory=RequestStats)
     traffic: TopicTraffic = field(default_factory=TopicTraffic)
     maintenance: MaintenanceStats = field(default_factory=MaintenanceStats)
+    authentications: AuthenticationStats = field(default_factory=AuthenticationStats)
     # ACL checks (logstore.broker.access); None = authorizer.class.name empty, all allowed.
     authorizer: Authorizer | None = None
     # SCRAM users (SASL logins, Describe/AlterUserScramCredentials); set by open_broker.

@@ -1,6 +1,6 @@
 """Counters the broker keeps for its metrics endpoint and request log: per API (requests,
-errors, latency buckets), per topic (bytes and records in, bytes out) and per maintenance
-kind (retention deletions, compaction passes).
+errors, latency buckets), per topic (bytes and records in, bytes out), per maintenance
+kind (retention deletions, compaction passes) and SASL re-authentications.
 
 Owns plain Python counters updated on the event loop, once per request or per partition
 of a request, never per record, and the request log line (logger `logstore.request`, at
@@ -137,3 +137,13 @@ class MaintenanceStats:
     def add(self, done: dict[str, int]) -> None:
         for name in ("deleted_segments", "cleaned", "rolled", "fsynced"):
             self.totals[name] += done.get(name, 0)
+
+
+@dataclass
+class AuthenticationStats:
+    """SASL session renewals (KIP-368), as Kafka's socket-server-metrics count them."""
+
+    reauthentications: int = 0
+    failed_reauthentications: int = 0
+    # Connections closed because a request came after their session's lifetime.
+    expired_connections_killed: int = 0

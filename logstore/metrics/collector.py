@@ -188,3 +188,17 @@ class BrokerCollector(Collector):
             ("rolled", "odradek_log_rolled_segments", "Segments rolled by segment.ms"),
         ):  # fmt: skip
             yield CounterMetricFamily(name, doc, value=snap.maintenance.get(key, 0))
+        for key, name, doc in (
+            ("reauthentications", "successful_reauthentication",
+             "SASL re-authentications that succeeded (successful-reauthentication-total)"),
+            ("failed_reauthentications", "failed_reauthentication",
+             "SASL re-authentications that failed (failed-reauthentication-total)"),
+            ("expired_connections_killed", "expired_connections_killed_count",
+             "Connections closed for a request after their SASL session expired "
+             "(expired-connections-killed-count)"),
+        ):  # fmt: skip
+            yield CounterMetricFamily(
+                f"kafka_server_socket_server_metrics_{name}",
+                doc,
+                value=snap.authentications.get(key, 0),
+            )

@@ -46,6 +46,7 @@ class Snapshot:
     fsync_buckets: list[int] = field(default_factory=list)
     fsync_seconds: float = 0.0
     maintenance: dict[str, int] = field(default_factory=dict)
+    authentications: dict[str, int] = field(default_factory=dict)
 
 
 def take_snapshot(broker: Any, connections: Callable[[], int]) -> Snapshot:
@@ -76,4 +77,5 @@ def take_snapshot(broker: Any, connections: Callable[[], int]) -> Snapshot:
     snap.producer_ids = broker.producers.producer_id_count()
     snap.fsync_buckets, snap.fsync_seconds = broker.logs.fsync_latency()
     snap.maintenance = dict(broker.maintenance.totals)
+    snap.authentications = vars(broker.authentications).copy()
     return snap

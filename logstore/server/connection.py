@@ -6,10 +6,13 @@ budget as it arrives and given back once the request was handled; the body must 
 within the body deadline, and a connection with nothing in flight closes after
 connections.max.idle.ms of silence (both judged by `expired`, which the listener's sweep
 calls); up to PIPELINE_DEPTH requests are handled concurrently but answered strictly in
-arrival order; and a frame that cannot be trusted closes this connection only. Handlers
-start in arrival order and Produce appends before its first await, so appends keep the
-order the client sent them in, while acks=all requests from one producer can share an
-fsync (group commit). It must never interpret requests.
+arrival order; and a frame that cannot be trusted closes this connection only. On a SASL
+listener the exchange (logstore.broker.sasl_gate) is served one frame at a time before any
+other request, and again when the client re-authenticates; a request after the session's
+lifetime closes the connection. Handlers start in arrival order and Produce appends before
+its first await, so appends keep the order the client sent them in, while acks=all
+requests from one producer can share an fsync (group commit). It must never interpret
+requests.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ PIPELINE_DEPTH = 128
 # its connection closes, so passwords cannot be tried fast.
 FAILED_AUTHENTICATION_DELAY_S = 0.1
 _NUMBERS = itertools.count(1)
+# What `_before_request` decided about a frame on a session with a lifetime.
+_SERVE, _ANSWERED, _CLOSE = object(), object(), object()
 
 
 def _give_back(release: Callable[[int], None], length: int, _task: object) -> None:
@@ -163,7 +168,8 @@ class Connection:
         reader = self.reader
         release = self.budget.release
         try:
-            if self._gate is not None and not await self._authenticate(self._gate):
+            gate = self._gate
+            if gate is not None and not await self._exchange(gate):
                 return
             principal, listener = self.principal, self.listener
             while True:
@@ -180,6 +186,12 @@ class Connection:
                 length = parse_length(prefix, max_bytes)
                 body = await self._read_body(length)
                 self._body_since = None
+                if gate is not None and gate.expires:
+                    verdict = await self._before_request(gate, body, length)
+                    if verdict is _CLOSE:
+                        return
+                    if verdict is _ANSWERED:
+                        continue
                 task = asyncio.create_task(
                     handle_frame(
                         self.broker, body, self.client_host, principal, listener, self.number
@@ -206,29 +218,59 @@ class Connection:
             self._body_since = None
             self._pending.put_nowait(None)
 
-    async def _authenticate(self, gate: SaslGate) -> bool:
-        """Serve ApiVersions and the SASL exchange, one frame at a time, until the client
+    async def _before_request(self, gate: SaslGate, body: bytes, length: int) -> object:
+        """Before serving a request on a session with a lifetime: a SaslHandshake that
+        starts a re-authentication runs the whole exchange (_ANSWERED once it succeeded);
+        any other request after the session expired closes the connection, as Kafka does
+        (_CLOSE); otherwise the request is served (_SERVE)."""
+        api_key = int.from_bytes(body[:2], "big", signed=True)
+        if api_key == ApiKey.SASL_HANDSHAKE and gate.begin_reauthentication():
+            stats = self.broker.authentications
+            if not await self._exchange(gate, (body, length)):
+                stats.failed_reauthentications += 1
+                return _CLOSE
+            stats.reauthentications += 1
+            return _ANSWERED
+        if gate.session_expired():
+            self.budget.release(length)
+            self.broker.authentications.expired_connections_killed += 1
+            self._closing_log(
+                f"{self.client_host} expired",
+                "closing connection from %s: SASL session of %s expired",
+                self.client_host,
+                gate.principal,
+            )
+            return _CLOSE
+        return _SERVE
+
+    async def _exchange(self, gate: SaslGate, first: tuple[bytes, int] | None = None) -> bool:
+        """Serve the SASL exchange one frame at a time (and ApiVersions before the first
+        authentication), starting with `first` if it was already read, until the client
         authenticated (True) or the connection must close (False); any other request
         raises, closing it as Kafka does."""
         loop = asyncio.get_running_loop()
-        while gate.principal is None:
-            self._at_boundary = True
-            await self._slots.acquire()
-            try:
-                prefix = await self.reader.readexactly(LENGTH_PREFIX_BYTES)
-            except asyncio.IncompleteReadError as exc:
-                if exc.partial:
-                    raise
-                return False
-            self._at_boundary = False
-            self.last_active = self._body_since = loop.time()
-            length = parse_length(prefix, self.broker.config.max_request_bytes)
-            body = await self._read_body(length)
-            self._body_since = None
+        while gate.exchanging:
+            if first is not None:
+                body, length = first
+                first = None
+            else:
+                self._at_boundary = True
+                await self._slots.acquire()
+                try:
+                    prefix = await self.reader.readexactly(LENGTH_PREFIX_BYTES)
+                except asyncio.IncompleteReadError as exc:
+                    if exc.partial:
+                        raise
+                    return False
+                self._at_boundary = False
+                self.last_active = self._body_since = loop.time()
+                length = parse_length(prefix, self.broker.config.max_request_bytes)
+                body = await self._read_body(length)
+                self._body_since = None
             close = False
             try:
                 api_key = -1 if gate.raw_tokens else codec.peek_header(body)[0]
-                if api_key == ApiKey.API_VERSIONS:
+                if api_key == ApiKey.API_VERSIONS and not gate.reauthenticating:
                     reply = await handle_frame(
                         self.broker, body, self.client_host, listener=self.listener
                     )
@@ -242,6 +284,7 @@ class Connection:
             if close:
                 await asyncio.sleep(FAILED_AUTHENTICATION_DELAY_S)
                 return False
+        assert gate.principal is not None
         self.principal = gate.principal
         return True
 

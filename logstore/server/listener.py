@@ -2,8 +2,9 @@
 
 Each of `listeners` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) is its own server socket;
 a connection knows which one it came in on, so Metadata and FindCoordinator answer with
-that listener's advertised address. The event loop runs a TLS handshake before the
-connection reaches the caps here, so it must finish within odradek.request.body.timeout.ms.
+that listener's advertised address. A connection counts toward the caps from its accept,
+as in Kafka: a TLS listener accepts through `tls_accept`, which admits a connection before
+its handshake (which must finish within odradek.request.body.timeout.ms).
 Owns the Broker's lifetime (open storage, serve, close storage with its clean marker) and
 the periodic storage maintenance tick. It must never parse frames (connection.py) nor
 decide what requests mean (logstore.broker).
@@ -35,6 +36,7 @@ from logstore.server.connection import Connection
 from logstore.server.lograte import ThrottledLog
 from logstore.server.resources import current_nofile, plan
 from logstore.server.tls import TlsConfigError, peer_principal, server_context
+from logstore.server.tls_accept import BACKLOG, STREAM_LIMIT, TlsListener
 
 log = logging.getLogger("logstore.server")
 
@@ -51,10 +53,16 @@ class BrokerServer:
         self.port = 0  # the first listener's bound port
         self.ports: dict[str, int] = {}  # every listener's bound port, by listener name
         self._servers: list[asyncio.Server] = []
+        self._tls_listeners: list[TlsListener] = []
         # Per TLS listener (each may have its own listener.name.<name>.ssl.* settings).
         self._tls: dict[str, ssl.SSLContext] = {}
         self._mapping_rules: dict[str, tuple[Rule, ...]] = {}
         self._mechanisms = {n: config.for_listener(n).sasl_enabled_mechanisms for n in config.names}
+        # Each listener's SASL session lifetime per mechanism (connections.max.reauth.ms).
+        self._lifetimes = {
+            n: {m: config.reauth_ms(n, m) for m in mechanisms}
+            for n, mechanisms in self._mechanisms.items()
+        }
         self._connections: dict[asyncio.Task[None], Connection] = {}
         self._budget = ByteBudget(config.max_inflight_bytes)
         self.plan = plan(config, current_nofile())
@@ -135,6 +143,8 @@ class BrokerServer:
                 self.metrics.stop()
             for server in self._servers:
                 server.close()
+            for accepting in self._tls_listeners:
+                await accepting.close()
             # Nothing was served: put storage back the way a clean stop leaves it.
             await close_broker(self.broker)
             logs.close()
@@ -167,17 +177,30 @@ class BrokerServer:
         for name, host, port in self.config.listeners:
             protocol = self.config.protocol_of(name)
             tls = self._tls.get(name)
-            server = await asyncio.start_server(
-                functools.partial(self._accept, name, protocol),
-                host,
-                port,
-                limit=1 << 20,
-                backlog=512,
-                ssl=tls,
-                ssl_handshake_timeout=handshake_s if tls is not None else None,
-            )
-            self._servers.append(server)
-            bound = server.sockets[0].getsockname()[1]
+            if tls is None:
+                server = await asyncio.start_server(
+                    functools.partial(self._accept, name, protocol),
+                    host,
+                    port,
+                    limit=STREAM_LIMIT,
+                    backlog=BACKLOG,
+                )
+                self._servers.append(server)
+                bound = server.sockets[0].getsockname()[1]
+            else:
+                accepting = TlsListener(
+                    host,
+                    port,
+                    tls,
+                    handshake_s,
+                    admit=self._admit,
+                    release=self._admission.release,
+                    serve=functools.partial(self._serve, name, protocol),
+                    failed=self._handshake_failed,
+                )
+                self._tls_listeners.append(accepting)
+                accepting.start()
+                bound = accepting.port
             self.ports[name] = bound
             if not self.port:
                 self.port = bound
@@ -198,7 +221,23 @@ class BrokerServer:
         """A new connection's SASL exchange; None on a PLAINTEXT or SSL listener."""
         if self._credentials is None or not protocol.startswith("SASL_"):
             return None
-        return SaslGate(self._mechanisms[listener], self._credentials.get)
+        return SaslGate(
+            self._mechanisms[listener],
+            self._credentials.get,
+            self.clock,
+            self._lifetimes[listener],
+        )
+
+    def _admit(self, host: str) -> bool:
+        """Count a new connection from `host` in, or refuse it."""
+        assert self.broker is not None
+        # The descriptor plan's cap (max_connections lowered to what the open-files limit
+        # leaves room for), or a lower dynamic max.connections.
+        limit = min(self.plan.connections, self.broker.dynamic_configs.max_connections)
+        return not self.broker.shutting_down and self._admission.admit(host, limit)
+
+    def _handshake_failed(self, host: str, exc: OSError) -> None:
+        self._closing_log(f"{host} handshake", "TLS handshake with %s failed: %r", host, exc)
 
     def _tls_principal(self, listener: str, writer: asyncio.StreamWriter, host: str) -> str | None:
         """The client certificate's principal; None when no mapping rule names it (Kafka
@@ -217,41 +256,50 @@ class BrokerServer:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> None:
-        assert self.broker is not None
+        """A plain listener's connection: admitted, then served."""
         peer = writer.get_extra_info("peername")
         host = str(peer[0]) if peer else "unknown"
-        tls = protocol in TLS_PROTOCOLS
-        principal = self._tls_principal(listener, writer, host) if tls else ANONYMOUS
-        if principal is None:
-            writer.close()
-            return
-        # The descriptor plan's cap (max_connections lowered to what the open-files limit
-        # leaves room for), or a lower dynamic max.connections.
-        limit = min(self.plan.connections, self.broker.dynamic_configs.max_connections)
-        if self.broker.shutting_down or not self._admission.admit(host, limit):
+        if not self._admit(host):
             writer.close()  # refused: closed at once, as Kafka does
             return
         try:
-            conn = Connection(
-                self.broker,
-                reader,
-                writer,
-                self._budget,
-                self._closing_log,
-                self._new_gate(listener, protocol),
-                listener=listener,
-                principal=principal,
-                zero_copy=not tls,  # sendfile would bypass the TLS layer
-            )
-            task = asyncio.current_task()
-            assert task is not None
-            self._connections[task] = conn
-            try:
-                await conn.run()
-            finally:
-                self._connections.pop(task, None)
+            await self._serve(listener, protocol, reader, writer, host)
         finally:
             self._admission.release(host)
+
+    async def _serve(
+        self,
+        listener: str,
+        protocol: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        host: str,
+    ) -> None:
+        """Run an admitted connection (on a TLS listener, its handshake done) until it ends."""
+        assert self.broker is not None
+        tls = protocol in TLS_PROTOCOLS
+        principal = self._tls_principal(listener, writer, host) if tls else ANONYMOUS
+        if principal is None or self.broker.shutting_down:
+            writer.close()
+            return
+        conn = Connection(
+            self.broker,
+            reader,
+            writer,
+            self._budget,
+            self._closing_log,
+            self._new_gate(listener, protocol),
+            listener=listener,
+            principal=principal,
+            zero_copy=not tls,  # sendfile would bypass the TLS layer
+        )
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections[task] = conn
+        try:
+            await conn.run()
+        finally:
+            self._connections.pop(task, None)
 
     async def _maintain(self) -> None:
         assert self.broker is not None
@@ -289,6 +337,8 @@ class BrokerServer:
         self.broker.shutting_down = True
         for server in self._servers:
             server.close()
+        for accepting in self._tls_listeners:
+            await accepting.close()
         if self.metrics is not None:
             self.metrics.stop()
         self.broker.appends.notify_all()

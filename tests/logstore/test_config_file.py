@@ -36,6 +36,7 @@ SAMPLES: dict[str, tuple[str, str]] = {
         "PLAINTEXT:PLAINTEXT,INTERNAL:SASL_PLAINTEXT",
     ),
     "sasl.enabled.mechanisms": ("PLAIN,SCRAM-SHA-512", "PLAIN,SCRAM-SHA-512"),
+    "connections.max.reauth.ms": ("3600000", "3600000"),
     "ssl.keystore.type": ("PEM", "PEM"),
     "ssl.keystore.location": ("/etc/odradek/server.pem", "/etc/odradek/server.pem"),
     "ssl.keystore.certificate.chain": ("-----BEGIN CERTIFICATE-----", ""),
@@ -282,6 +283,35 @@ def test_missing_file_and_missing_data_dir(tmp_path: Path, capsys) -> None:
 def test_two_names_of_one_setting_must_agree(tmp_path: Path) -> None:
     with pytest.raises(ConfigFileError, match=r":2: node.id=2 contradicts broker.id on line 1"):
         load_config_file(_write(tmp_path, "broker.id=1\nnode.id=2\n"))
+
+
+def test_session_lifetime_per_listener_and_mechanism(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        f"log.dirs={tmp_path}\n"
+        "listeners=OUTER://127.0.0.1:0,INNER://127.0.0.1:0\n"
+        "listener.security.protocol.map=OUTER:SASL_SSL,INNER:SASL_PLAINTEXT\n"
+        "connections.max.reauth.ms=1000\n"
+        "listener.name.inner.connections.max.reauth.ms=2000\n"
+        "listener.name.inner.scram-sha-512.connections.max.reauth.ms=3000\n",
+    )
+    config = _config("--config", str(path))
+    assert config.reauth_ms("OUTER", "SCRAM-SHA-512") == 1000
+    assert config.reauth_ms("INNER", "PLAIN") == 2000
+    assert config.reauth_ms("INNER", "SCRAM-SHA-512") == 3000
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("listener.name.plaintext.plain.connections.max.reauth.ms=soon", "Not a number"),
+        ("listener.name.nope.plain.connections.max.reauth.ms=5", "names a listener that is not"),
+    ],
+)
+def test_bad_session_lifetimes_exit_2(tmp_path: Path, capsys, line: str, message: str) -> None:
+    path = _write(tmp_path, f"log.dirs={tmp_path / 'data'}\n{line}\n")
+    assert main(["serve", "--config", str(path)]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_precedence_flags_over_file_over_defaults(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """SaslHandshake (key 17, v0–1) and SaslAuthenticate (key 36, v0–2) once no exchange is due.
 
 Owns the answers these APIs get when they reach ordinary dispatch: on a PLAINTEXT listener,
-or after the connection already authenticated (no re-authentication is offered), Kafka
-answers ILLEGAL_SASL_STATE. The exchange itself runs before dispatch, in
+or after the connection authenticated when no re-authentication is offered (no session
+lifetime, or one began less than a second ago), Kafka answers ILLEGAL_SASL_STATE. The
+exchange itself, re-authentication included, runs before dispatch, in
 logstore.broker.sasl_gate. It must never authenticate anyone.
 """
 

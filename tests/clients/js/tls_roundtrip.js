@@ -1,7 +1,8 @@
-// kafkajs over TLS for tests/logstore/security/test_tls_clients.py: produce five records
-// to a new topic and read them back with a consumer group, over SSL or SASL_SSL with the
-// options given as JSON ({ssl: {ca, cert?, key?}, sasl?: {mechanism, username, password}}),
-// and print what was consumed as JSON.
+// kafkajs over TLS or SASL for tests/logstore/security/test_tls_clients.py and
+// test_sasl_cli_clients.py: produce five records to a new topic and read them back with a
+// consumer group, over SSL, SASL_SSL or SASL_PLAINTEXT with the options given as JSON
+// ({ssl?: {ca, cert?, key?}, sasl?: {mechanism, username, password}}), and print what was
+// consumed as JSON.
 'use strict';
 
 const { Kafka, logLevel } = require('kafkajs');

@@ -11,7 +11,6 @@ import logging
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +52,6 @@ def sasl_broker(tmp_path: Path, extra: str = "") -> BrokerProcess:
         f"sasl.enabled.mechanisms={','.join(MECHANISMS)}\n{extra}"
     )
     return start_broker(data, ["--config", str(config)])
-
-
-@pytest.fixture(scope="module")
-def sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
-    broker = sasl_broker(tmp_path_factory.mktemp("sasl"))
-    try:
-        yield broker
-    finally:
-        broker.stop()
 
 
 def ck_config(

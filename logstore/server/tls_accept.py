@@ -1,0 +1,121 @@
+"""A TLS listener's own accept loop, so that every connection is admitted against the
+connection caps before its TLS handshake runs: half-open handshakes count like any
+connection (Kafka counts a connection from its accept), and a flood of them is refused at
+the caps instead of taking descriptors past them.
+
+Owns the listening socket of one TLS listener, the accept loop (which waits a second when
+the process is out of descriptors, as asyncio's own servers do), the handshake with its
+deadline through the event loop's `connect_accepted_socket`, and the tasks of handshakes
+in progress. It must never decide who may connect (the caller's `admit`), read frames, nor
+close a socket the event loop's transport owns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("logstore.server")
+
+STREAM_LIMIT = 1 << 20  # the StreamReader limit asyncio.start_server is given elsewhere
+BACKLOG = 512
+# How long accepting pauses when the process has no descriptor left (asyncio's own delay).
+ACCEPT_RETRY_DELAY_S = 1.0
+
+Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter, str], Awaitable[None]]
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=BACKLOG)
+    sock.setblocking(False)
+    return sock
+
+
+class TlsListener:
+    """Accepts on (host, port); `admit(host)` counts a connection in (False: closed at
+    once), `release(host)` counts it out when it ends, `serve` runs it once its handshake
+    finished, and `failed(host, exc)` hears of a handshake that did not."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        context: ssl.SSLContext,
+        handshake_timeout_s: float,
+        *,
+        admit: Callable[[str], bool],
+        release: Callable[[str], None],
+        serve: Serve,
+        failed: Callable[[str, OSError], None],
+    ) -> None:
+        self._sock = _listening_socket(host, port)
+        self.port: int = self._sock.getsockname()[1]
+        self._context = context
+        self._timeout = handshake_timeout_s
+        self._admit, self._release, self._serve, self._failed = admit, release, serve, failed
+        self._accepting: asyncio.Task[None] | None = None
+        self._handshakes: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self._accepting = asyncio.create_task(self._accept_loop())
+
+    async def close(self) -> None:
+        """Stop accepting and abandon the handshakes in progress; connections already
+        being served carry on (the caller stops them)."""
+        tasks = [t for t in (self._accepting, *self._handshakes) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._sock.close()
+
+    async def _accept_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                conn, peer = await loop.sock_accept(self._sock)
+            except OSError as exc:
+                # Out of descriptors (EMFILE/ENFILE) or an aborted connection.
+                log.warning("accepting TLS connections paused for a second: %s", exc)
+                await asyncio.sleep(ACCEPT_RETRY_DELAY_S)
+                continue
+            task = asyncio.create_task(self._connection(conn, str(peer[0])))
+            self._handshakes.add(task)
+            task.add_done_callback(self._handshakes.discard)
+
+    async def _connection(self, conn: socket.socket, host: str) -> None:
+        task = asyncio.current_task()
+        if not self._admit(host):
+            conn.close()  # refused: closed at once, as Kafka does
+            return
+        try:
+            stream = await self._handshake(conn, host)
+            # Served like any connection from here: shutdown stops it gracefully.
+            self._handshakes.discard(task)
+            if stream is not None:
+                await self._serve(*stream, host)
+        finally:
+            self._release(host)
+
+    async def _handshake(
+        self, conn: socket.socket, host: str
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """The TLS stream over `conn`, or None when the handshake failed or missed its
+        deadline (the event loop then closed the socket)."""
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=STREAM_LIMIT, loop=loop)
+        protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+        try:
+            transport, _ = await loop.connect_accepted_socket(
+                lambda: protocol, conn, ssl=self._context, ssl_handshake_timeout=self._timeout
+            )
+        except OSError as exc:  # SSL errors, resets and the deadline alike
+            self._failed(host, exc)
+            return None
+        return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
