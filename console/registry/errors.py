@@ -124,3 +124,7 @@ def forbidden(subject: str) -> RegistryError:
 
 def store_error(message: str) -> RegistryError:
     return RegistryError(50001, f"Error in the backend data store - {message}")
+
+
+def id_taken(schema_id: int) -> RegistryError:
+    return RegistryError(42205, f"Overwrite new schema with id {schema_id} is not permitted.")

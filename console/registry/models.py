@@ -48,14 +48,16 @@ class SubjectVersion(models.Model):
 
 
 class SubjectConfig(models.Model):
-    """Compatibility level and mode of one subject; subject "" holds the global ones.
+    """Compatibility level, normalize and mode of one subject; subject "" holds the global ones.
 
-    Blank fields mean "not configured here": the global value applies.
+    Blank (or null) fields mean "not configured here": the global value applies.
     """
 
     subject = models.CharField(max_length=255, unique=True, blank=True)
     compatibility = models.CharField(max_length=32, blank=True)
     mode = models.CharField(max_length=16, blank=True)
+    # Whether registrations and lookups compare schemas in normalized form by default.
+    normalize = models.BooleanField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.subject or "(global)"
