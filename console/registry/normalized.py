@@ -144,8 +144,15 @@ def _sort_message(message: descriptor_pb2.DescriptorProto) -> None:
     message.field.extend(copies)
     del message.oneof_decl[:]
     message.oneof_decl.extend(decls)
-    for nested in message.nested_type:
-        _sort_message(nested)
+    # Map entries are synthetic (`map<k, v>` fields): where they were declared is no meaning.
+    declared = [n for n in message.nested_type if not n.options.map_entry]
+    entries = sorted((n for n in message.nested_type if n.options.map_entry), key=lambda n: n.name)
+    nested = [descriptor_pb2.DescriptorProto() for _ in message.nested_type]
+    for copy, original in zip(nested, declared + entries, strict=True):
+        copy.CopyFrom(original)
+        _sort_message(copy)
+    del message.nested_type[:]
+    message.nested_type.extend(nested)
     for enum in message.enum_type:
         _sort_enum(enum)
     ranges = sorted(message.reserved_range, key=lambda r: (r.start, r.end))
