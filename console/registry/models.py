@@ -15,15 +15,26 @@ class Schema(models.Model):
     """One distinct schema. Its primary key is the id clients embed in every record.
 
     Identity is (type, canonical text, references): registering the same schema under
-    another subject reuses the id, as Confluent's registry does.
+    another subject reuses the id, as Confluent's registry does. Only imports (IMPORT
+    mode) may store a schema a second time, under the id the source registry gave it.
     """
 
     schema_type = models.CharField(max_length=16)
     text = models.TextField()
     # Canonical text: what makes two registrations "the same schema".
     canonical = models.TextField()
-    fingerprint = models.CharField(max_length=64, unique=True)
+    fingerprint = models.CharField(max_length=64, db_index=True)
     references = models.JSONField(default=list, blank=True)
+    imported = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fingerprint"],
+                condition=models.Q(imported=False),
+                name="registry_schema_fingerprint",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.schema_type} schema {self.pk}"

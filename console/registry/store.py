@@ -384,13 +384,10 @@ def _imported(parsed: formats.Parsed, given: Candidate, fingerprint: str, schema
         if existing.fingerprint != fingerprint:
             raise errors.id_taken(schema_id)
         return existing
-    other = Schema.objects.filter(fingerprint=fingerprint).first()
-    if other is not None:
-        raise errors.operation_not_permitted(
-            f"Schema already registered with id {other.pk}; it cannot be imported as id {schema_id}"
-        )
+    # The schema may be here already under another id: it gets the imported one as well.
     stored = Schema.objects.create(
         pk=schema_id,
+        imported=True,
         schema_type=parsed.schema_type,
         text=given.text,
         canonical=parsed.canonical,
@@ -406,7 +403,7 @@ def _imported(parsed: formats.Parsed, given: Candidate, fingerprint: str, schema
 
 
 def _schema(parsed: formats.Parsed, given: Candidate, fingerprint: str) -> Schema:
-    existing = Schema.objects.filter(fingerprint=fingerprint).first()
+    existing = Schema.objects.filter(fingerprint=fingerprint).order_by("pk").first()
     if existing is not None:
         return existing
     try:
@@ -420,7 +417,7 @@ def _schema(parsed: formats.Parsed, given: Candidate, fingerprint: str) -> Schem
             )
     except IntegrityError:
         # Another request registered the same schema between our read and write.
-        return Schema.objects.get(fingerprint=fingerprint)
+        return Schema.objects.get(fingerprint=fingerprint, imported=False)
 
 
 def referenced_by(subject: str, number: int, deleted: bool = False) -> list[int]:

@@ -102,14 +102,26 @@ def test_import_refusals(api: Api) -> None:
     # A version already holding another schema is kept as it is.
     status, body = api.post("subjects/imp-value/versions", {"schema": V2, "id": 11, "version": 1})
     assert (status, body["error_code"]) == (422, 42205)
-    # The same schema under a second id.
-    status, body = api.post("subjects/imp-value/versions", {"schema": V1, "id": 12, "version": 2})
-    assert (status, body["error_code"]) == (422, 42205)
     status, body = api.post("subjects/imp-value/versions", {"schema": V1, "id": "ten"})
     assert (status, body["error_code"]) == (422, 42201)
     assert api.get("subjects/imp-value/versions") == (200, [1])
     assert json.loads(api.get("schemas/ids/10")[1]["schema"]) == json.loads(V1)
     assert api.get("schemas/ids/11")[1]["error_code"] == 40403
+
+
+def test_a_schema_already_here_is_imported_under_its_source_id(api: Api) -> None:
+    own = api.post("subjects/here-value/versions", {"schema": V1})[1]["id"]
+    assert api.put("mode/imp-value", {"mode": "IMPORT"})[0] == 200
+    imported = own + 10
+    assert api.post("subjects/imp-value/versions", {"schema": V1, "id": imported}) == (
+        200,
+        {"id": imported},
+    )
+    assert api.get("subjects/here-value/versions/1")[1]["id"] == own
+    assert api.get("subjects/imp-value/versions/1")[1]["id"] == imported
+    # Either id reads the same schema; a new registration elsewhere reuses the first.
+    assert api.get(f"schemas/ids/{own}")[1] == api.get(f"schemas/ids/{imported}")[1]
+    assert api.post("subjects/third-value/versions", {"schema": V1}) == (200, {"id": own})
 
 
 def test_ids_assigned_after_an_import_never_collide(api: Api) -> None:
