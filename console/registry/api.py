@@ -129,6 +129,26 @@ def subjects(request: HttpRequest, who: auth.Caller, body: Any) -> Any:
     return store.subjects(_flag(request, "deleted"), request.GET.get("subjectPrefix", ""))
 
 
+def _window(request: HttpRequest, rows: list[Any]) -> list[Any]:
+    """`offset` and `limit` (-1: no limit) as Confluent's list endpoints take them."""
+    try:
+        offset = max(int(request.GET.get("offset", "0")), 0)
+        limit = int(request.GET.get("limit", "-1"))
+    except ValueError:
+        raise errors.RegistryError(400, "offset and limit must be numbers") from None
+    return rows[offset:] if limit < 0 else rows[offset : offset + limit]
+
+
+@endpoint("GET")
+def schemas(request: HttpRequest, who: auth.Caller, body: Any) -> Any:
+    rows = store.listed(
+        _flag(request, "deleted"),
+        request.GET.get("subjectPrefix", ""),
+        _flag(request, "latestOnly"),
+    )
+    return [_version_doc(row) for row in _window(request, rows)]
+
+
 @endpoint("GET")
 def schema_types(request: HttpRequest, who: auth.Caller, body: Any) -> Any:
     return list(formats.TYPES)
@@ -274,12 +294,17 @@ def _own_config(subject: str) -> dict[str, Any]:
     return reply
 
 
-@endpoint("GET", "PUT")
+@endpoint("GET", "PUT", "DELETE")
 def global_config(request: HttpRequest, who: auth.Caller, body: Any) -> Any:
     if request.method == "PUT":
         _require_write(who, None)
         return _put_config("", body)
-    return {"compatibilityLevel": store.compatibility_level(None)} | _own_config("")
+    current = {"compatibilityLevel": store.compatibility_level(None)} | _own_config("")
+    if request.method == "DELETE":
+        # Back to the defaults; the answer is the configuration that was in force.
+        _require_write(who, None)
+        store.configure("", compatibility="", normalize=None)
+    return current
 
 
 @endpoint("GET", "PUT", "DELETE")
@@ -308,14 +333,18 @@ def _mode(body: Any) -> str:
     return value.upper()
 
 
-@endpoint("GET", "PUT")
+@endpoint("GET", "PUT", "DELETE")
 def global_mode(request: HttpRequest, who: auth.Caller, body: Any) -> Any:
     if request.method == "PUT":
         _require_write(who, None)
         value = _mode(body)
         store.set_mode("", value, _flag(request, "force"))
         return {"mode": value}
-    return {"mode": store.mode(None)}
+    current = {"mode": store.mode(None)}
+    if request.method == "DELETE":
+        _require_write(who, None)
+        store.configure("", mode="")
+    return current
 
 
 @endpoint("GET", "PUT", "DELETE")

@@ -99,7 +99,8 @@ def invalid_compatibility(level: object) -> RegistryError:
 
 def invalid_mode(mode: object) -> RegistryError:
     return RegistryError(
-        42204, f"Invalid mode {mode}. Valid values are READWRITE, READONLY and IMPORT"
+        42204,
+        f"Invalid mode {mode}. Valid values are READWRITE, READONLY, READONLY_OVERRIDE and IMPORT",
     )
 
 

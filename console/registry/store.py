@@ -20,7 +20,10 @@ from console.registry import compatibility, errors, formats
 from console.registry.models import Schema, SubjectConfig, SubjectVersion
 
 READWRITE, READONLY, IMPORT = "READWRITE", "READONLY", "IMPORT"
-MODES = (READWRITE, READONLY, IMPORT)
+READONLY_OVERRIDE = "READONLY_OVERRIDE"
+MODES = (READWRITE, READONLY, READONLY_OVERRIDE, IMPORT)
+# Modes that refuse every write (Confluent's READONLY_OVERRIDE is READONLY set by an operator).
+READ_ONLY = (READONLY, READONLY_OVERRIDE)
 LATEST = -1
 
 
@@ -181,6 +184,23 @@ def version(subject: str, number: int, deleted: bool = False) -> SubjectVersion:
     raise errors.version_not_found(number)
 
 
+def listed(
+    deleted: bool = False, prefix: str = "", latest_only: bool = False
+) -> list[SubjectVersion]:
+    """Every subject version (GET /schemas), by subject then version; the newest of each
+    subject only with `latest_only`."""
+    rows = SubjectVersion.objects.select_related("schema").order_by("subject", "version")
+    if not deleted:
+        rows = rows.filter(deleted=False)
+    if prefix:
+        rows = rows.filter(subject__startswith=prefix)
+    found = list(rows)
+    if latest_only:
+        newest = {row.subject: row for row in found}
+        found = [row for row in found if newest[row.subject] is row]
+    return found
+
+
 def subjects(deleted: bool = False, prefix: str = "") -> list[str]:
     rows = SubjectVersion.objects.all()
     if not deleted:
@@ -265,7 +285,7 @@ def set_mode(subject: str, value: str, force: bool = False) -> None:
 def _check_mode(subject: str, given: Candidate) -> str:
     """The mode `subject` is in, when it lets `given` be registered; 42205 when not."""
     current = mode(subject)
-    if current == READONLY:
+    if current in READ_ONLY:
         raise errors.operation_not_permitted(f"Subject {subject} is in read-only mode")
     if given.schema_id is not None:
         if current != IMPORT:
@@ -434,7 +454,7 @@ def referenced_by(subject: str, number: int, deleted: bool = False) -> list[int]
 
 
 def delete_version(subject: str, number: int, permanent: bool) -> int:
-    if mode(subject) == READONLY:
+    if mode(subject) in READ_ONLY:
         raise errors.operation_not_permitted(f"Subject {subject} is in read-only mode")
     row = version(subject, number, deleted=True)
     if referenced_by(subject, row.version):
@@ -452,7 +472,7 @@ def delete_version(subject: str, number: int, permanent: bool) -> int:
 
 
 def delete_subject(subject: str, permanent: bool) -> list[int]:
-    if mode(subject) == READONLY:
+    if mode(subject) in READ_ONLY:
         raise errors.operation_not_permitted(f"Subject {subject} is in read-only mode")
     rows = live_versions(subject, deleted=True)
     numbers = [r.version for r in rows]
