@@ -66,7 +66,7 @@ class SubjectConfig(models.Model):
 
     subject = models.CharField(max_length=255, unique=True, blank=True)
     compatibility = models.CharField(max_length=32, blank=True)
-    mode = models.CharField(max_length=16, blank=True)
+    mode = models.CharField(max_length=32, blank=True)
     # Whether registrations and lookups compare schemas in normalized form by default.
     normalize = models.BooleanField(null=True, blank=True)
 

@@ -156,7 +156,13 @@ def _normalized(given: Candidate) -> tuple[Candidate, formats.Parsed]:
 def _same(row: SubjectVersion, fingerprint: str, normalize: bool) -> bool:
     if row.schema.fingerprint == fingerprint:
         return True
-    return normalize and _normalized_fingerprint(row.schema) == fingerprint
+    if not normalize:
+        return False
+    try:
+        return _normalized_fingerprint(row.schema) == fingerprint
+    except errors.RegistryError:
+        # A stored schema that no longer reads (a reference gone) matches nothing.
+        return False
 
 
 def versions(subject: str, deleted: bool = False) -> list[SubjectVersion]:
