@@ -277,8 +277,9 @@ def set_mode(subject: str, value: str, force: bool = False) -> None:
     """
     with transaction.atomic():
         if value == IMPORT and mode(subject or None) != IMPORT and not force:
-            rows = SubjectVersion.objects.filter(subject=subject) if subject else None
-            rows = rows if rows is not None else SubjectVersion.objects.all()
+            rows = SubjectVersion.objects.all()
+            if subject:
+                rows = rows.filter(subject=subject)
             if rows.filter(deleted=False).exists():
                 raise errors.operation_not_permitted("Cannot import since found existing subjects")
             for row in rows:
