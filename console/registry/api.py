@@ -40,6 +40,11 @@ def _flag(request: HttpRequest, name: str) -> bool:
     return request.GET.get(name, "false").lower() == "true"
 
 
+def _normalize(request: HttpRequest, subject: str) -> bool:
+    """`normalize=true` on the request, else the subject's (or global) `normalize` config."""
+    return _flag(request, "normalize") or store.normalizing(subject)
+
+
 def endpoint(*methods: str) -> Callable[[Handler], Callable[..., HttpResponse]]:
     """Authenticate, parse the JSON body, route by method and turn refusals into JSON."""
 
@@ -124,6 +129,26 @@ def subjects(request: HttpRequest, who: auth.Caller, body: Any) -> Any:
     return store.subjects(_flag(request, "deleted"), request.GET.get("subjectPrefix", ""))
 
 
+def _window(request: HttpRequest, rows: list[Any]) -> list[Any]:
+    """`offset` and `limit` (-1: no limit) as Confluent's list endpoints take them."""
+    try:
+        offset = max(int(request.GET.get("offset", "0")), 0)
+        limit = int(request.GET.get("limit", "-1"))
+    except ValueError:
+        raise errors.RegistryError(400, "offset and limit must be numbers") from None
+    return rows[offset:] if limit < 0 else rows[offset : offset + limit]
+
+
+@endpoint("GET")
+def schemas(request: HttpRequest, who: auth.Caller, body: Any) -> Any:
+    rows = store.listed(
+        _flag(request, "deleted"),
+        request.GET.get("subjectPrefix", ""),
+        _flag(request, "latestOnly"),
+    )
+    return [_version_doc(row) for row in _window(request, rows)]
+
+
 @endpoint("GET")
 def schema_types(request: HttpRequest, who: auth.Caller, body: Any) -> Any:
     return list(formats.TYPES)
@@ -160,7 +185,9 @@ def schema_subjects(request: HttpRequest, who: auth.Caller, body: Any, schema_id
 @endpoint("POST", "DELETE")
 def subject(request: HttpRequest, who: auth.Caller, body: Any, subject: str) -> Any:
     if request.method == "POST":
-        return _version_doc(store.lookup(subject, store.candidate(body), _flag(request, "deleted")))
+        given = store.candidate(body)
+        deleted = _flag(request, "deleted")
+        return _version_doc(store.lookup(subject, given, deleted, _normalize(request, subject)))
     _require_write(who, subject)
     return store.delete_subject(subject, _flag(request, "permanent"))
 
@@ -169,7 +196,7 @@ def subject(request: HttpRequest, who: auth.Caller, body: Any, subject: str) -> 
 def subject_versions(request: HttpRequest, who: auth.Caller, body: Any, subject: str) -> Any:
     if request.method == "POST":
         _require_write(who, subject)
-        row = store.register(subject, store.candidate(body))
+        row = store.register(subject, store.candidate(body), _normalize(request, subject))
         return {"id": row.schema_id}
     return [r.version for r in store.live_versions(subject, _flag(request, "deleted"))]
 
@@ -215,7 +242,7 @@ def compatible_with_version(
     number = store.parse_version(version)
     given = store.candidate(body)
     row = store.version(subject, number)
-    parsed = store.parse(given)
+    parsed = store.parse(given, _normalize(request, subject))
     level = store.compatibility_level(subject)
     base = level.removesuffix("_TRANSITIVE")
     found = compatibility.problems(base, parsed, [store.parsed_of(row.schema)])
@@ -224,45 +251,78 @@ def compatible_with_version(
 
 @endpoint("POST")
 def compatible_with_subject(request: HttpRequest, who: auth.Caller, body: Any, subject: str) -> Any:
-    parsed = store.parse(store.candidate(body))
+    parsed = store.parse(store.candidate(body), _normalize(request, subject))
     return _compatibility_reply(request, store.problems(subject, parsed))
 
 
-def _level(body: Any) -> str:
-    level = body.get("compatibility") if isinstance(body, dict) else None
-    if not isinstance(level, str) or level.upper() not in compatibility.LEVELS:
-        raise errors.invalid_compatibility(level)
-    return level.upper()
+def _config_update(body: Any) -> dict[str, Any]:
+    """The settings a config PUT changes: `compatibility`, `normalize` or both."""
+    if not isinstance(body, dict):
+        raise errors.invalid_compatibility(None)
+    fields: dict[str, Any] = {}
+    level = body.get("compatibility")
+    if level is not None or "normalize" not in body:
+        if not isinstance(level, str) or level.upper() not in compatibility.LEVELS:
+            raise errors.invalid_compatibility(level)
+        fields["compatibility"] = level.upper()
+    normalize = body.get("normalize")
+    if normalize is not None:
+        if not isinstance(normalize, bool):
+            raise errors.invalid_schema(f"Invalid normalize {normalize!r}: true or false")
+        fields["normalize"] = normalize
+    return fields
 
 
-@endpoint("GET", "PUT")
+def _put_config(subject: str, body: Any) -> dict[str, Any]:
+    store.configure(subject, **_config_update(body))
+    # Confluent answers with the subject's whole configuration after the change.
+    reply: dict[str, Any] = {}
+    if store.configured(subject, "compatibility"):
+        reply["compatibility"] = store.configured(subject, "compatibility")
+    if store.configured(subject, "normalize") is not None:
+        reply["normalize"] = store.configured(subject, "normalize")
+    return reply
+
+
+def _own_config(subject: str) -> dict[str, Any]:
+    """What `subject` ("" for global) configures itself, in Confluent's GET shape."""
+    reply: dict[str, Any] = {}
+    if store.configured(subject, "compatibility"):
+        reply["compatibilityLevel"] = store.configured(subject, "compatibility")
+    if store.configured(subject, "normalize") is not None:
+        reply["normalize"] = store.configured(subject, "normalize")
+    return reply
+
+
+@endpoint("GET", "PUT", "DELETE")
 def global_config(request: HttpRequest, who: auth.Caller, body: Any) -> Any:
     if request.method == "PUT":
         _require_write(who, None)
-        level = _level(body)
-        store.configure("", compatibility=level)
-        return {"compatibility": level}
-    return {"compatibilityLevel": store.compatibility_level(None)}
+        return _put_config("", body)
+    current = {"compatibilityLevel": store.compatibility_level(None)} | _own_config("")
+    if request.method == "DELETE":
+        # Back to the defaults; the answer is the configuration that was in force.
+        _require_write(who, None)
+        store.configure("", compatibility="", normalize=None)
+    return current
 
 
 @endpoint("GET", "PUT", "DELETE")
 def subject_config(request: HttpRequest, who: auth.Caller, body: Any, subject: str) -> Any:
     if request.method == "PUT":
         _require_write(who, subject)
-        level = _level(body)
-        store.configure(subject, compatibility=level)
-        return {"compatibility": level}
-    own = store.configured(subject, "compatibility")
+        return _put_config(subject, body)
+    own = _own_config(subject)
     if request.method == "DELETE":
         _require_write(who, subject)
         if not own:
             raise errors.subject_not_found(subject)
-        store.configure(subject, compatibility="")
-        return {"compatibilityLevel": own}
+        store.configure(subject, compatibility="", normalize=None)
+        return own
     if own:
-        return {"compatibilityLevel": own}
+        return own
     if _flag(request, "defaultToGlobal"):
-        return {"compatibilityLevel": store.compatibility_level(None)}
+        return {"compatibilityLevel": store.compatibility_level(None)} | _own_config("")
     raise errors.compatibility_not_configured(subject)
 
 
@@ -273,14 +333,18 @@ def _mode(body: Any) -> str:
     return value.upper()
 
 
-@endpoint("GET", "PUT")
+@endpoint("GET", "PUT", "DELETE")
 def global_mode(request: HttpRequest, who: auth.Caller, body: Any) -> Any:
     if request.method == "PUT":
         _require_write(who, None)
         value = _mode(body)
-        store.configure("", mode=value)
+        store.set_mode("", value, _flag(request, "force"))
         return {"mode": value}
-    return {"mode": store.mode(None)}
+    current = {"mode": store.mode(None)}
+    if request.method == "DELETE":
+        _require_write(who, None)
+        store.configure("", mode="")
+    return current
 
 
 @endpoint("GET", "PUT", "DELETE")
@@ -288,7 +352,7 @@ def subject_mode(request: HttpRequest, who: auth.Caller, body: Any, subject: str
     if request.method == "PUT":
         _require_write(who, subject)
         value = _mode(body)
-        store.configure(subject, mode=value)
+        store.set_mode(subject, value, _flag(request, "force"))
         return {"mode": value}
     own = store.configured(subject, "mode")
     if request.method == "DELETE":

@@ -89,7 +89,9 @@ class Builtin:
 
     def register(self, subject: str, schema_type: str, text: str) -> int:
         try:
-            return store.register(subject, store.Candidate(schema_type, text, [])).version
+            given = store.Candidate(schema_type, text, [])
+            # The subject's `normalize` config holds for the pages as for clients.
+            return store.register(subject, given, store.normalizing(subject)).version
         except errors.RegistryError as exc:
             raise Refused(exc.message) from exc
 

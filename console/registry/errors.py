@@ -99,7 +99,8 @@ def invalid_compatibility(level: object) -> RegistryError:
 
 def invalid_mode(mode: object) -> RegistryError:
     return RegistryError(
-        42204, f"Invalid mode {mode}. Valid values are READWRITE, READONLY and IMPORT"
+        42204,
+        f"Invalid mode {mode}. Valid values are READWRITE, READONLY, READONLY_OVERRIDE and IMPORT",
     )
 
 
@@ -124,3 +125,7 @@ def forbidden(subject: str) -> RegistryError:
 
 def store_error(message: str) -> RegistryError:
     return RegistryError(50001, f"Error in the backend data store - {message}")
+
+
+def id_taken(schema_id: int) -> RegistryError:
+    return RegistryError(42205, f"Overwrite new schema with id {schema_id} is not permitted.")

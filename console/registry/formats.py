@@ -25,7 +25,7 @@ import jsonschema.exceptions
 from google.protobuf import descriptor_pb2
 from google.protobuf.message import DecodeError
 
-from console.registry import proto_text
+from console.registry import normalized, proto_text
 
 AVRO, JSON, PROTOBUF = "AVRO", "JSON", "PROTOBUF"
 TYPES = (AVRO, JSON, PROTOBUF)
@@ -37,22 +37,42 @@ class InvalidSchema(ValueError):
 
 @dataclass(frozen=True)
 class Parsed:
-    """A schema read by its library: `canonical` is its identity, `model` what checks use."""
+    """A schema read by its library: `canonical` is its identity, `model` what checks use.
+
+    `text` is what the registry stores: as given, or its normalized form when asked for.
+    """
 
     schema_type: str
     canonical: str
     model: Any
+    text: str = ""
 
 
-def parse(schema_type: str, text: str, references: Sequence[Parsed] = ()) -> Parsed:
-    """Read `text` as a `schema_type` schema whose references are already read."""
+def parse(
+    schema_type: str, text: str, references: Sequence[Parsed] = (), normalize: bool = False
+) -> Parsed:
+    """Read `text` as a `schema_type` schema whose references are already read.
+
+    With `normalize`, schemas that differ only in form (`normalized`) read the same.
+    """
     if schema_type == AVRO:
-        return _parse_avro(text, references)
-    if schema_type == JSON:
-        return _parse_json(text)
-    if schema_type == PROTOBUF:
-        return _parse_protobuf(text)
-    raise InvalidSchema(f"Unknown schema type {schema_type!r}; known: {', '.join(TYPES)}")
+        parsed = _parse_avro(text, references)
+        if normalize:
+            parsed = _parse_avro(normalized.avro(json.loads(text)), references)
+    elif schema_type == JSON:
+        parsed = _parse_json(text)
+        if normalize:
+            parsed = _parse_json(normalized.json_schema(parsed.model))
+    elif schema_type == PROTOBUF:
+        parsed = _parse_protobuf(text)
+        if normalize:
+            # The text stays as given: Java clients read back the `.proto` source they sent.
+            proto = normalized.protobuf(parsed.model)
+            canonical = base64.b64encode(proto.SerializeToString(deterministic=True)).decode()
+            return Parsed(PROTOBUF, canonical, parsed.model, text)
+    else:
+        raise InvalidSchema(f"Unknown schema type {schema_type!r}; known: {', '.join(TYPES)}")
+    return parsed
 
 
 def _json(text: str) -> Any:
@@ -76,7 +96,7 @@ def _parse_avro(text: str, references: Sequence[Parsed]) -> Parsed:
         model = avro.schema.make_avsc_object(doc, names)
     except (avro.errors.AvroException, TypeError, ValueError, KeyError) as exc:
         raise InvalidSchema(f"Invalid schema {text}, details: {exc}") from exc
-    return Parsed(AVRO, _compact(doc), model)
+    return Parsed(AVRO, _compact(doc), model, text)
 
 
 def _parse_json(text: str) -> Parsed:
@@ -87,7 +107,7 @@ def _parse_json(text: str) -> Parsed:
         jsonschema.validators.validator_for(doc).check_schema(doc)
     except jsonschema.exceptions.SchemaError as exc:
         raise InvalidSchema(f"Invalid schema {text}, details: {exc.message}") from exc
-    return Parsed(JSON, _compact(doc), doc)
+    return Parsed(JSON, _compact(doc), doc, text)
 
 
 def _parse_protobuf(text: str) -> Parsed:
@@ -105,7 +125,7 @@ def _parse_protobuf(text: str) -> Parsed:
         raise InvalidSchema("Invalid schema: the FileDescriptorProto has no file name")
     # Deterministic serialization is the canonical form: equal descriptors, equal bytes.
     canonical = base64.b64encode(proto.SerializeToString(deterministic=True)).decode()
-    return Parsed(PROTOBUF, canonical, proto)
+    return Parsed(PROTOBUF, canonical, proto, text)
 
 
 def validate_document(parsed: Parsed, document: Any) -> list[str]:

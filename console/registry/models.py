@@ -15,15 +15,26 @@ class Schema(models.Model):
     """One distinct schema. Its primary key is the id clients embed in every record.
 
     Identity is (type, canonical text, references): registering the same schema under
-    another subject reuses the id, as Confluent's registry does.
+    another subject reuses the id, as Confluent's registry does. Only imports (IMPORT
+    mode) may store a schema a second time, under the id the source registry gave it.
     """
 
     schema_type = models.CharField(max_length=16)
     text = models.TextField()
     # Canonical text: what makes two registrations "the same schema".
     canonical = models.TextField()
-    fingerprint = models.CharField(max_length=64, unique=True)
+    fingerprint = models.CharField(max_length=64, db_index=True)
     references = models.JSONField(default=list, blank=True)
+    imported = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fingerprint"],
+                condition=models.Q(imported=False),
+                name="registry_schema_fingerprint",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.schema_type} schema {self.pk}"
@@ -48,14 +59,16 @@ class SubjectVersion(models.Model):
 
 
 class SubjectConfig(models.Model):
-    """Compatibility level and mode of one subject; subject "" holds the global ones.
+    """Compatibility level, normalize and mode of one subject; subject "" holds the global ones.
 
-    Blank fields mean "not configured here": the global value applies.
+    Blank (or null) fields mean "not configured here": the global value applies.
     """
 
     subject = models.CharField(max_length=255, unique=True, blank=True)
     compatibility = models.CharField(max_length=32, blank=True)
-    mode = models.CharField(max_length=16, blank=True)
+    mode = models.CharField(max_length=32, blank=True)
+    # Whether registrations and lookups compare schemas in normalized form by default.
+    normalize = models.BooleanField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.subject or "(global)"

@@ -20,6 +20,7 @@ V = r"(?P<version>[^/]+)"
 urlpatterns = [
     path("", api.root, name="registry-root"),
     path("subjects", api.subjects),
+    path("schemas", api.schemas),
     path("schemas/types", api.schema_types),
     path("schemas/ids/<int:schema_id>", api.schema_by_id),
     path("schemas/ids/<int:schema_id>/schema", api.schema_text),

@@ -99,3 +99,15 @@ def test_outsiders_cannot_register(client: Client, django_user_model: Any, db: A
         client.logout()
         assert client.get(url).status_code == 302  # to the login page
     assert [r.version for r in store.versions("pay.x-value")] == [1, 2]
+
+
+def test_register_page_follows_the_normalize_config(logged_in: Client, db: Any) -> None:
+    register("n-value", V1)
+    store.configure("n-value", normalize=True)
+    url = "/clusters/local/schemas/n-value/"
+    # V1 with its keys in another order and spread over lines: the same schema normalized.
+    same = '{\n "fields": [{"type": "string", "name": "a"}],\n "type": "record",\n "name": "R"\n}'
+    with console_on("127.0.0.1:1"):
+        saved = logged_in.post(url, {"schema_type": "AVRO", "schema": same, "action": "register"})
+        assert saved.status_code == 302
+    assert [r.version for r in store.versions("n-value")] == [1]
