@@ -16,7 +16,10 @@ from console.kafka import records
 from console.kafka.errors import ClusterError, Refused
 from console.lag import measure
 from console.lag.reset_plan import ResetSpec, plan_reset
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 
 MINUTE = 60_000

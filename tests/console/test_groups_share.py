@@ -14,7 +14,10 @@ from django.test import Client, override_settings
 
 from console.kafka import groups as kg
 from reference.launcher import java_command
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 
 pytestmark = pytest.mark.django_db

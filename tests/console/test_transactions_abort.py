@@ -13,7 +13,10 @@ from django.test import Client, override_settings
 from console.kafka import transactions as kt
 from console.kafka import txn_abort
 from console.models import AuditEntry
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 from tests.console import txn_helpers
 

@@ -12,7 +12,10 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from console.kafka import transactions as kt
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 from tests.console import txn_helpers
 
