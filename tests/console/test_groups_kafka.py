@@ -20,6 +20,7 @@ from tests.clusters import (
     Cluster,
     cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
 )
+from tests.console import coordinators
 from tests.console import groups_helpers as h
 
 MINUTE = 60_000
@@ -255,3 +256,30 @@ def test_lag_in_time_below_the_log_start_uses_the_oldest_kept_record(cluster: Cl
     [row] = lag.partitions
     assert (row.committed, row.lag) == (2, 8)
     assert row.lag_ms == 25 * MINUTE  # record 5, the oldest kept, is 25 minutes old
+
+
+def test_groups_coordinated_by_every_broker_are_listed_with_their_lag(cluster: Cluster) -> None:
+    """On three nodes each broker coordinates a third of the groups: the listing, the
+    descriptions and the lag of all groups gather every broker's share."""
+    topic = h.make_topic(cluster.bootstrap, partitions=1)
+    h.produce(cluster.bootstrap, topic, 0, [_now_ms()] * 6)
+    # The first commit makes the offsets topic whose leaders place the groups.
+    h.consume_to(cluster.bootstrap, h.unique("grp-first"), topic, {0: 1})
+    per_node = coordinators.ids_per_node(cluster.bootstrap, coordinators.GROUPS_TOPIC, "grp-every")
+    assert len(per_node) == cluster.nodes
+    for read, group in enumerate(per_node.values(), start=1):
+        h.consume_to(cluster.bootstrap, group, topic, {0: read})
+    c = h.cluster(cluster.bootstrap)
+    records.forget_timestamps()
+
+    listed = {g.group_id for g in kg.list_groups(c)}
+    described = kg.describe_groups(c, list(per_node.values()))
+    lags = {g.description.group_id: g.total_lag for g in measure.all_groups_lag(c)}
+
+    assert set(per_node.values()) <= listed
+    assert {node: described[g].coordinator for node, g in per_node.items()} == {
+        node: coordinators.address_of(cluster.bootstrap, node) for node in per_node
+    }
+    assert [lags[g] for g in per_node.values()] == [
+        6 - read for read in range(1, cluster.nodes + 1)
+    ]

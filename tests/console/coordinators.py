@@ -1,0 +1,57 @@
+"""Group and transactional ids coordinated by each broker of a test cluster.
+
+Owns Kafka's placement rule: an id belongs to partition `Utils.abs(javaHash(id)) % partitions`
+of the internal topic (`__consumer_offsets` for groups, `__transaction_state` for
+transactions) and is coordinated by that partition's leader. Tests use it so that on the
+three-node cluster every broker coordinates something the console must find. It must never
+create groups, transactions or topics; a cluster of several brokers whose internal topic
+does not exist yet is a failure, not a guess.
+"""
+
+from __future__ import annotations
+
+from confluent_kafka.admin import AdminClient
+
+from tests.console import groups_helpers as h
+
+GROUPS_TOPIC = "__consumer_offsets"
+TRANSACTIONS_TOPIC = "__transaction_state"
+_TRIES = 2_000
+
+
+def java_hash(text: str) -> int:
+    """Java's `String.hashCode` of an ASCII string, as a signed 32-bit int."""
+    value = 0
+    for ch in text.encode("ascii"):
+        value = (31 * value + ch) & 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+def kafka_abs(value: int) -> int:
+    """Kafka's `Utils.abs`: Math.abs, except that the one int without a positive twin is 0."""
+    return 0 if value == -(1 << 31) else abs(value)
+
+
+def ids_per_node(bootstrap: str, internal_topic: str, prefix: str) -> dict[int, str]:
+    """{broker id: a fresh id coordinated by that broker}, one for every broker."""
+    metadata = AdminClient(h.conf(bootstrap)).list_topics(timeout=h.TIMEOUT)
+    brokers = sorted(metadata.brokers)
+    if len(brokers) == 1:
+        return {brokers[0]: h.unique(prefix)}
+    topic = metadata.topics.get(internal_topic)
+    assert topic is not None, f"{internal_topic} is not there yet"
+    assert not topic.error, f"{internal_topic}: {topic.error}"
+    leaders = {p: info.leader for p, info in topic.partitions.items()}
+    found: dict[int, str] = {}
+    for _ in range(_TRIES):
+        candidate = h.unique(prefix)
+        found.setdefault(leaders[kafka_abs(java_hash(candidate)) % len(leaders)], candidate)
+        if len(found) == len(brokers):
+            return dict(sorted(found.items()))
+    raise AssertionError(f"no id led by each of {brokers} in {_TRIES} tries: {leaders}")
+
+
+def address_of(bootstrap: str, node: int) -> str:
+    """A broker's advertised host:port, as a group description names its coordinator."""
+    broker = AdminClient(h.conf(bootstrap)).list_topics(timeout=h.TIMEOUT).brokers[node]
+    return f"{broker.host}:{broker.port}"
