@@ -49,9 +49,13 @@ BENCH_CLUSTER_JVM_FLAGS: Sequence[str] = (
 
 # What makes three nodes a cluster worth looking at: every internal topic and every new
 # topic has a copy on each node, so one node down leaves partitions under-replicated
-# rather than offline.
+# rather than offline; and the internal topics have a partition led by each node, so
+# groups and transactions are coordinated by all three, not all by one.
 CLUSTER_CONFIG: Mapping[str, str] = {
     **TEST_BROKER_CONFIG,
+    "offsets.topic.num.partitions": "3",
+    "transaction.state.log.num.partitions": "3",
+    "share.coordinator.state.topic.num.partitions": "3",
     "offsets.topic.replication.factor": "3",
     "transaction.state.log.replication.factor": "3",
     "transaction.state.log.min.isr": "2",

@@ -20,11 +20,13 @@ CLUSTER_KINDS = ("odradek", "kafka", "kafka3")
 
 @dataclass(frozen=True)
 class Cluster:
-    """What a test needs to reach a cluster; `kind` is "odradek" or "kafka"."""
+    """What a test needs to reach a cluster; `kind` is "odradek" or "kafka", `nodes` how
+    many brokers answer (3 only for "kafka3", where new topics get 3 copies by default)."""
 
     name: str
     bootstrap: str
     kind: str
+    nodes: int = 1
 
     @property
     def is_kafka(self) -> bool:
@@ -35,7 +37,7 @@ def cluster_for(request: pytest.FixtureRequest, kind: str) -> Cluster:
     """The running cluster of `kind`, starting its session fixture on first use."""
     if kind == "kafka3":
         three = request.getfixturevalue("kafka_cluster")
-        return Cluster(name=kind, bootstrap=three.bootstrap, kind="kafka")
+        return Cluster(name=kind, bootstrap=three.bootstrap, kind="kafka", nodes=len(three.nodes))
     if kind == "kafka":
         broker = request.getfixturevalue("kafka_broker")
     elif kind == "odradek":

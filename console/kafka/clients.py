@@ -54,6 +54,14 @@ class Clients:
                 )
             return self._admin
 
+    def renew_admin(self, stale: AdminClient) -> AdminClient:
+        """A new AdminClient in place of `stale` (unless another call already replaced it):
+        librdkafka keeps a group's coordinator it learned even after the group moved."""
+        with self.lock:
+            if self._admin is stale:
+                self._admin = None
+        return self.admin()
+
     def offsets(self) -> Consumer:
         """A consumer used only for `offsets_for_times`: one synchronous call asks for
         every partition, where the AdminClient makes a future per partition. It never

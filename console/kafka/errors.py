@@ -84,6 +84,17 @@ def _code(exc: BaseException) -> int | None:
     return None
 
 
+# COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR: a group's or
+# transaction's coordinator moved (a leader election, a node restarting) or is loading.
+COORDINATOR_MOVED = frozenset({14, 15, 16})
+
+
+def coordinator_moved(exc: BaseException | None) -> bool:
+    """Whether the cluster answered that the coordinator asked is not (yet) the one: asking
+    again, after the client looked the coordinator up afresh, is the remedy."""
+    return exc is not None and _code(exc) in COORDINATOR_MOVED
+
+
 def authorization_failure(exc: BaseException) -> str | None:
     """The resource type an authorization error is about ("TOPIC", "GROUP", ...), or None
     when `exc` is no authorization error."""

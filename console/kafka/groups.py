@@ -9,13 +9,14 @@ holds no arithmetic: lag is `console.lag.arithmetic`, reset plans `console.lag.r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 
-from console.kafka import clients
+from console.kafka import clients, resets
 from console.kafka.config import ClusterConfig
 from console.kafka.errors import (
     ClusterError,
@@ -24,9 +25,13 @@ from console.kafka.errors import (
     Refused,
     Timeout,
     authorization_failure,
+    coordinator_moved,
     kafka_reason,
 )
 from console.kafka.model import IDLE_STATES, TP, GroupDescription, GroupListing, Member
+
+# Between asks of a group whose coordinator moved, while the cluster's metadata catches up.
+_COORDINATOR_RETRY_S = 0.2
 
 __all__ = [
     "IDLE_STATES",
@@ -114,34 +119,53 @@ def list_share_groups(cluster: ClusterConfig) -> list[GroupListing]:
 def describe_groups(
     cluster: ClusterConfig, group_ids: Sequence[str]
 ) -> dict[str, GroupDescription]:
-    if not group_ids:
-        return {}
+    """Each group's description. A group whose coordinator moved is asked again, through
+    a new AdminClient (librdkafka answers NOT_COORDINATOR from the coordinator it
+    remembers, and keeps remembering it), until the cluster's timeout; any other failure is
+    raised at once."""
     admin = clients.of(cluster).admin()
-    futures = admin.describe_consumer_groups(list(group_ids), request_timeout=cluster.timeout_s)
+    deadline = time.monotonic() + cluster.timeout_s
     out: dict[str, GroupDescription] = {}
-    for group_id, future in futures.items():
-        d = _wait(cluster, future, f"describing group {group_id!r}", group_id)
-        members = tuple(
-            Member(
-                member_id=m.member_id,
-                client_id=m.client_id,
-                host=m.host.lstrip("/"),
-                assignment=tuple(
-                    sorted((tp.topic, tp.partition) for tp in m.assignment.topic_partitions)
-                ),
-            )
-            for m in d.members
-        )
-        coordinator = d.coordinator
-        out[group_id] = GroupDescription(
-            group_id=group_id,
-            state=_enum_name(d.state),
-            type=_enum_name(getattr(d, "type", "UNKNOWN")),
-            protocol=d.partition_assignor or "",
-            coordinator=f"{coordinator.host}:{coordinator.port}" if coordinator else "",
-            members=members,
-        )
+    pending = list(group_ids)
+    while pending:
+        futures = admin.describe_consumer_groups(pending, request_timeout=cluster.timeout_s)
+        pending = []
+        for group_id, future in futures.items():
+            try:
+                d = _wait(cluster, future, f"describing group {group_id!r}", group_id)
+            except ClusterError as exc:
+                if not coordinator_moved(exc.__cause__) or time.monotonic() > deadline:
+                    raise
+                pending.append(group_id)
+                continue
+            out[group_id] = _description(group_id, d)
+        if pending:
+            time.sleep(_COORDINATOR_RETRY_S)
+            admin = clients.of(cluster).renew_admin(admin)
     return out
+
+
+def _description(group_id: str, d: Any) -> GroupDescription:
+    members = tuple(
+        Member(
+            member_id=m.member_id,
+            client_id=m.client_id,
+            host=m.host.lstrip("/"),
+            assignment=tuple(
+                sorted((tp.topic, tp.partition) for tp in m.assignment.topic_partitions)
+            ),
+        )
+        for m in d.members
+    )
+    coordinator = d.coordinator
+    return GroupDescription(
+        group_id=group_id,
+        state=_enum_name(d.state),
+        type=_enum_name(getattr(d, "type", "UNKNOWN")),
+        protocol=d.partition_assignor or "",
+        coordinator=f"{coordinator.host}:{coordinator.port}" if coordinator else "",
+        members=members,
+    )
 
 
 def describe_group(cluster: ClusterConfig, group_id: str) -> GroupDescription:
@@ -149,24 +173,15 @@ def describe_group(cluster: ClusterConfig, group_id: str) -> GroupDescription:
 
 
 def committed_offsets(cluster: ClusterConfig, group_ids: Sequence[str]) -> dict[str, dict[TP, int]]:
-    """Committed offsets of each group (all its partitions), asked for concurrently."""
-    admin = clients.of(cluster).admin()
-    # librdkafka takes one group per request; the requests still fly in parallel.
-    futures = {
-        g: admin.list_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(g)], request_timeout=cluster.timeout_s
-        )[g]
-        for g in group_ids
-    }
-    out: dict[str, dict[TP, int]] = {}
-    for g, future in futures.items():
-        result = _wait(cluster, future, f"reading committed offsets of {g!r}")
-        out[g] = {
-            (tp.topic, tp.partition): tp.offset
-            for tp in result.topic_partitions or []
-            if tp.offset >= 0 and tp.error is None
-        }
-    return out
+    """Committed offsets of each group (all its partitions), asked for together.
+
+    Through kafka-python's OffsetFetch (`resets.committed`), never librdkafka's: its
+    ListConsumerGroupOffsets crashes the process (a null group handle) when the coordinator
+    it remembers answers NOT_COORDINATOR, as after a leader election or a node's restart.
+    """
+    if not group_ids:
+        return {}
+    return resets.committed(cluster, list(group_ids))
 
 
 # --- changing --------------------------------------------------------------------------

@@ -18,10 +18,9 @@ from typing import Any
 
 from console.kafka import bulk, records, wire
 from console.kafka.config import ClusterConfig
-from console.kafka.errors import ClusterError, NotFound, readable
+from console.kafka.errors import COORDINATOR_MOVED, ClusterError, NotFound, readable
 from console.kafka.model import TP
 
-_NOT_COORDINATOR = {14, 15, 16}  # loading, not available, not coordinator: ask again
 # Offsets looked up for every partition of a preview: where its kept range starts and
 # ends, and the first record (whose timestamp ListOffsets answers along with it).
 _KINDS = {"start": bulk.EARLIEST, "end": bulk.LATEST, "oldest": 0}
@@ -179,7 +178,7 @@ def _offset_fetch(group_id: str) -> Any:
 
 def _committed_from(answer: Any) -> dict[TP, int] | None:
     """{tp: offset}; None when the broker is not (or no longer) the group's coordinator."""
-    if answer.error_code in _NOT_COORDINATOR:
+    if answer.error_code in COORDINATOR_MOVED:
         return None
     if answer.error_code:
         from kafka import errors as kp_errors

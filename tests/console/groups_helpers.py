@@ -14,6 +14,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from console.kafka.config import ClusterConfig, bare
 
 TIMEOUT = 20.0
+# CreateTopics' "the broker's default.replication.factor".
+DEFAULT_COPIES = -1
 
 
 def unique(prefix: str) -> str:
@@ -30,10 +32,12 @@ def cluster(bootstrap: str) -> ClusterConfig:
 
 
 def make_topic(bootstrap: str, partitions: int = 1) -> str:
-    """A fresh topic that keeps records forever (the tests use old timestamps)."""
+    """A fresh topic that keeps records forever (the tests use old timestamps), with the
+    cluster's default number of copies: one on a single broker, three on three nodes."""
     name = unique("grp-t")
     admin = AdminClient(conf(bootstrap))
-    futures = admin.create_topics([NewTopic(name, partitions, 1, config={"retention.ms": "-1"})])
+    topic = NewTopic(name, partitions, DEFAULT_COPIES, config={"retention.ms": "-1"})
+    futures = admin.create_topics([topic])
     futures[name].result(timeout=TIMEOUT)
     return name
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from tests.console.groups_helpers import DEFAULT_COPIES
+
 BASE_TS = 1_700_000_000_000  # 2023-11-14T22:13:20Z
 COUNT = 30
 PARTITIONS = 2
@@ -67,8 +69,8 @@ def create_topic(bootstrap: str, partitions: int = PARTITIONS, prefix: str = "ms
     name = f"{prefix}-{uuid.uuid4().hex[:10]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
     # Kept forever: KNOWN's timestamps are from 2023, and a 7-day retention would (rightly)
-    # delete them as soon as the broker next checks.
-    topic = NewTopic(name, partitions, 1, config={"retention.ms": "-1"})
+    # delete them as soon as the broker next checks. As many copies as the cluster's default.
+    topic = NewTopic(name, partitions, DEFAULT_COPIES, config={"retention.ms": "-1"})
     futures = admin.create_topics([topic], operation_timeout=10)
     futures[name].result(timeout=15)
     return name

@@ -12,6 +12,7 @@ from django.test import Client, override_settings
 from console.clusters import ClusterNotFound, all_clusters, get_cluster
 from console.kafka import admin
 from console.models import AuditEntry, Cluster
+from tests.clusters import cluster_or_three_nodes  # noqa: F401 (this module's `cluster`)
 from tests.console.topics_helpers import console_on, make_topic, unique
 
 pytestmark = pytest.mark.django_db
@@ -153,7 +154,11 @@ def test_overview_counts(client: Client, admin_user: Any, cluster: Any) -> None:
         response = client.get("/clusters/local/")
     assert response.status_code == 200
     ctx = response.context
-    assert len(ctx["brokers"]) == 1
+    assert len(ctx["brokers"]) == cluster.nodes
+    # Every broker is counted in the leader skew, each answering and holding its copies.
+    health = ctx["health"]
+    assert set(health.leaders) == set(ctx["brokers"])
+    assert (health.offline, health.missing_brokers) == (0, [])
     assert ctx["total_size"] is not None
     assert ctx["topic_count"] >= 1
     assert ctx["partition_count"] >= 2

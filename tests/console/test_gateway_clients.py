@@ -7,7 +7,10 @@ import time
 from dataclasses import replace
 
 from console.kafka import admin, clients, groups, records
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 
 

@@ -12,11 +12,17 @@ from confluent_kafka.admin import AdminClient
 
 from console.inputs import InputError
 from console.kafka import groups as kg
-from console.kafka import records
+from console.kafka import records, replicas
+from console.kafka.config import ClusterConfig
 from console.kafka.errors import ClusterError, Refused
 from console.lag import measure
 from console.lag.reset_plan import ResetSpec, plan_reset
-from tests.clusters import Cluster
+from reference.cluster import KafkaCluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
+from tests.console import coordinators
 from tests.console import groups_helpers as h
 
 MINUTE = 60_000
@@ -252,3 +258,90 @@ def test_lag_in_time_below_the_log_start_uses_the_oldest_kept_record(cluster: Cl
     [row] = lag.partitions
     assert (row.committed, row.lag) == (2, 8)
     assert row.lag_ms == 25 * MINUTE  # record 5, the oldest kept, is 25 minutes old
+
+
+def test_groups_coordinated_by_every_broker_are_listed_with_their_lag(cluster: Cluster) -> None:
+    """On three nodes each broker coordinates a third of the groups: the listing, the
+    descriptions and the lag of all groups gather every broker's share."""
+    topic = h.make_topic(cluster.bootstrap, partitions=1)
+    copies = AdminClient(h.conf(cluster.bootstrap)).list_topics(topic, timeout=h.TIMEOUT)
+    assert len(copies.topics[topic].partitions[0].replicas) == cluster.nodes
+    h.produce(cluster.bootstrap, topic, 0, [_now_ms()] * 6)
+    # The first commit makes the offsets topic whose leaders place the groups.
+    h.consume_to(cluster.bootstrap, h.unique("grp-first"), topic, {0: 1})
+    per_node = coordinators.ids_per_node(cluster.bootstrap, coordinators.GROUPS_TOPIC, "grp-every")
+    assert len(per_node) == cluster.nodes
+    for read, group in enumerate(per_node.values(), start=1):
+        h.consume_to(cluster.bootstrap, group, topic, {0: read})
+    c = h.cluster(cluster.bootstrap)
+    records.forget_timestamps()
+
+    listed = {g.group_id for g in kg.list_groups(c)}
+    described = kg.describe_groups(c, list(per_node.values()))
+    lags = {g.description.group_id: g.total_lag for g in measure.all_groups_lag(c)}
+
+    assert set(per_node.values()) <= listed
+    assert {node: described[g].coordinator for node, g in per_node.items()} == {
+        node: coordinators.address_of(cluster.bootstrap, node) for node in per_node
+    }
+    assert [lags[g] for g in per_node.values()] == [
+        6 - read for read in range(1, cluster.nodes + 1)
+    ]
+
+
+def _replicas(bootstrap: str, topic: str, partition: int) -> tuple[int, list[int]]:
+    """(leader, replicas) of one partition, as the metadata says now."""
+    info = AdminClient(h.conf(bootstrap)).list_topics(topic, timeout=h.TIMEOUT)
+    part = info.topics[topic].partitions[partition]
+    return part.leader, list(part.replicas)
+
+
+def _lead_with(
+    cluster: ClusterConfig, bootstrap: str, tp: tuple[str, int], order: list[int]
+) -> None:
+    """Give the partition replica order `order` and make its first replica lead."""
+    replicas.reassign(cluster, {tp: order})
+    deadline = time.monotonic() + h.TIMEOUT
+    while _replicas(bootstrap, *tp) != (order[0], order) and time.monotonic() < deadline:
+        replicas.elect_preferred(cluster, [tp])
+        time.sleep(0.2)  # bounded wait: the new leader reaches every broker's metadata
+    assert _replicas(bootstrap, *tp) == (order[0], order)
+
+
+@pytest.mark.kafka_cluster
+def test_a_group_whose_coordinator_moved_is_described_at_its_new_coordinator(
+    kafka_cluster: KafkaCluster,
+) -> None:
+    """A leader election moves a group's coordinator to another node (as a node's restart
+    does); the console's clients, which knew the old one, find the new one."""
+    bootstrap = kafka_cluster.bootstrap
+    topic = h.make_topic(bootstrap, partitions=1)
+    h.produce(bootstrap, topic, 0, [_now_ms()] * 3)
+    group = h.unique("grp-moved")
+    h.consume_to(bootstrap, group, topic, {0: 2})
+    c = h.cluster(bootstrap)
+    tp = (
+        coordinators.GROUPS_TOPIC,
+        coordinators.partition_of(bootstrap, coordinators.GROUPS_TOPIC, group),
+    )
+    leader, order = _replicas(bootstrap, *tp)
+    assert kg.describe_group(c, group).coordinator == coordinators.address_of(bootstrap, leader)
+    moved = [*order[1:], order[0]]
+    try:
+        _lead_with(c, bootstrap, tp, moved)
+
+        # The new coordinator serves what its high watermark covers: the last commit shows
+        # once its copy of the offsets caught up (bounded wait; an error or a crash fails).
+        deadline = time.monotonic() + h.TIMEOUT
+        while not (committed := kg.committed_offsets(c, [group])[group]):
+            assert time.monotonic() < deadline, "the moved group's offsets never showed"
+            time.sleep(0.2)
+        described = kg.describe_group(c, group)
+        lags = {g.description.group_id: g.total_lag for g in measure.all_groups_lag(c)}
+
+        assert described.coordinator == coordinators.address_of(bootstrap, moved[0])
+        assert described.state == "EMPTY"
+        assert committed == {(topic, 0): 2}
+        assert lags[group] == 1
+    finally:
+        _lead_with(c, bootstrap, tp, order)

@@ -27,7 +27,10 @@ from console.lag.models import CommitSeen, GroupSample, LagAlert, PartitionSampl
 from console.lag.sampler import prune, sample_cluster
 from console.management.commands.runstack import children
 from console.models import AuditEntry
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,10 @@ from console.kafka.config import ClusterConfig, bare
 from console.kafka.errors import ClusterError
 from console.kafka.records import produce
 from console.message_pages import browse
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console.messages_data import BASE_TS, KNOWN, create_topic, in_partition, known_topic
 
 _topics: dict[str, str] = {}

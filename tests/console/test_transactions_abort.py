@@ -8,12 +8,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from confluent_kafka.admin import AdminClient
 from django.test import Client, override_settings
 
 from console.kafka import transactions as kt
 from console.kafka import txn_abort
 from console.models import AuditEntry
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 from tests.console import txn_helpers
 
@@ -52,6 +56,11 @@ def test_an_admin_aborts_after_a_preview_and_the_abort_is_audited(
     body = preview.content.decode()
     assert f"{topic}[0]" in body
     assert "4 records" in body
+    # Kafka places a topic's partitions on consecutive brokers: on three nodes the
+    # markers go to two different leaders.
+    metadata = AdminClient(h.conf(cluster.bootstrap)).list_topics(topic, timeout=10)
+    leaders = {p.leader for p in metadata.topics[topic].partitions.values()}
+    assert len(leaders) == min(2, cluster.nodes)
     done = client.post(url)
     assert done.status_code == 302
     offsets = kt.topic_stable_offsets(h.cluster(cluster.bootstrap), topic)

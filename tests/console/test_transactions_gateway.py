@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from console.kafka import transactions as kt
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
+from tests.console import coordinators, txn_helpers
 from tests.console import groups_helpers as h
-from tests.console import txn_helpers
 
 
 @pytest.fixture
@@ -67,3 +71,26 @@ def test_a_committed_transaction_is_no_longer_listed(cluster: Cluster) -> None:
     assert kt.stable_offsets(h.cluster(cluster.bootstrap), leaders) == {
         (topic, 0): kt.StableOffsets(stable=2, end=2)  # the record and its commit marker
     }
+
+
+def test_transactions_coordinated_by_every_broker_are_all_listed(
+    open_txn: tuple[str, str, str],
+) -> None:
+    """On three nodes each broker coordinates some transactional ids and lists only its
+    own: the page asks every broker and describes each id where it was listed."""
+    bootstrap, _, first = open_txn  # its coordinator made the transaction log
+    per_node = coordinators.ids_per_node(bootstrap, coordinators.TRANSACTIONS_TOPIC, "txn-every")
+    with ExitStack() as stack:
+        opened = [
+            stack.enter_context(txn_helpers.open_transaction(bootstrap, tid))
+            for tid in per_node.values()
+        ]
+
+        view = kt.open_transactions(h.cluster(bootstrap))
+
+    listed = {t.transactional_id: t for t in view.transactions}
+    assert view.warnings == []
+    assert {first, *per_node.values()} <= set(listed)
+    for topic, tid in opened:
+        assert (listed[tid].state, listed[tid].partitions) == ("Ongoing", ((topic, 0), (topic, 1)))
+        assert view.offsets[(topic, 0)] == kt.StableOffsets(stable=2, end=5)

@@ -23,7 +23,10 @@ from console.clusters import ClusterConfig
 from console.lag.models import LagAlert
 from console.lag.sampler import sample_cluster
 from console.models import AuditEntry, Team
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 
 SECRET = "/hooks/T0/secret-token-123"
