@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from console.kafka import clients
-from console.kafka.config import ClusterConfig
+from console.kafka.config import MAX_IN_FLIGHT, ClusterConfig
 from console.kafka.errors import ClusterError, Unreachable, readable
 
 T = TypeVar("T")
@@ -42,16 +42,31 @@ def run(cluster: ClusterConfig, what: str, coro: Callable[..., Awaitable[T]], *a
 async def gather(
     manager: Any, requests: list[tuple[Any, Any, int]], limit_s: float
 ) -> dict[Any, Any]:
-    """Send every (key, request, node_id) at once, then collect {key: response or error}.
+    """Send every (key, request, node_id), then collect {key: response or error}.
 
-    All requests are written before the first answer is awaited, so the cluster works
-    on them back to back and the client encodes the next while the cluster answers one.
+    Requests are written before their answers are awaited, so the cluster works on them
+    back to back and the client encodes the next while the cluster answers one — in
+    rounds of at most MAX_IN_FLIGHT per broker, the most kafka-python lets wait on one
+    connection (it refuses the rest with "Node paused"): reading the offsets of every
+    group on a cluster asks one coordinator hundreds of times.
     """
-    futures = [(k, manager.send(request, node_id=node)) for k, request, node in requests]
     out: dict[Any, Any] = {}
-    for k, future in futures:
-        try:
-            out[k] = await manager.wait_for(future, int(limit_s * 1000))
-        except Exception as exc:
-            out[k] = exc
+    pending = list(requests)
+    while pending:
+        per_node: dict[Any, int] = {}
+        batch, later = [], []
+        for item in pending:
+            node = item[2]
+            if per_node.get(node, 0) < MAX_IN_FLIGHT:
+                per_node[node] = per_node.get(node, 0) + 1
+                batch.append(item)
+            else:
+                later.append(item)
+        futures = [(k, manager.send(request, node_id=node)) for k, request, node in batch]
+        for k, future in futures:
+            try:
+                out[k] = await manager.wait_for(future, int(limit_s * 1000))
+            except Exception as exc:
+                out[k] = exc
+        pending = later
     return out

@@ -7,13 +7,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from confluent_kafka import TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from console.inputs import InputError
 from console.kafka import groups as kg
-from console.kafka import records, replicas
-from console.kafka.config import ClusterConfig
+from console.kafka import records, replicas, resets
+from console.kafka.config import MAX_IN_FLIGHT, ClusterConfig
 from console.kafka.errors import ClusterError, Refused
 from console.lag import measure
 from console.lag.reset_plan import ResetSpec, plan_reset
@@ -218,6 +218,31 @@ def test_all_groups_lag_times_groups_sharing_a_partition(cluster: Cluster) -> No
 
     assert (lags[early].total_lag, lags[early].max_lag_ms) == (8, 8 * MINUTE)
     assert (lags[late].total_lag, lags[late].max_lag_ms) == (3, 3 * MINUTE)
+
+
+def test_more_groups_than_a_connection_may_have_in_flight_are_read_at_once(
+    cluster: Cluster,
+) -> None:
+    """kafka-python refuses requests past its in-flight cap on one connection ("Node
+    paused"); the console's committed offsets of every group must not hit it."""
+    topic = h.make_topic(cluster.bootstrap, partitions=1)
+    h.produce(cluster.bootstrap, topic, 0, [_now_ms()] * 3)
+    groups = [h.unique(f"grp-many-{i}") for i in range(MAX_IN_FLIGHT * 2 + 5)]
+    admin = AdminClient(h.conf(cluster.bootstrap))
+    futures = [
+        admin.alter_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(g, [TopicPartition(topic, 0, 1 + i % 2)])]
+        )[g]
+        for i, g in enumerate(groups)
+    ]
+    for future in futures:
+        future.result(timeout=h.TIMEOUT)
+
+    committed = resets.committed(h.cluster(cluster.bootstrap), groups)
+
+    assert {g: committed[g] for g in groups} == {
+        g: {(topic, 0): 1 + i % 2} for i, g in enumerate(groups)
+    }
 
 
 def test_offsets_left_on_a_deleted_topic_do_not_hide_the_rest(cluster: Cluster) -> None:
