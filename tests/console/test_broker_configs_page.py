@@ -18,6 +18,7 @@ from console.kafka import brokers
 from console.kafka.errors import NotFound, Refused
 from console.kafka.model import BrokerConfig
 from console.models import AuditEntry
+from tests.clusters import cluster_or_three_nodes  # noqa: F401 (this module's `cluster`)
 from tests.console.topics_helpers import console_on
 
 pytestmark = pytest.mark.django_db

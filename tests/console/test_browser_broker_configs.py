@@ -10,6 +10,7 @@ from django.utils.text import slugify
 
 from console.clusters import local_cluster
 from console.kafka import brokers
+from tests.clusters import cluster_or_three_nodes  # noqa: F401 (this module's `cluster`)
 from tests.console.conftest import login
 from tests.console.topics_helpers import console_on
 

@@ -10,6 +10,7 @@ import pytest
 from django.test import override_settings
 
 from console.models import AuditEntry
+from tests.clusters import cluster_or_three_nodes  # noqa: F401 (this module's `cluster`)
 from tests.console import groups_helpers as h
 from tests.console.conftest import login
 

@@ -14,6 +14,7 @@ from confluent_kafka import AcknowledgeType
 from django.test import override_settings
 
 from console.kafka import shares
+from tests.clusters import cluster_or_three_nodes  # noqa: F401 (this module's `cluster`)
 from tests.console import groups_helpers as h
 from tests.console import share_helpers as s
 from tests.console.conftest import login

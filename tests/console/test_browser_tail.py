@@ -17,7 +17,10 @@ from typing import Any
 
 import pytest
 
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console.conftest import login
 from tests.console.messages_data import create_topic
 

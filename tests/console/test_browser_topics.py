@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from console.clusters import local_cluster
 from console.kafka import admin
 from console.models import Team, TopicRequest
+from tests.clusters import cluster_or_three_nodes  # noqa: F401 (this module's `cluster`)
 from tests.console.conftest import login
 from tests.console.topics_helpers import console_on, unique
 

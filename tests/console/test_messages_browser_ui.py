@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console.conftest import login
 from tests.console.messages_data import known_topic
 

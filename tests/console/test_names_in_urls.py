@@ -18,7 +18,10 @@ from hypothesis import strategies as st
 
 from console.kafka import groups as kg
 from console.names import from_segment, to_segment
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 from tests.console.topics_helpers import commit
 

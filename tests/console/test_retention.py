@@ -15,6 +15,7 @@ from console.kafka import admin
 from console.kafka.admin import PartitionInfo, TopicInfo
 from console.models import AuditEntry, Team
 from console.views.retention import assess
+from tests.clusters import cluster_or_three_nodes  # noqa: F401 (this module's `cluster`)
 from tests.console.topics_helpers import console_on, make_topic, produce, unique
 
 DAY = 86_400_000

@@ -25,7 +25,10 @@ from django.urls import resolve, reverse
 from console.kafka import shares
 from console.lag.models import LagAlert
 from console.models import AuditEntry, Team
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 from tests.console import share_helpers as s
 from tests.console.test_names_in_urls import ODD_GROUP_IDS

@@ -25,7 +25,10 @@ from console.kafka.errors import NotFound
 from console.lag import sampler
 from console.lag.models import GroupSample, LagAlert, ResetRecord
 from console.models import AuditEntry
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 from tests.console import share_helpers as s
 

@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console.messages_data import create_topic
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,10 @@ from confluent_kafka import Producer
 from django.test import Client, override_settings
 
 from console.kafka import tail as tails
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console.messages_data import create_topic
 
 pytestmark = pytest.mark.django_db(transaction=True)

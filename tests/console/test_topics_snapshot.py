@@ -14,6 +14,7 @@ from django.test import Client
 from console.clusters import local_cluster
 from console.kafka import admin, reads
 from console.kafka.model import PartitionInfo, TopicInfo
+from tests.clusters import cluster_or_three_nodes  # noqa: F401 (this module's `cluster`)
 from tests.console.topics_helpers import console_on, make_topic, produce, unique
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,10 @@ from django.test import Client, override_settings
 from console import txn_state
 from console.kafka.config import ClusterConfig
 from console.kafka.model import OpenTransaction, StableOffsets
-from tests.clusters import Cluster
+from tests.clusters import (
+    Cluster,
+    cluster_or_three_nodes,  # noqa: F401 (this module's `cluster`)
+)
 from tests.console import groups_helpers as h
 from tests.console import txn_helpers
 
