@@ -275,20 +275,16 @@ def _config_update(body: Any) -> dict[str, Any]:
 
 def _put_config(subject: str, body: Any) -> dict[str, Any]:
     store.configure(subject, **_config_update(body))
-    # Confluent answers with the subject's whole configuration after the change.
-    reply: dict[str, Any] = {}
-    if store.configured(subject, "compatibility"):
-        reply["compatibility"] = store.configured(subject, "compatibility")
-    if store.configured(subject, "normalize") is not None:
-        reply["normalize"] = store.configured(subject, "normalize")
-    return reply
+    # Confluent answers with the subject's whole configuration after the change, naming
+    # the level "compatibility" where its GET says "compatibilityLevel".
+    return _own_config(subject, level_key="compatibility")
 
 
-def _own_config(subject: str) -> dict[str, Any]:
+def _own_config(subject: str, level_key: str = "compatibilityLevel") -> dict[str, Any]:
     """What `subject` ("" for global) configures itself, in Confluent's GET shape."""
     reply: dict[str, Any] = {}
     if store.configured(subject, "compatibility"):
-        reply["compatibilityLevel"] = store.configured(subject, "compatibility")
+        reply[level_key] = store.configured(subject, "compatibility")
     if store.configured(subject, "normalize") is not None:
         reply["normalize"] = store.configured(subject, "normalize")
     return reply
