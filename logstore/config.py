@@ -63,6 +63,10 @@ class BrokerConfig:
     # Kafka's connections.max.idle.ms: a connection silent this long with nothing in
     # flight is closed.
     connections_max_idle_ms: int = 600_000
+    # Kafka's connection.failed.authentication.delay.ms: a failed SASL login's answer is
+    # held this long, then sent, then the connection closed, so passwords cannot be tried
+    # fast. 0 = answer and close at once.
+    connection_failed_authentication_delay_ms: int = 100
     # A frame's body must arrive this soon after its length prefix did (no Kafka setting;
     # the clients' own request.timeout.ms default), so a trickling client holds nothing long.
     request_body_timeout_ms: int = 30_000
@@ -248,6 +252,8 @@ class BrokerConfig:
             raise ValueError("queued-max-request-bytes must be at least socket-request-max-bytes")
         if self.max_request_bytes < 64:
             raise ValueError("socket-request-max-bytes must be at least 64")
+        if self.connection_failed_authentication_delay_ms < 0:
+            raise ValueError("connection.failed.authentication.delay.ms must be at least 0")
         for name in ("connections_max_idle_ms", "request_body_timeout_ms", "max_connections"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")

@@ -97,6 +97,8 @@ async def close_broker(broker: Broker) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+    if broker.transactions is not None:
+        await broker.transactions.drain()
     await broker.groups.stop()
     broker.producers.snapshot()
 

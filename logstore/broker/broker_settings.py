@@ -620,6 +620,13 @@ REGISTRY: dict[str, ConfigDef] = {
             checks=(_at_least(1),),
         ),
         setting(
+            "connection.failed.authentication.delay.ms",
+            INT,
+            "connection_failed_authentication_delay_ms",
+            kafka_default="100",
+            checks=(_at_least(0),),
+        ),
+        setting(
             "max.connections.per.ip",
             INT,
             "max_connections_per_ip",

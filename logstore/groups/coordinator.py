@@ -113,6 +113,9 @@ class GroupCoordinator:
         self.consumer: dict[str, ConsumerGroup] = {}
         self.offsets = OffsetTable()
         self.pending = PendingOffsets()
+        # Transactions whose offsets markers are being written: still pending to readers
+        # (require_stable answers UNSTABLE_OFFSET_COMMIT) until the marker is durable.
+        self._ending: dict[int, ProducerOffsets] = {}
         self._parked: dict[tuple[str, str, str], asyncio.Future[Reply]] = {}
         self._task: asyncio.Task[None] | None = None
         # group id -> when it was first seen empty with nothing committed
@@ -608,11 +611,13 @@ class GroupCoordinator:
 
     def has_pending_offsets(self, producer_id: int) -> bool:
         """Whether the producer's open transaction holds offsets here (it needs a marker)."""
-        return self.pending.has_producer(producer_id)
+        return self.pending.has_producer(producer_id) or producer_id in self._ending
 
     def has_pending(self, group_id: str, topic: str, partition: int) -> bool:
-        """Whether an open transaction holds an offset of this partition for the group."""
-        return self.pending.has(group_id, topic, partition)
+        """Whether an open (or ending) transaction holds an offset of this partition for
+        the group."""
+        key = (group_id, topic, partition)
+        return self.pending.has(*key) or any(key in e.offsets for e in self._ending.values())
 
     async def complete_transaction(
         self, producer_id: int, producer_epoch: int, *, commit: bool, coordinator_epoch: int = 0
@@ -624,6 +629,7 @@ class GroupCoordinator:
         entry = self.pending.take(producer_id)
         if entry is None:
             return
+        self._ending[producer_id] = entry
         try:
             for partition in sorted(entry.partitions):
                 plog = self._logs.log(OFFSETS_TOPIC, partition)
@@ -641,6 +647,8 @@ class GroupCoordinator:
         except BaseException:
             self.pending.restore(producer_id, entry)
             raise
+        finally:
+            del self._ending[producer_id]
         self._end_transaction(producer_id, commit, entry)
 
     def _end_transaction(

@@ -40,9 +40,6 @@ log = logging.getLogger("logstore.server")
 
 # Requests read ahead of the oldest unanswered one (Kafka itself handles one at a time).
 PIPELINE_DEPTH = 128
-# Kafka's connection.failed.authentication.delay.ms: a failed login waits this long before
-# its connection closes, so passwords cannot be tried fast.
-FAILED_AUTHENTICATION_DELAY_S = 0.1
 _NUMBERS = itertools.count(1)
 # What `_before_request` decided about a frame on a session with a lifetime.
 _SERVE, _ANSWERED, _CLOSE = object(), object(), object()
@@ -280,10 +277,15 @@ class Connection:
             finally:
                 self.budget.release(length)
             self._in_flight += 1
-            self._pending.put_nowait(asyncio.create_task(_ready(reply)))
             if close:
-                await asyncio.sleep(FAILED_AUTHENTICATION_DELAY_S)
+                # Kafka holds a failed login's answer (nothing more is read meanwhile),
+                # then sends it and closes: the end marker queued after it by our caller
+                # closes the connection once the answer is written.
+                delay_ms = self.broker.config.connection_failed_authentication_delay_ms
+                await asyncio.sleep(delay_ms / 1000)
+                self._pending.put_nowait(asyncio.create_task(_ready(reply)))
                 return False
+            self._pending.put_nowait(asyncio.create_task(_ready(reply)))
         assert gate.principal is not None
         self.principal = gate.principal
         return True

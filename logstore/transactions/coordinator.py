@@ -4,7 +4,8 @@ Owns what InitProducerId (with a transactional id), AddPartitionsToTxn, AddOffse
 EndTxn, ListTransactions and DescribeTransactions decide, one transactional id at a time
 (a lock per id), every change durable in `__transaction_state` before it is answered;
 writing the markers that end a transaction into its data partitions (the group
-coordinator ends its offsets); aborting and fencing transactions past their timeout;
+coordinator ends its offsets) after EndTxn is answered, as Kafka does, so the decision
+is what the client waits for and the markers follow; aborting and fencing transactions past their timeout;
 expiring idle ids; replaying the log at start. Error codes are the newest-version ones
 (PRODUCER_FENCED); handlers word them for older versions. It must never parse requests
 or know which API version asked.
@@ -80,6 +81,7 @@ class TransactionCoordinator:
         self._txns: dict[str, TxnMetadata] = {}
         self._by_producer: dict[int, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._completions: set[asyncio.Task[None]] = set()
         self.epoch = 0  # written into markers: see transactions/epoch.py
 
     # -- start ------------------------------------------------------------------------
@@ -313,7 +315,8 @@ class TransactionCoordinator:
                 target = S.PREPARE_COMMIT if commit else S.PREPARE_ABORT
                 prepared = self._next(meta, target)
                 await self._persist(prepared)
-                return await self._complete(prepared)
+                self._complete_later(tid)
+                return ec.NONE
             if state is (S.COMPLETE_COMMIT if commit else S.COMPLETE_ABORT):
                 return ec.NONE  # a retry of what already happened
             if state is (S.PREPARE_COMMIT if commit else S.PREPARE_ABORT):
@@ -321,6 +324,27 @@ class TransactionCoordinator:
             if state is S.PREPARE_EPOCH_FENCE:
                 return ec.CONCURRENT_TRANSACTIONS
             return ec.INVALID_TXN_STATE
+
+    def _complete_later(self, tid: str) -> None:
+        """Write the markers of the transaction just decided once its lock is free.
+        Until then every request for the id answers CONCURRENT_TRANSACTIONS (it is in
+        Prepare*); a failure leaves it there for the sweep or the next start."""
+
+        async def run() -> None:
+            async with self._lock(tid):
+                meta = self._txns.get(tid)
+                if meta is not None and meta.completing:
+                    await self._complete(meta)
+
+        task = asyncio.create_task(run(), name=f"transaction-markers-{tid}")
+        self._completions.add(task)
+        task.add_done_callback(self._completions.discard)
+
+    async def drain(self) -> None:
+        """Wait for the markers of every transaction already decided (a graceful stop
+        leaves nothing for the next start to finish)."""
+        while self._completions:
+            await asyncio.gather(*self._completions, return_exceptions=True)
 
     async def _fence_and_abort(self, meta: TxnMetadata) -> None:
         """Bump the epoch of an Ongoing transaction and abort it under the new epoch."""
@@ -338,10 +362,19 @@ class TransactionCoordinator:
         A failure leaves the transaction in its Prepare state for the next sweep."""
         commit = meta.state is S.PREPARE_COMMIT
         try:
-            for topic, partition in sorted(meta.partitions):
-                if topic == OFFSETS_TOPIC:
-                    continue
-                await self._write_marker(meta, topic, partition, commit, recovering)
+            # Appended one after another, made durable together: one flush round covers
+            # every partition of the transaction.
+            outcomes = await asyncio.gather(
+                *(
+                    self._write_marker(meta, topic, partition, commit, recovering)
+                    for topic, partition in sorted(meta.partitions)
+                    if topic != OFFSETS_TOPIC
+                ),
+                return_exceptions=True,
+            )
+            failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if failure is not None:
+                raise failure
             await self._groups.complete_transaction(
                 meta.producer_id, meta.producer_epoch, commit=commit, coordinator_epoch=self.epoch
             )

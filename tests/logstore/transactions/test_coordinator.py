@@ -107,18 +107,29 @@ async def test_commit_writes_markers_to_the_data_partitions_and_retries_are_answ
     assert txns.get("tx").state is S.ONGOING
     assert node.produce(pid, 0) == 0
     assert await txns.end_txn("tx", pid, 0, True) == 0
+    # Answered once the decision is durable; the markers follow, and until they are
+    # written every request for the id is told to come back.
+    assert txns.get("tx").state is S.PREPARE_COMMIT
+    assert node.markers("t", 0) == []
+    assert await txns.end_txn("tx", pid, 0, True) == ec.CONCURRENT_TRANSACTIONS
+    assert await txns.end_txn("tx", pid, 0, False) == ec.INVALID_TXN_STATE
+    assert await txns.add_partitions("tx", pid, 0, [("t", 0)]) == ec.CONCURRENT_TRANSACTIONS
+    assert (await txns.init_producer("tx", 30_000, pid, 0)).error == ec.CONCURRENT_TRANSACTIONS
+    await txns.drain()
     assert txns.get("tx").state is S.COMPLETE_COMMIT
     assert not txns.get("tx").partitions
     assert node.markers("t", 0) == [(pid, 0, COMMIT)]
     assert node.markers("t", 1) == [(pid, 0, COMMIT)]
     # A retried commit is answered as done, an abort of it refused, nothing written again.
     assert await txns.end_txn("tx", pid, 0, True) == 0
+    await txns.drain()
     assert await txns.end_txn("tx", pid, 0, False) == ec.INVALID_TXN_STATE
     assert node.markers("t", 0) == [(pid, 0, COMMIT)]
     assert node.produce(pid, 0) == ec.INVALID_TXN_STATE  # the transaction is over
     # The next transaction of the same producer aborts.
     assert await txns.add_partitions("tx", pid, 0, [("t", 0)]) == 0
     assert await txns.end_txn("tx", pid, 0, False) == 0
+    await txns.drain()
     assert node.markers("t", 0) == [(pid, 0, COMMIT), (pid, 0, ABORT)]
     assert node.markers("t", 1) == [(pid, 0, COMMIT)]
     node.close()
@@ -211,6 +222,8 @@ async def test_offsets_of_the_transaction_commit_with_it(tmp_path) -> None:
     await groups.commit_transactional("g", pid, 0, [("t", 0, CommittedOffset(7, -1, "", 1))])
     assert groups.has_pending("g", "t", 0)
     assert await txns.end_txn("tx", pid, 0, True) == 0
+    assert groups.has_pending("g", "t", 0)  # until its marker is durable
+    await txns.drain()
     assert not groups.has_pending("g", "t", 0)
     assert groups.offsets.get("g", "t", 0).offset == 7
     assert node.markers(OFFSETS_TOPIC, 0) == [(pid, 0, COMMIT)]
@@ -245,6 +258,7 @@ async def test_state_survives_a_restart_and_a_decided_commit_completes_on_start(
     assert node.markers("t", 1) == [(pid, 1, COMMIT)]  # not written twice
     assert node.producers.last_stable_offset(node.logs.log("t", 0)) == 2
     assert await node.txns.end_txn("tx", pid, 1, True) == 0
+    await node.txns.drain()
     assert node.logs.topic(TRANSACTION_TOPIC).partitions == 1
     node.close()
 
@@ -295,6 +309,7 @@ async def test_partitions_ended_by_write_txn_markers_get_no_second_marker(tmp_pa
     clock.advance(10)
     assert await admin_abort(0, epoch=2, coordinator_epoch=3) == 0
     assert await txns.end_txn("tx", pid, 2, True) == 0
+    await txns.drain()
     assert node.markers("t", 0) == [(pid, 0, ABORT), (pid, 2, ABORT)]
     node.close()
 
@@ -313,6 +328,7 @@ async def test_markers_carry_kafkas_coordinator_epoch_across_restarts(tmp_path) 
         epoch = node.txns.get("tx").producer_epoch
         assert await node.txns.add_partitions("tx", pid, epoch, [("t", 0)]) == 0
         assert await node.txns.end_txn("tx", pid, epoch, True) == 0
+        await node.txns.drain()
         epochs.append(node.producers.marker_epochs(node.logs.log("t", 0), pid)[1])
         node.close()
         node = Node(tmp_path, clock)

@@ -257,8 +257,7 @@ def test_state_survives_graceful_restart_and_kill9(broker: BrokerProcess) -> Non
 
 @pytest.mark.parametrize("state", ["Empty", "Ongoing", "CompleteCommit", "CompleteAbort"])
 def test_kill9_in_each_settled_state_keeps_it(broker: BrokerProcess, state: str) -> None:
-    """(PrepareCommit/PrepareAbort last only while markers are written: their recovery is
-    tested in-process, tests/logstore/transactions/test_coordinator.py.)"""
+    """(PrepareCommit/PrepareAbort: test_txn_kill9_prepare.py.)"""
     topic = topic_of(broker.bootstrap)
     wire = TxnWire(broker.bootstrap, "k9")
     assert wire.init() == 0
@@ -267,7 +266,7 @@ def test_kill9_in_each_settled_state_keeps_it(broker: BrokerProcess, state: str)
         assert produce(wire, topic, 0) == 0
     if state.startswith("Complete"):
         assert wire.end(commit=state == "CompleteCommit") == 0
-    assert state_of(wire) == state
+    assert wait_for_state(wire, state) == state  # the markers follow the answer
     pid = wire.producer_id
     wire.close()
     broker.kill9()
