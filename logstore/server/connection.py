@@ -40,6 +40,8 @@ log = logging.getLogger("logstore.server")
 
 # Requests read ahead of the oldest unanswered one (Kafka itself handles one at a time).
 PIPELINE_DEPTH = 128
+# How long a connection refused at login stays open for its client to read the answer.
+FAILED_LOGIN_LINGER_S = 1.0
 _NUMBERS = itertools.count(1)
 # What `_before_request` decided about a frame on a session with a lifetime.
 _SERVE, _ANSWERED, _CLOSE = object(), object(), object()
@@ -284,11 +286,22 @@ class Connection:
                 delay_ms = self.broker.config.connection_failed_authentication_delay_ms
                 await asyncio.sleep(delay_ms / 1000)
                 self._pending.put_nowait(asyncio.create_task(_ready(reply)))
+                await self._linger()
                 return False
             self._pending.put_nowait(asyncio.create_task(_ready(reply)))
         assert gate.principal is not None
         self.principal = gate.principal
         return True
+
+    async def _linger(self) -> None:
+        """Give a refused client time to read its answer before we close: a client that
+        sees the close in the same read as the answer may report only "disconnected"
+        (kafka-python does, against Kafka too, some of the time). Whatever it sends
+        meanwhile is dropped unanswered; it closing ends the wait."""
+        with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+            async with asyncio.timeout(FAILED_LOGIN_LINGER_S):
+                while await self.reader.read(65536):
+                    pass
 
     async def _read_body(self, length: int) -> bytes:
         """`length` body bytes, charged to the shared budget as they arrive (waiting here

@@ -1,8 +1,8 @@
 """A failed SASL login on a broker's real socket, answered as Kafka answers it: the answer is
 held for `connection.failed.authentication.delay.ms`, nothing more is read from that
 connection meanwhile, other connections are served as usual, then the answer is sent and
-the connection closed. 0 answers and closes at once; the setting is read from a Kafka
-properties file and refused below 0."""
+the connection closed (once the client has had time to read it). 0 answers at once; the
+setting is read from a Kafka properties file and refused below 0."""
 
 from __future__ import annotations
 
