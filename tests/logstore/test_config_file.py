@@ -56,6 +56,7 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "socket.request.max.bytes": ("1048576", "1048576"),
     "queued.max.request.bytes": ("2000000", "2000000"),
     "connections.max.idle.ms": ("300000", "300000"),
+    "connection.failed.authentication.delay.ms": ("250", "250"),
     "max.connections.per.ip": ("20", "20"),
     "odradek.request.body.timeout.ms": ("10000", "10000"),
     "odradek.max.broker.partitions": ("5000", "5000"),
