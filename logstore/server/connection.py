@@ -281,8 +281,8 @@ class Connection:
             self._in_flight += 1
             if close:
                 # Kafka holds a failed login's answer (nothing more is read meanwhile),
-                # then sends it and closes: the end marker queued after it by our caller
-                # closes the connection once the answer is written.
+                # then sends it and closes; our caller's end marker closes the connection
+                # after the answer is written and `_linger` has returned.
                 delay_ms = self.broker.config.connection_failed_authentication_delay_ms
                 await asyncio.sleep(delay_ms / 1000)
                 self._pending.put_nowait(asyncio.create_task(_ready(reply)))

@@ -4,8 +4,8 @@ Owns what InitProducerId (with a transactional id), AddPartitionsToTxn, AddOffse
 EndTxn, ListTransactions and DescribeTransactions decide, one transactional id at a time
 (a lock per id), every change durable in `__transaction_state` before it is answered;
 writing the markers that end a transaction into its data partitions (the group
-coordinator ends its offsets) after EndTxn is answered, as Kafka does, so the decision
-is what the client waits for and the markers follow; aborting and fencing transactions past their timeout;
+coordinator ends its offsets), after EndTxn is answered as in Kafka: the client waits for
+the decision, the markers follow; aborting and fencing transactions past their timeout;
 expiring idle ids; replaying the log at start. Error codes are the newest-version ones
 (PRODUCER_FENCED); handlers word them for older versions. It must never parse requests
 or know which API version asked.
