@@ -2,8 +2,9 @@
 tests drive them) against each cluster: it copies a partition in transactions of 50,
 aborting some at random and retrying them, sending its consumed offsets with each
 transaction; a read_committed reader then finds every input exactly once in the output,
-and the group's committed offset is the input's end. On the bundled broker it also copies
-exactly once while the broker is killed with SIGKILL a few times mid-copy."""
+and the group's committed offset is the input's end. It copies exactly once when the copier
+itself is killed with SIGKILL and restarted, and on the bundled broker also while the
+broker is killed with SIGKILL a few times mid-copy."""
 
 from __future__ import annotations
 
@@ -79,31 +80,7 @@ def test_copier_copies_exactly_once_across_broker_kill9(tmp_path: Path) -> None:
         produce(
             here, source, [{"value": f"v{i}".encode(), "partition": 0} for i in range(KILL_COUNT)]
         )
-        command = java_command(
-            TOOLS + "TransactionalMessageCopier",
-            [
-                "--broker-list", broker.bootstrap,
-                "--input-topic", source,
-                "--input-partition", "0",
-                "--output-topic", target,
-                "--consumer-group", group,
-                "--transactional-id", f"killed-{run}",
-                "--transaction-size", "50",
-                "--use-group-metadata",
-            ],
-        )  # fmt: skip
-        copier = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        progress: queue.Queue[dict[str, Any]] = queue.Queue()
-
-        def read() -> None:
-            assert copier.stdout is not None
-            for line in copier.stdout:
-                if line.startswith("{"):
-                    progress.put(json.loads(line))
-
-        threading.Thread(target=read, daemon=True).start()
+        copier, progress = start_copier(broker.bootstrap, source, target, group, f"killed-{run}")
         try:
             last: dict[str, Any] = {}
             for kill in range(KILLS):
@@ -130,3 +107,74 @@ def test_copier_copies_exactly_once_across_broker_kill9(tmp_path: Path) -> None:
     finally:
         if broker.running:
             broker.stop()
+
+
+def start_copier(
+    bootstrap: str, source: str, target: str, group: str, transactional_id: str
+) -> tuple[subprocess.Popen[str], queue.Queue[dict[str, Any]]]:
+    """The copier in transactions of 50, and a queue of the progress lines it prints."""
+    command = java_command(
+        TOOLS + "TransactionalMessageCopier",
+        [
+            "--broker-list", bootstrap,
+            "--input-topic", source,
+            "--input-partition", "0",
+            "--output-topic", target,
+            "--consumer-group", group,
+            "--transactional-id", transactional_id,
+            "--transaction-size", "50",
+            "--use-group-metadata",
+        ],
+    )  # fmt: skip
+    copier = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    progress: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    def read() -> None:
+        assert copier.stdout is not None
+        for line in copier.stdout:
+            if line.startswith("{"):
+                progress.put(json.loads(line))
+
+    threading.Thread(target=read, daemon=True).start()
+    return copier, progress
+
+
+APP_KILLS = 2
+
+
+def test_copier_copies_exactly_once_across_its_own_kill9(cluster: Cluster) -> None:
+    """The application is killed with SIGKILL twice mid-copy and started again with the
+    same transactional id and group: its next incarnation fences the open transaction and
+    resumes from the committed offset, so the output holds every input exactly once."""
+    run = uuid.uuid4().hex[:8]
+    source, target, group = f"app-in-{run}", f"app-out-{run}", f"app-{run}"
+    create_topic(cluster, source, partitions=1)
+    create_topic(cluster, target, partitions=1)
+    produce(
+        cluster, source, [{"value": f"v{i}".encode(), "partition": 0} for i in range(KILL_COUNT)]
+    )
+    for _ in range(APP_KILLS):
+        copier, progress = start_copier(cluster.bootstrap, source, target, group, f"app-{run}")
+        try:
+            last: dict[str, Any] = {}
+            # Kill once this incarnation has copied a further quarter of the input.
+            while int(last.get("consumed", 0)) < KILL_COUNT // 4:
+                last = progress.get(timeout=COPY_TIMEOUT_S)
+            assert copier.poll() is None
+            assert int(last["remaining"]) > 0, last
+        finally:
+            copier.kill()
+            copier.wait()
+    copier, _ = start_copier(cluster.bootstrap, source, target, group, f"app-{run}")
+    try:
+        assert copier.wait(COPY_TIMEOUT_S * 4) == 0
+    finally:
+        if copier.poll() is None:
+            copier.kill()
+    assert values(cluster.bootstrap, target, "read_committed", partitions=1) == sorted(
+        f"v{i}" for i in range(KILL_COUNT)
+    )
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group})
+    (tp,) = consumer.committed([TopicPartition(source, 0)], timeout=10)
+    consumer.close()
+    assert tp.offset == KILL_COUNT
