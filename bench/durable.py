@@ -11,7 +11,7 @@ from kcat spread over 1, 10 and 100 partitions, first with kcat's default settin
 with large batches (linger.ms=5, batch.size=1000000). Each setting runs
 `--rounds` times between probes; the median broker rate is divided by the median probe.
 
-    .venv/bin/python bench/durable.py [--mib 256] [--partitions 1,10,100]
+    .venv/bin/python bench/durable.py [--mib 256] [--partitions 1,10,100] [--rounds 3]
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ from logstore.security.scram import make_credential
 from logstore.server.listener import BrokerServer
 from tests.logstore.security.test_reauth_connection import Client
 
-DELAY_MS = 400
+# Long enough that another client's whole login fits inside it on a busy machine.
+DELAY_MS = 2000
 
 
 async def _server(tmp_path: Path, delay_ms: int) -> BrokerServer:
