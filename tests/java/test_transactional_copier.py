@@ -29,6 +29,18 @@ COUNT = 500
 COPY_TIMEOUT_S = 60.0
 
 
+def assert_copied_once(bootstrap: str, source: str, target: str, group: str, count: int) -> None:
+    """Every input value once in the output for read_committed readers, and the group's
+    committed offset at the input's end."""
+    assert values(bootstrap, target, "read_committed", partitions=1) == sorted(
+        f"v{i}" for i in range(count)
+    )
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    (tp,) = consumer.committed([TopicPartition(source, 0)], timeout=10)
+    consumer.close()
+    assert tp.offset == count
+
+
 def test_copier_copies_exactly_once_with_random_aborts(cluster: Cluster) -> None:
     run = uuid.uuid4().hex[:8]
     source, target, group = f"copy-in-{run}", f"copy-out-{run}", f"copy-{run}"
@@ -53,13 +65,7 @@ def test_copier_copies_exactly_once_with_random_aborts(cluster: Cluster) -> None
     assert stages, events[-5:]
     assert stages[-1]["stage"] == "ShutdownComplete", stages[-3:]
     assert stages[-1]["totalProcessed"] == COUNT, stages[-3:]
-    assert values(cluster.bootstrap, target, "read_committed", partitions=1) == sorted(
-        f"v{i}" for i in range(COUNT)
-    )
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group})
-    (tp,) = consumer.committed([TopicPartition(source, 0)], timeout=10)
-    consumer.close()
-    assert tp.offset == COUNT
+    assert_copied_once(cluster.bootstrap, source, target, group, COUNT)
 
 
 KILLS = 3
@@ -97,13 +103,7 @@ def test_copier_copies_exactly_once_across_broker_kill9(tmp_path: Path) -> None:
         finally:
             if copier.poll() is None:
                 copier.kill()
-        assert values(broker.bootstrap, target, "read_committed", partitions=1) == sorted(
-            f"v{i}" for i in range(KILL_COUNT)
-        )
-        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group})
-        (tp,) = consumer.committed([TopicPartition(source, 0)], timeout=10)
-        consumer.close()
-        assert tp.offset == KILL_COUNT
+        assert_copied_once(broker.bootstrap, source, target, group, KILL_COUNT)
     finally:
         if broker.running:
             broker.stop()
@@ -171,10 +171,4 @@ def test_copier_copies_exactly_once_across_its_own_kill9(cluster: Cluster) -> No
     finally:
         if copier.poll() is None:
             copier.kill()
-    assert values(cluster.bootstrap, target, "read_committed", partitions=1) == sorted(
-        f"v{i}" for i in range(KILL_COUNT)
-    )
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group})
-    (tp,) = consumer.committed([TopicPartition(source, 0)], timeout=10)
-    consumer.close()
-    assert tp.offset == KILL_COUNT
+    assert_copied_once(cluster.bootstrap, source, target, group, KILL_COUNT)
