@@ -4,7 +4,8 @@ Owns how reply parts reach the socket: bytes are written, file slices (anything 
 `file`/`fileno()`, `position`, `size`, `to_bytes()`) go through `loop.sendfile` on loops
 that implement it natively (the stdlib selector loop), or through `os.sendfile` on the raw
 fd when the transport's buffer is empty (uvloop), falling back to a copy only for what the
-socket does not take at once. It must never decide what to send.
+socket does not take at once. Without zero-copy (TLS) a reply is read into one buffer and
+written once. It must never decide what to send.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ def _fileno(part: Any) -> int | None:
         return int(fileno())
     except (OSError, ValueError):
         return None
+
+
+def _in_memory(part: Any) -> bool:
+    return isinstance(part, bytes | bytearray | memoryview)
 
 
 class ReplyWriter:
@@ -66,6 +71,9 @@ class ReplyWriter:
         await self._writer.drain()
 
     async def _send_parts(self, parts: Sequence[Any]) -> None:
+        if self._sock_fd is None:
+            self._writer.write(self._gather(parts))
+            return
         for part in parts:
             if isinstance(part, bytes | bytearray | memoryview):
                 self._writer.write(part)
@@ -88,6 +96,30 @@ class ReplyWriter:
                 self.zero_copy_bytes += part.size
             else:
                 await self._send_raw(part, fd)
+
+    def _gather(self, parts: Sequence[Any]) -> bytes | bytearray:
+        # On TLS every write becomes its own TLS records and a pass through the SSL
+        # protocol's Python code; one buffer read straight from the segments (no bytes
+        # object per slice) makes a reply one write, encrypted in full-size records.
+        if len(parts) == 1 and isinstance(parts[0], bytes):
+            return parts[0]
+        buf = bytearray(sum(len(p) if _in_memory(p) else p.size for p in parts))
+        view = memoryview(buf)
+        at = 0
+        for part in parts:
+            if _in_memory(part):
+                end = at + len(part)
+                view[at:end] = part
+            else:
+                end = at + part.size
+                read_into = getattr(part, "read_into", None)
+                if read_into is not None:
+                    read_into(view[at:end])
+                else:
+                    view[at:end] = part.to_bytes()
+                self.copied_bytes += part.size
+            at = end
+        return buf
 
     async def _send_raw(self, part: Any, fd: int) -> None:
         # uvloop has no native sendfile. Writing to the fd ourselves is safe only while the

@@ -5,7 +5,8 @@ garbage-collected), so the slice stays readable even if retention or compaction 
 file right after the read. When the descriptor cache says enough duplicates are already
 out, the slice copies its bytes at once instead (a fetch across thousands of partitions
 must not run the process out of files). It must never parse or copy batches otherwise,
-except in `to_bytes()`, which exists for callers that cannot use sendfile.
+except in `to_bytes()` and `read_into()`, which exist for callers that cannot use
+sendfile.
 """
 
 from __future__ import annotations
@@ -69,6 +70,26 @@ class ReadSlice:
         if fd is None:
             return b""
         return _pread_all(fd, self.position, self.size)
+
+    def read_into(self, buf: memoryview) -> None:
+        """Fill `buf` (exactly `size` bytes long) with the slice's bytes, with no
+        intermediate bytes object (for senders that cannot use sendfile)."""
+        if len(buf) != self.size:
+            raise ValueError(f"buffer of {len(buf)} bytes for a slice of {self.size}")
+        if not self.size:
+            return
+        if self._copy is not None:
+            buf[:] = self._copy
+            return
+        fd = self._fd
+        if fd is None:
+            raise ValueError("read slice is closed")
+        done = 0
+        while done < self.size:
+            n = os.preadv(fd, [buf[done:]], self.position + done)
+            if n <= 0:
+                raise OSError(f"segment shorter than the slice at {self.position + done}")
+            done += n
 
     def close(self) -> None:
         """Release the duplicated descriptor (idempotent)."""

@@ -1,4 +1,5 @@
-"""Replies reach the socket intact, record slices by sendfile, on both event loops."""
+"""Replies reach the socket intact, record slices by sendfile, on both event loops; without
+zero-copy (TLS) a reply is read into one buffer and written once."""
 
 from __future__ import annotations
 
@@ -16,11 +17,18 @@ from logstore.storage.readslice import ReadSlice
 SIZE = 6 * 1024 * 1024  # larger than a socket buffer: forces the "socket full" path
 
 
-async def _serve_and_read(file_path: Path, position: int, size: int) -> tuple[bytes, ReplyWriter]:
+async def _serve_and_read(
+    file_path: Path, position: int, size: int, *, zero_copy: bool = True, writes: list | None = None
+) -> tuple[bytes, ReplyWriter]:
     writers: list[ReplyWriter] = []
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        replies = ReplyWriter(writer)
+        if writes is not None:
+            # Watch what reaches the transport: each write is its own pass (and, on TLS,
+            # its own records) through the transport.
+            write = writer.write
+            writer.write = lambda data: (writes.append(len(data)), write(data))[1]  # type: ignore[method-assign]
+        replies = ReplyWriter(writer, zero_copy=zero_copy)
         writers.append(replies)
         fd = os.open(file_path, os.O_RDONLY)
         try:
@@ -40,16 +48,32 @@ async def _serve_and_read(file_path: Path, position: int, size: int) -> tuple[by
     return data, writers[0]
 
 
-@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
-def test_slices_are_sent_intact_and_without_copies(tmp_path: Path, loop_kind: str) -> None:
+def _send_segment(
+    tmp_path: Path, loop_kind: str, *, zero_copy: bool, writes: list | None
+) -> ReplyWriter:
+    """Send "head" + SIZE bytes of a segment file + "tail"; checks what arrived."""
     content = os.urandom(SIZE + 1000)
     path = tmp_path / "segment.log"
     path.write_bytes(content)
     runner = asyncio.run if loop_kind == "asyncio" else uvloop.run
-    data, replies = runner(_serve_and_read(path, 1000, SIZE))
+    data, replies = runner(_serve_and_read(path, 1000, SIZE, zero_copy=zero_copy, writes=writes))
     assert data == b"head" + content[1000:] + b"tail"
+    return replies
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_slices_are_sent_intact_and_without_copies(tmp_path: Path, loop_kind: str) -> None:
+    replies = _send_segment(tmp_path, loop_kind, zero_copy=True, writes=None)
     assert replies.zero_copy_bytes + replies.copied_bytes == SIZE
     assert replies.zero_copy_bytes > SIZE // 2
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_without_zero_copy_a_reply_is_one_write(tmp_path: Path, loop_kind: str) -> None:
+    writes: list[int] = []
+    replies = _send_segment(tmp_path, loop_kind, zero_copy=False, writes=writes)
+    assert (replies.zero_copy_bytes, replies.copied_bytes) == (0, SIZE)
+    assert writes == [8 + SIZE]
 
 
 def test_slice_without_file_is_sent_by_copy(tmp_path: Path) -> None:

@@ -79,6 +79,9 @@ def test_read_slices_past_their_share_copy_their_bytes(tmp_path: Path, clock: Ma
         for piece in pieces:
             assert validate_batch(piece.to_bytes()).records_count == 2
             assert piece.size == len(piece.to_bytes())
+            into = bytearray(piece.size)
+            piece.read_into(memoryview(into))  # both kinds: descriptor and held bytes
+            assert bytes(into) == piece.to_bytes()
         for piece in pieces:
             piece.close()
         assert mgr._handles.slices == 0

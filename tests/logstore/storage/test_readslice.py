@@ -1,8 +1,11 @@
-"""ReadSlice as the server uses it: zero-copy `loop.sendfile` over a real local socket."""
+"""ReadSlice as the server uses it: zero-copy `loop.sendfile` over a real local socket, and
+`read_into` (the TLS path) filling exactly the caller's buffer."""
 
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 
 from logstore.records import split_batches, validate_batch
 from logstore.storage import LogManager
@@ -92,3 +95,24 @@ def test_read_hint_is_dropped_when_compaction_rewrites_the_segment(
     with log.read(2, 1 << 20) as piece:
         first = validate_batch(piece.to_bytes()[: sizes[2]])
     assert first.base_offset == 2
+
+
+def test_read_into_fills_the_buffer_or_refuses(manager: LogManager) -> None:
+    manager.create_topic("t", 1)
+    log = manager.log("t", 0)
+    for i in range(20):
+        log.append(batch(2, tag=str(i)))
+    piece = log.read(5, 1 << 20)
+    expected = piece.to_bytes()
+    buf = bytearray(b"x" * (piece.size + 8))
+    piece.read_into(memoryview(buf)[4 : 4 + piece.size])
+    assert buf[4:-4] == expected
+    assert buf[:4] == buf[-4:] == b"xxxx"
+    with pytest.raises(ValueError, match="buffer of"):
+        piece.read_into(memoryview(bytearray(piece.size - 1)))
+    piece.close()
+    with pytest.raises(ValueError, match="closed"):
+        piece.read_into(memoryview(bytearray(piece.size)))
+    empty = log.read(log.log_end_offset, 1 << 20)
+    assert empty.size == 0
+    empty.read_into(memoryview(bytearray()))
