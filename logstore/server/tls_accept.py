@@ -19,6 +19,8 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable
 
+from logstore.server.tls_stream import BufferedStreamProtocol
+
 log = logging.getLogger("logstore.server")
 
 STREAM_LIMIT = 1 << 20  # the StreamReader limit asyncio.start_server is given elsewhere
@@ -111,9 +113,10 @@ class TlsListener:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=STREAM_LIMIT, loop=loop)
         protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+        buffered = BufferedStreamProtocol(protocol)
         try:
             transport, _ = await loop.connect_accepted_socket(
-                lambda: protocol, conn, ssl=self._context, ssl_handshake_timeout=self._timeout
+                lambda: buffered, conn, ssl=self._context, ssl_handshake_timeout=self._timeout
             )
         except OSError as exc:  # SSL errors, resets and the deadline alike
             self._failed(host, exc)

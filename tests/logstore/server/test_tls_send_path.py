@@ -1,7 +1,9 @@
 """Fetch answers on a PLAINTEXT connection still leave through sendfile; on a TLS connection
 the same file slices are read and written through the TLS transport (sendfile would bypass
 it), with the records intact. Checked on an in-process server, where each connection's
-reply writer counts the bytes it sent each way."""
+reply writer counts the bytes it sent each way. The records are produced over TLS in
+requests larger than the buffer the TLS layer decrypts into, so the read path is crossed
+too."""
 
 from __future__ import annotations
 
@@ -15,11 +17,11 @@ from logstore.__main__ import build_parser, config_from_args
 from logstore.security.dev_ca import create
 from logstore.server.listener import BrokerServer
 
-VALUES = [bytes([i]) * 50_000 for i in range(1, 9)]
+VALUES = [bytes([i]) * 200_000 for i in range(1, 9)]
 
 
-def _produce(bootstrap: str, topic: str) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
+def _produce(config: dict, topic: str) -> None:
+    producer = Producer(config)
     for value in VALUES:
         producer.produce(topic, value)
     assert producer.flush(30) == 0
@@ -61,7 +63,7 @@ async def test_plaintext_keeps_sendfile_and_tls_copies(tmp_path: Path) -> None:
     }
     readers: list[Consumer] = []
     try:
-        await asyncio.to_thread(_produce, plain, topic)
+        await asyncio.to_thread(_produce, tls, topic)
         for config in ({"bootstrap.servers": plain}, tls):
             consumer, got = await asyncio.to_thread(_reader, config, topic)
             readers.append(consumer)
