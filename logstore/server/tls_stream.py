@@ -35,9 +35,9 @@ class BufferedStreamProtocol(asyncio.BufferedProtocol):
         return self._view
 
     def buffer_updated(self, nbytes: int) -> None:
-        # feed_data copies into the StreamReader's own buffer, so the lent one is free
-        # again as soon as this returns.
-        self.inner.data_received(self._view[:nbytes])
+        # feed_data copies into the StreamReader's own buffer (bytearray.extend takes any
+        # buffer, though typeshed says bytes), so the lent one is free again at return.
+        self.inner.data_received(self._view[:nbytes])  # type: ignore[arg-type]
 
     def eof_received(self) -> bool | None:
         return self.inner.eof_received()
