@@ -30,7 +30,7 @@ class HandlerCrashError(RuntimeError):
 
 async def handle_frame(
     broker: Broker,
-    body: bytes,
+    body: bytes | memoryview,
     client_host: str,
     principal: str = ANONYMOUS,
     listener: str = "",
@@ -48,7 +48,7 @@ async def handle_frame(
 
 async def _handle(
     broker: Broker,
-    body: bytes,
+    body: bytes | memoryview,
     client_host: str,
     principal: str,
     listener: str,
@@ -66,7 +66,7 @@ async def _handle(
         ctx = RequestContext(
             api_key, api_version, correlation_id, None, client_host, principal, listener, connection
         )
-        return reg.legacy(ctx, body)
+        return reg.legacy(ctx, bytes(body))
     header, request = codec.decode_request(body)
     ctx = RequestContext(
         api_key,

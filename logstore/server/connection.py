@@ -31,8 +31,9 @@ from logstore.broker.sasl_gate import SaslGate
 from logstore.protocol import codec
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.errors import ProtocolError
-from logstore.protocol.framing import LENGTH_PREFIX_BYTES, parse_length
+from logstore.protocol.framing import parse_length
 from logstore.server.budget import ByteBudget
+from logstore.server.frame_stream import FrameStream
 from logstore.server.lograte import ThrottledLog
 from logstore.server.send import ReplyWriter
 
@@ -59,7 +60,7 @@ class Connection:
     def __init__(
         self,
         broker: Broker,
-        reader: asyncio.StreamReader,
+        reader: FrameStream,
         writer: asyncio.StreamWriter,
         budget: ByteBudget,
         closing_log: ThrottledLog | None = None,
@@ -98,7 +99,7 @@ class Connection:
         self._in_flight = 0  # requests read and not yet answered
         self.last_active = asyncio.get_running_loop().time()  # last frame read or reply sent
         self._body_since: float | None = None  # when the current frame's prefix arrived
-        self._body_length = self._body_arrived = 0
+        self._body_length = 0
         self._expired: str | None = None
 
     @property
@@ -128,6 +129,7 @@ class Connection:
         finally:
             for task in (self._reading, answering):
                 task.cancel()
+            self.reader.abandon()  # a body read ahead of a request that will not be read
             while not self._pending.empty():
                 item = self._pending.get_nowait()
                 if item is not None:
@@ -175,7 +177,7 @@ class Connection:
                 self._at_boundary = True
                 await self._slots.acquire()
                 try:
-                    prefix = await reader.readexactly(LENGTH_PREFIX_BYTES)
+                    prefix = await reader.read_prefix(max_bytes, self.budget)
                 except asyncio.IncompleteReadError as exc:
                     if exc.partial:
                         raise
@@ -217,7 +219,9 @@ class Connection:
             self._body_since = None
             self._pending.put_nowait(None)
 
-    async def _before_request(self, gate: SaslGate, body: bytes, length: int) -> object:
+    async def _before_request(
+        self, gate: SaslGate, body: bytes | memoryview, length: int
+    ) -> object:
         """Before serving a request on a session with a lifetime: a SaslHandshake that
         starts a re-authentication runs the whole exchange (_ANSWERED once it succeeded);
         any other request after the session expired closes the connection, as Kafka does
@@ -225,7 +229,7 @@ class Connection:
         api_key = int.from_bytes(body[:2], "big", signed=True)
         if api_key == ApiKey.SASL_HANDSHAKE and gate.begin_reauthentication():
             stats = self.broker.authentications
-            if not await self._exchange(gate, (body, length)):
+            if not await self._exchange(gate, (bytes(body), length)):
                 stats.failed_reauthentications += 1
                 return _CLOSE
             stats.reauthentications += 1
@@ -256,7 +260,9 @@ class Connection:
                 self._at_boundary = True
                 await self._slots.acquire()
                 try:
-                    prefix = await self.reader.readexactly(LENGTH_PREFIX_BYTES)
+                    prefix = await self.reader.read_prefix(
+                        self.broker.config.max_request_bytes, self.budget
+                    )
                 except asyncio.IncompleteReadError as exc:
                     if exc.partial:
                         raise
@@ -264,7 +270,8 @@ class Connection:
                 self._at_boundary = False
                 self.last_active = self._body_since = loop.time()
                 length = parse_length(prefix, self.broker.config.max_request_bytes)
-                body = await self._read_body(length)
+                # The SASL exchange reads tokens as bytes; a large body comes as a view.
+                body = bytes(await self._read_body(length))
                 self._body_since = None
             close = False
             try:
@@ -303,29 +310,11 @@ class Connection:
                 while await self.reader.read(65536):
                     pass
 
-    async def _read_body(self, length: int) -> bytes:
-        """`length` body bytes, charged to the shared budget as they arrive (waiting here
-        stops reading this connection until others drain)."""
+    async def _read_body(self, length: int) -> bytes | memoryview:
+        """`length` body bytes, charged to the shared budget as they arrive (waiting for
+        budget stops reading this connection until others drain)."""
         self._body_length = length
-        self._body_arrived = 0
-        chunk = await self.reader.read(length)
-        if len(chunk) == length and self.budget.try_acquire(length):
-            return chunk  # the whole body had arrived: the common case, one copy
-        chunks: list[bytes] = []
-        try:
-            while chunk:
-                await self.budget.acquire(len(chunk))
-                chunks.append(chunk)
-                self._body_arrived += len(chunk)
-                if self._body_arrived == length:
-                    break
-                chunk = await self.reader.read(length - self._body_arrived)
-            else:
-                raise asyncio.IncompleteReadError(b"".join(chunks), length)
-        except BaseException:
-            self.budget.release(sum(len(c) for c in chunks))
-            raise
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return await self.reader.read_body(length, self.budget)
 
     def expired(self, now: float) -> str | None:
         """Why this connection must close at loop time `now`, if it must: a body that did
@@ -336,7 +325,7 @@ class Connection:
         if since is not None:
             if (now - since) * 1000 > config.request_body_timeout_ms:
                 return (
-                    f"{self._body_arrived} of {self._body_length} body bytes arrived within "
+                    f"{self.reader.body_arrived} of {self._body_length} body bytes arrived within "
                     f"{config.request_body_timeout_ms} ms"
                 )
         elif (

@@ -33,10 +33,11 @@ from logstore.security.ssl_principal import Rule, parse_rules
 from logstore.server.admission import LOG_INTERVAL_MS, Admission
 from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
+from logstore.server.frame_stream import FrameStream
 from logstore.server.lograte import ThrottledLog
 from logstore.server.resources import current_nofile, plan
 from logstore.server.tls import TlsConfigError, peer_principal, server_context
-from logstore.server.tls_accept import BACKLOG, STREAM_LIMIT, TlsListener
+from logstore.server.tls_accept import BACKLOG, TlsListener
 
 log = logging.getLogger("logstore.server")
 
@@ -174,15 +175,16 @@ class BrokerServer:
 
     async def _listen(self) -> None:
         handshake_s = self.config.request_body_timeout_ms / 1000
+        loop = asyncio.get_running_loop()
         for name, host, port in self.config.listeners:
             protocol = self.config.protocol_of(name)
             tls = self._tls.get(name)
             if tls is None:
-                server = await asyncio.start_server(
-                    functools.partial(self._accept, name, protocol),
+                accept = functools.partial(self._accept, name, protocol)
+                server = await loop.create_server(
+                    functools.partial(FrameStream, loop, accept),
                     host,
                     port,
-                    limit=STREAM_LIMIT,
                     backlog=BACKLOG,
                 )
                 self._servers.append(server)
@@ -253,7 +255,7 @@ class BrokerServer:
         self,
         listener: str,
         protocol: str,
-        reader: asyncio.StreamReader,
+        reader: FrameStream,
         writer: asyncio.StreamWriter,
     ) -> None:
         """A plain listener's connection: admitted, then served."""
@@ -271,7 +273,7 @@ class BrokerServer:
         self,
         listener: str,
         protocol: str,
-        reader: asyncio.StreamReader,
+        reader: FrameStream,
         writer: asyncio.StreamWriter,
         host: str,
     ) -> None:

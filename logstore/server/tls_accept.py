@@ -19,16 +19,15 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable
 
-from logstore.server.tls_stream import BufferedStreamProtocol
+from logstore.server.frame_stream import FrameStream
 
 log = logging.getLogger("logstore.server")
 
-STREAM_LIMIT = 1 << 20  # the StreamReader limit asyncio.start_server is given elsewhere
 BACKLOG = 512
 # How long accepting pauses when the process has no descriptor left (asyncio's own delay).
 ACCEPT_RETRY_DELAY_S = 1.0
 
-Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter, str], Awaitable[None]]
+Serve = Callable[[FrameStream, asyncio.StreamWriter, str], Awaitable[None]]
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -107,18 +106,17 @@ class TlsListener:
 
     async def _handshake(
         self, conn: socket.socket, host: str
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    ) -> tuple[FrameStream, asyncio.StreamWriter] | None:
         """The TLS stream over `conn`, or None when the handshake failed or missed its
         deadline (the event loop then closed the socket)."""
         loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=STREAM_LIMIT, loop=loop)
-        protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
-        buffered = BufferedStreamProtocol(protocol)
+        # Read as frames: the TLS layer decrypts straight into the stream's buffers.
+        stream = FrameStream(loop)
         try:
             transport, _ = await loop.connect_accepted_socket(
-                lambda: buffered, conn, ssl=self._context, ssl_handshake_timeout=self._timeout
+                lambda: stream, conn, ssl=self._context, ssl_handshake_timeout=self._timeout
             )
         except OSError as exc:  # SSL errors, resets and the deadline alike
             self._failed(host, exc)
             return None
-        return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+        return stream, stream.writer(transport)
