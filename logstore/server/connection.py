@@ -1,8 +1,9 @@
 """One client connection: read frames, answer them in order, close on protocol errors.
 
 Owns the per-connection pipeline and its rules: the length prefix is checked before the
-body is read (never allocating a hostile size); the body is charged to the shared byte
-budget as it arrives and given back once the request was handled; the body must arrive
+body is read (never allocating a hostile size); the body (read by
+logstore.server.frame_stream) is charged to the shared byte budget as it arrives and given
+back once the request was handled; the body must arrive
 within the body deadline, and a connection with nothing in flight closes after
 connections.max.idle.ms of silence (both judged by `expired`, which the listener's sweep
 calls); up to PIPELINE_DEPTH requests are handled concurrently but answered strictly in
@@ -311,8 +312,9 @@ class Connection:
                     pass
 
     async def _read_body(self, length: int) -> bytes | memoryview:
-        """`length` body bytes, charged to the shared budget as they arrive (waiting for
-        budget stops reading this connection until others drain)."""
+        """`length` body bytes, charged to the shared budget as they arrive (at most four
+        times what arrived; waiting for budget stops reading this connection until others
+        drain)."""
         self._body_length = length
         return await self.reader.read_body(length, self.budget)
 
