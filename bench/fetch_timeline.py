@@ -8,6 +8,9 @@ then reports counts, not speeds, so the figures hold on a loaded machine:
 - one Fetch exactly like librdkafka's (v11, read_committed, 1 MiB per partition,
   50 MiB per response) from offset 0: reply bytes, whole batches, trailing partial bytes,
   watermarks, last stable offset, log start offset, aborted list, throttle;
+- the broker alone: one librdkafka-like Fetch at a time from every stored batch, each
+  reply read in full before the next request (round trip median and p90, broker CPU per
+  Fetch from /proc);
 - a kcat replay with default consumer settings under `-d fetch`: fetches before the first
   "queued.min.messages exceeded" backoff, how many backoffs, the queue length logged
   at each, and the records per fetch reply.
@@ -18,12 +21,15 @@ then reports counts, not speeds, so the figures hold on a loaded machine:
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import socket
 import statistics
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -121,6 +127,67 @@ def one_fetch(bootstrap: str, topic: str) -> dict[str, Any]:
     }
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of `pid` and its direct children, from /proc."""
+    total = 0
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for p in [pid, *map(int, children)]:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def round_trips(
+    bootstrap: str, topic: str, batches: list[tuple[int, int, int]], pid: int, passes: int = 3
+) -> dict[str, Any]:
+    """The broker alone, without a consumer's pacing: one Fetch at a time like
+    librdkafka's (1 MiB per partition) from each stored batch's base offset, each reply
+    read in full before the next request. Best of `passes`: round trip median and p90,
+    and the broker's CPU per Fetch."""
+    requests = []
+    with Wire(bootstrap) as wire:
+        sent: list[bytes] = []
+        wire.send_raw = sent.append  # type: ignore[method-assign]
+        wire.read_response = lambda *_: None  # type: ignore[method-assign]
+        for base, _, _ in batches:
+            fetch(wire, topic, base, 1_048_576)
+        requests = sent
+    host, port = bootstrap.rsplit(":", 1)
+    buf = bytearray(8 << 20)
+    view = memoryview(buf)
+    best: dict[str, Any] = {}
+    for _ in range(passes):
+        times = []
+        with socket.create_connection((host, int(port))) as sock:
+            cpu0 = _cpu_seconds(pid)
+            for request in requests:
+                started = time.perf_counter()
+                sock.sendall(request)
+                got, need = 0, 4
+                while got < need:
+                    n = sock.recv_into(view[got:], len(buf) - got)
+                    if not n:
+                        raise ConnectionError("closed by the broker")
+                    got += n
+                    if need == 4 and got >= 4:
+                        need = 4 + struct.unpack_from(">i", buf)[0]
+                times.append(time.perf_counter() - started)
+            cpu = _cpu_seconds(pid) - cpu0
+        times.sort()
+        elapsed = sum(times)
+        if not best or elapsed < best["_elapsed"]:
+            best = {
+                "_elapsed": elapsed,
+                "fetches": len(times),
+                "median us": round(times[len(times) // 2] * 1e6),
+                "p90 us": round(times[len(times) * 9 // 10] * 1e6),
+                "broker CPU us per fetch": round(cpu / len(times) * 1e6),
+                "MB/s": round(sum(b[2] for b in batches) / elapsed / 1e6),
+            }
+    best.pop("_elapsed")
+    return best
+
+
 def kcat_timeline(bootstrap: str, topic: str, count: int, *extra: str) -> dict[str, Any]:
     cmd = ["kcat", "-C", "-b", bootstrap, "-t", topic, "-p", "0", "-o", "beginning",
            "-e", "-q", "-c", str(count), "-f", "%o\\n", "-d", "fetch", *extra]  # fmt: skip
@@ -180,6 +247,9 @@ def main() -> None:
                 )
                 for key, value in one_fetch(bootstrap, topic).items():
                     print(f"first fetch: {key}: {value}")
+                pid = kafka.process.pid if name == "kafka" else odradek.pid
+                for key, value in round_trips(bootstrap, topic, batches, pid).items():
+                    print(f"fetch round trips: {key}: {value}")
                 for label, extra in (
                     ("default", ()),
                     (

@@ -5,23 +5,26 @@ asyncio's StreamReader copies every byte at least twice on its way to a request 
 growing buffer, which reallocation moves, then out into a bytes object), and on TLS the
 event loop allocated a bytes object per decrypted record before that. As a
 `BufferedProtocol`, this stream lends the event loop either a small staging buffer (length
-prefixes, small requests, the start of a body) or, while a large body is being read, the
-body's own bytearray, so the socket read (or the TLS layer's decryption) lands where the
-decoder reads it.
+prefixes, small requests, the start of a body) or, once a large body has started
+arriving, the body's own bytearray, so the socket read (or the TLS layer's decryption)
+lands where the decoder reads it. The event loop reads on (libuv up to 32 times) before
+the connection's reader runs, so bodies that start arriving while the reader is busy are
+read ahead into their own buffers too, in order.
 
-Owns that buffering, its flow control (reading pauses while too much is staged and
-nobody consumes it) and the body's share of the shared byte budget: a body is charged as
-its buffer grows, and the buffer grows only when the bytes already charged have arrived,
-so a client holds at most four times what it sent or 64 KiB (a length prefix alone holds
-nothing).
-Every other protocol callback is forwarded to `inner`, the StreamReaderProtocol that the
-connection's StreamWriter drains and waits for close through. It must never interpret a
-frame, nor hand out a buffer it will write into again.
+Owns that buffering, its flow control (reading pauses while too much is read and nobody
+consumes it) and each body's share of the shared byte budget: a body is charged as its
+buffer grows, and the buffer grows only once the bytes already charged have arrived, so a
+client holds at most four times what it sent or 64 KiB (a length prefix alone holds
+nothing). Every other protocol callback is forwarded to `inner`, the StreamReaderProtocol
+that the connection's StreamWriter drains and waits for close through. It reads only the
+length prefixes (Kafka's framing) and must never interpret a frame's body, nor hand out a
+buffer it will write into again.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from logstore.protocol.errors import FrameTooLargeError
@@ -30,23 +33,55 @@ from logstore.server.budget import ByteBudget
 
 # The staging buffer: what one socket read may fill before the body is known to be large.
 STAGE_BYTES = 256 * 1024
-# A body's first buffer when it had not arrived whole: GROWTH times what is staged, at
+# A body's first buffer when it had not arrived whole: GROWTH times what had arrived, at
 # least FIRST_BODY_BYTES, then GROWTH times larger each time it is full, so a client holds
 # at most GROWTH times what it sent, or FIRST_BODY_BYTES. Four makes a typical 1 MiB
-# produce request one buffer: its first socket read stages a quarter of it.
+# produce request one buffer: its first socket read brings a quarter of it.
 FIRST_BODY_BYTES = 64 * 1024
 GROWTH = 4
-# Staged and unconsumed bytes past which the socket is no longer read (StreamReader's
-# default pause point for our old 1 MiB limit was 2 MiB).
+# Bytes read and not yet taken by the reader past which the socket is no longer read
+# (StreamReader's pause point for our old 1 MiB limit was 2 MiB).
 PAUSE_BYTES = 2 * 1024 * 1024
 # Free room below which the staging buffer's unread bytes are moved to its front.
 MIN_FREE = 16 * 1024
 
 
+class _Body:
+    """One body's buffer: `filled` bytes of `length` have arrived, `charged` are charged."""
+
+    __slots__ = ("budget", "buf", "charged", "filled", "length", "prefix")
+
+    def __init__(
+        self, prefix: bytes, length: int, capacity: int, budget: ByteBudget, filled: int = 0
+    ) -> None:
+        self.prefix = prefix
+        self.length = length
+        self.buf = bytearray(capacity)
+        self.charged = capacity
+        self.budget = budget
+        self.filled = filled
+
+    @property
+    def complete(self) -> bool:
+        return self.filled == self.length
+
+    def grow(self, more: int) -> None:
+        try:
+            # In place where the allocator can (calloc'd zeros: the new room is touched
+            # only as the bytes land in it)...
+            self.buf += bytes(more)
+        except BufferError:
+            # ...unless a view the event loop was lent is still alive.
+            larger = bytearray(len(self.buf) + more)
+            larger[: self.filled] = memoryview(self.buf)[: self.filled]
+            self.buf = larger
+        self.charged += more
+
+
 class FrameStream(asyncio.BufferedProtocol):
-    """Frames in through `readexactly`/`read_body`/`read`; `inner` sees every other
-    callback (it must not be an asyncio.Protocol subclass's data path: uvloop lends a
-    buffer only to protocols that are not)."""
+    """Frames in through `read_prefix` then `read_body`; `read` for raw bytes. `inner`
+    sees every other callback. (uvloop lends a buffer only to a protocol that is not an
+    asyncio.Protocol subclass, hence BufferedProtocol in front of the stream protocol.)"""
 
     def __init__(
         self,
@@ -63,22 +98,26 @@ class FrameStream(asyncio.BufferedProtocol):
         self._stage = bytearray(STAGE_BYTES)
         self._stage_view = memoryview(self._stage)
         self._start = self._end = 0  # unread staged bytes: _stage[_start:_end]
-        self._body: bytearray | None = None  # lent to the event loop while set
-        self._body_view: memoryview | None = None
-        self._filled = 0  # body bytes written so far
-        self._lent_body = False  # which buffer the last get_buffer lent
+        # The body the event loop writes into while set (the staging buffer is empty then).
+        self._lent: _Body | None = None
+        self._lent_view: memoryview | None = None
+        self._lent_last = False  # which buffer the last get_buffer lent
+        # Bodies read ahead, in stream order; only the last may be incomplete, and when
+        # there are any, the staged bytes come after the last of them.
+        self._ahead: deque[_Body] = deque()
+        self._ahead_bytes = 0  # bytes in `_ahead` (for flow control)
+        # The body whose prefix read_prefix returned from `_ahead`, for read_body.
+        self._taken: _Body | None = None
+        # The body read_body is reading (not read ahead); None between frames.
+        self._reading: _Body | None = None
+        self._in_body = False  # read_body is running (its body may still be staged)
+        # (max frame bytes, budget) from the first read_prefix: what reading ahead needs.
+        self._rules: tuple[int, ByteBudget] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._eof = False
         self._error: BaseException | None = None
         self._transport: asyncio.BaseTransport | None = None
         self._paused = False
-        # While the reader waits for a prefix: (max frame bytes, budget) for the eager body.
-        self._prefix_for: tuple[int, ByteBudget] | None = None
-        # A prefix already taken out of the staging buffer, and its body's buffer, charged
-        # (length, buffer, charged bytes, budget), when the body started arriving together
-        # with its prefix (see `_start_body`).
-        self._eager_prefix: bytes | None = None
-        self._eager: tuple[int, bytearray, int, ByteBudget] | None = None
         # Bytes of the body being read that have arrived (for the body deadline's message).
         self.body_arrived = 0
 
@@ -89,58 +128,43 @@ class FrameStream(asyncio.BufferedProtocol):
         self.inner.connection_made(transport)
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        body = self._body_view
-        # Once the body is full (its reader not yet woken), the next bytes are staged.
-        if body is not None and self._start == self._end and self._filled < len(body):
-            self._lent_body = True
-            return body[self._filled :]
-        self._lent_body = False
+        lent = self._lent
+        if lent is not None and self._start == self._end:
+            if lent.filled == len(lent.buf) and not lent.complete:
+                self._grow_lent(lent)
+            # A body still full takes no more (complete, its reader not yet woken; or the
+            # budget had no room): the next bytes are staged.
+            if lent.filled < len(lent.buf):
+                return self._lent_slice(lent)
+        self._lent_last = False
         if self._start == self._end:
             self._start = self._end = 0
         elif len(self._stage) - self._end < MIN_FREE:
             self._compact()
         return self._stage_view[self._end :]
 
+    def _lent_slice(self, lent: _Body) -> memoryview:
+        if self._lent_view is None:
+            self._lent_view = memoryview(lent.buf)
+        self._lent_last = True
+        return self._lent_view[lent.filled :]
+
     def buffer_updated(self, nbytes: int) -> None:
-        if self._lent_body:
-            self._filled += nbytes
-            self.body_arrived += nbytes
+        if self._lent_last:
+            lent = self._lent
+            assert lent is not None
+            lent.filled += nbytes
+            if self._ahead and lent is self._ahead[-1]:
+                self._ahead_bytes += nbytes
+            else:
+                self.body_arrived += nbytes
         else:
             self._end += nbytes
-            if self._prefix_for is not None and self._eager_prefix is None:
-                self._start_body()
-            if self._end - self._start >= PAUSE_BYTES and not self._paused:
-                self._pause()
+            if self._rules is not None and self._staged_at_boundary():
+                self._read_ahead()
+        if self._end - self._start + self._ahead_bytes >= PAUSE_BYTES and not self._paused:
+            self._pause()
         self._wake()
-
-    def _start_body(self) -> None:
-        # The event loop reads on (libuv up to 32 times) before the waiting reader runs:
-        # without this, a whole request would land in the staging buffer and be copied
-        # out. A body that began arriving with its prefix gets its buffer here, charged as
-        # read_body would (nothing if the budget is short: read_body then waits for it).
-        staged = self._end - self._start
-        if staged <= LENGTH_PREFIX_BYTES:
-            return  # a prefix alone holds nothing
-        assert self._prefix_for is not None
-        max_bytes, budget = self._prefix_for
-        prefix = bytes(self._stage_view[self._start : self._start + LENGTH_PREFIX_BYTES])
-        try:
-            length = parse_length(prefix, max_bytes)
-        except FrameTooLargeError:
-            return  # the reader refuses it
-        arrived = staged - LENGTH_PREFIX_BYTES
-        if arrived >= length:
-            return  # here whole: read_body copies it out
-        capacity = min(length, max(FIRST_BODY_BYTES, GROWTH * arrived))
-        if not budget.try_acquire(capacity):
-            return
-        buf = bytearray(capacity)
-        buf[:arrived] = self._stage_view[self._start + LENGTH_PREFIX_BYTES : self._end]
-        self._start = self._end = 0
-        self._eager_prefix = prefix
-        self._eager = (length, buf, capacity, budget)
-        self._filled = self.body_arrived = arrived
-        self._lend(buf)
 
     def eof_received(self) -> bool | None:
         self._eof = True
@@ -159,6 +183,70 @@ class FrameStream(asyncio.BufferedProtocol):
     def resume_writing(self) -> None:
         self.inner.resume_writing()
 
+    # -- reading ahead --------------------------------------------------------------------
+
+    def _staged_at_boundary(self) -> bool:
+        """Whether the staged bytes start a frame nobody has begun to read."""
+        if self._ahead:
+            return self._ahead[-1].complete
+        reading = self._reading
+        if reading is not None:
+            return reading.complete  # its bytes all went to its buffer: what follows is new
+        return not self._in_body and self._taken is None
+
+    def _read_ahead(self) -> None:
+        # A body that started arriving (more than its prefix is here) but is not here
+        # whole gets its buffer now, charged as read_body would charge it (nothing if
+        # the budget is short: read_body then waits for it), and the event loop's next
+        # reads land in it. Whole frames stay staged (copied out by read_body); what
+        # follows one is not looked at until the reader has taken it.
+        staged = self._end - self._start
+        if staged <= LENGTH_PREFIX_BYTES:
+            return  # a prefix alone holds nothing
+        assert self._rules is not None
+        max_bytes, budget = self._rules
+        prefix = bytes(self._stage_view[self._start : self._start + LENGTH_PREFIX_BYTES])
+        try:
+            length = parse_length(prefix, max_bytes)
+        except FrameTooLargeError:
+            return  # the reader refuses it
+        arrived = staged - LENGTH_PREFIX_BYTES
+        if arrived >= length:
+            return
+        capacity = min(length, max(FIRST_BODY_BYTES, GROWTH * arrived))
+        if not budget.try_acquire(capacity):
+            return
+        body = _Body(prefix, length, capacity, budget, arrived)
+        body.buf[:arrived] = self._stage_view[self._start + LENGTH_PREFIX_BYTES : self._end]
+        self._start = self._end = 0
+        self._ahead.append(body)
+        self._ahead_bytes += arrived
+        self._lend(body)
+
+    def _grow_lent(self, body: _Body) -> None:
+        # All that was charged has arrived: a larger buffer if the budget has room at
+        # once (read_body waits for it otherwise). Here, between two reads, no view of
+        # the buffer is alive, so it can usually grow in place.
+        capacity = len(body.buf)
+        more = min(body.length, GROWTH * capacity) - capacity
+        if not body.budget.try_acquire(more):
+            return
+        if self._lent_view is not None:
+            self._lent_view.release()
+            self._lent_view = None
+        body.grow(more)
+
+    def abandon(self) -> None:
+        """Give back the charges of bodies read ahead that nobody will read now, and read
+        none ahead any more (the connection is ending)."""
+        self._rules = None
+        self._unlend()
+        for body in (*self._ahead, *((self._taken,) if self._taken else ())):
+            body.budget.release(body.charged)
+        self._ahead.clear()
+        self._ahead_bytes = 0
+        self._taken = None
+
     # -- the connection's side ------------------------------------------------------------
 
     def writer(self, transport: asyncio.BaseTransport) -> asyncio.StreamWriter:
@@ -166,33 +254,25 @@ class FrameStream(asyncio.BufferedProtocol):
         return asyncio.StreamWriter(transport, self.inner, None, self._loop)  # type: ignore[arg-type]
 
     async def read_prefix(self, max_bytes: int, budget: ByteBudget) -> bytes:
-        """A frame's length prefix, as readexactly(4). A body that arrives together with
-        it (valid for `max_bytes`) is read into its own buffer at once, charged to
-        `budget`: the caller must then call read_body for it, or `abandon`."""
-        self._prefix_for = (max_bytes, budget)
-        try:
-            if self._end - self._start > LENGTH_PREFIX_BYTES:
-                self._start_body()
-            while self._eager_prefix is None and self._end - self._start < LENGTH_PREFIX_BYTES:
-                if self._eof:
-                    return await self.readexactly(LENGTH_PREFIX_BYTES)  # raises
-                await self._wait()
-        finally:
-            self._prefix_for = None
-        if self._eager_prefix is not None:
-            prefix, self._eager_prefix = self._eager_prefix, None
-            return prefix
+        """A frame's length prefix, as readexactly(4). Bodies of frames up to `max_bytes`
+        may be read ahead from now on, charged to `budget`: after a prefix, the caller
+        must call read_body for its body, or `abandon`."""
+        self._rules = (max_bytes, budget)
+        if not self._ahead and self._staged_at_boundary():
+            self._read_ahead()
+        while not self._ahead and self._end - self._start < LENGTH_PREFIX_BYTES:
+            if self._eof:
+                return await self.readexactly(LENGTH_PREFIX_BYTES)  # raises
+            await self._wait()
+        if self._ahead:
+            body = self._taken = self._ahead.popleft()
+            self._ahead_bytes -= body.filled
+            self._maybe_resume()
+            return body.prefix
         return await self.readexactly(LENGTH_PREFIX_BYTES)
 
-    def abandon(self) -> None:
-        """Give back the charge of a body read ahead that nobody will read now."""
-        eager, self._eager, self._eager_prefix = self._eager, None, None
-        if eager is not None:
-            self._unlend()
-            eager[3].release(eager[2])
-
     async def readexactly(self, n: int) -> bytes:
-        """`n` bytes (a length prefix); IncompleteReadError at the end of the stream."""
+        """`n` staged bytes; IncompleteReadError at the end of the stream."""
         while self._end - self._start < n:
             if self._eof:
                 partial = bytes(self._stage_view[self._start : self._end])
@@ -205,7 +285,7 @@ class FrameStream(asyncio.BufferedProtocol):
         return data
 
     async def read(self, n: int) -> bytes:
-        """Up to `n` of the bytes that have arrived, waiting for some; b"" at the end."""
+        """Up to `n` of the staged bytes, waiting for some; b"" at the end."""
         while self._start == self._end:
             if self._eof:
                 self._raise_lost()
@@ -217,94 +297,89 @@ class FrameStream(asyncio.BufferedProtocol):
         return data
 
     async def read_body(self, length: int, budget: ByteBudget) -> bytes | memoryview:
-        """A `length`-byte body, charged to `budget` (all of it once returned; nothing
-        left charged if this raises). A body that had arrived whole is copied out of the
-        staging buffer; a larger one is read into its own buffer, returned read-only.
-        Nothing is charged before the body's first byte has arrived."""
-        eager, self._eager = self._eager, None
-        if eager is not None and (eager[0] != length or eager[3] is not budget):
-            self._eager = eager
+        """The `length`-byte body of the prefix read_prefix returned, charged to `budget`
+        (all of it once returned; nothing left charged if this raises). A body that had
+        arrived whole is copied out of the staging buffer; a larger one is read into its
+        own buffer, returned read-only. Nothing is charged before its first byte came."""
+        body, self._taken = self._taken, None
+        if body is not None and (body.length != length or body.budget is not budget):
+            self._taken = body
             self.abandon()  # not the body it was read ahead for (a caller's mistake)
-            eager = None
-        if eager is None:
-            self.body_arrived = 0
-        while eager is None and self._start == self._end:
-            if self._eof:
-                self._raise_lost()
-                raise asyncio.IncompleteReadError(b"", length)
-            await self._wait()
-        staged = min(self._end - self._start, length)
-        if eager is None and staged == length:
-            if not budget.try_acquire(length):
-                await budget.acquire(length)
-            body = bytes(self._stage_view[self._start : self._start + length])
-            self._consumed(length)
-            return body
-        charged = 0
+            body = None
+        self._in_body = True
         try:
-            if eager is not None:
-                _, buf, capacity, _ = eager
-                charged = capacity
-            else:
+            if body is None:
+                self.body_arrived = 0
+                while self._start == self._end:
+                    if self._eof:
+                        self._raise_lost()
+                        raise asyncio.IncompleteReadError(b"", length)
+                    await self._wait()
+                staged = min(self._end - self._start, length)
+                if staged == length:
+                    if not budget.try_acquire(length):
+                        await budget.acquire(length)
+                    whole = bytes(self._stage_view[self._start : self._start + length])
+                    self._consumed(length)
+                    return whole
                 capacity = min(length, max(FIRST_BODY_BYTES, GROWTH * staged))
                 await budget.acquire(capacity)
-                charged = capacity
-                buf = bytearray(capacity)
-                self._filled = 0
-            while True:
-                # What is staged first (it came before anything the body buffer can get).
-                take = min(self._end - self._start, capacity - self._filled)
-                if take:
-                    at = self._filled
-                    buf[at : at + take] = self._stage_view[self._start : self._start + take]
-                    self._consumed(take)
-                    self._filled += take
-                    self.body_arrived += take
-                if self._filled < capacity:
-                    # The staging buffer is empty now: the event loop fills the body.
-                    self._lend(buf)
-                    while self._filled < capacity:
-                        if self._eof:
-                            got = bytes(memoryview(buf)[: self._filled])
-                            self._raise_lost()
-                            raise asyncio.IncompleteReadError(got, length)
-                        await self._wait()
-                    self._unlend()
-                if capacity == length:
-                    break
-                more = min(length, GROWTH * capacity) - capacity
-                await budget.acquire(more)
-                charged += more
-                capacity += more
-                try:
-                    # Grown in place where the allocator can (calloc'd zeros: the new
-                    # room is touched only as the copy lands in it)...
-                    buf += bytes(more)
-                except BufferError:
-                    # ...unless a view the event loop was lent is still alive.
-                    larger = bytearray(capacity)
-                    larger[: self._filled] = buf
-                    buf = larger
+                body = _Body(b"", length, capacity, budget)
+            else:
+                self.body_arrived = body.filled
+            self._reading = body
+            return await self._fill(body)
         except BaseException:
-            self._unlend()
-            budget.release(charged)
+            if body is not None:
+                if self._lent is body:
+                    self._unlend()
+                budget.release(body.charged)
             raise
-        return memoryview(buf).toreadonly()
+        finally:
+            self._reading = None
+            self._in_body = False
+
+    async def _fill(self, body: _Body) -> memoryview:
+        while True:
+            # What is staged first (it came before anything the body's buffer can get).
+            take = min(self._end - self._start, len(body.buf) - body.filled)
+            if take:
+                at = body.filled
+                body.buf[at : at + take] = self._stage_view[self._start : self._start + take]
+                self._consumed(take)
+                body.filled += take
+                self.body_arrived += take
+            if body.filled < len(body.buf):
+                # The staging buffer is empty now: the event loop fills the body (and
+                # grows it when the budget has room at once).
+                self._lend(body)
+                while body.filled < len(body.buf):
+                    if self._eof:
+                        got = bytes(memoryview(body.buf)[: body.filled])
+                        self._raise_lost()
+                        raise asyncio.IncompleteReadError(got, body.length)
+                    await self._wait()
+            if self._lent is body:
+                self._unlend()
+            if body.complete:
+                return memoryview(body.buf).toreadonly()
+            capacity = len(body.buf)
+            more = min(body.length, GROWTH * capacity) - capacity
+            await body.budget.acquire(more)
+            body.grow(more)
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _lend(self, buf: bytearray) -> None:
-        if self._body is buf:
-            return
-        self._unlend()
-        self._body = buf
-        self._body_view = memoryview(buf)
+    def _lend(self, body: _Body) -> None:
+        if self._lent is not body:
+            self._unlend()
+            self._lent = body
 
     def _unlend(self) -> None:
-        # The view must be released before the bytearray may grow.
-        if self._body_view is not None:
-            self._body_view.release()
-        self._body = self._body_view = None
+        # The view is released so that the body's bytearray may grow in place.
+        if self._lent_view is not None:
+            self._lent_view.release()
+        self._lent = self._lent_view = None
 
     def _compact(self) -> None:
         unread = self._end - self._start
@@ -320,7 +395,10 @@ class FrameStream(asyncio.BufferedProtocol):
 
     def _consumed(self, n: int) -> None:
         self._start += n
-        if self._paused and self._end - self._start < PAUSE_BYTES // 2:
+        self._maybe_resume()
+
+    def _maybe_resume(self) -> None:
+        if self._paused and self._end - self._start + self._ahead_bytes < PAUSE_BYTES // 2:
             self._paused = False
             transport = self._transport
             if transport is not None and not transport.is_closing():

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 import uvloop
 
+from logstore.protocol.framing import LENGTH_PREFIX_BYTES
 from logstore.security.dev_ca import create
 from logstore.server.budget import ByteBudget
 from logstore.server.frame_stream import FIRST_BODY_BYTES, GROWTH, PAUSE_BYTES, FrameStream
@@ -34,10 +35,11 @@ async def _read_frames(stream: FrameStream, count: int, budget: ByteBudget) -> l
     for _ in range(count):
         (length,) = struct.unpack(">i", await stream.read_prefix(100 * MiB, budget))
         body = await stream.read_body(length, budget)
-        # Everything a returned body holds is charged: exactly its length.
-        assert budget.capacity - budget.available == length
+        # A returned body is charged in full (bodies read ahead of it are charged too).
+        assert budget.capacity - budget.available >= length
         if length > 2 * PAUSE_BYTES:  # more than can ever be staged: read in place
-            assert isinstance(body, memoryview) and body.readonly
+            assert isinstance(body, memoryview)
+            assert body.readonly
         got.append(bytes(body))
         budget.release(length)
     return got
@@ -153,6 +155,7 @@ def test_any_split_of_the_stream_gives_the_same_frames() -> None:
                 await asyncio.sleep(0)  # the reader runs between reads, or does not
                 await asyncio.sleep(0)
             assert await reading == bodies
+            assert budget.available == budget.capacity
 
         asyncio.run(main())
 
@@ -180,7 +183,8 @@ def test_the_budget_is_charged_for_what_arrived_and_given_back_on_eof() -> None:
         stream.eof_received()
         with pytest.raises(asyncio.IncompleteReadError) as info:
             await reading
-        assert len(info.value.partial) == sent and info.value.expected == length
+        assert len(info.value.partial) == sent
+        assert info.value.expected == length
         assert budget.available == budget.capacity
 
     asyncio.run(main())
@@ -293,5 +297,48 @@ def test_a_read_ahead_body_comes_out_whole() -> None:
         budget.release(length)
         (length,) = struct.unpack(">i", await stream.read_prefix(4 * MiB, budget))
         assert await stream.read_body(length, budget) == b"123456789"
+
+    asyncio.run(main())
+
+
+def test_bodies_arriving_while_the_reader_is_busy_are_read_ahead_in_order() -> None:
+    async def main() -> None:
+        stream = FrameStream(asyncio.get_running_loop())
+        transport = _Transport()
+        stream.connection_made(transport)
+        budget = ByteBudget(64 * MiB)
+        first, wire = _frames([10], seed=7)
+        _feed(stream, wire)
+        (length,) = struct.unpack(">i", await stream.read_prefix(4 * MiB, budget))
+        assert await stream.read_body(length, budget) == first[0]
+        budget.release(length)
+        # The reader is busy now (it does not run while these reads happen).
+        bodies, wire = _frames([700_000, 900_000, 600_000, 800_000], seed=8)
+        fed = 0
+        while transport.reading and fed < len(wire):
+            _feed(stream, wire[fed : fed + 256 * 1024])
+            fed += 256 * 1024
+        assert not transport.reading  # paused: PAUSE_BYTES read and not taken
+        # What came went into the bodies' own buffers, each charged at most GROWTH times
+        # what it had when its buffer was made: not into the staging buffer.
+        held = budget.capacity - budget.available
+        assert fed - 4 * LENGTH_PREFIX_BYTES <= held <= GROWTH * fed
+        got = []
+        for _ in bodies:
+            (length,) = struct.unpack(">i", await stream.read_prefix(4 * MiB, budget))
+            if transport.reading and fed < len(wire):
+                _feed(stream, wire[fed:])
+                fed = len(wire)
+            got.append(bytes(await stream.read_body(length, budget)))
+            budget.release(length)
+        assert got == bodies
+        assert budget.available == budget.capacity
+
+        # Read ahead, then the connection ends: abandon gives every charge back.
+        _, wire = _frames([700_000, 900_000], seed=9)
+        _feed(stream, wire[:1_000_000])
+        assert budget.available < budget.capacity
+        stream.abandon()
+        assert budget.available == budget.capacity
 
     asyncio.run(main())
