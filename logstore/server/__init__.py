@@ -30,11 +30,13 @@ async def serve(config: BrokerConfig) -> None:
 def run(config: BrokerConfig) -> int:
     """Serve until SIGINT/SIGTERM; return the process exit code (2: unusable TLS settings)."""
     from logstore.logconfig import configure
+    from logstore.server.allocator import tune
     from logstore.server.resources import raise_nofile_limit
     from logstore.server.tls import TlsConfigError
 
     configure(config.log_level, config.log_format)
     raise_nofile_limit()
+    tune()
     try:
         import uvloop
     except ImportError:
