@@ -1,7 +1,8 @@
 """What a default librdkafka consumer sees in Fetch replies: Odradek next to Apache Kafka.
 
 Fills one partition on each broker with the same kcat produce (default producer settings),
-then reports counts, not speeds, so the figures hold on a loaded machine:
+then reports counts (and, for the broker alone, round trips), so the figures hold on a
+loaded machine:
 
 - the batches as stored (how the producer's batching came out on each broker): number,
   records and bytes per batch;
