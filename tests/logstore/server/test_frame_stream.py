@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 import uvloop
 
-from logstore.protocol.framing import LENGTH_PREFIX_BYTES
+from logstore.protocol.errors import ProtocolError
+from logstore.protocol.framing import LENGTH_PREFIX_BYTES, parse_length
 from logstore.security.dev_ca import create
 from logstore.server.budget import ByteBudget
 from logstore.server.frame_stream import FIRST_BODY_BYTES, GROWTH, PAUSE_BYTES, FrameStream
@@ -342,3 +343,90 @@ def test_bodies_arriving_while_the_reader_is_busy_are_read_ahead_in_order() -> N
         assert budget.available == budget.capacity
 
     asyncio.run(main())
+
+
+def test_hostile_streams_end_cleanly_and_give_every_charge_back() -> None:
+    """Valid frames, then garbage (lengths negative, tiny, huge or plausible over random
+    bytes), split at random, ended by EOF or a reset at a random point: the reader gets
+    the valid frames in order, then an end it expects, and the budget is whole again."""
+    rng = random.Random(10)
+    max_bytes = 2 * MiB
+    for case in range(200):
+        sizes = [rng.choice((8, 100, 70_000, 600_000)) for _ in range(rng.randint(0, 4))]
+        bodies, wire = _frames(sizes, seed=case)
+        garbage = rng.choice(
+            (
+                struct.pack(">i", -1),
+                struct.pack(">i", 3),
+                struct.pack(">i", max_bytes + 1),
+                struct.pack(">i", rng.randint(8, max_bytes)) + rng.randbytes(rng.randint(0, 9000)),
+                rng.randbytes(rng.randint(0, 300_000)),
+            )
+        )
+        stream_bytes = wire + garbage
+        cut = rng.randint(len(wire), len(stream_bytes))
+        reset = rng.random() < 0.3
+
+        async def main(
+            stream_bytes: bytes = stream_bytes, cut: int = cut, reset: bool = reset
+        ) -> list[bytes]:
+            stream = FrameStream(asyncio.get_running_loop())
+            stream.connection_made(_Transport())
+            budget = ByteBudget(8 * MiB)
+            got: list[bytes] = []
+
+            async def reader() -> None:
+                while True:
+                    prefix = await stream.read_prefix(max_bytes, budget)
+                    length = parse_length(prefix, max_bytes)
+                    got.append(bytes(await stream.read_body(length, budget)))
+                    budget.release(length)
+
+            reading = asyncio.create_task(reader())
+            at = 0
+            while at < cut:
+                step = min(rng.randint(1, 300_000), cut - at)
+                _feed(stream, stream_bytes[at : at + step])
+                at += step
+                for _ in range(rng.randint(0, 3)):
+                    await asyncio.sleep(0)
+            if reset:
+                stream.connection_lost(ConnectionResetError("reset"))
+            else:
+                stream.eof_received()
+            with pytest.raises((asyncio.IncompleteReadError, ConnectionError, ProtocolError)):
+                await reading
+            stream.abandon()  # what the connection does when it ends
+            assert budget.available == budget.capacity
+            return got
+
+        got = asyncio.run(main())
+        assert got[: len(bodies)] == bodies
+
+
+def test_a_body_that_starts_like_a_frame_is_not_read_ahead_as_one() -> None:
+    # Bytes that arrive while read_body waits for its body's first byte, or for budget,
+    # are that body's, however much they look like a length prefix.
+    async def main(budget_bytes: int) -> None:
+        stream = FrameStream(asyncio.get_running_loop())
+        stream.connection_made(_Transport())
+        budget = ByteBudget(budget_bytes)
+        body = struct.pack(">i", 50_000) + random.Random(11).randbytes(99_996)
+        _feed(stream, struct.pack(">i", len(body)))
+        (length,) = struct.unpack(">i", await stream.read_prefix(4 * MiB, budget))
+        held = 0
+        if budget_bytes < 16 * MiB:
+            held = budget_bytes - 1000  # another request holds nearly all of it
+            assert budget.try_acquire(held)
+        reading = asyncio.create_task(stream.read_body(length, budget))
+        await asyncio.sleep(0)
+        _feed(stream, body[:30_000])
+        await asyncio.sleep(0)
+        _feed(stream, body[30_000:60_000])
+        budget.release(held)
+        await asyncio.sleep(0)
+        _feed(stream, body[60_000:])
+        assert bytes(await reading) == body
+
+    asyncio.run(main(64 * MiB))
+    asyncio.run(main(1 * MiB))
