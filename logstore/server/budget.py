@@ -1,9 +1,10 @@
 """A byte budget shared by all connections: caps the request bytes held in memory at once.
 
 Owns only the accounting. It must never read sockets. A connection charges a body's bytes
-as its buffer grows with what arrived (at most four times the bytes that arrived, or
-64 KiB; never the length a prefix merely claims: see logstore.server.frame_stream), so a
-client that sends a prefix and nothing else holds nothing, and gives them back as soon as the request has been handled
+once its reader takes the body, as the body's buffer grows with what arrived (at most four
+times the bytes that arrived, or 64 KiB; never the length a prefix merely claims: see
+logstore.server.frame_stream), so a client that sends a prefix and nothing else holds
+nothing, and gives them back as soon as the request has been handled
 (not when its answer is sent), so a client that stops reading its answers holds nothing
 either. Waiters are served first come, first served.
 """

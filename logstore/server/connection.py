@@ -130,7 +130,7 @@ class Connection:
         finally:
             for task in (self._reading, answering):
                 task.cancel()
-            self.reader.abandon()  # a body read ahead of a request that will not be read
+            self.reader.abandon()  # bodies read ahead of requests that will not be read
             while not self._pending.empty():
                 item = self._pending.get_nowait()
                 if item is not None:
@@ -178,7 +178,7 @@ class Connection:
                 self._at_boundary = True
                 await self._slots.acquire()
                 try:
-                    prefix = await reader.read_prefix(max_bytes, self.budget)
+                    prefix = await reader.read_prefix(max_bytes)
                 except asyncio.IncompleteReadError as exc:
                     if exc.partial:
                         raise
@@ -261,9 +261,7 @@ class Connection:
                 self._at_boundary = True
                 await self._slots.acquire()
                 try:
-                    prefix = await self.reader.read_prefix(
-                        self.broker.config.max_request_bytes, self.budget
-                    )
+                    prefix = await self.reader.read_prefix(self.broker.config.max_request_bytes)
                 except asyncio.IncompleteReadError as exc:
                     if exc.partial:
                         raise

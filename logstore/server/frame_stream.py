@@ -11,11 +11,14 @@ lands where the decoder reads it. The event loop reads on (libuv up to 32 times)
 the connection's reader runs, so bodies that start arriving while the reader is busy are
 read ahead into their own buffers too, in order.
 
-Owns that buffering, its flow control (reading pauses while too much is read and nobody
-consumes it) and each body's share of the shared byte budget: a body is charged as its
-buffer grows, and the buffer grows only once the bytes already charged have arrived, so a
-client holds at most four times what it sent or 64 KiB (a length prefix alone holds
-nothing). Every other protocol callback is forwarded to `inner`, the StreamReaderProtocol
+Owns that buffering, its flow control (reading pauses once PAUSE_BYTES are read, staged or
+read ahead, and not taken) and each body's share of the shared byte budget. A body is
+charged once the reader takes it, as its buffer grows, and the buffer grows only once the
+bytes already charged have arrived, so a reader holds at most four times what its client
+sent or 64 KiB (a length prefix alone holds nothing). Bodies read ahead are not charged:
+like StreamReader's buffer before them, they are bounded per connection by PAUSE_BYTES, so
+a connection whose reader is stalled (its client stopped reading answers) holds no budget.
+Every other protocol callback is forwarded to `inner`, the StreamReaderProtocol
 that the connection's StreamWriter drains and waits for close through. It reads only the
 length prefixes (Kafka's framing) and must never interpret a frame's body, nor hand out a
 buffer it will write into again.
@@ -47,17 +50,23 @@ MIN_FREE = 16 * 1024
 
 
 class _Body:
-    """One body's buffer: `filled` bytes of `length` have arrived, `charged` are charged."""
+    """One body's buffer: `filled` bytes of `length` have arrived, `charged` of them are
+    charged to `budget` (none while it is only read ahead)."""
 
     __slots__ = ("budget", "buf", "charged", "filled", "length", "prefix")
 
     def __init__(
-        self, prefix: bytes, length: int, capacity: int, budget: ByteBudget, filled: int = 0
+        self,
+        prefix: bytes,
+        length: int,
+        capacity: int,
+        budget: ByteBudget | None,
+        filled: int = 0,
     ) -> None:
         self.prefix = prefix
         self.length = length
         self.buf = bytearray(capacity)
-        self.charged = capacity
+        self.charged = 0
         self.budget = budget
         self.filled = filled
 
@@ -75,7 +84,6 @@ class _Body:
             larger = bytearray(len(self.buf) + more)
             larger[: self.filled] = memoryview(self.buf)[: self.filled]
             self.buf = larger
-        self.charged += more
 
 
 class FrameStream(asyncio.BufferedProtocol):
@@ -105,14 +113,14 @@ class FrameStream(asyncio.BufferedProtocol):
         # Bodies read ahead, in stream order; only the last may be incomplete, and when
         # there are any, the staged bytes come after the last of them.
         self._ahead: deque[_Body] = deque()
-        self._ahead_bytes = 0  # bytes in `_ahead` (for flow control)
+        self._ahead_bytes = 0  # the buffers' sizes in `_ahead` (flow control, their bound)
         # The body whose prefix read_prefix returned from `_ahead`, for read_body.
         self._taken: _Body | None = None
         # The body read_body is reading (not read ahead); None between frames.
         self._reading: _Body | None = None
         self._in_body = False  # read_body is running (its body may still be staged)
-        # (max frame bytes, budget) from the first read_prefix: what reading ahead needs.
-        self._rules: tuple[int, ByteBudget] | None = None
+        # The largest frame, from the first read_prefix: reading ahead starts then.
+        self._max_frame: int | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._eof = False
         self._error: BaseException | None = None
@@ -154,13 +162,11 @@ class FrameStream(asyncio.BufferedProtocol):
             lent = self._lent
             assert lent is not None
             lent.filled += nbytes
-            if self._ahead and lent is self._ahead[-1]:
-                self._ahead_bytes += nbytes
-            else:
+            if lent is self._reading:
                 self.body_arrived += nbytes
         else:
             self._end += nbytes
-            if self._rules is not None and self._staged_at_boundary():
+            if self._max_frame is not None and self._staged_at_boundary():
                 self._read_ahead()
         if self._end - self._start + self._ahead_bytes >= PAUSE_BYTES and not self._paused:
             self._pause()
@@ -196,53 +202,60 @@ class FrameStream(asyncio.BufferedProtocol):
 
     def _read_ahead(self) -> None:
         # A body that started arriving (more than its prefix is here) but is not here
-        # whole gets its buffer now, charged as read_body would charge it (nothing if
-        # the budget is short: read_body then waits for it), and the event loop's next
-        # reads land in it. Whole frames stay staged (copied out by read_body); what
-        # follows one is not looked at until the reader has taken it.
+        # whole gets its buffer now, sized as read_body would size it, and the event
+        # loop's next reads land in it. Its charge waits for the reader (read_body);
+        # meanwhile PAUSE_BYTES bounds what is read ahead. Whole frames stay staged
+        # (copied out by read_body); what follows one waits until the reader took it.
         staged = self._end - self._start
         if staged <= LENGTH_PREFIX_BYTES:
             return  # a prefix alone holds nothing
-        assert self._rules is not None
-        max_bytes, budget = self._rules
+        assert self._max_frame is not None
         prefix = bytes(self._stage_view[self._start : self._start + LENGTH_PREFIX_BYTES])
         try:
-            length = parse_length(prefix, max_bytes)
+            length = parse_length(prefix, self._max_frame)
         except FrameTooLargeError:
             return  # the reader refuses it
         arrived = staged - LENGTH_PREFIX_BYTES
         if arrived >= length:
             return
         capacity = min(length, max(FIRST_BODY_BYTES, GROWTH * arrived))
-        if not budget.try_acquire(capacity):
-            return
-        body = _Body(prefix, length, capacity, budget, arrived)
+        if self._ahead_bytes + capacity > PAUSE_BYTES:
+            return  # staged instead, until the reader catches up
+        body = _Body(prefix, length, capacity, None, arrived)
         body.buf[:arrived] = self._stage_view[self._start + LENGTH_PREFIX_BYTES : self._end]
         self._start = self._end = 0
         self._ahead.append(body)
-        self._ahead_bytes += arrived
+        self._ahead_bytes += capacity
         self._lend(body)
 
     def _grow_lent(self, body: _Body) -> None:
-        # All that was charged has arrived: a larger buffer if the budget has room at
-        # once (read_body waits for it otherwise). Here, between two reads, no view of
-        # the buffer is alive, so it can usually grow in place.
+        # The buffer is full: a larger one if the reader's budget has room at once, or,
+        # read ahead, if PAUSE_BYTES has (otherwise read_body grows it, waiting for
+        # budget). Here, between two reads, no view of it is alive: it can usually grow
+        # in place.
         capacity = len(body.buf)
         more = min(body.length, GROWTH * capacity) - capacity
-        if not body.budget.try_acquire(more):
-            return
+        if body is self._reading:
+            assert body.budget is not None
+            if not body.budget.try_acquire(more):
+                return
+            body.charged += more
+        elif self._ahead and body is self._ahead[-1]:
+            if self._ahead_bytes + more > PAUSE_BYTES:
+                return
+            self._ahead_bytes += more
+        else:
+            return  # taken, its charge not yet made: read_body grows it
         if self._lent_view is not None:
             self._lent_view.release()
             self._lent_view = None
         body.grow(more)
 
     def abandon(self) -> None:
-        """Give back the charges of bodies read ahead that nobody will read now, and read
-        none ahead any more (the connection is ending)."""
-        self._rules = None
+        """Drop the bodies read ahead that nobody will read now, and read none ahead any
+        more (the connection is ending). They hold no budget."""
+        self._max_frame = None
         self._unlend()
-        for body in (*self._ahead, *((self._taken,) if self._taken else ())):
-            body.budget.release(body.charged)
         self._ahead.clear()
         self._ahead_bytes = 0
         self._taken = None
@@ -253,11 +266,16 @@ class FrameStream(asyncio.BufferedProtocol):
         """The StreamWriter for a connection made without `connected`."""
         return asyncio.StreamWriter(transport, self.inner, None, self._loop)  # type: ignore[arg-type]
 
-    async def read_prefix(self, max_bytes: int, budget: ByteBudget) -> bytes:
+    @property
+    def read_ahead_bytes(self) -> int:
+        """The size of the buffers of bodies read ahead and not yet taken."""
+        return self._ahead_bytes
+
+    async def read_prefix(self, max_bytes: int) -> bytes:
         """A frame's length prefix, as readexactly(4). Bodies of frames up to `max_bytes`
-        may be read ahead from now on, charged to `budget`: after a prefix, the caller
-        must call read_body for its body, or `abandon`."""
-        self._rules = (max_bytes, budget)
+        may be read ahead from now on: after a prefix, the caller must call read_body for
+        its body, or `abandon`."""
+        self._max_frame = max_bytes
         if not self._ahead and self._staged_at_boundary():
             self._read_ahead()
         while not self._ahead and self._end - self._start < LENGTH_PREFIX_BYTES:
@@ -266,7 +284,7 @@ class FrameStream(asyncio.BufferedProtocol):
             await self._wait()
         if self._ahead:
             body = self._taken = self._ahead.popleft()
-            self._ahead_bytes -= body.filled
+            self._ahead_bytes -= len(body.buf)
             self._maybe_resume()
             return body.prefix
         return await self.readexactly(LENGTH_PREFIX_BYTES)
@@ -302,8 +320,7 @@ class FrameStream(asyncio.BufferedProtocol):
         arrived whole is copied out of the staging buffer; a larger one is read into its
         own buffer, returned read-only. Nothing is charged before its first byte came."""
         body, self._taken = self._taken, None
-        if body is not None and (body.length != length or body.budget is not budget):
-            self._taken = body
+        if body is not None and body.length != length:
             self.abandon()  # not the body it was read ahead for (a caller's mistake)
             body = None
         self._in_body = True
@@ -325,7 +342,17 @@ class FrameStream(asyncio.BufferedProtocol):
                 capacity = min(length, max(FIRST_BODY_BYTES, GROWTH * staged))
                 await budget.acquire(capacity)
                 body = _Body(b"", length, capacity, budget)
+                body.charged = capacity
             else:
+                # Taken from those read ahead: charged now, for the buffer it has.
+                body.budget = budget
+                capacity = len(body.buf)
+                if not budget.try_acquire(capacity):
+                    if self._lent is body:
+                        self._unlend()  # what comes meanwhile is staged, in order
+                    await budget.acquire(capacity)
+                    capacity = len(body.buf)  # (unchanged: only _fill grows it now)
+                body.charged = capacity
                 self.body_arrived = body.filled
             self._reading = body
             return await self._fill(body)
@@ -365,7 +392,9 @@ class FrameStream(asyncio.BufferedProtocol):
                 return memoryview(body.buf).toreadonly()
             capacity = len(body.buf)
             more = min(body.length, GROWTH * capacity) - capacity
+            assert body.budget is not None
             await body.budget.acquire(more)
+            body.charged += more
             body.grow(more)
 
     # -- helpers --------------------------------------------------------------------------
