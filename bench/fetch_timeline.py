@@ -145,7 +145,6 @@ def round_trips(
     librdkafka's (1 MiB per partition) from each stored batch's base offset, each reply
     read in full before the next request. Best of `passes`: round trip median and p90,
     and the broker's CPU per Fetch."""
-    requests = []
     with Wire(bootstrap) as wire:
         sent: list[bytes] = []
         wire.send_raw = sent.append  # type: ignore[method-assign]

@@ -350,8 +350,7 @@ class FrameStream(asyncio.BufferedProtocol):
                 if not budget.try_acquire(capacity):
                     if self._lent is body:
                         self._unlend()  # what comes meanwhile is staged, in order
-                    await budget.acquire(capacity)
-                    capacity = len(body.buf)  # (unchanged: only _fill grows it now)
+                    await budget.acquire(capacity)  # (unlent: nothing grows it meanwhile)
                 body.charged = capacity
                 self.body_arrived = body.filled
             self._reading = body

@@ -125,6 +125,14 @@ class _Transport(asyncio.Transport):
         return default
 
 
+def _fed_stream() -> tuple[FrameStream, _Transport]:
+    """A stream on the running loop whose bytes the test feeds by hand (`_feed`)."""
+    stream = FrameStream(asyncio.get_running_loop())
+    transport = _Transport()
+    stream.connection_made(transport)
+    return stream, transport
+
+
 def _feed(stream: FrameStream, data: bytes) -> None:
     """What the event loop does with a read of `data`: as many buffers as it takes."""
     view = memoryview(data)
@@ -144,8 +152,7 @@ def test_any_split_of_the_stream_gives_the_same_frames() -> None:
         bodies, wire = _frames(sizes, seed)
 
         async def main(bodies: list[bytes] = bodies, wire: bytes = wire) -> None:
-            stream = FrameStream(asyncio.get_running_loop())
-            stream.connection_made(_Transport())
+            stream, _ = _fed_stream()
             budget = ByteBudget(64 * MiB)
             reading = asyncio.create_task(_read_frames(stream, len(bodies), budget))
             at = 0
@@ -163,8 +170,7 @@ def test_any_split_of_the_stream_gives_the_same_frames() -> None:
 
 def test_the_budget_is_charged_for_what_arrived_and_given_back_on_eof() -> None:
     async def main() -> None:
-        stream = FrameStream(asyncio.get_running_loop())
-        stream.connection_made(_Transport())
+        stream, _ = _fed_stream()
         budget = ByteBudget(200 * MiB)
         length = 100 * MiB
         _feed(stream, struct.pack(">i", length))
@@ -193,8 +199,7 @@ def test_the_budget_is_charged_for_what_arrived_and_given_back_on_eof() -> None:
 
 def test_a_connection_lost_mid_body_is_a_reset_and_holds_nothing() -> None:
     async def main() -> None:
-        stream = FrameStream(asyncio.get_running_loop())
-        stream.connection_made(_Transport())
+        stream, _ = _fed_stream()
         budget = ByteBudget(8 * MiB)
         _feed(stream, struct.pack(">i", 4 * MiB) + b"y" * 500_000)
         await stream.readexactly(4)
@@ -210,8 +215,7 @@ def test_a_connection_lost_mid_body_is_a_reset_and_holds_nothing() -> None:
 
 def test_a_short_prefix_at_the_end_is_an_incomplete_read() -> None:
     async def main() -> None:
-        stream = FrameStream(asyncio.get_running_loop())
-        stream.connection_made(_Transport())
+        stream, _ = _fed_stream()
         _feed(stream, b"\x00\x01")
         stream.eof_received()
         with pytest.raises(asyncio.IncompleteReadError) as info:
@@ -226,9 +230,7 @@ def test_reading_pauses_while_nobody_consumes_and_resumes_after() -> None:
     bodies, wire = _frames([1000] * 5000, seed=4)  # ~5 MB of small frames
 
     async def main() -> None:
-        stream = FrameStream(asyncio.get_running_loop())
-        transport = _Transport()
-        stream.connection_made(transport)
+        stream, transport = _fed_stream()
         at = 0
         while transport.reading and at < len(wire):
             _feed(stream, wire[at : at + 65_536])
@@ -251,8 +253,7 @@ def test_reading_pauses_while_nobody_consumes_and_resumes_after() -> None:
 
 def test_a_body_arriving_with_its_prefix_is_read_ahead_and_can_be_abandoned() -> None:
     async def main() -> None:
-        stream = FrameStream(asyncio.get_running_loop())
-        stream.connection_made(_Transport())
+        stream, _ = _fed_stream()
         body = random.Random(5).randbytes(3 * MiB)
         waiting = asyncio.create_task(stream.read_prefix(4 * MiB))
         await asyncio.sleep(0)
@@ -281,8 +282,7 @@ def test_a_body_arriving_with_its_prefix_is_read_ahead_and_can_be_abandoned() ->
 
 def test_a_read_ahead_body_comes_out_whole() -> None:
     async def main() -> None:
-        stream = FrameStream(asyncio.get_running_loop())
-        stream.connection_made(_Transport())
+        stream, _ = _fed_stream()
         budget = ByteBudget(8 * MiB)
         body = random.Random(6).randbytes(3 * MiB)
         waiting = asyncio.create_task(stream.read_prefix(4 * MiB))
@@ -304,9 +304,7 @@ def test_a_read_ahead_body_comes_out_whole() -> None:
 
 def test_bodies_arriving_while_the_reader_is_busy_are_read_ahead_in_order() -> None:
     async def main() -> None:
-        stream = FrameStream(asyncio.get_running_loop())
-        transport = _Transport()
-        stream.connection_made(transport)
+        stream, transport = _fed_stream()
         budget = ByteBudget(64 * MiB)
         first, wire = _frames([10], seed=7)
         _feed(stream, wire)
@@ -372,8 +370,7 @@ def test_hostile_streams_end_cleanly_and_give_every_charge_back() -> None:
         async def main(
             stream_bytes: bytes = stream_bytes, cut: int = cut, reset: bool = reset
         ) -> list[bytes]:
-            stream = FrameStream(asyncio.get_running_loop())
-            stream.connection_made(_Transport())
+            stream, _ = _fed_stream()
             budget = ByteBudget(8 * MiB)
             got: list[bytes] = []
 
@@ -410,8 +407,7 @@ def test_a_body_that_starts_like_a_frame_is_not_read_ahead_as_one() -> None:
     # Bytes that arrive while read_body waits for its body's first byte, or for budget,
     # are that body's, however much they look like a length prefix.
     async def main(budget_bytes: int) -> None:
-        stream = FrameStream(asyncio.get_running_loop())
-        stream.connection_made(_Transport())
+        stream, _ = _fed_stream()
         budget = ByteBudget(budget_bytes)
         body = struct.pack(">i", 50_000) + random.Random(11).randbytes(99_996)
         _feed(stream, struct.pack(">i", len(body)))
