@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -341,14 +342,17 @@ async def read_topics(
     limit_s: float,
     configs: bool = True,
     existing: bool = False,
+    partitions: Mapping[str, int] | None = None,
 ) -> tuple[Layout, Filled]:
     """Everything about a few named topics, fresh (no stamps reused). With `existing`
     (topics the console has just created or changed) the Metadata request names them;
     otherwise it asks for every topic and keeps these.
 
     Right after a topic is created or grows, its partitions' leaders may not answer yet
-    (Apache Kafka says "not leader" for a moment); the read is repeated, briefly, until
-    every partition reports its offsets.
+    (Apache Kafka says "not leader" for a moment), and a broker other than the one that
+    took the change may still report the old partition count (`partitions`: the count
+    the change made); the read is repeated, briefly, until every partition reports its
+    offsets and each topic has its expected partitions.
     """
     # Bounded: a partition that stays leaderless is shown as such, not waited for.
     deadline = time.monotonic() + min(limit_s, SETTLE_S)
@@ -365,7 +369,11 @@ async def read_topics(
             now_ms=now_ms,
             limit_s=limit_s,
         )
-        settled = all(p.end >= 0 for n in present for p in layout.topics[n].partitions)
+        settled = all(p.end >= 0 for n in present for p in layout.topics[n].partitions) and all(
+            len(layout.topics[n].partitions) >= count
+            for n, count in (partitions or {}).items()
+            if n in present
+        )
         if (settled and not filled.warnings) or time.monotonic() > deadline:
             return layout, filled
         await manager._net.sleep(0.1)

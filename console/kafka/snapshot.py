@@ -177,10 +177,13 @@ def snapshot(cluster: ClusterConfig, max_age: float = SNAPSHOT_TTL) -> Snapshot:
         return build_snapshot(cluster)
 
 
-def refresh_topics(cluster: ClusterConfig, names: list[str]) -> None:
+def refresh_topics(
+    cluster: ClusterConfig, names: list[str], partitions: dict[str, int] | None = None
+) -> None:
     """After the console changed `names` (which exist: a deleted topic goes through
     `drop_topics`): re-read just those topics into the cached snapshot (and their
-    configs), so the next page shows the change without a rebuild.
+    configs), so the next page shows the change without a rebuild. `partitions`: the
+    partition counts a change made, which the re-read waits (briefly) to see.
 
     If they cannot be read, the snapshot is dropped instead: a page then rebuilds it
     rather than show what was there before the change.
@@ -193,7 +196,12 @@ def refresh_topics(cluster: ClusterConfig, names: list[str]) -> None:
 
     async def read(manager: Any) -> tuple[reads.Layout, reads.Filled]:
         return await reads.read_topics(
-            manager, names, now_ms=now_ms, limit_s=cluster.bulk_timeout_s, existing=True
+            manager,
+            names,
+            now_ms=now_ms,
+            limit_s=cluster.bulk_timeout_s,
+            existing=True,
+            partitions=partitions,
         )
 
     try:

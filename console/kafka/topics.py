@@ -43,11 +43,15 @@ def wait(
 
 
 def _apply(
-    cluster: ClusterConfig, topic: str, answer: Callable[[], T], present: bool | None = None
+    cluster: ClusterConfig,
+    topic: str,
+    answer: Callable[[], T],
+    present: bool | None = None,
+    partitions: int | None = None,
 ) -> T:
     """Wait for one change (and, for a create or delete, for the metadata to show it),
-    then let the cached snapshot learn it: a changed topic is re-read by name, a deleted
-    one dropped. After a failure the topic may not exist, and naming it could create it
+    then let the cached snapshot learn it: a changed topic is re-read by name (until it
+    shows `partitions`, the count a change made), a deleted one dropped. After a failure the topic may not exist, and naming it could create it
     (see `bulk.metadata_request`), so the snapshot is rebuilt from an all-topics read."""
     try:
         done = answer()
@@ -59,7 +63,7 @@ def _apply(
     if present is False:
         drop_topics(cluster, [topic])
     else:
-        refresh_topics(cluster, [topic])
+        refresh_topics(cluster, [topic], None if partitions is None else {topic: partitions})
     return done
 
 
@@ -79,6 +83,7 @@ def create_topic(
         name,
         lambda: wait(cluster, futures[name], f"create topic {name}", ("CREATE", f"topic {name}")),
         True,
+        partitions,
     )
 
 
@@ -132,6 +137,7 @@ def add_partitions(cluster: ClusterConfig, topic: str, new_total: int) -> None:
         lambda: wait(
             cluster, futures[topic], f"add partitions to {topic}", ("ALTER", f"topic {topic}")
         ),
+        partitions=new_total,
     )
 
 

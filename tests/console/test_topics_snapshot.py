@@ -4,6 +4,7 @@ what it already knows (record timestamps, the last layout) — on both real clus
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from confluent_kafka.admin import AdminClient, NewPartitions
 from django.test import Client
 
 from console.clusters import local_cluster
-from console.kafka import admin, reads
+from console.kafka import admin, reads, wire
 from console.kafka.model import PartitionInfo, TopicInfo
 from tests.clusters import cluster_or_three_nodes  # noqa: F401 (this module's `cluster`)
 from tests.console.topics_helpers import console_on, make_topic, produce, unique
@@ -179,3 +180,48 @@ def test_messages_in_the_last_minute(on_cluster: Any) -> None:
     assert topic.recent_messages == 9
     admin.expire()  # the same from a rebuild that reuses record stamps
     assert [p.recent_messages for p in _topic(name).partitions] == [0, 4, 5]
+
+
+class _ChangeAfterFirstAnswer:
+    """The console's real connection manager, running `change` (another tool's) once the
+    first answer has arrived: the read that preceded the change then saw the old state."""
+
+    def __init__(self, manager: Any, change: Callable[[], None]) -> None:
+        self._manager = manager
+        self._change: Callable[[], None] | None = change
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._manager, name)
+
+    async def wait_for(self, future: Any, timeout_ms: int) -> Any:
+        answer = await self._manager.wait_for(future, timeout_ms)
+        if self._change is not None:
+            self._change, change = None, self._change
+            change()
+        return answer
+
+
+def test_reread_waits_for_the_partitions_a_change_made(on_cluster: Any) -> None:
+    """A broker other than the one that took CreatePartitions may still report the old
+    count for a moment: the re-read after a grow keeps asking until it sees the new one."""
+    bootstrap = on_cluster.bootstrap
+    name = unique("growing-")
+    make_topic(bootstrap, name, partitions=1)
+    other_tool = AdminClient({"bootstrap.servers": bootstrap})
+
+    def grow() -> None:
+        other_tool.create_partitions([NewPartitions(name, 3)])[name].result(timeout=15)
+
+    async def read(manager: Any) -> reads.Layout:
+        layout, _ = await reads.read_topics(
+            _ChangeAfterFirstAnswer(manager, grow),
+            [name],
+            now_ms=T0,
+            limit_s=15,
+            existing=True,
+            partitions={name: 3},
+        )
+        return layout
+
+    layout = wire.run(local_cluster(), "re-read a growing topic", read)
+    assert [p.partition for p in layout.topics[name].partitions] == [0, 1, 2]
