@@ -84,9 +84,15 @@ def produce(
     cluster: Cluster,
     topic: str,
     messages: Iterable[Mapping[str, Any]],
+    warm: bool = False,
     **conf: Any,
 ) -> list[tuple[int, int, str]]:
-    """Produce each message (kwargs of Producer.produce); (partition, offset, error) each."""
+    """Produce each message (kwargs of Producer.produce); (partition, offset, error) each.
+
+    `warm`: learn the topic's leaders before the first message, so the messages wait on
+    their partition from the start and leave in the batches `conf` asks for. Without it,
+    they wait for the metadata first; when that takes longer than `linger.ms` (a loaded
+    machine), the client sends each message as soon as it reaches its partition."""
     reports: list[tuple[int, int, str]] = []
 
     def delivered(err: KafkaError | None, msg: Message) -> None:
@@ -97,6 +103,8 @@ def produce(
         )
 
     producer = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 5, **QUIET, **conf})
+    if warm:
+        producer.list_topics(topic, timeout=TIMEOUT)
     for message in messages:
         producer.produce(topic, on_delivery=delivered, **message)
     remaining = producer.flush(TIMEOUT)

@@ -96,6 +96,7 @@ def test_compacted_topic_names_the_records_without_a_key(clusters: tuple[Cluster
             cluster,
             topic,
             messages,
+            warm=True,  # one batch of 100, also on a loaded machine
             **{"linger.ms": 1000, "batch.num.messages": 1000, "retries": 0},
         )
         errors = [name for _, _, name in reports]
