@@ -343,6 +343,7 @@ async def read_topics(
     configs: bool = True,
     existing: bool = False,
     partitions: Mapping[str, int] | None = None,
+    expect_configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[Layout, Filled]:
     """Everything about a few named topics, fresh (no stamps reused). With `existing`
     (topics the console has just created or changed) the Metadata request names them;
@@ -350,9 +351,10 @@ async def read_topics(
 
     Right after a topic is created or grows, its partitions' leaders may not answer yet
     (Apache Kafka says "not leader" for a moment), and a broker other than the one that
-    took the change may still report the old partition count (`partitions`: the count
-    the change made); the read is repeated, briefly, until every partition reports its
-    offsets and each topic has its expected partitions.
+    took the change may still report the old partition count or configs (`partitions`:
+    the count a change made, `expect_configs`: the values it set); the read is repeated,
+    briefly, until every partition reports its offsets and each topic shows what the
+    change made.
     """
     # Bounded: a partition that stays leaderless is shown as such, not waited for.
     deadline = time.monotonic() + min(limit_s, SETTLE_S)
@@ -369,10 +371,20 @@ async def read_topics(
             now_ms=now_ms,
             limit_s=limit_s,
         )
-        settled = all(p.end >= 0 for n in present for p in layout.topics[n].partitions) and all(
-            len(layout.topics[n].partitions) >= count
-            for n, count in (partitions or {}).items()
-            if n in present
+        settled = (
+            all(p.end >= 0 for n in present for p in layout.topics[n].partitions)
+            and all(
+                len(layout.topics[n].partitions) >= count
+                for n, count in (partitions or {}).items()
+                if n in present
+            )
+            and all(
+                filled.configs.get(n, {}).get(key) == value
+                for n, wanted in (expect_configs or {}).items()
+                if n in present and configs
+                for key, value in wanted.items()
+                if key in bulk.SNAPSHOT_CONFIGS  # the only ones read
+            )
         )
         if (settled and not filled.warnings) or time.monotonic() > deadline:
             return layout, filled

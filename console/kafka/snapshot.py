@@ -178,12 +178,16 @@ def snapshot(cluster: ClusterConfig, max_age: float = SNAPSHOT_TTL) -> Snapshot:
 
 
 def refresh_topics(
-    cluster: ClusterConfig, names: list[str], partitions: dict[str, int] | None = None
+    cluster: ClusterConfig,
+    names: list[str],
+    partitions: dict[str, int] | None = None,
+    configs: dict[str, dict[str, str]] | None = None,
 ) -> None:
     """After the console changed `names` (which exist: a deleted topic goes through
     `drop_topics`): re-read just those topics into the cached snapshot (and their
-    configs), so the next page shows the change without a rebuild. `partitions`: the
-    partition counts a change made, which the re-read waits (briefly) to see.
+    configs), so the next page shows the change without a rebuild. `partitions` and
+    `configs`: the partition counts and config values a change made, which the re-read
+    waits (briefly) to see.
 
     If they cannot be read, the snapshot is dropped instead: a page then rebuilds it
     rather than show what was there before the change.
@@ -202,6 +206,7 @@ def refresh_topics(
             limit_s=cluster.bulk_timeout_s,
             existing=True,
             partitions=partitions,
+            expect_configs=configs,
         )
 
     try:

@@ -48,10 +48,11 @@ def _apply(
     answer: Callable[[], T],
     present: bool | None = None,
     partitions: int | None = None,
+    configs: dict[str, str] | None = None,
 ) -> T:
     """Wait for one change (and, for a create or delete, for the metadata to show it),
     then let the cached snapshot learn it: a changed topic is re-read by name (until it
-    shows `partitions`, the count a change made), a deleted one dropped. After a failure the topic may not exist, and naming it could create it
+    shows `partitions` and `configs`, what the change made), a deleted one dropped. After a failure the topic may not exist, and naming it could create it
     (see `bulk.metadata_request`), so the snapshot is rebuilt from an all-topics read."""
     try:
         done = answer()
@@ -63,7 +64,12 @@ def _apply(
     if present is False:
         drop_topics(cluster, [topic])
     else:
-        refresh_topics(cluster, [topic], None if partitions is None else {topic: partitions})
+        refresh_topics(
+            cluster,
+            [topic],
+            None if partitions is None else {topic: partitions},
+            None if not configs else {topic: configs},
+        )
     return done
 
 
@@ -84,6 +90,7 @@ def create_topic(
         lambda: wait(cluster, futures[name], f"create topic {name}", ("CREATE", f"topic {name}")),
         True,
         partitions,
+        configs,
     )
 
 
@@ -122,6 +129,7 @@ def alter_topic_configs(cluster: ClusterConfig, topic: str, changes: dict[str, s
         lambda: wait(
             cluster, future, f"change the configs of {topic}", ("ALTER_CONFIGS", f"topic {topic}")
         ),
+        configs={name: value for name, value in changes.items() if value is not None},
     )
 
 

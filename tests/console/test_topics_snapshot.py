@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 from confluent_kafka import TopicPartition
-from confluent_kafka.admin import AdminClient, NewPartitions
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewPartitions,
+)
 from django.test import Client
 
 from console.clusters import local_cluster
@@ -182,20 +188,29 @@ def test_messages_in_the_last_minute(on_cluster: Any) -> None:
     assert [p.recent_messages for p in _topic(name).partitions] == [0, 4, 5]
 
 
-class _ChangeAfterFirstAnswer:
+class _ChangeAfterAnswer:
     """The console's real connection manager, running `change` (another tool's) once the
-    first answer has arrived: the read that preceded the change then saw the old state."""
+    first answer to a `to` request (a kafka-python class name) has arrived: the read
+    that preceded the change then saw the old state."""
 
-    def __init__(self, manager: Any, change: Callable[[], None]) -> None:
+    def __init__(self, manager: Any, change: Callable[[], None], to: str) -> None:
         self._manager = manager
         self._change: Callable[[], None] | None = change
+        self._to = to
+        self._watched: list[Any] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._manager, name)
 
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        future = self._manager.send(request, **kwargs)
+        if type(request).__name__.startswith(self._to):
+            self._watched.append(future)
+        return future
+
     async def wait_for(self, future: Any, timeout_ms: int) -> Any:
         answer = await self._manager.wait_for(future, timeout_ms)
-        if self._change is not None:
+        if self._change is not None and any(future is w for w in self._watched):
             self._change, change = None, self._change
             change()
         return answer
@@ -214,7 +229,7 @@ def test_reread_waits_for_the_partitions_a_change_made(on_cluster: Any) -> None:
 
     async def read(manager: Any) -> reads.Layout:
         layout, _ = await reads.read_topics(
-            _ChangeAfterFirstAnswer(manager, grow),
+            _ChangeAfterAnswer(manager, grow, to="MetadataRequest"),
             [name],
             now_ms=T0,
             limit_s=15,
@@ -225,3 +240,31 @@ def test_reread_waits_for_the_partitions_a_change_made(on_cluster: Any) -> None:
 
     layout = wire.run(local_cluster(), "re-read a growing topic", read)
     assert [p.partition for p in layout.topics[name].partitions] == [0, 1, 2]
+
+
+def test_reread_waits_for_the_configs_a_change_set(on_cluster: Any) -> None:
+    """Likewise for configs: another broker may describe the old value for a moment."""
+    bootstrap = on_cluster.bootstrap
+    name = unique("retained-")
+    make_topic(bootstrap, name, partitions=1)
+    other_tool = AdminClient({"bootstrap.servers": bootstrap})
+
+    def change() -> None:
+        entry = ConfigEntry("retention.ms", "86400000", incremental_operation=AlterConfigOpType.SET)
+        resource = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=[entry])
+        for future in other_tool.incremental_alter_configs([resource]).values():
+            future.result(timeout=15)
+
+    async def read(manager: Any) -> dict[str, str]:
+        _, filled = await reads.read_topics(
+            _ChangeAfterAnswer(manager, change, to="DescribeConfigsRequest"),
+            [name],
+            now_ms=T0,
+            limit_s=15,
+            existing=True,
+            expect_configs={name: {"retention.ms": "86400000"}},
+        )
+        return filled.configs[name]
+
+    configs = wire.run(local_cluster(), "re-read a changed topic", read)
+    assert configs["retention.ms"] == "86400000"
