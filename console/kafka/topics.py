@@ -52,8 +52,9 @@ def _apply(
 ) -> T:
     """Wait for one change (and, for a create or delete, for the metadata to show it),
     then let the cached snapshot learn it: a changed topic is re-read by name (until it
-    shows `partitions` and `configs`, what the change made), a deleted one dropped. After a failure the topic may not exist, and naming it could create it
-    (see `bulk.metadata_request`), so the snapshot is rebuilt from an all-topics read."""
+    shows `partitions` and `configs`, what the change made), a deleted one dropped.
+    After a failure the topic may not exist, and naming it could create it (see
+    `bulk.metadata_request`), so the snapshot is rebuilt from an all-topics read."""
     try:
         done = answer()
         if present is not None:

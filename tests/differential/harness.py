@@ -92,7 +92,8 @@ def produce(
     `warm`: learn the topic's leaders before the first message, so the messages wait on
     their partition from the start and leave in the batches `conf` asks for. Without it,
     they wait for the metadata first; when that takes longer than `linger.ms` (a loaded
-    machine), the client sends each message as soon as it reaches its partition."""
+    machine), the client sends whatever has reached the partition at once, in several
+    batches (seen with librdkafka against both brokers)."""
     reports: list[tuple[int, int, str]] = []
 
     def delivered(err: KafkaError | None, msg: Message) -> None:
