@@ -351,10 +351,10 @@ async def read_topics(
 
     Right after a topic is created or grows, its partitions' leaders may not answer yet
     (Apache Kafka says "not leader" for a moment), and a broker other than the one that
-    took the change may still report the old partition count or configs (`partitions`:
-    the count a change made, `expect_configs`: the values it set); the read is repeated,
-    briefly, until every partition reports its offsets and each topic shows what the
-    change made.
+    took the change may not know the topic yet, or still report its old partition count
+    or configs (`partitions`: the count a change made, `expect_configs`: the values it
+    set); the read is repeated, briefly, until every partition reports its offsets and
+    each topic shows what the change made.
     """
     # Bounded: a partition that stays leaderless is shown as such, not waited for.
     deadline = time.monotonic() + min(limit_s, SETTLE_S)
@@ -374,14 +374,13 @@ async def read_topics(
         settled = (
             all(p.end >= 0 for n in present for p in layout.topics[n].partitions)
             and all(
-                len(layout.topics[n].partitions) >= count
+                n in present and len(layout.topics[n].partitions) >= count
                 for n, count in (partitions or {}).items()
-                if n in present
             )
             and all(
                 filled.configs.get(n, {}).get(key) == value
                 for n, wanted in (expect_configs or {}).items()
-                if n in present and configs
+                if configs
                 for key, value in wanted.items()
                 if key in bulk.SNAPSHOT_CONFIGS  # the only ones read
             )

@@ -268,3 +268,26 @@ def test_reread_waits_for_the_configs_a_change_set(on_cluster: Any) -> None:
 
     configs = wire.run(local_cluster(), "re-read a changed topic", read)
     assert configs["retention.ms"] == "86400000"
+
+
+def test_reread_waits_for_a_created_topic(on_cluster: Any) -> None:
+    """A broker other than the controller may not know a topic just created: the re-read
+    after a create keeps asking until the topic is there with its partitions."""
+    bootstrap = on_cluster.bootstrap
+    name = unique("born-")
+
+    async def read(manager: Any) -> reads.Layout:
+        layout, _ = await reads.read_topics(
+            _ChangeAfterAnswer(
+                manager, lambda: make_topic(bootstrap, name, partitions=2), to="MetadataRequest"
+            ),
+            [name],
+            now_ms=T0,
+            limit_s=15,
+            existing=True,
+            partitions={name: 2},
+        )
+        return layout
+
+    layout = wire.run(local_cluster(), "re-read a created topic", read)
+    assert [p.partition for p in layout.topics[name].partitions] == [0, 1]
