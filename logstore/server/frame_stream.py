@@ -76,8 +76,8 @@ class _Body:
 
     def grow(self, more: int) -> None:
         try:
-            # In place where the allocator can (calloc'd zeros: the new room is touched
-            # only as the bytes land in it)...
+            # In place where the allocator can (realloc: what arrived is not copied;
+            # the new room is written once, with zeros)...
             self.buf += bytes(more)
         except BufferError:
             # ...unless a view the event loop was lent is still alive.
