@@ -14,7 +14,9 @@ stays at one frame's worth however fast the topic is. It must never keep a consu
 running once its last viewer has left, and never commit offsets or join a group.
 
 Across several server processes each process runs its own tail for its own viewers; the
-group name carries a per-process token so one process never receives another's frames.
+group name carries a per-process token so one process never receives another's frames,
+and a per-tail token so a tail still stopping never reaches the viewers of the tail that
+replaced it (a viewer who changes the filter leaves one and may start the next).
 """
 
 from __future__ import annotations
@@ -54,10 +56,10 @@ Render = Callable[[Record], str]
 Publish = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
 
 
-def group_name(cluster: str, topic: str) -> str:
+def group_name(cluster: str, topic: str, instance: str) -> str:
     """A channel-layer group name: ASCII, under 100 characters, whatever the topic is called."""
     digest = hashlib.sha1(f"{cluster}\0{topic}".encode()).hexdigest()[:20]
-    return f"tail.{PROCESS_TOKEN}.{digest}"
+    return f"tail.{PROCESS_TOKEN}.{digest}.{instance}"
 
 
 @dataclass
@@ -106,7 +108,7 @@ class Tail:
 
     def __post_init__(self) -> None:
         self.cluster = self.config.slug
-        self.group = group_name(self.cluster, self.topic)
+        self.group = group_name(self.cluster, self.topic, uuid.uuid4().hex[:8])
         self._ready = asyncio.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(

@@ -271,3 +271,29 @@ async def test_unknown_topic_says_so(on_cluster: Cluster, cookie: bytes) -> None
     assert "does not exist" in msg["error"]
     await comm.disconnect()
     assert tails.active() == {}
+
+
+@own_loop
+async def test_a_replaced_tail_never_reaches_the_next_ones_viewers(
+    on_cluster: Cluster, cookie: bytes
+) -> None:
+    """A viewer who changes the filter leaves one tail and may start the next while the
+    first is still stopping: a frame the first publishes late must not reach them."""
+    topic = await asyncio.to_thread(create_topic, on_cluster.bootstrap, 1, "tailr")
+    first = communicator(topic, cookie)
+    assert (await first.connect(timeout=WAIT))[0]
+    await until_live(first)
+    old = tails.active()[("local", topic)]
+    await first.disconnect()
+    second = communicator(topic, cookie)
+    assert (await second.connect(timeout=WAIT))[0]
+    await until_live(second)
+    assert tails.active()[("local", topic)] is not old
+    late = [0, 0, 0, 0, None, b"late", [], "<tr><td>late</td></tr>"]
+    await old.publish(old.group, {"type": "tail.frame", "items": [late], "seen": 1, "skipped": 0})
+    await asyncio.to_thread(produce, on_cluster.bootstrap, topic, [b"live-one"])
+    html, frames = await rows_until(second, 1)
+    assert "live-one" in html
+    assert "late" not in html
+    assert sum(f["rows"] for f in frames) == 1
+    await second.disconnect()
