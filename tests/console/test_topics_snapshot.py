@@ -224,6 +224,25 @@ def settle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reads, "SETTLE_S", 30.0)
 
 
+def _reread_around(
+    name: str, change: Callable[[], None], to: str, **expected: Any
+) -> tuple[reads.Layout, reads.Filled]:
+    """The console's re-read of `name` (expecting `expected`: partitions, expect_configs),
+    with `change` made right after the first answer to a `to` request."""
+
+    async def read(manager: Any) -> tuple[reads.Layout, reads.Filled]:
+        return await reads.read_topics(
+            _ChangeAfterAnswer(manager, change, to=to),
+            [name],
+            now_ms=T0,
+            limit_s=15,
+            existing=True,
+            **expected,
+        )
+
+    return wire.run(local_cluster(), f"re-read {name}", read)
+
+
 def test_reread_waits_for_the_partitions_a_change_made(on_cluster: Any, settle: None) -> None:
     """A broker other than the one that took CreatePartitions may still report the old
     count for a moment: the re-read after a grow keeps asking until it sees the new one."""
@@ -235,18 +254,7 @@ def test_reread_waits_for_the_partitions_a_change_made(on_cluster: Any, settle: 
     def grow() -> None:
         other_tool.create_partitions([NewPartitions(name, 3)])[name].result(timeout=15)
 
-    async def read(manager: Any) -> reads.Layout:
-        layout, _ = await reads.read_topics(
-            _ChangeAfterAnswer(manager, grow, to="MetadataRequest"),
-            [name],
-            now_ms=T0,
-            limit_s=15,
-            existing=True,
-            partitions={name: 3},
-        )
-        return layout
-
-    layout = wire.run(local_cluster(), "re-read a growing topic", read)
+    layout, _ = _reread_around(name, grow, "MetadataRequest", partitions={name: 3})
     assert [p.partition for p in layout.topics[name].partitions] == [0, 1, 2]
 
 
@@ -263,19 +271,9 @@ def test_reread_waits_for_the_configs_a_change_set(on_cluster: Any, settle: None
         for future in other_tool.incremental_alter_configs([resource]).values():
             future.result(timeout=15)
 
-    async def read(manager: Any) -> dict[str, str]:
-        _, filled = await reads.read_topics(
-            _ChangeAfterAnswer(manager, change, to="DescribeConfigsRequest"),
-            [name],
-            now_ms=T0,
-            limit_s=15,
-            existing=True,
-            expect_configs={name: {"retention.ms": "86400000"}},
-        )
-        return filled.configs[name]
-
-    configs = wire.run(local_cluster(), "re-read a changed topic", read)
-    assert configs["retention.ms"] == "86400000"
+    wanted = {name: {"retention.ms": "86400000"}}
+    _, filled = _reread_around(name, change, "DescribeConfigsRequest", expect_configs=wanted)
+    assert filled.configs[name]["retention.ms"] == "86400000"
 
 
 def test_reread_waits_for_a_created_topic(on_cluster: Any, settle: None) -> None:
@@ -284,18 +282,8 @@ def test_reread_waits_for_a_created_topic(on_cluster: Any, settle: None) -> None
     bootstrap = on_cluster.bootstrap
     name = unique("born-")
 
-    async def read(manager: Any) -> reads.Layout:
-        layout, _ = await reads.read_topics(
-            _ChangeAfterAnswer(
-                manager, lambda: make_topic(bootstrap, name, partitions=2), to="MetadataRequest"
-            ),
-            [name],
-            now_ms=T0,
-            limit_s=15,
-            existing=True,
-            partitions={name: 2},
-        )
-        return layout
+    def create() -> None:
+        make_topic(bootstrap, name, partitions=2)
 
-    layout = wire.run(local_cluster(), "re-read a created topic", read)
+    layout, _ = _reread_around(name, create, "MetadataRequest", partitions={name: 2})
     assert [p.partition for p in layout.topics[name].partitions] == [0, 1]
