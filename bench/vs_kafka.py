@@ -20,11 +20,8 @@ fsync. Run with `--fsync never` for the like-for-like figure; both are worth kno
 over PLAINTEXT, on each broker's two listeners, and prints Odradek/Kafka over TLS and each
 broker's TLS/plaintext ratio.
 
-`--replay` runs only catch-up replays instead, for each of `--sizes` (default 100 and
-1024 B): one kcat fill per broker, then kcat and confluent-kafka reads from the beginning
-with the clients' default settings and with large local queues
-(queued.min.messages=10000000, queued.max.messages.kbytes=2000000), and for kcat the
-number of "queue full" fetch backoffs librdkafka logged (a count, robust to load).
+`--replay` runs only catch-up replays instead (`bench/vs_kafka_replay.py` says which),
+for each of `--sizes` (default 100 and 1024 B) and `--partitions` (default 1 and 1000).
 """
 
 from __future__ import annotations
@@ -119,104 +116,6 @@ def kcat_consume(count: int) -> Load:
         return elapsed
 
     return run
-
-
-LARGE_QUEUES = {"queued.min.messages": "10000000", "queued.max.messages.kbytes": "2000000"}
-
-
-def kcat_replay(count: int, settings: dict[str, str], backoffs: list[int]) -> Load:
-    """kcat from the beginning with `settings`; appends its queue-full backoff count."""
-
-    def run(bootstrap: str, topic: str) -> float:
-        extra = [arg for key, value in settings.items() for arg in ("-X", f"{key}={value}")]
-        cmd = [
-            "kcat", "-C", "-b", bootstrap, "-t", topic, "-p", "0", "-o", "beginning",
-            "-e", "-q", "-c", str(count), "-f", "%o\\n", "-d", "fetch", *extra,
-            *kcat_security(bootstrap),
-        ]  # fmt: skip
-        start = time.perf_counter()
-        done = subprocess.run(cmd, check=True, timeout=LOAD_TIMEOUT, capture_output=True)
-        elapsed = time.perf_counter() - start
-        got = done.stdout.count(b"\n")
-        assert got == count, f"kcat read {got} of {count}"
-        backoffs.append(done.stderr.count(b"not fetchable: queued."))
-        return elapsed
-
-    return run
-
-
-def python_replay(count: int, settings: dict[str, str]) -> Load:
-    """confluent-kafka from the beginning (assign, no group) with `settings`."""
-
-    def run(bootstrap: str, topic: str) -> float:
-        conf: dict[str, object] = {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"bench-{uuid.uuid4().hex[:6]}",
-            "enable.auto.commit": False,
-            "log_level": 3,
-            **settings,
-            **client_settings(bootstrap),
-        }
-        consumer = Consumer(conf)
-        return _drain(consumer, topic, count)
-
-    return run
-
-
-def replay_main(args: argparse.Namespace) -> None:
-    count = args.records
-    with tempfile.TemporaryDirectory(prefix="vs-kafka-replay-") as tmp:
-        work = Path(tmp)
-        kafka = start_kafka(work / "kafka", jvm_flags=BENCH_JVM_FLAGS)
-        odradek = start_broker(work / "odradek", args=("--fsync", args.fsync))
-        targets = {"kafka": kafka.bootstrap, "odradek": odradek.bootstrap}
-        try:
-            rows = []
-            for size in args.sizes:
-                path = record_file(work, count, size)
-                topics = {}
-                for kind, bootstrap in targets.items():
-                    topics[kind] = f"bench-replay-{size}-{uuid.uuid4().hex[:8]}"
-                    create_topic(bootstrap, topics[kind])
-                    kcat_produce(path)(bootstrap, topics[kind])
-                for label, settings in (("default", {}), ("large queues", LARGE_QUEUES)):
-                    for client in ("kcat", "confluent-kafka"):
-                        best: dict[str, float] = {}
-                        backoffs: dict[str, list[int]] = {"kafka": [], "odradek": []}
-                        for round_no in range(args.rounds):
-                            order = ["kafka", "odradek"][:: 1 if round_no % 2 == 0 else -1]
-                            for kind in order:
-                                load = (
-                                    kcat_replay(count, settings, backoffs[kind])
-                                    if client == "kcat"
-                                    else python_replay(count, settings)
-                                )
-                                took = load(targets[kind], topics[kind])
-                                best[kind] = min(best.get(kind, took), took)
-                        rows.append(
-                            (
-                                size,
-                                f"{client} {label}",
-                                count / best["kafka"],
-                                count / best["odradek"],
-                                (backoffs["kafka"], backoffs["odradek"])
-                                if client == "kcat"
-                                else None,
-                            )
-                        )
-            print(
-                f"\nreplay of {count} records from the beginning, one partition, best of "
-                f"{args.rounds} rounds; Odradek --fsync {args.fsync}; Apache Kafka 4.4.0"
-            )
-            print(f"{'size':>5} {'load':30} {'Kafka rec/s':>12} {'Odradek rec/s':>14} "
-                  f"{'O/K':>6}  queue-full backoffs K / O")  # fmt: skip
-            for size, name, k_rate, o_rate, counts in rows:
-                tail = f"  {counts[0]} / {counts[1]}" if counts else ""
-                print(f"{size:5} {name:30} {k_rate:12,.0f} {o_rate:14,.0f} "
-                      f"{o_rate / k_rate:6.2f}{tail}")  # fmt: skip
-        finally:
-            odradek.stop()
-            kafka.stop()
 
 
 def python_produce(count: int, size: int) -> Load:
@@ -340,8 +239,12 @@ def main() -> None:
     parser.add_argument("--replay", action="store_true", help="replay loads only (see above)")
     parser.add_argument("--sasl-ssl", action="store_true", help="also over SASL_SSL (see above)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1024])
+    parser.add_argument("--partitions", type=int, nargs="+", default=[1, 1000])
     args = parser.parse_args()
     if args.replay:
+        # Imported here: the replay module builds on this one's loads.
+        from bench.vs_kafka_replay import replay_main
+
         replay_main(args)
         return
     count, size = args.records, args.size

@@ -1,0 +1,207 @@
+"""Catch-up replay, Odradek next to Apache Kafka (`bench/vs_kafka.py --replay`).
+
+For each record size (`--sizes`, default 100 and 1024 B) and partition count
+(`--partitions`, default 1 and 1000), one fill per broker, then reads of every record from
+the beginning, alternating which broker goes first each round:
+
+  kcat and confluent-kafka (assign, no group), each with the clients' default settings and
+  with large local queues (queued.min.messages=10000000,
+  queued.max.messages.kbytes=2000000);
+  Kafka's ConsumerPerformance (Java client, group subscribe) with its default settings.
+  The Java consumer keeps no prefetch queue to enlarge, so it has one row.
+
+The one-partition fill is kcat's (default batching); a many-partition fill writes each
+partition's share of the records in one contiguous run (confluent-kafka, linger 100 ms),
+so both brokers store the same few batches per partition.
+
+Prints records/s per broker (best round), the ratio Odradek/Kafka, every round's rate, and
+for kcat on one partition the number of "queue full" fetch backoffs librdkafka logged
+(a count, robust to load). The backoff count needs `-d fetch`, whose per-partition lines
+would themselves slow a many-partition read, so it is taken on one partition only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from bench.vs_kafka import (
+    LOAD_TIMEOUT,
+    Load,
+    consumer_performance,
+    kcat_produce,
+    record_file,
+)
+from reference.launcher import BENCH_JVM_FLAGS, start_kafka
+from tests.broker_fixture import start_broker
+
+LARGE_QUEUES = {"queued.min.messages": "10000000", "queued.max.messages.kbytes": "2000000"}
+
+
+def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
+    futures = admin.create_topics([NewTopic(topic, partitions, 1)], operation_timeout=30)
+    futures[topic].result(timeout=30)
+
+
+def fill_partitions(bootstrap: str, topic: str, count: int, size: int, partitions: int) -> None:
+    """`count // partitions` records of `size` B into each partition, one partition at a time."""
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "linger.ms": 100,
+            "batch.size": 1_000_000,
+            "queue.buffering.max.messages": 2_000_000,
+            "queue.buffering.max.kbytes": 2_097_151,
+            "log_level": 3,
+        }
+    )
+    value = b"v" * size
+    for partition in range(partitions):
+        for _ in range(count // partitions):
+            while True:
+                try:
+                    producer.produce(topic, value, partition=partition)
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+        producer.poll(0)
+    assert producer.flush(LOAD_TIMEOUT) == 0, "fill did not finish"
+
+
+def kcat_replay(count: int, partitions: int, settings: dict[str, str], backoffs: list[int]) -> Load:
+    """kcat from the beginning with `settings`; on one partition, appends its backoff count."""
+
+    def run(bootstrap: str, topic: str) -> float:
+        extra = [arg for key, value in settings.items() for arg in ("-X", f"{key}={value}")]
+        # Without -p, kcat's simple consumer reads every partition.
+        where = ["-p", "0", "-d", "fetch"] if partitions == 1 else []
+        cmd = [
+            "kcat", "-C", "-b", bootstrap, "-t", topic, *where, "-o", "beginning",
+            "-e", "-q", "-c", str(count), "-f", "%o\\n", *extra,
+        ]  # fmt: skip
+        start = time.perf_counter()
+        done = subprocess.run(cmd, check=True, timeout=LOAD_TIMEOUT, capture_output=True)
+        elapsed = time.perf_counter() - start
+        got = done.stdout.count(b"\n")
+        assert got == count, f"kcat read {got} of {count}"
+        if partitions == 1:
+            backoffs.append(done.stderr.count(b"not fetchable: queued."))
+        return elapsed
+
+    return run
+
+
+def python_replay(count: int, partitions: int, settings: dict[str, str]) -> Load:
+    """confluent-kafka from the beginning of every partition (assign, no group)."""
+
+    def run(bootstrap: str, topic: str) -> float:
+        consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"bench-{uuid.uuid4().hex[:6]}",
+                "enable.auto.commit": False,
+                "log_level": 3,
+                **settings,
+            }
+        )
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+        got = 0
+        start = time.perf_counter()
+        deadline = start + LOAD_TIMEOUT
+        while got < count and time.perf_counter() < deadline:
+            got += len(consumer.consume(10_000, 1.0))
+        elapsed = time.perf_counter() - start
+        consumer.close()
+        assert got >= count, f"consumed {got} of {count}"
+        return elapsed
+
+    return run
+
+
+def loads(count: int, partitions: int) -> list[tuple[str, Load, list[int] | None]]:
+    """(label, load, the kcat backoff counts it appends to or None), in the order run."""
+    rows: list[tuple[str, Load, list[int] | None]] = []
+    for label, settings in (("default", {}), ("large queues", LARGE_QUEUES)):
+        counts: list[int] = []
+        rows.append(
+            (
+                f"kcat {label}",
+                kcat_replay(count, partitions, settings, counts),
+                counts if partitions == 1 else None,
+            )
+        )
+        rows.append((f"confluent-kafka {label}", python_replay(count, partitions, settings), None))
+    rows.append(("ConsumerPerformance default", consumer_performance(count), None))
+    return rows
+
+
+def replay_main(args: argparse.Namespace) -> None:
+    count = args.records
+    with tempfile.TemporaryDirectory(prefix="vs-kafka-replay-") as tmp:
+        work = Path(tmp)
+        kafka = start_kafka(work / "kafka", jvm_flags=BENCH_JVM_FLAGS)
+        odradek = start_broker(work / "odradek", args=("--fsync", args.fsync))
+        targets = {"kafka": kafka.bootstrap, "odradek": odradek.bootstrap}
+        try:
+            lines = []
+            for size in args.sizes:
+                path = record_file(work, count, size)
+                for partitions in args.partitions:
+                    assert count % partitions == 0, "--records must divide by each --partitions"
+                    topics = {}
+                    for kind, bootstrap in targets.items():
+                        topics[kind] = f"bench-replay-{size}-{partitions}-{uuid.uuid4().hex[:8]}"
+                        create_topic(bootstrap, topics[kind], partitions)
+                        if partitions == 1:
+                            kcat_produce(path)(bootstrap, topics[kind])
+                        else:
+                            fill_partitions(bootstrap, topics[kind], count, size, partitions)
+                    for label, load, counts in loads(count, partitions):
+                        rates: dict[str, list[float]] = {"kafka": [], "odradek": []}
+                        per_kind: dict[str, list[int]] = {"kafka": [], "odradek": []}
+                        for round_no in range(args.rounds):
+                            order = ["kafka", "odradek"][:: 1 if round_no % 2 == 0 else -1]
+                            for kind in order:
+                                seen = len(counts) if counts is not None else 0
+                                rates[kind].append(count / load(targets[kind], topics[kind]))
+                                if counts is not None:
+                                    per_kind[kind].extend(counts[seen:])
+                        lines.append(_line(size, partitions, label, rates, per_kind, counts))
+                        print(lines[-1], flush=True)
+            print(
+                f"\nreplay of {count} records from the beginning, best of {args.rounds} "
+                f"rounds; Odradek --fsync {args.fsync}; Apache Kafka 4.4.0"
+            )
+            print(f"{'size':>5} {'parts':>5} {'load':28} {'Kafka rec/s':>12} "
+                  f"{'Odradek rec/s':>14} {'O/K':>6}  rounds K / O (k rec/s)"
+                  "  queue-full backoffs K / O")  # fmt: skip
+            print("\n".join(lines))
+        finally:
+            odradek.stop()
+            kafka.stop()
+
+
+def _line(
+    size: int,
+    partitions: int,
+    label: str,
+    rates: dict[str, list[float]],
+    backoffs: dict[str, list[int]],
+    counts: list[int] | None,
+) -> str:
+    k_rate, o_rate = max(rates["kafka"]), max(rates["odradek"])
+    rounds = " / ".join(",".join(f"{r / 1000:.0f}" for r in rates[k]) for k in rates)
+    tail = f"  {backoffs['kafka']} / {backoffs['odradek']}" if counts is not None else ""
+    return (
+        f"{size:5} {partitions:5} {label:28} {k_rate:12,.0f} {o_rate:14,.0f} "
+        f"{o_rate / k_rate:6.2f}  {rounds}{tail}"
+    )
