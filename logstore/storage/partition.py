@@ -445,8 +445,11 @@ class PartitionLog:
     def _segment_index(self, offset: int) -> int:
         return max(0, bisect.bisect_right(self._bases, offset) - 1)
 
-    def read(self, offset: int, max_bytes: int, *, max_offset: int | None = None) -> ReadSlice:
-        """Whole batches from the one containing `offset`, up to max_bytes (at least one).
+    def read(
+        self, offset: int, max_bytes: int, *, max_offset: int | None = None, min_one: bool = True
+    ) -> ReadSlice:
+        """Whole batches from the one containing `offset`, up to max_bytes: at least one,
+        unless `min_one` is False (then empty if the first batch is larger than max_bytes).
 
         Empty at the log end; OffsetOutOfRangeError below the log start or past the end.
         A slice never spans two segments: call again from the next offset for more.
@@ -464,9 +467,11 @@ class PartitionLog:
         i = self._segment_index(offset)
         while i < len(self.segments):
             segment = self.segments[i]
-            found = segment.read_range(offset, max(0, max_bytes))
+            found = segment.read_range(offset, max(0, max_bytes), min_one=min_one)
             if found is not None:
                 start, stop, next_offset = found
+                if stop == start:
+                    return ReadSlice()
                 if max_offset is not None and next_offset > max_offset:
                     stop, next_offset = self._cut(segment, start, max_offset)
                     if stop <= start:

@@ -63,9 +63,12 @@ class Segment:
         # Whether this is the active segment (appends go here). Its read-write descriptor
         # lives in the shared cache like every other and is reopened if evicted.
         self.writable = False
-        # (offset, position) of the batch right after the last slice read: a consumer's
-        # next fetch starts there, so it needs no index lookup or header walk.
-        self._read_hint: tuple[int, int] | None = None
+        # (offset, position, header if known) of the batch a fetch at `offset` starts with:
+        # after a slice is read, the batch right after it (a consumer's next fetch starts
+        # there); after a batch did not fit what a reply had left, that batch (the consumer
+        # asks for it again in its next fetch). Either way the next read needs no index
+        # lookup or header walk.
+        self._read_hint: tuple[int, int, BatchHeader | None] | None = None
 
     def __repr__(self) -> str:
         return f"Segment({self.base_offset}, size={self.size}, next={self.next_offset})"
@@ -268,22 +271,32 @@ class Segment:
                 return pos, header
         return None
 
-    def read_range(self, offset: int, max_bytes: int) -> tuple[int, int, int] | None:
+    def read_range(
+        self, offset: int, max_bytes: int, *, min_one: bool = True
+    ) -> tuple[int, int, int] | None:
         """(start, stop, next offset) of the whole batches to return for a fetch at
-        `offset` (see `slice_end`); None if no batch here holds or follows it."""
+        `offset` (see `slice_end`); None if no batch here holds or follows it. With
+        `min_one` False, a first batch larger than max_bytes gives an empty range
+        (stop == start) instead of that batch."""
         if offset >= self.next_offset:
             return None
         hint = self._read_hint
-        first: BatchHeader | None = None
+        first: BatchHeader | None
         if hint is not None and hint[0] == offset:
-            start = hint[1]
+            _, start, first = hint
         else:
             found = self.find(offset)
             if found is None:
                 return None
             start, first = found
+        if not min_one and self.size - start > max_bytes:
+            if first is None:
+                first = self.header_at(self.read_fd(), start)
+            if first.size > max_bytes:
+                self._read_hint = (offset, start, first)
+                return start, start, offset
         stop, next_offset = self.slice_end(start, first, max_bytes)
-        self._read_hint = (next_offset, stop)
+        self._read_hint = (next_offset, stop, None)
         return start, stop, next_offset
 
     def slice_end(self, start: int, first: BatchHeader | None, max_bytes: int) -> tuple[int, int]:

@@ -102,17 +102,15 @@ def _read_all(
         if stop is not None and stop <= p.fetch_offset <= end:
             continue
         try:
-            piece = log.read(p.fetch_offset, limit, max_offset=stop)
+            # Only the first partition with data may exceed the limits (KIP-74): for the
+            # others storage answers "does not fit" without opening a slice, which matters
+            # when a full reply still lists hundreds of partitions.
+            piece = log.read(p.fetch_offset, limit, max_offset=stop, min_one=not found)
         except Exception as exc:
             # Like Kafka, an errored partition carries no offsets: librdkafka would
             # take a log start offset >= 0 here as the place to reset to.
             po.error_code = code_of(exc)
             po.high_watermark = po.last_stable_offset = po.log_start_offset = -1
-            continue
-        if found and piece.size > limit:
-            # Storage always returns at least one batch; only the first partition with
-            # data may exceed the limits that way (KIP-74), later ones come back empty.
-            piece.close()
             continue
         if piece.size:
             po.records = (piece,)

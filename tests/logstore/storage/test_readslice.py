@@ -116,3 +116,35 @@ def test_read_into_fills_the_buffer_or_refuses(manager: LogManager) -> None:
     empty = log.read(log.log_end_offset, 1 << 20)
     assert empty.size == 0
     empty.read_into(memoryview(bytearray()))
+
+
+def test_a_read_not_bound_to_return_a_batch_is_empty_when_the_first_does_not_fit(
+    manager: LogManager,
+) -> None:
+    """What a fetch asks of every partition after the first with data (KIP-74): whole
+    batches within the limit or nothing. The refused batch is asked for again by the
+    client's next fetch, so a later read from there must return what a fresh one does."""
+    manager.create_topic("t", 1, {"index.interval.bytes": "100", "internal.segment.bytes": "900"})
+    log = manager.log("t", 0)
+    for i in range(40):
+        log.append(batch(1 + i % 3, size=20 + 15 * (i % 4), tag=str(i)))
+    assert len(log.segments) > 3
+    offset = 0
+    while offset < log.log_end_offset:
+        # Fresh lookups: the one batch at `offset`, and where the next one starts.
+        log.read(log.log_end_offset - 1, 10).close()
+        with log.read(offset, 1) as alone:
+            size, after, data = alone.size, alone.next_offset, alone.to_bytes()
+        for at in range(offset, after):  # from the batch's start and from inside it
+            log.read(log.log_end_offset - 1, 10).close()
+            with log.read(at, size - 1, min_one=False) as refused:
+                assert (refused.size, refused.next_offset) == (0, -1)
+                with pytest.raises(ValueError):
+                    refused.fileno()
+            # Asked again, as the client's next fetch does: now with room for it.
+            with log.read(at, size, min_one=False) as fits:
+                assert (fits.to_bytes(), fits.next_offset) == (data, after)
+            log.read(at, size - 1, min_one=False).close()
+            with log.read(at, size - 1) as forced:
+                assert (forced.to_bytes(), forced.next_offset) == (data, after)
+        offset = after
