@@ -14,7 +14,8 @@ The one-partition fill is kcat's (default batching); a many-partition fill write
 partition's share of the records in one contiguous run (confluent-kafka, linger 100 ms),
 so both brokers store the same few batches per partition.
 
-Prints records/s per broker (best round), the ratio Odradek/Kafka, every round's rate, and
+Prints records/s per broker (the median round, and the best), the ratios Odradek/Kafka of
+medians and of bests, every round's rate, and
 for kcat on one partition the number of "queue full" fetch backoffs librdkafka logged
 (a count, robust to load). The backoff count needs `-d fetch`, whose per-partition lines
 would themselves slow a many-partition read, so it is taken on one partition only.
@@ -23,6 +24,7 @@ would themselves slow a many-partition read, so it is taken on one partition onl
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import tempfile
 import time
@@ -178,12 +180,12 @@ def replay_main(args: argparse.Namespace) -> None:
                         lines.append(_line(size, partitions, label, rates, per_kind, counts))
                         print(lines[-1], flush=True)
             print(
-                f"\nreplay of {count} records from the beginning, best of {args.rounds} "
-                f"rounds; Odradek --fsync {args.fsync}; Apache Kafka 4.4.0"
+                f"\nreplay of {count} records from the beginning, {args.rounds} rounds; "
+                f"Odradek --fsync {args.fsync}; Apache Kafka 4.4.0"
             )
-            print(f"{'size':>5} {'parts':>5} {'load':28} {'Kafka rec/s':>12} "
-                  f"{'Odradek rec/s':>14} {'O/K':>6}  rounds K / O (k rec/s)"
-                  "  queue-full backoffs K / O")  # fmt: skip
+            print(f"{'size':>5} {'parts':>5} {'load':28} {'median K':>10} {'median O':>10} "
+                  f"{'O/K':>5} {'best K':>10} {'best O':>10} {'O/K':>5}  "
+                  "rounds K / O (k rec/s)  queue-full backoffs K / O")  # fmt: skip
             print("\n".join(lines))
         finally:
             odradek.stop()
@@ -198,10 +200,11 @@ def _line(
     backoffs: dict[str, list[int]],
     counts: list[int] | None,
 ) -> str:
-    k_rate, o_rate = max(rates["kafka"]), max(rates["odradek"])
+    k_med, o_med = statistics.median(rates["kafka"]), statistics.median(rates["odradek"])
+    k_best, o_best = max(rates["kafka"]), max(rates["odradek"])
     rounds = " / ".join(",".join(f"{r / 1000:.0f}" for r in rates[k]) for k in rates)
     tail = f"  {backoffs['kafka']} / {backoffs['odradek']}" if counts is not None else ""
     return (
-        f"{size:5} {partitions:5} {label:28} {k_rate:12,.0f} {o_rate:14,.0f} "
-        f"{o_rate / k_rate:6.2f}  {rounds}{tail}"
+        f"{size:5} {partitions:5} {label:28} {k_med:10,.0f} {o_med:10,.0f} {o_med / k_med:5.2f} "
+        f"{k_best:10,.0f} {o_best:10,.0f} {o_best / k_best:5.2f}  {rounds}{tail}"
     )
