@@ -8,6 +8,7 @@ and whether it is the one the scenario already holds.
 from __future__ import annotations
 
 import datetime
+import time
 from typing import Any
 
 import pytest
@@ -112,11 +113,28 @@ def fill(cluster: Cluster, topic: str, partition: int, count: int) -> None:
     assert all(r[2] == "OK" for r in reports), reports
 
 
+def wait_served(cluster: Cluster, topic: str, partitions: int, version: int) -> None:
+    """Until a sessionless Fetch of every partition comes back without an error. Kafka can
+    answer NOT_LEADER_OR_FOLLOWER for a partition nobody has produced to yet for a moment
+    after CreateTopics returns (seen under CI load); a scenario that opens a session on
+    such a partition would then record that moment instead of the session's behaviour."""
+    probe = Session(cluster, topic, version)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        reply = probe.fetch(0, -1, dict.fromkeys(range(partitions), 0))
+        errors = [int(p.error_code) for t in reply.responses for p in t.partitions]
+        if len(errors) == partitions and not any(errors):
+            return
+        assert time.monotonic() < deadline, f"{cluster.name}: partitions still answer {errors}"
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("version", [11, 12])
 def test_session_lifecycle(clusters: tuple[Cluster, ...], version: int) -> None:
     def scenario(cluster: Cluster) -> list[Any]:
         topic = unique_topic("sessions")
         create_topic(cluster, topic, partitions=2)
+        wait_served(cluster, topic, 2, version)
         fill(cluster, topic, 0, 3)
         s = Session(cluster, topic, version)
         seen = []
