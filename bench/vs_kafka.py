@@ -156,14 +156,15 @@ def python_consume(count: int) -> Load:
                 **client_settings(bootstrap),
             }
         )
-        return _drain(consumer, topic, count)
+        return drain(consumer, topic, count)
 
     return run
 
 
-def _drain(consumer: Consumer, topic: str, count: int) -> float:
-    """Seconds for `consumer` to read `count` records of partition 0 from the start."""
-    consumer.assign([TopicPartition(topic, 0, 0)])
+def drain(consumer: Consumer, topic: str, count: int, partitions: int = 1) -> float:
+    """Seconds for `consumer` to read `count` records from the start of the topic's first
+    `partitions` partitions (assign, no group)."""
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
     got = 0
     start = time.perf_counter()
     deadline = start + LOAD_TIMEOUT

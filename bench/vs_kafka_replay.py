@@ -31,13 +31,14 @@ import time
 import uuid
 from pathlib import Path
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench.vs_kafka import (
     LOAD_TIMEOUT,
     Load,
     consumer_performance,
+    drain,
     kcat_produce,
     record_file,
 )
@@ -115,16 +116,7 @@ def python_replay(count: int, partitions: int, settings: dict[str, str]) -> Load
                 **settings,
             }
         )
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
-        got = 0
-        start = time.perf_counter()
-        deadline = start + LOAD_TIMEOUT
-        while got < count and time.perf_counter() < deadline:
-            got += len(consumer.consume(10_000, 1.0))
-        elapsed = time.perf_counter() - start
-        consumer.close()
-        assert got >= count, f"consumed {got} of {count}"
-        return elapsed
+        return drain(consumer, topic, count, partitions)
 
     return run
 
