@@ -61,17 +61,29 @@ class Member:
             self.assigned = {tp.partition for tp in c.assignment()}
         c.close()
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(30)
         assert not self._thread.is_alive()
 
 
-def wait_until(done, what: str) -> None:
+def wait_until(done, what: str, detail=lambda: "") -> None:
     deadline = time.monotonic() + DEADLINE_S
     while not done():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{detail()}"
         time.sleep(0.05)  # polling other threads' progress, not waiting for time to pass
+
+
+def state(members: list[Member], broker) -> str:
+    """What a timeout needs to be understood after the fact (seen once in CI, never
+    locally): each member's partitions and thread, and the broker's rebalance log."""
+    owned = [(sorted(m.assigned), m.alive) for m in members]
+    rebalances = [line for line in broker.log().splitlines() if "group" in line]
+    return f"members (partitions, polling): {owned}\nbroker:\n" + "\n".join(rebalances[-30:])
 
 
 def test_three_consumers_share_rebalance_and_resume_after_restart(broker) -> None:
@@ -85,14 +97,14 @@ def test_three_consumers_share_rebalance_and_resume_after_restart(broker) -> Non
         owned = [m.assigned for m in members]
         return all(len(o) == 2 for o in owned) and set().union(*owned) == set(range(6))
 
-    wait_until(balanced, "three consumers with two partitions each")
+    wait_until(balanced, "three consumers with two partitions each", lambda: state(members, broker))
     members.pop().close()
 
     def taken_over() -> bool:
         owned = [m.assigned for m in members]
         return set().union(*owned) == set(range(6)) and all(len(o) == 3 for o in owned)
 
-    wait_until(taken_over, "the others to take over")
+    wait_until(taken_over, "the others to take over", lambda: state(members, broker))
     produce(broker.bootstrap, topic, range(300, 600))
     wait_until(lambda: len(set(seen)) == 600, "all 600 messages")
     for m in members:
