@@ -21,7 +21,8 @@ over PLAINTEXT, on each broker's two listeners, and prints Odradek/Kafka over TL
 broker's TLS/plaintext ratio.
 
 `--replay` runs only catch-up replays instead (`bench/vs_kafka_replay.py` says which),
-for each of `--sizes` (default 100 and 1024 B) and `--partitions` (default 1 and 1000).
+for each of `--sizes` (default 100 and 1024 B) and `--partitions` (default 1 and 1000);
+with `--pin`, the brokers on one CPU and the clients on the other.
 """
 
 from __future__ import annotations
@@ -241,6 +242,9 @@ def main() -> None:
     parser.add_argument("--sasl-ssl", action="store_true", help="also over SASL_SSL (see above)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1024])
     parser.add_argument("--partitions", type=int, nargs="+", default=[1, 1000])
+    parser.add_argument(
+        "--pin", action="store_true", help="replay: brokers and clients on separate CPUs"
+    )
     args = parser.parse_args()
     if args.replay:
         # Imported here: the replay module builds on this one's loads.

@@ -14,6 +14,14 @@ The one-partition fill is kcat's (default batching); a many-partition fill write
 partition's share of the records in one contiguous run (confluent-kafka, linger 100 ms),
 so both brokers store the same few batches per partition.
 
+`--pin` puts each broker (every thread) on CPU 0 and the clients on CPU 1. Left free, the
+scheduler moves the client between the broker's core and the other one, and where the
+reader runs changes what a Fetch's sendfile costs the broker (the kernel delivers loopback
+data in the sender's context) by up to five times (`docs/performance.md`, "Where a
+one-partition replay's time goes"). Pinning takes that out; it does not take out
+librdkafka's queue-full pause, which still decides the one-partition rows with default
+settings.
+
 Prints records/s per broker (the median round, and the best), the ratios Odradek/Kafka of
 medians and of bests, every round's rate, and
 for kcat on one partition the number of "queue full" fetch backoffs librdkafka logged
@@ -24,6 +32,7 @@ would themselves slow a many-partition read, so it is taken on one partition onl
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import tempfile
@@ -121,6 +130,17 @@ def python_replay(count: int, partitions: int, settings: dict[str, str]) -> Load
     return run
 
 
+def pin_apart(pids: list[int]) -> None:
+    """Every thread of each broker process on CPU 0; this process, and so every client it
+    starts from now on (kcat, the JVM tools, librdkafka's threads), on CPU 1."""
+    assert len(os.sched_getaffinity(0)) >= 2, "--pin needs two CPUs"
+    for pid in pids:
+        subprocess.run(
+            ["taskset", "-a", "-p", "-c", "0", str(pid)], check=True, capture_output=True
+        )
+    os.sched_setaffinity(0, {1})
+
+
 def loads(count: int, partitions: int) -> list[tuple[str, Load, list[int] | None]]:
     """(label, load, the kcat backoff counts it appends to or None), in the order run."""
     rows: list[tuple[str, Load, list[int] | None]] = []
@@ -145,6 +165,8 @@ def replay_main(args: argparse.Namespace) -> None:
         kafka = start_kafka(work / "kafka", jvm_flags=BENCH_JVM_FLAGS)
         odradek = start_broker(work / "odradek", args=("--fsync", args.fsync))
         targets = {"kafka": kafka.bootstrap, "odradek": odradek.bootstrap}
+        if args.pin:
+            pin_apart([kafka.process.pid, odradek.pid])
         try:
             lines = []
             for size in args.sizes:
@@ -174,6 +196,7 @@ def replay_main(args: argparse.Namespace) -> None:
             print(
                 f"\nreplay of {count} records from the beginning, {args.rounds} rounds; "
                 f"Odradek --fsync {args.fsync}; Apache Kafka 4.4.0"
+                + ("; brokers on CPU 0, clients on CPU 1" if args.pin else "")
             )
             print(f"{'size':>5} {'parts':>5} {'load':28} {'median K':>10} {'median O':>10} "
                   f"{'O/K':>5} {'best K':>10} {'best O':>10} {'O/K':>5}  "
