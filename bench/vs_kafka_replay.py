@@ -14,7 +14,7 @@ The one-partition fill is kcat's (default batching); a many-partition fill write
 partition's share of the records in one contiguous run (confluent-kafka, linger 100 ms),
 so both brokers store the same few batches per partition.
 
-`--pin` puts each broker (every thread) on CPU 0 and the clients on CPU 1. Left free, the
+`--pin` puts each broker (every thread) on one CPU and the clients on another. Left free, the
 scheduler moves the client between the broker's core and the other one, and where the
 reader runs changes what a Fetch's sendfile costs the broker (the kernel delivers loopback
 data in the sender's context) by up to five times (`docs/performance.md`, "Where a
@@ -131,14 +131,19 @@ def python_replay(count: int, partitions: int, settings: dict[str, str]) -> Load
 
 
 def pin_apart(pids: list[int]) -> None:
-    """Every thread of each broker process on CPU 0; this process, and so every client it
-    starts from now on (kcat, the JVM tools, librdkafka's threads), on CPU 1."""
-    assert len(os.sched_getaffinity(0)) >= 2, "--pin needs two CPUs"
+    """Every thread of each broker process on the first CPU this process may use; this
+    process, and so every client it starts from now on (kcat, the JVM tools, librdkafka's
+    threads), on the second."""
+    usable = sorted(os.sched_getaffinity(0))
+    assert len(usable) >= 2, "--pin needs two CPUs"
+    brokers_cpu, clients_cpu = usable[:2]
     for pid in pids:
         subprocess.run(
-            ["taskset", "-a", "-p", "-c", "0", str(pid)], check=True, capture_output=True
+            ["taskset", "-a", "-p", "-c", str(brokers_cpu), str(pid)],
+            check=True,
+            capture_output=True,
         )
-    os.sched_setaffinity(0, {1})
+    os.sched_setaffinity(0, {clients_cpu})
 
 
 def loads(count: int, partitions: int) -> list[tuple[str, Load, list[int] | None]]:
@@ -196,7 +201,7 @@ def replay_main(args: argparse.Namespace) -> None:
             print(
                 f"\nreplay of {count} records from the beginning, {args.rounds} rounds; "
                 f"Odradek --fsync {args.fsync}; Apache Kafka 4.4.0"
-                + ("; brokers on CPU 0, clients on CPU 1" if args.pin else "")
+                + ("; brokers and clients pinned to separate CPUs" if args.pin else "")
             )
             print(f"{'size':>5} {'parts':>5} {'load':28} {'median K':>10} {'median O':>10} "
                   f"{'O/K':>5} {'best K':>10} {'best O':>10} {'O/K':>5}  "
