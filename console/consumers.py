@@ -7,7 +7,8 @@ sees. It must never read the cluster for live records itself (`console.kafka.tai
 once for every viewer), and never block the event loop: the backfill read runs in a thread.
 
 Messages to the browser (JSON): `status` (state "live" | "error"), `rows` (rendered rows
-plus counts: rows, seen, skipped by sampling, filtered out), `resumed` (missed while paused).
+plus counts: rows, seen, skipped by sampling, filtered out), `paused` (records passed so far
+while paused, sent with each frame that passes), `resumed` (missed while paused).
 Messages from the browser: `{"action": "pause"}`, `{"action": "resume"}`.
 """
 
@@ -130,6 +131,7 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
         items = event["items"]
         if self.paused:
             self.missed += event["seen"]
+            await self.send_json({"type": "paused", "missed": self.missed})
             return
         shown, filtered_out = [], 0
         for item in items:

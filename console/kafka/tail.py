@@ -141,16 +141,31 @@ class Tail:
     # ---- the polling thread -----------------------------------------------------------
 
     def _set_ready(self) -> None:
-        self.loop.call_soon_threadsafe(self._ready.set)
+        try:
+            self.loop.call_soon_threadsafe(self._ready.set)
+        except RuntimeError:  # the loop has closed: nobody is left waiting for readiness
+            pass
 
     def _send(self, message: dict[str, Any]) -> bool:
-        future = asyncio.run_coroutine_threadsafe(self.publish(self.group, message), self.loop)
+        sending = self.publish(self.group, message)
+        try:
+            future = asyncio.run_coroutine_threadsafe(sending, self.loop)
+        except RuntimeError as exc:  # the viewers' loop has closed under us
+            sending.close()
+            return self._not_sent(exc)
         try:
             future.result(timeout=SEND_TIMEOUT)
-        except Exception as exc:  # the loop is closing, or the layer refused: stop quietly
-            log.warning("live tail %s/%s could not publish: %s", self.cluster, self.topic, exc)
-            return False
+        except Exception as exc:  # the loop cancelled it, it timed out, or the layer refused
+            return self._not_sent(exc)
         return True
+
+    def _not_sent(self, exc: Exception) -> bool:
+        # A timeout or a cancellation has no message of its own: name the kind instead.
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        log.warning(
+            "live tail %s/%s could not publish (%s); stopping", self.cluster, self.topic, why
+        )
+        return False
 
     def _fail(self, text: str) -> None:
         self.error = text
@@ -267,3 +282,13 @@ async def leave(tail: Tail) -> None:
     if _tails.get(tail.key) is tail:
         del _tails[tail.key]
     await tail.stop()
+
+
+async def stop_all() -> None:
+    """Stop every tail of this process whoever still watches: for a process shutting down,
+    and for a test that failed before its viewers left."""
+    running = list(_tails.values())
+    _tails.clear()
+    for tail in running:
+        tail.viewers = 0
+        await tail.stop()

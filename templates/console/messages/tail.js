@@ -48,6 +48,8 @@
       counts.filtered += msg.filtered_out;
       recent.push([Date.now(), msg.rows]);
       showCounts();
+    } else if (msg.type === "paused") {
+      if (paused) setState("paused (" + msg.missed.toLocaleString() + " records passed)");
     } else if (msg.type === "resumed") {
       counts.skipped += msg.missed;
       setState("live (" + msg.missed.toLocaleString() + " records passed while paused)");
