@@ -124,10 +124,17 @@ def test_live_tail_shows_rows_produced_with_kcat(
     assert "a needle here" in page.locator("#tail-rows").inner_text()
     page.wait_for_function("document.getElementById('tail-filtered').textContent === '2'")
 
-    # Pause and resume (what passes meanwhile is counted; tests/console/test_tail_ws.py).
+    # Pause: what passes meanwhile is counted on screen, never shown; Resume says how many.
     page.click("#tail-pause")
     page.wait_for_function("document.getElementById('tail-state').textContent === 'paused'")
     assert page.locator("#tail-pause").inner_text() == "Resume"
+    kcat_produce(cluster.bootstrap, topic, ["d:needle while paused", "e:hay while paused"])
+    page.wait_for_function(
+        "document.getElementById('tail-state').textContent === 'paused (2 records passed)'"
+    )
     page.click("#tail-pause")
-    page.wait_for_function("document.getElementById('tail-state').textContent.startsWith('live (')")
+    page.wait_for_function(
+        "document.getElementById('tail-state').textContent"
+        " === 'live (2 records passed while paused)'"
+    )
     assert page.locator("#tail-rows tr").count() == 1
