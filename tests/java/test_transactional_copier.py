@@ -110,7 +110,12 @@ def test_copier_copies_exactly_once_across_broker_kill9(tmp_path: Path) -> None:
 
 
 def start_copier(
-    bootstrap: str, source: str, target: str, group: str, transactional_id: str
+    bootstrap: str,
+    source: str,
+    target: str,
+    group: str,
+    transactional_id: str,
+    transaction_timeout_ms: int = 60_000,
 ) -> tuple[subprocess.Popen[str], queue.Queue[dict[str, Any]]]:
     """The copier in transactions of 50, and a queue of the progress lines it prints."""
     command = java_command(
@@ -123,6 +128,7 @@ def start_copier(
             "--consumer-group", group,
             "--transactional-id", transactional_id,
             "--transaction-size", "50",
+            "--transaction-timeout", str(transaction_timeout_ms),
             "--use-group-metadata",
         ],
     )  # fmt: skip
@@ -140,12 +146,20 @@ def start_copier(
 
 
 APP_KILLS = 2
+# A copier killed after sending its offsets leaves them pending in its open transaction.
+# Its next incarnation reads its committed offset (read_committed: require_stable) before
+# initTransactions fences that transaction, so it waits, on both brokers, until the
+# coordinator aborts it on timeout; the Java consumer gives up after 60 s. Kafka's own
+# system tests hard-bounce the copier with a transaction timeout under their progress
+# timeout for this reason (transactions_test.py); 10 s keeps the wait well under ours.
+APP_TRANSACTION_TIMEOUT_MS = 10_000
 
 
 def test_copier_copies_exactly_once_across_its_own_kill9(cluster: Cluster) -> None:
     """The application is killed with SIGKILL twice mid-copy and started again with the
-    same transactional id and group: its next incarnation fences the open transaction and
-    resumes from the committed offset, so the output holds every input exactly once."""
+    same transactional id and group: its next incarnation resumes from the committed offset
+    once the open transaction is gone (aborted on timeout, or fenced by initTransactions),
+    so the output holds every input exactly once."""
     run = uuid.uuid4().hex[:8]
     source, target, group = f"app-in-{run}", f"app-out-{run}", f"app-{run}"
     create_topic(cluster, source, partitions=1)
@@ -154,7 +168,9 @@ def test_copier_copies_exactly_once_across_its_own_kill9(cluster: Cluster) -> No
         cluster, source, [{"value": f"v{i}".encode(), "partition": 0} for i in range(KILL_COUNT)]
     )
     for _ in range(APP_KILLS):
-        copier, progress = start_copier(cluster.bootstrap, source, target, group, f"app-{run}")
+        copier, progress = start_copier(
+            cluster.bootstrap, source, target, group, f"app-{run}", APP_TRANSACTION_TIMEOUT_MS
+        )
         try:
             last: dict[str, Any] = {}
             # Kill once this incarnation has copied a further quarter of the input.
@@ -165,7 +181,9 @@ def test_copier_copies_exactly_once_across_its_own_kill9(cluster: Cluster) -> No
         finally:
             copier.kill()
             copier.wait()
-    copier, _ = start_copier(cluster.bootstrap, source, target, group, f"app-{run}")
+    copier, _ = start_copier(
+        cluster.bootstrap, source, target, group, f"app-{run}", APP_TRANSACTION_TIMEOUT_MS
+    )
     try:
         assert copier.wait(COPY_TIMEOUT_S * 4) == 0
     finally:
