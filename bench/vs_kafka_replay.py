@@ -25,8 +25,11 @@ settings.
 Prints records/s per broker (the median round, and the best), the ratios Odradek/Kafka of
 medians and of bests, every round's rate, and
 for kcat on one partition the number of "queue full" fetch backoffs librdkafka logged
-(a count, robust to load). The backoff count needs `-d fetch`, whose per-partition lines
-would themselves slow a many-partition read, so it is taken on one partition only.
+(a count, robust to load). The count needs `-d fetch`, whose lines cost kcat time on every
+Fetch and shrink a faster broker's lead, so it comes from a second, untimed read right
+after each timed one: it says how often that client pauses against that broker, not how
+often the timed read did. A many-partition read logs a line per partition per Fetch, so
+the count is taken on one partition only.
 """
 
 from __future__ import annotations
@@ -90,23 +93,30 @@ def fill_partitions(bootstrap: str, topic: str, count: int, size: int, partition
 
 
 def kcat_replay(count: int, partitions: int, settings: dict[str, str], backoffs: list[int]) -> Load:
-    """kcat from the beginning with `settings`; on one partition, appends its backoff count."""
+    """kcat from the beginning with `settings`; on one partition, then reads again untimed
+    with `-d fetch` and appends that read's backoff count (the debug lines cost kcat time
+    on every Fetch, so the timed read goes without them)."""
 
-    def run(bootstrap: str, topic: str) -> float:
+    def read(bootstrap: str, topic: str, debug: list[str]) -> subprocess.CompletedProcess[bytes]:
         extra = [arg for key, value in settings.items() for arg in ("-X", f"{key}={value}")]
         # Without -p, kcat's simple consumer reads every partition.
-        where = ["-p", "0", "-d", "fetch"] if partitions == 1 else []
+        where = ["-p", "0"] if partitions == 1 else []
         cmd = [
-            "kcat", "-C", "-b", bootstrap, "-t", topic, *where, "-o", "beginning",
+            "kcat", "-C", "-b", bootstrap, "-t", topic, *where, *debug, "-o", "beginning",
             "-e", "-q", "-c", str(count), "-f", "%o\\n", *extra,
         ]  # fmt: skip
-        start = time.perf_counter()
         done = subprocess.run(cmd, check=True, timeout=LOAD_TIMEOUT, capture_output=True)
-        elapsed = time.perf_counter() - start
         got = done.stdout.count(b"\n")
         assert got == count, f"kcat read {got} of {count}"
+        return done
+
+    def run(bootstrap: str, topic: str) -> float:
+        start = time.perf_counter()
+        read(bootstrap, topic, [])
+        elapsed = time.perf_counter() - start
         if partitions == 1:
-            backoffs.append(done.stderr.count(b"not fetchable: queued."))
+            counted = read(bootstrap, topic, ["-d", "fetch"])
+            backoffs.append(counted.stderr.count(b"not fetchable: queued."))
         return elapsed
 
     return run
