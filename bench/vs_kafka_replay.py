@@ -23,18 +23,19 @@ librdkafka's queue-full pause, which still decides the one-partition rows with d
 settings.
 
 Prints records/s per broker (the median round, and the best), the ratios Odradek/Kafka of
-medians and of bests, every round's rate, and
-for kcat on one partition the number of "queue full" fetch backoffs librdkafka logged
-(a count, robust to load). The count needs `-d fetch`, whose lines cost kcat time on every
-Fetch and shrink a faster broker's lead, so it comes from a second, untimed read right
-after each timed one: it says how often that client pauses against that broker, not how
-often the timed read did. A many-partition read logs a line per partition per Fetch, so
-the count is taken on one partition only.
+medians and of bests, every round's rate, and for kcat and confluent-kafka on one
+partition the number of "queue full" fetch backoffs librdkafka logged (a count, robust to
+load). The count needs librdkafka's fetch debugging, whose lines cost the client time on
+every Fetch and shrink a faster broker's lead, so it comes from a second, untimed read
+right after each timed one: it says how often that client pauses against that broker, not
+how often the timed read did. A many-partition read logs a line per partition per Fetch,
+so the count is taken on one partition only.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import subprocess
@@ -42,6 +43,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -57,6 +59,8 @@ from bench.vs_kafka import (
 from reference.launcher import BENCH_JVM_FLAGS, start_kafka
 from tests.broker_fixture import start_broker
 
+# What librdkafka's fetch debug says when it skips a partition whose local queue is full.
+QUEUE_FULL = "not fetchable: queued."
 LARGE_QUEUES = {"queued.min.messages": "10000000", "queued.max.messages.kbytes": "2000000"}
 
 
@@ -116,26 +120,61 @@ def kcat_replay(count: int, partitions: int, settings: dict[str, str], backoffs:
         elapsed = time.perf_counter() - start
         if partitions == 1:
             counted = read(bootstrap, topic, ["-d", "fetch"])
-            backoffs.append(counted.stderr.count(b"not fetchable: queued."))
+            backoffs.append(counted.stderr.count(QUEUE_FULL.encode()))
         return elapsed
 
     return run
 
 
-def python_replay(count: int, partitions: int, settings: dict[str, str]) -> Load:
-    """confluent-kafka from the beginning of every partition (assign, no group)."""
+# librdkafka's debug lines from the untimed counting reads; kept out of the bench's output.
+FETCH_LOG = logging.getLogger("bench.replay.fetch")
+FETCH_LOG.propagate = False
+FETCH_LOG.setLevel(logging.DEBUG)
 
-    def run(bootstrap: str, topic: str) -> float:
-        consumer = Consumer(
+
+class BackoffCounter(logging.Handler):
+    """Counts librdkafka's queue-full fetch backoffs among the debug lines it logs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if QUEUE_FULL in record.getMessage():
+            self.count += 1
+
+
+def python_replay(
+    count: int, partitions: int, settings: dict[str, str], backoffs: list[int]
+) -> Load:
+    """confluent-kafka from the beginning of every partition (assign, no group); on one
+    partition, then reads again untimed with `debug=fetch` and appends that read's backoff
+    count, as `kcat_replay` does."""
+
+    def consumer(bootstrap: str, extra: dict[str, Any]) -> Consumer:
+        return Consumer(
             {
                 "bootstrap.servers": bootstrap,
                 "group.id": f"bench-{uuid.uuid4().hex[:6]}",
                 "enable.auto.commit": False,
                 "log_level": 3,
                 **settings,
+                **extra,
             }
         )
-        return drain(consumer, topic, count, partitions)
+
+    def run(bootstrap: str, topic: str) -> float:
+        elapsed = drain(consumer(bootstrap, {}), topic, count, partitions)
+        if partitions == 1:
+            counter = BackoffCounter()
+            FETCH_LOG.addHandler(counter)
+            try:
+                debug = {"debug": "fetch", "log_level": 7, "logger": FETCH_LOG}
+                drain(consumer(bootstrap, debug), topic, count)
+            finally:
+                FETCH_LOG.removeHandler(counter)
+            backoffs.append(counter.count)
+        return elapsed
 
     return run
 
@@ -157,7 +196,7 @@ def pin_apart(pids: list[int]) -> None:
 
 
 def loads(count: int, partitions: int) -> list[tuple[str, Load, list[int] | None]]:
-    """(label, load, the kcat backoff counts it appends to or None), in the order run."""
+    """(label, load, the backoff counts it appends to or None), in the order run."""
     rows: list[tuple[str, Load, list[int] | None]] = []
     for label, settings in (("default", {}), ("large queues", LARGE_QUEUES)):
         counts: list[int] = []
@@ -168,7 +207,14 @@ def loads(count: int, partitions: int) -> list[tuple[str, Load, list[int] | None
                 counts if partitions == 1 else None,
             )
         )
-        rows.append((f"confluent-kafka {label}", python_replay(count, partitions, settings), None))
+        counts = []
+        rows.append(
+            (
+                f"confluent-kafka {label}",
+                python_replay(count, partitions, settings, counts),
+                counts if partitions == 1 else None,
+            )
+        )
     rows.append(("ConsumerPerformance default", consumer_performance(count), None))
     return rows
 
