@@ -285,8 +285,9 @@ async def leave(tail: Tail) -> None:
 
 
 async def stop_all() -> None:
-    """Stop every tail of this process whoever still watches: for a process shutting down,
-    and for a test that failed before its viewers left."""
+    """Stop every tail of this process, whoever still watches. Viewers leave through
+    `leave`; this is for a test that failed before its viewers could (the tail threads
+    are daemons, so a process that exits needs no call)."""
     running = list(_tails.values())
     _tails.clear()
     for tail in running:
