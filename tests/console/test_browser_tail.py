@@ -138,3 +138,15 @@ def test_live_tail_shows_rows_produced_with_kcat(
         " === 'live (2 records passed while paused)'"
     )
     assert page.locator("#tail-rows tr").count() == 1
+    # One record reads as one record.
+    page.click("#tail-pause")
+    kcat_produce(cluster.bootstrap, topic, ["f:one more needle"])
+    page.wait_for_function(
+        "document.getElementById('tail-state').textContent === 'paused (1 record passed)'"
+    )
+    page.click("#tail-pause")
+    page.wait_for_function(
+        "document.getElementById('tail-state').textContent"
+        " === 'live (1 record passed while paused)'"
+    )
+    assert page.locator("#tail-rows tr").count() == 1

@@ -15,6 +15,7 @@
   let recent = [];
 
   function setState(text) { el("tail-state").textContent = text; }
+  function records(n) { return n.toLocaleString() + (n === 1 ? " record" : " records"); }
   function showCounts() {
     el("tail-shown").textContent = counts.shown.toLocaleString();
     el("tail-skipped").textContent = counts.skipped.toLocaleString();
@@ -49,10 +50,10 @@
       recent.push([Date.now(), msg.rows]);
       showCounts();
     } else if (msg.type === "paused") {
-      if (paused) setState("paused (" + msg.missed.toLocaleString() + " records passed)");
+      if (paused) setState("paused (" + records(msg.missed) + " passed)");
     } else if (msg.type === "resumed") {
       counts.skipped += msg.missed;
-      setState("live (" + msg.missed.toLocaleString() + " records passed while paused)");
+      setState("live (" + records(msg.missed) + " passed while paused)");
       showCounts();
     }
   }
