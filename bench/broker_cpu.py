@@ -16,7 +16,6 @@ alternating which goes first, for a before/after figure.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -29,12 +28,8 @@ if str(REPO) not in sys.path:
 
 import bench.vs_kafka as vs_kafka  # noqa: E402
 import tests.broker_fixture as broker_fixture  # noqa: E402
+from bench.cpu import process_cpu_seconds as cpu_seconds  # noqa: E402
 from bench.secure import Secure, make_certs, odradek_sasl_ssl  # noqa: E402
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def one_round(

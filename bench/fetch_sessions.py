@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import socket
 import struct
 import sys
@@ -36,6 +35,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from kio.index import load_payload_module  # noqa: E402
 from kio.static.constants import EntityType  # noqa: E402
 
+from bench.cpu import process_cpu_seconds as cpu_seconds  # noqa: E402
 from logstore.protocol import codec  # noqa: E402
 from tests.broker_fixture import start_broker  # noqa: E402
 
@@ -43,13 +43,6 @@ FETCH, VERSION = 1, 11
 TOPIC = "fetch-sessions-bench"
 REQ = load_payload_module(FETCH, VERSION, EntityType.request)
 RESP = load_payload_module(FETCH, VERSION, EntityType.response)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process `pid` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime = int(fields[11]), int(fields[12])
-    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 class Conn:

@@ -22,7 +22,6 @@ loaded machine:
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import socket
 import statistics
@@ -41,6 +40,7 @@ if str(REPO) not in sys.path:
 
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
+from bench.cpu import process_cpu_seconds  # noqa: E402
 from reference.launcher import BENCH_JVM_FLAGS, start_kafka  # noqa: E402
 from tests.broker_fixture import start_broker  # noqa: E402
 from tests.logstore.broker.wire import Wire, schema  # noqa: E402
@@ -128,16 +128,6 @@ def one_fetch(bootstrap: str, topic: str) -> dict[str, Any]:
     }
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of `pid` and its direct children, from /proc."""
-    total = 0
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    for p in [pid, *map(int, children)]:
-        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def round_trips(
     bootstrap: str, topic: str, batches: list[tuple[int, int, int]], pid: int, passes: int = 3
 ) -> dict[str, Any]:
@@ -159,7 +149,7 @@ def round_trips(
     for _ in range(passes):
         times = []
         with socket.create_connection((host, int(port))) as sock:
-            cpu0 = _cpu_seconds(pid)
+            cpu0 = process_cpu_seconds(pid, children=True)
             for request in requests:
                 started = time.perf_counter()
                 sock.sendall(request)
@@ -172,7 +162,7 @@ def round_trips(
                     if need == 4 and got >= 4:
                         need = 4 + struct.unpack_from(">i", buf)[0]
                 times.append(time.perf_counter() - started)
-            cpu = _cpu_seconds(pid) - cpu0
+            cpu = process_cpu_seconds(pid, children=True) - cpu0
         times.sort()
         elapsed = sum(times)
         if not best or elapsed < best["_elapsed"]:

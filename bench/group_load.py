@@ -41,6 +41,7 @@ if str(REPO) not in sys.path:
 from confluent_kafka import Consumer, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
+from bench.cpu import process_cpu_seconds as cpu_seconds  # noqa: E402
 from reference.launcher import BENCH_JVM_FLAGS, start_kafka  # noqa: E402
 from tests.broker_fixture import start_broker  # noqa: E402
 
@@ -58,11 +59,6 @@ class Result:
     p99_ms: float
     max_ms: float
     assigned_s: float
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def member(bootstrap: str, topic: str, group: str, ready: Any, done: Any, out: Any) -> None:

@@ -20,6 +20,10 @@ fsync. Run with `--fsync never` for the like-for-like figure; both are worth kno
 over PLAINTEXT, on each broker's two listeners, and prints Odradek/Kafka over TLS and each
 broker's TLS/plaintext ratio.
 
+Last, the CPU each load cost per MB, the client side's beside the broker's (medians): the
+clients share the machine's cores with the broker, so a figure the client's CPU limits
+says little about the broker.
+
 `--replay` runs only catch-up replays instead (`bench/vs_kafka_replay.py` says which),
 for each of `--sizes` (default 100 and 1024 B) and `--partitions` (default 1 and 1000);
 with `--pin`, the brokers on one CPU and the clients on the other.
@@ -36,6 +40,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +50,7 @@ if str(REPO) not in sys.path:
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
+from bench.cpu import client_cpu_seconds, process_cpu_seconds  # noqa: E402
 from bench.secure import Secure, kafka_settings, make_certs, odradek_sasl_ssl  # noqa: E402
 from reference.launcher import BENCH_JVM_FLAGS, java_command, start_kafka  # noqa: E402
 from tests.broker_fixture import start_broker  # noqa: E402
@@ -57,6 +63,14 @@ LOAD_TIMEOUT = 300.0
 Load = Callable[[str, str], float]
 # SASL_SSL addresses and their client settings (--sasl-ssl); PLAINTEXT ones have none.
 SECURE: Secure | None = None
+
+
+@dataclass(frozen=True)
+class Spent:
+    """CPU seconds one load cost: the client side (see `client_cpu_seconds`) and the broker."""
+
+    client: float
+    broker: float
 
 
 def client_settings(bootstrap: str) -> dict[str, str]:
@@ -218,6 +232,30 @@ def consumer_performance(count: int) -> Load:
     return run
 
 
+def measured(load: Load, bootstrap: str, topic: str, broker_pid: int) -> tuple[float, Spent]:
+    """Run `load`; its seconds and the CPU it cost the client side and the broker."""
+    client, broker = client_cpu_seconds(), process_cpu_seconds(broker_pid)
+    took = load(bootstrap, topic)
+    spent = Spent(client_cpu_seconds() - client, process_cpu_seconds(broker_pid) - broker)
+    return took, spent
+
+
+def _print_cpu(spent: dict[str, dict[str, list[Spent]]], mb: float) -> None:
+    kinds = list(next(iter(spent.values())))
+    print(
+        "\nCPU ms per MB moved, client / broker, median of the rounds (client: this process "
+        "and the tools it ran, a JVM's start and JIT included; broker: the broker process)"
+    )
+    print(f"{'load':34} " + " ".join(f"{kind:>17}" for kind in kinds))
+    for name, by_kind in spent.items():
+        cells = []
+        for kind in kinds:
+            client = statistics.median(s.client for s in by_kind[kind]) * 1000 / mb
+            broker = statistics.median(s.broker for s in by_kind[kind]) * 1000 / mb
+            cells.append(f"{client:7.1f} / {broker:5.2f}")
+        print(f"{name:34} " + " ".join(f"{cell:>17}" for cell in cells))
+
+
 def _print_tls(results: dict[str, dict[str, list[float]]], count: int, size: int) -> None:
     print(f"\nover SASL_SSL (PLAIN, TLS 1.3): {count} records of {size} B")
     print(f"{'load':34} {'Kafka rec/s':>12} {'Odradek rec/s':>14} {'O/K':>6} "
@@ -273,9 +311,11 @@ def main() -> None:
             kafka = start_kafka(work / "kafka", jvm_flags=BENCH_JVM_FLAGS)
             odradek = start_broker(work / "odradek", args=("--fsync", args.fsync))
         targets = {"kafka": kafka.bootstrap, "odradek": odradek.bootstrap}
+        pids = {"kafka": kafka.process.pid, "odradek": odradek.pid}
         if SECURE is not None:
             targets["kafka TLS"] = SECURE.add(f"127.0.0.1:{kafka.ports['SASL_SSL']}", work)
             targets["odradek TLS"] = SECURE.add(f"127.0.0.1:{odradek.ports['SASL_SSL']}", work)
+            pids |= {"kafka TLS": kafka.process.pid, "odradek TLS": odradek.pid}
         try:
             # (label, producing load, consuming loads reading what it wrote)
             suites: list[tuple[str, Load, list[tuple[str, Load]]]] = [
@@ -292,20 +332,18 @@ def main() -> None:
                 ),
             ]
             results: dict[str, dict[str, list[float]]] = {}
+            spent: dict[str, dict[str, list[Spent]]] = {}
             for round_no in range(args.rounds):
                 order = list(targets)[:: 1 if round_no % 2 == 0 else -1]
                 for label, produce_load, consume_loads in suites:
                     for kind in order:
                         topic = f"bench-{label.lower()}-{uuid.uuid4().hex[:8]}"
                         create_topic(targets[kind], topic)
-                        name = f"{label} produce acks=all"
-                        results.setdefault(name, {}).setdefault(kind, []).append(
-                            produce_load(targets[kind], topic)
-                        )
-                        for consume_label, consume_load in consume_loads:
-                            results.setdefault(consume_label, {}).setdefault(kind, []).append(
-                                consume_load(targets[kind], topic)
-                            )
+                        loads = [(f"{label} produce acks=all", produce_load), *consume_loads]
+                        for name, load in loads:
+                            took, cost = measured(load, targets[kind], topic, pids[kind])
+                            results.setdefault(name, {}).setdefault(kind, []).append(took)
+                            spent.setdefault(name, {}).setdefault(kind, []).append(cost)
             print(
                 f"\n{count} records of {size} B, best of {args.rounds} rounds; "
                 f"Odradek --fsync {args.fsync}; Apache Kafka 4.4.0 -Xmx512m"
@@ -323,6 +361,7 @@ def main() -> None:
                 )
             if SECURE is not None:
                 _print_tls(results, count, size)
+            _print_cpu(spent, count * size / 1e6)
             spread = {
                 name: {k: statistics.pstdev(v) / statistics.mean(v) for k, v in d.items()}
                 for name, d in results.items()
