@@ -3,13 +3,15 @@
 Owns two counts: a running process's user + system time (`/proc/PID/stat`, every thread;
 optionally its direct children too) and the benchmark's own client side (this process's
 threads plus every child it has waited for, from `getrusage`). A count holds on a busy
-machine where a rate does not. It never starts, stops or signals anything.
+machine where a rate does not. Also where those run: `pin_apart` puts brokers and clients
+on separate CPUs. It never starts, stops or signals a broker or a client.
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import subprocess
 from pathlib import Path
 
 
@@ -37,3 +39,19 @@ def client_cpu_seconds() -> float:
         usage = resource.getrusage(who)
         total += usage.ru_utime + usage.ru_stime
     return total
+
+
+def pin_apart(pids: list[int]) -> None:
+    """Every thread of each broker process on the first CPU this process may use; this
+    process, and so every client it starts from now on (kcat, the JVM tools, librdkafka's
+    threads), on the second."""
+    usable = sorted(os.sched_getaffinity(0))
+    assert len(usable) >= 2, "--pin needs two CPUs"
+    brokers_cpu, clients_cpu = usable[:2]
+    for pid in pids:
+        subprocess.run(
+            ["taskset", "-a", "-p", "-c", str(brokers_cpu), str(pid)],
+            check=True,
+            capture_output=True,
+        )
+    os.sched_setaffinity(0, {clients_cpu})

@@ -25,8 +25,11 @@ clients share the machine's cores with the broker, so a figure the client's CPU 
 says little about the broker.
 
 `--replay` runs only catch-up replays instead (`bench/vs_kafka_replay.py` says which),
-for each of `--sizes` (default 100 and 1024 B) and `--partitions` (default 1 and 1000);
-with `--pin`, the brokers on one CPU and the clients on the other.
+for each of `--sizes` (default 100 and 1024 B) and `--partitions` (default 1 and 1000).
+
+`--pin` puts the brokers on one CPU and this bench with every client it starts on the
+other, for either kind of run: a client that needs a whole core then cannot take the
+broker's, and the figures say what each side does with one core.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ if str(REPO) not in sys.path:
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
-from bench.cpu import client_cpu_seconds, process_cpu_seconds  # noqa: E402
+from bench.cpu import client_cpu_seconds, pin_apart, process_cpu_seconds  # noqa: E402
 from bench.secure import Secure, kafka_settings, make_certs, odradek_sasl_ssl  # noqa: E402
 from reference.launcher import BENCH_JVM_FLAGS, java_command, start_kafka  # noqa: E402
 from tests.broker_fixture import start_broker  # noqa: E402
@@ -281,7 +284,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1024])
     parser.add_argument("--partitions", type=int, nargs="+", default=[1, 1000])
     parser.add_argument(
-        "--pin", action="store_true", help="replay: brokers and clients on separate CPUs"
+        "--pin",
+        action="store_true",
+        help="brokers on one CPU, this bench and its clients on another",
     )
     args = parser.parse_args()
     if args.replay:
@@ -316,6 +321,8 @@ def main() -> None:
             targets["kafka TLS"] = SECURE.add(f"127.0.0.1:{kafka.ports['SASL_SSL']}", work)
             targets["odradek TLS"] = SECURE.add(f"127.0.0.1:{odradek.ports['SASL_SSL']}", work)
             pids |= {"kafka TLS": kafka.process.pid, "odradek TLS": odradek.pid}
+        if args.pin:
+            pin_apart([kafka.process.pid, odradek.pid])
         try:
             # (label, producing load, consuming loads reading what it wrote)
             suites: list[tuple[str, Load, list[tuple[str, Load]]]] = [
@@ -347,6 +354,7 @@ def main() -> None:
             print(
                 f"\n{count} records of {size} B, best of {args.rounds} rounds; "
                 f"Odradek --fsync {args.fsync}; Apache Kafka 4.4.0 -Xmx512m"
+                + ("; brokers and clients pinned to separate CPUs" if args.pin else "")
             )
             print(f"{'load':34} {'Kafka rec/s':>12} {'Odradek rec/s':>14} {'MB/s K':>8} "
                   f"{'MB/s O':>8} {'O/K':>6}")  # fmt: skip

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import statistics
 import subprocess
 import tempfile
@@ -48,6 +47,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from bench.cpu import pin_apart
 from bench.vs_kafka import (
     LOAD_TIMEOUT,
     Load,
@@ -177,22 +177,6 @@ def python_replay(
         return elapsed
 
     return run
-
-
-def pin_apart(pids: list[int]) -> None:
-    """Every thread of each broker process on the first CPU this process may use; this
-    process, and so every client it starts from now on (kcat, the JVM tools, librdkafka's
-    threads), on the second."""
-    usable = sorted(os.sched_getaffinity(0))
-    assert len(usable) >= 2, "--pin needs two CPUs"
-    brokers_cpu, clients_cpu = usable[:2]
-    for pid in pids:
-        subprocess.run(
-            ["taskset", "-a", "-p", "-c", str(brokers_cpu), str(pid)],
-            check=True,
-            capture_output=True,
-        )
-    os.sched_setaffinity(0, {clients_cpu})
 
 
 def loads(count: int, partitions: int) -> list[tuple[str, Load, list[int] | None]]:

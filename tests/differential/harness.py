@@ -169,15 +169,29 @@ def read_partition(
     return records, errors
 
 
+# Kafka answers these for a moment after CreateTopics returns, until the new partition's
+# leader is known to the broker serving the request (seen under CI load); they are the
+# reference broker catching up, never the answer a scenario observes.
+_NOT_SERVED_YET = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE)
+
+
 def watermarks(cluster: Cluster, topic: str, partition: int = 0) -> tuple[int, int]:
     consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "watermarks", **QUIET})
+    deadline = time.monotonic() + TIMEOUT
     try:
-        low, high = consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), timeout=TIMEOUT
-        )
+        while True:
+            try:
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=TIMEOUT
+                )
+                return int(low), int(high)
+            except KafkaException as exc:
+                code = exc.args[0].code() if exc.args else None
+                if code not in _NOT_SERVED_YET or time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.05)
     finally:
         consumer.close()
-    return int(low), int(high)
 
 
 def _short(value: Any, limit: int = 160) -> str:
