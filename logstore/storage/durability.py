@@ -18,6 +18,7 @@ import bisect
 import time
 from collections.abc import Iterable
 
+from logstore.storage.errors import UnknownTopicOrPartitionError
 from logstore.storage.files import fsync_paths
 from logstore.storage.partition import PartitionLog
 
@@ -40,9 +41,12 @@ class GroupCommit:
         self.round_seconds = 0.0
 
     async def wait(self, log: PartitionLog, offset: int) -> None:
-        """Return once `offset` of `log` is fsynced, sharing the fsync with other waiters."""
+        """Return once `offset` of `log` is fsynced, sharing the fsync with other waiters;
+        UnknownTopicOrPartitionError if the topic is deleted first."""
         if offset < log.flushed_offset:
             return
+        if log.deleted:  # deleted between the append and this wait
+            raise _deleted(log)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         self._waiters.append((log, offset, fut))
@@ -75,7 +79,7 @@ class GroupCommit:
             waiters, self._waiters = self._waiters, []
             try:
                 await self._flush({id(log): log for log, _, _ in waiters}.values())
-            except OSError as exc:
+            except Exception as exc:  # a failed fsync, or a bug: answered, never stranded
                 for _, _, fut in waiters:
                     if not fut.done():
                         fut.set_exception(exc)
@@ -85,6 +89,8 @@ class GroupCommit:
                     continue
                 if offset < log.flushed_offset:
                     fut.set_result(None)
+                elif log.deleted:  # no round will ever cover it: answered, not spun on
+                    fut.set_exception(_deleted(log))
                 else:  # appended after this round took its snapshot
                     self._waiters.append((log, offset, fut))
 
@@ -109,3 +115,7 @@ class GroupCommit:
             if (log is None or wlog is log) and not fut.done():
                 fut.set_exception(exc)
         self._waiters = [w for w in self._waiters if not w[2].done()]
+
+
+def _deleted(log: PartitionLog) -> UnknownTopicOrPartitionError:
+    return UnknownTopicOrPartitionError(f"{log.topic} was deleted")

@@ -96,6 +96,9 @@ class PartitionLog:
         # off the event loop (a path gone by then was retired: nothing to keep).
         self._unsynced: list[tuple[Path, int]] = []
         self.last_flush_mono = 0  # when the LogManager last fsynced it for flush.ms
+        # Set by `detach` when the topic is deleted: whoever still holds this object
+        # (a producer waiting for its fsync) learns the partition is gone.
+        self.deleted = False
         self.segments: list[Segment] = []
         self._bases: list[int] = []
         self.log_start_offset = 0
@@ -417,6 +420,8 @@ class PartitionLog:
         """(paths, end offset) to fsync off the event loop with `fsync_paths`, in order,
         before calling `finish_flush(end)`; None if everything is on disk."""
         end = self.log_end_offset
+        if self.deleted:  # its files go with the directory: nothing left to make durable
+            return None
         active = self.active
         if end <= self.flushed_offset or not active.writable:
             return None
@@ -647,6 +652,7 @@ class PartitionLog:
         """Close every descriptor and forget the segments, leaving the files (topic
         deletion renames the directory and removes it off the event loop); later calls
         raise UnknownTopicOrPartitionError for callers still holding this object."""
+        self.deleted = True
         self.log_start_offset = self.log_end_offset
         self._closed_size = 0
         self._unsynced = []

@@ -30,6 +30,7 @@ from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.legacy_produce import refuse_legacy_produce
 from logstore.protocol.produce_response import PartitionResult, encode_produce_response
 from logstore.security.acls import Operation
+from logstore.storage.errors import StorageError
 
 
 def _legacy(ctx: RequestContext, body: bytes) -> bytes:
@@ -134,6 +135,21 @@ def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcom
     return out
 
 
+async def _durable(broker: Broker, out: _Outcome, errors: Any) -> None:
+    """Wait until acks=all may be answered for `out`; if the topic was deleted meanwhile
+    or the fsync failed, that partition's answer becomes the error (Kafka answers
+    UNKNOWN_TOPIC_OR_PARTITION and KAFKA_STORAGE_ERROR) and the rest of the request is
+    answered as usual."""
+    try:
+        await broker.logs.wait_durable(out.log, out.last_offset)
+    except (StorageError, OSError) as exc:
+        code = code_of(exc) if isinstance(exc, StorageError) else KAFKA_STORAGE_ERROR
+        failed = _Outcome(code, message_of(exc))
+        for name in _Outcome.__slots__:
+            setattr(out, name, getattr(failed, name))
+        errors[code] += 1
+
+
 @handles(ApiKey.PRODUCE, min_version=0, max_version=11, legacy=_legacy)
 async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     acks = request.acks
@@ -166,7 +182,7 @@ async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         return None
     if acks == -1:
         waits = [
-            broker.logs.wait_durable(o.log, o.last_offset)
+            _durable(broker, o, errors)
             for _, parts in outcomes
             for _, o in parts
             if o.error == 0 and o.log is not None

@@ -106,6 +106,29 @@ async def test_deleting_a_topic_fails_its_waiters(tmp_path: Path) -> None:
         assert isinstance(results[0], UnknownTopicOrPartitionError)
 
 
+async def test_a_wait_queued_after_its_topic_was_deleted_fails_and_strands_nobody(
+    tmp_path: Path,
+) -> None:
+    # The produce handler appends, then waits a loop turn later; a DeleteTopics served in
+    # between used to leave that waiter, and every other one of its round, unanswered.
+    with LogManager(tmp_path, fsync="always") as mgr:
+        mgr.create_topic("t", 1, KEEP)
+        mgr.create_topic("u", 1, KEEP)
+        gone, kept = mgr.log("t", 0), mgr.log("u", 0)
+        gone.append(batch(1))
+        kept.append(batch(1))
+        mgr.delete_topic("t")
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                mgr.wait_durable(gone, 0), mgr.wait_durable(kept, 0), return_exceptions=True
+            ),
+            timeout=10,
+        )
+        assert isinstance(results[0], UnknownTopicOrPartitionError)
+        assert results[1] is None
+        assert kept.flushed_offset == 1
+
+
 async def test_a_roll_leaves_its_fsync_to_the_next_flush_round(
     tmp_path: Path, clock: ManualClock
 ) -> None:
