@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the virtualenv: Debian's kcat (a real C client),
 # chromium + chromium-driver (Playwright drives them), redis-server (the live tail's Redis
-# channel layer; the tests start their own on a unix socket), the reference Apache Kafka
+# channel layer; the tests start their own on a unix socket), fuse3 (libfuse for
+# tests/faultfs.py, a filesystem whose fsyncs fail on command), the reference Apache Kafka
 # jars (Maven Central) and kafkajs (npm). Idempotent; fails loudly when something cannot
 # be had.
 set -euo pipefail
@@ -15,6 +16,7 @@ command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v npm >/dev/null || need+=(nodejs npm)
+command -v fusermount3 >/dev/null || need+=(fuse3)
 if ((${#need[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     echo "test-deps: installing Debian packages: ${need[*]}"

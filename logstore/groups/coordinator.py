@@ -324,6 +324,10 @@ class GroupCoordinator:
     async def persist_groups(self) -> None:
         """Write what changed in the touched groups (metadata of settled classic groups,
         KIP-848 groups, tombstones of groups that are gone); durable before it returns."""
+        if self._logs.log(OFFSETS_TOPIC, 0).offline:
+            # Nothing is written until a restart recovers the log (the handlers answer
+            # COORDINATOR_NOT_AVAILABLE meanwhile); each tick would only log the failure.
+            return
         records = self._journal.pending(self.classic, self.consumer, self._wall)
         if not records:
             return

@@ -7,6 +7,11 @@ file by path (`fsync_paths`: up to eight at once), so a round holds a
 bounded number of descriptors however many partitions it covers. The
 same machinery runs the "interval" policy's periodic flush in the background.
 
+A failed fsync takes that partition offline (`PartitionLog.sync_failed`): its waiters are
+answered KAFKA_STORAGE_ERROR and no later round acknowledges it, because the kernel may
+have dropped the pages it failed to write. Partitions whose own fsyncs succeeded in the
+same round are answered as usual.
+
 Owns the waiter queue and the flush rounds. It must never write data, decide the fsync
 policy (the LogManager does) or block the event loop.
 """
@@ -17,9 +22,10 @@ import asyncio
 import bisect
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
-from logstore.storage.errors import UnknownTopicOrPartitionError
-from logstore.storage.files import fsync_paths
+from logstore.storage.errors import KafkaStorageError, UnknownTopicOrPartitionError
+from logstore.storage.files import FsyncFailed, fsync_paths
 from logstore.storage.partition import PartitionLog
 
 # When appended bytes reach the disk: before acks=all is answered, every N ms, or when the
@@ -42,11 +48,14 @@ class GroupCommit:
 
     async def wait(self, log: PartitionLog, offset: int) -> None:
         """Return once `offset` of `log` is fsynced, sharing the fsync with other waiters;
-        UnknownTopicOrPartitionError if the topic is deleted first."""
+        UnknownTopicOrPartitionError if the topic is deleted first, KafkaStorageError if
+        the partition is (or goes) offline, e.g. after a failed fsync."""
         if offset < log.flushed_offset:
             return
         if log.deleted:  # deleted between the append and this wait
             raise _deleted(log)
+        if log.offline:
+            raise _offline(log)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         self._waiters.append((log, offset, fut))
@@ -63,14 +72,22 @@ class GroupCommit:
         self.stats["fsyncs"] += sum(len(paths) for _, (paths, _) in jobs)
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        await loop.run_in_executor(
-            None, fsync_paths, [path for _, (paths, _) in jobs for path in paths]
-        )
+        failed: dict[Path, OSError] = {}
+        try:
+            await loop.run_in_executor(
+                None, fsync_paths, [path for _, (paths, _) in jobs for path in paths]
+            )
+        except FsyncFailed as exc:
+            failed = exc.failed
         elapsed = time.perf_counter() - started
         self.round_buckets[bisect.bisect_left(FSYNC_BUCKETS, elapsed)] += 1
         self.round_seconds += elapsed
-        for log, (_, end) in jobs:
-            log.finish_flush(end)
+        for log, (paths, end) in jobs:
+            error = next((failed[path] for path in paths if path in failed), None)
+            if error is None:
+                log.finish_flush(end)
+            else:
+                log.sync_failed(error)
 
     async def _serve_waiters(self) -> None:
         while self._waiters:
@@ -91,6 +108,8 @@ class GroupCommit:
                     fut.set_result(None)
                 elif log.deleted:  # no round will ever cover it: answered, not spun on
                     fut.set_exception(_deleted(log))
+                elif log.offline:  # its fsync failed: never acknowledged
+                    fut.set_exception(_offline(log))
                 else:  # appended after this round took its snapshot
                     self._waiters.append((log, offset, fut))
 
@@ -119,3 +138,7 @@ class GroupCommit:
 
 def _deleted(log: PartitionLog) -> UnknownTopicOrPartitionError:
     return UnknownTopicOrPartitionError(f"{log.topic} was deleted")
+
+
+def _offline(log: PartitionLog) -> KafkaStorageError:
+    return KafkaStorageError(f"partition {log.name} is offline: {log.recovery_error}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from logstore.durable import fsync_dir, write_atomic
 
-__all__ = ["HandleCache", "fsync_dir", "fsync_paths", "write_atomic"]
+__all__ = ["FsyncFailed", "HandleCache", "fsync_dir", "fsync_paths", "write_atomic"]
 
 
 # fsyncs of different files issued at once share the filesystem's journal commits: on
@@ -34,20 +34,44 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+class FsyncFailed(OSError):
+    """Some fsyncs of `fsync_paths` failed; `failed` maps each such path to its error.
+
+    An OSError (the first failure's errno and text), so callers that only need to know
+    that durability failed catch it as one; the group commit reads `failed` to tell which
+    partitions lost it.
+    """
+
+    def __init__(self, failed: dict[Path, OSError]) -> None:
+        first = next(iter(failed.values()))
+        super().__init__(first.errno, first.strerror)
+        self.failed = failed
+
+
 def fsync_paths(paths: list[Path]) -> None:
     """fsync each file or directory by path (worker threads), up to FSYNC_PARALLEL at once,
-    returning when all are done; the first failure is raised after the others finished.
+    returning when all are done; FsyncFailed, naming every path that failed, after the
+    others finished.
 
     A path that is gone was retired or deleted meanwhile: its data no longer needs to be
     durable. Linux writes back every dirty page of the inode, whichever descriptor wrote it.
     """
     if len(paths) == 1:
-        _fsync_path(paths[0])
+        try:
+            _fsync_path(paths[0])
+        except OSError as error:
+            raise FsyncFailed({paths[0]: error}) from error
         return
-    futures = [_fsync_pool.submit(_fsync_path, path) for path in paths]
-    errors = [exc for f in futures if (exc := f.exception()) is not None]
-    if errors:
-        raise errors[0]
+    futures = [(path, _fsync_pool.submit(_fsync_path, path)) for path in paths]
+    failed: dict[Path, OSError] = {}
+    for path, future in futures:
+        exc = future.exception()
+        if isinstance(exc, OSError):
+            failed.setdefault(path, exc)
+        elif exc is not None:
+            raise exc
+    if failed:
+        raise FsyncFailed(failed)
 
 
 class HandleCache:

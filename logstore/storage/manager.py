@@ -558,7 +558,8 @@ class LogManager:
         """fsync every partition now (blocking)."""
         for log in self._logs.values():
             if log.recovery_error is None:
-                log.flush()
+                with contextlib.suppress(OSError):  # that one is offline now, and logged
+                    log.flush()
         self._last_fsync_ms = self.clock.monotonic_ms()
 
     # -- maintenance -----------------------------------------------------------------------
@@ -674,8 +675,8 @@ class LogManager:
             return
         paths, end = job
         self.background.run_io(
-            lambda: fsync_paths(paths),
-            then=lambda _: log.finish_flush(end),
+            lambda: _fsync_outcome(paths),
+            then=lambda failure: _flushed(log, end, failure),
             what=f"flush.ms of {log.name}",
         )
 
@@ -694,3 +695,19 @@ class LogManager:
     def run_maintenance(self) -> dict[str, int]:
         """`tick` at the clock's current time."""
         return self.tick(self.clock.now_ms())
+
+
+def _fsync_outcome(paths: list[Path]) -> OSError | None:
+    """fsync on the io thread, handing a failure back as a value for `_flushed`."""
+    try:
+        fsync_paths(paths)
+    except OSError as exc:
+        return exc
+    return None
+
+
+def _flushed(log: PartitionLog, end: int, failure: OSError | None) -> None:
+    if failure is None:
+        log.finish_flush(end)
+    else:
+        log.sync_failed(failure)

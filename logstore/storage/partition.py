@@ -162,6 +162,19 @@ class PartitionLog:
             report_offline(self.name, reason)
             self.recovery_error = reason
 
+    def sync_failed(self, exc: OSError) -> None:
+        """An fsync of this partition's files failed: take it offline for good.
+
+        Linux may drop the pages it could not write and report the error only once, so a
+        later fsync can succeed without them. Acknowledging anything past `flushed_offset`
+        after this could promise data that is gone; a restart's recovery keeps what did
+        reach the disk (as Kafka takes a failed log directory offline).
+        """
+        self.take_offline(
+            f"fsync failed ({exc.strerror or exc}): writes from offset {self.flushed_offset} on "
+            "may not be on disk; restart the broker to recover what is"
+        )
+
     def _check_usable(self) -> None:
         if not self.segments:
             raise UnknownTopicOrPartitionError(f"{self.name} was deleted")
@@ -237,10 +250,16 @@ class PartitionLog:
         active = self.active
         if active.writable:
             # Nothing past the flushed offset: every file and entry it needs is durable.
-            dirty = sync and self.log_end_offset > self.flushed_offset
-            if dirty:
-                fsync_paths([path for path, _ in self._unsynced])
-            active.close_active(sync=dirty)
+            # An offline partition promises nothing more: its recovery point stays put.
+            dirty = sync and self.log_end_offset > self.flushed_offset and not self.offline
+            try:
+                if dirty:
+                    fsync_paths([path for path, _ in self._unsynced])
+                active.close_active(sync=dirty)
+            except OSError as exc:
+                # The other partitions still close and checkpoint.
+                self.sync_failed(exc)
+                dirty = False
             if dirty:
                 self.flushed_offset = self.log_end_offset
         self._unsynced = []
@@ -422,6 +441,8 @@ class PartitionLog:
         end = self.log_end_offset
         if self.deleted:  # its files go with the directory: nothing left to make durable
             return None
+        if self.recovery_error is not None:  # offline: nothing more is promised
+            return None
         active = self.active
         if end <= self.flushed_offset or not active.writable:
             return None
@@ -438,12 +459,16 @@ class PartitionLog:
         self._unsynced = [item for item in self._unsynced if item[1] > end_offset]
 
     def flush(self) -> None:
-        """fsync now (blocking)."""
+        """fsync now (blocking); a failure takes the partition offline and is raised."""
         job = self.begin_flush()
         if job is None:
             return
         paths, end = job
-        fsync_paths(paths)
+        try:
+            fsync_paths(paths)
+        except OSError as exc:
+            self.sync_failed(exc)
+            raise
         self.finish_flush(end)
 
     # -- reading ---------------------------------------------------------------------------

@@ -93,10 +93,12 @@ class Segment:
         self.index.unpin(self._lru)
         self.timeindex.unpin(self._lru)
         if self.writable:
-            if sync:
-                os.fsync(self._handles.get(self.log_path, True))
-            self._handles.evict(self.log_path)
-            self.writable = False
+            try:
+                if sync:
+                    os.fsync(self._handles.get(self.log_path, True))
+            finally:  # a failed fsync still leaves the segment closed
+                self._handles.evict(self.log_path)
+                self.writable = False
 
     def seal_time_index(self) -> None:
         """Record the segment's max timestamp as the last time-index entry (as Kafka does)."""

@@ -25,6 +25,7 @@ from logstore.groups.coordinator import GroupCoordinator
 from logstore.groups.offsets import CommittedOffset
 from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import Operation
+from logstore.storage.errors import KafkaStorageError
 
 MAX_METADATA_BYTES = 4096
 
@@ -82,10 +83,18 @@ async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> An
     if entries and coord is not None:
         try:
             await coord.commit(request.group_id, entries)
-        except Exception:
+        except Exception as exc:
             # Not durable: nothing was acknowledged, the client retries.
-            results = [(t, [(i, err.UNKNOWN_SERVER_ERROR) for i, _ in ps]) for t, ps in results]
+            code = commit_failure(exc)
+            results = [(t, [(i, code) for i, _ in ps]) for t, ps in results]
     return commit_response(ctx, "OffsetCommit", results)
+
+
+def commit_failure(exc: Exception) -> int:
+    """The code for offsets the coordinator could not make durable. As Kafka's: its log
+    failing (KAFKA_STORAGE_ERROR) is NOT_COORDINATOR, which clients retry after finding
+    the coordinator again; anything else is UNKNOWN_SERVER_ERROR."""
+    return err.NOT_COORDINATOR if isinstance(exc, KafkaStorageError) else err.UNKNOWN_SERVER_ERROR
 
 
 def commit_response(

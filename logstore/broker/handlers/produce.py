@@ -112,6 +112,10 @@ def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcom
                     out.base_offset = duplicate.base_offset
                     out.log_append_time = duplicate.log_append_time
                     out.log_start = log.log_start_offset
+                    # A retry may overtake its original's fsync: acks=all answers it
+                    # only once that copy is durable.
+                    out.last_offset = duplicate.base_offset + header.last_offset_delta
+                    out.log = log
                     return out
         result = log.append(data, now_ms=broker.clock.now_ms())
     except Exception as exc:

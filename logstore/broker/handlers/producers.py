@@ -15,10 +15,11 @@ from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make, millis
 from logstore.broker.context import Broker
-from logstore.broker.handlers.transactions import worded
+from logstore.broker.handlers.transactions import unless_log_failed, worded
 from logstore.groups import errors as err
 from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import Operation
+from logstore.transactions.coordinator import InitResult
 
 
 @handles(ApiKey.INIT_PRODUCER_ID, min_version=0, max_version=4)
@@ -45,8 +46,11 @@ async def init_producer_id(broker: Broker, ctx: RequestContext, request: Any) ->
         coord = broker.transactions
         if coord is None:
             return answer(err.COORDINATOR_NOT_AVAILABLE)
-        result = await coord.init_producer(
-            request.transactional_id, millis(request.transaction_timeout), pid, epoch
+        result = await unless_log_failed(
+            coord.init_producer(
+                request.transactional_id, millis(request.transaction_timeout), pid, epoch
+            ),
+            InitResult(err.NOT_COORDINATOR),
         )
         code = worded(result.error, ApiKey.INIT_PRODUCER_ID, ctx.api_version)
         return answer(code, result.producer_id, result.producer_epoch)

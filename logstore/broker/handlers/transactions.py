@@ -10,7 +10,8 @@ partitions fail, the others are not attempted). It must never decide transaction
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from logstore import error_codes as ec
 from logstore.broker import access
@@ -19,7 +20,10 @@ from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import Operation
+from logstore.storage.errors import KafkaStorageError
 from logstore.transactions.state import TxnState
+
+T = TypeVar("T")
 
 # The first version of each API that may carry PRODUCER_FENCED.
 FENCED_SINCE = {
@@ -28,6 +32,17 @@ FENCED_SINCE = {
     ApiKey.ADD_OFFSETS_TO_TXN: 2,
     ApiKey.END_TXN: 2,
 }
+
+
+async def unless_log_failed(call: Awaitable[T], failed: T) -> T:
+    """The coordinator's answer, or `failed` (NOT_COORDINATOR) if its log could not be
+    made durable. As Kafka's: the client finds the coordinator again, which is then
+    unavailable until a restart recovers the log; the state it shows stays the durable
+    one."""
+    try:
+        return await call
+    except KafkaStorageError:
+        return failed
 
 
 def worded(code: int, api: ApiKey, version: int) -> int:
@@ -65,11 +80,14 @@ async def add_partitions_to_txn(broker: Broker, ctx: RequestContext, request: An
         code = (
             ec.COORDINATOR_NOT_AVAILABLE
             if coord is None
-            else await coord.add_partitions(
-                request.v3_and_below_transactional_id,
-                request.v3_and_below_producer_id,
-                request.v3_and_below_producer_epoch,
-                wanted,
+            else await unless_log_failed(
+                coord.add_partitions(
+                    request.v3_and_below_transactional_id,
+                    request.v3_and_below_producer_id,
+                    request.v3_and_below_producer_epoch,
+                    wanted,
+                ),
+                ec.NOT_COORDINATOR,
             )
         )
         code = worded(code, ApiKey.ADD_PARTITIONS_TO_TXN, ctx.api_version)
@@ -109,8 +127,14 @@ async def add_offsets_to_txn(broker: Broker, ctx: RequestContext, request: Any) 
     if coord is None:
         code = ec.COORDINATOR_NOT_AVAILABLE
     else:
-        code = await coord.add_offsets(
-            request.transactional_id, request.producer_id, request.producer_epoch, request.group_id
+        code = await unless_log_failed(
+            coord.add_offsets(
+                request.transactional_id,
+                request.producer_id,
+                request.producer_epoch,
+                request.group_id,
+            ),
+            ec.NOT_COORDINATOR,
         )
     code = worded(code, ApiKey.ADD_OFFSETS_TO_TXN, ctx.api_version)
     return make(ctx.response_class, throttle_time=0, error_code=code)
@@ -127,11 +151,14 @@ async def end_txn(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     if coord is None:
         code = ec.COORDINATOR_NOT_AVAILABLE
     else:
-        code = await coord.end_txn(
-            request.transactional_id,
-            request.producer_id,
-            request.producer_epoch,
-            bool(request.committed),
+        code = await unless_log_failed(
+            coord.end_txn(
+                request.transactional_id,
+                request.producer_id,
+                request.producer_epoch,
+                bool(request.committed),
+            ),
+            ec.NOT_COORDINATOR,
         )
     code = worded(code, ApiKey.END_TXN, ctx.api_version)
     return make(ctx.response_class, throttle_time=0, error_code=code)

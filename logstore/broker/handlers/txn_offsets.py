@@ -20,6 +20,7 @@ from logstore.broker.context import Broker
 from logstore.broker.handlers.groups import coordinator_of
 from logstore.broker.handlers.offsets import (
     MAX_METADATA_BYTES,
+    commit_failure,
     commit_response,
     partition_error,
 )
@@ -117,8 +118,8 @@ async def _commit(
         await coord.commit_transactional(
             request.group_id, request.producer_id, request.producer_epoch, entries
         )
-    except Exception:
+    except Exception as exc:
         # Not acknowledged: the producer retries or aborts (whatever reached the log is
         # pending and ends with the transaction's marker).
         for name, partition, _ in entries:
-            results[(name, partition)] = err.UNKNOWN_SERVER_ERROR
+            results[(name, partition)] = commit_failure(exc)

@@ -1,0 +1,274 @@
+"""A real broker process on a disk whose fsyncs fail or stall (`tests/faultfs.py`).
+
+What a producer sees when the broker cannot make its write durable: KAFKA_STORAGE_ERROR
+for that partition, the partition offline in Metadata (as Kafka shows a partition whose
+log directory failed) until a restart recovers it, and every other partition served as
+usual. And an idempotent producer's retry of a batch whose fsync is still running is
+answered only once that fsync has finished, never before.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+from typing import Any
+
+from confluent_kafka import KafkaError, Producer
+
+from logstore.broker.build import make
+from logstore.protocol.api_keys import ApiKey
+from logstore.records import build_batch
+from tests.broker_fixture import BrokerProcess, start_broker
+from tests.faultfs import FaultFs
+from tests.logstore.broker.fetch_wire import batch_offsets, fetch_partition, list_offset
+from tests.logstore.broker.wire import Wire, schema
+
+KAFKA_STORAGE_ERROR = 56
+LEADER_NOT_AVAILABLE = 5
+NOT_COORDINATOR = 16
+COORDINATOR_NOT_AVAILABLE = 15
+PRODUCE_VERSION = 9
+TIMEOUT_S = 30.0
+# How long a retry must stay unanswered while its original's fsync is held. Kafka answers
+# a duplicate at once; an answer within this bound would be the bug.
+UNANSWERED_S = 1.0
+
+
+def _create(wire: Wire, *topics: str) -> None:
+    s = schema(ApiKey.CREATE_TOPICS, 5)
+    creatable = tuple(
+        make(s.CreatableTopic, name=t, num_partitions=1, replication_factor=1, assignments=(),
+             configs=())
+        for t in topics
+    )  # fmt: skip
+    response = wire.request(
+        ApiKey.CREATE_TOPICS, 5, topics=creatable, timeout_ms=10_000, validate_only=False
+    )
+    assert [t.error_code for t in response.topics] == [0] * len(topics)
+
+
+def _produce_request(topics: list[str], records: bytes) -> dict[str, Any]:
+    s = schema(ApiKey.PRODUCE, PRODUCE_VERSION)
+    return {
+        "transactional_id": None,
+        "acks": -1,
+        "timeout": 10_000,
+        "topic_data": tuple(
+            make(
+                s.TopicProduceData,
+                name=topic,
+                partition_data=(make(s.PartitionProduceData, index=0, records=records),),
+            )
+            for topic in topics
+        ),
+    }
+
+
+def _answers(response: Any) -> dict[str, tuple[int, int, str | None]]:
+    return {
+        t.name: (p.error_code, p.base_offset, p.error_message)
+        for t in response.responses
+        for p in t.partition_responses
+    }
+
+
+def _produce(wire: Wire, topics: list[str], records: bytes | None = None) -> dict[str, Any]:
+    records = records or build_batch([(b"k", b"v")], timestamp=int(time.time() * 1000))
+    request = _produce_request(topics, records)
+    return _answers(wire.request(ApiKey.PRODUCE, PRODUCE_VERSION, **request))
+
+
+def _leaders(wire: Wire, *topics: str) -> dict[str, tuple[int, int]]:
+    s = schema(ApiKey.METADATA, 12)
+    response = wire.request(
+        ApiKey.METADATA,
+        12,
+        topics=tuple(make(s.MetadataRequestTopic, topic_id=None, name=t) for t in topics),
+        allow_auto_topic_creation=False,
+        include_topic_authorized_operations=False,
+    )
+    return {
+        t.name: (t.partitions[0].error_code, t.partitions[0].leader_id) for t in response.topics
+    }
+
+
+def test_a_failed_fsync_answers_storage_error_until_a_restart_recovers_the_partition(
+    faultfs: FaultFs,
+) -> None:
+    broker = start_broker(faultfs.mountpoint / "data")  # --fsync always, the default
+    try:
+        with Wire(broker.bootstrap) as wire:
+            _create(wire, "doomed", "steady")
+            assert _produce(wire, ["doomed", "steady"]) == {
+                "doomed": (0, 0, None),
+                "steady": (0, 0, None),
+            }
+            faultfs.fail_fsync("data/doomed-0/")
+            answers = _produce(wire, ["doomed", "steady"])
+            code, _, message = answers["doomed"]
+            assert code == KAFKA_STORAGE_ERROR
+            assert "doomed-0 is offline: fsync failed (Input/output error)" in (message or "")
+            assert answers["steady"] == (0, 1, None)
+            # The disk answers again, but what it dropped is not acknowledged after all.
+            faultfs.heal()
+            assert _produce(wire, ["doomed"])["doomed"][0] == KAFKA_STORAGE_ERROR
+            assert fetch_partition(wire, "doomed", 12, 0, 0).error_code == KAFKA_STORAGE_ERROR
+            assert list_offset(wire, "doomed", -1, 0)[0] == KAFKA_STORAGE_ERROR
+            assert _leaders(wire, "doomed", "steady") == {
+                "doomed": (LEADER_NOT_AVAILABLE, -1),
+                "steady": (0, 0),
+            }
+        _refused_by_a_real_producer(broker.bootstrap)
+        assert broker.stop() == 0  # an offline partition does not stop a clean shutdown
+        broker.start()
+        with Wire(broker.bootstrap) as wire:
+            assert _leaders(wire, "doomed") == {"doomed": (0, 0)}
+            # Recovery keeps what reached the disk: here the write itself had succeeded.
+            assert _produce(wire, ["doomed"]) == {"doomed": (0, 2, None)}
+            doomed = fetch_partition(wire, "doomed", 12, 0, 0)
+            assert [offset for offset, _ in batch_offsets(doomed.records)] == [0, 1, 2]
+            # Two from the wire, one from librdkafka.
+            assert list_offset(wire, "steady", -1, 0) == (0, 3, -1)
+    finally:
+        faultfs.heal()  # a held fsync would keep the process from dying
+        broker.kill9()
+
+
+def _refused_by_a_real_producer(bootstrap: str) -> None:
+    """librdkafka retries the storage error and finally reports the record undelivered."""
+    reports: list[KafkaError | None] = []
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "acks": "all", "message.timeout.ms": 3000,
+         "log_level": 3}
+    )  # fmt: skip
+    producer.produce("doomed", b"never acknowledged", on_delivery=lambda e, _: reports.append(e))
+    producer.produce("steady", b"acknowledged", on_delivery=lambda e, _: reports.append(e))
+    assert producer.flush(TIMEOUT_S) == 0
+    errors = sorted(str(e.code()) if e else "ok" for e in reports)
+    assert errors == [str(KafkaError._MSG_TIMED_OUT), "ok"]
+
+
+def _init_producer(wire: Wire, transactional_id: str | None = None) -> Any:
+    return wire.request(
+        ApiKey.INIT_PRODUCER_ID,
+        4,
+        transactional_id=transactional_id,
+        transaction_timeout=60_000,
+        producer_id=-1,
+        producer_epoch=-1,
+    )
+
+
+def test_a_retry_is_answered_only_once_its_original_is_durable(faultfs: FaultFs) -> None:
+    broker: BrokerProcess = start_broker(faultfs.mountpoint / "data")
+    try:
+        with Wire(broker.bootstrap) as first, Wire(broker.bootstrap) as retry:
+            _create(first, "held")
+            init = _init_producer(first)
+            assert init.error_code == 0
+            records = build_batch(
+                [(b"k", b"v")],
+                timestamp=int(time.time() * 1000),
+                producer_id=init.producer_id,
+                producer_epoch=init.producer_epoch,
+                base_sequence=0,
+            )
+            request = _produce_request(["held"], records)
+            faultfs.hold_fsync("data/held-0/")
+            first.send_request(ApiKey.PRODUCE, PRODUCE_VERSION, **request)
+            with Wire(broker.bootstrap) as probe:  # the original is in the log
+                while list_offset(probe, "held", -1, 0)[1] < 1:
+                    time.sleep(0.01)
+            # The producer gave up on its connection and sends the batch again.
+            retry.send_request(ApiKey.PRODUCE, PRODUCE_VERSION, **request)
+            readable, _, _ = select.select([first.sock, retry.sock], [], [], UNANSWERED_S)
+            assert readable == []  # neither is durable yet, so neither is acknowledged
+            faultfs.heal()
+            for wire in (first, retry):
+                answer = _answers(wire.read_response(ApiKey.PRODUCE, PRODUCE_VERSION))
+                assert answer == {"held": (0, 0, None)}
+            assert list_offset(first, "held", -1, 0) == (0, 1, -1)  # written once
+    finally:
+        faultfs.heal()  # a held fsync would keep the process from dying
+        broker.kill9()
+
+
+def _commit(wire: Wire, group: str, topic: str, offset: int) -> int:
+    s = schema(ApiKey.OFFSET_COMMIT, 8)
+    partition = make(
+        s.OffsetCommitRequestPartition,
+        partition_index=0,
+        committed_offset=offset,
+        committed_leader_epoch=-1,
+        committed_metadata="",
+    )
+    response = wire.request(
+        ApiKey.OFFSET_COMMIT,
+        8,
+        group_id=group,
+        generation_id_or_member_epoch=-1,
+        member_id="",
+        group_instance_id=None,
+        topics=(make(s.OffsetCommitRequestTopic, name=topic, partitions=(partition,)),),
+    )
+    return response.topics[0].partitions[0].error_code
+
+
+def _coordinator_error(wire: Wire, group: str) -> int:
+    response = wire.request(ApiKey.FIND_COORDINATOR, 4, key_type=0, coordinator_keys=(group,))
+    return response.coordinators[0].error_code
+
+
+def test_a_failed_fsync_of_the_offsets_log_is_not_coordinator_then_unavailable(
+    faultfs: FaultFs,
+) -> None:
+    """As Kafka's group coordinator: a commit its log could not make durable is answered
+    NOT_COORDINATOR (the client looks for the coordinator again), which then answers
+    COORDINATOR_NOT_AVAILABLE until a restart recovers the log."""
+    broker = start_broker(faultfs.mountpoint / "data")
+    try:
+        with Wire(broker.bootstrap) as wire:
+            _create(wire, "orders")
+            assert _coordinator_error(wire, "billing") == 0
+            assert _commit(wire, "billing", "orders", 1) == 0
+            faultfs.fail_fsync("data/__consumer_offsets-")
+            assert _commit(wire, "billing", "orders", 2) == NOT_COORDINATOR
+            faultfs.heal()
+            assert _coordinator_error(wire, "billing") == COORDINATOR_NOT_AVAILABLE
+            assert _produce(wire, ["orders"]) == {"orders": (0, 0, None)}  # data is served
+        broker.stop()
+        broker.start()
+        with Wire(broker.bootstrap) as wire:
+            assert _coordinator_error(wire, "billing") == 0
+            assert _commit(wire, "billing", "orders", 3) == 0
+    finally:
+        faultfs.heal()
+        broker.kill9()
+
+
+def _init_transactional(wire: Wire, transactional_id: str) -> tuple[int, int]:
+    response = _init_producer(wire, transactional_id)
+    return response.error_code, response.producer_epoch
+
+
+def test_a_failed_fsync_of_the_transaction_log_is_not_coordinator_then_unavailable(
+    faultfs: FaultFs,
+) -> None:
+    """The transaction coordinator answers as Kafka's does."""
+    broker = start_broker(faultfs.mountpoint / "data")
+    try:
+        with Wire(broker.bootstrap) as wire:
+            assert _init_transactional(wire, "payments") == (0, 0)
+            faultfs.fail_fsync("data/__transaction_state-")
+            assert _init_transactional(wire, "payments")[0] == NOT_COORDINATOR
+            faultfs.heal()
+            assert _init_transactional(wire, "payments")[0] == COORDINATOR_NOT_AVAILABLE
+        broker.stop()
+        broker.start()
+        with Wire(broker.bootstrap) as wire:
+            # The bump to epoch 1 whose fsync failed did reach this disk, and recovery
+            # keeps what is intact: the next bump is to 2.
+            assert _init_transactional(wire, "payments") == (0, 2)
+    finally:
+        faultfs.heal()
+        broker.kill9()
