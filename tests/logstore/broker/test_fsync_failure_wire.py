@@ -272,3 +272,36 @@ def test_a_failed_fsync_of_the_transaction_log_is_not_coordinator_then_unavailab
     finally:
         faultfs.heal()
         broker.kill9()
+
+
+def test_a_stalled_fsync_holds_only_the_producers_waiting_for_it(faultfs: FaultFs) -> None:
+    """The disk stops answering fsyncs: acks=all producers wait, and everything else
+    (Metadata, acks=1 produce, fetch, ListOffsets) is served meanwhile, because no fsync
+    runs on the event loop."""
+    broker = start_broker(faultfs.mountpoint / "data")
+    try:
+        with Wire(broker.bootstrap) as durable, Wire(broker.bootstrap) as other:
+            _create(durable, "stalled")
+            faultfs.hold_fsync("data/")
+            durable.send_request(ApiKey.PRODUCE, PRODUCE_VERSION, **_produce_request(
+                ["stalled"], build_batch([(b"k", b"all")], timestamp=int(time.time() * 1000))
+            ))  # fmt: skip
+            while list_offset(other, "stalled", -1, 0)[1] < 1:  # appended, not yet synced
+                time.sleep(0.01)
+            assert _leaders(other, "stalled") == {"stalled": (0, 0)}
+            quick = _produce_request(
+                ["stalled"], build_batch([(b"k", b"one")], timestamp=int(time.time() * 1000))
+            )
+            answer = _answers(other.request(ApiKey.PRODUCE, PRODUCE_VERSION, **quick | {"acks": 1}))
+            assert answer == {"stalled": (0, 1, None)}
+            fetched = fetch_partition(other, "stalled", 12, 0, 0)
+            assert [offset for offset, _ in batch_offsets(fetched.records)] == [0, 1]
+            assert list_offset(other, "stalled", -1, 0) == (0, 2, -1)
+            readable, _, _ = select.select([durable.sock], [], [], 0)
+            assert readable == []  # the acks=all produce still waits for its fsync
+            faultfs.heal()
+            answer = _answers(durable.read_response(ApiKey.PRODUCE, PRODUCE_VERSION))
+            assert answer == {"stalled": (0, 0, None)}
+    finally:
+        faultfs.heal()
+        broker.kill9()
