@@ -6,9 +6,11 @@ Nothing in the broker is patched.
 
 `FaultFs` mounts SOURCE at MOUNTPOINT by running this module as a subprocess (a stuck
 test cannot wedge the mount, and the mount goes when the process does). The control file
-is JSON, `{"fail": [prefix, ...], "hold": [prefix, ...]}`, read at every fsync. An fsync
-of a path under a `fail` prefix answers EIO. One under a `hold` prefix blocks until the
-prefix is released. Paths are relative to the mount, e.g. `orders-0/`.
+is JSON, `{"fail": [prefix, ...], "hold": [prefix, ...], "full": [prefix, ...]}`, read at
+every fsync, mkdir, create and write. An fsync of a path under a `fail` prefix answers
+EIO. One under a `hold` prefix blocks until the prefix is released. Under a `full`
+prefix, mkdir, create and write answer ENOSPC. Paths are relative to the mount, e.g.
+`orders-0/`.
 
 It must never touch anything outside SOURCE, and never fake data: reads and writes go
 straight to SOURCE's files.
@@ -45,7 +47,7 @@ class FaultFs:
     def __enter__(self) -> FaultFs:
         self.source.mkdir(parents=True, exist_ok=True)
         self.mountpoint.mkdir(parents=True, exist_ok=True)
-        self._write(fail=[], hold=[])
+        self._write(fail=[], hold=[], full=[])
         self._process = subprocess.Popen(
             [sys.executable, "-m", "tests.faultfs", str(self.source), str(self.mountpoint),
              str(self.control)],
@@ -61,7 +63,7 @@ class FaultFs:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._write(fail=[], hold=[])  # a held fsync must not keep the unmount waiting
+        self.heal()  # a held fsync must not keep the unmount waiting
         subprocess.run(["fusermount3", "-u", "-z", str(self.mountpoint)], check=False)
         if self._process is not None:
             try:
@@ -72,22 +74,24 @@ class FaultFs:
 
     def fail_fsync(self, *prefixes: str) -> None:
         """From now on, fsyncs under these prefixes answer EIO."""
-        self._write(fail=list(prefixes), hold=self._read()["hold"])
+        self._write(fail=list(prefixes))
 
     def hold_fsync(self, *prefixes: str) -> None:
-        """From now on, fsyncs under these prefixes block until `release`."""
-        self._write(fail=self._read()["fail"], hold=list(prefixes))
+        """From now on, fsyncs under these prefixes block until `heal`."""
+        self._write(hold=list(prefixes))
+
+    def fill(self, *prefixes: str) -> None:
+        """From now on, mkdir, create and write under these prefixes answer ENOSPC."""
+        self._write(full=list(prefixes))
 
     def heal(self) -> None:
-        """Every fsync succeeds again, and held ones go on."""
-        self._write(fail=[], hold=[])
+        """Every operation succeeds again, and held fsyncs go on."""
+        self._write(fail=[], hold=[], full=[])
 
-    def _read(self) -> dict[str, list[str]]:
-        return _read_control(self.control)
-
-    def _write(self, *, fail: list[str], hold: list[str]) -> None:
+    def _write(self, **changes: list[str]) -> None:
+        control = _read_control(self.control) | changes
         tmp = self.control.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"fail": fail, "hold": hold}))
+        tmp.write_text(json.dumps(control))
         os.replace(tmp, self.control)
 
 
@@ -102,8 +106,8 @@ def _read_control(path: Path) -> dict[str, list[str]]:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
-        return {"fail": [], "hold": []}
-    return {"fail": list(data.get("fail", [])), "hold": list(data.get("hold", []))}
+        data = {}
+    return {key: list(data.get(key, [])) for key in ("fail", "hold", "full")}
 
 
 def _serve(source: str, mountpoint: str, control: str) -> None:
@@ -120,6 +124,10 @@ def _serve(source: str, mountpoint: str, control: str) -> None:
             time.sleep(HOLD_POLL_S)
         if under(path, _read_control(control_path)["fail"]):
             raise fuse.FuseOSError(errno.EIO)
+
+    def room(path: str) -> None:
+        if under(path, _read_control(control_path)["full"]):
+            raise fuse.FuseOSError(errno.ENOSPC)
 
     class Passthrough(fuse.Operations):  # type: ignore[misc]
         use_ns = True
@@ -145,6 +153,7 @@ def _serve(source: str, mountpoint: str, control: str) -> None:
             return [".", "..", *os.listdir(self._real(path))]
 
         def mkdir(self, path: str, mode: int) -> None:
+            room(path + "/")
             os.mkdir(self._real(path), mode)
 
         def rmdir(self, path: str) -> None:
@@ -166,12 +175,14 @@ def _serve(source: str, mountpoint: str, control: str) -> None:
             return os.open(self._real(path), flags)
 
         def create(self, path: str, mode: int, fi: Any = None) -> int:
+            room(path)
             return os.open(self._real(path), os.O_RDWR | os.O_CREAT, mode)
 
         def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
             return os.pread(fh, size, offset)
 
         def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
+            room(path)
             return os.pwrite(fh, data, offset)
 
         def truncate(self, path: str, length: int, fh: Any = None) -> None:

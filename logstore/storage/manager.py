@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import logging
 import os
 import random
 import shutil
@@ -54,6 +55,7 @@ from logstore.storage.errors import (
     InvalidConfigError,
     InvalidPartitionsError,
     InvalidTopicError,
+    KafkaStorageError,
     PolicyViolationError,
     TopicExistsError,
     UnknownTopicOrPartitionError,
@@ -63,6 +65,7 @@ from logstore.storage.index import IndexLru
 from logstore.storage.partition import PartitionLog
 from logstore.storage.recovery import RecoveryResult
 
+_logger = logging.getLogger(__name__)
 CATALOGUE = "catalogue.json"
 STATE_DIR = ".state"
 LOCK_FILE = ".lock"
@@ -354,11 +357,18 @@ class LogManager:
         info = TopicInfo(name, uuid.uuid4(), partitions, overrides)
         if validate_only:
             return info
+        self._save({**self._topics, name: info})
         self._topics[name] = info
         self._by_id[info.topic_id] = info
         self._configs[name] = TopicConfig.from_overrides(overrides, self.topic_defaults)
-        self._save()
-        self._create_partitions(info, 0, partitions)
+        try:
+            self._create_partitions(info, 0, partitions)
+        except KafkaStorageError:
+            del self._topics[name]
+            self._by_id.pop(info.topic_id, None)
+            self._configs.pop(name, None)
+            self._save_quietly()
+            raise
         return info
 
     def partition_count(self) -> int:
@@ -396,17 +406,43 @@ class LogManager:
         return self._topics.get(name) or self.create_topic(name, partitions, configs)
 
     def _create_partitions(self, info: TopicInfo, start: int, stop: int) -> None:
-        for p in range(start, stop):
-            log = self._make_log(info.name, p)
-            replaced = log.directory.exists()  # leftovers of an earlier topic, this name
-            if replaced:
-                shutil.rmtree(log.directory)
-            log.create(sync=self.fsync != "never", replaced=replaced)
-            log.flushed_offset = 0
-            self._logs[(info.name, p)] = log
+        """Make partitions start..stop-1; if the disk refuses (full, failing), remove the
+        ones made and raise KafkaStorageError, so no partition is listed without files."""
+        made: list[PartitionLog] = []
+        try:
+            for p in range(start, stop):
+                log = self._make_log(info.name, p)
+                replaced = log.directory.exists()  # leftovers of an earlier topic, this name
+                if replaced:
+                    shutil.rmtree(log.directory)
+                made.append(log)
+                log.create(sync=self.fsync != "never", replaced=replaced)
+                log.flushed_offset = 0
+        except OSError as exc:
+            for log in made:
+                log.close(sync=False)
+                shutil.rmtree(log.directory, ignore_errors=True)
+            failed = made[-1].name if made else f"{info.name}-{start}"
+            raise KafkaStorageError(f"could not create the files of {failed}: {exc}") from exc
+        for log in made:
+            self._logs[(info.name, log.partition)] = log
 
-    def _save(self) -> None:
-        save_catalogue(self.data_dir / CATALOGUE, self._topics)
+    def _save(self, topics: dict[str, TopicInfo] | None = None) -> None:
+        """Write the catalogue, `topics` or the current one. Every change is written before
+        it is applied, so a disk that refuses the write (KafkaStorageError) changes nothing."""
+        try:
+            save_catalogue(self.data_dir / CATALOGUE, self._topics if topics is None else topics)
+        except OSError as exc:
+            raise KafkaStorageError(f"could not write the topic catalogue: {exc}") from exc
+
+    def _save_quietly(self) -> None:
+        """Put back the catalogue of the state in memory after a change failed half-way; if
+        that fails too, the next start finds the topic's partitions missing and makes them
+        empty (as after a crash between the catalogue and the files)."""
+        try:
+            self._save()
+        except KafkaStorageError as exc:
+            _logger.error("%s; it lists a topic whose files could not be made", exc)
 
     def _require(self, name: str) -> TopicInfo:
         info = self._topics.get(name)
@@ -417,10 +453,10 @@ class LogManager:
     def delete_topic(self, name: str) -> None:
         """Forget the topic and remove its files (UnknownTopicOrPartitionError if absent)."""
         info = self._require(name)
+        self._save({n: t for n, t in self._topics.items() if n != name})
         del self._topics[name]
         self._by_id.pop(info.topic_id, None)
         self._configs.pop(name, None)
-        self._save()
         for p in range(info.partitions):
             log = self._logs.pop((name, p), None)
             self._log_starts.pop((name, p), None)
@@ -449,10 +485,14 @@ class LogManager:
         new = TopicInfo(info.name, info.topic_id, total, info.configs)
         if validate_only:
             return new
+        self._save({**self._topics, name: new})
+        try:
+            self._create_partitions(new, info.partitions, total)
+        except KafkaStorageError:
+            self._save_quietly()
+            raise
         self._topics[name] = new
         self._by_id[new.topic_id] = new
-        self._save()
-        self._create_partitions(new, info.partitions, total)
         return new
 
     def alter_configs(
@@ -469,10 +509,10 @@ class LogManager:
         overrides.update(updates)
         config = TopicConfig.from_overrides(overrides, self.topic_defaults)
         new = TopicInfo(info.name, info.topic_id, info.partitions, overrides)
+        self._save({**self._topics, name: new})
         self._topics[name] = new
         self._by_id[new.topic_id] = new
         self._configs[name] = config
-        self._save()
         for p in range(new.partitions):
             self._logs[(name, p)].config = config
         return new

@@ -25,6 +25,7 @@ from tests.logstore.broker.wire import Wire, schema
 
 KAFKA_STORAGE_ERROR = 56
 LEADER_NOT_AVAILABLE = 5
+UNKNOWN_TOPIC_OR_PARTITION = 3
 NOT_COORDINATOR = 16
 COORDINATOR_NOT_AVAILABLE = 15
 PRODUCE_VERSION = 9
@@ -87,8 +88,11 @@ def _leaders(wire: Wire, *topics: str) -> dict[str, tuple[int, int]]:
         allow_auto_topic_creation=False,
         include_topic_authorized_operations=False,
     )
-    return {
-        t.name: (t.partitions[0].error_code, t.partitions[0].leader_id) for t in response.topics
+    return {  # an unknown topic has no partitions: its own error then
+        t.name: (t.partitions[0].error_code, t.partitions[0].leader_id)
+        if t.partitions
+        else (t.error_code, -1)
+        for t in response.topics
     }
 
 
@@ -302,6 +306,31 @@ def test_a_stalled_fsync_holds_only_the_producers_waiting_for_it(faultfs: FaultF
             faultfs.heal()
             answer = _answers(durable.read_response(ApiKey.PRODUCE, PRODUCE_VERSION))
             assert answer == {"stalled": (0, 0, None)}
+    finally:
+        faultfs.heal()
+        broker.kill9()
+
+
+def test_create_topics_on_a_disk_without_room_is_storage_error_and_creates_nothing(
+    faultfs: FaultFs,
+) -> None:
+    broker = start_broker(faultfs.mountpoint / "data")
+    try:
+        with Wire(broker.bootstrap) as wire:
+            faultfs.fill("data/roomless-")
+            s = schema(ApiKey.CREATE_TOPICS, 5)
+            topic = make(s.CreatableTopic, name="roomless", num_partitions=2,
+                         replication_factor=1, assignments=(), configs=())  # fmt: skip
+            response = wire.request(
+                ApiKey.CREATE_TOPICS, 5, topics=(topic,), timeout_ms=10_000, validate_only=False
+            )
+            answer = response.topics[0]
+            assert answer.error_code == KAFKA_STORAGE_ERROR
+            assert "could not create the files of roomless-0" in answer.error_message
+            assert _leaders(wire, "roomless") == {"roomless": (UNKNOWN_TOPIC_OR_PARTITION, -1)}
+            faultfs.heal()
+            _create(wire, "roomless")
+            assert _produce(wire, ["roomless"]) == {"roomless": (0, 0, None)}
     finally:
         faultfs.heal()
         broker.kill9()
