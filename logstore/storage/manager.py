@@ -627,8 +627,11 @@ class LogManager:
             self._schedule_retention()
         for log in list(self._logs.values()):
             if log.upkeep_due(now):
-                if log.maybe_roll(now):
-                    done["rolled"] += 1
+                # A roll the disk refuses is logged once by the partition; retention must
+                # still run, since it is what frees room.
+                with contextlib.suppress(KafkaStorageError):
+                    if log.maybe_roll(now):
+                        done["rolled"] += 1
                 if retention_due:
                     done["deleted_segments"] += log.apply_retention(now)
             config = log.config

@@ -11,6 +11,7 @@ queues the old segment's path for the next flush round).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import logging
 import struct
@@ -408,13 +409,18 @@ class PartitionLog:
         old = self.active
         if old.size == 0:
             return old
+        segment = self._new_segment(old.next_offset)
+        try:
+            self._activate(segment)
+        except OSError as exc:
+            # No room for the new file: the old segment stays active and its waiting
+            # producers' fsyncs go on; the next append or tick tries the roll again.
+            raise self._write_failed(exc) from exc
         if self._sync_on_roll and old.writable:
             # Not fsynced here (a roll can happen inside an append or a tick, on the event
             # loop): the next flush round does it, and flushed_offset waits for that.
             self._unsynced.append((old.log_path, old.next_offset))
         old.close_active(sync=False)
-        segment = self._new_segment(old.next_offset)
-        self._activate(segment)
         if self._sync_on_roll:
             self._unsynced.append((self.directory, segment.base_offset + 1))
         self.segments.append(segment)
@@ -597,7 +603,10 @@ class PartitionLog:
         if count <= 0:
             return 0
         if count >= len(self.segments):
-            self.roll()
+            # A partition keeps an active segment. If the disk has no room for a new one,
+            # the active one stays and the rest still go: that is what frees the room.
+            with contextlib.suppress(KafkaStorageError):
+                self.roll()
             count = len(self.segments) - 1
         for segment in self.segments[:count]:
             self._closed_size -= segment.size
