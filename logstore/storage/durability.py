@@ -39,7 +39,7 @@ class GroupCommit:
     def __init__(self) -> None:
         self._waiters: list[tuple[PartitionLog, int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
-        self._background: asyncio.Task[None] | None = None
+        self._background: asyncio.Task[set[int]] | None = None
         # Counters for tests, benches and metrics: flush rounds and descriptors fsynced.
         self.stats = {"flush_rounds": 0, "fsyncs": 0}
         # How long rounds took: counts per FSYNC_BUCKETS bound (+ one past the last), total.
@@ -63,11 +63,12 @@ class GroupCommit:
             self._task = loop.create_task(self._serve_waiters())
         await fut
 
-    async def _flush(self, logs: Iterable[PartitionLog]) -> None:
-        """One round: fsync every log with unflushed data, in a thread."""
+    async def _flush(self, logs: Iterable[PartitionLog]) -> set[int]:
+        """One round: fsync every log with unflushed data, in a thread; the ids of the
+        logs it covered."""
         jobs = [(log, job) for log in logs if (job := log.begin_flush()) is not None]
         if not jobs:
-            return
+            return set()
         self.stats["flush_rounds"] += 1
         self.stats["fsyncs"] += sum(len(paths) for _, (paths, _) in jobs)
         loop = asyncio.get_running_loop()
@@ -88,6 +89,7 @@ class GroupCommit:
                 log.finish_flush(end)
             else:
                 log.sync_failed(error)
+        return {id(log) for log, _ in jobs}
 
     async def _serve_waiters(self) -> None:
         while self._waiters:
@@ -95,7 +97,7 @@ class GroupCommit:
             await asyncio.sleep(0)
             waiters, self._waiters = self._waiters, []
             try:
-                await self._flush({id(log): log for log, _, _ in waiters}.values())
+                covered = await self._flush({id(log): log for log, _, _ in waiters}.values())
             except Exception as exc:  # a failed fsync, or a bug: answered, never stranded
                 for _, _, fut in waiters:
                     if not fut.done():
@@ -110,8 +112,12 @@ class GroupCommit:
                     fut.set_exception(_deleted(log))
                 elif log.offline:  # its fsync failed: never acknowledged
                     fut.set_exception(_offline(log))
-                else:  # appended after this round took its snapshot
+                elif id(log) in covered:  # appended after this round took its snapshot
                     self._waiters.append((log, offset, fut))
+                else:  # nothing of it could be fsynced: queuing it again would only spin
+                    fut.set_exception(
+                        KafkaStorageError(f"partition {log.name} has no segment to fsync")
+                    )
 
     def flush_in_background(self, logs: Iterable[PartitionLog]) -> bool:
         """Start an fsync round off the loop; False if no loop runs (caller syncs itself)."""

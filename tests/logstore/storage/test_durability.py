@@ -5,8 +5,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from logstore.clock import ManualClock
-from logstore.storage import LogManager, PartitionLog, UnknownTopicOrPartitionError
+from logstore.storage import (
+    KafkaStorageError,
+    LogManager,
+    PartitionLog,
+    UnknownTopicOrPartitionError,
+)
 
 from .helpers import batch
 
@@ -151,3 +158,16 @@ async def test_a_roll_leaves_its_fsync_to_the_next_flush_round(
         log.append(batch(1))
         await mgr.wait_durable(log, 5)
         assert (mgr.stats["flush_rounds"], mgr.stats["fsyncs"]) == (2, 6)
+
+
+async def test_a_waiter_no_round_can_cover_fails_instead_of_spinning(tmp_path: Path) -> None:
+    """Defence in depth: unflushed data without a writable segment to fsync (the state a
+    roll refused for room used to leave) fails its waiter at once; re-queuing it kept the
+    event loop at a full core."""
+    with LogManager(tmp_path, fsync="always") as mgr:
+        mgr.create_topic("t", 1, KEEP)
+        log = mgr.log("t", 0)
+        offset = log.append(batch(1)).last_offset
+        log.active.close_active(sync=False)
+        with pytest.raises(KafkaStorageError, match="t-0 has no segment to fsync"):
+            await asyncio.wait_for(mgr.wait_durable(log, offset), 10)
