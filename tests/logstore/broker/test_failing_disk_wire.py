@@ -1,10 +1,13 @@
-"""A real broker process on a disk whose fsyncs fail or stall (`tests/faultfs.py`).
+"""A real broker process on a disk whose fsyncs fail or stall, or that has no room
+(`tests/faultfs.py`).
 
 What a producer sees when the broker cannot make its write durable: KAFKA_STORAGE_ERROR
 for that partition, the partition offline in Metadata (as Kafka shows a partition whose
 log directory failed) until a restart recovers it, and every other partition served as
-usual. And an idempotent producer's retry of a batch whose fsync is still running is
-answered only once that fsync has finished, never before.
+usual; the coordinators answer NOT_COORDINATOR, as Kafka's do. A stalled fsync holds only
+its own producers. An idempotent producer's retry of a batch whose fsync is still running
+is answered only once that fsync has finished, never before. CreateTopics without room
+creates nothing.
 """
 
 from __future__ import annotations
