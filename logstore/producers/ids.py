@@ -2,7 +2,9 @@
 
 Owns the counter and its durable high-water mark: ids are reserved in blocks, and the end
 of the current block is written (atomically) under `state_dir("producers")` before any id
-of the block is handed out, so a crash can skip ids but never repeat one. It must never
+of the block is handed out, so a crash can skip ids but never repeat one. A mark the disk
+refuses reserves nothing: InitProducerId is answered COORDINATOR_LOAD_IN_PROGRESS, which
+clients retry (Kafka's answer while its broker waits for a block of ids). It must never
 know about partitions or sockets.
 """
 
@@ -11,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from logstore.durable import write_atomic
+from logstore.error_codes import COORDINATOR_LOAD_IN_PROGRESS
+from logstore.producers.state import ProducerStateError
 
 BLOCK = 1000
 ID_FILE = "next-producer-id"
@@ -29,9 +33,15 @@ class ProducerIdAllocator:
 
     def allocate(self) -> int:
         if self._next >= self._reserved_until:
-            self._reserved_until = self._next + self._block
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self._path, str(self._reserved_until).encode())
+            mark = self._next + self._block
+            try:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(self._path, str(mark).encode())
+            except OSError as exc:
+                raise ProducerStateError(
+                    COORDINATOR_LOAD_IN_PROGRESS, f"could not reserve producer ids: {exc}"
+                ) from exc
+            self._reserved_until = mark
         pid = self._next
         self._next += 1
         return pid

@@ -17,6 +17,7 @@ from logstore.broker.build import make, millis
 from logstore.broker.context import Broker
 from logstore.broker.handlers.transactions import unless_log_failed, worded
 from logstore.groups import errors as err
+from logstore.producers.state import ProducerStateError
 from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import Operation
 from logstore.transactions.coordinator import InitResult
@@ -46,12 +47,15 @@ async def init_producer_id(broker: Broker, ctx: RequestContext, request: Any) ->
         coord = broker.transactions
         if coord is None:
             return answer(err.COORDINATOR_NOT_AVAILABLE)
-        result = await unless_log_failed(
-            coord.init_producer(
-                request.transactional_id, millis(request.transaction_timeout), pid, epoch
-            ),
-            InitResult(err.NOT_COORDINATOR),
-        )
+        try:
+            result = await unless_log_failed(
+                coord.init_producer(
+                    request.transactional_id, millis(request.transaction_timeout), pid, epoch
+                ),
+                InitResult(err.NOT_COORDINATOR),
+            )
+        except ProducerStateError as exc:  # no producer id could be reserved
+            return answer(exc.code)
         code = worded(result.error, ApiKey.INIT_PRODUCER_ID, ctx.api_version)
         return answer(code, result.producer_id, result.producer_epoch)
     if not access.may_write_idempotently(broker, ctx):

@@ -31,6 +31,7 @@ LEADER_NOT_AVAILABLE = 5
 UNKNOWN_TOPIC_OR_PARTITION = 3
 NOT_COORDINATOR = 16
 COORDINATOR_NOT_AVAILABLE = 15
+COORDINATOR_LOAD_IN_PROGRESS = 14
 PRODUCE_VERSION = 9
 TIMEOUT_S = 30.0
 # How long a retry must stay unanswered while its original's fsync is held. Kafka answers
@@ -334,6 +335,32 @@ def test_create_topics_on_a_disk_without_room_is_storage_error_and_creates_nothi
             faultfs.heal()
             _create(wire, "roomless")
             assert _produce(wire, ["roomless"]) == {"roomless": (0, 0, None)}
+    finally:
+        faultfs.heal()
+        broker.kill9()
+
+
+def test_init_producer_id_without_room_is_retriable_and_never_reuses_an_id(
+    faultfs: FaultFs,
+) -> None:
+    """Producer ids are handed out only below a mark on disk. With no room for the mark,
+    InitProducerId answers COORDINATOR_LOAD_IN_PROGRESS (clients retry it) and reserves
+    nothing, so no id is handed out that a restart could hand out again."""
+    broker = start_broker(faultfs.mountpoint / "data")
+    try:
+        with Wire(broker.bootstrap) as wire:
+            faultfs.fill("data/.state/producers/next-producer-id")
+            assert _init_producer(wire).error_code == COORDINATOR_LOAD_IN_PROGRESS
+            assert _init_transactional(wire, "ledger")[0] == COORDINATOR_LOAD_IN_PROGRESS
+            faultfs.heal()
+            first = _init_producer(wire)
+            assert (first.error_code, first.producer_id) == (0, 0)
+        broker.kill9()
+        broker.start()
+        with Wire(broker.bootstrap) as wire:
+            again = _init_producer(wire)
+            assert again.error_code == 0
+            assert again.producer_id > first.producer_id  # the block before the kill is skipped
     finally:
         faultfs.heal()
         broker.kill9()
