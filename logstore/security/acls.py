@@ -142,7 +142,8 @@ def _from_json(row: dict[str, Any]) -> AclBinding:
 
 class AclStore:
     """Every ACL binding, saved atomically on each change; `version` grows with each one
-    (the authorizer's cache key)."""
+    (the authorizer's cache key). A change is written before it is in force: if the disk
+    refuses it (OSError), nothing changed."""
 
     def __init__(self, directory: Path) -> None:
         Path(directory).mkdir(parents=True, exist_ok=True)
@@ -158,16 +159,18 @@ class AclStore:
 
     def add(self, acls: Iterable[AclBinding]) -> None:
         """Add bindings (already present ones are kept once) and save."""
-        for acl in acls:
-            self._acls[acl] = None
-        self._save()
+        updated = dict(self._acls)
+        updated.update(dict.fromkeys(acls))
+        self._save(updated)
 
     def remove(self, acls: Iterable[AclBinding]) -> None:
+        updated = dict(self._acls)
         for acl in acls:
-            self._acls.pop(acl, None)
-        self._save()
+            updated.pop(acl, None)
+        self._save(updated)
 
-    def _save(self) -> None:
-        self.version += 1
-        data = json.dumps([_to_json(a) for a in self._acls], indent=1).encode()
+    def _save(self, acls: dict[AclBinding, None]) -> None:
+        data = json.dumps([_to_json(a) for a in acls], indent=1).encode()
         write_atomic(self._path, data)
+        self._acls = acls
+        self.version += 1

@@ -64,26 +64,31 @@ class CredentialStore:
         return {user: dict(mechs) for user, mechs in self._users.items()}
 
     def upsert(self, user: str, credential: ScramCredential) -> None:
-        self._users.setdefault(user, {})[credential.mechanism] = credential
-        self._save()
+        users = self.users()
+        users.setdefault(user, {})[credential.mechanism] = credential
+        self._save(users)
 
     def delete(self, user: str, mechanism: str) -> bool:
         """Remove one credential; False when there was none."""
-        mechanisms = self._users.get(user)
+        users = self.users()
+        mechanisms = users.get(user)
         if mechanisms is None or mechanisms.pop(mechanism, None) is None:
             return False
         if not mechanisms:
-            del self._users[user]
-        self._save()
+            del users[user]
+        self._save(users)
         return True
 
-    def _save(self) -> None:
+    def _save(self, users: dict[str, dict[str, ScramCredential]]) -> None:
+        """Written before it is in force: if the disk refuses it (OSError), nothing
+        changed."""
         body = {
             "version": 1,
             "users": {
                 user: {mech: _encode(cred) for mech, cred in sorted(mechs.items())}
-                for user, mechs in sorted(self._users.items())
+                for user, mechs in sorted(users.items())
             },
         }
         self._path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self._path, json.dumps(body, indent=1).encode() + b"\n")
+        self._users = users

@@ -15,7 +15,7 @@ from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
-from logstore.error_codes import INVALID_REQUEST, SECURITY_DISABLED
+from logstore.error_codes import INVALID_REQUEST, KAFKA_STORAGE_ERROR, SECURITY_DISABLED
 from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import (
     CLUSTER_NAME,
@@ -120,7 +120,11 @@ async def create_acls(broker: Broker, ctx: RequestContext, request: Any) -> Any:
             except _Invalid as exc:
                 results.append((INVALID_REQUEST, str(exc)))
     if authorizer is not None and valid:
-        authorizer.store.add(valid)
+        try:
+            authorizer.store.add(valid)
+        except OSError as exc:  # nothing was added
+            failed = (KAFKA_STORAGE_ERROR, f"could not write the ACLs: {exc}")
+            results = [failed if code == 0 else (code, message) for code, message in results]
     return make(
         ctx.response_class,
         throttle_time=0,
@@ -202,7 +206,11 @@ async def delete_acls(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         doomed.update(dict.fromkeys(matched))
         results.append((0, None, matched))
     if authorizer is not None and doomed:
-        authorizer.store.remove(doomed)
+        try:
+            authorizer.store.remove(doomed)
+        except OSError as exc:  # nothing was removed
+            message = f"could not write the ACLs: {exc}"
+            results = [(KAFKA_STORAGE_ERROR, message, []) if r[0] == 0 else r for r in results]
     return make(
         ctx.response_class,
         throttle_time=0,

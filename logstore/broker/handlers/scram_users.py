@@ -9,6 +9,8 @@ a password: clients send the salted password, and only the derived keys are stor
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from logstore.broker import access
@@ -17,6 +19,7 @@ from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.error_codes import (
     DUPLICATE_RESOURCE,
+    KAFKA_STORAGE_ERROR,
     RESOURCE_NOT_FOUND,
     UNACCEPTABLE_CREDENTIAL,
     UNSUPPORTED_SASL_MECHANISM,
@@ -105,6 +108,16 @@ def _check_name_and_mechanism(name: str, mechanism: int) -> Outcome:
     return OK
 
 
+def _stored(change: Callable[[], object]) -> Outcome:
+    """OK once the change is on disk; KAFKA_STORAGE_ERROR if the disk refused it (then
+    nothing changed)."""
+    try:
+        change()
+    except OSError as exc:
+        return (KAFKA_STORAGE_ERROR, f"could not write the credentials: {exc}")
+    return OK
+
+
 def _check_upsertion(item: Any) -> Outcome:
     outcome = _check_name_and_mechanism(item.name, item.mechanism)
     if outcome != OK:
@@ -171,15 +184,11 @@ async def alter_user_scram_credentials(broker: Broker, ctx: RequestContext, requ
             errors[item.name] = outcome
     outcomes: dict[str, Outcome] = {}
     for name, item in deletions.items():
-        store.delete(name, MECHANISM_TYPES[item.mechanism])
-        outcomes[name] = OK
+        outcomes[name] = _stored(partial(store.delete, name, MECHANISM_TYPES[item.mechanism]))
     for name, item in upsertions.items():
-        store.upsert(
-            name,
-            credential_from_salted(
-                MECHANISM_TYPES[item.mechanism], item.salted_password, item.salt, item.iterations
-            ),
+        credential = credential_from_salted(
+            MECHANISM_TYPES[item.mechanism], item.salted_password, item.salt, item.iterations
         )
-        outcomes[name] = OK
+        outcomes[name] = _stored(partial(store.upsert, name, credential))
     outcomes.update(errors)
     return answer(outcomes)
