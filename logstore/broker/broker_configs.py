@@ -32,6 +32,7 @@ from logstore.broker.broker_settings import (
     topic_defaults,
 )
 from logstore.config import BrokerConfig
+from logstore.error_codes import KAFKA_STORAGE_ERROR
 
 if TYPE_CHECKING:
     from logstore.storage import LogManager
@@ -106,8 +107,15 @@ class DynamicBrokerConfigs:
         updated.update(values)
         if updated == self.overrides:
             return
-        # Durable before it is answered: Kafka's dynamic configs survive a restart.
-        self.logs.write_state(STATE_NAME, STATE_FILE, json.dumps(updated, sort_keys=True).encode())
+        # Durable before it is answered: Kafka's dynamic configs survive a restart. A
+        # write the disk refuses changes nothing.
+        data = json.dumps(updated, sort_keys=True).encode()
+        try:
+            self.logs.write_state(STATE_NAME, STATE_FILE, data)
+        except OSError as exc:
+            raise BrokerConfigRefused(
+                KAFKA_STORAGE_ERROR, f"could not write the broker configs: {exc}"
+            ) from exc
         self.overrides = updated
         self._apply()
 

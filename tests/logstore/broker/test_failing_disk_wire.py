@@ -16,7 +16,15 @@ import select
 import time
 from typing import Any
 
-from confluent_kafka import KafkaError, Producer
+import pytest
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    ResourceType,
+)
 
 from logstore.broker.build import make
 from logstore.protocol.api_keys import ApiKey
@@ -361,6 +369,26 @@ def test_init_producer_id_without_room_is_retriable_and_never_reuses_an_id(
             again = _init_producer(wire)
             assert again.error_code == 0
             assert again.producer_id > first.producer_id  # the block before the kill is skipped
+    finally:
+        faultfs.heal()
+        broker.kill9()
+
+
+def test_a_dynamic_broker_config_without_room_changes_nothing(faultfs: FaultFs) -> None:
+    broker = start_broker(faultfs.mountpoint / "data")
+    try:
+        entry = ConfigEntry("log.retention.ms", "1000", incremental_operation=AlterConfigOpType.SET)
+        resource = ConfigResource(ResourceType.BROKER, "0", incremental_configs=[entry])
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap, "log_level": 3})
+        faultfs.fill("data/.state/broker/")
+        with pytest.raises(KafkaException) as caught:
+            admin.incremental_alter_configs([resource])[resource].result(TIMEOUT_S)
+        error = caught.value.args[0]
+        assert error.code() == KafkaError.KAFKA_STORAGE_ERROR
+        assert "could not write the broker configs" in error.str()
+        described = ConfigResource(ResourceType.BROKER, "0")
+        entries = admin.describe_configs([described])[described].result(TIMEOUT_S)
+        assert entries["log.retention.ms"].value != "1000"
     finally:
         faultfs.heal()
         broker.kill9()
