@@ -42,8 +42,8 @@ COORDINATOR_NOT_AVAILABLE = 15
 COORDINATOR_LOAD_IN_PROGRESS = 14
 PRODUCE_VERSION = 9
 TIMEOUT_S = 30.0
-# How long a retry must stay unanswered while its original's fsync is held. Kafka answers
-# a duplicate at once; an answer within this bound would be the bug.
+# How long a retry must stay unanswered while its original's fsync is held. The bug this
+# guards against answered it at once, so an answer within this bound is that bug.
 UNANSWERED_S = 1.0
 
 
