@@ -1,8 +1,9 @@
-"""A FUSE filesystem over a real directory whose fsyncs fail or stall on command.
+"""A FUSE filesystem over a real directory whose fsyncs fail or stall, or that has no
+room, on command.
 
 This is the failing disk the durability tests need: the broker writes through the kernel
-to real files, and its real fsync system calls answer EIO (or block) when a test says so.
-Nothing in the broker is patched.
+to real files, and its real system calls answer EIO, block or answer ENOSPC when a test
+says so. Nothing in the broker is patched.
 
 `FaultFs` mounts SOURCE at MOUNTPOINT by running this module as a subprocess (a stuck
 test cannot wedge the mount, and the mount goes when the process does). The control file
