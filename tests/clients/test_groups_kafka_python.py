@@ -22,7 +22,7 @@ LOCK = threading.Lock()
 
 
 def consumer(bootstrap: str, group: str, topic: str) -> KafkaConsumer:
-    return KafkaConsumer(
+    c = KafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
         group_id=group,
@@ -32,6 +32,15 @@ def consumer(bootstrap: str, group: str, topic: str) -> KafkaConsumer:
         session_timeout_ms=10_000,
         max_poll_records=20,
     )
+    # kafka-python 3.0.12 loses a rejoin that its own metadata check started: the leader
+    # records its assignment's metadata before SyncGroup is answered, so if poll() gives
+    # up waiting in between, the next poll sees nothing to rejoin for and never applies
+    # the answer; the member stays unassigned and stops heartbeating (the broker answers
+    # every request; the client's logs and thread dumps show it). A leader whose first
+    # assignment saw no metadata for the topic rejoins that way, so the partitions must
+    # be known before the first poll.
+    assert c.partitions_for_topic(topic) == set(range(6))
+    return c
 
 
 class Member:
