@@ -4,12 +4,26 @@ Owns the wiring of `membership`, `partition`, `sessions` and `group_configs` for
 group on this broker, reads the injected clock (locks, member sessions) and persists each
 changed group through `store` before the caller answers. It never touches sockets and never
 reads record bytes: the ShareFetch handler reads the log and tells it which offsets it read.
+
+When the disk refuses a write (`ShareStateWriteError`, logged here: every refused admin
+change, and a group's first refused write until one succeeds again):
+- admin changes (start offsets, configs, deleting the group) are written first and applied
+  only after, so a refused one changes nothing;
+- what members did (acknowledgements, releases, acquisitions, a first join) is already in
+  memory and stays there: rolling it back could erase what other members changed while the
+  write was under way. Memory is then ahead of the disk: it is in force while the broker
+  runs and is written with the group's next successful write; a restart before that returns
+  to the last state written, so those records are delivered again (at least once, as the
+  error told the acknowledging client).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +33,7 @@ from logstore.shares import group_configs
 from logstore.shares.membership import ShareGroup, ShareHeartbeatResult
 from logstore.shares.partition import AckRefused, SharePartition
 from logstore.shares.sessions import ShareSessions
-from logstore.shares.store import ShareStateStore
+from logstore.shares.store import ShareStateStore, ShareStateWriteError
 from logstore.storage import LogManager
 
 PartitionId = tuple[uuid.UUID, int]
@@ -27,6 +41,9 @@ AckBatches = list[tuple[int, int, list[int]]]
 INVALID_GROUP_ID = 24
 GROUP_ID_NOT_FOUND = 69
 NON_EMPTY_GROUP = 68
+
+# Not `log`: that names a partition's log in this module.
+_logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,6 +58,24 @@ class ShareGroupState:
     def exists(self) -> bool:
         """A group with configs only (set before anyone joined) is not listed, as in Kafka."""
         return bool(self.created or self.group.members or self.partitions)
+
+
+# An admin change to a group's state, tried on a copy before memory (see `persist`).
+Change = Callable[[ShareGroupState], None]
+
+
+def _copy(state: ShareGroupState) -> ShareGroupState:
+    """The state with containers of its own. The members and share-partitions in them are
+    still shared: a `Change` may add, replace or drop them, never mutate one."""
+    return ShareGroupState(state.group, dict(state.configs), dict(state.partitions), state.created)
+
+
+def _snapshot(state: ShareGroupState) -> dict[str, Any]:
+    return {
+        "created": state.created,
+        "configs": dict(state.configs),
+        "partitions": {_key(pid): p.snapshot() for pid, p in state.partitions.items()},
+    }
 
 
 def _key(pid: PartitionId) -> str:
@@ -61,6 +96,9 @@ class ShareCoordinator:
         self.groups: dict[str, ShareGroupState] = {}
         self._store = ShareStateStore(logs)
         self._write_lock = asyncio.Lock()
+        # Groups whose last write the disk refused: a busy group on a full disk would
+        # otherwise log every request; the first refusal and the recovery are logged.
+        self._refusing: set[str] = set()
         for group_id, data in self._store.load_all().items():
             state = ShareGroupState(ShareGroup(group_id), dict(data.get("configs", {})))
             state.created = bool(data.get("created", False))
@@ -163,8 +201,9 @@ class ShareCoordinator:
         }
 
     def persisted(self, group_id: str, pid: PartitionId) -> tuple[int, list[list[int]]] | None:
-        """(start offset, [first, last, state, deliveries] spans) as last written to disk,
-        or None when the share-partition has no state (never fetched from)."""
+        """(start offset, [first, last, state, deliveries] spans) in the form they are
+        written to disk (after a refused write, what the next write will write), or None
+        when the share-partition has no state (never fetched from)."""
         state = self.groups.get(group_id)
         part = state.partitions.get(pid) if state is not None else None
         if part is None:
@@ -251,25 +290,34 @@ class ShareCoordinator:
 
     async def reset_start(self, group_id: str, offsets: dict[PartitionId, int]) -> None:
         """Each share-partition starts afresh at its new offset, nothing in flight; a
-        negative offset leaves it to `share.auto.offset.reset` on the next fetch."""
-        state = self.state(group_id)
-        state.created = True
-        for pid, offset in offsets.items():
-            if offset < 0:
-                state.partitions.pop(pid, None)
-            else:
-                state.partitions[pid] = SharePartition(offset)
-        await self.persist(group_id)
+        negative offset leaves it to `share.auto.offset.reset` on the next fetch. Written
+        before it is in force: ShareStateWriteError changes nothing."""
 
-    async def delete_offsets(self, group_id: str, topic_ids: set[uuid.UUID]) -> set[uuid.UUID]:
-        """Forget the group's state for these topics; the topics that had some."""
-        state = self.state(group_id)
-        had = {pid for pid in state.partitions if pid[0] in topic_ids}
-        for pid in had:
-            del state.partitions[pid]
-        if had:
-            await self.persist(group_id)
-        return {pid[0] for pid in had}
+        def change(state: ShareGroupState) -> None:
+            state.created = True
+            for pid, offset in offsets.items():
+                if offset < 0:
+                    state.partitions.pop(pid, None)
+                else:
+                    state.partitions[pid] = SharePartition(offset)
+
+        await self.persist(group_id, change)
+
+    def topics_with_state(self, group_id: str, topic_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of `topic_ids` the group has share-partition state for."""
+        state = self.groups.get(group_id)
+        return set() if state is None else {tid for tid, _ in state.partitions if tid in topic_ids}
+
+    async def delete_offsets(self, group_id: str, topic_ids: set[uuid.UUID]) -> None:
+        """Forget the group's state for these topics. Written before it is in force:
+        ShareStateWriteError changes nothing."""
+
+        def change(state: ShareGroupState) -> None:
+            for pid in [pid for pid in state.partitions if pid[0] in topic_ids]:
+                del state.partitions[pid]
+
+        if self.topics_with_state(group_id, topic_ids):
+            await self.persist(group_id, change)
 
     async def connection_closed(self, connection: int) -> None:
         """Sessions opened on a closed connection end: their members' acquired records
@@ -280,7 +328,9 @@ class ShareCoordinator:
             self.release_session(session.group_id, session.member_id, session.partitions)
             touched.add(session.group_id)
         for group_id in sorted(touched):
-            await self.persist(group_id)
+            # Nobody is left to answer: the releases stay in force, persist logged why.
+            with contextlib.suppress(ShareStateWriteError):
+                await self.persist(group_id)
 
     # -- configs ---------------------------------------------------------------------------
     def validate_configs(self, set_: dict[str, str], delete: list[str]) -> None:
@@ -291,12 +341,15 @@ class ShareCoordinator:
                 raise group_configs.GroupConfigRefused(f"Unknown group config name: {name}")
 
     async def alter_configs(self, group_id: str, set_: dict[str, str], delete: list[str]) -> None:
+        """Written before it is in force: ShareStateWriteError changes nothing."""
         self.validate_configs(set_, delete)
-        state = self.state(group_id)
-        for name in delete:
-            state.configs.pop(name, None)
-        state.configs.update(set_)
-        await self.persist(group_id)
+
+        def change(state: ShareGroupState) -> None:
+            for name in delete:
+                state.configs.pop(name, None)
+            state.configs.update(set_)
+
+        await self.persist(group_id, change)
 
     def describe_configs(self, group_id: str) -> list[tuple[str, str, bool]]:
         """(name, value, is_override) of every group config."""
@@ -308,27 +361,65 @@ class ShareCoordinator:
         ]
 
     # -- persistence -----------------------------------------------------------------------
-    async def persist(self, group_id: str) -> None:
-        """Write the group's state; returns once it is on disk."""
+    async def persist(self, group_id: str, change: Change | None = None) -> None:
+        """Write the group's state; returns once it is on disk.
+
+        Without `change`, the state written is the one in memory, which the caller already
+        changed. With `change`, it is the state as `change` leaves it, and `change` is
+        applied in memory only once that is on disk.
+
+        A write the disk refuses raises ShareStateWriteError, logged here (callers must not
+        log it again). With `change`, nothing changed. Without, memory stays ahead of the
+        disk until the group's next successful write (see the module docstring).
+        """
         async with self._write_lock:
             state = self.groups.get(group_id)
-            if state is None:
+            if state is None and change is None:
                 return
-            data = {
-                "created": state.created,
-                "configs": dict(state.configs),
-                "partitions": {_key(pid): p.snapshot() for pid, p in state.partitions.items()},
-            }
-            await asyncio.to_thread(self._store.write, group_id, data)
+            target = ShareGroupState(ShareGroup(group_id)) if state is None else state
+            if change is not None:
+                target = _copy(target)
+                change(target)
+            try:
+                await asyncio.to_thread(self._store.write, group_id, _snapshot(target))
+            except ShareStateWriteError as exc:
+                if change is not None:
+                    _logger.warning("%s; nothing changed", exc)
+                elif group_id not in self._refusing:
+                    self._refusing.add(group_id)
+                    _logger.warning(
+                        "%s; the state in memory stays in force and is written with the "
+                        "group's next write that succeeds (until then no further refusal "
+                        "is logged)",
+                        exc,
+                    )
+                raise
+            if group_id in self._refusing:
+                self._refusing.discard(group_id)
+                _logger.info("the state of share group %s is written again", group_id)
+            if change is not None:
+                # On the live state, not the copy: what others changed while the write
+                # was under way stays.
+                change(self.state(group_id))
 
     async def delete_group(self, group_id: str) -> int:
-        state = self.groups.get(group_id)
-        if state is None or not state.exists:
-            return GROUP_ID_NOT_FOUND
-        self.reap(group_id)
-        if state.group.members:
-            return NON_EMPTY_GROUP
-        del self.groups[group_id]
+        """Delete an empty group: its file first, then the group in memory; 0 once done.
+        KAFKA_STORAGE_ERROR, the group kept, if the disk refuses (logged). If the unlink
+        went through but the directory's fsync failed, whether the deletion survives a
+        restart is unknown, as after any failed fsync; deleting again completes it."""
         async with self._write_lock:
-            await asyncio.to_thread(self._store.delete, group_id)
+            # Checked under the lock: a member may have joined while a write held it.
+            state = self.groups.get(group_id)
+            if state is None or not state.exists:
+                return GROUP_ID_NOT_FOUND
+            self.reap(group_id)
+            if state.group.members:
+                return NON_EMPTY_GROUP
+            try:
+                await asyncio.to_thread(self._store.delete, group_id)
+            except ShareStateWriteError as exc:
+                _logger.warning("%s; the group is kept", exc)
+                return exc.code
+            self.groups.pop(group_id, None)
+            self._refusing.discard(group_id)
         return 0

@@ -11,6 +11,10 @@ itself, so any group id Kafka allows (up to 32,767 bytes, any characters) has a 
 the filesystem accepts. Files from before that (named by the id in hex) are read and
 renamed on load.
 
+A write or deletion the disk refuses (ENOSPC, EIO) raises `ShareStateWriteError` and leaves
+the previous file whole; only when the directory's fsync fails, after the rename or unlink,
+is it unknown which of the two a restart finds, as after any failed fsync.
+
 It owns only the encoding and the files; it must never decide record states.
 """
 
@@ -22,12 +26,24 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from logstore.storage import LogManager
+from logstore.durable import fsync_dir
+from logstore.storage import KafkaStorageError, LogManager
 
 STATE_NAME = "__share_group_state"
 _SUFFIX = ".json"
 
 log = logging.getLogger(__name__)
+
+
+class ShareStateWriteError(KafkaStorageError):
+    """The disk refused a share group's state (KAFKA_STORAGE_ERROR); the message says whose
+    and why, e.g. "the state of share group G could not be written: [Errno 28] No space
+    left on device"."""
+
+
+def _reason(exc: OSError) -> str:
+    """The error without the file's path, which is the broker's business, not the client's."""
+    return f"[Errno {exc.errno}] {exc.strerror}" if exc.errno else str(exc)
 
 
 def _filename(group_id: str) -> str:
@@ -61,9 +77,25 @@ class ShareStateStore:
         return out
 
     def write(self, group_id: str, state: dict[str, Any]) -> None:
-        """Replace the group's state on disk (blocking: temp file, fsync, rename)."""
+        """Replace the group's state on disk (blocking: temp file, fsync, rename);
+        ShareStateWriteError if the disk refuses it."""
         data = json.dumps({"group": group_id, "state": state}, separators=(",", ":")).encode()
-        self._logs.write_state(STATE_NAME, _filename(group_id), data)
+        try:
+            self._logs.write_state(STATE_NAME, _filename(group_id), data)
+        except OSError as exc:
+            raise ShareStateWriteError(
+                f"the state of share group {group_id} could not be written: {_reason(exc)}"
+            ) from exc
 
     def delete(self, group_id: str) -> None:
-        (self._dir() / _filename(group_id)).unlink(missing_ok=True)
+        """Remove the group's file for good (blocking: unlink, fsync the directory);
+        ShareStateWriteError if the disk refuses it."""
+        try:
+            directory = self._dir()
+            (directory / _filename(group_id)).unlink(missing_ok=True)
+            # Without this a power cut could bring the deleted group back.
+            fsync_dir(directory)
+        except OSError as exc:
+            raise ShareStateWriteError(
+                f"the state of share group {group_id} could not be deleted: {_reason(exc)}"
+            ) from exc

@@ -31,6 +31,7 @@ from logstore.protocol.admin_replies import ConfigResult, ConfigRow, describe_co
 from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import Operation
 from logstore.shares.group_configs import AUTO_OFFSET_RESET, GroupConfigRefused
+from logstore.shares.store import ShareStateWriteError
 
 TOPIC = 2
 BROKER = 4
@@ -268,13 +269,14 @@ def _incremental_changes(broker: Broker, res: Any) -> tuple[dict[str, str], list
 async def _apply_group(
     broker: Broker, group_id: str, set_: dict[str, str], delete: list[str], validate_only: bool
 ) -> tuple[int, str | None]:
-    """Share-group configs: validated against the broker's bounds, stored with the group."""
+    """Share-group configs: validated against the broker's bounds, stored with the group
+    before they are in force (a write the disk refuses changes nothing)."""
     try:
         if validate_only:
             broker.shares.validate_configs(set_, delete)
         else:
             await broker.shares.alter_configs(group_id, set_, delete)
-    except GroupConfigRefused as exc:
+    except (GroupConfigRefused, ShareStateWriteError) as exc:
         return exc.code, str(exc)
     return 0, None
 

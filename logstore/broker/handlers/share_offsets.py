@@ -6,8 +6,10 @@ Owns Kafka's order of checks: the group ACL (READ to alter, DELETE to delete) re
 whole request; then each topic's READ ACL and existence are checked per topic; then the
 group must be empty and not of another type, and exist to have offsets deleted (altering
 creates it, as Kafka does); a top-level error drops every per-topic answer, as Kafka's
-does; only then does `logstore.shares.coordinator` change the state,
-on disk before the answer leaves. It must never decide record states.
+does; only then does `logstore.shares.coordinator` change the state, written before it is
+in force: a write the disk refuses changes nothing and is answered KAFKA_STORAGE_ERROR with
+the reason on each partition (alter) or topic (delete) it would have changed. It must never
+decide record states.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from logstore.error_codes import (
 from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import Operation
 from logstore.shares.coordinator import PartitionId
+from logstore.shares.store import ShareStateWriteError
 
 # Kafka's default messages for the errors these APIs answer.
 MESSAGES = {
@@ -34,6 +37,8 @@ MESSAGES = {
     INVALID_GROUP_ID: "The configured groupId is invalid.",
 }
 NO_OFFSETS = "There is no offset information to delete."
+# One topic of AlterShareGroupOffsets: name, id, and (partition, code, message) of each.
+_Topic = tuple[str, uuid.UUID, list[tuple[int, int, str | None]]]
 
 
 def _group_refusal(broker: Broker, ctx: RequestContext, op: Operation, group_id: str) -> Any:
@@ -79,7 +84,7 @@ async def alter_share_group_offsets(broker: Broker, ctx: RequestContext, request
     if refused:
         return _answer(ctx, *refused)
     offsets: dict[PartitionId, int] = {}
-    topics = []
+    topics: list[_Topic] = []
     for topic in request.topics:
         code, message = _topic_refusal(broker, ctx, topic.topic_name)
         info = broker.logs.topic(topic.topic_name) if not code else None
@@ -90,27 +95,38 @@ async def alter_share_group_offsets(broker: Broker, ctx: RequestContext, request
                 p_code, p_message = UNKNOWN_TOPIC_OR_PARTITION, MESSAGES[UNKNOWN_TOPIC_OR_PARTITION]
             elif info is not None:
                 offsets[(info.topic_id, p.partition_index)] = p.start_offset
-            parts.append(
-                make(
-                    schema.AlterShareGroupOffsetsResponsePartition,
-                    partition_index=p.partition_index,
-                    error_code=p_code,
-                    error_message=p_message,
-                )
-            )
-        topics.append(
-            make(
-                schema.AlterShareGroupOffsetsResponseTopic,
-                topic_name=topic.topic_name,
-                topic_id=info.topic_id if info is not None else _known_id(broker, topic.topic_name),
-                partitions=tuple(parts),
-            )
-        )
+            parts.append((p.partition_index, p_code, p_message))
+        tid = info.topic_id if info is not None else _known_id(broker, topic.topic_name)
+        topics.append((topic.topic_name, tid, parts))
     code, message = _state_refusal(broker, group_id, create=True)
     if code:
         return _answer(ctx, code, message)
-    await broker.shares.reset_start(group_id, offsets)
-    return _answer(ctx, 0, None, tuple(topics))
+    not_written: tuple[int, str | None] = (0, None)
+    try:
+        await broker.shares.reset_start(group_id, offsets)
+    except ShareStateWriteError as exc:  # nothing changed; the coordinator logged it
+        not_written = exc.code, str(exc)
+    return _answer(ctx, 0, None, tuple(_altered(schema, t, not_written) for t in topics))
+
+
+def _altered(schema: Any, topic: _Topic, not_written: tuple[int, str | None]) -> Any:
+    """The topic's answer: each partition's own refusal, else `not_written` (0 once the
+    new start offsets are on disk)."""
+    name, tid, parts = topic
+    return make(
+        schema.AlterShareGroupOffsetsResponseTopic,
+        topic_name=name,
+        topic_id=tid,
+        partitions=tuple(
+            make(
+                schema.AlterShareGroupOffsetsResponsePartition,
+                partition_index=index,
+                error_code=code or not_written[0],
+                error_message=message if code else not_written[1],
+            )
+            for index, code, message in parts
+        ),
+    )
 
 
 def _known_id(broker: Broker, name: str) -> uuid.UUID:
@@ -148,10 +164,15 @@ async def delete_share_group_offsets(broker: Broker, ctx: RequestContext, reques
     code, message = _state_refusal(broker, group_id, create=False)
     if code:
         return _answer(ctx, code, message)
-    deleted = await broker.shares.delete_offsets(group_id, set(wanted))
+    had = broker.shares.topics_with_state(group_id, set(wanted))
+    done: tuple[int, str | None] = (0, None)
+    try:
+        await broker.shares.delete_offsets(group_id, had)
+    except ShareStateWriteError as exc:  # nothing changed; the coordinator logged it
+        done = exc.code, str(exc)
     for tid, name in wanted.items():
-        if tid in deleted:
-            topics.append(topic_answer(name, 0, None))
+        if tid in had:
+            topics.append(topic_answer(name, *done))
         else:
             topics.append(topic_answer(name, UNKNOWN_TOPIC_OR_PARTITION, NO_OFFSETS))
     return _answer(ctx, 0, None, tuple(topics))

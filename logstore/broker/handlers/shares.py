@@ -5,14 +5,20 @@ nothing, and ShareFetch's acquire mode, where record_limit never exceeds MaxReco
 Owns the translation between kio's messages and `logstore.shares.coordinator`: session
 checks first, then acknowledgements (atomic per partition), forgotten partitions, and only
 then acquisition of records read from the log. Changed state is on disk before the answer
-leaves. Record bytes are copied out of the log here (kio encodes ShareFetch), one read per
+leaves; when the disk refuses it, each acknowledgement is answered KAFKA_STORAGE_ERROR with
+the reason (it stays in force in memory, but a restart before the next write undoes it),
+while acquired records and heartbeats are answered as usual (Kafka never writes
+acquisitions; a first join's flag is written next time). The connection stays open.
+Record bytes are copied out of the log here (kio encodes ShareFetch), one read per
 partition. It must never decide record states itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from logstore.broker import access, share_access
@@ -41,6 +47,7 @@ from logstore.shares.sessions import (
     INVALID_SHARE_SESSION_EPOCH,
     SessionRefused,
 )
+from logstore.shares.store import ShareStateWriteError
 
 DEFAULT_MAX_RECORDS = 500
 GROUP_DENIED = "Group authorization failed."
@@ -99,8 +106,10 @@ async def share_group_heartbeat(broker: Broker, ctx: RequestContext, request: An
             ),
         )
     if result.error == 0 and (request.member_epoch == FINAL_EPOCH or not was_created):
-        # The first join makes the group exist for good (Empty once everyone leaves).
-        await shares.persist(request.group_id)
+        # The first join makes the group exist for good (Empty once everyone leaves). A
+        # refused write (logged) refuses no member: the flag is written with the next one.
+        with contextlib.suppress(ShareStateWriteError):
+            await shares.persist(request.group_id)
     return make(
         ctx.response_class,
         throttle_time=0,
@@ -167,6 +176,24 @@ def _acknowledge(
             group_id, member_id, pid, batches, renew
         )
     return answers
+
+
+async def _persist(
+    shares: ShareCoordinator,
+    group_id: str,
+    answers: dict[PartitionId, _Answer],
+    acked: Iterable[PartitionId],
+) -> None:
+    """Write the group; if the disk refuses (the coordinator logs it), every acknowledgement
+    that took effect is answered KAFKA_STORAGE_ERROR with the reason. Not rolled back:
+    other members' requests change the same share-partitions while the write is awaited."""
+    try:
+        await shares.persist(group_id)
+    except ShareStateWriteError as exc:
+        for pid in acked:
+            answer = answers[pid]
+            if answer.ack_error == 0:
+                answer.ack_error, answer.ack_message = exc.code, str(exc)
 
 
 def _acquire(
@@ -403,7 +430,7 @@ async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
             break
         got = acquire()
     if acks or got or epoch == FINAL_EPOCH:
-        await shares.persist(group_id)
+        await _persist(shares, group_id, answers, acks)
     # A session's first answer names every partition in it; later ones leave out those
     # with nothing to say, as Kafka's incremental answers do.
     if epoch == INITIAL_EPOCH:
@@ -456,7 +483,7 @@ async def share_acknowledge(broker: Broker, ctx: RequestContext, request: Any) -
         session = shares.sessions.get(group_id, member_id)
         if session is not None:
             session.advance()
-    await shares.persist(group_id)
+    await _persist(shares, group_id, answers, acks)
     return make(
         ctx.response_class,
         throttle_time=0,

@@ -1,5 +1,6 @@
 """A raw share-group member over one `Wire` connection: join by ShareGroupHeartbeat, then
-ShareFetch v2 with optional ACCEPT acknowledgements, returning the acquired offset ranges.
+ShareFetch v2 with optional ACCEPT acknowledgements, returning the acquired offset ranges
+(or the whole answer), and ShareAcknowledge v2.
 
 Shared by the acquisition tests and `bench/share_groups.py` (which holds 100,000 records
 acquired without acknowledging them, something explicit-mode client consumers refuse to
@@ -38,6 +39,13 @@ class Member:
     def fetch(
         self, max_records: int, mode: int = 0, acks: tuple[int, int] | None = None
     ) -> list[tuple[int, int]]:
+        reply = self.fetch_reply(max_records, mode, acks)
+        return [(first, last) for first, last, _ in acquired(reply)]
+
+    def fetch_reply(
+        self, max_records: int, mode: int = 0, acks: tuple[int, int] | None = None
+    ) -> Any:
+        """The whole ShareFetch answer (partition 0 of the topic; `acks` accepted)."""
         s = schema(ApiKey.SHARE_FETCH, 2)
         batches = () if acks is None else (
             make(s.AcknowledgementBatch, first_offset=acks[0], last_offset=acks[1],
@@ -53,9 +61,29 @@ class Member:
         )  # fmt: skip
         assert reply.error_code == 0
         self.epoch += 1
-        return [
-            (int(a.first_offset), int(a.last_offset))
-            for t in reply.responses
-            for p in t.partitions
-            for a in p.acquired_records
-        ]
+        return reply
+
+    def acknowledge(self, first: int, last: int) -> Any:
+        """ShareAcknowledge v2 accepting first..last of partition 0; the whole answer."""
+        s = schema(ApiKey.SHARE_ACKNOWLEDGE, 2)
+        reply: Any = self.wire.request(
+            ApiKey.SHARE_ACKNOWLEDGE, 2, group_id=self.group, member_id=self.id,
+            share_session_epoch=self.epoch, is_renew_ack=False,
+            topics=(make(s.AcknowledgeTopic, topic_id=self.tid, partitions=(
+                make(s.AcknowledgePartition, partition_index=0, acknowledgement_batches=(
+                    make(s.AcknowledgementBatch, first_offset=first, last_offset=last,
+                         acknowledge_types=(1,)),)),)),),
+        )  # fmt: skip
+        assert reply.error_code == 0
+        self.epoch += 1
+        return reply
+
+
+def acquired(reply: Any) -> list[tuple[int, int, int]]:
+    """(first, last, delivery count) of each range a ShareFetch answer acquired."""
+    return [
+        (int(a.first_offset), int(a.last_offset), int(a.delivery_count))
+        for t in reply.responses
+        for p in t.partitions
+        for a in p.acquired_records
+    ]
