@@ -27,6 +27,7 @@ from confluent_kafka.admin import (
 )
 
 from logstore.broker.build import make
+from logstore.producers.ids import BLOCK
 from logstore.protocol.api_keys import ApiKey
 from logstore.records import build_batch
 from tests.broker_fixture import BrokerProcess, start_broker
@@ -293,11 +294,18 @@ def test_a_failed_fsync_of_the_transaction_log_is_not_coordinator_then_unavailab
 def test_a_stalled_fsync_holds_only_the_producers_waiting_for_it(faultfs: FaultFs) -> None:
     """The disk stops answering fsyncs: acks=all producers wait, and everything else
     (Metadata, acks=1 produce, fetch, ListOffsets) is served meanwhile, because no fsync
-    runs on the event loop."""
+    runs on the event loop.
+
+    The acks=1 producer writes to another partition: FUSE's kernel side holds a file's
+    inode lock until the daemon answers its fsync, so a write to the very file whose fsync
+    hangs waits for it too, in the kernel (ext4's fsync holds no lock writers take). Before,
+    it wrote to the same partition and passed only when the fsync had not reached the
+    daemon yet (it failed every time on a loaded machine)."""
     broker = start_broker(faultfs.mountpoint / "data")
     try:
         with Wire(broker.bootstrap) as durable, Wire(broker.bootstrap) as other:
             _create(durable, "stalled")
+            _create(durable, "steady")
             faultfs.hold_fsync("data/")
             durable.send_request(ApiKey.PRODUCE, PRODUCE_VERSION, **_produce_request(
                 ["stalled"], build_batch([(b"k", b"all")], timestamp=int(time.time() * 1000))
@@ -306,13 +314,14 @@ def test_a_stalled_fsync_holds_only_the_producers_waiting_for_it(faultfs: FaultF
                 time.sleep(0.01)
             assert _leaders(other, "stalled") == {"stalled": (0, 0)}
             quick = _produce_request(
-                ["stalled"], build_batch([(b"k", b"one")], timestamp=int(time.time() * 1000))
+                ["steady"], build_batch([(b"k", b"one")], timestamp=int(time.time() * 1000))
             )
             answer = _answers(other.request(ApiKey.PRODUCE, PRODUCE_VERSION, **quick | {"acks": 1}))
-            assert answer == {"stalled": (0, 1, None)}
+            assert answer == {"steady": (0, 0, None)}
             fetched = fetch_partition(other, "stalled", 12, 0, 0)
-            assert [offset for offset, _ in batch_offsets(fetched.records)] == [0, 1]
-            assert list_offset(other, "stalled", -1, 0) == (0, 2, -1)
+            assert [offset for offset, _ in batch_offsets(fetched.records)] == [0]
+            assert list_offset(other, "stalled", -1, 0) == (0, 1, -1)
+            assert list_offset(other, "steady", -1, 0) == (0, 1, -1)
             readable, _, _ = select.select([durable.sock], [], [], 0)
             assert readable == []  # the acks=all produce still waits for its fsync
             faultfs.heal()
@@ -348,27 +357,73 @@ def test_create_topics_on_a_disk_without_room_is_storage_error_and_creates_nothi
         broker.kill9()
 
 
+def _ids_until_refused(wire: Wire) -> tuple[list[int], Any]:
+    """InitProducerId until one is refused: the ids handed out before it, and its answer."""
+    ids: list[int] = []
+    while len(ids) <= 3 * BLOCK:
+        answer = _init_producer(wire)
+        if answer.error_code:
+            return ids, answer
+        ids.append(answer.producer_id)
+    raise AssertionError(f"{len(ids)} producer ids and none refused")
+
+
+def _next_id(wire: Wire) -> int:
+    """The next producer id, once the broker has reserved one (it answers 14 meanwhile)."""
+    deadline = time.monotonic() + 10
+    while (answer := _init_producer(wire)).error_code == COORDINATOR_LOAD_IN_PROGRESS:
+        assert time.monotonic() < deadline, "no producer id reserved after the disk healed"
+        time.sleep(0.01)  # the reservation runs in a thread: polled, not waited out
+    assert answer.error_code == 0
+    return int(answer.producer_id)
+
+
 def test_init_producer_id_without_room_is_retriable_and_never_reuses_an_id(
     faultfs: FaultFs,
 ) -> None:
-    """Producer ids are handed out only below a mark on disk. With no room for the mark,
-    InitProducerId answers COORDINATOR_LOAD_IN_PROGRESS (clients retry it) and reserves
-    nothing, so no id is handed out that a restart could hand out again."""
+    """Producer ids are handed out only below a mark on disk, reserved a block ahead. With
+    no room for the next mark, the current block is handed out, then InitProducerId
+    answers COORDINATOR_LOAD_IN_PROGRESS (clients retry it) and nothing is reserved, so no
+    id is handed out that a restart could hand out again."""
     broker = start_broker(faultfs.mountpoint / "data")
     try:
         with Wire(broker.bootstrap) as wire:
             faultfs.fill("data/.state/producers/next-producer-id")
-            assert _init_producer(wire).error_code == COORDINATOR_LOAD_IN_PROGRESS
+            ids, refused = _ids_until_refused(wire)
+            assert ids == list(range(BLOCK))  # the block reserved at start
+            assert refused.error_code == COORDINATOR_LOAD_IN_PROGRESS
             assert _init_transactional(wire, "ledger")[0] == COORDINATOR_LOAD_IN_PROGRESS
             faultfs.heal()
-            first = _init_producer(wire)
-            assert (first.error_code, first.producer_id) == (0, 0)
+            first = _next_id(wire)
+            assert first == BLOCK
+        log = broker.log()
+        assert log.count("could not reserve producer ids: [Errno 28]") == 1
+        assert "producer ids are reserved again" in log
         broker.kill9()
         broker.start()
         with Wire(broker.bootstrap) as wire:
-            again = _init_producer(wire)
-            assert again.error_code == 0
-            assert again.producer_id > first.producer_id  # the block before the kill is skipped
+            assert _next_id(wire) > first  # the block before the kill is skipped
+    finally:
+        faultfs.heal()
+        broker.kill9()
+
+
+def test_a_stalled_disk_never_stops_the_broker_for_producer_ids(faultfs: FaultFs) -> None:
+    """The next block's mark is written in a thread: while its fsync hangs, the current
+    block is handed out, then InitProducerId answers COORDINATOR_LOAD_IN_PROGRESS, and
+    other requests are served throughout (before, the mark was fsynced on the event loop,
+    and every client waited for the disk)."""
+    broker = start_broker(faultfs.mountpoint / "data")
+    try:
+        with Wire(broker.bootstrap) as wire, Wire(broker.bootstrap) as other:
+            _create(other, "steady")
+            faultfs.hold_fsync("data/.state/producers/")
+            ids, refused = _ids_until_refused(wire)
+            assert ids == list(range(BLOCK))
+            assert refused.error_code == COORDINATOR_LOAD_IN_PROGRESS
+            assert _leaders(other, "steady") == {"steady": (0, 0)}
+            faultfs.heal()
+            assert _next_id(wire) == BLOCK
     finally:
         faultfs.heal()
         broker.kill9()
