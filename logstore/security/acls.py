@@ -10,6 +10,7 @@ request is allowed (that is `logstore.security.authorizer`) nor know about the n
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import IntEnum
@@ -143,13 +144,16 @@ def _from_json(row: dict[str, Any]) -> AclBinding:
 class AclStore:
     """Every ACL binding, saved atomically on each change; `version` grows with each one
     (the authorizer's cache key). A change is written before it is in force: if the disk
-    refuses it (OSError), nothing changed."""
+    refuses it (OSError), nothing changed. `add` and `remove` block on the disk, so the
+    broker runs them in a thread; the lock keeps two changes from each writing a copy
+    that lacks the other's."""
 
     def __init__(self, directory: Path) -> None:
         Path(directory).mkdir(parents=True, exist_ok=True)
         self._path = Path(directory) / STATE_FILE
         self._acls: dict[AclBinding, None] = {}
         self.version = 0
+        self._lock = threading.Lock()
         if self._path.exists():
             rows = json.loads(self._path.read_bytes())
             self._acls = dict.fromkeys(_from_json(r) for r in rows)
@@ -159,18 +163,21 @@ class AclStore:
 
     def add(self, acls: Iterable[AclBinding]) -> None:
         """Add bindings (already present ones are kept once) and save."""
-        updated = dict(self._acls)
-        updated.update(dict.fromkeys(acls))
-        self._save(updated)
+        with self._lock:
+            updated = dict(self._acls)
+            updated.update(dict.fromkeys(acls))
+            self._save(updated)
 
     def remove(self, acls: Iterable[AclBinding]) -> None:
-        updated = dict(self._acls)
-        for acl in acls:
-            updated.pop(acl, None)
-        self._save(updated)
+        with self._lock:
+            updated = dict(self._acls)
+            for acl in acls:
+                updated.pop(acl, None)
+            self._save(updated)
 
     def _save(self, acls: dict[AclBinding, None]) -> None:
         data = json.dumps([_to_json(a) for a in acls], indent=1).encode()
         write_atomic(self._path, data)
+        # The bindings before the version: a reader that sees the new version sees them.
         self._acls = acls
         self.version += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from pathlib import Path
 
 from logstore.durable import write_atomic
@@ -38,11 +39,14 @@ def _decode(mechanism: str, entry: dict[str, object]) -> ScramCredential:
 
 
 class CredentialStore:
-    """Users' SCRAM credentials by mechanism, rewritten atomically on every change."""
+    """Users' SCRAM credentials by mechanism, rewritten atomically on every change.
+    `upsert` and `delete` block on the disk, so the broker runs them in a thread; the lock
+    keeps two changes from each writing a copy that lacks the other's."""
 
     def __init__(self, directory: Path) -> None:
         self._path = directory / FILENAME
         self._users: dict[str, dict[str, ScramCredential]] = {}
+        self._lock = threading.Lock()
         if self._path.exists():
             raw = json.loads(self._path.read_bytes())
             for user, mechanisms in raw.get("users", {}).items():
@@ -64,20 +68,22 @@ class CredentialStore:
         return {user: dict(mechs) for user, mechs in self._users.items()}
 
     def upsert(self, user: str, credential: ScramCredential) -> None:
-        users = self.users()
-        users.setdefault(user, {})[credential.mechanism] = credential
-        self._save(users)
+        with self._lock:
+            users = self.users()
+            users.setdefault(user, {})[credential.mechanism] = credential
+            self._save(users)
 
     def delete(self, user: str, mechanism: str) -> bool:
         """Remove one credential; False when there was none."""
-        users = self.users()
-        mechanisms = users.get(user)
-        if mechanisms is None or mechanisms.pop(mechanism, None) is None:
-            return False
-        if not mechanisms:
-            del users[user]
-        self._save(users)
-        return True
+        with self._lock:
+            users = self.users()
+            mechanisms = users.get(user)
+            if mechanisms is None or mechanisms.pop(mechanism, None) is None:
+                return False
+            if not mechanisms:
+                del users[user]
+            self._save(users)
+            return True
 
     def _save(self, users: dict[str, dict[str, ScramCredential]]) -> None:
         """Written before it is in force: if the disk refuses it (OSError), nothing

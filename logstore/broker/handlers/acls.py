@@ -8,6 +8,7 @@ refuses. It must never decide whether some other request is allowed.
 
 from __future__ import annotations
 
+import asyncio
 from itertools import groupby
 from typing import Any
 
@@ -121,7 +122,7 @@ async def create_acls(broker: Broker, ctx: RequestContext, request: Any) -> Any:
                 results.append((INVALID_REQUEST, str(exc)))
     if authorizer is not None and valid:
         try:
-            authorizer.store.add(valid)
+            await asyncio.to_thread(authorizer.store.add, valid)  # never fsync on the loop
         except OSError as exc:  # nothing was added
             failed = (KAFKA_STORAGE_ERROR, f"could not write the ACLs: {exc}")
             results = [failed if code == 0 else (code, message) for code, message in results]
@@ -207,7 +208,7 @@ async def delete_acls(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         results.append((0, None, matched))
     if authorizer is not None and doomed:
         try:
-            authorizer.store.remove(doomed)
+            await asyncio.to_thread(authorizer.store.remove, doomed)
         except OSError as exc:  # nothing was removed
             message = f"could not write the ACLs: {exc}"
             results = [(KAFKA_STORAGE_ERROR, message, []) if r[0] == 0 else r for r in results]

@@ -9,6 +9,7 @@ a password: clients send the salted password, and only the derived keys are stor
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -108,11 +109,11 @@ def _check_name_and_mechanism(name: str, mechanism: int) -> Outcome:
     return OK
 
 
-def _stored(change: Callable[[], object]) -> Outcome:
+async def _stored(change: Callable[[], object]) -> Outcome:
     """OK once the change is on disk; KAFKA_STORAGE_ERROR if the disk refused it (then
-    nothing changed)."""
+    nothing changed). Written in a thread: the event loop never waits for the disk."""
     try:
-        change()
+        await asyncio.to_thread(change)
     except OSError as exc:
         return (KAFKA_STORAGE_ERROR, f"could not write the credentials: {exc}")
     return OK
@@ -184,11 +185,11 @@ async def alter_user_scram_credentials(broker: Broker, ctx: RequestContext, requ
             errors[item.name] = outcome
     outcomes: dict[str, Outcome] = {}
     for name, item in deletions.items():
-        outcomes[name] = _stored(partial(store.delete, name, MECHANISM_TYPES[item.mechanism]))
+        outcomes[name] = await _stored(partial(store.delete, name, MECHANISM_TYPES[item.mechanism]))
     for name, item in upsertions.items():
         credential = credential_from_salted(
             MECHANISM_TYPES[item.mechanism], item.salted_password, item.salt, item.iterations
         )
-        outcomes[name] = _stored(partial(store.upsert, name, credential))
+        outcomes[name] = await _stored(partial(store.upsert, name, credential))
     outcomes.update(errors)
     return answer(outcomes)

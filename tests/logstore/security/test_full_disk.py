@@ -114,3 +114,31 @@ def test_scram_user_changes_without_room_change_nothing(faultfs: FaultFs) -> Non
     finally:
         faultfs.heal()
         broker.kill9()
+
+
+def test_acl_and_user_changes_on_a_stalled_disk_hold_up_nobody_else(faultfs: FaultFs) -> None:
+    """The disk stops answering fsyncs of the ACL and credential files: each change waits
+    for it, written in a thread, and not in force until written; other requests are served
+    meanwhile (before, the files were fsynced on the event loop, so every client waited for
+    the disk)."""
+    broker = _broker(faultfs)
+    try:
+        changer = AdminClient({"bootstrap.servers": broker.bootstrap})
+        faultfs.hold_fsync("data/.state/acls/", "data/.state/security/")
+        acl = changer.create_acls([DENY_ORDERS])[DENY_ORDERS]
+        upsert = UserScramCredentialUpsertion("alice", INFO, b"alice-secret", b"alice-salt")
+        user = changer.alter_user_scram_credentials([upsert])["alice"]
+        other = AdminClient({"bootstrap.servers": broker.bootstrap})
+        assert other.list_topics(timeout=TIMEOUT_S).brokers
+        assert _acls(other) == []
+        assert _users(other) == set()
+        assert not acl.done()
+        assert not user.done()
+        faultfs.heal()
+        acl.result(TIMEOUT_S)
+        user.result(TIMEOUT_S)
+        assert _acls(other) == [DENY_ORDERS]
+        assert _users(other) == {"alice"}
+    finally:
+        faultfs.heal()
+        broker.kill9()
