@@ -76,19 +76,26 @@ def _fetch_ack_answer(reply: Any) -> tuple[int, str | None]:
     return part.acknowledge_error_code, part.acknowledge_error_message
 
 
+def _ack_refused(bs: str, wire: Wire, faultfs: FaultFs) -> tuple[str, str, Member]:
+    """A member acquires ten records; then the disk fills and their acknowledgement is
+    refused. (topic, group, member)."""
+    topic = _topic_with(bs, 10)
+    group = configure_group(bs)
+    member = Member(wire, group, topic)
+    assert _deliveries(member.fetch_reply(500)) == [(o, 1) for o in range(10)]
+    faultfs.fill(STATE)
+    _not_written(*_ack_answer(member.acknowledge(0, 9)), group)
+    return topic, group, member
+
+
 def test_refused_acknowledgements_answer_storage_error_and_stay_in_force(
     faultfs: FaultFs,
 ) -> None:
     broker = _broker(faultfs)
     try:
         bs = broker.bootstrap
-        topic = _topic_with(bs, 10)
-        group = configure_group(bs)
         with Wire(bs) as wire:
-            member = Member(wire, group, topic)
-            assert _deliveries(member.fetch_reply(500)) == [(o, 1) for o in range(10)]
-            faultfs.fill(STATE)
-            _not_written(*_ack_answer(member.acknowledge(0, 9)), group)
+            topic, group, member = _ack_refused(bs, wire, faultfs)
             # The same connection goes on: a fetch that only acquires gets its records.
             produce_values(bs, topic, range(10, 20), 1)
             reply = member.fetch_reply(500)
@@ -122,14 +129,8 @@ def test_refused_acknowledgements_answer_storage_error_and_stay_in_force(
 def test_a_refused_acknowledgement_is_delivered_again_after_kill_9(faultfs: FaultFs) -> None:
     broker = _broker(faultfs)
     try:
-        bs = broker.bootstrap
-        topic = _topic_with(bs, 10)
-        group = configure_group(bs)
-        with Wire(bs) as wire:
-            member = Member(wire, group, topic)
-            assert _deliveries(member.fetch_reply(500)) == [(o, 1) for o in range(10)]
-            faultfs.fill(STATE)
-            _not_written(*_ack_answer(member.acknowledge(0, 9)), group)
+        with Wire(broker.bootstrap) as wire:
+            topic, group, _ = _ack_refused(broker.bootstrap, wire, faultfs)
         broker.kill9()
         faultfs.heal()
         broker.start()
