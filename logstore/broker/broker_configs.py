@@ -17,6 +17,7 @@ nor keep topic configs (the storage catalogue does).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -33,6 +34,7 @@ from logstore.broker.broker_settings import (
 )
 from logstore.config import BrokerConfig
 from logstore.error_codes import KAFKA_STORAGE_ERROR
+from logstore.in_turn import InTurn
 
 if TYPE_CHECKING:
     from logstore.storage import LogManager
@@ -54,6 +56,7 @@ class DynamicBrokerConfigs:
         self.logs = logs
         self.overrides: dict[str, str] = {}
         self.max_connections = config.max_connections
+        self._turns = InTurn()
 
     def load(self) -> None:
         """Read the persisted overrides and apply them (at start-up)."""
@@ -83,7 +86,7 @@ class DynamicBrokerConfigs:
             return self.overrides[name]
         return REGISTRY[name].static(self.config) or ""
 
-    def alter(
+    async def alter(
         self,
         set_: Mapping[str, str],
         delete: Iterable[str],
@@ -92,7 +95,9 @@ class DynamicBrokerConfigs:
         validate_only: bool,
     ) -> None:
         """Set and remove overrides (`replace`: legacy AlterConfigs, every override not in
-        `set_` goes); raises BrokerConfigRefused with Kafka's code and message."""
+        `set_` goes); raises BrokerConfigRefused with Kafka's code and message. The file is
+        written in a thread, one change at a time: a stalled disk holds up this change,
+        not the broker."""
         refused = [n for n in set_ if n not in REGISTRY or not REGISTRY[n].dynamic]
         if refused:
             raise BrokerConfigRefused(
@@ -101,23 +106,28 @@ class DynamicBrokerConfigs:
         values = {name: REGISTRY[name].normalise(raw) for name, raw in set_.items()}
         if validate_only:
             return
-        updated = {} if replace else dict(self.overrides)
-        for name in delete:
-            updated.pop(name, None)
-        updated.update(values)
-        if updated == self.overrides:
-            return
-        # Durable before it is answered: Kafka's dynamic configs survive a restart. A
-        # write the disk refuses changes nothing.
-        data = json.dumps(updated, sort_keys=True).encode()
-        try:
-            self.logs.write_state(STATE_NAME, STATE_FILE, data)
-        except OSError as exc:
-            raise BrokerConfigRefused(
-                KAFKA_STORAGE_ERROR, f"could not write the broker configs: {exc}"
-            ) from exc
-        self.overrides = updated
-        self._apply()
+        removals = list(delete)
+
+        async def change() -> None:
+            updated = {} if replace else dict(self.overrides)
+            for name in removals:
+                updated.pop(name, None)
+            updated.update(values)
+            if updated == self.overrides:
+                return
+            # Durable before it is answered: Kafka's dynamic configs survive a restart. A
+            # write the disk refuses changes nothing.
+            data = json.dumps(updated, sort_keys=True).encode()
+            try:
+                await asyncio.to_thread(self.logs.write_state, STATE_NAME, STATE_FILE, data)
+            except OSError as exc:
+                raise BrokerConfigRefused(
+                    KAFKA_STORAGE_ERROR, f"could not write the broker configs: {exc}"
+                ) from exc
+            self.overrides = updated
+            self._apply()
+
+        await self._turns.run(change)
 
     def _apply(self) -> None:
         self.max_connections = int(self.effective("max.connections"))

@@ -18,7 +18,7 @@ from logstore.storage import validate_topic_name
 log = logging.getLogger("logstore.topics")
 
 
-def find_or_create(broker: Broker, name: str, *, allow_create: bool) -> tuple[Any, int]:
+async def find_or_create(broker: Broker, name: str, *, allow_create: bool) -> tuple[Any, int]:
     """(TopicInfo or None, error code) for `name`, creating it when allowed.
 
     An invalid name is INVALID_TOPIC_EXCEPTION (17) whether or not creation is allowed,
@@ -34,7 +34,7 @@ def find_or_create(broker: Broker, name: str, *, allow_create: bool) -> tuple[An
     if not (allow_create and broker.config.auto_create_topics) or name.startswith("__"):
         return None, UNKNOWN_TOPIC_OR_PARTITION
     try:
-        info = broker.logs.create_topic(name, broker.config.default_partitions)
+        info = await broker.logs.admin.create_topic(name, broker.config.default_partitions)
     except Exception as exc:
         if code_of(exc) == 36:  # created concurrently: fine
             return broker.logs.topic(name), 0

@@ -1,7 +1,8 @@
 """`LogManager`: every partition of a data directory, the catalogue, durability and upkeep.
 
 Owns the data directory's layout (`<topic>-<partition>/`, `catalogue.json`, checkpoint
-files, the clean-shutdown marker, `.state/`), topic administration, group commit and the
+files, the clean-shutdown marker, `.state/`), topic administration (the catalogue written before a change is applied; while serving,
+through `admin`, which writes it in a thread), group commit and the
 periodic maintenance (interval fsync, segment.ms rolls, retention every
 log.retention.check.interval.ms, compaction). It must
 never know about requests or sockets, and it is not thread-safe: call it from one thread
@@ -20,7 +21,7 @@ import os
 import random
 import shutil
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from pathlib import Path
 from types import TracebackType
@@ -64,6 +65,7 @@ from logstore.storage.files import HandleCache, fsync_dir, fsync_paths, write_at
 from logstore.storage.index import IndexLru
 from logstore.storage.partition import PartitionLog
 from logstore.storage.recovery import RecoveryResult
+from logstore.storage.topic_admin import TopicAdmin
 
 _logger = logging.getLogger(__name__)
 CATALOGUE = "catalogue.json"
@@ -171,6 +173,8 @@ class LogManager:
         self.cleaner_stats = self._compaction.stats
         self.opened = False
         self.stats = self._group_commit.stats
+        # Topic changes while serving go through here: one at a time, written in a thread.
+        self.admin = TopicAdmin(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> LogManager:
@@ -342,8 +346,28 @@ class LogManager:
 
         Raises InvalidTopicError, TopicExistsError, InvalidPartitionsError,
         PolicyViolationError (over the partition limits) or InvalidConfigError; with
-        validate_only nothing is created.
+        validate_only nothing is created. Writes the catalogue on the caller's thread: for
+        start-up and tools; a serving broker goes through `admin`.
         """
+        info = self.plan_topic(name, partitions, configs)
+        return info if validate_only else self._change(info, self.apply_new_topic)
+
+    def _change(self, info: TopicInfo, apply: Callable[[TopicInfo], None]) -> TopicInfo:
+        """Write the catalogue with `info`, then apply it; if applying fails (no room for
+        a partition's files, undone in memory), write back the catalogue in force."""
+        self.write_catalogue(self.catalogue_with(info))
+        try:
+            apply(info)
+        except KafkaStorageError:
+            self.write_catalogue_quietly(self._topics)
+            raise
+        return info
+
+    def plan_topic(
+        self, name: str, partitions: int, configs: Mapping[str, str] | None = None
+    ) -> TopicInfo:
+        """The topic `create_topic` would make, checked against the current state; nothing
+        changes (the errors of `create_topic`)."""
         validate_topic_name(name)
         if name in self._topics:
             raise TopicExistsError(f"Topic '{name}' already exists.")
@@ -354,22 +378,22 @@ class LogManager:
             )
         self._check_limits(name, partitions, partitions)
         overrides = validate_configs(configs or {})
-        info = TopicInfo(name, uuid.uuid4(), partitions, overrides)
-        if validate_only:
-            return info
-        self._save({**self._topics, name: info})
-        self._topics[name] = info
+        return TopicInfo(name, uuid.uuid4(), partitions, overrides)
+
+    def apply_new_topic(self, info: TopicInfo) -> None:
+        """Put a planned topic in force once a catalogue listing it is on disk. If the disk
+        refuses its files, nothing stays in memory and KafkaStorageError is raised: the
+        caller then writes the catalogue without it again."""
+        self._topics[info.name] = info
         self._by_id[info.topic_id] = info
-        self._configs[name] = TopicConfig.from_overrides(overrides, self.topic_defaults)
+        self._configs[info.name] = TopicConfig.from_overrides(info.configs, self.topic_defaults)
         try:
-            self._create_partitions(info, 0, partitions)
+            self._create_partitions(info, 0, info.partitions)
         except KafkaStorageError:
-            del self._topics[name]
+            del self._topics[info.name]
             self._by_id.pop(info.topic_id, None)
-            self._configs.pop(name, None)
-            self._save_quietly()
+            self._configs.pop(info.name, None)
             raise
-        return info
 
     def partition_count(self) -> int:
         """Partitions on this broker, internal topics included."""
@@ -427,20 +451,34 @@ class LogManager:
         for log in made:
             self._logs[(info.name, log.partition)] = log
 
-    def _save(self, topics: dict[str, TopicInfo] | None = None) -> None:
-        """Write the catalogue, `topics` or the current one. Every change is written before
-        it is applied, so a disk that refuses the write (KafkaStorageError) changes nothing."""
+    def catalogue_with(self, info: TopicInfo) -> dict[str, TopicInfo]:
+        """The catalogue as it will be once `info` (new or changed) is in force."""
+        return {**self._topics, info.name: info}
+
+    def catalogue_without(self, name: str) -> dict[str, TopicInfo]:
+        """The catalogue as it will be once topic `name` is deleted."""
+        return {n: t for n, t in self._topics.items() if n != name}
+
+    def write_catalogue(self, topics: Mapping[str, TopicInfo]) -> None:
+        """Write `topics` as the catalogue (KafkaStorageError if the disk refuses). Touches
+        the file only, so it may run on a worker thread; every change is written before it
+        is applied, so a refused write changes nothing."""
         try:
-            save_catalogue(self.data_dir / CATALOGUE, self._topics if topics is None else topics)
+            save_catalogue(self.data_dir / CATALOGUE, dict(topics))
         except OSError as exc:
             raise KafkaStorageError(f"could not write the topic catalogue: {exc}") from exc
 
-    def _save_quietly(self) -> None:
+    def catalogue(self) -> dict[str, TopicInfo]:
+        """The catalogue of what is in force (a copy, safe to hand to a worker thread)."""
+        return dict(self._topics)
+
+    def write_catalogue_quietly(self, topics: Mapping[str, TopicInfo]) -> None:
         """Put back the catalogue of the state in memory after a change failed half-way; if
         that fails too, the next start finds the topic's partitions missing and makes them
-        empty (as after a crash between the catalogue and the files)."""
+        empty (as after a crash between the catalogue and the files). May run on a worker
+        thread."""
         try:
-            self._save()
+            self.write_catalogue(topics)
         except KafkaStorageError as exc:
             _logger.error("%s; it lists a topic whose files could not be made", exc)
 
@@ -451,9 +489,16 @@ class LogManager:
         return info
 
     def delete_topic(self, name: str) -> None:
-        """Forget the topic and remove its files (UnknownTopicOrPartitionError if absent)."""
+        """Forget the topic and remove its files (UnknownTopicOrPartitionError if absent).
+        Writes the catalogue on the caller's thread (see `create_topic`)."""
+        self._require(name)
+        self.write_catalogue(self.catalogue_without(name))
+        self.apply_delete(name)
+
+    def apply_delete(self, name: str) -> None:
+        """Forget a topic once a catalogue without it is on disk; its files go on the io
+        thread, and producers waiting for its fsync are answered UNKNOWN_TOPIC_OR_PARTITION."""
         info = self._require(name)
-        self._save({n: t for n, t in self._topics.items() if n != name})
         del self._topics[name]
         self._by_id.pop(info.topic_id, None)
         self._configs.pop(name, None)
@@ -474,7 +519,13 @@ class LogManager:
 
     def add_partitions(self, name: str, total: int, *, validate_only: bool = False) -> TopicInfo:
         """Grow a topic to `total` partitions (InvalidPartitionsError unless it increases,
-        PolicyViolationError beyond the limits); with validate_only nothing changes."""
+        PolicyViolationError beyond the limits); with validate_only nothing changes. Writes
+        the catalogue on the caller's thread (see `create_topic`)."""
+        new = self.plan_partitions(name, total)
+        return new if validate_only else self._change(new, self.apply_partitions)
+
+    def plan_partitions(self, name: str, total: int) -> TopicInfo:
+        """The topic as `add_partitions` would leave it; nothing changes."""
         info = self._require(name)
         if total <= info.partitions:
             raise InvalidPartitionsError(
@@ -482,23 +533,27 @@ class LogManager:
                 f"equal to the requested {total}."
             )
         self._check_limits(name, total, total - info.partitions)
-        new = TopicInfo(info.name, info.topic_id, total, info.configs)
-        if validate_only:
-            return new
-        self._save({**self._topics, name: new})
-        try:
-            self._create_partitions(new, info.partitions, total)
-        except KafkaStorageError:
-            self._save_quietly()
-            raise
-        self._topics[name] = new
+        return TopicInfo(info.name, info.topic_id, total, info.configs)
+
+    def apply_partitions(self, new: TopicInfo) -> None:
+        """Make the partitions a planned growth adds, once a catalogue listing them is on
+        disk (KafkaStorageError, with nothing changed, if the disk refuses their files)."""
+        info = self._require(new.name)
+        self._create_partitions(new, info.partitions, new.partitions)
+        self._topics[new.name] = new
         self._by_id[new.topic_id] = new
-        return new
 
     def alter_configs(
         self, name: str, set: Mapping[str, str], delete: Iterable[str] = ()
     ) -> TopicInfo:
-        """Set and remove config overrides (InvalidConfigError for unknown names/values)."""
+        """Set and remove config overrides (InvalidConfigError for unknown names/values).
+        Writes the catalogue on the caller's thread (see `create_topic`)."""
+        return self._change(self.plan_configs(name, set, delete), self.apply_configs)
+
+    def plan_configs(
+        self, name: str, set: Mapping[str, str], delete: Iterable[str] = ()
+    ) -> TopicInfo:
+        """The topic as `alter_configs` would leave it; nothing changes."""
         info = self._require(name)
         updates = validate_configs(set)
         removals = list(delete)
@@ -507,15 +562,16 @@ class LogManager:
                 raise InvalidConfigError(f"Unknown topic config name: {key}")
         overrides = {k: v for k, v in info.configs.items() if k not in removals}
         overrides.update(updates)
-        config = TopicConfig.from_overrides(overrides, self.topic_defaults)
-        new = TopicInfo(info.name, info.topic_id, info.partitions, overrides)
-        self._save({**self._topics, name: new})
-        self._topics[name] = new
+        return TopicInfo(info.name, info.topic_id, info.partitions, overrides)
+
+    def apply_configs(self, new: TopicInfo) -> None:
+        """Put planned overrides in force once a catalogue listing them is on disk."""
+        config = TopicConfig.from_overrides(new.configs, self.topic_defaults)
+        self._topics[new.name] = new
         self._by_id[new.topic_id] = new
-        self._configs[name] = config
+        self._configs[new.name] = config
         for p in range(new.partitions):
-            self._logs[(name, p)].config = config
-        return new
+            self._logs[(new.name, p)].config = config
 
     def set_topic_defaults(
         self, defaults: Mapping[str, str], dynamic: frozenset[str] = frozenset()
@@ -570,7 +626,8 @@ class LogManager:
         return path
 
     def write_state(self, name: str, filename: str, data: bytes) -> Path:
-        """Atomically replace a snapshot file in `state_dir(name)` (temp, fsync, rename)."""
+        """Atomically replace a snapshot file in `state_dir(name)` (temp, fsync, rename).
+        Touches that file only, so it may run on a worker thread."""
         path = self.state_dir(name) / filename
         write_atomic(path, data)
         return path

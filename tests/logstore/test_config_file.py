@@ -336,7 +336,7 @@ def test_precedence_flags_over_file_over_defaults(tmp_path: Path) -> None:
     assert rows["num.partitions"][3] == STATIC_BROKER_CONFIG
 
 
-def test_topic_defaults_reach_storage_and_describe(tmp_path: Path) -> None:
+async def test_topic_defaults_reach_storage_and_describe(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
         f"log.dirs={tmp_path / 'data'}\nlog.retention.hours=2\nlog.segment.bytes=2097152\n"
@@ -360,9 +360,9 @@ def test_topic_defaults_reach_storage_and_describe(tmp_path: Path) -> None:
         assert described["retention.bytes"].source == "DEFAULT_CONFIG"
         # A dynamic change reaches the partitions' parsed config at once.
         dynamic = DynamicBrokerConfigs(config, logs)
-        dynamic.alter({"log.retention.ms": "60000"}, (), replace=False, validate_only=False)
+        await dynamic.alter({"log.retention.ms": "60000"}, (), replace=False, validate_only=False)
         assert logs.log("t", 0).config.retention_ms == 60_000
-        dynamic.alter({}, ("log.retention.ms",), replace=False, validate_only=False)
+        await dynamic.alter({}, ("log.retention.ms",), replace=False, validate_only=False)
         assert logs.log("t", 0).config.retention_ms == 7_200_000
 
 

@@ -166,7 +166,7 @@ def _validate(set_: dict[str, str]) -> None:
     validate_configs(set_)
 
 
-def _apply_broker(
+async def _apply_broker(
     broker: Broker,
     resource: Any,
     set_: dict[str, str],
@@ -179,13 +179,13 @@ def _apply_broker(
     if resource.resource_name != node:
         return INVALID_REQUEST, f"broker {resource.resource_name!r} is not this broker ({node})"
     try:
-        _dynamic(broker).alter(set_, delete, replace=replace, validate_only=validate_only)
+        await _dynamic(broker).alter(set_, delete, replace=replace, validate_only=validate_only)
     except BrokerConfigRefused as exc:
         return exc.code, str(exc)
     return 0, None
 
 
-def _apply(
+async def _apply(
     broker: Broker, resource: Any, set_: dict[str, str], delete: list[str], validate_only: bool
 ) -> tuple[int, str | None]:
     if resource.resource_type != TOPIC:
@@ -196,7 +196,7 @@ def _apply(
         if validate_only:
             _validate(set_)
         else:
-            broker.logs.alter_configs(resource.resource_name, set_, delete)
+            await broker.logs.admin.alter_configs(resource.resource_name, set_, delete)
     except Exception as exc:
         return code_of(exc), message_of(exc)
     return 0, None
@@ -219,11 +219,11 @@ async def alter_configs(broker: Broker, ctx: RequestContext, request: Any) -> An
         if refused:
             error, message = refused, access.DENIED
         elif res.resource_type == BROKER:
-            error, message = _apply_broker(
+            error, message = await _apply_broker(
                 broker, res, set_, [], replace=True, validate_only=request.validate_only
             )
         else:
-            error, message = _apply(broker, res, set_, delete, request.validate_only)
+            error, message = await _apply(broker, res, set_, delete, request.validate_only)
         responses.append(_altered(schema, res, error, message))
     return make(ctx.response_class, throttle_time=0, responses=tuple(responses))
 
@@ -297,7 +297,7 @@ async def incremental_alter_configs(broker: Broker, ctx: RequestContext, request
         else:
             set_, delete = changes
             if res.resource_type == BROKER:
-                error, message = _apply_broker(
+                error, message = await _apply_broker(
                     broker, res, set_, delete, replace=False, validate_only=request.validate_only
                 )
             elif res.resource_type == GROUP:
@@ -305,7 +305,7 @@ async def incremental_alter_configs(broker: Broker, ctx: RequestContext, request
                     broker, res.resource_name, set_, delete, request.validate_only
                 )
             else:
-                error, message = _apply(broker, res, set_, delete, request.validate_only)
+                error, message = await _apply(broker, res, set_, delete, request.validate_only)
         responses.append(_altered(schema, res, error, message))
     return make(ctx.response_class, throttle_time=0, responses=tuple(responses))
 

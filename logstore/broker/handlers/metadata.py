@@ -98,7 +98,7 @@ async def metadata(broker: Broker, ctx: RequestContext, request: Any) -> Any:
             ):
                 refused_create.append(_topic(broker, None, TOPIC_AUTHORIZATION_FAILED, name))
                 continue
-            info, error = find_or_create(broker, name, allow_create=create)
+            info, error = await find_or_create(broker, name, allow_create=create)
             topics.append(_topic(broker, info, error, name))
     topics += refused_create + refused_describe
     if broker.authorizer is not None and (

@@ -41,7 +41,7 @@ TOO_MANY_RECORDS = "Unable to perform excessively large batch operation."
 TOO_MANY_FOR_CREATE_PARTITIONS = "Excessively large number of additional partitions per request."
 
 
-def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: bool) -> Any:
+async def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: bool) -> Any:
     schema = ctx.schema
     result: dict[str, Any] = dict(
         name=topic.name,
@@ -77,7 +77,7 @@ def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: 
         return make(schema.CreatableTopicResult, **result)
     configs = {c.name: c.value for c in topic.configs if c.value is not None}
     try:
-        info = broker.logs.create_topic(
+        info = await broker.logs.admin.create_topic(
             topic.name, partitions, configs, validate_only=validate_only
         )
     except Exception as exc:
@@ -147,7 +147,9 @@ async def create_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
     elif records > MAX_PARTITIONS_PER_REQUEST:
         results = tuple(_refused(ctx, t, TOO_MANY_RECORDS) for t in request.topics)
     else:
-        results = tuple(_create_one(broker, ctx, t, request.validate_only) for t in request.topics)
+        results = tuple(
+            [await _create_one(broker, ctx, t, request.validate_only) for t in request.topics]
+        )
     return make(ctx.response_class, throttle_time=0, topics=results)
 
 
@@ -195,7 +197,7 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
             info, error, message = None, refused, access.DENIED
         if info is not None:
             try:
-                broker.logs.delete_topic(info.name)
+                await broker.logs.admin.delete_topic(info.name, info.topic_id)
                 log.info(
                     "deleted topic %s: DeleteTopics from %s (client id %r)",
                     info.name,
@@ -242,7 +244,9 @@ async def create_partitions(broker: Broker, ctx: RequestContext, request: Any) -
             message = f"topic has {info.partitions} partitions; the count must grow"
         else:
             try:
-                broker.logs.add_partitions(t.name, t.count, validate_only=request.validate_only)
+                await broker.logs.admin.add_partitions(
+                    t.name, t.count, validate_only=request.validate_only
+                )
             except Exception as exc:
                 error, message = code_of(exc), message_of(exc)
         results.append(

@@ -7,7 +7,7 @@ log directory failed) until a restart recovers it, and every other partition ser
 usual; the coordinators answer NOT_COORDINATOR, as Kafka's do. A stalled fsync holds only
 its own producers. An idempotent producer's retry of a batch whose fsync is still running
 is answered only once that fsync has finished, never before. CreateTopics without room
-creates nothing.
+creates nothing, and a stalled catalogue write holds up only the topic change.
 """
 
 from __future__ import annotations
@@ -48,16 +48,22 @@ TIMEOUT_S = 30.0
 UNANSWERED_S = 1.0
 
 
-def _create(wire: Wire, *topics: str) -> None:
+def _create_request(*topics: str) -> dict[str, Any]:
     s = schema(ApiKey.CREATE_TOPICS, 5)
     creatable = tuple(
         make(s.CreatableTopic, name=t, num_partitions=1, replication_factor=1, assignments=(),
              configs=())
         for t in topics
     )  # fmt: skip
-    response = wire.request(
-        ApiKey.CREATE_TOPICS, 5, topics=creatable, timeout_ms=10_000, validate_only=False
-    )
+    return {"topics": creatable, "timeout_ms": 10_000, "validate_only": False}
+
+
+def _delete_request(*topics: str) -> dict[str, Any]:
+    return {"topic_names": topics, "timeout": 10_000}
+
+
+def _create(wire: Wire, *topics: str) -> None:
+    response = wire.request(ApiKey.CREATE_TOPICS, 5, **_create_request(*topics))
     assert [t.error_code for t in response.topics] == [0] * len(topics)
 
 
@@ -332,6 +338,50 @@ def test_a_stalled_fsync_holds_only_the_producers_waiting_for_it(faultfs: FaultF
         broker.kill9()
 
 
+def test_a_stalled_catalogue_write_holds_only_the_topic_change(faultfs: FaultFs) -> None:
+    """The topic catalogue is written in a thread: while its fsync hangs, CreateTopics and
+    DeleteTopics wait, the topic is not created or deleted yet, and every other client is
+    served, acks=all producers to existing topics included (before, the catalogue was
+    fsynced on the event loop, and every client waited for the disk)."""
+    broker = start_broker(faultfs.mountpoint / "data")
+    try:
+        with Wire(broker.bootstrap) as admin, Wire(broker.bootstrap) as other:
+            _create(admin, "steady")
+            faultfs.hold_fsync("data/catalogue")
+            admin.send_request(ApiKey.CREATE_TOPICS, 5, **_create_request("fresh"))
+            assert _produce(other, ["steady"]) == {"steady": (0, 0, None)}
+            assert _leaders(other, "steady", "fresh") == {
+                "steady": (0, 0),
+                "fresh": (UNKNOWN_TOPIC_OR_PARTITION, -1),
+            }
+            readable, _, _ = select.select([admin.sock], [], [], 0)
+            assert readable == []  # CreateTopics waits for the catalogue
+            faultfs.heal()
+            created = admin.read_response(ApiKey.CREATE_TOPICS, 5)
+            assert [(t.name, t.error_code) for t in created.topics] == [("fresh", 0)]
+            assert _produce(other, ["fresh"]) == {"fresh": (0, 0, None)}
+
+            faultfs.hold_fsync("data/catalogue")
+            admin.send_request(ApiKey.DELETE_TOPICS, 4, **_delete_request("steady"))
+            assert _produce(other, ["steady"]) == {"steady": (0, 1, None)}  # still there
+            readable, _, _ = select.select([admin.sock], [], [], 0)
+            assert readable == []
+            faultfs.heal()
+            deleted = admin.read_response(ApiKey.DELETE_TOPICS, 4)
+            assert [(t.name, t.error_code) for t in deleted.responses] == [("steady", 0)]
+            assert _leaders(other, "steady") == {"steady": (UNKNOWN_TOPIC_OR_PARTITION, -1)}
+        broker.kill9()
+        broker.start()
+        with Wire(broker.bootstrap) as wire:
+            assert _leaders(wire, "steady", "fresh") == {
+                "steady": (UNKNOWN_TOPIC_OR_PARTITION, -1),
+                "fresh": (0, 0),
+            }
+    finally:
+        faultfs.heal()
+        broker.kill9()
+
+
 def test_create_topics_on_a_disk_without_room_is_storage_error_and_creates_nothing(
     faultfs: FaultFs,
 ) -> None:
@@ -444,6 +494,33 @@ def test_a_dynamic_broker_config_without_room_changes_nothing(faultfs: FaultFs) 
         described = ConfigResource(ResourceType.BROKER, "0")
         entries = admin.describe_configs([described])[described].result(TIMEOUT_S)
         assert entries["log.retention.ms"].value != "1000"
+    finally:
+        faultfs.heal()
+        broker.kill9()
+
+
+def test_a_stalled_broker_config_write_holds_only_that_change(faultfs: FaultFs) -> None:
+    """Dynamic broker configs are written in a thread: while the write's fsync hangs, the
+    change waits and is not in force, and every other client is served (before, the file
+    was fsynced on the event loop, and every client waited for the disk)."""
+    broker = start_broker(faultfs.mountpoint / "data")
+    try:
+        entry = ConfigEntry("log.retention.ms", "1000", incremental_operation=AlterConfigOpType.SET)
+        resource = ConfigResource(ResourceType.BROKER, "0", incremental_configs=[entry])
+        described = ConfigResource(ResourceType.BROKER, "0")
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap, "log_level": 3})
+        with Wire(broker.bootstrap) as other:
+            _create(other, "steady")
+            faultfs.hold_fsync("data/.state/broker/")
+            altering = admin.incremental_alter_configs([resource])[resource]
+            entries = admin.describe_configs([described])[described].result(TIMEOUT_S)
+            assert entries["log.retention.ms"].value != "1000"  # not in force yet
+            assert _produce(other, ["steady"]) == {"steady": (0, 0, None)}
+            assert not altering.done()
+            faultfs.heal()
+            altering.result(TIMEOUT_S)
+        entries = admin.describe_configs([described])[described].result(TIMEOUT_S)
+        assert entries["log.retention.ms"].value == "1000"
     finally:
         faultfs.heal()
         broker.kill9()

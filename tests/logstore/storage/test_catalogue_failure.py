@@ -3,12 +3,15 @@ topic catalogue, or no room for a new partition's files.
 
 Every change is written to the catalogue before it is applied, so a refused write is
 KAFKA_STORAGE_ERROR with the reason and changes nothing, in memory or after a restart; a
-topic whose partitions could not be made is taken back whole.
+topic whose partitions could not be made is taken back whole. Each test runs both ways a
+change is made: on the caller's thread (start-up, tools) and through `LogManager.admin`
+(a serving broker: written in a thread).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +21,31 @@ from tests.faultfs import FaultFs
 from .helpers import batch, read_all
 
 KEEP = {"retention.ms": "-1"}  # test batches carry old timestamps
+
+
+class _Direct:
+    """The LogManager's own methods, awaitable like `admin`'s."""
+
+    def __init__(self, mgr: LogManager) -> None:
+        self._mgr = mgr
+
+    async def create_topic(self, *args: Any) -> Any:
+        return self._mgr.create_topic(*args)
+
+    async def delete_topic(self, *args: Any) -> Any:
+        return self._mgr.delete_topic(*args)
+
+    async def add_partitions(self, *args: Any) -> Any:
+        return self._mgr.add_partitions(*args)
+
+    async def alter_configs(self, *args: Any) -> Any:
+        return self._mgr.alter_configs(*args)
+
+
+@pytest.fixture(params=["direct", "admin"])
+def via(request: pytest.FixtureRequest) -> Any:
+    """How a test makes its changes: a function of the LogManager."""
+    return _Direct if request.param == "direct" else (lambda mgr: mgr.admin)
 
 
 def _state(data: Path) -> dict[str, tuple[int, dict[str, str], int]]:
@@ -30,22 +58,23 @@ def _state(data: Path) -> dict[str, tuple[int, dict[str, str], int]]:
         }
 
 
-def test_a_refused_catalogue_write_changes_nothing(faultfs: FaultFs) -> None:
+async def test_a_refused_catalogue_write_changes_nothing(faultfs: FaultFs, via: Any) -> None:
     data = faultfs.mountpoint / "data"
     mgr = LogManager(data, fsync="always").open()
-    mgr.create_topic("kept", 1, KEEP)
+    admin = via(mgr)
+    await admin.create_topic("kept", 1, KEEP)
     mgr.log("kept", 0).append(batch(2))
     before = (mgr.topic("kept"), mgr.log("kept", 0).config)
     faultfs.fail_fsync("data/catalogue")
-    refusals = {
-        "create": lambda: mgr.create_topic("new", 2, KEEP),
-        "delete": lambda: mgr.delete_topic("kept"),
-        "grow": lambda: mgr.add_partitions("kept", 3),
-        "alter": lambda: mgr.alter_configs("kept", {"retention.ms": "1000"}),
-    }
-    for change in refusals.values():
+    refusals = [
+        admin.create_topic("new", 2, KEEP),
+        admin.delete_topic("kept"),
+        admin.add_partitions("kept", 3),
+        admin.alter_configs("kept", {"retention.ms": "1000"}),
+    ]
+    for change in refusals:
         with pytest.raises(KafkaStorageError, match="could not write the topic catalogue"):
-            change()
+            await change
     assert mgr.topic("new") is None
     assert not (data / "new-0").exists()
     assert (mgr.topic("kept"), mgr.log("kept", 0).config) == before
@@ -55,17 +84,20 @@ def test_a_refused_catalogue_write_changes_nothing(faultfs: FaultFs) -> None:
     assert _state(data) == {"kept": (1, KEEP, 2)}
 
 
-def test_no_room_for_a_new_partition_takes_the_whole_topic_back(faultfs: FaultFs) -> None:
+async def test_no_room_for_a_new_partition_takes_the_whole_topic_back(
+    faultfs: FaultFs, via: Any
+) -> None:
     data = faultfs.mountpoint / "data"
     mgr = LogManager(data, fsync="always").open()
-    mgr.create_topic("kept", 1, KEEP)
+    admin = via(mgr)
+    await admin.create_topic("kept", 1, KEEP)
     faultfs.fill("data/new-2/", "data/kept-1/")
     with pytest.raises(KafkaStorageError, match="could not create the files of new-2"):
-        mgr.create_topic("new", 3, KEEP)
+        await admin.create_topic("new", 3, KEEP)
     assert mgr.topic("new") is None
     assert not any((data / f"new-{p}").exists() for p in range(3))
     with pytest.raises(KafkaStorageError, match="could not create the files of kept-1"):
-        mgr.add_partitions("kept", 2)
+        await admin.add_partitions("kept", 2)
     assert mgr.topic("kept").partitions == 1
     faultfs.heal()
     mgr.close()
