@@ -7,6 +7,7 @@ without crossing a layer. It must never know what the bytes mean.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -24,18 +25,25 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write `data` to `path` so readers see the old or the new file, never a mix.
 
     Writes a temporary sibling, fsyncs it, renames it over `path`, then fsyncs the directory.
-    With `durable=False` the rename is still atomic but a crash may lose the new content.
+    If that fails before the rename, the sibling is removed and the error raised. With
+    `durable=False` the rename is still atomic but a crash may lose the new content.
     """
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        # A refused write (no room, a failed fsync) leaves no half-written sibling behind.
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     if durable:
         fsync_dir(path.parent)

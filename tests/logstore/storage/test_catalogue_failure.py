@@ -77,6 +77,7 @@ async def test_a_refused_catalogue_write_changes_nothing(faultfs: FaultFs, via: 
             await change
     assert mgr.topic("new") is None
     assert not (data / "new-0").exists()
+    assert not (data / "catalogue.json.tmp").exists()  # no half-written copy left behind
     assert (mgr.topic("kept"), mgr.log("kept", 0).config) == before
     assert [r.offset for r in read_all(mgr.log("kept", 0))] == [0, 1]
     faultfs.heal()
