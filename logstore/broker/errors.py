@@ -68,6 +68,9 @@ from logstore.error_codes import (
     UNKNOWN_TOPIC_OR_PARTITION as UNKNOWN_TOPIC_OR_PARTITION,
 )
 from logstore.error_codes import (
+    UNSUPPORTED_COMPRESSION_TYPE as UNSUPPORTED_COMPRESSION_TYPE,
+)
+from logstore.error_codes import (
     UNSUPPORTED_VERSION as UNSUPPORTED_VERSION,
 )
 

@@ -51,6 +51,7 @@ class Wanted:
     partition: int
     fetch_offset: int
     max_bytes: int
+    current_leader_epoch: int = -1  # -1: none named (v4–8 cannot name one)
 
 
 @dataclass(slots=True)

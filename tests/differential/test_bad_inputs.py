@@ -127,8 +127,10 @@ def test_metadata_topic_errors(clusters: tuple[Cluster, ...]) -> None:
 
 
 def produce_raw(
-    cluster: Cluster, topic: str, partition: int, records: bytes, acks: int = -1
+    cluster: Cluster, topic: str, partition: int, records: bytes, acks: int = -1, version: int = 7
 ) -> Any:
+    """(error, base offset) of one partition's records, sent as Produce `version` (v3–8
+    share the v7 body)."""
     request = ProduceRequest(
         transactional_id=None,
         acks=i16(acks),
@@ -142,7 +144,7 @@ def produce_raw(
             ),
         ),
     )
-    reply = exchange(cluster.bootstrap, frame(PRODUCE, 7, 9, encode(request)))
+    reply = exchange(cluster.bootstrap, frame(PRODUCE, version, 9, encode(request)))
     if isinstance(reply, str):
         return reply
     response = decode(ProduceResponse, reply[4:])

@@ -16,7 +16,7 @@ from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION, code_of
-from logstore.error_codes import UNKNOWN_LEADER_EPOCH
+from logstore.broker.leader_epoch import NO_EPOCH, epoch_error
 from logstore.protocol.admin_replies import LogDirRow, describe_log_dirs_frame
 from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import Operation
@@ -90,8 +90,9 @@ def _epoch_end(broker: Broker, topic: str, p: Any) -> tuple[int, int, int]:
     info = broker.logs.topic(topic)
     if info is None or not 0 <= p.partition < info.partitions:
         return UNKNOWN_TOPIC_OR_PARTITION, -1, -1
-    if getattr(p, "current_leader_epoch", -1) > 0:
-        return UNKNOWN_LEADER_EPOCH, -1, -1
+    refused = epoch_error(getattr(p, "current_leader_epoch", NO_EPOCH))
+    if refused:
+        return refused, -1, -1
     try:
         log = broker.logs.log(topic, p.partition)
     except Exception as exc:

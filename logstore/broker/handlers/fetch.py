@@ -33,6 +33,7 @@ from logstore.broker.fetch_sessions import (
     Wanted,
     select,
 )
+from logstore.broker.leader_epoch import LEADER_EPOCH, NO_EPOCH, epoch_error
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.fetch_response import (
     FetchPartitionOut,
@@ -80,6 +81,11 @@ def _read_all(
             unknown.append((p, po))
             continue
         answers.append((p, po))
+        # Kafka's Fetch takes any negative epoch as none; only a newer one is refused.
+        if p.current_leader_epoch > LEADER_EPOCH:
+            po.error_code = epoch_error(p.current_leader_epoch)
+            po.high_watermark = po.last_stable_offset = po.log_start_offset = -1
+            continue
         try:
             log = broker.logs.log(p.topic, p.partition)
         except Exception as exc:
@@ -131,7 +137,13 @@ def _sessions(broker: Broker) -> FetchSessionCache:
 
 def _plan(broker: Broker, version: int, request: Any) -> FetchPlan:
     requested = [
-        Wanted(t.topic, p.partition, p.fetch_offset, p.partition_max_bytes)
+        Wanted(
+            t.topic,
+            p.partition,
+            p.fetch_offset,
+            p.partition_max_bytes,
+            getattr(p, "current_leader_epoch", NO_EPOCH),
+        )
         for t in request.topics
         for p in t.partitions
     ]

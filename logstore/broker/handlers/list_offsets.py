@@ -20,6 +20,7 @@ from logstore.broker.errors import (
     UNSUPPORTED_VERSION,
     code_of,
 )
+from logstore.broker.leader_epoch import NO_EPOCH, epoch_error
 from logstore.protocol.admin_replies import ListOffsetsRow, list_offsets_frame
 from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import Operation
@@ -31,13 +32,15 @@ READ_COMMITTED = 1
 FIRST_MAX_TIMESTAMP_VERSION = 7  # KIP-734: older versions answer -3 as unsupported
 
 
-def _lookup(
-    broker: Broker, topic: str, partition: int, ts: int, committed: bool
-) -> tuple[int, int, int]:
+def _lookup(broker: Broker, topic: str, p: Any, committed: bool) -> tuple[int, int, int]:
     """(error, offset, timestamp) for one partition."""
     info = broker.logs.topic(topic)
+    partition, ts = p.partition_index, p.timestamp
     if info is None or not 0 <= partition < info.partitions:
         return UNKNOWN_TOPIC_OR_PARTITION, -1, -1
+    refused = epoch_error(getattr(p, "current_leader_epoch", NO_EPOCH))
+    if refused:
+        return refused, -1, -1
     try:
         log = broker.logs.log(topic, partition)
         if getattr(log, "recovery_error", None):
@@ -70,9 +73,7 @@ async def list_offsets(broker: Broker, ctx: RequestContext, request: Any) -> byt
             if p.timestamp == MAX_TIMESTAMP and ctx.api_version < FIRST_MAX_TIMESTAMP_VERSION:
                 rows.append((p.partition_index, UNSUPPORTED_VERSION, -1, -1, -1))
                 continue
-            error, offset, timestamp = _lookup(
-                broker, t.name, p.partition_index, p.timestamp, committed
-            )
+            error, offset, timestamp = _lookup(broker, t.name, p, committed)
             epoch = 0 if error == 0 and offset >= 0 else -1
             rows.append((p.partition_index, error, timestamp, offset, epoch))
         topics.append((t.name, rows))

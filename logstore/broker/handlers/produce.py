@@ -21,6 +21,7 @@ from logstore.broker.errors import (
     INVALID_REQUIRED_ACKS,
     KAFKA_STORAGE_ERROR,
     UNKNOWN_TOPIC_OR_PARTITION,
+    UNSUPPORTED_COMPRESSION_TYPE,
     UNSUPPORTED_VERSION,
     code_of,
     message_of,
@@ -29,6 +30,8 @@ from logstore.producers.state import DuplicateBatch
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.legacy_produce import refuse_legacy_produce
 from logstore.protocol.produce_response import PartitionResult, encode_produce_response
+from logstore.records import HEADER_SIZE, parse_header
+from logstore.records.header import MIN_BATCH_LENGTH
 from logstore.security.acls import Operation
 from logstore.storage.errors import StorageError
 
@@ -74,7 +77,37 @@ def _outside_transaction(broker: Broker, header: Any, topic: str, partition: int
     return coord.check_produce(header.producer_id, header.producer_epoch, topic, partition)
 
 
-def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcome:
+ZSTD = 4
+
+
+def _not_one_batch(version: int, data: memoryview) -> _Outcome | None:
+    """Kafka's rules for a partition's records in Produce v3 and later (its
+    `ProduceRequest.validateRecords`, with its messages): exactly one batch, and no
+    zstd before v7. A first batch that is torn or not magic 2 is left to storage's
+    framing check, which refuses it as Kafka does (INVALID_RECORD)."""
+    if len(data) < HEADER_SIZE:
+        return None
+    first = parse_header(data)
+    if first.magic != 2 or first.batch_length < MIN_BATCH_LENGTH or first.size > len(data):
+        return None
+    if version < 7 and first.compression == ZSTD:
+        return _Outcome(
+            UNSUPPORTED_COMPRESSION_TYPE,
+            f"Produce requests with version {version} are not allowed to use ZStandard compression",
+        )
+    rest = len(data) - first.size
+    # Kafka's batch iterator sees a second batch only if it is whole; trailing bytes
+    # that are not are storage's "incomplete record batch".
+    if rest >= HEADER_SIZE and 0 < parse_header(data, first.size).size <= rest:
+        return _Outcome(
+            INVALID_RECORD,
+            f"Produce requests with version {version} are only allowed to contain exactly "
+            "one record batch per partition",
+        )
+    return None
+
+
+def _append(broker: Broker, version: int, topic: str, partition: int, records: Any) -> _Outcome:
     info = broker.logs.topic(topic)
     if info is None:
         # Apache Kafka never creates topics on Produce (clients' Metadata does).
@@ -82,14 +115,21 @@ def _append(broker: Broker, topic: str, partition: int, records: Any) -> _Outcom
     if not 0 <= partition < info.partitions:
         return _Outcome(UNKNOWN_TOPIC_OR_PARTITION)
     if not records:
-        return _Outcome(INVALID_RECORD, "empty record set")
+        return _Outcome(
+            INVALID_RECORD,
+            f"Produce requests with version {version} must have at least one record batch "
+            "per partition",
+        )
+    data = memoryview(records)
+    not_one = _not_one_batch(version, data)
+    if not_one is not None:
+        return not_one
     try:
         log = broker.logs.log(topic, partition)
     except Exception as exc:
         return _Outcome(code_of(exc), message_of(exc))
     if getattr(log, "recovery_error", None):
         return _Outcome(KAFKA_STORAGE_ERROR, log.recovery_error)
-    data = memoryview(records)
     hook = broker.producers
     headers: list[Any] = []
     try:
@@ -175,7 +215,8 @@ async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
             elif acks not in (0, 1, -1):
                 parts.append((pdata.index, _Outcome(INVALID_REQUIRED_ACKS)))
             else:
-                parts.append((pdata.index, _append(broker, topic.name, pdata.index, pdata.records)))
+                outcome = _append(broker, ctx.api_version, topic.name, pdata.index, pdata.records)
+                parts.append((pdata.index, outcome))
         outcomes.append((topic.name, parts))
     errors = broker.requests.errors_of(ApiKey.PRODUCE)
     for _, parts in outcomes:
