@@ -589,11 +589,12 @@ class LogManager:
                 if log is not None:
                     log.config = config
 
-    def describe_configs(self, name: str) -> list[ConfigEntry]:
-        """Every known topic config with its value and whether it is a default."""
-        return describe(
-            self._require(name).configs, self.topic_defaults, self.dynamic_topic_defaults
-        )
+    def describe_configs(self, topic: str | TopicInfo) -> list[ConfigEntry]:
+        """Every known topic config with its value and whether it is a default. Given a
+        `TopicInfo`, its overrides (a topic just created may be deleted by the time its
+        creator describes it)."""
+        info = self._require(topic) if isinstance(topic, str) else topic
+        return describe(info.configs, self.topic_defaults, self.dynamic_topic_defaults)
 
     def topic_config(self, name: str) -> TopicConfig:
         """The parsed effective config of a topic."""

@@ -96,7 +96,7 @@ async def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_
     if info is not None and getattr(info, "topic_id", None) is not None and not validate_only:
         result["topic_id"] = info.topic_id
     if ctx.api_version >= 5 and not validate_only:
-        entries = broker.logs.describe_configs(topic.name)
+        entries = broker.logs.describe_configs(info)
         result["configs"] = tuple(
             make(
                 schema.CreatableTopicConfigs,
