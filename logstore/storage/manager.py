@@ -281,12 +281,14 @@ class LogManager:
             if info is None or int(part) >= info.partitions:
                 shutil.rmtree(path, ignore_errors=True)
 
-    def _make_log(self, topic: str, partition: int) -> PartitionLog:
+    def _make_log(
+        self, topic: str, partition: int, config: TopicConfig | None = None
+    ) -> PartitionLog:
         log = PartitionLog(
             topic,
             partition,
             self.data_dir / f"{topic}-{partition}",
-            self._configs[topic],
+            config or self._configs[topic],
             self.clock,
             self._handles,
             self._lru,
@@ -384,16 +386,20 @@ class LogManager:
         """Put a planned topic in force once a catalogue listing it is on disk. If the disk
         refuses its files, nothing stays in memory and KafkaStorageError is raised: the
         caller then writes the catalogue without it again."""
+        self.put_in_force(info, self.make_partitions(info, 0, info.partitions))
+
+    def put_in_force(self, info: TopicInfo, made: Iterable[PartitionLog]) -> None:
+        """A new or grown topic, with the partitions `made` for it, all visible at once."""
+        config = self._configs.get(info.name)
+        if config is None:  # new: the broker's defaults as they are now
+            config = self._configs[info.name] = TopicConfig.from_overrides(
+                info.configs, self.topic_defaults
+            )
+        for log in made:
+            log.config = config
+            self._logs[(info.name, log.partition)] = log
         self._topics[info.name] = info
         self._by_id[info.topic_id] = info
-        self._configs[info.name] = TopicConfig.from_overrides(info.configs, self.topic_defaults)
-        try:
-            self._create_partitions(info, 0, info.partitions)
-        except KafkaStorageError:
-            del self._topics[info.name]
-            self._by_id.pop(info.topic_id, None)
-            self._configs.pop(info.name, None)
-            raise
 
     def partition_count(self) -> int:
         """Partitions on this broker, internal topics included."""
@@ -429,13 +435,17 @@ class LogManager:
         """The topic if it exists, else a new one (handy for internal topics)."""
         return self._topics.get(name) or self.create_topic(name, partitions, configs)
 
-    def _create_partitions(self, info: TopicInfo, start: int, stop: int) -> None:
-        """Make partitions start..stop-1; if the disk refuses (full, failing), remove the
-        ones made and raise KafkaStorageError, so no partition is listed without files."""
+    def make_partitions(self, info: TopicInfo, start: int, stop: int) -> list[PartitionLog]:
+        """Make the files of partitions start..stop-1 of `info`, not yet in force (see
+        `put_in_force`). If the disk refuses (full, failing), the ones this call made are
+        removed and KafkaStorageError raised, so no partition is listed without files."""
+        config = self._configs.get(info.name)
+        if config is None:
+            config = TopicConfig.from_overrides(info.configs, self.topic_defaults)
         made: list[PartitionLog] = []
         try:
             for p in range(start, stop):
-                log = self._make_log(info.name, p)
+                log = self._make_log(info.name, p, config)
                 replaced = log.directory.exists()  # leftovers of an earlier topic, this name
                 if replaced:
                     shutil.rmtree(log.directory)
@@ -443,13 +453,16 @@ class LogManager:
                 log.create(sync=self.fsync != "never", replaced=replaced)
                 log.flushed_offset = 0
         except OSError as exc:
-            for log in made:
-                log.close(sync=False)
-                shutil.rmtree(log.directory, ignore_errors=True)
+            self.discard_partitions(made)
             failed = made[-1].name if made else f"{info.name}-{start}"
             raise KafkaStorageError(f"could not create the files of {failed}: {exc}") from exc
+        return made
+
+    def discard_partitions(self, made: Iterable[PartitionLog]) -> None:
+        """Remove partitions made for a change that failed (never in force)."""
         for log in made:
-            self._logs[(info.name, log.partition)] = log
+            log.close(sync=False)
+            shutil.rmtree(log.directory, ignore_errors=True)
 
     def catalogue_with(self, info: TopicInfo) -> dict[str, TopicInfo]:
         """The catalogue as it will be once `info` (new or changed) is in force."""
@@ -496,12 +509,18 @@ class LogManager:
         self.apply_delete(name)
 
     def apply_delete(self, name: str) -> None:
-        """Forget a topic once a catalogue without it is on disk; its files go on the io
-        thread, and producers waiting for its fsync are answered UNKNOWN_TOPIC_OR_PARTITION."""
+        """Forget a topic once a catalogue without it is on disk, and remove its files."""
+        self.remove_directories(self.drop_topic(name))
+
+    def drop_topic(self, name: str) -> list[PartitionLog]:
+        """Forget a topic in memory: nobody finds it from now on, its partitions take no
+        more appends, and producers waiting for their fsync are answered
+        UNKNOWN_TOPIC_OR_PARTITION. Returns them for `remove_directories`."""
         info = self._require(name)
         del self._topics[name]
         self._by_id.pop(info.topic_id, None)
         self._configs.pop(name, None)
+        dropped = []
         for p in range(info.partitions):
             log = self._logs.pop((name, p), None)
             self._log_starts.pop((name, p), None)
@@ -510,10 +529,16 @@ class LogManager:
             self._compaction.cancel_for(log)
             self._group_commit.fail(log, UnknownTopicOrPartitionError(f"{name} was deleted"))
             log.detach()  # its retired files go with the directory
-            doomed = log.directory.with_name(_doomed_name(name, p))
+            dropped.append(log)
+        return dropped
+
+    def remove_directories(self, dropped: Iterable[PartitionLog]) -> None:
+        """Rename dropped partitions' directories aside; they are removed on the io thread.
+        A crash before that leaves `-delete` directories, removed at open."""
+        for log in dropped:
+            doomed = log.directory.with_name(_doomed_name(log.topic, log.partition))
             with contextlib.suppress(FileNotFoundError):
                 os.rename(log.directory, doomed)
-            # A crash before this runs leaves a `-delete` directory, removed at open.
             remove = functools.partial(shutil.rmtree, doomed, ignore_errors=True)
             self.background.run_io(remove, what=f"removal of {doomed}")
 
@@ -539,9 +564,7 @@ class LogManager:
         """Make the partitions a planned growth adds, once a catalogue listing them is on
         disk (KafkaStorageError, with nothing changed, if the disk refuses their files)."""
         info = self._require(new.name)
-        self._create_partitions(new, info.partitions, new.partitions)
-        self._topics[new.name] = new
-        self._by_id[new.topic_id] = new
+        self.put_in_force(new, self.make_partitions(new, info.partitions, new.partitions))
 
     def alter_configs(
         self, name: str, set: Mapping[str, str], delete: Iterable[str] = ()

@@ -10,12 +10,14 @@ change is made: on the caller's thread (start-up, tools) and through `LogManager
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from logstore.storage import KafkaStorageError, LogManager
+from logstore.storage.topic_admin import SLICE
 from tests.faultfs import FaultFs
 
 from .helpers import batch, read_all
@@ -92,14 +94,18 @@ async def test_no_room_for_a_new_partition_takes_the_whole_topic_back(
     mgr = LogManager(data, fsync="always").open()
     admin = via(mgr)
     await admin.create_topic("kept", 1, KEEP)
-    faultfs.fill("data/new-2/", "data/kept-1/")
-    with pytest.raises(KafkaStorageError, match="could not create the files of new-2"):
-        await admin.create_topic("new", 3, KEEP)
+    # The full partition is in the topic's second slice (`admin` makes them a slice at a
+    # time): the first slice's partitions must go too.
+    full = SLICE + 1
+    faultfs.fill(f"data/new-{full}/", f"data/kept-{full}/")
+    with pytest.raises(KafkaStorageError, match=f"could not create the files of new-{full}"):
+        await admin.create_topic("new", full + 2, KEEP)
     assert mgr.topic("new") is None
-    assert not any((data / f"new-{p}").exists() for p in range(3))
-    with pytest.raises(KafkaStorageError, match="could not create the files of kept-1"):
-        await admin.add_partitions("kept", 2)
+    assert [name for name in os.listdir(data) if name.startswith("new")] == []
+    with pytest.raises(KafkaStorageError, match=f"could not create the files of kept-{full}"):
+        await admin.add_partitions("kept", full + 2)
     assert mgr.topic("kept").partitions == 1
+    assert sorted(name for name in os.listdir(data) if name.startswith("kept")) == ["kept-0"]
     faultfs.heal()
     mgr.close()
     assert _state(data) == {"kept": (1, KEEP, 0)}
