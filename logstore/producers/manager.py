@@ -22,13 +22,11 @@ from typing import Any
 
 from logstore.clock import Clock, SystemClock
 from logstore.durable import write_atomic
-from logstore.groups import errors as err
 from logstore.producers.ids import ProducerIdAllocator
 from logstore.producers.state import (
     BatchMeta,
     DuplicateBatch,
     PartitionProducers,
-    ProducerStateError,
     last_seq_of,
 )
 from logstore.records.control import COMMIT, read_marker
@@ -61,8 +59,6 @@ class ProducerManager:
         # shutdown on the loop, and both use the same temporary file.
         self._write_lock = threading.Lock()
         self._ids = ProducerIdAllocator(self._dir)
-        # Epochs handed out since start, so a bump from a stale epoch can be refused.
-        self._epochs: dict[int, int] = {}
 
     # -- InitProducerId -----------------------------------------------------------------
 
@@ -75,27 +71,11 @@ class ProducerManager:
         """A never-used producer id (the transaction coordinator's InitProducerId)."""
         return self._ids.allocate()
 
-    def init_producer(self, producer_id: int = -1, epoch: int = -1) -> tuple[int, int]:
-        """A fresh (id, 0), or with KIP-360 the presented id at the next epoch."""
-        if producer_id >= 0 and epoch >= 0:
-            current = self._epochs.get(producer_id)
-            if current is not None and epoch != current:
-                raise ProducerStateError(
-                    err.INVALID_PRODUCER_EPOCH,
-                    f"producer {producer_id} epoch {epoch} is not the current {current}",
-                )
-            if epoch + 1 < MAX_EPOCH:
-                log.info(
-                    "producer id %d: epoch %d fenced by InitProducerId, now epoch %d",
-                    producer_id,
-                    epoch,
-                    epoch + 1,
-                )
-                self._epochs[producer_id] = epoch + 1
-                return producer_id, epoch + 1
-        pid = self._ids.allocate()
-        self._epochs[pid] = 0
-        return pid, 0
+    def init_producer(self) -> tuple[int, int]:
+        """A never-used producer id at epoch 0: Kafka's answer to every InitProducerId
+        without a transactional id, whatever id and epoch the producer presents (an
+        idempotent producer bumps its epoch itself)."""
+        return self._ids.allocate(), 0
 
     # -- the hook ---------------------------------------------------------------------
 

@@ -3,8 +3,10 @@
 A real client only retries when it must, so this test replays batches on purpose: a retry
 is acknowledged with its original offset (before and after the broker is killed and
 restarted, when producer state must be rebuilt from disk), a sequence gap is refused with
-OUT_OF_ORDER_SEQUENCE_NUMBER (45), and after a KIP-360 epoch bump the old epoch is fenced
-with INVALID_PRODUCER_EPOCH (47).
+OUT_OF_ORDER_SEQUENCE_NUMBER (45), and once a producer has written with a bumped epoch
+(idempotent producers bump it themselves) the old epoch is fenced with
+INVALID_PRODUCER_EPOCH (47). InitProducerId presenting the current id and epoch (KIP-360)
+gets a new id, as from Kafka.
 """
 
 from __future__ import annotations
@@ -126,13 +128,12 @@ def test_retries_are_deduplicated_across_kill9_and_bad_sequences_refused(broker)
     gap = produce(client, topic, pid, 0, 20, 1)
     assert gap.error_code == OUT_OF_ORDER_SEQUENCE_NUMBER
 
-    bumped_pid, bumped_epoch = init_producer(client, pid, 0)
-    assert (bumped_pid, bumped_epoch) == (pid, 1)
-    fresh = produce(client, topic, pid, 1, 0, 2)
+    fresh = produce(client, topic, pid, 1, 0, 2)  # bumped by the producer: sequence 0
     assert (fresh.error_code, fresh.base_offset) == (0, 10)
     fenced = produce(client, topic, pid, 0, 10, 1)
     assert fenced.error_code == INVALID_PRODUCER_EPOCH
-    other_pid, _ = init_producer(client)
+    other_pid, other_epoch = init_producer(client, pid, 1)
     assert other_pid != pid
+    assert other_epoch == 0
     client.close()
     assert log_end(broker.bootstrap, topic) == 12

@@ -1,10 +1,12 @@
 """InitProducerId (v0–4): producer ids and epochs for idempotent producers.
 
-Owns the mapping from the request onto `logstore.producers`: a fresh id at epoch 0, or
-with KIP-360 (v3+) the same id at the next epoch when the producer presents its current
-id/epoch (a new id once the epoch would overflow). A transactional id goes to the
-transaction coordinator, its PRODUCER_FENCED worded as INVALID_PRODUCER_EPOCH before v4.
-It must never touch partition state.
+Owns the mapping from the request onto `logstore.producers`, as Kafka's broker does it:
+a producer id and epoch presented (KIP-360, v3+) must come together (INVALID_REQUEST
+otherwise); without a transactional id the answer is always a new id at epoch 0, whatever
+was presented (Kafka's coordinator "blindly accepts" those; idempotent producers bump
+their epoch themselves). A transactional id goes to the transaction coordinator, its
+PRODUCER_FENCED worded as INVALID_PRODUCER_EPOCH before v4. It must never touch
+partition state.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ async def init_producer_id(broker: Broker, ctx: RequestContext, request: Any) ->
 
     pid = getattr(request, "producer_id", -1)
     epoch = getattr(request, "producer_epoch", -1)
+    if (pid == -1) != (epoch == -1):
+        return answer(err.INVALID_REQUEST)
     if request.transactional_id is not None:
         refused = access.refusal(
             broker, ctx, Operation.WRITE, access.TRANSACTIONAL_ID, request.transactional_id
@@ -61,7 +65,7 @@ async def init_producer_id(broker: Broker, ctx: RequestContext, request: Any) ->
     if not access.may_write_idempotently(broker, ctx):
         return answer(access.REFUSED[access.CLUSTER])
     try:
-        new_pid, new_epoch = manager.init_producer(pid, epoch)
+        new_pid, new_epoch = manager.init_producer()
     except Exception as exc:
         code = getattr(exc, "code", err.UNKNOWN_SERVER_ERROR)
         return answer(code if isinstance(code, int) else err.UNKNOWN_SERVER_ERROR)

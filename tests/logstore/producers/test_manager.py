@@ -53,15 +53,12 @@ def test_duplicates_survive_reopen_with_and_without_snapshot(tmp_path) -> None:
     logs.close()
 
 
-def test_init_producer_bumps_epoch_and_refuses_stale_one(tmp_path) -> None:
+def test_init_producer_hands_out_a_new_id_at_epoch_0_each_time(tmp_path) -> None:
     logs = LogManager(tmp_path, fsync="never").open()
     manager = ProducerManager(logs)
-    pid, epoch = manager.init_producer()
-    assert manager.init_producer(pid, epoch) == (pid, 1)
-    with pytest.raises(ProducerStateError) as exc:
-        manager.init_producer(pid, 0)
-    assert exc.value.code == err.INVALID_PRODUCER_EPOCH
-    assert manager.init_producer()[0] != pid
+    first, second = manager.init_producer(), manager.init_producer()
+    assert (first[1], second[1]) == (0, 0)
+    assert first[0] != second[0]
     logs.close()
 
 
