@@ -92,6 +92,26 @@ class HeartbeatRequest:
     client_host: str = ""
 
 
+def invalid_heartbeat(req: HeartbeatRequest) -> HeartbeatResult | None:
+    """What Kafka refuses in a heartbeat before it looks the group up: an assignor this
+    broker lacks, a subscription regex that does not compile."""
+    if req.server_assignor is not None and req.server_assignor not in ASSIGNORS:
+        return HeartbeatResult(
+            err.UNSUPPORTED_ASSIGNOR,
+            f"ServerAssignor {req.server_assignor} is not supported. Supported assignors: "
+            f"{', '.join(ASSIGNORS)}.",
+        )
+    if req.subscribed_regex:
+        try:
+            re.compile(req.subscribed_regex)
+        except re.error as exc:
+            return HeartbeatResult(
+                err.INVALID_REGULAR_EXPRESSION,
+                f"SubscribedTopicRegex {req.subscribed_regex!r} is not valid: {exc}",
+            )
+    return None
+
+
 @dataclass
 class ConsumerGroup:
     group_id: str
@@ -131,18 +151,6 @@ class ConsumerGroup:
             return HeartbeatResult(err.COORDINATOR_NOT_AVAILABLE)
         if req.member_epoch in (LEAVE_EPOCH, STATIC_LEAVE_EPOCH):
             return self.leave(req.member_id)
-        if req.server_assignor is not None and req.server_assignor not in ASSIGNORS:
-            return HeartbeatResult(
-                err.UNSUPPORTED_ASSIGNOR, f"unknown assignor {req.server_assignor!r}"
-            )
-        if req.subscribed_regex:
-            try:
-                re.compile(req.subscribed_regex)
-            except re.error as exc:
-                return HeartbeatResult(
-                    err.INVALID_REGULAR_EXPRESSION,
-                    f"SubscribedTopicRegex {req.subscribed_regex!r} is not valid: {exc}",
-                )
         member = self.members.get(req.member_id) if req.member_id else None
         if req.member_epoch == 0:
             subscribes = bool(req.subscribed) or bool(req.subscribed_regex)

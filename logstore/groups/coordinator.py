@@ -30,7 +30,12 @@ from typing import Any
 from logstore.clock import Clock, SystemClock
 from logstore.groups import errors as err
 from logstore.groups import offsets_log
-from logstore.groups.consumer import ConsumerGroup, HeartbeatRequest, HeartbeatResult
+from logstore.groups.consumer import (
+    ConsumerGroup,
+    HeartbeatRequest,
+    HeartbeatResult,
+    invalid_heartbeat,
+)
 from logstore.groups.journal import GroupJournal
 from logstore.groups.offsets import (
     OFFSETS_TOPIC,
@@ -421,6 +426,9 @@ class GroupCoordinator:
     def consumer_heartbeat(self, group_id: str, req: HeartbeatRequest) -> HeartbeatResult:
         if not group_id:
             return HeartbeatResult(err.INVALID_GROUP_ID, "group id must not be empty")
+        refused = invalid_heartbeat(req)
+        if refused is not None:
+            return refused
         classic = self.classic.get(group_id)
         if classic is not None and classic.members:
             return HeartbeatResult(
@@ -429,7 +437,10 @@ class GroupCoordinator:
         group = self.consumer.get(group_id)
         if group is None:
             if req.member_epoch != 0:
-                return HeartbeatResult(err.UNKNOWN_MEMBER_ID, f"unknown member {req.member_id!r}")
+                # Kafka's answer to a member of a group it does not know.
+                return HeartbeatResult(
+                    err.GROUP_ID_NOT_FOUND, f"Consumer group {group_id} not found."
+                )
             group = self._new_consumer(group_id)
             self.consumer[group_id] = group
         self._journal.touch_consumer(group_id)
@@ -469,9 +480,15 @@ class GroupCoordinator:
             return err.NONE
         group = self.classic.get(group_id)
         if group is None:
-            # No live group: a group-less consumer or an admin may commit; a member of a
-            # generation we never saw (e.g. from before a restart) must rejoin first.
-            return err.NONE if generation < 0 else err.ILLEGAL_GENERATION
+            # No live group: a group-less consumer or an admin may commit. A group Kafka
+            # would know of (committed offsets, or a KIP-848 group whose members left) is
+            # an empty group: nobody is its member. A member of a group that does not
+            # exist at all must rejoin first (Kafka's ILLEGAL_GENERATION).
+            if generation < 0:
+                return err.NONE
+            if cgroup is not None or self._has_offsets(group_id):
+                return err.UNKNOWN_MEMBER_ID
+            return err.ILLEGAL_GENERATION
         if group.state is GroupState.DEAD:
             return err.COORDINATOR_NOT_AVAILABLE
         if generation >= 0 or member_id or instance_id is not None:

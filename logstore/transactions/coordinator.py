@@ -221,6 +221,15 @@ class TransactionCoordinator:
             new.partitions.clear()
             new.has_offsets = False
             await self._persist(new)
+            log.info(
+                "transactional id %r: producer id %d epoch %d fenced by InitProducerId, "
+                "now producer id %d epoch %d",
+                tid,
+                meta.producer_id,
+                meta.producer_epoch,
+                pid,
+                epoch,
+            )
             return InitResult(ec.NONE, pid, epoch)
 
     # -- AddPartitionsToTxn / AddOffsetsToTxn -----------------------------------------

@@ -61,7 +61,8 @@ async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> An
             broker, ctx, Operation.READ, access.TOPIC, topic.name
         )
         for p in topic.partitions:
-            code = refused or group_error or partition_error(broker, topic.name, p.partition_index)
+            # As Kafka: unknown topics and partitions are answered before the group is asked.
+            code = refused or partition_error(broker, topic.name, p.partition_index) or group_error
             metadata = p.committed_metadata
             if not code and metadata is not None and len(metadata.encode()) > MAX_METADATA_BYTES:
                 code = OFFSET_METADATA_TOO_LARGE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from logstore.groups import errors as err
-from logstore.groups.consumer import ConsumerGroup, HeartbeatRequest
+from logstore.groups.consumer import ConsumerGroup, HeartbeatRequest, invalid_heartbeat
 
 TOPIC = uuid.UUID(int=42)
 TOPICS = {"t": (TOPIC, 6)}
@@ -84,11 +84,18 @@ def test_session_timeout_removes_member() -> None:
 
 
 def test_unknown_assignor_and_empty_subscription() -> None:
-    group = ConsumerGroup("g")
-    r = group.heartbeat(
-        HeartbeatRequest("a", 0, subscribed=["t"], server_assignor="magic"), resolve, 0
+    refused = invalid_heartbeat(HeartbeatRequest("a", 0, subscribed=["t"], server_assignor="magic"))
+    assert refused is not None
+    assert refused.error == err.UNSUPPORTED_ASSIGNOR
+    assert (
+        refused.message
+        == "ServerAssignor magic is not supported. Supported assignors: uniform, range."
     )
-    assert r.error == err.UNSUPPORTED_ASSIGNOR
+    assert (
+        invalid_heartbeat(HeartbeatRequest("a", 0, subscribed=["t"], server_assignor="range"))
+        is None
+    )
+    group = ConsumerGroup("g")
     assert hb(group, "a", 0, subscribed=[]).error == err.INVALID_REQUEST
 
 
@@ -135,14 +142,11 @@ def test_regex_subscription_follows_matching_topics_including_new_ones() -> None
 
 
 def test_invalid_regex_is_refused_with_kafkas_error() -> None:
-    group = ConsumerGroup("g")
-    result = group.heartbeat(
-        HeartbeatRequest(member_id="a", member_epoch=0, subscribed=[], subscribed_regex="(a"),
-        resolve,
-        0,
+    result = invalid_heartbeat(
+        HeartbeatRequest(member_id="a", member_epoch=0, subscribed=[], subscribed_regex="(a")
     )
+    assert result is not None
     assert result.error == err.INVALID_REGULAR_EXPRESSION
-    assert not group.members
 
 
 def test_group_max_size_refuses_a_new_member() -> None:

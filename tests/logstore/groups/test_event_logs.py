@@ -1,6 +1,6 @@
-"""Group and producer events an operator looks for are logged once with their reason:
-rebalances (who joined or left), static members fenced by a restart, producer epochs
-fenced by InitProducerId."""
+"""Group events an operator looks for are logged once with their reason: rebalances (who
+joined or left), static members fenced by a restart. (A transactional producer fenced by
+InitProducerId: `tests/logstore/transactions/test_coordinator.py`.)"""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ import logging
 
 import pytest
 
-from logstore.clock import ManualClock
 from logstore.groups.state import ClassicGroup
-from logstore.producers.manager import ProducerManager
-from logstore.storage import LogManager
 
 from .test_state import req, stable_group_of
 
@@ -44,16 +41,3 @@ def test_a_restarted_static_member_fences_the_old_id(caplog: pytest.LogCaptureFi
     assert _messages(caplog) == [
         f"group g: static member i-1 fenced member id {first.member_id} (now {again.member_id})"
     ]
-
-
-def test_producer_epoch_bump_is_logged(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
-    clock = ManualClock()
-    with LogManager(tmp_path, fsync="never", clock=clock) as logs:
-        manager = ProducerManager(logs, clock)
-        pid, epoch = manager.init_producer()
-        caplog.clear()
-        with caplog.at_level(logging.INFO, logger="logstore.producers"):
-            assert manager.init_producer(pid, epoch) == (pid, epoch + 1)
-        assert _messages(caplog) == [
-            f"producer id {pid}: epoch {epoch} fenced by InitProducerId, now epoch {epoch + 1}"
-        ]

@@ -5,7 +5,10 @@ idle ids, and the replay of `__transaction_state` after a stop or an interrupted
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import pytest
 
 from logstore import error_codes as ec
 from logstore.broker.context import AppendNotifier
@@ -177,6 +180,19 @@ async def test_a_new_incarnation_aborts_the_open_transaction_and_fences_the_old(
     again = await txns.init_producer("tx", 30_000)
     assert (again.error, again.producer_id, again.producer_epoch) == (0, pid, 2)
     assert await txns.end_txn("tx", pid, 0, True) == ec.PRODUCER_FENCED
+    node.close()
+
+
+async def test_a_fenced_incarnation_is_logged(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    node = Node(tmp_path, ManualClock())
+    pid = (await node.txns.init_producer("tx", 30_000)).producer_id
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="logstore.transactions"):
+        assert (await node.txns.init_producer("tx", 30_000)).producer_epoch == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        f"transactional id 'tx': producer id {pid} epoch 0 fenced by InitProducerId, "
+        f"now producer id {pid} epoch 1"
+    ]
     node.close()
 
 
