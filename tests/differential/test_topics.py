@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+import uuid
 from typing import Any
 
 import pytest
 from confluent_kafka.admin import NewPartitions, NewTopic
+from kio.schema.delete_topics.v6.request import DeleteTopicsRequest, DeleteTopicState
+from kio.schema.delete_topics.v6.response import DeleteTopicsResponse
+from kio.schema.types import TopicName
+from kio.static.primitive import i32Timedelta
 
 from tests.clusters import Cluster
 from tests.differential.harness import (
@@ -18,8 +24,11 @@ from tests.differential.harness import (
     produce,
     unique_topic,
 )
+from tests.differential.wire import decode, encode, exchange, frame
 
 pytestmark = pytest.mark.kafka
+
+DELETE_TOPICS = 20
 
 
 def create_outcome(cluster: Cluster, new: NewTopic, validate_only: bool = False) -> str:
@@ -219,4 +228,45 @@ def test_describe_log_dirs_sizes(clusters: tuple[Cluster, ...]) -> None:
     assert dirs == 1
     assert [p for p, _ in sizes] == [0, 1]
     assert all(size > 0 for _, (size, _future) in sizes)
+    assert_same(seen)
+
+
+def _delete_v6(cluster: Cluster, states: list[tuple[str | None, uuid.UUID | None]]) -> list[Any]:
+    request = DeleteTopicsRequest(
+        topics=tuple(
+            DeleteTopicState(name=None if n is None else TopicName(n), topic_id=i)
+            for n, i in states
+        ),
+        timeout=i32Timedelta.parse(datetime.timedelta(seconds=30)),
+    )
+    reply = exchange(cluster.bootstrap, frame(DELETE_TOPICS, 6, 1, encode(request), True))
+    assert isinstance(reply, bytes), reply
+    return list(decode(DeleteTopicsResponse, reply[5:]).responses)
+
+
+def test_delete_topics_refuses_what_names_no_topic_or_one_twice(
+    clusters: tuple[Cluster, ...],
+) -> None:
+    """Kafka's controller checks each DeleteTopics entry before looking anything up: a
+    name or an id, never both or neither, and never the same one twice (then nothing of
+    that name or id is deleted)."""
+    some_id = uuid.uuid4()
+
+    def scenario(cluster: Cluster) -> list[tuple[str, int, str | None]]:
+        topic = unique_topic("delcheck")
+        create_topic(cluster, topic)
+        label = {topic: "topic", None: None}
+        answers = _delete_v6(
+            cluster,
+            [(None, None), (topic, some_id), (topic, None), (topic, None), (None, some_id),
+             (None, some_id)],
+        )  # fmt: skip
+        again = _delete_v6(cluster, [(topic, None)])  # still there: deleted now
+        return sorted(
+            (str(label.get(a.name, a.name)), int(a.error_code), a.error_message)
+            for a in answers + again
+        )
+
+    seen = observe(clusters, scenario)
+    assert ("topic", 0, None) in seen["kafka"]
     assert_same(seen)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from typing import Any
 
 from logstore.broker import access
@@ -21,6 +22,7 @@ from logstore.broker.context import Broker
 from logstore.broker.errors import (
     INVALID_PARTITIONS,
     INVALID_REPLICATION_FACTOR,
+    INVALID_REQUEST,
     POLICY_VIOLATION,
     UNKNOWN_TOPIC_ID,
     UNKNOWN_TOPIC_OR_PARTITION,
@@ -171,10 +173,42 @@ def _delete_refused(broker: Broker, ctx: RequestContext, name: str | None) -> in
     )
 
 
+ZERO_ID = uuid.UUID(int=0)
+Named = tuple[str | None, uuid.UUID | None]
+
+
+def _sort_out(
+    pairs: list[Named],
+) -> tuple[list[Named], list[tuple[str | None, uuid.UUID | None, str]]]:
+    """Kafka's controller's checks of a DeleteTopics request before anything is looked up:
+    (the topics to delete, in order; the refused ones with the reason, answered
+    INVALID_REQUEST first). A topic names either a name or an id, never both or neither,
+    and a name or id given twice is refused once, all its mentions dropped."""
+    refused: list[tuple[str | None, uuid.UUID | None, str]] = []
+    kept: list[Named] = []
+    for name, topic_id in pairs:
+        has_id = topic_id is not None and topic_id.int != 0
+        if name is None and not has_id:
+            refused.append((None, None, "Neither topic name nor id were specified."))
+        elif name is not None and has_id:
+            refused.append((name, topic_id, "You may not specify both topic name and topic id."))
+        else:
+            kept.append((name, topic_id if has_id else None))
+    names = Counter(name for name, _ in kept if name is not None)
+    ids = Counter(topic_id for name, topic_id in kept if name is None)
+    refused += [(name, None, "Duplicate topic name.") for name, n in names.items() if n > 1]
+    refused += [(None, i, "Duplicate topic id.") for i, n in ids.items() if n > 1]
+    kept = [
+        (name, topic_id)
+        for name, topic_id in kept
+        if (names[name] == 1 if name is not None else ids[topic_id] == 1)
+    ]
+    return kept, refused
+
+
 @handles(ApiKey.DELETE_TOPICS, min_version=1, max_version=6)
 async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
-    results = []
     # v0–5 send names; v6 sends (name | topic_id) states.
     items = getattr(request, "topics", None)
     names = getattr(request, "topic_names", None)
@@ -183,6 +217,17 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
         pairs = [(i.name, i.topic_id) for i in items]
     elif names is not None:
         pairs = [(n, None) for n in names]
+    pairs, refused_pairs = _sort_out(pairs)
+    results = [
+        make(
+            schema.DeletableTopicResult,
+            name=name,
+            topic_id=topic_id or ZERO_ID,
+            error_code=INVALID_REQUEST,
+            error_message=why,
+        )
+        for name, topic_id, why in refused_pairs
+    ]
     for name, topic_id in pairs:
         error, message = 0, None
         info = broker.logs.topic(name) if name else None
@@ -213,7 +258,7 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
             make(
                 schema.DeletableTopicResult,
                 name=info.name if info is not None else name,
-                topic_id=info.topic_id if info is not None else (topic_id or uuid.UUID(int=0)),
+                topic_id=info.topic_id if info is not None else (topic_id or ZERO_ID),
                 error_code=error,
                 error_message=message,
             )
