@@ -482,13 +482,13 @@ class GroupCoordinator:
         if group is None:
             # No live group: a group-less consumer or an admin may commit. A group Kafka
             # would know of (committed offsets, or a KIP-848 group whose members left) is
-            # an empty group: nobody is its member. A member of a group that does not
-            # exist at all must rejoin first (Kafka's ILLEGAL_GENERATION).
+            # an empty group: nobody is its member. A group that does not exist at all is
+            # GROUP_ID_NOT_FOUND (OffsetCommit before v9 words it ILLEGAL_GENERATION).
             if generation < 0:
                 return err.NONE
             if cgroup is not None or self._has_offsets(group_id):
                 return err.UNKNOWN_MEMBER_ID
-            return err.ILLEGAL_GENERATION
+            return err.GROUP_ID_NOT_FOUND
         if group.state is GroupState.DEAD:
             return err.COORDINATOR_NOT_AVAILABLE
         if generation >= 0 or member_id or instance_id is not None:

@@ -24,6 +24,8 @@ from kio.schema.offset_commit.v7.request import (
     OffsetCommitRequestTopic,
 )
 from kio.schema.offset_commit.v7.response import OffsetCommitResponse
+from kio.schema.offset_commit.v9 import request as v9
+from kio.schema.offset_commit.v9.response import OffsetCommitResponse as OffsetCommitResponseV9
 from kio.schema.types import GroupId, TopicName
 from kio.static.primitive import i32, i32Timedelta, i64
 
@@ -50,8 +52,14 @@ def _until_ready(cluster: Cluster, group: str, ask: Any) -> Any:
 
 
 def _commit(
-    cluster: Cluster, group: str, generation: int, member: str, where: dict[str, list[int]]
+    cluster: Cluster,
+    group: str,
+    generation: int,
+    member: str,
+    where: dict[str, list[int]],
+    version: int = 7,
 ) -> dict[str, int]:
+    """Each partition's answer by name; `version` 7 or 9 (both carry the same fields)."""
     request = OffsetCommitRequest(
         group_id=GroupId(group),
         generation_id_or_member_epoch=i32(generation),
@@ -72,9 +80,16 @@ def _commit(
     )
 
     def ask() -> dict[str, int]:
-        reply = exchange(cluster.bootstrap, frame(OFFSET_COMMIT, 7, 1, encode(request)))
-        assert isinstance(reply, bytes), reply
-        answer = decode(OffsetCommitResponse, reply[4:])
+        if version == 9:
+            reply = exchange(
+                cluster.bootstrap, frame(OFFSET_COMMIT, 9, 1, encode_v9(request), True)
+            )
+            assert isinstance(reply, bytes), reply
+            answer = decode(OffsetCommitResponseV9, reply[5:])
+        else:
+            reply = exchange(cluster.bootstrap, frame(OFFSET_COMMIT, 7, 1, encode(request)))
+            assert isinstance(reply, bytes), reply
+            answer = decode(OffsetCommitResponse, reply[4:])
         # By name: Kafka lists the partitions it refused itself first.
         names = {t: "absent" if t.startswith("absent-") else "topic" for t in where}
         return {
@@ -84,6 +99,32 @@ def _commit(
         }
 
     return _until_ready(cluster, group, ask)  # type: ignore[no-any-return]
+
+
+def encode_v9(request: OffsetCommitRequest) -> bytes:
+    """The same request at v9 (flexible: its own classes)."""
+    return encode(
+        v9.OffsetCommitRequest(
+            group_id=request.group_id,
+            generation_id_or_member_epoch=request.generation_id_or_member_epoch,
+            member_id=request.member_id,
+            group_instance_id=None,
+            topics=tuple(
+                v9.OffsetCommitRequestTopic(
+                    name=t.name,
+                    partitions=tuple(
+                        v9.OffsetCommitRequestPartition(
+                            partition_index=p.partition_index,
+                            committed_offset=p.committed_offset,
+                            committed_metadata=None,
+                        )
+                        for p in t.partitions
+                    ),
+                )
+                for t in request.topics
+            ),
+        )
+    )
 
 
 def test_offset_commit_answers_unknown_partitions_before_the_group(
@@ -98,12 +139,18 @@ def test_offset_commit_answers_unknown_partitions_before_the_group(
             "simple commit": _commit(cluster, group, -1, "", {topic: [0, 3]}),
             "stranger": _commit(cluster, group, 1, "m", {topic: [0, 3], absent: [0]}),
             "unknown group": _commit(cluster, f"{group}-x", 1, "m", {topic: [0], absent: [0]}),
+            "unknown group, v9": _commit(
+                cluster, f"{group}-y", 1, "m", {topic: [0], absent: [0]}, version=9
+            ),
         }
 
     seen = observe(clusters, scenario)
     assert seen["kafka"]["simple commit"] == {"topic-0": 0, "topic-3": 3}
     assert seen["kafka"]["stranger"]["absent-0"] == 3
     assert seen["kafka"]["stranger"]["topic-3"] == 3
+    # Kafka's compatibility rule: GROUP_ID_NOT_FOUND from v9, ILLEGAL_GENERATION before.
+    assert seen["kafka"]["unknown group"]["topic-0"] == 22
+    assert seen["kafka"]["unknown group, v9"]["topic-0"] == 69
     assert_same(seen)
 
 

@@ -28,6 +28,8 @@ from logstore.security.acls import Operation
 from logstore.storage.errors import KafkaStorageError
 
 MAX_METADATA_BYTES = 4096
+# OffsetCommit answers a group that does not exist GROUP_ID_NOT_FOUND from this version.
+FIRST_GROUP_NOT_FOUND = 9
 
 
 def partition_error(broker: Broker, topic: str, partition: int) -> int:
@@ -51,6 +53,8 @@ async def offset_commit(broker: Broker, ctx: RequestContext, request: Any) -> An
             getattr(request, "group_instance_id", None),
         )
     )
+    if group_error == err.GROUP_ID_NOT_FOUND and ctx.api_version < FIRST_GROUP_NOT_FOUND:
+        group_error = err.ILLEGAL_GENERATION  # Kafka keeps older clients' answer
     now = broker.clock.now_ms()
     results: list[tuple[str, list[tuple[int, int]]]] = []
     entries: list[tuple[str, int, CommittedOffset | None]] = []
