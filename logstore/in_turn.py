@@ -34,6 +34,12 @@ class InTurn:
         task.add_done_callback(_retrieve)
         return await asyncio.shield(task)
 
+    async def idle(self) -> None:
+        """Return once every change started before this call has ended (the lock is
+        first come, first served), even those whose callers were cancelled."""
+        async with self._lock:
+            pass
+
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
     """Mark the outcome seen: if the caller was cancelled, the error was its client's to

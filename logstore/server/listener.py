@@ -358,6 +358,7 @@ class BrokerServer:
                 timer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await timer
+        await self.broker.logs.admin.idle()  # topic changes whose clients went away
         await close_broker(self.broker)
         self.broker.logs.close()
         log.info("shut down cleanly")

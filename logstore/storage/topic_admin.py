@@ -97,6 +97,11 @@ class TopicAdmin:
 
         await self._turns.run(delete)
 
+    async def idle(self) -> None:
+        """Return once every topic change under way has ended (call before closing
+        storage: a change whose request was cancelled still runs to its end)."""
+        await self._turns.idle()
+
     async def _make_partitions(self, info: TopicInfo) -> None:
         """The partitions a new or grown topic adds, a slice per turn of the event loop,
         then all in force at once: until then nobody sees any of them."""

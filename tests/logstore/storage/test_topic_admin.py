@@ -88,7 +88,8 @@ async def test_a_held_catalogue_write_holds_only_topic_changes(faultfs: FaultFs)
 
 async def test_a_change_whose_request_is_cancelled_still_takes_effect(faultfs: FaultFs) -> None:
     """A client that goes away mid-CreateTopics cancels its request, not the change: the
-    catalogue already being written lists the topic, so memory must list it too."""
+    catalogue already being written lists the topic, so memory must list it too, and a
+    shutdown (`idle`) waits for it."""
     data = faultfs.mountpoint / "data"
     mgr = LogManager(data, fsync="always").open()
     faultfs.hold_fsync("data/catalogue")
@@ -97,9 +98,14 @@ async def test_a_change_whose_request_is_cancelled_still_takes_effect(faultfs: F
     request.cancel()
     with pytest.raises(asyncio.CancelledError):
         await request
+    idle = asyncio.create_task(mgr.admin.idle())  # what a shutdown waits for
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not idle.done()
     faultfs.heal()
-    await mgr.admin.create_topic("later", 1)
+    await idle
     assert mgr.topic("orphan") is not None
+    await mgr.admin.create_topic("later", 1)
     mgr.log("orphan", 1).append(batch(1))
     mgr.close()
     assert _topics_after_restart(data) == {"later": (1, {}), "orphan": (2, {})}
