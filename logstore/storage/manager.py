@@ -1,10 +1,10 @@
 """`LogManager`: every partition of a data directory, the catalogue, durability and upkeep.
 
 Owns the data directory's layout (`<topic>-<partition>/`, `catalogue.json`, checkpoint
-files, the clean-shutdown marker, `.state/`), topic administration (the catalogue written before a change is applied; while serving,
-through `admin`, which writes it in a thread), group commit and the
-periodic maintenance (interval fsync, segment.ms rolls, retention every
-log.retention.check.interval.ms, compaction). It must
+files, the clean-shutdown marker, `.state/`), topic administration (each change written
+to the catalogue before it is applied; while serving, through `admin`, which writes it
+in a thread), group commit and the periodic maintenance (interval fsync, segment.ms
+rolls, retention every log.retention.check.interval.ms, compaction). It must
 never know about requests or sockets, and it is not thread-safe: call it from one thread
 (the event loop). Work that may block on the disk runs on worker threads (`background`):
 fsyncs of duplicated descriptors, compaction's reading and writing; their results are
