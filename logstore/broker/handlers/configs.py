@@ -2,15 +2,18 @@
 
 Owns the mapping between storage's topic config entries and Kafka's config sources and
 types, and routing BROKER resources to `logstore.broker.broker_configs` (their dynamic
-overrides over the table of `logstore.broker.broker_settings`). Topic overrides live in the storage
-catalogue; this module must never keep its own copy of either. DescribeConfigs answers are
-packed by `logstore.protocol.admin_replies`: a console asks for three keys of every topic
-at once, and kio objects per entry cost more than the lookups.
+overrides over the table of `logstore.broker.broker_settings`). Topic overrides live in
+the storage catalogue; this module must never keep its own copy of either. An alter
+request naming a resource, or a resource's config, twice has those resources refused
+before anything is changed, as Kafka refuses them. DescribeConfigs answers are packed by
+`logstore.protocol.admin_replies`: a console asks for three keys of every topic at once,
+and kio objects per entry cost more than the lookups.
 """
 
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,13 +205,31 @@ async def _apply(
     return 0, None
 
 
+def _malformed(resources: Any) -> dict[int, str]:
+    """Kafka's first pass over an alter request: every resource named twice, and every
+    resource naming a config twice, is refused (INVALID_REQUEST) before any is looked at;
+    the message of each by its position."""
+    seen = Counter((r.resource_type, r.resource_name) for r in resources)
+    refused = {}
+    for i, r in enumerate(resources):
+        if seen[(r.resource_type, r.resource_name)] > 1:
+            refused[i] = "Each resource must appear at most once."
+        elif max(Counter(c.name for c in r.configs).values(), default=0) > 1:
+            refused[i] = "Error due to duplicate config keys"
+    return refused
+
+
 @handles(ApiKey.ALTER_CONFIGS, min_version=0, max_version=2)
 async def alter_configs(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
     responses = []
     error: int
     message: str | None
-    for res in request.resources:
+    malformed = _malformed(request.resources)
+    for i, res in enumerate(request.resources):
+        if i in malformed:
+            responses.append(_altered(schema, res, INVALID_REQUEST, malformed[i]))
+            continue
         set_ = {c.name: c.value for c in res.configs if c.value is not None}
         delete = [c.name for c in res.configs if c.value is None]
         # AlterConfigs replaces the whole override set: drop overrides not mentioned.
@@ -285,7 +306,11 @@ async def _apply_group(
 async def incremental_alter_configs(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
     responses = []
-    for res in request.resources:
+    malformed = _malformed(request.resources)
+    for i, res in enumerate(request.resources):
+        if i in malformed:
+            responses.append(_altered(schema, res, INVALID_REQUEST, malformed[i]))
+            continue
         changes = _incremental_changes(broker, res)
         error: int
         message: str | None

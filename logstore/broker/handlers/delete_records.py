@@ -30,21 +30,28 @@ def _delete(broker: Broker, topic: str, partition: int, offset: int) -> tuple[in
 @handles(ApiKey.DELETE_RECORDS, min_version=0, max_version=2)
 async def delete_records(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
-    topics = []
+    # A partition named twice is acted on and answered once, with its last offset: Kafka
+    # keys the request by partition.
+    asked: dict[str, dict[int, int]] = {}
     for t in request.topics:
-        rows = []
-        refused = access.refusal(broker, ctx, Operation.DELETE, access.TOPIC, t.name)
+        offsets = asked.setdefault(t.name, {})
         for p in t.partitions:
+            offsets[p.partition_index] = p.offset
+    topics = []
+    for name, offsets in asked.items():
+        rows = []
+        refused = access.refusal(broker, ctx, Operation.DELETE, access.TOPIC, name)
+        for index, offset in offsets.items():
             error, low = refused, -1
             if not refused:
-                error, low = _delete(broker, t.name, p.partition_index, p.offset)
+                error, low = _delete(broker, name, index, offset)
             rows.append(
                 make(
                     schema.DeleteRecordsPartitionResult,
-                    partition_index=p.partition_index,
+                    partition_index=index,
                     low_watermark=low,
                     error_code=error,
                 )
             )
-        topics.append(make(schema.DeleteRecordsTopicResult, name=t.name, partitions=tuple(rows)))
+        topics.append(make(schema.DeleteRecordsTopicResult, name=name, partitions=tuple(rows)))
     return make(ctx.response_class, throttle_time=0, topics=tuple(topics))

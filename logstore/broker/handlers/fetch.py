@@ -147,6 +147,10 @@ def _plan(broker: Broker, version: int, request: Any) -> FetchPlan:
         for t in request.topics
         for p in t.partitions
     ]
+    if len(requested) > 1:
+        # A partition named twice is read and answered once, as its last entry asks:
+        # Kafka keys the request by partition.
+        requested = list({(w.topic, w.partition): w for w in requested}.values())
     if version < FIRST_SESSION_VERSION:
         return _sessions(broker).plan(INVALID_SESSION_ID, FINAL_EPOCH, requested, ())
     forgotten = [

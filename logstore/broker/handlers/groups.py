@@ -351,7 +351,8 @@ async def _delete_group(broker: Broker, coord: Any, group_id: str) -> int:
 async def delete_groups(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
     results = []
-    for group_id in request.groups_names:
+    # A group named twice is deleted and answered once, as Kafka answers it.
+    for group_id in dict.fromkeys(request.groups_names):
         code = access.refusal(broker, ctx, Operation.DELETE, access.GROUP, group_id)
         if not code:
             code = await _delete_group(broker, coord, group_id)

@@ -1,7 +1,8 @@
 """ListOffsets (key 2, v1–7): earliest, latest, by timestamp, max timestamp.
 
 Owns the meaning of the special timestamps (-2 earliest, -1 latest, -3 max timestamp) and
-of isolation levels: read_committed sees the log up to the last stable offset only.
+of isolation levels: read_committed sees the log up to the last stable offset only. A
+partition asked for twice is answered once, INVALID_REQUEST.
 It must never scan records: storage answers timestamps from its time index. The answer is
 packed by `logstore.protocol.admin_replies` (a console asks about thousands of partitions
 at once; building kio objects for them cost more than the lookups).
@@ -15,6 +16,7 @@ from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
+    INVALID_REQUEST,
     KAFKA_STORAGE_ERROR,
     UNKNOWN_TOPIC_OR_PARTITION,
     UNSUPPORTED_VERSION,
@@ -61,20 +63,32 @@ def _lookup(broker: Broker, topic: str, p: Any, committed: bool) -> tuple[int, i
 
 @handles(ApiKey.LIST_OFFSETS, min_version=1, max_version=7)
 async def list_offsets(broker: Broker, ctx: RequestContext, request: Any) -> bytes:
-    topics: list[tuple[str, list[ListOffsetsRow]]] = []
     committed = getattr(request, "isolation_level", 0) == READ_COMMITTED
+    # A partition asked for twice is answered once, INVALID_REQUEST, as Kafka answers it.
+    asked: dict[str, dict[int, Any]] = {}
+    twice: set[tuple[str, int]] = set()
     for t in request.topics:
-        rows: list[ListOffsetsRow] = []
-        refused = access.refusal(broker, ctx, Operation.DESCRIBE, access.TOPIC, t.name)
+        wanted = asked.setdefault(t.name, {})
         for p in t.partitions:
+            if p.partition_index in wanted:
+                twice.add((t.name, p.partition_index))
+            wanted[p.partition_index] = p
+    topics: list[tuple[str, list[ListOffsetsRow]]] = []
+    for name, wanted in asked.items():
+        rows: list[ListOffsetsRow] = []
+        refused = access.refusal(broker, ctx, Operation.DESCRIBE, access.TOPIC, name)
+        for p in wanted.values():
             if refused:
                 rows.append((p.partition_index, refused, -1, -1, -1))
+                continue
+            if (name, p.partition_index) in twice:
+                rows.append((p.partition_index, INVALID_REQUEST, -1, -1, -1))
                 continue
             if p.timestamp == MAX_TIMESTAMP and ctx.api_version < FIRST_MAX_TIMESTAMP_VERSION:
                 rows.append((p.partition_index, UNSUPPORTED_VERSION, -1, -1, -1))
                 continue
-            error, offset, timestamp = _lookup(broker, t.name, p, committed)
+            error, offset, timestamp = _lookup(broker, name, p, committed)
             epoch = 0 if error == 0 and offset >= 0 else -1
             rows.append((p.partition_index, error, timestamp, offset, epoch))
-        topics.append((t.name, rows))
+        topics.append((name, rows))
     return list_offsets_frame(ctx.api_version, ctx.correlation_id, topics)

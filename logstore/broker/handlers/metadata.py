@@ -5,7 +5,9 @@ Owns the topic/broker listing and auto-creation on Metadata. The answer is packe
 An offline partition (storage found it damaged) is shown as Kafka shows one: no leader
 (-1), LEADER_NOT_AVAILABLE, this broker in its offline replicas; clients then route
 keyless records to the other partitions instead of waiting on it. Those rare answers are
-built with kio. It must never report a leader epoch other than 0 nor a broker other than
+built with kio. Before v12 topics are named: a v10–11 request carrying a topic id or a
+null name is refused whole, each topic INVALID_REQUEST and no broker, as Kafka's error
+answer is. It must never report a leader epoch other than 0 nor a broker other than
 itself.
 """
 
@@ -20,7 +22,7 @@ from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_ID
 from logstore.broker.topics import find_or_create
-from logstore.error_codes import TOPIC_AUTHORIZATION_FAILED
+from logstore.error_codes import INVALID_REQUEST, TOPIC_AUTHORIZATION_FAILED
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.metadata_reply import MetadataTopic, metadata_frame
 from logstore.security.acls import Operation
@@ -60,12 +62,16 @@ async def metadata(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     # v0: an empty list means "all topics"; v1+: null means all, empty means none.
     wanted = request.topics
     all_topics = wanted is None or (ctx.api_version == 0 and not wanted)
+    if not all_topics and ctx.api_version < 12 and any(map(_by_id, wanted)):
+        return _invalid(ctx, wanted)
     allow_create = getattr(request, "allow_auto_topic_creation", True)
     topics: list[MetadataTopic] = []
     # As Kafka: topics refused are listed after the others (those refused Describe last),
     # and an all-topics request silently leaves out what the principal may not describe.
     refused_create: list[MetadataTopic] = []
     refused_describe: list[MetadataTopic] = []
+    found: list[MetadataTopic] = []
+    missing: list[str] = []
     if all_topics:
         topics = [
             _topic(broker, info)
@@ -73,32 +79,43 @@ async def metadata(broker: Broker, ctx: RequestContext, request: Any) -> Any:
             if _describable(broker, ctx, info.name)
         ]
     else:
-        for item in wanted:
-            name = item.name
-            if name is None:
-                topic_id = getattr(item, "topic_id", None)
-                info = broker.logs.topic_by_id(topic_id) if topic_id else None
+        ids = list(dict.fromkeys(tid for item in wanted if (tid := _id_of(item)) is not None))
+        if ids:
+            # From v12 a request naming any topic id is by id alone: named entries are
+            # left out, as Kafka leaves them.
+            for tid in ids:
+                info = broker.logs.topic_by_id(tid)
                 if info is None:
-                    topics.append(_topic(broker, None, UNKNOWN_TOPIC_ID))
+                    topics.append((UNKNOWN_TOPIC_ID, None, tid, False, ()))
                 elif not _describable(broker, ctx, info.name):
-                    refused_describe.append(_topic(broker, None, TOPIC_AUTHORIZATION_FAILED))
+                    # Topic ids are not secret: Kafka names the id it refuses.
+                    refused_describe.append((TOPIC_AUTHORIZATION_FAILED, None, tid, False, ()))
                 else:
-                    topics.append(_topic(broker, info))
-                continue
-            if not _describable(broker, ctx, name):
-                refused_describe.append(_topic(broker, None, TOPIC_AUTHORIZATION_FAILED, name))
-                continue
-            create = allow_create
-            if (
-                create
-                and broker.authorizer is not None
-                and broker.logs.topic(name) is None
-                and broker.config.auto_create_topics
-                and not _may_create(broker, ctx, name)
-            ):
-                refused_create.append(_topic(broker, None, TOPIC_AUTHORIZATION_FAILED, name))
-                continue
-            info, error = await find_or_create(broker, name, allow_create=create)
+                    found.append(_topic(broker, info))
+        else:
+            names = list(dict.fromkeys(item.name for item in wanted))
+            if None in names:
+                names.remove(None)
+                topics.append(_topic(broker, None, UNKNOWN_TOPIC_ID))
+            for name in names:
+                if not _describable(broker, ctx, name):
+                    refused_describe.append(_topic(broker, None, TOPIC_AUTHORIZATION_FAILED, name))
+                elif (info := broker.logs.topic(name)) is not None:
+                    found.append(_topic(broker, info))
+                elif (
+                    allow_create
+                    and broker.authorizer is not None
+                    and broker.config.auto_create_topics
+                    and not _may_create(broker, ctx, name)
+                ):
+                    refused_create.append(_topic(broker, None, TOPIC_AUTHORIZATION_FAILED, name))
+                else:
+                    missing.append(name)
+        # Kafka lists unknown ids, then topics that exist, then those that did not
+        # (auto-created now or not), then the refused ones.
+        topics += found
+        for name in missing:
+            info, error = await find_or_create(broker, name, allow_create=allow_create)
             topics.append(_topic(broker, info, error, name))
     topics += refused_create + refused_describe
     if broker.authorizer is not None and (
@@ -117,6 +134,41 @@ async def metadata(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         port=port,
         cluster_id=broker.config.cluster_id,
         topics=topics,
+    )
+
+
+def _id_of(item: Any) -> uuid.UUID | None:
+    tid = getattr(item, "topic_id", None)
+    return None if tid in (None, _ZERO_UUID) else tid
+
+
+def _by_id(item: Any) -> bool:
+    return item.name is None or _id_of(item) is not None
+
+
+def _invalid(ctx: RequestContext, wanted: Any) -> Any:
+    """Kafka's whole-request error answer: every topic as asked, INVALID_REQUEST, and no
+    broker, cluster id or controller."""
+    schema = ctx.schema
+    return make(
+        ctx.response_class,
+        throttle_time=0,
+        brokers=(),
+        cluster_id=None,
+        controller_id=-1,
+        topics=tuple(
+            make(
+                schema.MetadataResponseTopic,
+                error_code=INVALID_REQUEST,
+                name=item.name or "",
+                topic_id=getattr(item, "topic_id", None) or _ZERO_UUID,
+                is_internal=False,
+                topic_authorized_operations=access.NOT_REQUESTED,
+                partitions=(),
+            )
+            for item in wanted
+        ),
+        cluster_authorized_operations=access.NOT_REQUESTED,
     )
 
 

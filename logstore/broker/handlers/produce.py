@@ -204,20 +204,24 @@ async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         refused = access.refusal(
             broker, ctx, Operation.WRITE, access.TRANSACTIONAL_ID, transactional_id
         )
+    # A partition named twice is written and answered once, with its last batch: Kafka
+    # keys the request by partition.
+    wanted: dict[str, dict[int, Any]] = {}
     for topic in request.topic_data:
-        parts = []
-        topic_refused = refused or access.refusal(
-            broker, ctx, Operation.WRITE, access.TOPIC, topic.name
-        )
+        batches = wanted.setdefault(topic.name, {})
         for pdata in topic.partition_data:
+            batches[pdata.index] = pdata.records
+    for name, batches in wanted.items():
+        parts = []
+        topic_refused = refused or access.refusal(broker, ctx, Operation.WRITE, access.TOPIC, name)
+        for index, records in batches.items():
             if topic_refused:
-                parts.append((pdata.index, _Outcome(topic_refused)))
+                parts.append((index, _Outcome(topic_refused)))
             elif acks not in (0, 1, -1):
-                parts.append((pdata.index, _Outcome(INVALID_REQUIRED_ACKS)))
+                parts.append((index, _Outcome(INVALID_REQUIRED_ACKS)))
             else:
-                outcome = _append(broker, ctx.api_version, topic.name, pdata.index, pdata.records)
-                parts.append((pdata.index, outcome))
-        outcomes.append((topic.name, parts))
+                parts.append((index, _append(broker, ctx.api_version, name, index, records)))
+        outcomes.append((name, parts))
     errors = broker.requests.errors_of(ApiKey.PRODUCE)
     for _, parts in outcomes:
         for _, outcome in parts:

@@ -5,12 +5,15 @@ Owns the translation from `logstore.shares.coordinator` state to the answer: SPS
 start offset (-1 where the group has no state for the partition), and the lag as the
 records from SPSO to the log end not yet acknowledged or archived. As in Kafka, a group the
 client may not DESCRIBE is refused, a named topic it may not DESCRIBE is refused per
-partition, and such topics are left out when all are asked for. It must never change
-share state.
+partition, and such topics are left out when all are asked for. A group with no share
+state (one never used, or a consumer group's name) is no error: like OffsetFetch, it has
+no offsets, so each named partition is answered -1 and "all topics" is none. It must
+never change share state.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from logstore.broker import access
@@ -19,7 +22,7 @@ from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.error_codes import (
     GROUP_AUTHORIZATION_FAILED,
-    GROUP_ID_NOT_FOUND,
+    INVALID_GROUP_ID,
     TOPIC_AUTHORIZATION_FAILED,
 )
 from logstore.protocol.api_keys import ApiKey
@@ -29,8 +32,10 @@ from logstore.shares.partition import ACKNOWLEDGED, ARCHIVED
 UNKNOWN = -1
 
 
-def _partition(schema: Any, broker: Broker, state: Any, info: Any, index: int, denied: bool) -> Any:
-    part = state.partitions.get((info.topic_id, index)) if info is not None else None
+def _partition(
+    schema: Any, broker: Broker, held: Mapping[Any, Any], info: Any, index: int, denied: bool
+) -> Any:
+    part = held.get((info.topic_id, index)) if info is not None else None
     if denied:
         return make(
             schema.DescribeShareGroupOffsetsResponsePartition,
@@ -68,8 +73,8 @@ async def describe_share_group_offsets(broker: Broker, ctx: RequestContext, requ
         refused: tuple[int, str] | None = None
         if access.refusal(broker, ctx, Operation.DESCRIBE, access.GROUP, req_group.group_id):
             refused = GROUP_AUTHORIZATION_FAILED, "Group authorization failed."
-        elif state is None or not state.exists:
-            refused = GROUP_ID_NOT_FOUND, f"Group {req_group.group_id} not found."
+        elif not req_group.group_id:
+            refused = INVALID_GROUP_ID, "The configured groupId is invalid."
         if refused is not None:
             groups.append(
                 make(
@@ -81,13 +86,13 @@ async def describe_share_group_offsets(broker: Broker, ctx: RequestContext, requ
                 )
             )
             continue
-        assert state is not None
+        held = state.partitions if state is not None else {}
         wanted: list[tuple[str, list[int]]] = []
         if req_group.topics is None:
             by_name: dict[str, list[int]] = {}
             # Assigned share-partitions not fetched from yet are listed too, start unknown,
             # as Kafka lists the ones it has not initialized.
-            every = set(state.partitions) | shares.assigned(req_group.group_id)
+            every = set(held) | shares.assigned(req_group.group_id)
             for tid, index in sorted(every, key=str):
                 info = broker.logs.topic_by_id(tid)
                 if info is not None and access.allowed(
@@ -107,7 +112,7 @@ async def describe_share_group_offsets(broker: Broker, ctx: RequestContext, requ
                     topic_name=name,
                     topic_id=info.topic_id if info is not None else None,
                     partitions=tuple(
-                        _partition(schema, broker, state, info, i, denied) for i in sorted(indexes)
+                        _partition(schema, broker, held, info, i, denied) for i in sorted(indexes)
                     ),
                 )
             )

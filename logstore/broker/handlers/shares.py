@@ -2,9 +2,10 @@
 and ShareAcknowledge (79) v1–2 (v2: RENEW acknowledgements under IsRenewAck, which fetch
 nothing, and ShareFetch's acquire mode, where record_limit never exceeds MaxRecords).
 
-Owns the translation between kio's messages and `logstore.shares.coordinator`: session
-checks first, then acknowledgements (atomic per partition), forgotten partitions, and only
-then acquisition of records read from the log. Changed state is on disk before the answer
+Owns the translation between kio's messages and `logstore.shares.coordinator`: a null
+group or member id refused whole (INVALID_REQUEST), then session checks, then
+acknowledgements (atomic per partition), forgotten partitions, and only then acquisition
+of records read from the log. Changed state is on disk before the answer
 leaves; when the disk refuses it, each acknowledgement is answered KAFKA_STORAGE_ERROR with
 the reason (it stays in force in memory, but a restart before the next write undoes it),
 while acquired records and heartbeats are answered as usual (Kafka never writes
@@ -51,6 +52,8 @@ from logstore.shares.store import ShareStateWriteError
 
 DEFAULT_MAX_RECORDS = 500
 GROUP_DENIED = "Group authorization failed."
+# The schema lets both ids be null; Kafka refuses such a request whole.
+UNNAMED = "A share request must name its group and member."
 # ShareFetch v2's ShareAcquireMode.
 BATCH_OPTIMIZED, RECORD_LIMIT = 0, 1
 
@@ -388,17 +391,19 @@ async def share_fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         for p in t.partitions
         if p.acknowledgement_batches
     }
+    if group_id is None or member_id is None:
+        return _refused(ctx, INVALID_REQUEST, UNNAMED)
     if share_access.group_refused(broker, ctx, group_id):
         return _refused(ctx, GROUP_AUTHORIZATION_FAILED, GROUP_DENIED)
     refused = _renew_refusal(request)
     if refused is not None:
         return _refused(ctx, *refused)
     try:
-        shares.sessions.check(group_id, member_id or "", epoch, bool(acks))
+        shares.sessions.check(group_id, member_id, epoch, bool(acks))
     except SessionRefused as exc:
         return _refused(ctx, exc.code, str(exc))
     shares.reap(group_id)
-    if epoch == INITIAL_EPOCH and not shares.is_member(group_id, member_id or ""):
+    if epoch == INITIAL_EPOCH and not shares.is_member(group_id, member_id):
         return _refused(ctx, UNKNOWN_MEMBER_ID, f"Member {member_id} is not in the share group.")
     denied = share_access.unreadable(broker, ctx, list(acks))
     answers = _acknowledge(broker, group_id, member_id, acks, renew, denied)
@@ -464,13 +469,15 @@ async def share_acknowledge(broker: Broker, ctx: RequestContext, request: Any) -
         for t in request.topics
         for p in t.partitions
     }
+    if group_id is None or member_id is None:
+        return _refused(ctx, INVALID_REQUEST, UNNAMED)
     if share_access.group_refused(broker, ctx, group_id):
         return _refused(ctx, GROUP_AUTHORIZATION_FAILED, GROUP_DENIED)
     try:
         if epoch == INITIAL_EPOCH:
             # Only ShareFetch opens sessions: Kafka refuses the initial epoch here.
             raise SessionRefused(INVALID_SHARE_SESSION_EPOCH, "The share session epoch is invalid.")
-        shares.sessions.check(group_id, member_id or "", epoch, True)
+        shares.sessions.check(group_id, member_id, epoch, True)
     except SessionRefused as exc:
         return _refused(ctx, exc.code, str(exc))
     denied = share_access.unreadable(broker, ctx, list(acks))

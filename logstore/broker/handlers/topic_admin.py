@@ -3,9 +3,10 @@
 Owns how admin requests map onto the storage catalogue: replication factor must be 1 or
 -1 (a single node), -1 partitions means the broker default, `validate_only` changes
 nothing, and one request creates at most MAX_PARTITIONS_PER_REQUEST partitions (as Kafka's
-controller: POLICY_VIOLATION for every topic of a request over it). The per-topic and
-per-broker limits are the storage's (PolicyViolationError). It must never touch files
-itself.
+controller: POLICY_VIOLATION for every topic of a request over it). A topic named twice
+in one CreateTopics or CreatePartitions is left alone and answered once, INVALID_REQUEST,
+as Kafka answers it. The per-topic and per-broker limits are the storage's
+(PolicyViolationError). It must never touch files itself.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ MAX_PARTITIONS_PER_REQUEST = 10_000
 TOO_MANY_FOR_CREATE_TOPICS = "Excessively large number of partitions per request."
 TOO_MANY_RECORDS = "Unable to perform excessively large batch operation."
 TOO_MANY_FOR_CREATE_PARTITIONS = "Excessively large number of additional partitions per request."
+DUPLICATE_NAME = "Duplicate topic name."
 
 
 async def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: bool) -> Any:
@@ -124,12 +126,12 @@ def _requested_partitions(broker: Broker, topic: Any) -> int:
     return max(topic.num_partitions, 0)
 
 
-def _refused(ctx: RequestContext, topic: Any, message: str) -> Any:
+def _refused(ctx: RequestContext, name: str, message: str, code: int = POLICY_VIOLATION) -> Any:
     return make(
         ctx.schema.CreatableTopicResult,
-        name=topic.name,
+        name=name,
         topic_id=uuid.UUID(int=0),
-        error_code=POLICY_VIOLATION,
+        error_code=code,
         error_message=message,
         topic_config_error_code=0,
         num_partitions=-1,
@@ -140,19 +142,21 @@ def _refused(ctx: RequestContext, topic: Any, message: str) -> Any:
 
 @handles(ApiKey.CREATE_TOPICS, min_version=2, max_version=7)
 async def create_topics(broker: Broker, ctx: RequestContext, request: Any) -> Any:
-    total = sum(_requested_partitions(broker, t) for t in request.topics)
+    # A name given twice is not created; Kafka answers it once, after the others.
+    twice = [name for name, n in Counter(t.name for t in request.topics).items() if n > 1]
+    topics = [t for t in request.topics if t.name not in twice]
+    total = sum(_requested_partitions(broker, t) for t in topics)
     # Kafka's controller also counts the metadata records the request would write: one per
     # topic, one per partition, one per config.
-    records = total + sum(1 + len(t.configs) for t in request.topics)
+    records = total + sum(1 + len(t.configs) for t in topics)
     if total > MAX_PARTITIONS_PER_REQUEST:
-        results = tuple(_refused(ctx, t, TOO_MANY_FOR_CREATE_TOPICS) for t in request.topics)
+        results = [_refused(ctx, t.name, TOO_MANY_FOR_CREATE_TOPICS) for t in topics]
     elif records > MAX_PARTITIONS_PER_REQUEST:
-        results = tuple(_refused(ctx, t, TOO_MANY_RECORDS) for t in request.topics)
+        results = [_refused(ctx, t.name, TOO_MANY_RECORDS) for t in topics]
     else:
-        results = tuple(
-            [await _create_one(broker, ctx, t, request.validate_only) for t in request.topics]
-        )
-    return make(ctx.response_class, throttle_time=0, topics=results)
+        results = [await _create_one(broker, ctx, t, request.validate_only) for t in topics]
+    results += [_refused(ctx, name, DUPLICATE_NAME, INVALID_REQUEST) for name in twice]
+    return make(ctx.response_class, throttle_time=0, topics=tuple(results))
 
 
 async def _forget(broker: Broker, topic: str) -> None:
@@ -196,7 +200,7 @@ def _sort_out(
             kept.append((name, topic_id if has_id else None))
     names = Counter(name for name, _ in kept if name is not None)
     ids = Counter(topic_id for name, topic_id in kept if name is None)
-    refused += [(name, None, "Duplicate topic name.") for name, n in names.items() if n > 1]
+    refused += [(name, None, DUPLICATE_NAME) for name, n in names.items() if n > 1]
     refused += [(None, i, "Duplicate topic id.") for i, n in ids.items() if n > 1]
     kept = [
         (name, topic_id)
@@ -269,13 +273,24 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
 @handles(ApiKey.CREATE_PARTITIONS, min_version=0, max_version=3)
 async def create_partitions(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
-    results = []
+    # A topic named twice is left alone; Kafka answers it once, before the others.
+    twice = [name for name, n in Counter(t.name for t in request.topics).items() if n > 1]
+    topics = [t for t in request.topics if t.name not in twice]
+    results = [
+        make(
+            schema.CreatePartitionsTopicResult,
+            name=name,
+            error_code=INVALID_REQUEST,
+            error_message=DUPLICATE_NAME,
+        )
+        for name in twice
+    ]
     added = 0
-    for t in request.topics:
+    for t in topics:
         info = broker.logs.topic(t.name)
         if info is not None and t.count > info.partitions:
             added += t.count - info.partitions
-    for t in request.topics:
+    for t in topics:
         error, message = 0, None
         info = broker.logs.topic(t.name)
         if not access.allowed(broker, ctx, Operation.ALTER, access.TOPIC, t.name):
