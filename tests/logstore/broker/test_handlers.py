@@ -214,16 +214,19 @@ def test_offset_for_leader_epoch_and_list_offsets(shared_broker: BrokerProcess) 
         assert (ends[0].error_code, ends[0].leader_epoch, ends[0].end_offset) == (0, 0, 3)
         assert ends[1].error_code == 3
         lo = schema(LIST_OFFSETS, 7)
-        answers = w.request(
-            LIST_OFFSETS,
-            7,
-            replica_id=-1,
-            isolation_level=0,
-            topics=(make(lo.ListOffsetsTopic, name=topic, partitions=tuple(
-                make(lo.ListOffsetsPartition, partition_index=0, timestamp=ts)
-                for ts in (-2, -1, -3)
-            )),),
-        ).topics[0].partitions  # fmt: skip
+        # One request per timestamp: a partition asked twice in one is INVALID_REQUEST.
+        answers = [
+            w.request(
+                LIST_OFFSETS,
+                7,
+                replica_id=-1,
+                isolation_level=0,
+                topics=(make(lo.ListOffsetsTopic, name=topic, partitions=(
+                    make(lo.ListOffsetsPartition, partition_index=0, timestamp=ts),
+                )),),
+            ).topics[0].partitions[0]
+            for ts in (-2, -1, -3)
+        ]  # fmt: skip
         assert [a.offset for a in answers] == [0, 3, 2]
         assert {a.leader_epoch for a in answers} == {0}
 
