@@ -6,9 +6,10 @@ the last entry once, DeleteGroups deletes once. Others refuse the repeat: ListOf
 answers the partition once with INVALID_REQUEST; CreateTopics and CreatePartitions leave a
 twice-named topic alone and answer it once ("Duplicate topic name."); AlterConfigs and
 IncrementalAlterConfigs refuse a resource named twice or a config named twice in one
-resource, changing nothing. Raw requests on fresh connections; answers keep names (as
-labels), error codes and offsets, each top-level list compared as a set (Kafka's order
-comes from hash maps), and the data each request left behind.
+resource, changing nothing. DescribeLogDirs and DescribeShareGroupOffsets list a partition
+once; AlterShareGroupOffsets answers a twice-named topic as one. Raw requests on fresh
+connections; answers keep names (as labels), error codes and offsets, every list compared
+as a set (Kafka's order comes from hash maps), and the data each request left behind.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from tests.differential.harness import (
     unique_topic,
     watermarks,
 )
-from tests.differential.test_share_groups import _response_cls
+from tests.differential.test_share_groups import _response_cls, wait_coordinator
 from tests.differential.wire import decode, encode, exchange, frame, record_batch
 
 pytestmark = pytest.mark.kafka
@@ -42,40 +43,39 @@ pytestmark = pytest.mark.kafka
 PRODUCE, FETCH, LIST_OFFSETS, COMMIT, FIND_COORDINATOR = 0, 1, 2, 8, 10
 CREATE_TOPICS, DELETE_RECORDS, ALTER_CONFIGS, DESCRIBE_CONFIGS = 19, 21, 33, 32
 CREATE_PARTITIONS, DELETE_GROUPS, INCREMENTAL_ALTER_CONFIGS = 37, 42, 44
+DESCRIBE_LOG_DIRS, CONSUMER_GROUP_DESCRIBE = 35, 69
+DESCRIBE_SHARE_OFFSETS, ALTER_SHARE_OFFSETS = 90, 91
 TOPIC_RESOURCE = 2
 NOT_READY = {"error_code=14", "error_code=15", "error_code=16"}
 # What an answer is compared by: where each name and error code sits.
 KEPT = {"name", "topic", "partition_index", "index", "resource_name", "group_id"}
-KEPT |= {"error_code", "error_message", "low_watermark", "base_offset"}
+KEPT |= {"error_code", "error_message", "low_watermark", "base_offset", "topic_name"}
+KEPT |= {"start_offset"}
 
 
-def _flat(obj: Any, labels: dict[Any, str], path: str = "") -> list[str]:
-    out: list[str] = []
-    if dataclasses.is_dataclass(obj):
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
-            if f.name in KEPT and not isinstance(value, tuple):
-                shown = int(value) if isinstance(value, int) else labels.get(value, value)
-                out.append(f"{path}{f.name}={shown}")
-            elif isinstance(value, tuple) and f.name != "configs":
-                # A created topic's configs: which exist differs between Kafka versions.
-                out += _flat(value, labels, f"{path}{f.name}.")
-    elif isinstance(obj, tuple):
-        for i, value in enumerate(obj):
-            out += _flat(value, labels, f"{path}{i}.")
-    return out
+def _shown(value: Any, labels: dict[Any, str]) -> Any:
+    """A value with the run's names replaced by their labels, in messages too."""
+    if isinstance(value, int):
+        return int(value)
+    if not isinstance(value, str):
+        return labels.get(value, value)
+    for name in sorted((n for n in labels if isinstance(n, str)), key=len, reverse=True):
+        value = value.replace(name, labels[name])
+    return value
 
 
-def _answer(reply: Any, labels: dict[Any, str]) -> list[Any]:
-    """The top-level fields, then each top-level list's entries sorted: Kafka keys these
-    requests by hash maps, so its order of topics is no promise."""
+def _flat(obj: Any, labels: dict[Any, str]) -> list[Any]:
+    """What `obj` says, every list read as a set: Kafka keys these requests by hash maps,
+    so the order of its topics and partitions is no promise."""
     out: list[Any] = []
-    for f in dataclasses.fields(reply):
-        value = getattr(reply, f.name)
-        if isinstance(value, tuple):
-            out.append((f.name, sorted(_flat(entry, labels) for entry in value)))
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, tuple) and f.name != "configs":
+            # (A created topic's configs are left out: which exist differs between versions.)
+            entries = [_flat(v, labels) if dataclasses.is_dataclass(v) else v for v in value]
+            out.append((f.name, sorted(entries, key=repr)))
         elif f.name in KEPT:
-            out.append(f"{f.name}={labels.get(value, value)}")
+            out.append(f"{f.name}={_shown(value, labels)}")
     return out
 
 
@@ -91,6 +91,14 @@ def _m(api: int, version: int) -> Any:
     return load_payload_module(api, version, EntityType.request)
 
 
+def _codes(seen: Any) -> list[str]:
+    if isinstance(seen, str):
+        return [seen]
+    if isinstance(seen, tuple):
+        return [c for entry in seen[1] for c in _codes(entry)]
+    return [c for item in seen for c in _codes(item)] if isinstance(seen, list) else []
+
+
 class _Run:
     def __init__(self, cluster: Cluster, labels: dict[Any, str], group: str) -> None:
         self.cluster, self.labels, self.group = cluster, labels, group
@@ -100,7 +108,7 @@ class _Run:
         deadline = time.monotonic() + 30
         while True:
             reply = _call(self.cluster, api, version, entity, **fields)
-            if not NOT_READY & {s.rsplit(".", 1)[-1] for s in _flat(reply, self.labels)}:
+            if not NOT_READY & set(_codes(_flat(reply, self.labels))):
                 break
             # Kafka makes __consumer_offsets at the first FindCoordinator, then loads it.
             assert time.monotonic() < deadline, f"the coordinator never answered: {reply}"
@@ -109,7 +117,7 @@ class _Run:
                 key_type=0, coordinator_keys=(self.group,),
             )  # fmt: skip
             time.sleep(0.2)  # polling the reference's readiness, not waiting for time
-        self.out[label] = _answer(reply, self.labels)
+        self.out[label] = _flat(reply, self.labels)
 
 
 def _records(cluster: Cluster, topic: str) -> list[bytes]:
@@ -258,10 +266,10 @@ def _admin_scenario(run: _Run, one: str, two: str, new: str) -> None:
     run.out["retention.ms after"] = [r.configs[0].value for r in described.results]
 
 
-def _groups_scenario(run: _Run, one: str) -> None:
+def _commit(run: _Run, label: str, one: str) -> None:
     m = _m(COMMIT, 8)
     run(
-        "commit", COMMIT, 8, "OffsetCommitRequest",
+        label, COMMIT, 8, "OffsetCommitRequest",
         group_id=run.group, generation_id_or_member_epoch=-1, member_id="",
         group_instance_id=None,
         topics=(m.OffsetCommitRequestTopic(name=one, partitions=(
@@ -271,8 +279,63 @@ def _groups_scenario(run: _Run, one: str) -> None:
             ),
         )),),
     )  # fmt: skip
+
+
+def _groups_scenario(run: _Run, one: str) -> None:
+    _commit(run, "commit", one)
     run("delete groups, one twice", DELETE_GROUPS, 2, "DeleteGroupsRequest",
         groups_names=(run.group, run.group))  # fmt: skip
+
+
+def _describe_scenario(run: _Run, one: str, two: str) -> None:
+    m = _m(DESCRIBE_LOG_DIRS, 4)
+    run(
+        "describe log dirs, a partition twice", DESCRIBE_LOG_DIRS, 4, "DescribeLogDirsRequest",
+        topics=(
+            m.DescribableLogDirTopic(topic=one, partitions=(0, 0)),
+            m.DescribableLogDirTopic(topic=two, partitions=(1,)),
+            m.DescribableLogDirTopic(topic=one, partitions=(0,)),
+        ),
+    )  # fmt: skip
+    # Whether a group is unknown or of another kind shows in the message.
+    _commit(run, "commit again", one)
+    never = f"diff-never-{uuid.uuid4().hex[:8]}"
+    run.labels[never] = "never"
+    run(
+        "consumer group describe, a group twice", CONSUMER_GROUP_DESCRIBE, 0,
+        "ConsumerGroupDescribeRequest", group_ids=(never, run.group, never),
+        include_authorized_operations=False,
+    )  # fmt: skip
+    share = f"diff-twice-share-{uuid.uuid4().hex[:8]}"
+    run.labels[share] = "share group"
+    wait_coordinator(run.cluster, share)
+    m = _m(ALTER_SHARE_OFFSETS, 0)
+
+    def start(topic: str, *offsets: tuple[int, int]) -> Any:
+        return m.AlterShareGroupOffsetsRequestTopic(
+            topic_name=topic,
+            partitions=tuple(
+                m.AlterShareGroupOffsetsRequestPartition(partition_index=i, start_offset=o)
+                for i, o in offsets
+            ),
+        )
+
+    run(
+        "alter share offsets, a topic twice", ALTER_SHARE_OFFSETS, 0,
+        "AlterShareGroupOffsetsRequest", group_id=share,
+        topics=(start(two, (0, 0)), start(one, (0, 1)), start(two, (1, 0))),
+    )  # fmt: skip
+    m = _m(DESCRIBE_SHARE_OFFSETS, 1)
+    run(
+        "describe share offsets, a partition twice", DESCRIBE_SHARE_OFFSETS, 1,
+        "DescribeShareGroupOffsetsRequest",
+        groups=(
+            m.DescribeShareGroupOffsetsRequestGroup(group_id=share, topics=(
+                m.DescribeShareGroupOffsetsRequestTopic(topic_name=one, partitions=(0, 0)),
+                m.DescribeShareGroupOffsetsRequestTopic(topic_name=one, partitions=(0,)),
+            )),
+        ),
+    )  # fmt: skip
 
 
 def scenario(cluster: Cluster) -> dict[str, Any]:
@@ -284,6 +347,7 @@ def scenario(cluster: Cluster) -> dict[str, Any]:
     _data_scenario(run, one, two)
     _admin_scenario(run, one, two, new)
     _groups_scenario(run, one)
+    _describe_scenario(run, one, two)
     return run.out
 
 

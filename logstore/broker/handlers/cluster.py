@@ -13,6 +13,7 @@ from typing import Any
 
 from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
+from logstore.broker.asked import partitions_once
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION, code_of
@@ -64,7 +65,7 @@ async def describe_log_dirs(broker: Broker, ctx: RequestContext, request: Any) -
     if request.topics is None:
         wanted = [(t.name, list(range(t.partitions))) for t in broker.logs.topics()]
     else:
-        wanted = [(t.topic, list(t.partitions)) for t in request.topics]
+        wanted = partitions_once((t.topic, t.partitions) for t in request.topics)
     topics: list[tuple[str, list[LogDirRow]]] = []
     for name, partitions in wanted:
         info = broker.logs.topic(name)

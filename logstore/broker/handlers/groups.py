@@ -476,9 +476,12 @@ async def consumer_group_describe(broker: Broker, ctx: RequestContext, request: 
             base.update(error_code=err.COORDINATOR_NOT_AVAILABLE)
         elif cgroup is None or coord.group_type(group_id) != "consumer":
             # librdkafka falls back to DescribeGroups on exactly this error.
+            share = broker.shares.groups.get(group_id)
+            known = coord.group_type(group_id) is not None or bool(share and share.exists)
             base.update(
                 error_code=err.GROUP_ID_NOT_FOUND,
-                error_message=f"Group {group_id} is not a consumer group.",
+                error_message=f"Group {group_id} "
+                + ("is not a consumer group." if known else "not found."),
             )
         else:
             assignor = next(

@@ -18,6 +18,7 @@ from typing import Any
 
 from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
+from logstore.broker.asked import partitions_once
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.error_codes import (
@@ -101,7 +102,7 @@ async def describe_share_group_offsets(broker: Broker, ctx: RequestContext, requ
                     by_name.setdefault(info.name, []).append(index)
             wanted = sorted(by_name.items())
         else:
-            wanted = [(t.topic_name, list(t.partitions)) for t in req_group.topics]
+            wanted = partitions_once((t.topic_name, t.partitions) for t in req_group.topics)
         topics = []
         for name, indexes in wanted:
             info = broker.logs.topic(name)

@@ -84,7 +84,7 @@ async def alter_share_group_offsets(broker: Broker, ctx: RequestContext, request
     if refused:
         return _answer(ctx, *refused)
     offsets: dict[PartitionId, int] = {}
-    topics: list[_Topic] = []
+    topics: dict[str, _Topic] = {}
     for topic in request.topics:
         code, message = _topic_refusal(broker, ctx, topic.topic_name)
         info = broker.logs.topic(topic.topic_name) if not code else None
@@ -97,7 +97,11 @@ async def alter_share_group_offsets(broker: Broker, ctx: RequestContext, request
                 offsets[(info.topic_id, p.partition_index)] = p.start_offset
             parts.append((p.partition_index, p_code, p_message))
         tid = info.topic_id if info is not None else _known_id(broker, topic.topic_name)
-        topics.append((topic.topic_name, tid, parts))
+        # A topic named twice is one topic in Kafka's answer, its partitions together.
+        if topic.topic_name in topics:
+            topics[topic.topic_name][2].extend(parts)
+        else:
+            topics[topic.topic_name] = (topic.topic_name, tid, parts)
     code, message = _state_refusal(broker, group_id, create=True)
     if code:
         return _answer(ctx, code, message)
@@ -106,7 +110,7 @@ async def alter_share_group_offsets(broker: Broker, ctx: RequestContext, request
         await broker.shares.reset_start(group_id, offsets)
     except ShareStateWriteError as exc:  # nothing changed; the coordinator logged it
         not_written = exc.code, str(exc)
-    return _answer(ctx, 0, None, tuple(_altered(schema, t, not_written) for t in topics))
+    return _answer(ctx, 0, None, tuple(_altered(schema, t, not_written) for t in topics.values()))
 
 
 def _altered(schema: Any, topic: _Topic, not_written: tuple[int, str | None]) -> Any:

@@ -143,8 +143,9 @@ def _refused(ctx: RequestContext, name: str, message: str, code: int = POLICY_VI
 @handles(ApiKey.CREATE_TOPICS, min_version=2, max_version=7)
 async def create_topics(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     # A name given twice is not created; Kafka answers it once, after the others.
-    twice = [name for name, n in Counter(t.name for t in request.topics).items() if n > 1]
-    topics = [t for t in request.topics if t.name not in twice]
+    counts = Counter(t.name for t in request.topics)
+    twice = [name for name, n in counts.items() if n > 1]
+    topics = [t for t in request.topics if counts[t.name] == 1]
     total = sum(_requested_partitions(broker, t) for t in topics)
     # Kafka's controller also counts the metadata records the request would write: one per
     # topic, one per partition, one per config.
@@ -274,8 +275,9 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
 async def create_partitions(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
     # A topic named twice is left alone; Kafka answers it once, before the others.
-    twice = [name for name, n in Counter(t.name for t in request.topics).items() if n > 1]
-    topics = [t for t in request.topics if t.name not in twice]
+    counts = Counter(t.name for t in request.topics)
+    twice = [name for name, n in counts.items() if n > 1]
+    topics = [t for t in request.topics if counts[t.name] == 1]
     results = [
         make(
             schema.CreatePartitionsTopicResult,
