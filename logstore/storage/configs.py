@@ -29,6 +29,10 @@ class ConfigDef:
     internal: bool = False  # accepted but never described (as Kafka's internal configs)
 
 
+def _bound(limit: float) -> str:
+    return str(int(limit)) if float(limit).is_integer() else str(limit)
+
+
 def _number(
     kind: str, lo: float | None = None, hi: float | None = None
 ) -> Callable[[str], str | None]:
@@ -36,15 +40,15 @@ def _number(
         try:
             number: float = float(value) if kind == "double" else int(value.strip())
         except ValueError:
-            return f"expected {kind}, got {value!r}"
+            return f"Not a number of type {kind.upper()}"
         if kind == "int" and not -(2**31) <= number <= INT_MAX:
-            return "out of int range"
+            return "Not a number of type INT"
         if kind == "long" and not -(2**63) <= number <= LONG_MAX:
-            return "out of long range"
+            return "Not a number of type LONG"
         if lo is not None and number < lo:
-            return f"must be at least {lo:g}"
+            return f"Value must be at least {_bound(lo)}"
         if hi is not None and number > hi:
-            return f"must be at most {hi:g}"
+            return f"Value must be no more than {_bound(hi)}"
         return None
 
     return check
@@ -53,9 +57,10 @@ def _number(
 def _choice(*allowed: str, many: bool = False) -> Callable[[str], str | None]:
     def check(value: str) -> str | None:
         items = [v.strip() for v in value.split(",")] if many else [value.strip()]
-        bad = [v for v in items if v.lower() not in allowed]
+        known = {a.lower() for a in allowed}
+        bad = [v for v in items if v.lower() not in known]
         if bad or not items or (many and not value.strip()):
-            return f"must be {'a list of ' if many else 'one of '}{', '.join(allowed)}"
+            return f"String must be one of: {', '.join(allowed)}"
         return None
 
     return check
@@ -66,16 +71,20 @@ def _any(value: str) -> str | None:
 
 
 def _gzip_level(value: str) -> str | None:
-    problem = _number("int", -1, 9)(value)
-    return problem or ("must be 1..9 or -1" if value.strip() == "0" else None)
+    problem = _number("int")(value)
+    if problem or int(value.strip()) == -1 or 1 <= int(value.strip()) <= 9:
+        return problem
+    return "Value must be between 1 and 9 or equal to -1"
 
 
 def _bool(value: str) -> str | None:
-    return None if value.strip().lower() in ("true", "false") else "expected true or false"
+    if value.strip().lower() in ("true", "false"):
+        return None
+    return "Expected value to be either true or false"
 
 
 _DEFS = [
-    ConfigDef("cleanup.policy", "delete", "list", _choice("delete", "compact", many=True)),
+    ConfigDef("cleanup.policy", "delete", "list", _choice("compact", "delete", many=True)),
     ConfigDef(
         "compression.type",
         "producer",
@@ -101,7 +110,7 @@ _DEFS = [
     ConfigDef("message.timestamp.after.max.ms", "3600000", "long", _number("long", 0)),
     ConfigDef("message.timestamp.before.max.ms", str(LONG_MAX), "long", _number("long", 0)),
     ConfigDef(
-        "message.timestamp.type", "CreateTime", "string", _choice("createtime", "logappendtime")
+        "message.timestamp.type", "CreateTime", "string", _choice("CreateTime", "LogAppendTime")
     ),
     ConfigDef("min.cleanable.dirty.ratio", "0.5", "double", _number("double", 0, 1)),
     ConfigDef("min.compaction.lag.ms", "0", "long", _number("long", 0)),

@@ -20,6 +20,7 @@ from logstore.broker.build import millis
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
     KAFKA_STORAGE_ERROR,
+    UNKNOWN_SERVER_ERROR,
     UNKNOWN_TOPIC_OR_PARTITION,
     code_of,
 )
@@ -34,6 +35,7 @@ from logstore.broker.fetch_sessions import (
     select,
 )
 from logstore.broker.leader_epoch import LEADER_EPOCH, NO_EPOCH, epoch_error
+from logstore.error_codes import NOT_LEADER_OR_FOLLOWER
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.fetch_response import (
     FetchPartitionOut,
@@ -67,9 +69,16 @@ def _read_all(
     answers: list[Read] = []
     # Like Kafka, partitions unknown to the metadata are answered after all the others.
     unknown: list[Read] = []
+    # Kafka fails each partition of a fetch with negative byte limits (UNKNOWN_SERVER_ERROR),
+    # and one from a replica id as a follower's fetch of a broker that leads nothing for it.
+    failed = UNKNOWN_SERVER_ERROR if request.max_bytes < 0 else 0
+    if getattr(request, "replica_id", -1) >= 0:
+        failed = NOT_LEADER_OR_FOLLOWER
     for p in wanted:
         po = FetchPartitionOut(p.partition, aborted=() if committed else None)
-        refused = access.refusal(broker, ctx, Operation.READ, access.TOPIC, p.topic)
+        refused = failed or access.refusal(broker, ctx, Operation.READ, access.TOPIC, p.topic)
+        if not refused and p.max_bytes < 0:
+            refused = UNKNOWN_SERVER_ERROR
         if refused:
             po.error_code = refused
             po.high_watermark = po.last_stable_offset = po.log_start_offset = -1
@@ -222,8 +231,29 @@ def _group(answers: list[Read]) -> list[FetchTopicOut]:
     return topics
 
 
+def _failed_whole(ctx: RequestContext, request: Any) -> RawReply:
+    """Kafka's answer to a fetch it cannot read at all (an unknown isolation level):
+    UNKNOWN_SERVER_ERROR at the top and on every partition asked for."""
+    topics = [
+        FetchTopicOut(
+            t.topic,
+            [
+                FetchPartitionOut(p.partition, UNKNOWN_SERVER_ERROR, aborted=())
+                for p in t.partitions
+            ],
+        )
+        for t in request.topics
+    ]
+    parts, total = encode_fetch_response(
+        ctx.api_version, ctx.correlation_id, topics, error_code=UNKNOWN_SERVER_ERROR
+    )
+    return RawReply(parts, total)
+
+
 @handles(ApiKey.FETCH, min_version=4, max_version=12)
 async def fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    if getattr(request, "isolation_level", 0) not in (0, READ_COMMITTED):
+        return _failed_whole(ctx, request)
     plan = _plan(broker, ctx.api_version, request)
     if plan.error:
         parts, total = encode_fetch_response(

@@ -18,6 +18,7 @@ from logstore.broker.context import Broker
 from logstore.broker.errors import (
     INVALID_REQUEST,
     KAFKA_STORAGE_ERROR,
+    UNKNOWN_SERVER_ERROR,
     UNKNOWN_TOPIC_OR_PARTITION,
     UNSUPPORTED_VERSION,
     code_of,
@@ -63,7 +64,8 @@ def _lookup(broker: Broker, topic: str, p: Any, committed: bool) -> tuple[int, i
 
 @handles(ApiKey.LIST_OFFSETS, min_version=1, max_version=7)
 async def list_offsets(broker: Broker, ctx: RequestContext, request: Any) -> bytes:
-    committed = getattr(request, "isolation_level", 0) == READ_COMMITTED
+    isolation = getattr(request, "isolation_level", 0)
+    committed = isolation == READ_COMMITTED
     # A partition asked for twice is answered once, INVALID_REQUEST, as Kafka answers it.
     asked: dict[str, dict[int, Any]] = {}
     twice: set[tuple[str, int]] = set()
@@ -84,7 +86,14 @@ async def list_offsets(broker: Broker, ctx: RequestContext, request: Any) -> byt
             if (name, p.partition_index) in twice:
                 rows.append((p.partition_index, INVALID_REQUEST, -1, -1, -1))
                 continue
-            if p.timestamp == MAX_TIMESTAMP and ctx.api_version < FIRST_MAX_TIMESTAMP_VERSION:
+            if isolation not in (0, READ_COMMITTED):
+                # Kafka fails each partition of a request with an unknown isolation level.
+                rows.append((p.partition_index, UNKNOWN_SERVER_ERROR, -1, -1, -1))
+                continue
+            oldest = MAX_TIMESTAMP if ctx.api_version >= FIRST_MAX_TIMESTAMP_VERSION else EARLIEST
+            if p.timestamp < oldest:
+                # A special timestamp this version lacks (-3 before v7, -4 and -5 of
+                # tiered storage before v8 and v9) or none at all.
                 rows.append((p.partition_index, UNSUPPORTED_VERSION, -1, -1, -1))
                 continue
             error, offset, timestamp = _lookup(broker, name, p, committed)

@@ -21,8 +21,6 @@ from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
-    INVALID_PARTITIONS,
-    INVALID_REPLICATION_FACTOR,
     INVALID_REQUEST,
     POLICY_VIOLATION,
     UNKNOWN_TOPIC_ID,
@@ -31,6 +29,7 @@ from logstore.broker.errors import (
     message_of,
 )
 from logstore.broker.handlers.configs import SOURCE_CODES
+from logstore.broker.topic_checks import add_refusal, create_refusal
 from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import Operation
 
@@ -62,24 +61,16 @@ async def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_
     ):
         result.update(error_code=access.REFUSED[access.TOPIC], error_message=access.DENIED)
         return make(schema.CreatableTopicResult, **result)
+    refused = create_refusal(topic, broker.config.node_id)
+    if refused:
+        result.update(error_code=refused[0], error_message=refused[1])
+        return make(schema.CreatableTopicResult, **result)
     partitions = topic.num_partitions
     if topic.assignments:
         partitions = len(topic.assignments)
-        if any(len(a.broker_ids) != 1 for a in topic.assignments):
-            result.update(
-                error_code=INVALID_REPLICATION_FACTOR,
-                error_message="a single node holds exactly one replica",
-            )
-            return make(schema.CreatableTopicResult, **result)
     elif partitions == -1:
         partitions = broker.config.default_partitions
-    if topic.replication_factor not in (-1, 1) and not topic.assignments:
-        result.update(
-            error_code=INVALID_REPLICATION_FACTOR,
-            error_message=f"replication factor {topic.replication_factor} > 1 available broker",
-        )
-        return make(schema.CreatableTopicResult, **result)
-    configs = {c.name: c.value for c in topic.configs if c.value is not None}
+    configs = {c.name: c.value for c in topic.configs}
     try:
         info = await broker.logs.admin.create_topic(
             topic.name, partitions, configs, validate_only=validate_only
@@ -301,9 +292,8 @@ async def create_partitions(broker: Broker, ctx: RequestContext, request: Any) -
             error, message = POLICY_VIOLATION, TOO_MANY_FOR_CREATE_PARTITIONS
         elif info is None:
             error, message = UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {t.name!r}"
-        elif t.count <= info.partitions:
-            error = INVALID_PARTITIONS
-            message = f"topic has {info.partitions} partitions; the count must grow"
+        elif refused := add_refusal(t, info.partitions, broker.config.node_id):
+            error, message = refused
         else:
             try:
                 await broker.logs.admin.add_partitions(

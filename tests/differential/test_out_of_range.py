@@ -1,0 +1,203 @@
+"""Differential: field values a request may carry but Kafka refuses, and how it says so.
+
+ListOffsets with a special timestamp the version lacks (or none at all) is
+UNSUPPORTED_VERSION, and an unknown isolation level UNKNOWN_SERVER_ERROR per partition.
+Fetch with a negative byte limit fails its partitions, an unknown isolation level fails
+the whole request, and one sent with a replica id (a follower's fetch) is
+NOT_LEADER_OR_FOLLOWER. CreateTopics and CreatePartitions are checked as Kafka's controller
+checks them, configs first, then a manual assignment (only this broker, once, for each new
+partition), the partition count and the replication factor, with its messages; a config
+value is refused with Kafka's wording. Raw requests on fresh connections; the broker's own
+id, which differs (Kafka's reference is 1, Odradek 0), stands in assignments for "this
+broker".
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+
+from tests.clusters import Cluster
+from tests.differential.harness import assert_same, create_topic, observe, produce, unique_topic
+from tests.differential.test_named_twice import _call, _m, _Run
+
+pytestmark = pytest.mark.kafka
+
+PRODUCE, FETCH, LIST_OFFSETS, METADATA, CREATE_TOPICS = 0, 1, 2, 3, 19
+CREATE_PARTITIONS, INCREMENTAL_ALTER_CONFIGS = 37, 44
+TOPIC_RESOURCE = 2
+FOREIGN = 77  # a broker id neither cluster has
+
+
+def _list_offsets(run: _Run, topic: str) -> None:
+    for version, stamps in ((5, (-3, -4)), (7, (-3, -4, -5, -6, -100))):
+        m = _m(LIST_OFFSETS, version)
+        for stamp in stamps:
+            run(
+                f"list offsets v{version} at {stamp}", LIST_OFFSETS, version,
+                "ListOffsetsRequest", replica_id=-1, isolation_level=0,
+                topics=(m.ListOffsetsTopic(name=topic, partitions=(
+                    m.ListOffsetsPartition(partition_index=0, current_leader_epoch=-1,
+                                           timestamp=stamp),
+                )),),
+            )  # fmt: skip
+    m = _m(LIST_OFFSETS, 7)
+    for isolation in (2, -1):
+        run(
+            f"list offsets, isolation {isolation}", LIST_OFFSETS, 7, "ListOffsetsRequest",
+            replica_id=-1, isolation_level=isolation,
+            topics=(m.ListOffsetsTopic(name=topic, partitions=(
+                m.ListOffsetsPartition(partition_index=0, current_leader_epoch=-1, timestamp=-1),
+            )),),
+        )  # fmt: skip
+
+
+def _fetch(run: _Run, topic: str) -> None:
+    m = _m(FETCH, 12)
+    cases: dict[str, dict[str, Any]] = {
+        "partition max bytes -1": {"partition_max_bytes": -1},
+        "max bytes -1": {"max_bytes": -1},
+        "isolation 2": {"isolation_level": 2},
+        "replica id 5": {"replica_id": 5},
+    }
+    for label, change in cases.items():
+        fields: dict[str, Any] = {
+            "partition_max_bytes": 1000, "max_bytes": 100_000, "isolation_level": 0,
+            "replica_id": -1,
+        }  # fmt: skip
+        fields.update(change)
+        part = m.FetchPartition(
+            partition=0, current_leader_epoch=-1, fetch_offset=0, last_fetched_epoch=-1,
+            log_start_offset=-1, partition_max_bytes=fields["partition_max_bytes"],
+        )  # fmt: skip
+        run(
+            f"fetch, {label}", FETCH, 12, "FetchRequest",
+            cluster_id=None, replica_id=fields["replica_id"],
+            max_wait=datetime.timedelta(milliseconds=10), min_bytes=0,
+            max_bytes=fields["max_bytes"], isolation_level=fields["isolation_level"],
+            session_id=0, session_epoch=-1,
+            topics=(m.FetchTopic(topic=topic, partitions=(part,)),),
+            forgotten_topics_data=(), rack_id="",
+        )  # fmt: skip
+
+
+def _create_topics(run: _Run, node: int) -> None:
+    m = _m(CREATE_TOPICS, 7)
+
+    def create(label: str, **fields: Any) -> None:
+        name = unique_topic("range")
+        run.labels[name] = "new"
+        entry = {"num_partitions": 1, "replication_factor": 1, "assignments": (), "configs": ()}
+        entry.update(fields)
+        run(
+            f"create topic, {label}", CREATE_TOPICS, 7, "CreateTopicsRequest",
+            topics=(m.CreatableTopic(name=name, **entry),),
+            timeout=datetime.timedelta(seconds=10), validate_only=True,
+        )  # fmt: skip
+
+    def on(*brokers: tuple[int, ...]) -> dict[str, Any]:
+        return {
+            "num_partitions": -1, "replication_factor": -1,
+            "assignments": tuple(
+                m.CreatableReplicaAssignment(partition_index=i, broker_ids=b)
+                for i, b in enumerate(brokers)
+            ),
+        }  # fmt: skip
+
+    def config(value: str | None) -> tuple[Any, ...]:
+        return (m.CreatableTopicConfig(name="retention.ms", value=value),)
+
+    for partitions in (0, -2):
+        create(f"{partitions} partitions", num_partitions=partitions)
+    for factor in (0, -2, 2):
+        create(f"replication factor {factor}", replication_factor=factor)
+    create("null config", configs=config(None))
+    create("bad config and 0 partitions", num_partitions=0, configs=config("abc"))
+    create("bad config and a bad assignment", **on((FOREIGN,)), configs=config("x"))
+    create("assigned, partitions given", **{**on((node,)), "num_partitions": 2})
+    create("assigned, factor given", **{**on((node,)), "replication_factor": 1})
+    create("assigned to another broker", **on((FOREIGN,)))
+    create("assigned twice to this broker", **on((node, node)))
+    create("assigned to no broker", **on(()))
+    create("assigned from partition 1", **{
+        **on(), "assignments": (m.CreatableReplicaAssignment(partition_index=1, broker_ids=(node,)),),
+    })  # fmt: skip
+    create("assigned, two partitions", **on((node,), (node,)))
+
+
+def _create_partitions(run: _Run, topic: str, node: int) -> None:
+    m = _m(CREATE_PARTITIONS, 3)
+    cases: list[tuple[str, int, Any]] = [
+        ("0", 0, None),
+        ("-1", -1, None),
+        ("as many as now", 1, None),
+        ("3, one assignment", 3, [(node,)]),
+        ("2, assigned twice to this broker", 2, [(node, node)]),
+        ("2, assigned to no broker", 2, [()]),
+        ("2, assigned to another broker", 2, [(FOREIGN,)]),
+        ("3, assigned", 3, [(node,), (node,)]),
+    ]
+    for label, count, assignments in cases:
+        run(
+            f"create partitions, {label}", CREATE_PARTITIONS, 3, "CreatePartitionsRequest",
+            topics=(m.CreatePartitionsTopic(
+                name=topic, count=count,
+                assignments=None if assignments is None else tuple(
+                    m.CreatePartitionsAssignment(broker_ids=b) for b in assignments
+                ),
+            ),),
+            timeout=datetime.timedelta(seconds=10), validate_only=True,
+        )  # fmt: skip
+
+
+def _config_values(run: _Run, topic: str) -> None:
+    m = _m(INCREMENTAL_ALTER_CONFIGS, 1)
+    for name, value in (
+        ("retention.ms", "abc"),
+        ("retention.ms", "-5"),
+        ("segment.bytes", "1"),
+        ("min.cleanable.dirty.ratio", "x"),
+        ("max.message.bytes", "99999999999"),
+        ("compression.type", "foo"),
+        ("compression.gzip.level", "0"),
+        ("compression.zstd.level", "99"),
+        ("cleanup.policy", "foo"),
+        ("message.timestamp.type", "foo"),
+        ("preallocate", "maybe"),
+    ):
+        run(
+            f"config {name}={value}", INCREMENTAL_ALTER_CONFIGS, 1,
+            "IncrementalAlterConfigsRequest",
+            resources=(m.AlterConfigsResource(
+                resource_type=TOPIC_RESOURCE, resource_name=topic,
+                configs=(m.AlterableConfig(name=name, config_operation=0, value=value),),
+            ),),
+            validate_only=True,
+        )  # fmt: skip
+
+
+def scenario(cluster: Cluster) -> dict[str, Any]:
+    topic = unique_topic("range")
+    create_topic(cluster, topic)
+    produce(cluster, topic, [{"value": b"x", "partition": 0}] * 3)
+    described = _call(
+        cluster, METADATA, 12, "MetadataRequest", topics=None, allow_auto_topic_creation=False,
+        include_topic_authorized_operations=False,
+    )  # fmt: skip
+    node = int(described.brokers[0].node_id)
+    labels: dict[Any, str] = {topic: "topic", f"broker {node} ": "broker N "}
+    run = _Run(cluster, labels, "unused")
+    _list_offsets(run, topic)
+    _fetch(run, topic)
+    _create_topics(run, node)
+    _create_partitions(run, topic, node)
+    _config_values(run, topic)
+    return run.out
+
+
+def test_values_kafka_refuses(clusters: tuple[Cluster, Cluster]) -> None:
+    seen = observe(clusters, scenario)
+    assert_same(seen)
+    assert "error_code=35" in str(seen["odradek"]["list offsets v7 at -4"])
