@@ -385,6 +385,8 @@ class GroupCoordinator:
         assignments: dict[str, bytes],
         group_instance_id: str | None = None,
     ) -> SyncReply:
+        if not group_id:
+            return SyncReply(member_id, err.INVALID_GROUP_ID)
         group = self.classic.get(group_id)
         if group is None:
             return SyncReply(member_id, err.UNKNOWN_MEMBER_ID)
@@ -407,12 +409,17 @@ class GroupCoordinator:
     def heartbeat(
         self, group_id: str, member_id: str, generation_id: int, instance_id: str | None = None
     ) -> int:
+        if not group_id:
+            return err.INVALID_GROUP_ID
         group = self.classic.get(group_id)
         if group is None:
             return err.UNKNOWN_MEMBER_ID
         return group.heartbeat(member_id, generation_id, self.now(), instance_id)
 
     def leave(self, group_id: str, leavers: list[tuple[str, str | None]]) -> tuple[int, list[int]]:
+        """(the request's error, each leaver's); no leaver's when the request's is set."""
+        if not group_id:
+            return err.INVALID_GROUP_ID, []
         group = self.classic.get(group_id)
         if group is None:
             return err.NONE, [err.UNKNOWN_MEMBER_ID for _ in leavers]

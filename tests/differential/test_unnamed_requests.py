@@ -3,11 +3,13 @@
 The schemas let a ShareFetch or ShareAcknowledge carry a null group or member id, and a
 Metadata v10–11 carry topic ids (or null names) that only v12 may use; Kafka refuses all
 of these as INVALID_REQUEST. A Metadata request naming a topic twice lists it once, lists
-topics that exist before those that do not, and from v12 one naming any topic id is by
-id alone. DescribeShareGroupOffsets of a group with no share state (one
-never used, or a consumer group's name) is no error on Kafka: like OffsetFetch, it answers
-each named partition with no start offset. Raw requests on fresh connections; error codes,
-not messages, are compared (Kafka sends none at the top level).
+topics that exist before those that do not, and from v12 one naming any topic id is by id
+alone. DescribeShareGroupOffsets of a group with no share state (one never used, or a
+consumer group's name) is no error on Kafka: like OffsetFetch, it answers each named
+partition with no start offset. Classic-group requests naming the empty group id are
+INVALID_GROUP_ID. Raw requests on fresh connections; error codes are compared, and
+messages only for the classic-group requests (Kafka sends none at the top level of the
+others).
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ from kio.static.constants import EntityType
 
 from tests.clusters import Cluster
 from tests.differential.harness import QUIET, assert_same, create_topic, observe, unique_topic
+from tests.differential.test_named_twice import _Run
 from tests.differential.test_share_groups import _call, topic_id, wait_coordinator
 
 pytestmark = pytest.mark.kafka
 
 METADATA, SHARE_FETCH, SHARE_ACK, DESCRIBE_OFFSETS = 3, 78, 79, 90
+JOIN_GROUP, HEARTBEAT, LEAVE_GROUP, SYNC_GROUP, DESCRIBE_GROUPS = 11, 12, 13, 14, 15
+DELETE_GROUPS, OFFSET_DELETE = 42, 47
 ZERO = uuid.UUID(int=0)
 
 
@@ -217,3 +222,39 @@ def test_share_offsets_of_a_group_without_share_state(clusters: tuple[Cluster, C
     seen = observe(clusters, offsets_scenario)
     assert_same(seen)
     assert "(0, -1, -1, 0)" in seen["odradek"]["v1 never used, named"]
+
+
+def groups_scenario(cluster: Cluster) -> dict[str, Any]:
+    """Classic-group requests naming the empty group id: INVALID_GROUP_ID, whole."""
+    run = _Run(cluster, {}, "unused")
+    join = _module(JOIN_GROUP, 7)
+    run(
+        "join", JOIN_GROUP, 7, "JoinGroupRequest",
+        group_id="", session_timeout=datetime.timedelta(seconds=10),
+        rebalance_timeout=datetime.timedelta(seconds=10), member_id="", group_instance_id=None,
+        protocol_type="consumer",
+        protocols=(join.JoinGroupRequestProtocol(name="range", metadata=b""),),
+    )  # fmt: skip
+    run(
+        "sync", SYNC_GROUP, 5, "SyncGroupRequest",
+        group_id="", generation_id=1, member_id="m", group_instance_id=None,
+        protocol_type="consumer", protocol_name="range", assignments=(),
+    )  # fmt: skip
+    run("heartbeat", HEARTBEAT, 4, "HeartbeatRequest",
+        group_id="", generation_id=1, member_id="m", group_instance_id=None)  # fmt: skip
+    leave = _module(LEAVE_GROUP, 5)
+    run(
+        "leave", LEAVE_GROUP, 5, "LeaveGroupRequest", group_id="",
+        members=(leave.MemberIdentity(member_id="m", group_instance_id=None, reason=None),),
+    )  # fmt: skip
+    run("offset delete", OFFSET_DELETE, 0, "OffsetDeleteRequest", group_id="", topics=())
+    run("describe", DESCRIBE_GROUPS, 5, "DescribeGroupsRequest",
+        groups=("",), include_authorized_operations=False)  # fmt: skip
+    run("delete", DELETE_GROUPS, 2, "DeleteGroupsRequest", groups_names=("",))
+    return run.out
+
+
+def test_classic_group_requests_for_the_empty_group(clusters: tuple[Cluster, Cluster]) -> None:
+    seen = observe(clusters, groups_scenario)
+    assert_same(seen)
+    assert seen["odradek"]["heartbeat"] == ["error_code=24"]

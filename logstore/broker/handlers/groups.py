@@ -237,10 +237,10 @@ async def leave_group(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         return make(ctx.response_class, throttle_time=0, error_code=refused, members=())
     top, errors = coord.leave(request.group_id, leavers)
     if ctx.api_version < 3:
-        return make(ctx.response_class, throttle_time=0, error_code=errors[0] if errors else top)
+        return make(ctx.response_class, throttle_time=0, error_code=top or errors[0])
     members = tuple(
         make(ctx.schema.MemberResponse, member_id=m, group_instance_id=i, error_code=code)
-        for (m, i), code in zip(leavers, errors, strict=True)
+        for (m, i), code in zip(leavers if errors else [], errors, strict=True)
     )
     return make(ctx.response_class, throttle_time=0, error_code=top, members=members)
 

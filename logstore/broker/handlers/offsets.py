@@ -239,6 +239,8 @@ async def offset_delete(broker: Broker, ctx: RequestContext, request: Any) -> An
     refused = access.refusal(broker, ctx, Operation.DELETE, access.GROUP, request.group_id)
     if refused:
         return make(ctx.response_class, error_code=refused, throttle_time=0, topics=())
+    if not request.group_id:
+        return make(ctx.response_class, error_code=err.INVALID_GROUP_ID, throttle_time=0, topics=())
     if coord is None or not coord.group_exists(request.group_id):
         code = err.COORDINATOR_NOT_AVAILABLE if coord is None else err.GROUP_ID_NOT_FOUND
         return make(ctx.response_class, error_code=code, throttle_time=0, topics=())
