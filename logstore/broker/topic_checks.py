@@ -20,8 +20,8 @@ from logstore.error_codes import (
     INVALID_REPLICATION_FACTOR,
     INVALID_REQUEST,
 )
+from logstore.storage import InvalidConfigError
 from logstore.storage.configs import validate_configs
-from logstore.storage.errors import InvalidConfigError
 
 Refusal = tuple[int, str] | None
 

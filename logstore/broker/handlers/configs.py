@@ -26,6 +26,8 @@ from logstore.broker.context import Broker
 from logstore.broker.errors import (
     INVALID_CONFIG,
     INVALID_REQUEST,
+    INVALID_TOPIC_EXCEPTION,
+    UNKNOWN_SERVER_ERROR,
     UNKNOWN_TOPIC_OR_PARTITION,
     code_of,
     message_of,
@@ -35,6 +37,7 @@ from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import Operation
 from logstore.shares.group_configs import AUTO_OFFSET_RESET, GroupConfigRefused
 from logstore.shares.store import ShareStateWriteError
+from logstore.storage import InvalidTopicError, validate_topic_name
 
 TOPIC = 2
 BROKER = 4
@@ -116,14 +119,22 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
     if res.resource_type == TOPIC:
         info = broker.logs.topic(res.resource_name)
         if info is None:
-            message = f"unknown topic {res.resource_name!r}"
-            return UNKNOWN_TOPIC_OR_PARTITION, message, res.resource_type, res.resource_name, []
+            code, message = UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {res.resource_name!r}"
+            try:
+                validate_topic_name(res.resource_name)
+            except InvalidTopicError as exc:
+                code, message = INVALID_TOPIC_EXCEPTION, str(exc)
+            return code, message, res.resource_type, res.resource_name, []
         overrides = tuple(sorted(info.configs.items()))
         defaults = tuple(sorted(getattr(broker.logs, "topic_defaults", {}).items()))
         dynamic: frozenset[str] = getattr(broker.logs, "dynamic_topic_defaults", frozenset())
         rows = _topic_rows(overrides, keys, synonyms, defaults, dynamic)
         return 0, None, res.resource_type, res.resource_name, rows
     if res.resource_type == BROKER:
+        # "" is the cluster-wide default, which on one node is this broker's.
+        refused = _other_broker(broker, res.resource_name, "expected {} or empty string")
+        if refused:
+            return INVALID_REQUEST, refused, res.resource_type, res.resource_name, []
         entries = list(_dynamic(broker).rows(keys, synonyms))
         return 0, None, res.resource_type, res.resource_name, entries
     if res.resource_type == GROUP:
@@ -137,6 +148,20 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
         return 0, None, res.resource_type, res.resource_name, entries
     message = f"resource type {res.resource_type} is not supported"
     return INVALID_REQUEST, message, res.resource_type, res.resource_name, []
+
+
+def _other_broker(broker: Broker, name: str, expected: str) -> str | None:
+    """Kafka's refusal of a BROKER resource naming another broker (or no number at all)."""
+    node = broker.config.node_id
+    if name == "" and "empty" in expected:
+        return None
+    try:
+        named = int(name)
+    except ValueError:
+        return f"Broker id must be an integer, but it is: {name}"
+    if named == node:
+        return None
+    return f"Unexpected broker id, {expected.format(node)}, but received {name}"
 
 
 def _refused(broker: Broker, ctx: RequestContext, res: Any, operation: Operation) -> int:
@@ -178,9 +203,9 @@ async def _apply_broker(
     replace: bool,
     validate_only: bool,
 ) -> tuple[int, str | None]:
-    node = str(broker.config.node_id)
-    if resource.resource_name != node:
-        return INVALID_REQUEST, f"broker {resource.resource_name!r} is not this broker ({node})"
+    refused = _other_broker(broker, resource.resource_name, "expected {}")
+    if refused:
+        return INVALID_REQUEST, refused
     try:
         await _dynamic(broker).alter(set_, delete, replace=replace, validate_only=validate_only)
     except BrokerConfigRefused as exc:
@@ -192,9 +217,11 @@ async def _apply(
     broker: Broker, resource: Any, set_: dict[str, str], delete: list[str], validate_only: bool
 ) -> tuple[int, str | None]:
     if resource.resource_type != TOPIC:
-        return INVALID_REQUEST, f"resource type {resource.resource_type} is not supported"
+        return INVALID_REQUEST, f"Unknown resource type {resource.resource_type}"
+    if not resource.resource_name:
+        return INVALID_REQUEST, "Default topic resources are not allowed."
     if broker.logs.topic(resource.resource_name) is None:
-        return UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {resource.resource_name!r}"
+        return UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{resource.resource_name}' does not exist."
     try:
         if validate_only:
             _validate(set_)
@@ -265,16 +292,20 @@ def _incremental_changes(broker: Broker, res: Any) -> tuple[dict[str, str], list
         op = c.config_operation
         if op == SET:
             if c.value is None:
-                return _Refused(INVALID_CONFIG, f"{c.name}: SET needs a value")
+                return _Refused(INVALID_REQUEST, f"Null value not supported for : {c.name}")
             set_[c.name] = c.value
         elif op == DELETE:
             delete.append(c.name)
         elif op in (APPEND, SUBTRACT):
             if config_type(c.name, None) != _LIST:
-                verb = "append" if op == APPEND else "subtract"
-                return _Refused(
-                    INVALID_CONFIG, f"Config value {verb} is not allowed for config key: {c.name}"
-                )
+                # Kafka's controller (topics) and its broker (the rest) word this apart.
+                if res.resource_type == TOPIC:
+                    verb = "APPEND" if op == APPEND else "SUBTRACT"
+                    why = f"Can't {verb} to key {c.name} because its type is not LIST."
+                else:
+                    verb = "append" if op == APPEND else "subtract"
+                    why = f"Config value {verb} is not allowed for config key: {c.name}"
+                return _Refused(INVALID_CONFIG, why)
             items = [v for v in (set_.get(c.name) or current.get(c.name) or "").split(",") if v]
             given = [v for v in (c.value or "").split(",") if v]
             if op == APPEND:
@@ -283,7 +314,8 @@ def _incremental_changes(broker: Broker, res: Any) -> tuple[dict[str, str], list
                 items = [v for v in items if v not in given]
             set_[c.name] = ",".join(items)
         else:
-            return _Refused(INVALID_REQUEST, f"unknown config operation {op}")
+            # Kafka fails on an operation it does not know (UNKNOWN_SERVER_ERROR).
+            return _Refused(UNKNOWN_SERVER_ERROR, f"Unknown config operation {op}")
     return set_, delete
 
 
