@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 from logstore.groups import errors as err
 from logstore.groups.assignor import ASSIGNORS, Assignment, assign
+from logstore.storage.catalogue import INTERNAL_TOPICS
 
 # topic name -> (topic id, partitions) or None when the topic does not exist
 Resolver = Callable[[str], "tuple[uuid.UUID, int] | None"]
 # Kafka's internal topics, which a regular expression never matches.
-INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 
 LEAVE_EPOCH = -1
 STATIC_LEAVE_EPOCH = -2

@@ -21,6 +21,7 @@ from logstore.records.errors import (
     InvalidTimestampError,
     RecordError,
     RecordTooLargeError,
+    UnknownCodecError,
 )
 from logstore.records.header import (
     HEADER_SIZE,
@@ -61,6 +62,7 @@ __all__ = [
     "RecordEntry",
     "RecordError",
     "RecordTooLargeError",
+    "UnknownCodecError",
     "build_batch",
     "compress",
     "decode_records",

@@ -37,3 +37,10 @@ class InvalidTimestampError(RecordError):
     """A timestamp outside `message.timestamp.before.max.ms` / `after.max.ms`."""
 
     code = codes.INVALID_TIMESTAMP
+
+
+class UnknownCodecError(RecordError):
+    """A batch naming a compression codec Kafka does not know (5–7): Kafka fails on it
+    as an unexpected error (UNKNOWN_SERVER_ERROR)."""
+
+    code = codes.UNKNOWN_SERVER_ERROR

@@ -16,6 +16,7 @@ from pathlib import Path
 from logstore.storage.errors import InvalidTopicError
 from logstore.storage.files import write_atomic
 
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 MAX_TOPIC_NAME = 249
 _LEGAL = re.compile(r"^[a-zA-Z0-9._-]+$")
 
@@ -31,8 +32,9 @@ class TopicInfo:
 
     @property
     def internal(self) -> bool:
-        """Internal topics (`__consumer_offsets`, ...) are named with a leading `__`."""
-        return self.name.startswith("__")
+        """Kafka's internal topics, written by their coordinators only (a user's topic
+        may start with `__` too and is not one of them)."""
+        return self.name in INTERNAL_TOPICS
 
 
 def validate_topic_name(name: str) -> None:

@@ -43,7 +43,7 @@ from logstore.storage.recompress import recompress
 from logstore.storage.recovery import RecoveryResult, open_segments, report_offline
 from logstore.storage.retention import expired_segments
 from logstore.storage.segment import Segment
-from logstore.storage.validation import check_batches
+from logstore.storage.validation import MAX_CODEC, check_batches
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +306,8 @@ class PartitionLog:
             or h[1] < MIN_BATCH_LENGTH
             or h[3] != 2
             or h[6] < 0
-            or h[12] < 0
+            or h[12] != h[6] + 1
+            or h[5] & 7 > MAX_CODEC
             or crc32c(view[CRC_START:]) != h[4]
             or h[8] > now + config.timestamp_after_max_ms
             or 0 <= h[7] < now - config.timestamp_before_max_ms

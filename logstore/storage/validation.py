@@ -1,9 +1,11 @@
 """Checks a produce request's batches must pass before anything is written.
 
 Framing (at least one whole batch, magic 2), CRC-32C of every batch, `max.message.bytes`,
-keys on compacted topics, `message.timestamp.before/after.max.ms`. Errors are the ones
-Apache Kafka 4 answers (checked by the differential suite): no whole batch or a magic
-other than 2 is INVALID_RECORD (87), a CRC mismatch CORRUPT_MESSAGE (2). Refusals caused
+a known codec and a record count matching the offset range, keys on compacted topics,
+`message.timestamp.before/after.max.ms`. Errors are the ones Apache Kafka 4 answers
+(checked by the differential suite): no whole batch or a magic other than 2 is
+INVALID_RECORD (87), a CRC mismatch CORRUPT_MESSAGE (2), a count that does not match the
+offset range INVALID_RECORD, an unknown codec UNKNOWN_SERVER_ERROR. Refusals caused
 by particular records (no key on a compacted topic, a timestamp out of range) name them
 as Kafka does (KIP-467): `RejectedRecords` carries each record's index in its batch and
 message, and the summary message, for the Produce response.
@@ -16,6 +18,8 @@ those of a batch already refused.
 
 from __future__ import annotations
 
+from crc32c import crc32c
+
 from logstore.records import (
     HEADER_SIZE,
     BatchHeader,
@@ -23,14 +27,17 @@ from logstore.records import (
     InvalidTimestampError,
     RecordError,
     RecordTooLargeError,
+    UnknownCodecError,
     decode_records,
     parse_header,
     validate_batch,
 )
+from logstore.records.header import CRC_START
 from logstore.records.record import record_stamps
 from logstore.storage.configs import LONG_MAX, TopicConfig
 
 MAGIC_OFFSET = 16
+MAX_CODEC = 4  # zstd
 NO_TIMESTAMP = -1
 # Kafka's summary lists at most this many record errors (the list itself has them all).
 SUMMARY_ERRORS = 3
@@ -88,11 +95,19 @@ def check_batches(
     pos = 0
     while pos < len(view):
         _check_framing(view, pos)
+        claimed = parse_header(view, pos)
+        if (claimed.last_offset_delta < 0 or claimed.records_count < 0) and _crc_ok(
+            view, pos, claimed
+        ):
+            # Whole and intact, yet counting no records: Kafka's INVALID_RECORD, where
+            # storage would call such a batch corrupt.
+            _check_counts(claimed, where)
         header = validate_batch(view, pos)
         if header.size > config.max_message_bytes:
             raise RecordTooLargeError(
                 f"batch of {header.size} bytes exceeds max.message.bytes {config.max_message_bytes}"
             )
+        _check_counts(header, where)
         headers.append((pos, header))
         pos += header.size
     for pos, header in headers:
@@ -102,6 +117,33 @@ def check_batches(
         if errors:
             raise _refusal(errors)
     return headers
+
+
+def _check_counts(header: BatchHeader, where: str) -> None:
+    """Kafka's checks of a CRC-valid header before it reads records: a codec it knows,
+    and a record count that is positive and matches the batch's offset range (a batch
+    claiming more offsets than records would leave holes a consumer reads past)."""
+    if header.compression > MAX_CODEC:
+        raise UnknownCodecError(f"Unknown compression type id: {header.compression}")
+    if header.last_offset_delta < 0:
+        raise InvalidRecordError(
+            f"Batch has an invalid offset range [0, {header.last_offset_delta}] in topic "
+            f"partition {where}."
+        )
+    count = header.records_count
+    if count <= 0:
+        raise InvalidRecordError(
+            f"Invalid reported count for record batch: {count} in topic partition {where}."
+        )
+    if header.last_offset_delta + 1 != count:
+        raise InvalidRecordError(
+            f"Inconsistent batch offset range [0, {header.last_offset_delta}] and count of "
+            f"records {count} in topic partition {where}."
+        )
+
+
+def _crc_ok(view: memoryview, pos: int, header: BatchHeader) -> bool:
+    return crc32c(view[pos + CRC_START : pos + header.size]) == header.crc
 
 
 def _check_framing(view: memoryview, pos: int) -> None:

@@ -8,7 +8,10 @@ NOT_LEADER_OR_FOLLOWER. CreateTopics and CreatePartitions are checked as Kafka's
 checks them, configs first, then a manual assignment (only this broker, once, for each new
 partition), the partition count and the replication factor, with its messages; a config
 value is refused with Kafka's wording, as are config resources naming no topic, an
-invalid one, or another broker, and alterations Kafka cannot apply. Raw requests on fresh connections; the broker's own
+invalid one, or another broker, and alterations Kafka cannot apply. Produce refuses a batch
+whose header Kafka refuses (a base offset other than 0, a record count that does not
+match the offset range, an unknown codec), a transactional batch without a transactional
+id, and any client write to an internal topic or deletion of its records. Raw requests on fresh connections; the broker's own
 id, which differs (Kafka's reference is 1, Odradek 0), stands in assignments for "this
 broker".
 """
@@ -16,33 +19,57 @@ broker".
 from __future__ import annotations
 
 import datetime
+import struct
 from typing import Any
 
+import crc32c
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from tests.clusters import Cluster
-from tests.differential.harness import assert_same, create_topic, observe, produce, unique_topic
+from tests.differential.harness import (
+    QUIET,
+    assert_same,
+    create_topic,
+    observe,
+    produce,
+    unique_topic,
+    watermarks,
+)
 from tests.differential.test_named_twice import _call, _m, _Run
+from tests.differential.wire import record_batch
 
 pytestmark = pytest.mark.kafka
 
 PRODUCE, FETCH, LIST_OFFSETS, METADATA, CREATE_TOPICS = 0, 1, 2, 3, 19
-CREATE_PARTITIONS, INCREMENTAL_ALTER_CONFIGS = 37, 44
+DELETE_RECORDS, CREATE_PARTITIONS, INCREMENTAL_ALTER_CONFIGS = 21, 37, 44
 TOPIC_RESOURCE, BROKER_RESOURCE = 2, 4
 DESCRIBE_CONFIGS = 32
+CRC_AT, ATTRIBUTES_AT = 17, 21
+# Where a v2 batch header keeps each field, and how it is packed.
+HEADER_FIELDS = {
+    "base_offset": (0, ">q"),
+    "attributes": (21, ">h"),
+    "last_offset_delta": (23, ">i"),
+    "count": (57, ">i"),
+}
 FOREIGN = 77  # a broker id neither cluster has
 
 
 # Where Odradek says more than Kafka, or words it as Kafka does elsewhere, only codes are
 # compared: Kafka names an invalid topic on DescribeConfigs otherwise than on CreateTopics
 # (Odradek uses the CreateTopics wording for both), and sends no message for an unknown
-# topic there or for an unknown alter operation.
+# topic there or for an unknown alter operation, nor on Produce.
 CODES_ONLY = (
     "describe configs, topic named ''",
     "describe configs, topic with a bad name",
     "describe configs, unknown topic",
     "alter configs, operation 9",
 )
+
+
+def _codes_only(label: str) -> bool:
+    return label in CODES_ONLY or label.startswith("produce, ")
 
 
 def _without_messages(seen: Any) -> Any:
@@ -237,6 +264,62 @@ def _config_resources(run: _Run, topic: str, node: int) -> None:
         )  # fmt: skip
 
 
+def _recrc(batch: bytearray) -> bytes:
+    struct.pack_into(">I", batch, CRC_AT, crc32c.crc32c(bytes(batch[ATTRIBUTES_AT:])))
+    return bytes(batch)
+
+
+def _produce(run: _Run, topic: str) -> None:
+    """Batch headers Kafka refuses before it reads records, a transactional batch without
+    a transactional id, and client writes to an internal topic; nothing is stored."""
+    cluster = run.cluster
+    # Kafka makes __consumer_offsets when a group first commits: now both have it.
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": topic, **QUIET})
+    try:
+        consumer.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)
+    finally:
+        consumer.close()
+    user = "__" + topic  # a user's topic may start with "__" and is not internal
+    create_topic(cluster, user)
+    run.labels[user] = "__topic"
+    before = watermarks(cluster, topic)
+
+    def batch(**change: int) -> bytes:
+        b = record_batch([b"a", b"b"])
+        for field, value in change.items():
+            at, fmt = HEADER_FIELDS[field]
+            struct.pack_into(fmt, b, at, value)
+        return bytes(b) if change.keys() == {"base_offset"} else _recrc(b)
+
+    m = _m(PRODUCE, 9)
+    for label, records, where in (
+        ("base offset 100", batch(base_offset=100), topic),
+        ("last offset delta 5 for 2 records", batch(last_offset_delta=5), topic),
+        ("3 records counted, 2 in the offset range", batch(count=3), topic),
+        ("0 records counted", batch(count=0, last_offset_delta=-1), topic),
+        ("compression codec 7", batch(attributes=7), topic),
+        ("transactional without a transactional id", batch(attributes=0x10), topic),
+        ("to __consumer_offsets", batch(), "__consumer_offsets"),
+        ("to a user's __ topic", batch(), user),
+    ):
+        run(
+            f"produce, {label}", PRODUCE, 9, "ProduceRequest",
+            transactional_id=None, acks=-1, timeout=datetime.timedelta(seconds=10),
+            topic_data=(m.TopicProduceData(name=where, partition_data=(
+                m.PartitionProduceData(index=0, records=records),
+            )),),
+        )  # fmt: skip
+    run.out["produce, nothing stored"] = watermarks(cluster, topic) == before
+    m = _m(DELETE_RECORDS, 2)
+    run(
+        "produce, then delete records of __consumer_offsets", DELETE_RECORDS, 2,
+        "DeleteRecordsRequest", timeout=datetime.timedelta(seconds=10),
+        topics=(m.DeleteRecordsTopic(name="__consumer_offsets", partitions=(
+            m.DeleteRecordsPartition(partition_index=0, offset=-1),
+        )),),
+    )  # fmt: skip
+
+
 def scenario(cluster: Cluster) -> dict[str, Any]:
     topic = unique_topic("range")
     create_topic(cluster, topic)
@@ -255,7 +338,8 @@ def scenario(cluster: Cluster) -> dict[str, Any]:
     _create_partitions(run, topic, node)
     _config_values(run, topic)
     _config_resources(run, topic, node)
-    run.out = {k: _without_messages(v) if k in CODES_ONLY else v for k, v in run.out.items()}
+    _produce(run, topic)
+    run.out = {k: _without_messages(v) if _codes_only(k) else v for k, v in run.out.items()}
     return run.out
 
 

@@ -1,6 +1,7 @@
 """DeleteRecords (key 21, v0–2): move a partition's log start offset forward.
 
-Owns the request-to-storage mapping (offset -1 = up to the high watermark). It must never
+Owns the request-to-storage mapping (offset -1 = up to the high watermark); internal
+topics are refused (INVALID_TOPIC_EXCEPTION), as Kafka refuses them. It must never
 delete files itself: storage decides when whole segments can go.
 """
 
@@ -12,7 +13,7 @@ from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
-from logstore.broker.errors import UNKNOWN_TOPIC_OR_PARTITION, code_of
+from logstore.broker.errors import INVALID_TOPIC_EXCEPTION, UNKNOWN_TOPIC_OR_PARTITION, code_of
 from logstore.protocol.api_keys import ApiKey
 from logstore.security.acls import Operation
 
@@ -21,6 +22,9 @@ def _delete(broker: Broker, topic: str, partition: int, offset: int) -> tuple[in
     info = broker.logs.topic(topic)
     if info is None or not 0 <= partition < info.partitions:
         return UNKNOWN_TOPIC_OR_PARTITION, -1
+    if info.internal:
+        # As Kafka: a coordinator's records are not a client's to delete.
+        return INVALID_TOPIC_EXCEPTION, -1
     try:
         return 0, broker.logs.log(topic, partition).delete_records(offset)
     except Exception as exc:

@@ -19,6 +19,7 @@ from logstore.broker.context import Broker
 from logstore.broker.errors import (
     INVALID_RECORD,
     INVALID_REQUIRED_ACKS,
+    INVALID_TOPIC_EXCEPTION,
     KAFKA_STORAGE_ERROR,
     UNKNOWN_TOPIC_OR_PARTITION,
     UNSUPPORTED_COMPRESSION_TYPE,
@@ -26,6 +27,7 @@ from logstore.broker.errors import (
     code_of,
     message_of,
 )
+from logstore.error_codes import TRANSACTIONAL_ID_AUTHORIZATION_FAILED
 from logstore.producers.state import DuplicateBatch
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.legacy_produce import refuse_legacy_produce
@@ -78,6 +80,8 @@ def _outside_transaction(broker: Broker, header: Any, topic: str, partition: int
 
 
 ZSTD = 4
+MAGIC_AT, ATTRIBUTES_AT = 16, 21
+TRANSACTIONAL_BIT = 0x10
 
 
 def _not_one_batch(version: int, data: memoryview) -> _Outcome | None:
@@ -107,6 +111,33 @@ def _not_one_batch(version: int, data: memoryview) -> _Outcome | None:
     return None
 
 
+def _transactional(records: Any) -> bool:
+    """Whether a partition's (first) batch is marked transactional."""
+    return (
+        records is not None
+        and len(records) >= HEADER_SIZE
+        and records[MAGIC_AT] == 2
+        and bool(records[ATTRIBUTES_AT + 1] & TRANSACTIONAL_BIT)
+    )
+
+
+def _not_for_clients(info: Any, topic: str, partition: int, data: memoryview) -> _Outcome | None:
+    """Kafka's refusals before a batch's CRC is looked at: an internal topic is written
+    by its coordinator only (a client's records there would be read back at start-up as
+    group or transaction state), and a client's batch starts at offset 0."""
+    if info.internal:
+        return _Outcome(INVALID_TOPIC_EXCEPTION, f"Cannot append to internal topic {topic}")
+    if len(data) >= HEADER_SIZE and data[MAGIC_AT] == 2:
+        base = int.from_bytes(data[:8], "big", signed=True)
+        if base != 0:
+            return _Outcome(
+                INVALID_RECORD,
+                f"The baseOffset of the record batch in the append to {topic}-{partition} "
+                f"should be 0, but it is {base}",
+            )
+    return None
+
+
 def _append(broker: Broker, version: int, topic: str, partition: int, records: Any) -> _Outcome:
     info = broker.logs.topic(topic)
     if info is None:
@@ -121,7 +152,7 @@ def _append(broker: Broker, version: int, topic: str, partition: int, records: A
             "per partition",
         )
     data = memoryview(records)
-    not_one = _not_one_batch(version, data)
+    not_one = _not_one_batch(version, data) or _not_for_clients(info, topic, partition, data)
     if not_one is not None:
         return not_one
     try:
@@ -204,6 +235,9 @@ async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         refused = access.refusal(
             broker, ctx, Operation.WRITE, access.TRANSACTIONAL_ID, transactional_id
         )
+    elif any(_transactional(p.records) for t in request.topic_data for p in t.partition_data):
+        # Kafka's check: transactional batches need a transactional id to authorize.
+        refused = TRANSACTIONAL_ID_AUTHORIZATION_FAILED
     # A partition named twice is written and answered once, with its last batch: Kafka
     # keys the request by partition.
     wanted: dict[str, dict[int, Any]] = {}

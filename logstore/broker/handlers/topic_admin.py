@@ -5,7 +5,8 @@ Owns how admin requests map onto the storage catalogue: replication factor must 
 nothing, and one request creates at most MAX_PARTITIONS_PER_REQUEST partitions (as Kafka's
 controller: POLICY_VIOLATION for every topic of a request over it). A topic named twice
 in one CreateTopics or CreatePartitions is left alone and answered once, INVALID_REQUEST,
-as Kafka answers it. The per-topic and per-broker limits are the storage's
+as Kafka answers it. An internal topic is never deleted (POLICY_VIOLATION): its coordinator
+keeps its state there. The per-topic and per-broker limits are the storage's
 (PolicyViolationError). It must never touch files itself.
 """
 
@@ -42,6 +43,7 @@ TOO_MANY_FOR_CREATE_TOPICS = "Excessively large number of partitions per request
 TOO_MANY_RECORDS = "Unable to perform excessively large batch operation."
 TOO_MANY_FOR_CREATE_PARTITIONS = "Excessively large number of additional partitions per request."
 DUPLICATE_NAME = "Duplicate topic name."
+INTERNAL_KEPT = "{} is an internal topic holding this broker's state; it cannot be deleted."
 
 
 async def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: bool) -> Any:
@@ -236,6 +238,12 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
         refused = _delete_refused(broker, ctx, info.name if info is not None else name)
         if refused:
             info, error, message = None, refused, access.DENIED
+        elif info is not None and info.internal:
+            # Unlike Kafka, which lets the offsets go and makes the topic anew on the next
+            # FindCoordinator, a coordinator here keeps its state in the topic while it
+            # runs: deleting it would lose every group's offsets and stop the groups.
+            error, message = POLICY_VIOLATION, INTERNAL_KEPT.format(info.name)
+            name, topic_id, info = info.name, info.topic_id, None
         if info is not None:
             try:
                 await broker.logs.admin.delete_topic(info.name, info.topic_id)

@@ -227,10 +227,12 @@ def test_client_control_batch_is_refused_and_nothing_stored(txn_broker: BrokerPr
     produce = schema(ApiKey.PRODUCE, 9)
     marker = build_control_batch(12, 0, commit=True, timestamp=0)
     with Wire(txn_broker.bootstrap) as wire:
+        # With a transactional id: a marker is a transactional batch, and without one the
+        # whole request is refused before its batches are looked at.
         response = wire.request(
             ApiKey.PRODUCE,
             9,
-            transactional_id=None,
+            transactional_id="control-writer",
             acks=-1,
             timeout=10_000,
             topic_data=(
