@@ -131,8 +131,7 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
         rows = _topic_rows(overrides, keys, synonyms, defaults, dynamic)
         return 0, None, res.resource_type, res.resource_name, rows
     if res.resource_type == BROKER:
-        # "" is the cluster-wide default, which on one node is this broker's.
-        refused = _other_broker(broker, res.resource_name, "expected {} or empty string")
+        refused = _other_broker(broker, res.resource_name, describe=True)
         if refused:
             return INVALID_REQUEST, refused, res.resource_type, res.resource_name, []
         entries = list(_dynamic(broker).rows(keys, synonyms))
@@ -150,18 +149,26 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
     return INVALID_REQUEST, message, res.resource_type, res.resource_name, []
 
 
-def _other_broker(broker: Broker, name: str, expected: str) -> str | None:
-    """Kafka's refusal of a BROKER resource naming another broker (or no number at all)."""
+def _other_broker(broker: Broker, name: str, *, describe: bool) -> str | None:
+    """Kafka's refusal of a BROKER resource naming another broker (or no number at all).
+    "" is the cluster-wide default: described as this broker's configs, but not altered
+    apart from them (Kafka keeps such a layer; a single broker here does not)."""
     node = broker.config.node_id
-    if name == "" and "empty" in expected:
-        return None
+    if name == "":
+        if describe:
+            return None
+        return (
+            "Cluster-wide default broker configs are not kept apart from the broker's own "
+            f"on a single-broker cluster: alter broker {node} instead."
+        )
     try:
         named = int(name)
     except ValueError:
         return f"Broker id must be an integer, but it is: {name}"
     if named == node:
         return None
-    return f"Unexpected broker id, {expected.format(node)}, but received {name}"
+    expected = f"{node} or empty string" if describe else str(node)
+    return f"Unexpected broker id, expected {expected}, but received {name}"
 
 
 def _refused(broker: Broker, ctx: RequestContext, res: Any, operation: Operation) -> int:
@@ -203,7 +210,7 @@ async def _apply_broker(
     replace: bool,
     validate_only: bool,
 ) -> tuple[int, str | None]:
-    refused = _other_broker(broker, resource.resource_name, "expected {}")
+    refused = _other_broker(broker, resource.resource_name, describe=False)
     if refused:
         return INVALID_REQUEST, refused
     try:

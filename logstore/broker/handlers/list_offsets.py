@@ -1,11 +1,12 @@
 """ListOffsets (key 2, v1–7): earliest, latest, by timestamp, max timestamp.
 
 Owns the meaning of the special timestamps (-2 earliest, -1 latest, -3 max timestamp) and
-of isolation levels: read_committed sees the log up to the last stable offset only. A
-partition asked for twice is answered once, INVALID_REQUEST.
-It must never scan records: storage answers timestamps from its time index. The answer is
-packed by `logstore.protocol.admin_replies` (a console asks about thousands of partitions
-at once; building kio objects for them cost more than the lookups).
+of isolation levels: read_committed sees the log up to the last stable offset only. As in
+Kafka, a partition asked for twice is answered once, INVALID_REQUEST, and a special
+timestamp the version lacks UNSUPPORTED_VERSION. It must never scan records: storage
+answers timestamps from its time index. The answer is packed by
+`logstore.protocol.admin_replies` (a console asks about thousands of partitions at once;
+building kio objects for them cost more than the lookups).
 """
 
 from __future__ import annotations
