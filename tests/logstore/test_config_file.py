@@ -158,9 +158,9 @@ BAD: dict[str, tuple[str, str]] = {
     "allow.everyone.if.no.acl.found": ("maybe", "either true or false"),
     "log.retention.hours": ("two", "Not a number"),
     "log.retention.ms": ("-5", "must be at least -1"),
-    "log.segment.bytes": ("1000", "must be at least 1.04858e+06"),
-    "log.cleanup.policy": ("forever", "must be a list of delete, compact"),
-    "log.cleaner.min.cleanable.ratio": ("1.5", "must be at most 1"),
+    "log.segment.bytes": ("1000", "Value must be at least 1048576"),
+    "log.cleanup.policy": ("forever", "String must be one of: compact, delete"),
+    "log.cleaner.min.cleanable.ratio": ("1.5", "Value must be no more than 1"),
     "message.max.bytes": ("-1", "must be at least 0"),
     "compression.type": ("brotli", "must be one of"),
 }
