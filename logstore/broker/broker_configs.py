@@ -29,12 +29,14 @@ from logstore.broker.broker_settings import (
     INVALID_REQUEST,
     REGISTRY,
     STATIC_BROKER_CONFIG,
+    TOPIC_DEFAULTS,
     BrokerConfigRefused,
     topic_defaults,
 )
 from logstore.config import BrokerConfig
 from logstore.error_codes import KAFKA_STORAGE_ERROR
 from logstore.in_turn import InTurn
+from logstore.storage.configs import canonical_choice
 
 if TYPE_CHECKING:
     from logstore.storage import LogManager
@@ -46,6 +48,15 @@ STATE_FILE = "dynamic-configs.json"
 
 # name, value, read only, source, sensitive, synonyms (name, value, source), config type
 Row = tuple[str, str | None, bool, int, bool, tuple[tuple[str, str | None, int], ...], int]
+
+
+def _respelt(name: str, value: str) -> str:
+    """A stored topic default as Kafka spells its choices: Odradek accepted any case
+    before it compared as Kafka does, and such a value must still apply after an upgrade."""
+    topic = TOPIC_DEFAULTS.get(name)
+    if topic is None:
+        return value
+    return canonical_choice(topic[0], value) or value
 
 
 class DynamicBrokerConfigs:
@@ -73,7 +84,7 @@ class DynamicBrokerConfigs:
             try:
                 if definition is None or not definition.dynamic:
                     raise BrokerConfigRefused(INVALID_REQUEST, "not a dynamic broker config")
-                self.overrides[name] = definition.normalise(str(value))
+                self.overrides[name] = definition.normalise(_respelt(name, str(value)))
             except BrokerConfigRefused as exc:
                 # Written by another version or by hand: the static value stands.
                 log.warning(

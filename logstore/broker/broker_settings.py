@@ -430,11 +430,11 @@ def _topic_default(
             topic_value = str(int(value) * factor) if factor != 1 else value
         except ValueError:
             raise _refuse(name, raw, "Not a number of type LONG") from None
-        from logstore.storage.configs import CONFIG_DEFS
+        from logstore.storage.configs import CONFIG_DEFS, config_problem
 
         problem = CONFIG_DEFS[topic].check(topic_value)
         if problem:
-            raise _refuse(name, raw, problem)
+            raise BrokerConfigRefused(INVALID_REQUEST, config_problem(name, raw, problem))
 
     def parse(raw: str) -> dict[str, Any]:
         validate(raw)

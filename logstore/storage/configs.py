@@ -27,6 +27,7 @@ class ConfigDef:
     check: Callable[[str], str | None]  # returns an error message, None if fine
     read_only: bool = False
     internal: bool = False  # accepted but never described (as Kafka's internal configs)
+    choices: tuple[str, ...] | None = None  # the values a string or list config allows
 
 
 def _bound(limit: float) -> str:
@@ -54,16 +55,45 @@ def _number(
     return check
 
 
+class Whole(str):
+    """A check's message that is the whole error, not a reason to put after Kafka's
+    "Invalid value X for configuration Y: " (as Kafka words a list's items): a format
+    string whose `{name}` is the config's name."""
+
+
 def _choice(*allowed: str, many: bool = False) -> Callable[[str], str | None]:
+    """Kafka's ValidString (case-sensitive, as Kafka compares) or, with `many`, its
+    ValidList of them: an empty list is allowed (cleanup.policy="" keeps every segment),
+    an empty item is not, and a bad item is named on its own."""
+    why = f"String must be one of: {', '.join(allowed)}"
+
     def check(value: str) -> str | None:
-        items = [v.strip() for v in value.split(",")] if many else [value.strip()]
-        known = {a.lower() for a in allowed}
-        bad = [v for v in items if v.lower() not in known]
-        if bad or not items or (many and not value.strip()):
-            return f"String must be one of: {', '.join(allowed)}"
+        if not many:
+            return None if value.strip() in allowed else why
+        if not value.strip():
+            return None
+        for item in (v.strip() for v in value.split(",")):
+            if not item:
+                return Whole("Configuration '{name}' values must not be empty.")
+            if item not in allowed:
+                said = item.replace("{", "{{").replace("}", "}}")
+                return Whole(f"Invalid value {said} for configuration {{name}}: {why}")
         return None
 
     return check
+
+
+def canonical_choice(name: str, value: str) -> str | None:
+    """`value` spelt as Kafka spells the choice it names in another case (such as
+    "logappendtime"), for values an older Odradek accepted; None if there is none."""
+    definition = CONFIG_DEFS.get(name)
+    if definition is None or definition.choices is None:
+        return None
+    spelt = {c.lower(): c for c in definition.choices}
+    items = [spelt.get(v.strip().lower()) for v in value.split(",")]
+    if any(i is None for i in items) or not value.strip():
+        return None
+    return ",".join(i for i in items if i is not None)
 
 
 def _any(value: str) -> str | None:
@@ -83,14 +113,18 @@ def _bool(value: str) -> str | None:
     return "Expected value to be either true or false"
 
 
+_POLICIES = ("compact", "delete")
+_TYPES = ("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")
+_STAMPS = ("CreateTime", "LogAppendTime")
 _DEFS = [
-    ConfigDef("cleanup.policy", "delete", "list", _choice("compact", "delete", many=True)),
     ConfigDef(
-        "compression.type",
-        "producer",
-        "string",
-        _choice("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"),
+        "cleanup.policy",
+        "delete",
+        "list",
+        _choice(*_POLICIES, many=True),
+        choices=_POLICIES,
     ),
+    ConfigDef("compression.type", "producer", "string", _choice(*_TYPES), choices=_TYPES),
     ConfigDef("compression.gzip.level", "-1", "int", _gzip_level),
     ConfigDef("compression.lz4.level", "9", "int", _number("int", 1, 17)),
     ConfigDef("compression.zstd.level", "3", "int", _number("int", -131072, 22)),
@@ -109,9 +143,7 @@ _DEFS = [
     ConfigDef("max.message.bytes", "1048588", "int", _number("int", 0)),
     ConfigDef("message.timestamp.after.max.ms", "3600000", "long", _number("long", 0)),
     ConfigDef("message.timestamp.before.max.ms", str(LONG_MAX), "long", _number("long", 0)),
-    ConfigDef(
-        "message.timestamp.type", "CreateTime", "string", _choice("CreateTime", "LogAppendTime")
-    ),
+    ConfigDef("message.timestamp.type", "CreateTime", "string", _choice(*_STAMPS), choices=_STAMPS),
     ConfigDef("min.cleanable.dirty.ratio", "0.5", "double", _number("double", 0, 1)),
     ConfigDef("min.compaction.lag.ms", "0", "long", _number("long", 0)),
     ConfigDef("min.insync.replicas", "1", "int", _number("int", 1)),
@@ -146,6 +178,13 @@ class ConfigEntry:
     sensitive: bool = False
 
 
+def config_problem(name: str, value: str, problem: str) -> str:
+    """Kafka's ConfigException message for `problem`, a check's answer about `value`."""
+    if isinstance(problem, Whole):
+        return problem.format(name=name)
+    return f"Invalid value {value} for configuration {name}: {problem}"
+
+
 def validate_configs(configs: Mapping[str, str]) -> dict[str, str]:
     """Check names and values; return a normalised copy or raise InvalidConfigError."""
     out: dict[str, str] = {}
@@ -157,7 +196,7 @@ def validate_configs(configs: Mapping[str, str]) -> dict[str, str]:
             raise InvalidConfigError(f"Invalid value null for configuration {name}")
         problem = definition.check(str(value))
         if problem:
-            raise InvalidConfigError(f"Invalid value {value} for configuration {name}: {problem}")
+            raise InvalidConfigError(config_problem(name, str(value), problem))
         out[name] = str(value).strip()
     return out
 

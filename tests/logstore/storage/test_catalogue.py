@@ -61,6 +61,14 @@ def test_topic_name_rules(manager: LogManager, name: str, ok: bool) -> None:
         ({"internal.segment.bytes": "1000"}, None),  # ...and this its way around it
         ({"compression.gzip.level": "0"}, "Invalid value"),
         ({"preallocate": "maybe"}, "Invalid value"),
+        # Kafka's ValidList: empty means no policy; an empty or unknown item is named
+        ({"cleanup.policy": ""}, None),
+        ({"cleanup.policy": "delete,"}, "^Configuration 'cleanup.policy' values must not be"),
+        ({"cleanup.policy": "delete,forever"}, "^Invalid value forever for configuration"),
+        # ...and its ValidString compares case and all
+        ({"cleanup.policy": "Delete"}, "Invalid value Delete"),
+        ({"message.timestamp.type": "logappendtime"}, "String must be one of: CreateTime"),
+        ({"compression.type": "ZSTD"}, "Invalid value ZSTD"),
     ],
 )
 def test_create_validates_configs(manager: LogManager, configs, error: str | None) -> None:

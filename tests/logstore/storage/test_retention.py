@@ -33,6 +33,8 @@ BATCH = len(batch(1))
             0,
             0,
         ),
+        # an empty policy keeps every segment (Kafka's "infinite retention")
+        ({"cleanup.policy": "", "retention.ms": "1", "retention.bytes": "0"}, [5000, 0], 10, 0),
     ],
 )
 def test_retention(
