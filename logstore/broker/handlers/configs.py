@@ -1,5 +1,8 @@
 """DescribeConfigs (v1–4), AlterConfigs (v0–2), IncrementalAlterConfigs (v0–1).
 
+BROKER_LOGGER resources go to `logstore.broker.broker_loggers` (IncrementalAlterConfigs
+only; legacy AlterConfigs refuses the type, as Kafka does).
+
 Owns the mapping between storage's topic config entries and Kafka's config sources and
 types, and routing BROKER resources to `logstore.broker.broker_configs` (their dynamic
 overrides over the table of `logstore.broker.broker_settings`). Topic overrides live in
@@ -17,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from logstore.broker import access
+from logstore.broker import access, broker_loggers
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.broker_configs import DynamicBrokerConfigs
 from logstore.broker.broker_settings import BrokerConfigRefused
@@ -40,6 +43,7 @@ from logstore.shares.store import ShareStateWriteError
 from logstore.storage import InvalidTopicError, validate_topic_name
 
 TOPIC = 2
+BROKER_LOGGER = 8
 BROKER = 4
 GROUP = 32
 GROUP_CONFIG_SOURCE = 8
@@ -51,7 +55,7 @@ SOURCE_CODES = {
     "DEFAULT_CONFIG": 5,
 }
 # Kafka's ConfigEntry.ConfigType codes.
-_BOOLEAN, _STRING, _INT, _LONG, _DOUBLE, _LIST = 1, 2, 3, 5, 6, 7
+_UNKNOWN_TYPE, _BOOLEAN, _STRING, _INT, _LONG, _DOUBLE, _LIST = 0, 1, 2, 3, 5, 6, 7
 _TYPES = {
     "cleanup.policy": _LIST,
     "compression.type": _STRING,
@@ -129,13 +133,22 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
         defaults = tuple(sorted(getattr(broker.logs, "topic_defaults", {}).items()))
         dynamic: frozenset[str] = getattr(broker.logs, "dynamic_topic_defaults", frozenset())
         rows = _topic_rows(overrides, keys, synonyms, defaults, dynamic)
-        return 0, None, res.resource_type, res.resource_name, rows
+        return 0, "", res.resource_type, res.resource_name, rows
     if res.resource_type == BROKER:
         refused = _other_broker(broker, res.resource_name, describe=True)
         if refused:
             return INVALID_REQUEST, refused, res.resource_type, res.resource_name, []
         entries = list(_dynamic(broker).rows(keys, synonyms))
-        return 0, None, res.resource_type, res.resource_name, entries
+        return 0, "", res.resource_type, res.resource_name, entries
+    if res.resource_type == BROKER_LOGGER:
+        node = broker.config.node_id
+        refused = broker_loggers.other_node(node, res.resource_name, describe=True)
+        if refused:
+            return INVALID_REQUEST, refused, res.resource_type, res.resource_name, []
+        source = broker_loggers.SOURCE
+        for name, level in broker_loggers.describe(keys):
+            entries.append((name, level, False, source, False, (), _UNKNOWN_TYPE))
+        return 0, "", res.resource_type, res.resource_name, entries
     if res.resource_type == GROUP:
         for name, value, override in broker.shares.describe_configs(res.resource_name):
             if keys is not None and name not in keys:
@@ -144,7 +157,7 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
             synonym = ((name, value, source),) if synonyms else ()
             ctype = _STRING if name == AUTO_OFFSET_RESET else _INT
             entries.append((name, value, False, source, False, synonym, ctype))
-        return 0, None, res.resource_type, res.resource_name, entries
+        return 0, "", res.resource_type, res.resource_name, entries
     message = f"resource type {res.resource_type} is not supported"
     return INVALID_REQUEST, message, res.resource_type, res.resource_name, []
 
@@ -175,7 +188,7 @@ def _refused(broker: Broker, ctx: RequestContext, res: Any, operation: Operation
     """Kafka's check of a config resource: a topic by name, a broker as the cluster."""
     if res.resource_type == TOPIC:
         return access.refusal(broker, ctx, operation, access.TOPIC, res.resource_name)
-    if res.resource_type == BROKER:
+    if res.resource_type in (BROKER, BROKER_LOGGER):
         return access.refusal(broker, ctx, operation, access.CLUSTER)
     return 0
 
@@ -346,13 +359,17 @@ async def incremental_alter_configs(broker: Broker, ctx: RequestContext, request
     schema = ctx.schema
     responses = []
     malformed = _malformed(request.resources)
+    error: int
+    message: str | None
     for i, res in enumerate(request.resources):
         if i in malformed:
             responses.append(_altered(schema, res, INVALID_REQUEST, malformed[i]))
             continue
+        if res.resource_type == BROKER_LOGGER:
+            error, message = _alter_loggers(broker, ctx, res, request.validate_only)
+            responses.append(_altered(schema, res, error, message))
+            continue
         changes = _incremental_changes(broker, res)
-        error: int
-        message: str | None
         refused = _refused(broker, ctx, res, Operation.ALTER_CONFIGS)
         if refused:
             error, message = refused, access.DENIED
@@ -372,6 +389,24 @@ async def incremental_alter_configs(broker: Broker, ctx: RequestContext, request
                 error, message = await _apply(broker, res, set_, delete, request.validate_only)
         responses.append(_altered(schema, res, error, message))
     return make(ctx.response_class, throttle_time=0, responses=tuple(responses))
+
+
+def _alter_loggers(
+    broker: Broker, ctx: RequestContext, res: Any, validate_only: bool
+) -> tuple[int, str | None]:
+    refused = _refused(broker, ctx, res, Operation.ALTER_CONFIGS)
+    if refused:
+        return refused, access.DENIED
+    node = broker.config.node_id
+    other = broker_loggers.other_node(node, res.resource_name, describe=False)
+    if other:
+        return INVALID_REQUEST, other
+    changes = [(c.name, c.config_operation, c.value) for c in res.configs]
+    try:
+        broker_loggers.alter(changes, validate_only=validate_only)
+    except broker_loggers.LoggerRefused as exc:
+        return exc.code, str(exc)
+    return 0, None
 
 
 def _altered(schema: Any, res: Any, error: int, message: str | None) -> Any:

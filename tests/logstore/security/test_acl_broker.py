@@ -8,6 +8,7 @@ principal.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ from confluent_kafka.admin import (
 )
 
 from tests.broker_fixture import BrokerProcess, start_broker
+from tests.differential.test_named_twice import _call, _m
 
 ME = "User:ANONYMOUS"
 STANDARD = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
@@ -225,3 +227,30 @@ def test_a_consumer_in_a_group_it_may_not_read_is_refused(secured: BrokerProcess
         assert errors == [KafkaError.GROUP_AUTHORIZATION_FAILED]
     finally:
         consumer.close()
+
+
+def test_broker_loggers_need_the_cluster_config_rights(secured: BrokerProcess) -> None:
+    """The principal holds cluster ALTER and DESCRIBE, not DESCRIBE_CONFIGS or
+    ALTER_CONFIGS: reading and changing log levels are refused, as in Kafka."""
+    cluster = SimpleNamespace(bootstrap=secured.bootstrap)
+    d = _m(32, 4)
+    described = _call(
+        cluster, 32, 4, "DescribeConfigsRequest",
+        resources=(d.DescribeConfigsResource(
+            resource_type=8, resource_name="0", configuration_keys=None),),
+        include_synonyms=False, include_documentation=False,
+    )  # fmt: skip
+    assert [(int(r.error_code), r.configs) for r in described.results] == [
+        (KafkaError.CLUSTER_AUTHORIZATION_FAILED, ())
+    ]
+    i = _m(44, 1)
+    altered = _call(
+        cluster, 44, 1, "IncrementalAlterConfigsRequest",
+        resources=(i.AlterConfigsResource(resource_type=8, resource_name="0", configs=(
+            i.AlterableConfig(name="root", config_operation=0, value="DEBUG"),)),),
+        validate_only=False,
+    )  # fmt: skip
+    assert [int(r.error_code) for r in altered.responses] == [
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED
+    ]
+    assert "DEBUG logstore" not in secured.log()
