@@ -21,12 +21,13 @@ from console.registry import auth, compatibility, errors, formats, store
 from console.registry.models import Schema, SubjectVersion
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+# Not "" (no Content-Type): a browser sends such a body cross-site without a CORS
+# preflight, with basic credentials it cached for this host, and the API is CSRF-exempt.
 ACCEPTED_BODIES = (
     "application/vnd.schemaregistry.v1+json",
     "application/vnd.schemaregistry+json",
     "application/json",
     "application/octet-stream",
-    "",
 )
 
 Handler = Callable[..., Any]
