@@ -3,8 +3,10 @@
 Owns who may scrape: with `ODRADEK_METRICS_TOKEN` set, only a request carrying
 `Authorization: Bearer <token>` (compared in constant time; 401 otherwise); without it,
 only a loopback client (403 otherwise), the client being the one the login throttle sees
-behind a TLS proxy. It must never answer a scrape with a session cookie's authority, nor
-trust X-Forwarded-For unless the console is configured to sit behind a proxy.
+behind a TLS proxy, and not a loopback request a proxy forwarded (it carries
+X-Forwarded-For, Forwarded or X-Real-IP) unless the console is told of the proxy. It must
+never answer a scrape with a session cookie's authority, nor trust X-Forwarded-For unless
+the console is configured to sit behind a proxy.
 """
 
 from __future__ import annotations
@@ -29,12 +31,18 @@ def _bearer_ok(request: HttpRequest, token: str) -> bool:
     )
 
 
+# Headers a reverse proxy adds: from a loopback address they mean the request came
+# through a proxy on this host from anywhere, so loopback alone vouches for nothing.
+_PROXIED = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
 def _is_loopback(request: HttpRequest) -> bool:
-    address = (
-        client_address(request)
-        if settings.ODRADEK_BEHIND_TLS_PROXY
-        else request.META.get("REMOTE_ADDR")
-    )
+    if settings.ODRADEK_BEHIND_TLS_PROXY:
+        address = client_address(request)
+    elif any(h in request.META for h in _PROXIED):
+        return False
+    else:
+        address = request.META.get("REMOTE_ADDR")
     try:
         return ipaddress.ip_address(address or "").is_loopback
     except ValueError:

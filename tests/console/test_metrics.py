@@ -81,6 +81,10 @@ def test_without_token_only_loopback_clients_are_answered() -> None:
     # Without the proxy setting a forged X-Forwarded-For changes nothing.
     forged = Client(REMOTE_ADDR="10.0.0.5").get("/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1")
     assert forged.status_code == 403
+    # A proxy on this host, the console not told of it: every client would be loopback.
+    for header in ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP"):
+        proxied = Client(REMOTE_ADDR="127.0.0.1").get("/metrics", **{header: "203.0.113.9"})
+        assert proxied.status_code == 403, header
     assert Client(REMOTE_ADDR="::1").get("/metrics").status_code == 200
     series = scrape(Client(REMOTE_ADDR="127.0.0.1"))
     # The bundled broker is unreachable: reported down, not a 500.
