@@ -21,6 +21,7 @@ from logstore.records.errors import (
     InvalidTimestampError,
     RecordError,
     RecordTooLargeError,
+    UndecodableStreamError,
     UnknownCodecError,
 )
 from logstore.records.header import (
@@ -62,6 +63,7 @@ __all__ = [
     "RecordEntry",
     "RecordError",
     "RecordTooLargeError",
+    "UndecodableStreamError",
     "UnknownCodecError",
     "build_batch",
     "compress",

@@ -44,3 +44,10 @@ class UnknownCodecError(RecordError):
     as an unexpected error (UNKNOWN_SERVER_ERROR)."""
 
     code = codes.UNKNOWN_SERVER_ERROR
+
+
+class UndecodableStreamError(RecordError):
+    """A batch marked compressed whose records cannot be that codec's stream: Kafka fails
+    decompressing it (UNKNOWN_SERVER_ERROR)."""
+
+    code = codes.UNKNOWN_SERVER_ERROR

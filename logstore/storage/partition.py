@@ -30,6 +30,7 @@ from logstore.records.header import (
     BatchHeader,
     encode_prefix,
 )
+from logstore.records.stream_start import stream_problem
 from logstore.storage.configs import TopicConfig
 from logstore.storage.errors import (
     KafkaStorageError,
@@ -308,6 +309,7 @@ class PartitionLog:
             or h[6] < 0
             or h[12] != h[6] + 1
             or h[5] & 7 > MAX_CODEC
+            or (h[5] & 7 and stream_problem(view, _HEADER_SIZE, h[5] & 7) is not None)
             or crc32c(view[CRC_START:]) != h[4]
             or h[8] > now + config.timestamp_after_max_ms
             or 0 <= h[7] < now - config.timestamp_before_max_ms

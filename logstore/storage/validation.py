@@ -1,11 +1,13 @@
 """Checks a produce request's batches must pass before anything is written.
 
 Framing (at least one whole batch, magic 2), CRC-32C of every batch, `max.message.bytes`,
-a known codec and a record count matching the offset range, keys on compacted topics,
+a known codec and a record count matching the offset range, records that start as their
+codec's stream must (`logstore.records.stream_start`), keys on compacted topics,
 `message.timestamp.before/after.max.ms`. Errors are the ones Apache Kafka 4 answers
 (checked by the differential suite): no whole batch or a magic other than 2 is
 INVALID_RECORD (87), a CRC mismatch CORRUPT_MESSAGE (2), a count that does not match the
-offset range INVALID_RECORD, an unknown codec UNKNOWN_SERVER_ERROR. Refusals caused
+offset range INVALID_RECORD, an unknown codec or a stream that is not its codec's
+UNKNOWN_SERVER_ERROR. Refusals caused
 by particular records (no key on a compacted topic, a timestamp out of range) name them
 as Kafka does (KIP-467): `RejectedRecords` carries each record's index in its batch and
 message, and the summary message, for the Produce response.
@@ -27,6 +29,7 @@ from logstore.records import (
     InvalidTimestampError,
     RecordError,
     RecordTooLargeError,
+    UndecodableStreamError,
     UnknownCodecError,
     decode_records,
     parse_header,
@@ -34,6 +37,7 @@ from logstore.records import (
 )
 from logstore.records.header import CRC_START
 from logstore.records.record import record_stamps
+from logstore.records.stream_start import stream_problem
 from logstore.storage.configs import LONG_MAX, TopicConfig
 
 MAGIC_OFFSET = 16
@@ -108,6 +112,10 @@ def check_batches(
                 f"batch of {header.size} bytes exceeds max.message.bytes {config.max_message_bytes}"
             )
         _check_counts(header, where)
+        if header.compression:
+            problem = stream_problem(view, pos + HEADER_SIZE, header.compression)
+            if problem:
+                raise UndecodableStreamError(f"Batch in topic partition {where} is {problem}.")
         headers.append((pos, header))
         pos += header.size
     for pos, header in headers:

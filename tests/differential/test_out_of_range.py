@@ -10,7 +10,8 @@ partition), the partition count and the replication factor, with its messages; a
 value is refused with Kafka's wording, as are config resources naming no topic, an
 invalid one, or another broker, and alterations Kafka cannot apply. Produce refuses a batch
 whose header Kafka refuses (a base offset other than 0, a record count that does not
-match the offset range, an unknown codec), a transactional batch without a transactional
+match the offset range, an unknown codec, records marked compressed that are no stream of
+that codec, or an lz4 frame Kafka's consumers cannot read), a transactional batch without a transactional
 id, and any client write to an internal topic or deletion of its records. Raw requests on fresh connections; the broker's own
 id, which differs (Kafka's reference is 1, Odradek 0), stands in assignments for "this
 broker".
@@ -22,6 +23,7 @@ import datetime
 import struct
 from typing import Any
 
+import cramjam
 import crc32c
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -304,6 +306,15 @@ def _produce(run: _Run, topic: str) -> None:
             struct.pack_into(fmt, b, at, value)
         return bytes(b) if change.keys() == {"base_offset"} else _recrc(b)
 
+    def marked(codec: int, payload: bytes | None = None) -> bytes:
+        b = record_batch([b"a", b"b"])
+        b = b[:61] + (b[61:] if payload is None else payload)
+        struct.pack_into(">i", b, 8, len(b) - 12)
+        struct.pack_into(">h", b, ATTRIBUTES_AT, codec)
+        return _recrc(b)
+
+    linked_lz4 = bytes(cramjam.lz4.compress(bytes(record_batch([b"a", b"b"])[61:])))
+
     m = _m(PRODUCE, 9)
     for label, records, where in (
         ("base offset 100", batch(base_offset=100), topic),
@@ -312,6 +323,10 @@ def _produce(run: _Run, topic: str) -> None:
         ("0 records counted", batch(count=0, last_offset_delta=-1), topic),
         ("compression codec 7", batch(attributes=7), topic),
         ("transactional without a transactional id", batch(attributes=0x10), topic),
+        ("marked gzip, records not compressed", marked(1), topic),
+        ("marked lz4, records not compressed", marked(3), topic),
+        ("marked zstd, records not compressed", marked(4), topic),
+        ("lz4 with dependent blocks", marked(3, linked_lz4), topic),
         ("to __consumer_offsets", batch(), "__consumer_offsets"),
         ("to a user's __ topic", batch(), user),
     ):

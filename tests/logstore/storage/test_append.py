@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import struct
+
+import cramjam
 import pytest
+from crc32c import crc32c
 
 from logstore.clock import ManualClock
 from logstore.records import (
@@ -10,6 +14,7 @@ from logstore.records import (
     InvalidRecordError,
     InvalidTimestampError,
     RecordTooLargeError,
+    UndecodableStreamError,
     build_batch,
     decode_records,
     split_batches,
@@ -218,3 +223,46 @@ def test_record_errors_judge_every_timestamp(manager: LogManager, clock: ManualC
     )
     assert log.log_end_offset == 0
     assert log.append(build_batch([(b"k", b"v")] * 2, timestamps=[now, now])).base_offset == 0
+
+
+def relabel(raw: bytes, codec: int, payload: bytes | None = None) -> bytes:
+    """`raw` marked `codec` (and carrying `payload` as its records), CRC made right again,
+    as a client with a bug in its compression would send it."""
+    data = bytearray(raw[:61] + (raw[61:] if payload is None else payload))
+    struct.pack_into(">i", data, 8, len(data) - 12)
+    struct.pack_into(">h", data, 21, codec)
+    struct.pack_into(">I", data, 17, crc32c(bytes(data[21:])))
+    return bytes(data)
+
+
+def linked_lz4(raw: bytes) -> bytes:
+    """An lz4 frame with dependent blocks, which Kafka's consumers cannot read."""
+    return relabel(raw, 3, bytes(cramjam.lz4.compress(raw[61:])))
+
+
+@pytest.mark.parametrize("plain", [True, False])  # the produce fast path, the general one
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (relabel(batch(3), 1), "marked gzip, but"),
+        (relabel(batch(3), 3), "marked lz4, but its records do not start an lz4 frame"),
+        (relabel(batch(3), 4), "marked zstd, but"),
+        (relabel(batch(3), 4, b""), "marked zstd, but"),
+        (linked_lz4(batch(3)), "frame descriptor"),
+    ],
+)
+def test_a_stream_that_is_not_its_codec_s_writes_nothing(
+    manager: LogManager, data: bytes, why: str, plain: bool
+) -> None:
+    """Kafka decompresses what it is sent and fails such a batch (UNKNOWN_SERVER_ERROR);
+    stored, it would break every consumer that reaches it."""
+    manager.create_topic("t", 1, {} if plain else {"message.timestamp.type": "LogAppendTime"})
+    log = manager.log("t", 0)
+    log.append(batch(1))
+    with pytest.raises(UndecodableStreamError, match=why) as info:
+        log.append(data)
+    assert info.value.code == -1
+    assert (log.log_end_offset, log.size_bytes) == (1, len(batch(1)))
+    for codec in (1, 2, 3, 4):  # what clients really send still goes in
+        log.append(build_batch([(b"k", b"v" * 50)] * 3, codec=codec))
+    assert log.log_end_offset == 13
