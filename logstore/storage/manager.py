@@ -448,7 +448,8 @@ class LogManager:
                 log = self._make_log(info.name, p, config)
                 replaced = log.directory.exists()  # leftovers of an earlier topic, this name
                 if replaced:
-                    shutil.rmtree(log.directory)
+                    # Aside at once, removed on the io thread: they may be gigabytes.
+                    self.remove_directories([log])
                 made.append(log)
                 log.create(sync=self.fsync != "never", replaced=replaced)
                 log.flushed_offset = 0

@@ -116,3 +116,23 @@ def test_deleted_topic_directory_is_removed_by_the_io_thread(
     io_gate.run_all()
     assert list(tmp_path.glob("t-*-delete")) == []
     assert [r.value for r in read_all(gated.log("t", 0))] == [b"value-0"]
+
+
+def test_leftovers_under_a_new_topic_s_name_are_moved_aside_then_removed(
+    gated: LogManager, io_gate: GatedExecutor, clock: ManualClock
+) -> None:
+    """A directory already under the new partition's name (kept at open because it held
+    something other than segments) is renamed aside at once and removed on the io thread,
+    not on the caller's: it may be large."""
+    stray = gated.data_dir / "t-0"
+    stray.mkdir()
+    (stray / "notes.txt").write_text("not a segment")
+    gated.create_topic("t", 1)
+    assert [p.name for p in stray.iterdir()] == ["00000000000000000000.log"]
+    aside = [p for p in gated.data_dir.iterdir() if p.name.endswith("-delete")]
+    assert [p.name.startswith("t-0.") for p in aside] == [True]
+    assert (aside[0] / "notes.txt").exists()
+    io_gate.run_all()
+    assert not aside[0].exists()
+    fill(gated, clock, "t", 3)
+    assert len(read_all(gated.log("t", 0))) == 3
