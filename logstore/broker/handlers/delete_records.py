@@ -11,6 +11,7 @@ from typing import Any
 
 from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
+from logstore.broker.asked import last_entries
 from logstore.broker.build import make
 from logstore.broker.context import Broker
 from logstore.broker.errors import INVALID_TOPIC_EXCEPTION, UNKNOWN_TOPIC_OR_PARTITION, code_of
@@ -36,11 +37,9 @@ async def delete_records(broker: Broker, ctx: RequestContext, request: Any) -> A
     schema = ctx.schema
     # A partition named twice is acted on and answered once, with its last offset: Kafka
     # keys the request by partition.
-    asked: dict[str, dict[int, int]] = {}
-    for t in request.topics:
-        offsets = asked.setdefault(t.name, {})
-        for p in t.partitions:
-            offsets[p.partition_index] = p.offset
+    asked = last_entries(
+        (t.name, ((p.partition_index, p.offset) for p in t.partitions)) for t in request.topics
+    )
     topics = []
     for name, offsets in asked.items():
         rows = []

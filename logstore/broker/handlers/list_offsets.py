@@ -11,10 +11,12 @@ building kio objects for them cost more than the lookups).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
+from logstore.broker.asked import last_entries
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
     INVALID_REQUEST,
@@ -68,14 +70,11 @@ async def list_offsets(broker: Broker, ctx: RequestContext, request: Any) -> byt
     isolation = getattr(request, "isolation_level", 0)
     committed = isolation == READ_COMMITTED
     # A partition asked for twice is answered once, INVALID_REQUEST, as Kafka answers it.
-    asked: dict[str, dict[int, Any]] = {}
-    twice: set[tuple[str, int]] = set()
-    for t in request.topics:
-        wanted = asked.setdefault(t.name, {})
-        for p in t.partitions:
-            if p.partition_index in wanted:
-                twice.add((t.name, p.partition_index))
-            wanted[p.partition_index] = p
+    asked = last_entries(
+        (t.name, ((p.partition_index, p) for p in t.partitions)) for t in request.topics
+    )
+    named = Counter((t.name, p.partition_index) for t in request.topics for p in t.partitions)
+    twice = {key for key, times in named.items() if times > 1}
     topics: list[tuple[str, list[ListOffsetsRow]]] = []
     for name, wanted in asked.items():
         rows: list[ListOffsetsRow] = []

@@ -15,6 +15,7 @@ from typing import Any
 
 from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
+from logstore.broker.asked import last_entries
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
     INVALID_RECORD,
@@ -240,11 +241,9 @@ async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         refused = TRANSACTIONAL_ID_AUTHORIZATION_FAILED
     # A partition named twice is written and answered once, with its last batch: Kafka
     # keys the request by partition.
-    wanted: dict[str, dict[int, Any]] = {}
-    for topic in request.topic_data:
-        batches = wanted.setdefault(topic.name, {})
-        for pdata in topic.partition_data:
-            batches[pdata.index] = pdata.records
+    wanted = last_entries(
+        (t.name, ((p.index, p.records) for p in t.partition_data)) for t in request.topic_data
+    )
     for name, batches in wanted.items():
         parts = []
         topic_refused = refused or access.refusal(broker, ctx, Operation.WRITE, access.TOPIC, name)
