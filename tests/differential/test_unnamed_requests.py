@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import time
 import uuid
 from typing import Any
 
@@ -198,11 +199,22 @@ def _offsets(partitions: Any) -> list[tuple[int, int, int, int]]:
     ]
 
 
+def _wait_known(cluster: Cluster, group: str, topic: str) -> None:
+    """Until the group coordinator knows `topic`. Kafka's learns of a topic from the
+    metadata it is sent a moment after CreateTopics returns, and until then answers the
+    topic as one that does not exist (no id, partitions as named): seen under CI load."""
+    deadline = time.monotonic() + 30
+    while not _describe_offsets(cluster, 1, group, [(topic, (0,))])[0][1][0][1]:
+        assert time.monotonic() < deadline, f"{cluster.name}: {topic} never known to groups"
+        time.sleep(0.05)  # polling the reference's readiness, not waiting for time
+
+
 def offsets_scenario(cluster: Cluster) -> dict[str, Any]:
     topic = unique_topic("unnamed-offsets")
     create_topic(cluster, topic, partitions=2)
     never = f"diff-never-{uuid.uuid4().hex[:8]}"
     wait_coordinator(cluster, never)
+    _wait_known(cluster, never, topic)
     classic = f"diff-classic-{uuid.uuid4().hex[:8]}"
     consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": classic, **QUIET})
     try:
