@@ -60,6 +60,10 @@ class BrokerConfig:
     # Written once the listener is bound (useful with port 0); None = don't write.
     port_file: Path | None = None
     # -- slow and idle clients, descriptors, partition limits ------------------------------
+    # Kafka's quota.window.num and quota.window.size.seconds: a client's byte rate is
+    # measured over this many samples of this many seconds each (logstore.quotas).
+    quota_window_num: int = 11
+    quota_window_size_seconds: int = 1
     # Kafka's connections.max.idle.ms: a connection silent this long with nothing in
     # flight is closed.
     connections_max_idle_ms: int = 600_000

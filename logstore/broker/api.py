@@ -41,6 +41,13 @@ class RequestContext:
     # Which client connection sent it (0: none, e.g. a request made up inside the broker):
     # state Kafka ties to a connection (share sessions) ends when that connection does.
     connection: int = 0
+    # The request's size in bytes, header and body (what Kafka's produce quota counts).
+    size: int = 0
+
+    @property
+    def user(self) -> str:
+        """The principal's name, as client quotas name users ("User:alice" -> "alice")."""
+        return self.principal.partition(":")[2] or self.principal
 
     @property
     def response_class(self) -> type:

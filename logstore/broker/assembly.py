@@ -20,6 +20,8 @@ from logstore.clock import Clock
 from logstore.config import BrokerConfig
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.producers.manager import ProducerManager
+from logstore.quotas import store as quota_store
+from logstore.quotas.store import QuotaStore
 from logstore.security import acls, credentials
 from logstore.security.authorizer import Authorizer
 from logstore.security.credentials import CredentialStore
@@ -83,6 +85,7 @@ async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> B
         transactions=transactions,
         authorizer=_authorizer(config, logs),
         credentials=CredentialStore(logs.state_dir(credentials.STATE_NAME)),
+        quota_store=QuotaStore(logs.state_dir(quota_store.STATE_NAME)),
     )
     _tasks[id(broker)] = asyncio.create_task(_snapshots(producers), name="producer-snapshots")
     _sweeps[id(broker)] = asyncio.create_task(_sweep(transactions), name="transaction-sweep")

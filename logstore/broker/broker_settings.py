@@ -613,6 +613,20 @@ REGISTRY: dict[str, ConfigDef] = {
             show=_rate,
         ),
         setting(
+            "quota.window.num",
+            INT,
+            "quota_window_num",
+            kafka_default="11",
+            checks=(_at_least(1),),
+        ),
+        setting(
+            "quota.window.size.seconds",
+            INT,
+            "quota_window_size_seconds",
+            kafka_default="1",
+            checks=(_at_least(1),),
+        ),
+        setting(
             "connections.max.idle.ms",
             LONG,
             "connections_max_idle_ms",

@@ -31,6 +31,8 @@ from logstore.broker.stats import (
 )
 from logstore.clock import Clock, SystemClock
 from logstore.config import BrokerConfig
+from logstore.quotas.enforcer import QuotaEnforcer
+from logstore.quotas.store import QuotaStore
 
 if TYPE_CHECKING:
     from logstore.broker.broker_configs import DynamicBrokerConfigs
@@ -122,6 +124,16 @@ class Broker:
     authorizer: Authorizer | None = None
     # SCRAM users (SASL logins, Describe/AlterUserScramCredentials); set by open_broker.
     credentials: CredentialStore | None = None
+    # Client quotas: what is stored (Describe/AlterClientQuotas) and what is enforced
+    # (Produce and Fetch throttling). Kept in memory only unless open_broker gives a store.
+    quota_store: QuotaStore = field(default_factory=QuotaStore)
+    quotas: QuotaEnforcer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.quotas = QuotaEnforcer(
+            self.clock, self.config.quota_window_num, self.config.quota_window_size_seconds
+        )
+        self.quotas.load(self.quota_store.entries())
 
     def address(self, listener: str) -> tuple[str, int]:
         """The (host, port) clients of `listener` are told to connect to."""
@@ -130,5 +142,6 @@ class Broker:
     async def connection_closed(self, connection: int) -> None:
         """A client connection ended: what Kafka ties to it ends too. Not while shutting
         down: held records then come back after the restart with their delivery counts."""
+        self.quotas.forget(connection)
         if not self.shutting_down:
             await self.shares.connection_closed(connection)

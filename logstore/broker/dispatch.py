@@ -77,6 +77,7 @@ async def _handle(
         principal,
         listener,
         connection,
+        len(body),
     )
     response = await reg.handler(broker, ctx, request)
     broker.requests.done(ctx, started, response)  # metrics and the request log

@@ -10,7 +10,8 @@ calls); up to PIPELINE_DEPTH requests are handled concurrently but answered stri
 arrival order; and a frame that cannot be trusted closes this connection only. On a SASL
 listener the exchange (logstore.broker.sasl_gate) is served one frame at a time before any
 other request, and again when the client re-authenticates; a request after the session's
-lifetime closes the connection. Handlers start in arrival order and Produce appends before
+lifetime closes the connection. A client over its quota is muted: no request of its is
+handled, and no further frame read, until its throttle time is over. Handlers start in arrival order and Produce appends before
 its first await, so appends keep the order the client sent them in, while acks=all
 requests from one producer can share an fsync (group commit). It must never interpret
 requests.
@@ -174,6 +175,7 @@ class Connection:
             if gate is not None and not await self._exchange(gate):
                 return
             principal, listener = self.principal, self.listener
+            quotas = self.broker.quotas
             while True:
                 self._at_boundary = True
                 await self._slots.acquire()
@@ -194,6 +196,19 @@ class Connection:
                         return
                     if verdict is _ANSWERED:
                         continue
+                hold_ms = quotas.hold_ms(self.number)
+                if hold_ms:
+                    # Throttled for a quota: this request waits until the wait is over, and
+                    # nothing more is read meanwhile (the reader may already have been
+                    # waiting for this frame when the wait was decided). A shutdown may
+                    # stop the wait: the request is then dropped unanswered, as unread.
+                    self._at_boundary = True
+                    try:
+                        await asyncio.sleep(hold_ms / 1000)
+                    except asyncio.CancelledError:
+                        release(length)
+                        raise
+                    self._at_boundary = False
                 task = asyncio.create_task(
                     handle_frame(
                         self.broker, body, self.client_host, principal, listener, self.number

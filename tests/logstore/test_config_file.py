@@ -55,6 +55,8 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "auto.create.topics.enable": ("false", "false"),
     "socket.request.max.bytes": ("1048576", "1048576"),
     "queued.max.request.bytes": ("2000000", "2000000"),
+    "quota.window.num": ("5", "5"),
+    "quota.window.size.seconds": ("2", "2"),
     "connections.max.idle.ms": ("300000", "300000"),
     "connection.failed.authentication.delay.ms": ("250", "250"),
     "max.connections.per.ip": ("20", "20"),

@@ -1,25 +1,36 @@
-"""DescribeClientQuotas (48), v0–1: Odradek enforces no client quotas, so it has none to list.
+"""DescribeClientQuotas (48) and AlterClientQuotas (49), v0–1: the stored client quotas.
 
-Owns validating the filter exactly as Kafka's controller does (so a bad filter gets Kafka's
-error and message) and answering an empty list for a good one. Kafka's own
-`kafka-configs.sh --describe --entity-type users` asks this beside the SCRAM credentials.
-It must never pretend a quota exists: AlterClientQuotas is not served.
+Owns validating a describe filter and an alteration exactly as Kafka's controller does (so
+bad input gets Kafka's error and message), applying a request's accepted alterations all
+at once and durably, and putting them in force. Kafka's own `kafka-configs.sh
+--entity-type users/clients/ips` speaks these. It must never enforce a quota itself
+(logstore.quotas.enforcer does) nor resolve a host on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import ipaddress
+import socket
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
-from logstore.error_codes import INVALID_REQUEST, UNSUPPORTED_VERSION
+from logstore.error_codes import INVALID_REQUEST, KAFKA_STORAGE_ERROR, UNSUPPORTED_VERSION
 from logstore.protocol.api_keys import ApiKey
+from logstore.quotas import rules
+from logstore.quotas.store import Change
 from logstore.security.acls import Operation
 
-ENTITY_TYPES = ("user", "client-id", "ip")
+ENTITY_TYPES = (rules.USER, rules.CLIENT_ID, rules.IP)
 EXACT, DEFAULT, SPECIFIED = 0, 1, 2
+# How long an ip entity's host name may take to resolve before it counts as unresolvable.
+RESOLVE_TIMEOUT_S = 5.0
+_RESOLVER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="quota-ip-lookup")
 
 
 class _Refused(Exception):
@@ -28,38 +39,49 @@ class _Refused(Exception):
         self.code = code
 
 
-def _check(components: Any) -> None:
-    seen: set[str] = set()
+def _check(components: Any) -> tuple[dict[str, str | None], set[str]]:
+    """The filter's exact matches and specified types, or Kafka's refusal."""
+    exact: dict[str, str | None] = {}
+    specified: set[str] = set()
     for component in components:
         kind = component.entity_type
         if not kind:
             raise _Refused(INVALID_REQUEST, "Invalid empty entity type.")
-        if kind in seen:
+        if kind in exact or kind in specified:
             raise _Refused(
                 INVALID_REQUEST, f"Entity type {kind} cannot appear more than once in the filter."
             )
-        seen.add(kind)
         if kind not in ENTITY_TYPES:
             raise _Refused(UNSUPPORTED_VERSION, f"Unsupported entity type {kind}")
-        if component.match_type == EXACT and component.match is None:
-            raise _Refused(
-                INVALID_REQUEST, "Request specified MATCH_TYPE_EXACT, but set match string to null."
-            )
-        if component.match_type in (DEFAULT, SPECIFIED) and component.match is not None:
+        if component.match_type == EXACT:
+            if component.match is None:
+                raise _Refused(
+                    INVALID_REQUEST,
+                    "Request specified MATCH_TYPE_EXACT, but set match string to null.",
+                )
+            exact[kind] = component.match
+        elif component.match_type in (DEFAULT, SPECIFIED):
             name = (
                 "MATCH_TYPE_DEFAULT" if component.match_type == DEFAULT else "MATCH_TYPE_SPECIFIED"
             )
-            raise _Refused(
-                INVALID_REQUEST, f"Request specified {name}, but also specified a match string."
-            )
-        if component.match_type not in (EXACT, DEFAULT, SPECIFIED):
+            if component.match is not None:
+                raise _Refused(
+                    INVALID_REQUEST, f"Request specified {name}, but also specified a match string."
+                )
+            if component.match_type == DEFAULT:
+                exact[kind] = None
+            else:
+                specified.add(kind)
+        else:
             raise _Refused(INVALID_REQUEST, f"Unknown match type {component.match_type}")
-    if "ip" in seen and seen & {"user", "client-id"}:
+    named = set(exact) | specified
+    if rules.IP in named and named & {rules.USER, rules.CLIENT_ID}:
         raise _Refused(
             INVALID_REQUEST,
             "Invalid entity filter component combination. IP filter component should not be "
             "used with user or clientId filter component.",
         )
+    return exact, specified
 
 
 @handles(ApiKey.DESCRIBE_CLIENT_QUOTAS, min_version=0, max_version=1)
@@ -77,7 +99,118 @@ async def describe_client_quotas(broker: Broker, ctx: RequestContext, request: A
         code = access.REFUSED[access.CLUSTER]
         return answer(code, "Cluster authorization failed.", None)
     try:
-        _check(request.components)
+        exact, specified = _check(request.components)
     except _Refused as exc:
         return answer(exc.code, str(exc), None)
-    return answer(0, "", ())
+    schema = ctx.schema
+    entries = tuple(
+        make(
+            schema.EntryData,
+            entity=tuple(
+                make(schema.EntityData, entity_type=kind, entity_name=name)
+                for kind, name in rules.java_order(entity)
+            ),
+            values=tuple(
+                make(schema.ValueData, key=key, value=value) for key, value in values.items()
+            ),
+        )
+        for entity, values in broker.quota_store.matching(exact, specified, request.strict)
+    )
+    return answer(0, "", entries)
+
+
+async def _resolves(host: str | None) -> bool:
+    """Kafka's isValidIpEntity: the default ip, an address, or a name that resolves. Names
+    are looked up on two threads of their own, so slow or hostile lookups can hold up
+    neither the event loop nor the threads the broker writes files on."""
+    if host is None:
+        return True
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    lookup = functools.partial(socket.getaddrinfo, host, None, type=socket.SOCK_STREAM)
+    try:
+        async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+            await asyncio.get_running_loop().run_in_executor(_RESOLVER, lookup)
+    except (OSError, TimeoutError, UnicodeError, ValueError):
+        return False
+    return True
+
+
+async def _judged(entity: rules.Entity, ops: Any) -> tuple[rules.Problem | None, Change]:
+    """One entry as Kafka's controller judges it: the entity, then each key set (a
+    removal is not checked), every fault or none."""
+    names = dict(entity)
+    problem = rules.entity_problem(
+        entity, await _resolves(names[rules.IP]) if rules.IP in names else True
+    )
+    changes: dict[str, float | None] = {}
+    for op in ops:
+        changes[op.key] = None if op.remove else float(op.value)
+    if problem is None:
+        keys = rules.keys_for(entity)
+        for key, value in rules.java_order(changes.items()):
+            if value is not None:
+                problem = rules.value_problem(keys, key, value)
+                if problem is not None:
+                    break
+    return problem, (entity, changes)
+
+
+@handles(ApiKey.ALTER_CLIENT_QUOTAS, min_version=0, max_version=1)
+async def alter_client_quotas(broker: Broker, ctx: RequestContext, request: Any) -> Any:
+    schema = ctx.schema
+
+    def entry(entity: Any, code: int, message: str | None) -> Any:
+        return make(
+            schema.EntryData,
+            error_code=code,
+            error_message=message,
+            entity=tuple(
+                make(schema.EntityData, entity_type=kind, entity_name=name) for kind, name in entity
+            ),
+        )
+
+    def answer(entries: list[Any]) -> Any:
+        return make(ctx.response_class, throttle_time=0, entries=tuple(entries))
+
+    if not access.allowed(broker, ctx, Operation.ALTER_CONFIGS, access.CLUSTER):
+        code = access.REFUSED[access.CLUSTER]
+        return answer(
+            [
+                entry(
+                    [(e.entity_type, e.entity_name) for e in item.entity],
+                    code,
+                    "Cluster authorization failed.",
+                )
+                for item in request.entries
+            ]
+        )
+    # Kafka keys the answer by entity: an entity named again is refused (its first
+    # alteration still applies), and so is one naming a key twice.
+    results: dict[frozenset[tuple[str, str | None]], tuple[rules.Entity, rules.Problem | None]]
+    results = {}
+    accepted: list[Change] = []
+    for item in request.entries:
+        entity = rules.java_order((e.entity_type, e.entity_name) for e in item.entity)
+        key = frozenset(entity)
+        keys = [op.key for op in item.ops]
+        if key in results or len(set(keys)) != len(keys):
+            again = (INVALID_REQUEST, f"Ignoring duplicate entity {rules.shown(entity)}")
+            results[key] = (results.get(key, (entity, None))[0], again)
+            continue
+        problem, change = await _judged(entity, item.ops)
+        results[key] = (entity, problem)
+        if problem is None:
+            accepted.append(change)
+    if accepted and not request.validate_only:
+        try:
+            await asyncio.to_thread(broker.quota_store.apply, accepted)
+        except OSError as exc:
+            failed = (KAFKA_STORAGE_ERROR, f"could not write the client quotas: {exc}")
+            results = {k: (e, p or failed) for k, (e, p) in results.items()}
+        else:
+            broker.quotas.load(broker.quota_store.entries())
+    return answer([entry(entity, *(problem or (0, None))) for entity, problem in results.values()])

@@ -42,6 +42,7 @@ from logstore.protocol.fetch_response import (
     FetchTopicOut,
     encode_fetch_response,
 )
+from logstore.quotas.enforcer import FETCH as FETCH_QUOTA
 from logstore.security.acls import Operation
 
 READ_COMMITTED = 1
@@ -59,10 +60,11 @@ def _close(slices: list[Any]) -> None:
 
 
 def _read_all(
-    broker: Broker, ctx: RequestContext, request: Any, wanted: Sequence[Wanted]
+    broker: Broker, ctx: RequestContext, request: Any, wanted: Sequence[Wanted], cap: int
 ) -> tuple[list[Read], int, list[Any]]:
-    """One pass over the partitions to read: (answers, bytes found, slices to release)."""
-    remaining = request.max_bytes if request.max_bytes > 0 else 2**31 - 1
+    """One pass over the partitions to read, at most `cap` bytes (one batch more, as
+    KIP-74 allows): (answers, bytes found, slices to release)."""
+    remaining = min(request.max_bytes if request.max_bytes > 0 else 2**31 - 1, cap)
     committed = getattr(request, "isolation_level", 0) == READ_COMMITTED
     found = 0
     slices: list[Any] = []
@@ -262,11 +264,16 @@ async def fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         return RawReply(parts, total)
     max_wait_s = max(millis(request.max_wait), 0) / 1000.0
     deadline = time.monotonic() + max_wait_s
+    # Kafka caps a fetch under consumer_byte_rate at what the quota window holds, so one
+    # answer alone is never throttled, and min_bytes with it.
+    window = broker.quotas.max_in_window(FETCH_QUOTA, ctx.user, ctx.client_id or "")
+    cap = 2**31 - 1 if window is None else min(int(window), 2**31 - 1)
+    min_bytes = min(request.min_bytes, cap)
     while True:
-        answers, found, slices = _read_all(broker, ctx, request, _to_read(broker, plan))
+        answers, found, slices = _read_all(broker, ctx, request, _to_read(broker, plan), cap)
         left = deadline - time.monotonic()
         if (
-            found >= request.min_bytes
+            found >= min_bytes
             or left <= 0
             or not plan.wanted
             or broker.shutting_down
@@ -278,8 +285,13 @@ async def fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         _close(slices)
         keys = [(w.topic, w.partition) for w in plan.wanted]
         if not await broker.appends.wait_any(keys, left):
-            answers, found, slices = _read_all(broker, ctx, request, _to_read(broker, plan))
+            answers, found, slices = _read_all(broker, ctx, request, _to_read(broker, plan), cap)
             break
+    if broker.quotas.enforces(FETCH_QUOTA):
+        throttled = _throttled(broker, ctx, plan, answers)
+        if throttled is not None:
+            _close(slices)
+            return throttled
     sent, error, session_id = _reply(broker, plan, answers)
     if len(sent) != len(answers):
         kept = {id(po) for _, po in sent}
@@ -288,6 +300,35 @@ async def fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     _account(broker, topics)  # only what is sent counts as bytes out
     parts, total = encode_fetch_response(
         ctx.api_version, ctx.correlation_id, topics, error_code=error, session_id=session_id
+    )
+    return RawReply(parts, total)
+
+
+def _throttled(
+    broker: Broker, ctx: RequestContext, plan: FetchPlan, answers: list[Read]
+) -> RawReply | None:
+    """Kafka's consumer_byte_rate: the answer's size is counted, and if that puts the
+    client over its quota it gets an empty answer carrying the wait instead (the size
+    taken back, the session left as it was) and its connection is muted meanwhile."""
+    user, client = ctx.user, ctx.client_id or ""
+    _, size = encode_fetch_response(ctx.api_version, ctx.correlation_id, _group(answers))
+    throttle = broker.quotas.record(FETCH_QUOTA, user, client, size)
+    if throttle <= 0:
+        return None
+    broker.quotas.unrecord(FETCH_QUOTA, user, client, size)
+    broker.quotas.mute(ctx.connection, throttle)
+    error, session_id = 0, 0
+    if plan.session is not None:
+        session_id = plan.session.id
+        if plan.session.epoch != plan.expected_epoch:
+            error = INVALID_FETCH_SESSION_EPOCH
+    parts, total = encode_fetch_response(
+        ctx.api_version,
+        ctx.correlation_id,
+        [],
+        throttle_time_ms=throttle,
+        error_code=error,
+        session_id=session_id,
     )
     return RawReply(parts, total)
 

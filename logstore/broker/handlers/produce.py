@@ -33,6 +33,7 @@ from logstore.producers.state import DuplicateBatch
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.legacy_produce import refuse_legacy_produce
 from logstore.protocol.produce_response import PartitionResult, encode_produce_response
+from logstore.quotas.enforcer import PRODUCE as PRODUCE_QUOTA
 from logstore.records import HEADER_SIZE, parse_header
 from logstore.records.header import MIN_BATCH_LENGTH
 from logstore.security.acls import Operation
@@ -260,6 +261,12 @@ async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         for _, outcome in parts:
             if outcome.error:
                 errors[outcome.error] += 1
+    throttle = 0
+    if broker.quotas.enforces(PRODUCE_QUOTA):
+        # Kafka counts the whole request against producer_byte_rate, answers at once
+        # with the wait, and reads nothing more from the connection until it is over.
+        throttle = broker.quotas.record(PRODUCE_QUOTA, ctx.user, ctx.client_id or "", ctx.size)
+        broker.quotas.mute(ctx.connection, throttle)
     if acks == 0:
         return None
     if acks == -1:
@@ -294,4 +301,5 @@ async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
             )
             for name, parts in outcomes
         ],
+        throttle_time_ms=throttle,
     )

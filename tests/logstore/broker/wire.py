@@ -16,14 +16,20 @@ from logstore.protocol import codec
 
 class Wire:
     def __init__(
-        self, bootstrap: str, timeout: float = 10.0, tls: ssl.SSLContext | None = None
+        self,
+        bootstrap: str,
+        timeout: float = 10.0,
+        tls: ssl.SSLContext | None = None,
+        client_id: str = "wire-test",
     ) -> None:
-        """`tls`: speak through TLS with this client context (an SSL listener)."""
+        """`tls`: speak through TLS with this client context (an SSL listener);
+        `client_id`: what every request's header names (client quotas go by it)."""
         host, port = bootstrap.rsplit(":", 1)
         assert host == "127.0.0.1"
         sock = socket.create_connection((host, int(port)), timeout=timeout)
         self.sock = sock if tls is None else tls.wrap_socket(sock, server_hostname=host)
         self.correlation = 0
+        self.client_id = client_id
 
     def close(self) -> None:
         self.sock.close()
@@ -57,7 +63,7 @@ class Wire:
         cls = codec.request_class(api_key, version)
         assert cls is not None
         self.correlation += 1
-        header = codec.RequestHeader(api_key, version, self.correlation, "wire-test")
+        header = codec.RequestHeader(api_key, version, self.correlation, self.client_id)
         self.send_raw(codec.encode_request(header, make(cls, **fields)))
 
     def read_response(self, api_key: int, version: int) -> Any:

@@ -1,0 +1,168 @@
+"""Which quota applies to a client, how fast it is going, and how long it must wait.
+
+Owns Kafka's default quota callback (the eight-step precedence from
+/users/<user>/clients/<client-id> down to /clients/<default>, and which clients share one
+measured rate), one sampled rate per (quota key, shared tags), the throttle time Kafka
+gives a client over its quota, and which connections are muted until when. Handlers ask it
+to record bytes; connections ask it whether to wait before reading the next request. It
+must never decide a request's answer beyond its throttle time, nor touch sockets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from logstore.clock import Clock
+from logstore.quotas.rate import SampledRate
+from logstore.quotas.rules import CLIENT_ID, USER, Entity
+
+PRODUCE, FETCH = "producer_byte_rate", "consumer_byte_rate"
+ENFORCED = (PRODUCE, FETCH)
+_ABSENT = object()  # the entity has no component of that type
+Tags = tuple[str, str]  # (user, client id); "" = not part of what is shared
+
+
+def _parts(entity: Entity) -> tuple[object, object] | None:
+    names = dict(entity)
+    if set(names) - {USER, CLIENT_ID}:
+        return None
+    return names.get(USER, _ABSENT), names.get(CLIENT_ID, _ABSENT)
+
+
+class QuotaEnforcer:
+    def __init__(self, clock: Clock, samples: int = 11, window_s: int = 1) -> None:
+        self._clock = clock
+        self._samples = samples
+        self._window_ms = window_s * 1000
+        # quota key -> (user part, client part) -> limit; a part is a name, None for the
+        # default entity, or _ABSENT.
+        self._limits: dict[str, dict[tuple[object, object], float]] = {}
+        self._rates: dict[tuple[str, Tags], SampledRate] = {}
+        self._muted: dict[int, int] = {}  # connection -> monotonic ms it may read again
+        self._swept_ms = 0
+
+    def load(self, entries: Iterable[tuple[Entity, dict[str, float]]]) -> None:
+        """Put the stored quotas in force (at start and after every change)."""
+        limits: dict[str, dict[tuple[object, object], float]] = {}
+        for entity, values in entries:
+            parts = _parts(entity)
+            if parts is None:
+                continue
+            for key, value in values.items():
+                if key in ENFORCED:
+                    limits.setdefault(key, {})[parts] = value
+        self._limits = limits
+
+    def enforces(self, key: str) -> bool:
+        return key in self._limits
+
+    def _tags(self, known: dict[tuple[object, object], float], user: str, client: str) -> Tags:
+        # Kafka's quotaMetricTags: the first entity that exists decides who shares a rate.
+        for parts, tags in (
+            ((user, client), (user, client)),
+            ((user, None), (user, client)),
+            ((user, _ABSENT), (user, "")),
+            ((None, client), (user, client)),
+            ((None, None), (user, client)),
+            ((None, _ABSENT), (user, "")),
+        ):
+            if parts in known:
+                return tags
+        return ("", client)
+
+    def _limit(self, known: dict[tuple[object, object], float], tags: Tags) -> float | None:
+        # Kafka's quotaLimit, which looks again from the tags alone.
+        user, client = tags
+        if user and client:
+            steps: tuple[tuple[object, object], ...] = (
+                (user, client),
+                (user, None),
+                (None, client),
+                (None, None),
+            )
+        elif user:
+            steps = ((user, _ABSENT), (None, _ABSENT))
+        elif client:
+            steps = ((_ABSENT, client), (_ABSENT, None))
+        else:
+            steps = ()
+        for parts in steps:
+            if parts in known:
+                return known[parts]
+        return None
+
+    def _rate(self, key: str, tags: Tags) -> SampledRate:
+        rate = self._rates.get((key, tags))
+        if rate is None:
+            rate = self._rates[(key, tags)] = SampledRate(self._samples, self._window_ms)
+        return rate
+
+    def max_in_window(self, key: str, user: str, client: str) -> float | None:
+        """The most a client may take at once without being throttled for it alone (Kafka
+        caps a fetch to this); None without a quota."""
+        known = self._limits.get(key)
+        if not known:
+            return None
+        limit = self._limit(known, self._tags(known, user, client))
+        if limit is None:
+            return None
+        return limit * (self._samples - 1) * self._window_ms / 1000
+
+    def record(self, key: str, user: str, client: str, value: float) -> int:
+        """Count `value` for the client and answer its throttle time in ms (0: within
+        quota)."""
+        known = self._limits.get(key)
+        if not known:
+            return 0
+        now = self._clock.monotonic_ms()
+        self._sweep(now)
+        tags = self._tags(known, user, client)
+        rate = self._rate(key, tags)
+        rate.record(value, now)
+        limit = self._limit(known, tags)
+        if limit is None:
+            return 0
+        observed = rate.rate(now)
+        if not observed > limit:
+            return 0
+        # Kafka's QuotaUtils.throttleTime: the wait that brings the rate back to the limit.
+        wait = (observed - limit) / limit * rate.window_ms(now)
+        return int(min(wait + 0.5, 2**31 - 1) // 1)
+
+    def unrecord(self, key: str, user: str, client: str, value: float) -> None:
+        """Take back what `record` counted for an answer that was not sent (a throttled
+        fetch is answered empty)."""
+        known = self._limits.get(key)
+        if known:
+            tags = self._tags(known, user, client)
+            self._rate(key, tags).record(-value, self._clock.monotonic_ms())
+
+    def _sweep(self, now: int) -> None:
+        # A rate whose samples are all obsolete measures what a new one would: drop it,
+        # so a stream of made-up client ids cannot grow this without bound.
+        if now - self._swept_ms < self._samples * self._window_ms:
+            return
+        self._swept_ms = now
+        for key in [k for k, rate in self._rates.items() if rate.idle(now)]:
+            del self._rates[key]
+
+    def mute(self, connection: int, throttle_ms: int) -> None:
+        """Read nothing more from `connection` for `throttle_ms` (Kafka mutes the channel
+        of a throttled client)."""
+        if connection and throttle_ms > 0:
+            until = self._clock.monotonic_ms() + throttle_ms
+            self._muted[connection] = max(until, self._muted.get(connection, 0))
+
+    def hold_ms(self, connection: int) -> int:
+        """How long `connection` must still wait before its next request is read."""
+        until = self._muted.get(connection)
+        if until is None:
+            return 0
+        left = until - self._clock.monotonic_ms()
+        if left <= 0:
+            del self._muted[connection]
+            return 0
+        return left
+
+    def forget(self, connection: int) -> None:
+        self._muted.pop(connection, None)

@@ -1,0 +1,306 @@
+"""Client quotas on a real broker process: AlterClientQuotas stores what it accepts (and
+nothing of a request it refuses), DescribeClientQuotas finds it, a `kill -9` keeps it, and
+a client over producer_byte_rate or consumer_byte_rate is throttled as Kafka throttles it:
+the wait in the answer, an empty fetch answer, and its connection read no further until the
+wait is over. Kafka's exact answers are compared in tests/differential/test_client_quotas.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    NewTopic,
+    ResourcePatternType,
+    ResourceType,
+)
+
+from logstore.error_codes import CLUSTER_AUTHORIZATION_FAILED, INVALID_REQUEST
+from logstore.protocol.api_keys import ApiKey
+from tests.broker_fixture import BrokerProcess, start_broker
+from tests.differential.wire import record_batch
+from tests.logstore.broker.wire import Wire, schema
+
+ALTER, DESCRIBE = ApiKey.ALTER_CLIENT_QUOTAS, ApiKey.DESCRIBE_CLIENT_QUOTAS
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
+    process = start_broker(tmp_path_factory.mktemp("quotas") / "data")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def _alter(
+    wire: Wire,
+    entity: list[tuple[str, str | None]],
+    ops: dict[str, float | None],
+    validate_only: bool = False,
+) -> tuple[int, str | None]:
+    s = schema(ALTER, 1)
+    answer = wire.request(
+        ALTER,
+        1,
+        entries=(
+            s.EntryData(
+                entity=tuple(s.EntityData(entity_type=k, entity_name=n) for k, n in entity),
+                ops=tuple(
+                    s.OpData(key=key, value=0.0 if v is None else v, remove=v is None)
+                    for key, v in ops.items()
+                ),
+            ),
+        ),
+        validate_only=validate_only,
+    )
+    (entry,) = answer.entries
+    return int(entry.error_code), entry.error_message
+
+
+def _described(wire: Wire, kind: str, name: str) -> dict[Any, dict[str, float]]:
+    c = schema(DESCRIBE, 1).ComponentData
+    answer = wire.request(
+        DESCRIBE, 1, components=(c(entity_type=kind, match_type=0, match=name),), strict=False
+    )
+    assert answer.error_code == 0, answer.error_message
+    return {
+        frozenset((e.entity_type, e.entity_name) for e in entry.entity): {
+            v.key: v.value for v in entry.values
+        }
+        for entry in answer.entries
+    }
+
+
+def test_quotas_are_stored_described_and_survive_kill_9(tmp_path: Path) -> None:
+    process = start_broker(tmp_path / "data")
+    try:
+        with Wire(process.bootstrap) as wire:
+            assert _alter(wire, [("user", "alice")], {"producer_byte_rate": 1024.0}) == (0, None)
+            both = [("user", "alice"), ("client-id", "app")]
+            assert _alter(wire, both, {"consumer_byte_rate": 2048.0}) == (0, None)
+            # Validate-only and refused alterations leave nothing behind.
+            assert _alter(wire, [("user", "bob")], {"producer_byte_rate": 1.0}, True) == (0, None)
+            assert _alter(wire, [("user", "carol")], {"producer_byte_rate": 1.5}) == (
+                INVALID_REQUEST,
+                "producer_byte_rate cannot be a fractional value.",
+            )
+        process.kill9()
+        process.restart()
+        with Wire(process.bootstrap) as wire:
+            assert _described(wire, "user", "alice") == {
+                frozenset({("user", "alice")}): {"producer_byte_rate": 1024.0},
+                frozenset(both): {"consumer_byte_rate": 2048.0},
+            }
+            assert _described(wire, "user", "bob") == {}
+            assert _described(wire, "user", "carol") == {}
+            # Removing the last key removes the entity.
+            assert _alter(wire, both, {"consumer_byte_rate": None}) == (0, None)
+            assert set(_described(wire, "user", "alice")) == {frozenset({("user", "alice")})}
+    finally:
+        process.stop()
+
+
+@contextlib.contextmanager
+def _client_quota(broker: BrokerProcess, client: str, key: str, value: float) -> Iterator[None]:
+    """`key` set to `value` for client id `client` while the block runs."""
+    with Wire(broker.bootstrap) as admin:
+        assert _alter(admin, [("client-id", client)], {key: value})[0] == 0
+    try:
+        yield
+    finally:
+        with Wire(broker.bootstrap) as admin:
+            _alter(admin, [("client-id", client)], {key: None})
+
+
+def _waited(answer: Any) -> int:
+    """An answer's throttle time in ms (kio gives a timedelta)."""
+    return round(answer.throttle_time.total_seconds() * 1000)
+
+
+def _topic(broker: BrokerProcess) -> str:
+    name = f"quota-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic(name, 1)])[name].result(timeout=30)
+    return name
+
+
+def _produce(wire: Wire, topic: str, values: list[bytes]) -> Any:
+    s = schema(ApiKey.PRODUCE, 9)
+    batch = record_batch(values)
+    return wire.request(
+        ApiKey.PRODUCE,
+        9,
+        transactional_id=None,
+        acks=1,
+        timeout=10_000,
+        topic_data=(
+            s.TopicProduceData(
+                name=topic,
+                partition_data=(s.PartitionProduceData(index=0, records=batch),),
+            ),
+        ),
+    )
+
+
+def test_a_producer_over_its_byte_rate_is_told_to_wait_and_muted(broker: BrokerProcess) -> None:
+    topic = _topic(broker)
+    client = f"hasty-{uuid.uuid4().hex[:8]}"
+    with _client_quota(broker, client, "producer_byte_rate", 1024.0):
+        with Wire(broker.bootstrap, client_id=client) as wire:
+            small = _produce(wire, topic, [b"x" * 500])
+            assert _waited(small) == 0  # ~600 bytes over the 10 s window: 60 B/s
+            big = _produce(wire, topic, [b"y" * 40_000])
+            assert big.responses[0].partition_responses[0].error_code == 0
+            # Kafka's wait: (observed rate - quota) / quota * window. About 41 KB over the
+            # 10 s window: (4,100 - 1,024) / 1,024 * 10 s, about 30 s.
+            assert 29_000 < _waited(big) < 31_000
+        with Wire(broker.bootstrap, client_id="someone-else") as other:
+            assert _waited(_produce(other, topic, [b"z" * 40_000])) == 0
+
+
+def test_a_muted_connection_is_not_read_until_its_wait_is_over(broker: BrokerProcess) -> None:
+    topic = _topic(broker)
+    client = f"muted-{uuid.uuid4().hex[:8]}"
+    # 40 KB against 3 KB/s: a wait of about 3 s.
+    with _client_quota(broker, client, "producer_byte_rate", 3000.0):
+        with Wire(broker.bootstrap, client_id=client) as wire:
+            throttle = _waited(_produce(wire, topic, [b"y" * 40_000]))
+            assert 2_000 < throttle < 4_000
+            asked = time.monotonic()
+            wire.request(
+                ApiKey.API_VERSIONS, 3, client_software_name="t", client_software_version="1"
+            )
+            waited_ms = (time.monotonic() - asked) * 1000
+        # A lower bound only, and a loose one (the wait began when the broker decided it,
+        # before its answer reached us): unmuted, ApiVersions takes milliseconds.
+        assert waited_ms >= throttle / 2
+
+
+def _fetch(wire: Wire, topic: str) -> Any:
+    s = schema(ApiKey.FETCH, 12)
+    return wire.request(
+        ApiKey.FETCH,
+        12,
+        replica_id=-1,
+        max_wait=0,
+        min_bytes=1,
+        max_bytes=1_000_000,
+        isolation_level=0,
+        session_id=0,
+        session_epoch=-1,
+        topics=(
+            s.FetchTopic(
+                topic=topic,
+                partitions=(
+                    s.FetchPartition(
+                        partition=0,
+                        current_leader_epoch=-1,
+                        fetch_offset=0,
+                        last_fetched_epoch=-1,
+                        log_start_offset=-1,
+                        partition_max_bytes=1_000_000,
+                    ),
+                ),
+            ),
+        ),
+        forgotten_topics_data=(),
+        rack_id="",
+    )
+
+
+def test_a_consumer_over_its_byte_rate_gets_a_capped_then_an_empty_answer(
+    broker: BrokerProcess,
+) -> None:
+    topic = _topic(broker)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
+    for _ in range(30):
+        producer.produce(topic, b"v" * 2000)
+        producer.flush(10)
+    client = f"greedy-{uuid.uuid4().hex[:8]}"
+    with _client_quota(broker, client, "consumer_byte_rate", 1024.0):
+        with Wire(broker.bootstrap, client_id=client) as wire:
+            first = _fetch(wire, topic)
+            records = first.responses[0].partitions[0].records
+            # Capped at what the quota window holds (1024 B/s x 10 s), one batch over at most.
+            assert 0 < len(records) <= 10_240 + 2_200
+            assert _waited(first) == 0
+            second = _fetch(wire, topic)
+            assert _waited(second) > 0
+            assert second.responses == ()
+        with Wire(broker.bootstrap, client_id="someone-else") as other:
+            whole = _fetch(other, topic).responses[0].partitions[0].records
+            assert len(whole) > 50_000
+
+
+def test_altering_quotas_needs_alter_configs_on_the_cluster(tmp_path: Path) -> None:
+    config = tmp_path / "server.properties"
+    config.write_text(
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n"
+        "allow.everyone.if.no.acl.found=true\n"
+    )
+    process = start_broker(tmp_path / "data", ["--config", str(config)])
+    try:
+        # Once the cluster has an ACL, only what it allows is allowed: everything but this.
+        bindings = [
+            AclBinding(
+                ResourceType.BROKER,
+                "kafka-cluster",
+                ResourcePatternType.LITERAL,
+                "User:ANONYMOUS",
+                "*",
+                operation,
+                permission,
+            )
+            for operation, permission in (
+                (AclOperation.ALL, AclPermissionType.ALLOW),
+                (AclOperation.ALTER_CONFIGS, AclPermissionType.DENY),
+            )
+        ]
+        admin = AdminClient({"bootstrap.servers": process.bootstrap})
+        for future in admin.create_acls(bindings).values():
+            future.result(timeout=30)
+        with Wire(process.bootstrap) as wire:
+            assert _alter(wire, [("user", "mallory")], {"producer_byte_rate": 1e9}) == (
+                CLUSTER_AUTHORIZATION_FAILED,
+                "Cluster authorization failed.",
+            )
+            # Describing needs DESCRIBE_CONFIGS, still allowed: nothing was stored.
+            assert _described(wire, "user", "mallory") == {}
+    finally:
+        process.stop()
+
+
+def test_librdkafka_reports_the_throttle(broker: BrokerProcess) -> None:
+    topic = _topic(broker)
+    client = f"throttled-{uuid.uuid4().hex[:8]}"
+    events: list[Any] = []
+    with _client_quota(broker, client, "producer_byte_rate", 2048.0):
+        producer = Producer(
+            {
+                "bootstrap.servers": broker.bootstrap,
+                "client.id": client,
+                "throttle_cb": events.append,
+            }
+        )
+        for _ in range(10):
+            producer.produce(topic, b"t" * 10_000)
+        assert producer.flush(30) == 0
+        deadline = time.monotonic() + 10
+        while not events and time.monotonic() < deadline:
+            producer.poll(0.1)
+        # librdkafka tells the application which broker throttled it, and for how long.
+        assert events, "no throttle event"
+        assert events[0].throttle_time > 0
+        assert events[0].broker_name.startswith("127.0.0.1:")
