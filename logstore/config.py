@@ -64,6 +64,10 @@ class BrokerConfig:
     # measured over this many samples of this many seconds each (logstore.quotas).
     quota_window_num: int = 11
     quota_window_size_seconds: int = 1
+    # Kafka's controller.quota.window.*: a controller_mutation_rate bucket holds this many
+    # windows' worth of partitions.
+    controller_quota_window_num: int = 11
+    controller_quota_window_size_seconds: int = 1
     # Kafka's connections.max.idle.ms: a connection silent this long with nothing in
     # flight is closed.
     connections_max_idle_ms: int = 600_000

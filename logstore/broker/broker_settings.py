@@ -627,6 +627,20 @@ REGISTRY: dict[str, ConfigDef] = {
             checks=(_at_least(1),),
         ),
         setting(
+            "controller.quota.window.num",
+            INT,
+            "controller_quota_window_num",
+            kafka_default="11",
+            checks=(_at_least(1),),
+        ),
+        setting(
+            "controller.quota.window.size.seconds",
+            INT,
+            "controller_quota_window_size_seconds",
+            kafka_default="1",
+            checks=(_at_least(1),),
+        ),
+        setting(
             "connections.max.idle.ms",
             LONG,
             "connections_max_idle_ms",

@@ -130,8 +130,13 @@ class Broker:
     quotas: QuotaEnforcer = field(init=False)
 
     def __post_init__(self) -> None:
+        config = self.config
         self.quotas = QuotaEnforcer(
-            self.clock, self.config.quota_window_num, self.config.quota_window_size_seconds
+            self.clock,
+            config.quota_window_num,
+            config.quota_window_size_seconds,
+            config.controller_quota_window_num,
+            config.controller_quota_window_size_seconds,
         )
         self.quotas.load(self.quota_store.entries())
 

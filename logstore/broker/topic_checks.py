@@ -98,8 +98,9 @@ def create_refusal(topic: Any, node_id: int) -> Refusal:
     return None
 
 
-def add_refusal(topic: Any, current: int, node_id: int) -> Refusal:
-    """Why a CreatePartitionsTopic cannot grow a topic of `current` partitions, or None."""
+def count_refusal(topic: Any, current: int) -> Refusal:
+    """Why a CreatePartitionsTopic's count cannot grow a topic of `current` partitions (or
+    its assignments do not match the growth), or None."""
     additional = topic.count - current
     if additional < 0:
         return INVALID_PARTITIONS, (
@@ -108,14 +109,19 @@ def add_refusal(topic: Any, current: int, node_id: int) -> Refusal:
         )
     if additional == 0:
         return INVALID_PARTITIONS, f"Topic already has {current} partition(s)."
-    if topic.assignments is not None:
-        if additional != len(topic.assignments):
-            return INVALID_REPLICA_ASSIGNMENT, (
-                f"Attempted to add {additional} additional partition(s), but only "
-                f"{len(topic.assignments)} assignment(s) were specified."
-            )
-        for assignment in topic.assignments:
-            refused = _assignment_refusal(node_id, assignment.broker_ids, 1)
-            if refused:
-                return refused
+    if topic.assignments is not None and additional != len(topic.assignments):
+        return INVALID_REPLICA_ASSIGNMENT, (
+            f"Attempted to add {additional} additional partition(s), but only "
+            f"{len(topic.assignments)} assignment(s) were specified."
+        )
+    return None
+
+
+def assignment_refusal(topic: Any, node_id: int) -> Refusal:
+    """Why a CreatePartitionsTopic's manual assignments cannot be placed, or None (Kafka's
+    controller checks them after the controller mutation quota)."""
+    for assignment in topic.assignments or ():
+        refused = _assignment_refusal(node_id, assignment.broker_ids, 1)
+        if refused:
+            return refused
     return None

@@ -13,13 +13,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from logstore.clock import Clock
+from logstore.quotas import mutations
+from logstore.quotas.mutations import MutationQuota, TokenBucket
 from logstore.quotas.rate import SampledRate
 from logstore.quotas.rules import CLIENT_ID, USER, Entity
 
 PRODUCE, FETCH = "producer_byte_rate", "consumer_byte_rate"
-ENFORCED = (PRODUCE, FETCH)
+ENFORCED = (PRODUCE, FETCH, mutations.KEY)
 _ABSENT = object()  # the entity has no component of that type
 Tags = tuple[str, str]  # (user, client id); "" = not part of what is shared
+# Token buckets kept for controller mutation quotas (one per user/client sharing one).
+MAX_BUCKETS = 10_000
 
 
 def _parts(entity: Entity) -> tuple[object, object] | None:
@@ -30,10 +34,19 @@ def _parts(entity: Entity) -> tuple[object, object] | None:
 
 
 class QuotaEnforcer:
-    def __init__(self, clock: Clock, samples: int = 11, window_s: int = 1) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        samples: int = 11,
+        window_s: int = 1,
+        mutation_samples: int = 11,
+        mutation_window_s: int = 1,
+    ) -> None:
         self._clock = clock
         self._samples = samples
         self._window_ms = window_s * 1000
+        self._mutation_window = (mutation_samples, mutation_window_s * 1000)
+        self._buckets: dict[Tags, TokenBucket] = {}
         # quota key -> (user part, client part) -> limit; a part is a name, None for the
         # default entity, or _ABSENT.
         self._limits: dict[str, dict[tuple[object, object], float]] = {}
@@ -136,6 +149,32 @@ class QuotaEnforcer:
         if known:
             tags = self._tags(known, user, client)
             self._rate(key, tags).record(-value, self._clock.monotonic_ms())
+
+    def mutations(self, user: str, client: str, strict: bool) -> MutationQuota:
+        """A request's controller mutation quota (Kafka's strict one for the versions it
+        made strict, permissive before them)."""
+        known = self._limits.get(mutations.KEY)
+        if not known:
+            return MutationQuota(self._clock, None, 1.0, strict)
+        tags = self._tags(known, user, client)
+        limit = self._limit(known, tags)
+        if limit is None:
+            return MutationQuota(self._clock, None, 1.0, strict)
+        bucket = self._buckets.get(tags)
+        if bucket is None:
+            if len(self._buckets) >= MAX_BUCKETS:
+                self._drop_full_buckets(known)
+            bucket = self._buckets[tags] = TokenBucket(*self._mutation_window)
+        return MutationQuota(self._clock, bucket, limit, strict)
+
+    def _drop_full_buckets(self, known: dict[tuple[object, object], float]) -> None:
+        # A full bucket is what a new one would be: forgetting it forgives nothing, so a
+        # stream of made-up client ids cannot grow this without bound.
+        now = self._clock.monotonic_ms()
+        for tags in list(self._buckets):
+            limit = self._limit(known, tags)
+            if limit is None or self._buckets[tags].full(limit, now):
+                del self._buckets[tags]
 
     def _sweep(self, now: int) -> None:
         # A rate whose samples are all obsolete measures what a new one would: drop it,

@@ -57,6 +57,8 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "queued.max.request.bytes": ("2000000", "2000000"),
     "quota.window.num": ("5", "5"),
     "quota.window.size.seconds": ("2", "2"),
+    "controller.quota.window.num": ("7", "7"),
+    "controller.quota.window.size.seconds": ("3", "3"),
     "connections.max.idle.ms": ("300000", "300000"),
     "connection.failed.authentication.delay.ms": ("250", "250"),
     "max.connections.per.ip": ("20", "20"),

@@ -30,8 +30,11 @@ from logstore.broker.errors import (
     message_of,
 )
 from logstore.broker.handlers.configs import SOURCE_CODES
-from logstore.broker.topic_checks import add_refusal, create_refusal
+from logstore.broker.topic_checks import assignment_refusal, count_refusal, create_refusal
+from logstore.error_codes import THROTTLING_QUOTA_EXCEEDED
 from logstore.protocol.api_keys import ApiKey
+from logstore.quotas import mutations
+from logstore.quotas.mutations import MutationQuota
 from logstore.security.acls import Operation
 
 log = logging.getLogger("logstore.topics")
@@ -46,7 +49,9 @@ DUPLICATE_NAME = "Duplicate topic name."
 INTERNAL_KEPT = "{} is an internal topic holding this broker's state; it cannot be deleted."
 
 
-async def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_only: bool) -> Any:
+async def _create_one(
+    broker: Broker, ctx: RequestContext, topic: Any, validate_only: bool, quota: MutationQuota
+) -> Any:
     schema = ctx.schema
     result: dict[str, Any] = dict(
         name=topic.name,
@@ -74,6 +79,17 @@ async def _create_one(broker: Broker, ctx: RequestContext, topic: Any, validate_
         partitions = broker.config.default_partitions
     configs = {c.name: c.value for c in topic.configs}
     try:
+        if quota.active:
+            # Kafka's controller counts a topic against controller_mutation_rate once it
+            # passed every check, whether or not it is then created (validate-only too).
+            await broker.logs.admin.create_topic(
+                topic.name, partitions, configs, validate_only=True
+            )
+            if not quota.allow(partitions):
+                result.update(
+                    error_code=THROTTLING_QUOTA_EXCEEDED, error_message=mutations.THROTTLED
+                )
+                return make(schema.CreatableTopicResult, **result)
         info = await broker.logs.admin.create_topic(
             topic.name, partitions, configs, validate_only=validate_only
         )
@@ -133,6 +149,21 @@ def _refused(ctx: RequestContext, name: str, message: str, code: int = POLICY_VI
     )
 
 
+def _mutation_quota(broker: Broker, ctx: RequestContext, strict_since: int) -> MutationQuota:
+    """This request's controller_mutation_rate quota: strict from the version Kafka made
+    it strict (KIP-599), permissive before."""
+    return broker.quotas.mutations(
+        ctx.user, ctx.client_id or "", strict=ctx.api_version >= strict_since
+    )
+
+
+def _waited(broker: Broker, ctx: RequestContext, quota: MutationQuota) -> int:
+    """The wait the response carries; the connection is muted for it, as Kafka does."""
+    wait = quota.throttle_ms()
+    broker.quotas.mute(ctx.connection, wait)
+    return wait
+
+
 @handles(ApiKey.CREATE_TOPICS, min_version=2, max_version=7)
 async def create_topics(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     # A name given twice is not created; Kafka answers it once, after the others.
@@ -140,6 +171,7 @@ async def create_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
     twice = [name for name, n in counts.items() if n > 1]
     topics = [t for t in request.topics if counts[t.name] == 1]
     total = sum(_requested_partitions(broker, t) for t in topics)
+    quota = _mutation_quota(broker, ctx, strict_since=6)
     # Kafka's controller also counts the metadata records the request would write: one per
     # topic, one per partition, one per config.
     records = total + sum(1 + len(t.configs) for t in topics)
@@ -148,9 +180,11 @@ async def create_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
     elif records > MAX_PARTITIONS_PER_REQUEST:
         results = [_refused(ctx, t.name, TOO_MANY_RECORDS) for t in topics]
     else:
-        results = [await _create_one(broker, ctx, t, request.validate_only) for t in topics]
+        results = [await _create_one(broker, ctx, t, request.validate_only, quota) for t in topics]
     results += [_refused(ctx, name, DUPLICATE_NAME, INVALID_REQUEST) for name in twice]
-    return make(ctx.response_class, throttle_time=0, topics=tuple(results))
+    return make(
+        ctx.response_class, throttle_time=_waited(broker, ctx, quota), topics=tuple(results)
+    )
 
 
 async def _forget(broker: Broker, topic: str) -> None:
@@ -226,6 +260,7 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
         )
         for name, topic_id, why in refused_pairs
     ]
+    quota = _mutation_quota(broker, ctx, strict_since=5)
     for name, topic_id in pairs:
         error, message = 0, None
         info = broker.logs.topic(name) if name else None
@@ -244,6 +279,9 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
             # runs: deleting it would lose every group's offsets and stop the groups.
             error, message = POLICY_VIOLATION, INTERNAL_KEPT.format(info.name)
             name, topic_id, info = info.name, info.topic_id, None
+        if info is not None and not quota.allow(info.partitions):
+            name, topic_id, info = info.name, info.topic_id, None
+            error, message = THROTTLING_QUOTA_EXCEEDED, mutations.THROTTLED
         if info is not None:
             try:
                 await broker.logs.admin.delete_topic(info.name, info.topic_id)
@@ -267,7 +305,9 @@ async def delete_topics(broker: Broker, ctx: RequestContext, request: Any) -> An
                 error_message=message,
             )
         )
-    return make(ctx.response_class, throttle_time=0, responses=tuple(results))
+    return make(
+        ctx.response_class, throttle_time=_waited(broker, ctx, quota), responses=tuple(results)
+    )
 
 
 @handles(ApiKey.CREATE_PARTITIONS, min_version=0, max_version=3)
@@ -286,6 +326,7 @@ async def create_partitions(broker: Broker, ctx: RequestContext, request: Any) -
         )
         for name in twice
     ]
+    quota = _mutation_quota(broker, ctx, strict_since=3)
     added = 0
     for t in topics:
         info = broker.logs.topic(t.name)
@@ -300,7 +341,11 @@ async def create_partitions(broker: Broker, ctx: RequestContext, request: Any) -
             error, message = POLICY_VIOLATION, TOO_MANY_FOR_CREATE_PARTITIONS
         elif info is None:
             error, message = UNKNOWN_TOPIC_OR_PARTITION, f"unknown topic {t.name!r}"
-        elif refused := add_refusal(t, info.partitions, broker.config.node_id):
+        elif refused := count_refusal(t, info.partitions):
+            error, message = refused
+        elif not quota.allow(t.count - info.partitions):
+            error, message = THROTTLING_QUOTA_EXCEEDED, mutations.THROTTLED
+        elif refused := assignment_refusal(t, broker.config.node_id):
             error, message = refused
         else:
             try:
@@ -317,4 +362,6 @@ async def create_partitions(broker: Broker, ctx: RequestContext, request: Any) -
                 error_message=message,
             )
         )
-    return make(ctx.response_class, throttle_time=0, results=tuple(results))
+    return make(
+        ctx.response_class, throttle_time=_waited(broker, ctx, quota), results=tuple(results)
+    )

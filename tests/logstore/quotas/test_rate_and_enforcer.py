@@ -104,3 +104,28 @@ def test_a_muted_connection_waits_until_its_time_is_over() -> None:
     enforcer.mute(8, 1_000)
     enforcer.forget(8)
     assert enforcer.hold_ms(8) == 0
+
+
+def test_a_strict_mutation_quota_refuses_once_the_bucket_is_below_zero() -> None:
+    enforcer, clock = _enforcer([((("client-id", "ops"),), {"controller_mutation_rate": 1.0})])
+    quota = enforcer.mutations("ANONYMOUS", "ops", strict=True)
+    assert quota.active
+    assert quota.allow(10)  # 11 in the bucket (11 windows of 1 s at 1 per second)
+    assert quota.allow(5)  # 1 left, not below zero: passes, and owes 4
+    assert not quota.allow(1)
+    assert quota.throttle_ms() == 4_000
+    clock.advance(1_000)
+    assert quota.throttle_ms() == 3_000  # the wait answered shrinks as time passes
+    # A new request sees the same bucket, refilled by a token a second.
+    clock.advance(3_000)
+    assert enforcer.mutations("ANONYMOUS", "ops", strict=True).allow(1)
+    assert not enforcer.mutations("ANONYMOUS", "other", strict=True).active
+
+
+def test_a_permissive_mutation_quota_passes_everything_and_answers_the_wait() -> None:
+    enforcer, _ = _enforcer([((("client-id", "ops"),), {"controller_mutation_rate": 2.0})])
+    quota = enforcer.mutations("ANONYMOUS", "ops", strict=False)
+    assert quota.allow(22)  # the whole bucket
+    assert quota.throttle_ms() == 0
+    assert quota.allow(4)
+    assert quota.throttle_ms() == 2_000  # 4 owed at 2 a second
