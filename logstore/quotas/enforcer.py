@@ -10,20 +10,40 @@ must never decide a request's answer beyond its throttle time, nor touch sockets
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 
 from logstore.clock import Clock
 from logstore.quotas import mutations
 from logstore.quotas.mutations import MutationQuota, TokenBucket
 from logstore.quotas.rate import SampledRate
-from logstore.quotas.rules import CLIENT_ID, USER, Entity
+from logstore.quotas.rules import CLIENT_ID, IP, USER, Entity
 
 PRODUCE, FETCH = "producer_byte_rate", "consumer_byte_rate"
+CONNECTIONS = "connection_creation_rate"
 ENFORCED = (PRODUCE, FETCH, mutations.KEY)
+# Kafka's IP_CONNECTION_RATE_DEFAULT: an ip quota of exactly this is no quota.
+NO_CONNECTION_LIMIT = 2**31 - 1
 _ABSENT = object()  # the entity has no component of that type
 Tags = tuple[str, str]  # (user, client id); "" = not part of what is shared
 # Token buckets kept for controller mutation quotas (one per user/client sharing one).
 MAX_BUCKETS = 10_000
+
+
+def address_key(host: str) -> str | None:
+    """An address as Kafka's InetAddress compares it (IPv4-mapped IPv6 is IPv4; dotted
+    parts with leading zeros are decimal, as Java reads them); None for a host name, which
+    is not looked up here."""
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        parts = host.split(".")
+        if len(parts) != 4 or not all(p.isascii() and p.isdigit() and int(p) <= 255 for p in parts):
+            return None
+        address = ipaddress.ip_address(".".join(str(int(p)) for p in parts))
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
 
 
 def _parts(entity: Entity) -> tuple[object, object] | None:
@@ -47,6 +67,7 @@ class QuotaEnforcer:
         self._window_ms = window_s * 1000
         self._mutation_window = (mutation_samples, mutation_window_s * 1000)
         self._buckets: dict[Tags, TokenBucket] = {}
+        self._ip_limits: dict[str | None, float] = {}  # address (None: default) -> rate
         # quota key -> (user part, client part) -> limit; a part is a name, None for the
         # default entity, or _ABSENT.
         self._limits: dict[str, dict[tuple[object, object], float]] = {}
@@ -57,7 +78,8 @@ class QuotaEnforcer:
     def load(self, entries: Iterable[tuple[Entity, dict[str, float]]]) -> None:
         """Put the stored quotas in force (at start and after every change)."""
         limits: dict[str, dict[tuple[object, object], float]] = {}
-        for entity, values in entries:
+        entries_list = list(entries)
+        for entity, values in entries_list:
             parts = _parts(entity)
             if parts is None:
                 continue
@@ -65,6 +87,16 @@ class QuotaEnforcer:
                 if key in ENFORCED:
                     limits.setdefault(key, {})[parts] = value
         self._limits = limits
+        ips: dict[str | None, float] = {}
+        for entity, values in entries_list:
+            names = dict(entity)
+            if set(names) != {IP} or CONNECTIONS not in values:
+                continue
+            name = names[IP]
+            address = None if name is None else address_key(name)
+            if name is None or address is not None:  # (host names are not enforced)
+                ips[address] = values[CONNECTIONS]
+        self._ip_limits = ips
 
     def enforces(self, key: str) -> bool:
         return key in self._limits
@@ -149,6 +181,27 @@ class QuotaEnforcer:
         if known:
             tags = self._tags(known, user, client)
             self._rate(key, tags).record(-value, self._clock.monotonic_ms())
+
+    def connection_throttle_ms(self, host: str) -> int:
+        """Count a new connection from `host` against its connection_creation_rate: 0 to
+        serve it, else how long to hold it unread before closing it (Kafka's KIP-612: the
+        wait is at most one window, and a refused connection is not counted)."""
+        if not self._ip_limits:
+            return 0
+        key = address_key(host) or host
+        limit = self._ip_limits.get(key, self._ip_limits.get(None))
+        if limit is None or limit == NO_CONNECTION_LIMIT:
+            return 0
+        now = self._clock.monotonic_ms()
+        self._sweep(now)
+        rate = self._rate(CONNECTIONS, (key, ""))
+        rate.record(1.0, now)
+        observed = rate.rate(now)
+        if not observed > limit:
+            return 0
+        rate.record(-1.0, now)
+        wait = (observed - limit) / limit * rate.window_ms(now)
+        return int(min(wait + 0.5, self._window_ms))
 
     def mutations(self, user: str, client: str, strict: bool) -> MutationQuota:
         """A request's controller mutation quota (Kafka's strict one for the versions it

@@ -196,6 +196,7 @@ class BrokerServer:
                     tls,
                     handshake_s,
                     admit=self._admit,
+                    hold=self._connection_hold,
                     release=self._admission.release,
                     serve=functools.partial(self._serve, name, protocol),
                     failed=self._handshake_failed,
@@ -238,6 +239,12 @@ class BrokerServer:
         limit = min(self.plan.connections, self.broker.dynamic_configs.max_connections)
         return not self.broker.shutting_down and self._admission.admit(host, limit)
 
+    def _connection_hold(self, host: str) -> int:
+        """0 to serve a new connection from `host`; else it is over its ip's
+        connection_creation_rate, and is held this many ms unread, then closed (KIP-612)."""
+        assert self.broker is not None
+        return self.broker.quotas.connection_throttle_ms(host)
+
     def _handshake_failed(self, host: str, exc: OSError) -> None:
         self._closing_log(f"{host} handshake", "TLS handshake with %s failed: %r", host, exc)
 
@@ -265,6 +272,13 @@ class BrokerServer:
             writer.close()  # refused: closed at once, as Kafka does
             return
         try:
+            hold_ms = self._connection_hold(host)
+            if hold_ms:
+                try:
+                    await asyncio.sleep(hold_ms / 1000)
+                finally:
+                    writer.close()
+                return
             await self._serve(listener, protocol, reader, writer, host)
         finally:
             self._admission.release(host)

@@ -39,7 +39,8 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 class TlsListener:
     """Accepts on (host, port); `admit(host)` counts a connection in (False: closed at
-    once), `release(host)` counts it out when it ends, `serve` runs it once its handshake
+    once), `hold(host)` says how long to keep it unread before closing it (0: serve it),
+    `release(host)` counts it out when it ends, `serve` runs it once its handshake
     finished, and `failed(host, exc)` hears of a handshake that did not."""
 
     def __init__(
@@ -50,6 +51,7 @@ class TlsListener:
         handshake_timeout_s: float,
         *,
         admit: Callable[[str], bool],
+        hold: Callable[[str], int],
         release: Callable[[str], None],
         serve: Serve,
         failed: Callable[[str, OSError], None],
@@ -59,6 +61,7 @@ class TlsListener:
         self._context = context
         self._timeout = handshake_timeout_s
         self._admit, self._release, self._serve, self._failed = admit, release, serve, failed
+        self._hold = hold
         self._accepting: asyncio.Task[None] | None = None
         self._handshakes: set[asyncio.Task[None]] = set()
 
@@ -96,6 +99,14 @@ class TlsListener:
             conn.close()  # refused: closed at once, as Kafka does
             return
         try:
+            hold_ms = self._hold(host)
+            if hold_ms:
+                # Over its connection creation rate: held unread (no handshake), then closed.
+                try:
+                    await asyncio.sleep(hold_ms / 1000)
+                finally:
+                    conn.close()
+                return
             stream = await self._handshake(conn, host)
             # Served like any connection from here: shutdown stops it gracefully.
             self._handshakes.discard(task)

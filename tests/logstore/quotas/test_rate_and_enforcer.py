@@ -129,3 +129,28 @@ def test_a_permissive_mutation_quota_passes_everything_and_answers_the_wait() ->
     assert quota.throttle_ms() == 0
     assert quota.allow(4)
     assert quota.throttle_ms() == 2_000  # 4 owed at 2 a second
+
+
+def test_connections_over_an_ips_creation_rate_are_held_then_not_counted() -> None:
+    enforcer, clock = _enforcer(
+        [
+            ((("ip", "127.0.0.7"),), {"connection_creation_rate": 1.0}),
+            ((("ip", None),), {"connection_creation_rate": 100.0}),
+            ((("ip", "127.0.0.9"),), {"connection_creation_rate": 2147483647.0}),
+        ]
+    )
+    for _ in range(10):  # ten in the first second: 1 a second over ten seconds
+        assert enforcer.connection_throttle_ms("127.0.0.7") == 0
+    # 11 over 10 s is 10% over: a wait of one second (at most one window, as Kafka's).
+    assert enforcer.connection_throttle_ms("127.0.0.7") == 1_000
+    # IPv4-mapped IPv6 is the same address, as in Java.
+    assert enforcer.connection_throttle_ms("::ffff:127.0.0.7") == 1_000
+    clock.advance(500)
+    # The refused ones were not counted: at 10.5 s, 11 make 1.05 a second.
+    assert enforcer.connection_throttle_ms("127.0.0.7") == 500
+    # Only once eleven seconds have passed do the first second's ten make 1 a second.
+    clock.advance(10_500)
+    assert enforcer.connection_throttle_ms("127.0.0.7") == 0
+    assert enforcer.connection_throttle_ms("127.0.0.8") == 0  # the default: 100 a second
+    # Kafka's IP_CONNECTION_RATE_DEFAULT as a quota is no quota.
+    assert all(enforcer.connection_throttle_ms("127.0.0.9") == 0 for _ in range(100))
