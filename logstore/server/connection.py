@@ -11,10 +11,10 @@ arrival order; and a frame that cannot be trusted closes this connection only. O
 listener the exchange (logstore.broker.sasl_gate) is served one frame at a time before any
 other request, and again when the client re-authenticates; a request after the session's
 lifetime closes the connection. A client over its quota is muted: no request of its is
-handled, and no further frame read, until its throttle time is over. Handlers start in arrival order and Produce appends before
-its first await, so appends keep the order the client sent them in, while acks=all
-requests from one producer can share an fsync (group commit). It must never interpret
-requests.
+handled, and no further frame read, until its throttle time is over. Handlers start in
+arrival order and Produce appends before its first await, so appends keep the order the
+client sent them in, while acks=all requests from one producer can share an fsync (group
+commit). It must never interpret requests.
 """
 
 from __future__ import annotations
