@@ -429,3 +429,24 @@ def test_fetch_throttled_as_kafka(clusters: tuple[Cluster, Cluster]) -> None:
     assert_same(seen)
     assert seen["kafka"]["1 MB limit"] == [(0, 0, 0, True)] * 2
     assert seen["kafka"]["4 KB limit"] == [(1, 4096, 0, False)] * 2 + [(0, 0, 0, True)]
+
+
+def _too_many_scenario(cluster: Cluster) -> dict[str, Any]:
+    """Kafka's controller writes at most 10,000 records for one request: one more refuses
+    every entry (validate-only, so nothing is stored either way)."""
+    out: dict[str, Any] = {}
+    run = uuid.uuid4().hex[:8]
+    for count in (10_000, 10_001):
+        entries = [
+            ((("user", f"diff-quota-many-{run}-{i}"),), _set((P, 1024.0))) for i in range(count)
+        ]
+        answer = _alter(cluster, entries, True)
+        out[str(count)] = (
+            len(answer.entries),
+            sorted({(int(e.error_code), e.error_message) for e in answer.entries}, key=repr),
+        )
+    return out
+
+
+def test_alter_client_quotas_too_many_records(clusters: tuple[Cluster, Cluster]) -> None:
+    assert_same(observe(clusters, _too_many_scenario))

@@ -20,7 +20,12 @@ from logstore.broker import access
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
-from logstore.error_codes import INVALID_REQUEST, KAFKA_STORAGE_ERROR, UNSUPPORTED_VERSION
+from logstore.error_codes import (
+    INVALID_REQUEST,
+    KAFKA_STORAGE_ERROR,
+    POLICY_VIOLATION,
+    UNSUPPORTED_VERSION,
+)
 from logstore.protocol.api_keys import ApiKey
 from logstore.quotas import rules
 from logstore.quotas.store import Change
@@ -30,6 +35,10 @@ ENTITY_TYPES = (rules.USER, rules.CLIENT_ID, rules.IP)
 EXACT, DEFAULT, SPECIFIED = 0, 1, 2
 # How long an ip entity's host name may take to resolve before it counts as unresolvable.
 RESOLVE_TIMEOUT_S = 5.0
+# Kafka's controller writes at most this many records for one request (its
+# MAX_RECORDS_PER_USER_OP); a larger one is refused whole, with the error's own sentence.
+MAX_RECORDS_PER_USER_OP = 10_000
+TOO_LARGE = "Request parameters do not satisfy the configured policy."
 _RESOLVER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="quota-ip-lookup")
 
 
@@ -159,6 +168,17 @@ async def _judged(entity: rules.Entity, ops: Any) -> tuple[rules.Problem | None,
     return problem, (entity, changes)
 
 
+def _records(broker: Broker, accepted: list[Change]) -> int:
+    """How many metadata records Kafka's controller would write: one per value that
+    changes, one per key removed that was set (validate-only requests count too)."""
+    count = 0
+    for entity, change in accepted:
+        current = broker.quota_store.values(entity)
+        for key, value in change.items():
+            count += key in current if value is None else current.get(key) != value
+    return count
+
+
 @handles(ApiKey.ALTER_CLIENT_QUOTAS, min_version=0, max_version=1)
 async def alter_client_quotas(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     schema = ctx.schema
@@ -176,18 +196,17 @@ async def alter_client_quotas(broker: Broker, ctx: RequestContext, request: Any)
     def answer(entries: list[Any]) -> Any:
         return make(ctx.response_class, throttle_time=0, entries=tuple(entries))
 
-    if not access.allowed(broker, ctx, Operation.ALTER_CONFIGS, access.CLUSTER):
-        code = access.REFUSED[access.CLUSTER]
+    def refused_whole(code: int, message: str) -> Any:
+        # Kafka's error response: every entry as sent, with the error's own sentence.
         return answer(
             [
-                entry(
-                    [(e.entity_type, e.entity_name) for e in item.entity],
-                    code,
-                    "Cluster authorization failed.",
-                )
+                entry([(e.entity_type, e.entity_name) for e in item.entity], code, message)
                 for item in request.entries
             ]
         )
+
+    if not access.allowed(broker, ctx, Operation.ALTER_CONFIGS, access.CLUSTER):
+        return refused_whole(access.REFUSED[access.CLUSTER], "Cluster authorization failed.")
     # Kafka keys the answer by entity: an entity named again is refused (its first
     # alteration still applies), and so is one naming a key twice.
     results: dict[frozenset[tuple[str, str | None]], tuple[rules.Entity, rules.Problem | None]]
@@ -205,6 +224,8 @@ async def alter_client_quotas(broker: Broker, ctx: RequestContext, request: Any)
         results[key] = (entity, problem)
         if problem is None:
             accepted.append(change)
+    if _records(broker, accepted) > MAX_RECORDS_PER_USER_OP:
+        return refused_whole(POLICY_VIOLATION, TOO_LARGE)
     if accepted and not request.validate_only:
         try:
             await asyncio.to_thread(broker.quota_store.apply, accepted)
