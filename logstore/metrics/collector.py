@@ -202,3 +202,17 @@ class BrokerCollector(Collector):
                 doc,
                 value=snap.authentications.get(key, 0),
             )
+        throttled = CounterMetricFamily(
+            "odradek_quota_throttled",
+            "Answers and connections held back for a client quota, by quota",
+            labels=["quota"],
+        )
+        waited = CounterMetricFamily(
+            "odradek_quota_throttle_seconds",
+            "Total wait imposed for a client quota, by quota",
+            labels=["quota"],
+        )
+        for key, (count, ms) in sorted(snap.throttles.items()):
+            throttled.add_metric([key], count)
+            waited.add_metric([key], ms / 1000)
+        yield from (throttled, waited)

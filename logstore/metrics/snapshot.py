@@ -47,6 +47,8 @@ class Snapshot:
     fsync_seconds: float = 0.0
     maintenance: dict[str, int] = field(default_factory=dict)
     authentications: dict[str, int] = field(default_factory=dict)
+    # Client quota waits by quota key: (how many, total ms).
+    throttles: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def take_snapshot(broker: Any, connections: Callable[[], int]) -> Snapshot:
@@ -78,4 +80,6 @@ def take_snapshot(broker: Any, connections: Callable[[], int]) -> Snapshot:
     snap.fsync_buckets, snap.fsync_seconds = broker.logs.fsync_latency()
     snap.maintenance = dict(broker.maintenance.totals)
     snap.authentications = vars(broker.authentications).copy()
+    quotas = broker.quotas
+    snap.throttles = {k: (n, quotas.throttled_ms[k]) for k, n in quotas.throttled.items()}
     return snap

@@ -11,6 +11,7 @@ must never decide a request's answer beyond its throttle time, nor touch sockets
 from __future__ import annotations
 
 import ipaddress
+from collections import Counter
 from collections.abc import Iterable
 
 from logstore.clock import Clock
@@ -74,6 +75,9 @@ class QuotaEnforcer:
         self._rates: dict[tuple[str, Tags], SampledRate] = {}
         self._muted: dict[int, int] = {}  # connection -> monotonic ms it may read again
         self._swept_ms = 0
+        # Waits imposed, by quota key: how many and their total ms (the metrics endpoint).
+        self.throttled: Counter[str] = Counter()
+        self.throttled_ms: Counter[str] = Counter()
 
     def load(self, entries: Iterable[tuple[Entity, dict[str, float]]]) -> None:
         """Put the stored quotas in force (at start and after every change)."""
@@ -200,8 +204,9 @@ class QuotaEnforcer:
         if not observed > limit:
             return 0
         rate.record(-1.0, now)
-        wait = (observed - limit) / limit * rate.window_ms(now)
-        return int(min(wait + 0.5, self._window_ms))
+        wait = int(min((observed - limit) / limit * rate.window_ms(now) + 0.5, self._window_ms))
+        self._count(CONNECTIONS, wait)
+        return wait
 
     def mutations(self, user: str, client: str, strict: bool) -> MutationQuota:
         """A request's controller mutation quota (Kafka's strict one for the versions it
@@ -238,9 +243,15 @@ class QuotaEnforcer:
         for key in [k for k, rate in self._rates.items() if rate.idle(now)]:
             del self._rates[key]
 
-    def mute(self, connection: int, throttle_ms: int) -> None:
-        """Read nothing more from `connection` for `throttle_ms` (Kafka mutes the channel
-        of a throttled client)."""
+    def _count(self, key: str, throttle_ms: int) -> None:
+        if throttle_ms > 0:
+            self.throttled[key] += 1
+            self.throttled_ms[key] += throttle_ms
+
+    def mute(self, connection: int, throttle_ms: int, key: str) -> None:
+        """Read nothing more from `connection` for `throttle_ms`, a wait answered for the
+        quota `key` (Kafka mutes the channel of a throttled client)."""
+        self._count(key, throttle_ms)
         if connection and throttle_ms > 0:
             until = self._clock.monotonic_ms() + throttle_ms
             self._muted[connection] = max(until, self._muted.get(connection, 0))

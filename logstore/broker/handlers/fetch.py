@@ -316,7 +316,7 @@ def _throttled(
     if throttle <= 0:
         return None
     broker.quotas.unrecord(FETCH_QUOTA, user, client, size)
-    broker.quotas.mute(ctx.connection, throttle)
+    broker.quotas.mute(ctx.connection, throttle, FETCH_QUOTA)
     error, session_id = 0, 0
     if plan.session is not None:
         session_id = plan.session.id

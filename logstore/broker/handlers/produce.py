@@ -266,7 +266,7 @@ async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         # Kafka counts the whole request against producer_byte_rate, answers at once
         # with the wait, and reads nothing more from the connection until it is over.
         throttle = broker.quotas.record(PRODUCE_QUOTA, ctx.user, ctx.client_id or "", ctx.size)
-        broker.quotas.mute(ctx.connection, throttle)
+        broker.quotas.mute(ctx.connection, throttle, PRODUCE_QUOTA)
     if acks == 0:
         return None
     if acks == -1:

@@ -160,7 +160,7 @@ def _mutation_quota(broker: Broker, ctx: RequestContext, strict_since: int) -> M
 def _waited(broker: Broker, ctx: RequestContext, quota: MutationQuota) -> int:
     """The wait the response carries; the connection is muted for it, as Kafka does."""
     wait = quota.throttle_ms()
-    broker.quotas.mute(ctx.connection, wait)
+    broker.quotas.mute(ctx.connection, wait, mutations.KEY)
     return wait
 
 

@@ -304,3 +304,27 @@ def test_librdkafka_reports_the_throttle(broker: BrokerProcess) -> None:
         assert events, "no throttle event"
         assert events[0].throttle_time > 0
         assert events[0].broker_name.startswith("127.0.0.1:")
+
+
+def test_throttles_are_counted_on_the_metrics_endpoint(tmp_path: Path) -> None:
+    from tests.logstore.test_observability import _free_port, _scrape, _value
+
+    port = _free_port()
+    config = tmp_path / "server.properties"
+    config.write_text(f"odradek.metrics.listen=127.0.0.1:{port}\n")
+    process = start_broker(tmp_path / "data", ["--config", str(config)])
+    try:
+        topic = _topic(process)
+        client = f"counted-{uuid.uuid4().hex[:8]}"
+        with (
+            _client_quota(process, client, "producer_byte_rate", 1024.0),
+            Wire(process.bootstrap, client_id=client) as wire,
+        ):
+            waited = _waited(_produce(wire, topic, [b"y" * 40_000]))
+        assert waited > 0
+        series = _scrape(port)
+        assert _value(series, "odradek_quota_throttled_total", quota="producer_byte_rate") == 1
+        seconds = _value(series, "odradek_quota_throttle_seconds_total", quota="producer_byte_rate")
+        assert seconds == waited / 1000
+    finally:
+        process.stop()

@@ -93,17 +93,20 @@ def test_only_the_key_set_is_enforced_and_a_fetch_is_capped_by_the_window() -> N
 
 def test_a_muted_connection_waits_until_its_time_is_over() -> None:
     enforcer, clock = _enforcer([])
-    enforcer.mute(7, 2_500)
+    enforcer.mute(7, 2_500, PRODUCE)
     assert enforcer.hold_ms(7) == 2_500
     clock.advance(2_000)
     assert enforcer.hold_ms(7) == 500
-    enforcer.mute(7, 100)  # a shorter wait does not shorten the longer one
+    enforcer.mute(7, 100, PRODUCE)  # a shorter wait does not shorten the longer one
     assert enforcer.hold_ms(7) == 500
     clock.advance(500)
     assert enforcer.hold_ms(7) == 0
-    enforcer.mute(8, 1_000)
+    enforcer.mute(8, 1_000, FETCH)
     enforcer.forget(8)
     assert enforcer.hold_ms(8) == 0
+    # Counted for the metrics endpoint: how many waits, and how long, by quota.
+    assert enforcer.throttled == {PRODUCE: 2, FETCH: 1}
+    assert enforcer.throttled_ms == {PRODUCE: 2_600, FETCH: 1_000}
 
 
 def test_a_strict_mutation_quota_refuses_once_the_bucket_is_below_zero() -> None:
