@@ -42,7 +42,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 "key": "security",
                 "label": "Security",
                 "href": f"/clusters/{slug}/users/",
-                "active": section.startswith(("scram_users", "acls")),
+                "active": section.startswith(("scram_users", "acls", "client_quotas")),
             }
         )
     items += [

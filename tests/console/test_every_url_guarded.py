@@ -2,14 +2,14 @@
 
 Owns the walk over Django's URL resolver and the Channels routes: each pattern gets a
 concrete URL built from real objects (a cluster row, a team's topic on the broker, its
-consumer group, a schema, a service account, pending requests), then an anonymous visitor,
-a logged-in user with no team (the lowest role), a member of another team and, on the
-admin-only paths, a member of the owning team try every state-changing method on it and
-must be refused with nothing changed, in the database or on the broker; CSRF must stay
-enforced. A pattern the walk cannot fill, or a public, harmless or team exception not
-written down below with its reason, fails the test by name. It must never skip a pattern
-silently, nor grant anything to the users it tests: only the admin's CSRF control changes
-state, and it checks that it did.
+consumer group, a client quota, a schema, a service account, pending requests), then an
+anonymous visitor, a logged-in user with no team (the lowest role), a member of another
+team and, on the admin-only paths, a member of the owning team try every state-changing
+method on it and must be refused with nothing changed, in the database or on the broker;
+CSRF must stay enforced. A pattern the walk cannot fill, or a public, harmless or team
+exception not written down below with its reason, fails the test by name. It must never
+skip a pattern silently, nor grant anything to the users it tests: only the admin's CSRF
+control changes state, and it checks that it did.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RoutePattern
 
+from console.kafka import client_quotas
 from console.kafka import tail as tails
+from console.kafka.config import bare
 from console.lag.reset_plan import Plan, PlanRow, ResetSpec
 from console.models import AccessRequest, Cluster, ServiceAccount, Team, TopicRequest
 from console.registry import store
@@ -174,6 +176,7 @@ class World:
     team_id: int
     account_id: int
     scram_user: str
+    quota_client: str  # a client id holding a quota the quota forms would change
     topic_request_id: int
     access_request_id: int
     outsider_id: int
@@ -229,6 +232,7 @@ class World:
             "members": str(self.outsider_id), "bootstrap_servers": "127.0.0.1:1",
             "slug": "taken", "security_protocol": "PLAINTEXT", "revert": "1",
             "share.auto.offset.reset": "earliest",
+            "kind": "client-id", "client_id": self.quota_client, "key": "producer_byte_rate",
         }  # fmt: skip
 
     def signed_plan(self, salt: str) -> str:
@@ -321,6 +325,10 @@ def cluster_state(world: World) -> dict[str, object]:
         "groups": sorted(g.group_id for g in groups.valid),
         "offsets": sorted((tp.topic, tp.partition, tp.offset) for tp in offsets),
         "scram_users": sorted(users),
+        "client_quotas": sorted(
+            (e.entity, sorted(e.values.items()))
+            for e in client_quotas.describe(bare(world.bootstrap, timeout_s=10))
+        ),
     }
 
 
@@ -392,6 +400,12 @@ def world(
         account=account, resource_type="TOPIC", pattern_type="LITERAL",
         resource_name="payments.x", access="read", requested_by=admin_user,
     )  # fmt: skip
+    # A quota a missing guard on the quota forms would change or remove; removed after the
+    # test, as the broker is shared (never a default entity's: it would throttle others).
+    quota_client = unique("billing-quota-")
+    quota_entity = ((client_quotas.CLIENT_ID, quota_client),)
+    quotas_at = bare(cluster.bootstrap, timeout_s=10)
+    client_quotas.alter(quotas_at, quota_entity, {"producer_byte_rate": 1048576.0})
     with console_on(cluster.bootstrap):
         yield World(
             bootstrap=cluster.bootstrap,
@@ -404,10 +418,12 @@ def world(
             team_id=billing.pk,
             account_id=account.pk,
             scram_user="billing.app",
+            quota_client=quota_client,
             topic_request_id=asked_topic.pk,
             access_request_id=asked_access.pk,
             outsider_id=outsider_user.pk,
         )
+    client_quotas.alter(quotas_at, quota_entity, {"producer_byte_rate": None})
 
 
 def _send(client: Client, route: Route, method: str, path: str, world: World, **extra: Any) -> Any:
