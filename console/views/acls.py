@@ -18,7 +18,7 @@ from console.kafka import acls
 from console.kafka.errors import ClusterError, Refused
 from console.permissions import is_admin
 from console.security_forms import AclFilterForm, AclForm
-from console.views import HtmxHttpRequest
+from console.views import HtmxHttpRequest, error_fragment
 from console.views.clusters import cluster_or_404, forbidden
 
 PAGE = "console/security/acls.html"
@@ -68,7 +68,9 @@ def acl_delete(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
     except ClusterError as exc:
         text = str(exc)
         if request.htmx:
-            return render(request, "console/_action_error.html", {"message": text}, status=502)
+            # The table as it is, with why the delete failed above its rows.
+            table = _page(request, cluster, AclForm(), 502, table_only=True, action_error=text)
+            return error_fragment(table)
         messages.error(request, text)
         return redirect("acls", cluster=cluster)
     if deleted:
@@ -91,6 +93,7 @@ def _page(
     form: AclForm,
     status: int = 200,
     table_only: bool = False,
+    action_error: str = "",
 ) -> HttpResponse:
     config = cluster_or_404(cluster)
     filters = AclFilterForm(request.GET or None)
@@ -113,6 +116,7 @@ def _page(
         "form": form,
         "filters": filters,
         "terms": acl_terms.TERMS,
+        "action_error": action_error,
     }
     template = "console/security/_acl_table.html" if table_only else PAGE
     return render(request, template, context, status=status)

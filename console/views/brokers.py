@@ -21,7 +21,7 @@ from console.kafka import brokers, cluster_info
 from console.kafka.errors import ClusterError, NotFound
 from console.kafka.model import BrokerConfig
 from console.permissions import is_admin
-from console.views import HtmxHttpRequest
+from console.views import HtmxHttpRequest, error_fragment
 from console.views.clusters import cluster_or_404, forbidden
 
 ORIGINS = {
@@ -168,7 +168,9 @@ def _refusal(
 ) -> HttpResponse:
     if request.htmx:
         if item is None:
-            return render(request, "console/_action_error.html", {"message": message}, status=502)
+            return error_fragment(
+                render(request, "console/_action_error.html", {"message": message}, status=502)
+            )
         # htmx swaps only 2xx answers: the row comes back with the reason under it.
         return render(
             request,

@@ -35,7 +35,7 @@ from console.kafka import metadata, records
 from console.kafka.errors import ClusterError, NotFound
 from console.message_rows import csv_lines, export_row, present
 from console.registry import chosen, encoding
-from console.views import HtmxHttpRequest
+from console.views import HtmxHttpRequest, error_fragment
 from console.views.clusters import cluster_or_404
 from console.views.message_query import (
     decoder_mode,
@@ -151,7 +151,9 @@ def record_value(
     try:
         record = _one_record(config, topic, partition, offset)
     except ClusterError as exc:
-        return HttpResponse(f'<p class="error">{html.escape(str(exc))}</p>', status=404)
+        return error_fragment(
+            HttpResponse(f'<p class="error">{html.escape(str(exc))}</p>', status=404)
+        )
     value = decoders.decode(record.value, mode)
     return render(request, "console/messages/_value_full.html", {"value": value})
 

@@ -30,7 +30,7 @@ from console.permissions import (
     team_for_topic,
     user_teams,
 )
-from console.views import HtmxHttpRequest
+from console.views import HtmxHttpRequest, error_fragment
 from console.views.clusters import cluster_or_404, cluster_view, forbidden
 from console.views.team_usage import config_refusal, partitions_refusal, team_shapes
 
@@ -342,7 +342,9 @@ def _action_error(
     request: HtmxHttpRequest, config: Any, topic: str, message: str, status: int = 502
 ) -> HttpResponse:
     if request.htmx:
-        return render(request, "console/_action_error.html", {"message": message}, status=status)
+        return error_fragment(
+            render(request, "console/_action_error.html", {"message": message}, status=status)
+        )
     messages.error(request, message)
     return redirect("topics_detail", cluster=config.slug, topic=topic)
 

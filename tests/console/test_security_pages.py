@@ -118,6 +118,13 @@ def test_a_malformed_acl_is_refused_with_reasons(
     everything = client.post(base + "new/", _acl("User:alice", "*"))
     assert b"needs a real prefix" in everything.content
     assert _cluster_acls(secure, "User:alice") == set()
+    # A delete that cannot be done answers, to htmx, the table with the reason above it,
+    # marked to be swapped in despite its error status (static/console/htmx-errors.js).
+    broken = client.post(base + "delete/", {"principal": "User:alice"}, HTTP_HX_REQUEST="true")
+    assert broken.status_code == 502
+    assert broken["HX-Error-Fragment"] == "1"
+    assert b'id="acl-table"' in broken.content
+    assert b'<caption class="error" role="alert">That is not an ACL Kafka knows' in broken.content
     assert not AuditEntry.objects.exists()
 
 
