@@ -25,6 +25,21 @@ def viewer_user(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user("viewer", "", "viewer-pass-123")
 
 
+@pytest.fixture
+def member_user(django_user_model: Any) -> Any:
+    """A member of team payments (prefix `payments.`), which owns nothing the other
+    fixtures make: the user a team right should not reach."""
+    from django.contrib.auth.models import Group
+
+    from console.models import Team
+
+    user = django_user_model.objects.create_user("member", "", "member-pass-123")
+    group = Group.objects.create(name="team:payments")
+    Team.objects.create(name="payments", group=group, topic_prefix="payments.")
+    user.groups.add(group)
+    return user
+
+
 # Module scope, not session: Playwright's sync API keeps an event loop running in this
 # thread while open, which would break every asyncio test collected after it.
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from console import client_quota_terms as terms
@@ -25,7 +24,7 @@ from console.kafka import client_quotas
 from console.kafka.client_quotas import CLIENT_ID, IP, USER, Entity
 from console.kafka.config import bare
 from console.kafka.errors import NotAuthorized, Refused
-from console.models import AuditEntry, Team
+from console.models import AuditEntry
 from tests.broker_fixture import BrokerProcess
 from tests.console.secure_clusters import LIMITED_SLUG, SecureCluster
 from tests.console.topics_helpers import console_on
@@ -308,15 +307,6 @@ def test_validate_only_changes_nothing(on_shared: tuple[str, str]) -> None:
     held = _quotas(bootstrap)
     assert ((USER, None),) not in held
     assert ((CLIENT_ID, f"x-{tag}"),) not in held
-
-
-@pytest.fixture
-def member_user(django_user_model: Any) -> Any:
-    user = django_user_model.objects.create_user("member", "", "member-pass-123")
-    group = Group.objects.create(name="team:payments")
-    Team.objects.create(name="payments", group=group, topic_prefix="payments.")
-    user.groups.add(group)
-    return user
 
 
 @pytest.mark.parametrize("who", ["viewer_user", "member_user"])

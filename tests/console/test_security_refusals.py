@@ -30,15 +30,6 @@ PATHS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def member_user(django_user_model: Any) -> Any:
-    user = django_user_model.objects.create_user("member", "", "member-pass-123")
-    group = Group.objects.create(name="team:payments")
-    Team.objects.create(name="payments", group=group, topic_prefix="payments.")
-    user.groups.add(group)
-    return user
-
-
 @override_settings(ODRADEK_LOCAL_BOOTSTRAP="127.0.0.1:1", ODRADEK_CLUSTER_TIMEOUT=1)
 @pytest.mark.parametrize("who", ["viewer_user", "member_user"])
 def test_every_security_path_refuses_non_admins(
