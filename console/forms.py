@@ -234,7 +234,17 @@ class TeamForm(forms.ModelForm):
 
     class Meta:
         model = Team
-        fields = ["name", "topic_prefix", "max_partitions"]
+        fields = [
+            "name",
+            "topic_prefix",
+            "max_partitions",
+            "producer_byte_rate",
+            "consumer_byte_rate",
+        ]
+        labels = {
+            "producer_byte_rate": "Producer byte rate of each service account",
+            "consumer_byte_rate": "Consumer byte rate of each service account",
+        }
 
     def clean_topic_prefix(self) -> str:
         prefix = self.cleaned_data["topic_prefix"].strip()

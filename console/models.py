@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.validators import MinValueValidator
 from django.db import models
 
 
@@ -52,7 +53,8 @@ class Cluster(models.Model):
 
 
 class Team(models.Model):
-    """A group of people owning a topic-name prefix, with quotas on what they create."""
+    """A group of people owning a topic-name prefix, with quotas on what they create and
+    byte rates for the service accounts they make."""
 
     name = models.CharField(max_length=100, unique=True)
     group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="team")
@@ -64,6 +66,20 @@ class Team(models.Model):
     max_retention_ms = models.BigIntegerField(null=True, blank=True)
     max_total_bytes = models.BigIntegerField(
         null=True, blank=True, help_text="budget for all the team's topics at full retention"
+    )
+    # Kafka client quotas set on each of the team's service accounts (entity user=<name>);
+    # None means no limit. Kafka refuses 0 as a quota, hence at least 1.
+    producer_byte_rate = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="bytes/s each of the team's service accounts may produce; empty: no limit",
+    )
+    consumer_byte_rate = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="bytes/s each of the team's service accounts may consume; empty: no limit",
     )
 
     class Meta:

@@ -3,10 +3,11 @@
 Owns the request/response side: only the team's members and administrators pass on
 every path (another team's member or a viewer gets 403), the account name always starts
 with the team's prefix and never takes over an existing SCRAM user, the password is
-shown once with ready-to-paste client configurations, rights inside the team's prefix
-are granted at once and rights outside it become an `AccessRequest` for an admin, and
-every change is audited (never a password). It must never reach the cluster except
-through `console.kafka`.
+shown once with ready-to-paste client configurations (with the limits that apply), rights
+inside the team's prefix are granted at once and rights outside it become an
+`AccessRequest` for an admin, the team's byte rates (`console.account_limits`) are set on
+a new account with its ACLs and removed with it, and every change is audited (never a
+password). It must never reach the cluster except through `console.kafka`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from console import account_grants, acl_terms, audit, client_configs
+from console import account_grants, account_limits, acl_terms, audit, client_configs
 from console.clusters import ClusterConfig
-from console.kafka import acls, scram
+from console.kafka import acls, client_quotas, scram
 from console.kafka.errors import ClusterError, Refused
 from console.models import AccessRequest, ServiceAccount, Team
 from console.permissions import is_admin
@@ -81,12 +82,24 @@ def account_list(request: HtmxHttpRequest, cluster: str, team_id: int) -> HttpRe
         f"User:{name}",
         after={"team": team.name, "access": access, "prefix": team.topic_prefix},
     )
-    return _page(request, config, team, ServiceAccountForm(), shown=_shown(config, name, password))
+    limits = account_limits.set_rates(team)
+    if limits:
+        audit.record(
+            request.user,
+            "account.quota",
+            cluster,
+            f"User:{name}",
+            after={key: int(value) for key, value in limits.items()},
+            detail=f"team {team.name}'s byte rates, set on creation",
+        )
+    shown = _shown(config, name, password, team)
+    return _page(request, config, team, ServiceAccountForm(), shown=shown)
 
 
 def _create(config: ClusterConfig, team: Team, name: str, access: str, password: str) -> None:
-    """The SCRAM user and its ACLs; nothing is left behind when either fails. A name the
-    cluster already knows (a user, or a principal some ACL names) is never taken over."""
+    """The SCRAM user, its ACLs and the team's byte rates on it; nothing is left behind
+    when any fails. A name the cluster already knows (a user, or a principal some ACL
+    names) is never taken over."""
     principal = f"User:{name}"
     if (
         ServiceAccount.objects.filter(cluster=config.slug, name=name).exists()
@@ -95,10 +108,17 @@ def _create(config: ClusterConfig, team: Team, name: str, access: str, password:
     ):
         raise Refused(f"A user called {name} already exists on this cluster; choose another name.")
     scram.set_password(config, name, password)
+    limits = account_limits.set_rates(team)
     try:
         acls.create_acls(config, account_grants.team_grants(principal, team.topic_prefix, access))
+        if limits:  # a team without rates never needs the cluster to serve client quotas
+            client_quotas.alter(config, account_limits.entity(name), limits)
     except ClusterError:
-        with contextlib.suppress(ClusterError):  # the first failure is the one to show
+        # The first failure is the one to show; an unlimited account must not stay behind.
+        with contextlib.suppress(ClusterError):
+            if limits:
+                client_quotas.alter(config, account_limits.entity(name), dict.fromkeys(limits))
+        with contextlib.suppress(ClusterError):
             acls.delete_acls_of(config, principal)
         scram.delete_user(config, name, list(scram.MECHANISMS))
         raise
@@ -121,13 +141,14 @@ def account_rotate(request: HtmxHttpRequest, cluster: str, account_id: int) -> H
     account.rotated_at = timezone.now()
     account.save(update_fields=["rotated_at"])
     audit.record(request.user, "account.rotate", cluster, account.principal, detail="new password")
-    shown = _shown(config, account.name, password)
+    shown = _shown(config, account.name, password, account.team)
     return _page(request, config, account.team, ServiceAccountForm(), shown=shown)
 
 
 @require_POST
 def account_delete(request: HtmxHttpRequest, cluster: str, account_id: int) -> HttpResponse:
-    """The account's ACLs, its SCRAM credentials and its row go together."""
+    """The account's ACLs, its SCRAM credentials, its client quotas and its row go together
+    (the quotas last: a retry after their failure finds the rest already gone)."""
     config = cluster_or_404(cluster)
     account = _account(cluster, account_id)
     refused = _refusal(request, account.team)
@@ -138,6 +159,7 @@ def account_delete(request: HtmxHttpRequest, cluster: str, account_id: int) -> H
         user = next((u for u in scram.list_users(config) if u.name == account.name), None)
         if user is not None:
             scram.delete_user(config, account.name, user.mechanisms)
+        quotas = _remove_quotas(config, account.name)
     except ClusterError as exc:
         messages.error(request, str(exc))
         return redirect("service_accounts", cluster=cluster, team_id=account.team.pk)
@@ -148,7 +170,11 @@ def account_delete(request: HtmxHttpRequest, cluster: str, account_id: int) -> H
         "account.delete",
         cluster,
         account.principal,
-        before={"access": account.access, "acls": [a.describe() for a in removed]},
+        before={
+            "access": account.access,
+            "acls": [a.describe() for a in removed],
+            "quotas": quotas,
+        },
     )
     messages.success(request, f"Deleted the service account {account.name} and its ACLs.")
     return redirect("service_accounts", cluster=cluster, team_id=team_id)
@@ -209,13 +235,25 @@ def account_access(request: HtmxHttpRequest, cluster: str, account_id: int) -> H
     return redirect("service_accounts", cluster=cluster, team_id=team.pk)
 
 
-def _shown(config: ClusterConfig, name: str, password: str) -> dict[str, object]:
+def _remove_quotas(config: ClusterConfig, name: str) -> dict[str, float]:
+    """Every quota on the account's own user entity (the team's rates, or any an admin
+    added), removed; what it held. A user that has none costs no change. Any cluster with
+    service accounts serves client quotas: SCRAM administration came later (Kafka 2.7)."""
+    entity = client_quotas.canonical(account_limits.entity(name))
+    found = next((e.values for e in client_quotas.describe(config) if e.entity == entity), {})
+    if found:
+        client_quotas.alter(config, entity, dict.fromkeys(found))
+    return dict(found)
+
+
+def _shown(config: ClusterConfig, name: str, password: str, team: Team) -> dict[str, object]:
     return {
         "name": name,
         "password": password,
         "configs": client_configs.snippets(
             config.bootstrap, config.security_protocol, name, password
         ),
+        "limits": account_limits.sentences(account_limits.rates(team)),
     }
 
 
@@ -243,6 +281,7 @@ def _page(
             "cluster_error": error,
             "cluster_refused": refused,
             "team": team,
+            "limits": account_limits.sentences(account_limits.rates(team)),
             "accounts": [(a, rights.get(a.pk, [])) for a in accounts],
             "requests": AccessRequest.objects.filter(account__in=accounts).select_related(
                 "account", "requested_by", "decided_by"

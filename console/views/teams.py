@@ -1,9 +1,12 @@
 """Teams and self-service: teams with their prefix and quotas, and topic requests.
 
-Owns the team pages (with the service-account requests waiting for a decision) and the
-topic requests' approve/reject flow. Admins create teams and decide requests;
-members see their teams and their own requests. It must never create a topic without an
-approval by an admin (outside the policy) and always records the decision in the audit log.
+Owns the team pages (with the service-account requests waiting for a decision), the
+topic requests' approve/reject flow, and carrying a change of a team's byte rates to its
+existing service accounts on every cluster they live on. Admins create teams, set their
+limits and decide requests; members see their teams, their limits and their own requests.
+It must never create a topic without an approval by an admin (outside the policy), never
+reach a cluster except through `console.kafka`, and always records the decision in the
+audit log.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console import audit, replication
-from console.clusters import all_clusters
+from console import account_limits, audit, replication
+from console.clusters import ClusterNotFound, all_clusters, get_cluster
 from console.forms import TeamForm
-from console.kafka import admin
-from console.models import AccessRequest, Team, TopicRequest
+from console.kafka import admin, client_quotas
+from console.kafka.errors import ClusterError
+from console.models import AccessRequest, ServiceAccount, Team, TopicRequest
 from console.permissions import is_admin, user_teams
 from console.templatetags.odradek import duration_in, size_in
 from console.views.clusters import cluster_or_404, forbidden
@@ -40,7 +44,10 @@ def team_list(request: HttpRequest) -> HttpResponse:
         request,
         "console/teams.html",
         {
-            "teams": Team.objects.select_related("group").prefetch_related("group__user_set"),
+            "teams": [
+                (t, account_limits.labels(account_limits.rates(t)))
+                for t in Team.objects.select_related("group").prefetch_related("group__user_set")
+            ],
             "mine": {t.pk for t in user_teams(request.user)},
             "pending": [r for r in requests if r.status == TopicRequest.PENDING],
             "decided": [r for r in requests if r.status != TopicRequest.PENDING][:50],
@@ -64,9 +71,12 @@ def team_edit(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
             "max_retention": duration_in(team.max_retention_ms),
             "max_total": size_in(team.max_total_bytes),
         }
+    # Read before validation: a ModelForm's is_valid() writes the posted values into
+    # `team` itself, and the audit entry and the rates' change need the ones it had.
+    before = _team_state(team) if team else None
+    old_rates = account_limits.rates(team) if team else None
     form = TeamForm(request.POST or None, instance=team, initial=initial)
     if request.method == "POST" and form.is_valid():
-        before = _team_state(team) if team else None
         with transaction.atomic():
             obj: Team = form.save(commit=False)
             if team is None:
@@ -84,6 +94,8 @@ def team_edit(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
             after=_team_state(obj),
         )
         messages.success(request, f"Team {obj.name} saved.")
+        if old_rates is not None and old_rates != account_limits.rates(obj):
+            _apply_rates(request, obj, old_rates)
         return redirect("teams")
     return render(
         request,
@@ -99,8 +111,56 @@ def _team_state(team: Team) -> dict:
         "max_partitions": team.max_partitions,
         "max_retention_ms": team.max_retention_ms,
         "max_total_bytes": team.max_total_bytes,
+        "producer_byte_rate": team.producer_byte_rate,
+        "consumer_byte_rate": team.consumer_byte_rate,
         "members": sorted(u.username for u in team.group.user_set.all()),
     }
+
+
+def _apply_rates(request: HttpRequest, team: Team, old: dict[str, float | None]) -> None:
+    """The team's new byte rates on each of its service accounts, cluster by cluster; a
+    cluster that refuses is named, and the others still get them. The team keeps its new
+    rates either way: they are the admin's decision, the clusters only carry it out."""
+    new = account_limits.rates(team)
+    by_cluster: dict[str, list[ServiceAccount]] = {}
+    for account in ServiceAccount.objects.filter(team=team).order_by("cluster", "name"):
+        by_cluster.setdefault(account.cluster, []).append(account)
+    refused, done = [], 0
+    for slug, accounts in by_cluster.items():
+        try:
+            config = get_cluster(slug)
+            for account in accounts:
+                # Both rates, not only the changed one: an account a cluster refused earlier
+                # catches up on the other as well.
+                client_quotas.alter(config, account_limits.entity(account.name), new)
+                audit.record(
+                    request.user,
+                    "account.quota",
+                    slug,
+                    account.principal,
+                    before=_whole(old),
+                    after=_whole(new),
+                    detail=f"team {team.name}'s byte rates changed",
+                )
+                done += 1
+        except ClusterNotFound:
+            refused.append(f"{slug}: the console no longer knows this cluster")
+        except ClusterError as exc:
+            refused.append(f"{slug}: {exc}")
+    if done:
+        messages.info(request, f"New byte rates set on {done} service account{'s' * (done != 1)}.")
+    for problem in refused:
+        messages.error(
+            request,
+            f"Not every account of team {team.name} has the new byte rates; {problem} "
+            "Its accounts there keep their previous limits (the cluster's Client quotas page "
+            "sets them by hand).",
+        )
+
+
+def _whole(rates: dict[str, float | None]) -> dict[str, int | None]:
+    """Rates as the audit trail shows them: whole bytes/s, None for no limit."""
+    return {key: None if value is None else int(value) for key, value in rates.items()}
 
 
 @require_POST

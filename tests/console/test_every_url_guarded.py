@@ -233,6 +233,7 @@ class World:
             "slug": "taken", "security_protocol": "PLAINTEXT", "revert": "1",
             "share.auto.offset.reset": "earliest",
             "kind": "client-id", "client_id": self.quota_client, "key": "producer_byte_rate",
+            "producer_byte_rate": "1048576",
         }  # fmt: skip
 
     def signed_plan(self, salt: str) -> str:
