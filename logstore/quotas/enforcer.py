@@ -2,10 +2,12 @@
 
 Owns Kafka's default quota callback (the eight-step precedence from
 /users/<user>/clients/<client-id> down to /clients/<default>, and which clients share one
-measured rate), one sampled rate per (quota key, shared tags), the throttle time Kafka
-gives a client over its quota, and which connections are muted until when. Handlers ask it
-to record bytes; connections ask it whether to wait before reading the next request. It
-must never decide a request's answer beyond its throttle time, nor touch sockets.
+measured rate), one sampled rate per (quota key, shared tags) and per connecting address,
+one token bucket per controller-mutation quota, the throttle time Kafka gives a client over
+its quota, which connections are muted until when, and counts of the waits imposed.
+Handlers ask it to record bytes and mutations; connections ask it whether to wait before
+reading the next request; the listener whether to serve a new connection. It must never
+decide a request's answer beyond its throttle time, nor touch sockets.
 """
 
 from __future__ import annotations
