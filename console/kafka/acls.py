@@ -8,7 +8,6 @@ change ACLs (the views ask `console.permissions`) nor touch anything but ACLs.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,7 +31,8 @@ from console.kafka.acl_model import (
     is_valid,
 )
 from console.kafka.config import ClusterConfig
-from console.kafka.errors import ClusterError, Timeout, answer, refusal
+from console.kafka.errors import ClusterError, answer, refusal
+from console.kafka.settle import until_shown
 
 
 def for_principal(principal: str) -> AclBindingFilter:
@@ -120,18 +120,18 @@ def _delete(cluster: ClusterConfig, filters: list[AclBindingFilter], known: list
 def _await_listing(cluster: ClusterConfig, acls: list[Acl], present: bool) -> None:
     """Poll DescribeAcls until `acls` are (or are no longer) listed, within the timeout."""
     principals = {a.principal for a in acls}
-    deadline = time.monotonic() + cluster.timeout_s
-    while True:
+
+    def shown() -> bool:
         listed: set[Acl] = set()
         for principal in principals:
             listed |= set(_describe(cluster, principal=principal))
-        if all((a in listed) == present for a in acls):
-            return
-        if time.monotonic() > deadline:
-            raise Timeout(
-                "The cluster accepted the ACL change but does not list it yet; reload in a moment."
-            )
-        time.sleep(0.05)  # waiting for the cluster's metadata log, not for time to pass
+        return all((a in listed) == present for a in acls)
+
+    until_shown(
+        cluster.timeout_s,
+        shown,
+        "The cluster accepted the ACL change but does not list it yet; reload in a moment.",
+    )
 
 
 __all__ = [

@@ -12,14 +12,14 @@ words) nor who may call it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from console.kafka import wire
 from console.kafka.config import ClusterConfig
-from console.kafka.errors import ClusterError, NotAuthorized, Refused, Timeout, readable
+from console.kafka.errors import ClusterError, NotAuthorized, Refused, readable
+from console.kafka.settle import until_shown
 
 CLUSTER_AUTHORIZATION_FAILED = 31
 # Kafka's entity types, in the order the console names them.
@@ -149,14 +149,13 @@ def _reason(item: Any) -> str:
 
 
 def _await(cluster: ClusterConfig, entity: Entity, changes: Mapping[str, float | None]) -> None:
-    deadline = time.monotonic() + cluster.timeout_s
-    while True:
+    def listed() -> bool:
         found = next((e.values for e in describe(cluster) if e.entity == entity), {})
-        if all(found.get(key) == value for key, value in changes.items()):
-            return
-        if time.monotonic() > deadline:
-            raise Timeout(
-                f"The cluster accepted the quota of {shown(entity)} but does not list it "
-                "yet; reload in a moment."
-            )
-        time.sleep(0.05)  # waiting for the cluster's metadata log, not for time to pass
+        return all(found.get(key) == value for key, value in changes.items())
+
+    until_shown(
+        cluster.timeout_s,
+        listed,
+        f"The cluster accepted the quota of {shown(entity)} but does not list it "
+        "yet; reload in a moment.",
+    )

@@ -9,7 +9,6 @@ log). It must never keep, log or return a password, and never decide who may cal
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ from confluent_kafka.admin import (
 
 from console.kafka import clients, cluster_rights
 from console.kafka.config import ClusterConfig
-from console.kafka.errors import Timeout, answer
+from console.kafka.errors import answer
+from console.kafka.settle import until_shown
 
 MECHANISMS = {
     "SCRAM-SHA-256": ScramMechanism.SCRAM_SHA_256,
@@ -110,14 +110,8 @@ def _alter(cluster: ClusterConfig, change: UserScramCredentialAlteration, what: 
 
 
 def _await(cluster: ClusterConfig, name: str, done: Callable[[ScramUser | None], bool]) -> None:
-    deadline = time.monotonic() + cluster.timeout_s
-    while True:
-        user = next((u for u in _describe(cluster) if u.name == name), None)
-        if done(user):
-            return
-        if time.monotonic() > deadline:
-            raise Timeout(
-                f"The cluster accepted the change of {name} but does not show it yet; "
-                "reload in a moment."
-            )
-        time.sleep(0.05)  # waiting for the cluster's metadata log, not for time to pass
+    until_shown(
+        cluster.timeout_s,
+        lambda: done(next((u for u in _describe(cluster) if u.name == name), None)),
+        f"The cluster accepted the change of {name} but does not show it yet; reload in a moment.",
+    )

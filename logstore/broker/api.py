@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from logstore.protocol import codec
+from logstore.quotas.request_time import RequestTimer
 
 if TYPE_CHECKING:
     from logstore.broker.context import Broker
@@ -43,6 +44,9 @@ class RequestContext:
     connection: int = 0
     # The request's size in bytes, header and body (what Kafka's produce quota counts).
     size: int = 0
+    # The time the request ran, when a request_percentage quota is in force
+    # (logstore.broker.request_quota charges it).
+    timer: RequestTimer | None = None
 
     @property
     def user(self) -> str:

@@ -125,7 +125,8 @@ class Broker:
     # SCRAM users (SASL logins, Describe/AlterUserScramCredentials); set by open_broker.
     credentials: CredentialStore | None = None
     # Client quotas: what is stored (Describe/AlterClientQuotas) and what is enforced
-    # (Produce and Fetch throttling). Kept in memory only unless open_broker gives a store.
+    # (bytes produced and fetched, request time, partitions created and deleted,
+    # connections opened). Kept in memory only unless open_broker gives a store.
     quota_store: QuotaStore = field(default_factory=QuotaStore)
     quotas: QuotaEnforcer = field(init=False)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from time import perf_counter
 
+from logstore.broker import request_quota
 from logstore.broker.api import ANONYMOUS, RawReply, RequestContext, is_supported, registration
 from logstore.broker.context import Broker
 from logstore.broker.handlers.api_versions import unsupported_version_frame
@@ -67,6 +68,7 @@ async def _handle(
             api_key, api_version, correlation_id, None, client_host, principal, listener, connection
         )
         return reg.legacy(ctx, bytes(body))
+    timer = request_quota.timer(broker, api_key)
     header, request = codec.decode_request(body)
     ctx = RequestContext(
         api_key,
@@ -78,8 +80,14 @@ async def _handle(
         listener,
         connection,
         len(body),
+        timer,
     )
-    response = await reg.handler(broker, ctx, request)
+    if timer is None:
+        response = await reg.handler(broker, ctx, request)
+    else:
+        timer.add(started)  # the header and the decoding count too
+        response = await timer.run(reg.handler(broker, ctx, request))
+        response = request_quota.settle(broker, ctx, response)
     broker.requests.done(ctx, started, response)  # metrics and the request log
     if response is None or isinstance(response, RawReply | bytes):
         return response

@@ -5,8 +5,8 @@ Owns Kafka's default quota callback (the eight-step precedence from
 measured rate), one sampled rate per (quota key, shared tags) and per connecting address,
 one token bucket per controller-mutation quota, the throttle time Kafka gives a client over
 its quota, which connections are muted until when, and counts of the waits imposed.
-Handlers ask it to record bytes and mutations; connections ask it whether to wait before
-reading the next request; the listener whether to serve a new connection. It must never
+Handlers ask it to record bytes, request time and mutations; connections ask it whether
+to wait before reading the next request; the listener whether to serve a new connection. It must never
 decide a request's answer beyond its throttle time, nor touch sockets.
 """
 
@@ -23,8 +23,9 @@ from logstore.quotas.rate import SampledRate
 from logstore.quotas.rules import CLIENT_ID, IP, USER, Entity
 
 PRODUCE, FETCH = "producer_byte_rate", "consumer_byte_rate"
+REQUEST = "request_percentage"
 CONNECTIONS = "connection_creation_rate"
-ENFORCED = (PRODUCE, FETCH, mutations.KEY)
+ENFORCED = (PRODUCE, FETCH, REQUEST, mutations.KEY)
 # Kafka's IP_CONNECTION_RATE_DEFAULT: an ip quota of exactly this is no quota.
 NO_CONNECTION_LIMIT = 2**31 - 1
 _ABSENT = object()  # the entity has no component of that type
@@ -176,9 +177,11 @@ class QuotaEnforcer:
         observed = rate.rate(now)
         if not observed > limit:
             return 0
-        # Kafka's QuotaUtils.throttleTime: the wait that brings the rate back to the limit.
+        # Kafka's QuotaUtils.throttleTime: the wait that brings the rate back to the limit;
+        # its request quota bounds that by one window (boundedThrottleTime).
         wait = (observed - limit) / limit * rate.window_ms(now)
-        return int(min(wait + 0.5, 2**31 - 1) // 1)
+        bound = self._window_ms if key == REQUEST else 2**31 - 1
+        return int(min(wait + 0.5, bound) // 1)
 
     def unrecord(self, key: str, user: str, client: str, value: float) -> None:
         """Take back what `record` counted for an answer that was not sent (a throttled

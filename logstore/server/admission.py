@@ -3,14 +3,18 @@ logging that cannot flood the log.
 
 Owns the per-address counts and the decision for a new connection. A refused connection is
 closed at once (as Kafka does); each address's refusals are logged at most once per
-LOG_INTERVAL_MS, with a count of those not logged (`lograte`). It must never read or write
-sockets.
+LOG_INTERVAL_MS, with a count of those not logged (`lograte`). A connection over its
+address's connection_creation_rate is held unread for its wait, then closed
+(`hold_then_close`). It must never read or write sockets (closing goes through the
+callable its caller gives).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 
 from logstore.clock import Clock
 from logstore.server.lograte import ThrottledLog
@@ -18,6 +22,15 @@ from logstore.server.lograte import ThrottledLog
 log = logging.getLogger("logstore.server")
 
 LOG_INTERVAL_MS = 60_000
+
+
+async def hold_then_close(hold_ms: int, close: Callable[[], None]) -> None:
+    """Keep a connection over its connection_creation_rate unread for `hold_ms`, then
+    close it (KIP-612); a shutdown that cancels the wait closes it too."""
+    try:
+        await asyncio.sleep(hold_ms / 1000)
+    finally:
+        close()
 
 
 class Admission:

@@ -30,7 +30,7 @@ from logstore.config import TLS_PROTOCOLS, BrokerConfig
 from logstore.durable import write_atomic
 from logstore.security.credentials import CredentialStore
 from logstore.security.ssl_principal import Rule, parse_rules
-from logstore.server.admission import LOG_INTERVAL_MS, Admission
+from logstore.server.admission import LOG_INTERVAL_MS, Admission, hold_then_close
 from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
 from logstore.server.frame_stream import FrameStream
@@ -274,10 +274,7 @@ class BrokerServer:
         try:
             hold_ms = self._connection_hold(host)
             if hold_ms:
-                try:
-                    await asyncio.sleep(hold_ms / 1000)
-                finally:
-                    writer.close()
+                await hold_then_close(hold_ms, writer.close)
                 return
             await self._serve(listener, protocol, reader, writer, host)
         finally:

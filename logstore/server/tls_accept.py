@@ -19,6 +19,7 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable
 
+from logstore.server.admission import hold_then_close
 from logstore.server.frame_stream import FrameStream
 
 log = logging.getLogger("logstore.server")
@@ -101,11 +102,8 @@ class TlsListener:
         try:
             hold_ms = self._hold(host)
             if hold_ms:
-                # Over its connection creation rate: held unread (no handshake), then closed.
-                try:
-                    await asyncio.sleep(hold_ms / 1000)
-                finally:
-                    conn.close()
+                # Over its connection creation rate: no handshake.
+                await hold_then_close(hold_ms, conn.close)
                 return
             stream = await self._handshake(conn, host)
             # Served like any connection from here: shutdown stops it gracefully.

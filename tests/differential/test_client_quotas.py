@@ -6,7 +6,8 @@ named twice) and applies the good entries of a mixed request; DescribeClientQuot
 filters (exact, default, specified, strict) list the same entities and values; Kafka's
 `kafka-configs.sh` prints the same lines for clients and user/client entities. Enforced:
 a Produce over `producer_byte_rate` gets Kafka's exact throttle_time_ms, a Fetch over
-`consumer_byte_rate` Kafka's empty throttled answer. Raw requests on fresh connections;
+`consumer_byte_rate` Kafka's empty throttled answer, and a client over `request_percentage`
+Kafka's wait (bounded by one window) on every kind of answer. Raw requests on fresh connections;
 names are unique per run and shown as labels; entities and values are compared as sets
 (Kafka lists them in hash order), and only this run's entities are looked at, because
 both brokers are shared with every other differential test. Every quota set is removed
@@ -36,9 +37,10 @@ from tests.differential.wire import decode, encode, exchange, record_batch
 
 pytestmark = pytest.mark.kafka
 
-PRODUCE, FETCH, DESCRIBE, ALTER = 0, 1, 48, 49
+PRODUCE, FETCH, METADATA, API_VERSIONS, CREATE_TOPICS = 0, 1, 3, 18, 19
+DESCRIBE, ALTER = 48, 49
 EXACT, DEFAULT, SPECIFIED = 0, 1, 2
-P, C = "producer_byte_rate", "consumer_byte_rate"
+P, C, R = "producer_byte_rate", "consumer_byte_rate", "request_percentage"
 # A batch of one 1978-byte value is exactly 2048 bytes, so a byte limit that is a
 # multiple of 2048 ends on a batch boundary and no broker has a partial batch to cut.
 BATCH_VALUE = 1978
@@ -390,6 +392,14 @@ def test_produce_throttled_as_kafka(clusters: tuple[Cluster, Cluster]) -> None:
 
 def _fetch(cluster: Cluster, topic: str, client_id: str, offset: int, limit: int) -> Any:
     """A full Fetch v12 (no session): (partitions, record bytes, error code, throttled)."""
+    answer = _fetch_answer(cluster, topic, client_id, offset, limit)
+    parts = [p for t in answer.responses for p in t.partitions]
+    size = sum(len(p.records or b"") for p in parts)
+    return len(parts), size, int(answer.error_code), answer.throttle_time > datetime.timedelta(0)
+
+
+def _fetch_answer(cluster: Cluster, topic: str, client_id: str, offset: int, limit: int) -> Any:
+    """The answer to a full Fetch v12 (no session) of partition 0."""
     m = load_payload_module(FETCH, 12, EntityType.request)
     partition = m.FetchPartition(
         partition=0, current_leader_epoch=-1, fetch_offset=offset, last_fetched_epoch=-1,
@@ -402,9 +412,7 @@ def _fetch(cluster: Cluster, topic: str, client_id: str, offset: int, limit: int
         topics=(m.FetchTopic(topic=topic, partitions=(partition,)),),
         forgotten_topics_data=(), rack_id="",
     )  # fmt: skip
-    parts = [p for t in answer.responses for p in t.partitions]
-    size = sum(len(p.records or b"") for p in parts)
-    return len(parts), size, int(answer.error_code), answer.throttle_time > datetime.timedelta(0)
+    return answer
 
 
 def _fetch_scenario(cluster: Cluster) -> dict[str, Any]:
@@ -429,6 +437,66 @@ def test_fetch_throttled_as_kafka(clusters: tuple[Cluster, Cluster]) -> None:
     assert_same(seen)
     assert seen["kafka"]["1 MB limit"] == [(0, 0, 0, True)] * 2
     assert seen["kafka"]["4 KB limit"] == [(1, 4096, 0, False)] * 2 + [(0, 0, 0, True)]
+
+
+def _waited(answer: Any) -> int:
+    return answer.throttle_time // datetime.timedelta(milliseconds=1)
+
+
+def _requests_of(cluster: Cluster, topic: str, client_id: str) -> dict[str, Any]:
+    """One request of several kinds from `client_id`, each on a fresh connection: what
+    each answer says about the wait (and what a Fetch carried)."""
+    out: dict[str, Any] = {}
+    out["produce: wait, errors"] = _produce(cluster, topic, client_id, 100)[1:]
+    fetched = _fetch_answer(cluster, topic, client_id, 0, 1 << 20)
+    out["fetch: wait, partitions"] = (_waited(fetched), len(fetched.responses))
+    m = load_payload_module(METADATA, 12, EntityType.request)
+    _, meta = _send(
+        cluster, METADATA, 12, client_id, allow_auto_topic_creation=False,
+        include_topic_authorized_operations=False,
+        topics=(m.MetadataRequestTopic(topic_id=None, name=topic),),
+    )  # fmt: skip
+    out["metadata v12"] = _waited(meta)
+    out["api versions v2"] = _waited(_send(cluster, API_VERSIONS, 2, client_id)[1])
+    m = load_payload_module(CREATE_TOPICS, 7, EntityType.request)
+    new = m.CreatableTopic(
+        name=f"{topic}-new", num_partitions=1, replication_factor=1, assignments=(), configs=()
+    )
+    _, created = _send(
+        cluster, CREATE_TOPICS, 7, client_id, topics=(new,),
+        timeout=datetime.timedelta(seconds=10), validate_only=True,
+    )  # fmt: skip
+    out["create topics v7, validate only"] = (
+        _waited(created),
+        [int(t.error_code) for t in created.topics],
+    )
+    return out
+
+
+def _request_percentage_scenario(cluster: Cluster) -> dict[str, Any]:
+    n, out = _Names("busy", "idle"), dict[str, Any]()
+    topic = unique_topic("quota-requests")
+    create_topic(cluster, topic)
+    with _removing_afterwards(cluster, n):
+        out["set"] = _answered(
+            _alter(cluster, [((("client-id", n["busy"]),), _set((R, 1e-6)))], only=False), n
+        )
+        _settle(cluster, n)
+        # A millionth of a percent of one thread: a tenth of a microsecond of handling
+        # over the first 10 s measured. The first request puts the client over it, and
+        # Kafka bounds the request quota's wait by one window, 1 s.
+        out["busy"] = _requests_of(cluster, topic, n["busy"])
+        out["idle"] = _requests_of(cluster, topic, n["idle"])
+    return out
+
+
+def test_request_percentage_throttled_as_kafka(clusters: tuple[Cluster, Cluster]) -> None:
+    seen = observe(clusters, _request_percentage_scenario)
+    assert_same(seen)
+    assert seen["kafka"]["busy"]["produce: wait, errors"] == (1000, [0])
+    assert seen["kafka"]["busy"]["metadata v12"] == 1000
+    assert seen["kafka"]["busy"]["fetch: wait, partitions"] == (1000, 0)
+    assert seen["kafka"]["idle"]["metadata v12"] == 0
 
 
 def _too_many_scenario(cluster: Cluster) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from logstore.broker import access
+from logstore.broker import access, request_quota
 from logstore.broker.api import RawReply, RequestContext, handles
 from logstore.broker.build import millis
 from logstore.broker.context import Broker
@@ -43,6 +43,7 @@ from logstore.protocol.fetch_response import (
     encode_fetch_response,
 )
 from logstore.quotas.enforcer import FETCH as FETCH_QUOTA
+from logstore.quotas.enforcer import REQUEST as REQUEST_QUOTA
 from logstore.security.acls import Operation
 
 READ_COMMITTED = 1
@@ -287,7 +288,7 @@ async def fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         if not await broker.appends.wait_any(keys, left):
             answers, found, slices = _read_all(broker, ctx, request, _to_read(broker, plan), cap)
             break
-    if broker.quotas.enforces(FETCH_QUOTA):
+    if ctx.timer is not None or broker.quotas.enforces(FETCH_QUOTA):
         throttled = _throttled(broker, ctx, plan, answers)
         if throttled is not None:
             _close(slices)
@@ -307,16 +308,23 @@ async def fetch(broker: Broker, ctx: RequestContext, request: Any) -> Any:
 def _throttled(
     broker: Broker, ctx: RequestContext, plan: FetchPlan, answers: list[Read]
 ) -> RawReply | None:
-    """Kafka's consumer_byte_rate: the answer's size is counted, and if that puts the
-    client over its quota it gets an empty answer carrying the wait instead (the size
-    taken back, the session left as it was) and its connection is muted meanwhile."""
+    """Kafka's consumer_byte_rate and request_percentage: the request's time and the
+    answer's size are counted, and if either puts the client over its quota it gets an
+    empty answer carrying the longer wait instead (the size taken back, the session left
+    as it was) and its connection is muted meanwhile."""
     user, client = ctx.user, ctx.client_id or ""
-    _, size = encode_fetch_response(ctx.api_version, ctx.correlation_id, _group(answers))
-    throttle = broker.quotas.record(FETCH_QUOTA, user, client, size)
+    request_wait = request_quota.charge(broker, ctx)
+    size = bandwidth_wait = 0
+    if broker.quotas.enforces(FETCH_QUOTA):
+        _, size = encode_fetch_response(ctx.api_version, ctx.correlation_id, _group(answers))
+        bandwidth_wait = broker.quotas.record(FETCH_QUOTA, user, client, size)
+    throttle = max(request_wait, bandwidth_wait)
     if throttle <= 0:
         return None
-    broker.quotas.unrecord(FETCH_QUOTA, user, client, size)
-    broker.quotas.mute(ctx.connection, throttle, FETCH_QUOTA)
+    if size:
+        broker.quotas.unrecord(FETCH_QUOTA, user, client, size)
+    key = FETCH_QUOTA if bandwidth_wait > request_wait else REQUEST_QUOTA
+    broker.quotas.mute(ctx.connection, throttle, key)
     error, session_id = 0, 0
     if plan.session is not None:
         session_id = plan.session.id

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from logstore.broker import access
+from logstore.broker import access, request_quota
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.asked import last_entries
 from logstore.broker.context import Broker
@@ -34,6 +34,7 @@ from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.legacy_produce import refuse_legacy_produce
 from logstore.protocol.produce_response import PartitionResult, encode_produce_response
 from logstore.quotas.enforcer import PRODUCE as PRODUCE_QUOTA
+from logstore.quotas.enforcer import REQUEST as REQUEST_QUOTA
 from logstore.records import HEADER_SIZE, parse_header
 from logstore.records.header import MIN_BATCH_LENGTH
 from logstore.security.acls import Operation
@@ -266,9 +267,16 @@ async def produce(broker: Broker, ctx: RequestContext, request: Any) -> Any:
         # Kafka counts the whole request against producer_byte_rate, answers at once
         # with the wait, and reads nothing more from the connection until it is over.
         throttle = broker.quotas.record(PRODUCE_QUOTA, ctx.user, ctx.client_id or "", ctx.size)
-        broker.quotas.mute(ctx.connection, throttle, PRODUCE_QUOTA)
     if acks == 0:
-        return None
+        broker.quotas.mute(ctx.connection, throttle, PRODUCE_QUOTA)
+        return None  # exempt from request_percentage, as on Kafka
+    # Kafka charges request_percentage here too, and mutes for the longer wait.
+    request_wait = request_quota.charge(broker, ctx)
+    if request_wait > throttle:
+        throttle = request_wait
+        broker.quotas.mute(ctx.connection, throttle, REQUEST_QUOTA)
+    else:
+        broker.quotas.mute(ctx.connection, throttle, PRODUCE_QUOTA)
     if acks == -1:
         waits = [
             _durable(broker, o, errors)

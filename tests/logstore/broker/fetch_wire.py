@@ -11,10 +11,11 @@ from logstore.records import iter_headers
 from tests.logstore.broker.wire import Wire, schema
 
 
-def fetch_partition(
+def fetch(
     wire: Wire, topic: str, version: int, isolation: int, offset: int, max_bytes: int = 1 << 20
 ) -> Any:
-    """The single partition answer of a sessionless Fetch at `offset`."""
+    """The whole answer to a sessionless Fetch of partition 0 at `offset` (a throttled
+    answer lists no partition)."""
     fetch = schema(ApiKey.FETCH, version)
     fields: dict[str, Any] = {}
     if version >= 7:
@@ -30,7 +31,7 @@ def fetch_partition(
         part["log_start_offset"] = -1
     if version >= 9:
         part["current_leader_epoch"] = -1
-    response = wire.request(
+    return wire.request(
         ApiKey.FETCH,
         version,
         replica_id=-1,
@@ -43,7 +44,13 @@ def fetch_partition(
         ),
         **fields,
     )
-    return response.responses[0].partitions[0]
+
+
+def fetch_partition(
+    wire: Wire, topic: str, version: int, isolation: int, offset: int, max_bytes: int = 1 << 20
+) -> Any:
+    """The single partition answer of a sessionless Fetch at `offset`."""
+    return fetch(wire, topic, version, isolation, offset, max_bytes).responses[0].partitions[0]
 
 
 def batch_offsets(records: bytes | None) -> list[tuple[int, bool]]:

@@ -30,6 +30,7 @@ from logstore.error_codes import CLUSTER_AUTHORIZATION_FAILED, INVALID_REQUEST
 from logstore.protocol.api_keys import ApiKey
 from tests.broker_fixture import BrokerProcess, start_broker
 from tests.differential.wire import record_batch
+from tests.logstore.broker.fetch_wire import fetch
 from tests.logstore.broker.wire import Wire, schema
 
 ALTER, DESCRIBE = ApiKey.ALTER_CLIENT_QUOTAS, ApiKey.DESCRIBE_CLIENT_QUOTAS
@@ -188,38 +189,6 @@ def test_a_muted_connection_is_not_read_until_its_wait_is_over(broker: BrokerPro
         assert waited_ms >= throttle / 2
 
 
-def _fetch(wire: Wire, topic: str) -> Any:
-    s = schema(ApiKey.FETCH, 12)
-    return wire.request(
-        ApiKey.FETCH,
-        12,
-        replica_id=-1,
-        max_wait=0,
-        min_bytes=1,
-        max_bytes=1_000_000,
-        isolation_level=0,
-        session_id=0,
-        session_epoch=-1,
-        topics=(
-            s.FetchTopic(
-                topic=topic,
-                partitions=(
-                    s.FetchPartition(
-                        partition=0,
-                        current_leader_epoch=-1,
-                        fetch_offset=0,
-                        last_fetched_epoch=-1,
-                        log_start_offset=-1,
-                        partition_max_bytes=1_000_000,
-                    ),
-                ),
-            ),
-        ),
-        forgotten_topics_data=(),
-        rack_id="",
-    )
-
-
 def test_a_consumer_over_its_byte_rate_gets_a_capped_then_an_empty_answer(
     broker: BrokerProcess,
 ) -> None:
@@ -231,17 +200,61 @@ def test_a_consumer_over_its_byte_rate_gets_a_capped_then_an_empty_answer(
     client = f"greedy-{uuid.uuid4().hex[:8]}"
     with _client_quota(broker, client, "consumer_byte_rate", 1024.0):
         with Wire(broker.bootstrap, client_id=client) as wire:
-            first = _fetch(wire, topic)
+            first = fetch(wire, topic, 12, 0, 0)
             records = first.responses[0].partitions[0].records
             # Capped at what the quota window holds (1024 B/s x 10 s), one batch over at most.
             assert 0 < len(records) <= 10_240 + 2_200
             assert _waited(first) == 0
-            second = _fetch(wire, topic)
+            second = fetch(wire, topic, 12, 0, 0)
             assert _waited(second) > 0
             assert second.responses == ()
         with Wire(broker.bootstrap, client_id="someone-else") as other:
-            whole = _fetch(other, topic).responses[0].partitions[0].records
+            whole = fetch(other, topic, 12, 0, 0).responses[0].partitions[0].records
             assert len(whole) > 50_000
+
+
+def _metadata(wire: Wire, topic: str, version: int) -> Any:
+    s = schema(ApiKey.METADATA, version)
+    fields: dict[str, Any] = {"allow_auto_topic_creation": False}
+    if version >= 8:
+        fields["include_topic_authorized_operations"] = False
+    if 8 <= version <= 10:
+        fields["include_cluster_authorized_operations"] = False
+    topics = (s.MetadataRequestTopic(name=topic, **({"topic_id": None} if version >= 10 else {})),)
+    return wire.request(ApiKey.METADATA, version, topics=topics, **fields)
+
+
+def test_a_client_over_its_request_percentage_is_told_to_wait_and_muted(
+    broker: BrokerProcess,
+) -> None:
+    topic = _topic(broker)
+    client = f"busy-{uuid.uuid4().hex[:8]}"
+    # A millionth of a percent of one thread (a tenth of a microsecond of handling over
+    # the first 10 s measured): any request is over it, and Kafka bounds the request
+    # quota's wait by one window (1 s here), so every answer says 1,000 ms.
+    with _client_quota(broker, client, "request_percentage", 1e-6):
+        with Wire(broker.bootstrap, client_id=client) as wire:
+            produced = _produce(wire, topic, [b"p" * 100])
+            assert _waited(produced) == 1000
+            assert produced.responses[0].partition_responses[0].error_code == 0
+            # Muted: the next request is read only once the wait is over.
+            asked = time.monotonic()
+            fetched = fetch(wire, topic, 12, 0, 0)
+            assert (time.monotonic() - asked) * 1000 >= 500
+            # A throttled Fetch is answered empty, as for consumer_byte_rate.
+            assert _waited(fetched) == 1000
+            assert fetched.responses == ()
+            for version in (4, 12):  # hand-encoded answers, before and after flexible
+                assert _waited(_metadata(wire, topic, version)) == 1000
+            versions = wire.request(
+                ApiKey.API_VERSIONS, 3, client_software_name="t", client_software_version="1"
+            )
+            assert _waited(versions) == 1000
+        with Wire(broker.bootstrap, client_id="someone-else") as other:
+            assert _waited(_produce(other, topic, [b"q" * 100])) == 0
+            whole = fetch(other, topic, 12, 0, 0).responses[0].partitions[0].records
+            assert whole  # what the throttled client produced was stored
+            assert _waited(_metadata(other, topic, 12)) == 0
 
 
 def test_altering_quotas_needs_alter_configs_on_the_cluster(tmp_path: Path) -> None:
@@ -282,11 +295,14 @@ def test_altering_quotas_needs_alter_configs_on_the_cluster(tmp_path: Path) -> N
         process.stop()
 
 
-def test_librdkafka_reports_the_throttle(broker: BrokerProcess) -> None:
+@pytest.mark.parametrize(
+    ("key", "value"), [("producer_byte_rate", 2048.0), ("request_percentage", 1e-6)]
+)
+def test_librdkafka_reports_the_throttle(broker: BrokerProcess, key: str, value: float) -> None:
     topic = _topic(broker)
     client = f"throttled-{uuid.uuid4().hex[:8]}"
     events: list[Any] = []
-    with _client_quota(broker, client, "producer_byte_rate", 2048.0):
+    with _client_quota(broker, client, key, value):
         producer = Producer(
             {
                 "bootstrap.servers": broker.bootstrap,
