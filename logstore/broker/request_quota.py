@@ -21,6 +21,7 @@ from typing import Any
 from logstore.broker.api import RawReply, RequestContext
 from logstore.broker.build import millis
 from logstore.broker.context import Broker
+from logstore.protocol import codec
 from logstore.protocol.api_keys import ApiKey
 from logstore.quotas.enforcer import REQUEST
 from logstore.quotas.request_time import RequestTimer
@@ -65,13 +66,25 @@ def settle(broker: Broker, ctx: RequestContext, reply: Any) -> Any:
     return reply if given is None else with_wait(ctx.api_key, ctx.api_version, reply, wait)
 
 
+# Hand-encoded answers whose first field is throttle_time_ms, from this version on.
+_LEADING_WAIT: dict[int, int] = {
+    ApiKey.FETCH: 1,
+    ApiKey.LIST_OFFSETS: 2,
+    ApiKey.METADATA: 3,
+    ApiKey.DESCRIBE_CONFIGS: 1,
+    ApiKey.DESCRIBE_LOG_DIRS: 1,
+}
+
+
 def _frame_offset(api_key: int, version: int) -> int | None:
     """Where a hand-encoded frame (length prefix included) holds throttle_time_ms, counted
     from its start (>= 0) or its end (< 0); None when this version has none."""
-    if api_key == ApiKey.FETCH and version >= 1:
-        return 8 + (version >= 12)  # length, correlation id, [header tags], throttle
-    if api_key == ApiKey.METADATA and version >= 3:
-        return 8 + (version >= 9)
+    since = _LEADING_WAIT.get(api_key)
+    if since is not None:
+        if version < since:
+            return None
+        # Length, correlation id, the flexible header's empty tags, then the wait.
+        return 8 + codec.response_header_is_flexible(api_key, version)
     if api_key == ApiKey.PRODUCE and version >= 1:
         return -5 if version >= 9 else -4  # last field, before the body's tags
     return None

@@ -1,5 +1,6 @@
 """The request_percentage wait written into every kind of answer: hand-encoded Produce,
-Fetch and Metadata frames at every version, and kio answers; read back with kio."""
+Fetch, Metadata, ListOffsets, DescribeLogDirs and DescribeConfigs frames at every version
+with the field, and kio answers; read back with kio, nothing else changed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from logstore.broker.api import RawReply
 from logstore.broker.build import make
 from logstore.broker.request_quota import given_wait, with_wait
 from logstore.protocol import codec
+from logstore.protocol.admin_replies import (
+    describe_configs_frame,
+    describe_log_dirs_frame,
+    list_offsets_frame,
+)
 from logstore.protocol.api_keys import ApiKey
 from logstore.protocol.fetch_response import (
     FetchPartitionOut,
@@ -22,6 +28,7 @@ from logstore.protocol.fetch_response import (
 )
 from logstore.protocol.metadata_reply import metadata_frame
 from logstore.protocol.produce_response import PartitionResult, encode_produce_response
+from tests.logstore.protocol.test_admin_replies import CONFIG_RESULTS, OFFSET_TOPICS
 from tests.logstore.protocol.test_fetch_response import Blob
 
 
@@ -77,6 +84,22 @@ def test_metadata_frames(version: int) -> None:
         topics=[(0, "orders", uuid.uuid4(), False, [0, 0])],
     )
     _check(ApiKey.METADATA, version, reply)
+
+
+@pytest.mark.parametrize("version", range(2, 8))
+def test_list_offsets_frames(version: int) -> None:
+    _check(ApiKey.LIST_OFFSETS, version, list_offsets_frame(version, 7, OFFSET_TOPICS))
+
+
+@pytest.mark.parametrize("version", range(1, 5))
+def test_describe_log_dirs_frames(version: int) -> None:
+    reply = describe_log_dirs_frame(version, 7, "/data", [("orders", [(0, 10)])], 100, 50)
+    _check(ApiKey.DESCRIBE_LOG_DIRS, version, reply)
+
+
+@pytest.mark.parametrize("version", range(1, 5))
+def test_describe_configs_frames(version: int) -> None:
+    _check(ApiKey.DESCRIBE_CONFIGS, version, describe_configs_frame(version, 7, CONFIG_RESULTS))
 
 
 @pytest.mark.parametrize("version", range(0, 3))
