@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 
+from logstore.broker import ip_lookup
 from logstore.broker.broker_configs import DynamicBrokerConfigs
 from logstore.broker.context import AppendNotifier, Broker
 from logstore.broker.fetch_sessions import FetchSessionCache
@@ -21,6 +22,7 @@ from logstore.config import BrokerConfig
 from logstore.groups.coordinator import GroupCoordinator
 from logstore.producers.manager import ProducerManager
 from logstore.quotas import store as quota_store
+from logstore.quotas.rules import IP
 from logstore.quotas.store import QuotaStore
 from logstore.security import acls, credentials
 from logstore.security.authorizer import Authorizer
@@ -87,6 +89,13 @@ async def open_broker(config: BrokerConfig, logs: LogManager, clock: Clock) -> B
         credentials=CredentialStore(logs.state_dir(credentials.STATE_NAME)),
         quota_store=QuotaStore(logs.state_dir(quota_store.STATE_NAME)),
     )
+    # As Kafka's broker replaying its metadata log: ip quotas named by host names are
+    # enforced for the address each resolves to now.
+    stored = broker.quota_store.entries()
+    ip_names = (name for entity, _ in stored for kind, name in entity if kind == IP and name)
+    hosts = await ip_lookup.addresses_of(ip_names)
+    if hosts:
+        broker.quotas.load(stored, hosts)
     _tasks[id(broker)] = asyncio.create_task(_snapshots(producers), name="producer-snapshots")
     _sweeps[id(broker)] = asyncio.create_task(_sweep(transactions), name="transaction-sweep")
     return broker

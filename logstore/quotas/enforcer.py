@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from logstore.clock import Clock
 from logstore.quotas import mutations
@@ -72,6 +72,7 @@ class QuotaEnforcer:
         self._mutation_window = (mutation_samples, mutation_window_s * 1000)
         self._buckets: dict[Tags, TokenBucket] = {}
         self._ip_limits: dict[str | None, float] = {}  # address (None: default) -> rate
+        self._hosts: dict[str, str] = {}  # host name of an ip entity -> its address
         # quota key -> (user part, client part) -> limit; a part is a name, None for the
         # default entity, or _ABSENT.
         self._limits: dict[str, dict[tuple[object, object], float]] = {}
@@ -82,8 +83,15 @@ class QuotaEnforcer:
         self.throttled: Counter[str] = Counter()
         self.throttled_ms: Counter[str] = Counter()
 
-    def load(self, entries: Iterable[tuple[Entity, dict[str, float]]]) -> None:
-        """Put the stored quotas in force (at start and after every change)."""
+    def load(
+        self,
+        entries: Iterable[tuple[Entity, dict[str, float]]],
+        hosts: Mapping[str, str] | None = None,
+    ) -> None:
+        """Put the stored quotas in force (at start and after every change). `hosts` adds
+        the addresses of ip entities named by host names, as looked up when their quota
+        was applied (logstore.broker.ip_lookup); a name never resolved is not enforced."""
+        self._hosts.update(hosts or {})
         limits: dict[str, dict[tuple[object, object], float]] = {}
         entries_list = list(entries)
         for entity, values in entries_list:
@@ -95,15 +103,23 @@ class QuotaEnforcer:
                     limits.setdefault(key, {})[parts] = value
         self._limits = limits
         ips: dict[str | None, float] = {}
+        named: set[str] = set()
         for entity, values in entries_list:
             names = dict(entity)
             if set(names) != {IP} or CONNECTIONS not in values:
                 continue
             name = names[IP]
-            address = None if name is None else address_key(name)
-            if name is None or address is not None:  # (host names are not enforced)
+            address = None
+            if name is not None:
+                address = address_key(name) or address_key(self._hosts.get(name, ""))
+            if name is None or address is not None:
                 ips[address] = values[CONNECTIONS]
+            if name is not None:
+                named.add(name)
         self._ip_limits = ips
+        # Only names still stored keep their address (a name removed and set again is
+        # looked up again, as Kafka's broker does).
+        self._hosts = {n: a for n, a in self._hosts.items() if n in named}
 
     def enforces(self, key: str) -> bool:
         return key in self._limits

@@ -4,19 +4,16 @@ Owns validating a describe filter and an alteration exactly as Kafka's controlle
 bad input gets Kafka's error and message), applying a request's accepted alterations all
 at once and durably, and putting them in force. Kafka's own `kafka-configs.sh
 --entity-type users/clients/ips` speaks these. It must never enforce a quota itself
-(logstore.quotas.enforcer does) nor resolve a host on the event loop.
+(logstore.quotas.enforcer does) nor resolve a host itself (logstore.broker.ip_lookup does,
+off the event loop).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import ipaddress
-import socket
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from logstore.broker import access
+from logstore.broker import access, ip_lookup
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
@@ -33,13 +30,10 @@ from logstore.security.acls import Operation
 
 ENTITY_TYPES = (rules.USER, rules.CLIENT_ID, rules.IP)
 EXACT, DEFAULT, SPECIFIED = 0, 1, 2
-# How long an ip entity's host name may take to resolve before it counts as unresolvable.
-RESOLVE_TIMEOUT_S = 5.0
 # Kafka's controller writes at most this many records for one request (its
 # MAX_RECORDS_PER_USER_OP); a larger one is refused whole, with the error's own sentence.
 MAX_RECORDS_PER_USER_OP = 10_000
 TOO_LARGE = "Request parameters do not satisfy the configured policy."
-_RESOLVER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="quota-ip-lookup")
 
 
 class _Refused(Exception):
@@ -128,33 +122,21 @@ async def describe_client_quotas(broker: Broker, ctx: RequestContext, request: A
     return answer(0, "", entries)
 
 
-async def _resolves(host: str | None) -> bool:
-    """Kafka's isValidIpEntity: the default ip, an address, or a name that resolves. Names
-    are looked up on two threads of their own, so slow or hostile lookups can hold up
-    neither the event loop nor the threads the broker writes files on."""
-    if host is None:
-        return True
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    lookup = functools.partial(socket.getaddrinfo, host, None, type=socket.SOCK_STREAM)
-    try:
-        async with asyncio.timeout(RESOLVE_TIMEOUT_S):
-            await asyncio.get_running_loop().run_in_executor(_RESOLVER, lookup)
-    except (OSError, TimeoutError, UnicodeError, ValueError):
-        return False
-    return True
-
-
-async def _judged(entity: rules.Entity, ops: Any) -> tuple[rules.Problem | None, Change]:
-    """One entry as Kafka's controller judges it: the entity, then each key set (a
-    removal is not checked), every fault or none."""
+async def _judged(
+    entity: rules.Entity, ops: Any, hosts: dict[str, str]
+) -> tuple[rules.Problem | None, Change]:
+    """One entry as Kafka's controller judges it: the entity (an ip must be the default,
+    an address, or a name that resolves; a name's address goes into `hosts`), then each
+    key set (a removal is not checked), every fault or none."""
     names = dict(entity)
-    problem = rules.entity_problem(
-        entity, await _resolves(names[rules.IP]) if rules.IP in names else True
-    )
+    resolves = True
+    host = names.get(rules.IP)
+    if host is not None:
+        address = await ip_lookup.address_of(host)
+        resolves = address is not None
+        if address is not None and address != host:
+            hosts[host] = address
+    problem = rules.entity_problem(entity, resolves)
     changes: dict[str, float | None] = {}
     for op in ops:
         changes[op.key] = None if op.remove else float(op.value)
@@ -212,6 +194,7 @@ async def alter_client_quotas(broker: Broker, ctx: RequestContext, request: Any)
     results: dict[frozenset[tuple[str, str | None]], tuple[rules.Entity, rules.Problem | None]]
     results = {}
     accepted: list[Change] = []
+    hosts: dict[str, str] = {}  # host names of ip entities, resolved as Kafka's broker does
     for item in request.entries:
         entity = rules.java_order((e.entity_type, e.entity_name) for e in item.entity)
         key = frozenset(entity)
@@ -220,7 +203,7 @@ async def alter_client_quotas(broker: Broker, ctx: RequestContext, request: Any)
             again = (INVALID_REQUEST, f"Ignoring duplicate entity {rules.shown(entity)}")
             results[key] = (results.get(key, (entity, None))[0], again)
             continue
-        problem, change = await _judged(entity, item.ops)
+        problem, change = await _judged(entity, item.ops, hosts)
         results[key] = (entity, problem)
         if problem is None:
             accepted.append(change)
@@ -233,5 +216,5 @@ async def alter_client_quotas(broker: Broker, ctx: RequestContext, request: Any)
             failed = (KAFKA_STORAGE_ERROR, f"could not write the client quotas: {exc}")
             results = {k: (e, p or failed) for k, (e, p) in results.items()}
         else:
-            broker.quotas.load(broker.quota_store.entries())
+            broker.quotas.load(broker.quota_store.entries(), hosts)
     return answer([entry(entity, *(problem or (0, None))) for entity, problem in results.values()])
