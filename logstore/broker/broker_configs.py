@@ -1,17 +1,20 @@
 """Broker configs: the registry of names this broker reports, which of them may change at
-runtime, their validation, and the per-broker dynamic overrides.
+runtime, their validation, the per-broker dynamic overrides and the cluster-wide dynamic
+defaults beneath them.
 
 Kafka distinguishes static broker configs (server.properties, fixed until restart) from
 dynamic ones changed through AlterConfigs / IncrementalAlterConfigs on the BROKER resource
-and kept in its metadata log. Here the static values come from `BrokerConfig` (the
-config file and the command line, through the table in `broker_settings`), the dynamic
-overrides from
-`.state/broker/dynamic-configs.json`, written durably before an alteration is answered,
-and re-applied at start-up. Errors and messages are Kafka's: a name that cannot change at
-runtime refuses the whole resource with INVALID_REQUEST "Cannot update these configs
-dynamically: [...]", a bad value with INVALID_REQUEST "Invalid value ...".
+and kept in its metadata log: per broker (the resource named by its id) and for every
+broker of the cluster (the resource named "", `kafka-configs.sh --entity-default`), the
+broker's own winning. Here the static values come from `BrokerConfig` (the config file and
+the command line, through the table in `broker_settings`), the overrides from
+`.state/broker/dynamic-configs.json` and the cluster-wide defaults from
+`.state/broker/dynamic-default-configs.json`, each written durably before an alteration is
+answered, and re-applied at start-up. Errors and messages are Kafka's: a name that cannot
+change at runtime refuses the whole resource with INVALID_REQUEST "Cannot update these
+configs dynamically: [...]", a bad value with INVALID_REQUEST "Invalid value ...".
 
-Owns the override state. It must never parse wire formats (handlers do)
+Owns the dynamic state. It must never parse wire formats (handlers do)
 nor keep topic configs (the storage catalogue does).
 """
 
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING
 from logstore.broker.broker_settings import (
     DEFAULT_CONFIG,
     DYNAMIC_BROKER_CONFIG,
+    DYNAMIC_DEFAULT_BROKER_CONFIG,
     INVALID_REQUEST,
     REGISTRY,
     STATIC_BROKER_CONFIG,
@@ -45,6 +49,7 @@ log = logging.getLogger(__name__)
 
 STATE_NAME = "broker"
 STATE_FILE = "dynamic-configs.json"
+DEFAULTS_FILE = "dynamic-default-configs.json"
 
 # name, value, read only, source, sensitive, synonyms (name, value, source), config type
 Row = tuple[str, str | None, bool, int, bool, tuple[tuple[str, str | None, int], ...], int]
@@ -60,41 +65,54 @@ def _respelt(name: str, value: str) -> str:
 
 
 class DynamicBrokerConfigs:
-    """The broker's dynamic overrides over its static configs, applied and persisted."""
+    """The broker's dynamic overrides over its static configs, and the cluster-wide dynamic
+    defaults beneath the overrides (the BROKER resource named "", which Kafka keeps for
+    every broker of a cluster), applied and persisted."""
 
     def __init__(self, config: BrokerConfig, logs: LogManager) -> None:
         self.config = config
         self.logs = logs
+        # Both layers keep values as they were given (Kafka's synonyms show them so; the
+        # value in force is the parsed one).
         self.overrides: dict[str, str] = {}
+        self.cluster_defaults: dict[str, str] = {}
         self.max_connections = config.max_connections
         self._turns = InTurn()
 
     def load(self) -> None:
-        """Read the persisted overrides and apply them (at start-up)."""
-        path = self.logs.state_dir(STATE_NAME) / STATE_FILE
+        """Read the persisted overrides and cluster defaults and apply them (at start-up)."""
+        self.overrides = self._read(STATE_FILE)
+        self.cluster_defaults = self._read(DEFAULTS_FILE)
+        self._apply()
+
+    def _read(self, file: str) -> dict[str, str]:
+        path = self.logs.state_dir(STATE_NAME) / file
         try:
             stored = json.loads(path.read_bytes())
         except FileNotFoundError:
             stored = {}
         except ValueError as exc:
             raise RuntimeError(f"{path} is not valid JSON: {exc}") from exc
-        self.overrides = {}
+        values: dict[str, str] = {}
         for name, value in stored.items():
             definition = REGISTRY.get(name)
             try:
                 if definition is None or not definition.dynamic:
                     raise BrokerConfigRefused(INVALID_REQUEST, "not a dynamic broker config")
-                self.overrides[name] = definition.normalise(_respelt(name, str(value)))
+                raw = _respelt(name, str(value))
+                definition.normalise(raw)  # still valid
+                values[name] = raw
             except BrokerConfigRefused as exc:
-                # Written by another version or by hand: the static value stands.
+                # Written by another version or by hand: the layer beneath stands.
                 log.warning(
                     "ignoring dynamic broker config %s=%r from %s: %s", name, value, path, exc
                 )
-        self._apply()
+        return values
 
     def effective(self, name: str) -> str:
-        if name in self.overrides:
-            return self.overrides[name]
+        for layer in (self.overrides, self.cluster_defaults):
+            if name in layer:
+                return REGISTRY[name].normalise(layer[name])
         return REGISTRY[name].static(self.config) or ""
 
     async def alter(
@@ -104,38 +122,46 @@ class DynamicBrokerConfigs:
         *,
         replace: bool,
         validate_only: bool,
+        cluster_default: bool = False,
     ) -> None:
-        """Set and remove overrides (`replace`: legacy AlterConfigs, every override not in
-        `set_` goes); raises BrokerConfigRefused with Kafka's code and message. The file is
-        written in a thread, one change at a time: a stalled disk holds up this change,
-        not the broker."""
+        """Set and remove overrides, or with `cluster_default` the cluster-wide defaults
+        (`replace`: legacy AlterConfigs, every value of that layer not in `set_` goes);
+        raises BrokerConfigRefused with Kafka's code and message. The file is written in a
+        thread, one change at a time: a stalled disk holds up this change, not the broker."""
         refused = [n for n in set_ if n not in REGISTRY or not REGISTRY[n].dynamic]
         if refused:
             raise BrokerConfigRefused(
                 INVALID_REQUEST, f"Cannot update these configs dynamically: [{', '.join(refused)}]"
             )
-        values = {name: REGISTRY[name].normalise(raw) for name, raw in set_.items()}
+        for name, raw in set_.items():
+            REGISTRY[name].normalise(raw)
+        values = dict(set_)
         if validate_only:
             return
         removals = list(delete)
+        file = DEFAULTS_FILE if cluster_default else STATE_FILE
 
         async def change() -> None:
-            updated = {} if replace else dict(self.overrides)
+            current = self.cluster_defaults if cluster_default else self.overrides
+            updated = {} if replace else dict(current)
             for name in removals:
                 updated.pop(name, None)
             updated.update(values)
-            if updated == self.overrides:
+            if updated == current:
                 return
             # Durable before it is answered: Kafka's dynamic configs survive a restart. A
             # write the disk refuses changes nothing.
             data = json.dumps(updated, sort_keys=True).encode()
             try:
-                await asyncio.to_thread(self.logs.write_state, STATE_NAME, STATE_FILE, data)
+                await asyncio.to_thread(self.logs.write_state, STATE_NAME, file, data)
             except OSError as exc:
                 raise BrokerConfigRefused(
                     KAFKA_STORAGE_ERROR, f"could not write the broker configs: {exc}"
                 ) from exc
-            self.overrides = updated
+            if cluster_default:
+                self.cluster_defaults = updated
+            else:
+                self.overrides = updated
             self._apply()
 
         await self._turns.run(change)
@@ -144,9 +170,23 @@ class DynamicBrokerConfigs:
         self.max_connections = int(self.effective("max.connections"))
         rate = float(self.effective("log.cleaner.io.max.bytes.per.second"))
         self.logs.cleaner_io_max_bytes_per_second = None if rate >= 1.7976931348623157e308 else rate
-        defaults, dynamic = topic_defaults(self.config, self.overrides)
+        cluster = {n: REGISTRY[n].normalise(v) for n, v in self.cluster_defaults.items()}
+        mine = {n: REGISTRY[n].normalise(v) for n, v in self.overrides.items()}
+        defaults, dynamic = topic_defaults(self.config, mine, cluster)
         if (defaults, dynamic) != (self.logs.topic_defaults, self.logs.dynamic_topic_defaults):
             self.logs.set_topic_defaults(defaults, dynamic)
+
+    def default_rows(self, keys: frozenset[str] | None, synonyms: bool) -> list[Row]:
+        """DescribeConfigs entries of the BROKER resource named "": only the cluster-wide
+        defaults set, as given, each its own only synonym (as Kafka answers)."""
+        rows: list[Row] = []
+        for name, raw in sorted(self.cluster_defaults.items()):
+            if keys is not None and name not in keys:
+                continue
+            chain = ((name, raw, DYNAMIC_DEFAULT_BROKER_CONFIG),) if synonyms else ()
+            kind = REGISTRY[name].kind
+            rows.append((name, raw, False, DYNAMIC_DEFAULT_BROKER_CONFIG, False, chain, kind))
+        return rows
 
     def rows(self, keys: frozenset[str] | None, synonyms: bool) -> list[Row]:
         """DescribeConfigs entries of the BROKER resource."""
@@ -163,10 +203,14 @@ class DynamicBrokerConfigs:
             chain: list[tuple[str, str | None, int]] = []
             if name in self.overrides:
                 chain.append((name, self.overrides[name], DYNAMIC_BROKER_CONFIG))
+            if name in self.cluster_defaults:
+                chain.append((name, self.cluster_defaults[name], DYNAMIC_DEFAULT_BROKER_CONFIG))
             chain.append((name, static, static_source))
             if static_source != DEFAULT_CONFIG and definition.kafka_default is not None:
                 chain.append((name, definition.kafka_default, DEFAULT_CONFIG))
             _, value, source = chain[0]
+            if source in (DYNAMIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG) and value:
+                value = definition.normalise(value)  # the value as parsed; the synonym as given
             # Kafka lists no synonym for a default that has no value (log.retention.ms).
             chain = [link for link in chain if link[1] is not None]
             rows.append(

@@ -23,7 +23,12 @@ from logstore.groups.settings import GroupSettings, kafka_names
 
 # Kafka's ConfigEntry.ConfigType codes and DescribeConfigs source codes.
 BOOLEAN, STRING, INT, LONG, DOUBLE, LIST = 1, 2, 3, 5, 6, 7
-DYNAMIC_BROKER_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG = 2, 4, 5
+DYNAMIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG = (
+    2,
+    3,
+    4,
+    5,
+)
 JAVA_DOUBLE_MAX = "1.7976931348623157E308"
 _TYPE_NAMES = {INT: "INT", LONG: "LONG", DOUBLE: "DOUBLE"}
 
@@ -453,23 +458,30 @@ def _topic_default(
 
 
 def topic_defaults(
-    config: BrokerConfig, overrides: Mapping[str, str] | None = None
-) -> tuple[dict[str, str], frozenset[str]]:
-    """Topic config name -> the broker-wide default the config file gave it, or a dynamic
-    override of the same broker name (which wins per name; ms > minutes > hours after);
-    and the topic config names whose value came from a dynamic override."""
+    config: BrokerConfig,
+    overrides: Mapping[str, str] | None = None,
+    cluster_defaults: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Topic config name -> the broker-wide default: the config file's value, a dynamic
+    cluster-wide default of the same broker name over it, this broker's dynamic override
+    over both (per name; and ms > minutes > hours after, whatever layer each came from, as
+    Kafka orders synonyms); and, for the topic configs whose value came from a dynamic
+    layer, that layer's source (DYNAMIC_BROKER_CONFIG or DYNAMIC_DEFAULT_BROKER_CONFIG)."""
     dynamic = overrides or {}
-    given = {**dict(config.topic_defaults), **dynamic}
+    cluster = cluster_defaults or {}
+    given = {**dict(config.topic_defaults), **cluster, **dynamic}
     out: dict[str, str] = {}
-    from_dynamic: set[str] = set()
+    sources: dict[str, str] = {}
     for name, (topic, factor) in TOPIC_DEFAULTS.items():
         if name in given:
             out[topic] = str(int(given[name]) * factor) if factor != 1 else given[name]
             if name in dynamic:
-                from_dynamic.add(topic)
+                sources[topic] = "DYNAMIC_BROKER_CONFIG"
+            elif name in cluster:
+                sources[topic] = "DYNAMIC_DEFAULT_BROKER_CONFIG"
             else:  # a later (stronger) static name took over
-                from_dynamic.discard(topic)
-    return out, frozenset(from_dynamic)
+                sources.pop(topic, None)
+    return out, sources
 
 
 # `BrokerConfig.groups` is one GroupSettings value: its rows (and flags) name the field

@@ -204,11 +204,12 @@ def validate_configs(configs: Mapping[str, str]) -> dict[str, str]:
 def describe(
     overrides: Mapping[str, str],
     defaults: Mapping[str, str] | None = None,
-    dynamic: frozenset[str] = frozenset(),
+    dynamic: Mapping[str, str] | None = None,
 ) -> list[ConfigEntry]:
     """Every known config with its effective value and where it comes from (`defaults`:
     the broker-wide defaults, from its config file (STATIC_BROKER_CONFIG) or, for the
-    names in `dynamic`, set at runtime (DYNAMIC_BROKER_CONFIG))."""
+    names in `dynamic`, set at runtime (the source it gives))."""
+    dynamic = dynamic or {}
     entries = []
     for d in _DEFS:
         if d.internal:
@@ -216,7 +217,7 @@ def describe(
         if d.name in overrides:
             entries.append(ConfigEntry(d.name, overrides[d.name], False, "DYNAMIC_TOPIC_CONFIG"))
         elif defaults and d.name in defaults:
-            source = "DYNAMIC_BROKER_CONFIG" if d.name in dynamic else "STATIC_BROKER_CONFIG"
+            source = dynamic.get(d.name, "STATIC_BROKER_CONFIG")
             entries.append(ConfigEntry(d.name, defaults[d.name], False, source, d.read_only))
         else:
             entries.append(ConfigEntry(d.name, d.default, True, "DEFAULT_CONFIG", d.read_only))

@@ -141,7 +141,9 @@ class LogManager:
             raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}")
         self.data_dir = Path(data_dir)
         self.topic_defaults = validate_configs(topic_defaults or {})
-        self.dynamic_topic_defaults: frozenset[str] = frozenset()
+        # Topic config -> source, for defaults set at runtime (DYNAMIC_BROKER_CONFIG or
+        # DYNAMIC_DEFAULT_BROKER_CONFIG).
+        self.dynamic_topic_defaults: Mapping[str, str] = {}
         self.clock: Clock = clock or SystemClock()
         self.fsync = fsync
         self.fsync_interval_ms = fsync_interval_ms
@@ -598,13 +600,14 @@ class LogManager:
             self._logs[(new.name, p)].config = config
 
     def set_topic_defaults(
-        self, defaults: Mapping[str, str], dynamic: frozenset[str] = frozenset()
+        self, defaults: Mapping[str, str], dynamic: Mapping[str, str] | None = None
     ) -> None:
         """New broker-wide topic defaults (a dynamic broker config changed): every topic
-        without its own value follows from its next append or tick. `dynamic` names the
-        defaults set at runtime (described as DYNAMIC_BROKER_CONFIG)."""
+        without its own value follows from its next append or tick. `dynamic` gives the
+        source of the defaults set at runtime (DYNAMIC_BROKER_CONFIG, or
+        DYNAMIC_DEFAULT_BROKER_CONFIG for a cluster-wide one)."""
         self.topic_defaults = validate_configs(defaults)
-        self.dynamic_topic_defaults = dynamic
+        self.dynamic_topic_defaults = dict(dynamic or {})
         for name, info in self._topics.items():
             config = TopicConfig.from_overrides(info.configs, self.topic_defaults)
             self._configs[name] = config

@@ -1,5 +1,7 @@
 """Differential: BROKER resource configs through legacy AlterConfigs (what librdkafka's
-admin client sends), IncrementalAlterConfigs and DescribeConfigs.
+admin client sends), IncrementalAlterConfigs and DescribeConfigs, per broker and for the
+cluster-wide default layer (the resource named "", `kafka-configs.sh --entity-default`),
+raw on the wire there, because confluent-kafka cannot name that resource.
 
 Both brokers are shared by the session, so every scenario puts the configs back (DELETE)
 before it ends. Kafka applies a dynamic broker config through its metadata log, so its
@@ -15,9 +17,19 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
+from kio.index import load_payload_module
+from kio.static.constants import EntityType
 
 from tests.clusters import Cluster
-from tests.differential.harness import TIMEOUT, admin, assert_same, observe
+from tests.differential.harness import (
+    TIMEOUT,
+    admin,
+    assert_same,
+    create_topic,
+    observe,
+    unique_topic,
+)
+from tests.differential.test_client_quotas import _send
 
 pytestmark = [
     pytest.mark.kafka,
@@ -131,3 +143,108 @@ def test_unknown_broker_config_names(clusters: tuple[Cluster, ...]) -> None:
     seen = observe(clusters, scenario)
     assert seen["kafka"] == "OK"
     assert seen["odradek"] == f"INVALID_REQUEST: Cannot update these configs dynamically: [{name}]"
+
+
+# Kafka 4 formats a cluster with a cluster-level min.insync.replicas (for eligible leader
+# replicas), which Odradek, one broker without replicas, does not have: left out.
+ELR_DEFAULT = "min.insync.replicas"
+FLUSH = "log.flush.interval.messages"
+BROKER_RESOURCE, TOPIC_RESOURCE = 4, 2
+SET, DELETE = 0, 1
+
+
+def _raw_described(cluster: Cluster, rtype: int, name: str, keys: set[str] | None) -> Any:
+    """DescribeConfigs v4 with synonyms: (error, {name: (value, source, read only,
+    synonyms)}) for `keys` (every name but Kafka's ELR default when None)."""
+    m = load_payload_module(32, 4, EntityType.request)
+    resource = m.DescribeConfigsResource(
+        resource_type=rtype, resource_name=name, configuration_keys=None
+    )
+    _, answer = _send(
+        cluster, 32, 4, "diff-configs", resources=(resource,), include_synonyms=True,
+        include_documentation=False,
+    )  # fmt: skip
+    (result,) = answer.results
+    entries = {}
+    for c in result.configs:
+        if c.name in keys if keys is not None else c.name != ELR_DEFAULT:
+            synonyms = [(s.name, s.value, int(s.source)) for s in c.synonyms]
+            entries[c.name] = (c.value, int(c.config_source), c.read_only, synonyms)
+    return (int(result.error_code), result.error_message or ""), entries
+
+
+def _raw_incremental(
+    cluster: Cluster, name: str, *ops: tuple[str, str | None, int], only: bool = False
+) -> Any:
+    m = load_payload_module(44, 1, EntityType.request)
+    resource = m.AlterConfigsResource(
+        resource_type=BROKER_RESOURCE, resource_name=name,
+        configs=tuple(m.AlterableConfig(name=n, config_operation=o, value=v) for n, v, o in ops),
+    )  # fmt: skip
+    _, answer = _send(cluster, 44, 1, "diff-configs", resources=(resource,), validate_only=only)
+    (result,) = answer.responses
+    return int(result.error_code), result.error_message
+
+
+def _until(read: Any, shows: Any) -> Any:
+    """`read()` once `shows(it)` (Kafka applies a config change through its metadata log
+    a moment after answering), or what it last read."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        seen = read()
+        if shows(seen) or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.1)  # polling Kafka's metadata log apply, not waiting for time to pass
+
+
+def test_cluster_wide_default_broker_configs(clusters: tuple[Cluster, ...]) -> None:
+    def scenario(cluster: Cluster) -> dict[str, Any]:
+        node, seen = _node(cluster), dict[str, Any]()
+        topic = unique_topic("cluster-default")
+        create_topic(cluster, topic)
+
+        def defaults() -> Any:
+            return _raw_described(cluster, BROKER_RESOURCE, "", None)
+
+        def mine(*keys: str) -> Any:
+            return _raw_described(cluster, BROKER_RESOURCE, node, set(keys))
+
+        try:
+            seen["before"] = defaults()
+            seen["set"] = _raw_incremental(
+                cluster, "", (RATE, "30000000", SET), (FLUSH, "9223372036854775806", SET)
+            )
+            seen["defaults"] = _until(defaults, lambda d: FLUSH in d[1])
+            seen["broker"] = _until(lambda: mine(RATE, FLUSH), lambda d: d[1][RATE][1] == 3)
+            seen["topic value and source"] = _until(
+                lambda: _raw_described(cluster, TOPIC_RESOURCE, topic, {"flush.messages"}),
+                lambda d: d[1]["flush.messages"][1] == 3,
+            )[1]["flush.messages"][:2]
+            seen["per broker"] = _raw_incremental(cluster, node, (RATE, "40000000", SET))
+            seen["broker wins"] = _until(lambda: mine(RATE), lambda d: d[1][RATE][1] == 2)
+            seen["defaults kept"] = defaults()
+            seen["refused"] = [
+                _raw_incremental(cluster, "", ("max.connections", "-3", SET)),
+                _raw_incremental(cluster, "", ("num.partitions", "3", SET)),
+                _raw_incremental(cluster, "", ("max.connections", "many", SET)),
+            ]
+            seen["validate only"] = _raw_incremental(
+                cluster, "", ("max.connections", "100000", SET), only=True
+            )
+            seen["only the asked"] = _raw_described(cluster, BROKER_RESOURCE, "", {RATE, "x"})
+            seen["deleted"] = _raw_incremental(cluster, "", (FLUSH, None, DELETE))
+            seen["after delete"] = _until(defaults, lambda d: FLUSH not in d[1])
+        finally:
+            seen["cleanup"] = [
+                _raw_incremental(cluster, "", (RATE, None, DELETE), (FLUSH, None, DELETE)),
+                _raw_incremental(cluster, node, (RATE, None, DELETE)),
+            ]
+        seen["after"] = _until(defaults, lambda d: not d[1])
+        return seen
+
+    seen = observe(clusters, scenario)
+    kafka = seen["kafka"]
+    assert kafka["defaults"][1][RATE] == ("30000000", 3, False, [(RATE, "30000000", 3)])
+    assert kafka["broker wins"][1][RATE][3][:2] == [(RATE, "40000000", 2), (RATE, "30000000", 3)]
+    assert kafka["topic value and source"] == ("9223372036854775806", 3)
+    assert_same(seen)

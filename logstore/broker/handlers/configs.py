@@ -91,7 +91,7 @@ def _topic_rows(
     keys: frozenset[str] | None,
     synonyms: bool,
     defaults: tuple[tuple[str, str], ...] = (),
-    dynamic: frozenset[str] = frozenset(),
+    dynamic: tuple[tuple[str, str], ...] = (),
 ) -> tuple[ConfigRow, ...]:
     """The described entries of a topic with these overrides (a pure function of them:
     most topics share their overrides, so a console asking about 1,000 topics builds a
@@ -99,7 +99,7 @@ def _topic_rows(
     from logstore.storage.configs import describe
 
     rows: list[ConfigRow] = []
-    for e in describe(dict(overrides), dict(defaults), dynamic):
+    for e in describe(dict(overrides), dict(defaults), dict(dynamic)):
         if keys is not None and e.name not in keys:
             continue
         source = SOURCE_CODES.get(e.source, 5)
@@ -131,14 +131,17 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
             return code, message, res.resource_type, res.resource_name, []
         overrides = tuple(sorted(info.configs.items()))
         defaults = tuple(sorted(getattr(broker.logs, "topic_defaults", {}).items()))
-        dynamic: frozenset[str] = getattr(broker.logs, "dynamic_topic_defaults", frozenset())
+        dynamic = tuple(sorted(getattr(broker.logs, "dynamic_topic_defaults", {}).items()))
         rows = _topic_rows(overrides, keys, synonyms, defaults, dynamic)
         return 0, "", res.resource_type, res.resource_name, rows
     if res.resource_type == BROKER:
         refused = _other_broker(broker, res.resource_name, describe=True)
         if refused:
             return INVALID_REQUEST, refused, res.resource_type, res.resource_name, []
-        entries = list(_dynamic(broker).rows(keys, synonyms))
+        if res.resource_name == "":
+            entries = list(_dynamic(broker).default_rows(keys, synonyms))
+        else:
+            entries = list(_dynamic(broker).rows(keys, synonyms))
         return 0, "", res.resource_type, res.resource_name, entries
     if res.resource_type == BROKER_LOGGER:
         node = broker.config.node_id
@@ -164,16 +167,10 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
 
 def _other_broker(broker: Broker, name: str, *, describe: bool) -> str | None:
     """Kafka's refusal of a BROKER resource naming another broker (or no number at all).
-    "" is the cluster-wide default: described as this broker's configs, but not altered
-    apart from them (Kafka keeps such a layer; a single broker here does not)."""
+    "" is the cluster-wide default layer."""
     node = broker.config.node_id
     if name == "":
-        if describe:
-            return None
-        return (
-            "Cluster-wide default broker configs are not kept apart from the broker's own "
-            f"on a single-broker cluster: alter broker {node} instead."
-        )
+        return None
     try:
         named = int(name)
     except ValueError:
@@ -227,7 +224,13 @@ async def _apply_broker(
     if refused:
         return INVALID_REQUEST, refused
     try:
-        await _dynamic(broker).alter(set_, delete, replace=replace, validate_only=validate_only)
+        await _dynamic(broker).alter(
+            set_,
+            delete,
+            replace=replace,
+            validate_only=validate_only,
+            cluster_default=resource.resource_name == "",
+        )
     except BrokerConfigRefused as exc:
         return exc.code, str(exc)
     return 0, None
