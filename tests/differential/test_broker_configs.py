@@ -29,7 +29,7 @@ from tests.differential.harness import (
     observe,
     unique_topic,
 )
-from tests.differential.test_client_quotas import _send
+from tests.differential.test_client_quotas import _send, _tool
 
 pytestmark = [
     pytest.mark.kafka,
@@ -247,4 +247,36 @@ def test_cluster_wide_default_broker_configs(clusters: tuple[Cluster, ...]) -> N
     assert kafka["defaults"][1][RATE] == ("30000000", 3, False, [(RATE, "30000000", 3)])
     assert kafka["broker wins"][1][RATE][3][:2] == [(RATE, "40000000", 2), (RATE, "30000000", 3)]
     assert kafka["topic value and source"] == ("9223372036854775806", 3)
+    assert_same(seen)
+
+
+def test_kafka_configs_entity_default(clusters: tuple[Cluster, ...]) -> None:
+    """Kafka's own tool, as its documentation uses it for cluster-wide broker configs."""
+
+    def scenario(cluster: Cluster) -> list[Any]:
+        brokers = ("--entity-type", "brokers", "--entity-default")
+        seen: list[Any] = []
+        try:
+            seen.append(_tool(cluster.bootstrap, *brokers, "--alter", "--add-config", f"{RATE}=25000000"))  # fmt: skip
+            seen.append(
+                _until(
+                    lambda: _tool(cluster.bootstrap, *brokers, "--describe"),
+                    lambda out: any(RATE in line for line in out[1]),
+                )
+            )
+            seen.append(_tool(cluster.bootstrap, *brokers, "--alter", "--add-config", "num.partitions=3"))  # fmt: skip
+        finally:
+            seen.append(_tool(cluster.bootstrap, *brokers, "--alter", "--delete-config", RATE))
+        # Kafka's own cluster-level min.insync.replicas (ELR) is not compared.
+        return [(code, [line for line in out if ELR_DEFAULT not in line]) for code, out in seen]
+
+    seen = observe(clusters, scenario)
+    assert seen["kafka"][1] == (
+        0,
+        [
+            "Default configs for brokers in the cluster are:",
+            f"{RATE}=25000000 sensitive=false "
+            f"synonyms={{DYNAMIC_DEFAULT_BROKER_CONFIG:{RATE}=25000000}}",
+        ],
+    )
     assert_same(seen)
