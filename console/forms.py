@@ -1,4 +1,5 @@
-"""Forms and input parsing: clusters, teams, topic creation, retention and config edits.
+"""Forms and input parsing: clusters, teams, topic creation, retention and config edits
+(a cluster-wide default broker config among them).
 
 Owns validating what people type (Kafka's topic-name rules, durations like "7 days",
 sizes like "500 MB") and turning it into values for the admin wrapper. It must never call
@@ -8,11 +9,12 @@ a cluster; policy decisions live in `console.permissions`.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 
-from console.inputs import parse_duration, parse_size
+from console.inputs import InputError, parse_config, parse_duration, parse_size
 from console.models import Cluster, Team
 
 TOPIC_MAX_LENGTH = 249
@@ -253,3 +255,24 @@ class TeamForm(forms.ModelForm):
                 "A prefix uses only letters, digits, '.', '_' and '-', e.g. 'payments.'."
             )
         return prefix
+
+
+class BrokerDefaultForm(forms.Form):
+    """One cluster-wide default broker config: any name, any value. The cluster judges
+    both (its refusal comes back as the form's error, in Kafka's words); only what people
+    type for durations and sizes ("7 days", "500 MB") is turned into Kafka's units here."""
+
+    config = forms.CharField(label="Config name", help_text="e.g. log.retention.ms")
+    value = forms.CharField(
+        label="Value", help_text="as Kafka takes it; durations and sizes also in words"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        name, raw = data.get("config"), data.get("value")
+        if name and raw:
+            try:
+                data["value"] = parse_config(name, raw)
+            except InputError as exc:
+                self.add_error("value", str(exc))
+        return data

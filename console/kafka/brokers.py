@@ -90,7 +90,7 @@ def _settled(cluster: ClusterConfig, node_id: int, name: str, value: str | None)
             # A cluster-wide runtime default (DYNAMIC_DEFAULT_BROKER_CONFIG) may remain.
             applied = found.source != "DYNAMIC_BROKER_CONFIG"
         else:
-            applied = found.origin == "dynamic" and _same(found.value, value)
+            applied = found.origin == "dynamic" and same_value(found.value, value)
         if applied or time.monotonic() >= deadline:
             return found
         time.sleep(0.05)
@@ -123,7 +123,7 @@ def _source_name(entry: ConfigEntry) -> str:
         return str(source)
 
 
-def _same(value: str | None, wanted: str) -> bool:
+def same_value(value: str | None, wanted: str) -> bool:
     """Does the broker's value say what was set? Doubles come back written as doubles
     ("1000000" -> "1000000.0")."""
     if value == wanted:

@@ -18,8 +18,13 @@ from typing import Any
 
 from console.kafka import wire
 from console.kafka.config import ClusterConfig
-from console.kafka.errors import ClusterError, NotAuthorized, Refused, readable
+from console.kafka.errors import NotAuthorized, Refused
 from console.kafka.settle import until_shown
+
+_UNSERVED = (
+    "the cluster does not serve client quotas "
+    "(DescribeClientQuotas and AlterClientQuotas came with Kafka 2.6)."
+)
 
 CLUSTER_AUTHORIZATION_FAILED = 31
 # Kafka's entity types, in the order the console names them.
@@ -58,11 +63,12 @@ def describe(cluster: ClusterConfig) -> list[QuotaEntry]:
     from kafka.protocol.admin import DescribeClientQuotasRequest
 
     what = "list the client quotas"
-    answer = _ask(cluster, DescribeClientQuotasRequest(components=[], strict=False), what)
+    request = DescribeClientQuotasRequest(components=[], strict=False)
+    answer = wire.ask(cluster, request, what, _UNSERVED)
     if answer.error_code == CLUSTER_AUTHORIZATION_FAILED:
         raise NotAuthorized("DESCRIBE_CONFIGS", "the cluster", what)
     if answer.error_code:
-        raise Refused(f"Could not {what}: {_reason(answer)}")
+        raise Refused(f"Could not {what}: {wire.reason(answer)}")
     entries = [
         QuotaEntry(
             canonical([(e.entity_type, e.entity_name) for e in item.entity]),
@@ -104,12 +110,12 @@ def alter(
         ],
         validate_only=validate_only,
     )
-    answer = _ask(cluster, request, what)
+    answer = wire.ask(cluster, request, what, _UNSERVED)
     for item in answer.entries:
         if item.error_code == CLUSTER_AUTHORIZATION_FAILED:
             raise NotAuthorized("ALTER_CONFIGS", "the cluster", what)
         if item.error_code:
-            raise Refused(f"The cluster refused the quota of {shown(entity)}: {_reason(item)}")
+            raise Refused(f"The cluster refused the quota of {shown(entity)}: {wire.reason(item)}")
     if not validate_only:
         _await(cluster, canonical(entity), changes)
 
@@ -117,35 +123,6 @@ def alter(
 def shown(entity: Entity) -> str:
     """The entity as Kafka's tools name it: user=alice, client-id=<default>."""
     return ", ".join(f"{kind}={'<default>' if name is None else name}" for kind, name in entity)
-
-
-def _ask(cluster: ClusterConfig, request: Any, what: str) -> Any:
-    api_key = request.API_KEY
-
-    async def send(manager: Any) -> Any:
-        node = manager.least_loaded_node()
-        conn = await manager.get_connection(node)
-        if api_key not in conn.broker_version_data.api_versions:
-            return None
-        answers = await wire.gather(manager, [(0, request, node)], cluster.timeout_s)
-        return answers[0]
-
-    answer = wire.run(cluster, what, send)
-    if answer is None:
-        raise Refused(
-            f"Could not {what}: the cluster does not serve client quotas "
-            "(DescribeClientQuotas and AlterClientQuotas came with Kafka 2.6)."
-        )
-    if isinstance(answer, BaseException):
-        raise ClusterError(f"Could not {what}: {readable(answer)}")
-    return answer
-
-
-def _reason(item: Any) -> str:
-    """Kafka's message for an error answer, or its error's name when it sent none."""
-    from kafka import errors as kp_errors
-
-    return item.error_message or kp_errors.for_code(item.error_code).__name__
 
 
 def _await(cluster: ClusterConfig, entity: Entity, changes: Mapping[str, float | None]) -> None:

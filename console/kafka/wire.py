@@ -1,7 +1,9 @@
 """kafka-python's network thread, for the reads librdkafka makes expensive or cannot make.
 
 Owns `run`, which executes a coroutine of protocol requests on a cluster's kafka-python
-client (`console.kafka.clients`), and `gather`, which puts many requests in flight at once.
+client (`console.kafka.clients`), `gather`, which puts many requests in flight at once,
+and `ask`, one request to the least loaded broker (with `reason`, Kafka's words for a
+refusal in its answer).
 The console uses it for bulk and batched reads: ListOffsets for thousands of partitions in
 one request per leader, DescribeLogDirs (sizes), DescribeConfigs naming only the keys
 wanted, and the offset-reset preview's few rounds. It must never decide what to ask for
@@ -15,7 +17,7 @@ from typing import Any, TypeVar
 
 from console.kafka import clients
 from console.kafka.config import MAX_IN_FLIGHT, ClusterConfig
-from console.kafka.errors import ClusterError, Unreachable, readable
+from console.kafka.errors import ClusterError, Refused, Unreachable, readable
 
 T = TypeVar("T")
 
@@ -70,3 +72,31 @@ async def gather(
                 out[k] = exc
         pending = later
     return out
+
+
+def ask(cluster: ClusterConfig, request: Any, what: str, unserved: str) -> Any:
+    """The one answer of the least loaded broker to `request`; `Refused` saying
+    `unserved` when that broker does not serve the API (an older Kafka)."""
+    api_key = request.API_KEY
+
+    async def send(manager: Any) -> Any:
+        node = manager.least_loaded_node()
+        conn = await manager.get_connection(node)
+        if api_key not in conn.broker_version_data.api_versions:
+            return None
+        answers = await gather(manager, [(0, request, node)], cluster.timeout_s)
+        return answers[0]
+
+    answer = run(cluster, what, send)
+    if answer is None:
+        raise Refused(f"Could not {what}: {unserved}")
+    if isinstance(answer, BaseException):
+        raise ClusterError(f"Could not {what}: {readable(answer)}")
+    return answer
+
+
+def reason(item: Any) -> str:
+    """Kafka's message for an error answer, or its error's name when it sent none."""
+    from kafka import errors as kp_errors
+
+    return item.error_message or kp_errors.for_code(item.error_code).__name__

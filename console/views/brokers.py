@@ -1,9 +1,11 @@
-"""Broker pages: the list of brokers, every config of one broker by source, runtime changes.
+"""Broker pages: the list of brokers (with the cluster-wide defaults section of
+`console.views.cluster_defaults`), every config of one broker by source, runtime changes.
 
 Owns the request/response side of a broker's configs: filtering by source and name, the
 inline editor, the admin check before each change, refusing read-only configs before
 asking the cluster, and the audit entry after a change. It must never talk to Kafka except
-through `console.kafka.brokers`, and never show a sensitive value (nor audit one).
+through `console.kafka.brokers` and `console.kafka.cluster_info` (the cluster-wide
+defaults through their own view module), and never show a sensitive value (nor audit one).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from console.kafka import brokers, cluster_info
 from console.kafka.errors import ClusterError, NotFound
 from console.kafka.model import BrokerConfig
 from console.permissions import is_admin
-from console.views import HtmxHttpRequest, error_fragment
+from console.views import HtmxHttpRequest, cluster_defaults, error_fragment
 from console.views.clusters import cluster_or_404, forbidden
 
 ORIGINS = {
@@ -35,7 +37,8 @@ ROW = "console/brokers/_config_row.html"
 @require_GET
 def broker_index(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
     """Every broker: address, rack, controller, partitions led and held, disk use per log
-    directory, and whether it answers; each links to its configs."""
+    directory, and whether it answers; each links to its configs. Below them, the
+    cluster-wide defaults every broker uses unless it sets its own."""
     config = cluster_or_404(cluster)
     error = ""
     views: list[cluster_info.BrokerView] = []
@@ -44,10 +47,12 @@ def broker_index(request: HtmxHttpRequest, cluster: str) -> HttpResponse:
     except ClusterError as exc:
         error = str(exc)
     down = [v for v in views if not v.reachable]
+    # An unreachable cluster is not asked twice (each try waits its whole timeout).
+    defaults = cluster_defaults.section(request, config, ask=not error)
     return render(
         request,
         "console/brokers/index.html",
-        {"cluster": config, "cluster_error": error, "brokers": views, "down": down},
+        {"cluster": config, "cluster_error": error, "brokers": views, "down": down, **defaults},
     )
 
 

@@ -2,14 +2,15 @@
 
 Owns the walk over Django's URL resolver and the Channels routes: each pattern gets a
 concrete URL built from real objects (a cluster row, a team's topic on the broker, its
-consumer group, a client quota, a schema, a service account, pending requests), then an
-anonymous visitor, a logged-in user with no team (the lowest role), a member of another
-team and, on the admin-only paths, a member of the owning team try every state-changing
-method on it and must be refused with nothing changed, in the database or on the broker;
-CSRF must stay enforced. A pattern the walk cannot fill, or a public, harmless or team
-exception not written down below with its reason, fails the test by name. It must never
-skip a pattern silently, nor grant anything to the users it tests: only the admin's CSRF
-control changes state, and it checks that it did.
+consumer group, a client quota, a cluster-wide default broker config, a schema, a service
+account, pending requests), then an anonymous visitor, a logged-in user with no team (the
+lowest role), a member of another team and, on the admin-only paths, a member of the
+owning team try every state-changing method on it and must be refused with nothing
+changed, in the database or on the broker; CSRF must stay enforced. A pattern the walk
+cannot fill, or a public, harmless or team exception not written down below with its
+reason, fails the test by name. It must never skip a pattern silently, nor grant anything
+to the users it tests: only the admin's CSRF control changes state, and it checks that it
+did.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RoutePattern
 
-from console.kafka import client_quotas
+from console.kafka import client_quotas, cluster_defaults
 from console.kafka import tail as tails
 from console.kafka.config import bare
 from console.lag.reset_plan import Plan, PlanRow, ResetSpec
@@ -177,6 +178,7 @@ class World:
     account_id: int
     scram_user: str
     quota_client: str  # a client id holding a quota the quota forms would change
+    default_config: str  # a cluster-wide default broker config its forms would change
     topic_request_id: int
     access_request_id: int
     outsider_id: int
@@ -233,7 +235,7 @@ class World:
             "slug": "taken", "security_protocol": "PLAINTEXT", "revert": "1",
             "share.auto.offset.reset": "earliest",
             "kind": "client-id", "client_id": self.quota_client, "key": "producer_byte_rate",
-            "producer_byte_rate": "1048576",
+            "producer_byte_rate": "1048576", "config": self.default_config,
         }  # fmt: skip
 
     def signed_plan(self, salt: str) -> str:
@@ -330,6 +332,7 @@ def cluster_state(world: World) -> dict[str, object]:
             (e.entity, sorted(e.values.items()))
             for e in client_quotas.describe(bare(world.bootstrap, timeout_s=10))
         ),
+        "cluster_defaults": cluster_defaults.describe(bare(world.bootstrap, timeout_s=10)),
     }
 
 
@@ -407,6 +410,10 @@ def world(
     quota_entity = ((client_quotas.CLIENT_ID, quota_client),)
     quotas_at = bare(cluster.bootstrap, timeout_s=10)
     client_quotas.alter(quotas_at, quota_entity, {"producer_byte_rate": 1048576.0})
+    # Likewise a cluster-wide default the defaults forms would change or remove: the log
+    # cleaner's bandwidth, at a rate no disk reaches (harmless to the other tests).
+    default_config = "log.cleaner.io.max.bytes.per.second"
+    cluster_defaults.alter(quotas_at, default_config, "1000000000000")
     with console_on(cluster.bootstrap):
         yield World(
             bootstrap=cluster.bootstrap,
@@ -420,11 +427,13 @@ def world(
             account_id=account.pk,
             scram_user="billing.app",
             quota_client=quota_client,
+            default_config=default_config,
             topic_request_id=asked_topic.pk,
             access_request_id=asked_access.pk,
             outsider_id=outsider_user.pk,
         )
     client_quotas.alter(quotas_at, quota_entity, {"producer_byte_rate": None})
+    cluster_defaults.alter(quotas_at, default_config, None)
 
 
 def _send(client: Client, route: Route, method: str, path: str, world: World, **extra: Any) -> Any:
