@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import logging
 import socket
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+from logstore.quotas.enforcer import address_key
 
 log = logging.getLogger("logstore.quotas")
 
@@ -27,12 +28,10 @@ RESOLVE_TIMEOUT_S = 5.0
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="quota-ip-lookup")
 
 
-def is_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+def _is_address(host: str) -> bool:
+    # The enforcer's reading of an address (Java's, leading zeros and IPv4-mapped forms
+    # included): a name it reads so is never looked up, as Kafka never looks it up.
+    return address_key(host) is not None
 
 
 def _first(answers: list[tuple[Any, ...]]) -> str | None:
@@ -44,7 +43,7 @@ def _first(answers: list[tuple[Any, ...]]) -> str | None:
 async def address_of(host: str) -> str | None:
     """`host` itself when it is an address, else the address it resolves to, or None when
     it does not resolve within RESOLVE_TIMEOUT_S."""
-    if is_literal(host):
+    if _is_address(host):
         return host
     lookup = functools.partial(socket.getaddrinfo, host, None, type=socket.SOCK_STREAM)
     try:
@@ -59,7 +58,7 @@ async def addresses_of(names: Iterable[str]) -> dict[str, str]:
     """The addresses of the host names among `names` that resolve, all looked up at once,
     within RESOLVE_TIMEOUT_S in all (a broker's start waits for this). Names that do not
     resolve are logged: their quotas are not enforced."""
-    hosts = sorted({n for n in names if not is_literal(n)})
+    hosts = sorted({n for n in names if not _is_address(n)})
     if not hosts:
         return {}
     tasks = {host: asyncio.ensure_future(address_of(host)) for host in hosts}

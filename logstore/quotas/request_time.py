@@ -34,9 +34,6 @@ class RequestTimer:
         """Count the time from `since` (a reading of this timer's clock) until now."""
         self.seconds += self._now() - since
 
-    def now(self) -> float:
-        return self._now()
-
     @property
     def percentage(self) -> float:
         """What Kafka records for this time: percent of one thread for one second."""
