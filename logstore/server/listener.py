@@ -3,8 +3,9 @@
 Each of `listeners` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) is its own server socket;
 a connection knows which one it came in on, so Metadata and FindCoordinator answer with
 that listener's advertised address. A connection counts toward the caps from its accept,
-as in Kafka: a TLS listener accepts through `tls_accept`, which admits a connection before
-its handshake (which must finish within odradek.request.body.timeout.ms).
+as in Kafka: every listener accepts through `accept`, which admits a connection before
+anything runs on it (a TLS handshake must then finish within
+odradek.request.body.timeout.ms).
 Owns the Broker's lifetime (open storage, serve, close storage with its clean marker) and
 the periodic storage maintenance tick. It must never parse frames (connection.py) nor
 decide what requests mean (logstore.broker).
@@ -30,14 +31,14 @@ from logstore.config import TLS_PROTOCOLS, BrokerConfig
 from logstore.durable import write_atomic
 from logstore.security.credentials import CredentialStore
 from logstore.security.ssl_principal import Rule, parse_rules
-from logstore.server.admission import LOG_INTERVAL_MS, Admission, hold_then_close
+from logstore.server.accept import Acceptor
+from logstore.server.admission import LOG_INTERVAL_MS, Admission
 from logstore.server.budget import ByteBudget
 from logstore.server.connection import Connection
 from logstore.server.frame_stream import FrameStream
 from logstore.server.lograte import ThrottledLog
 from logstore.server.resources import current_nofile, plan
 from logstore.server.tls import TlsConfigError, peer_principal, server_context
-from logstore.server.tls_accept import BACKLOG, TlsListener
 
 log = logging.getLogger("logstore.server")
 
@@ -53,8 +54,7 @@ class BrokerServer:
         self.clock = clock or SystemClock()
         self.port = 0  # the first listener's bound port
         self.ports: dict[str, int] = {}  # every listener's bound port, by listener name
-        self._servers: list[asyncio.Server] = []
-        self._tls_listeners: list[TlsListener] = []
+        self._acceptors: list[Acceptor] = []
         # Per TLS listener (each may have its own listener.name.<name>.ssl.* settings).
         self._tls: dict[str, ssl.SSLContext] = {}
         self._mapping_rules: dict[str, tuple[Rule, ...]] = {}
@@ -142,9 +142,7 @@ class BrokerServer:
         except OSError:
             if self.metrics is not None:
                 self.metrics.stop()
-            for server in self._servers:
-                server.close()
-            for accepting in self._tls_listeners:
+            for accepting in self._acceptors:
                 await accepting.close()
             # Nothing was served: put storage back the way a clean stop leaves it.
             await close_broker(self.broker)
@@ -175,39 +173,25 @@ class BrokerServer:
 
     async def _listen(self) -> None:
         handshake_s = self.config.request_body_timeout_ms / 1000
-        loop = asyncio.get_running_loop()
         for name, host, port in self.config.listeners:
             protocol = self.config.protocol_of(name)
-            tls = self._tls.get(name)
-            if tls is None:
-                accept = functools.partial(self._accept, name, protocol)
-                server = await loop.create_server(
-                    functools.partial(FrameStream, loop, accept),
-                    host,
-                    port,
-                    backlog=BACKLOG,
-                )
-                self._servers.append(server)
-                bound = server.sockets[0].getsockname()[1]
-            else:
-                accepting = TlsListener(
-                    host,
-                    port,
-                    tls,
-                    handshake_s,
-                    admit=self._admit,
-                    hold=self._connection_hold,
-                    release=self._admission.release,
-                    serve=functools.partial(self._serve, name, protocol),
-                    failed=self._handshake_failed,
-                )
-                self._tls_listeners.append(accepting)
-                accepting.start()
-                bound = accepting.port
-            self.ports[name] = bound
+            accepting = Acceptor(
+                host,
+                port,
+                self._tls.get(name),
+                handshake_s,
+                admit=self._admit,
+                hold=self._connection_hold,
+                release=self._admission.release,
+                serve=functools.partial(self._serve, name, protocol),
+                failed=self._setup_failed,
+            )
+            self._acceptors.append(accepting)
+            accepting.start()
+            self.ports[name] = accepting.port
             if not self.port:
-                self.port = bound
-            log.info("listening on %s:%d (%s, %s)", host, bound, name, protocol)
+                self.port = accepting.port
+            log.info("listening on %s:%d (%s, %s)", host, accepting.port, name, protocol)
 
     def _start_metrics(self) -> None:
         if self.config.metrics_listen is None:
@@ -245,8 +229,13 @@ class BrokerServer:
         assert self.broker is not None
         return self.broker.quotas.connection_throttle_ms(host)
 
-    def _handshake_failed(self, host: str, exc: OSError) -> None:
-        self._closing_log(f"{host} handshake", "TLS handshake with %s failed: %r", host, exc)
+    def _setup_failed(self, host: str, exc: OSError) -> None:
+        self._closing_log(
+            f"{host} setup",
+            "connection from %s failed before it was served (TLS handshake): %r",
+            host,
+            exc,
+        )
 
     def _tls_principal(self, listener: str, writer: asyncio.StreamWriter, host: str) -> str | None:
         """The client certificate's principal; None when no mapping rule names it (Kafka
@@ -257,28 +246,6 @@ class BrokerServer:
         except ValueError as exc:
             self._closing_log(f"{host} principal", "closing TLS connection from %s: %s", host, exc)
             return None
-
-    async def _accept(
-        self,
-        listener: str,
-        protocol: str,
-        reader: FrameStream,
-        writer: asyncio.StreamWriter,
-    ) -> None:
-        """A plain listener's connection: admitted, then served."""
-        peer = writer.get_extra_info("peername")
-        host = str(peer[0]) if peer else "unknown"
-        if not self._admit(host):
-            writer.close()  # refused: closed at once, as Kafka does
-            return
-        try:
-            hold_ms = self._connection_hold(host)
-            if hold_ms:
-                await hold_then_close(hold_ms, writer.close)
-                return
-            await self._serve(listener, protocol, reader, writer, host)
-        finally:
-            self._admission.release(host)
 
     async def _serve(
         self,
@@ -348,9 +315,7 @@ class BrokerServer:
         """Stop accepting, let in-flight requests finish, close storage cleanly."""
         assert self.broker is not None
         self.broker.shutting_down = True
-        for server in self._servers:
-            server.close()
-        for accepting in self._tls_listeners:
+        for accepting in self._acceptors:
             await accepting.close()
         if self.metrics is not None:
             self.metrics.stop()

@@ -1,19 +1,25 @@
-"""A TLS listener's own accept loop, so that every connection is admitted against the
-connection caps before its TLS handshake runs: half-open handshakes count like any
-connection (Kafka counts a connection from its accept), and a flood of them is refused at
-the caps instead of taking descriptors past them.
+"""Every listener's own accept loop. Each connection is admitted against the connection
+caps before anything else runs on it (on a TLS listener, before its handshake): half-open
+handshakes count like any connection (Kafka counts a connection from its accept), and a
+flood of them is refused at the caps instead of taking descriptors past them.
 
-Owns the listening socket of one TLS listener, the accept loop (which waits a second when
-the process is out of descriptors, as asyncio's own servers do), the handshake with its
-deadline through the event loop's `connect_accepted_socket`, and the tasks of handshakes
-in progress. It must never decide who may connect (the caller's `admit`), read frames, nor
-close a socket the event loop's transport owns.
+The event loop's own servers are not used because of what they do when the process is out
+of descriptors: uvloop (libuv) then accepts and closes every pending connection through a
+reserve descriptor, and when another thread took that reserve in the meantime it reports
+EMFILE to the server, which closes its listening socket for good. Here accepting pauses a
+second instead and the pending connections wait in the backlog (asyncio's own behaviour).
+
+Owns the listening socket of one listener, the accept loop, the TLS handshake with its
+deadline through the event loop's `connect_accepted_socket`, and the tasks of connections
+not yet served. It must never decide who may connect (the caller's `admit`), read frames,
+nor close a socket the event loop's transport owns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import ssl
@@ -27,6 +33,8 @@ log = logging.getLogger("logstore.server")
 BACKLOG = 512
 # How long accepting pauses when the process has no descriptor left (asyncio's own delay).
 ACCEPT_RETRY_DELAY_S = 1.0
+# accept() failures that concern one connection only: the next one is accepted at once.
+_ONE_CONNECTION = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM})
 
 Serve = Callable[[FrameStream, asyncio.StreamWriter, str], Awaitable[None]]
 
@@ -38,17 +46,18 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class TlsListener:
+class Acceptor:
     """Accepts on (host, port); `admit(host)` counts a connection in (False: closed at
     once), `hold(host)` says how long to keep it unread before closing it (0: serve it),
-    `release(host)` counts it out when it ends, `serve` runs it once its handshake
-    finished, and `failed(host, exc)` hears of a handshake that did not."""
+    `release(host)` counts it out when it ends, `serve` runs it (with `context`, once its
+    TLS handshake finished), and `failed(host, exc)` hears of a connection that could not
+    be set up (a failed handshake)."""
 
     def __init__(
         self,
         host: str,
         port: int,
-        context: ssl.SSLContext,
+        context: ssl.SSLContext | None,
         handshake_timeout_s: float,
         *,
         admit: Callable[[str], bool],
@@ -64,15 +73,15 @@ class TlsListener:
         self._admit, self._release, self._serve, self._failed = admit, release, serve, failed
         self._hold = hold
         self._accepting: asyncio.Task[None] | None = None
-        self._handshakes: set[asyncio.Task[None]] = set()
+        self._unserved: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._accepting = asyncio.create_task(self._accept_loop())
 
     async def close(self) -> None:
-        """Stop accepting and abandon the handshakes in progress; connections already
-        being served carry on (the caller stops them)."""
-        tasks = [t for t in (self._accepting, *self._handshakes) if t is not None]
+        """Stop accepting and abandon the connections not yet served (admission, hold,
+        handshake); connections already being served carry on (the caller stops them)."""
+        tasks = [t for t in (self._accepting, *self._unserved) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -86,13 +95,17 @@ class TlsListener:
             try:
                 conn, peer = await loop.sock_accept(self._sock)
             except OSError as exc:
-                # Out of descriptors (EMFILE/ENFILE) or an aborted connection.
-                log.warning("accepting TLS connections paused for a second: %s", exc)
+                if exc.errno in _ONE_CONNECTION:
+                    continue
+                # Out of descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM).
+                log.warning(
+                    "accepting connections on port %d paused for a second: %s", self.port, exc
+                )
                 await asyncio.sleep(ACCEPT_RETRY_DELAY_S)
                 continue
             task = asyncio.create_task(self._connection(conn, str(peer[0])))
-            self._handshakes.add(task)
-            task.add_done_callback(self._handshakes.discard)
+            self._unserved.add(task)
+            task.add_done_callback(self._unserved.discard)
 
     async def _connection(self, conn: socket.socket, host: str) -> None:
         task = asyncio.current_task()
@@ -102,30 +115,34 @@ class TlsListener:
         try:
             hold_ms = self._hold(host)
             if hold_ms:
-                # Over its connection creation rate: no handshake.
+                # Over its connection creation rate: not served (no TLS handshake either).
                 await hold_then_close(hold_ms, conn.close)
                 return
-            stream = await self._handshake(conn, host)
+            stream = await self._stream(conn, host)
             # Served like any connection from here: shutdown stops it gracefully.
-            self._handshakes.discard(task)
+            self._unserved.discard(task)
             if stream is not None:
                 await self._serve(*stream, host)
         finally:
             self._release(host)
 
-    async def _handshake(
+    async def _stream(
         self, conn: socket.socket, host: str
     ) -> tuple[FrameStream, asyncio.StreamWriter] | None:
-        """The TLS stream over `conn`, or None when the handshake failed or missed its
-        deadline (the event loop then closed the socket)."""
+        """The frame stream over `conn`; on a TLS listener None when the handshake failed
+        or missed its deadline (the event loop then closed the socket)."""
         loop = asyncio.get_running_loop()
         # Read as frames: the TLS layer decrypts straight into the stream's buffers.
         stream = FrameStream(loop)
         try:
-            transport, _ = await loop.connect_accepted_socket(
-                lambda: stream, conn, ssl=self._context, ssl_handshake_timeout=self._timeout
-            )
+            if self._context is None:
+                transport, _ = await loop.connect_accepted_socket(lambda: stream, conn)
+            else:
+                transport, _ = await loop.connect_accepted_socket(
+                    lambda: stream, conn, ssl=self._context, ssl_handshake_timeout=self._timeout
+                )
         except OSError as exc:  # SSL errors, resets and the deadline alike
+            conn.close()  # a no-op once the event loop closed it
             self._failed(host, exc)
             return None
         return stream, stream.writer(transport)
