@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from logstore.broker import access
+from logstore.broker import access, request_quota
 from logstore.broker.api import RequestContext, handles
 from logstore.broker.build import make
 from logstore.broker.context import Broker
@@ -34,6 +34,7 @@ from logstore.broker.topic_checks import assignment_refusal, count_refusal, crea
 from logstore.error_codes import THROTTLING_QUOTA_EXCEEDED
 from logstore.protocol.api_keys import ApiKey
 from logstore.quotas import mutations
+from logstore.quotas.enforcer import REQUEST as REQUEST_QUOTA
 from logstore.quotas.mutations import MutationQuota
 from logstore.security.acls import Operation
 
@@ -158,10 +159,16 @@ def _mutation_quota(broker: Broker, ctx: RequestContext, strict_since: int) -> M
 
 
 def _waited(broker: Broker, ctx: RequestContext, quota: MutationQuota) -> int:
-    """The wait the response carries; the connection is muted for it, as Kafka does."""
-    wait = quota.throttle_ms()
-    broker.quotas.mute(ctx.connection, wait, mutations.KEY)
-    return wait
+    """The wait the response carries: the longer of the controller mutation wait and the
+    request_percentage one. The connection is muted for it and only that quota counts it
+    as a throttle, as Kafka does (sendResponseMaybeThrottleWithControllerQuota)."""
+    mutation_wait = quota.throttle_ms()
+    request_wait = request_quota.charge(broker, ctx)
+    if request_wait > mutation_wait:
+        broker.quotas.mute(ctx.connection, request_wait, REQUEST_QUOTA)
+        return request_wait
+    broker.quotas.mute(ctx.connection, mutation_wait, mutations.KEY)
+    return mutation_wait
 
 
 @handles(ApiKey.CREATE_TOPICS, min_version=2, max_version=7)

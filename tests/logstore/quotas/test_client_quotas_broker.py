@@ -338,9 +338,47 @@ def test_throttles_are_counted_on_the_metrics_endpoint(tmp_path: Path) -> None:
         ):
             waited = _waited(_produce(wire, topic, [b"y" * 40_000]))
         assert waited > 0
+        # One request over two quotas is throttled, and counted, by the longer wait only
+        # (Kafka's sendResponseMaybeThrottleWithControllerQuota). CreateTopics v5 has the
+        # permissive mutation quota: the request that overdraws the bucket (a burst of 11
+        # seconds' worth) carries the wait. First the mutation wait is the longer (39
+        # partitions over at 1 a second against the request quota's 1 s), then the shorter
+        # (5 over at 10 a second).
+        mutation_wait = 0
+        for rate, partitions, wait in ((1.0, 50, None), (10.0, 115, 1000)):
+            both = f"both-{uuid.uuid4().hex[:8]}"
+            with Wire(process.bootstrap) as admin:
+                rates = {"controller_mutation_rate": rate, "request_percentage": 1e-6}
+                assert _alter(admin, [("client-id", both)], rates)[0] == 0
+            with Wire(process.bootstrap, client_id=both) as wire:
+                answer = _create_topics(wire, f"wide-{both}", partitions, version=5)
+            if wait is None:
+                mutation_wait = _waited(answer)
+                assert 38_000 < mutation_wait <= 39_000
+            else:
+                assert _waited(answer) == wait
         series = _scrape(port)
         assert _value(series, "odradek_quota_throttled_total", quota="producer_byte_rate") == 1
         seconds = _value(series, "odradek_quota_throttle_seconds_total", quota="producer_byte_rate")
         assert seconds == waited / 1000
+        mutation = "controller_mutation_rate"
+        assert _value(series, "odradek_quota_throttled_total", quota=mutation) == 1
+        seconds = _value(series, "odradek_quota_throttle_seconds_total", quota=mutation)
+        assert seconds == mutation_wait / 1000
+        assert _value(series, "odradek_quota_throttled_total", quota="request_percentage") == 1
+        seconds = _value(series, "odradek_quota_throttle_seconds_total", quota="request_percentage")
+        assert seconds == 1.0
     finally:
         process.stop()
+
+
+def _create_topics(wire: Wire, name: str, partitions: int, version: int = 7) -> Any:
+    s = schema(ApiKey.CREATE_TOPICS, version)
+    topic = s.CreatableTopic(
+        name=name, num_partitions=partitions, replication_factor=1, assignments=(), configs=()
+    )
+    answer = wire.request(
+        ApiKey.CREATE_TOPICS, version, topics=(topic,), timeout=30_000, validate_only=False
+    )
+    assert answer.topics[0].error_code == 0
+    return answer
