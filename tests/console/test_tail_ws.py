@@ -14,8 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from confluent_kafka import Producer
+from django.db import connections
 from django.test import Client, override_settings
 
 from console.kafka import tail as tails
@@ -41,8 +43,16 @@ def own_loop(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
 
     @functools.wraps(test)
     def run(*args: Any, **kwargs: Any) -> None:
+        async def then_close() -> None:
+            try:
+                await test(*args, **kwargs)
+            finally:
+                # The consumers' ORM calls run on asgiref's one long-lived executor
+                # thread; its connection would outlive the test database otherwise.
+                await sync_to_async(connections.close_all)()
+
         with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, test(*args, **kwargs)).result(timeout=180)  # type: ignore[arg-type]
+            pool.submit(asyncio.run, then_close()).result(timeout=180)
 
     return run
 
