@@ -6,8 +6,9 @@ with the team's prefix and never takes over an existing SCRAM user, the password
 shown once with ready-to-paste client configurations (with the limits that apply), rights
 inside the team's prefix are granted at once and rights outside it become an
 `AccessRequest` for an admin, the team's byte rates (`console.account_limits`) are set on
-a new account with its ACLs and removed with it, and every change is audited (never a
-password). It must never reach the cluster except through `console.kafka`.
+a new account with its ACLs and removed with it, an account whose cluster holds other
+rates says so on the page, and every change is audited (never a password). It must never
+reach the cluster except through `console.kafka`.
 """
 
 from __future__ import annotations
@@ -267,10 +268,13 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     accounts = list(ServiceAccount.objects.filter(cluster=config.slug, team=team))
-    error, refused, rights = "", False, {}
+    error, refused, rights, held = "", False, {}, {}
     try:
         for a in accounts:
             rights[a.pk] = acls.list_acls(config, principal=a.principal)
+        if accounts:  # a page with no account needs no quota from the cluster
+            entries = client_quotas.describe(config)
+            held = account_limits.differing(entries, [a.name for a in accounts], team)
     except ClusterError as exc:
         error, refused = str(exc), isinstance(exc, Refused)
     return render(
@@ -282,7 +286,15 @@ def _page(
             "cluster_refused": refused,
             "team": team,
             "limits": account_limits.sentences(account_limits.rates(team)),
-            "accounts": [(a, rights.get(a.pk, [])) for a in accounts],
+            # What the cluster holds, only for an account an earlier change did not reach.
+            "accounts": [
+                (
+                    a,
+                    rights.get(a.pk, []),
+                    account_limits.held_sentence(held[a.name], team) if a.name in held else "",
+                )
+                for a in accounts
+            ],
             "requests": AccessRequest.objects.filter(account__in=accounts).select_related(
                 "account", "requested_by", "decided_by"
             ),

@@ -1,9 +1,10 @@
 """Teams and self-service: teams with their prefix and quotas, and topic requests.
 
-Owns the team pages (with the service-account requests waiting for a decision), the
-topic requests' approve/reject flow, and carrying a change of a team's byte rates to its
-existing service accounts on every cluster they live on. Admins create teams, set their
-limits and decide requests; members see their teams, their limits and their own requests.
+Owns the team pages (with the service-account requests waiting for a decision) and the
+topic requests' approve/reject flow; saving a team hands its byte rates to
+`console.views.team_rates`, which carries them to the team's service accounts. Admins
+create teams, set their limits and decide requests; members see their teams, their
+limits and their own requests.
 It must never create a topic without an approval by an admin (outside the policy), never
 reach a cluster except through `console.kafka`, and always records the decision in the
 audit log.
@@ -20,13 +21,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console import account_limits, audit, replication
-from console.clusters import ClusterNotFound, all_clusters, get_cluster
+from console.clusters import all_clusters
 from console.forms import TeamForm
-from console.kafka import admin, client_quotas
-from console.kafka.errors import ClusterError
-from console.models import AccessRequest, ServiceAccount, Team, TopicRequest
+from console.kafka import admin
+from console.models import AccessRequest, Team, TopicRequest
 from console.permissions import is_admin, user_teams
 from console.templatetags.odradek import duration_in, size_in
+from console.views import team_rates
 from console.views.clusters import cluster_or_404, forbidden
 
 
@@ -95,7 +96,10 @@ def team_edit(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
         )
         messages.success(request, f"Team {obj.name} saved.")
         if old_rates is not None and old_rates != account_limits.rates(obj):
-            _apply_rates(request, obj, old_rates)
+            team_rates.apply(request, obj, old_rates)
+        elif old_rates is not None:
+            # Unchanged rates are a retry: accounts a cluster refused them on catch up.
+            team_rates.reconcile(request, obj)
         return redirect("teams")
     return render(
         request,
@@ -115,52 +119,6 @@ def _team_state(team: Team) -> dict:
         "consumer_byte_rate": team.consumer_byte_rate,
         "members": sorted(u.username for u in team.group.user_set.all()),
     }
-
-
-def _apply_rates(request: HttpRequest, team: Team, old: dict[str, float | None]) -> None:
-    """The team's new byte rates on each of its service accounts, cluster by cluster; a
-    cluster that refuses is named, and the others still get them. The team keeps its new
-    rates either way: they are the admin's decision, the clusters only carry it out."""
-    new = account_limits.rates(team)
-    by_cluster: dict[str, list[ServiceAccount]] = {}
-    for account in ServiceAccount.objects.filter(team=team).order_by("cluster", "name"):
-        by_cluster.setdefault(account.cluster, []).append(account)
-    refused, done = [], 0
-    for slug, accounts in by_cluster.items():
-        try:
-            config = get_cluster(slug)
-            for account in accounts:
-                # Both rates, not only the changed one: an account a cluster refused earlier
-                # catches up on the other as well.
-                client_quotas.alter(config, account_limits.entity(account.name), new)
-                audit.record(
-                    request.user,
-                    "account.quota",
-                    slug,
-                    account.principal,
-                    before=_whole(old),
-                    after=_whole(new),
-                    detail=f"team {team.name}'s byte rates changed",
-                )
-                done += 1
-        except ClusterNotFound:
-            refused.append(f"{slug}: the console no longer knows this cluster")
-        except ClusterError as exc:
-            refused.append(f"{slug}: {exc}")
-    if done:
-        messages.info(request, f"New byte rates set on {done} service account{'s' * (done != 1)}.")
-    for problem in refused:
-        messages.error(
-            request,
-            f"Not every account of team {team.name} has the new byte rates; {problem} "
-            "Its accounts there keep their previous limits (the cluster's Client quotas page "
-            "sets them by hand).",
-        )
-
-
-def _whole(rates: dict[str, float | None]) -> dict[str, int | None]:
-    """Rates as the audit trail shows them: whole bytes/s, None for no limit."""
-    return {key: None if value is None else int(value) for key, value in rates.items()}
 
 
 @require_POST

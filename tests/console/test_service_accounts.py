@@ -116,7 +116,7 @@ def test_member_creates_an_account_whose_config_works_only_inside_the_team(
     assert account.created_by == teams.member
     again = client.get(_base(teams.mine))
     assert shown["password"].encode() not in again.content  # shown once
-    rights = dict(again.context["accounts"])[account]
+    rights = {a: r for a, r, _ in again.context["accounts"]}[account]
     assert {(r.resource_type, r.pattern_type, r.resource_name, r.operation) for r in rights} == {
         ("TOPIC", "PREFIXED", teams.mine.topic_prefix, "READ"),
         ("TOPIC", "PREFIXED", teams.mine.topic_prefix, "WRITE"),

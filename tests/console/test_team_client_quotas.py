@@ -4,25 +4,38 @@ An admin sets the rates on the team's form; a member's new account carries them 
 user entity (read back with the gateway's own DescribeClientQuotas); new rates reach the
 existing accounts, a blank rate removes the quota, deleting the account removes them all;
 a member cannot change them; a cluster that refuses is reported, on creation and on a
-change; and each step leaves its audit entry. Every quota a test sets is removed after it:
-the secured cluster lives for the whole session.
+change; and each step leaves its audit entry. Saving the team with its rates unchanged
+catches up each account the cluster holds other byte rates for (and only those, leaving
+any other quota key alone), and the accounts page says what the cluster holds where it
+differs. Every quota and ACL a test sets is removed after it: the secured cluster lives
+for the whole session.
 """
 
 from __future__ import annotations
 
+import html
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    ResourcePatternType,
+    ResourceType,
+)
 from django.contrib.auth.models import Group
-from django.test import Client
+from django.test import Client, override_settings
 
+from console import account_limits
 from console.clusters import get_cluster
 from console.kafka import client_quotas, scram
-from console.models import AuditEntry, ServiceAccount, Team
-from tests.console.secure_clusters import LIMITED_SLUG, SLUG, SecureCluster
+from console.models import AuditEntry, Cluster, ServiceAccount, Team
+from tests.console.secure_clusters import LIMITED, LIMITED_SLUG, SLUG, SecureCluster
 
 pytestmark = pytest.mark.django_db
 
@@ -208,3 +221,190 @@ def test_a_cluster_that_refuses_new_rates_is_named(client: Client, setup: Setup)
     assert team.producer_byte_rate == 8192  # the admin's decision stands
     changed = AuditEntry.objects.filter(action="account.quota").values_list("cluster", flat=True)
     assert list(changed) == [SLUG]
+
+
+def _hold(name: str, values: dict[str, float | None]) -> None:
+    """The cluster holds `values` on the account's user entity, as a refused or unreachable
+    cluster, or an admin's hand on the Client quotas page, would have left it."""
+    client_quotas.alter(get_cluster(SLUG), ((client_quotas.USER, name),), values)
+
+
+def _text(response: Any) -> str:
+    return html.unescape(response.content.decode())
+
+
+def _row(response: Any, account: ServiceAccount) -> str:
+    return _text(response).split(f'id="account-{account.pk}"')[1].split("</tr>")[0]
+
+
+def _accounts_of(client: Client, team: Team, *names: str) -> None:
+    for name in names:
+        assert client.post(_accounts(team), {"name": name, "access": "read"}).status_code == 200
+
+
+def test_saving_unchanged_rates_catches_up_what_the_cluster_missed(
+    client: Client, setup: Setup
+) -> None:
+    team, prefix = setup.team, setup.team.topic_prefix
+    Team.objects.filter(pk=team.pk).update(producer_byte_rate=MiB)
+    client.force_login(setup.member)
+    _accounts_of(client, team, "late", "held")
+    late, held = prefix + "late", prefix + "held"
+    # The produce rate never arrived, a consume rate the team no longer sets stayed, and
+    # an admin added a key of their own by hand.
+    by_hand = {"producer_byte_rate": None, "consumer_byte_rate": MiB, "request_percentage": 50.0}
+    _hold(late, by_hand)
+    missed = (
+        "On this cluster: produce unlimited, consume 1,048,576 bytes/s (1 MiB/s) — the team "
+        "sets produce 1,048,576 bytes/s (1 MiB/s), consume unlimited. An administrator "
+        "saving the team re-applies its rates."
+    )
+    page = client.get(_accounts(team))
+    assert missed in _row(page, ServiceAccount.objects.get(name=late))
+    assert "On this cluster" not in _row(page, ServiceAccount.objects.get(name=held))
+
+    client.force_login(setup.admin)
+    team.refresh_from_db()
+    saved = _edit(client, team, MiB, "", follow=True)
+    caught_up = f"Team {team.name}'s byte rates re-applied on 1 service account that did not"
+    assert caught_up + " hold them." in _text(saved)
+    assert _quotas_of_prefix(prefix) == {
+        late: {"producer_byte_rate": MiB, "request_percentage": 50.0},
+        held: {"producer_byte_rate": MiB},
+    }
+    caught = AuditEntry.objects.get(action="account.quota", username="admin")
+    assert (caught.cluster, caught.target) == (SLUG, f"User:{late}")
+    assert caught.before == {"producer_byte_rate": None, "consumer_byte_rate": MiB}
+    assert caught.after == {"producer_byte_rate": MiB, "consumer_byte_rate": None}
+    assert caught.detail == f"caught up with team {team.name}'s byte rates"
+    assert "On this cluster" not in _text(client.get(_accounts(team)))
+
+
+def test_saving_rates_every_account_holds_changes_nothing(client: Client, setup: Setup) -> None:
+    team, prefix = setup.team, setup.team.topic_prefix
+    Team.objects.filter(pk=team.pk).update(producer_byte_rate=MiB, consumer_byte_rate=2 * MiB)
+    client.force_login(setup.member)
+    _accounts_of(client, team, "app")
+    before = _quotas_of_prefix(prefix)
+
+    client.force_login(setup.admin)
+    team.refresh_from_db()
+    saved = _edit(client, team, MiB, 2 * MiB, follow=True)
+    assert f"Team {team.name} saved." in _text(saved)
+    assert "re-applied" not in _text(saved)
+    assert _quotas_of_prefix(prefix) == before
+    assert not AuditEntry.objects.filter(action="account.quota", username="admin").exists()
+
+
+@override_settings(ODRADEK_CLUSTER_TIMEOUT=1)
+def test_a_cluster_that_refuses_or_is_gone_during_catch_up_is_named(
+    client: Client, setup: Setup
+) -> None:
+    team, prefix = setup.team, setup.team.topic_prefix
+    Team.objects.filter(pk=team.pk).update(producer_byte_rate=MiB)
+    client.force_login(setup.member)
+    _accounts_of(client, team, "late")
+    _hold(prefix + "late", {"producer_byte_rate": 4096})
+    Cluster.objects.create(slug="gone", name="Gone", bootstrap_servers="127.0.0.1:1")
+    for slug in (LIMITED_SLUG, "gone"):  # `limited` may not describe the client quotas
+        ServiceAccount.objects.create(cluster=slug, team=team, name=prefix + "elsewhere")
+
+    client.force_login(setup.admin)
+    team.refresh_from_db()
+    team.max_partitions = 7  # the form carries a change besides the unchanged rates
+    saved = _text(_edit(client, team, MiB, "", follow=True))
+    for slug in (LIMITED_SLUG, "gone"):
+        assert f"could not be re-applied on every account; {slug}: " in saved
+    assert "keep the limits they hold" in saved
+    assert "re-applied on 1 service account" in saved  # the cluster that answers catches up
+    assert _quotas_of_prefix(prefix) == {prefix + "late": {"producer_byte_rate": MiB}}
+    team.refresh_from_db()
+    assert team.max_partitions == 7  # the admin's save stands
+    changed = AuditEntry.objects.filter(action="account.quota", username="admin")
+    assert list(changed.values_list("cluster", flat=True)) == [SLUG]
+
+
+def test_a_member_cannot_make_the_console_catch_up(client: Client, setup: Setup) -> None:
+    team, prefix = setup.team, setup.team.topic_prefix
+    Team.objects.filter(pk=team.pk).update(producer_byte_rate=MiB)
+    client.force_login(setup.member)
+    _accounts_of(client, team, "late")
+    _hold(prefix + "late", {"producer_byte_rate": None})
+    audited = AuditEntry.objects.count()
+
+    team.refresh_from_db()
+    for extra in ({}, {"HTTP_HX_REQUEST": "true"}):
+        assert _edit(client, team, MiB, "", **extra).status_code == 403
+    assert _quotas_of_prefix(prefix) == {}
+    assert AuditEntry.objects.count() == audited
+
+
+@pytest.fixture
+def describes_acls_only(secure: SecureCluster) -> Iterator[None]:
+    """`limited` may list ACLs (DESCRIBE on the cluster) but not the client quotas
+    (DESCRIBE_CONFIGS); the grant goes with the test."""
+    grant = (ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL,
+             f"User:{LIMITED}", "*", AclOperation.DESCRIBE, AclPermissionType.ALLOW)  # fmt: skip
+    admin = secure.admin()  # kept: a collected client fails the futures it made
+    for future in admin.create_acls([AclBinding(*grant)]).values():
+        future.result(15)
+    yield
+    for future in admin.delete_acls([AclBindingFilter(*grant)]).values():
+        future.result(15)
+
+
+def test_the_page_shows_no_held_rates_when_the_cluster_cannot_say(
+    client: Client, setup: Setup, describes_acls_only: None
+) -> None:
+    team, prefix = setup.team, setup.team.topic_prefix
+    Team.objects.filter(pk=team.pk).update(producer_byte_rate=MiB)
+    client.force_login(setup.member)
+    _accounts_of(client, team, "late")
+    _hold(prefix + "late", {"producer_byte_rate": None})
+    assert "On this cluster" in _text(client.get(_accounts(team)))
+    # The same account, seen through a cluster that lists its ACLs but not its quotas, and
+    # through one that does not answer at all.
+    Cluster.objects.create(slug="gone", name="Gone", bootstrap_servers="127.0.0.1:1")
+    seen = {
+        slug: ServiceAccount.objects.create(cluster=slug, team=team, name=prefix + "late")
+        for slug in (LIMITED_SLUG, "gone")
+    }
+
+    with override_settings(ODRADEK_CLUSTER_TIMEOUT=1):
+        gone = client.get(f"/clusters/gone/teams/{team.pk}/accounts/")
+    assert gone.status_code == 200
+    assert "is unreachable" in _text(gone)
+    assert "On this cluster" not in _row(gone, seen["gone"])
+    refused = client.get(f"/clusters/{LIMITED_SLUG}/teams/{team.pk}/accounts/")
+    assert refused.status_code == 200
+    assert "lack the DESCRIBE_CONFIGS permission" in _text(refused)
+    assert "On this cluster" not in _row(refused, seen[LIMITED_SLUG])
+    assert "READ" in _row(refused, seen[LIMITED_SLUG])  # its ACLs were listed
+
+
+def test_which_accounts_hold_other_rates() -> None:
+    """Pure: only the account's own user entity and only the two byte rates count."""
+    team = Team(producer_byte_rate=MiB, consumer_byte_rate=None)
+    user, client_id, rate = client_quotas.USER, client_quotas.CLIENT_ID, float(MiB)
+    held: dict[client_quotas.Entity, dict[str, float]] = {
+        ((user, "same"),): {"producer_byte_rate": rate, "request_percentage": 50.0},
+        ((user, "more"),): {"producer_byte_rate": rate + 0.5},
+        ((user, "extra"),): {"producer_byte_rate": rate, "consumer_byte_rate": 1.0},
+        # Another entity naming the user is not the account's own.
+        ((user, "none"), (client_id, "app")): {"producer_byte_rate": rate},
+    }
+    entries = [client_quotas.QuotaEntry(entity, values) for entity, values in held.items()]
+    names = ["same", "more", "extra", "none"]
+    assert account_limits.differing(entries, names, team) == {
+        "more": {"producer_byte_rate": rate + 0.5, "consumer_byte_rate": None},
+        "extra": {"producer_byte_rate": rate, "consumer_byte_rate": 1.0},
+        "none": {"producer_byte_rate": None, "consumer_byte_rate": None},
+    }
+    assert account_limits.differing([], names, Team()) == {}
+    sentence = account_limits.held_sentence(
+        {"producer_byte_rate": rate, "consumer_byte_rate": 1.0}, team
+    )
+    assert sentence == (
+        "On this cluster: produce 1,048,576 bytes/s (1 MiB/s), consume 1 bytes/s — the team "
+        "sets consume unlimited. An administrator saving the team re-applies its rates."
+    )
