@@ -49,6 +49,14 @@ log = logging.getLogger(__name__)
 
 STATE_NAME = "broker"
 STATE_FILE = "dynamic-configs.json"
+# Names earlier versions let AlterConfigs set, which Kafka (and now Odradek) refuses there:
+# a stored value still applies, so an upgrade changes no retention or roll. The finer name
+# to set instead, for the warning.
+ONCE_DYNAMIC = {
+    "log.retention.hours": "log.retention.ms",
+    "log.retention.minutes": "log.retention.ms",
+    "log.roll.hours": "log.roll.ms",
+}
 DEFAULTS_FILE = "dynamic-default-configs.json"
 
 # name, value, read only, source, sensitive, synonyms (name, value, source), config type
@@ -97,11 +105,24 @@ class DynamicBrokerConfigs:
         for name, value in stored.items():
             definition = REGISTRY.get(name)
             try:
-                if definition is None or not definition.dynamic:
+                if definition is None:
+                    raise BrokerConfigRefused(INVALID_REQUEST, "not a dynamic broker config")
+                if not definition.dynamic and name not in ONCE_DYNAMIC:
                     raise BrokerConfigRefused(INVALID_REQUEST, "not a dynamic broker config")
                 raw = _respelt(name, str(value))
                 definition.normalise(raw)  # still valid
                 values[name] = raw
+                if name in ONCE_DYNAMIC:
+                    log.warning(
+                        "%s=%s in %s was set at runtime by an earlier Odradek and still "
+                        "applies; Kafka sets it only in the config file: delete it "
+                        "(kafka-configs.sh --delete-config %s) and set %s instead",
+                        name,
+                        raw,
+                        path,
+                        name,
+                        ONCE_DYNAMIC[name],
+                    )
             except BrokerConfigRefused as exc:
                 # Written by another version or by hand: the layer beneath stands.
                 log.warning(

@@ -423,10 +423,18 @@ TOPIC_DEFAULTS: dict[str, tuple[str, int]] = {}
 
 
 def _topic_default(
-    name: str, kind: int, topic: str, kafka_default: str | None, factor: int = 1
+    name: str,
+    kind: int,
+    topic: str,
+    kafka_default: str | None,
+    factor: int = 1,
+    *,
+    dynamic: bool = True,
 ) -> ConfigDef:
     """A broker-wide default of topic config `topic`, checked by the topic config's rules;
-    dynamic, as in Kafka (every topic without its own value follows a change)."""
+    dynamic, as in Kafka (every topic without its own value follows a change), unless it is
+    only a coarser synonym (`dynamic=False`): Kafka changes `log.retention.ms` and
+    `log.roll.ms` at runtime, never their minutes and hours."""
     TOPIC_DEFAULTS[name] = (topic, factor)
 
     def validate(raw: str) -> None:
@@ -450,7 +458,7 @@ def _topic_default(
         kind,
         lambda c: dict(c.topic_defaults).get(name, kafka_default),
         kafka_default=kafka_default,
-        dynamic=True,
+        dynamic=dynamic,
         fields=("topic_defaults",),
         parse=parse,
         validate=validate,
@@ -763,12 +771,12 @@ REGISTRY: dict[str, ConfigDef] = {
             kafka_default="false",
             described=False,
         ),
-        _topic_default("log.retention.hours", INT, "retention.ms", "168", 3_600_000),
-        _topic_default("log.retention.minutes", INT, "retention.ms", None, 60_000),
+        _topic_default("log.retention.hours", INT, "retention.ms", "168", 3_600_000, dynamic=False),
+        _topic_default("log.retention.minutes", INT, "retention.ms", None, 60_000, dynamic=False),
         _topic_default("log.retention.ms", LONG, "retention.ms", None),
         _topic_default("log.retention.bytes", LONG, "retention.bytes", "-1"),
         _topic_default("log.segment.bytes", INT, "segment.bytes", "1073741824"),
-        _topic_default("log.roll.hours", INT, "segment.ms", "168", 3_600_000),
+        _topic_default("log.roll.hours", INT, "segment.ms", "168", 3_600_000, dynamic=False),
         _topic_default("log.roll.ms", LONG, "segment.ms", None),
         _topic_default("log.roll.jitter.ms", LONG, "segment.jitter.ms", None),
         _topic_default("log.index.interval.bytes", INT, "index.interval.bytes", "4096"),

@@ -128,6 +128,47 @@ def test_dynamic_broker_configs(clusters: tuple[Cluster, ...]) -> None:
     assert_same(seen)
 
 
+COARSE = ("log.retention.hours", "log.retention.minutes", "log.roll.hours")
+
+
+def test_only_the_finest_time_unit_is_dynamic(clusters: tuple[Cluster, ...]) -> None:
+    """Kafka changes log.retention.ms and log.roll.ms at runtime, never their minutes and
+    hours synonyms: per broker and cluster-wide they are refused, and described read-only."""
+    S, D = AlterConfigOpType.SET, AlterConfigOpType.DELETE
+
+    def scenario(cluster: Cluster) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for name in COARSE:
+            seen[name] = incremental(cluster, (name, "5", S))
+            seen[f"{name} cluster-wide"] = _raw_incremental(cluster, "", (name, "5", SET))
+        # One coarse name refuses the whole request, the finer one with it.
+        seen["with a fine one"] = incremental(
+            cluster, ("log.retention.ms", "7200000", S), ("log.roll.hours", "5", S)
+        )
+        seen["read only"] = described(cluster, dict.fromkeys(COARSE))
+        try:
+            seen["fine"] = incremental(
+                cluster, ("log.retention.ms", "7200000", S), ("log.roll.ms", "3600000", S)
+            )
+            seen["fine read only"] = described(
+                cluster, {"log.retention.ms": "7200000", "log.roll.ms": "3600000"}
+            )
+        finally:
+            seen["delete"] = incremental(
+                cluster, ("log.retention.ms", None, D), ("log.roll.ms", None, D)
+            )
+        return seen
+
+    seen = observe(clusters, scenario)
+    kafka = seen["kafka"]
+    assert kafka["log.roll.hours"] == (
+        "INVALID_REQUEST: Cannot update these configs dynamically: [log.roll.hours]"
+    )
+    assert kafka["read only"]["log.retention.hours"] == (None, False, True)
+    assert kafka["fine"] == "OK"
+    assert_same(seen)
+
+
 def test_unknown_broker_config_names(clusters: tuple[Cluster, ...]) -> None:
     """Documented difference (docs/compatibility.md): Kafka stores a broker config name it
     does not know as a custom config; Odradek refuses it like a static one, so a typo is

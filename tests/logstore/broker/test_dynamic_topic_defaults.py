@@ -45,7 +45,7 @@ def test_dynamic_topic_defaults(tmp_path: Path) -> None:
         ).values():
             future.result(TIMEOUT)
         # STATIC_BROKER_CONFIG (4) from the file, on the broker and on the topic.
-        assert _describe(broker)["log.retention.hours"] == ("48", 4, False)
+        assert _describe(broker)["log.retention.hours"] == ("48", 4, True)  # Kafka: not dynamic
         assert _topic_configs(broker.bootstrap, "plain")["retention.ms"] == ("172800000", 4)
         assert _topic_configs(broker.bootstrap, "plain")["segment.bytes"] == ("2097152", 4)
 
@@ -61,7 +61,7 @@ def test_dynamic_topic_defaults(tmp_path: Path) -> None:
 
         broker.restart()
         assert _topic_configs(broker.bootstrap, "plain")["retention.ms"] == ("60000", 2)
-        assert _describe(broker)["log.retention.hours"] == ("48", 4, False)
+        assert _describe(broker)["log.retention.hours"] == ("48", 4, True)  # Kafka: not dynamic
     finally:
         broker.stop()
 
@@ -135,5 +135,40 @@ def test_cluster_wide_defaults_lie_beneath_the_brokers_own(tmp_path: Path) -> No
         with Wire(broker.bootstrap) as wire:
             assert _defaults(wire) == {"max.connections": ("500", 3)}
         assert _describe(broker)["max.connections"] == ("500", 3, False)
+    finally:
+        broker.stop()
+
+
+def test_hours_set_at_runtime_by_an_earlier_version_still_apply(tmp_path: Path) -> None:
+    """Earlier versions let AlterConfigs set log.retention.hours, which Kafka refuses there
+    (only log.retention.ms changes at runtime). A stored value still applies after the
+    upgrade, with a warning naming the way out; setting it again is refused as on Kafka,
+    and deleting it works."""
+    data = tmp_path / "data"
+    state = data / ".state" / "broker"
+    state.mkdir(parents=True)
+    (state / "dynamic-configs.json").write_text('{"log.retention.hours": "2"}')
+    broker = start_broker(data)
+    try:
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap, "log_level": 3})
+        admin.create_topics([NewTopic("plain", 1)])["plain"].result(TIMEOUT)
+        assert _topic_configs(broker.bootstrap, "plain")["retention.ms"] == ("7200000", 2)
+        assert _describe(broker)["log.retention.hours"] == ("2", 2, True)
+        assert "kafka-configs.sh --delete-config log.retention.hours" in broker.log_path.read_text()
+        with pytest.raises(KafkaException, match=r"Cannot update these configs dynamically"):
+            _set(broker, **{"log.retention.hours": "3"})
+        resource = ConfigResource(
+            ResourceType.BROKER,
+            "0",
+            incremental_configs=[
+                ConfigEntry(
+                    "log.retention.hours", None, incremental_operation=AlterConfigOpType.DELETE
+                )
+            ],
+        )
+        admin.incremental_alter_configs([resource])[resource].result(TIMEOUT)
+        assert _topic_configs(broker.bootstrap, "plain")["retention.ms"] == ("604800000", 5)
+        broker.restart()
+        assert _describe(broker)["log.retention.hours"] == ("168", 5, True)
     finally:
         broker.stop()
