@@ -135,8 +135,12 @@ def same_value(value: str | None, wanted: str) -> bool:
 
 
 def _item(entry: ConfigEntry) -> BrokerConfig:
+    # Kafka's chain also lists the coarser names that set the same thing
+    # (log.retention.hours beside log.retention.ms): their values are in other units.
     synonyms = tuple(
-        (_source_name(s), s.value) for s in (entry.synonyms or {}).values() if s is not None
+        (_source_name(s), s.value)
+        for s in (entry.synonyms or {}).values()
+        if s is not None and s.name == entry.name
     )
     return BrokerConfig(
         name=entry.name,

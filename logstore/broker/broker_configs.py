@@ -37,6 +37,15 @@ from logstore.broker.broker_settings import (
     BrokerConfigRefused,
     topic_defaults,
 )
+from logstore.broker.config_synonyms import (
+    TOPIC_SYNONYMS,
+    UNSET_DEFAULTS,
+    Layer,
+    Synonym,
+    broker_synonyms,
+    chain,
+    topic_chain,
+)
 from logstore.config import BrokerConfig
 from logstore.error_codes import KAFKA_STORAGE_ERROR
 from logstore.in_turn import InTurn
@@ -59,8 +68,8 @@ ONCE_DYNAMIC = {
 }
 DEFAULTS_FILE = "dynamic-default-configs.json"
 
-# name, value, read only, source, sensitive, synonyms (name, value, source), config type
-Row = tuple[str, str | None, bool, int, bool, tuple[tuple[str, str | None, int], ...], int]
+# name, value, read only, source, sensitive, synonyms, config type
+Row = tuple[str, str | None, bool, int, bool, tuple[Synonym, ...], int]
 
 
 def _respelt(name: str, value: str) -> str:
@@ -85,6 +94,8 @@ class DynamicBrokerConfigs:
         self.overrides: dict[str, str] = {}
         self.cluster_defaults: dict[str, str] = {}
         self.max_connections = config.max_connections
+        self._static = _static_layer(config)
+        self._topic_synonyms: tuple[tuple[str, tuple[Synonym, ...]], ...] | None = None
         self._turns = InTurn()
 
     def load(self) -> None:
@@ -188,6 +199,7 @@ class DynamicBrokerConfigs:
         await self._turns.run(change)
 
     def _apply(self) -> None:
+        self._topic_synonyms = None
         self.max_connections = int(self.effective("max.connections"))
         rate = float(self.effective("log.cleaner.io.max.bytes.per.second"))
         self.logs.cleaner_io_max_bytes_per_second = None if rate >= 1.7976931348623157e308 else rate
@@ -197,52 +209,90 @@ class DynamicBrokerConfigs:
         if (defaults, dynamic) != (self.logs.topic_defaults, self.logs.dynamic_topic_defaults):
             self.logs.set_topic_defaults(defaults, dynamic)
 
+    def _layers(self) -> list[Layer]:
+        """Where a broker config may be set, strongest first, as Kafka lists synonyms."""
+        return [
+            (self.overrides, DYNAMIC_BROKER_CONFIG),
+            (self.cluster_defaults, DYNAMIC_DEFAULT_BROKER_CONFIG),
+            (self._static, STATIC_BROKER_CONFIG),
+            (_KAFKA_DEFAULTS, DEFAULT_CONFIG),
+        ]
+
+    def topic_synonyms(self) -> tuple[tuple[str, tuple[Synonym, ...]], ...]:
+        """Topic config -> the broker part of its synonyms, for every topic config with a
+        broker default (one answer per change of the layers: topics ask per request)."""
+        if self._topic_synonyms is None:
+            layers = self._layers()
+            self._topic_synonyms = tuple(
+                (topic, tuple(topic_chain(topic, layers))) for topic in TOPIC_SYNONYMS
+            )
+        return self._topic_synonyms
+
     def default_rows(self, keys: frozenset[str] | None, synonyms: bool) -> list[Row]:
         """DescribeConfigs entries of the BROKER resource named "": only the cluster-wide
-        defaults set, as given, each its own only synonym (as Kafka answers)."""
+        defaults set, as given, with the synonyms from that layer (as Kafka answers)."""
         rows: list[Row] = []
+        layers = self._layers()
         for name, raw in sorted(self.cluster_defaults.items()):
             if keys is not None and name not in keys:
                 continue
-            chain = ((name, raw, DYNAMIC_DEFAULT_BROKER_CONFIG),) if synonyms else ()
+            links = [s for s in chain(name, layers) if s[2] == DYNAMIC_DEFAULT_BROKER_CONFIG]
             kind = REGISTRY[name].kind
-            rows.append((name, raw, False, DYNAMIC_DEFAULT_BROKER_CONFIG, False, chain, kind))
+            source = links[0][2] if links else DEFAULT_CONFIG
+            rows.append((name, raw, False, source, False, tuple(links) if synonyms else (), kind))
         return rows
 
     def rows(self, keys: frozenset[str] | None, synonyms: bool) -> list[Row]:
-        """DescribeConfigs entries of the BROKER resource."""
+        """DescribeConfigs entries of the BROKER resource: each value is the name's own
+        (its coarser synonyms decide only the topics' value), its source its chain's head."""
         rows: list[Row] = []
+        layers = self._layers()
+        dynamic = {*self.overrides, *self.cluster_defaults}
         for name, definition in REGISTRY.items():
             if not definition.described or (keys is not None and name not in keys):
                 continue
-            static = definition.static(self.config)
-            static_source = (
-                DEFAULT_CONFIG
-                if static == definition.kafka_default and name not in self.config.explicit
-                else STATIC_BROKER_CONFIG
-            )
-            chain: list[tuple[str, str | None, int]] = []
-            if name in self.overrides:
-                chain.append((name, self.overrides[name], DYNAMIC_BROKER_CONFIG))
-            if name in self.cluster_defaults:
-                chain.append((name, self.cluster_defaults[name], DYNAMIC_DEFAULT_BROKER_CONFIG))
-            chain.append((name, static, static_source))
-            if static_source != DEFAULT_CONFIG and definition.kafka_default is not None:
-                chain.append((name, definition.kafka_default, DEFAULT_CONFIG))
-            _, value, source = chain[0]
-            if source in (DYNAMIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG) and value:
-                value = definition.normalise(value)  # the value as parsed; the synonym as given
-            # Kafka lists no synonym for a default that has no value (log.retention.ms).
-            chain = [link for link in chain if link[1] is not None]
+            value = definition.static(self.config)
+            if any(name in broker_synonyms(n) for n in dynamic if n != name):
+                # Kafka drops a name's static value when a synonym of it is set at
+                # runtime (log.retention.hours under a dynamic log.retention.ms).
+                value = definition.kafka_default
+            for layer in (self.overrides, self.cluster_defaults):
+                if name in layer:
+                    # The value as parsed; the synonym as given.
+                    value = definition.normalise(layer[name])
+                    break
+            links = chain(name, layers)
             rows.append(
                 (
                     name,
                     value,
                     not definition.dynamic,
-                    source,
+                    links[0][2] if links else DEFAULT_CONFIG,
                     False,
-                    tuple(chain) if synonyms else (),
+                    tuple(links) if synonyms else (),
                     definition.kind,
                 )
             )
         return rows
+
+
+def _static_layer(config: BrokerConfig) -> dict[str, str]:
+    """The broker configs the config file or a flag set, as Kafka's static layer holds
+    them (a value Odradek's defaults give differently from Kafka's counts as set)."""
+    given = dict(config.topic_defaults)
+    layer: dict[str, str] = {}
+    for name, definition in REGISTRY.items():
+        if name in TOPIC_DEFAULTS:
+            if name in given:
+                layer[name] = given[name]
+            continue
+        value = definition.static(config)
+        if value is not None and (value != definition.kafka_default or name in config.explicit):
+            layer[name] = value
+    return layer
+
+
+_KAFKA_DEFAULTS = {
+    **UNSET_DEFAULTS,
+    **{n: d.kafka_default for n, d in REGISTRY.items() if d.kafka_default is not None},
+}

@@ -778,6 +778,9 @@ REGISTRY: dict[str, ConfigDef] = {
         _topic_default("log.segment.bytes", INT, "segment.bytes", "1073741824"),
         _topic_default("log.roll.hours", INT, "segment.ms", "168", 3_600_000, dynamic=False),
         _topic_default("log.roll.ms", LONG, "segment.ms", None),
+        _topic_default(
+            "log.roll.jitter.hours", INT, "segment.jitter.ms", "0", 3_600_000, dynamic=False
+        ),
         _topic_default("log.roll.jitter.ms", LONG, "segment.jitter.ms", None),
         _topic_default("log.index.interval.bytes", INT, "index.interval.bytes", "4096"),
         _topic_default("log.index.size.max.bytes", INT, "segment.index.bytes", "10485760"),
@@ -806,6 +809,11 @@ REGISTRY: dict[str, ConfigDef] = {
         ),
         _topic_default("compression.type", STRING, "compression.type", "producer"),
         _topic_default("log.flush.interval.messages", LONG, "flush.messages", LONG_MAX),
+        # Kafka's flusher period, which is also topics' flush interval while
+        # log.flush.interval.ms is unset.
+        _topic_default(
+            "log.flush.scheduler.interval.ms", LONG, "flush.ms", LONG_MAX, dynamic=False
+        ),
         _topic_default("log.flush.interval.ms", LONG, "flush.ms", None),
     )
 }

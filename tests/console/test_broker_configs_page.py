@@ -207,3 +207,17 @@ def test_an_unreachable_cluster_gives_a_banner_not_an_error(
     refused = client.post("/clusters/local/brokers/0/configs/max.connections/", {"value": "5"})
     assert refused.status_code == 302
     assert not AuditEntry.objects.filter(action="broker.config").exists()
+
+
+def test_revert_offers_no_value_of_a_coarser_synonym(node: int) -> None:
+    """Kafka lists log.retention.hours (168) among log.retention.ms's synonyms: removing a
+    runtime log.retention.ms does not bring back "168" milliseconds."""
+    name = "log.retention.ms"
+    brokers.alter(local_cluster(), node, name, "3600000")
+    try:
+        now = _config(node, name)
+        assert (now.origin, now.value) == ("dynamic", "3600000")
+        assert now.fallback is None
+    finally:
+        brokers.alter(local_cluster(), node, name, None)
+    assert _config(node, name).origin == "default"

@@ -22,17 +22,27 @@ from tests.clusters import Cluster
 
 @contextmanager
 def broker_pair(
-    tmp_path_factory: pytest.TempPathFactory, label: str, settings: Mapping[str, str]
+    tmp_path_factory: pytest.TempPathFactory,
+    label: str,
+    settings: Mapping[str, str],
+    *,
+    config_file: bool = False,
 ) -> Iterator[tuple[KafkaBroker, BrokerProcess]]:
-    """Start Kafka then Odradek with `settings`; stop both when the block ends."""
+    """Start Kafka then Odradek with `settings` (given to Odradek as flags, or with
+    `config_file` as the server.properties Kafka reads); stop both when the block ends."""
     try:
         kafka = start_kafka(tmp_path_factory.mktemp(f"kafka-{label}"), extra_config=settings)
     except KafkaUnavailable as exc:
         pytest.fail(f"reference Apache Kafka unavailable: {exc}", pytrace=False)
     odradek: BrokerProcess | None = None
     try:
+        home = tmp_path_factory.mktemp(f"odradek-{label}")
         flags = [f"--{name.replace('.', '-')}={value}" for name, value in settings.items()]
-        odradek = start_broker(tmp_path_factory.mktemp(f"odradek-{label}") / "data", flags)
+        if config_file:
+            properties = home / "server.properties"
+            properties.write_text("".join(f"{n}={v}\n" for n, v in settings.items()))
+            flags = ["--config", str(properties)]
+        odradek = start_broker(home / "data", flags)
         yield kafka, odradek
     finally:
         if odradek is not None and odradek.running:

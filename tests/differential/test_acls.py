@@ -14,7 +14,6 @@ import datetime
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +27,6 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from reference.launcher import KafkaUnavailable, start_kafka
-from tests.broker_fixture import start_broker
 from tests.clusters import Cluster
 from tests.differential.harness import (
     QUIET,
@@ -41,7 +38,7 @@ from tests.differential.harness import (
     observe,
     outcome,
 )
-from tests.differential.own_pair import clusters_of
+from tests.differential.own_pair import broker_pair, clusters_of
 from tests.java.test_admin_tools import tool
 
 pytestmark = pytest.mark.kafka
@@ -73,21 +70,8 @@ EVERY_ACL = AclBindingFilter(
 
 @pytest.fixture(scope="module")
 def acl_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, Cluster]]:
-    try:
-        kafka = start_kafka(tmp_path_factory.mktemp("kafka-acls"), extra_config=SETTINGS)
-    except KafkaUnavailable as exc:
-        pytest.fail(f"reference Apache Kafka unavailable: {exc}", pytrace=False)
-    odradek = None
-    try:
-        data = tmp_path_factory.mktemp("odradek-acls")
-        config = Path(data) / "server.properties"
-        config.write_text("".join(f"{k}={v}\n" for k, v in SETTINGS.items()))
-        odradek = start_broker(data / "data", ["--config", str(config)])
+    with broker_pair(tmp_path_factory, "acls", SETTINGS, config_file=True) as (kafka, odradek):
         yield clusters_of(kafka, odradek)
-    finally:
-        if odradek is not None and odradek.running:
-            odradek.stop()
-        kafka.stop()
 
 
 def _listing(client: Any) -> list[tuple[Any, ...]]:

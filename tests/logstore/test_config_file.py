@@ -112,6 +112,7 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "log.segment.bytes": ("16777216", "16777216"),
     "log.roll.hours": ("24", "24"),
     "log.roll.ms": ("600000", "600000"),
+    "log.roll.jitter.hours": ("2", "2"),
     "log.roll.jitter.ms": ("1000", "1000"),
     "log.index.interval.bytes": ("8192", "8192"),
     "log.index.size.max.bytes": ("1048576", "1048576"),
@@ -127,6 +128,7 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "log.message.timestamp.after.max.ms": ("60000", "60000"),
     "compression.type": ("zstd", "zstd"),
     "log.flush.interval.messages": ("1000", "1000"),
+    "log.flush.scheduler.interval.ms": ("3000", "3000"),
     "log.flush.interval.ms": ("5000", "5000"),
 }
 

@@ -25,6 +25,7 @@ from logstore.broker.api import RequestContext, handles
 from logstore.broker.broker_configs import DynamicBrokerConfigs
 from logstore.broker.broker_settings import BrokerConfigRefused
 from logstore.broker.build import make
+from logstore.broker.config_synonyms import Synonym
 from logstore.broker.context import Broker
 from logstore.broker.errors import (
     INVALID_CONFIG,
@@ -90,27 +91,31 @@ def _topic_rows(
     overrides: tuple[tuple[str, str], ...],
     keys: frozenset[str] | None,
     synonyms: bool,
-    defaults: tuple[tuple[str, str], ...] = (),
-    dynamic: tuple[tuple[str, str], ...] = (),
+    defaults: tuple[tuple[str, str], ...],
+    broker_synonyms: tuple[tuple[str, tuple[Synonym, ...]], ...],
 ) -> tuple[ConfigRow, ...]:
     """The described entries of a topic with these overrides (a pure function of them:
     most topics share their overrides, so a console asking about 1,000 topics builds a
-    handful of descriptions instead of 1,000)."""
+    handful of descriptions instead of 1,000). Sources and synonyms are Kafka's: the
+    topic's own value, then its broker default's chain (`logstore.broker.config_synonyms`)."""
     from logstore.storage.configs import describe
 
+    chains, own = dict(broker_synonyms), dict(overrides)
     rows: list[ConfigRow] = []
-    for e in describe(dict(overrides), dict(defaults), dict(dynamic)):
+    for e in describe(own, dict(defaults)):
         if keys is not None and e.name not in keys:
             continue
-        source = SOURCE_CODES.get(e.source, 5)
+        links = chains.get(e.name, ())
+        if e.name in own:
+            links = ((e.name, e.value, SOURCE_CODES["DYNAMIC_TOPIC_CONFIG"]), *links)
         rows.append(
             (
                 e.name,
                 e.value,
                 e.read_only,
-                source,
+                links[0][2] if links else SOURCE_CODES["DEFAULT_CONFIG"],
                 e.sensitive,
-                ((e.name, e.value, source),) if synonyms else (),
+                links if synonyms else (),
                 config_type(e.name, e.value),
             )
         )
@@ -131,8 +136,8 @@ def _describe_one(broker: Broker, res: Any, synonyms: bool) -> ConfigResult:
             return code, message, res.resource_type, res.resource_name, []
         overrides = tuple(sorted(info.configs.items()))
         defaults = tuple(sorted(getattr(broker.logs, "topic_defaults", {}).items()))
-        dynamic = tuple(sorted(getattr(broker.logs, "dynamic_topic_defaults", {}).items()))
-        rows = _topic_rows(overrides, keys, synonyms, defaults, dynamic)
+        chains = _dynamic(broker).topic_synonyms()
+        rows = _topic_rows(overrides, keys, synonyms, defaults, chains)
         return 0, "", res.resource_type, res.resource_name, rows
     if res.resource_type == BROKER:
         refused = _other_broker(broker, res.resource_name, describe=True)
