@@ -25,8 +25,6 @@ from collections.abc import Mapping, Sequence
 Synonym = tuple[str, str | None, int]
 Layer = tuple[Mapping[str, str], int]
 
-LONG_MAX = str(2**63 - 1)
-
 # Kafka's DynamicBrokerConfig.brokerConfigSynonyms: the broker names that set one value,
 # finest unit first. A name not here is its own only synonym.
 _GROUPS = (
@@ -78,8 +76,9 @@ TOPIC_SYNONYMS = {
     "remote.copy.lag.bytes": "log.remote.copy.lag.bytes",
 }
 
-# Kafka's defaults of the broker names above that Odradek has no setting for (a
-# single-node broker without replicas or tiered storage): they end the topic's chain.
+# Kafka's defaults of the broker names above that Odradek has no broker setting for (it
+# has no replicas or tiered storage, and takes these from the topic alone): they end the
+# topic's chain.
 UNSET_DEFAULTS = {
     "unclean.leader.election.enable": "false",
     "min.insync.replicas": "1",

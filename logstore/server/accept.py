@@ -51,7 +51,7 @@ class Acceptor:
     once), `hold(host)` says how long to keep it unread before closing it (0: serve it),
     `release(host)` counts it out when it ends, `serve` runs it (with `context`, once its
     TLS handshake finished), and `failed(host, exc)` hears of a connection that could not
-    be set up (a failed handshake)."""
+    be set up (a failed TLS handshake, or a socket the event loop refused)."""
 
     def __init__(
         self,

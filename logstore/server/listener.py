@@ -232,7 +232,7 @@ class BrokerServer:
     def _setup_failed(self, host: str, exc: OSError) -> None:
         self._closing_log(
             f"{host} setup",
-            "connection from %s failed before it was served (TLS handshake): %r",
+            "connection from %s failed before it was served (TLS handshake or socket setup): %r",
             host,
             exc,
         )

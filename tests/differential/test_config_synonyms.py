@@ -6,13 +6,19 @@ A topic config's synonyms are its own value then the broker names that default i
 runtime values, the cluster-wide ones, the config file's, Kafka's defaults. The shared pair
 covers the runtime layers; a pair of this module's own, started from one config file,
 covers the file's layer and Kafka's rule that a chain starts at the finest name.
+CreateTopics (v5 on) answers with the new topic's configs by Kafka's controller rule,
+compared here too: sorted by name, the source the first layer holding any broker name.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from kio.index import load_payload_module
+from kio.schema.types import TopicName
+from kio.static.constants import EntityType
 
 from tests.clusters import Cluster
 from tests.differential.harness import assert_same, create_topic, observe, unique_topic
@@ -20,6 +26,7 @@ from tests.differential.own_pair import broker_pair, clusters_of
 from tests.differential.test_broker_configs import (
     BROKER_RESOURCE,
     DELETE,
+    ELR_DEFAULT,
     SET,
     TOPIC_RESOURCE,
     _node,
@@ -27,8 +34,31 @@ from tests.differential.test_broker_configs import (
     _raw_incremental,
     _until,
 )
+from tests.differential.test_client_quotas import _send
 
 pytestmark = [pytest.mark.kafka]
+
+
+def _created(cluster: Cluster, configs: dict[str, str]) -> Any:
+    """CreateTopics v7 of a new topic: (error, [(name, value, read only, source, sensitive)])
+    of the configs it answers with, in its order (min.insync.replicas aside: Kafka's
+    cluster-wide ELR default)."""
+    m = load_payload_module(19, 7, EntityType.request)
+    topic = m.CreatableTopic(
+        name=TopicName(unique_topic("created")), num_partitions=1, replication_factor=1,
+        assignments=(), configs=tuple(m.CreatableTopicConfig(name=n, value=v) for n, v in configs.items()),
+    )  # fmt: skip
+    _, answer = _send(
+        cluster, 19, 7, "diff-configs", topics=(topic,), timeout=timedelta(seconds=30),
+        validate_only=False,
+    )  # fmt: skip
+    (result,) = answer.topics
+    return int(result.error_code), [
+        (c.name, c.value, c.read_only, int(c.config_source), c.is_sensitive)
+        for c in result.configs
+        if c.name != ELR_DEFAULT
+    ]
+
 
 # Broker names that default topic configs and have synonyms, and a few single ones.
 BROKER_NAMES = {
@@ -61,6 +91,7 @@ def test_synonyms_over_the_runtime_layers(clusters: tuple[Cluster, ...]) -> None
         create_topic(cluster, topic, config={"retention.ms": "1000", "cleanup.policy": "compact"})
         seen["topic"] = _raw_described(cluster, TOPIC_RESOURCE, topic, None)
         seen["broker"] = _raw_described(cluster, BROKER_RESOURCE, node, BROKER_NAMES)
+        seen["created"] = _created(cluster, {"retention.ms": "1000"})
         try:
             seen["set"] = [
                 _raw_incremental(cluster, node, *[(n, v, SET) for n, v in MINE]),
@@ -77,6 +108,7 @@ def test_synonyms_over_the_runtime_layers(clusters: tuple[Cluster, ...]) -> None
             )
             seen["broker then"] = _raw_described(cluster, BROKER_RESOURCE, node, BROKER_NAMES)
             seen["cluster-wide"] = _raw_described(cluster, BROKER_RESOURCE, "", None)
+            seen["created then"] = _created(cluster, {"cleanup.policy": "compact"})
         finally:
             seen["cleanup"] = [
                 _raw_incremental(cluster, node, *[(n, None, DELETE) for n, _ in MINE]),
@@ -124,6 +156,9 @@ def test_synonyms_from_the_config_file(tmp_path_factory: pytest.TempPathFactory)
             lambda d: d[1]["retention.ms"][:2] == ("5000000", 2),
         )
         seen["broker then"] = _raw_described(cluster, BROKER_RESOURCE, node, BROKER_NAMES)
+        # Kafka's controller answers CreateTopics by its own rule: the file's
+        # log.retention.hours is STATIC_BROKER_CONFIG there.
+        seen["created"] = _created(cluster, {})
         return seen
 
     with broker_pair(tmp_path_factory, "synonyms", STATIC, config_file=True) as pair:
@@ -135,4 +170,7 @@ def test_synonyms_from_the_config_file(tmp_path_factory: pytest.TempPathFactory)
     assert kafka_seen["topic"][1]["flush.ms"] == ("30000", 5, False, [])
     # A runtime log.retention.ms drops the file's log.retention.hours from the value.
     assert kafka_seen["broker then"][1]["log.retention.hours"][:2] == ("168", 4)
+    created = {c[0]: c[1:] for c in kafka_seen["created"][1]}
+    assert created["retention.ms"] == ("5000000", False, 2, False)
+    assert created["segment.jitter.ms"] == ("3600000", False, 4, False)
     assert_same(seen)

@@ -110,7 +110,8 @@ async def _create_one(
     if info is not None and getattr(info, "topic_id", None) is not None and not validate_only:
         result["topic_id"] = info.topic_id
     if ctx.api_version >= 5 and not validate_only:
-        entries = broker.logs.describe_configs(info)
+        # By name, as Kafka's controller lists them.
+        entries = sorted(broker.logs.describe_configs(info), key=lambda e: e.name)
         result["configs"] = tuple(
             make(
                 schema.CreatableTopicConfigs,
