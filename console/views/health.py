@@ -37,8 +37,7 @@ def health(request: HttpRequest, cluster: str) -> HttpResponse:
         snap = view.snapshot
         context["health"] = replication.assess(snap.brokers, snap.topics)
         context["single_broker"] = len(snap.brokers) == 1
-    # A single broker has nowhere to move copies to (and the bundled broker does not
-    # answer ListPartitionReassignments), so it is not asked.
+    # A single broker has nowhere to move copies to, so it is not asked.
     context["moving"] = []
     if not context.get("single_broker", False):
         try:

@@ -26,8 +26,9 @@ from logstore.storage.configs import validate_configs
 Refusal = tuple[int, str] | None
 
 
-def _assignment_refusal(node_id: int, brokers: Sequence[int], replicas: int | None) -> Refusal:
-    """One partition's manual replica list, as Kafka's validateManualPartitionAssignment."""
+def replicas_refusal(node_id: int, brokers: Sequence[int], replicas: int | None) -> Refusal:
+    """One partition's manual replica list, as Kafka's validateManualPartitionAssignment
+    (also what a reassignment's new list must pass)."""
     if not brokers:
         return INVALID_REPLICA_ASSIGNMENT, (
             "The manual partition assignment includes an empty replica list."
@@ -77,7 +78,7 @@ def create_refusal(topic: Any, node_id: int) -> Refusal:
                 return INVALID_REPLICA_ASSIGNMENT, (
                     "partitions should be a consecutive 0-based integer sequence"
                 )
-            refused = _assignment_refusal(node_id, assignment.broker_ids, replicas)
+            refused = replicas_refusal(node_id, assignment.broker_ids, replicas)
             if refused:
                 return refused
             replicas = len(assignment.broker_ids)
@@ -121,7 +122,7 @@ def assignment_refusal(topic: Any, node_id: int) -> Refusal:
     """Why a CreatePartitionsTopic's manual assignments cannot be placed, or None (Kafka's
     controller checks them after the controller mutation quota)."""
     for assignment in topic.assignments or ():
-        refused = _assignment_refusal(node_id, assignment.broker_ids, 1)
+        refused = replicas_refusal(node_id, assignment.broker_ids, 1)
         if refused:
             return refused
     return None

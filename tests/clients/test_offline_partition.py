@@ -335,3 +335,27 @@ def test_metadata_every_version_shows_it_leaderless(wire: Wire, version: int) ->
     assert all(p.leader_id == node for p in topics[HEALTHY].partitions)
     if version >= 5:
         assert tuple(rows[0].offline_replicas) == (node,)
+
+
+def test_no_leader_can_be_elected_for_it(wire: Wire) -> None:
+    """A one-broker Kafka whose only replica of a partition is offline: ElectLeaders finds
+    no replica to lead it (preferred: PREFERRED_LEADER_NOT_AVAILABLE 80, unclean:
+    ELIGIBLE_LEADERS_NOT_AVAILABLE 83), while its healthy partition needs no election (84);
+    an election over every partition lists only the offline one."""
+    from kio.schema.elect_leaders.v2.request import ElectLeadersRequest, TopicPartitions
+
+    asked = (TopicPartitions(topic=DAMAGED, partitions=(0, 1)),)
+    for election, offline in ((0, 80), (1, 83)):
+        request = ElectLeadersRequest(election_type=election, topic_partitions=asked)
+        (topic,) = wire.call(ApiKey.ELECT_LEADERS, 2, request).replica_election_results
+        assert [(p.partition_id, int(p.error_code)) for p in topic.partition_result] == [
+            (0, offline),
+            (1, 84),
+        ]
+    every = ElectLeadersRequest(election_type=0, topic_partitions=None)
+    listed = {
+        (t.topic, p.partition_id, int(p.error_code))
+        for t in wire.call(ApiKey.ELECT_LEADERS, 2, every).replica_election_results
+        for p in t.partition_result
+    }
+    assert listed == {(DAMAGED, 0, 80)}

@@ -19,6 +19,7 @@ from logstore.broker.handlers import (  # noqa: F401
     offsets,
     produce,
     producers,
+    replicas,
     sasl,
     scram_users,
     share_admin,
