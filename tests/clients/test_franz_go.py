@@ -23,6 +23,7 @@ import pytest
 from tests.broker_fixture import REPO_ROOT
 from tests.clusters import cluster_for
 from tests.differential.harness import assert_same
+from tests.probe_lines import probe_lines
 
 PROBE_SOURCE = Path(__file__).with_name("go") / "franzprobe"
 PROBE = REPO_ROOT / ".cache" / "go" / "franzprobe"
@@ -50,15 +51,7 @@ def franzprobe() -> Path:
 
 
 def lines(probe: Path, bootstrap: str) -> list[str]:
-    done = subprocess.run(
-        [str(probe), bootstrap, uuid.uuid4().hex[:8]],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.splitlines()
+    return probe_lines([str(probe), bootstrap, uuid.uuid4().hex[:8]], RUN_TIMEOUT_S)
 
 
 @pytest.mark.kafka

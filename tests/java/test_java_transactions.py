@@ -15,7 +15,6 @@ InvalidTxnStateException, instead of ProducerFencedException for both.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from reference.launcher import java_command, start_kafka
 from tests.broker_fixture import start_broker
 from tests.clusters import Cluster
 from tests.differential.harness import assert_same, create_topic, observe
+from tests.probe_lines import probe_lines
 
 pytestmark = pytest.mark.kafka
 
@@ -41,17 +41,12 @@ def scenario(cluster: Cluster) -> list[str]:
     run = uuid.uuid4().hex[:8]
     topic = f"java-txn-{run}"
     create_topic(cluster, topic, partitions=1)
-    done = subprocess.run(
+    return probe_lines(
         java_command(
             str(PROBE), [cluster.bootstrap, topic, f"java-txn-{run}", str(TIMEOUT_WAIT_MS)]
         ),
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
+        RUN_TIMEOUT_S,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.splitlines()
 
 
 @pytest.fixture(scope="module")

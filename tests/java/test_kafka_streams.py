@@ -35,6 +35,7 @@ from reference.launcher import java_command
 from tests.broker_fixture import start_broker
 from tests.clusters import Cluster, cluster_for
 from tests.differential.harness import assert_same, create_topic
+from tests.probe_lines import probe_lines
 
 PROBE = Path(__file__).with_name("StreamsProbe.java")
 RUN_TIMEOUT_S = 600
@@ -51,15 +52,10 @@ COUNT_TIMEOUT_S = 180.0
 
 
 def lines(bootstrap: str, state_dir: Path) -> list[str]:
-    done = subprocess.run(
+    return probe_lines(
         java_command(str(PROBE), [bootstrap, uuid.uuid4().hex[:8], str(state_dir)]),
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
+        RUN_TIMEOUT_S,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.splitlines()
 
 
 @pytest.mark.kafka
