@@ -1,5 +1,5 @@
 // franz-go (github.com/twmb/franz-go), the Go client, against one broker, for
-// tests/clients/test_franz_go.py: prints one line per observation and nothing else on
+// tests/clients/test_go_clients.py: prints one line per observation and nothing else on
 // stdout; never decides whether the broker was right: the Python test compares Odradek's
 // lines with Apache Kafka's.
 //
