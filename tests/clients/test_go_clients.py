@@ -5,7 +5,8 @@ client's defaults (idempotent, batched) and with every codec, reads in a group o
 members that commit, reads the group's lag and committed offsets with kadm, moves a
 partition's start with DeleteRecords, sets and describes topic configs, copies a topic
 exactly once in a GroupTransactSession (read_committed, require_stable offsets), aborts a
-transaction, and describes and deletes the group.
+transaction, and describes and deletes the group; once with classic groups, once with
+KIP-848's (the broker assigns partitions).
 
 Sarama (`go/saramaprobe`) does the like with its SyncProducer, ConsumerGroup (two members,
 range assignment), ClusterAdmin and transactional producer, twice: at Sarama's default
@@ -69,10 +70,11 @@ def both(request: pytest.FixtureRequest, command: list[str]) -> dict[str, list[s
     }
 
 
+@pytest.mark.parametrize("protocol", ["classic", "848"])
 def test_franz_go_sees_what_it_sees_against_kafka(
-    request: pytest.FixtureRequest, probes: Path
+    request: pytest.FixtureRequest, probes: Path, protocol: str
 ) -> None:
-    seen = both(request, [str(probes / "franzprobe")])
+    seen = both(request, [str(probes / "franzprobe"), protocol])
     kafka = seen["kafka"]
     # The reference itself: every record once in the group, the copy exactly once, the
     # aborted records only for read_uncommitted.

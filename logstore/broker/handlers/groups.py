@@ -284,14 +284,24 @@ async def list_groups(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     return make(ctx.response_class, throttle_time=0, error_code=0, groups=groups)
 
 
-@handles(ApiKey.DESCRIBE_GROUPS, min_version=0, max_version=5)
+def _not_classic(broker: Broker, coord: Any, group_id: str) -> bool:
+    """A KIP-848 consumer group or a share group: one DescribeGroups does not describe."""
+    share = broker.shares.groups.get(group_id)
+    return group_id in coord.consumer or bool(share and share.exists)
+
+
+@handles(ApiKey.DESCRIBE_GROUPS, min_version=0, max_version=6)
 async def describe_groups(broker: Broker, ctx: RequestContext, request: Any) -> Any:
     coord = coordinator_of(broker)
     schema = ctx.schema
+    # From v6 (KIP-1043) a group it cannot describe is GROUP_ID_NOT_FOUND, saying why;
+    # before, it is only "Dead".
+    says_why = ctx.api_version >= 6
     out = []
     for group_id in request.groups:
         fields: dict[str, Any] = dict(
             error_code=0,
+            error_message=None,
             group_id=group_id,
             group_state="Dead",
             protocol_type="",
@@ -330,11 +340,20 @@ async def describe_groups(broker: Broker, ctx: RequestContext, request: Any) -> 
                         for m in group.members.values()
                     ),
                 )
-            elif group_id in coord.consumer:
-                fields.update(group_state=coord.consumer[group_id].state, protocol_type="consumer")
+            elif _not_classic(broker, coord, group_id):
+                # Kafka's classic view finds no such group.
+                if says_why:
+                    fields.update(
+                        error_code=err.GROUP_ID_NOT_FOUND,
+                        error_message=f"Group {group_id} is not a classic group.",
+                    )
             elif coord.group_exists(group_id):
                 # Offsets only (commits without membership): Kafka's "simple" group.
                 fields.update(group_state="Empty")
+            elif says_why:
+                fields.update(
+                    error_code=err.GROUP_ID_NOT_FOUND, error_message=f"Group {group_id} not found."
+                )
         out.append(make(schema.DescribedGroup, **fields))
     return make(ctx.response_class, throttle_time=0, groups=tuple(out))
 

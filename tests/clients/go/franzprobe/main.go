@@ -3,12 +3,13 @@
 // stdout; never decides whether the broker was right: the Python test compares Odradek's
 // lines with Apache Kafka's.
 //
-//	franzprobe BOOTSTRAP RUN_ID
+//	franzprobe BOOTSTRAP RUN_ID [848]
 //
 // It creates its topics, produces with the client's defaults (idempotent, batched) and
 // with every codec, consumes in a group of two members and commits, reads the group's lag,
 // moves a partition's start with DeleteRecords, changes a topic config, copies a topic
-// exactly once in a GroupTransactSession, and aborts a transaction.
+// exactly once in a GroupTransactSession, and aborts a transaction. With "848" the groups
+// use KIP-848's protocol (the broker assigns, with the range assignor).
 package main
 
 import (
@@ -35,6 +36,7 @@ const (
 var (
 	bootstrap string
 	run       string
+	groupOpts []kgo.Opt // how every group of the probe is joined
 )
 
 func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
@@ -113,6 +115,9 @@ func readAll(topic string, want int, opts ...kgo.Opt) (int, string) {
 
 func main() {
 	bootstrap, run = os.Args[1], os.Args[2]
+	if len(os.Args) > 3 && os.Args[3] == "848" {
+		groupOpts = []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer())}
+	}
 	ctx := context.Background()
 	in, out, codecs, compacted := "franz-in-"+run, "franz-out-"+run, "franz-codecs-"+run, "franz-compact-"+run
 	group := "franz-group-" + run
@@ -157,7 +162,7 @@ func main() {
 	gctx, stop := context.WithTimeout(ctx, limit)
 	members := []*kgo.Client{}
 	for m := 0; m < 2; m++ {
-		cl := client(kgo.ConsumerGroup(group), kgo.ConsumeTopics(in), kgo.DisableAutoCommit())
+		cl := client(append([]kgo.Opt{kgo.ConsumerGroup(group), kgo.ConsumeTopics(in), kgo.DisableAutoCommit()}, groupOpts...)...)
 		members = append(members, cl)
 		wg.Add(1)
 		go func(cl *kgo.Client) {
@@ -251,14 +256,14 @@ func main() {
 	}
 
 	// Exactly once: a GroupTransactSession copies `in` to `out`.
-	sess, err := kgo.NewGroupTransactSession(
+	sess, err := kgo.NewGroupTransactSession(append([]kgo.Opt{
 		kgo.SeedBrokers(bootstrap),
-		kgo.TransactionalID("franz-txn-"+run),
-		kgo.ConsumerGroup("franz-copier-"+run),
+		kgo.TransactionalID("franz-txn-" + run),
+		kgo.ConsumerGroup("franz-copier-" + run),
 		kgo.ConsumeTopics(in),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RequireStableFetchOffsets(),
-	)
+	}, groupOpts...)...)
 	if err != nil {
 		fail("session", err)
 	}
