@@ -322,7 +322,15 @@ async def describe_groups(broker: Broker, ctx: RequestContext, request: Any) -> 
                     broker, ctx, access.GROUP, group_id
                 )
             group = coord.classic.get(group_id)
-            if group is not None:
+            if _not_classic(broker, coord, group_id):
+                # Kafka's classic view finds no such group (a KIP-848 group's classic
+                # members included: the group is a consumer group).
+                if says_why:
+                    fields.update(
+                        error_code=err.GROUP_ID_NOT_FOUND,
+                        error_message=f"Group {group_id} is not a classic group.",
+                    )
+            elif group is not None:
                 fields.update(
                     group_state=group.state.value,
                     protocol_type=group.protocol_type or "",
@@ -340,13 +348,6 @@ async def describe_groups(broker: Broker, ctx: RequestContext, request: Any) -> 
                         for m in group.members.values()
                     ),
                 )
-            elif _not_classic(broker, coord, group_id):
-                # Kafka's classic view finds no such group.
-                if says_why:
-                    fields.update(
-                        error_code=err.GROUP_ID_NOT_FOUND,
-                        error_message=f"Group {group_id} is not a classic group.",
-                    )
             elif coord.group_exists(group_id):
                 # Offsets only (commits without membership): Kafka's "simple" group.
                 fields.update(group_state="Empty")
