@@ -126,9 +126,29 @@ def _records(cluster: Cluster, topic: str) -> list[bytes]:
     return [r[3] for r in records]
 
 
+def _until_led(cluster: Cluster, topic: str, partitions: int) -> None:
+    """Until each partition of a new topic answers as its leader: Kafka lists a new topic
+    before its broker leads it, and a Produce meanwhile is NOT_LEADER_OR_FOLLOWER (one
+    that cannot be retried here, since the rest of the request was appended)."""
+    m = _m(LIST_OFFSETS, 7)
+    asked = tuple(
+        m.ListOffsetsPartition(partition_index=p, current_leader_epoch=-1, timestamp=-1)
+        for p in range(partitions)
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        reply = _call(cluster, LIST_OFFSETS, 7, "ListOffsetsRequest", replica_id=-1,
+                      isolation_level=0, topics=(m.ListOffsetsTopic(name=topic, partitions=asked),))  # fmt: skip
+        if all(p.error_code == 0 for t in reply.topics for p in t.partitions):
+            return
+        assert time.monotonic() < deadline, f"{topic} never had a leader: {reply}"
+        time.sleep(0.2)  # polling the reference's readiness, not waiting for time
+
+
 def _data_scenario(run: _Run, one: str, two: str) -> None:
     cluster = run.cluster
     produce(cluster, one, [{"value": b"x", "partition": 0}] * 3)
+    _until_led(cluster, two, 2)
     m = _m(PRODUCE, 9)
     run(
         "produce, one partition twice", PRODUCE, 9, "ProduceRequest",
